@@ -1,0 +1,29 @@
+//! Translation of diesel and pool failures into domain errors: the only place that knows which
+//! constraint means what to a client.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::pooled_connection::deadpool::PoolError;
+
+use contacts_domain::Error;
+
+/// Maps a failed query. Unique violations become conflicts named after their index; a lost
+/// connection means the database is unavailable; everything else is unexpected.
+pub(crate) fn query_error(error: DieselError) -> Error {
+    match &error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => match info.constraint_name() {
+            Some("users_email_key") => Error::Conflict("An account with this email already exists"),
+            Some("users_username_key") => Error::Conflict("An account with this username already exists"),
+            Some("contacts_user_email_key") => Error::Conflict("A contact with this email already exists"),
+            _ => Error::unexpected(error),
+        },
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | DieselError::BrokenTransactionManager => {
+            Error::Unavailable(Box::new(error))
+        }
+        _ => Error::unexpected(error),
+    }
+}
+
+/// Maps a failure to get a connection: PostgreSQL is down, slow or refusing us.
+pub(crate) fn pool_error(error: PoolError) -> Error {
+    Error::Unavailable(Box::new(error))
+}

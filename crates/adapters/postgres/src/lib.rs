@@ -1,0 +1,19 @@
+//! PostgreSQL adapter: implements the domain's repository ports with diesel-async over a
+//! deadpool connection pool, and carries the SQL migrations embedded in the binary.
+//!
+//! Invariants live in the database (unique indexes, foreign keys, checks); this crate maps
+//! their violations to domain errors instead of checking first, so concurrent requests cannot
+//! slip past them.
+#![deny(missing_docs)]
+
+mod contacts;
+mod error;
+mod migrations;
+mod pool;
+mod schema;
+mod users;
+
+pub use contacts::PgContactRepository;
+pub use migrations::{MigrationError, run_migrations};
+pub use pool::{Database, DatabaseError};
+pub use users::PgUserRepository;

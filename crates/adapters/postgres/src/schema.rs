@@ -1,0 +1,40 @@
+//! Diesel's view of the tables created by `migrations/`.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        email -> Text,
+        password_hash -> Text,
+        avatar -> Nullable<Text>,
+        role -> Text,
+        confirmed -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        phone -> Text,
+        birthday -> Date,
+        additional_info -> Nullable<Text>,
+        birthday_md -> SmallInt,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(contacts -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, contacts);
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `lower(text)`, used for case-insensitive comparisons that match the
+    /// unique indexes on `lower(email)` and `lower(username)`.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}

@@ -1,0 +1,138 @@
+//! [`PgUserRepository`]: the user port on PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use contacts_domain::user::{NewUser, PasswordHash, Role, User, UserCredentials, UserId, UserRepository};
+use contacts_domain::{EmailAddress, Error};
+
+use crate::error::query_error;
+use crate::pool::Database;
+use crate::schema::{lower, users};
+
+/// The columns every read of a user selects; the password hash is not among them.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+struct UserRow {
+    id: i64,
+    username: String,
+    email: String,
+    avatar: Option<String>,
+    role: String,
+    confirmed: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = Error;
+
+    fn try_from(row: UserRow) -> Result<Self, Error> {
+        Ok(User {
+            id: UserId(row.id),
+            username: row.username,
+            email: EmailAddress::from_trusted(row.email),
+            avatar: row.avatar,
+            role: row.role.parse::<Role>().map_err(Error::unexpected)?,
+            confirmed: row.confirmed,
+            created_at: row.created_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+struct CredentialsRow {
+    #[diesel(embed)]
+    user: UserRow,
+    password_hash: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUserRow<'a> {
+    username: &'a str,
+    email: &'a str,
+    password_hash: &'a str,
+    avatar: &'a str,
+}
+
+/// Users stored in the `users` table.
+#[derive(Debug, Clone)]
+pub struct PgUserRepository {
+    db: Database,
+}
+
+impl PgUserRepository {
+    /// A repository on the shared pool.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+fn one(row: QueryResult<UserRow>) -> Result<Option<User>, Error> {
+    row.optional().map_err(query_error)?.map(User::try_from).transpose()
+}
+
+impl UserRepository for PgUserRepository {
+    async fn create(&self, new_user: NewUser) -> Result<User, Error> {
+        let mut conn = self.db.conn().await?;
+        let row = NewUserRow {
+            username: new_user.username.as_str(),
+            email: new_user.email.as_str(),
+            password_hash: &new_user.password_hash.0,
+            avatar: &new_user.avatar,
+        };
+        diesel::insert_into(users::table)
+            .values(row)
+            .returning(UserRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .map_err(query_error)?
+            .try_into()
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, Error> {
+        let mut conn = self.db.conn().await?;
+        one(users::table.find(id.0).select(UserRow::as_select()).first(&mut conn).await)
+    }
+
+    async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, Error> {
+        let mut conn = self.db.conn().await?;
+        let query = users::table.filter(lower(users::email).eq(lower(email.as_str())));
+        one(query.select(UserRow::as_select()).first(&mut conn).await)
+    }
+
+    async fn find_credentials(&self, login: &str) -> Result<Option<UserCredentials>, Error> {
+        let mut conn = self.db.conn().await?;
+        // A username cannot contain '@' and an email must, so at most one row matches.
+        let row = users::table
+            .filter(lower(users::email).eq(lower(login)).or(lower(users::username).eq(lower(login))))
+            .select(CredentialsRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(query_error)?;
+        row.map(|row| {
+            Ok(UserCredentials { user: row.user.try_into()?, password_hash: PasswordHash(row.password_hash) })
+        })
+        .transpose()
+    }
+
+    async fn confirm_email(&self, id: UserId) -> Result<Option<User>, Error> {
+        let mut conn = self.db.conn().await?;
+        let query = diesel::update(users::table.find(id.0))
+            .set((users::confirmed.eq(true), users::updated_at.eq(diesel::dsl::now)));
+        one(query.returning(UserRow::as_returning()).get_result(&mut conn).await)
+    }
+
+    async fn set_role(&self, email: &EmailAddress, role: Role) -> Result<Option<User>, Error> {
+        let mut conn = self.db.conn().await?;
+        let query = diesel::update(users::table.filter(lower(users::email).eq(lower(email.as_str()))))
+            .set((users::role.eq(role.as_str()), users::updated_at.eq(diesel::dsl::now)));
+        one(query.returning(UserRow::as_returning()).get_result(&mut conn).await)
+    }
+}
+
+#[cfg(test)]
+mod tests;

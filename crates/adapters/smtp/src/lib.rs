@@ -1,0 +1,147 @@
+//! Mail adapter: delivers the domain's [`Email`]s over SMTP with lettre (plain, STARTTLS or
+//! implicit TLS, optional credentials), or writes them to the log when no SMTP server is
+//! configured, which is handy in development.
+#![deny(missing_docs)]
+
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use contacts_domain::Error;
+use contacts_domain::auth::{Email, Mailer};
+
+/// How the connection to the SMTP server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text, for a local relay or a test server.
+    None,
+    /// Upgrade with STARTTLS (usually port 587).
+    StartTls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+}
+
+impl std::str::FromStr for SmtpTls {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(Self::None),
+            "starttls" => Ok(Self::StartTls),
+            "tls" => Ok(Self::Tls),
+            other => Err(format!("unknown TLS mode {other:?}: expected none, starttls or tls")),
+        }
+    }
+}
+
+/// Where and how to deliver mail.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    /// Server host name.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// Login name, if the server wants one.
+    pub username: Option<String>,
+    /// Password for `username`.
+    pub password: Option<String>,
+    /// Connection security.
+    pub tls: SmtpTls,
+    /// The `From` address of every mail.
+    pub from: String,
+}
+
+/// Sends mail through an SMTP server, reusing connections from a small pool.
+#[derive(Clone)]
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for SmtpMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpMailer").field("from", &self.from.to_string()).finish()
+    }
+}
+
+/// A mail configuration that cannot work (bad sender address, bad host name for TLS).
+#[derive(Debug, thiserror::Error)]
+#[error("invalid mail settings: {0}")]
+pub struct MailSettingsError(String);
+
+/// How long one delivery may take before it is given up; a slow mail server must not hold a
+/// registration request for long.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl SmtpMailer {
+    /// A mailer for `settings`. No connection is made until the first mail.
+    pub fn new(settings: &SmtpSettings) -> Result<Self, MailSettingsError> {
+        let invalid = |e: &dyn std::fmt::Display| MailSettingsError(e.to_string());
+        let from: Mailbox = settings.from.parse().map_err(|e| invalid(&e))?;
+        let builder = match settings.tls {
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host),
+            SmtpTls::StartTls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host).map_err(|e| invalid(&e))?
+            }
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(|e| invalid(&e))?,
+        };
+        let mut builder = builder.port(settings.port).timeout(Some(SEND_TIMEOUT));
+        if let Some(username) = &settings.username {
+            let password = settings.password.clone().unwrap_or_default();
+            builder = builder.credentials(Credentials::new(username.clone(), password));
+        }
+        Ok(Self { transport: builder.build(), from })
+    }
+
+    fn message(&self, email: Email) -> Result<Message, Error> {
+        let to: Mailbox = email.to.as_str().parse().map_err(Error::unexpected)?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject)
+            .multipart(MultiPart::alternative_plain_html(email.text, email.html))
+            .map_err(Error::unexpected)
+    }
+}
+
+impl Mailer for SmtpMailer {
+    async fn send(&self, email: Email) -> Result<(), Error> {
+        let message = self.message(email)?;
+        self.transport.send(message).await.map(|_| ()).map_err(Error::unexpected)
+    }
+}
+
+/// Writes mails to the log instead of sending them: the development default, so a new user
+/// can copy the confirmation link from the server's output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogMailer;
+
+impl Mailer for LogMailer {
+    async fn send(&self, email: Email) -> Result<(), Error> {
+        tracing::info!(to = %email.to, subject = %email.subject, "mail not sent (SMTP_HOST is unset):\n{}", email.text);
+        Ok(())
+    }
+}
+
+/// The mailer chosen by configuration.
+#[derive(Debug, Clone)]
+pub enum AnyMailer {
+    /// Deliver over SMTP.
+    Smtp(SmtpMailer),
+    /// Write to the log.
+    Log(LogMailer),
+}
+
+impl Mailer for AnyMailer {
+    async fn send(&self, email: Email) -> Result<(), Error> {
+        match self {
+            Self::Smtp(mailer) => mailer.send(email).await,
+            Self::Log(mailer) => mailer.send(email).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,66 @@
+use contacts_domain::EmailAddress;
+use contacts_test_support::MailCatcher;
+
+use super::*;
+
+fn settings(port: u16) -> SmtpSettings {
+    SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        username: None,
+        password: None,
+        tls: SmtpTls::None,
+        from: "Contacts <noreply@contacts.test>".into(),
+    }
+}
+
+fn email(to: &str) -> Email {
+    Email::confirmation(EmailAddress::parse("email", to).unwrap(), "ada", "http://app.test/api/auth/confirmed_email/abc.def-ghi_jkl")
+}
+
+#[tokio::test]
+async fn delivers_a_text_and_html_mail_over_smtp() {
+    let catcher = MailCatcher::start().await;
+    let mailer = SmtpMailer::new(&settings(catcher.port())).unwrap();
+    mailer.send(email("ada@example.org")).await.unwrap();
+
+    let mail = catcher.wait_for("ada@example.org").await;
+    assert_eq!(mail.from, "noreply@contacts.test");
+    assert!(mail.header("Subject").unwrap().contains("Confirm your email"));
+    assert!(mail.text().lines().any(|l| l == "http://app.test/api/auth/confirmed_email/abc.def-ghi_jkl"));
+    assert!(mail.html().contains("href=\"http://app.test/api/auth/confirmed_email/abc.def-ghi_jkl\""));
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_an_error_not_a_hang() {
+    let port = MailCatcher::unused_port();
+    let mailer = AnyMailer::Smtp(SmtpMailer::new(&settings(port)).unwrap());
+    assert!(matches!(mailer.send(email("ada@example.org")).await, Err(Error::Unexpected(_))));
+}
+
+#[tokio::test]
+async fn the_log_mailer_always_succeeds() {
+    assert!(AnyMailer::Log(LogMailer).send(email("ada@example.org")).await.is_ok());
+}
+
+#[test]
+fn tls_modes_parse_from_their_names() {
+    assert_eq!("none".parse::<SmtpTls>().unwrap(), SmtpTls::None);
+    assert_eq!("starttls".parse::<SmtpTls>().unwrap(), SmtpTls::StartTls);
+    assert_eq!("tls".parse::<SmtpTls>().unwrap(), SmtpTls::Tls);
+    assert!("ssl".parse::<SmtpTls>().is_err());
+}
+
+#[tokio::test]
+async fn a_bad_sender_address_is_refused() {
+    let mut bad = settings(25);
+    bad.from = "not an address".into();
+    assert!(SmtpMailer::new(&bad).is_err());
+    for tls in [SmtpTls::StartTls, SmtpTls::Tls] {
+        let mut ok = settings(587);
+        ok.tls = tls;
+        ok.username = Some("user".into());
+        ok.password = Some("secret".into());
+        assert!(SmtpMailer::new(&ok).is_ok());
+    }
+}

@@ -1,0 +1,94 @@
+//! What the service's tokens say, independent of how they are signed.
+
+use chrono::{DateTime, Utc};
+
+use crate::user::UserId;
+
+/// The purpose a token was issued for. Kinds never mix: a token is accepted only where its
+/// own kind is expected, so a confirmation link can never be used as a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// Authenticates API requests; short-lived.
+    Access,
+    /// Obtains a new token pair; long-lived.
+    Refresh,
+    /// Proves control of an email address.
+    EmailConfirmation,
+    /// Allows one password reset.
+    PasswordReset,
+}
+
+impl TokenKind {
+    /// The kind's stable name, as carried inside tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+            TokenKind::EmailConfirmation => "email_confirmation",
+            TokenKind::PasswordReset => "password_reset",
+        }
+    }
+
+    /// The kind with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Access, Self::Refresh, Self::EmailConfirmation, Self::PasswordReset]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+}
+
+/// The verified content of a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    /// The user the token speaks for.
+    pub subject: UserId,
+    /// What the token is for.
+    pub kind: TokenKind,
+    /// When it was issued (whole seconds).
+    pub issued_at: DateTime<Utc>,
+    /// The first instant at which it is no longer accepted (whole seconds).
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Claims {
+    /// Whether the token is past its expiry at `now`. Exactly at `expires_at` it is expired:
+    /// there is no grace period.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expires_at
+    }
+}
+
+/// What a successful login returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    /// Bearer token for API requests.
+    pub access_token: String,
+    /// Token that obtains a new pair.
+    pub refresh_token: String,
+    /// The access token's lifetime in seconds.
+    pub expires_in: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for kind in [TokenKind::Access, TokenKind::Refresh, TokenKind::EmailConfirmation, TokenKind::PasswordReset] {
+            assert_eq!(TokenKind::from_name(kind.as_str()), Some(kind));
+        }
+        assert_eq!(TokenKind::from_name("admin"), None);
+    }
+
+    #[test]
+    fn a_token_expires_exactly_at_its_expiry() {
+        let at = |s| Utc.timestamp_opt(s, 0).unwrap();
+        let claims = Claims { subject: UserId(1), kind: TokenKind::Access, issued_at: at(100), expires_at: at(102) };
+        assert!(!claims.is_expired(at(101)));
+        assert!(!claims.is_expired(at(101) + chrono::Duration::milliseconds(999)));
+        assert!(claims.is_expired(at(102)));
+        assert!(claims.is_expired(at(103)));
+    }
+}

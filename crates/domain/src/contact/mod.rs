@@ -1,0 +1,16 @@
+//! Contacts: the entries of a user's book, their validation, search and birthday rules.
+
+mod birthdays;
+mod models;
+mod ports;
+mod service;
+
+pub use birthdays::{MonthDay, birthday_window, next_birthday};
+pub use models::{
+    AdditionalInfo, Birthday, Contact, ContactFilter, ContactId, ContactInput, ContactPatch, ContactPatchInput,
+    NewContact, Page, PersonName, Phone,
+};
+pub use ports::ContactRepository;
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::MockContactRepository;
+pub use service::{ContactService, ListQuery};

@@ -1,0 +1,35 @@
+//! The storage port for contacts.
+
+use super::birthdays::MonthDay;
+use super::models::{Contact, ContactFilter, ContactId, ContactPatch, NewContact, Page};
+use crate::error::Error;
+use crate::user::UserId;
+
+/// Where contacts are kept. Every method is scoped to an owner: another user's contact is
+/// indistinguishable from a missing one. A second contact with the same email (compared
+/// case-insensitively) for the same owner is refused by the store itself and reported as
+/// [`Error::Conflict`].
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait ContactRepository: Send + Sync + 'static {
+    /// Stores a new contact and returns it as stored.
+    async fn create(&self, owner: UserId, contact: NewContact) -> Result<Contact, Error>;
+
+    /// One page of the owner's contacts matching `filter`, ordered by id, and the number of
+    /// matches before paging.
+    async fn list(&self, owner: UserId, filter: &ContactFilter, page: Page) -> Result<(Vec<Contact>, i64), Error>;
+
+    /// The contact, if it exists and belongs to `owner`.
+    async fn get(&self, owner: UserId, id: ContactId) -> Result<Option<Contact>, Error>;
+
+    /// Replaces every field of the contact; `None` if it is not the owner's.
+    async fn replace(&self, owner: UserId, id: ContactId, contact: NewContact) -> Result<Option<Contact>, Error>;
+
+    /// Changes the fields the patch sets; `None` if the contact is not the owner's.
+    async fn update(&self, owner: UserId, id: ContactId, patch: ContactPatch) -> Result<Option<Contact>, Error>;
+
+    /// Deletes the contact; `false` if it is not the owner's.
+    async fn delete(&self, owner: UserId, id: ContactId) -> Result<bool, Error>;
+
+    /// The owner's contacts whose birthday falls on one of `days` (month and day), any order.
+    async fn with_birthday_on(&self, owner: UserId, days: &[MonthDay]) -> Result<Vec<Contact>, Error>;
+}

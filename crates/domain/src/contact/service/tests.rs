@@ -1,0 +1,429 @@
+use super::*;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{NaiveDate, TimeZone, Utc};
+
+use crate::clock::MockClock;
+use crate::contact::{MockContactRepository, MonthDay};
+use crate::error::InputPart;
+
+const OWNER: UserId = UserId(42);
+
+type Service = ContactService<MockContactRepository, MockClock>;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// A clock standing at noon (UTC) of the given day.
+fn fixed_clock(y: i32, m: u32, d: u32) -> MockClock {
+    let now = Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap();
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(now);
+    clock.expect_today().return_const(now.date_naive());
+    clock
+}
+
+fn service(contacts: MockContactRepository) -> Service {
+    ContactService::new(contacts, fixed_clock(2025, 6, 15))
+}
+
+fn contact(id: i64, birthday: NaiveDate) -> Contact {
+    let stamp = Utc.with_ymd_and_hms(2025, 1, 1, 8, 0, 0).unwrap();
+    Contact {
+        id: ContactId(id),
+        first_name: format!("First{id}"),
+        last_name: "Last".to_owned(),
+        email: format!("c{id}@example.org"),
+        phone: "+1 555 123 4567".to_owned(),
+        birthday,
+        additional_info: None,
+        created_at: stamp,
+        updated_at: stamp,
+    }
+}
+
+fn valid_input(birthday: &str) -> ContactInput {
+    ContactInput {
+        first_name: Some(" Ada ".to_owned()),
+        last_name: Some("Lovelace".to_owned()),
+        email: Some("ada@example.org".to_owned()),
+        phone: Some("+44 20 7946 0018".to_owned()),
+        birthday: Some(birthday.to_owned()),
+        additional_info: None,
+    }
+}
+
+fn ids(contacts: &[Contact]) -> Vec<i64> {
+    contacts.iter().map(|c| c.id.0).collect()
+}
+
+fn problems_of<T: std::fmt::Debug>(result: Result<T, Error>) -> Vec<(InputPart, String, &'static str)> {
+    match result.unwrap_err() {
+        Error::Invalid(problems) => problems.into_iter().map(|p| (p.part, p.field, p.kind)).collect(),
+        other => panic!("expected Error::Invalid, got {other:?}"),
+    }
+}
+
+fn assert_contact_not_found<T: std::fmt::Debug>(result: Result<T, Error>) {
+    match result {
+        Err(Error::NotFound(message)) => assert_eq!(message, "Contact not found"),
+        other => panic!("expected Error::NotFound, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// list
+
+fn never_listing() -> MockContactRepository {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_list().never();
+    contacts
+}
+
+/// The filter and page of every `list` call a repository received.
+type ListCalls = Arc<Mutex<Vec<(ContactFilter, Page)>>>;
+
+/// A repository whose `list` records the filter and page it is given and answers `answer`.
+fn recording_list(answer: (Vec<Contact>, i64)) -> (MockContactRepository, ListCalls) {
+    let calls: ListCalls = Arc::default();
+    let sink = Arc::clone(&calls);
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_list().withf(|owner, _, _| *owner == OWNER).times(1).returning(move |_, filter, page| {
+        sink.lock().unwrap().push((filter.clone(), page));
+        Ok(answer.clone())
+    });
+    (contacts, calls)
+}
+
+fn query(skip: i64, limit: i64) -> ListQuery {
+    ListQuery { skip, limit, filter: ContactFilter::default() }
+}
+
+#[tokio::test]
+async fn list_rejects_a_negative_skip() {
+    let result = service(never_listing()).list(OWNER, query(-1, 100)).await;
+
+    assert_eq!(problems_of(result), vec![(InputPart::Query, "skip".to_owned(), "greater_than_equal")]);
+}
+
+#[tokio::test]
+async fn list_rejects_limits_outside_1_to_1000() {
+    for limit in [0, 1001, -5] {
+        let result = service(never_listing()).list(OWNER, query(0, limit)).await;
+
+        assert_eq!(problems_of(result), vec![(InputPart::Query, "limit".to_owned(), "range")], "limit {limit}");
+    }
+}
+
+#[tokio::test]
+async fn list_reports_a_bad_skip_and_a_bad_limit_together() {
+    let result = service(never_listing()).list(OWNER, query(-1, 0)).await;
+
+    assert_eq!(
+        problems_of(result),
+        vec![
+            (InputPart::Query, "skip".to_owned(), "greater_than_equal"),
+            (InputPart::Query, "limit".to_owned(), "range")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn list_accepts_the_limits_1_and_1000_and_passes_the_page_on() {
+    for (skip, limit) in [(0, 1), (250, 1000)] {
+        let page_of_one = (vec![contact(1, date(1990, 1, 1))], 17);
+        let (contacts, calls) = recording_list(page_of_one.clone());
+
+        let listed = service(contacts).list(OWNER, query(skip, limit)).await.unwrap();
+
+        assert_eq!(listed, page_of_one);
+        assert_eq!(calls.lock().unwrap()[0].1, Page { skip, limit });
+    }
+}
+
+#[tokio::test]
+async fn list_drops_empty_filters_and_keeps_the_others_as_sent() {
+    let (contacts, calls) = recording_list((Vec::new(), 0));
+    let filter = ContactFilter {
+        first_name: Some(String::new()),
+        last_name: Some("Love%".to_owned()),
+        email: Some(String::new()),
+        q: Some(String::new()),
+    };
+
+    service(contacts).list(OWNER, ListQuery { filter, ..ListQuery::default() }).await.unwrap();
+
+    let calls = calls.lock().unwrap();
+    assert_eq!(
+        calls[0],
+        (
+            ContactFilter { first_name: None, last_name: Some("Love%".to_owned()), email: None, q: None },
+            Page { skip: 0, limit: 100 }
+        )
+    );
+}
+
+#[tokio::test]
+async fn list_passes_every_non_empty_filter() {
+    let (contacts, calls) = recording_list((Vec::new(), 0));
+    let filter = ContactFilter {
+        first_name: Some("a".to_owned()),
+        last_name: Some("b".to_owned()),
+        email: Some("c".to_owned()),
+        q: Some("d".to_owned()),
+    };
+
+    service(contacts).list(OWNER, ListQuery { filter: filter.clone(), ..ListQuery::default() }).await.unwrap();
+
+    assert_eq!(calls.lock().unwrap()[0].0, filter);
+}
+
+// ---------------------------------------------------------------------------------------------
+// get, replace, update, delete
+
+#[tokio::test]
+async fn get_returns_the_owners_contact() {
+    let mut contacts = MockContactRepository::new();
+    contacts
+        .expect_get()
+        .withf(|owner, id| *owner == OWNER && *id == ContactId(3))
+        .times(1)
+        .returning(|_, id| Ok(Some(contact(id.0, date(1990, 1, 1)))));
+
+    let found = service(contacts).get(OWNER, ContactId(3)).await.unwrap();
+
+    assert_eq!(found, contact(3, date(1990, 1, 1)));
+}
+
+#[tokio::test]
+async fn get_of_a_missing_contact_is_not_found() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_get().times(1).returning(|_, _| Ok(None));
+
+    assert_contact_not_found(service(contacts).get(OWNER, ContactId(3)).await);
+}
+
+#[tokio::test]
+async fn replace_stores_the_validated_contact() {
+    let mut contacts = MockContactRepository::new();
+    contacts
+        .expect_replace()
+        .withf(|owner, id, new| {
+            *owner == OWNER
+                && *id == ContactId(3)
+                && new.first_name.as_str() == "Ada"
+                && new.birthday.date() == date(1990, 12, 10)
+                && new.additional_info.is_none()
+        })
+        .times(1)
+        .returning(|_, id, _| Ok(Some(contact(id.0, date(1990, 12, 10)))));
+
+    let replaced = service(contacts).replace(OWNER, ContactId(3), valid_input("1990-12-10")).await.unwrap();
+
+    assert_eq!(replaced.id, ContactId(3));
+}
+
+#[tokio::test]
+async fn replace_of_a_missing_contact_is_not_found() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_replace().times(1).returning(|_, _, _| Ok(None));
+
+    assert_contact_not_found(service(contacts).replace(OWNER, ContactId(3), valid_input("1990-12-10")).await);
+}
+
+#[tokio::test]
+async fn replace_validates_before_touching_the_store() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_replace().never();
+    let input = ContactInput { phone: None, ..valid_input("1990-12-10") };
+
+    let result = service(contacts).replace(OWNER, ContactId(3), input).await;
+
+    assert_eq!(problems_of(result), vec![(InputPart::Body, "phone".to_owned(), "missing")]);
+}
+
+#[tokio::test]
+async fn update_passes_the_validated_patch() {
+    let mut contacts = MockContactRepository::new();
+    contacts
+        .expect_update()
+        .withf(|owner, id, patch| {
+            *owner == OWNER
+                && *id == ContactId(3)
+                && *patch == ContactPatch { additional_info: Some(None), ..ContactPatch::default() }
+        })
+        .times(1)
+        .returning(|_, id, _| Ok(Some(contact(id.0, date(1990, 1, 1)))));
+    let input = ContactPatchInput { additional_info: Some(None), ..ContactPatchInput::default() };
+
+    let updated = service(contacts).update(OWNER, ContactId(3), input).await.unwrap();
+
+    assert_eq!(updated.id, ContactId(3));
+}
+
+#[tokio::test]
+async fn update_of_a_missing_contact_is_not_found() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_update().times(1).returning(|_, _, _| Ok(None));
+    let input = ContactPatchInput { first_name: Some(Some("Ada".to_owned())), ..ContactPatchInput::default() };
+
+    assert_contact_not_found(service(contacts).update(OWNER, ContactId(3), input).await);
+}
+
+#[tokio::test]
+async fn update_refuses_an_empty_patch_without_touching_the_store() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_update().never();
+
+    let result = service(contacts).update(OWNER, ContactId(3), ContactPatchInput::default()).await;
+
+    assert!(matches!(result, Err(Error::Invalid(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn update_judges_a_birthday_against_the_clocks_today() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_update().never();
+    let input = ContactPatchInput { birthday: Some(Some("2025-06-16".to_owned())), ..ContactPatchInput::default() };
+
+    let result = service(contacts).update(OWNER, ContactId(3), input).await;
+
+    assert_eq!(problems_of(result), vec![(InputPart::Body, "birthday".to_owned(), "date_future")]);
+}
+
+#[tokio::test]
+async fn delete_of_an_existing_contact_succeeds() {
+    let mut contacts = MockContactRepository::new();
+    contacts
+        .expect_delete()
+        .withf(|owner, id| *owner == OWNER && *id == ContactId(3))
+        .times(1)
+        .returning(|_, _| Ok(true));
+
+    service(contacts).delete(OWNER, ContactId(3)).await.unwrap();
+}
+
+#[tokio::test]
+async fn delete_of_a_missing_contact_is_not_found() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_delete().times(1).returning(|_, _| Ok(false));
+
+    assert_contact_not_found(service(contacts).delete(OWNER, ContactId(3)).await);
+}
+
+// ---------------------------------------------------------------------------------------------
+// create
+
+#[tokio::test]
+async fn create_accepts_a_birthday_of_today() {
+    let mut contacts = MockContactRepository::new();
+    contacts
+        .expect_create()
+        .withf(|owner, new| {
+            *owner == OWNER && new.birthday.date() == date(2025, 6, 15) && new.first_name.as_str() == "Ada"
+        })
+        .times(1)
+        .returning(|_, new| Ok(contact(1, new.birthday.date())));
+
+    let created = service(contacts).create(OWNER, valid_input("2025-06-15")).await.unwrap();
+
+    assert_eq!(created.birthday, date(2025, 6, 15));
+}
+
+#[tokio::test]
+async fn create_refuses_a_birthday_of_tomorrow() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_create().never();
+
+    let result = service(contacts).create(OWNER, valid_input("2025-06-16")).await;
+
+    assert_eq!(problems_of(result), vec![(InputPart::Body, "birthday".to_owned(), "date_future")]);
+}
+
+#[tokio::test]
+async fn create_propagates_a_duplicate_email_conflict() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_create().times(1).returning(|_, _| Err(Error::Conflict("Contact with this email already exists")));
+
+    let result = service(contacts).create(OWNER, valid_input("1990-12-10")).await;
+
+    assert!(matches!(result, Err(Error::Conflict(_))), "{result:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// upcoming_birthdays
+
+fn md(month: u32, day: u32) -> MonthDay {
+    MonthDay { month, day }
+}
+
+/// A repository that expects exactly `window` and answers `found`.
+fn birthdays_on(window: Vec<MonthDay>, found: Vec<Contact>) -> MockContactRepository {
+    let mut contacts = MockContactRepository::new();
+    contacts
+        .expect_with_birthday_on()
+        .withf(move |owner, days| *owner == OWNER && days == window.as_slice())
+        .times(1)
+        .returning(move |_, _| Ok(found.clone()));
+    contacts
+}
+
+#[tokio::test]
+async fn upcoming_birthdays_rejects_days_outside_0_to_365() {
+    for days in [-1, 366, i64::MAX, i64::MIN] {
+        let mut contacts = MockContactRepository::new();
+        contacts.expect_with_birthday_on().never();
+
+        let result = service(contacts).upcoming_birthdays(OWNER, days).await;
+
+        assert_eq!(problems_of(result), vec![(InputPart::Query, "days".to_owned(), "range")], "days {days}");
+    }
+}
+
+#[tokio::test]
+async fn upcoming_birthdays_accepts_0_and_365_days() {
+    let today_only = birthdays_on(vec![md(6, 15)], Vec::new());
+    assert!(service(today_only).upcoming_birthdays(OWNER, 0).await.unwrap().is_empty());
+
+    let mut whole_year = MockContactRepository::new();
+    whole_year.expect_with_birthday_on().withf(|_, days| days.len() == 366).times(1).returning(|_, _| Ok(Vec::new()));
+    assert!(service(whole_year).upcoming_birthdays(OWNER, 365).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn upcoming_birthdays_window_wraps_the_year_end() {
+    let contacts = birthdays_on(vec![md(1, 1), md(12, 31)], Vec::new());
+    let service = ContactService::new(contacts, fixed_clock(2025, 12, 31));
+
+    service.upcoming_birthdays(OWNER, 1).await.unwrap();
+}
+
+#[tokio::test]
+async fn upcoming_birthdays_are_sorted_soonest_first_across_the_year_end_with_ties_by_id() {
+    let found = vec![
+        contact(1, date(1990, 1, 1)),
+        contact(5, date(1985, 12, 31)),
+        contact(3, date(2001, 12, 31)),
+        contact(2, date(1970, 1, 1)),
+    ];
+    let contacts = birthdays_on(vec![md(1, 1), md(12, 31)], found);
+    let service = ContactService::new(contacts, fixed_clock(2025, 12, 31));
+
+    let upcoming = service.upcoming_birthdays(OWNER, 1).await.unwrap();
+
+    assert_eq!(ids(&upcoming), vec![3, 5, 1, 2]);
+}
+
+#[tokio::test]
+async fn a_29_february_birthday_is_celebrated_today_on_28_february_of_a_non_leap_year() {
+    let found = vec![contact(4, date(1990, 3, 1)), contact(2, date(1980, 2, 28)), contact(1, date(2000, 2, 29))];
+    let contacts = birthdays_on(vec![md(2, 28), md(2, 29), md(3, 1)], found);
+    let service = ContactService::new(contacts, fixed_clock(2025, 2, 28));
+
+    let upcoming = service.upcoming_birthdays(OWNER, 1).await.unwrap();
+
+    // The leapling (id 1) celebrates today: it ties with id 2 and, having the lower id, comes first.
+    assert_eq!(ids(&upcoming), vec![1, 2, 4]);
+}

@@ -1,0 +1,102 @@
+//! [`EmailAddress`], shared by users and contacts.
+
+use std::fmt;
+
+use crate::error::FieldError;
+
+/// The longest address the API accepts, the practical limit of SMTP paths.
+pub const MAX_EMAIL_LENGTH: usize = 254;
+
+/// A syntactically valid email address (`local@domain`, with a dot in the domain).
+///
+/// It keeps the text exactly as sent; comparisons of addresses are case-insensitive, which
+/// the storage layer enforces with unique indexes on the lower-cased value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Parses `raw`, reporting problems against the request field `field`.
+    ///
+    /// ```
+    /// use contacts_domain::EmailAddress;
+    /// assert!(EmailAddress::parse("email", "ada@example.org").is_ok());
+    /// assert!(EmailAddress::parse("email", "ada@localhost").is_err());
+    /// ```
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let invalid = |msg: &str| FieldError::body(field, "value_error", msg);
+        if raw.chars().count() > MAX_EMAIL_LENGTH {
+            return Err(invalid("value is not a valid email address: at most 254 characters"));
+        }
+        let Some((local, domain)) = raw.split_once('@') else {
+            return Err(invalid("value is not a valid email address: it must contain an @"));
+        };
+        let well_formed = !local.is_empty()
+            && local.len() <= 64
+            && !domain.contains('@')
+            && domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        if well_formed {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(invalid("value is not a valid email address"))
+        }
+    }
+
+    /// Wraps an address read back from storage, where it was validated on the way in.
+    pub fn from_trusted(raw: String) -> Self {
+        Self(raw)
+    }
+
+    /// The address as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_addresses_as_sent() {
+        for ok in ["a@b.co", "Ada.Lovelace+tag@Example.ORG", "x_y-z@sub.domain-1.io"] {
+            assert_eq!(EmailAddress::parse("email", ok).unwrap().as_str(), ok);
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_addresses() {
+        let long = format!("{}@example.com", "a".repeat(250));
+        for bad in [
+            "", "plain", "@example.com", "a@", "a@localhost", "a@b@c.com", "a b@c.com", "a@b..com",
+            "a@.b.com", ".a@b.com", "a..b@c.com", "a@-b.com", long.as_str(),
+        ] {
+            let err = EmailAddress::parse("email", bad).unwrap_err();
+            assert_eq!(err.field, "email", "{bad}");
+        }
+    }
+
+    #[test]
+    fn limit_is_254_characters() {
+        let at_limit = format!("{}@{}.com", "a".repeat(60), "b".repeat(254 - 65));
+        assert_eq!(at_limit.len(), 254);
+        assert!(EmailAddress::parse("email", &at_limit).is_ok());
+        let over = format!("a{at_limit}");
+        assert!(EmailAddress::parse("email", &over).is_err());
+    }
+}

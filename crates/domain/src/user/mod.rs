@@ -1,0 +1,11 @@
+//! Users: who owns a contacts book, how they are identified and what they may do.
+
+mod models;
+mod ports;
+mod service;
+
+pub use models::{NewUser, PasswordHash, Role, User, UserCredentials, UserId, Username};
+pub use ports::UserRepository;
+pub use service::UserService;
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::MockUserRepository;

@@ -1,0 +1,214 @@
+//! Request and response bodies: the JSON shapes of the REST contract and their conversions
+//! to and from domain types. Requests keep every field optional, so the domain can report all
+//! missing and invalid fields in one `422`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use contacts_domain::auth::{RegistrationInput, TokenPair};
+use contacts_domain::contact::{Contact, ContactFilter, ContactInput, ContactPatchInput, ListQuery};
+use contacts_domain::user::User;
+
+/// A user as clients see it: no password hash, no token.
+#[derive(Debug, Serialize)]
+pub(crate) struct UserBody {
+    id: i64,
+    username: String,
+    email: String,
+    avatar: Option<String>,
+    role: &'static str,
+    confirmed: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserBody {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.0,
+            username: user.username,
+            email: user.email.as_str().to_owned(),
+            avatar: user.avatar,
+            role: user.role.as_str(),
+            confirmed: user.confirmed,
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// A contact as clients see it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ContactBody {
+    id: i64,
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: String,
+    birthday: NaiveDate,
+    additional_info: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Contact> for ContactBody {
+    fn from(c: Contact) -> Self {
+        Self {
+            id: c.id.0,
+            first_name: c.first_name,
+            last_name: c.last_name,
+            email: c.email,
+            phone: c.phone,
+            birthday: c.birthday,
+            additional_info: c.additional_info,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// The answer to a login: an OAuth2-style bearer token pair.
+#[derive(Debug, Serialize)]
+pub(crate) struct TokensBody {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+}
+
+impl From<TokenPair> for TokensBody {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access_token: pair.access_token,
+            refresh_token: pair.refresh_token,
+            token_type: "bearer",
+            expires_in: pair.expires_in,
+        }
+    }
+}
+
+/// A `{"message": ...}` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct MessageBody {
+    message: &'static str,
+}
+
+impl MessageBody {
+    pub(crate) fn new(message: &'static str) -> Self {
+        Self { message }
+    }
+}
+
+/// POST `/api/auth/register`. A `role` field, if sent, is ignored like any unknown field.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RegisterRequest {
+    username: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+impl From<RegisterRequest> for RegistrationInput {
+    fn from(r: RegisterRequest) -> Self {
+        Self { username: r.username, email: r.email, password: r.password }
+    }
+}
+
+/// POST `/api/auth/login`, as an OAuth2 password form or JSON. `username` may hold the
+/// username or the email; JSON clients may send `email` instead.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoginRequest {
+    pub(crate) username: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) password: Option<String>,
+}
+
+/// A body holding only an email address.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EmailRequest {
+    pub(crate) email: Option<String>,
+}
+
+/// POST and PUT `/api/contacts`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ContactRequest {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    birthday: Option<String>,
+    additional_info: Option<String>,
+}
+
+impl From<ContactRequest> for ContactInput {
+    fn from(r: ContactRequest) -> Self {
+        Self {
+            first_name: r.first_name,
+            last_name: r.last_name,
+            email: r.email,
+            phone: r.phone,
+            birthday: r.birthday,
+            additional_info: r.additional_info,
+        }
+    }
+}
+
+/// PATCH `/api/contacts/{id}`: tells an absent field from an explicit `null`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ContactPatchRequest {
+    #[serde(default, deserialize_with = "present")]
+    first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    birthday: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    additional_info: Option<Option<String>>,
+}
+
+/// Marks a field that was present in the JSON (possibly as `null`) as `Some(..)`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+impl From<ContactPatchRequest> for ContactPatchInput {
+    fn from(r: ContactPatchRequest) -> Self {
+        Self {
+            first_name: r.first_name,
+            last_name: r.last_name,
+            email: r.email,
+            phone: r.phone,
+            birthday: r.birthday,
+            additional_info: r.additional_info,
+        }
+    }
+}
+
+/// GET `/api/contacts` query string.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListParams {
+    skip: Option<i64>,
+    limit: Option<i64>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    q: Option<String>,
+}
+
+impl From<ListParams> for ListQuery {
+    fn from(p: ListParams) -> Self {
+        let defaults = ListQuery::default();
+        Self {
+            skip: p.skip.unwrap_or(defaults.skip),
+            limit: p.limit.unwrap_or(defaults.limit),
+            filter: ContactFilter { first_name: p.first_name, last_name: p.last_name, email: p.email, q: p.q },
+        }
+    }
+}
+
+/// GET `/api/contacts/birthdays` query string.
+#[derive(Debug, Deserialize)]
+pub(crate) struct BirthdayParams {
+    pub(crate) days: Option<i64>,
+}

@@ -1,0 +1,14 @@
+//! The actix-web inbound adapter: routes, extractors, request/response DTOs and the one place
+//! that maps errors to HTTP. Handlers are thin: parse, call a domain service, map the result.
+#![deny(missing_docs)]
+
+mod dto;
+mod error;
+mod extract;
+mod routes;
+mod state;
+
+pub use error::ApiError;
+pub use extract::CurrentUser;
+pub use routes::configure;
+pub use state::{AppState, AuthApi, ContactApi, UserApi};

@@ -1,0 +1,69 @@
+//! `/api/contacts`: the authenticated user's contacts book.
+
+use actix_web::{HttpResponse, web};
+
+use contacts_domain::contact::ContactId;
+
+use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactRequest, ListParams};
+use crate::error::ApiError;
+use crate::extract::CurrentUser;
+use crate::state::AppState;
+
+/// Default window of GET `/birthdays`, in days.
+const DEFAULT_BIRTHDAY_DAYS: i64 = 7;
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource(["", "/"]).post(create).get(list))
+        .service(web::resource("/birthdays").get(birthdays))
+        .service(web::resource("/{contact_id}").get(get).put(replace).patch(update).delete(delete));
+}
+
+type Handled = Result<HttpResponse, ApiError>;
+
+async fn create(state: web::Data<AppState>, user: CurrentUser, body: web::Json<ContactRequest>) -> Handled {
+    let contact = state.contacts.create(user.0.id, body.into_inner().into()).await?;
+    Ok(HttpResponse::Created().json(ContactBody::from(contact)))
+}
+
+/// One page of matches, ordered by id; `X-Total-Count` says how many match in all.
+async fn list(state: web::Data<AppState>, user: CurrentUser, params: web::Query<ListParams>) -> Handled {
+    let (contacts, total) = state.contacts.list(user.0.id, params.into_inner().into()).await?;
+    let body: Vec<ContactBody> = contacts.into_iter().map(ContactBody::from).collect();
+    Ok(HttpResponse::Ok().insert_header(("X-Total-Count", total.to_string())).json(body))
+}
+
+async fn birthdays(state: web::Data<AppState>, user: CurrentUser, params: web::Query<BirthdayParams>) -> Handled {
+    let days = params.days.unwrap_or(DEFAULT_BIRTHDAY_DAYS);
+    let contacts = state.contacts.upcoming_birthdays(user.0.id, days).await?;
+    Ok(HttpResponse::Ok().json(contacts.into_iter().map(ContactBody::from).collect::<Vec<_>>()))
+}
+
+async fn get(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> Handled {
+    let contact = state.contacts.get(user.0.id, ContactId(*id)).await?;
+    Ok(HttpResponse::Ok().json(ContactBody::from(contact)))
+}
+
+async fn replace(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: web::Json<ContactRequest>,
+) -> Handled {
+    let contact = state.contacts.replace(user.0.id, ContactId(*id), body.into_inner().into()).await?;
+    Ok(HttpResponse::Ok().json(ContactBody::from(contact)))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: web::Json<ContactPatchRequest>,
+) -> Handled {
+    let contact = state.contacts.update(user.0.id, ContactId(*id), body.into_inner().into()).await?;
+    Ok(HttpResponse::Ok().json(ContactBody::from(contact)))
+}
+
+async fn delete(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> Handled {
+    state.contacts.delete(user.0.id, ContactId(*id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,47 @@
+//! The route table: every path of the REST contract and the handler behind it.
+
+mod auth;
+mod contacts;
+mod health;
+mod users;
+
+use actix_web::middleware::ErrorHandlers;
+use actix_web::web::{self, ServiceConfig};
+
+use crate::error::{ApiError, json_error, with_detail};
+use crate::state::AppState;
+
+/// Largest JSON (or form) body accepted; larger ones get `413`.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Registers the whole API on an actix `App`: shared state, body limits, error shapes, routes
+/// and the JSON `404` for unknown paths.
+pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(state)
+            .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(json_error))
+            .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
+            .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                ApiError::Unparsable { part: contacts_domain::InputPart::Query, field: None, message: e.to_string() }
+                    .into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|e, _| {
+                ApiError::Unparsable {
+                    part: contacts_domain::InputPart::Path,
+                    field: Some("contact_id".into()),
+                    message: e.to_string(),
+                }
+                .into()
+            }))
+            .service(
+                web::scope("")
+                    .wrap(ErrorHandlers::new().default_handler(with_detail))
+                    .configure(health::routes)
+                    .service(web::scope("/api/auth").configure(auth::routes))
+                    .service(web::scope("/api/users").configure(users::routes))
+                    .service(web::scope("/api/contacts").configure(contacts::routes))
+                    .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) })),
+            );
+    }
+}

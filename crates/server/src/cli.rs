@@ -1,0 +1,128 @@
+//! The command line: `serve` (the default), `migrate` and `set-role`.
+
+use std::process::ExitCode;
+
+use contacts_domain::Error;
+use contacts_domain::user::{Role, UserService};
+use contacts_postgres::{Database, PgUserRepository, run_migrations};
+
+use crate::config::{self, Environment, Settings};
+use crate::startup::Application;
+use crate::telemetry;
+
+const USAGE: &str = "usage: contacts-api [serve | migrate | set-role <email> <user|admin>]";
+
+/// What the command line asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Migrate the database, then serve the API.
+    Serve,
+    /// Only migrate the database.
+    Migrate,
+    /// Change a user's role.
+    SetRole {
+        /// The user's email.
+        email: String,
+        /// The new role.
+        role: Role,
+    },
+    /// Print usage.
+    Help,
+}
+
+impl Command {
+    /// Parses the arguments after the program name.
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        match args.as_slice() {
+            [] | ["serve"] => Ok(Self::Serve),
+            ["migrate"] => Ok(Self::Migrate),
+            ["set-role", email, role] => Ok(Self::SetRole { email: (*email).to_owned(), role: role.parse()? }),
+            ["-h" | "--help" | "help"] => Ok(Self::Help),
+            _ => Err(USAGE.to_owned()),
+        }
+    }
+}
+
+/// Runs the command line and turns the outcome into an exit code; errors are one line on
+/// standard error.
+pub async fn run(args: Vec<String>) -> ExitCode {
+    telemetry::init();
+    config::load_dotenv();
+    let command = match Command::parse(&args) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match execute(command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command) -> Result<(), String> {
+    match command {
+        Command::Help => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Command::Serve => {
+            let settings = Settings::from_source(&Environment).map_err(|e| e.to_string())?;
+            let app = Application::build(settings).await.map_err(|e| e.to_string())?;
+            tracing::info!(port = app.port(), "contacts-api listening");
+            app.run_until_stopped().await.map_err(|e| e.to_string())
+        }
+        Command::Migrate => {
+            let url = config::database_url(&Environment).map_err(|e| e.to_string())?;
+            let applied = run_migrations(&url).await.map_err(|e| e.to_string())?;
+            println!("applied {applied} migration(s)");
+            Ok(())
+        }
+        Command::SetRole { email, role } => {
+            let url = config::database_url(&Environment).map_err(|e| e.to_string())?;
+            let database = Database::connect_lazy(&url, 1).map_err(|e| e.to_string())?;
+            let users = UserService::new(PgUserRepository::new(database));
+            match users.set_role(&email, role).await {
+                Ok(user) => {
+                    println!("{} is now {}", user.email, user.role);
+                    Ok(())
+                }
+                Err(Error::NotFound(_) | Error::Invalid(_)) => Err(format!("no user with email {email:?}")),
+                Err(other) => Err(format!("could not change the role: {other}")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_every_command() {
+        assert_eq!(Command::parse(&args(&[])), Ok(Command::Serve));
+        assert_eq!(Command::parse(&args(&["serve"])), Ok(Command::Serve));
+        assert_eq!(Command::parse(&args(&["migrate"])), Ok(Command::Migrate));
+        assert_eq!(Command::parse(&args(&["--help"])), Ok(Command::Help));
+        assert_eq!(
+            Command::parse(&args(&["set-role", "a@b.co", "admin"])),
+            Ok(Command::SetRole { email: "a@b.co".into(), role: Role::Admin })
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_commands_and_roles() {
+        assert!(Command::parse(&args(&["set-role", "a@b.co", "root"])).unwrap_err().contains("root"));
+        assert!(Command::parse(&args(&["set-role", "a@b.co"])).is_err());
+        assert!(Command::parse(&args(&["launch"])).is_err());
+    }
+}

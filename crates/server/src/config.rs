@@ -1,0 +1,214 @@
+//! [`Settings`]: the environment variables of the contract, parsed and checked at start.
+//!
+//! A `.env` file in the working directory is read first; real environment variables win. Any
+//! mistake stops the process with a one-line message naming the variable.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use contacts_smtp::{SmtpSettings, SmtpTls};
+
+/// A configuration mistake, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is unset or empty.
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("{var} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Everything the server is configured with.
+#[derive(Clone)]
+pub struct Settings {
+    /// PostgreSQL URL.
+    pub database_url: String,
+    /// Redis URL; `None` selects the in-process cache.
+    pub redis_url: Option<String>,
+    /// Signing key for tokens, at least 32 bytes.
+    pub jwt_secret: String,
+    /// Public base URL for links in emails, without a trailing slash.
+    pub app_base_url: String,
+    /// Listen address.
+    pub host: String,
+    /// Listen port; 0 lets the OS choose (tests).
+    pub port: u16,
+    /// Outgoing mail server; `None` writes mails to the log.
+    pub smtp: Option<SmtpSettings>,
+    /// Access-token lifetime, seconds.
+    pub access_token_ttl: u64,
+    /// Refresh-token lifetime, seconds.
+    pub refresh_token_ttl: u64,
+    /// Email-confirmation-token lifetime, seconds.
+    pub email_token_ttl: u64,
+    /// Password-reset-token lifetime, seconds.
+    pub reset_token_ttl: u64,
+    /// Lifetime of a cached user, seconds.
+    pub user_cache_ttl: u64,
+    /// Requests a minute per user allowed on GET `/api/users/me`.
+    pub rate_limit_me_per_minute: u64,
+    /// Origins allowed by CORS.
+    pub cors_origins: Vec<String>,
+    /// Where uploaded avatars are kept.
+    pub avatar_dir: PathBuf,
+    /// Largest avatar upload, bytes.
+    pub max_avatar_bytes: u64,
+    /// bcrypt work factor, 4–31.
+    pub bcrypt_cost: u32,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets (the JWT key, passwords inside URLs, the SMTP password) stay out of logs.
+        f.debug_struct("Settings")
+            .field("app_base_url", &self.app_base_url)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("redis", &self.redis_url.is_some())
+            .field("smtp_host", &self.smtp.as_ref().map(|s| &s.host))
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads variables by name; the seam that lets tests configure without touching the process
+/// environment.
+pub trait Source {
+    /// The variable's value; unset and empty are the same.
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+/// The process environment, after `.env` was loaded into it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Environment;
+
+impl Source for Environment {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Source for F {
+    fn get(&self, key: &str) -> Option<String> {
+        self(key).filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// Loads `.env` from the working directory, if there is one, without overriding variables
+/// that are already set.
+pub fn load_dotenv() {
+    let _ = dotenvy::dotenv();
+}
+
+fn required(source: &impl Source, var: &'static str) -> Result<String, ConfigError> {
+    source.get(var).ok_or(ConfigError::Missing(var))
+}
+
+fn parsed<T: FromStr>(source: &impl Source, var: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match source.get(var) {
+        None => Ok(default),
+        Some(raw) => {
+            raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid { var, reason: format!("{raw:?}: {e}") })
+        }
+    }
+}
+
+fn positive(source: &impl Source, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match parsed(source, var, default)? {
+        0 => Err(ConfigError::Invalid { var, reason: "must be a positive integer".into() }),
+        n => Ok(n),
+    }
+}
+
+/// The PostgreSQL URL, checked: what `migrate` and `set-role` need, and nothing more.
+pub fn database_url(source: &impl Source) -> Result<String, ConfigError> {
+    let url = required(source, "DATABASE_URL")?;
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(url)
+    } else {
+        Err(ConfigError::Invalid { var: "DATABASE_URL", reason: "must start with postgres:// or postgresql://".into() })
+    }
+}
+
+impl Settings {
+    /// Reads `.env` and the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        load_dotenv();
+        Self::from_source(&Environment)
+    }
+
+    /// Reads every variable from `source`, applying the contract's defaults.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let database_url = database_url(source)?;
+        let jwt_secret = required(source, "JWT_SECRET")?;
+        if jwt_secret.len() < 32 {
+            return Err(ConfigError::Invalid { var: "JWT_SECRET", reason: "must be at least 32 bytes long".into() });
+        }
+        let app_base_url =
+            source.get("APP_BASE_URL").unwrap_or_else(|| "http://localhost:8000".into()).trim_end_matches('/').to_owned();
+        if !(app_base_url.starts_with("http://") || app_base_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid { var: "APP_BASE_URL", reason: "must start with http:// or https://".into() });
+        }
+        let redis_url = source.get("REDIS_URL");
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ConfigError::Invalid { var: "REDIS_URL", reason: "must start with redis:// or rediss://".into() });
+        }
+        let bcrypt_cost = parsed(source, "BCRYPT_COST", 12u32)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(ConfigError::Invalid { var: "BCRYPT_COST", reason: "must be between 4 and 31".into() });
+        }
+        Ok(Self {
+            database_url,
+            redis_url,
+            jwt_secret,
+            app_base_url,
+            host: source.get("HOST").unwrap_or_else(|| "0.0.0.0".into()),
+            port: parsed(source, "PORT", 8000u16)?,
+            smtp: smtp(source)?,
+            access_token_ttl: positive(source, "ACCESS_TOKEN_TTL_SECONDS", 900)?,
+            refresh_token_ttl: positive(source, "REFRESH_TOKEN_TTL_SECONDS", 604_800)?,
+            email_token_ttl: positive(source, "EMAIL_TOKEN_TTL_SECONDS", 86_400)?,
+            reset_token_ttl: positive(source, "RESET_TOKEN_TTL_SECONDS", 3_600)?,
+            user_cache_ttl: positive(source, "USER_CACHE_TTL_SECONDS", 900)?,
+            rate_limit_me_per_minute: positive(source, "RATE_LIMIT_ME_PER_MINUTE", 10)?,
+            cors_origins: source
+                .get("CORS_ORIGINS")
+                .map(|v| v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
+                .unwrap_or_default(),
+            avatar_dir: PathBuf::from(source.get("AVATAR_DIR").unwrap_or_else(|| "./media".into())),
+            max_avatar_bytes: positive(source, "MAX_AVATAR_BYTES", 5 * 1024 * 1024)?,
+            bcrypt_cost,
+        })
+    }
+}
+
+fn smtp(source: &impl Source) -> Result<Option<SmtpSettings>, ConfigError> {
+    let Some(host) = source.get("SMTP_HOST") else { return Ok(None) };
+    let tls: SmtpTls = match source.get("SMTP_TLS") {
+        None => SmtpTls::StartTls,
+        Some(raw) => raw.parse().map_err(|reason| ConfigError::Invalid { var: "SMTP_TLS", reason })?,
+    };
+    let from = source.get("MAIL_FROM").unwrap_or_else(|| "noreply@localhost".into());
+    Ok(Some(SmtpSettings {
+        host,
+        port: parsed(source, "SMTP_PORT", 587u16)?,
+        username: source.get("SMTP_USERNAME"),
+        password: source.get("SMTP_PASSWORD"),
+        tls,
+        from,
+    }))
+}
+
+#[cfg(test)]
+mod tests;

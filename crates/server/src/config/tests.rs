@@ -1,0 +1,116 @@
+use std::collections::HashMap;
+
+use super::*;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+fn source(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let mut map: HashMap<String, String> =
+        [("DATABASE_URL", "postgres://localhost/contacts"), ("JWT_SECRET", SECRET)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    for (k, v) in pairs {
+        map.insert((*k).to_owned(), (*v).to_owned());
+    }
+    move |key| map.get(key).cloned()
+}
+
+#[test]
+fn defaults_follow_the_contract() {
+    let s = Settings::from_source(&source(&[])).unwrap();
+    assert_eq!(s.app_base_url, "http://localhost:8000");
+    assert_eq!((s.host.as_str(), s.port), ("0.0.0.0", 8000));
+    assert!(s.smtp.is_none() && s.redis_url.is_none());
+    assert_eq!(
+        (s.access_token_ttl, s.refresh_token_ttl, s.email_token_ttl, s.reset_token_ttl),
+        (900, 604_800, 86_400, 3_600)
+    );
+    assert_eq!((s.user_cache_ttl, s.rate_limit_me_per_minute), (900, 10));
+    assert!(s.cors_origins.is_empty());
+    assert_eq!(s.avatar_dir, PathBuf::from("./media"));
+    assert_eq!((s.max_avatar_bytes, s.bcrypt_cost), (5_242_880, 12));
+}
+
+#[test]
+fn every_variable_is_read() {
+    let s = Settings::from_source(&source(&[
+        ("APP_BASE_URL", "https://contacts.example.org/"),
+        ("HOST", "127.0.0.1"),
+        ("PORT", "9000"),
+        ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ("SMTP_HOST", "smtp.example.org"),
+        ("SMTP_PORT", "465"),
+        ("SMTP_USERNAME", "mailer"),
+        ("SMTP_PASSWORD", "pw"),
+        ("SMTP_TLS", "tls"),
+        ("MAIL_FROM", "Contacts <no-reply@example.org>"),
+        ("ACCESS_TOKEN_TTL_SECONDS", "2"),
+        ("REFRESH_TOKEN_TTL_SECONDS", "3"),
+        ("EMAIL_TOKEN_TTL_SECONDS", "4"),
+        ("RESET_TOKEN_TTL_SECONDS", "5"),
+        ("USER_CACHE_TTL_SECONDS", "6"),
+        ("RATE_LIMIT_ME_PER_MINUTE", "7"),
+        ("CORS_ORIGINS", "https://a.example, https://b.example,"),
+        ("AVATAR_DIR", "/srv/avatars"),
+        ("MAX_AVATAR_BYTES", "1024"),
+        ("BCRYPT_COST", "4"),
+    ]))
+    .unwrap();
+    assert_eq!(s.app_base_url, "https://contacts.example.org", "trailing slash dropped");
+    assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 9000));
+    assert_eq!(s.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+    let smtp = s.smtp.unwrap();
+    assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls), ("smtp.example.org", 465, SmtpTls::Tls));
+    assert_eq!((smtp.username.as_deref(), smtp.password.as_deref()), (Some("mailer"), Some("pw")));
+    assert_eq!(smtp.from, "Contacts <no-reply@example.org>");
+    assert_eq!(
+        (s.access_token_ttl, s.refresh_token_ttl, s.email_token_ttl, s.reset_token_ttl, s.user_cache_ttl),
+        (2, 3, 4, 5, 6)
+    );
+    assert_eq!(s.rate_limit_me_per_minute, 7);
+    assert_eq!(s.cors_origins, vec!["https://a.example", "https://b.example"]);
+    assert_eq!(s.avatar_dir, PathBuf::from("/srv/avatars"));
+    assert_eq!((s.max_avatar_bytes, s.bcrypt_cost), (1024, 4));
+}
+
+#[test]
+fn smtp_defaults_to_starttls_on_587() {
+    let smtp = Settings::from_source(&source(&[("SMTP_HOST", "mail")])).unwrap().smtp.unwrap();
+    assert_eq!((smtp.port, smtp.tls, smtp.from.as_str()), (587, SmtpTls::StartTls, "noreply@localhost"));
+}
+
+fn error_names(pairs: &[(&str, &str)], var: &str) {
+    let message = Settings::from_source(&source(pairs)).unwrap_err().to_string();
+    assert!(message.starts_with(var), "{message:?} should name {var}");
+    assert!(!message.contains('\n'), "one line");
+}
+
+#[test]
+fn missing_required_variables_are_named() {
+    error_names(&[("DATABASE_URL", "")], "DATABASE_URL");
+    error_names(&[("JWT_SECRET", "")], "JWT_SECRET");
+}
+
+#[test]
+fn bad_values_are_named() {
+    error_names(&[("JWT_SECRET", "too short")], "JWT_SECRET");
+    error_names(&[("DATABASE_URL", "mysql://x")], "DATABASE_URL");
+    error_names(&[("REDIS_URL", "http://x")], "REDIS_URL");
+    error_names(&[("APP_BASE_URL", "contacts.example.org")], "APP_BASE_URL");
+    error_names(&[("PORT", "eighty")], "PORT");
+    error_names(&[("PORT", "70000")], "PORT");
+    error_names(&[("SMTP_HOST", "mail"), ("SMTP_TLS", "ssl")], "SMTP_TLS");
+    error_names(&[("SMTP_HOST", "mail"), ("SMTP_PORT", "-1")], "SMTP_PORT");
+    error_names(&[("ACCESS_TOKEN_TTL_SECONDS", "0")], "ACCESS_TOKEN_TTL_SECONDS");
+    error_names(&[("RATE_LIMIT_ME_PER_MINUTE", "ten")], "RATE_LIMIT_ME_PER_MINUTE");
+    error_names(&[("MAX_AVATAR_BYTES", "-5")], "MAX_AVATAR_BYTES");
+    error_names(&[("BCRYPT_COST", "3")], "BCRYPT_COST");
+    error_names(&[("BCRYPT_COST", "32")], "BCRYPT_COST");
+}
+
+#[test]
+fn the_secret_stays_out_of_debug_output() {
+    let s = Settings::from_source(&source(&[])).unwrap();
+    assert!(!format!("{s:?}").contains(SECRET));
+}

@@ -1,0 +1,16 @@
+//! Shared test harness: throw-away PostgreSQL databases and an in-process SMTP server that
+//! captures mails, so tests exercise real parts instead of mocks.
+#![deny(missing_docs)]
+
+mod database;
+mod mail;
+
+pub use database::TestDatabase;
+pub use mail::{CapturedMail, MailCatcher};
+
+/// A random lowercase hex string of `bytes * 2` characters, for unique names.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the OS has randomness");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}

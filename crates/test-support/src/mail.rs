@@ -1,0 +1,248 @@
+//! [`MailCatcher`]: a minimal SMTP server inside the test process that keeps every mail.
+//!
+//! It speaks enough SMTP for lettre (EHLO, MAIL, RCPT, DATA with dot-stuffing, RSET, NOOP,
+//! QUIT), so mail tests go through a real SMTP conversation over TCP.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One received mail: envelope and raw message.
+#[derive(Debug, Clone, Default)]
+pub struct CapturedMail {
+    /// Envelope sender.
+    pub from: String,
+    /// Envelope recipients.
+    pub to: Vec<String>,
+    /// The message as sent (headers and body), dot-stuffing removed.
+    pub data: String,
+}
+
+impl CapturedMail {
+    /// The value of the first top-level header `name` (case-insensitive), unfolded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let (head, _) = self.data.split_once("\r\n\r\n")?;
+        header_in(head, name)
+    }
+
+    /// The decoded `text/plain` part.
+    pub fn text(&self) -> String {
+        self.part("text/plain").unwrap_or_else(|| panic!("no text/plain part in:\n{}", self.data))
+    }
+
+    /// The decoded `text/html` part.
+    pub fn html(&self) -> String {
+        self.part("text/html").unwrap_or_else(|| panic!("no text/html part in:\n{}", self.data))
+    }
+
+    /// The first line of the text part that starts with `prefix`: how tests find a link.
+    pub fn line_starting_with(&self, prefix: &str) -> Option<String> {
+        self.text().lines().find(|l| l.starts_with(prefix)).map(str::to_owned)
+    }
+
+    fn part(&self, content_type: &str) -> Option<String> {
+        let sections = self.data.split("\r\n--");
+        for section in sections {
+            let Some((head, body)) = section.split_once("\r\n\r\n") else { continue };
+            let is_type = header_in(head, "Content-Type").is_some_and(|v| v.to_ascii_lowercase().starts_with(content_type));
+            if !is_type {
+                continue;
+            }
+            let body = body.trim_end_matches("\r\n");
+            let encoding = header_in(head, "Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
+            return Some(match encoding.as_str() {
+                "base64" => {
+                    let compact: String = body.split_whitespace().collect();
+                    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(compact).ok()?).ok()?
+                }
+                "quoted-printable" => decode_quoted_printable(body),
+                _ => body.to_owned(),
+            }
+            .replace("\r\n", "\n"));
+        }
+        None
+    }
+}
+
+fn header_in(head: &str, name: &str) -> Option<String> {
+    let mut value: Option<String> = None;
+    for line in head.split("\r\n") {
+        if let Some(v) = value.as_mut() {
+            if line.starts_with([' ', '\t']) {
+                v.push(' ');
+                v.push_str(line.trim());
+                continue;
+            }
+            break;
+        }
+        if let Some((key, v)) = line.split_once(':')
+            && key.trim().eq_ignore_ascii_case(name)
+        {
+            value = Some(v.trim().to_owned());
+        }
+    }
+    value
+}
+
+fn decode_quoted_printable(body: &str) -> String {
+    let mut out = Vec::with_capacity(body.len());
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'=' if bytes.get(i + 1..i + 3) == Some(b"\r\n") => i += 3,
+            b'=' => {
+                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'=');
+                        i += 1;
+                    }
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An SMTP server on a random local port that stores every mail it receives.
+#[derive(Debug, Clone)]
+pub struct MailCatcher {
+    port: u16,
+    mails: Arc<Mutex<Vec<CapturedMail>>>,
+}
+
+impl MailCatcher {
+    /// Starts listening on `127.0.0.1` at a port the OS picks; serves until the runtime ends.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the mail catcher");
+        let port = listener.local_addr().expect("a bound address").port();
+        let mails = Arc::new(Mutex::new(Vec::new()));
+        let store = mails.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, store.clone()));
+            }
+        });
+        Self { port, mails }
+    }
+
+    /// A local port nothing listens on, for "mail server down" tests.
+    pub fn unused_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    }
+
+    /// The port to send mail to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Every mail received so far.
+    pub fn mails(&self) -> Vec<CapturedMail> {
+        self.mails.lock().expect("mail store").clone()
+    }
+
+    /// Mails received so far for `recipient`.
+    pub fn mails_to(&self, recipient: &str) -> Vec<CapturedMail> {
+        self.mails().into_iter().filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(recipient))).collect()
+    }
+
+    /// The latest mail for `recipient`, waiting up to ten seconds for one to arrive.
+    pub async fn wait_for(&self, recipient: &str) -> CapturedMail {
+        for _ in 0..200 {
+            if let Some(mail) = self.mails_to(recipient).pop() {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail for {recipient} arrived within 10 s");
+    }
+}
+
+async fn serve(stream: TcpStream, mails: Arc<Mutex<Vec<CapturedMail>>>) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    write.write_all(b"220 mail-catcher ESMTP\r\n").await?;
+    let mut mail = CapturedMail::default();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_owned();
+        let upper = command.to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") {
+            b"250-mail-catcher\r\n250 8BITMIME\r\n"
+        } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
+            b"250 OK\r\n"
+        } else if upper.starts_with("MAIL FROM:") {
+            mail = CapturedMail { from: address(&command[10..]), ..CapturedMail::default() };
+            b"250 OK\r\n"
+        } else if upper.starts_with("RCPT TO:") {
+            mail.to.push(address(&command[8..]));
+            b"250 OK\r\n"
+        } else if upper == "DATA" {
+            write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+            loop {
+                line.clear();
+                if lines.read_line(&mut line).await? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                let unstuffed = line.strip_prefix('.').unwrap_or(&line);
+                mail.data.push_str(unstuffed);
+            }
+            mails.lock().expect("mail store").push(std::mem::take(&mut mail));
+            b"250 OK: queued\r\n"
+        } else if upper == "RSET" {
+            mail = CapturedMail::default();
+            b"250 OK\r\n"
+        } else if upper == "QUIT" {
+            write.write_all(b"221 Bye\r\n").await?;
+            return Ok(());
+        } else {
+            b"502 Command not implemented\r\n"
+        };
+        write.write_all(reply).await?;
+    }
+}
+
+/// The address inside `<...>` of a MAIL FROM or RCPT TO argument.
+fn address(arg: &str) -> String {
+    let arg = arg.trim();
+    let inner = arg.split_once('<').and_then(|(_, rest)| rest.split_once('>')).map(|(a, _)| a).unwrap_or(arg);
+    inner.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_printable_soft_breaks_and_escapes_are_decoded() {
+        assert_eq!(decode_quoted_printable("a=3Db=\r\nc =C3=A9"), "a=bc é");
+    }
+
+    #[test]
+    fn headers_are_unfolded() {
+        let head = "Subject: one\r\n two\r\nTo: x@y.z";
+        assert_eq!(header_in(head, "subject").as_deref(), Some("one two"));
+        assert_eq!(header_in(head, "To").as_deref(), Some("x@y.z"));
+        assert_eq!(header_in(head, "From"), None);
+    }
+}
