@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use contacts_domain::Error;
 use contacts_domain::user::{Role, UserService};
-use contacts_postgres::{Database, PgUserRepository, run_migrations};
+use contacts_postgres::{Database, PgUserRepository, create_database_if_missing, run_migrations};
 
 use crate::config::{self, Environment, Settings};
 use crate::startup::Application;
@@ -73,12 +73,14 @@ async fn execute(command: Command) -> Result<(), String> {
         }
         Command::Serve => {
             let settings = Settings::from_source(&Environment).map_err(|e| e.to_string())?;
+            ensure_database(&settings.database_url).await?;
             let app = Application::build(settings).await.map_err(|e| e.to_string())?;
             tracing::info!(port = app.port(), "contacts-api listening");
             app.run_until_stopped().await.map_err(|e| e.to_string())
         }
         Command::Migrate => {
             let url = config::database_url(&Environment).map_err(|e| e.to_string())?;
+            ensure_database(&url).await?;
             let applied = run_migrations(&url).await.map_err(|e| e.to_string())?;
             println!("applied {applied} migration(s)");
             Ok(())
@@ -97,6 +99,13 @@ async fn execute(command: Command) -> Result<(), String> {
             }
         }
     }
+}
+
+async fn ensure_database(url: &str) -> Result<(), String> {
+    if create_database_if_missing(url).await.map_err(|e| e.to_string())? {
+        tracing::info!("created the database named in DATABASE_URL");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

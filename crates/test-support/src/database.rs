@@ -39,6 +39,16 @@ impl TestDatabase {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Drops the database now, cutting its open connections: how tests simulate a database
+    /// that has gone away while the app runs.
+    pub async fn destroy(&self) {
+        let mut conn = AsyncPgConnection::establish(&admin_url()).await.expect("reach PostgreSQL");
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .execute(&mut conn)
+            .await
+            .expect("drop test database");
+    }
 }
 
 impl Drop for TestDatabase {

@@ -11,9 +11,11 @@ mod error;
 mod migrations;
 mod pool;
 mod schema;
+#[cfg(test)]
+mod test_fixtures;
 mod users;
 
 pub use contacts::PgContactRepository;
-pub use migrations::{MigrationError, run_migrations};
+pub use migrations::{MigrationError, create_database_if_missing, run_migrations};
 pub use pool::{Database, DatabaseError};
 pub use users::PgUserRepository;

@@ -34,6 +34,41 @@ pub async fn run_migrations(url: &str) -> Result<usize, MigrationError> {
     .map_err(|e| MigrationError(e.to_string()))?
 }
 
+/// Creates the database named in `url` if it does not exist yet, so a newcomer's first
+/// `just run` works on an empty server. Needs the role to have `CREATEDB` rights; where the
+/// database already exists nothing is done and no rights are needed.
+pub async fn create_database_if_missing(url: &str) -> Result<bool, MigrationError> {
+    use diesel_async::AsyncConnection;
+    let error = match AsyncPgConnection::establish(url).await {
+        Ok(_) => return Ok(false),
+        Err(error) => error.to_string(),
+    };
+    if !error.contains("does not exist") {
+        return Err(MigrationError(error));
+    }
+    let (server, name) = split_database(url).ok_or_else(|| MigrationError(format!("no database name in the URL: {error}")))?;
+    let mut conn = AsyncPgConnection::establish(&server).await.map_err(|e| MigrationError(e.to_string()))?;
+    let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+    diesel_async::RunQueryDsl::execute(diesel::sql_query(create), &mut conn)
+        .await
+        .map_err(|e| MigrationError(e.to_string()))?;
+    Ok(true)
+}
+
+/// Splits `postgres://…/name?params` into the URL of the server's `postgres` database and `name`.
+fn split_database(url: &str) -> Option<(String, String)> {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (server, name) = base.rsplit_once('/')?;
+    if name.is_empty() || server.ends_with('/') {
+        return None;
+    }
+    let maintenance = match query {
+        Some(q) => format!("{server}/postgres?{q}"),
+        None => format!("{server}/postgres"),
+    };
+    Some((maintenance, name.to_owned()))
+}
+
 fn advisory(conn: &mut AsyncConnectionWrapper<AsyncPgConnection>, sql: &str) -> Result<(), MigrationError> {
     diesel::sql_query(sql)
         .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
@@ -41,3 +76,22 @@ fn advisory(conn: &mut AsyncConnectionWrapper<AsyncPgConnection>, sql: &str) -> 
         .map(|_| ())
         .map_err(|e| MigrationError(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::split_database;
+
+    #[test]
+    fn splits_the_database_name_off_the_url() {
+        assert_eq!(
+            split_database("postgres://u:p@h:5432/contacts?sslmode=require"),
+            Some(("postgres://u:p@h:5432/postgres?sslmode=require".into(), "contacts".into()))
+        );
+        assert_eq!(split_database("postgres://h/db"), Some(("postgres://h/postgres".into(), "db".into())));
+        assert_eq!(split_database("postgres://h/"), None);
+        assert_eq!(split_database("postgres://h"), None);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -69,3 +69,6 @@ impl Database {
             .map_err(crate::error::query_error)
     }
 }
+
+#[cfg(test)]
+mod tests;

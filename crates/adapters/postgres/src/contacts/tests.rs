@@ -1,1 +1,520 @@
+use std::time::Duration;
 
+use diesel::result::DatabaseErrorKind;
+
+use contacts_test_support::TestDatabase;
+
+use super::*;
+use crate::test_fixtures::{
+    assert_violates, birthday, create_user, email, execute_sql, expect_conflict, info, migrated_db, new_contact,
+    person_name, phone,
+};
+
+/// A migrated database with one user, the owner of the contacts under test.
+struct Book {
+    _test_db: TestDatabase,
+    db: Database,
+    repo: PgContactRepository,
+    owner: UserId,
+}
+
+async fn book() -> Book {
+    let (test_db, db) = migrated_db().await;
+    let owner = create_user(&db, "owner").await;
+    Book { _test_db: test_db, repo: PgContactRepository::new(db.clone()), db, owner }
+}
+
+impl Book {
+    /// Stores `contact` for the owner.
+    async fn add(&self, contact: NewContact) -> Contact {
+        self.repo.create(self.owner, contact).await.expect("create a contact")
+    }
+
+    /// Stores a contact with these names and email for the owner.
+    async fn add_named(&self, first_name: &str, last_name: &str, email_address: &str) -> Contact {
+        self.add(new_contact(first_name, last_name, email_address)).await
+    }
+
+    /// Another account, for cross-owner checks.
+    async fn other_owner(&self) -> UserId {
+        create_user(&self.db, "intruder").await
+    }
+
+    async fn list(&self, filter: &ContactFilter, skip: i64, limit: i64) -> (Vec<Contact>, i64) {
+        self.repo.list(self.owner, filter, Page { skip, limit }).await.expect("list contacts")
+    }
+
+    /// The first names of every match, in order; checks that the total agrees.
+    async fn first_names(&self, filter: ContactFilter) -> Vec<String> {
+        let (contacts, total) = self.list(&filter, 0, 1000).await;
+        assert_eq!(total, contacts.len() as i64, "total of {filter:?}");
+        contacts.into_iter().map(|c| c.first_name).collect()
+    }
+
+    /// The ids of the owner's contacts celebrating on `days`, sorted.
+    async fn birthdays_on(&self, days: &[(u32, u32)]) -> Vec<ContactId> {
+        let days: Vec<MonthDay> = days.iter().map(|&(month, day)| MonthDay { month, day }).collect();
+        let mut ids: Vec<ContactId> =
+            self.repo.with_birthday_on(self.owner, &days).await.unwrap().into_iter().map(|c| c.id).collect();
+        ids.sort();
+        ids
+    }
+}
+
+fn ids(contacts: &[Contact]) -> Vec<ContactId> {
+    contacts.iter().map(|c| c.id).collect()
+}
+
+fn first_names(contacts: &[Contact]) -> Vec<&str> {
+    contacts.iter().map(|c| c.first_name.as_str()).collect()
+}
+
+/// Lets the clock move past the previous write's microsecond.
+async fn tick() {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+}
+
+#[test]
+fn substring_patterns_escape_like_wildcards() {
+    assert_eq!(substring_pattern("ada"), "%ada%");
+    assert_eq!(substring_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    assert_eq!(substring_pattern(""), "%%");
+}
+
+#[tokio::test]
+async fn create_returns_the_contact_exactly_as_get_reads_it() {
+    let book = book().await;
+    let input = NewContact {
+        additional_info: Some(info("Met at the Analytical Engine demo")),
+        birthday: birthday("1915-12-10"),
+        ..new_contact("  Ada ", "Lovelace\t", "Ada.Lovelace@Example.com")
+    };
+
+    let created = book.add(input).await;
+
+    assert!(created.id.0 > 0);
+    assert_eq!(
+        (created.first_name.as_str(), created.last_name.as_str(), created.email.as_str(), created.phone.as_str()),
+        ("Ada", "Lovelace", "Ada.Lovelace@Example.com", "+1 (555) 010-0100"),
+    );
+    assert_eq!(created.birthday, NaiveDate::from_ymd_opt(1915, 12, 10).unwrap());
+    assert_eq!(created.additional_info.as_deref(), Some("Met at the Analytical Engine demo"));
+    assert_eq!(created.created_at, created.updated_at);
+    assert!((Utc::now() - created.created_at).abs() < chrono::Duration::minutes(1));
+    assert_eq!(created.created_at.timestamp_subsec_nanos() % 1000, 0, "microsecond precision");
+    assert_eq!(book.repo.get(book.owner, created.id).await.unwrap(), Some(created.clone()), "timestamps included");
+
+    let without_notes = book.add_named("Grace", "Hopper", "grace@navy.mil").await;
+    assert_eq!(without_notes.additional_info, None);
+    assert!(without_notes.id > created.id);
+    assert_eq!(book.repo.get(book.owner, without_notes.id).await.unwrap(), Some(without_notes));
+}
+
+#[tokio::test]
+async fn a_second_contact_with_the_same_email_in_another_case_is_a_conflict() {
+    let book = book().await;
+    let ada = book.add_named("Ada", "Lovelace", "ada@example.com").await;
+
+    let message = expect_conflict(book.repo.create(book.owner, new_contact("Other", "Ada", "ADA@Example.COM")).await);
+
+    assert!(message.contains("contact"), "{message}");
+    assert_eq!(book.list(&ContactFilter::default(), 0, 100).await, (vec![ada], 1), "nothing stored");
+}
+
+#[tokio::test]
+async fn another_owner_may_use_the_same_email() {
+    let book = book().await;
+    let mine = book.add_named("Ada", "Lovelace", "ada@example.com").await;
+    let other = book.other_owner().await;
+
+    let theirs = book.repo.create(other, new_contact("Ada", "Clone", "ADA@example.com")).await.unwrap();
+
+    assert_ne!(theirs.id, mine.id);
+    assert_eq!(book.repo.get(other, theirs.id).await.unwrap(), Some(theirs));
+    assert_eq!(book.repo.get(book.owner, mine.id).await.unwrap(), Some(mine));
+}
+
+#[tokio::test]
+async fn another_owners_contact_is_invisible_and_untouchable() {
+    let book = book().await;
+    let ada = book.add_named("Ada", "Lovelace", "ada@example.com").await;
+    let intruder = book.other_owner().await;
+    let patch = ContactPatch { first_name: Some(person_name("Hacked")), ..Default::default() };
+
+    assert_eq!(book.repo.get(intruder, ada.id).await.unwrap(), None);
+    assert_eq!(book.repo.replace(intruder, ada.id, new_contact("Hacked", "X", "x@example.com")).await.unwrap(), None);
+    assert_eq!(book.repo.update(intruder, ada.id, patch).await.unwrap(), None);
+    assert!(!book.repo.delete(intruder, ada.id).await.unwrap());
+    assert_eq!(book.repo.list(intruder, &ContactFilter::default(), Page { skip: 0, limit: 100 }).await.unwrap(), (vec![], 0));
+    let all_days: Vec<MonthDay> = vec![MonthDay::of(ada.birthday)];
+    assert!(book.repo.with_birthday_on(intruder, &all_days).await.unwrap().is_empty());
+
+    assert_eq!(book.repo.get(book.owner, ada.id).await.unwrap(), Some(ada), "left unchanged");
+}
+
+#[tokio::test]
+async fn missing_contacts_are_none_and_delete_removes_only_its_target() {
+    let book = book().await;
+    let ada = book.add_named("Ada", "Lovelace", "ada@example.com").await;
+    let grace = book.add_named("Grace", "Hopper", "grace@navy.mil").await;
+    let missing = ContactId(grace.id.0 + 100);
+
+    assert_eq!(book.repo.get(book.owner, missing).await.unwrap(), None);
+    assert_eq!(book.repo.replace(book.owner, missing, new_contact("A", "B", "a@b.io")).await.unwrap(), None);
+    let patch = ContactPatch { phone: Some(phone("5550100")), ..Default::default() };
+    assert_eq!(book.repo.update(book.owner, missing, patch).await.unwrap(), None);
+    assert!(!book.repo.delete(book.owner, missing).await.unwrap());
+
+    assert!(book.repo.delete(book.owner, ada.id).await.unwrap());
+    assert_eq!(book.repo.get(book.owner, ada.id).await.unwrap(), None);
+    assert!(!book.repo.delete(book.owner, ada.id).await.unwrap(), "already gone");
+    assert_eq!(book.list(&ContactFilter::default(), 0, 100).await, (vec![grace], 1));
+}
+
+#[tokio::test]
+async fn list_is_ordered_by_id_and_paged_with_the_total_before_paging() {
+    let book = book().await;
+    let mut all = Vec::new();
+    for (i, name) in ["Zed", "Amy", "Kim", "Bea", "Tom"].into_iter().enumerate() {
+        let parity = if i % 2 == 0 { "odd" } else { "even" };
+        all.push(book.add_named(name, "Doe", &format!("{}@{parity}.example.com", name.to_lowercase())).await);
+    }
+    book.repo.create(book.other_owner().await, new_contact("Eve", "Doe", "eve@odd.example.com")).await.unwrap();
+    let everything = ContactFilter::default();
+
+    let (page, total) = book.list(&everything, 0, 100).await;
+    assert_eq!(first_names(&page), ["Zed", "Amy", "Kim", "Bea", "Tom"], "by id, not by name");
+    assert_eq!(page, all, "rows as created");
+    assert_eq!(total, 5);
+
+    for (skip, limit, expected) in [
+        (0, 2, &all[0..2]),
+        (1, 2, &all[1..3]),
+        (3, 1, &all[3..4]),
+        (4, 2, &all[4..5]),
+        (0, 1000, &all[..]),
+    ] {
+        assert_eq!(book.list(&everything, skip, limit).await, (expected.to_vec(), 5), "skip {skip} limit {limit}");
+    }
+
+    let odd = ContactFilter { email: Some("@ODD.".into()), ..Default::default() };
+    assert_eq!(book.list(&odd, 0, 100).await, (vec![all[0].clone(), all[2].clone(), all[4].clone()], 3));
+    assert_eq!(book.list(&odd, 1, 1).await, (vec![all[2].clone()], 3));
+    assert_eq!(book.list(&odd, 2, 5).await, (vec![all[4].clone()], 3));
+}
+
+#[tokio::test]
+async fn a_page_past_the_end_is_empty_but_keeps_the_total() {
+    let book = book().await;
+    for name in ["Ada", "Alan", "Grace"] {
+        book.add_named(name, "Doe", &format!("{}@example.com", name.to_lowercase())).await;
+    }
+    let everything = ContactFilter::default();
+    let with_a = ContactFilter { first_name: Some("a".into()), ..Default::default() };
+    let nobody = ContactFilter { first_name: Some("nobody".into()), ..Default::default() };
+
+    assert_eq!(book.list(&everything, 3, 10).await, (vec![], 3));
+    assert_eq!(book.list(&everything, 1000, 1).await, (vec![], 3));
+    assert_eq!(book.list(&with_a, 3, 10).await, (vec![], 3), "Ada, Alan, Grace all contain an a");
+    assert_eq!(book.list(&nobody, 0, 10).await, (vec![], 0));
+    assert_eq!(book.list(&nobody, 5, 10).await, (vec![], 0));
+}
+
+#[tokio::test]
+async fn a_book_without_contacts_lists_nothing() {
+    let book = book().await;
+    book.repo.create(book.other_owner().await, new_contact("Eve", "Doe", "eve@example.com")).await.unwrap();
+
+    assert_eq!(book.list(&ContactFilter::default(), 0, 100).await, (vec![], 0));
+    assert_eq!(book.list(&ContactFilter::default(), 10, 100).await, (vec![], 0));
+}
+
+/// The owner's address book for the search tests, plus a look-alike of another owner.
+async fn searchable_book() -> Book {
+    let book = book().await;
+    for (first, last, email_address) in [
+        ("Ada", "Lovelace", "ada@math.org"),
+        ("Alan", "Turing", "alan.turing@cs.org"),
+        ("Grace", "Hopper", "grace@navy.mil"),
+        ("Bob", "Adams", "bob@example.com"),
+        ("Sale", "50% off", "sale_desk@shop.com"),
+        ("Back\\slash", "Escape", "esc@ape.io"),
+    ] {
+        book.add_named(first, last, email_address).await;
+    }
+    book.repo.create(book.other_owner().await, new_contact("Ada", "Clone", "ada@clone.org")).await.unwrap();
+    book
+}
+
+fn by(first_name: Option<&str>, last_name: Option<&str>, email_part: Option<&str>, q: Option<&str>) -> ContactFilter {
+    ContactFilter {
+        first_name: first_name.map(Into::into),
+        last_name: last_name.map(Into::into),
+        email: email_part.map(Into::into),
+        q: q.map(Into::into),
+    }
+}
+
+#[tokio::test]
+async fn field_filters_are_case_insensitive_substrings_combined_with_and() {
+    let book = searchable_book().await;
+
+    let cases: [(ContactFilter, &[&str]); 8] = [
+        (by(None, None, None, None), &["Ada", "Alan", "Grace", "Bob", "Sale", "Back\\slash"]),
+        (by(Some("ADA"), None, None, None), &["Ada"]),
+        (by(Some("rAC"), None, None, None), &["Grace"]),
+        (by(None, Some("ada"), None, None), &["Bob"]),
+        (by(None, None, Some("ORG"), None), &["Ada", "Alan"]),
+        (by(Some("a"), Some("O"), None, None), &["Ada", "Grace", "Sale"]),
+        (by(Some("a"), Some("o"), Some("NAVY"), None), &["Grace"]),
+        (by(Some("ada"), Some("adams"), None, None), &[]),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(book.first_names(filter.clone()).await, expected, "{filter:?}");
+    }
+}
+
+#[tokio::test]
+async fn q_matches_any_of_the_three_fields_and_is_anded_with_the_rest() {
+    let book = searchable_book().await;
+
+    let cases: [(ContactFilter, &[&str]); 7] = [
+        (by(None, None, None, Some("ADA")), &["Ada", "Bob"]),
+        (by(None, None, None, Some("turing")), &["Alan"]),
+        (by(None, None, None, Some(".org")), &["Ada", "Alan"]),
+        (by(None, None, None, Some("hop")), &["Grace", "Sale"]),
+        (by(Some("bob"), None, None, Some("ada")), &["Bob"]),
+        (by(None, None, Some("example"), Some("ada")), &["Bob"]),
+        (by(None, Some("lovelace"), None, Some("turing")), &[]),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(book.first_names(filter.clone()).await, expected, "{filter:?}");
+    }
+}
+
+#[tokio::test]
+async fn percent_underscore_and_backslash_in_filters_are_plain_characters() {
+    let book = searchable_book().await;
+
+    let cases: [(ContactFilter, &[&str]); 10] = [
+        (by(Some("%"), None, None, None), &[]),
+        (by(None, Some("%"), None, None), &["Sale"]),
+        (by(None, Some("0% O"), None, None), &["Sale"]),
+        (by(None, None, None, Some("%")), &["Sale"]),
+        (by(None, None, Some("_"), None), &["Sale"]),
+        (by(None, None, None, Some("_")), &["Sale"]),
+        (by(Some("a_a"), None, None, None), &[]),
+        (by(Some("\\"), None, None, None), &["Back\\slash"]),
+        (by(Some("\\s"), None, None, None), &["Back\\slash"]),
+        (by(None, None, None, Some("k\\S")), &["Back\\slash"]),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(book.first_names(filter.clone()).await, expected, "{filter:?}");
+    }
+}
+
+#[tokio::test]
+async fn replace_overwrites_every_field_and_moves_only_updated_at() {
+    let book = book().await;
+    let original = book
+        .add(NewContact { additional_info: Some(info("old notes")), ..new_contact("Ada", "Lovelace", "ada@example.com") })
+        .await;
+    tick().await;
+
+    let replacement = NewContact {
+        phone: phone("020 7946 0018"),
+        birthday: birthday("1936-02-29"),
+        additional_info: None,
+        ..new_contact(" Augusta ", "King", "Augusta@Example.org")
+    };
+    let replaced = book.repo.replace(book.owner, original.id, replacement).await.unwrap().expect("replaced");
+
+    assert_eq!(
+        replaced,
+        Contact {
+            id: original.id,
+            first_name: "Augusta".into(),
+            last_name: "King".into(),
+            email: "Augusta@Example.org".into(),
+            phone: "020 7946 0018".into(),
+            birthday: NaiveDate::from_ymd_opt(1936, 2, 29).unwrap(),
+            additional_info: None,
+            created_at: original.created_at,
+            updated_at: replaced.updated_at,
+        }
+    );
+    assert!(replaced.updated_at > original.updated_at, "updated_at moves");
+    assert_eq!(book.repo.get(book.owner, original.id).await.unwrap(), Some(replaced), "reads back as returned");
+}
+
+#[tokio::test]
+async fn update_changes_only_the_fields_sent() {
+    let book = book().await;
+    let mut current = book
+        .add(NewContact { additional_info: Some(info("notes")), ..new_contact("Ada", "Lovelace", "ada@example.com") })
+        .await;
+
+    // Each step: the patch, and the contact it should leave (but for `updated_at`).
+    let steps: Vec<(ContactPatch, fn(Contact) -> Contact)> = vec![
+        (
+            ContactPatch { first_name: Some(person_name(" Augusta ")), ..Default::default() },
+            |c| Contact { first_name: "Augusta".into(), ..c },
+        ),
+        (
+            ContactPatch { additional_info: Some(None), ..Default::default() },
+            |c| Contact { additional_info: None, ..c },
+        ),
+        (
+            ContactPatch { additional_info: Some(Some(info("new notes"))), ..Default::default() },
+            |c| Contact { additional_info: Some("new notes".into()), ..c },
+        ),
+        (
+            ContactPatch {
+                last_name: Some(person_name("King")),
+                email: Some(email("ADA@example.com")),
+                phone: Some(phone("+44 20 7946 0018")),
+                birthday: Some(birthday("1915-12-10")),
+                additional_info: None,
+                ..Default::default()
+            },
+            |c| Contact {
+                last_name: "King".into(),
+                email: "ADA@example.com".into(),
+                phone: "+44 20 7946 0018".into(),
+                birthday: NaiveDate::from_ymd_opt(1915, 12, 10).unwrap(),
+                ..c
+            },
+        ),
+    ];
+    for (patch, expect) in steps {
+        tick().await;
+        let updated = book.repo.update(book.owner, current.id, patch.clone()).await.unwrap().expect("updated");
+        assert_eq!(updated, Contact { updated_at: updated.updated_at, ..expect(current.clone()) }, "{patch:?}");
+        assert!(updated.updated_at > current.updated_at, "updated_at moves on {patch:?}");
+        assert_eq!(book.repo.get(book.owner, current.id).await.unwrap(), Some(updated.clone()), "{patch:?}");
+        current = updated;
+    }
+}
+
+#[tokio::test]
+async fn replace_and_update_refuse_an_email_another_contact_has() {
+    let book = book().await;
+    let ada = book.add_named("Ada", "Lovelace", "ada@example.com").await;
+    let grace = book.add_named("Grace", "Hopper", "grace@example.com").await;
+
+    let patch = ContactPatch { email: Some(email("ADA@example.com")), ..Default::default() };
+    expect_conflict(book.repo.update(book.owner, grace.id, patch).await);
+    expect_conflict(book.repo.replace(book.owner, grace.id, new_contact("Grace", "Hopper", "Ada@Example.com")).await);
+    assert_eq!(book.repo.get(book.owner, grace.id).await.unwrap(), Some(grace), "unchanged");
+
+    let recased = book.repo.replace(book.owner, ada.id, new_contact("Ada", "Lovelace", "ADA@EXAMPLE.COM")).await;
+    assert_eq!(recased.unwrap().map(|c| c.email), Some("ADA@EXAMPLE.COM".into()), "its own email in another case");
+}
+
+#[tokio::test]
+async fn with_birthday_on_matches_month_and_day_of_the_owners_contacts() {
+    let book = book().await;
+    let add = async |name: &str, born: &str| {
+        let contact = NewContact { birthday: birthday(born), ..new_contact(name, "Doe", &format!("{name}@example.com")) };
+        book.add(contact).await.id
+    };
+    let new_years_eve = add("eve", "1990-12-31").await;
+    let new_year = add("jan", "1985-01-01").await;
+    let leap_day = add("leap", "2000-02-29").await;
+    let feb_28 = add("feb", "1999-02-28").await;
+    let june = add("june", "1970-06-15").await;
+    let intruder = book.other_owner().await;
+    let other = NewContact { birthday: birthday("1991-12-31"), ..new_contact("Eve", "Other", "eve@example.com") };
+    book.repo.create(intruder, other).await.unwrap();
+
+    assert_eq!(book.birthdays_on(&[(12, 31), (1, 1)]).await, [new_years_eve, new_year]);
+    assert_eq!(book.birthdays_on(&[(12, 31)]).await, [new_years_eve], "not the other owner's");
+    assert_eq!(book.birthdays_on(&[(2, 29)]).await, [leap_day]);
+    assert_eq!(book.birthdays_on(&[(2, 28)]).await, [feb_28]);
+    assert_eq!(book.birthdays_on(&[(2, 28), (2, 29), (3, 1)]).await, [leap_day, feb_28]);
+    assert_eq!(book.birthdays_on(&[(6, 15), (1, 1), (12, 30)]).await, [new_year, june]);
+    assert_eq!(book.birthdays_on(&[(5, 17), (12, 1)]).await, []);
+    assert_eq!(book.birthdays_on(&[]).await, []);
+
+    let patch = ContactPatch { birthday: Some(birthday("1970-12-31")), ..Default::default() };
+    book.repo.update(book.owner, june, patch).await.unwrap().expect("updated");
+    assert_eq!(book.birthdays_on(&[(6, 15)]).await, [], "the stored month and day follow the birthday");
+    assert_eq!(book.birthdays_on(&[(12, 31)]).await, [new_years_eve, june]);
+}
+
+#[tokio::test]
+async fn deleting_a_user_deletes_their_contacts() {
+    let book = book().await;
+    book.add_named("Ada", "Lovelace", "ada@example.com").await;
+    book.add_named("Grace", "Hopper", "grace@example.com").await;
+    let survivor_owner = book.other_owner().await;
+    let survivor = book.repo.create(survivor_owner, new_contact("Eve", "Doe", "eve@example.com")).await.unwrap();
+
+    let deleted = execute_sql(&book.db, &format!("DELETE FROM users WHERE id = {}", book.owner)).await.unwrap();
+
+    assert_eq!(deleted, 1);
+    let mut conn = book.db.conn().await.unwrap();
+    let remaining: Vec<i64> = contacts::table.select(contacts::user_id).load(&mut conn).await.unwrap();
+    assert_eq!(remaining, [survivor_owner.0], "only the other owner's contact is left");
+    assert_eq!(book.repo.get(survivor_owner, survivor.id).await.unwrap(), Some(survivor));
+}
+
+#[tokio::test]
+async fn a_contact_needs_an_existing_owner() {
+    let book = book().await;
+
+    let result = book.repo.create(UserId(book.owner.0 + 1000), new_contact("Ada", "Lovelace", "ada@example.com")).await;
+
+    assert!(matches!(result, Err(Error::Unexpected(_))), "{result:?}");
+    let insert = format!(
+        "INSERT INTO contacts (user_id, first_name, last_name, email, phone, birthday) \
+         VALUES ({}, 'Ada', 'Lovelace', 'ada@example.com', '5550100', '1990-01-01')",
+        book.owner.0 + 1000
+    );
+    assert_violates(execute_sql(&book.db, &insert).await, DatabaseErrorKind::ForeignKeyViolation, "contacts_user_id_fkey");
+    assert_eq!(book.list(&ContactFilter::default(), 0, 10).await, (vec![], 0));
+}
+
+#[tokio::test]
+async fn the_contacts_table_checks_every_length() {
+    let book = book().await;
+    let valid = [
+        ("first_name", "'Ada'"),
+        ("last_name", "'Lovelace'"),
+        ("email", "'ada@example.com'"),
+        ("phone", "'5550100'"),
+        ("birthday", "'1990-01-01'"),
+        ("additional_info", "NULL"),
+    ];
+    let insert = |column: &str, value: &str| {
+        let columns: Vec<&str> = valid.iter().map(|(c, _)| *c).collect();
+        let values: Vec<&str> = valid.iter().map(|&(c, v)| if c == column { value } else { v }).collect();
+        format!(
+            "INSERT INTO contacts (user_id, {}) VALUES ({}, {})",
+            columns.join(", "),
+            book.owner,
+            values.join(", ")
+        )
+    };
+    for (column, value) in [
+        ("first_name", "''"),
+        ("first_name", "repeat('x', 51)"),
+        ("last_name", "''"),
+        ("last_name", "repeat('x', 51)"),
+        ("email", "repeat('e', 255)"),
+        ("phone", "'555010'"),
+        ("phone", "repeat('5', 21)"),
+        ("additional_info", "repeat('x', 1001)"),
+    ] {
+        let constraint = format!("contacts_{column}_check");
+        assert_violates(execute_sql(&book.db, &insert(column, value)).await, DatabaseErrorKind::CheckViolation, &constraint);
+    }
+
+    for (column, value) in [("first_name", "repeat('x', 50)"), ("additional_info", "repeat('x', 1000)")] {
+        assert_eq!(execute_sql(&book.db, &insert(column, value)).await.unwrap(), 1, "{column} at its limit");
+        execute_sql(&book.db, "DELETE FROM contacts").await.unwrap();
+    }
+    let duplicate = insert("email", "'ADA@example.com'");
+    execute_sql(&book.db, &insert("email", "'ada@example.com'")).await.unwrap();
+    assert_violates(execute_sql(&book.db, &duplicate).await, DatabaseErrorKind::UniqueViolation, "contacts_user_email_key");
+}

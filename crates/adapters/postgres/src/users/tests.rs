@@ -1,1 +1,187 @@
+use chrono::Duration;
+use diesel::result::DatabaseErrorKind;
 
+use super::*;
+use crate::test_fixtures::{
+    PASSWORD_HASH, assert_violates, avatar_of, email, execute_sql, expect_conflict, migrated_db, new_user,
+};
+
+/// The `updated_at` column, which the domain's `User` does not carry.
+async fn updated_at(db: &Database, id: UserId) -> DateTime<Utc> {
+    let mut conn = db.conn().await.expect("a connection");
+    users::table.find(id.0).select(users::updated_at).first(&mut conn).await.expect("the user's row")
+}
+
+/// Stores `username` with the email `email_address` and returns it.
+async fn create(repo: &PgUserRepository, username: &str, email_address: &str) -> User {
+    repo.create(new_user(username, email_address)).await.expect("create a user")
+}
+
+#[tokio::test]
+async fn create_returns_the_stored_user_with_defaults() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db);
+
+    let user = create(&repo, "Ada_L", "Ada@Example.com").await;
+
+    assert!(user.id.0 > 0);
+    assert_eq!(user.username, "Ada_L");
+    assert_eq!(user.email.as_str(), "Ada@Example.com", "stored as given, not lower-cased");
+    assert_eq!(user.avatar.as_deref(), Some(avatar_of("Ada_L").as_str()));
+    assert_eq!(user.role, Role::User);
+    assert!(!user.confirmed);
+    assert!((Utc::now() - user.created_at).abs() < Duration::minutes(1), "created_at {}", user.created_at);
+    assert_eq!(repo.find_by_id(user.id).await.unwrap(), Some(user.clone()), "reads back as created");
+
+    let other = create(&repo, "grace", "grace@example.com").await;
+    assert_ne!(other.id, user.id);
+}
+
+#[tokio::test]
+async fn an_email_taken_in_another_case_is_a_conflict() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db);
+    create(&repo, "ada", "ada@example.com").await;
+
+    let message = expect_conflict(repo.create(new_user("someone_else", "ADA@Example.COM")).await);
+
+    assert!(message.contains("email"), "{message}");
+    assert!(repo.find_credentials("someone_else").await.unwrap().is_none(), "nothing stored");
+}
+
+#[tokio::test]
+async fn a_username_taken_in_another_case_is_a_conflict_with_its_own_message() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db);
+    create(&repo, "Ada_L", "ada@example.com").await;
+
+    let username_message = expect_conflict(repo.create(new_user("aDA_l", "other@example.com")).await);
+    let email_message = expect_conflict(repo.create(new_user("other", "ada@example.com")).await);
+
+    assert!(username_message.contains("username"), "{username_message}");
+    assert_ne!(username_message, email_message, "clients are told which field is taken");
+    assert!(repo.find_by_email(&email("other@example.com")).await.unwrap().is_none(), "nothing stored");
+}
+
+#[tokio::test]
+async fn find_by_id_returns_the_user_or_none() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db);
+    let ada = create(&repo, "ada", "ada@example.com").await;
+    let grace = create(&repo, "grace", "grace@example.com").await;
+
+    assert_eq!(repo.find_by_id(ada.id).await.unwrap(), Some(ada));
+    assert_eq!(repo.find_by_id(grace.id).await.unwrap(), Some(grace.clone()));
+    assert_eq!(repo.find_by_id(UserId(grace.id.0 + 1)).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn find_by_email_ignores_case() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db);
+    let ada = create(&repo, "ada", "Ada.Lovelace@Example.com").await;
+    create(&repo, "grace", "grace@example.com").await;
+
+    for query in ["Ada.Lovelace@Example.com", "ada.lovelace@example.com", "ADA.LOVELACE@EXAMPLE.COM"] {
+        assert_eq!(repo.find_by_email(&email(query)).await.unwrap(), Some(ada.clone()), "{query}");
+    }
+    assert_eq!(repo.find_by_email(&email("ada@example.com")).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn find_credentials_accepts_the_username_or_the_email_in_any_case() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db);
+    let ada = create(&repo, "Ada_L", "Ada@Example.com").await;
+    let grace = create(&repo, "grace", "grace@example.com").await;
+
+    for login in ["Ada_L", "ada_l", "ADA_L", "Ada@Example.com", "ada@example.com", "ADA@EXAMPLE.COM"] {
+        let credentials = repo.find_credentials(login).await.unwrap().unwrap_or_else(|| panic!("{login} not found"));
+        assert_eq!(credentials.user, ada, "{login}");
+        assert_eq!(credentials.password_hash, PasswordHash(PASSWORD_HASH.to_owned()), "{login}");
+    }
+    assert_eq!(repo.find_credentials("GRACE").await.unwrap().map(|c| c.user), Some(grace));
+    for miss in ["ada", "Ada_L@Example.com", "nobody@example.com", ""] {
+        assert!(repo.find_credentials(miss).await.unwrap().is_none(), "{miss}");
+    }
+}
+
+#[tokio::test]
+async fn confirm_email_marks_the_user_confirmed() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db.clone());
+    let ada = create(&repo, "ada", "ada@example.com").await;
+    let grace = create(&repo, "grace", "grace@example.com").await;
+    let updated_before = updated_at(&db, ada.id).await;
+
+    let confirmed = repo.confirm_email(ada.id).await.unwrap();
+
+    let expected = User { confirmed: true, ..ada.clone() };
+    assert_eq!(confirmed, Some(expected.clone()));
+    assert_eq!(repo.find_by_id(ada.id).await.unwrap(), Some(expected.clone()), "persisted");
+    assert!(updated_at(&db, ada.id).await > updated_before, "updated_at moves");
+    assert_eq!(repo.find_by_id(grace.id).await.unwrap(), Some(grace), "other users untouched");
+    assert_eq!(repo.confirm_email(ada.id).await.unwrap(), Some(expected), "confirming twice is harmless");
+    assert_eq!(repo.confirm_email(UserId(-1)).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn set_role_finds_the_user_by_email_in_any_case() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db.clone());
+    let ada = create(&repo, "ada", "Ada@Example.com").await;
+    let grace = create(&repo, "grace", "grace@example.com").await;
+    let updated_before = updated_at(&db, ada.id).await;
+
+    let admin = repo.set_role(&email("ADA@example.COM"), Role::Admin).await.unwrap();
+
+    assert_eq!(admin, Some(User { role: Role::Admin, ..ada.clone() }));
+    assert_eq!(repo.find_by_id(ada.id).await.unwrap().map(|u| u.role), Some(Role::Admin), "persisted");
+    assert!(updated_at(&db, ada.id).await > updated_before, "updated_at moves");
+    assert_eq!(repo.find_by_id(grace.id).await.unwrap(), Some(grace), "other users untouched");
+
+    let demoted = repo.set_role(&email("ada@example.com"), Role::User).await.unwrap();
+    assert_eq!(demoted, Some(ada));
+    assert_eq!(repo.set_role(&email("nobody@example.com"), Role::Admin).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_role_column_refuses_anything_but_user_and_admin() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db.clone());
+    let ada = create(&repo, "ada", "ada@example.com").await;
+
+    for role in ["superuser", "Admin", "USER", ""] {
+        let update = format!("UPDATE users SET role = '{role}' WHERE id = {}", ada.id);
+        assert_violates(execute_sql(&db, &update).await, DatabaseErrorKind::CheckViolation, "users_role_check");
+    }
+    assert_eq!(repo.find_by_id(ada.id).await.unwrap(), Some(ada), "the row is unchanged");
+
+    let insert = "INSERT INTO users (username, email, password_hash, role) VALUES ('root', 'root@example.com', 'x', 'root')";
+    assert_violates(execute_sql(&db, insert).await, DatabaseErrorKind::CheckViolation, "users_role_check");
+    let admin = "INSERT INTO users (username, email, password_hash, role) VALUES ('boss', 'boss@example.com', 'x', 'admin')";
+    assert_eq!(execute_sql(&db, admin).await.unwrap(), 1, "admin is allowed");
+    assert_eq!(repo.find_credentials("boss").await.unwrap().map(|c| c.user.role), Some(Role::Admin));
+}
+
+#[tokio::test]
+async fn the_users_table_checks_lengths_and_case_insensitive_uniqueness() {
+    let (_test_db, db) = migrated_db().await;
+    let insert = |username: &str, email_address: &str| {
+        format!("INSERT INTO users (username, email, password_hash) VALUES ({username}, {email_address}, 'x')")
+    };
+    let cases = [
+        (insert("'ab'", "'ab@example.com'"), DatabaseErrorKind::CheckViolation, "users_username_check"),
+        (insert("repeat('u', 51)", "'u@example.com'"), DatabaseErrorKind::CheckViolation, "users_username_check"),
+        (insert("'long'", "repeat('e', 255)"), DatabaseErrorKind::CheckViolation, "users_email_check"),
+    ];
+    for (sql, kind, constraint) in cases {
+        assert_violates(execute_sql(&db, &sql).await, kind, constraint);
+    }
+
+    assert_eq!(execute_sql(&db, &insert("repeat('u', 50)", "'Ada@Example.com'")).await.unwrap(), 1);
+    let same_email = insert("'ada'", "'ada@EXAMPLE.com'");
+    assert_violates(execute_sql(&db, &same_email).await, DatabaseErrorKind::UniqueViolation, "users_email_key");
+    let same_username = insert("repeat('U', 50)", "'other@example.com'");
+    assert_violates(execute_sql(&db, &same_username).await, DatabaseErrorKind::UniqueViolation, "users_username_key");
+}

@@ -1,0 +1,78 @@
+//! The `contacts-api` binary's commands, run as a user would run them.
+
+use std::process::{Command, Output};
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_contacts-api"));
+    command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    // Coverage runs need to know where to write their profiles.
+    if let Ok(profile) = std::env::var("LLVM_PROFILE_FILE") {
+        command.env("LLVM_PROFILE_FILE", profile);
+    }
+    command.envs(vars.iter().copied()).output().expect("the binary runs")
+}
+
+#[tokio::test]
+async fn set_role_grants_admin_and_refuses_unknown_emails_and_roles() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let db = [("DATABASE_URL", app.db.url())];
+
+    let granted = run(&["set-role", "ADA@example.org", "admin"], &db);
+    assert!(granted.status.success(), "{}", String::from_utf8_lossy(&granted.stderr));
+    let me = expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!(me["role"], "admin");
+
+    let unknown = run(&["set-role", "nobody@example.org", "user"], &db);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody@example.org"));
+
+    let bad_role = run(&["set-role", "ada@example.org", "root"], &db);
+    assert!(!bad_role.status.success());
+    let me = expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!(me["role"], "admin", "a refused command changes nothing");
+}
+
+#[tokio::test]
+async fn migrate_is_idempotent() {
+    let db = contacts_test_support::TestDatabase::create().await;
+    let first = run(&["migrate"], &[("DATABASE_URL", db.url())]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied 2 migration"));
+    let second = run(&["migrate"], &[("DATABASE_URL", db.url())]);
+    assert!(String::from_utf8_lossy(&second.stdout).contains("applied 0 migration"));
+}
+
+#[tokio::test]
+async fn migrate_creates_a_missing_database() {
+    let db = contacts_test_support::TestDatabase::create().await;
+    db.destroy().await;
+    let output = run(&["migrate"], &[("DATABASE_URL", db.url())]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("applied 2 migration"));
+}
+
+#[test]
+fn configuration_mistakes_stop_the_server_with_one_line_naming_the_variable() {
+    let url = "postgres://postgres@127.0.0.1:5432/postgres";
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[("DATABASE_URL", url)], "JWT_SECRET"),
+        (&[("DATABASE_URL", url), ("JWT_SECRET", "short")], "JWT_SECRET"),
+        (&[("JWT_SECRET", JWT_SECRET)], "DATABASE_URL"),
+        (&[("DATABASE_URL", url), ("JWT_SECRET", JWT_SECRET), ("BCRYPT_COST", "99")], "BCRYPT_COST"),
+    ];
+    for (vars, named) in cases {
+        let output = run(&["serve"], vars);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let line = stderr.lines().find(|l| l.starts_with("error:")).expect("an error line");
+        assert!(line.contains(named), "{line:?} should name {named}");
+    }
+    let usage = run(&["launch"], &[]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(run(&["--help"], &[]).status.success());
+}

@@ -1,0 +1,69 @@
+//! The contract's error conventions: FastAPI's shape for every error status.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn unknown_routes_are_404_with_a_detail() {
+    let app = spawn_app().await;
+    for path in ["/nope", "/api/nope", "/api/contacts/1/extra"] {
+        assert_eq!(expect(app.get(path, None).await, StatusCode::NOT_FOUND).await, json!({"detail": "Not Found"}));
+    }
+}
+
+#[tokio::test]
+async fn wrong_methods_are_405_with_a_detail() {
+    let app = spawn_app().await;
+    for (method, path) in
+        [(Method::GET, "/api/auth/login"), (Method::DELETE, "/api/auth/register"), (Method::POST, "/healthz")]
+    {
+        let response = app.request(method, path).send().await.unwrap();
+        assert_eq!(expect(response, StatusCode::METHOD_NOT_ALLOWED).await, json!({"detail": "Method Not Allowed"}));
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_is_422() {
+    let app = spawn_app().await;
+    for raw in ["{not json", "[]", "null", r#"{"username": 5, "email": "a@b.co", "password": "x"}"#] {
+        let response = app
+            .request(Method::POST, "/api/auth/register")
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        let body = expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(body["detail"][0]["loc"][0], "body", "{raw}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_declared_json_is_415() {
+    let app = spawn_app().await;
+    let body = r#"{"username": "ada", "email": "ada@example.org", "password": "password123"}"#;
+    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+        let mut request = app.request(Method::POST, "/api/auth/register").body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.unwrap();
+        let detail = expect(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+        assert!(detail["detail"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn a_json_body_over_64_kib_is_413() {
+    let app = spawn_app().await;
+    let huge = json!({"username": "ada", "email": "ada@example.org", "password": "x".repeat(70 * 1024)});
+    let body = expect(app.post_json("/api/auth/register", &huge).await, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert!(body["detail"].is_string());
+    let ada = app.user("ada").await;
+    let mut big_contact = contact("A", "B", "a@b.co");
+    big_contact["additional_info"] = json!("x".repeat(65 * 1024));
+    let response = app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), &big_contact).await;
+    expect(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+}

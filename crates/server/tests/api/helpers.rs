@@ -1,0 +1,171 @@
+//! `spawn_app` and one helper per request, so tests read like the API's use.
+
+use contacts_api::{Application, Settings};
+use contacts_test_support::{MailCatcher, TestDatabase};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const JWT_SECRET: &str = "test-secret-0123456789abcdef-0123456789";
+pub const BASE_URL: &str = "http://contacts.test";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A running app with its database and mailbox.
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDatabase,
+    pub mail: MailCatcher,
+    pub client: reqwest::Client,
+}
+
+/// A registered, confirmed and logged-in user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i64,
+    pub token: String,
+}
+
+/// Starts the app as production does, with test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts the app with some variables overridden (or set to "" to unset them).
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        contacts_api::telemetry::init();
+    }
+    let db = TestDatabase::create().await;
+    let mail = MailCatcher::start().await;
+    let mail_port = mail.port().to_string();
+    let mut vars = vec![
+        ("DATABASE_URL", db.url().to_owned()),
+        ("JWT_SECRET", JWT_SECRET.to_owned()),
+        ("APP_BASE_URL", BASE_URL.to_owned()),
+        ("HOST", "127.0.0.1".to_owned()),
+        ("PORT", "0".to_owned()),
+        ("BCRYPT_COST", "4".to_owned()),
+        ("SMTP_HOST", "127.0.0.1".to_owned()),
+        ("SMTP_PORT", mail_port),
+        ("SMTP_TLS", "none".to_owned()),
+        ("MAIL_FROM", "Contacts <noreply@contacts.test>".to_owned()),
+    ];
+    for (key, value) in overrides {
+        vars.retain(|(k, _)| k != key);
+        vars.push((key, (*value).to_owned()));
+    }
+    let settings = Settings::from_source(&|key: &str| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
+        .expect("valid test settings");
+    let app = Application::build(settings).await.expect("the app starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { address, db, mail, client }
+}
+
+impl TestApp {
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{}", self.address, path))
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut request = self.request(Method::GET, path);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    pub async fn send_json(&self, method: Method, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut request = self.request(method, path).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.send_json(Method::POST, path, None, body).await
+    }
+
+    pub async fn register(&self, username: &str, email: &str, password: &str) -> Response {
+        self.post_json("/api/auth/register", &json!({"username": username, "email": email, "password": password}))
+            .await
+    }
+
+    pub async fn login_form(&self, username: &str, password: &str) -> Response {
+        self.request(Method::POST, "/api/auth/login")
+            .form(&[("grant_type", "password"), ("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// The path of the confirmation link in the latest mail to `email`.
+    pub async fn confirmation_path(&self, email: &str) -> String {
+        let mail = self.mail.wait_for(email).await;
+        let prefix = format!("{BASE_URL}/api/auth/confirmed_email/");
+        let link = mail.line_starting_with(&prefix).expect("a confirmation link on a line of its own");
+        link.strip_prefix(BASE_URL).unwrap().to_owned()
+    }
+
+    /// Registers, confirms from the mail and logs in.
+    pub async fn user(&self, username: &str) -> TestUser {
+        let email = format!("{username}@example.org");
+        let registered = self.register(username, &email, PASSWORD).await;
+        assert_eq!(registered.status(), StatusCode::CREATED);
+        let id = body(registered).await["id"].as_i64().unwrap();
+        let confirmed = self.get(&self.confirmation_path(&email).await, None).await;
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        let tokens = body(self.login_form(username, PASSWORD).await).await;
+        TestUser { id, token: tokens["access_token"].as_str().unwrap().to_owned() }
+    }
+
+    pub async fn create_contact(&self, user: &TestUser, contact: &Value) -> Value {
+        let response = self.send_json(Method::POST, "/api/contacts/", Some(&user.token), contact).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "creating {contact}");
+        body(response).await
+    }
+}
+
+/// A valid contact body with the given email.
+pub fn contact(first: &str, last: &str, email: &str) -> Value {
+    json!({
+        "first_name": first,
+        "last_name": last,
+        "email": email,
+        "phone": "+1 (555) 010-2030",
+        "birthday": "1990-05-17",
+        "additional_info": "met at a conference",
+    })
+}
+
+pub async fn body(response: Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.expect("a body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("status {status}: not JSON ({e}): {text:?}"))
+}
+
+/// Asserts a status and returns the JSON body.
+pub async fn expect(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let body = body(response).await;
+    assert_eq!(actual, status, "body: {body}");
+    body
+}
+
+/// Asserts a `422` whose detail names `loc` (for example `["body", "email"]`).
+pub async fn expect_invalid(response: Response, loc: &[&str]) {
+    let body = expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let locs: Vec<Value> = body["detail"].as_array().expect("a list of problems").iter().map(|d| d["loc"].clone()).collect();
+    assert!(locs.contains(&json!(loc)), "{loc:?} not among {locs:?}");
+    for problem in body["detail"].as_array().unwrap() {
+        assert!(problem["msg"].is_string() && problem["type"].is_string(), "{problem}");
+    }
+}
+
+/// Asserts the contract's `401` for a bad or missing token.
+pub async fn expect_unauthenticated(response: Response) {
+    assert_eq!(response.headers().get("www-authenticate").map(|v| v.to_str().unwrap()), Some("Bearer"));
+    let body = expect(response, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(body, json!({"detail": "Could not validate credentials"}));
+}

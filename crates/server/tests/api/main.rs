@@ -1,0 +1,10 @@
+//! Black-box tests of the running server: each test starts the real application on a random
+//! port against its own fresh PostgreSQL database and an in-process SMTP server.
+//! (One binary for all of them keeps link time down.)
+
+mod auth;
+mod cli;
+mod contacts;
+mod errors;
+mod health;
+mod helpers;
