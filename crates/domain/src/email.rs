@@ -44,11 +44,7 @@ impl EmailAddress {
             && !local.ends_with('.')
             && !local.contains("..")
             && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
-        if well_formed {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(invalid("value is not a valid email address"))
-        }
+        if well_formed { Ok(Self(raw.to_owned())) } else { Err(invalid("value is not a valid email address")) }
     }
 
     /// Wraps an address read back from storage, where it was validated on the way in.
@@ -83,8 +79,19 @@ mod tests {
     fn rejects_malformed_addresses() {
         let long = format!("{}@example.com", "a".repeat(250));
         for bad in [
-            "", "plain", "@example.com", "a@", "a@localhost", "a@b@c.com", "a b@c.com", "a@b..com",
-            "a@.b.com", ".a@b.com", "a..b@c.com", "a@-b.com", long.as_str(),
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@localhost",
+            "a@b@c.com",
+            "a b@c.com",
+            "a@b..com",
+            "a@.b.com",
+            ".a@b.com",
+            "a..b@c.com",
+            "a@-b.com",
+            long.as_str(),
         ] {
             let err = EmailAddress::parse("email", bad).unwrap_err();
             assert_eq!(err.field, "email", "{bad}");

@@ -64,10 +64,8 @@ fn loc(part: InputPart, field: Option<&str>) -> serde_json::Value {
 }
 
 fn validation_body(errors: &[FieldError]) -> serde_json::Value {
-    let detail: Vec<_> = errors
-        .iter()
-        .map(|e| json!({"loc": loc(e.part, Some(&e.field)), "msg": e.message, "type": e.kind}))
-        .collect();
+    let detail: Vec<_> =
+        errors.iter().map(|e| json!({"loc": loc(e.part, Some(&e.field)), "msg": e.message, "type": e.kind})).collect();
     json!({ "detail": detail })
 }
 

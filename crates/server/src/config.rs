@@ -153,16 +153,25 @@ impl Settings {
         if jwt_secret.len() < 32 {
             return Err(ConfigError::Invalid { var: "JWT_SECRET", reason: "must be at least 32 bytes long".into() });
         }
-        let app_base_url =
-            source.get("APP_BASE_URL").unwrap_or_else(|| "http://localhost:8000".into()).trim_end_matches('/').to_owned();
+        let app_base_url = source
+            .get("APP_BASE_URL")
+            .unwrap_or_else(|| "http://localhost:8000".into())
+            .trim_end_matches('/')
+            .to_owned();
         if !(app_base_url.starts_with("http://") || app_base_url.starts_with("https://")) {
-            return Err(ConfigError::Invalid { var: "APP_BASE_URL", reason: "must start with http:// or https://".into() });
+            return Err(ConfigError::Invalid {
+                var: "APP_BASE_URL",
+                reason: "must start with http:// or https://".into(),
+            });
         }
         let redis_url = source.get("REDIS_URL");
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
-            return Err(ConfigError::Invalid { var: "REDIS_URL", reason: "must start with redis:// or rediss://".into() });
+            return Err(ConfigError::Invalid {
+                var: "REDIS_URL",
+                reason: "must start with redis:// or rediss://".into(),
+            });
         }
         let bcrypt_cost = parsed(source, "BCRYPT_COST", 12u32)?;
         if !(4..=31).contains(&bcrypt_cost) {

@@ -47,21 +47,24 @@ impl CapturedMail {
         let sections = self.data.split("\r\n--");
         for section in sections {
             let Some((head, body)) = section.split_once("\r\n\r\n") else { continue };
-            let is_type = header_in(head, "Content-Type").is_some_and(|v| v.to_ascii_lowercase().starts_with(content_type));
+            let is_type =
+                header_in(head, "Content-Type").is_some_and(|v| v.to_ascii_lowercase().starts_with(content_type));
             if !is_type {
                 continue;
             }
             let body = body.trim_end_matches("\r\n");
             let encoding = header_in(head, "Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
-            return Some(match encoding.as_str() {
-                "base64" => {
-                    let compact: String = body.split_whitespace().collect();
-                    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(compact).ok()?).ok()?
+            return Some(
+                match encoding.as_str() {
+                    "base64" => {
+                        let compact: String = body.split_whitespace().collect();
+                        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(compact).ok()?).ok()?
+                    }
+                    "quoted-printable" => decode_quoted_printable(body),
+                    _ => body.to_owned(),
                 }
-                "quoted-printable" => decode_quoted_printable(body),
-                _ => body.to_owned(),
-            }
-            .replace("\r\n", "\n"));
+                .replace("\r\n", "\n"),
+            );
         }
         None
     }

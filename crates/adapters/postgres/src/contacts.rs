@@ -232,10 +232,8 @@ impl ContactRepository for PgContactRepository {
 
     async fn delete(&self, owner: UserId, id: ContactId) -> Result<bool, Error> {
         let mut conn = self.db.conn().await?;
-        let deleted = diesel::delete(owned(owner).filter(contacts::id.eq(id.0)))
-            .execute(&mut conn)
-            .await
-            .map_err(query_error)?;
+        let deleted =
+            diesel::delete(owned(owner).filter(contacts::id.eq(id.0))).execute(&mut conn).await.map_err(query_error)?;
         Ok(deleted > 0)
     }
 

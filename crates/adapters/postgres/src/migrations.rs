@@ -26,7 +26,8 @@ pub async fn run_migrations(url: &str) -> Result<usize, MigrationError> {
         let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
             .map_err(|e| MigrationError(e.to_string()))?;
         advisory(&mut conn, "SELECT pg_advisory_lock($1)")?;
-        let applied = conn.run_pending_migrations(MIGRATIONS).map(|v| v.len()).map_err(|e| MigrationError(e.to_string()));
+        let applied =
+            conn.run_pending_migrations(MIGRATIONS).map(|v| v.len()).map_err(|e| MigrationError(e.to_string()));
         advisory(&mut conn, "SELECT pg_advisory_unlock($1)")?;
         applied
     })
@@ -46,7 +47,8 @@ pub async fn create_database_if_missing(url: &str) -> Result<bool, MigrationErro
     if !error.contains("does not exist") {
         return Err(MigrationError(error));
     }
-    let (server, name) = split_database(url).ok_or_else(|| MigrationError(format!("no database name in the URL: {error}")))?;
+    let (server, name) =
+        split_database(url).ok_or_else(|| MigrationError(format!("no database name in the URL: {error}")))?;
     let mut conn = AsyncPgConnection::establish(&server).await.map_err(|e| MigrationError(e.to_string()))?;
     let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
     diesel_async::RunQueryDsl::execute(diesel::sql_query(create), &mut conn)
@@ -94,4 +96,4 @@ mod tests {
 }
 
 #[cfg(test)]
-mod tests;
+mod harness_tests;

@@ -15,7 +15,11 @@ fn settings(port: u16) -> SmtpSettings {
 }
 
 fn email(to: &str) -> Email {
-    Email::confirmation(EmailAddress::parse("email", to).unwrap(), "ada", "http://app.test/api/auth/confirmed_email/abc.def-ghi_jkl")
+    Email::confirmation(
+        EmailAddress::parse("email", to).unwrap(),
+        "ada",
+        "http://app.test/api/auth/confirmed_email/abc.def-ghi_jkl",
+    )
 }
 
 #[tokio::test]

@@ -83,7 +83,8 @@ where
         let mut problems = Problems::default();
         let username = problems.take(required("username", input.username).and_then(|u| Username::parse(&u)));
         let email = problems.take(required("email", input.email).and_then(|e| EmailAddress::parse("email", &e)));
-        let password = problems.take(required("password", input.password).and_then(|p| Password::parse("password", &p)));
+        let password =
+            problems.take(required("password", input.password).and_then(|p| Password::parse("password", &p)));
         problems.finish()?;
         let (Some(username), Some(email), Some(password)) = (username, email, password) else {
             unreachable!("every field parsed when there are no problems")
@@ -129,9 +130,7 @@ where
     ///
     /// The outcome is the same whatever the account's state, so the answer reveals nothing.
     pub async fn request_confirmation_email(&self, email: Option<String>) -> Result<(), Error> {
-        let email = required("email", email)
-            .and_then(|e| EmailAddress::parse("email", &e))
-            .map_err(Error::invalid)?;
+        let email = required("email", email).and_then(|e| EmailAddress::parse("email", &e)).map_err(Error::invalid)?;
         if let Some(user) = self.users.find_by_email(&email).await?
             && !user.confirmed
         {

@@ -45,10 +45,7 @@ pub fn next_birthday(birthday: NaiveDate, today: NaiveDate) -> NaiveDate {
 }
 
 fn celebration(birthday: NaiveDate, year: i32) -> NaiveDate {
-    birthday
-        .with_year(year)
-        .or_else(|| NaiveDate::from_ymd_opt(year, 2, 28))
-        .expect("28 February exists every year")
+    birthday.with_year(year).or_else(|| NaiveDate::from_ymd_opt(year, 2, 28)).expect("28 February exists every year")
 }
 
 fn is_leap(year: i32) -> bool {

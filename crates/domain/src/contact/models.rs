@@ -73,10 +73,9 @@ impl Birthday {
         // Strictly `DDDD-DD-DD`: chrono alone would also accept a sign or spaces before numbers.
         let well_formed = raw.len() == 10
             && raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .ok()
-            .filter(|_| well_formed)
-            .ok_or_else(|| invalid("date_from_datetime_parsing", "Input should be a valid date in the format YYYY-MM-DD"))?;
+        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().filter(|_| well_formed).ok_or_else(|| {
+            invalid("date_from_datetime_parsing", "Input should be a valid date in the format YYYY-MM-DD")
+        })?;
         if date > today {
             return Err(invalid("date_future", "Birthday cannot be in the future"));
         }
@@ -194,22 +193,19 @@ impl NewContact {
     /// Validates every field, reporting all problems at once; `today` bounds the birthday.
     pub fn parse(input: ContactInput, today: NaiveDate) -> Result<Self, Error> {
         let mut problems = Problems::default();
-        let first_name = problems.take(required("first_name", input.first_name).and_then(|v| PersonName::parse("first_name", &v)));
-        let last_name = problems.take(required("last_name", input.last_name).and_then(|v| PersonName::parse("last_name", &v)));
+        let first_name =
+            problems.take(required("first_name", input.first_name).and_then(|v| PersonName::parse("first_name", &v)));
+        let last_name =
+            problems.take(required("last_name", input.last_name).and_then(|v| PersonName::parse("last_name", &v)));
         let email = problems.take(required("email", input.email).and_then(|v| EmailAddress::parse("email", &v)));
         let phone = problems.take(required("phone", input.phone).and_then(|v| Phone::parse(&v)));
         let birthday = problems.take(required("birthday", input.birthday).and_then(|v| Birthday::parse(&v, today)));
         let additional_info = input.additional_info.map(|v| problems.take(AdditionalInfo::parse(&v)));
         problems.finish()?;
         match (first_name, last_name, email, phone, birthday) {
-            (Some(first_name), Some(last_name), Some(email), Some(phone), Some(birthday)) => Ok(Self {
-                first_name,
-                last_name,
-                email,
-                phone,
-                birthday,
-                additional_info: additional_info.flatten(),
-            }),
+            (Some(first_name), Some(last_name), Some(email), Some(phone), Some(birthday)) => {
+                Ok(Self { first_name, last_name, email, phone, birthday, additional_info: additional_info.flatten() })
+            }
             _ => unreachable!("every field parsed when there are no problems"),
         }
     }
@@ -264,11 +260,7 @@ impl ContactPatch {
         };
         problems.finish()?;
         if patch == Self::default() {
-            return Err(Error::invalid(FieldError::body(
-                "",
-                "value_error",
-                "At least one field must be provided",
-            )));
+            return Err(Error::invalid(FieldError::body("", "value_error", "At least one field must be provided")));
         }
         Ok(patch)
     }

@@ -1,7 +1,9 @@
 //! [`ContactService`]: the use cases of a user's contacts book.
 
 use super::birthdays::{birthday_window, next_birthday};
-use super::models::{Contact, ContactFilter, ContactId, ContactInput, ContactPatch, ContactPatchInput, NewContact, Page};
+use super::models::{
+    Contact, ContactFilter, ContactId, ContactInput, ContactPatch, ContactPatchInput, NewContact, Page,
+};
 use super::ports::ContactRepository;
 use crate::clock::Clock;
 use crate::error::{Error, FieldError};
@@ -50,7 +52,11 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
     pub async fn list(&self, owner: UserId, query: ListQuery) -> Result<(Vec<Contact>, i64), Error> {
         let mut problems = Vec::new();
         if query.skip < 0 {
-            problems.push(FieldError::query("skip", "greater_than_equal", "Input should be greater than or equal to 0"));
+            problems.push(FieldError::query(
+                "skip",
+                "greater_than_equal",
+                "Input should be greater than or equal to 0",
+            ));
         }
         if !(1..=1000).contains(&query.limit) {
             problems.push(FieldError::query("limit", "range", "Input should be between 1 and 1000"));
@@ -92,9 +98,10 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
     /// Contacts whose next birthday falls between today and `days` days later (inclusive,
     /// UTC), soonest first; ties by id.
     pub async fn upcoming_birthdays(&self, owner: UserId, days: i64) -> Result<Vec<Contact>, Error> {
-        let days = u32::try_from(days).ok().filter(|d| *d <= 365).ok_or_else(|| {
-            Error::invalid(FieldError::query("days", "range", "Input should be between 0 and 365"))
-        })?;
+        let days = u32::try_from(days)
+            .ok()
+            .filter(|d| *d <= 365)
+            .ok_or_else(|| Error::invalid(FieldError::query("days", "range", "Input should be between 0 and 365")))?;
         let today = self.clock.today();
         let mut contacts = self.contacts.with_birthday_on(owner, &birthday_window(today, days)).await?;
         contacts.sort_by_key(|c| (next_birthday(c.birthday, today), c.id));

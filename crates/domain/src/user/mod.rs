@@ -5,7 +5,7 @@ mod ports;
 mod service;
 
 pub use models::{NewUser, PasswordHash, Role, User, UserCredentials, UserId, Username};
-pub use ports::UserRepository;
-pub use service::UserService;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockUserRepository;
+pub use ports::UserRepository;
+pub use service::UserService;

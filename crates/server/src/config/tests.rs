@@ -5,11 +5,10 @@ use super::*;
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
 fn source(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let mut map: HashMap<String, String> =
-        [("DATABASE_URL", "postgres://localhost/contacts"), ("JWT_SECRET", SECRET)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+    let mut map: HashMap<String, String> = [("DATABASE_URL", "postgres://localhost/contacts"), ("JWT_SECRET", SECRET)]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
     for (k, v) in pairs {
         map.insert((*k).to_owned(), (*v).to_owned());
     }

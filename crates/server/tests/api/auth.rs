@@ -30,8 +30,9 @@ async fn register_creates_an_unconfirmed_user_and_ignores_a_role_field() {
 #[tokio::test]
 async fn signup_is_an_alias_of_register() {
     let app = spawn_app().await;
-    let response =
-        app.post_json("/api/auth/signup", &json!({"username": "ada", "email": "ada@example.org", "password": PASSWORD})).await;
+    let response = app
+        .post_json("/api/auth/signup", &json!({"username": "ada", "email": "ada@example.org", "password": PASSWORD}))
+        .await;
     expect(response, StatusCode::CREATED).await;
 }
 

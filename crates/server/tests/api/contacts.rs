@@ -31,8 +31,7 @@ async fn a_created_contact_reads_back_exactly_as_returned() {
 async fn post_without_the_trailing_slash_works_too() {
     let app = spawn_app().await;
     let ada = app.user("ada").await;
-    let response =
-        app.send_json(Method::POST, "/api/contacts", Some(&ada.token), &contact("A", "B", "a@b.co")).await;
+    let response = app.send_json(Method::POST, "/api/contacts", Some(&ada.token), &contact("A", "B", "a@b.co")).await;
     expect(response, StatusCode::CREATED).await;
 }
 
@@ -88,9 +87,8 @@ async fn a_contact_email_is_unique_per_user_regardless_of_case() {
     let ada = app.user("ada").await;
     let bob = app.user("bob").await;
     app.create_contact(&ada, &contact("A", "B", "same@example.org")).await;
-    let duplicate = app
-        .send_json(Method::POST, "/api/contacts/", Some(&ada.token), &contact("C", "D", "SAME@example.org"))
-        .await;
+    let duplicate =
+        app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), &contact("C", "D", "SAME@example.org")).await;
     let body = expect(duplicate, StatusCode::CONFLICT).await;
     assert!(body["detail"].is_string());
     // Another user may have a contact with that email.
@@ -206,7 +204,8 @@ async fn put_replaces_every_field_and_clears_an_omitted_additional_info() {
     let mut replacement = contact("New", "Name", "new@b.co");
     replacement.as_object_mut().unwrap().remove("additional_info");
     replacement["birthday"] = json!("1985-12-31");
-    let replaced = expect(app.send_json(Method::PUT, &path, Some(&ada.token), &replacement).await, StatusCode::OK).await;
+    let replaced =
+        expect(app.send_json(Method::PUT, &path, Some(&ada.token), &replacement).await, StatusCode::OK).await;
     assert_eq!(replaced["first_name"], "New");
     assert_eq!(replaced["email"], "new@b.co");
     assert_eq!(replaced["birthday"], "1985-12-31");
@@ -230,25 +229,35 @@ async fn patch_changes_only_the_fields_sent() {
     app.create_contact(&ada, &contact("X", "Y", "taken@b.co")).await;
     let path = format!("/api/contacts/{}", created["id"]);
 
-    let patched =
-        expect(app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"phone": "555 0100 200"})).await, StatusCode::OK)
-            .await;
+    let patched = expect(
+        app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"phone": "555 0100 200"})).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(patched["phone"], "555 0100 200");
     for field in ["first_name", "last_name", "email", "birthday", "additional_info", "created_at"] {
         assert_eq!(patched[field], created[field], "{field} unchanged");
     }
-    let cleared =
-        expect(app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"additional_info": null})).await, StatusCode::OK)
-            .await;
+    let cleared = expect(
+        app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"additional_info": null})).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(cleared["additional_info"], Value::Null);
     assert_eq!(cleared["phone"], "555 0100 200");
     assert_eq!(expect(app.get(&path, Some(&ada.token)).await, StatusCode::OK).await, cleared);
 
     expect_invalid(app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({})).await, &["body"]).await;
-    expect_invalid(app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"email": null})).await, &["body", "email"])
-        .await;
-    expect_invalid(app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"phone": "1"})).await, &["body", "phone"])
-        .await;
+    expect_invalid(
+        app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"email": null})).await,
+        &["body", "email"],
+    )
+    .await;
+    expect_invalid(
+        app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"phone": "1"})).await,
+        &["body", "phone"],
+    )
+    .await;
     let clash = app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"email": "Taken@B.co"})).await;
     expect(clash, StatusCode::CONFLICT).await;
 }
@@ -301,5 +310,8 @@ async fn birthdays_lists_the_coming_window_soonest_first() {
         assert_eq!(body["detail"][0]["loc"][0], "query");
     }
     let eve = app.user("eve").await;
-    assert_eq!(expect(app.get("/api/contacts/birthdays?days=365", Some(&eve.token)).await, StatusCode::OK).await, json!([]));
+    assert_eq!(
+        expect(app.get("/api/contacts/birthdays?days=365", Some(&eve.token)).await, StatusCode::OK).await,
+        json!([])
+    );
 }

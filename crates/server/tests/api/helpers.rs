@@ -88,8 +88,7 @@ impl TestApp {
     }
 
     pub async fn register(&self, username: &str, email: &str, password: &str) -> Response {
-        self.post_json("/api/auth/register", &json!({"username": username, "email": email, "password": password}))
-            .await
+        self.post_json("/api/auth/register", &json!({"username": username, "email": email, "password": password})).await
     }
 
     pub async fn login_form(&self, username: &str, password: &str) -> Response {
@@ -156,7 +155,8 @@ pub async fn expect(response: Response, status: StatusCode) -> Value {
 /// Asserts a `422` whose detail names `loc` (for example `["body", "email"]`).
 pub async fn expect_invalid(response: Response, loc: &[&str]) {
     let body = expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-    let locs: Vec<Value> = body["detail"].as_array().expect("a list of problems").iter().map(|d| d["loc"].clone()).collect();
+    let locs: Vec<Value> =
+        body["detail"].as_array().expect("a list of problems").iter().map(|d| d["loc"].clone()).collect();
     assert!(locs.contains(&json!(loc)), "{loc:?} not among {locs:?}");
     for problem in body["detail"].as_array().unwrap() {
         assert!(problem["msg"].is_string() && problem["type"].is_string(), "{problem}");

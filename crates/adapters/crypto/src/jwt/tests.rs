@@ -60,7 +60,9 @@ fn a_tampered_payload_is_refused() {
     let codec = JwtCodec::new(SECRET);
     let token = codec.encode(&claims(TokenKind::Access)).unwrap();
     let parts: Vec<&str> = token.split('.').collect();
-    let forged = b64(&serde_json::json!({"sub": "1", "kind": "access", "iat": 1_700_000_000, "exp": 4_000_000_000_i64, "jti": "x"}));
+    let forged = b64(
+        &serde_json::json!({"sub": "1", "kind": "access", "iat": 1_700_000_000, "exp": 4_000_000_000_i64, "jti": "x"}),
+    );
     let tampered = format!("{}.{}.{}", parts[0], forged, parts[2]);
     assert_eq!(codec.decode(&tampered, TokenKind::Access), None);
 }
@@ -68,7 +70,9 @@ fn a_tampered_payload_is_refused() {
 #[test]
 fn alg_none_and_other_algorithms_are_refused() {
     let codec = JwtCodec::new(SECRET);
-    let payload = b64(&serde_json::json!({"sub": "42", "kind": "access", "iat": 1_700_000_000, "exp": 4_000_000_000_i64, "jti": "x"}));
+    let payload = b64(
+        &serde_json::json!({"sub": "42", "kind": "access", "iat": 1_700_000_000, "exp": 4_000_000_000_i64, "jti": "x"}),
+    );
     for alg in ["none", "HS512", "RS256"] {
         let header = b64(&serde_json::json!({"alg": alg, "typ": "JWT"}));
         assert_eq!(codec.decode(&format!("{header}.{payload}."), TokenKind::Access), None, "{alg}");

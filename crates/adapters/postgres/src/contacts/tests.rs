@@ -61,10 +61,6 @@ impl Book {
     }
 }
 
-fn ids(contacts: &[Contact]) -> Vec<ContactId> {
-    contacts.iter().map(|c| c.id).collect()
-}
-
 fn first_names(contacts: &[Contact]) -> Vec<&str> {
     contacts.iter().map(|c| c.first_name.as_str()).collect()
 }
@@ -145,7 +141,10 @@ async fn another_owners_contact_is_invisible_and_untouchable() {
     assert_eq!(book.repo.replace(intruder, ada.id, new_contact("Hacked", "X", "x@example.com")).await.unwrap(), None);
     assert_eq!(book.repo.update(intruder, ada.id, patch).await.unwrap(), None);
     assert!(!book.repo.delete(intruder, ada.id).await.unwrap());
-    assert_eq!(book.repo.list(intruder, &ContactFilter::default(), Page { skip: 0, limit: 100 }).await.unwrap(), (vec![], 0));
+    assert_eq!(
+        book.repo.list(intruder, &ContactFilter::default(), Page { skip: 0, limit: 100 }).await.unwrap(),
+        (vec![], 0)
+    );
     let all_days: Vec<MonthDay> = vec![MonthDay::of(ada.birthday)];
     assert!(book.repo.with_birthday_on(intruder, &all_days).await.unwrap().is_empty());
 
@@ -187,13 +186,9 @@ async fn list_is_ordered_by_id_and_paged_with_the_total_before_paging() {
     assert_eq!(page, all, "rows as created");
     assert_eq!(total, 5);
 
-    for (skip, limit, expected) in [
-        (0, 2, &all[0..2]),
-        (1, 2, &all[1..3]),
-        (3, 1, &all[3..4]),
-        (4, 2, &all[4..5]),
-        (0, 1000, &all[..]),
-    ] {
+    for (skip, limit, expected) in
+        [(0, 2, &all[0..2]), (1, 2, &all[1..3]), (3, 1, &all[3..4]), (4, 2, &all[4..5]), (0, 1000, &all[..])]
+    {
         assert_eq!(book.list(&everything, skip, limit).await, (expected.to_vec(), 5), "skip {skip} limit {limit}");
     }
 
@@ -317,7 +312,10 @@ async fn percent_underscore_and_backslash_in_filters_are_plain_characters() {
 async fn replace_overwrites_every_field_and_moves_only_updated_at() {
     let book = book().await;
     let original = book
-        .add(NewContact { additional_info: Some(info("old notes")), ..new_contact("Ada", "Lovelace", "ada@example.com") })
+        .add(NewContact {
+            additional_info: Some(info("old notes")),
+            ..new_contact("Ada", "Lovelace", "ada@example.com")
+        })
         .await;
     tick().await;
 
@@ -347,6 +345,9 @@ async fn replace_overwrites_every_field_and_moves_only_updated_at() {
     assert_eq!(book.repo.get(book.owner, original.id).await.unwrap(), Some(replaced), "reads back as returned");
 }
 
+/// What a patch should turn the contact into, but for `updated_at`.
+type Expected = fn(Contact) -> Contact;
+
 #[tokio::test]
 async fn update_changes_only_the_fields_sent() {
     let book = book().await;
@@ -354,20 +355,19 @@ async fn update_changes_only_the_fields_sent() {
         .add(NewContact { additional_info: Some(info("notes")), ..new_contact("Ada", "Lovelace", "ada@example.com") })
         .await;
 
-    // Each step: the patch, and the contact it should leave (but for `updated_at`).
-    let steps: Vec<(ContactPatch, fn(Contact) -> Contact)> = vec![
-        (
-            ContactPatch { first_name: Some(person_name(" Augusta ")), ..Default::default() },
-            |c| Contact { first_name: "Augusta".into(), ..c },
-        ),
-        (
-            ContactPatch { additional_info: Some(None), ..Default::default() },
-            |c| Contact { additional_info: None, ..c },
-        ),
-        (
-            ContactPatch { additional_info: Some(Some(info("new notes"))), ..Default::default() },
-            |c| Contact { additional_info: Some("new notes".into()), ..c },
-        ),
+    let steps: Vec<(ContactPatch, Expected)> = vec![
+        (ContactPatch { first_name: Some(person_name(" Augusta ")), ..Default::default() }, |c| Contact {
+            first_name: "Augusta".into(),
+            ..c
+        }),
+        (ContactPatch { additional_info: Some(None), ..Default::default() }, |c| Contact {
+            additional_info: None,
+            ..c
+        }),
+        (ContactPatch { additional_info: Some(Some(info("new notes"))), ..Default::default() }, |c| Contact {
+            additional_info: Some("new notes".into()),
+            ..c
+        }),
         (
             ContactPatch {
                 last_name: Some(person_name("King")),
@@ -415,7 +415,8 @@ async fn replace_and_update_refuse_an_email_another_contact_has() {
 async fn with_birthday_on_matches_month_and_day_of_the_owners_contacts() {
     let book = book().await;
     let add = async |name: &str, born: &str| {
-        let contact = NewContact { birthday: birthday(born), ..new_contact(name, "Doe", &format!("{name}@example.com")) };
+        let contact =
+            NewContact { birthday: birthday(born), ..new_contact(name, "Doe", &format!("{name}@example.com")) };
         book.add(contact).await.id
     };
     let new_years_eve = add("eve", "1990-12-31").await;
@@ -471,7 +472,11 @@ async fn a_contact_needs_an_existing_owner() {
          VALUES ({}, 'Ada', 'Lovelace', 'ada@example.com', '5550100', '1990-01-01')",
         book.owner.0 + 1000
     );
-    assert_violates(execute_sql(&book.db, &insert).await, DatabaseErrorKind::ForeignKeyViolation, "contacts_user_id_fkey");
+    assert_violates(
+        execute_sql(&book.db, &insert).await,
+        DatabaseErrorKind::ForeignKeyViolation,
+        "contacts_user_id_fkey",
+    );
     assert_eq!(book.list(&ContactFilter::default(), 0, 10).await, (vec![], 0));
 }
 
@@ -489,12 +494,7 @@ async fn the_contacts_table_checks_every_length() {
     let insert = |column: &str, value: &str| {
         let columns: Vec<&str> = valid.iter().map(|(c, _)| *c).collect();
         let values: Vec<&str> = valid.iter().map(|&(c, v)| if c == column { value } else { v }).collect();
-        format!(
-            "INSERT INTO contacts (user_id, {}) VALUES ({}, {})",
-            columns.join(", "),
-            book.owner,
-            values.join(", ")
-        )
+        format!("INSERT INTO contacts (user_id, {}) VALUES ({}, {})", columns.join(", "), book.owner, values.join(", "))
     };
     for (column, value) in [
         ("first_name", "''"),
@@ -507,7 +507,11 @@ async fn the_contacts_table_checks_every_length() {
         ("additional_info", "repeat('x', 1001)"),
     ] {
         let constraint = format!("contacts_{column}_check");
-        assert_violates(execute_sql(&book.db, &insert(column, value)).await, DatabaseErrorKind::CheckViolation, &constraint);
+        assert_violates(
+            execute_sql(&book.db, &insert(column, value)).await,
+            DatabaseErrorKind::CheckViolation,
+            &constraint,
+        );
     }
 
     for (column, value) in [("first_name", "repeat('x', 50)"), ("additional_info", "repeat('x', 1000)")] {
@@ -516,5 +520,9 @@ async fn the_contacts_table_checks_every_length() {
     }
     let duplicate = insert("email", "'ADA@example.com'");
     execute_sql(&book.db, &insert("email", "'ada@example.com'")).await.unwrap();
-    assert_violates(execute_sql(&book.db, &duplicate).await, DatabaseErrorKind::UniqueViolation, "contacts_user_email_key");
+    assert_violates(
+        execute_sql(&book.db, &duplicate).await,
+        DatabaseErrorKind::UniqueViolation,
+        "contacts_user_email_key",
+    );
 }

@@ -17,10 +17,13 @@ const CLOSED_PORT_URL: &str = "postgres://postgres@127.0.0.1:1/nope";
 /// The most a caller may wait to hear that the database is down.
 const PATIENCE: Duration = Duration::from_secs(5);
 
-/// Awaits `call` and asserts that it reported [`Error::Unavailable`] within [`PATIENCE`].
+/// Awaits `call` and asserts that it reported [`Error::Unavailable`] within [`PATIENCE`]; a
+/// call that hangs fails the test instead of hanging it.
 async fn assert_unavailable_quickly<T: std::fmt::Debug>(what: &str, call: impl Future<Output = Result<T, Error>>) {
     let started = Instant::now();
-    let result = call.await;
+    let result = tokio::time::timeout(2 * PATIENCE, call)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: still waiting after {:?}", 2 * PATIENCE));
     let elapsed = started.elapsed();
     assert!(matches!(result, Err(Error::Unavailable(_))), "{what}: expected Error::Unavailable, got {result:?}");
     assert!(elapsed < PATIENCE, "{what}: took {elapsed:?}");

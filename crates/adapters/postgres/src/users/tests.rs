@@ -157,9 +157,11 @@ async fn the_role_column_refuses_anything_but_user_and_admin() {
     }
     assert_eq!(repo.find_by_id(ada.id).await.unwrap(), Some(ada), "the row is unchanged");
 
-    let insert = "INSERT INTO users (username, email, password_hash, role) VALUES ('root', 'root@example.com', 'x', 'root')";
+    let insert =
+        "INSERT INTO users (username, email, password_hash, role) VALUES ('root', 'root@example.com', 'x', 'root')";
     assert_violates(execute_sql(&db, insert).await, DatabaseErrorKind::CheckViolation, "users_role_check");
-    let admin = "INSERT INTO users (username, email, password_hash, role) VALUES ('boss', 'boss@example.com', 'x', 'admin')";
+    let admin =
+        "INSERT INTO users (username, email, password_hash, role) VALUES ('boss', 'boss@example.com', 'x', 'admin')";
     assert_eq!(execute_sql(&db, admin).await.unwrap(), 1, "admin is allowed");
     assert_eq!(repo.find_credentials("boss").await.unwrap().map(|c| c.user.role), Some(Role::Admin));
 }
