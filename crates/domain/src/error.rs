@@ -74,6 +74,18 @@ pub enum Error {
     /// An email-confirmation token that is bad, expired or of another kind.
     #[error("Verification error")]
     VerificationFailed,
+    /// A password-reset token that is bad, expired, already used or of another kind.
+    #[error("Invalid or expired token")]
+    InvalidResetToken,
+    /// Too many requests in the current window; retry after this many seconds.
+    #[error("Rate limit exceeded")]
+    RateLimited {
+        /// Seconds until the window resets.
+        retry_after: u64,
+    },
+    /// An upload whose content is not of an accepted type (decided by content, not name).
+    #[error("Unsupported file type: send a PNG, JPEG, WebP or GIF image")]
+    UnsupportedMedia,
     /// The caller is authenticated but lacks the role the action needs.
     #[error("Not enough permissions")]
     Forbidden,

@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use contacts_domain::auth::{RegistrationInput, TokenPair};
+use contacts_domain::auth::{PasswordResetInput, RegistrationInput, TokenPair};
 use contacts_domain::contact::{Contact, ContactFilter, ContactInput, ContactPatchInput, ListQuery};
 use contacts_domain::user::User;
 
@@ -124,6 +124,25 @@ pub(crate) struct LoginRequest {
 #[derive(Debug, Deserialize)]
 pub(crate) struct EmailRequest {
     pub(crate) email: Option<String>,
+}
+
+/// POST `/api/auth/refresh` and `/api/auth/logout`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RefreshRequest {
+    pub(crate) refresh_token: Option<String>,
+}
+
+/// POST `/api/auth/reset_password`, and the reset page's form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ResetPasswordRequest {
+    pub(crate) token: Option<String>,
+    new_password: Option<String>,
+}
+
+impl From<ResetPasswordRequest> for PasswordResetInput {
+    fn from(r: ResetPasswordRequest) -> Self {
+        Self { token: r.token, new_password: r.new_password }
+    }
 }
 
 /// POST and PUT `/api/contacts`.

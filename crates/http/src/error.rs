@@ -69,6 +69,28 @@ fn validation_body(errors: &[FieldError]) -> serde_json::Value {
     json!({ "detail": detail })
 }
 
+impl ApiError {
+    /// The status this error maps to, logging its cause when it is unexpected: for responses
+    /// that are not JSON (the HTML reset page) but must follow the same rules.
+    pub(crate) fn log_and_status(&self) -> StatusCode {
+        self.log_cause();
+        self.status_code()
+    }
+
+    /// Logs what clients are not told: the cause of an outage or of an unexpected failure.
+    fn log_cause(&self) {
+        match self {
+            Self::Domain(Error::Unavailable(cause)) => {
+                tracing::warn!(error = %cause, "a backing service is unavailable")
+            }
+            Self::Domain(Error::Unexpected(cause)) => {
+                tracing::error!(error = %cause, cause = ?cause, "unexpected error")
+            }
+            _ => {}
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -79,8 +101,10 @@ impl ResponseError for ApiError {
                 Error::Unauthenticated | Error::InvalidCredentials | Error::EmailNotConfirmed => {
                     StatusCode::UNAUTHORIZED
                 }
-                Error::VerificationFailed => StatusCode::BAD_REQUEST,
+                Error::VerificationFailed | Error::InvalidResetToken => StatusCode::BAD_REQUEST,
                 Error::Forbidden => StatusCode::FORBIDDEN,
+                Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                Error::UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -93,20 +117,17 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
+        self.log_cause();
         let status = self.status_code();
         let body = match self {
             Self::Domain(Error::Invalid(errors)) => validation_body(errors),
             Self::Unparsable { part, field, message } => json!({
                 "detail": [{"loc": loc(*part, field.as_deref()), "msg": message, "type": "parsing"}]
             }),
-            Self::Domain(Error::Unavailable(cause)) => {
-                tracing::warn!(error = %cause, "a backing service is unavailable");
+            Self::Domain(Error::Unavailable(_)) => {
                 json!({"detail": "Service temporarily unavailable, try again shortly"})
             }
-            Self::Domain(Error::Unexpected(cause)) => {
-                tracing::error!(error = %cause, cause = ?cause, "unexpected error");
-                json!({"detail": "Internal server error"})
-            }
+            Self::Domain(Error::Unexpected(_)) => json!({"detail": "Internal server error"}),
             Self::Domain(other) => json!({"detail": other.to_string()}),
             Self::PayloadTooLarge => json!({"detail": "Request body too large"}),
             Self::UnsupportedMediaType => json!({"detail": "Unsupported media type: send application/json"}),
@@ -116,6 +137,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Self::Domain(Error::RateLimited { retry_after }) = self {
+            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         response.json(body)
     }
@@ -132,15 +156,17 @@ pub(crate) fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_w
     .into()
 }
 
-/// Replaces the empty body of framework-made error responses (such as `405`) with the
-/// `{"detail": ...}` shape, leaving responses that already carry JSON untouched.
+/// Replaces the bare body of framework-made error responses (such as `405`) with the
+/// `{"detail": ...}` shape, leaving responses the application built untouched.
 pub(crate) fn with_detail<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_json = res
+    // Our own responses (JSON errors, the HTML reset page) declare a type; the framework's
+    // bare error responses have none or plain text.
+    let ours = res
         .response()
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.to_str().is_ok_and(|v| v.starts_with("application/json")));
-    if is_json {
+        .is_some_and(|v| v.to_str().is_ok_and(|v| !v.starts_with("text/plain")));
+    if ours {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use contacts_domain::Error;
-use contacts_domain::user::User;
+use contacts_domain::user::{Role, User, require_role};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -35,6 +35,25 @@ impl FromRequest for CurrentUser {
             let token = token.ok_or(Error::Unauthenticated)?;
             let state = state.ok_or_else(|| Error::unexpected("AppState is not registered"))?;
             Ok(CurrentUser(state.auth.authenticate(&token).await?))
+        })
+    }
+}
+
+/// An authenticated administrator: the reusable role guard. A handler that takes one is only
+/// reached by admins; other users get `403`, requests without a valid token `401`.
+#[derive(Debug, Clone)]
+pub struct Admin(pub User);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = CurrentUser::from_request(req, payload);
+        Box::pin(async move {
+            let CurrentUser(user) = user.await?;
+            require_role(&user, Role::Admin)?;
+            Ok(Admin(user))
         })
     }
 }

@@ -9,6 +9,7 @@ mod routes;
 mod state;
 
 pub use error::ApiError;
-pub use extract::CurrentUser;
+pub use extract::{Admin, CurrentUser};
 pub use routes::configure;
-pub use state::{AppState, AuthApi, ContactApi, UserApi};
+pub use routes::cors;
+pub use state::{AppState, AuthApi, ContactApi, ProfileApi, Users};

@@ -1,28 +1,40 @@
 //! [`AppState`]: the services every handler reaches, built once per process.
 
+use contacts_avatars::FsAvatarStore;
+use contacts_cache::AnyCache;
 use contacts_crypto::{BcryptHasher, JwtCodec};
 use contacts_domain::SystemClock;
 use contacts_domain::auth::AuthService;
 use contacts_domain::contact::ContactService;
-use contacts_domain::user::UserService;
-use contacts_postgres::{Database, PgContactRepository, PgUserRepository};
+use contacts_domain::user::{CachedUsers, ProfileService};
+use contacts_postgres::{Database, PgContactRepository, PgTokenStore, PgUserRepository};
 use contacts_smtp::AnyMailer;
 
+/// Users read through the cache (Redis or in process), written to PostgreSQL.
+pub type Users = CachedUsers<PgUserRepository, AnyCache>;
 /// The authentication service wired to its production adapters.
-pub type AuthApi = AuthService<PgUserRepository, BcryptHasher, JwtCodec, AnyMailer, SystemClock>;
+pub type AuthApi = AuthService<Users, BcryptHasher, JwtCodec, PgTokenStore, AnyMailer, SystemClock>;
 /// The contacts service wired to its production adapters.
 pub type ContactApi = ContactService<PgContactRepository, SystemClock>;
-/// The account administration service wired to its production adapters.
-pub type UserApi = UserService<PgUserRepository>;
+/// The current user's profile service wired to its production adapters.
+pub type ProfileApi = ProfileService<Users, AnyCache, FsAvatarStore, SystemClock>;
 
 /// Shared by all workers behind an `Arc` (`web::Data`); every field is a cheap handle onto
 /// process-wide pools, so nothing is duplicated per worker.
 #[derive(Debug)]
 pub struct AppState {
-    /// Registration, login, confirmation and token checks.
+    /// Registration, login, confirmation, sessions, password reset and token checks.
     pub auth: AuthApi,
     /// The contacts book.
     pub contacts: ContactApi,
+    /// The current user's profile and avatar.
+    pub profiles: ProfileApi,
     /// The database pool, for health checks.
     pub database: Database,
+    /// The cache, for health checks.
+    pub cache: AnyCache,
+    /// Stored avatars, served under `/media/`.
+    pub avatars: FsAvatarStore,
+    /// Largest avatar upload, in bytes.
+    pub max_avatar_bytes: u64,
 }

@@ -2,11 +2,12 @@
 
 use std::process::ExitCode;
 
+use contacts_cache::{AnyCache, MemoryCache, RedisCache};
 use contacts_domain::Error;
-use contacts_domain::user::{Role, UserService};
+use contacts_domain::user::{CachedUsers, Role, UserService};
 use contacts_postgres::{Database, PgUserRepository, create_database_if_missing, run_migrations};
 
-use crate::config::{self, Environment, Settings};
+use crate::config::{self, Environment, Settings, Source};
 use crate::startup::Application;
 use crate::telemetry;
 
@@ -88,7 +89,14 @@ async fn execute(command: Command) -> Result<(), String> {
         Command::SetRole { email, role } => {
             let url = config::database_url(&Environment).map_err(|e| e.to_string())?;
             let database = Database::connect_lazy(&url, 1).map_err(|e| e.to_string())?;
-            let users = UserService::new(PgUserRepository::new(database));
+            // With Redis, the running servers' cached copy is dropped so they see the new role
+            // on the very next request. An in-process cache lives in the server's process
+            // and expires after USER_CACHE_TTL_SECONDS.
+            let cache = match Environment.get("REDIS_URL") {
+                Some(redis) => AnyCache::Redis(RedisCache::new(&redis, 1).map_err(|e| e.to_string())?),
+                None => AnyCache::Memory(MemoryCache::new(std::time::Duration::from_secs(1))),
+            };
+            let users = UserService::new(CachedUsers::new(PgUserRepository::new(database), cache));
             match users.set_role(&email, role).await {
                 Ok(user) => {
                     println!("{} is now {}", user.email, user.role);

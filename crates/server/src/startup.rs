@@ -8,12 +8,15 @@ use actix_web::middleware::Logger;
 use actix_web::{App, HttpServer, web};
 use chrono::Duration;
 
+use contacts_avatars::FsAvatarStore;
+use contacts_cache::{AnyCache, MemoryCache, RedisCache};
 use contacts_crypto::{BcryptHasher, JwtCodec};
 use contacts_domain::SystemClock;
-use contacts_domain::auth::{AuthService, AuthSettings};
+use contacts_domain::auth::{AuthPorts, AuthService, AuthSettings};
 use contacts_domain::contact::ContactService;
+use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
 use contacts_http::AppState;
-use contacts_postgres::{Database, PgContactRepository, PgUserRepository, run_migrations};
+use contacts_postgres::{Database, PgContactRepository, PgTokenStore, PgUserRepository, run_migrations};
 use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
 
 use crate::config::Settings;
@@ -33,6 +36,9 @@ pub enum StartupError {
     /// The mail settings are unusable.
     #[error("SMTP_HOST/MAIL_FROM: {0}")]
     Mail(#[from] contacts_smtp::MailSettingsError),
+    /// The Redis URL is unusable.
+    #[error(transparent)]
+    Cache(#[from] contacts_cache::RedisSettingsError),
     /// The listen address could not be bound.
     #[error("cannot listen on HOST:PORT: {0}")]
     Bind(#[from] std::io::Error),
@@ -53,11 +59,16 @@ impl Application {
         run_migrations(&settings.database_url).await?;
         let database = Database::connect_lazy(&settings.database_url, DB_POOL_SIZE)?;
         let state = web::Data::new(build_state(&settings, database).await?);
+        tokio::spawn(purge_expired_tokens(state.clone()));
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
+        let origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
-            App::new().wrap(Logger::new("%r %s %b %Dms")).configure(contacts_http::configure(state.clone()))
+            App::new()
+                .wrap(contacts_http::cors(&origins))
+                .wrap(Logger::new("%r %s %b %Dms"))
+                .configure(contacts_http::configure(state.clone()))
         })
         .listen(listener)?
         .run();
@@ -72,6 +83,22 @@ impl Application {
     /// Serves until the process is asked to stop (SIGINT/SIGTERM), finishing in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// How often expired refresh and reset tokens are deleted.
+const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes expired tokens now and then, for as long as the server runs.
+async fn purge_expired_tokens(state: web::Data<AppState>) {
+    let mut interval = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        interval.tick().await;
+        match state.auth.purge_expired_tokens().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged expired tokens"),
+            Err(error) => tracing::warn!(error = %error, "could not purge expired tokens"),
+        }
     }
 }
 
@@ -92,18 +119,40 @@ async fn build_state(settings: &Settings, database: Database) -> Result<AppState
         access_ttl: seconds(settings.access_token_ttl),
         refresh_ttl: seconds(settings.refresh_token_ttl),
         email_token_ttl: seconds(settings.email_token_ttl),
+        reset_token_ttl: seconds(settings.reset_token_ttl),
     };
-    let users = PgUserRepository::new(database.clone());
+    let cache = build_cache(settings)?;
+    let users = CachedUsers::new(PgUserRepository::new(database.clone()), cache.clone());
+    let avatars = FsAvatarStore::new(&settings.avatar_dir, &settings.app_base_url);
+    let profiles = ProfileService::new(
+        ProfilePorts { users: users.clone(), limiter: cache.clone(), avatars: avatars.clone(), clock: SystemClock },
+        settings.rate_limit_me_per_minute,
+    );
     Ok(AppState {
         auth: AuthService::new(
-            users,
-            hasher,
-            JwtCodec::new(settings.jwt_secret.as_bytes()),
-            mailer,
-            SystemClock,
+            AuthPorts {
+                users,
+                hasher,
+                tokens: JwtCodec::new(settings.jwt_secret.as_bytes()),
+                store: PgTokenStore::new(database.clone()),
+                mailer,
+                clock: SystemClock,
+            },
             auth_settings,
         ),
         contacts: ContactService::new(PgContactRepository::new(database.clone()), SystemClock),
+        profiles,
         database,
+        cache,
+        avatars,
+        max_avatar_bytes: settings.max_avatar_bytes,
+    })
+}
+
+/// Redis when `REDIS_URL` is set, shared by every instance; otherwise an in-process cache.
+pub fn build_cache(settings: &Settings) -> Result<AnyCache, StartupError> {
+    Ok(match &settings.redis_url {
+        Some(url) => AnyCache::Redis(RedisCache::new(url, settings.user_cache_ttl)?),
+        None => AnyCache::Memory(MemoryCache::new(std::time::Duration::from_secs(settings.user_cache_ttl))),
     })
 }

@@ -1,10 +1,12 @@
-//! Shared test harness: throw-away PostgreSQL databases and an in-process SMTP server that
-//! captures mails, so tests exercise real parts instead of mocks.
+//! Shared test harness: throw-away PostgreSQL databases, an in-process SMTP server that
+//! captures mails, and a headless browser, so tests exercise real parts instead of mocks.
 #![deny(missing_docs)]
 
+mod browser;
 mod database;
 mod mail;
 
+pub use browser::Browser;
 pub use database::TestDatabase;
 pub use mail::{CapturedMail, MailCatcher};
 

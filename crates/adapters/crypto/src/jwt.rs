@@ -23,6 +23,8 @@ struct Payload {
     exp: i64,
     /// A random id, so that two tokens issued in the same second still differ.
     jti: String,
+    /// The user's token version at issue time.
+    ver: i64,
 }
 
 struct Keys {
@@ -82,6 +84,7 @@ impl TokenCodec for JwtCodec {
             iat: claims.issued_at.timestamp(),
             exp: claims.expires_at.timestamp(),
             jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
+            ver: claims.version,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &payload, &self.keys(claims.kind).encoding)
             .map_err(Error::unexpected)
@@ -98,6 +101,7 @@ impl TokenCodec for JwtCodec {
             kind: expected,
             issued_at: DateTime::from_timestamp(payload.iat, 0)?,
             expires_at: DateTime::from_timestamp(payload.exp, 0)?,
+            version: payload.ver,
         })
     }
 }

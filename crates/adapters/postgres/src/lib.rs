@@ -13,9 +13,11 @@ mod pool;
 mod schema;
 #[cfg(test)]
 mod test_fixtures;
+mod tokens;
 mod users;
 
 pub use contacts::PgContactRepository;
 pub use migrations::{MigrationError, create_database_if_missing, run_migrations};
 pub use pool::{Database, DatabaseError};
+pub use tokens::PgTokenStore;
 pub use users::PgUserRepository;

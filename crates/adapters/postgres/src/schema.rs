@@ -11,6 +11,30 @@ diesel::table! {
         confirmed -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        token_version -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        replaced_by -> Nullable<BigInt>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -31,7 +55,9 @@ diesel::table! {
 }
 
 diesel::joinable!(contacts -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, contacts);
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(password_reset_tokens -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, contacts, refresh_tokens, password_reset_tokens);
 
 diesel::define_sql_function! {
     /// PostgreSQL's `lower(text)`, used for case-insensitive comparisons that match the

@@ -22,6 +22,7 @@ struct UserRow {
     role: String,
     confirmed: bool,
     created_at: DateTime<Utc>,
+    token_version: i64,
 }
 
 impl TryFrom<UserRow> for User {
@@ -36,6 +37,7 @@ impl TryFrom<UserRow> for User {
             role: row.role.parse::<Role>().map_err(Error::unexpected)?,
             confirmed: row.confirmed,
             created_at: row.created_at,
+            token_version: row.token_version,
         })
     }
 }
@@ -123,6 +125,23 @@ impl UserRepository for PgUserRepository {
         let mut conn = self.db.conn().await?;
         let query = diesel::update(users::table.find(id.0))
             .set((users::confirmed.eq(true), users::updated_at.eq(diesel::dsl::now)));
+        one(query.returning(UserRow::as_returning()).get_result(&mut conn).await)
+    }
+
+    async fn update_password(&self, id: UserId, password_hash: PasswordHash) -> Result<Option<User>, Error> {
+        let mut conn = self.db.conn().await?;
+        let query = diesel::update(users::table.find(id.0)).set((
+            users::password_hash.eq(password_hash.0),
+            users::token_version.eq(users::token_version + 1),
+            users::updated_at.eq(diesel::dsl::now),
+        ));
+        one(query.returning(UserRow::as_returning()).get_result(&mut conn).await)
+    }
+
+    async fn update_avatar(&self, id: UserId, avatar: &str) -> Result<Option<User>, Error> {
+        let mut conn = self.db.conn().await?;
+        let query = diesel::update(users::table.find(id.0))
+            .set((users::avatar.eq(avatar), users::updated_at.eq(diesel::dsl::now)));
         one(query.returning(UserRow::as_returning()).get_result(&mut conn).await)
     }
 

@@ -34,8 +34,27 @@ impl Email {
     }
 }
 
+impl Email {
+    /// The email that carries a password-reset link.
+    pub fn password_reset(to: EmailAddress, username: &str, link: &str) -> Self {
+        let text = format!(
+            "Hello {username},\n\nsomeone asked to reset the password of your account. To choose a new one, open:\n\n\
+             {link}\n\nThe link works once. If you did not ask for it, ignore this email: your password stays as it is.\n"
+        );
+        let html = format!(
+            "<!doctype html><html><body><p>Hello {name},</p>\
+             <p>someone asked to reset the password of your account.</p>\
+             <p><a href=\"{href}\">Choose a new password</a></p>\
+             <p>The link works once. If you did not ask for it, ignore this email.</p></body></html>",
+            name = escape_html(username),
+            href = escape_html(link),
+        );
+        Self { to, subject: "Reset your password".to_owned(), text, html }
+    }
+}
+
 /// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape_html(raw: &str) -> String {
+pub fn escape_html(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {

@@ -6,10 +6,10 @@ mod ports;
 mod service;
 mod tokens;
 
-pub use emails::Email;
+pub use emails::{Email, escape_html};
 pub use password::Password;
-pub use ports::{Mailer, PasswordHasher, TokenCodec};
+pub use ports::{Mailer, PasswordHasher, RefreshRotation, TokenCodec, TokenStore};
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::{MockMailer, MockPasswordHasher, MockTokenCodec};
-pub use service::{AuthService, AuthSettings, ConfirmationOutcome, RegistrationInput};
-pub use tokens::{Claims, TokenKind, TokenPair};
+pub use ports::{MockMailer, MockPasswordHasher, MockTokenCodec, MockTokenStore};
+pub use service::{AuthPorts, AuthService, AuthSettings, ConfirmationOutcome, PasswordResetInput, RegistrationInput};
+pub use tokens::{Claims, TokenKind, TokenPair, fingerprint};

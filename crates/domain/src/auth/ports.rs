@@ -1,10 +1,12 @@
 //! The ports authentication needs: password hashing, token signing and mail delivery.
 
+use chrono::{DateTime, Utc};
+
 use super::emails::Email;
 use super::password::Password;
 use super::tokens::{Claims, TokenKind};
 use crate::error::Error;
-use crate::user::PasswordHash;
+use crate::user::{PasswordHash, UserId};
 
 /// Hashes and checks passwords. Implementations run the (deliberately slow) work off the
 /// async executor, so a login never stalls other requests.
@@ -39,4 +41,51 @@ pub trait TokenCodec: Send + Sync + 'static {
 pub trait Mailer: Send + Sync + 'static {
     /// Sends one email; an error means it was not delivered to the mail server.
     async fn send(&self, email: Email) -> Result<(), Error>;
+}
+
+/// What presenting a refresh token for rotation found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshRotation {
+    /// The token was live; it is now revoked and replaced by the new one.
+    Rotated,
+    /// The token exists but was already revoked or rotated: a replay, treated as theft.
+    Reused,
+    /// No live or revoked token has this fingerprint (never issued, or expired and purged).
+    Unknown,
+}
+
+/// Server-side memory of refresh and password-reset tokens, by fingerprint only (see
+/// [`fingerprint`](super::fingerprint)). Every state change is a single atomic statement, so
+/// concurrent requests cannot use one token twice.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait TokenStore: Send + Sync + 'static {
+    /// Remembers a newly issued refresh token.
+    async fn store_refresh(&self, user: UserId, fingerprint: &str, expires_at: DateTime<Utc>) -> Result<(), Error>;
+
+    /// Revokes the live refresh token `old` (not expired at `now`) and stores `new` as its
+    /// successor, atomically. Only one of any number of concurrent calls with the same `old`
+    /// can see [`RefreshRotation::Rotated`].
+    async fn rotate_refresh(
+        &self,
+        old: &str,
+        new: &str,
+        new_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshRotation, Error>;
+
+    /// Revokes one live refresh token (logout); same outcomes as rotation, minus the successor.
+    async fn revoke_refresh(&self, fingerprint: &str, now: DateTime<Utc>) -> Result<RefreshRotation, Error>;
+
+    /// Revokes every refresh token of the user: after a theft or a password reset.
+    async fn revoke_all_refresh(&self, user: UserId) -> Result<(), Error>;
+
+    /// Remembers a newly issued password-reset token.
+    async fn store_reset(&self, user: UserId, fingerprint: &str, expires_at: DateTime<Utc>) -> Result<(), Error>;
+
+    /// Marks the reset token used if it is unused and not expired at `now`, and returns its
+    /// user; `None` otherwise. A reset token therefore works once.
+    async fn consume_reset(&self, fingerprint: &str, now: DateTime<Utc>) -> Result<Option<UserId>, Error>;
+
+    /// Deletes tokens that expired before `now`; returns how many.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, Error>;
 }

@@ -1,16 +1,17 @@
-//! [`AuthService`]: the rules of registration, confirmation, login and token checks.
+//! [`AuthService`]: the rules of registration, confirmation, login, sessions (refresh-token
+//! rotation and theft detection, logout) and password reset.
 
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
 use super::emails::Email;
 use super::password::Password;
-use super::ports::{Mailer, PasswordHasher, TokenCodec};
-use super::tokens::{Claims, TokenKind, TokenPair};
+use super::ports::{Mailer, PasswordHasher, RefreshRotation, TokenCodec, TokenStore};
+use super::tokens::{Claims, TokenKind, TokenPair, fingerprint};
 use crate::clock::Clock;
 use crate::email::EmailAddress;
 use crate::error::{Error, Problems, required};
-use crate::user::{NewUser, User, UserRepository, Username};
+use crate::user::{NewUser, User, UserId, UserRepository, Username};
 
 /// Settings that shape tokens and links.
 #[derive(Debug, Clone)]
@@ -24,6 +25,8 @@ pub struct AuthSettings {
     pub refresh_ttl: Duration,
     /// Lifetime of email-confirmation tokens.
     pub email_token_ttl: Duration,
+    /// Lifetime of password-reset tokens.
+    pub reset_token_ttl: Duration,
 }
 
 /// A registration request as received: fields may be missing, nothing is validated yet.
@@ -37,6 +40,15 @@ pub struct RegistrationInput {
     pub password: Option<String>,
 }
 
+/// A password reset as received.
+#[derive(Debug, Clone, Default)]
+pub struct PasswordResetInput {
+    /// The token from the reset link.
+    pub token: Option<String>,
+    /// The new password.
+    pub new_password: Option<String>,
+}
+
 /// What following a confirmation link did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfirmationOutcome {
@@ -46,28 +58,48 @@ pub enum ConfirmationOutcome {
     AlreadyConfirmed,
 }
 
-/// Registration, email confirmation, login and access-token checks, generic over the ports.
+/// The ports [`AuthService`] works with, bundled so the service has one type parameter.
 #[derive(Debug, Clone)]
-pub struct AuthService<U, H, T, M, C> {
+pub struct AuthPorts<U, H, T, S, M, C> {
+    /// Where users are kept.
+    pub users: U,
+    /// Password hashing.
+    pub hasher: H,
+    /// Token signing.
+    pub tokens: T,
+    /// Server-side memory of refresh and reset tokens.
+    pub store: S,
+    /// Mail delivery.
+    pub mailer: M,
+    /// The time.
+    pub clock: C,
+}
+
+/// Registration, confirmation, login, sessions and password reset, generic over the ports.
+#[derive(Debug, Clone)]
+pub struct AuthService<U, H, T, S, M, C> {
     users: U,
     hasher: H,
     tokens: T,
+    store: S,
     mailer: M,
     clock: C,
     settings: AuthSettings,
 }
 
-impl<U, H, T, M, C> AuthService<U, H, T, M, C>
+impl<U, H, T, S, M, C> AuthService<U, H, T, S, M, C>
 where
     U: UserRepository,
     H: PasswordHasher,
     T: TokenCodec,
+    S: TokenStore,
     M: Mailer,
     C: Clock,
 {
     /// Assembles the service from its ports.
-    pub fn new(users: U, hasher: H, tokens: T, mailer: M, clock: C, settings: AuthSettings) -> Self {
-        Self { users, hasher, tokens, mailer, clock, settings }
+    pub fn new(ports: AuthPorts<U, H, T, S, M, C>, settings: AuthSettings) -> Self {
+        let AuthPorts { users, hasher, tokens, store, mailer, clock } = ports;
+        Self { users, hasher, tokens, store, mailer, clock, settings }
     }
 
     /// The user repository, for other services that share it.
@@ -112,7 +144,93 @@ where
         if !credentials.user.confirmed {
             return Err(Error::EmailNotConfirmed);
         }
-        self.issue_pair(&credentials.user)
+        self.start_session(&credentials.user).await
+    }
+
+    /// Exchanges a live refresh token for a new pair and revokes the one presented.
+    ///
+    /// Presenting a token that was already rotated or revoked is treated as theft: every
+    /// refresh token of its user is revoked, so neither the thief nor the victim can go on
+    /// without logging in again.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
+        let claims = self.verify(refresh_token, TokenKind::Refresh).ok_or(Error::Unauthenticated)?;
+        let user = self.users.find_by_id(claims.subject).await?.ok_or(Error::Unauthenticated)?;
+        let (pair, expires_at) = self.issue_pair(&user)?;
+        let rotation = self
+            .store
+            .rotate_refresh(
+                &fingerprint(refresh_token),
+                &fingerprint(&pair.refresh_token),
+                expires_at,
+                self.clock.now(),
+            )
+            .await?;
+        self.settle(rotation, user.id).await?;
+        Ok(pair)
+    }
+
+    /// Ends the session of a refresh token.
+    pub async fn logout(&self, refresh_token: &str) -> Result<(), Error> {
+        let claims = self.verify(refresh_token, TokenKind::Refresh).ok_or(Error::Unauthenticated)?;
+        let rotation = self.store.revoke_refresh(&fingerprint(refresh_token), self.clock.now()).await?;
+        self.settle(rotation, claims.subject).await
+    }
+
+    async fn settle(&self, rotation: RefreshRotation, user: UserId) -> Result<(), Error> {
+        match rotation {
+            RefreshRotation::Rotated => Ok(()),
+            RefreshRotation::Unknown => Err(Error::Unauthenticated),
+            RefreshRotation::Reused => {
+                tracing::warn!(user_id = %user, "a revoked refresh token was presented again; ending every session");
+                self.store.revoke_all_refresh(user).await?;
+                Err(Error::Unauthenticated)
+            }
+        }
+    }
+
+    /// Mails a single-use reset link if the address has an account. The outcome is the same
+    /// whether or not it does, so the answer reveals nothing.
+    pub async fn request_password_reset(&self, email: Option<String>) -> Result<(), Error> {
+        let email = required("email", email).and_then(|e| EmailAddress::parse("email", &e)).map_err(Error::invalid)?;
+        let Some(user) = self.users.find_by_email(&email).await? else { return Ok(()) };
+        let result = async {
+            let (token, expires_at) = self.issue(&user, TokenKind::PasswordReset, self.settings.reset_token_ttl)?;
+            self.store.store_reset(user.id, &fingerprint(&token), expires_at).await?;
+            let link = format!("{}/reset-password?token={token}", self.settings.base_url);
+            self.mailer.send(Email::password_reset(user.email.clone(), &user.username, &link)).await
+        }
+        .await;
+        if let Err(error) = result {
+            tracing::error!(user_id = %user.id, error = ?error, "could not send the password reset email");
+        }
+        Ok(())
+    }
+
+    /// Sets a new password with a reset token. The token works once; every refresh token of
+    /// the user is revoked and every access token issued before becomes invalid at once.
+    pub async fn reset_password(&self, input: PasswordResetInput) -> Result<User, Error> {
+        let mut problems = Problems::default();
+        let token = problems.take(required("token", input.token));
+        let password = problems
+            .take(required("new_password", input.new_password).and_then(|p| Password::parse("new_password", &p)));
+        problems.finish()?;
+        let (Some(token), Some(password)) = (token, password) else {
+            unreachable!("every field parsed when there are no problems")
+        };
+        let claims = self.verify(&token, TokenKind::PasswordReset).ok_or(Error::InvalidResetToken)?;
+        let user_id = self.store.consume_reset(&fingerprint(&token), self.clock.now()).await?;
+        if user_id != Some(claims.subject) {
+            return Err(Error::InvalidResetToken);
+        }
+        let password_hash = self.hasher.hash(&password).await?;
+        let user = self.users.update_password(claims.subject, password_hash).await?.ok_or(Error::InvalidResetToken)?;
+        self.store.revoke_all_refresh(user.id).await?;
+        Ok(user)
+    }
+
+    /// Forgets refresh and reset tokens that have expired; run periodically.
+    pub async fn purge_expired_tokens(&self) -> Result<u64, Error> {
+        self.store.purge_expired(self.clock.now()).await
     }
 
     /// Confirms the address a confirmation token was issued for.
@@ -143,30 +261,50 @@ where
     /// malformed, forged, expired, of another kind, or whose user no longer exists.
     pub async fn authenticate(&self, access_token: &str) -> Result<User, Error> {
         let claims = self.verify(access_token, TokenKind::Access).ok_or(Error::Unauthenticated)?;
-        self.users.find_by_id(claims.subject).await?.ok_or(Error::Unauthenticated)
+        let user = self.users.find_by_id(claims.subject).await?.ok_or(Error::Unauthenticated)?;
+        // A password reset since the token was issued ends it at once, not at its expiry.
+        if claims.version != user.token_version {
+            return Err(Error::Unauthenticated);
+        }
+        Ok(user)
     }
 
     fn verify(&self, token: &str, kind: TokenKind) -> Option<Claims> {
         self.tokens.decode(token, kind).filter(|claims| !claims.is_expired(self.clock.now()))
     }
 
-    fn issue(&self, user: &User, kind: TokenKind, ttl: Duration) -> Result<String, Error> {
+    /// Signs a token of `kind` for `user`, returning it with its expiry.
+    fn issue(
+        &self,
+        user: &User,
+        kind: TokenKind,
+        ttl: Duration,
+    ) -> Result<(String, chrono::DateTime<chrono::Utc>), Error> {
         let now = self.clock.now();
         let issued_at = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-        self.tokens.encode(&Claims { subject: user.id, kind, issued_at, expires_at: issued_at + ttl })
+        let expires_at = issued_at + ttl;
+        let claims = Claims { subject: user.id, kind, issued_at, expires_at, version: user.token_version };
+        Ok((self.tokens.encode(&claims)?, expires_at))
     }
 
-    fn issue_pair(&self, user: &User) -> Result<TokenPair, Error> {
-        Ok(TokenPair {
-            access_token: self.issue(user, TokenKind::Access, self.settings.access_ttl)?,
-            refresh_token: self.issue(user, TokenKind::Refresh, self.settings.refresh_ttl)?,
-            expires_in: self.settings.access_ttl.num_seconds(),
-        })
+    /// A new access and refresh token; the caller stores the refresh token.
+    fn issue_pair(&self, user: &User) -> Result<(TokenPair, chrono::DateTime<chrono::Utc>), Error> {
+        let (access_token, _) = self.issue(user, TokenKind::Access, self.settings.access_ttl)?;
+        let (refresh_token, refresh_expires_at) = self.issue(user, TokenKind::Refresh, self.settings.refresh_ttl)?;
+        let pair = TokenPair { access_token, refresh_token, expires_in: self.settings.access_ttl.num_seconds() };
+        Ok((pair, refresh_expires_at))
+    }
+
+    /// Issues a pair and remembers its refresh token.
+    async fn start_session(&self, user: &User) -> Result<TokenPair, Error> {
+        let (pair, expires_at) = self.issue_pair(user)?;
+        self.store.store_refresh(user.id, &fingerprint(&pair.refresh_token), expires_at).await?;
+        Ok(pair)
     }
 
     async fn send_confirmation(&self, user: &User) {
         let result = async {
-            let token = self.issue(user, TokenKind::EmailConfirmation, self.settings.email_token_ttl)?;
+            let (token, _) = self.issue(user, TokenKind::EmailConfirmation, self.settings.email_token_ttl)?;
             let link = format!("{}/api/auth/confirmed_email/{token}", self.settings.base_url);
             self.mailer.send(Email::confirmation(user.email.clone(), &user.username, &link)).await
         }
@@ -184,5 +322,9 @@ fn default_avatar(email: &EmailAddress) -> String {
     format!("https://www.gravatar.com/avatar/{hex}?d=identicon")
 }
 
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod session_tests;
 #[cfg(test)]
 mod tests;

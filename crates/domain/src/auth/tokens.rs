@@ -48,6 +48,9 @@ pub struct Claims {
     pub issued_at: DateTime<Utc>,
     /// The first instant at which it is no longer accepted (whole seconds).
     pub expires_at: DateTime<Utc>,
+    /// The user's token version when it was issued; a password reset bumps the version and so
+    /// invalidates every token issued before it.
+    pub version: i64,
 }
 
 impl Claims {
@@ -56,6 +59,13 @@ impl Claims {
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         now >= self.expires_at
     }
+}
+
+/// A one-way fingerprint (SHA-256, hex) of a token: what the server stores to remember refresh
+/// and reset tokens, so a leaked table reveals no usable token.
+pub fn fingerprint(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a successful login returns.
@@ -75,6 +85,12 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
+    fn fingerprints_are_stable_hex_and_differ_per_token() {
+        assert_eq!(fingerprint("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_ne!(fingerprint("abc"), fingerprint("abd"));
+    }
+
+    #[test]
     fn kinds_round_trip_through_their_names() {
         for kind in [TokenKind::Access, TokenKind::Refresh, TokenKind::EmailConfirmation, TokenKind::PasswordReset] {
             assert_eq!(TokenKind::from_name(kind.as_str()), Some(kind));
@@ -85,7 +101,8 @@ mod tests {
     #[test]
     fn a_token_expires_exactly_at_its_expiry() {
         let at = |s| Utc.timestamp_opt(s, 0).unwrap();
-        let claims = Claims { subject: UserId(1), kind: TokenKind::Access, issued_at: at(100), expires_at: at(102) };
+        let claims =
+            Claims { subject: UserId(1), kind: TokenKind::Access, issued_at: at(100), expires_at: at(102), version: 0 };
         assert!(!claims.is_expired(at(101)));
         assert!(!claims.is_expired(at(101) + chrono::Duration::milliseconds(999)));
         assert!(claims.is_expired(at(102)));

@@ -1,11 +1,15 @@
 //! Users: who owns a contacts book, how they are identified and what they may do.
 
+mod cached;
 mod models;
 mod ports;
+mod profile;
 mod service;
 
+pub use cached::CachedUsers;
 pub use models::{NewUser, PasswordHash, Role, User, UserCredentials, UserId, Username};
+pub use ports::{AvatarStore, RateLimiter, UserCache, UserRepository};
 #[cfg(any(test, feature = "mocks"))]
-pub use ports::MockUserRepository;
-pub use ports::UserRepository;
+pub use ports::{MockAvatarStore, MockRateLimiter, MockUserCache, MockUserRepository};
+pub use profile::{ProfilePorts, ProfileService, RATE_WINDOW_SECONDS, require_role};
 pub use service::UserService;

@@ -117,6 +117,9 @@ pub struct User {
     pub confirmed: bool,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
+    /// Bumped whenever every session must end (a password reset); access tokens carry the
+    /// version they were issued under and are refused once it changes.
+    pub token_version: i64,
 }
 
 /// A user together with their password hash, read only to check a password.

@@ -1,6 +1,6 @@
 //! The storage port for users.
 
-use super::models::{NewUser, Role, User, UserCredentials, UserId};
+use super::models::{NewUser, PasswordHash, Role, User, UserCredentials, UserId};
 use crate::email::EmailAddress;
 use crate::error::Error;
 
@@ -24,6 +24,49 @@ pub trait UserRepository: Send + Sync + 'static {
     /// Marks the email as confirmed; returns the updated user, or `None` if it does not exist.
     async fn confirm_email(&self, id: UserId) -> Result<Option<User>, Error>;
 
+    /// Replaces the password hash and bumps the token version, which invalidates every access
+    /// token issued before; `None` if the user does not exist.
+    async fn update_password(&self, id: UserId, password_hash: PasswordHash) -> Result<Option<User>, Error>;
+
+    /// Sets the avatar URL; `None` if the user does not exist.
+    async fn update_avatar(&self, id: UserId, avatar: &str) -> Result<Option<User>, Error>;
+
     /// Changes the role of the user with this email; `None` if there is no such user.
     async fn set_role(&self, email: &EmailAddress, role: Role) -> Result<Option<User>, Error>;
+}
+
+/// A fast, shared copy of users by id, read on every authenticated request instead of the
+/// database. It holds no password hash. It is an accelerator only: callers treat its errors
+/// as misses, so an outage slows requests down but never fails them.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait UserCache: Send + Sync + 'static {
+    /// The cached user, if any.
+    async fn get(&self, id: UserId) -> Result<Option<User>, Error>;
+
+    /// Caches the user for the configured lifetime.
+    async fn put(&self, user: &User) -> Result<(), Error>;
+
+    /// Drops the cached copy, so the next read sees the database.
+    async fn remove(&self, id: UserId) -> Result<(), Error>;
+}
+
+/// Counts hits per key in fixed windows, shared by every instance of the service.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait RateLimiter: Send + Sync + 'static {
+    /// Adds one hit to `key` in the window starting at `window_start` (Unix seconds) that lasts
+    /// `window_seconds`, and returns the window's count including this hit.
+    async fn hit(&self, key: &str, window_start: i64, window_seconds: u64) -> Result<u64, Error>;
+}
+
+/// Where avatar images are kept and how they are served.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait AvatarStore: Send + Sync + 'static {
+    /// Checks that `upload` is a PNG, JPEG, WebP or GIF image by its content
+    /// ([`Error::UnsupportedMedia`] otherwise), re-encodes it as a square avatar without
+    /// metadata, stores it under an unguessable name and returns its public URL.
+    async fn store(&self, upload: Vec<u8>) -> Result<String, Error>;
+
+    /// Deletes a stored avatar by the URL [`store`](Self::store) returned; URLs it did not
+    /// issue (such as a default Gravatar) are ignored.
+    async fn remove(&self, url: &str) -> Result<(), Error>;
 }

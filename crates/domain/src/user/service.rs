@@ -41,6 +41,7 @@ mod tests {
             role,
             confirmed: true,
             created_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+            token_version: 0,
         }
     }
 

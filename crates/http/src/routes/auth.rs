@@ -1,4 +1,4 @@
-//! `/api/auth`: registration, login and email confirmation.
+//! `/api/auth`: registration, login, email confirmation, sessions and password reset.
 
 use actix_web::http::header::ContentType;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -6,7 +6,10 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use contacts_domain::auth::ConfirmationOutcome;
 use contacts_domain::{Error, FieldError};
 
-use crate::dto::{EmailRequest, LoginRequest, MessageBody, RegisterRequest, TokensBody, UserBody};
+use crate::dto::{
+    EmailRequest, LoginRequest, MessageBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody,
+    UserBody,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -14,7 +17,11 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(["/register", "/signup"]).post(register))
         .service(web::resource("/login").post(login))
         .service(web::resource("/confirmed_email/{token}").get(confirmed_email))
-        .service(web::resource("/request_email").post(request_email));
+        .service(web::resource("/request_email").post(request_email))
+        .service(web::resource("/refresh").post(refresh))
+        .service(web::resource("/logout").post(logout))
+        .service(web::resource("/request_password_reset").post(request_password_reset))
+        .service(web::resource("/reset_password").post(reset_password));
 }
 
 /// Creates an account and mails a confirmation link.
@@ -65,4 +72,39 @@ async fn request_email(state: web::Data<AppState>, body: web::Json<EmailRequest>
     Ok(HttpResponse::Ok().json(MessageBody::new(
         "If this email belongs to an account that is not confirmed yet, a new confirmation link has been sent",
     )))
+}
+
+fn refresh_token(body: RefreshRequest) -> Result<String, ApiError> {
+    body.refresh_token.ok_or_else(|| Error::invalid(FieldError::missing("refresh_token")).into())
+}
+
+/// Rotates a refresh token: a new pair, the old token revoked.
+async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+    let tokens = state.auth.refresh(&refresh_token(body.into_inner())?).await?;
+    Ok(HttpResponse::Ok().json(TokensBody::from(tokens)))
+}
+
+/// Ends the session of a refresh token.
+async fn logout(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+    state.auth.logout(&refresh_token(body.into_inner())?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mails a reset link if the address has an account; the answer is the same either way.
+async fn request_password_reset(
+    state: web::Data<AppState>,
+    body: web::Json<EmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state.auth.request_password_reset(body.into_inner().email).await?;
+    Ok(HttpResponse::Ok()
+        .json(MessageBody::new("If an account uses this email, a link to reset its password has been sent")))
+}
+
+/// Sets a new password with a reset token; every session of the user ends.
+async fn reset_password(
+    state: web::Data<AppState>,
+    body: web::Json<ResetPasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state.auth.reset_password(body.into_inner().into()).await?;
+    Ok(HttpResponse::Ok().json(MessageBody::new("Password has been reset")))
 }

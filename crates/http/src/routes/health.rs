@@ -21,12 +21,14 @@ async fn healthz() -> HttpResponse {
 /// Ready to serve: the database answers. The cache is an accelerator, never a reason to
 /// refuse traffic.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.database.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"database": "ok", "cache": "ok"})),
+    let (database, cache) = futures_util::future::join(state.database.ping(), state.cache.is_healthy()).await;
+    let cache = if cache { "ok" } else { "degraded" };
+    match database {
+        Ok(()) => HttpResponse::Ok().json(json!({"database": "ok", "cache": cache})),
         Err(_) => HttpResponse::ServiceUnavailable().json(json!({
             "detail": "Database unavailable",
             "database": "unavailable",
-            "cache": "ok",
+            "cache": cache,
         })),
     }
 }

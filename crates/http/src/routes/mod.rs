@@ -3,8 +3,12 @@
 mod auth;
 mod contacts;
 mod health;
+mod media;
+mod reset_page;
 mod users;
 
+use actix_cors::Cors;
+use actix_web::http::{Method, header};
 use actix_web::middleware::ErrorHandlers;
 use actix_web::web::{self, ServiceConfig};
 
@@ -38,10 +42,23 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
                 web::scope("")
                     .wrap(ErrorHandlers::new().default_handler(with_detail))
                     .configure(health::routes)
+                    .configure(reset_page::routes)
+                    .configure(media::routes)
                     .service(web::scope("/api/auth").configure(auth::routes))
                     .service(web::scope("/api/users").configure(users::routes))
                     .service(web::scope("/api/contacts").configure(contacts::routes))
                     .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) })),
             );
     }
+}
+
+/// CORS for the configured browser origins: every method of the API with the
+/// `Authorization` and `Content-Type` headers, exposing `X-Total-Count`. No wildcard: with no
+/// origin configured, browsers on other origins are refused.
+pub fn cors(origins: &[String]) -> Cors {
+    let cors = origins.iter().fold(Cors::default(), |cors, origin| cors.allowed_origin(origin));
+    cors.allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::HeaderName::from_static("x-total-count"), header::RETRY_AFTER])
+        .max_age(3600)
 }

@@ -1,15 +1,48 @@
-//! `/api/users`: the current user.
+//! `/api/users`: the current user and their avatar.
 
+use actix_multipart::Multipart;
 use actix_web::{HttpResponse, web};
+use futures_util::StreamExt;
+
+use contacts_domain::{Error, FieldError};
 
 use crate::dto::UserBody;
-use crate::extract::CurrentUser;
+use crate::error::ApiError;
+use crate::extract::{Admin, CurrentUser};
+use crate::state::AppState;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/me").get(me));
+    cfg.service(web::resource("/me").get(me)).service(web::resource("/avatar").patch(avatar));
 }
 
-/// The authenticated user.
-async fn me(CurrentUser(user): CurrentUser) -> HttpResponse {
-    HttpResponse::Ok().json(UserBody::from(user))
+/// The authenticated user, rate limited per user.
+async fn me(state: web::Data<AppState>, CurrentUser(user): CurrentUser) -> Result<HttpResponse, ApiError> {
+    let user = state.profiles.profile(user).await?;
+    Ok(HttpResponse::Ok().json(UserBody::from(user)))
+}
+
+/// Replaces an admin's avatar with the multipart field `file`. The size limit is enforced
+/// while reading, so no more than the limit is ever buffered.
+async fn avatar(state: web::Data<AppState>, Admin(user): Admin, mut form: Multipart) -> Result<HttpResponse, ApiError> {
+    let limit = usize::try_from(state.max_avatar_bytes).unwrap_or(usize::MAX);
+    let mut upload = None;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|_| ApiError::UnsupportedMediaType)?;
+        if field.name() != Some("file") {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        upload = Some(bytes);
+        break;
+    }
+    let upload = upload.ok_or_else(|| Error::invalid(FieldError::missing("file")))?;
+    let user = state.profiles.change_avatar(&user, upload).await?;
+    Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }

@@ -37,12 +37,18 @@ async fn set_role_grants_admin_and_refuses_unknown_emails_and_roles() {
     assert_eq!(me["role"], "admin", "a refused command changes nothing");
 }
 
+/// How many migrations the repository has: what a first `migrate` must apply.
+fn migration_count() -> usize {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");
+    std::fs::read_dir(dir).expect("the migrations folder").filter(|e| e.as_ref().unwrap().path().is_dir()).count()
+}
+
 #[tokio::test]
 async fn migrate_is_idempotent() {
     let db = contacts_test_support::TestDatabase::create().await;
     let first = run(&["migrate"], &[("DATABASE_URL", db.url())]);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    assert!(String::from_utf8_lossy(&first.stdout).contains("applied 2 migration"));
+    assert!(String::from_utf8_lossy(&first.stdout).contains(&format!("applied {} migration", migration_count())));
     let second = run(&["migrate"], &[("DATABASE_URL", db.url())]);
     assert!(String::from_utf8_lossy(&second.stdout).contains("applied 0 migration"));
 }
@@ -53,7 +59,7 @@ async fn migrate_creates_a_missing_database() {
     db.destroy().await;
     let output = run(&["migrate"], &[("DATABASE_URL", db.url())]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("applied 2 migration"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&format!("applied {} migration", migration_count())));
 }
 
 #[test]

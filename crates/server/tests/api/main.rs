@@ -3,8 +3,10 @@
 //! (One binary for all of them keeps link time down.)
 
 mod auth;
+mod browser;
 mod cli;
 mod contacts;
 mod errors;
 mod health;
 mod helpers;
+mod sessions;

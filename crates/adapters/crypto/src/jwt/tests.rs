@@ -13,6 +13,7 @@ fn claims(kind: TokenKind) -> Claims {
         kind,
         issued_at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
         expires_at: Utc.timestamp_opt(1_700_000_900, 0).unwrap(),
+        version: 3,
     }
 }
 
@@ -61,7 +62,7 @@ fn a_tampered_payload_is_refused() {
     let token = codec.encode(&claims(TokenKind::Access)).unwrap();
     let parts: Vec<&str> = token.split('.').collect();
     let forged = b64(
-        &serde_json::json!({"sub": "1", "kind": "access", "iat": 1_700_000_000, "exp": 4_000_000_000_i64, "jti": "x"}),
+        &serde_json::json!({"sub": "1", "kind": "access", "iat": 1_700_000_000, "exp": 4_000_000_000_i64, "jti": "x", "ver": 0}),
     );
     let tampered = format!("{}.{}.{}", parts[0], forged, parts[2]);
     assert_eq!(codec.decode(&tampered, TokenKind::Access), None);
@@ -71,7 +72,7 @@ fn a_tampered_payload_is_refused() {
 fn alg_none_and_other_algorithms_are_refused() {
     let codec = JwtCodec::new(SECRET);
     let payload = b64(
-        &serde_json::json!({"sub": "42", "kind": "access", "iat": 1_700_000_000, "exp": 4_000_000_000_i64, "jti": "x"}),
+        &serde_json::json!({"sub": "42", "kind": "access", "iat": 1_700_000_000, "exp": 4_000_000_000_i64, "jti": "x", "ver": 0}),
     );
     for alg in ["none", "HS512", "RS256"] {
         let header = b64(&serde_json::json!({"alg": alg, "typ": "JWT"}));

@@ -1,137 +1,15 @@
+use super::fixtures::*;
 use super::*;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::auth::{MockMailer, MockPasswordHasher, MockTokenCodec};
-use crate::clock::MockClock;
-use crate::error::FieldError;
-use crate::user::{MockUserRepository, PasswordHash, Role, UserCredentials, UserId};
-
-type Service = AuthService<MockUserRepository, MockPasswordHasher, MockTokenCodec, MockMailer, MockClock>;
-
-const BASE_URL: &str = "https://contacts.example";
-const USER_ID: UserId = UserId(7);
-
-/// The fixed "now" of every test: deliberately not on a whole second.
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 6, 15, 12, 30, 45).unwrap() + Duration::milliseconds(750)
-}
-
-/// `now()` truncated to whole seconds, what tokens are stamped with.
-fn now_whole_seconds() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 6, 15, 12, 30, 45).unwrap()
-}
-
-fn settings() -> AuthSettings {
-    AuthSettings {
-        base_url: BASE_URL.to_owned(),
-        access_ttl: Duration::seconds(900),
-        refresh_ttl: Duration::seconds(604_800),
-        email_token_ttl: Duration::seconds(86_400),
-    }
-}
-
-fn fixed_clock() -> MockClock {
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(now());
-    clock
-}
-
-fn user(confirmed: bool) -> User {
-    User {
-        id: USER_ID,
-        username: "ada".to_owned(),
-        email: EmailAddress::from_trusted("ada@example.org".to_owned()),
-        avatar: None,
-        role: Role::User,
-        confirmed,
-        created_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
-    }
-}
-
-fn credentials(confirmed: bool) -> UserCredentials {
-    UserCredentials { user: user(confirmed), password_hash: PasswordHash("stored-hash".to_owned()) }
-}
-
-fn claims(kind: TokenKind, expires_at: DateTime<Utc>) -> Claims {
-    Claims { subject: USER_ID, kind, issued_at: expires_at - Duration::seconds(60), expires_at }
-}
-
-/// A shared list that a mock appends what it receives to.
-type Recorded<T> = Arc<Mutex<Vec<T>>>;
-
-fn recorded<T>(list: &Recorded<T>) -> Vec<T>
-where
-    T: Clone,
-{
-    list.lock().unwrap().clone()
-}
-
-/// A codec whose `encode` records the claims and returns `tok-{kind}`; `decode` is not expected.
-fn recording_codec() -> (MockTokenCodec, Recorded<Claims>) {
-    let issued: Recorded<Claims> = Arc::default();
-    let mut codec = MockTokenCodec::new();
-    let sink = Arc::clone(&issued);
-    codec.expect_encode().returning(move |claims| {
-        sink.lock().unwrap().push(claims.clone());
-        Ok(format!("tok-{}", claims.kind.as_str()))
-    });
-    (codec, issued)
-}
-
-/// A codec that decodes exactly `token` as `kind` into `claims`, and never encodes.
-fn decoding_codec(token: &'static str, kind: TokenKind, claims: Option<Claims>) -> MockTokenCodec {
-    let mut codec = MockTokenCodec::new();
-    codec.expect_decode().withf(move |t, expected| t == token && *expected == kind).times(1).return_const(claims);
-    codec.expect_encode().never();
-    codec
-}
-
-/// A mailer that records every email it is asked to send.
-fn recording_mailer() -> (MockMailer, Recorded<Email>) {
-    let sent: Recorded<Email> = Arc::default();
-    let mut mailer = MockMailer::new();
-    let sink = Arc::clone(&sent);
-    mailer.expect_send().returning(move |email| {
-        sink.lock().unwrap().push(email);
-        Ok(())
-    });
-    (mailer, sent)
-}
-
-fn silent_mailer() -> MockMailer {
-    let mut mailer = MockMailer::new();
-    mailer.expect_send().times(0);
-    mailer
-}
-
-fn unused_hasher() -> MockPasswordHasher {
-    let mut hasher = MockPasswordHasher::new();
-    hasher.expect_hash().never();
-    hasher.expect_verify().never();
-    hasher
-}
-
-fn service(
-    users: MockUserRepository,
-    hasher: MockPasswordHasher,
-    tokens: MockTokenCodec,
-    mailer: MockMailer,
-) -> Service {
-    AuthService::new(users, hasher, tokens, mailer, fixed_clock(), settings())
-}
+use crate::auth::{MockMailer, MockPasswordHasher, MockTokenCodec, MockTokenStore};
+use crate::user::{MockUserRepository, PasswordHash, UserCredentials};
 
 fn confirmation_link(token: &str) -> String {
     format!("{BASE_URL}/api/auth/confirmed_email/{token}")
-}
-
-fn field_problems(error: Error) -> Vec<(String, &'static str)> {
-    match error {
-        Error::Invalid(problems) => problems.into_iter().map(|FieldError { field, kind, .. }| (field, kind)).collect(),
-        other => panic!("expected Error::Invalid, got {other:?}"),
-    }
 }
 
 fn registration(username: &str, email: &str, password: &str) -> RegistrationInput {
@@ -171,7 +49,7 @@ fn invalid_registration_service() -> Service {
     users.expect_create().never();
     let mut tokens = MockTokenCodec::new();
     tokens.expect_encode().never();
-    service(users, unused_hasher(), tokens, silent_mailer())
+    service(users, unused_hasher(), tokens, untouched_store(), silent_mailer())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,7 +60,7 @@ async fn register_hashes_the_password_stores_the_user_and_mails_a_confirmation_l
     let (users, created) = creating_repository();
     let (tokens, issued) = recording_codec();
     let (mailer, sent) = recording_mailer();
-    let service = service(users, hashing_hasher(), tokens, mailer);
+    let service = service(users, hashing_hasher(), tokens, untouched_store(), mailer);
 
     let user = service.register(registration("Ada_L", "Ada@Example.org", "correct horse")).await.unwrap();
 
@@ -210,6 +88,7 @@ async fn register_hashes_the_password_stores_the_user_and_mails_a_confirmation_l
             kind: TokenKind::EmailConfirmation,
             issued_at: now_whole_seconds(),
             expires_at: now_whole_seconds() + Duration::seconds(86_400),
+            version: TOKEN_VERSION,
         }]
     );
 
@@ -277,7 +156,7 @@ async fn register_accepts_a_72_byte_password() {
     let (mailer, _) = recording_mailer();
     let password = "x".repeat(72);
 
-    service(users, hashing_hasher(), tokens, mailer)
+    service(users, hashing_hasher(), tokens, untouched_store(), mailer)
         .register(registration("ada", "ada@example.org", &password))
         .await
         .unwrap();
@@ -292,7 +171,7 @@ async fn register_succeeds_even_when_the_confirmation_email_cannot_be_sent() {
     let mut mailer = MockMailer::new();
     mailer.expect_send().times(1).returning(|_| Err(Error::unexpected("smtp down")));
 
-    let user = service(users, hashing_hasher(), tokens, mailer)
+    let user = service(users, hashing_hasher(), tokens, untouched_store(), mailer)
         .register(registration("ada", "ada@example.org", "correct horse"))
         .await
         .unwrap();
@@ -308,7 +187,7 @@ async fn register_propagates_a_conflict_and_sends_no_email() {
     let mut tokens = MockTokenCodec::new();
     tokens.expect_encode().never();
 
-    let error = service(users, hashing_hasher(), tokens, silent_mailer())
+    let error = service(users, hashing_hasher(), tokens, untouched_store(), silent_mailer())
         .register(registration("ada", "ada@example.org", "correct horse"))
         .await
         .unwrap_err();
@@ -318,6 +197,10 @@ async fn register_propagates_a_conflict_and_sends_no_email() {
 
 // ---------------------------------------------------------------------------------------------
 // login
+
+fn credentials(confirmed: bool) -> UserCredentials {
+    UserCredentials { user: user(confirmed), password_hash: PasswordHash("stored-hash".to_owned()) }
+}
 
 fn users_finding_credentials(found: Option<UserCredentials>) -> MockUserRepository {
     let mut users = MockUserRepository::new();
@@ -336,17 +219,12 @@ fn hasher_verifying(expected_hash: &'static str, matches: bool) -> MockPasswordH
     hasher
 }
 
-fn non_encoding_codec() -> MockTokenCodec {
-    let mut tokens = MockTokenCodec::new();
-    tokens.expect_encode().never();
-    tokens
-}
-
 #[tokio::test]
 async fn login_with_an_unknown_account_verifies_against_the_decoy_hash_and_fails() {
     let mut hasher = hasher_verifying("decoy-hash", false);
     hasher.expect_decoy_hash().times(1).returning(|| PasswordHash("decoy-hash".to_owned()));
-    let service = service(users_finding_credentials(None), hasher, non_encoding_codec(), silent_mailer());
+    let service =
+        service(users_finding_credentials(None), hasher, non_encoding_codec(), untouched_store(), silent_mailer());
 
     let error = service.login("ada", "correct horse").await.unwrap_err();
 
@@ -357,62 +235,71 @@ async fn login_with_an_unknown_account_verifies_against_the_decoy_hash_and_fails
 async fn login_with_an_unknown_account_fails_even_if_the_decoy_hash_matched() {
     let mut hasher = hasher_verifying("decoy-hash", true);
     hasher.expect_decoy_hash().returning(|| PasswordHash("decoy-hash".to_owned()));
-    let service = service(users_finding_credentials(None), hasher, non_encoding_codec(), silent_mailer());
+    let service =
+        service(users_finding_credentials(None), hasher, non_encoding_codec(), untouched_store(), silent_mailer());
 
     let error = service.login("ada", "correct horse").await.unwrap_err();
 
     assert!(matches!(error, Error::InvalidCredentials), "{error:?}");
 }
 
+/// A login service for the fixture user whose password check answers `matches`; nothing is
+/// encoded or stored.
+fn failing_login(credentials: Option<UserCredentials>, matches: bool) -> Service {
+    service(
+        users_finding_credentials(credentials),
+        hasher_verifying("stored-hash", matches),
+        non_encoding_codec(),
+        untouched_store(),
+        silent_mailer(),
+    )
+}
+
 #[tokio::test]
 async fn login_with_a_wrong_password_fails_with_invalid_credentials() {
-    let service = service(
-        users_finding_credentials(Some(credentials(true))),
-        hasher_verifying("stored-hash", false),
-        non_encoding_codec(),
-        silent_mailer(),
-    );
-
-    let error = service.login("ada", "correct horse").await.unwrap_err();
+    let error = failing_login(Some(credentials(true)), false).login("ada", "correct horse").await.unwrap_err();
 
     assert!(matches!(error, Error::InvalidCredentials), "{error:?}");
 }
 
 #[tokio::test]
 async fn login_does_not_reveal_an_unconfirmed_email_to_a_wrong_password() {
-    let service = service(
-        users_finding_credentials(Some(credentials(false))),
-        hasher_verifying("stored-hash", false),
-        non_encoding_codec(),
-        silent_mailer(),
-    );
-
-    let error = service.login("ada", "correct horse").await.unwrap_err();
+    let error = failing_login(Some(credentials(false)), false).login("ada", "correct horse").await.unwrap_err();
 
     assert!(matches!(error, Error::InvalidCredentials), "{error:?}");
 }
 
 #[tokio::test]
 async fn login_with_the_right_password_but_an_unconfirmed_email_is_refused() {
-    let service = service(
-        users_finding_credentials(Some(credentials(false))),
-        hasher_verifying("stored-hash", true),
-        non_encoding_codec(),
-        silent_mailer(),
-    );
-
-    let error = service.login("ada", "correct horse").await.unwrap_err();
+    let error = failing_login(Some(credentials(false)), true).login("ada", "correct horse").await.unwrap_err();
 
     assert!(matches!(error, Error::EmailNotConfirmed), "{error:?}");
 }
 
+/// A store whose `store_refresh` records what it is given and answers `result`; nothing else.
+fn refresh_storing_store(
+    result: fn() -> Result<(), Error>,
+) -> (MockTokenStore, Recorded<(UserId, String, DateTime<Utc>)>) {
+    let stored: Recorded<(UserId, String, DateTime<Utc>)> = Arc::default();
+    // A bare mock: any other call panics.
+    let mut store = MockTokenStore::new();
+    let sink = Arc::clone(&stored);
+    store.expect_store_refresh().times(1).returning(move |user, fingerprint, expires_at| {
+        sink.lock().unwrap().push((user, fingerprint.to_owned(), expires_at));
+        result()
+    });
+    (store, stored)
+}
+
 #[tokio::test]
-async fn login_issues_an_access_and_a_refresh_token() {
+async fn login_issues_an_access_and_a_refresh_token_and_stores_the_refresh_fingerprint() {
     let (tokens, issued) = recording_codec();
+    let (store, stored) = refresh_storing_store(|| Ok(()));
     let service = service(
         users_finding_credentials(Some(credentials(true))),
         hasher_verifying("stored-hash", true),
         tokens,
+        store,
         silent_mailer(),
     );
 
@@ -423,6 +310,7 @@ async fn login_issues_an_access_and_a_refresh_token() {
         TokenPair { access_token: "tok-access".to_owned(), refresh_token: "tok-refresh".to_owned(), expires_in: 900 }
     );
     let issued_at = now_whole_seconds();
+    let refresh_expires_at = issued_at + Duration::seconds(604_800);
     assert_eq!(
         recorded(&issued),
         vec![
@@ -430,38 +318,66 @@ async fn login_issues_an_access_and_a_refresh_token() {
                 subject: USER_ID,
                 kind: TokenKind::Access,
                 issued_at,
-                expires_at: issued_at + Duration::seconds(900)
+                expires_at: issued_at + Duration::seconds(900),
+                version: TOKEN_VERSION,
             },
             Claims {
                 subject: USER_ID,
                 kind: TokenKind::Refresh,
                 issued_at,
-                expires_at: issued_at + Duration::seconds(604_800)
+                expires_at: refresh_expires_at,
+                version: TOKEN_VERSION,
             },
         ]
     );
     assert_eq!(issued_at.timestamp_subsec_nanos(), 0);
+    // Only the fingerprint is stored, never the token itself.
+    assert_eq!(recorded(&stored), vec![(USER_ID, fingerprint(&pair.refresh_token), refresh_expires_at)]);
+    assert_ne!(fingerprint(&pair.refresh_token), pair.refresh_token);
+}
+
+#[tokio::test]
+async fn login_issues_tokens_under_the_users_current_token_version() {
+    let (tokens, issued) = recording_codec();
+    let (store, _) = refresh_storing_store(|| Ok(()));
+    let bumped = UserCredentials { user: User { token_version: 42, ..user(true) }, ..credentials(true) };
+    let service = service(
+        users_finding_credentials(Some(bumped)),
+        hasher_verifying("stored-hash", true),
+        tokens,
+        store,
+        silent_mailer(),
+    );
+
+    service.login("ada", "correct horse").await.unwrap();
+
+    let versions: Vec<i64> = recorded(&issued).iter().map(|claims| claims.version).collect();
+    assert_eq!(versions, vec![42, 42]);
+}
+
+#[tokio::test]
+async fn login_fails_when_the_refresh_token_cannot_be_stored() {
+    let (tokens, _) = recording_codec();
+    let (store, _) = refresh_storing_store(|| Err(Error::unexpected("database down")));
+    let service = service(
+        users_finding_credentials(Some(credentials(true))),
+        hasher_verifying("stored-hash", true),
+        tokens,
+        store,
+        silent_mailer(),
+    );
+
+    let error = service.login("ada", "correct horse").await.unwrap_err();
+
+    assert!(matches!(error, Error::Unexpected(_)), "{error:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
 // confirm_email
 
-fn users_finding_by_id(found: Option<User>) -> MockUserRepository {
-    let mut users = MockUserRepository::new();
-    users.expect_find_by_id().withf(|id| *id == USER_ID).times(1).returning(move |_| Ok(found.clone()));
-    users
-}
-
-fn untouched_users() -> MockUserRepository {
-    let mut users = MockUserRepository::new();
-    users.expect_find_by_id().never();
-    users.expect_confirm_email().never();
-    users
-}
-
 fn confirming(token_claims: Option<Claims>, users: MockUserRepository) -> Service {
     let tokens = decoding_codec("the-token", TokenKind::EmailConfirmation, token_claims);
-    service(users, unused_hasher(), tokens, silent_mailer())
+    service(users, unused_hasher(), tokens, untouched_store(), silent_mailer())
 }
 
 #[tokio::test]
@@ -527,22 +443,12 @@ async fn confirm_email_fails_when_the_user_disappears_before_the_update() {
 // ---------------------------------------------------------------------------------------------
 // request_confirmation_email
 
-fn users_finding_by_email(found: Option<User>) -> MockUserRepository {
-    let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_email()
-        .withf(|email| email.as_str() == "ada@example.org")
-        .times(1)
-        .returning(move |_| Ok(found.clone()));
-    users
-}
-
 #[tokio::test]
 async fn request_confirmation_email_rejects_an_invalid_or_missing_address() {
     for (input, kind) in [(Some("not an email"), "value_error"), (None, "missing")] {
         let mut users = MockUserRepository::new();
         users.expect_find_by_email().never();
-        let service = service(users, unused_hasher(), non_encoding_codec(), silent_mailer());
+        let service = service(users, unused_hasher(), non_encoding_codec(), untouched_store(), silent_mailer());
 
         let error = service.request_confirmation_email(input.map(str::to_owned)).await.unwrap_err();
 
@@ -552,15 +458,26 @@ async fn request_confirmation_email_rejects_an_invalid_or_missing_address() {
 
 #[tokio::test]
 async fn request_confirmation_email_for_an_unknown_address_succeeds_without_mail() {
-    let service = service(users_finding_by_email(None), unused_hasher(), non_encoding_codec(), silent_mailer());
+    let service = service(
+        users_finding_by_email(None),
+        unused_hasher(),
+        non_encoding_codec(),
+        untouched_store(),
+        silent_mailer(),
+    );
 
     service.request_confirmation_email(Some("ada@example.org".to_owned())).await.unwrap();
 }
 
 #[tokio::test]
 async fn request_confirmation_email_for_a_confirmed_user_succeeds_without_mail() {
-    let service =
-        service(users_finding_by_email(Some(user(true))), unused_hasher(), non_encoding_codec(), silent_mailer());
+    let service = service(
+        users_finding_by_email(Some(user(true))),
+        unused_hasher(),
+        non_encoding_codec(),
+        untouched_store(),
+        silent_mailer(),
+    );
 
     service.request_confirmation_email(Some("ada@example.org".to_owned())).await.unwrap();
 }
@@ -569,7 +486,8 @@ async fn request_confirmation_email_for_a_confirmed_user_succeeds_without_mail()
 async fn request_confirmation_email_for_an_unconfirmed_user_sends_one_link() {
     let (tokens, issued) = recording_codec();
     let (mailer, sent) = recording_mailer();
-    let service = service(users_finding_by_email(Some(user(false))), unused_hasher(), tokens, mailer);
+    let service =
+        service(users_finding_by_email(Some(user(false))), unused_hasher(), tokens, untouched_store(), mailer);
 
     service.request_confirmation_email(Some("ada@example.org".to_owned())).await.unwrap();
 
@@ -589,7 +507,7 @@ async fn request_confirmation_email_for_an_unconfirmed_user_sends_one_link() {
 
 fn authenticating(token_claims: Option<Claims>, users: MockUserRepository) -> Service {
     let tokens = decoding_codec("access-token", TokenKind::Access, token_claims);
-    service(users, unused_hasher(), tokens, silent_mailer())
+    service(users, unused_hasher(), tokens, untouched_store(), silent_mailer())
 }
 
 #[tokio::test]
@@ -625,4 +543,28 @@ async fn authenticate_returns_the_tokens_user() {
         authenticating(Some(valid), users_finding_by_id(Some(user(true)))).authenticate("access-token").await;
 
     assert_eq!(authenticated.unwrap(), user(true));
+}
+
+#[tokio::test]
+async fn authenticate_refuses_a_token_issued_under_another_token_version() {
+    // Older (issued before a password reset) and, for good measure, newer than the user's.
+    for version in [TOKEN_VERSION - 1, TOKEN_VERSION + 1] {
+        let stale = Claims { version, ..claims(TokenKind::Access, now() + Duration::hours(1)) };
+
+        let error =
+            authenticating(Some(stale), users_finding_by_id(Some(user(true)))).authenticate("access-token").await;
+
+        assert!(matches!(error, Err(Error::Unauthenticated)), "version {version}: {error:?}");
+    }
+}
+
+#[tokio::test]
+async fn authenticate_accepts_a_token_issued_under_the_users_current_version() {
+    let reset_user = User { token_version: 9, ..user(true) };
+    let current = Claims { version: 9, ..claims(TokenKind::Access, now() + Duration::hours(1)) };
+
+    let authenticated =
+        authenticating(Some(current), users_finding_by_id(Some(reset_user.clone()))).authenticate("access-token").await;
+
+    assert_eq!(authenticated.unwrap(), reset_user);
 }

@@ -1,0 +1,67 @@
+//! Cache adapters: the domain's [`UserCache`] and [`RateLimiter`] ports on Redis, shared by
+//! every instance of the service, or in process when no Redis is configured.
+//!
+//! Redis is an accelerator, never a dependency: every call gives up within a second, and the
+//! domain treats cache failures as misses and the limiter fails open.
+#![deny(missing_docs)]
+
+mod memory;
+mod record;
+mod redis;
+
+pub use memory::MemoryCache;
+pub use redis::{RedisCache, RedisSettingsError};
+
+use contacts_domain::Error;
+use contacts_domain::user::{RateLimiter, User, UserCache, UserId};
+
+/// The cache chosen by configuration.
+#[derive(Debug, Clone)]
+pub enum AnyCache {
+    /// Redis, shared across instances.
+    Redis(RedisCache),
+    /// This process only.
+    Memory(MemoryCache),
+}
+
+impl AnyCache {
+    /// Whether the cache answers now (always true in process): `/readyz` reports it.
+    pub async fn is_healthy(&self) -> bool {
+        match self {
+            Self::Redis(cache) => cache.ping().await,
+            Self::Memory(_) => true,
+        }
+    }
+}
+
+impl UserCache for AnyCache {
+    async fn get(&self, id: UserId) -> Result<Option<User>, Error> {
+        match self {
+            Self::Redis(c) => c.get(id).await,
+            Self::Memory(c) => c.get(id).await,
+        }
+    }
+
+    async fn put(&self, user: &User) -> Result<(), Error> {
+        match self {
+            Self::Redis(c) => c.put(user).await,
+            Self::Memory(c) => c.put(user).await,
+        }
+    }
+
+    async fn remove(&self, id: UserId) -> Result<(), Error> {
+        match self {
+            Self::Redis(c) => c.remove(id).await,
+            Self::Memory(c) => c.remove(id).await,
+        }
+    }
+}
+
+impl RateLimiter for AnyCache {
+    async fn hit(&self, key: &str, window_start: i64, window_seconds: u64) -> Result<u64, Error> {
+        match self {
+            Self::Redis(c) => c.hit(key, window_start, window_seconds).await,
+            Self::Memory(c) => c.hit(key, window_start, window_seconds).await,
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! [`MemoryCache`]: the cache and limiter ports in this process, for a single instance
+//! without Redis.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use contacts_domain::Error;
+use contacts_domain::user::{RateLimiter, User, UserCache, UserId};
+
+use crate::record::UserRecord;
+
+#[derive(Debug, Default)]
+struct State {
+    users: HashMap<i64, (String, Instant)>,
+    /// Counters by key and window start; old windows are dropped as new ones begin.
+    hits: HashMap<String, (i64, u64)>,
+}
+
+/// An in-process cache with the same behaviour as the Redis one (entries expire after the
+/// configured lifetime), shared by the process's workers.
+#[derive(Debug, Clone)]
+pub struct MemoryCache {
+    state: Arc<Mutex<State>>,
+    ttl: Duration,
+}
+
+impl MemoryCache {
+    /// A cache whose entries live `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Self { state: Arc::default(), ttl }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl UserCache for MemoryCache {
+    async fn get(&self, id: UserId) -> Result<Option<User>, Error> {
+        let mut state = self.state();
+        match state.users.get(&id.0) {
+            Some((raw, expires)) if *expires > Instant::now() => Ok(UserRecord::decode(raw)),
+            Some(_) => {
+                state.users.remove(&id.0);
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn put(&self, user: &User) -> Result<(), Error> {
+        let entry = (UserRecord::encode(user), Instant::now() + self.ttl);
+        self.state().users.insert(user.id.0, entry);
+        Ok(())
+    }
+
+    async fn remove(&self, id: UserId) -> Result<(), Error> {
+        self.state().users.remove(&id.0);
+        Ok(())
+    }
+}
+
+impl RateLimiter for MemoryCache {
+    async fn hit(&self, key: &str, window_start: i64, _window_seconds: u64) -> Result<u64, Error> {
+        let mut state = self.state();
+        let counter = state.hits.entry(key.to_owned()).or_insert((window_start, 0));
+        if counter.0 != window_start {
+            *counter = (window_start, 0);
+        }
+        counter.1 += 1;
+        Ok(counter.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contacts_domain::EmailAddress;
+    use contacts_domain::user::Role;
+
+    fn user(id: i64) -> User {
+        User {
+            id: UserId(id),
+            username: "ada".into(),
+            email: EmailAddress::from_trusted("ada@example.org".into()),
+            avatar: None,
+            role: Role::Admin,
+            confirmed: true,
+            created_at: chrono::Utc::now(),
+            token_version: 2,
+        }
+    }
+
+    #[tokio::test]
+    async fn users_round_trip_and_expire() {
+        let cache = MemoryCache::new(Duration::from_millis(50));
+        let stored = user(1);
+        cache.put(&stored).await.unwrap();
+        assert_eq!(cache.get(UserId(1)).await.unwrap(), Some(stored));
+        assert_eq!(cache.get(UserId(2)).await.unwrap(), None);
+        cache.remove(UserId(1)).await.unwrap();
+        assert_eq!(cache.get(UserId(1)).await.unwrap(), None);
+        cache.put(&user(3)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert_eq!(cache.get(UserId(3)).await.unwrap(), None, "expired");
+    }
+
+    #[tokio::test]
+    async fn hits_count_per_key_and_restart_with_each_window() {
+        let cache = MemoryCache::new(Duration::from_secs(60));
+        assert_eq!(cache.hit("me:1", 60, 60).await.unwrap(), 1);
+        assert_eq!(cache.hit("me:1", 60, 60).await.unwrap(), 2);
+        assert_eq!(cache.hit("me:2", 60, 60).await.unwrap(), 1);
+        assert_eq!(cache.hit("me:1", 120, 60).await.unwrap(), 1);
+    }
+}

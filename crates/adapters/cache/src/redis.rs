@@ -1,0 +1,119 @@
+//! [`RedisCache`]: the cache and limiter ports on Redis, through a deadpool-redis pool.
+
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_redis::redis::{self, AsyncCommands};
+use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+
+use contacts_domain::Error;
+use contacts_domain::user::{RateLimiter, User, UserCache, UserId};
+
+use crate::record::{FORMAT, UserRecord};
+
+/// Every Redis call, connecting included, gives up after this long: a slow or absent Redis
+/// delays a request by at most this much.
+const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The Redis URL cannot be used.
+#[derive(Debug)]
+pub struct RedisSettingsError(String);
+
+impl std::fmt::Display for RedisSettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "REDIS_URL is invalid: {}", self.0)
+    }
+}
+
+impl std::error::Error for RedisSettingsError {}
+
+/// A Redis-backed cache. Keys carry a prefix (`contacts:`) and the record format version, so
+/// the service can share a Redis with others and change formats safely.
+#[derive(Clone)]
+pub struct RedisCache {
+    pool: Pool,
+    ttl_seconds: u64,
+}
+
+impl std::fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCache").field("ttl_seconds", &self.ttl_seconds).finish_non_exhaustive()
+    }
+}
+
+fn user_key(id: UserId) -> String {
+    format!("contacts:v{FORMAT}:user:{}", id.0)
+}
+
+fn unavailable(error: impl std::fmt::Display) -> Error {
+    Error::Unavailable(format!("redis: {error}").into())
+}
+
+impl RedisCache {
+    /// A pool for `url`; users live `ttl_seconds`. No connection is made until one is needed,
+    /// so this succeeds while Redis is down, and the pool reconnects when it comes back.
+    pub fn new(url: &str, ttl_seconds: u64) -> Result<Self, RedisSettingsError> {
+        let mut config = Config::from_url(url);
+        let mut pool = PoolConfig::new(16);
+        pool.timeouts = Timeouts { wait: Some(CALL_TIMEOUT), create: Some(CALL_TIMEOUT), recycle: Some(CALL_TIMEOUT) };
+        config.pool = Some(pool);
+        let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(|e| RedisSettingsError(e.to_string()))?;
+        Ok(Self { pool, ttl_seconds })
+    }
+
+    /// Runs one command on a pooled connection, within [`CALL_TIMEOUT`] overall.
+    async fn run<T, F, Fut>(&self, command: F) -> Result<T, Error>
+    where
+        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let call = async {
+            let conn = self.pool.get().await.map_err(unavailable)?;
+            command(conn).await.map_err(unavailable)
+        };
+        tokio::time::timeout(CALL_TIMEOUT, call).await.map_err(|_| unavailable("timed out"))?
+    }
+
+    /// Whether Redis answers `PING` within the timeout.
+    pub async fn ping(&self) -> bool {
+        self.run(|mut conn| async move { redis::cmd("PING").query_async::<String>(&mut conn).await }).await.is_ok()
+    }
+}
+
+impl UserCache for RedisCache {
+    async fn get(&self, id: UserId) -> Result<Option<User>, Error> {
+        let raw: Option<String> = self.run(|mut conn| async move { conn.get(user_key(id)).await }).await?;
+        Ok(raw.as_deref().and_then(UserRecord::decode))
+    }
+
+    async fn put(&self, user: &User) -> Result<(), Error> {
+        let (key, value, ttl) = (user_key(user.id), UserRecord::encode(user), self.ttl_seconds);
+        self.run(|mut conn| async move { conn.set_ex(key, value, ttl).await }).await
+    }
+
+    async fn remove(&self, id: UserId) -> Result<(), Error> {
+        self.run(|mut conn| async move { conn.del(user_key(id)).await }).await
+    }
+}
+
+impl RateLimiter for RedisCache {
+    async fn hit(&self, key: &str, window_start: i64, window_seconds: u64) -> Result<u64, Error> {
+        let key = format!("contacts:v{FORMAT}:rate:{key}:{window_start}");
+        // INCR and EXPIRE in one atomic round trip; the key outlives its window a little, so
+        // clocks that differ slightly between instances still share one count.
+        self.run(|mut conn| async move {
+            let (count,): (u64,) = redis::pipe()
+                .atomic()
+                .incr(&key, 1)
+                .expire(&key, (window_seconds + 5) as i64)
+                .ignore()
+                .query_async(&mut conn)
+                .await?;
+            Ok(count)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests;

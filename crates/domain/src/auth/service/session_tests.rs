@@ -1,0 +1,537 @@
+//! Sessions (refresh-token rotation, theft detection, logout), password reset and the purge of
+//! expired tokens.
+
+use super::fixtures::*;
+use super::*;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use mockall::Sequence;
+
+use crate::auth::{MockMailer, MockPasswordHasher, MockTokenCodec, MockTokenStore};
+use crate::user::{MockUserRepository, PasswordHash};
+
+const OLD_REFRESH: &str = "old-refresh";
+const RESET_TOKEN: &str = "reset-token";
+
+/// What `rotate_refresh` received: old and new fingerprint, the new expiry and "now".
+type Rotation = (String, String, DateTime<Utc>, DateTime<Utc>);
+
+/// A codec that decodes exactly [`OLD_REFRESH`], as a refresh token, into `claims` and records
+/// what it encodes.
+fn refresh_codec(claims: Option<Claims>) -> (MockTokenCodec, Recorded<Claims>) {
+    let (mut codec, issued) = recording_codec();
+    codec
+        .expect_decode()
+        .withf(|token, kind| token == OLD_REFRESH && *kind == TokenKind::Refresh)
+        .times(1)
+        .return_const(claims);
+    (codec, issued)
+}
+
+/// A store whose `rotate_refresh` is expected once, records its arguments and answers
+/// `outcome`; `revoke_all_refresh` is expected `revoke_all` times, for the fixture user.
+fn rotating_store(outcome: Result<RefreshRotation, Error>, revoke_all: usize) -> (MockTokenStore, Recorded<Rotation>) {
+    let rotations: Recorded<Rotation> = Arc::default();
+    let mut store = MockTokenStore::new();
+    let sink = Arc::clone(&rotations);
+    let mut outcome = Some(outcome);
+    store.expect_rotate_refresh().times(1).returning(move |old, new, new_expires_at, now| {
+        sink.lock().unwrap().push((old.to_owned(), new.to_owned(), new_expires_at, now));
+        outcome.take().expect("rotate_refresh is called once")
+    });
+    store.expect_store_refresh().never();
+    store.expect_revoke_all_refresh().withf(|user| *user == USER_ID).times(revoke_all).returning(|_| Ok(()));
+    (store, rotations)
+}
+
+/// A refresh service for the fixture user, presenting claims that expire at `expires_at`.
+fn refreshing(
+    expires_at: DateTime<Utc>,
+    outcome: Result<RefreshRotation, Error>,
+    revoke_all: usize,
+) -> (Service, Recorded<Claims>, Recorded<Rotation>) {
+    let (tokens, issued) = refresh_codec(Some(claims(TokenKind::Refresh, expires_at)));
+    let (store, rotations) = rotating_store(outcome, revoke_all);
+    let service = service(users_finding_by_id(Some(user(true))), unused_hasher(), tokens, store, silent_mailer());
+    (service, issued, rotations)
+}
+
+/// A service that must refuse [`OLD_REFRESH`] before loading a user or touching the store.
+fn refusing_refresh(claims: Option<Claims>) -> Service {
+    let tokens = decoding_codec(OLD_REFRESH, TokenKind::Refresh, claims);
+    service(untouched_users(), unused_hasher(), tokens, untouched_store(), silent_mailer())
+}
+
+// ---------------------------------------------------------------------------------------------
+// refresh
+
+#[tokio::test]
+async fn refresh_rotates_the_presented_token_into_a_new_pair() {
+    let (service, issued, rotations) = refreshing(now() + Duration::days(3), Ok(RefreshRotation::Rotated), 0);
+
+    let pair = service.refresh(OLD_REFRESH).await.unwrap();
+
+    assert_eq!(
+        pair,
+        TokenPair { access_token: "tok-access".to_owned(), refresh_token: "tok-refresh".to_owned(), expires_in: 900 }
+    );
+    let issued_at = now_whole_seconds();
+    let new_expires_at = issued_at + Duration::seconds(604_800);
+    assert_eq!(
+        recorded(&rotations),
+        vec![(fingerprint(OLD_REFRESH), fingerprint(&pair.refresh_token), new_expires_at, now())]
+    );
+    assert_eq!(
+        recorded(&issued),
+        vec![
+            Claims {
+                subject: USER_ID,
+                kind: TokenKind::Access,
+                issued_at,
+                expires_at: issued_at + Duration::seconds(900),
+                version: TOKEN_VERSION,
+            },
+            Claims {
+                subject: USER_ID,
+                kind: TokenKind::Refresh,
+                issued_at,
+                expires_at: new_expires_at,
+                version: TOKEN_VERSION,
+            },
+        ]
+    );
+}
+
+#[tokio::test]
+async fn refresh_accepts_a_token_one_second_before_it_expires() {
+    let (service, _, rotations) = refreshing(now() + Duration::seconds(1), Ok(RefreshRotation::Rotated), 0);
+
+    service.refresh(OLD_REFRESH).await.unwrap();
+
+    assert_eq!(recorded(&rotations).len(), 1);
+}
+
+#[tokio::test]
+async fn refresh_refuses_a_token_at_the_instant_it_expires() {
+    let expired = claims(TokenKind::Refresh, now());
+
+    let error = refusing_refresh(Some(expired)).refresh(OLD_REFRESH).await.unwrap_err();
+
+    assert!(matches!(error, Error::Unauthenticated), "{error:?}");
+}
+
+#[tokio::test]
+async fn refresh_refuses_a_token_of_another_kind_without_touching_the_store() {
+    // The codec answers `None` when asked for a refresh token, as it does for an access token.
+    let error = refusing_refresh(None).refresh(OLD_REFRESH).await.unwrap_err();
+
+    assert!(matches!(error, Error::Unauthenticated), "{error:?}");
+}
+
+#[tokio::test]
+async fn refresh_for_a_user_that_no_longer_exists_fails_without_touching_the_store() {
+    let tokens =
+        decoding_codec(OLD_REFRESH, TokenKind::Refresh, Some(claims(TokenKind::Refresh, now() + Duration::hours(1))));
+    let service = service(users_finding_by_id(None), unused_hasher(), tokens, untouched_store(), silent_mailer());
+
+    let error = service.refresh(OLD_REFRESH).await.unwrap_err();
+
+    assert!(matches!(error, Error::Unauthenticated), "{error:?}");
+}
+
+#[tokio::test]
+async fn refresh_with_a_reused_token_revokes_every_session_once_and_fails() {
+    let (service, _, rotations) = refreshing(now() + Duration::hours(1), Ok(RefreshRotation::Reused), 1);
+
+    let error = service.refresh(OLD_REFRESH).await.unwrap_err();
+
+    assert!(matches!(error, Error::Unauthenticated), "{error:?}");
+    assert_eq!(recorded(&rotations)[0].0, fingerprint(OLD_REFRESH));
+}
+
+#[tokio::test]
+async fn refresh_with_an_unknown_token_fails_without_revoking_other_sessions() {
+    let (service, _, _) = refreshing(now() + Duration::hours(1), Ok(RefreshRotation::Unknown), 0);
+
+    let error = service.refresh(OLD_REFRESH).await.unwrap_err();
+
+    assert!(matches!(error, Error::Unauthenticated), "{error:?}");
+}
+
+#[tokio::test]
+async fn refresh_propagates_a_store_failure_instead_of_calling_it_a_bad_token() {
+    let (service, _, _) = refreshing(now() + Duration::hours(1), Err(Error::Unavailable("database down".into())), 0);
+
+    let error = service.refresh(OLD_REFRESH).await.unwrap_err();
+
+    assert!(matches!(error, Error::Unavailable(_)), "{error:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// logout
+
+/// A logout service whose `revoke_refresh` answers `outcome` once and records its arguments;
+/// `revoke_all_refresh` is expected `revoke_all` times, for the fixture user.
+fn logging_out(
+    expires_at: DateTime<Utc>,
+    outcome: RefreshRotation,
+    revoke_all: usize,
+) -> (Service, Recorded<(String, DateTime<Utc>)>) {
+    let revoked: Recorded<(String, DateTime<Utc>)> = Arc::default();
+    let mut store = MockTokenStore::new();
+    let sink = Arc::clone(&revoked);
+    store.expect_revoke_refresh().times(1).returning(move |fingerprint, now| {
+        sink.lock().unwrap().push((fingerprint.to_owned(), now));
+        Ok(outcome)
+    });
+    store.expect_rotate_refresh().never();
+    store.expect_revoke_all_refresh().withf(|user| *user == USER_ID).times(revoke_all).returning(|_| Ok(()));
+    let tokens = decoding_codec(OLD_REFRESH, TokenKind::Refresh, Some(claims(TokenKind::Refresh, expires_at)));
+    (service(MockUserRepository::new(), unused_hasher(), tokens, store, silent_mailer()), revoked)
+}
+
+#[tokio::test]
+async fn logout_revokes_the_presented_token_one_second_before_it_expires() {
+    let (service, revoked) = logging_out(now() + Duration::seconds(1), RefreshRotation::Rotated, 0);
+
+    service.logout(OLD_REFRESH).await.unwrap();
+
+    assert_eq!(recorded(&revoked), vec![(fingerprint(OLD_REFRESH), now())]);
+}
+
+#[tokio::test]
+async fn logout_with_a_reused_token_revokes_every_session_once_and_fails() {
+    let (service, _) = logging_out(now() + Duration::hours(1), RefreshRotation::Reused, 1);
+
+    let error = service.logout(OLD_REFRESH).await.unwrap_err();
+
+    assert!(matches!(error, Error::Unauthenticated), "{error:?}");
+}
+
+#[tokio::test]
+async fn logout_with_an_unknown_token_fails_without_revoking_other_sessions() {
+    let (service, _) = logging_out(now() + Duration::hours(1), RefreshRotation::Unknown, 0);
+
+    let error = service.logout(OLD_REFRESH).await.unwrap_err();
+
+    assert!(matches!(error, Error::Unauthenticated), "{error:?}");
+}
+
+#[tokio::test]
+async fn logout_refuses_an_expired_or_wrong_kind_token_without_touching_the_store() {
+    for presented in [Some(claims(TokenKind::Refresh, now())), None] {
+        let error = refusing_refresh(presented.clone()).logout(OLD_REFRESH).await;
+
+        assert!(matches!(error, Err(Error::Unauthenticated)), "{presented:?}: {error:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// request_password_reset
+
+/// A store whose `store_reset` is expected once, records its arguments and answers `result`.
+fn reset_storing_store(
+    result: fn() -> Result<(), Error>,
+) -> (MockTokenStore, Recorded<(UserId, String, DateTime<Utc>)>) {
+    let stored: Recorded<(UserId, String, DateTime<Utc>)> = Arc::default();
+    let mut store = MockTokenStore::new();
+    let sink = Arc::clone(&stored);
+    store.expect_store_reset().times(1).returning(move |user, fingerprint, expires_at| {
+        sink.lock().unwrap().push((user, fingerprint.to_owned(), expires_at));
+        result()
+    });
+    (store, stored)
+}
+
+fn reset_link(token: &str) -> String {
+    format!("{BASE_URL}/reset-password?token={token}")
+}
+
+#[tokio::test]
+async fn request_password_reset_rejects_an_invalid_or_missing_address() {
+    for (input, kind) in [(Some("not an email"), "value_error"), (None, "missing")] {
+        let service =
+            service(untouched_users(), unused_hasher(), non_encoding_codec(), untouched_store(), silent_mailer());
+
+        let error = service.request_password_reset(input.map(str::to_owned)).await.unwrap_err();
+
+        assert_eq!(field_problems(error), vec![("email".to_owned(), kind)], "{input:?}");
+    }
+}
+
+#[tokio::test]
+async fn request_password_reset_for_an_unknown_address_stores_and_sends_nothing() {
+    let mut store = MockTokenStore::new();
+    store.expect_store_reset().times(0);
+    let mut mailer = MockMailer::new();
+    mailer.expect_send().times(0);
+    let service = service(users_finding_by_email(None), unused_hasher(), non_encoding_codec(), store, mailer);
+
+    service.request_password_reset(Some("ada@example.org".to_owned())).await.unwrap();
+}
+
+#[tokio::test]
+async fn request_password_reset_stores_the_fingerprint_and_mails_the_link() {
+    let (tokens, issued) = recording_codec();
+    let (store, stored) = reset_storing_store(|| Ok(()));
+    let (mailer, sent) = recording_mailer();
+    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, store, mailer);
+
+    service.request_password_reset(Some("ada@example.org".to_owned())).await.unwrap();
+
+    let expires_at = now_whole_seconds() + Duration::seconds(3_600);
+    assert_eq!(
+        recorded(&issued),
+        vec![Claims {
+            subject: USER_ID,
+            kind: TokenKind::PasswordReset,
+            issued_at: now_whole_seconds(),
+            expires_at,
+            version: TOKEN_VERSION,
+        }]
+    );
+    assert_eq!(recorded(&stored), vec![(USER_ID, fingerprint("tok-password_reset"), expires_at)]);
+    let sent = recorded(&sent);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to.as_str(), "ada@example.org");
+    let link = reset_link("tok-password_reset");
+    assert!(sent[0].text.lines().any(|line| line == link), "no line {link:?} in {:?}", sent[0].text);
+}
+
+#[tokio::test]
+async fn request_password_reset_succeeds_even_when_the_mail_cannot_be_sent() {
+    let (tokens, _) = recording_codec();
+    let (store, stored) = reset_storing_store(|| Ok(()));
+    let mut mailer = MockMailer::new();
+    mailer.expect_send().times(1).returning(|_| Err(Error::unexpected("smtp down")));
+    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, store, mailer);
+
+    service.request_password_reset(Some("ada@example.org".to_owned())).await.unwrap();
+
+    assert_eq!(recorded(&stored).len(), 1);
+}
+
+#[tokio::test]
+async fn request_password_reset_mails_no_link_it_could_not_store() {
+    let (tokens, _) = recording_codec();
+    let (store, _) = reset_storing_store(|| Err(Error::unexpected("database down")));
+    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, store, silent_mailer());
+
+    // Whether the caller hears of the failure is not the point here; a dead link must not go out.
+    let _ = service.request_password_reset(Some("ada@example.org".to_owned())).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// reset_password
+
+fn reset_input(token: Option<&str>, new_password: Option<&str>) -> PasswordResetInput {
+    PasswordResetInput { token: token.map(str::to_owned), new_password: new_password.map(str::to_owned) }
+}
+
+/// A service that must refuse the input before decoding the token or touching anything.
+fn rejecting_reset_input() -> Service {
+    let mut tokens = non_encoding_codec();
+    tokens.expect_decode().never();
+    service(untouched_users(), unused_hasher(), tokens, untouched_store(), silent_mailer())
+}
+
+/// A service that must refuse [`RESET_TOKEN`] before consuming it or touching the user.
+fn refusing_reset_token(claims: Option<Claims>) -> Service {
+    let tokens = decoding_codec(RESET_TOKEN, TokenKind::PasswordReset, claims);
+    service(untouched_users(), unused_hasher(), tokens, untouched_store(), silent_mailer())
+}
+
+/// A store whose `consume_reset` answers `found` once, for [`RESET_TOKEN`]'s fingerprint at
+/// `now()`; nothing else of it is expected unless the caller adds it.
+fn consuming_store(found: Option<UserId>) -> MockTokenStore {
+    let mut store = MockTokenStore::new();
+    store
+        .expect_consume_reset()
+        .withf(|fingerprint_, at| fingerprint_ == fingerprint(RESET_TOKEN) && *at == now())
+        .times(1)
+        .returning(move |_, _| Ok(found));
+    store
+}
+
+/// The user after a reset: `update_password` bumped the token version.
+fn reset_user() -> User {
+    User { token_version: TOKEN_VERSION + 1, ..user(true) }
+}
+
+/// Everything a successful reset with `password` needs, each step expected once, in order:
+/// consume the token, hash, update the password, revoke every refresh token.
+fn resetting(password: &str) -> Service {
+    let expected = password.to_owned();
+    let mut order = Sequence::new();
+    let mut store = MockTokenStore::new();
+    store
+        .expect_consume_reset()
+        .withf(|fingerprint_, at| fingerprint_ == fingerprint(RESET_TOKEN) && *at == now())
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(Some(USER_ID)));
+    let mut hasher = MockPasswordHasher::new();
+    hasher
+        .expect_hash()
+        .withf(move |candidate| candidate.expose() == expected)
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(PasswordHash("new-hash".to_owned())));
+    let mut users = MockUserRepository::new();
+    users
+        .expect_update_password()
+        .withf(|id, hash| *id == USER_ID && hash.0 == "new-hash")
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(Some(reset_user())));
+    store
+        .expect_revoke_all_refresh()
+        .withf(|user| *user == USER_ID)
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(()));
+    let tokens = decoding_codec(
+        RESET_TOKEN,
+        TokenKind::PasswordReset,
+        Some(claims(TokenKind::PasswordReset, now() + Duration::seconds(1))),
+    );
+    service(users, hasher, tokens, store, silent_mailer())
+}
+
+#[tokio::test]
+async fn reset_password_reports_both_missing_fields_at_once() {
+    let error = rejecting_reset_input().reset_password(PasswordResetInput::default()).await.unwrap_err();
+
+    assert_eq!(field_problems(error), vec![("token".to_owned(), "missing"), ("new_password".to_owned(), "missing")]);
+}
+
+#[tokio::test]
+async fn reset_password_reports_a_missing_token_and_a_short_password_together() {
+    let error = rejecting_reset_input().reset_password(reset_input(None, Some("short"))).await.unwrap_err();
+
+    assert_eq!(
+        field_problems(error),
+        vec![("token".to_owned(), "missing"), ("new_password".to_owned(), "string_too_short")]
+    );
+}
+
+#[tokio::test]
+async fn reset_password_refuses_passwords_outside_8_to_72_bytes_before_looking_at_the_token() {
+    let too_long = "x".repeat(73);
+    for (password, kind) in [("1234567", "string_too_short"), (too_long.as_str(), "string_too_long")] {
+        let input = reset_input(Some(RESET_TOKEN), Some(password));
+
+        let error = rejecting_reset_input().reset_password(input).await.unwrap_err();
+
+        assert_eq!(field_problems(error), vec![("new_password".to_owned(), kind)], "{password:?}");
+    }
+}
+
+#[tokio::test]
+async fn reset_password_refuses_a_token_the_codec_rejects() {
+    // The codec answers `None` when asked for a reset token, as it does for a confirmation token.
+    let input = reset_input(Some(RESET_TOKEN), Some("new password!"));
+
+    let error = refusing_reset_token(None).reset_password(input).await.unwrap_err();
+
+    assert!(matches!(error, Error::InvalidResetToken), "{error:?}");
+}
+
+#[tokio::test]
+async fn reset_password_refuses_a_token_at_the_instant_it_expires() {
+    let expired = claims(TokenKind::PasswordReset, now());
+    let input = reset_input(Some(RESET_TOKEN), Some("new password!"));
+
+    let error = refusing_reset_token(Some(expired)).reset_password(input).await.unwrap_err();
+
+    assert!(matches!(error, Error::InvalidResetToken), "{error:?}");
+}
+
+#[tokio::test]
+async fn reset_password_works_only_once() {
+    // The store answers `None` for a token already used (or expired, or unknown).
+    let mut store = consuming_store(None);
+    store.expect_revoke_all_refresh().never();
+    let tokens = decoding_codec(
+        RESET_TOKEN,
+        TokenKind::PasswordReset,
+        Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
+    );
+    let service = service(untouched_users(), unused_hasher(), tokens, store, silent_mailer());
+
+    let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some("new password!"))).await.unwrap_err();
+
+    assert!(matches!(error, Error::InvalidResetToken), "{error:?}");
+}
+
+#[tokio::test]
+async fn reset_password_refuses_a_token_the_store_holds_for_another_user() {
+    let mut store = consuming_store(Some(UserId(USER_ID.0 + 1)));
+    store.expect_revoke_all_refresh().never();
+    let tokens = decoding_codec(
+        RESET_TOKEN,
+        TokenKind::PasswordReset,
+        Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
+    );
+    let service = service(untouched_users(), unused_hasher(), tokens, store, silent_mailer());
+
+    let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some("new password!"))).await.unwrap_err();
+
+    assert!(matches!(error, Error::InvalidResetToken), "{error:?}");
+}
+
+#[tokio::test]
+async fn reset_password_sets_the_new_password_then_ends_every_session() {
+    let input = reset_input(Some(RESET_TOKEN), Some("new password!"));
+
+    let updated = resetting("new password!").reset_password(input).await.unwrap();
+
+    assert_eq!(updated, reset_user());
+}
+
+#[tokio::test]
+async fn reset_password_accepts_passwords_of_8_and_72_bytes() {
+    let widest = "€".repeat(24);
+    for password in ["12345678", widest.as_str()] {
+        assert!([8, 72].contains(&password.len()), "{password:?}");
+        let input = reset_input(Some(RESET_TOKEN), Some(password));
+
+        let updated = resetting(password).reset_password(input).await;
+
+        assert_eq!(updated.unwrap(), reset_user(), "{password:?}");
+    }
+}
+
+#[tokio::test]
+async fn reset_password_for_a_user_that_no_longer_exists_fails_and_revokes_nothing() {
+    let mut store = consuming_store(Some(USER_ID));
+    store.expect_revoke_all_refresh().never();
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_hash().times(1).returning(|_| Ok(PasswordHash("new-hash".to_owned())));
+    let mut users = MockUserRepository::new();
+    users.expect_update_password().times(1).returning(|_, _| Ok(None));
+    let tokens = decoding_codec(
+        RESET_TOKEN,
+        TokenKind::PasswordReset,
+        Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
+    );
+    let service = service(users, hasher, tokens, store, silent_mailer());
+
+    let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some("new password!"))).await.unwrap_err();
+
+    assert!(matches!(error, Error::InvalidResetToken), "{error:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// purge_expired_tokens
+
+#[tokio::test]
+async fn purge_expired_tokens_asks_the_store_to_purge_as_of_now() {
+    let mut store = MockTokenStore::new();
+    store.expect_purge_expired().withf(|at| *at == now()).times(1).returning(|_| Ok(5));
+    let service = service(untouched_users(), unused_hasher(), non_encoding_codec(), store, silent_mailer());
+
+    assert_eq!(service.purge_expired_tokens().await.unwrap(), 5);
+}

@@ -1,0 +1,91 @@
+//! `/reset-password`: the small HTML page a reset email links to. It works without
+//! JavaScript and loads nothing from elsewhere; its form posts back to this route, which
+//! applies the same rules as `/api/auth/reset_password`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use contacts_domain::Error;
+use contacts_domain::auth::escape_html;
+
+use crate::dto::ResetPasswordRequest;
+use crate::state::AppState;
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/reset-password").get(form).post(submit));
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// Nothing may load from elsewhere, and the form may only post back here.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
+
+fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>\
+         body{{font-family:system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#222}}\
+         label,input,button{{display:block;width:100%;box-sizing:border-box;font-size:1rem}}\
+         input{{margin:.4rem 0 1rem;padding:.5rem}}button{{padding:.6rem;cursor:pointer}}\
+         .error{{color:#b00020}}</style></head><body><h1>{title}</h1>{body}</body></html>"
+    );
+    HttpResponse::build(status)
+        .content_type(ContentType::html())
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html)
+}
+
+fn form_html(token: &str, problem: Option<&str>) -> String {
+    let problem =
+        problem.map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape_html(p))).unwrap_or_default();
+    format!(
+        "{problem}<form method=\"post\" action=\"/reset-password\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <label for=\"new_password\">New password (8 to 72 bytes)</label>\
+         <input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" \
+         minlength=\"8\" required>\
+         <button type=\"submit\">Set new password</button></form>",
+        token = escape_html(token),
+    )
+}
+
+/// The form. Always `200`, whatever the token: it is only checked when the form is sent.
+async fn form(query: web::Query<TokenQuery>) -> HttpResponse {
+    page(StatusCode::OK, "Choose a new password", &form_html(query.token.as_deref().unwrap_or(""), None))
+}
+
+/// Applies the reset and says whether it worked.
+async fn submit(state: web::Data<AppState>, body: web::Form<ResetPasswordRequest>) -> HttpResponse {
+    let request = body.into_inner();
+    let token = request.token.clone().unwrap_or_default();
+    match state.auth.reset_password(request.into()).await {
+        Ok(_) => {
+            page(StatusCode::OK, "Password changed", "<p>Your password has been reset. You can log in with it now.</p>")
+        }
+        Err(Error::Invalid(problems)) => {
+            let message = problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(". ");
+            page(StatusCode::UNPROCESSABLE_ENTITY, "Choose a new password", &form_html(&token, Some(&message)))
+        }
+        Err(Error::InvalidResetToken) => page(
+            StatusCode::BAD_REQUEST,
+            "Link expired",
+            "<p class=\"error\">This reset link is invalid, expired or already used. Ask for a new one.</p>",
+        ),
+        Err(error) => {
+            let status = crate::error::ApiError::from(error).log_and_status();
+            page(
+                status,
+                "Something went wrong",
+                "<p class=\"error\">The password could not be reset. Try again later.</p>",
+            )
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The password-reset page in a real headless Chromium: what a person does with the mail.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use contacts_test_support::Browser;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_person_resets_their_password_in_a_browser() {
+    if !Browser::available() {
+        // CI installs Chromium (.ci/run); elsewhere say why the test did nothing.
+        assert!(std::env::var("CI").is_err(), "CI must have chromium and chromium-driver installed");
+        eprintln!("skipped: install chromium and chromium-driver to run the browser test");
+        return;
+    }
+    let app = spawn_app().await;
+    app.user("ada").await;
+    app.post_json("/api/auth/request_password_reset", &json!({"email": "ada@example.org"})).await;
+    let mail = app.mail.wait_for("ada@example.org").await;
+    let link = mail.line_starting_with(&format!("{BASE_URL}/reset-password?token=")).expect("a reset link");
+    // The mail's link points at APP_BASE_URL; the browser opens the same path on the test server.
+    let url = link.replacen(BASE_URL, &app.address, 1);
+
+    let browser = Browser::start().await;
+    browser.goto(&url).await;
+    browser.wait_for_text("Choose a new password").await;
+    browser.type_into("#new_password", "typed in a browser").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_text("Your password has been reset").await;
+
+    expect(app.login_form("ada", "typed in a browser").await, StatusCode::OK).await;
+    expect(app.login_form("ada", PASSWORD).await, StatusCode::UNAUTHORIZED).await;
+}
