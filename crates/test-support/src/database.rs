@@ -40,6 +40,12 @@ impl TestDatabase {
         &self.name
     }
 
+    /// Runs one SQL statement on the database, for test setup that has no API.
+    pub async fn execute(&self, sql: &str) {
+        let mut conn = AsyncPgConnection::establish(&self.url).await.expect("reach the test database");
+        diesel::sql_query(sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     /// Drops the database now, cutting its open connections: how tests simulate a database
     /// that has gone away while the app runs.
     pub async fn destroy(&self) {

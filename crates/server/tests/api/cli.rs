@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
+pub fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_contacts-api"));
     command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     // Coverage runs need to know where to write their profiles.

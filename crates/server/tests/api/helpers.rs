@@ -15,6 +15,7 @@ pub struct TestApp {
     pub db: TestDatabase,
     pub mail: MailCatcher,
     pub client: reqwest::Client,
+    pub settings: Settings,
 }
 
 /// A registered, confirmed and logged-in user.
@@ -55,14 +56,30 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     }
     let settings = Settings::from_source(&|key: &str| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
         .expect("valid test settings");
+    let address = start(settings.clone()).await;
+    // Test databases share one Redis: ids that differ between them keep their cache keys and
+    // rate-limit counters apart.
+    let first_id = u64::from_str_radix(&contacts_test_support::random_hex(5), 16).unwrap() + 1;
+    db.execute(&format!("ALTER TABLE users ALTER COLUMN id RESTART WITH {first_id}")).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { address, db, mail, client, settings }
+}
+
+/// Builds and starts an instance; returns its base URL.
+async fn start(settings: Settings) -> String {
     let app = Application::build(settings).await.expect("the app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { address, db, mail, client }
+    address
 }
 
 impl TestApp {
+    /// Another instance of the same service (same database, same settings), as behind a load
+    /// balancer; returns a client view of it sharing this app's database and mailbox.
+    pub async fn second_instance(&self) -> String {
+        start(self.settings.clone()).await
+    }
+
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client.request(method, format!("{}{}", self.address, path))
     }

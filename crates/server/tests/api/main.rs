@@ -10,3 +10,4 @@ mod errors;
 mod health;
 mod helpers;
 mod sessions;
+mod users;

@@ -1,1 +1,262 @@
+//! Against the Redis at [`URL`]. Every test uses its own random ids and keys, so tests running
+//! in parallel (or other runs on the same Redis) never see each other's data, and deletes what it
+//! created; raw writes carry an expiry in case a test fails before cleaning up.
 
+use super::*;
+
+use std::time::Instant;
+
+use chrono::{TimeZone, Utc};
+use deadpool_redis::redis::aio::MultiplexedConnection;
+
+use contacts_domain::EmailAddress;
+use contacts_domain::user::Role;
+
+const URL: &str = "redis://127.0.0.1:6379";
+/// Nothing listens there: connections are refused at once.
+const CLOSED_URL: &str = "redis://127.0.0.1:1";
+const TTL_SECONDS: u64 = 77;
+/// How long a call may take against an unreachable Redis (the contract is one second).
+const GIVE_UP_WITHIN: Duration = Duration::from_millis(1_500);
+
+/// A random id far above anything a real database hands out, never the same twice.
+fn unique_id() -> i64 {
+    (1 << 61) + (getrandom::u64().unwrap() >> 4) as i64
+}
+
+fn cache() -> RedisCache {
+    RedisCache::new(URL, TTL_SECONDS).unwrap()
+}
+
+/// A connection of its own, to look at Redis behind the cache's back.
+async fn raw() -> MultiplexedConnection {
+    redis::Client::open(URL).unwrap().get_multiplexed_async_connection().await.unwrap()
+}
+
+async fn raw_get(key: &str) -> Option<String> {
+    redis::cmd("GET").arg(key).query_async(&mut raw().await).await.unwrap()
+}
+
+/// Writes `value` under `key` for a minute.
+async fn raw_set(key: &str, value: &str) {
+    redis::cmd("SET").arg(key).arg(value).arg("EX").arg(60).query_async::<()>(&mut raw().await).await.unwrap();
+}
+
+async fn raw_ttl(key: &str) -> i64 {
+    redis::cmd("TTL").arg(key).query_async(&mut raw().await).await.unwrap()
+}
+
+async fn raw_exists(key: &str) -> bool {
+    redis::cmd("EXISTS").arg(key).query_async::<i64>(&mut raw().await).await.unwrap() == 1
+}
+
+async fn raw_del(key: &str) {
+    redis::cmd("DEL").arg(key).query_async::<i64>(&mut raw().await).await.unwrap();
+}
+
+/// Where a user is stored, spelled out rather than taken from the code under test.
+fn key_of(id: i64) -> String {
+    format!("contacts:v1:user:{id}")
+}
+
+fn rate_key_of(key: &str, window_start: i64) -> String {
+    format!("contacts:v1:rate:{key}:{window_start}")
+}
+
+fn user(id: i64) -> User {
+    User {
+        id: UserId(id),
+        username: "ada".to_owned(),
+        email: EmailAddress::from_trusted("Ada@Example.org".to_owned()),
+        avatar: Some("/media/avatars/ada.png".to_owned()),
+        role: Role::Admin,
+        confirmed: true,
+        created_at: Utc.with_ymd_and_hms(2025, 6, 15, 12, 30, 45).unwrap() + chrono::Duration::microseconds(123_456),
+        token_version: 3,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// users
+
+#[tokio::test]
+async fn users_round_trip_as_json_without_any_secret() {
+    let (cache, id) = (cache(), unique_id());
+    let stored = user(id);
+
+    cache.put(&stored).await.unwrap();
+    let read = cache.get(UserId(id)).await.unwrap();
+    let raw_value = raw_get(&key_of(id)).await;
+    raw_del(&key_of(id)).await;
+
+    assert_eq!(read, Some(stored));
+    let raw_value = raw_value.expect("the user is stored under contacts:v1:user:{id}");
+    let json: serde_json::Value = serde_json::from_str(&raw_value).expect("the record is JSON");
+    assert_eq!(json["v"], 1, "{raw_value}");
+    assert_eq!(json["id"], id, "{raw_value}");
+    assert!(!raw_value.to_lowercase().contains("password"), "{raw_value}");
+    assert!(!raw_value.contains("$2b$"), "{raw_value}");
+}
+
+#[tokio::test]
+async fn a_user_that_was_never_cached_is_a_miss() {
+    assert_eq!(cache().get(UserId(unique_id())).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn cached_users_expire_after_the_configured_lifetime() {
+    let (cache, id) = (cache(), unique_id());
+
+    cache.put(&user(id)).await.unwrap();
+    let ttl = raw_ttl(&key_of(id)).await;
+    raw_del(&key_of(id)).await;
+
+    assert!((1..=TTL_SECONDS as i64).contains(&ttl), "TTL {ttl}");
+}
+
+#[tokio::test]
+async fn putting_again_replaces_the_user() {
+    let (cache, id) = (cache(), unique_id());
+
+    cache.put(&user(id)).await.unwrap();
+    let changed = User { avatar: None, role: Role::User, token_version: 4, ..user(id) };
+    cache.put(&changed).await.unwrap();
+    let read = cache.get(UserId(id)).await.unwrap();
+    raw_del(&key_of(id)).await;
+
+    assert_eq!(read, Some(changed));
+}
+
+#[tokio::test]
+async fn removed_users_are_a_miss() {
+    let (cache, id) = (cache(), unique_id());
+    let other = unique_id();
+    cache.put(&user(id)).await.unwrap();
+    cache.put(&user(other)).await.unwrap();
+
+    cache.remove(UserId(id)).await.unwrap();
+    let (read, exists) = (cache.get(UserId(id)).await.unwrap(), raw_exists(&key_of(id)).await);
+    let untouched = cache.get(UserId(other)).await.unwrap();
+    raw_del(&key_of(other)).await;
+
+    assert_eq!(read, None);
+    assert!(!exists, "the key is deleted");
+    assert_eq!(untouched, Some(user(other)), "only the removed user goes");
+    cache.remove(UserId(id)).await.expect("removing a missing user is fine");
+}
+
+#[tokio::test]
+async fn a_record_of_another_format_is_a_miss() {
+    let (cache, id) = (cache(), unique_id());
+    let mut record: serde_json::Value = serde_json::from_str(&UserRecord::encode(&user(id))).unwrap();
+
+    raw_set(&key_of(id), &record.to_string()).await;
+    let current = cache.get(UserId(id)).await.unwrap();
+    record["v"] = serde_json::json!(FORMAT + 1);
+    raw_set(&key_of(id), &record.to_string()).await;
+    let newer = cache.get(UserId(id)).await.unwrap();
+    record["v"] = serde_json::json!(0);
+    raw_set(&key_of(id), &record.to_string()).await;
+    let older = cache.get(UserId(id)).await.unwrap();
+    raw_del(&key_of(id)).await;
+
+    assert_eq!(current, Some(user(id)), "the same record at the current version reads");
+    assert_eq!(newer, None);
+    assert_eq!(older, None);
+}
+
+#[tokio::test]
+async fn garbage_is_a_miss() {
+    let (cache, id) = (cache(), unique_id());
+    let mut unknown_role: serde_json::Value = serde_json::from_str(&UserRecord::encode(&user(id))).unwrap();
+    unknown_role["role"] = serde_json::json!("root");
+
+    for garbage in ["not json {", "", "null", "{\"v\":1}", "[1,2,3]", &unknown_role.to_string()] {
+        raw_set(&key_of(id), garbage).await;
+        let read = cache.get(UserId(id)).await;
+        assert!(matches!(read, Ok(None)), "{garbage:?} -> {read:?}");
+    }
+    raw_del(&key_of(id)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rate limiter
+
+#[tokio::test]
+async fn hits_count_per_key_and_window_and_expire() {
+    let cache = cache();
+    let (key, other_key) = (format!("test:{}", unique_id()), format!("test:{}", unique_id()));
+    let window_start = 1_750_000_020;
+    let next_window = window_start + 60;
+
+    let counts = [
+        cache.hit(&key, window_start, 60).await.unwrap(),
+        cache.hit(&key, window_start, 60).await.unwrap(),
+        cache.hit(&key, window_start, 60).await.unwrap(),
+        cache.hit(&other_key, window_start, 60).await.unwrap(),
+        cache.hit(&key, next_window, 60).await.unwrap(),
+    ];
+    let ttl = raw_ttl(&rate_key_of(&key, window_start)).await;
+    for created in
+        [rate_key_of(&key, window_start), rate_key_of(&other_key, window_start), rate_key_of(&key, next_window)]
+    {
+        raw_del(&created).await;
+    }
+
+    assert_eq!(counts, [1, 2, 3, 1, 1]);
+    assert!((1..=65).contains(&ttl), "a window of 60 s outlives itself a little at most: TTL {ttl}");
+}
+
+#[tokio::test]
+async fn instances_on_the_same_redis_share_one_count() {
+    let (first, second) = (cache(), cache());
+    let key = format!("test:{}", unique_id());
+    let window_start = 1_750_000_020;
+
+    let counts = [
+        first.hit(&key, window_start, 60).await.unwrap(),
+        second.hit(&key, window_start, 60).await.unwrap(),
+        first.hit(&key, window_start, 60).await.unwrap(),
+        second.hit(&key, window_start, 60).await.unwrap(),
+    ];
+    raw_del(&rate_key_of(&key, window_start)).await;
+
+    assert_eq!(counts, [1, 2, 3, 4]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// health and outages
+
+#[tokio::test]
+async fn ping_answers_when_redis_is_up() {
+    assert!(cache().ping().await);
+}
+
+fn assert_unavailable_in_time<T: std::fmt::Debug>(what: &str, result: Result<T, Error>, started: Instant) {
+    assert!(started.elapsed() < GIVE_UP_WITHIN, "{what} took {:?}", started.elapsed());
+    assert!(matches!(result, Err(Error::Unavailable(_))), "{what}: {result:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_unavailable_quickly() {
+    let cache = RedisCache::new(CLOSED_URL, TTL_SECONDS).expect("no connection is made up front");
+    let id = unique_id();
+
+    let started = Instant::now();
+    assert_unavailable_in_time("get", cache.get(UserId(id)).await, started);
+    let started = Instant::now();
+    assert_unavailable_in_time("put", cache.put(&user(id)).await, started);
+    let started = Instant::now();
+    assert_unavailable_in_time("remove", cache.remove(UserId(id)).await, started);
+    let started = Instant::now();
+    assert_unavailable_in_time("hit", cache.hit("test:closed", 1_750_000_020, 60).await, started);
+    let started = Instant::now();
+    assert!(!cache.ping().await);
+    assert!(started.elapsed() < GIVE_UP_WITHIN, "ping took {:?}", started.elapsed());
+}
+
+#[test]
+fn an_unusable_url_is_a_settings_error() {
+    let error = RedisCache::new("not a url", TTL_SECONDS).unwrap_err();
+    assert!(error.to_string().starts_with("REDIS_URL is invalid"), "{error}");
+}

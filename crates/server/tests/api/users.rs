@@ -1,0 +1,287 @@
+//! `/api/users`: the current user from the cache, the rate limit, roles and avatars.
+
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+use deadpool_redis::redis::{self, AsyncCommands};
+use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
+use reqwest::multipart::{Form, Part};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::cli::run;
+use crate::helpers::*;
+
+const REDIS: &str = "redis://127.0.0.1:6379";
+
+async fn redis() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(REDIS).unwrap().get_multiplexed_async_connection().await.expect("Redis at 127.0.0.1:6379")
+}
+
+/// Waits, if needed, so that the next few requests fall in one rate-limit minute.
+async fn start_of_a_fresh_window() {
+    let second = chrono::Utc::now().timestamp() % 60;
+    if second > 50 {
+        tokio::time::sleep(Duration::from_secs((61 - second) as u64)).await;
+    }
+}
+
+#[tokio::test]
+async fn me_is_rate_limited_per_user_with_retry_after() {
+    let app = spawn_app_with(&[("RATE_LIMIT_ME_PER_MINUTE", "3"), ("REDIS_URL", REDIS)]).await;
+    let ada = app.user("ada").await;
+    let bob = app.user("bob").await;
+    start_of_a_fresh_window().await;
+    for _ in 0..3 {
+        expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    }
+    let limited = app.get("/api/users/me", Some(&ada.token)).await;
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body = expect(limited, StatusCode::TOO_MANY_REQUESTS).await;
+    assert_eq!(body, serde_json::json!({"detail": "Rate limit exceeded"}));
+    // Another user has a budget of their own.
+    expect(app.get("/api/users/me", Some(&bob.token)).await, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn the_in_process_limiter_applies_the_same_limit() {
+    let app = spawn_app_with(&[("RATE_LIMIT_ME_PER_MINUTE", "2")]).await;
+    let ada = app.user("ada").await;
+    start_of_a_fresh_window().await;
+    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+#[tokio::test]
+async fn two_instances_sharing_redis_share_one_count() {
+    let app = spawn_app_with(&[("RATE_LIMIT_ME_PER_MINUTE", "4"), ("REDIS_URL", REDIS)]).await;
+    let other = app.second_instance().await;
+    let ada = app.user("ada").await;
+    start_of_a_fresh_window().await;
+    let on = |base: &str| app.client.get(format!("{base}/api/users/me")).bearer_auth(&ada.token).send();
+    for base in [&app.address, &other, &app.address, &other] {
+        assert_eq!(on(base).await.unwrap().status(), StatusCode::OK);
+    }
+    assert_eq!(on(&other).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(on(&app.address).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_current_user_is_read_from_redis_without_its_password_hash() {
+    let app = spawn_app_with(&[("REDIS_URL", REDIS), ("USER_CACHE_TTL_SECONDS", "120")]).await;
+    let ada = app.user("ada").await;
+    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+
+    let key = format!("contacts:v1:user:{}", ada.id);
+    let mut redis = redis().await;
+    let cached: String = redis.get(&key).await.expect("the user is cached");
+    assert!(!cached.contains("$2b$") && !cached.contains("password"), "{cached}");
+    let ttl: i64 = redis.ttl(&key).await.unwrap();
+    assert!((1..=120).contains(&ttl), "{ttl}");
+
+    // Requests read the cache, not the database: a change made behind the service's back is
+    // not seen...
+    app.db.execute(&format!("UPDATE users SET username = 'renamed' WHERE id = {}", ada.id)).await;
+    let me = expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!(me["username"], "ada");
+    // ...while a change through the service (here the CLI) is seen on the very next request.
+    let granted =
+        run(&["set-role", "ada@example.org", "admin"], &[("DATABASE_URL", app.db.url()), ("REDIS_URL", REDIS)]);
+    assert!(granted.status.success(), "{}", String::from_utf8_lossy(&granted.stderr));
+    let me = expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!((me["role"].as_str(), me["username"].as_str()), (Some("admin"), Some("renamed")));
+    let _: () = redis.del(&key).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_password_reset_is_seen_through_the_cache_at_once() {
+    let app = spawn_app_with(&[("REDIS_URL", REDIS)]).await;
+    let ada = app.user("ada").await;
+    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await; // now cached
+    app.post_json("/api/auth/request_password_reset", &serde_json::json!({"email": "ada@example.org"})).await;
+    let mail = app.mail.wait_for("ada@example.org").await;
+    let token = mail.line_starting_with(&format!("{BASE_URL}/reset-password?token=")).unwrap();
+    let token = token.split("token=").nth(1).unwrap();
+    let body = serde_json::json!({"token": token, "new_password": "another password"});
+    expect(app.post_json("/api/auth/reset_password", &body).await, StatusCode::OK).await;
+    expect_unauthenticated(app.get("/api/users/me", Some(&ada.token)).await).await;
+}
+
+#[tokio::test]
+async fn with_redis_unreachable_everything_still_works_and_readiness_says_degraded() {
+    let app = spawn_app_with(&[("REDIS_URL", "redis://127.0.0.1:1")]).await;
+    let ada = app.user("ada").await;
+    let started = Instant::now();
+    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    app.create_contact(&ada, &contact("A", "B", "a@b.co")).await;
+    expect(app.get("/api/contacts/", Some(&ada.token)).await, StatusCode::OK).await;
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let ready = expect(app.get("/readyz", None).await, StatusCode::OK).await;
+    assert_eq!(ready["cache"], "degraded");
+    assert_eq!(ready["database"], "ok");
+}
+
+/// A private Redis on its own port that a test may stop and start.
+struct PrivateRedis {
+    port: u16,
+    process: std::process::Child,
+}
+
+impl PrivateRedis {
+    fn start(port: u16) -> Self {
+        let process = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { port, process }
+    }
+
+    fn stop(mut self) -> u16 {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        self.port
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[tokio::test]
+async fn when_redis_comes_back_it_is_used_again_without_a_restart() {
+    let redis = PrivateRedis::start(contacts_test_support::MailCatcher::unused_port());
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let app = spawn_app_with(&[("REDIS_URL", &url)]).await;
+    let ada = app.user("ada").await;
+    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!(expect(app.get("/readyz", None).await, StatusCode::OK).await["cache"], "ok");
+
+    let port = redis.stop();
+    let started = Instant::now();
+    assert_eq!(expect(app.get("/readyz", None).await, StatusCode::OK).await["cache"], "degraded");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+
+    let _redis = PrivateRedis::start(port);
+    assert_eq!(expect(app.get("/readyz", None).await, StatusCode::OK).await["cache"], "ok");
+    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    let mut conn = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let cached: Option<String> = conn.get(format!("contacts:v1:user:{}", ada.id)).await.unwrap();
+    assert!(cached.is_some(), "the cache is written again");
+}
+
+fn image_file(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+    let pixels = ImageBuffer::from_fn(width, height, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut bytes = Vec::new();
+    DynamicImage::ImageRgb8(pixels).write_to(&mut Cursor::new(&mut bytes), format).unwrap();
+    bytes
+}
+
+async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::Response {
+    let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_owned()).mime_str(mime).unwrap());
+    app.request(Method::PATCH, "/api/users/avatar").bearer_auth(token).multipart(form).send().await.unwrap()
+}
+
+async fn admin(app: &TestApp) -> TestUser {
+    let ada = app.user("ada").await;
+    let granted = run(&["set-role", "ada@example.org", "admin"], &[("DATABASE_URL", app.db.url())]);
+    assert!(granted.status.success());
+    ada
+}
+
+/// Fetches an avatar URL from the test server and decodes it.
+async fn fetch_avatar(app: &TestApp, url: &str) -> reqwest::Response {
+    let path = url.strip_prefix(BASE_URL).expect("an absolute URL under APP_BASE_URL");
+    assert!(path.starts_with("/media/"), "{path}");
+    app.get(path, None).await
+}
+
+#[tokio::test]
+async fn an_admin_changes_their_avatar_with_png_jpeg_or_webp() {
+    let app = spawn_app().await;
+    let ada = admin(&app).await;
+    let mut previous: Option<String> = None;
+    for (format, name, mime) in [
+        (ImageFormat::Png, "me.png", "image/png"),
+        (ImageFormat::Jpeg, "me.jpg", "image/jpeg"),
+        (ImageFormat::WebP, "me.webp", "image/webp"),
+    ] {
+        let user =
+            expect(upload(&app, &ada.token, image_file(700, 520, format), name, mime).await, StatusCode::OK).await;
+        let url = user["avatar"].as_str().unwrap().to_owned();
+        let served = fetch_avatar(&app, &url).await;
+        assert_eq!(served.status(), StatusCode::OK);
+        assert_eq!(served.headers()["content-type"], "image/png");
+        let stored = image::load_from_memory(&served.bytes().await.unwrap()).unwrap();
+        assert_eq!((stored.width(), stored.height()), (512, 512), "{format:?}");
+        let me = expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+        assert_eq!(me["avatar"], Value::from(url.clone()), "seen on the very next request");
+        if let Some(previous) = previous {
+            assert_eq!(fetch_avatar(&app, &previous).await.status(), StatusCode::NOT_FOUND, "old file removed");
+        }
+        previous = Some(url);
+    }
+}
+
+#[tokio::test]
+async fn avatar_uploads_are_checked_by_content_size_and_role() {
+    let app = spawn_app_with(&[("MAX_AVATAR_BYTES", "20000")]).await;
+    let ada = admin(&app).await;
+    let bob = app.user("bob").await;
+
+    let png = image_file(40, 40, ImageFormat::Png);
+    let forbidden =
+        expect(upload(&app, &bob.token, png.clone(), "me.png", "image/png").await, StatusCode::FORBIDDEN).await;
+    assert!(forbidden["detail"].is_string());
+    expect_unauthenticated(upload(&app, "not-a-token", png, "me.png", "image/png").await).await;
+
+    let text = b"I am a text file with an image's name".to_vec();
+    let unsupported = upload(&app, &ada.token, text, "photo.png", "image/png").await;
+    expect(unsupported, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+
+    let big = vec![0x89u8; 20001];
+    expect(upload(&app, &ada.token, big, "big.png", "image/png").await, StatusCode::PAYLOAD_TOO_LARGE).await;
+
+    let me = expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    assert!(me["avatar"].as_str().unwrap().starts_with("https://www.gravatar.com/"), "unchanged after refusals");
+    let not_multipart =
+        app.request(Method::PATCH, "/api/users/avatar").bearer_auth(&ada.token).body("x").send().await.unwrap();
+    assert!(not_multipart.status().is_client_error());
+}
+
+#[tokio::test]
+async fn cors_allows_the_configured_origins_only() {
+    let app = spawn_app_with(&[("CORS_ORIGINS", "https://app.example,https://admin.example")]).await;
+    let preflight = |origin: &'static str| {
+        app.request(Method::OPTIONS, "/api/contacts/")
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "PATCH")
+            .header("Access-Control-Request-Headers", "authorization,content-type")
+            .send()
+    };
+    let allowed = preflight("https://admin.example").await.unwrap();
+    assert!(allowed.status().is_success());
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://admin.example");
+    let evil = preflight("https://evil.example").await.unwrap();
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+
+    let ada = app.user("ada").await;
+    let listed =
+        app.request(Method::GET, "/api/contacts/").bearer_auth(&ada.token).header("Origin", "https://app.example");
+    let listed = listed.send().await.unwrap();
+    assert_eq!(listed.headers()["access-control-allow-origin"], "https://app.example");
+    let exposed = listed.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
+    assert!(exposed.contains("x-total-count"));
+}
