@@ -1,7 +1,7 @@
 # contacts-api tasks. `just` lists them.
 
 # Keep build artefacts outside the checkout when CARGO_TARGET_DIR is set (CI does).
-coverage_gate := "85"
+coverage_gate := "90"
 
 default:
     @just --list
@@ -36,11 +36,54 @@ test:
 coverage:
     cargo llvm-cov --workspace --all-targets --ignore-filename-regex 'crates/test-support/' --fail-under-lines {{coverage_gate}}
 
-# Formatting and clippy, warnings as errors.
+# Formatting, clippy and rustdoc, warnings as errors.
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
 # Format the code.
 fmt:
     cargo fmt --all
+
+# The docs site (guides, REST and Rust API reference) into docs/_build/html; warnings fail it.
+docs: _venv-docs
+    #!/usr/bin/env bash
+    set -euo pipefail
+    have_rustdocgen() { command -v sphinx-rustdocgen >/dev/null || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/sphinx-rustdocgen" ]; }
+    if ! cmp -s docs/requirements.txt .venv-docs/.docs-requirements || ! have_rustdocgen; then
+        # sphinxcontrib-rust builds its sphinx-rustdocgen extractor with cargo while installing;
+        # a wheel cached by pip would skip that, hence the second, uncached try.
+        .venv-docs/bin/pip install --quiet --disable-pip-version-check -r docs/requirements.txt
+        have_rustdocgen || .venv-docs/bin/pip install --quiet --disable-pip-version-check --no-cache-dir \
+            --force-reinstall --no-deps "$(grep '^sphinxcontrib-rust==' docs/requirements.txt)"
+        cp docs/requirements.txt .venv-docs/.docs-requirements
+    fi
+    mkdir -p docs/_generated
+    cargo run -q -p contacts-http --example openapi > docs/_generated/openapi.json.tmp
+    mv docs/_generated/openapi.json.tmp docs/_generated/openapi.json
+    .venv-docs/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+    echo "docs: $PWD/docs/_build/html/index.html"
+
+# Validate docker-compose.yml, deploy/fly.toml and the Kubernetes manifests, offline.
+deploy-check: _venv-docs
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! cmp -s deploy/requirements.txt .venv-docs/.deploy-requirements; then
+        .venv-docs/bin/pip install --quiet --disable-pip-version-check -r deploy/requirements.txt
+        cp deploy/requirements.txt .venv-docs/.deploy-requirements
+    fi
+    if ! command -v docker-compose >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+    fi
+    .venv-docs/bin/python deploy/check.py
+
+# The Python virtual environment of `docs` and `deploy-check`.
+_venv-docs:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -x .venv-docs/bin/python ]; then
+        python3 -c 'import ensurepip, venv' 2>/dev/null \
+            || { echo "python3 -m venv needs Debian's python3-venv: apt-get install python3-venv" >&2; exit 1; }
+        python3 -m venv .venv-docs
+    fi

@@ -4,13 +4,14 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use contacts_domain::auth::{PasswordResetInput, RegistrationInput, TokenPair};
 use contacts_domain::contact::{Contact, ContactFilter, ContactInput, ContactPatchInput, ListQuery};
 use contacts_domain::user::User;
 
 /// A user as clients see it: no password hash, no token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct UserBody {
     id: i64,
     username: String,
@@ -36,7 +37,7 @@ impl From<User> for UserBody {
 }
 
 /// A contact as clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ContactBody {
     id: i64,
     first_name: String,
@@ -66,7 +67,7 @@ impl From<Contact> for ContactBody {
 }
 
 /// The answer to a login: an OAuth2-style bearer token pair.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TokensBody {
     access_token: String,
     refresh_token: String,
@@ -86,7 +87,7 @@ impl From<TokenPair> for TokensBody {
 }
 
 /// A `{"message": ...}` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct MessageBody {
     message: &'static str,
 }
@@ -98,10 +99,13 @@ impl MessageBody {
 }
 
 /// POST `/api/auth/register`. A `role` field, if sent, is ignored like any unknown field.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RegisterRequest {
+    #[schema(required = true, value_type = String, example = "ada")]
     username: Option<String>,
+    #[schema(required = true, value_type = String, example = "ada@example.org")]
     email: Option<String>,
+    #[schema(required = true, value_type = String, example = "correct horse battery")]
     password: Option<String>,
 }
 
@@ -113,29 +117,38 @@ impl From<RegisterRequest> for RegistrationInput {
 
 /// POST `/api/auth/login`, as an OAuth2 password form or JSON. `username` may hold the
 /// username or the email; JSON clients may send `email` instead.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct LoginRequest {
+    /// Username or email.
+    #[schema(value_type = String, example = "ada")]
     pub(crate) username: Option<String>,
+    /// Accepted in JSON instead of `username`.
+    #[schema(value_type = String)]
     pub(crate) email: Option<String>,
+    #[schema(required = true, value_type = String, example = "correct horse battery")]
     pub(crate) password: Option<String>,
 }
 
 /// A body holding only an email address.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct EmailRequest {
+    #[schema(required = true, value_type = String, example = "ada@example.org")]
     pub(crate) email: Option<String>,
 }
 
 /// POST `/api/auth/refresh` and `/api/auth/logout`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RefreshRequest {
+    #[schema(required = true, value_type = String)]
     pub(crate) refresh_token: Option<String>,
 }
 
 /// POST `/api/auth/reset_password`, and the reset page's form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ResetPasswordRequest {
+    #[schema(required = true, value_type = String)]
     pub(crate) token: Option<String>,
+    #[schema(required = true, value_type = String, min_length = 8, example = "a new password")]
     new_password: Option<String>,
 }
 
@@ -146,13 +159,19 @@ impl From<ResetPasswordRequest> for PasswordResetInput {
 }
 
 /// POST and PUT `/api/contacts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ContactRequest {
+    #[schema(required = true, value_type = String, example = "Grace")]
     first_name: Option<String>,
+    #[schema(required = true, value_type = String, example = "Hopper")]
     last_name: Option<String>,
+    #[schema(required = true, value_type = String, example = "grace@navy.mil")]
     email: Option<String>,
+    #[schema(required = true, value_type = String, example = "+1 555 010 2030")]
     phone: Option<String>,
+    #[schema(required = true, value_type = String, format = Date, example = "1906-12-09")]
     birthday: Option<String>,
+    #[schema(value_type = String, nullable = true, example = "Invented the compiler")]
     additional_info: Option<String>,
 }
 
@@ -170,18 +189,24 @@ impl From<ContactRequest> for ContactInput {
 }
 
 /// PATCH `/api/contacts/{id}`: tells an absent field from an explicit `null`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ContactPatchRequest {
+    #[schema(value_type = String)]
     #[serde(default, deserialize_with = "present")]
     first_name: Option<Option<String>>,
+    #[schema(value_type = String)]
     #[serde(default, deserialize_with = "present")]
     last_name: Option<Option<String>>,
+    #[schema(value_type = String)]
     #[serde(default, deserialize_with = "present")]
     email: Option<Option<String>>,
+    #[schema(value_type = String)]
     #[serde(default, deserialize_with = "present")]
     phone: Option<Option<String>>,
+    #[schema(value_type = String)]
     #[serde(default, deserialize_with = "present")]
     birthday: Option<Option<String>>,
+    #[schema(value_type = String, nullable = true)]
     #[serde(default, deserialize_with = "present")]
     additional_info: Option<Option<String>>,
 }
@@ -205,7 +230,8 @@ impl From<ContactPatchRequest> for ContactPatchInput {
 }
 
 /// GET `/api/contacts` query string.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
     skip: Option<i64>,
     limit: Option<i64>,
@@ -227,7 +253,50 @@ impl From<ListParams> for ListQuery {
 }
 
 /// GET `/api/contacts/birthdays` query string.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct BirthdayParams {
     pub(crate) days: Option<i64>,
+}
+
+/// Every error answer: FastAPI's shape.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"detail": "Contact not found"}))]
+pub(crate) struct ErrorBody {
+    detail: String,
+}
+
+/// One rejected input value.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ValidationProblem {
+    /// Where: `body`, `query` or `path`, then the field.
+    loc: Vec<String>,
+    msg: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// A `422` answer: every problem found.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"detail": [{"loc": ["body", "email"], "msg": "value is not a valid email address", "type": "value_error"}]}))]
+pub(crate) struct ValidationErrorBody {
+    detail: Vec<ValidationProblem>,
+}
+
+/// `/readyz`: the state of each dependency.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReadinessBody {
+    /// `ok` or `unavailable`.
+    database: String,
+    /// `ok` or `degraded` (the service still works, from the database).
+    cache: String,
+}
+
+/// The avatar upload form.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct AvatarUpload {
+    /// A PNG, JPEG, WebP or GIF image.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
 }

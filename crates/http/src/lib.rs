@@ -5,11 +5,13 @@
 mod dto;
 mod error;
 mod extract;
+mod openapi;
 mod routes;
 mod state;
 
 pub use error::ApiError;
 pub use extract::{Admin, CurrentUser};
+pub use openapi::{ApiDoc, openapi_json};
 pub use routes::configure;
 pub use routes::cors;
 pub use state::{AppState, AuthApi, ContactApi, ProfileApi, Users};

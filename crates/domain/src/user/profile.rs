@@ -69,9 +69,13 @@ impl<U: UserRepository, L: RateLimiter, A: AvatarStore, C: Clock> ProfileService
     pub async fn change_avatar(&self, user: &User, upload: Vec<u8>) -> Result<User, Error> {
         require_role(user, Role::Admin)?;
         let url = self.avatars.store(upload).await?;
-        let Some(updated) = self.users.update_avatar(user.id, &url).await? else {
-            self.avatars.remove(&url).await?;
-            return Err(Error::Unauthenticated);
+        let updated = match self.users.update_avatar(user.id, &url).await {
+            Ok(Some(updated)) => updated,
+            // Nothing refers to the new file: remove it rather than leave it orphaned.
+            outcome => {
+                self.avatars.remove(&url).await?;
+                return Err(outcome.err().unwrap_or(Error::Unauthenticated));
+            }
         };
         if let Some(previous) = user.avatar.as_deref().filter(|p| *p != url)
             && let Err(error) = self.avatars.remove(previous).await

@@ -10,11 +10,14 @@ use crate::dto::{
     EmailRequest, LoginRequest, MessageBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody,
     UserBody,
 };
+#[allow(unused_imports)] // referenced by the OpenAPI annotations only
+use crate::dto::{ErrorBody, ValidationErrorBody};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource(["/register", "/signup"]).post(register))
+    cfg.service(web::resource("/register").post(register))
+        .service(web::resource("/signup").post(signup))
         .service(web::resource("/login").post(login))
         .service(web::resource("/confirmed_email/{token}").get(confirmed_email))
         .service(web::resource("/request_email").post(request_email))
@@ -25,14 +28,32 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Creates an account and mails a confirmation link.
-async fn register(state: web::Data<AppState>, body: web::Json<RegisterRequest>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest, responses((status = 201, description = "Account created; a confirmation email is sent", body = UserBody), (status = 409, description = "Email or username taken", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+pub(crate) async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
     let user = state.auth.register(body.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(UserBody::from(user)))
 }
 
+/// The same as `register`: the alias some clients of the replaced APIs use.
+#[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = RegisterRequest, responses((status = 201, description = "Account created; a confirmation email is sent", body = UserBody), (status = 409, description = "Email or username taken", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+pub(crate) async fn signup(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    register(state, body).await
+}
+
 /// Exchanges credentials for tokens. Takes the OAuth2 password form (what Swagger UI and
 /// FastAPI clients send) or JSON.
-async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body(content((LoginRequest = "application/x-www-form-urlencoded"), (LoginRequest = "application/json"))), responses((status = 200, description = "A token pair", body = TokensBody), (status = 401, description = "Wrong credentials, or email not confirmed", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+pub(crate) async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let form = req.content_type() == ContentType::form_url_encoded().essence_str();
     let request: LoginRequest = if form {
         serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::body(e.to_string()))?
@@ -57,7 +78,11 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -
 }
 
 /// Follows the link from a confirmation email.
-async fn confirmed_email(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(get, path = "/api/auth/confirmed_email/{token}", tag = "auth", params(("token" = String, Path, description = "The token from the confirmation email")), responses((status = 200, description = "Confirmed, or already confirmed", body = MessageBody), (status = 400, description = "Bad, expired or wrong-kind token", body = ErrorBody)))]
+pub(crate) async fn confirmed_email(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let message = match state.auth.confirm_email(&token).await? {
         ConfirmationOutcome::Confirmed => "Email confirmed",
         ConfirmationOutcome::AlreadyConfirmed => "Your email is already confirmed",
@@ -67,7 +92,11 @@ async fn confirmed_email(state: web::Data<AppState>, token: web::Path<String>) -
 
 /// Mails a new confirmation link, if the address has an unconfirmed account. The answer is
 /// the same in every case, so it reveals nothing about accounts.
-async fn request_email(state: web::Data<AppState>, body: web::Json<EmailRequest>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(post, path = "/api/auth/request_email", tag = "auth", request_body = EmailRequest, responses((status = 200, description = "The same answer whatever the account's state", body = MessageBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+pub(crate) async fn request_email(
+    state: web::Data<AppState>,
+    body: web::Json<EmailRequest>,
+) -> Result<HttpResponse, ApiError> {
     state.auth.request_confirmation_email(body.into_inner().email).await?;
     Ok(HttpResponse::Ok().json(MessageBody::new(
         "If this email belongs to an account that is not confirmed yet, a new confirmation link has been sent",
@@ -79,19 +108,28 @@ fn refresh_token(body: RefreshRequest) -> Result<String, ApiError> {
 }
 
 /// Rotates a refresh token: a new pair, the old token revoked.
-async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest, responses((status = 200, description = "A new pair; the presented token is revoked", body = TokensBody), (status = 401, description = "Invalid, expired, revoked or wrong-kind token", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+pub(crate) async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     let tokens = state.auth.refresh(&refresh_token(body.into_inner())?).await?;
     Ok(HttpResponse::Ok().json(TokensBody::from(tokens)))
 }
 
 /// Ends the session of a refresh token.
-async fn logout(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "The refresh token is revoked"), (status = 401, description = "Invalid, expired, revoked or wrong-kind token", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+pub(crate) async fn logout(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     state.auth.logout(&refresh_token(body.into_inner())?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Mails a reset link if the address has an account; the answer is the same either way.
-async fn request_password_reset(
+#[utoipa::path(post, path = "/api/auth/request_password_reset", tag = "auth", request_body = EmailRequest, responses((status = 200, description = "The same answer whether or not the account exists", body = MessageBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+pub(crate) async fn request_password_reset(
     state: web::Data<AppState>,
     body: web::Json<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -101,7 +139,8 @@ async fn request_password_reset(
 }
 
 /// Sets a new password with a reset token; every session of the user ends.
-async fn reset_password(
+#[utoipa::path(post, path = "/api/auth/reset_password", tag = "auth", request_body = ResetPasswordRequest, responses((status = 200, description = "Password changed; every session ended", body = MessageBody), (status = 400, description = "Invalid, expired, used or wrong-kind token", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+pub(crate) async fn reset_password(
     state: web::Data<AppState>,
     body: web::Json<ResetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {

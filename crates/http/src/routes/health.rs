@@ -4,6 +4,8 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::dto::MessageBody;
+#[allow(unused_imports)] // referenced by the OpenAPI annotations only
+use crate::dto::{ErrorBody, ReadinessBody};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -14,13 +16,15 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The process is up; says nothing about its dependencies.
-async fn healthz() -> HttpResponse {
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The process is alive")))]
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// Ready to serve: the database answers. The cache is an accelerator, never a reason to
 /// refuse traffic.
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, description = "Ready", body = ReadinessBody), (status = 503, description = "The database is unavailable", body = ReadinessBody)))]
+pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (database, cache) = futures_util::future::join(state.database.ping(), state.cache.is_healthy()).await;
     let cache = if cache { "ok" } else { "degraded" };
     match database {
@@ -34,7 +38,8 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// The contract's health check: `200` when the database answers, `503` otherwise.
-async fn healthchecker(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(get, path = "/api/healthchecker", tag = "service", responses((status = 200, body = MessageBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
+pub(crate) async fn healthchecker(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.database.ping().await?;
     Ok(HttpResponse::Ok().json(MessageBody::new("API is healthy")))
 }

@@ -1,18 +1,22 @@
 //! The route table: every path of the REST contract and the handler behind it.
 
-mod auth;
-mod contacts;
-mod health;
+pub(crate) mod auth;
+pub(crate) mod contacts;
+pub(crate) mod health;
 mod media;
 mod reset_page;
-mod users;
+pub(crate) mod users;
 
 use actix_cors::Cors;
 use actix_web::http::{Method, header};
 use actix_web::middleware::ErrorHandlers;
 use actix_web::web::{self, ServiceConfig};
 
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
 use crate::error::{ApiError, json_error, with_detail};
+use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 /// Largest JSON (or form) body accepted; larger ones get `413`.
@@ -44,6 +48,12 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
                     .configure(health::routes)
                     .configure(reset_page::routes)
                     .configure(media::routes)
+                    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+                    .service(web::resource("/docs").get(|| async {
+                        actix_web::HttpResponse::PermanentRedirect()
+                            .insert_header((header::LOCATION, "/docs/"))
+                            .finish()
+                    }))
                     .service(web::scope("/api/auth").configure(auth::routes))
                     .service(web::scope("/api/users").configure(users::routes))
                     .service(web::scope("/api/contacts").configure(contacts::routes))

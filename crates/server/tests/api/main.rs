@@ -9,5 +9,6 @@ mod contacts;
 mod errors;
 mod health;
 mod helpers;
+mod openapi;
 mod sessions;
 mod users;

@@ -116,10 +116,16 @@ impl Fixture {
         fingerprints
     }
 
-    /// A token store on its own pool of `RACERS` connections to the same database, so that
-    /// every racer holds a connection at once.
-    fn racing_store(&self) -> PgTokenStore {
-        PgTokenStore::new(Database::connect_lazy(self.test_db.url(), RACERS).expect("configure the pool"))
+    /// A token store on its own pool of `RACERS` connections to the same database, all opened
+    /// in advance, so that every racer gets a connection at once and the races overlap.
+    async fn racing_store(&self) -> PgTokenStore {
+        let db = Database::connect_lazy(self.test_db.url(), RACERS).expect("configure the pool");
+        let mut opened = Vec::with_capacity(RACERS);
+        for _ in 0..RACERS {
+            opened.push(db.conn().await.expect("a racing connection"));
+        }
+        drop(opened);
+        PgTokenStore::new(db)
     }
 }
 
@@ -263,7 +269,7 @@ async fn rotating_into_a_taken_fingerprint_fails_and_leaves_the_old_token_live()
 async fn only_one_of_twenty_concurrent_rotations_wins() {
     let f = fixture().await;
     f.store_refresh(f.ada, "old", at(Duration::days(1))).await;
-    let store = f.racing_store();
+    let store = f.racing_store().await;
     let barrier = Arc::new(Barrier::new(RACERS));
 
     let mut racers = JoinSet::new();
@@ -392,7 +398,7 @@ async fn an_expired_reset_token_is_not_consumed() {
 async fn only_one_of_twenty_concurrent_consumes_wins() {
     let f = fixture().await;
     f.store_reset(f.ada, "reset", at(Duration::hours(1))).await;
-    let store = f.racing_store();
+    let store = f.racing_store().await;
     let barrier = Arc::new(Barrier::new(RACERS));
 
     let mut racers = JoinSet::new();

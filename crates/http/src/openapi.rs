@@ -1,0 +1,66 @@
+//! The OpenAPI document, generated from the handlers' annotations (never written by hand),
+//! and the Swagger UI that serves it with assets embedded in the binary.
+
+use utoipa::openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::dto::{
+    AvatarUpload, ContactBody, ContactPatchRequest, ContactRequest, EmailRequest, ErrorBody, LoginRequest, MessageBody,
+    ReadinessBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody, UserBody, ValidationErrorBody,
+    ValidationProblem,
+};
+use crate::routes::{auth, contacts, health, users};
+
+/// The API's OpenAPI 3 description: every route of the REST contract.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Contacts API",
+        description = "A personal contacts book: register, confirm your email, log in, and manage your own contacts. \
+                       Errors have FastAPI's shape: `{\"detail\": ...}`.",
+    ),
+    paths(
+        auth::register, auth::signup, auth::login, auth::confirmed_email, auth::request_email, auth::refresh, auth::logout,
+        auth::request_password_reset, auth::reset_password,
+        users::me, users::avatar,
+        contacts::create, contacts::list, contacts::birthdays, contacts::get, contacts::replace, contacts::update,
+        contacts::delete,
+        health::healthchecker, health::healthz, health::readyz,
+    ),
+    components(schemas(
+        UserBody, ContactBody, TokensBody, MessageBody, RegisterRequest, LoginRequest, EmailRequest, RefreshRequest,
+        ResetPasswordRequest, ContactRequest, ContactPatchRequest, ErrorBody, ValidationErrorBody, ValidationProblem,
+        ReadinessBody, AvatarUpload,
+    )),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Registration, login, sessions and password reset"),
+        (name = "users", description = "The current user"),
+        (name = "contacts", description = "The current user's contacts book"),
+        (name = "service", description = "Health probes"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the two ways to send an access token: a bearer header, and the OAuth2 password flow
+/// that lets Swagger UI's "Authorize" button log in through `/api/auth/login`.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new("/api/auth/login", Scopes::new()))])),
+        );
+    }
+}
+
+/// The document as pretty JSON, for the docs build.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises")
+}

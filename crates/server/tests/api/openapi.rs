@@ -1,0 +1,110 @@
+//! The OpenAPI document matches the routes the app serves, in both directions, and the docs
+//! are served from the binary itself.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Routes the contract allows the document to leave out.
+const UNDOCUMENTED: [&str; 4] = ["/reset-password", "/media/{name}", "/docs", "/openapi.json"];
+
+/// Every path the route modules register, read from their source: `web::scope` prefixes in
+/// `routes/mod.rs` joined with the `web::resource` paths of the module each scope configures.
+fn served_paths() -> BTreeSet<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../http/src/routes");
+    let read = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
+    let literals = |text: &str, after: &str| -> Vec<String> {
+        text.split(after)
+            .skip(1)
+            .flat_map(|rest| {
+                let args = &rest[..rest.find(')').unwrap()];
+                args.split('"').skip(1).step_by(2).map(str::to_owned).collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let mut paths = BTreeSet::new();
+    let table = read("mod.rs");
+    for module in ["auth", "users", "contacts", "health", "reset_page", "media"] {
+        let prefix = table
+            .split(&format!(".configure({module}::routes)"))
+            .next()
+            .and_then(|before| before.rsplit_once(".service(web::scope(\""))
+            .filter(|(_, scope)| !scope.contains(".configure("))
+            .map(|(_, scope)| scope.split('"').next().unwrap().to_owned())
+            .unwrap_or_default();
+        for path in literals(&read(&format!("{module}.rs")), "web::resource(") {
+            let full = format!("{prefix}{path}");
+            paths.insert(if full.is_empty() || full.ends_with("/contacts") { format!("{full}/") } else { full });
+        }
+    }
+    paths
+}
+
+#[tokio::test]
+async fn the_document_and_the_served_routes_match() {
+    let app = spawn_app().await;
+    let doc = expect(app.get("/openapi.json", None).await, StatusCode::OK).await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let documented: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+
+    let served: BTreeSet<String> = served_paths().into_iter().filter(|p| !UNDOCUMENTED.contains(&p.as_str())).collect();
+    assert!(served.len() >= 17, "the source scan found the routes: {served:?}");
+    let missing: Vec<_> = served.difference(&documented).collect();
+    assert!(missing.is_empty(), "served but not documented: {missing:?}");
+    let extra: Vec<_> = documented.difference(&served).collect();
+    assert!(extra.is_empty(), "documented but not served: {extra:?}");
+
+    // Every documented operation is answered by a handler (not the 404/405 of a missing route).
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        let concrete = path.replace("{contact_id}", "1").replace("{token}", "abc");
+        for method in operations.as_object().unwrap().keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app.request(method.clone(), &concrete).json(&json!({})).send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert!(!(status == StatusCode::NOT_FOUND && body["detail"] == "Not Found"), "{method} {path}: no route");
+            // What the document says can happen does happen: the status is documented.
+            let documented = &operations[method.as_str().to_lowercase()]["responses"];
+            assert!(documented.get(status.as_str()).is_some(), "{method} {path} answered {status}, not documented");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_document_describes_security_and_errors() {
+    let app = spawn_app().await;
+    let doc = expect(app.get("/openapi.json", None).await, StatusCode::OK).await;
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["oauth2"]["flows"]["password"]["tokenUrl"], "/api/auth/login");
+    let me = &doc["paths"]["/api/users/me"]["get"];
+    assert!(me["security"].is_array());
+    assert!(me["responses"]["429"].is_object());
+    assert!(doc["components"]["schemas"]["ValidationErrorBody"].is_object());
+    assert!(
+        doc["paths"]["/api/auth/login"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
+            .is_object()
+    );
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_binary() {
+    let app = spawn_app().await;
+    let redirect = app.get("/docs", None).await;
+    assert!(redirect.status().is_redirection());
+    let page = app.get("/docs/", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"));
+    assert!(!html.contains("https://"), "no asset comes from elsewhere");
+    for asset in ["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/swagger-initializer.js"] {
+        let response = app.get(asset, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+    }
+    let init = app.get("/docs/swagger-initializer.js", None).await.text().await.unwrap();
+    assert!(init.contains("/openapi.json"));
+}
