@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod cli;
 mod contacts;
+mod drills;
 mod errors;
 mod health;
 mod helpers;

@@ -56,9 +56,10 @@ async fn logout_revokes_the_refresh_token() {
 async fn only_refresh_tokens_refresh() {
     let app = spawn_app().await;
     let user = app.user("ada").await;
+    let confirmation = app.confirmation_path("ada@example.org").await.rsplit('/').next().unwrap().to_owned();
     app.post_json("/api/auth/request_password_reset", &json!({"email": "ada@example.org"})).await;
     let reset = reset_token(&app, "ada@example.org").await;
-    for token in [user.token.as_str(), reset.as_str(), "garbage"] {
+    for token in [user.token.as_str(), reset.as_str(), confirmation.as_str(), "garbage"] {
         expect_unauthenticated(refresh(&app, &json!(token)).await).await;
         expect_unauthenticated(app.post_json("/api/auth/logout", &json!({"refresh_token": token})).await).await;
     }
