@@ -45,16 +45,8 @@ fn untouched_cache() -> MockUserCache {
 
 /// A repository that must not be called at all.
 fn untouched_repository() -> MockUserRepository {
-    let mut users = MockUserRepository::new();
-    users.expect_create().never();
-    users.expect_find_by_id().never();
-    users.expect_find_by_email().never();
-    users.expect_find_credentials().never();
-    users.expect_confirm_email().never();
-    users.expect_update_password().never();
-    users.expect_update_avatar().never();
-    users.expect_set_role().never();
-    users
+    // A mock without expectations panics on any call.
+    MockUserRepository::new()
 }
 
 /// A cache whose `get` answers `found` once for the fixture id.

@@ -47,16 +47,8 @@ fn unavailable(what: &'static str) -> Error {
 }
 
 fn untouched_users() -> MockUserRepository {
-    let mut users = MockUserRepository::new();
-    users.expect_create().never();
-    users.expect_find_by_id().never();
-    users.expect_find_by_email().never();
-    users.expect_find_credentials().never();
-    users.expect_confirm_email().never();
-    users.expect_update_password().never();
-    users.expect_update_avatar().never();
-    users.expect_set_role().never();
-    users
+    // A mock without expectations panics on any call.
+    MockUserRepository::new()
 }
 
 fn untouched_limiter() -> MockRateLimiter {
