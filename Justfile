@@ -39,7 +39,7 @@ coverage:
 # Formatting, clippy and rustdoc, warnings as errors.
 lint:
     cargo fmt --all --check
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets --all-features -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
 # Format the code.
