@@ -28,7 +28,8 @@ impl PgTokenStore {
 }
 
 /// Revokes the live token with this fingerprint; its id if it was live. When it was not,
-/// tells a replay (the token exists) from an unknown token.
+/// tells a replay (the token was revoked or rotated before) from an unknown or expired one: an
+/// expired token is no sign of theft.
 async fn revoke_live(
     conn: &mut diesel_async::AsyncPgConnection,
     fingerprint: &str,
@@ -48,10 +49,9 @@ async fn revoke_live(
     if let Some(row) = revoked {
         return Ok(Ok(row));
     }
-    let exists: bool = diesel::select(diesel::dsl::exists(refresh::table.filter(refresh::token_hash.eq(fingerprint))))
-        .get_result(conn)
-        .await?;
-    Ok(Err(if exists { RefreshRotation::Reused } else { RefreshRotation::Unknown }))
+    let revoked = refresh::table.filter(refresh::token_hash.eq(fingerprint)).filter(refresh::revoked_at.is_not_null());
+    let replayed: bool = diesel::select(diesel::dsl::exists(revoked)).get_result(conn).await?;
+    Ok(Err(if replayed { RefreshRotation::Reused } else { RefreshRotation::Unknown }))
 }
 
 impl TokenStore for PgTokenStore {

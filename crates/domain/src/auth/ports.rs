@@ -50,7 +50,7 @@ pub enum RefreshRotation {
     Rotated,
     /// The token exists but was already revoked or rotated: a replay, treated as theft.
     Reused,
-    /// No live or revoked token has this fingerprint (never issued, or expired and purged).
+    /// No live or revoked token has this fingerprint (never issued, expired, or purged).
     Unknown,
 }
 

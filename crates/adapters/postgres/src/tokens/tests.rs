@@ -226,8 +226,7 @@ async fn rotating_an_unknown_token_is_unknown_and_stores_nothing() {
     assert_eq!(f.refresh_fingerprints().await, ["known"]);
 }
 
-/// The store returns `Reused` for a token that exists but is no longer live, expired ones
-/// included: only a purged token is `Unknown`.
+/// An expired token is `Unknown`, not `Reused`: running out of time is no sign of theft.
 #[tokio::test]
 async fn an_expired_refresh_token_is_not_rotated() {
     let f = fixture().await;
@@ -235,8 +234,8 @@ async fn an_expired_refresh_token_is_not_rotated() {
     f.store_refresh(f.ada, "expired", at(-Duration::seconds(1))).await;
     f.store_refresh(f.ada, "expires-next", at(Duration::microseconds(1))).await;
 
-    assert_eq!(f.rotate("expires-now", "new-1").await, RefreshRotation::Reused, "expires_at == now is expired");
-    assert_eq!(f.rotate("expired", "new-2").await, RefreshRotation::Reused);
+    assert_eq!(f.rotate("expires-now", "new-1").await, RefreshRotation::Unknown, "expires_at == now is expired");
+    assert_eq!(f.rotate("expired", "new-2").await, RefreshRotation::Unknown);
 
     for (fingerprint, expires_at) in [("expires-now", now()), ("expired", at(-Duration::seconds(1)))] {
         let row = f.live_row(fingerprint).await;
@@ -322,11 +321,11 @@ async fn revoke_refresh_revokes_a_live_token_once() {
 }
 
 #[tokio::test]
-async fn revoking_an_expired_refresh_token_is_reuse_and_changes_nothing() {
+async fn revoking_an_expired_refresh_token_is_unknown_and_changes_nothing() {
     let f = fixture().await;
     f.store_refresh(f.ada, "expires-now", now()).await;
 
-    assert_eq!(f.store.revoke_refresh("expires-now", now()).await.unwrap(), RefreshRotation::Reused);
+    assert_eq!(f.store.revoke_refresh("expires-now", now()).await.unwrap(), RefreshRotation::Unknown);
 
     assert_eq!(f.live_row("expires-now").await.revoked_at, None);
 }
