@@ -62,7 +62,7 @@ docs: _venv-docs
     mkdir -p docs/_generated
     cargo run -q -p contacts-http --example openapi > docs/_generated/openapi.json.tmp
     mv docs/_generated/openapi.json.tmp docs/_generated/openapi.json
-    .venv-docs/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+    .venv-docs/bin/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html
     echo "docs: $PWD/docs/_build/html/index.html"
 
 # Validate docker-compose.yml, deploy/fly.toml and the Kubernetes manifests, offline.
@@ -87,3 +87,11 @@ _venv-docs:
             || { echo "python3 -m venv needs Debian's python3-venv: apt-get install python3-venv" >&2; exit 1; }
         python3 -m venv .venv-docs
     fi
+
+# Fuzz every API operation with Schemathesis against a scratch server and database (FUZZ_MAX_EXAMPLES, default 100).
+fuzz:
+    bash fuzz/run.sh
+
+# Load benchmark of the release build against PostgreSQL and Redis; writes bench/results/latest.md.
+bench:
+    bash bench/run.sh

@@ -61,12 +61,15 @@ openapi_default_renderer = "httpdomain:old"
 # --- HTML --------------------------------------------------------------------------------------
 html_theme = "furo"
 html_title = "contacts-api"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_theme_options = {
     "navigation_with_keys": True,
 }
 # Everything the pages need is shipped with the theme: no CDN, so the site works offline.
 html_show_sourcelink = False
 
-pygments_style = "sphinx"
 nitpicky = False
+# The crates' doc comments are Markdown read as reStructuredText: render their `code` spans as
+# code rather than as the default role's italics.
+default_role = "code"

@@ -261,7 +261,7 @@ pub(crate) struct BirthdayParams {
 
 /// Every error answer: FastAPI's shape.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"detail": "Contact not found"}))]
+#[schema(example = json!({"detail": "A human-readable message"}))]
 pub(crate) struct ErrorBody {
     detail: String,
 }

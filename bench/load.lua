@@ -1,0 +1,67 @@
+-- wrk script of bench/run.sh: one workload per run, chosen by environment variables.
+--   WORKLOAD   list | get | create | me | login
+--   TOKEN      access token (every workload but login)
+--   CONTACT_ID contact read by `get`
+--   RUN_ID     makes the emails of `create` unique across wrk runs
+--   LOGIN_USER, LOGIN_PASSWORD  credentials posted by `login`
+-- At the end it prints one line, `RESULT key=value ...`, that bench/run.sh parses.
+
+local workload = os.getenv("WORKLOAD") or "list"
+local token = os.getenv("TOKEN") or ""
+local contact_id = os.getenv("CONTACT_ID") or "1"
+local run_id = os.getenv("RUN_ID") or tostring(os.time())
+
+local function urlencode(s)
+   return (s:gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+
+local thread_count = 0
+function setup(thread)
+   thread_count = thread_count + 1
+   thread:set("thread_id", thread_count)
+end
+
+local fixed
+local counter = 0
+
+function init(args)
+   local auth = { ["Authorization"] = "Bearer " .. token }
+   if workload == "list" then
+      fixed = wrk.format("GET", "/api/contacts/?limit=20", auth)
+   elseif workload == "get" then
+      fixed = wrk.format("GET", "/api/contacts/" .. contact_id, auth)
+   elseif workload == "me" then
+      fixed = wrk.format("GET", "/api/users/me", auth)
+   elseif workload == "login" then
+      local body = "username=" .. urlencode(os.getenv("LOGIN_USER") or "")
+         .. "&password=" .. urlencode(os.getenv("LOGIN_PASSWORD") or "")
+      fixed = wrk.format("POST", "/api/auth/login",
+         { ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
+   elseif workload ~= "create" then
+      error("unknown WORKLOAD " .. workload)
+   end
+end
+
+function request()
+   if fixed then
+      return fixed
+   end
+   -- create: a contact with an email no other request of any run has used.
+   counter = counter + 1
+   local body = string.format(
+      '{"first_name":"Load","last_name":"Test %d","email":"load-%s-%d-%d@example.org",'
+         .. '"phone":"+1 555 010 2030","birthday":"1990-05-17","additional_info":"created by bench/run.sh"}',
+      counter, run_id, thread_id, counter)
+   return wrk.format("POST", "/api/contacts/", {
+      ["Authorization"] = "Bearer " .. token,
+      ["Content-Type"] = "application/json",
+   }, body)
+end
+
+function done(summary, latency, requests)
+   local e = summary.errors
+   io.write(string.format(
+      "RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d status_errors=%d socket_errors=%d\n",
+      summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+      e.status, e.connect + e.read + e.write + e.timeout))
+end
