@@ -8,15 +8,17 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && cp target/release/contacts-api /usr/local/bin/contacts-api
 
 FROM debian:bookworm-slim
+# Unpinned on purpose: the image should pick up Debian's security updates when rebuilt.
+# hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /app contacts \
     && mkdir -p /app/media && chown contacts /app/media
 COPY --from=build /usr/local/bin/contacts-api /usr/local/bin/contacts-api
 WORKDIR /app
-USER contacts
+USER 10001
 ENV HOST=0.0.0.0 PORT=8000 AVATAR_DIR=/app/media
 EXPOSE 8000
-HEALTHCHECK --interval=10s --timeout=3s --start-period=10s CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s CMD ["curl", "-fsS", "http://127.0.0.1:8000/healthz"]
 ENTRYPOINT ["contacts-api"]
 CMD ["serve"]

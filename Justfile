@@ -77,6 +77,7 @@ deploy-check: _venv-docs
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
     fi
     .venv-docs/bin/python deploy/check.py
+    .venv-docs/bin/hadolint Dockerfile
 
 # The Python virtual environment of `docs` and `deploy-check`.
 _venv-docs:

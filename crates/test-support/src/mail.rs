@@ -129,7 +129,12 @@ pub struct MailCatcher {
 impl MailCatcher {
     /// Starts listening on `127.0.0.1` at a port the OS picks; serves until the runtime ends.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the mail catcher");
+        Self::start_on(0).await
+    }
+
+    /// Starts listening on a given port: a mail server that comes up after the app did.
+    pub async fn start_on(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind the mail catcher");
         let port = listener.local_addr().expect("a bound address").port();
         let mails = Arc::new(Mutex::new(Vec::new()));
         let store = mails.clone();

@@ -134,7 +134,9 @@ where
     /// Unknown accounts and wrong passwords get the same error after the same amount of work;
     /// "email not confirmed" is only revealed to someone who knows the password.
     pub async fn login(&self, login: &str, password: &str) -> Result<TokenPair, Error> {
-        let Some(credentials) = self.users.find_credentials(login).await? else {
+        // No account name holds a NUL (nor could the database compare one): unknown account.
+        let found = if login.contains('\0') { None } else { self.users.find_credentials(login).await? };
+        let Some(credentials) = found else {
             let _ = self.hasher.verify(password, &self.hasher.decoy_hash()).await;
             return Err(Error::InvalidCredentials);
         };

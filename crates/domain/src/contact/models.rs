@@ -17,6 +17,9 @@ impl PersonName {
     /// Trims and checks a name from the body field `field`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
+        if trimmed.chars().any(char::is_control) {
+            return Err(FieldError::body(field, "value_error", "Names may not contain control characters"));
+        }
         match trimmed.chars().count() {
             0 => Err(FieldError::body(field, "string_too_short", "String should have at least 1 character")),
             1..=50 => Ok(Self(trimmed.to_owned())),
@@ -98,6 +101,11 @@ pub struct AdditionalInfo(String);
 impl AdditionalInfo {
     /// Checks the length of the body field `additional_info`.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        // Line breaks and tabs are fine in notes; other control characters (NUL above all,
+        // which PostgreSQL cannot store) are not.
+        if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(FieldError::body("additional_info", "value_error", "Control characters are not allowed"));
+        }
         if raw.chars().count() > 1000 {
             return Err(FieldError::body(
                 "additional_info",

@@ -61,6 +61,17 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
         if !(1..=1000).contains(&query.limit) {
             problems.push(FieldError::query("limit", "range", "Input should be between 1 and 1000"));
         }
+        let filters = [
+            ("first_name", &query.filter.first_name),
+            ("last_name", &query.filter.last_name),
+            ("email", &query.filter.email),
+            ("q", &query.filter.q),
+        ];
+        for (name, value) in filters {
+            if value.as_deref().is_some_and(|v| v.contains('\0')) {
+                problems.push(FieldError::query(name, "value_error", "NUL characters are not allowed"));
+            }
+        }
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
         }

@@ -247,4 +247,12 @@ async fn a_mail_server_that_is_down_does_not_lose_the_registration() {
     expect(app.register("ada", "ada@example.org", PASSWORD).await, StatusCode::CONFLICT).await;
     // Asking for a new link answers normally even though the mail cannot go out.
     expect(app.post_json("/api/auth/request_email", &json!({"email": "ada@example.org"})).await, StatusCode::OK).await;
+
+    // Once the mail server is back, a new link is delivered and confirms the account.
+    let mail = contacts_test_support::MailCatcher::start_on(port.parse().unwrap()).await;
+    expect(app.post_json("/api/auth/request_email", &json!({"email": "ada@example.org"})).await, StatusCode::OK).await;
+    let link = mail.wait_for("ada@example.org").await;
+    let link = link.line_starting_with(&format!("{BASE_URL}/api/auth/confirmed_email/")).expect("a link");
+    expect(app.get(link.strip_prefix(BASE_URL).unwrap(), None).await, StatusCode::OK).await;
+    expect(app.login_form("ada", PASSWORD).await, StatusCode::OK).await;
 }

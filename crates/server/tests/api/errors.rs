@@ -67,3 +67,26 @@ async fn a_json_body_over_64_kib_is_413() {
     let response = app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), &big_contact).await;
     expect(response, StatusCode::PAYLOAD_TOO_LARGE).await;
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_never_a_500() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let login = app.post_json("/api/auth/login", &json!({"username": "a\u{0}b", "password": "whatever12"})).await;
+    expect(login, StatusCode::UNAUTHORIZED).await;
+    expect(app.login_form("a\u{0}b", "whatever12").await, StatusCode::UNAUTHORIZED).await;
+    for query in ["q=a%00b", "first_name=%00", "last_name=x%00", "email=%C2%A2%00"] {
+        let response = app.get(&format!("/api/contacts/?{query}"), Some(&ada.token)).await;
+        let body = expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(body["detail"][0]["loc"][0], "query", "{query}");
+    }
+    for field in ["first_name", "last_name", "additional_info"] {
+        let mut body = contact("A", "B", "a@b.co");
+        body[field] = json!("x\u{0}y");
+        let response = app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), &body).await;
+        expect_invalid(response, &["body", field]).await;
+    }
+    let mut notes = contact("A", "B", "notes@b.co");
+    notes["additional_info"] = json!("line one\nline two\tindented");
+    assert_eq!(app.create_contact(&ada, &notes).await["additional_info"], "line one\nline two\tindented");
+}

@@ -232,6 +232,18 @@ async fn login_with_an_unknown_account_verifies_against_the_decoy_hash_and_fails
 }
 
 #[tokio::test]
+async fn a_login_name_with_a_nul_is_an_unknown_account_and_never_reaches_the_repository() {
+    let mut hasher = hasher_verifying("decoy-hash", false);
+    hasher.expect_decoy_hash().times(1).returning(|| PasswordHash("decoy-hash".to_owned()));
+    // A repository without expectations refuses every call.
+    let service = service(MockUserRepository::new(), hasher, non_encoding_codec(), untouched_store(), silent_mailer());
+
+    let error = service.login("ada\0", "correct horse").await.unwrap_err();
+
+    assert!(matches!(error, Error::InvalidCredentials), "{error:?}");
+}
+
+#[tokio::test]
 async fn login_with_an_unknown_account_fails_even_if_the_decoy_hash_matched() {
     let mut hasher = hasher_verifying("decoy-hash", true);
     hasher.expect_decoy_hash().returning(|| PasswordHash("decoy-hash".to_owned()));

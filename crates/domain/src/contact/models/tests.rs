@@ -393,3 +393,12 @@ fn a_patch_judges_the_birthday_against_today() {
     let on_today = ContactPatchInput { birthday: sent("2025-06-15"), ..ContactPatchInput::default() };
     assert_eq!(ContactPatch::parse(on_today, today()).unwrap().birthday.unwrap().date(), today());
 }
+
+#[test]
+fn control_characters_are_refused_in_names_and_notes_but_line_breaks_are_fine_in_notes() {
+    assert_eq!(PersonName::parse("first_name", "Gr\u{0}ace").unwrap_err().field, "first_name");
+    assert!(PersonName::parse("last_name", "Hop\nper").is_err());
+    assert!(AdditionalInfo::parse("a\u{0}b").is_err());
+    assert!(AdditionalInfo::parse("a\u{7}b").is_err());
+    assert_eq!(AdditionalInfo::parse("one\r\ntwo\tthree").unwrap().as_str(), "one\r\ntwo\tthree");
+}

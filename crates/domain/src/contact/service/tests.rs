@@ -427,3 +427,19 @@ async fn a_29_february_birthday_is_celebrated_today_on_28_february_of_a_non_leap
     // The leapling (id 1) celebrates today: it ties with id 2 and, having the lower id, comes first.
     assert_eq!(ids(&upcoming), vec![1, 2, 4]);
 }
+
+#[tokio::test]
+async fn list_refuses_nul_characters_in_filters_before_the_store() {
+    let mut list = query(0, 10);
+    list.filter.q = Some("a\0b".into());
+    list.filter.email = Some("\0".into());
+    let problems = problems_of(service(never_listing()).list(UserId(1), list).await);
+    let fields: Vec<&str> = problems
+        .iter()
+        .map(|(part, field, _)| {
+            assert_eq!(*part, InputPart::Query);
+            field.as_str()
+        })
+        .collect();
+    assert_eq!(fields, ["email", "q"]);
+}
