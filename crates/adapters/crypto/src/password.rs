@@ -1,15 +1,22 @@
 //! [`BcryptHasher`]: the password-hasher port on bcrypt.
 
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
 use contacts_domain::Error;
 use contacts_domain::auth::{Password, PasswordHasher};
 use contacts_domain::user::PasswordHash;
 
 /// Hashes with bcrypt at a configured cost. bcrypt is deliberately slow (about 250 ms at cost
-/// 12), so every call runs on tokio's blocking pool, never on the async executor.
+/// 12), so every call runs on tokio's blocking pool, never on the async executor, and at most
+/// one hash per core runs at a time: a burst of logins queues instead of spawning a thread each
+/// and thrashing the CPU that request handling needs.
 #[derive(Debug, Clone)]
 pub struct BcryptHasher {
     cost: u32,
     decoy: PasswordHash,
+    permits: Arc<Semaphore>,
 }
 
 impl BcryptHasher {
@@ -18,12 +25,15 @@ impl BcryptHasher {
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).map_err(Error::unexpected)?;
         let decoy = bcrypt::hash(random, cost).map_err(Error::unexpected)?;
-        Ok(Self { cost, decoy: PasswordHash(decoy) })
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Self { cost, decoy: PasswordHash(decoy), permits: Arc::new(Semaphore::new(cores)) })
     }
-}
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-    tokio::task::spawn_blocking(work).await.map_err(Error::unexpected)
+    /// Runs `work` on the blocking pool once one of the per-core permits is free.
+    async fn blocking<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+        let _permit = self.permits.acquire().await.map_err(Error::unexpected)?;
+        tokio::task::spawn_blocking(work).await.map_err(Error::unexpected)
+    }
 }
 
 impl PasswordHasher for BcryptHasher {
@@ -31,7 +41,7 @@ impl PasswordHasher for BcryptHasher {
         // `Password` holds at most 72 bytes, all of which bcrypt uses (it only drops the
         // terminating NUL), so the plain `hash` loses nothing.
         let (plain, cost) = (password.expose().to_owned(), self.cost);
-        let hash = blocking(move || bcrypt::hash(plain, cost)).await?.map_err(Error::unexpected)?;
+        let hash = self.blocking(move || bcrypt::hash(plain, cost)).await?.map_err(Error::unexpected)?;
         Ok(PasswordHash(hash))
     }
 
@@ -41,7 +51,7 @@ impl PasswordHasher for BcryptHasher {
             return Ok(false);
         }
         let (plain, hash) = (candidate.to_owned(), hash.0.clone());
-        blocking(move || bcrypt::verify(plain, &hash)).await?.map_err(Error::unexpected)
+        self.blocking(move || bcrypt::verify(plain, &hash)).await?.map_err(Error::unexpected)
     }
 
     fn decoy_hash(&self) -> PasswordHash {
@@ -80,6 +90,33 @@ mod tests {
         let hasher = BcryptHasher::new(4).unwrap();
         assert!(!hasher.verify("", &hasher.decoy_hash()).await.unwrap());
         assert!(!hasher.verify("password", &hasher.decoy_hash()).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_hashes_run_at_once_than_there_are_cores() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hasher = BcryptHasher::new(4).unwrap();
+        let cores = std::thread::available_parallelism().unwrap().get();
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let jobs = (0..cores * 4).map(|_| {
+            let (hasher, running, peak) = (hasher.clone(), running.clone(), peak.clone());
+            tokio::spawn(async move {
+                hasher
+                    .blocking(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                    .unwrap();
+            })
+        });
+        for job in jobs.collect::<Vec<_>>() {
+            job.await.unwrap();
+        }
+        let peak = peak.load(Ordering::SeqCst);
+        assert!((1..=cores).contains(&peak), "{peak} hashes ran at once on {cores} cores");
     }
 
     #[tokio::test]
