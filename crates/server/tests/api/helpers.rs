@@ -16,6 +16,13 @@ pub struct TestApp {
     pub mail: MailCatcher,
     pub client: reqwest::Client,
     pub settings: Settings,
+    avatar_dir: std::path::PathBuf,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.avatar_dir);
+    }
 }
 
 /// A registered, confirmed and logged-in user.
@@ -38,6 +45,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let db = TestDatabase::create().await;
     let mail = MailCatcher::start().await;
     let mail_port = mail.port().to_string();
+    // Avatars go to a folder of this app's own, removed with it, never into the source tree.
+    let avatar_dir = std::env::temp_dir().join(format!("contacts-avatars-{}", contacts_test_support::random_hex(6)));
     let mut vars = vec![
         ("DATABASE_URL", db.url().to_owned()),
         ("JWT_SECRET", JWT_SECRET.to_owned()),
@@ -49,6 +58,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("SMTP_PORT", mail_port),
         ("SMTP_TLS", "none".to_owned()),
         ("MAIL_FROM", "Contacts <noreply@contacts.test>".to_owned()),
+        ("AVATAR_DIR", avatar_dir.display().to_string()),
     ];
     for (key, value) in overrides {
         vars.retain(|(k, _)| k != key);
@@ -62,7 +72,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let first_id = u64::from_str_radix(&contacts_test_support::random_hex(5), 16).unwrap() + 1;
     db.execute(&format!("ALTER TABLE users ALTER COLUMN id RESTART WITH {first_id}")).await;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { address, db, mail, client, settings }
+    TestApp { address, db, mail, client, settings, avatar_dir }
 }
 
 /// Builds and starts an instance; returns its base URL.
