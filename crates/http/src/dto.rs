@@ -120,10 +120,10 @@ impl From<RegisterRequest> for RegistrationInput {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct LoginRequest {
     /// Username or email.
-    #[schema(value_type = String, example = "ada")]
+    #[schema(required = false, value_type = Option<String>, example = "ada")]
     pub(crate) username: Option<String>,
     /// Accepted in JSON instead of `username`.
-    #[schema(value_type = String)]
+    #[schema(required = false, value_type = Option<String>)]
     pub(crate) email: Option<String>,
     #[schema(required = true, value_type = String, example = "correct horse battery")]
     pub(crate) password: Option<String>,
@@ -161,17 +161,17 @@ impl From<ResetPasswordRequest> for PasswordResetInput {
 /// POST and PUT `/api/contacts`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ContactRequest {
-    #[schema(required = true, value_type = String, example = "Grace")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 50, example = "Grace")]
     first_name: Option<String>,
-    #[schema(required = true, value_type = String, example = "Hopper")]
+    #[schema(required = true, value_type = String, min_length = 1, max_length = 50, example = "Hopper")]
     last_name: Option<String>,
     #[schema(required = true, value_type = String, example = "grace@navy.mil")]
     email: Option<String>,
-    #[schema(required = true, value_type = String, example = "+1 555 010 2030")]
+    #[schema(required = true, value_type = String, min_length = 7, max_length = 20, pattern = r"^\+?[0-9 ()-]+$", example = "+1 555 010 2030")]
     phone: Option<String>,
     #[schema(required = true, value_type = String, format = Date, example = "1906-12-09")]
     birthday: Option<String>,
-    #[schema(value_type = String, nullable = true, example = "Invented the compiler")]
+    #[schema(required = false, value_type = Option<String>, example = "Invented the compiler")]
     additional_info: Option<String>,
 }
 
@@ -191,22 +191,22 @@ impl From<ContactRequest> for ContactInput {
 /// PATCH `/api/contacts/{id}`: tells an absent field from an explicit `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ContactPatchRequest {
-    #[schema(value_type = String)]
+    #[schema(required = false, value_type = Option<String>)]
     #[serde(default, deserialize_with = "present")]
     first_name: Option<Option<String>>,
-    #[schema(value_type = String)]
+    #[schema(required = false, value_type = Option<String>)]
     #[serde(default, deserialize_with = "present")]
     last_name: Option<Option<String>>,
-    #[schema(value_type = String)]
+    #[schema(required = false, value_type = Option<String>)]
     #[serde(default, deserialize_with = "present")]
     email: Option<Option<String>>,
-    #[schema(value_type = String)]
+    #[schema(required = false, value_type = Option<String>)]
     #[serde(default, deserialize_with = "present")]
     phone: Option<Option<String>>,
-    #[schema(value_type = String)]
+    #[schema(required = false, value_type = Option<String>)]
     #[serde(default, deserialize_with = "present")]
     birthday: Option<Option<String>>,
-    #[schema(value_type = String, nullable = true)]
+    #[schema(required = false, value_type = Option<String>)]
     #[serde(default, deserialize_with = "present")]
     additional_info: Option<Option<String>>,
 }
@@ -233,7 +233,11 @@ impl From<ContactPatchRequest> for ContactPatchInput {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
+    /// Matches to skip.
+    #[param(minimum = 0, default = 0)]
     skip: Option<i64>,
+    /// Matches to return.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     limit: Option<i64>,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -256,6 +260,8 @@ impl From<ListParams> for ListQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct BirthdayParams {
+    /// Days after today to look ahead (today included).
+    #[param(minimum = 0, maximum = 365, default = 7)]
     pub(crate) days: Option<i64>,
 }
 

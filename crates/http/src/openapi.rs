@@ -32,7 +32,7 @@ use crate::routes::{auth, contacts, health, users};
         ResetPasswordRequest, ContactRequest, ContactPatchRequest, ErrorBody, ValidationErrorBody, ValidationProblem,
         ReadinessBody, AvatarUpload,
     )),
-    modifiers(&Security),
+    modifiers(&Security, &BodyErrors),
     tags(
         (name = "auth", description = "Registration, login, sessions and password reset"),
         (name = "users", description = "The current user"),
@@ -63,4 +63,32 @@ impl Modify for Security {
 /// The document as pretty JSON, for the docs build.
 pub fn openapi_json() -> String {
     ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises")
+}
+
+/// Every operation that reads a JSON body can also answer `413` (over 64 KiB) and `415` (not
+/// declared as JSON): the contract's conventions, documented once here instead of per route.
+struct BodyErrors;
+
+impl Modify for BodyErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
+        let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
+            let body = ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody"))).build();
+            ResponseBuilder::new().description(description).content("application/json", body).build().into()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.post, &mut item.put, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let takes_json = operation.request_body.as_ref().is_some_and(|body| match body {
+                    RefOr::T(body) => body.content.keys().any(|c| c.starts_with("application/json")),
+                    RefOr::Ref(_) => false,
+                });
+                if takes_json {
+                    let responses = &mut operation.responses.responses;
+                    responses.entry("413".into()).or_insert_with(|| error("Body over 64 KiB"));
+                    responses.entry("415".into()).or_insert_with(|| error("Body not declared as application/json"));
+                }
+            }
+        }
+    }
 }

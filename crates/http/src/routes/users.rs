@@ -8,7 +8,7 @@ use contacts_domain::{Error, FieldError};
 
 use crate::dto::UserBody;
 #[allow(unused_imports)] // referenced by the OpenAPI annotations only
-use crate::dto::{AvatarUpload, ErrorBody};
+use crate::dto::{AvatarUpload, ErrorBody, ValidationErrorBody};
 use crate::error::ApiError;
 use crate::extract::{Admin, CurrentUser};
 use crate::state::AppState;
@@ -26,7 +26,7 @@ pub(crate) async fn me(state: web::Data<AppState>, CurrentUser(user): CurrentUse
 
 /// Replaces an admin's avatar with the multipart field `file`. The size limit is enforced
 /// while reading, so no more than the limit is ever buffered.
-#[utoipa::path(patch, path = "/api/users/avatar", tag = "users", request_body(content = AvatarUpload, content_type = "multipart/form-data"), security(("bearer" = []), ("oauth2" = [])), responses((status = 200, description = "The user with the new avatar URL", body = UserBody), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 403, description = "Only admins may change their avatar", body = ErrorBody), (status = 413, description = "File too large", body = ErrorBody), (status = 415, description = "Not a PNG, JPEG, WebP or GIF image", body = ErrorBody)))]
+#[utoipa::path(patch, path = "/api/users/avatar", tag = "users", request_body(content = AvatarUpload, content_type = "multipart/form-data"), security(("bearer" = []), ("oauth2" = [])), responses((status = 200, description = "The user with the new avatar URL", body = UserBody), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 403, description = "Only admins may change their avatar", body = ErrorBody), (status = 413, description = "File too large", body = ErrorBody), (status = 415, description = "Not a PNG, JPEG, WebP or GIF image", body = ErrorBody), (status = 422, description = "No `file` field", body = ValidationErrorBody)))]
 pub(crate) async fn avatar(
     state: web::Data<AppState>,
     Admin(user): Admin,
