@@ -56,6 +56,15 @@ pub struct Application {
 impl Application {
     /// Migrates the database, builds every adapter and binds `HOST:PORT`.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // A folder that cannot be created is a configuration mistake: say so now, not at the
+        // first upload.
+        let dir = settings.avatar_dir.clone();
+        tokio::task::spawn_blocking(move || std::fs::create_dir_all(&dir))
+            .await
+            .map_err(|e| StartupError::Other(e.to_string()))?
+            .map_err(|e| {
+                StartupError::Other(format!("AVATAR_DIR is invalid: {}: {e}", settings.avatar_dir.display()))
+            })?;
         run_migrations(&settings.database_url).await?;
         let database = Database::connect_lazy(&settings.database_url, DB_POOL_SIZE)?;
         let state = web::Data::new(build_state(&settings, database).await?);
@@ -67,7 +76,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(contacts_http::cors(&origins))
-                .wrap(Logger::new("%r %s %b %Dms"))
+                .wrap(access_log())
                 .configure(contacts_http::configure(state.clone()))
         })
         .listen(listener)?
@@ -83,6 +92,23 @@ impl Application {
     /// Serves until the process is asked to stop (SIGINT/SIGTERM), finishing in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// One line per request: method, path, status, size, time. Paths are logged without their query
+/// string and with confirmation tokens masked, so no token ever reaches the logs.
+fn access_log() -> Logger {
+    Logger::new("%{method}xi %{path}xi %s %b %Dms")
+        .custom_request_replace("method", |req| req.method().to_string())
+        .custom_request_replace("path", |req| redacted_path(req.path()))
+}
+
+/// The request path with the token of a confirmation link replaced by `…`.
+pub fn redacted_path(path: &str) -> String {
+    const CONFIRM: &str = "/api/auth/confirmed_email/";
+    match path.strip_prefix(CONFIRM) {
+        Some(_) => format!("{CONFIRM}…"),
+        None => path.to_owned(),
     }
 }
 
@@ -155,4 +181,15 @@ pub fn build_cache(settings: &Settings) -> Result<AnyCache, StartupError> {
         Some(url) => AnyCache::Redis(RedisCache::new(url, settings.user_cache_ttl)?),
         None => AnyCache::Memory(MemoryCache::new(std::time::Duration::from_secs(settings.user_cache_ttl))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_path;
+
+    #[test]
+    fn tokens_in_paths_are_masked() {
+        assert_eq!(redacted_path("/api/auth/confirmed_email/eyJ.secret.sig"), "/api/auth/confirmed_email/…");
+        assert_eq!(redacted_path("/api/contacts/7"), "/api/contacts/7");
+    }
 }

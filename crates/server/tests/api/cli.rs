@@ -82,3 +82,69 @@ fn configuration_mistakes_stop_the_server_with_one_line_naming_the_variable() {
     assert_eq!(usage.status.code(), Some(2));
     assert!(run(&["--help"], &[]).status.success());
 }
+
+#[tokio::test]
+async fn the_access_log_holds_no_token() {
+    let app = spawn_app().await;
+    app.register("ada", "ada@example.org", PASSWORD).await;
+    let path = app.confirmation_path("ada@example.org").await;
+    let token = path.rsplit('/').next().unwrap().to_owned();
+    let port = contacts_test_support::MailCatcher::unused_port().to_string();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_contacts-api"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(std::env::var("LLVM_PROFILE_FILE").ok().map(|p| ("LLVM_PROFILE_FILE", p)))
+        .envs([
+            ("DATABASE_URL", app.db.url()),
+            ("JWT_SECRET", JWT_SECRET),
+            ("HOST", "127.0.0.1"),
+            ("PORT", port.as_str()),
+            ("BCRYPT_COST", "4"),
+            ("AVATAR_DIR", std::env::temp_dir().join("contacts-log-test").to_str().unwrap()),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if app.client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.client.get(format!("{base}{path}")).send().await.unwrap();
+    app.client.get(format!("{base}/reset-password?token={token}")).send().await.unwrap();
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        server.wait().unwrap();
+        let mut all = String::new();
+        use std::io::Read;
+        server.stdout.take().unwrap().read_to_string(&mut all).unwrap();
+        server.stderr.take().unwrap().read_to_string(&mut all).unwrap();
+        all
+    })
+    .await
+    .unwrap();
+    assert!(output.contains("/api/auth/confirmed_email/…"), "the request is logged: {output}");
+    assert!(output.contains("GET /reset-password 200"), "{output}");
+    assert!(!output.contains(&token), "a token reached the log:\n{output}");
+}
+
+#[tokio::test]
+async fn an_unusable_avatar_dir_stops_the_server_naming_it() {
+    let db = contacts_test_support::TestDatabase::create().await;
+    let output = run(
+        &["serve"],
+        &[
+            ("DATABASE_URL", db.url()),
+            ("JWT_SECRET", JWT_SECRET),
+            ("PORT", "0"),
+            ("AVATAR_DIR", "/proc/no-avatars-here"),
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.lines().any(|l| l.starts_with("error: AVATAR_DIR")), "{stderr}");
+}

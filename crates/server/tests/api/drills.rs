@@ -70,6 +70,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_cleanly() {
             ("HOST", "127.0.0.1"),
             ("PORT", &port.to_string()),
             ("BCRYPT_COST", "12"),
+            ("AVATAR_DIR", std::env::temp_dir().join("contacts-drill-avatars").to_str().unwrap()),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
