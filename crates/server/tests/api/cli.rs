@@ -89,31 +89,7 @@ async fn the_access_log_holds_no_token() {
     app.register("ada", "ada@example.org", PASSWORD).await;
     let path = app.confirmation_path("ada@example.org").await;
     let token = path.rsplit('/').next().unwrap().to_owned();
-    let port = contacts_test_support::MailCatcher::unused_port().to_string();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_contacts-api"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(std::env::var("LLVM_PROFILE_FILE").ok().map(|p| ("LLVM_PROFILE_FILE", p)))
-        .envs([
-            ("DATABASE_URL", app.db.url()),
-            ("JWT_SECRET", JWT_SECRET),
-            ("HOST", "127.0.0.1"),
-            ("PORT", port.as_str()),
-            ("BCRYPT_COST", "4"),
-            ("AVATAR_DIR", std::env::temp_dir().join("contacts-log-test").to_str().unwrap()),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if app.client.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let ServerProcess { child: mut server, base } = app.serve_binary(&[("BCRYPT_COST", "4")]).await;
     app.client.get(format!("{base}{path}")).send().await.unwrap();
     app.client.get(format!("{base}/reset-password?token={token}")).send().await.unwrap();
     Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();

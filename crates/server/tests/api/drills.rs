@@ -1,8 +1,8 @@
 //! Fault and concurrency drills against the real processes: races the database must settle,
 //! and a graceful shutdown.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -58,30 +58,7 @@ async fn futures_join<F: std::future::Future>(futures: impl IntoIterator<Item = 
 async fn sigterm_lets_in_flight_requests_finish_and_exits_cleanly() {
     let app = spawn_app().await; // for the database and a confirmed user
     app.user("ada").await;
-    let port = contacts_test_support::MailCatcher::unused_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_contacts-api"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(std::env::var("LLVM_PROFILE_FILE").ok().map(|p| ("LLVM_PROFILE_FILE", p)))
-        .envs([
-            ("DATABASE_URL", app.db.url()),
-            ("JWT_SECRET", JWT_SECRET),
-            ("HOST", "127.0.0.1"),
-            ("PORT", &port.to_string()),
-            ("BCRYPT_COST", "12"),
-            ("AVATAR_DIR", std::env::temp_dir().join("contacts-drill-avatars").to_str().unwrap()),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while app.client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the server came up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let ServerProcess { child: mut server, base } = app.serve_binary(&[("BCRYPT_COST", "12")]).await;
     // Logins at cost 12 take a while: they are in flight when the signal arrives.
     let logins: Vec<_> = (0..4)
         .map(|_| {

@@ -196,3 +196,41 @@ pub async fn expect_unauthenticated(response: Response) {
     let body = expect(response, StatusCode::UNAUTHORIZED).await;
     assert_eq!(body, json!({"detail": "Could not validate credentials"}));
 }
+
+/// The `contacts-api` binary serving on a port of its own against this app's database, as an
+/// operator would start it; output captured. Returns once `/healthz` answers.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl TestApp {
+    pub async fn serve_binary(&self, extra: &[(&str, &str)]) -> ServerProcess {
+        let port = contacts_test_support::MailCatcher::unused_port().to_string();
+        let avatars = self.avatar_dir.display().to_string();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_contacts-api"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(std::env::var("LLVM_PROFILE_FILE").ok().map(|p| ("LLVM_PROFILE_FILE", p)))
+            .envs([
+                ("DATABASE_URL", self.db.url()),
+                ("JWT_SECRET", JWT_SECRET),
+                ("HOST", "127.0.0.1"),
+                ("PORT", port.as_str()),
+                ("AVATAR_DIR", avatars.as_str()),
+            ])
+            .envs(extra.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        while self.client.get(format!("{base}/healthz")).send().await.is_err() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(30), "the server came up");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        ServerProcess { child, base }
+    }
+}
