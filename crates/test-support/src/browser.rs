@@ -31,7 +31,7 @@ impl Browser {
 
     /// Starts ChromeDriver on a free port and opens a headless session.
     pub async fn start() -> Self {
-        let port = crate::MailCatcher::unused_port();
+        let port = crate::unused_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

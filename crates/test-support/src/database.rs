@@ -14,12 +14,19 @@ fn admin_url() -> String {
 pub struct TestDatabase {
     name: String,
     url: String,
+    admin: String,
 }
 
 impl TestDatabase {
     /// Creates a database named `contacts_test_<random>` on the test server.
     pub async fn create() -> Self {
-        let admin = admin_url();
+        Self::create_on(&admin_url()).await
+    }
+
+    /// Creates a database on another server, given a URL of any database on it (a
+    /// [`crate::PostgresServer`] a test stops and starts, say).
+    pub async fn create_on(admin: &str) -> Self {
+        let admin = admin.to_owned();
         let name = format!("contacts_test_{}", crate::random_hex(8));
         let mut conn = AsyncPgConnection::establish(&admin)
             .await
@@ -27,7 +34,7 @@ impl TestDatabase {
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
         let (base, _) = admin.rsplit_once('/').expect("a database URL has a path");
         let url = format!("{base}/{name}");
-        Self { name, url }
+        Self { name, url, admin }
     }
 
     /// The database's connection URL.
@@ -49,7 +56,7 @@ impl TestDatabase {
     /// Drops the database now, cutting its open connections: how tests simulate a database
     /// that has gone away while the app runs.
     pub async fn destroy(&self) {
-        let mut conn = AsyncPgConnection::establish(&admin_url()).await.expect("reach PostgreSQL");
+        let mut conn = AsyncPgConnection::establish(&self.admin).await.expect("reach PostgreSQL");
         diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
             .execute(&mut conn)
             .await
@@ -60,12 +67,13 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let admin = self.admin.clone();
         // Drop runs inside the test's async runtime, which must not be blocked on; a short-lived
         // thread with its own runtime does the work.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
-                let mut conn = AsyncPgConnection::establish(&admin_url()).await.ok()?;
+                let mut conn = AsyncPgConnection::establish(&admin).await.ok()?;
                 diesel::sql_query(sql).execute(&mut conn).await.ok()
             })
         })

@@ -1,18 +1,27 @@
 //! Shared test harness: throw-away PostgreSQL databases, an in-process SMTP server that
-//! captures mails, and a headless browser, so tests exercise real parts instead of mocks.
+//! captures mails, private PostgreSQL and Redis servers to stop and start, and a headless
+//! browser, so tests exercise real parts instead of mocks.
 #![deny(missing_docs)]
 
 mod browser;
 mod database;
 mod mail;
+mod servers;
 
 pub use browser::Browser;
 pub use database::TestDatabase;
 pub use mail::{CapturedMail, MailCatcher};
+pub use servers::{PostgresServer, RedisServer};
 
 /// A random lowercase hex string of `bytes * 2` characters, for unique names.
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).expect("the OS has randomness");
     buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A local port nothing listens on right now, for "server down" tests and private servers.
+pub fn unused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").port()
 }

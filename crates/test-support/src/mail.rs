@@ -146,12 +146,6 @@ impl MailCatcher {
         Self { port, mails }
     }
 
-    /// A local port nothing listens on, for "mail server down" tests.
-    pub fn unused_port() -> u16 {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("address").port()
-    }
-
     /// The port to send mail to.
     pub fn port(&self) -> u16 {
         self.port

@@ -6,8 +6,13 @@ use diesel_async::pooled_connection::deadpool::PoolError;
 
 use contacts_domain::Error;
 
+/// How PostgreSQL begins the message it sends to a session it ends (SQLSTATE 57P01, 57P02):
+/// the server is stopping or restarting, not the query at fault.
+const TERMINATED: &str = "terminating connection";
+
 /// Maps a failed query. Unique violations become conflicts named after their index; a lost
-/// connection means the database is unavailable; everything else is unexpected.
+/// connection (closed, or terminated by the server as it shuts down) means the database is
+/// unavailable; everything else is unexpected.
 pub(crate) fn query_error(error: DieselError) -> Error {
     match &error {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => match info.constraint_name() {
@@ -16,7 +21,11 @@ pub(crate) fn query_error(error: DieselError) -> Error {
             Some("contacts_user_email_key") => Error::Conflict("A contact with this email already exists"),
             _ => Error::unexpected(error),
         },
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | DieselError::BrokenTransactionManager => {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
+        | DieselError::BrokenTransactionManager => Error::Unavailable(Box::new(error)),
+        // SQLSTATE class 57P (admin shutdown, crash shutdown) reaches us as `Unknown`: the driver
+        // keeps the code to itself, the server's message is all that tells it apart.
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) if info.message().starts_with(TERMINATED) => {
             Error::Unavailable(Box::new(error))
         }
         _ => Error::unexpected(error),

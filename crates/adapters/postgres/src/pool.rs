@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use deadpool::Runtime;
+use deadpool::managed::{Hook, HookError};
 use diesel::IntoSql;
+use diesel::result::QueryResult;
 use diesel_async::AsyncPgConnection;
 use diesel_async::RunQueryDsl;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -16,6 +18,13 @@ use contacts_domain::Error;
 /// the database is unavailable: failing fast beats hanging when PostgreSQL is down.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A pooled connection unused for this long is checked with `SELECT 1` before reuse. One in
+/// steady use is known good and costs no extra round trip; one that sat idle may have been cut
+/// off silently (a firewall, a failover) and would otherwise hang the request that gets it.
+const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(10);
+
+type Manager = AsyncDieselConnectionManager<AsyncPgConnection>;
+
 /// The pool could not be configured.
 #[derive(Debug, thiserror::Error)]
 #[error("could not build the PostgreSQL connection pool: {0}")]
@@ -23,8 +32,11 @@ pub struct DatabaseError(String);
 
 /// A cheaply clonable handle to the PostgreSQL connection pool, shared by every repository.
 ///
-/// Build it once per process (not per actix worker). Connections are verified before reuse,
-/// so the pool recovers by itself after a database restart.
+/// Build it once per process (not per actix worker). A connection in steady use is reused
+/// without a test query (`RecyclingMethod::Fast`), so a request costs exactly its own
+/// statements; the pool drops every connection whose socket has closed (the driver notices
+/// within milliseconds when PostgreSQL stops or restarts) and checks the ones that sat idle, so
+/// it recovers by itself after a database restart.
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<AsyncPgConnection>,
@@ -40,11 +52,17 @@ impl Database {
     /// Configures a pool of at most `max_size` connections to `url`. No connection is made
     /// until one is needed, so this succeeds even while PostgreSQL is down.
     pub fn connect_lazy(url: &str, max_size: usize) -> Result<Self, DatabaseError> {
+        Self::with_idle_check(url, max_size, IDLE_BEFORE_CHECK)
+    }
+
+    /// [`Database::connect_lazy`], checking connections unused for `idle` before reuse.
+    pub(crate) fn with_idle_check(url: &str, max_size: usize, idle: Duration) -> Result<Self, DatabaseError> {
         let mut config = ManagerConfig::default();
-        config.recycling_method = RecyclingMethod::Verified;
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+        config.recycling_method = RecyclingMethod::Fast;
+        let manager = Manager::new_with_config(url, config);
         let pool = Pool::builder(manager)
             .max_size(max_size)
+            .post_recycle(check_if_idle_for(idle))
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(CONNECT_TIMEOUT))
             .create_timeout(Some(CONNECT_TIMEOUT))
@@ -62,12 +80,29 @@ impl Database {
     /// Checks that PostgreSQL answers a trivial query, for health checks.
     pub async fn ping(&self) -> Result<(), Error> {
         let mut conn = self.conn().await?;
-        diesel::select(1_i32.into_sql::<diesel::sql_types::Integer>())
-            .execute(&mut conn)
-            .await
-            .map(|_| ())
-            .map_err(crate::error::query_error)
+        select_one(&mut conn).await.map_err(crate::error::query_error)
     }
+}
+
+/// The cheapest statement that proves a connection works.
+async fn select_one(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::select(1_i32.into_sql::<diesel::sql_types::Integer>()).execute(conn).await.map(|_| ())
+}
+
+/// A recycle hook that checks a connection unused for `idle` or longer, within the timeout; a
+/// connection that fails is dropped and the pool opens another.
+fn check_if_idle_for(idle: Duration) -> Hook<Manager> {
+    Hook::async_fn(move |conn, metrics| {
+        Box::pin(async move {
+            if metrics.last_used() < idle {
+                return Ok(());
+            }
+            match tokio::time::timeout(CONNECT_TIMEOUT, select_one(conn)).await {
+                Ok(Ok(())) => Ok(()),
+                _ => Err(HookError::Message("an idle pooled connection failed its check".into())),
+            }
+        })
+    })
 }
 
 #[cfg(test)]

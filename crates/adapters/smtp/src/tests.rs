@@ -37,7 +37,7 @@ async fn delivers_a_text_and_html_mail_over_smtp() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_an_error_not_a_hang() {
-    let port = MailCatcher::unused_port();
+    let port = contacts_test_support::unused_port();
     let mailer = AnyMailer::Smtp(SmtpMailer::new(&settings(port)).unwrap());
     assert!(matches!(mailer.send(email("ada@example.org")).await, Err(Error::Unexpected(_))));
 }

@@ -238,7 +238,7 @@ async fn request_email_answers_the_same_and_mails_only_unconfirmed_accounts() {
 
 #[tokio::test]
 async fn a_mail_server_that_is_down_does_not_lose_the_registration() {
-    let port = contacts_test_support::MailCatcher::unused_port().to_string();
+    let port = contacts_test_support::unused_port().to_string();
     let app = spawn_app_with(&[("SMTP_PORT", &port)]).await;
     expect(app.register("ada", "ada@example.org", PASSWORD).await, StatusCode::CREATED).await;
     // The account exists: the password is checked and only the confirmation is missing.

@@ -1,11 +1,17 @@
 //! Fault and concurrency drills against the real processes: races the database must settle,
-//! and a graceful shutdown.
+//! a graceful shutdown, and PostgreSQL or Redis failing while requests keep coming.
 
 use std::process::Command;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
+use deadpool_redis::redis::{self, AsyncCommands};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+use contacts_test_support::{PostgresServer, RedisServer, TestDatabase};
 
 use crate::helpers::*;
 
@@ -79,4 +85,159 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_cleanly() {
     let status = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
     assert!(status.success(), "exit code {status:?}");
     assert!(app.client.get(format!("{base}/healthz")).send().await.is_err(), "no longer accepting connections");
+}
+
+/// What one request of a [`Load`] got: its status (`None` if it got no answer at all), its body
+/// and how long it took.
+struct Outcome {
+    path: &'static str,
+    status: Option<StatusCode>,
+    body: Value,
+    elapsed: Duration,
+}
+
+/// Closed-loop load: `clients` tasks, each sending the next request as soon as the last one is
+/// answered, cycling through some authenticated GETs, until stopped.
+struct Load {
+    stop: Arc<AtomicBool>,
+    clients: Vec<JoinHandle<Vec<Outcome>>>,
+}
+
+impl Load {
+    fn start(app: &TestApp, token: &str, paths: &'static [&'static str], clients: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients = (0..clients)
+            .map(|n| {
+                let (client, address, token, stop) =
+                    (app.client.clone(), app.address.clone(), token.to_owned(), stop.clone());
+                tokio::spawn(async move {
+                    let mut outcomes = Vec::new();
+                    for path in paths.iter().cycle().skip(n) {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let started = Instant::now();
+                        let request = client.get(format!("{address}{path}")).bearer_auth(&token);
+                        let response = request.timeout(Duration::from_secs(10)).send().await;
+                        let status = response.as_ref().ok().map(|r| r.status());
+                        let body = match response {
+                            Ok(r) => r.json().await.unwrap_or(Value::Null),
+                            Err(_) => Value::Null,
+                        };
+                        outcomes.push(Outcome { path, status, body, elapsed: started.elapsed() });
+                    }
+                    outcomes
+                })
+            })
+            .collect();
+        Self { stop, clients }
+    }
+
+    /// Stops every client and returns what all of them saw.
+    async fn finish(self) -> Vec<Outcome> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut all = Vec::new();
+        for client in self.clients {
+            all.extend(client.await.unwrap());
+        }
+        all
+    }
+}
+
+/// Asserts that every request got an answer within a few seconds (no hang), and returns how
+/// many of each status there were.
+fn tally(outcomes: &[Outcome]) -> std::collections::BTreeMap<u16, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for outcome in outcomes {
+        let status =
+            outcome.status.unwrap_or_else(|| panic!("{}: no answer after {:?}", outcome.path, outcome.elapsed));
+        assert!(outcome.elapsed < Duration::from_secs(5), "{}: took {:?}", outcome.path, outcome.elapsed);
+        *counts.entry(status.as_u16()).or_default() += 1;
+    }
+    counts
+}
+
+/// Waits until `path` answers 200, for at most `patience`.
+async fn wait_for_ok(app: &TestApp, path: &str, token: &str, patience: Duration) {
+    let started = Instant::now();
+    while app.get(path, Some(token)).await.status() != StatusCode::OK {
+        assert!(started.elapsed() < patience, "{path} did not recover within {patience:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn redis_killed_under_load_fails_no_request_and_is_used_again_once_back() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let app = spawn_app_with(&[("REDIS_URL", &url), ("RATE_LIMIT_ME_PER_MINUTE", "1000000")]).await;
+    let ada = app.user("ada").await;
+    app.create_contact(&ada, &contact("Grace", "Hopper", "grace@example.org")).await;
+    let load = Load::start(&app, &ada.token, &["/api/users/me", "/api/contacts/"], 8);
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let port = redis.kill();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(expect(app.get("/readyz", None).await, StatusCode::OK).await["cache"], "degraded");
+    let redis = RedisServer::start_on(port);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let outcomes = load.finish().await;
+
+    let counts = tally(&outcomes);
+    assert_eq!(counts.keys().copied().collect::<Vec<_>>(), [200], "every request succeeds: {counts:?}");
+    assert_eq!(expect(app.get("/readyz", None).await, StatusCode::OK).await["cache"], "ok");
+    // The restarted Redis starts empty: the user is found there only if the app wrote it again.
+    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let cached: Option<String> = conn.get(format!("contacts:v1:user:{}", ada.id)).await.unwrap();
+    assert!(cached.is_some(), "the cache is written again");
+}
+
+#[tokio::test]
+async fn postgres_stopped_under_load_means_503s_then_recovery_without_a_restart() {
+    let postgres = tokio::task::spawn_blocking(PostgresServer::start).await.unwrap();
+    let app = spawn_app_on(TestDatabase::create_on(&postgres.admin_url()).await, &[]).await;
+    let ada = app.user("ada").await;
+    let grace = app.create_contact(&ada, &contact("Grace", "Hopper", "grace@example.org")).await;
+    let one = format!("/api/contacts/{}", grace["id"]);
+    let load = Load::start(&app, &ada.token, &["/api/contacts/", "/api/contacts/birthdays"], 8);
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let postgres = tokio::task::spawn_blocking(move || {
+        postgres.stop();
+        postgres
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ready = expect(app.get("/readyz", None).await, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(ready["database"], "unavailable");
+    expect(app.get("/healthz", None).await, StatusCode::OK).await;
+    let _postgres = tokio::task::spawn_blocking(move || {
+        postgres.start_again();
+        postgres
+    })
+    .await
+    .unwrap();
+    wait_for_ok(&app, &one, &ada.token, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let outcomes = load.finish().await;
+
+    let counts = tally(&outcomes);
+    assert!(counts.keys().all(|status| [200, 503].contains(status)), "only 200s and 503s: {counts:?}");
+    assert!(counts.get(&503).is_some_and(|n| *n > 0), "the outage was seen: {counts:?}");
+    for outcome in outcomes.iter().filter(|o| o.status == Some(StatusCode::SERVICE_UNAVAILABLE)) {
+        assert!(outcome.body["detail"].is_string(), "FastAPI's error shape: {}", outcome.body);
+    }
+    assert!(outcomes.last().is_some_and(|o| o.status == Some(StatusCode::OK)), "served again after the restart");
+    // No connection in the pool is left broken: twice as many concurrent requests as it holds
+    // connections, then one after another, all succeed.
+    let burst: Vec<_> = (0..32).map(|_| app.get(&one, Some(&ada.token))).collect();
+    for response in futures_join(burst).await {
+        expect(response, StatusCode::OK).await;
+    }
+    for _ in 0..16 {
+        expect(app.get("/api/contacts/", Some(&ada.token)).await, StatusCode::OK).await;
+    }
+    assert_eq!(expect(app.get("/readyz", None).await, StatusCode::OK).await["database"], "ok");
 }

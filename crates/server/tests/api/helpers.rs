@@ -39,10 +39,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app with some variables overridden (or set to "" to unset them).
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_on(TestDatabase::create().await, overrides).await
+}
+
+/// Starts the app on `db` (a database of a private server, say) with some variables overridden.
+pub async fn spawn_app_on(db: TestDatabase, overrides: &[(&str, &str)]) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         contacts_api::telemetry::init();
     }
-    let db = TestDatabase::create().await;
     let mail = MailCatcher::start().await;
     let mail_port = mail.port().to_string();
     // Avatars go to a folder of this app's own, removed with it, never into the source tree.
@@ -206,7 +210,7 @@ pub struct ServerProcess {
 
 impl TestApp {
     pub async fn serve_binary(&self, extra: &[(&str, &str)]) -> ServerProcess {
-        let port = contacts_test_support::MailCatcher::unused_port().to_string();
+        let port = contacts_test_support::unused_port().to_string();
         let avatars = self.avatar_dir.display().to_string();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_contacts-api"))
             .arg("serve")

@@ -11,5 +11,6 @@ mod errors;
 mod health;
 mod helpers;
 mod openapi;
+mod round_trips;
 mod sessions;
 mod users;

@@ -123,65 +123,6 @@ async fn with_redis_unreachable_everything_still_works_and_readiness_says_degrad
     assert_eq!(ready["database"], "ok");
 }
 
-/// A private Redis on its own port that a test may stop and start.
-struct PrivateRedis {
-    port: u16,
-    process: std::process::Child,
-}
-
-impl PrivateRedis {
-    fn start(port: u16) -> Self {
-        let process = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        for _ in 0..50 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { port, process }
-    }
-
-    fn stop(mut self) -> u16 {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-        self.port
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-#[tokio::test]
-async fn when_redis_comes_back_it_is_used_again_without_a_restart() {
-    let redis = PrivateRedis::start(contacts_test_support::MailCatcher::unused_port());
-    let url = format!("redis://127.0.0.1:{}", redis.port);
-    let app = spawn_app_with(&[("REDIS_URL", &url)]).await;
-    let ada = app.user("ada").await;
-    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
-    assert_eq!(expect(app.get("/readyz", None).await, StatusCode::OK).await["cache"], "ok");
-
-    let port = redis.stop();
-    let started = Instant::now();
-    assert_eq!(expect(app.get("/readyz", None).await, StatusCode::OK).await["cache"], "degraded");
-    assert!(started.elapsed() < Duration::from_secs(5));
-    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
-
-    let _redis = PrivateRedis::start(port);
-    assert_eq!(expect(app.get("/readyz", None).await, StatusCode::OK).await["cache"], "ok");
-    expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
-    let mut conn = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let cached: Option<String> = conn.get(format!("contacts:v1:user:{}", ada.id)).await.unwrap();
-    assert!(cached.is_some(), "the cache is written again");
-}
-
 fn image_file(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
     let pixels = ImageBuffer::from_fn(width, height, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
     let mut bytes = Vec::new();

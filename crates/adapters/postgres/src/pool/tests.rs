@@ -1,7 +1,12 @@
 use std::future::Future;
 use std::time::Instant;
 
-use tokio::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
 
 use contacts_domain::contact::{ContactFilter, ContactRepository, Page};
 use contacts_domain::user::{UserId, UserRepository};
@@ -82,17 +87,87 @@ async fn repositories_report_an_unreachable_database_as_unavailable() {
     assert_unavailable_quickly("list", contacts.list(UserId(1), &ContactFilter::default(), page)).await;
 }
 
+/// Ends every other session of the database, as a restart or an operator would, and waits
+/// until the server has closed them all.
+async fn terminate_other_sessions(test_db: &TestDatabase) {
+    let killer = Database::connect_lazy(test_db.url(), 1).unwrap();
+    let others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    execute_sql(&killer, &format!("SELECT pg_terminate_backend(pid) {others}")).await.expect("terminate");
+    let wait = format!(
+        "DO $$ BEGIN WHILE EXISTS (SELECT 1 {others}) LOOP \
+         PERFORM pg_sleep(0.01); PERFORM pg_stat_clear_snapshot(); END LOOP; END $$"
+    );
+    execute_sql(&killer, &wait).await.expect("wait for the sessions to end");
+}
+
 #[tokio::test]
 async fn the_pool_replaces_connections_the_server_closed() {
     let test_db = TestDatabase::create().await;
     let db = Database::connect_lazy(test_db.url(), 1).unwrap();
     db.ping().await.expect("ping before");
 
-    // Another session kills every other backend of this database, as a restart would.
-    let killer = Database::connect_lazy(test_db.url(), 1).unwrap();
-    let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                WHERE datname = current_database() AND pid <> pg_backend_pid()";
-    execute_sql(&killer, kill).await.expect("terminate the pooled connection");
+    terminate_other_sessions(&test_db).await;
+    // The driver sees the socket close as soon as its task runs; the pool then drops the
+    // connection instead of handing it out.
+    tokio::time::sleep(Duration::from_millis(100)).await;
 
     db.ping().await.expect("ping after the connection was closed");
+}
+
+/// A TCP relay to `target` that starts dropping every byte once `cut` is set, like a network
+/// that silently loses a connection: no reset, no close, just silence. Returns its address.
+async fn relay(target: String, cut: Arc<AtomicBool>) -> String {
+    async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, cut: Arc<AtomicBool>) {
+        let mut buf = vec![0u8; 8192];
+        while let Ok(n @ 1..) = from.read(&mut buf).await {
+            // (`AtomicBool::load` by name: diesel's `RunQueryDsl::load` is in scope too.)
+            if !AtomicBool::load(&cut, Ordering::Relaxed) && to.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = TcpStream::connect(&target).await else { continue };
+            let ((client_in, client_out), (server_in, server_out)) = (client.into_split(), server.into_split());
+            tokio::spawn(pump(client_in, server_out, cut.clone()));
+            tokio::spawn(pump(server_in, client_out, cut.clone()));
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn an_idle_connection_cut_off_silently_is_not_handed_out() {
+    let test_db = TestDatabase::create().await;
+    let (credentials, rest) = test_db.url().split_once('@').unwrap();
+    let (server, database) = rest.split_once('/').unwrap();
+    let cut = Arc::new(AtomicBool::new(false));
+    let through_relay = format!("{credentials}@{}/{database}", relay(server.to_owned(), cut.clone()).await);
+    // Every connection counts as idle, so every reuse is checked.
+    let db = Database::with_idle_check(&through_relay, 1, Duration::ZERO).unwrap();
+    db.ping().await.expect("ping through the relay");
+
+    cut.store(true, Ordering::Relaxed);
+
+    // Unchecked, the pooled connection would be handed out and its query would wait forever.
+    let result = tokio::time::timeout(3 * PATIENCE, db.ping()).await.expect("an answer, not a hang");
+    assert!(matches!(result, Err(Error::Unavailable(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_query_cut_off_by_a_server_shutdown_is_unavailable_not_unexpected() {
+    let test_db = TestDatabase::create().await;
+    let db = Database::connect_lazy(test_db.url(), 1).unwrap();
+
+    // pg_terminate_backend is what a fast shutdown does to every session.
+    let (slow, _) = tokio::join!(execute_sql(&db, "SELECT pg_sleep(5)"), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        terminate_other_sessions(&test_db).await;
+    });
+
+    let error = crate::error::query_error(slow.expect_err("the sleep was cut off"));
+    assert!(matches!(error, Error::Unavailable(_)), "{error:?}");
 }
