@@ -1,10 +1,9 @@
 //! [`PgContactRepository`]: the contact port on PostgreSQL.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
+use diesel::dsl::count_star;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 
 use contacts_domain::Error;
@@ -16,6 +15,7 @@ use contacts_domain::user::UserId;
 use crate::error::query_error;
 use crate::pool::Database;
 use crate::schema::contacts;
+use update::UpdateContact;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = contacts, check_for_backend(Pg))]
@@ -47,8 +47,10 @@ impl From<ContactRow> for Contact {
     }
 }
 
+/// `None` is inserted as NULL rather than left to the column default, so the statement is the
+/// same for every contact and diesel keeps it prepared (one round trip an insert).
 #[derive(Insertable)]
-#[diesel(table_name = contacts)]
+#[diesel(table_name = contacts, treat_none_as_default_value = false)]
 struct NewContactRow<'a> {
     user_id: i64,
     first_name: &'a str,
@@ -57,44 +59,6 @@ struct NewContactRow<'a> {
     phone: &'a str,
     birthday: NaiveDate,
     additional_info: Option<&'a str>,
-}
-
-/// Column changes of an update; `None` leaves a column as it is, `Some(None)` sets NULL.
-#[derive(AsChangeset)]
-#[diesel(table_name = contacts)]
-struct ContactChanges<'a> {
-    first_name: Option<&'a str>,
-    last_name: Option<&'a str>,
-    email: Option<&'a str>,
-    phone: Option<&'a str>,
-    birthday: Option<NaiveDate>,
-    additional_info: Option<Option<&'a str>>,
-}
-
-impl<'a> From<&'a NewContact> for ContactChanges<'a> {
-    fn from(c: &'a NewContact) -> Self {
-        Self {
-            first_name: Some(c.first_name.as_str()),
-            last_name: Some(c.last_name.as_str()),
-            email: Some(c.email.as_str()),
-            phone: Some(c.phone.as_str()),
-            birthday: Some(c.birthday.date()),
-            additional_info: Some(c.additional_info.as_ref().map(|a| a.as_str())),
-        }
-    }
-}
-
-impl<'a> From<&'a ContactPatch> for ContactChanges<'a> {
-    fn from(p: &'a ContactPatch) -> Self {
-        Self {
-            first_name: p.first_name.as_ref().map(|v| v.as_str()),
-            last_name: p.last_name.as_ref().map(|v| v.as_str()),
-            email: p.email.as_ref().map(|v| v.as_str()),
-            phone: p.phone.as_ref().map(|v| v.as_str()),
-            birthday: p.birthday.map(|v| v.date()),
-            additional_info: p.additional_info.as_ref().map(|v| v.as_ref().map(|a| a.as_str())),
-        }
-    }
 }
 
 /// Contacts stored in the `contacts` table, always filtered by owner.
@@ -109,12 +73,10 @@ impl PgContactRepository {
         Self { db }
     }
 
-    async fn apply(&self, owner: UserId, id: ContactId, changes: ContactChanges<'_>) -> Result<Option<Contact>, Error> {
+    async fn apply(&self, update: UpdateContact<'_>) -> Result<Option<Contact>, Error> {
         let mut conn = self.db.conn().await?;
-        diesel::update(owned(owner).filter(contacts::id.eq(id.0)))
-            .set((changes, contacts::updated_at.eq(diesel::dsl::now)))
-            .returning(ContactRow::as_returning())
-            .get_result(&mut conn)
+        update
+            .get_result::<ContactRow>(&mut conn)
             .await
             .optional()
             .map(|row| row.map(Contact::from))
@@ -190,9 +152,10 @@ impl ContactRepository for PgContactRepository {
 
     async fn list(&self, owner: UserId, filter: &ContactFilter, page: Page) -> Result<(Vec<Contact>, i64), Error> {
         let mut conn = self.db.conn().await?;
-        // One round trip: the window function counts every match before LIMIT applies.
+        // One round trip: the window function counts every match before LIMIT applies. (Built
+        // with diesel's DSL, not as SQL text, so the statement stays prepared between requests.)
         let rows: Vec<(ContactRow, i64)> = matching(owner, filter)
-            .select((ContactRow::as_select(), sql::<BigInt>("count(*) OVER ()")))
+            .select((ContactRow::as_select(), count_star().over()))
             .order(contacts::id)
             .offset(page.skip)
             .limit(page.limit)
@@ -223,11 +186,11 @@ impl ContactRepository for PgContactRepository {
     }
 
     async fn replace(&self, owner: UserId, id: ContactId, contact: NewContact) -> Result<Option<Contact>, Error> {
-        self.apply(owner, id, ContactChanges::from(&contact)).await
+        self.apply(UpdateContact::replace(owner.0, id.0, &contact)).await
     }
 
     async fn update(&self, owner: UserId, id: ContactId, patch: ContactPatch) -> Result<Option<Contact>, Error> {
-        self.apply(owner, id, ContactChanges::from(&patch)).await
+        self.apply(UpdateContact::patch(owner.0, id.0, &patch)).await
     }
 
     async fn delete(&self, owner: UserId, id: ContactId) -> Result<bool, Error> {
@@ -250,6 +213,8 @@ impl ContactRepository for PgContactRepository {
             .map_err(query_error)
     }
 }
+
+mod update;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,102 @@
+//! [`UpdateContact`]: the one `UPDATE` behind PUT and PATCH, as a statement whose text never
+//! changes. Diesel never keeps its own `UPDATE` builder prepared (the SQL varies with the
+//! changeset), so every update would cost a round trip to prepare and another to run; this one
+//! is prepared once per connection and then runs in one.
+
+use chrono::NaiveDate;
+use diesel::QueryResult;
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamptz};
+
+use contacts_domain::contact::{ContactPatch, NewContact};
+
+/// Sets the given columns (`None` keeps a column) of one contact of one owner, stamps
+/// `updated_at` and returns the row in [`super::ContactRow`]'s column order.
+pub(super) struct UpdateContact<'a> {
+    pub(super) owner: i64,
+    pub(super) id: i64,
+    first_name: Option<&'a str>,
+    last_name: Option<&'a str>,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+    birthday: Option<NaiveDate>,
+    /// Whether `additional_info` is set at all: a patch may set it to NULL or leave it.
+    set_additional_info: bool,
+    additional_info: Option<&'a str>,
+}
+
+impl<'a> UpdateContact<'a> {
+    /// Every column replaced (PUT).
+    pub(super) fn replace(owner: i64, id: i64, c: &'a NewContact) -> Self {
+        Self {
+            owner,
+            id,
+            first_name: Some(c.first_name.as_str()),
+            last_name: Some(c.last_name.as_str()),
+            email: Some(c.email.as_str()),
+            phone: Some(c.phone.as_str()),
+            birthday: Some(c.birthday.date()),
+            set_additional_info: true,
+            additional_info: c.additional_info.as_ref().map(|a| a.as_str()),
+        }
+    }
+
+    /// Only the columns the patch names (PATCH).
+    pub(super) fn patch(owner: i64, id: i64, p: &'a ContactPatch) -> Self {
+        Self {
+            owner,
+            id,
+            first_name: p.first_name.as_ref().map(|v| v.as_str()),
+            last_name: p.last_name.as_ref().map(|v| v.as_str()),
+            email: p.email.as_ref().map(|v| v.as_str()),
+            phone: p.phone.as_ref().map(|v| v.as_str()),
+            birthday: p.birthday.map(|v| v.date()),
+            set_additional_info: p.additional_info.is_some(),
+            additional_info: p.additional_info.as_ref().and_then(|v| v.as_ref().map(|a| a.as_str())),
+        }
+    }
+}
+
+impl QueryId for UpdateContact<'_> {
+    type QueryId = UpdateContact<'static>;
+    // The text is fixed, so diesel may cache the prepared statement by this type.
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for UpdateContact<'_> {
+    type SqlType = (BigInt, Text, Text, Text, Text, Date, Nullable<Text>, Timestamptz, Timestamptz);
+}
+
+impl QueryFragment<Pg> for UpdateContact<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("UPDATE contacts SET ");
+        for (column, value) in [
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+            ("email", &self.email),
+            ("phone", &self.phone),
+        ] {
+            out.push_sql(column);
+            out.push_sql(" = COALESCE(");
+            out.push_bind_param::<Nullable<Text>, _>(value)?;
+            out.push_sql(", ");
+            out.push_sql(column);
+            out.push_sql("), ");
+        }
+        out.push_sql("birthday = COALESCE(");
+        out.push_bind_param::<Nullable<Date>, _>(&self.birthday)?;
+        out.push_sql(", birthday), additional_info = CASE WHEN ");
+        out.push_bind_param::<Bool, _>(&self.set_additional_info)?;
+        out.push_sql(" THEN ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.additional_info)?;
+        out.push_sql(" ELSE additional_info END, updated_at = now() WHERE user_id = ");
+        out.push_bind_param::<BigInt, _>(&self.owner)?;
+        out.push_sql(" AND id = ");
+        out.push_bind_param::<BigInt, _>(&self.id)?;
+        out.push_sql(
+            " RETURNING id, first_name, last_name, email, phone, birthday, additional_info, created_at, updated_at",
+        );
+        Ok(())
+    }
+}
