@@ -1,10 +1,12 @@
 //! [`RedisCache`]: the cache and limiter ports on Redis, through a deadpool-redis pool.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncCommands};
-use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use deadpool_redis::{Config, Connection, Pool, PoolConfig, Runtime, Timeouts};
 
 use contacts_domain::Error;
 use contacts_domain::user::{RateLimiter, User, UserCache, UserId};
@@ -29,9 +31,16 @@ impl std::error::Error for RedisSettingsError {}
 
 /// A Redis-backed cache. Keys carry a prefix (`contacts:`) and the record format version, so
 /// the service can share a Redis with others and change formats safely.
+///
+/// Every call goes over one shared multiplexed connection, which pipelines concurrent commands
+/// on one socket: a command is one round trip, where a pool checkout would add a `PING` to
+/// verify the connection first. The deadpool pool only opens connections (with its timeouts);
+/// after any failure the shared one is dropped and the next call opens another, so the cache
+/// comes back by itself when Redis does.
 #[derive(Clone)]
 pub struct RedisCache {
     pool: Pool,
+    shared: Arc<Mutex<Option<MultiplexedConnection>>>,
     ttl_seconds: u64,
 }
 
@@ -58,20 +67,33 @@ impl RedisCache {
         pool.timeouts = Timeouts { wait: Some(CALL_TIMEOUT), create: Some(CALL_TIMEOUT), recycle: Some(CALL_TIMEOUT) };
         config.pool = Some(pool);
         let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(|e| RedisSettingsError(e.to_string()))?;
-        Ok(Self { pool, ttl_seconds })
+        Ok(Self { pool, shared: Arc::default(), ttl_seconds })
     }
 
-    /// Runs one command on a pooled connection, within [`CALL_TIMEOUT`] overall.
+    /// The shared connection, opened first if there is none.
+    async fn connection(&self) -> Result<MultiplexedConnection, Error> {
+        if let Some(conn) = self.shared.lock().expect("never poisoned").clone() {
+            return Ok(conn);
+        }
+        // Taken out of the pool for good: it is shared from now on, not returned after a call.
+        let conn = Connection::take(self.pool.get().await.map_err(unavailable)?);
+        *self.shared.lock().expect("never poisoned") = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Runs one command on the shared connection, within [`CALL_TIMEOUT`] overall; on failure
+    /// the connection is dropped, so a dead or hung one is never used twice.
     async fn run<T, F, Fut>(&self, command: F) -> Result<T, Error>
     where
-        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let call = async {
-            let conn = self.pool.get().await.map_err(unavailable)?;
-            command(conn).await.map_err(unavailable)
-        };
-        tokio::time::timeout(CALL_TIMEOUT, call).await.map_err(|_| unavailable("timed out"))?
+        let call = async { command(self.connection().await?).await.map_err(unavailable) };
+        let result = tokio::time::timeout(CALL_TIMEOUT, call).await.unwrap_or_else(|_| Err(unavailable("timed out")));
+        if result.is_err() {
+            self.shared.lock().expect("never poisoned").take();
+        }
+        result
     }
 
     /// Whether Redis answers `PING` within the timeout.
