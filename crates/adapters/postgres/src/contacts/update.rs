@@ -11,11 +11,12 @@ use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamptz};
 
 use contacts_domain::contact::{ContactPatch, NewContact};
 
-/// Sets the given columns (`None` keeps a column) of one contact of one owner, stamps
-/// `updated_at` and returns the row in [`super::ContactRow`]'s column order.
+/// Sets the given columns (`None` keeps a column) of one contact of one owner (the owner is in
+/// the `WHERE`, as in every contact query), stamps `updated_at` and returns the row in
+/// [`super::ContactRow`]'s column order.
 pub(super) struct UpdateContact<'a> {
-    pub(super) owner: i64,
-    pub(super) id: i64,
+    owner: i64,
+    id: i64,
     first_name: Option<&'a str>,
     last_name: Option<&'a str>,
     email: Option<&'a str>,
