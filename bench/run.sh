@@ -39,15 +39,9 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v pgbench >/dev/null || { echo "bench: pgbench is missing (Debian: postgresql-contrib / postgresql-client)" >&2; exit 1; }
 venv=.venv-bench
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -c 'import ensurepip, venv' 2>/dev/null \
-        || { echo "python3 -m venv needs Debian's python3-venv: apt-get install python3-venv" >&2; exit 1; }
-    python3 -m venv "$venv"
-fi
-if ! cmp -s bench/requirements.txt "$venv/.bench-requirements"; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r bench/requirements.txt
-    cp bench/requirements.txt "$venv/.bench-requirements"
-fi
+# shellcheck source=../scripts/python-venv.sh
+source scripts/python-venv.sh
+python_venv "$venv" bench/requirements.txt
 
 echo "bench: building the release binary"
 cargo build --quiet --release -p contacts-api --bin contacts-api

@@ -41,15 +41,9 @@ started=$(date +%s)
 
 # The pinned fuzzer in its own virtual environment.
 venv=.venv-fuzz
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -c 'import ensurepip, venv' 2>/dev/null \
-        || { echo "python3 -m venv needs Debian's python3-venv: apt-get install python3-venv" >&2; exit 1; }
-    python3 -m venv "$venv"
-fi
-if ! cmp -s fuzz/requirements.txt "$venv/.fuzz-requirements"; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r fuzz/requirements.txt
-    cp fuzz/requirements.txt "$venv/.fuzz-requirements"
-fi
+# shellcheck source=../scripts/python-venv.sh
+source scripts/python-venv.sh
+python_venv "$venv" fuzz/requirements.txt
 
 cargo build --quiet -p contacts-api --bin contacts-api
 binary="${CARGO_TARGET_DIR:-target}/debug/contacts-api"
