@@ -34,9 +34,9 @@ fn backend() -> MemoryBackend {
 }
 
 async fn service(
-    backend: &MemoryBackend,
+    backend: MemoryBackend,
 ) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
-    test::init_service(App::new().configure(crate::configure(backend.clone()))).await
+    test::init_service(App::new().configure(crate::configure(backend))).await
 }
 
 /// A request as Ada, with a method, path, headers and body.
