@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
@@ -347,7 +347,12 @@ pub async fn get<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavErro
     if precondition.if_none_match.is_some_and(|m| m.matches(Some(&found.etag))) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
     }
-    Ok(HttpResponse::Ok().content_type(VCARD_TYPE).insert_header((header::ETAG, etag)).body(found.text))
+    let mut response = HttpResponse::Ok();
+    response.content_type(VCARD_TYPE).insert_header((header::ETAG, etag));
+    if ctx.req.method() == Method::HEAD {
+        return Ok(response.finish());
+    }
+    Ok(response.body(found.text))
 }
 
 /// `PUT` of a card: `201` created or `204` replaced, with the ETag only when stored as sent.
