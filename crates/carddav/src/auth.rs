@@ -19,11 +19,8 @@ fn origin(req: &HttpRequest) -> ClientOrigin {
 /// The user the request's `Authorization` header speaks for; `401` without one or with a bad
 /// one.
 pub async fn authenticate<B: DavBackend>(req: &HttpRequest, backend: &B) -> Result<DavUser, DavError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(DavError::Unauthenticated)?;
+    let value =
+        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(DavError::Unauthenticated)?;
     let (scheme, credentials) = value.trim().split_once(' ').ok_or(DavError::Unauthenticated)?;
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("basic") {

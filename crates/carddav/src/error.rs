@@ -7,9 +7,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::backend::BackendError;
+use crate::xml::Name;
 use crate::xml::parse::XmlError;
 use crate::xml::write::{self, Node};
-use crate::xml::Name;
 
 /// The challenge sent with every `401`: DAVx5 and iOS only send credentials when asked.
 pub const CHALLENGE: &str = "Basic realm=\"contacts\"";

@@ -189,7 +189,8 @@ mod tests {
 
     #[test]
     fn text_match_types_and_collations() {
-        let f = |inner: &str| filter(&format!("<C:filter><C:prop-filter name=\"FN\">{inner}</C:prop-filter></C:filter>"));
+        let f =
+            |inner: &str| filter(&format!("<C:filter><C:prop-filter name=\"FN\">{inner}</C:prop-filter></C:filter>"));
         assert!(matches(&f("<C:text-match>LOVE</C:text-match>"), ADA));
         assert!(!matches(&f("<C:text-match collation=\"i;octet\">LOVE</C:text-match>"), ADA));
         assert!(matches(&f("<C:text-match match-type=\"starts-with\">ada</C:text-match>"), ADA));
@@ -210,9 +211,8 @@ mod tests {
                <C:prop-filter name="TEL"><C:text-match>1234</C:text-match></C:prop-filter></C:filter>"#,
         );
         assert!(matches(&email_or_tel, ADA) && matches(&email_or_tel, BOB));
-        let both = filter(
-            r#"<C:filter test="allof"><C:prop-filter name="EMAIL"/><C:prop-filter name="TEL"/></C:filter>"#,
-        );
+        let both =
+            filter(r#"<C:filter test="allof"><C:prop-filter name="EMAIL"/><C:prop-filter name="TEL"/></C:filter>"#);
         assert!(!matches(&both, ADA) && !matches(&both, BOB));
         let no_tel = filter(r#"<C:filter><C:prop-filter name="TEL"><C:is-not-defined/></C:prop-filter></C:filter>"#);
         assert!(matches(&no_tel, ADA) && !matches(&no_tel, BOB));
@@ -221,7 +221,9 @@ mod tests {
                <C:text-match match-type="equals">work</C:text-match></C:param-filter></C:prop-filter></C:filter>"#,
         );
         assert!(matches(&work, ADA) && !matches(&work, BOB));
-        let uid = filter(r#"<C:filter><C:prop-filter name="UID"><C:text-match match-type="equals">bob-2</C:text-match></C:prop-filter></C:filter>"#);
+        let uid = filter(
+            r#"<C:filter><C:prop-filter name="UID"><C:text-match match-type="equals">bob-2</C:text-match></C:prop-filter></C:filter>"#,
+        );
         assert!(!matches(&uid, ADA) && matches(&uid, BOB));
         let n_allof = filter(
             r#"<C:filter><C:prop-filter name="N" test="allof"><C:text-match>lovelace</C:text-match>

@@ -78,7 +78,12 @@ pub async fn propfind<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> 
         Target::Principals => {
             responses.push(props_response(user, Target::Principals.href(), Resource::Principals, wanted));
             if one {
-                responses.push(props_response(user, paths::principal_href(&user.username), Resource::Principal, wanted));
+                responses.push(props_response(
+                    user,
+                    paths::principal_href(&user.username),
+                    Resource::Principal,
+                    wanted,
+                ));
             }
         }
         Target::Homes => {
@@ -221,7 +226,8 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
             let text = text_wanted(&props);
             let mut texts = Vec::new();
             if text != TextWanted::No {
-                let names: Vec<String> = changes.changes.iter().filter(|c| c.etag.is_some()).map(|c| c.name.clone()).collect();
+                let names: Vec<String> =
+                    changes.changes.iter().filter(|c| c.etag.is_some()).map(|c| c.name.clone()).collect();
                 for chunk in names.chunks(listing::PAGE) {
                     texts.extend(ctx.backend.get_cards(&ctx.user, &book.name, chunk, text).await?);
                 }

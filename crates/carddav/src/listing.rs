@@ -104,11 +104,19 @@ impl<B: DavBackend> Listing<B> {
                         if !listing.send_text {
                             entry.text = None;
                         }
-                        out.extend_from_slice(&card_response(&listing.user, &book_href, &entry, listing.props.as_deref()));
+                        out.extend_from_slice(&card_response(
+                            &listing.user,
+                            &book_href,
+                            &entry,
+                            listing.props.as_deref(),
+                        ));
                     }
                     if truncated {
                         // RFC 6352, 8.6.1: a 507 on the request URI says the results were cut.
-                        out.extend_from_slice(&write::response(&Response::Status { href: book_href.clone(), status: 507 }));
+                        out.extend_from_slice(&write::response(&Response::Status {
+                            href: book_href.clone(),
+                            status: 507,
+                        }));
                     }
                     let next = match last {
                         Some(after) if full && !truncated => Phase::Pages { after: Some(after) },
@@ -168,8 +176,11 @@ impl<B: DavBackend> Multiget<B> {
                 let mut out = Vec::new();
                 for (href, name) in &page {
                     match name.as_ref().and_then(|n| found.iter().find(|c| &c.name == n)) {
-                        Some(entry) => out.extend_from_slice(&card_response(&this.user, &book_href, entry, Some(&this.props))),
-                        None => out.extend_from_slice(&write::response(&Response::Status { href: href.clone(), status: 404 })),
+                        Some(entry) => {
+                            out.extend_from_slice(&card_response(&this.user, &book_href, entry, Some(&this.props)))
+                        }
+                        None => out
+                            .extend_from_slice(&write::response(&Response::Status { href: href.clone(), status: 404 })),
                     }
                 }
                 Some((Ok(Bytes::from(out)), (this, false, book_href)))

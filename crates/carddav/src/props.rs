@@ -68,7 +68,8 @@ fn resourcetype(kinds: Vec<Name>) -> Node {
 /// The names of every property a resource has, for `allprop` (`max-resource-size` is left out,
 /// as RFC 6352 suggests) and `propname`.
 fn all_names(resource: Resource<'_>, with_max_size: bool) -> Vec<Name> {
-    let mut names = vec![Name::dav("resourcetype"), Name::dav("current-user-principal"), Name::dav("current-user-privilege-set")];
+    let mut names =
+        vec![Name::dav("resourcetype"), Name::dav("current-user-principal"), Name::dav("current-user-privilege-set")];
     match resource {
         Resource::Root | Resource::Principals | Resource::Homes => {}
         Resource::Principal => names.extend([
@@ -156,15 +157,19 @@ fn value(user: &DavUser, resource: Resource<'_>, name: &Name) -> Option<Node> {
                     .collect();
                 Some(Node::parent(name.clone(), types))
             } else if name.is_dav("supported-report-set") {
-                let reports = [Name::dav("sync-collection"), Name::carddav("addressbook-multiget"), Name::carddav("addressbook-query")]
-                    .into_iter()
-                    .map(|r| {
-                        Node::parent(
-                            Name::dav("supported-report"),
-                            vec![Node::parent(Name::dav("report"), vec![Node::empty(r)])],
-                        )
-                    })
-                    .collect();
+                let reports = [
+                    Name::dav("sync-collection"),
+                    Name::carddav("addressbook-multiget"),
+                    Name::carddav("addressbook-query"),
+                ]
+                .into_iter()
+                .map(|r| {
+                    Node::parent(
+                        Name::dav("supported-report"),
+                        vec![Node::parent(Name::dav("report"), vec![Node::empty(r)])],
+                    )
+                })
+                .collect();
                 Some(Node::parent(name.clone(), reports))
             } else if name.is_carddav("max-resource-size") {
                 Some(Node::text(name.clone(), MAX_CARD_BYTES.to_string()))
@@ -231,6 +236,9 @@ mod tests {
         let asked = [Name::dav("displayname"), Name::owned("urn:x", "y"), Name::dav("getcontenttype")];
         let stats = propstats(&user, Resource::Book(&book), Wanted::Props(&asked));
         assert_eq!(stats[0].props, vec![Node::text(Name::dav("displayname"), "contacts")]);
-        assert_eq!(stats[1].props, vec![Node::empty(Name::owned("urn:x", "y")), Node::empty(Name::dav("getcontenttype"))]);
+        assert_eq!(
+            stats[1].props,
+            vec![Node::empty(Name::owned("urn:x", "y")), Node::empty(Name::dav("getcontenttype"))]
+        );
     }
 }

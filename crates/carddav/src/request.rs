@@ -1,9 +1,9 @@
 //! Reading what a request says besides its path: its body (bounded), `Depth`, preconditions,
 //! `Accept` and `Content-Type`.
 
+use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{self, Bytes, BytesMut};
-use actix_web::HttpRequest;
 use futures_util::StreamExt;
 
 use crate::backend::{BackendError, EtagMatch, VcardVersion, WritePrecondition};

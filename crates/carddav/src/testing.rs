@@ -209,7 +209,12 @@ impl DavBackend for MemoryBackend {
     async fn book(&self, user: &DavUser, name: &str) -> Result<BookInfo, BackendError> {
         let mut state = self.lock();
         let b = state.book(user, name)?;
-        Ok(BookInfo { name: name.to_owned(), displayname: b.displayname.clone(), sync_token: b.token(), is_default: b.is_default })
+        Ok(BookInfo {
+            name: name.to_owned(),
+            displayname: b.displayname.clone(),
+            sync_token: b.token(),
+            is_default: b.is_default,
+        })
     }
 
     async fn create_book(&self, user: &DavUser, book: &str, displayname: Option<&str>) -> Result<(), BackendError> {
@@ -219,7 +224,9 @@ impl DavBackend for MemoryBackend {
             return Err(BackendError::AlreadyExists);
         }
         let seq = state.next();
-        state.books.insert(key, Book { displayname: displayname.map(str::to_owned), created_seq: seq, ..Book::default() });
+        state
+            .books
+            .insert(key, Book { displayname: displayname.map(str::to_owned), created_seq: seq, ..Book::default() });
         Ok(())
     }
 

@@ -34,7 +34,8 @@ async fn put_creates_then_replaces_and_get_reads_back_byte_for_byte() {
     let not_modified = send(&app, request("GET", CARD).insert_header(("If-None-Match", etag.as_str()))).await;
     assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
 
-    let replaced = send(&app, put(CARD, text.replace("Ada Lü", "Ada Lovelace")).insert_header(("If-Match", etag.as_str()))).await;
+    let replaced =
+        send(&app, put(CARD, text.replace("Ada Lü", "Ada Lovelace")).insert_header(("If-Match", etag.as_str()))).await;
     assert_eq!(replaced.status, StatusCode::NO_CONTENT);
     let new_etag = replaced.header("etag").unwrap();
     assert_ne!(new_etag, etag);
@@ -47,7 +48,11 @@ async fn put_creates_then_replaces_and_get_reads_back_byte_for_byte() {
     let exists = send(&app, put(CARD, text).insert_header(("If-None-Match", "*"))).await;
     assert_eq!(exists.status, StatusCode::PRECONDITION_FAILED);
     // If-Match on a card that does not exist.
-    let absent = send(&app, put("/dav/addressbooks/ada/contacts/new.vcf", vcard("n", "N")).insert_header(("If-Match", "\"e1\""))).await;
+    let absent = send(
+        &app,
+        put("/dav/addressbooks/ada/contacts/new.vcf", vcard("n", "N")).insert_header(("If-Match", "\"e1\"")),
+    )
+    .await;
     assert_eq!(absent.status, StatusCode::PRECONDITION_FAILED);
 }
 
@@ -77,7 +82,10 @@ async fn get_converts_to_the_version_accept_asks_for() {
 #[actix_web::test]
 async fn uid_conflicts_bad_cards_and_size_limits() {
     let app = service(backend()).await;
-    assert_eq!(send(&app, put("/dav/addressbooks/ada/contacts/a.vcf", vcard("same", "A"))).await.status, StatusCode::CREATED);
+    assert_eq!(
+        send(&app, put("/dav/addressbooks/ada/contacts/a.vcf", vcard("same", "A"))).await.status,
+        StatusCode::CREATED
+    );
     let conflict = send(&app, put("/dav/addressbooks/ada/contacts/b.vcf", vcard("same", "B"))).await;
     assert_eq!(conflict.status, StatusCode::CONFLICT);
     let root = conflict.xml();
@@ -85,14 +93,22 @@ async fn uid_conflicts_bad_cards_and_size_limits() {
     assert_eq!(condition.child(&Name::dav("href")).unwrap().text, "/dav/addressbooks/ada/contacts/a.vcf");
     // The same UID in another book is fine.
     send(&app, request("MKCOL", "/dav/addressbooks/ada/work/")).await;
-    assert_eq!(send(&app, put("/dav/addressbooks/ada/work/b.vcf", vcard("same", "B"))).await.status, StatusCode::CREATED);
+    assert_eq!(
+        send(&app, put("/dav/addressbooks/ada/work/b.vcf", vcard("same", "B"))).await.status,
+        StatusCode::CREATED
+    );
 
     let not_vcard = send(&app, put("/dav/addressbooks/ada/contacts/x.vcf", "hello")).await;
     assert_eq!(not_vcard.status, StatusCode::BAD_REQUEST);
     assert_eq!(not_vcard.condition(), Name::carddav("valid-address-data"));
 
-    let wrong_type = send(&app, request("PUT", "/dav/addressbooks/ada/contacts/x.vcf")
-        .insert_header(("Content-Type", "application/json")).set_payload("{}")).await;
+    let wrong_type = send(
+        &app,
+        request("PUT", "/dav/addressbooks/ada/contacts/x.vcf")
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload("{}"),
+    )
+    .await;
     assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(wrong_type.condition(), Name::carddav("supported-address-data"));
 
@@ -134,7 +150,13 @@ async fn propfind_depth_one_lists_cards_with_etags_and_streams_pages() {
     }
     let app = service(backend.clone()).await;
     let before = backend.list_calls();
-    let answer = send(&app, request("PROPFIND", "/dav/addressbooks/ada/contacts/").insert_header(("Depth", "1")).set_payload(PROPFIND_ETAGS)).await;
+    let answer = send(
+        &app,
+        request("PROPFIND", "/dav/addressbooks/ada/contacts/")
+            .insert_header(("Depth", "1"))
+            .set_payload(PROPFIND_ETAGS),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::MULTI_STATUS);
     let responses = answer.responses();
     assert_eq!(responses.len(), 1204);
@@ -145,7 +167,9 @@ async fn propfind_depth_one_lists_cards_with_etags_and_streams_pages() {
     assert_eq!(first.ok(&Name::dav("getcontenttype")).text, "text/vcard; charset=utf-8");
     assert!(first.ok(&Name::dav("resourcetype")).children.is_empty());
     // A card on its own.
-    let one = send(&app, request("PROPFIND", "/dav/addressbooks/ada/contacts/card%200001.vcf").set_payload(PROPFIND_ETAGS)).await;
+    let one =
+        send(&app, request("PROPFIND", "/dav/addressbooks/ada/contacts/card%200001.vcf").set_payload(PROPFIND_ETAGS))
+            .await;
     assert_eq!(one.responses().len(), 1);
     assert_eq!(one.responses()[0].href, "/dav/addressbooks/ada/contacts/card%200001.vcf");
 }

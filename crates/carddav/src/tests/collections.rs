@@ -17,11 +17,16 @@ const DISPLAYNAME: &str = r#"<propfind xmlns="DAV:"><prop><displayname/></prop><
 async fn extended_mkcol_makes_a_book_with_its_displayname() {
     let app = service(backend()).await;
     let path = "/dav/addressbooks/ada/Work%20Stuff/";
-    let made = send(&app, request("MKCOL", path).insert_header(("Content-Type", "application/xml")).set_payload(MKCOL)).await;
+    let made =
+        send(&app, request("MKCOL", path).insert_header(("Content-Type", "application/xml")).set_payload(MKCOL)).await;
     assert_eq!(made.status, StatusCode::CREATED);
     let answer = send(&app, request("PROPFIND", path).set_payload(DISPLAYNAME)).await;
     assert_eq!(answer.response(path).ok(&Name::dav("displayname")).text, "Work people");
-    let home = send(&app, request("PROPFIND", "/dav/addressbooks/ada/").insert_header(("Depth", "1")).set_payload(DISPLAYNAME)).await;
+    let home = send(
+        &app,
+        request("PROPFIND", "/dav/addressbooks/ada/").insert_header(("Depth", "1")).set_payload(DISPLAYNAME),
+    )
+    .await;
     assert!(home.responses().iter().any(|r| r.href == path));
 
     let again = send(&app, request("MKCOL", path).set_payload(MKCOL)).await;
@@ -37,7 +42,13 @@ async fn extended_mkcol_makes_a_book_with_its_displayname() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.condition(), Name::dav("valid-resourcetype"));
 
-    let json = send(&app, request("MKCOL", "/dav/addressbooks/ada/j/").insert_header(("Content-Type", "application/json")).set_payload("{}")).await;
+    let json = send(
+        &app,
+        request("MKCOL", "/dav/addressbooks/ada/j/")
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload("{}"),
+    )
+    .await;
     assert_eq!(json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let elsewhere = send(&app, request("MKCOL", "/dav/addressbooks/ada/contacts/x/")).await;
     assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
@@ -65,7 +76,8 @@ async fn proppatch_sets_and_removes_displayname_and_refuses_the_rest_atomically(
     let read = send(&app, request("PROPFIND", path).set_payload(DISPLAYNAME)).await;
     assert_eq!(read.response(path).ok(&Name::dav("displayname")).text, "Family", "nothing applied");
 
-    let remove = r#"<D:propertyupdate xmlns:D="DAV:"><D:remove><D:prop><D:displayname/></D:prop></D:remove></D:propertyupdate>"#;
+    let remove =
+        r#"<D:propertyupdate xmlns:D="DAV:"><D:remove><D:prop><D:displayname/></D:prop></D:remove></D:propertyupdate>"#;
     assert_eq!(send(&app, request("PROPPATCH", path).set_payload(remove)).await.status, StatusCode::MULTI_STATUS);
     let read = send(&app, request("PROPFIND", path).set_payload(DISPLAYNAME)).await;
     assert_eq!(read.response(path).ok(&Name::dav("displayname")).text, "contacts", "falls back to the name");

@@ -10,7 +10,13 @@ const PRINCIPAL_PROPS: &str = r#"<propfind xmlns="DAV:" xmlns:C="urn:ietf:params
 async fn well_known_redirects_to_the_dav_root() {
     let app = service(backend()).await;
     for method in ["GET", "PROPFIND"] {
-        let answer = send(&app, test::TestRequest::default().method(Method::from_bytes(method.as_bytes()).unwrap()).uri("/.well-known/carddav")).await;
+        let answer = send(
+            &app,
+            test::TestRequest::default()
+                .method(Method::from_bytes(method.as_bytes()).unwrap())
+                .uri("/.well-known/carddav"),
+        )
+        .await;
         assert_eq!(answer.status, StatusCode::MOVED_PERMANENTLY);
         assert_eq!(answer.header("location"), Some("/dav/"));
     }
@@ -19,7 +25,8 @@ async fn well_known_redirects_to_the_dav_root() {
 #[actix_web::test]
 async fn the_discovery_chain_leads_to_the_default_book() {
     let app = service(backend()).await;
-    let root = send(&app, request("PROPFIND", "/dav/").insert_header(("Depth", "0")).set_payload(PRINCIPAL_PROPS)).await;
+    let root =
+        send(&app, request("PROPFIND", "/dav/").insert_header(("Depth", "0")).set_payload(PRINCIPAL_PROPS)).await;
     assert_eq!(root.status, StatusCode::MULTI_STATUS);
     assert_eq!(root.header("content-type"), Some("application/xml; charset=utf-8"));
     let principal = root.response("/dav/").href_in(&Name::dav("current-user-principal"));
@@ -27,19 +34,24 @@ async fn the_discovery_chain_leads_to_the_default_book() {
     // What the root does not have is a 404 propstat, not an error.
     assert!(root.response("/dav/").status_of(&Name::carddav("addressbook-home-set")).unwrap().contains("404"));
 
-    let answer = send(&app, request("PROPFIND", &principal).insert_header(("Depth", "0")).set_payload(PRINCIPAL_PROPS)).await;
+    let answer =
+        send(&app, request("PROPFIND", &principal).insert_header(("Depth", "0")).set_payload(PRINCIPAL_PROPS)).await;
     let me = answer.response("/dav/principals/ada/");
     assert_eq!(me.href_in(&Name::dav("principal-URL")), "/dav/principals/ada/");
     let home = me.href_in(&Name::carddav("addressbook-home-set"));
     assert_eq!(home, "/dav/addressbooks/ada/");
     assert!(me.ok(&Name::dav("resourcetype")).child(&Name::dav("principal")).is_some());
 
-    let answer = send(&app, request("PROPFIND", &home).insert_header(("Depth", "1")).set_payload(
-        r#"<propfind xmlns="DAV:" xmlns:cs="http://calendarserver.org/ns/" xmlns:C="urn:ietf:params:xml:ns:carddav">
+    let answer = send(
+        &app,
+        request("PROPFIND", &home).insert_header(("Depth", "1")).set_payload(
+            r#"<propfind xmlns="DAV:" xmlns:cs="http://calendarserver.org/ns/" xmlns:C="urn:ietf:params:xml:ns:carddav">
         <prop><resourcetype/><displayname/><cs:getctag/><sync-token/><C:supported-address-data/>
         <supported-report-set/><C:max-resource-size/><current-user-privilege-set/><owner/><getetag/>
         <C:addressbook-description/></prop></propfind>"#,
-    )).await;
+        ),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::MULTI_STATUS);
     let hrefs: Vec<String> = answer.responses().iter().map(|r| r.href.clone()).collect();
     assert_eq!(hrefs, vec!["/dav/addressbooks/ada/", "/dav/addressbooks/ada/contacts/"]);
@@ -50,12 +62,8 @@ async fn the_discovery_chain_leads_to_the_default_book() {
     let ctag = book.ok(&Name::calserver("getctag")).text.clone();
     assert!(!ctag.is_empty());
     assert!(book.ok(&Name::dav("sync-token")).text.starts_with("http://contacts-api/ns/sync/"));
-    let versions: Vec<&str> = book
-        .ok(&Name::carddav("supported-address-data"))
-        .children
-        .iter()
-        .map(|t| t.attr("version").unwrap())
-        .collect();
+    let versions: Vec<&str> =
+        book.ok(&Name::carddav("supported-address-data")).children.iter().map(|t| t.attr("version").unwrap()).collect();
     assert_eq!(versions, vec!["3.0", "4.0"]);
     let reports = book.ok(&Name::dav("supported-report-set"));
     let names: Vec<Name> = reports.children.iter().map(|r| r.children[0].children[0].name.clone()).collect();
@@ -72,7 +80,8 @@ async fn the_discovery_chain_leads_to_the_default_book() {
 #[actix_web::test]
 async fn options_advertises_carddav_without_credentials() {
     let app = service(backend()).await;
-    let answer = send(&app, test::TestRequest::default().method(Method::OPTIONS).uri("/dav/addressbooks/ada/contacts/")).await;
+    let answer =
+        send(&app, test::TestRequest::default().method(Method::OPTIONS).uri("/dav/addressbooks/ada/contacts/")).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.header("dav"), Some("1, 3, addressbook"));
     let allow = answer.header("allow").unwrap();
@@ -85,7 +94,14 @@ async fn options_advertises_carddav_without_credentials() {
 async fn requests_without_valid_credentials_get_a_basic_challenge() {
     let backend = backend();
     let app = service(backend.clone()).await;
-    for auth in [None, Some(basic("ada", "wrong")), Some(basic("ada", "")), Some("Basic !!!".to_owned()), Some("Bearer nope".to_owned()), Some("Digest x".to_owned())] {
+    for auth in [
+        None,
+        Some(basic("ada", "wrong")),
+        Some(basic("ada", "")),
+        Some("Basic !!!".to_owned()),
+        Some("Bearer nope".to_owned()),
+        Some("Digest x".to_owned()),
+    ] {
         let mut req = test::TestRequest::default().method(Method::from_bytes(b"PROPFIND").unwrap()).uri("/dav/");
         if let Some(auth) = &auth {
             req = req.insert_header(("Authorization", auth.as_str()));
@@ -167,8 +183,12 @@ async fn allprop_and_propname_list_what_a_book_has() {
     assert_eq!(book.ok(&Name::dav("displayname")).text, "Contacts");
     assert!(book.status_of(&Name::carddav("max-resource-size")).is_none(), "not in allprop");
 
-    let names = send(&app, request("PROPFIND", "/dav/addressbooks/ada/contacts/")
-        .set_payload(r#"<propfind xmlns="DAV:"><propname/></propfind>"#)).await;
+    let names = send(
+        &app,
+        request("PROPFIND", "/dav/addressbooks/ada/contacts/")
+            .set_payload(r#"<propfind xmlns="DAV:"><propname/></propfind>"#),
+    )
+    .await;
     let book = names.response("/dav/addressbooks/ada/contacts/");
     assert!(book.ok(&Name::calserver("getctag")).text.is_empty());
     assert!(book.ok(&Name::carddav("max-resource-size")).text.is_empty());

@@ -40,7 +40,13 @@ async fn multiget_returns_asked_cards_and_404s_the_rest() {
     let data = &a.ok(&Name::carddav("address-data")).text;
     assert!(data.contains("UID:a") && data.contains("VERSION:4.0"), "{data}");
     assert!(a.status_of(&Name::dav("nope")).unwrap().contains("404"));
-    assert!(answer.response("/dav/addressbooks/ada/contacts/b%20c.vcf").ok(&Name::carddav("address-data")).text.contains("UID:b"));
+    assert!(
+        answer
+            .response("/dav/addressbooks/ada/contacts/b%20c.vcf")
+            .ok(&Name::carddav("address-data"))
+            .text
+            .contains("UID:b")
+    );
     let missing = answer.response("/dav/addressbooks/ada/contacts/missing.vcf");
     assert!(missing.status.as_deref().unwrap().contains("404"));
     let foreign = answer.response("/dav/addressbooks/bob/contacts/a.vcf");
@@ -60,14 +66,19 @@ async fn query_filters_cards_and_honours_the_limit() {
             <D:prop><D:getetag/></D:prop><C:filter>{filter}</C:filter>{limit}</C:addressbook-query>"#
         )
     };
-    let starts_ad = r#"<C:prop-filter name="FN"><C:text-match match-type="starts-with">ad</C:text-match></C:prop-filter>"#;
+    let starts_ad =
+        r#"<C:prop-filter name="FN"><C:text-match match-type="starts-with">ad</C:text-match></C:prop-filter>"#;
     let answer = send(&app, request("REPORT", BOOK).set_payload(query(starts_ad, ""))).await;
     assert_eq!(answer.status, StatusCode::MULTI_STATUS);
     let hrefs: Vec<String> = answer.responses().into_iter().map(|r| r.href).collect();
     assert_eq!(hrefs, vec!["/dav/addressbooks/ada/contacts/1.vcf", "/dav/addressbooks/ada/contacts/3.vcf"]);
     assert!(!answer.text().contains("address-data"), "not asked for");
 
-    let limited = send(&app, request("REPORT", BOOK).set_payload(query(starts_ad, "<C:limit><C:nresults>1</C:nresults></C:limit>"))).await;
+    let limited = send(
+        &app,
+        request("REPORT", BOOK).set_payload(query(starts_ad, "<C:limit><C:nresults>1</C:nresults></C:limit>")),
+    )
+    .await;
     let responses = limited.responses();
     assert_eq!(responses.len(), 2);
     assert_eq!(responses[0].href, "/dav/addressbooks/ada/contacts/1.vcf");
@@ -81,7 +92,8 @@ async fn query_filters_cards_and_honours_the_limit() {
     let everything = send(&app, request("REPORT", BOOK).set_payload(query("", ""))).await;
     assert_eq!(everything.responses().len(), 3);
 
-    let bad = query(r#"<C:prop-filter name="FN"><C:text-match collation="i;nope">x</C:text-match></C:prop-filter>"#, "");
+    let bad =
+        query(r#"<C:prop-filter name="FN"><C:text-match collation="i;nope">x</C:text-match></C:prop-filter>"#, "");
     let refused = send(&app, request("REPORT", BOOK).set_payload(bad)).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.condition(), Name::carddav("supported-collation"));
@@ -105,15 +117,26 @@ async fn sync_collection_gives_everything_then_exactly_what_changed() {
     assert_eq!(token_of(&nothing), token);
 
     // Changes through the DAV door and through another door (the backend directly).
-    let edited = send(&app, request("PUT", "/dav/addressbooks/ada/contacts/edit.vcf").set_payload(vcard("e", "Edited"))).await;
+    let edited =
+        send(&app, request("PUT", "/dav/addressbooks/ada/contacts/edit.vcf").set_payload(vcard("e", "Edited"))).await;
     assert_eq!(edited.status, StatusCode::NO_CONTENT);
-    assert_eq!(send(&app, request("DELETE", "/dav/addressbooks/ada/contacts/gone.vcf")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        send(&app, request("DELETE", "/dav/addressbooks/ada/contacts/gone.vcf")).await.status,
+        StatusCode::NO_CONTENT
+    );
     backend.insert(&ada(), "contacts", "new.vcf", &vcard("n", "New"));
 
     let changes = send(&app, request("REPORT", BOOK).set_payload(sync_body(&token, ""))).await;
     let responses = changes.responses();
     let hrefs: Vec<&str> = responses.iter().map(|r| r.href.as_str()).collect();
-    assert_eq!(hrefs, vec!["/dav/addressbooks/ada/contacts/edit.vcf", "/dav/addressbooks/ada/contacts/gone.vcf", "/dav/addressbooks/ada/contacts/new.vcf"]);
+    assert_eq!(
+        hrefs,
+        vec![
+            "/dav/addressbooks/ada/contacts/edit.vcf",
+            "/dav/addressbooks/ada/contacts/gone.vcf",
+            "/dav/addressbooks/ada/contacts/new.vcf"
+        ]
+    );
     assert_eq!(responses[0].ok(&Name::dav("getetag")).text, edited.header("etag").unwrap());
     assert!(responses[1].status.as_deref().unwrap().contains("404"), "a deletion is a 404 member");
     let next = token_of(&changes);
@@ -126,7 +149,11 @@ async fn sync_collection_gives_everything_then_exactly_what_changed() {
     assert_eq!(props.response(BOOK).ok(&Name::dav("sync-token")).text, next);
 
     // A limit cuts the list and says so; the token given resumes after the last change sent.
-    let limited = send(&app, request("REPORT", BOOK).set_payload(sync_body(&token, "<d:limit><d:nresults>2</d:nresults></d:limit>"))).await;
+    let limited = send(
+        &app,
+        request("REPORT", BOOK).set_payload(sync_body(&token, "<d:limit><d:nresults>2</d:nresults></d:limit>")),
+    )
+    .await;
     let responses = limited.responses();
     assert_eq!(responses.len(), 3);
     assert!(responses[2].href == BOOK && responses[2].status.as_deref().unwrap().contains("507"));
@@ -146,7 +173,13 @@ async fn sync_collection_sends_address_data_when_asked() {
     let card = initial.response("/dav/addressbooks/ada/contacts/a.vcf");
     assert_eq!(card.ok(&Name::carddav("address-data")).text, vcard("a", "Ada"));
     backend.insert(&ada(), "contacts", "b.vcf", &vcard("b", "Bea"));
-    let changes = send(&app, request("REPORT", BOOK).set_payload(body.replace("<d:sync-token/>", &format!("<d:sync-token>{}</d:sync-token>", token_of(&initial))))).await;
+    let changes = send(
+        &app,
+        request("REPORT", BOOK).set_payload(
+            body.replace("<d:sync-token/>", &format!("<d:sync-token>{}</d:sync-token>", token_of(&initial))),
+        ),
+    )
+    .await;
     let card = changes.response("/dav/addressbooks/ada/contacts/b.vcf");
     assert_eq!(card.ok(&Name::carddav("address-data")).text, vcard("b", "Bea"));
 }
@@ -174,11 +207,13 @@ async fn other_reports_and_places() {
     let answer = send(&app, request("REPORT", BOOK).set_payload(calendar)).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     assert_eq!(answer.condition(), Name::dav("supported-report"));
-    let expand = send(&app, request("REPORT", "/dav/principals/ada/").set_payload(r#"<expand-property xmlns="DAV:"/>"#)).await;
+    let expand =
+        send(&app, request("REPORT", "/dav/principals/ada/").set_payload(r#"<expand-property xmlns="DAV:"/>"#)).await;
     assert_eq!(expand.status, StatusCode::MULTI_STATUS);
     assert!(expand.responses().is_empty());
     let on_home = send(&app, request("REPORT", "/dav/addressbooks/ada/").set_payload(sync_body("", ""))).await;
     assert_eq!(on_home.status, StatusCode::FORBIDDEN);
-    let missing_book = send(&app, request("REPORT", "/dav/addressbooks/ada/nope/").set_payload(sync_body("", ""))).await;
+    let missing_book =
+        send(&app, request("REPORT", "/dav/addressbooks/ada/nope/").set_payload(sync_body("", ""))).await;
     assert_eq!(missing_book.status, StatusCode::NOT_FOUND);
 }

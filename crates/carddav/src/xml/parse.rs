@@ -228,7 +228,11 @@ pub fn proppatch(body: &[u8]) -> Result<Vec<PropUpdate>, XmlError> {
         }
         for prop in op.children.iter().filter(|c| c.name.is_dav("prop")) {
             for p in &prop.children {
-                updates.push(if set { PropUpdate::Set(p.name.clone(), p.text.clone()) } else { PropUpdate::Remove(p.name.clone()) });
+                updates.push(if set {
+                    PropUpdate::Set(p.name.clone(), p.text.clone())
+                } else {
+                    PropUpdate::Remove(p.name.clone())
+                });
             }
         }
     }
@@ -505,10 +509,9 @@ pub fn report(body: &[u8]) -> Result<Report, XmlError> {
     }
     if name.is_dav("sync-collection") {
         let token = root.child(&Name::dav("sync-token")).map(|t| t.text.trim().to_owned()).filter(|t| !t.is_empty());
-        if let Some(level) = root.child(&Name::dav("sync-level")) {
-            if !matches!(level.text.trim(), "1" | "infinite" | "infinity") {
-                return Err(XmlError::Unexpected("sync-level must be 1 or infinite".into()));
-            }
+        let level = root.child(&Name::dav("sync-level")).map(|l| l.text.trim());
+        if level.is_some_and(|l| !matches!(l, "1" | "infinite" | "infinity")) {
+            return Err(XmlError::Unexpected("sync-level must be 1 or infinite".into()));
         }
         return Ok(Report::SyncCollection { token, props: report_props(&root)?, limit: limit(&root, false)? });
     }
