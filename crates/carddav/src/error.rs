@@ -155,11 +155,58 @@ impl ResponseError for DavError {
             Self::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, *allow));
             }
+            // MKCOL on an existing book (RFC 4918, 9.3.1): say what the book does take.
+            Self::Backend(BackendError::AlreadyExists) => {
+                response.insert_header((header::ALLOW, crate::routes::BOOK_METHODS));
+            }
             _ => {}
         }
         match self.condition() {
             Some(node) => response.content_type("application/xml; charset=utf-8").body(write::error(&node)),
             None => response.finish(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_and_header(error: DavError, header: &str) -> (u16, Option<String>) {
+        let response = error.error_response();
+        let value = response.headers().get(header).map(|v| v.to_str().unwrap().to_owned());
+        (response.status().as_u16(), value)
+    }
+
+    #[test]
+    fn backend_failures_map_to_dav_answers_without_leaking_causes() {
+        let throttled = DavError::Backend(BackendError::Throttled { retry_after: 42 });
+        assert_eq!(status_and_header(throttled, "retry-after"), (429, Some("42".into())));
+        let down = DavError::Backend(BackendError::Unavailable("pool timed out".into()));
+        assert_eq!(status_and_header(down, "content-type"), (503, None));
+        let bug = DavError::Backend(BackendError::Unexpected("secret detail".into()));
+        let response = bug.error_response();
+        assert_eq!(response.status().as_u16(), 500);
+        let body = actix_web::body::to_bytes(response.into_body());
+        let body = futures_util::FutureExt::now_or_never(body).unwrap().unwrap();
+        assert!(body.is_empty(), "the cause stays in the logs");
+        let exists = DavError::Backend(BackendError::AlreadyExists);
+        let (status, allow) = status_and_header(exists, "allow");
+        assert_eq!(status, 405);
+        assert!(allow.unwrap().contains("MKCOL"));
+        let unauthenticated = DavError::Backend(BackendError::Unauthenticated);
+        assert_eq!(status_and_header(unauthenticated, "www-authenticate"), (401, Some(CHALLENGE.into())));
+    }
+
+    #[test]
+    fn domain_errors_convert_into_backend_errors() {
+        use contacts_domain::Error as E;
+        assert!(matches!(BackendError::from(E::NotFound("x")), BackendError::NotFound));
+        assert!(matches!(BackendError::from(E::InvalidCredentials), BackendError::Unauthenticated));
+        assert!(matches!(
+            BackendError::from(E::RateLimited { retry_after: 3 }),
+            BackendError::Throttled { retry_after: 3 }
+        ));
+        assert!(matches!(BackendError::from(E::unexpected("boom")), BackendError::Unexpected(_)));
     }
 }

@@ -15,10 +15,13 @@ use crate::paths::{self, Target};
 /// What the server says it speaks (RFC 4918 class 1 and 3, RFC 6352).
 pub const DAV_HEADER: &str = "1, 3, addressbook";
 
+/// The methods an address book takes.
+pub const BOOK_METHODS: &str = "OPTIONS, PROPFIND, PROPPATCH, REPORT, MKCOL, DELETE";
+
 /// The methods a kind of resource takes, for `Allow`.
 pub fn allowed(target: Option<&Target>) -> &'static str {
     match target {
-        Some(Target::Book(..)) => "OPTIONS, PROPFIND, PROPPATCH, REPORT, MKCOL, DELETE",
+        Some(Target::Book(..)) => BOOK_METHODS,
         Some(Target::Card(..)) => "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH",
         _ => "OPTIONS, PROPFIND, PROPPATCH, REPORT",
     }

@@ -173,6 +173,11 @@ async fn depth_infinity_is_refused_and_no_depth_means_zero() {
     let answer = send(&app, request("PROPFIND", "/dav/addressbooks/ada/")).await;
     assert_eq!(answer.status, StatusCode::MULTI_STATUS);
     assert_eq!(answer.responses().len(), 1);
+
+    // The root answers without its trailing slash too, and names itself with one.
+    let answer = send(&app, request("PROPFIND", "/dav")).await;
+    assert_eq!(answer.status, StatusCode::MULTI_STATUS);
+    assert_eq!(answer.responses()[0].href, "/dav/");
 }
 
 #[actix_web::test]
