@@ -173,3 +173,33 @@ async fn propfind_depth_one_lists_cards_with_etags_and_streams_pages() {
     assert_eq!(one.responses().len(), 1);
     assert_eq!(one.responses()[0].href, "/dav/addressbooks/ada/contacts/card%200001.vcf");
 }
+
+#[actix_web::test]
+async fn a_listing_is_read_page_by_page_as_the_body_is_sent() {
+    use actix_web::body::MessageBody;
+    let backend = backend();
+    let ada = crate::DavUser { id: contacts_domain::user::UserId(1), username: "ada".into() };
+    for i in 0..1500 {
+        backend.insert(&ada, "contacts", &format!("{i:05}.vcf"), &vcard(&format!("u{i}"), "X"));
+    }
+    let app = service(backend.clone()).await;
+    let req = request("PROPFIND", "/dav/addressbooks/ada/contacts/")
+        .insert_header(("Depth", "1"))
+        .set_payload(PROPFIND_ETAGS);
+    let response = test::call_service(&app, req.to_request()).await;
+    assert_eq!(response.status(), StatusCode::MULTI_STATUS);
+    let start = backend.list_calls();
+    let mut body = std::pin::pin!(response.into_body());
+    let mut next = async || {
+        let chunk = futures_util::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await;
+        chunk.expect("a chunk").ok().expect("not an error")
+    };
+    let head = next().await;
+    assert!(String::from_utf8_lossy(&head).contains("/dav/addressbooks/ada/contacts/</d:href>"));
+    assert_eq!(backend.list_calls(), start, "nothing read before the first card is due");
+    let first_page = next().await;
+    assert_eq!(backend.list_calls(), start + 1);
+    assert_eq!(String::from_utf8_lossy(&first_page).matches("<d:response>").count(), 500);
+    next().await;
+    assert_eq!(backend.list_calls(), start + 2, "one page in memory at a time");
+}
