@@ -222,7 +222,8 @@ mod tests {
         );
         assert!(matches(&work, ADA) && !matches(&work, BOB));
         let uid = filter(
-            r#"<C:filter><C:prop-filter name="UID"><C:text-match match-type="equals">bob-2</C:text-match></C:prop-filter></C:filter>"#,
+            r#"<C:filter><C:prop-filter name="UID">
+               <C:text-match match-type="equals">bob-2</C:text-match></C:prop-filter></C:filter>"#,
         );
         assert!(!matches(&uid, ADA) && matches(&uid, BOB));
         let n_allof = filter(

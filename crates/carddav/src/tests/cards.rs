@@ -12,7 +12,8 @@ fn put(path: &str, body: impl Into<String>) -> test::TestRequest {
 async fn put_creates_then_replaces_and_get_reads_back_byte_for_byte() {
     let backend = backend();
     let app = service(backend.clone()).await;
-    let text = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:ada-1\r\nFN:Ada Lü\r\nitem1.EMAIL;type=INTERNET;type=pref:ada@example.org\r\nEND:VCARD\r\n";
+    let text = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:ada-1\r\nFN:Ada Lü\r\n\
+        item1.EMAIL;type=INTERNET;type=pref:ada@example.org\r\nEND:VCARD\r\n";
     let created = send(&app, put(CARD, text).insert_header(("If-None-Match", "*"))).await;
     assert_eq!(created.status, StatusCode::CREATED);
     let etag = created.header("etag").expect("stored as sent: an ETag").to_owned();

@@ -60,7 +60,8 @@ async fn extended_mkcol_makes_a_book_with_its_displayname() {
 async fn proppatch_sets_and_removes_displayname_and_refuses_the_rest_atomically() {
     let app = service(backend()).await;
     let path = "/dav/addressbooks/ada/contacts/";
-    let set = r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Family</D:displayname></D:prop></D:set></D:propertyupdate>"#;
+    let set = r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>
+        <D:displayname>Family</D:displayname></D:prop></D:set></D:propertyupdate>"#;
     let answer = send(&app, request("PROPPATCH", path).set_payload(set)).await;
     assert_eq!(answer.status, StatusCode::MULTI_STATUS);
     assert!(answer.response(path).status_of(&Name::dav("displayname")).unwrap().contains("200"));
@@ -68,7 +69,8 @@ async fn proppatch_sets_and_removes_displayname_and_refuses_the_rest_atomically(
     assert_eq!(read.response(path).ok(&Name::dav("displayname")).text, "Family");
 
     let mixed = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:I="http://apple.com/ns/ical/"><D:set><D:prop>
-        <D:displayname>Ignored</D:displayname><I:calendar-color>#fff</I:calendar-color></D:prop></D:set></D:propertyupdate>"#;
+        <D:displayname>Ignored</D:displayname><I:calendar-color>#fff</I:calendar-color>
+        </D:prop></D:set></D:propertyupdate>"#;
     let answer = send(&app, request("PROPPATCH", path).set_payload(mixed)).await;
     let response = answer.response(path);
     assert!(response.status_of(&Name::owned("http://apple.com/ns/ical/", "calendar-color")).unwrap().contains("403"));

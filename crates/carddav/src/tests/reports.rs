@@ -10,7 +10,8 @@ fn ada() -> crate::DavUser {
 
 fn sync_body(token: &str, extra: &str) -> String {
     format!(
-        r#"<?xml version="1.0" encoding="utf-8" ?><d:sync-collection xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav">
+        r#"<?xml version="1.0" encoding="utf-8" ?>
+        <d:sync-collection xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav">
         <d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>{extra}
         <d:prop><d:getetag/></d:prop></d:sync-collection>"#
     )
@@ -143,9 +144,14 @@ async fn sync_collection_gives_everything_then_exactly_what_changed() {
     assert_ne!(next, token);
 
     // getctag and sync-token moved too.
-    let props = send(&app, request("PROPFIND", BOOK).set_payload(
-        r#"<propfind xmlns="DAV:" xmlns:cs="http://calendarserver.org/ns/"><prop><cs:getctag/><sync-token/></prop></propfind>"#,
-    )).await;
+    let props = send(
+        &app,
+        request("PROPFIND", BOOK).set_payload(
+            r#"<propfind xmlns="DAV:" xmlns:cs="http://calendarserver.org/ns/">
+            <prop><cs:getctag/><sync-token/></prop></propfind>"#,
+        ),
+    )
+    .await;
     assert_eq!(props.response(BOOK).ok(&Name::dav("sync-token")).text, next);
 
     // A limit cuts the list and says so; the token given resumes after the last change sent.

@@ -55,7 +55,8 @@ fn doctypes_and_entities_are_never_resolved() {
 <propertyupdate xmlns="DAV:"><set><prop><displayname>&xxe;</displayname></prop></set></propertyupdate>"#;
     assert_eq!(proppatch(external), Err(XmlError::Doctype));
     // Predefined entities and character references are plain text.
-    let ok = br#"<propertyupdate xmlns="DAV:"><set><prop><displayname>A &amp; B &#x263A;</displayname></prop></set></propertyupdate>"#;
+    let ok = br#"<propertyupdate xmlns="DAV:"><set><prop>
+        <displayname>A &amp; B &#x263A;</displayname></prop></set></propertyupdate>"#;
     assert_eq!(proppatch(ok).unwrap(), vec![PropUpdate::Set(Name::dav("displayname"), "A & B \u{263A}".into())]);
 }
 
@@ -120,7 +121,9 @@ fn query_reads_filters_tests_and_limit() {
     let body = br#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
         <D:prop><D:getetag/></D:prop>
         <C:filter test="allof">
-          <C:prop-filter name="fn"><C:text-match collation="i;ascii-casemap" match-type="starts-with">ad</C:text-match></C:prop-filter>
+          <C:prop-filter name="fn">
+            <C:text-match collation="i;ascii-casemap" match-type="starts-with">ad</C:text-match>
+          </C:prop-filter>
           <C:prop-filter name="EMAIL" test="allof">
             <C:text-match negate-condition="yes" match-type="ends-with">@spam.example</C:text-match>
             <C:param-filter name="type"><C:text-match match-type="equals">work</C:text-match></C:param-filter>
@@ -173,7 +176,8 @@ fn sync_collection_reads_token_level_props_and_limit() {
     assert_eq!(limit, Some(10));
     assert_eq!(props.address_data, Some(AddressData { version: None }));
 
-    let initial = br#"<sync-collection xmlns="DAV:"><sync-token/><sync-level>1</sync-level><prop><getetag/></prop></sync-collection>"#;
+    let initial = br#"<sync-collection xmlns="DAV:"><sync-token/><sync-level>1</sync-level>
+        <prop><getetag/></prop></sync-collection>"#;
     assert!(matches!(report(initial).unwrap(), Report::SyncCollection { token: None, .. }));
 }
 
