@@ -6,7 +6,7 @@
 //! The server crate mounts it next to the REST routes with [`configure`]. Bad input never gets a
 //! `500`: every failure is mapped to a DAV answer in one place ([`DavError`]).
 //!
-//! Feature `testing` exports [`testing::MemoryBackend`], which drives this crate's black-box tests
+//! Feature `testing` exports `testing::MemoryBackend`, which drives this crate's black-box tests
 //! and `examples/memory_server.rs`; `clients/run.sh` runs vdirsyncer's own CardDAV storage test
 //! suite against that server.
 #![deny(missing_docs)]
