@@ -23,6 +23,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_RETRIES: usize = 2;
 /// The time after which no request is retried.
 const RETRY_WINDOW: Duration = Duration::from_secs(5);
+/// How long `/readyz` waits for the bucket: well under a readiness probe's timeout, so a bucket
+/// that hangs is reported as unavailable instead of making the pod look unready.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where the bucket is and how to sign in to it.
 #[derive(Clone)]
@@ -84,9 +87,12 @@ impl S3AvatarStore {
         Ok(Self { bucket: Arc::new(bucket), public_prefix: format!("{}/media/", base_url.trim_end_matches('/')) })
     }
 
-    /// Whether the bucket answers now: a listing of an empty prefix, the cheapest signed call.
+    /// Whether the bucket answers now, within [`HEALTH_TIMEOUT`]: a listing of an empty
+    /// prefix, the cheapest signed call.
     pub async fn is_healthy(&self) -> bool {
-        self.bucket.list_with_delimiter(Some(&Path::from("health-check/"))).await.is_ok()
+        let prefix = Path::from("health-check/");
+        let listing = self.bucket.list_with_delimiter(Some(&prefix));
+        matches!(tokio::time::timeout(HEALTH_TIMEOUT, listing).await, Ok(Ok(_)))
     }
 }
 
@@ -117,5 +123,45 @@ impl AvatarStore for S3AvatarStore {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(unavailable(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    fn store_at(endpoint: String) -> S3AvatarStore {
+        let location = S3Location {
+            bucket: "avatars".into(),
+            region: "us-east-1".into(),
+            endpoint: Some(endpoint),
+            access_key_id: "key".into(),
+            secret_access_key: "secret".into(),
+        };
+        S3AvatarStore::new(&location, "http://contacts.test/").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_bucket_that_never_answers_is_reported_unhealthy_quickly() {
+        // Accepts connections (the kernel's backlog) but never answers a byte.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let store = store_at(format!("http://{}", silent.local_addr().unwrap()));
+        let started = Instant::now();
+        assert!(!store.is_healthy().await);
+        assert!(started.elapsed() < HEALTH_TIMEOUT + Duration::from_secs(1), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn names_it_never_issues_are_not_looked_up_and_foreign_urls_not_removed() {
+        // Nothing listens there: any request would fail with Unavailable.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let store = store_at(format!("http://{closed}"));
+        assert!(store.read("../secret.png").await.unwrap().is_none());
+        assert!(store.read("config.json").await.unwrap().is_none());
+        store.remove("https://www.gravatar.com/avatar/x.png").await.unwrap();
+        let mine = format!("http://contacts.test/media/{}.png", "ab".repeat(16));
+        assert!(matches!(store.remove(&mine).await, Err(Error::Unavailable(_))), "a real delete was attempted");
     }
 }
