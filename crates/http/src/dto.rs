@@ -296,6 +296,8 @@ pub(crate) struct ReadinessBody {
     database: String,
     /// `ok` or `degraded` (the service still works, from the database).
     cache: String,
+    /// `ok` or `unavailable` (avatar uploads fail with `503`; everything else works).
+    avatars: String,
 }
 
 /// The avatar upload form.

@@ -1,6 +1,6 @@
 //! [`AppState`]: the services every handler reaches, built once per process.
 
-use contacts_avatars::FsAvatarStore;
+use contacts_avatars::AnyAvatarStore;
 use contacts_cache::AnyCache;
 use contacts_crypto::{BcryptHasher, JwtCodec};
 use contacts_domain::SystemClock;
@@ -17,7 +17,7 @@ pub type AuthApi = AuthService<Users, BcryptHasher, JwtCodec, PgTokenStore, AnyM
 /// The contacts service wired to its production adapters.
 pub type ContactApi = ContactService<PgContactRepository, SystemClock>;
 /// The current user's profile service wired to its production adapters.
-pub type ProfileApi = ProfileService<Users, AnyCache, FsAvatarStore, SystemClock>;
+pub type ProfileApi = ProfileService<Users, AnyCache, AnyAvatarStore, SystemClock>;
 
 /// Shared by all workers behind an `Arc` (`web::Data`); every field is a cheap handle onto
 /// process-wide pools, so nothing is duplicated per worker.
@@ -34,7 +34,7 @@ pub struct AppState {
     /// The cache, for health checks.
     pub cache: AnyCache,
     /// Stored avatars, served under `/media/`.
-    pub avatars: FsAvatarStore,
+    pub avatars: AnyAvatarStore,
     /// Largest avatar upload, in bytes.
     pub max_avatar_bytes: u64,
 }

@@ -4,11 +4,11 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
-use actix_web::middleware::Logger;
+use actix_web::middleware::{Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 use chrono::Duration;
 
-use contacts_avatars::FsAvatarStore;
+use contacts_avatars::{AnyAvatarStore, FsAvatarStore, S3AvatarStore, S3Location};
 use contacts_cache::{AnyCache, MemoryCache, RedisCache};
 use contacts_crypto::{BcryptHasher, JwtCodec};
 use contacts_domain::SystemClock;
@@ -19,7 +19,9 @@ use contacts_http::AppState;
 use contacts_postgres::{Database, PgContactRepository, PgTokenStore, PgUserRepository, run_migrations};
 use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
 
-use crate::config::Settings;
+use crate::config::{AvatarStoreKind, Settings};
+use crate::observability::metrics::{self, PoolFigures};
+use crate::observability::{metrics_listener, request_span};
 
 /// Connections in the PostgreSQL pool, shared by all workers.
 const DB_POOL_SIZE: usize = 16;
@@ -42,6 +44,12 @@ pub enum StartupError {
     /// The listen address could not be bound.
     #[error("cannot listen on HOST:PORT: {0}")]
     Bind(#[from] std::io::Error),
+    /// The metrics address could not be bound.
+    #[error("cannot listen on METRICS_ADDR: {0}")]
+    MetricsBind(std::io::Error),
+    /// The S3 settings are unusable.
+    #[error("S3_ENDPOINT/S3_REGION/S3_BUCKET: {0}")]
+    AvatarStore(String),
     /// Anything else.
     #[error("{0}")]
     Other(String),
@@ -51,6 +59,7 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
 }
 
 impl Application {
@@ -58,15 +67,32 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         // A folder that cannot be created is a configuration mistake: say so now, not at the
         // first upload.
-        let dir = settings.avatar_dir.clone();
-        tokio::task::spawn_blocking(move || std::fs::create_dir_all(&dir))
-            .await
-            .map_err(|e| StartupError::Other(e.to_string()))?
-            .map_err(|e| {
-                StartupError::Other(format!("AVATAR_DIR is invalid: {}: {e}", settings.avatar_dir.display()))
-            })?;
+        if settings.avatar_store == AvatarStoreKind::Fs {
+            let dir = settings.avatar_dir.clone();
+            tokio::task::spawn_blocking(move || std::fs::create_dir_all(&dir))
+                .await
+                .map_err(|e| StartupError::Other(e.to_string()))?
+                .map_err(|e| {
+                    StartupError::Other(format!("AVATAR_DIR is invalid: {}: {e}", settings.avatar_dir.display()))
+                })?;
+        }
+        // Installed before anything records, so no early measurement is lost.
+        metrics::handle();
         run_migrations(&settings.database_url).await?;
         let database = Database::connect_lazy(&settings.database_url, DB_POOL_SIZE)?;
+        let metrics = match settings.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).map_err(StartupError::MetricsBind)?;
+                let port = listener.local_addr().map_err(StartupError::MetricsBind)?.port();
+                let pool = database.clone();
+                let sample: metrics_listener::Sampler = std::sync::Arc::new(move || {
+                    let usage = pool.usage();
+                    metrics::record_pool(PoolFigures { idle: usage.idle, in_use: usage.in_use, max: usage.max });
+                });
+                Some((port, metrics_listener::serve(listener, sample).map_err(StartupError::MetricsBind)?))
+            }
+            None => None,
+        };
         let state = web::Data::new(build_state(&settings, database).await?);
         tokio::spawn(purge_expired_tokens(state.clone()));
 
@@ -77,11 +103,18 @@ impl Application {
             App::new()
                 .wrap(contacts_http::cors(&origins))
                 .wrap(access_log())
+                .wrap(from_fn(metrics::track_requests))
+                .wrap(from_fn(request_span::with_request_span))
                 .configure(contacts_http::configure(state.clone()))
         })
         .listen(listener)?
         .run();
-        Ok(Self { port, server })
+        Ok(Self { port, server, metrics })
+    }
+
+    /// The port of the metrics listener, when `METRICS_ADDR` is set (useful when its port was 0).
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The port actually bound (useful when `PORT` was 0).
@@ -90,8 +123,18 @@ impl Application {
     }
 
     /// Serves until the process is asked to stop (SIGINT/SIGTERM), finishing in-flight requests.
+    /// The metrics listener runs alongside and stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
+        let served = self.server.await;
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
+        }
+        served
     }
 }
 
@@ -149,7 +192,7 @@ async fn build_state(settings: &Settings, database: Database) -> Result<AppState
     };
     let cache = build_cache(settings)?;
     let users = CachedUsers::new(PgUserRepository::new(database.clone()), cache.clone());
-    let avatars = FsAvatarStore::new(&settings.avatar_dir, &settings.app_base_url);
+    let avatars = build_avatar_store(settings)?;
     let profiles = ProfileService::new(
         ProfilePorts { users: users.clone(), limiter: cache.clone(), avatars: avatars.clone(), clock: SystemClock },
         settings.rate_limit_me_per_minute,
@@ -172,6 +215,25 @@ async fn build_state(settings: &Settings, database: Database) -> Result<AppState
         cache,
         avatars,
         max_avatar_bytes: settings.max_avatar_bytes,
+    })
+}
+
+/// Files under `AVATAR_DIR`, or the bucket of `AVATAR_STORE=s3`.
+fn build_avatar_store(settings: &Settings) -> Result<AnyAvatarStore, StartupError> {
+    Ok(match &settings.avatar_store {
+        AvatarStoreKind::Fs => AnyAvatarStore::Fs(FsAvatarStore::new(&settings.avatar_dir, &settings.app_base_url)),
+        AvatarStoreKind::S3(s3) => {
+            let location = S3Location {
+                bucket: s3.bucket.clone(),
+                region: s3.region.clone(),
+                endpoint: s3.endpoint.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret_access_key.clone(),
+            };
+            AnyAvatarStore::S3(
+                S3AvatarStore::new(&location, &settings.app_base_url).map_err(StartupError::AvatarStore)?,
+            )
+        }
     })
 }
 

@@ -1,4 +1,6 @@
-//! Avatar adapter: implements the domain's [`AvatarStore`] port on the local file system.
+//! Avatar adapter: implements the domain's [`AvatarStore`] port on the local file system
+//! ([`FsAvatarStore`]) or in an S3-compatible bucket ([`S3AvatarStore`]); [`AnyAvatarStore`] is
+//! the one chosen by configuration.
 //!
 //! Uploads are judged by their content (PNG, JPEG, WebP or GIF magic bytes, then a full
 //! decode), cropped to a centred square of at most 512 px and re-encoded as PNG, which drops
@@ -6,8 +8,13 @@
 //! pool, never on the async executor.
 #![deny(missing_docs)]
 
+mod fs;
+mod s3;
+
+pub use fs::FsAvatarStore;
+pub use s3::{S3AvatarStore, S3Location};
+
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
 use image::{ImageFormat, ImageReader, Limits};
@@ -21,42 +28,14 @@ pub const AVATAR_SIZE: u32 = 512;
 /// Largest image accepted for decoding, per side: a guard against decompression bombs.
 const MAX_SOURCE_SIDE: u32 = 10_000;
 
-/// Stores avatars as `<random>.png` files in a folder, served under `{base_url}/media/`.
-#[derive(Debug, Clone)]
-pub struct FsAvatarStore {
-    dir: PathBuf,
-    public_prefix: String,
-}
-
-impl FsAvatarStore {
-    /// A store writing into `dir` (created when needed) whose URLs start with
-    /// `{base_url}/media/`.
-    pub fn new(dir: impl Into<PathBuf>, base_url: &str) -> Self {
-        Self { dir: dir.into(), public_prefix: format!("{}/media/", base_url.trim_end_matches('/')) }
-    }
-
-    /// The bytes of a stored avatar by file name, or `None` if there is no such avatar. Names
-    /// are checked, so no path outside the folder can be read.
-    pub async fn read(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
-        if !is_avatar_name(name) {
-            return Ok(None);
-        }
-        let path = self.dir.join(name);
-        blocking(move || match std::fs::read(path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::unexpected(e)),
-        })
-        .await
-    }
-}
-
 /// `<32 hex digits>.png`, the only names this store writes.
-fn is_avatar_name(name: &str) -> bool {
+pub(crate) fn is_avatar_name(name: &str) -> bool {
     name.strip_suffix(".png").is_some_and(|stem| stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
     tokio::task::spawn_blocking(work).await.map_err(Error::unexpected)?
 }
 
@@ -82,40 +61,51 @@ pub fn reencode(upload: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(png)
 }
 
-fn random_name() -> Result<String, Error> {
+pub(crate) fn random_name() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(Error::unexpected)?;
     Ok(format!("{}.png", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
-fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(Error::unexpected)?;
-    std::fs::write(dir.join(name), bytes).map_err(Error::unexpected)
+/// The avatar store chosen by configuration (`AVATAR_STORE`).
+#[derive(Debug, Clone)]
+pub enum AnyAvatarStore {
+    /// Files in a folder.
+    Fs(FsAvatarStore),
+    /// Objects in an S3-compatible bucket.
+    S3(S3AvatarStore),
 }
 
-impl AvatarStore for FsAvatarStore {
+impl AnyAvatarStore {
+    /// Whether the store can be reached now (a folder always can): `/readyz` reports it.
+    pub async fn is_healthy(&self) -> bool {
+        match self {
+            Self::Fs(_) => true,
+            Self::S3(store) => store.is_healthy().await,
+        }
+    }
+}
+
+impl AvatarStore for AnyAvatarStore {
     async fn store(&self, upload: Vec<u8>) -> Result<String, Error> {
-        let dir = self.dir.clone();
-        let name = blocking(move || {
-            let png = reencode(&upload)?;
-            let name = random_name()?;
-            write_new(&dir, &name, &png)?;
-            Ok(name)
-        })
-        .await?;
-        Ok(format!("{}{name}", self.public_prefix))
+        match self {
+            Self::Fs(s) => s.store(upload).await,
+            Self::S3(s) => s.store(upload).await,
+        }
     }
 
     async fn remove(&self, url: &str) -> Result<(), Error> {
-        let Some(name) = url.strip_prefix(&self.public_prefix).filter(|n| is_avatar_name(n)) else {
-            return Ok(());
-        };
-        let path = self.dir.join(name);
-        blocking(move || match std::fs::remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::unexpected(e)),
-            _ => Ok(()),
-        })
-        .await
+        match self {
+            Self::Fs(s) => s.remove(url).await,
+            Self::S3(s) => s.remove(url).await,
+        }
+    }
+
+    async fn read(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        match self {
+            Self::Fs(s) => s.read(name).await,
+            Self::S3(s) => s.read(name).await,
+        }
     }
 }
 

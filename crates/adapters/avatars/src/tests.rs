@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use image::{DynamicImage, ImageBuffer, Rgb};
 
 use super::*;

@@ -18,6 +18,6 @@ mod users;
 
 pub use contacts::PgContactRepository;
 pub use migrations::{MigrationError, create_database_if_missing, run_migrations};
-pub use pool::{Database, DatabaseError};
+pub use pool::{Database, DatabaseError, PoolUsage};
 pub use tokens::PgTokenStore;
 pub use users::PgUserRepository;

@@ -69,4 +69,9 @@ pub trait AvatarStore: Send + Sync + 'static {
     /// Deletes a stored avatar by the URL [`store`](Self::store) returned; URLs it did not
     /// issue (such as a default Gravatar) are ignored.
     async fn remove(&self, url: &str) -> Result<(), Error>;
+
+    /// The bytes of a stored avatar by its name (the last segment of its URL), or `None` when
+    /// there is no such avatar; names the store never issues are `None`, so no other file or
+    /// object can be read through it.
+    async fn read(&self, name: &str) -> Result<Option<Vec<u8>>, Error>;
 }

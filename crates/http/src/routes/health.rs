@@ -21,18 +21,22 @@ pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Ready to serve: the database answers. The cache is an accelerator, never a reason to
-/// refuse traffic.
+/// Ready to serve: the database answers. The cache is an accelerator and the avatar store
+/// serves one feature, never reasons to refuse traffic; both are reported, so an operator sees
+/// which dependency is down.
 #[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, description = "Ready", body = ReadinessBody), (status = 503, description = "The database is unavailable", body = ReadinessBody)))]
 pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let (database, cache) = futures_util::future::join(state.database.ping(), state.cache.is_healthy()).await;
+    let (database, cache, avatars) =
+        futures_util::future::join3(state.database.ping(), state.cache.is_healthy(), state.avatars.is_healthy()).await;
     let cache = if cache { "ok" } else { "degraded" };
+    let avatars = if avatars { "ok" } else { "unavailable" };
     match database {
-        Ok(()) => HttpResponse::Ok().json(json!({"database": "ok", "cache": cache})),
+        Ok(()) => HttpResponse::Ok().json(json!({"database": "ok", "cache": cache, "avatars": avatars})),
         Err(_) => HttpResponse::ServiceUnavailable().json(json!({
             "detail": "Database unavailable",
             "database": "unavailable",
             "cache": cache,
+            "avatars": avatars,
         })),
     }
 }

@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use contacts_domain::user::AvatarStore;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -16,6 +16,8 @@ pub struct TestApp {
     pub mail: MailCatcher,
     pub client: reqwest::Client,
     pub settings: Settings,
+    /// Base URL of the metrics listener, when `METRICS_ADDR` was set.
+    pub metrics: Option<String>,
     avatar_dir: std::path::PathBuf,
 }
 
@@ -70,21 +72,27 @@ pub async fn spawn_app_on(db: TestDatabase, overrides: &[(&str, &str)]) -> TestA
     }
     let settings = Settings::from_source(&|key: &str| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
         .expect("valid test settings");
-    let address = start(settings.clone()).await;
+    let (address, metrics) = start_with_metrics(settings.clone()).await;
     // Test databases share one Redis: ids that differ between them keep their cache keys and
     // rate-limit counters apart.
     let first_id = u64::from_str_radix(&contacts_test_support::random_hex(5), 16).unwrap() + 1;
     db.execute(&format!("ALTER TABLE users ALTER COLUMN id RESTART WITH {first_id}")).await;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { address, db, mail, client, settings, avatar_dir }
+    TestApp { address, db, mail, client, settings, metrics, avatar_dir }
 }
 
 /// Builds and starts an instance; returns its base URL.
 async fn start(settings: Settings) -> String {
+    start_with_metrics(settings).await.0
+}
+
+/// Builds and starts an instance; returns its base URL and that of its metrics listener.
+async fn start_with_metrics(settings: Settings) -> (String, Option<String>) {
     let app = Application::build(settings).await.expect("the app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
-    address
+    (address, metrics)
 }
 
 impl TestApp {
