@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::birthdays::MonthDay;
 use crate::email::EmailAddress;
 use crate::error::{Error, FieldError, Problems, required};
 
@@ -122,27 +123,84 @@ impl AdditionalInfo {
     }
 }
 
+/// A value of a list property (`EMAIL`, `TEL`) with its `TYPE`, such as `home` or `work`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypedValue {
+    /// The address or number as sent.
+    pub value: String,
+    /// Free text, lower-cased `TYPE`s joined by commas when read from a card.
+    pub kind: Option<String>,
+}
+
 /// A stored contact, exactly as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     /// Database identity.
     pub id: ContactId,
-    /// Trimmed first name.
+    /// The card's `UID`: stable for the contact's life, unique in its address book.
+    pub uid: String,
+    /// Trimmed first name (may be empty for a card that has only a family name).
     pub first_name: String,
-    /// Trimmed last name.
+    /// Trimmed last name (may be empty for a card that has only one name).
     pub last_name: String,
-    /// Email as sent; unique per owner, case-insensitively.
-    pub email: String,
-    /// Phone as sent.
-    pub phone: String,
-    /// Date of birth.
-    pub birthday: NaiveDate,
+    /// The first of `emails`; `None` when a card has none.
+    pub email: Option<String>,
+    /// The first of `phones`; `None` when a card has none.
+    pub phone: Option<String>,
+    /// Date of birth, when known with its year.
+    pub birthday: Option<NaiveDate>,
+    /// Month and day of the birthday, also for one without a year (which `birthday` cannot
+    /// show): what birthday lists and reminders match on.
+    pub birthday_md: Option<MonthDay>,
     /// Optional notes.
     pub additional_info: Option<String>,
+    /// Every email address, in card order.
+    pub emails: Vec<TypedValue>,
+    /// Every phone number, in card order.
+    pub phones: Vec<TypedValue>,
     /// When it was created (microsecond precision).
     pub created_at: DateTime<Utc>,
     /// When it was last changed (microsecond precision).
     pub updated_at: DateTime<Utc>,
+}
+
+/// A contact with the card it is kept as, for vCard reads (export, one card, CardDAV).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCard {
+    /// The contact as REST shows it.
+    pub contact: Contact,
+    /// The card exactly as last received (import, CardDAV) or made (REST create).
+    pub card: String,
+    /// Whether a REST write changed mapped fields since `card` was stored: then readers write
+    /// those fields into the card (see [`super::vcard::render`]).
+    pub dirty: bool,
+}
+
+impl StoredCard {
+    /// The card as sent to clients in `version`.
+    pub fn render(&self, version: super::vcard::Version) -> String {
+        super::vcard::render(&self.card, &self.contact, self.dirty, version)
+    }
+}
+
+/// A card read from an import, ready to be stored: its exact text and what REST shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardRecord {
+    /// The card's `UID` (generated when it had none).
+    pub uid: String,
+    /// The card's text as received, with a `UID` line added when it had none.
+    pub card: String,
+    /// The mapped properties.
+    pub view: super::vcard::CardView,
+}
+
+/// What storing one imported card did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// A new contact.
+    Created,
+    /// A contact with the same `UID` in the book was replaced.
+    Updated,
 }
 
 /// A create or full-replace request as received: nothing validated, fields may be missing.
