@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use contacts_domain::auth::{PasswordResetInput, RegistrationInput, TokenPair};
-use contacts_domain::contact::{Contact, ContactFilter, ContactInput, ContactPatchInput, ListQuery};
+use contacts_domain::contact::{Contact, ContactFilter, ContactInput, ContactPatchInput, ListQuery, TypedValue};
 use contacts_domain::user::User;
 
 /// A user as clients see it: no password hash, no token.
@@ -36,16 +36,37 @@ impl From<User> for UserBody {
     }
 }
 
-/// A contact as clients see it.
+/// An email address or phone number with its type (`home`, `work`, `cell`…).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TypedValueBody {
+    value: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+impl From<TypedValue> for TypedValueBody {
+    fn from(v: TypedValue) -> Self {
+        Self { value: v.value, kind: v.kind }
+    }
+}
+
+/// A contact as clients see it. `email`, `phone` and `birthday` are `null` only for a contact
+/// that came in as a vCard without them (a year-less birthday also shows `null`).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ContactBody {
     id: i64,
+    /// The contact's vCard `UID`, stable for its life.
+    uid: String,
     first_name: String,
     last_name: String,
-    email: String,
-    phone: String,
-    birthday: NaiveDate,
+    email: Option<String>,
+    phone: Option<String>,
+    birthday: Option<NaiveDate>,
     additional_info: Option<String>,
+    /// Every email, in card order; `email` is the first.
+    emails: Vec<TypedValueBody>,
+    /// Every phone, in card order; `phone` is the first.
+    phones: Vec<TypedValueBody>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -54,12 +75,15 @@ impl From<Contact> for ContactBody {
     fn from(c: Contact) -> Self {
         Self {
             id: c.id.0,
+            uid: c.uid,
             first_name: c.first_name,
             last_name: c.last_name,
             email: c.email,
             phone: c.phone,
             birthday: c.birthday,
             additional_info: c.additional_info,
+            emails: c.emails.into_iter().map(Into::into).collect(),
+            phones: c.phones.into_iter().map(Into::into).collect(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

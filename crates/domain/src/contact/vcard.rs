@@ -571,6 +571,11 @@ fn convert_birthday(entry: &mut VCardEntry, target: VCardVersion) {
     }
 }
 
+/// A strong validator of a card's exact bytes (hex of the first 16 bytes of its SHA-256).
+pub fn etag(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
 /// A new card for a contact made through REST: 4.0, with its UID and the mapped fields.
 pub fn new_card(contact: &Contact) -> String {
     apply_rest_values(&format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{}\r\nEND:VCARD\r\n", contact.uid), contact)
