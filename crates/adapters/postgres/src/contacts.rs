@@ -11,8 +11,8 @@ use contacts_domain::contact::{
     CardRecord, Contact, ContactFilter, ContactId, ContactPatch, ContactRepository, ImportOutcome, MonthDay,
     NewContact, Page, StoredCard, TypedValue,
 };
-use serde_json::Value;
 use contacts_domain::user::UserId;
+use serde_json::Value;
 
 use crate::error::query_error;
 use crate::pool::Database;

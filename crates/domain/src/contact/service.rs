@@ -5,8 +5,8 @@ use super::models::{
     CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch, ContactPatchInput, ImportOutcome,
     NewContact, Page, StoredCard,
 };
-use super::vcard::{self, CardError};
 use super::ports::ContactRepository;
+use super::vcard::{self, CardError};
 use crate::clock::Clock;
 use crate::error::{Error, FieldError};
 use crate::user::UserId;

@@ -7,8 +7,7 @@
 
 use calcard::common::IanaString;
 use calcard::vcard::{
-    VCard, VCardEntry, VCardParameter, VCardParameterName, VCardParameterValue, VCardProperty, VCardValue,
-    VCardVersion,
+    VCard, VCardEntry, VCardParameter, VCardParameterName, VCardParameterValue, VCardProperty, VCardValue, VCardVersion,
 };
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
@@ -247,9 +246,10 @@ fn type_of(entry: &VCardEntry) -> Option<String> {
 }
 
 fn omits_year(entry: &VCardEntry) -> bool {
-    entry.params.iter().any(|p| {
-        matches!(&p.name, VCardParameterName::Other(name) if name.eq_ignore_ascii_case("X-APPLE-OMIT-YEAR"))
-    })
+    entry
+        .params
+        .iter()
+        .any(|p| matches!(&p.name, VCardParameterName::Other(name) if name.eq_ignore_ascii_case("X-APPLE-OMIT-YEAR")))
 }
 
 fn birthday_of(entry: &VCardEntry) -> Option<CardBirthday> {
@@ -488,10 +488,15 @@ fn missing(
     if !has("TEL") {
         extra.extend(want.phones.iter().map(|w| typed_line("TEL", None, w)));
     }
-    if !has("BDAY") && want.birthday != current.birthday && let Some(b) = want.birthday {
+    if !has("BDAY")
+        && want.birthday != current.birthday
+        && let Some(b) = want.birthday
+    {
         extra.push(birthday_line(b, v4));
     }
-    if !has("NOTE") && let Some(note) = &want.note {
+    if !has("NOTE")
+        && let Some(note) = &want.note
+    {
         extra.push(format!("NOTE:{}", escape(note)));
     }
     if !has("REV") {
@@ -518,13 +523,11 @@ fn name_line(name: &str, want: &CardView, old: &str) -> String {
 }
 
 fn card_version(card: &str) -> Option<VCardVersion> {
-    lines(card).iter().find(|l| l.name == "VERSION").and_then(|l| {
-        match l.text.split_once(':').map(|(_, v)| v.trim()) {
-            Some("4.0") => Some(VCardVersion::V4_0),
-            Some("3.0") => Some(VCardVersion::V3_0),
-            Some("2.1") => Some(VCardVersion::V2_1),
-            _ => None,
-        }
+    lines(card).iter().find(|l| l.name == "VERSION").and_then(|l| match l.text.split_once(':').map(|(_, v)| v.trim()) {
+        Some("4.0") => Some(VCardVersion::V4_0),
+        Some("3.0") => Some(VCardVersion::V3_0),
+        Some("2.1") => Some(VCardVersion::V2_1),
+        _ => None,
     })
 }
 

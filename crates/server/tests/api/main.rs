@@ -14,3 +14,4 @@ mod openapi;
 mod round_trips;
 mod sessions;
 mod users;
+mod vcards;
