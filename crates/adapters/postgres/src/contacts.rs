@@ -91,6 +91,11 @@ fn typed_json(values: &[TypedValue]) -> Value {
     Value::Array(values.iter().map(|v| serde_json::json!({"value": v.value, "type": v.kind})).collect())
 }
 
+/// A list of one untyped entry.
+fn single(value: &str) -> Value {
+    typed_json(&[TypedValue { value: value.to_owned(), kind: None }])
+}
+
 /// `month * 100 + day`, the `birthday_md` column.
 fn md_code(md: MonthDay) -> i16 {
     (md.month * 100 + md.day) as i16
@@ -230,8 +235,8 @@ impl ContactRepository for PgContactRepository {
                 contacts::birthday.eq(Some(birthday)),
                 contacts::birthday_md.eq(Some(md_code(MonthDay::of(birthday)))),
                 contacts::additional_info.eq(contact.additional_info.as_ref().map(|a| a.as_str())),
-                contacts::emails.eq(typed_json(&[TypedValue { value: email.to_owned(), kind: None }])),
-                contacts::phones.eq(typed_json(&[TypedValue { value: phone.to_owned(), kind: None }])),
+                contacts::emails.eq(contact.emails.as_deref().map_or_else(|| single(email), typed_json)),
+                contacts::phones.eq(contact.phones.as_deref().map_or_else(|| single(phone), typed_json)),
                 contacts::rest_email.eq(Some(email)),
             ))
             .returning(ContactRow::as_returning())

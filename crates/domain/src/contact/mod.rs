@@ -9,7 +9,8 @@ pub mod vcard;
 pub use birthdays::{MonthDay, birthday_window, next_birthday};
 pub use models::{
     AdditionalInfo, Birthday, CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch,
-    ContactPatchInput, ImportOutcome, NewContact, Page, PersonName, Phone, StoredCard, TypedValue,
+    ContactPatchInput, ImportOutcome, NewContact, Page, PersonName, Phone, StoredCard, TypedValue, TypedValueInput,
+    list_field,
 };
 pub use ports::ContactRepository;
 #[cfg(any(test, feature = "mocks"))]

@@ -206,3 +206,55 @@ async fn a_rest_made_contact_is_a_4_0_card() {
     let read = expect(app.get(&format!("/api/contacts/{}", created["id"]), Some(&ada.token)).await, StatusCode::OK);
     assert_eq!(read.await["first_name"], "Grace B.");
 }
+
+#[tokio::test]
+async fn rest_writes_lists_of_emails_and_phones() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let mut input = contact("Ada", "Lovelace", "ada@example.com");
+    input["emails"] =
+        json!([{"value": "ada@example.com", "type": "home"}, {"value": "ada@work.example", "type": "work"}]);
+    input["phones"] = json!([{"value": "+1 (555) 010-2030"}, {"value": "+44 20 7946 0000", "type": "cell"}]);
+    let created = app.create_contact(&ada, &input).await;
+    assert_eq!(created["emails"][1], json!({"value": "ada@work.example", "type": "work"}));
+    assert_eq!(created["phones"][1], json!({"value": "+44 20 7946 0000", "type": "cell"}));
+    let id = created["id"].as_i64().unwrap();
+    let path = format!("/api/contacts/{id}");
+
+    // Only `email`: the first entry changes, the others stay.
+    let patched = app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"email": "ada@new.example"})).await;
+    let patched = expect(patched, StatusCode::OK).await;
+    assert_eq!(patched["email"], "ada@new.example");
+    assert_eq!(
+        patched["emails"],
+        json!([{"value": "ada@new.example", "type": "home"}, {"value": "ada@work.example", "type": "work"}])
+    );
+    let read = expect(app.get(&path, Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!(read, patched, "reads back as returned");
+    let text = app.get(&format!("{path}/vcard"), Some(&ada.token)).await.text().await.unwrap();
+    assert!(text.contains("EMAIL;TYPE=home:ada@new.example\r\nEMAIL;TYPE=work:ada@work.example\r\n"), "{text}");
+    assert!(text.contains("TEL;TYPE=cell:+44 20 7946 0000\r\n"), "{text}");
+
+    // `email` and `emails[0]` must agree; entries follow the single field's rules.
+    let body = json!({"email": "x@example.com", "emails": [{"value": "y@example.com"}]});
+    expect_invalid(app.send_json(Method::PATCH, &path, Some(&ada.token), &body).await, &["body", "email"]).await;
+    let body = json!({"emails": [{"value": "ok@example.com"}, {"value": "not-an-email", "type": "work"}]});
+    let response =
+        expect(app.send_json(Method::PATCH, &path, Some(&ada.token), &body).await, StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = response.await["detail"].to_string();
+    assert!(detail.contains("emails") && detail.contains('1'), "{detail}");
+    let many: Vec<Value> = (0..21).map(|i| json!({"value": format!("p{i}@example.com")})).collect();
+    let response = app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"emails": many})).await;
+    expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let long_type = json!({"phones": [{"value": "+1 555 010 2030", "type": "x".repeat(21)}]});
+    let response = app.send_json(Method::PATCH, &path, Some(&ada.token), &long_type).await;
+    expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+
+    // Sending `emails` alone sets `email` to its first entry; REST's one-email rule still holds.
+    let body = json!({"emails": [{"value": "only@example.com", "type": null}]});
+    let patched = expect(app.send_json(Method::PATCH, &path, Some(&ada.token), &body).await, StatusCode::OK).await;
+    assert_eq!(patched["email"], "only@example.com");
+    let twin = contact("B", "C", "ONLY@example.com");
+    let clash = app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), &twin).await;
+    expect(clash, StatusCode::CONFLICT).await;
+}

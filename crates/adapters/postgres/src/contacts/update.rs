@@ -23,6 +23,9 @@ pub(super) struct UpdateContact<'a> {
     phone: Option<&'a str>,
     birthday: Option<NaiveDate>,
     birthday_md: Option<i16>,
+    /// Whole new lists, when sent.
+    emails: Option<serde_json::Value>,
+    phones: Option<serde_json::Value>,
     /// Whether `additional_info` is set at all: a patch may set it to NULL or leave it.
     set_additional_info: bool,
     additional_info: Option<&'a str>,
@@ -40,6 +43,8 @@ impl<'a> UpdateContact<'a> {
             phone: Some(c.phone.as_str()),
             birthday: Some(c.birthday.date()),
             birthday_md: Some(md(c.birthday.date())),
+            emails: c.emails.as_deref().map(super::typed_json),
+            phones: c.phones.as_deref().map(super::typed_json),
             set_additional_info: true,
             additional_info: c.additional_info.as_ref().map(|a| a.as_str()),
         }
@@ -56,6 +61,8 @@ impl<'a> UpdateContact<'a> {
             phone: p.phone.as_ref().map(|v| v.as_str()),
             birthday: p.birthday.map(|v| v.date()),
             birthday_md: p.birthday.map(|v| md(v.date())),
+            emails: p.emails.as_deref().map(super::typed_json),
+            phones: p.phones.as_deref().map(super::typed_json),
             set_additional_info: p.additional_info.is_some(),
             additional_info: p.additional_info.as_ref().and_then(|v| v.as_ref().map(|a| a.as_str())),
         }
@@ -102,9 +109,10 @@ impl QueryFragment<Pg> for UpdateContact<'_> {
             out.push_sql(column);
             out.push_sql("), ");
         }
-        // A new email or phone replaces the first entry of its list (keeping its type) and the
-        // column; an email set by REST is also REST's unique `rest_email`.
-        for (column, list, value) in [("email", "emails", &self.email), ("phone", "phones", &self.phone)] {
+        // A whole list sent replaces the list; else a new email or phone replaces its first entry
+        // (keeping its type) and the column. An email set by REST is also its unique `rest_email`.
+        let lists = [("email", "emails", &self.email, &self.emails), ("phone", "phones", &self.phone, &self.phones)];
+        for (column, list, value, whole) in lists {
             out.push_sql(column);
             out.push_sql(" = COALESCE(");
             out.push_bind_param::<Nullable<Text>, _>(value)?;
@@ -112,7 +120,9 @@ impl QueryFragment<Pg> for UpdateContact<'_> {
             out.push_sql(column);
             out.push_sql("), ");
             out.push_sql(list);
-            out.push_sql(" = CASE WHEN ");
+            out.push_sql(" = COALESCE(");
+            out.push_bind_param::<Nullable<Jsonb>, _>(whole)?;
+            out.push_sql(", CASE WHEN ");
             out.push_bind_param::<Nullable<Text>, _>(value)?;
             out.push_sql(" IS NULL THEN ");
             out.push_sql(list);
@@ -122,7 +132,7 @@ impl QueryFragment<Pg> for UpdateContact<'_> {
             out.push_bind_param::<Nullable<Text>, _>(value)?;
             out.push_sql("::text, 'type', ");
             out.push_sql(list);
-            out.push_sql("->0->'type')) END, ");
+            out.push_sql("->0->'type')) END), ");
         }
         out.push_sql("rest_email = COALESCE(");
         out.push_bind_param::<Nullable<Text>, _>(&self.email)?;
