@@ -56,6 +56,8 @@ fn valid_input(birthday: &str) -> ContactInput {
         phone: Some("+44 20 7946 0018".to_owned()),
         birthday: Some(birthday.to_owned()),
         additional_info: None,
+        emails: None,
+        phones: None,
     }
 }
 
