@@ -71,17 +71,20 @@ def main():
     request = urllib.request.Request(f"{base}/api/contacts/export.vcf", headers={"authorization": f"Bearer {token}"})
     started = time.monotonic()
     size = cards = 0
+    tail = b""  # the end of the previous chunk, shorter than the marker: no card counted twice
     with urllib.request.urlopen(request, timeout=600) as response:
         while chunk := response.read(1 << 16):
             size += len(chunk)
-            cards += chunk.count(b"BEGIN:VCARD")
+            data = tail + chunk
+            cards += data.count(b"BEGIN:VCARD")
+            tail = data[-10:]
     seconds = time.monotonic() - started
     done.set()
     sampler.join()
     growth = (peak[0] - before) / 1024
     print(
         f"| export a 50,000-contact book ({size / 1e6:.1f} MB) | {cards} | {cards / seconds:.0f} | {seconds:.2f} "
-        f"| {growth:.1f} MiB |"
+        f"| {growth:.1f} MiB ({before / 1024:.0f} → {peak[0] / 1024:.0f} MiB; memory the imports freed is reused) |"
     )
 
 

@@ -237,7 +237,12 @@ pub struct ImportFailure {
 /// without `UID` gets one derived from its text, and a `UID` line is added to it.
 pub fn read_import(text: &str) -> Option<Vec<(usize, Result<CardRecord, CardError>)>> {
     let cards = vcard::split_cards(text)?;
-    Some(cards.into_iter().enumerate().map(|(index, card)| (index, vcard::record(card))).collect())
+    // A card the parser cannot cope with fails alone, even if the parser panics on it.
+    let read = |card: &str| {
+        std::panic::catch_unwind(|| vcard::record(card))
+            .unwrap_or_else(|_| Err(CardError::Invalid("the card could not be parsed".to_owned())))
+    };
+    Some(cards.into_iter().enumerate().map(|(index, card)| (index, read(card))).collect())
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
