@@ -10,7 +10,9 @@
 #   - the bcrypt floor: raw cost-12 hashes a second on every core (Python's bcrypt, one process
 #     a core);
 #   - the list's p99 while logins saturate bcrypt, against the quiet list p99;
-#   - the server's peak RSS (VmHWM).
+#   - the server's peak RSS (VmHWM);
+#   - vCards (bench/vcard.py): import of a 10,000-card file, export of a 50,000-contact book
+#     with the server's peak RSS growth while exporting.
 # It prints one Markdown table and writes it to bench/results/latest.md with the machine, the
 # date and how busy the machine was with other work during each run.
 #
@@ -211,6 +213,14 @@ bcrypt_other=$(other_share "$b0" "$t0" "$o0" "$b1" "$t1" "$o1" "$bcrypt_ticks")
 rows+=("| floor: bcrypt hash, cost 12 | $cores processes | $bcrypt_rate | — | — | — | — | ${bcrypt_other}% |")
 printf 'bench: %-28s %10s hashes/s\n' "bcrypt cost 12" "$bcrypt_rate"
 
+# --- vCards: import of 10,000 cards, export of a 50,000-contact book (RSS growth) ------------
+echo "bench: vCard import and export"
+scratch_register vcards vcards@example.org "$password"
+user_ids+=("$(user_id)")
+vcard_token=$(scratch_login vcards "$password")
+vcard_rows=$(python3 bench/vcard.py "$BASE" "$vcard_token" "$SERVER_PID")
+printf '%s\n' "$vcard_rows" | sed 's/^/bench: /'
+
 # --- report ---------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 list_vs_pg=$(ratio "${rps[list]}" "$pg_tps")
@@ -238,6 +248,12 @@ report=$(cat <<EOF
 | workload | connections | req/s | p50 | p99 | errors | peak RSS (so far) | CPU to other work |
 |---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${rows[@]}")
+
+vCards (targets: import at least 2,000 cards/s; export RSS growth under 50 MB):
+
+| workload | cards | cards/s | seconds | peak RSS growth |
+|---|---|---|---|---|
+$vcard_rows
 
 Ratios:
 - list req/s ÷ pgbench -S TPS: **$list_vs_pg** (${rps[list]} ÷ $pg_tps); pgbench runs one indexed select per transaction, a list request authenticates (JWT, user from Redis), then counts and reads 20 rows.

@@ -146,6 +146,11 @@ impl Problems {
         }
     }
 
+    /// How many problems so far.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// Records a problem found outside a parser.
     pub(crate) fn push(&mut self, problem: FieldError) {
         self.0.push(problem);

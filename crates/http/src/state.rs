@@ -37,4 +37,6 @@ pub struct AppState {
     pub avatars: AnyAvatarStore,
     /// Largest avatar upload, in bytes.
     pub max_avatar_bytes: u64,
+    /// Largest vCard import body, in bytes (`MAX_IMPORT_BYTES`).
+    pub max_import_bytes: u64,
 }

@@ -60,6 +60,8 @@ pub struct Settings {
     pub avatar_dir: PathBuf,
     /// Largest avatar upload, bytes.
     pub max_avatar_bytes: u64,
+    /// Largest vCard import body, bytes.
+    pub max_import_bytes: u64,
     /// bcrypt work factor, 4–31.
     pub bcrypt_cost: u32,
     /// Where avatars are kept: a folder or an S3-compatible bucket.
@@ -296,6 +298,7 @@ impl Settings {
                 .unwrap_or_default(),
             avatar_dir: PathBuf::from(source.get("AVATAR_DIR").unwrap_or_else(|| "./media".into())),
             max_avatar_bytes: positive(source, "MAX_AVATAR_BYTES", 5 * 1024 * 1024)?,
+            max_import_bytes: positive(source, "MAX_IMPORT_BYTES", 10 * 1024 * 1024)?,
             bcrypt_cost,
             avatar_store: avatar_store(source)?,
             metrics_addr: metrics_addr(source)?,

@@ -215,6 +215,7 @@ async fn build_state(settings: &Settings, database: Database) -> Result<AppState
         cache,
         avatars,
         max_avatar_bytes: settings.max_avatar_bytes,
+        max_import_bytes: settings.max_import_bytes,
     })
 }
 

@@ -17,3 +17,4 @@ mod openapi;
 mod round_trips;
 mod sessions;
 mod users;
+mod vcards;
