@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod cli;
 mod contacts;
+mod credentials;
 mod drills;
 mod errors;
 mod health;
