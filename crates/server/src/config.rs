@@ -61,6 +61,9 @@ pub struct Settings {
     pub max_avatar_bytes: u64,
     /// bcrypt work factor, 4–31.
     pub bcrypt_cost: u32,
+    /// How long a request body may take after its headers: the contract's 10 s, not read from
+    /// the environment; tests shorten it to stay fast.
+    pub request_body_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -102,8 +105,12 @@ impl<F: Fn(&str) -> Option<String>> Source for F {
 
 /// Loads `.env` from the working directory, if there is one, without overriding variables
 /// that are already set.
+///
+/// Only the working directory's: `dotenvy::dotenv()` would also walk up to any parent folder's
+/// `.env`, so a process started in a subfolder of a checkout (a test, a tool) would quietly
+/// take the developer's secrets and database.
 pub fn load_dotenv() {
-    let _ = dotenvy::dotenv();
+    let _ = dotenvy::from_path(".env");
 }
 
 fn required(source: &impl Source, var: &'static str) -> Result<String, ConfigError> {
@@ -198,6 +205,7 @@ impl Settings {
             avatar_dir: PathBuf::from(source.get("AVATAR_DIR").unwrap_or_else(|| "./media".into())),
             max_avatar_bytes: positive(source, "MAX_AVATAR_BYTES", 5 * 1024 * 1024)?,
             bcrypt_cost,
+            request_body_timeout: contacts_http::BODY_TIMEOUT,
         })
     }
 }
