@@ -24,6 +24,12 @@ use crate::config::Settings;
 /// Connections in the PostgreSQL pool, shared by all workers.
 const DB_POOL_SIZE: usize = 16;
 
+/// Open connections one worker serves at most; further ones wait in the listen backlog.
+const MAX_CONNECTIONS_PER_WORKER: usize = 2_048;
+
+/// Connections the OS may queue before the workers accept them.
+const LISTEN_BACKLOG: i32 = 1_024;
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -71,14 +77,26 @@ impl Application {
         tokio::spawn(purge_expired_tokens(state.clone()));
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+        // actix-web's `backlog()` only applies to sockets it binds itself; listening again on
+        // ours sets the queue length.
+        socket2::SockRef::from(&listener).listen(LISTEN_BACKLOG)?;
         let port = listener.local_addr()?.port();
         let origins = settings.cors_origins.clone();
+        let body_timeout = settings.request_body_timeout;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(contacts_http::body_deadline(body_timeout))
                 .wrap(contacts_http::cors(&origins))
                 .wrap(access_log())
+                // Outermost, so every response (errors included) gets the headers and the id.
+                .wrap(contacts_http::security_headers())
                 .configure(contacts_http::configure(state.clone()))
         })
+        // Headers must arrive within 5 s (actix-web's default, kept explicit); bodies within
+        // `body_timeout` (the middleware above). Connections are capped so a flood of idle
+        // sockets cannot exhaust memory or file descriptors.
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .max_connections(MAX_CONNECTIONS_PER_WORKER)
         .listen(listener)?
         .run();
         Ok(Self { port, server })

@@ -14,4 +14,5 @@ mod helpers;
 mod openapi;
 mod round_trips;
 mod sessions;
+mod slow_bodies;
 mod users;
