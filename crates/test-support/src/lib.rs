@@ -5,11 +5,13 @@
 
 mod browser;
 mod database;
+mod images;
 mod mail;
 mod servers;
 
 pub use browser::Browser;
 pub use database::TestDatabase;
+pub use images::png_declaring;
 pub use mail::{CapturedMail, MailCatcher};
 pub use servers::{PostgresServer, RedisServer};
 

@@ -8,9 +8,11 @@
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use image::imageops::FilterType;
 use image::{ImageFormat, ImageReader, Limits};
+use tokio::sync::Semaphore;
 
 use contacts_domain::Error;
 use contacts_domain::user::AvatarStore;
@@ -18,21 +20,48 @@ use contacts_domain::user::AvatarStore;
 /// Largest side of a stored avatar, in pixels.
 pub const AVATAR_SIZE: u32 = 512;
 
-/// Largest image accepted for decoding, per side: a guard against decompression bombs.
-const MAX_SOURCE_SIDE: u32 = 10_000;
+/// Largest image accepted, per side, as its header declares it: checked before decoding, so
+/// a small file declaring a huge picture (a decompression bomb) never reaches memory.
+pub const MAX_SOURCE_SIDE: u32 = 4_096;
+
+/// Largest image accepted, in pixels (width × height), as declared.
+pub const MAX_SOURCE_PIXELS: u64 = 16_000_000;
+
+/// Memory a decoder may allocate at most: 16 million RGBA pixels and some slack.
+const MAX_DECODER_ALLOC: u64 = MAX_SOURCE_PIXELS * 4 + 16 * 1024 * 1024;
 
 /// Stores avatars as `<random>.png` files in a folder, served under `{base_url}/media/`.
+///
+/// At most one image per core is decoded at a time (like bcrypt's hashes): decoding takes CPU
+/// and up to [`MAX_SOURCE_PIXELS`] × 4 bytes of memory, so a burst of uploads queues instead
+/// of multiplying both.
 #[derive(Debug, Clone)]
 pub struct FsAvatarStore {
     dir: PathBuf,
     public_prefix: String,
+    decodes: Arc<Semaphore>,
 }
 
 impl FsAvatarStore {
     /// A store writing into `dir` (created when needed) whose URLs start with
     /// `{base_url}/media/`.
     pub fn new(dir: impl Into<PathBuf>, base_url: &str) -> Self {
-        Self { dir: dir.into(), public_prefix: format!("{}/media/", base_url.trim_end_matches('/')) }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::with_decodes(dir, base_url, cores)
+    }
+
+    /// [`FsAvatarStore::new`] with at most `decodes` images decoded at a time.
+    pub fn with_decodes(dir: impl Into<PathBuf>, base_url: &str, decodes: usize) -> Self {
+        Self {
+            dir: dir.into(),
+            public_prefix: format!("{}/media/", base_url.trim_end_matches('/')),
+            decodes: Arc::new(Semaphore::new(decodes.max(1))),
+        }
+    }
+
+    /// Decodes that may start now without waiting.
+    pub fn free_decodes(&self) -> usize {
+        self.decodes.available_permits()
     }
 
     /// The bytes of a stored avatar by file name, or `None` if there is no such avatar. Names
@@ -67,12 +96,17 @@ pub fn reencode(upload: &[u8]) -> Result<Vec<u8>, Error> {
     if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Gif) {
         return Err(Error::UnsupportedMedia);
     }
+    check_declared_size(upload, format)?;
     let mut reader = ImageReader::with_format(Cursor::new(upload), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SOURCE_SIDE);
     limits.max_image_height = Some(MAX_SOURCE_SIDE);
+    limits.max_alloc = Some(MAX_DECODER_ALLOC);
     reader.limits(limits);
-    let image = reader.decode().map_err(|_| Error::UnsupportedMedia)?;
+    let image = reader.decode().map_err(|error| match error {
+        image::ImageError::Limits(_) => Error::ImageTooLarge,
+        _ => Error::UnsupportedMedia,
+    })?;
     let side = image.width().min(image.height());
     let square = image.crop_imm((image.width() - side) / 2, (image.height() - side) / 2, side, side);
     let avatar =
@@ -80,6 +114,18 @@ pub fn reencode(upload: &[u8]) -> Result<Vec<u8>, Error> {
     let mut png = Vec::new();
     avatar.write_to(&mut Cursor::new(&mut png), ImageFormat::Png).map_err(Error::unexpected)?;
     Ok(png)
+}
+
+/// Reads only the image's header and refuses sizes over [`MAX_SOURCE_SIDE`] a side or
+/// [`MAX_SOURCE_PIXELS`] in all ([`Error::ImageTooLarge`]); a header that cannot be read is
+/// not an image ([`Error::UnsupportedMedia`]).
+pub fn check_declared_size(upload: &[u8], format: ImageFormat) -> Result<(), Error> {
+    let (width, height) =
+        ImageReader::with_format(Cursor::new(upload), format).into_dimensions().map_err(|_| Error::UnsupportedMedia)?;
+    if width > MAX_SOURCE_SIDE || height > MAX_SOURCE_SIDE || u64::from(width) * u64::from(height) > MAX_SOURCE_PIXELS {
+        return Err(Error::ImageTooLarge);
+    }
+    Ok(())
 }
 
 fn random_name() -> Result<String, Error> {
@@ -96,6 +142,7 @@ fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
 impl AvatarStore for FsAvatarStore {
     async fn store(&self, upload: Vec<u8>) -> Result<String, Error> {
         let dir = self.dir.clone();
+        let _permit = self.decodes.acquire().await.map_err(Error::unexpected)?;
         let name = blocking(move || {
             let png = reencode(&upload)?;
             let name = random_name()?;

@@ -123,19 +123,19 @@ async fn with_redis_unreachable_everything_still_works_and_readiness_says_degrad
     assert_eq!(ready["database"], "ok");
 }
 
-fn image_file(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+pub(crate) fn image_file(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
     let pixels = ImageBuffer::from_fn(width, height, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
     let mut bytes = Vec::new();
     DynamicImage::ImageRgb8(pixels).write_to(&mut Cursor::new(&mut bytes), format).unwrap();
     bytes
 }
 
-async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::Response {
+pub(crate) async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::Response {
     let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_owned()).mime_str(mime).unwrap());
     app.request(Method::PATCH, "/api/users/avatar").bearer_auth(token).multipart(form).send().await.unwrap()
 }
 
-async fn admin(app: &TestApp) -> TestUser {
+pub(crate) async fn admin(app: &TestApp) -> TestUser {
     let ada = app.user("ada").await;
     let granted = run(&["set-role", "ada@example.org", "admin"], &[("DATABASE_URL", app.db.url())]);
     assert!(granted.status.success());
