@@ -10,6 +10,7 @@ mod contacts;
 mod credentials;
 mod drills;
 mod errors;
+mod headers;
 mod health;
 mod helpers;
 mod openapi;
