@@ -251,6 +251,7 @@ impl From<contacts_domain::Error> for BackendError {
                 Self::InvalidCard(problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))
             }
             E::UnsupportedMedia => Self::UnsupportedCard,
+            E::ImageTooLarge => Self::TooLarge,
             E::Unavailable(cause) => Self::Unavailable(cause),
             other @ (E::VerificationFailed | E::InvalidResetToken | E::Unexpected(_)) => {
                 Self::Unexpected(Box::new(other))

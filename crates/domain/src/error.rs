@@ -86,6 +86,10 @@ pub enum Error {
     /// An upload whose content is not of an accepted type (decided by content, not name).
     #[error("Unsupported file type: send a PNG, JPEG, WebP or GIF image")]
     UnsupportedMedia,
+    /// An image whose declared size is over the limits (judged before decoding, so a
+    /// decompression bomb never reaches memory).
+    #[error("Image too large: at most 4096 pixels a side and 16,000,000 pixels in all")]
+    ImageTooLarge,
     /// The caller is authenticated but lacks the role the action needs.
     #[error("Not enough permissions")]
     Forbidden,

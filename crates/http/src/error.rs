@@ -105,6 +105,7 @@ impl ResponseError for ApiError {
                 Error::Forbidden => StatusCode::FORBIDDEN,
                 Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 Error::UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Error::ImageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                 Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },

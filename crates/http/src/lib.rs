@@ -2,15 +2,19 @@
 //! that maps errors to HTTP. Handlers are thin: parse, call a domain service, map the result.
 #![deny(missing_docs)]
 
+mod body_deadline;
 mod dto;
 mod error;
 mod extract;
+mod middleware;
 mod openapi;
 mod routes;
 mod state;
 
+pub use body_deadline::{BODY_TIMEOUT, body_deadline};
 pub use error::ApiError;
 pub use extract::{Admin, CurrentUser};
+pub use middleware::{REQUEST_ID, security_headers};
 pub use openapi::{ApiDoc, openapi_json};
 pub use routes::configure;
 pub use routes::cors;

@@ -70,6 +70,9 @@ pub struct Settings {
     pub metrics_addr: Option<SocketAddr>,
     /// How log lines are written.
     pub log_format: LogFormat,
+    /// How long a request body may take after its headers: the contract's 10 s, not read from
+    /// the environment; tests shorten it to stay fast.
+    pub request_body_timeout: std::time::Duration,
 }
 
 /// How log lines are written (`LOG_FORMAT`).
@@ -203,8 +206,12 @@ impl<F: Fn(&str) -> Option<String>> Source for F {
 
 /// Loads `.env` from the working directory, if there is one, without overriding variables
 /// that are already set.
+///
+/// Only the working directory's: `dotenvy::dotenv()` would also walk up to any parent folder's
+/// `.env`, so a process started in a subfolder of a checkout (a test, a tool) would quietly
+/// take the developer's secrets and database.
 pub fn load_dotenv() {
-    let _ = dotenvy::dotenv();
+    let _ = dotenvy::from_path(".env");
 }
 
 fn required(source: &impl Source, var: &'static str) -> Result<String, ConfigError> {
@@ -303,6 +310,7 @@ impl Settings {
             avatar_store: avatar_store(source)?,
             metrics_addr: metrics_addr(source)?,
             log_format: log_format(source)?,
+            request_body_timeout: contacts_http::BODY_TIMEOUT,
         })
     }
 }

@@ -21,10 +21,16 @@ use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
 
 use crate::config::{AvatarStoreKind, Settings};
 use crate::observability::metrics::{self, PoolFigures};
-use crate::observability::{metrics_listener, request_span};
+use crate::observability::metrics_listener;
 
 /// Connections in the PostgreSQL pool, shared by all workers.
 const DB_POOL_SIZE: usize = 16;
+
+/// Open connections one worker serves at most; further ones wait in the listen backlog.
+const MAX_CONNECTIONS_PER_WORKER: usize = 2_048;
+
+/// Connections the OS may queue before the workers accept them.
+const LISTEN_BACKLOG: i32 = 1_024;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -97,16 +103,28 @@ impl Application {
         tokio::spawn(purge_expired_tokens(state.clone()));
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+        // actix-web's `backlog()` only applies to sockets it binds itself; listening again on
+        // ours sets the queue length.
+        socket2::SockRef::from(&listener).listen(LISTEN_BACKLOG)?;
         let port = listener.local_addr()?.port();
         let origins = settings.cors_origins.clone();
+        let body_timeout = settings.request_body_timeout;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(contacts_http::body_deadline(body_timeout))
                 .wrap(contacts_http::cors(&origins))
                 .wrap(access_log())
                 .wrap(from_fn(metrics::track_requests))
-                .wrap(from_fn(request_span::with_request_span))
+                // Outermost, so every response (errors included) gets the headers, and every log
+                // line of the request (the access log's included) the request id.
+                .wrap(contacts_http::security_headers())
                 .configure(contacts_http::configure(state.clone()))
         })
+        // Headers must arrive within 5 s (actix-web's default, kept explicit); bodies within
+        // `body_timeout` (the middleware above). Connections are capped so a flood of idle
+        // sockets cannot exhaust memory or file descriptors.
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .max_connections(MAX_CONNECTIONS_PER_WORKER)
         .listen(listener)?
         .run();
         Ok(Self { port, server, metrics })

@@ -5,6 +5,7 @@
 
 mod browser;
 mod database;
+mod images;
 mod mail;
 mod s3;
 mod servers;
@@ -12,6 +13,7 @@ mod tools;
 
 pub use browser::Browser;
 pub use database::TestDatabase;
+pub use images::png_declaring;
 pub use mail::{CapturedMail, MailCatcher};
 pub use s3::{S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3Server};
 pub use servers::{PostgresServer, RedisServer};

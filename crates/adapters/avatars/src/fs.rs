@@ -6,20 +6,36 @@ use std::path::{Path, PathBuf};
 use contacts_domain::Error;
 use contacts_domain::user::AvatarStore;
 
-use crate::{blocking, is_avatar_name, random_name, reencode};
+use crate::{Decodes, blocking, is_avatar_name, random_name};
 
 /// Stores avatars as `<random>.png` files in a folder, served under `{base_url}/media/`.
+/// At most one image per core is decoded at a time.
 #[derive(Debug, Clone)]
 pub struct FsAvatarStore {
     dir: PathBuf,
     public_prefix: String,
+    decodes: Decodes,
 }
 
 impl FsAvatarStore {
     /// A store writing into `dir` (created when needed) whose URLs start with
     /// `{base_url}/media/`.
     pub fn new(dir: impl Into<PathBuf>, base_url: &str) -> Self {
-        Self { dir: dir.into(), public_prefix: format!("{}/media/", base_url.trim_end_matches('/')) }
+        Self::with(dir, base_url, Decodes::per_core())
+    }
+
+    /// [`FsAvatarStore::new`] with at most `decodes` images decoded at a time.
+    pub fn with_decodes(dir: impl Into<PathBuf>, base_url: &str, decodes: usize) -> Self {
+        Self::with(dir, base_url, Decodes::new(decodes))
+    }
+
+    fn with(dir: impl Into<PathBuf>, base_url: &str, decodes: Decodes) -> Self {
+        Self { dir: dir.into(), public_prefix: format!("{}/media/", base_url.trim_end_matches('/')), decodes }
+    }
+
+    /// Decodes that may start now without waiting.
+    pub fn free_decodes(&self) -> usize {
+        self.decodes.free()
     }
 }
 
@@ -30,9 +46,9 @@ fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
 
 impl AvatarStore for FsAvatarStore {
     async fn store(&self, upload: Vec<u8>) -> Result<String, Error> {
+        let png = self.decodes.reencode(upload).await?;
         let dir = self.dir.clone();
         let name = blocking(move || {
-            let png = reencode(&upload)?;
             let name = random_name()?;
             write_new(&dir, &name, &png)?;
             Ok(name)

@@ -15,9 +15,11 @@ pub use fs::FsAvatarStore;
 pub use s3::{S3AvatarStore, S3Location};
 
 use std::io::Cursor;
+use std::sync::Arc;
 
 use image::imageops::FilterType;
 use image::{ImageFormat, ImageReader, Limits};
+use tokio::sync::Semaphore;
 
 use contacts_domain::Error;
 use contacts_domain::user::AvatarStore;
@@ -25,8 +27,46 @@ use contacts_domain::user::AvatarStore;
 /// Largest side of a stored avatar, in pixels.
 pub const AVATAR_SIZE: u32 = 512;
 
-/// Largest image accepted for decoding, per side: a guard against decompression bombs.
-const MAX_SOURCE_SIDE: u32 = 10_000;
+/// Largest image accepted, per side, as its header declares it: checked before decoding, so
+/// a small file declaring a huge picture (a decompression bomb) never reaches memory.
+pub const MAX_SOURCE_SIDE: u32 = 4_096;
+
+/// Largest image accepted, in pixels (width × height), as declared.
+pub const MAX_SOURCE_PIXELS: u64 = 16_000_000;
+
+/// Memory a decoder may allocate at most: 16 million RGBA pixels and some slack.
+const MAX_DECODER_ALLOC: u64 = MAX_SOURCE_PIXELS * 4 + 16 * 1024 * 1024;
+
+/// The bound on images decoded at once, shared by every clone of a store.
+///
+/// At most one image per core is decoded at a time (like bcrypt's hashes): decoding takes CPU
+/// and up to [`MAX_SOURCE_PIXELS`] × 4 bytes of memory, so a burst of uploads queues instead
+/// of multiplying both.
+#[derive(Debug, Clone)]
+pub(crate) struct Decodes(Arc<Semaphore>);
+
+impl Decodes {
+    /// At most `limit` decodes at a time (at least one).
+    pub(crate) fn new(limit: usize) -> Self {
+        Self(Arc::new(Semaphore::new(limit.max(1))))
+    }
+
+    /// One decode per core.
+    pub(crate) fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Decodes that may start now without waiting.
+    pub(crate) fn free(&self) -> usize {
+        self.0.available_permits()
+    }
+
+    /// [`reencode`]s an upload on the blocking pool while holding one permit.
+    pub(crate) async fn reencode(&self, upload: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let _permit = self.0.acquire().await.map_err(Error::unexpected)?;
+        blocking(move || reencode(&upload)).await
+    }
+}
 
 /// `<32 hex digits>.png`, the only names this store writes.
 pub(crate) fn is_avatar_name(name: &str) -> bool {
@@ -46,12 +86,17 @@ pub fn reencode(upload: &[u8]) -> Result<Vec<u8>, Error> {
     if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Gif) {
         return Err(Error::UnsupportedMedia);
     }
+    check_declared_size(upload, format)?;
     let mut reader = ImageReader::with_format(Cursor::new(upload), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SOURCE_SIDE);
     limits.max_image_height = Some(MAX_SOURCE_SIDE);
+    limits.max_alloc = Some(MAX_DECODER_ALLOC);
     reader.limits(limits);
-    let image = reader.decode().map_err(|_| Error::UnsupportedMedia)?;
+    let image = reader.decode().map_err(|error| match error {
+        image::ImageError::Limits(_) => Error::ImageTooLarge,
+        _ => Error::UnsupportedMedia,
+    })?;
     let side = image.width().min(image.height());
     let square = image.crop_imm((image.width() - side) / 2, (image.height() - side) / 2, side, side);
     let avatar =
@@ -59,6 +104,18 @@ pub fn reencode(upload: &[u8]) -> Result<Vec<u8>, Error> {
     let mut png = Vec::new();
     avatar.write_to(&mut Cursor::new(&mut png), ImageFormat::Png).map_err(Error::unexpected)?;
     Ok(png)
+}
+
+/// Reads only the image's header and refuses sizes over [`MAX_SOURCE_SIDE`] a side or
+/// [`MAX_SOURCE_PIXELS`] in all ([`Error::ImageTooLarge`]); a header that cannot be read is
+/// not an image ([`Error::UnsupportedMedia`]).
+pub fn check_declared_size(upload: &[u8], format: ImageFormat) -> Result<(), Error> {
+    let (width, height) =
+        ImageReader::with_format(Cursor::new(upload), format).into_dimensions().map_err(|_| Error::UnsupportedMedia)?;
+    if width > MAX_SOURCE_SIDE || height > MAX_SOURCE_SIDE || u64::from(width) * u64::from(height) > MAX_SOURCE_PIXELS {
+        return Err(Error::ImageTooLarge);
+    }
+    Ok(())
 }
 
 pub(crate) fn random_name() -> Result<String, Error> {

@@ -12,7 +12,7 @@ use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, Retry
 use contacts_domain::Error;
 use contacts_domain::user::AvatarStore;
 
-use crate::{blocking, is_avatar_name, random_name, reencode};
+use crate::{Decodes, is_avatar_name, random_name};
 
 /// How long one request to the bucket may take; an unreachable bucket must fail an upload in
 /// seconds (`503`), not hang it.
@@ -56,6 +56,7 @@ impl std::fmt::Debug for S3Location {
 pub struct S3AvatarStore {
     bucket: Arc<AmazonS3>,
     public_prefix: String,
+    decodes: Decodes,
 }
 
 /// Any failure to reach or use the bucket: a dependency outage (`503`), not a bug.
@@ -84,7 +85,11 @@ impl S3AvatarStore {
             builder = builder.with_endpoint(endpoint).with_virtual_hosted_style_request(false);
         }
         let bucket = builder.build().map_err(|e| e.to_string())?;
-        Ok(Self { bucket: Arc::new(bucket), public_prefix: format!("{}/media/", base_url.trim_end_matches('/')) })
+        Ok(Self {
+            bucket: Arc::new(bucket),
+            public_prefix: format!("{}/media/", base_url.trim_end_matches('/')),
+            decodes: Decodes::per_core(),
+        })
     }
 
     /// Whether the bucket answers now, within [`HEALTH_TIMEOUT`]: a listing of an empty
@@ -98,8 +103,8 @@ impl S3AvatarStore {
 
 impl AvatarStore for S3AvatarStore {
     async fn store(&self, upload: Vec<u8>) -> Result<String, Error> {
-        // Decoding and encoding are CPU work: off the async executor.
-        let (name, png) = blocking(move || Ok((random_name()?, reencode(&upload)?))).await?;
+        let png = self.decodes.reencode(upload).await?;
+        let name = random_name()?;
         self.bucket.put(&Path::from(name.as_str()), PutPayload::from(png)).await.map_err(unavailable)?;
         Ok(format!("{}{name}", self.public_prefix))
     }

@@ -121,6 +121,7 @@ where
         let (Some(username), Some(email), Some(password)) = (username, email, password) else {
             unreachable!("every field parsed when there are no problems")
         };
+        let password = password.unlike("password", username.as_str(), &email).map_err(Error::invalid)?;
 
         let password_hash = self.hasher.hash(&password).await?;
         let avatar = default_avatar(&email);
@@ -220,6 +221,10 @@ where
             unreachable!("every field parsed when there are no problems")
         };
         let claims = self.verify(&token, TokenKind::PasswordReset).ok_or(Error::InvalidResetToken)?;
+        // The account is known only now; a password like it is refused before the token is
+        // spent, so the user can pick another with the same link.
+        let account = self.users.find_by_id(claims.subject).await?.ok_or(Error::InvalidResetToken)?;
+        let password = password.unlike("new_password", &account.username, &account.email).map_err(Error::invalid)?;
         let user_id = self.store.consume_reset(&fingerprint(&token), self.clock.now()).await?;
         if user_id != Some(claims.subject) {
             return Err(Error::InvalidResetToken);

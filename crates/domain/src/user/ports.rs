@@ -28,8 +28,10 @@ pub trait UserRepository: Send + Sync + 'static {
     /// token issued before; `None` if the user does not exist.
     async fn update_password(&self, id: UserId, password_hash: PasswordHash) -> Result<Option<User>, Error>;
 
-    /// Sets the avatar URL; `None` if the user does not exist.
-    async fn update_avatar(&self, id: UserId, avatar: &str) -> Result<Option<User>, Error>;
+    /// Sets the avatar URL; the updated user and the URL it replaced, or `None` if the user
+    /// does not exist. The replaced URL is read in the same step as the write, so of two
+    /// racing changes the later one sees the earlier one's file (and can delete it).
+    async fn update_avatar(&self, id: UserId, avatar: &str) -> Result<Option<(User, Option<String>)>, Error>;
 
     /// Changes the role of the user with this email; `None` if there is no such user.
     async fn set_role(&self, email: &EmailAddress, role: Role) -> Result<Option<User>, Error>;

@@ -12,7 +12,7 @@ use crate::helpers::*;
 async fn json_logs_are_one_object_a_line_with_the_request_id() {
     let app = spawn_app().await;
     // SMTP_HOST is unset for the binary: the confirmation mail is logged inside the request.
-    let ServerProcess { child: mut server, base } = app.serve_binary(&[("LOG_FORMAT", "json")]).await;
+    let ServerProcess { child: mut server, base, cwd: _cwd } = app.serve_binary(&[("LOG_FORMAT", "json")]).await;
     let registered = app
         .client
         .post(format!("{base}/api/auth/register"))

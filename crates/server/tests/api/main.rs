@@ -3,11 +3,14 @@
 //! (One binary for all of them keeps link time down.)
 
 mod auth;
+mod avatar_limits;
 mod browser;
 mod cli;
 mod contacts;
+mod credentials;
 mod drills;
 mod errors;
+mod headers;
 mod health;
 mod helpers;
 mod logs;
@@ -16,5 +19,6 @@ mod object_storage;
 mod openapi;
 mod round_trips;
 mod sessions;
+mod slow_bodies;
 mod users;
 mod vcards;

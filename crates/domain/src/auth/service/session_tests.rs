@@ -361,10 +361,17 @@ fn reset_user() -> User {
 }
 
 /// Everything a successful reset with `password` needs, each step expected once, in order:
-/// consume the token, hash, update the password, revoke every refresh token.
+/// read the account, consume the token, hash, update the password, revoke every refresh token.
 fn resetting(password: &str) -> Service {
     let expected = password.to_owned();
     let mut order = Sequence::new();
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .withf(|id| *id == USER_ID)
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(Some(user(true))));
     let mut store = MockTokenStore::new();
     store
         .expect_consume_reset()
@@ -379,7 +386,6 @@ fn resetting(password: &str) -> Service {
         .times(1)
         .in_sequence(&mut order)
         .returning(|_| Ok(PasswordHash("new-hash".to_owned())));
-    let mut users = MockUserRepository::new();
     users
         .expect_update_password()
         .withf(|id, hash| *id == USER_ID && hash.0 == "new-hash")
@@ -459,7 +465,7 @@ async fn reset_password_works_only_once() {
         TokenKind::PasswordReset,
         Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
     );
-    let service = service(untouched_users(), unused_hasher(), tokens, store, silent_mailer());
+    let service = service(users_finding_by_id(Some(user(true))), unused_hasher(), tokens, store, silent_mailer());
 
     let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some("new password!"))).await.unwrap_err();
 
@@ -475,7 +481,7 @@ async fn reset_password_refuses_a_token_the_store_holds_for_another_user() {
         TokenKind::PasswordReset,
         Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
     );
-    let service = service(untouched_users(), unused_hasher(), tokens, store, silent_mailer());
+    let service = service(users_finding_by_id(Some(user(true))), unused_hasher(), tokens, store, silent_mailer());
 
     let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some("new password!"))).await.unwrap_err();
 
@@ -493,8 +499,8 @@ async fn reset_password_sets_the_new_password_then_ends_every_session() {
 
 #[tokio::test]
 async fn reset_password_accepts_passwords_of_8_and_72_bytes() {
-    let widest = "€".repeat(24);
-    for password in ["12345678", widest.as_str()] {
+    let widest = format!("{}abc", "€".repeat(23));
+    for password in ["k8!x2zqv", widest.as_str()] {
         assert!([8, 72].contains(&password.len()), "{password:?}");
         let input = reset_input(Some(RESET_TOKEN), Some(password));
 
@@ -510,7 +516,7 @@ async fn reset_password_for_a_user_that_no_longer_exists_fails_and_revokes_nothi
     store.expect_revoke_all_refresh().never();
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_hash().times(1).returning(|_| Ok(PasswordHash("new-hash".to_owned())));
-    let mut users = MockUserRepository::new();
+    let mut users = users_finding_by_id(Some(user(true)));
     users.expect_update_password().times(1).returning(|_, _| Ok(None));
     let tokens = decoding_codec(
         RESET_TOKEN,
@@ -518,6 +524,38 @@ async fn reset_password_for_a_user_that_no_longer_exists_fails_and_revokes_nothi
         Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
     );
     let service = service(users, hasher, tokens, store, silent_mailer());
+
+    let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some("new password!"))).await.unwrap_err();
+
+    assert!(matches!(error, Error::InvalidResetToken), "{error:?}");
+}
+
+#[tokio::test]
+async fn reset_password_refuses_a_password_like_the_account_before_spending_the_token() {
+    // The fixture user is `ada` <ada@example.org>: the username, the address and its local part.
+    for password in ["ADA@example.org", "Ada@Example.ORG"] {
+        let tokens = decoding_codec(
+            RESET_TOKEN,
+            TokenKind::PasswordReset,
+            Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
+        );
+        let service =
+            service(users_finding_by_id(Some(user(true))), unused_hasher(), tokens, untouched_store(), silent_mailer());
+
+        let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some(password))).await.unwrap_err();
+
+        assert_eq!(field_problems(error), vec![("new_password".to_owned(), "password_personal")], "{password}");
+    }
+}
+
+#[tokio::test]
+async fn reset_password_for_an_account_gone_before_the_token_is_spent_is_an_invalid_token() {
+    let tokens = decoding_codec(
+        RESET_TOKEN,
+        TokenKind::PasswordReset,
+        Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
+    );
+    let service = service(users_finding_by_id(None), unused_hasher(), tokens, untouched_store(), silent_mailer());
 
     let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some("new password!"))).await.unwrap_err();
 

@@ -150,11 +150,46 @@ async fn register_refuses_a_73_byte_password_instead_of_truncating_it() {
 }
 
 #[tokio::test]
+async fn register_refuses_weak_passwords_at_the_password_field() {
+    let cases = [
+        ("password1", "password_common"),
+        ("aaaaaaaa", "password_repeated"),
+        ("\0\0\0\0\0\0\0\0", "password_control_character"),
+        ("Ada_Lovelace", "password_personal"),
+        ("ADA.L@EXAMPLE.ORG", "password_personal"),
+        ("ada.l", "string_too_short"),
+        ("Ada.L1815", "ok"),
+    ];
+    for (password, kind) in cases {
+        let email = "ada.l@example.org";
+        let result = if kind == "ok" {
+            let (users, _) = creating_repository();
+            let (tokens, _) = recording_codec();
+            let (mailer, _) = recording_mailer();
+            service(users, hashing_hasher(), tokens, untouched_store(), mailer)
+                .register(registration("Ada_Lovelace", email, password))
+                .await
+                .map(|_| ())
+        } else {
+            invalid_registration_service().register(registration("Ada_Lovelace", email, password)).await.map(|_| ())
+        };
+        match result {
+            Ok(()) => assert_eq!(kind, "ok", "{password:?}"),
+            Err(error) => assert_eq!(field_problems(error), vec![("password".to_owned(), kind)], "{password:?}"),
+        }
+    }
+    // The local part alone, too.
+    let service = invalid_registration_service();
+    let error = service.register(registration("ada", "lovelace1815@example.org", "LoveLace1815")).await.unwrap_err();
+    assert_eq!(field_problems(error), vec![("password".to_owned(), "password_personal")]);
+}
+
+#[tokio::test]
 async fn register_accepts_a_72_byte_password() {
     let (users, created) = creating_repository();
     let (tokens, _) = recording_codec();
     let (mailer, _) = recording_mailer();
-    let password = "x".repeat(72);
+    let password = "xy".repeat(36);
 
     service(users, hashing_hasher(), tokens, untouched_store(), mailer)
         .register(registration("ada", "ada@example.org", &password))
