@@ -2,6 +2,7 @@
 //! that maps errors to HTTP. Handlers are thin: parse, call a domain service, map the result.
 #![deny(missing_docs)]
 
+mod client_address;
 mod dto;
 mod error;
 mod extract;
@@ -9,6 +10,7 @@ mod openapi;
 mod routes;
 mod state;
 
+pub use client_address::client_address;
 pub use error::ApiError;
 pub use extract::{Admin, CurrentUser};
 pub use openapi::{ApiDoc, openapi_json};

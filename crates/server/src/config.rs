@@ -3,6 +3,7 @@
 //! A `.env` file in the working directory is read first; real environment variables win. Any
 //! mistake stops the process with a one-line message naming the variable.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -61,6 +62,20 @@ pub struct Settings {
     pub max_avatar_bytes: u64,
     /// bcrypt work factor, 4–31.
     pub bcrypt_cost: u32,
+    /// Least time between two mails to one address, seconds; 0 turns the cooldown off.
+    pub mail_cooldown_seconds: u64,
+    /// Most mails to one address in one UTC day.
+    pub mail_daily_limit: u64,
+    /// How long a failing mail is retried, hours.
+    pub mail_retry_hours: u64,
+    /// Failed logins for one name from one address before that pair is locked out.
+    pub login_max_failures: u64,
+    /// Failed logins from one address, whatever the names, before it is locked out.
+    pub login_max_failures_per_ip: u64,
+    /// How long the failures are counted (and a lockout lasts), seconds.
+    pub login_lockout_seconds: u64,
+    /// Proxies whose last `X-Forwarded-For` hop is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -198,8 +213,26 @@ impl Settings {
             avatar_dir: PathBuf::from(source.get("AVATAR_DIR").unwrap_or_else(|| "./media".into())),
             max_avatar_bytes: positive(source, "MAX_AVATAR_BYTES", 5 * 1024 * 1024)?,
             bcrypt_cost,
+            mail_cooldown_seconds: parsed(source, "MAIL_COOLDOWN_SECONDS", 60u64)?,
+            mail_daily_limit: positive(source, "MAIL_DAILY_LIMIT", 10)?,
+            mail_retry_hours: positive(source, "MAIL_RETRY_HOURS", 24)?,
+            login_max_failures: positive(source, "LOGIN_MAX_FAILURES", 5)?,
+            login_max_failures_per_ip: positive(source, "LOGIN_MAX_FAILURES_PER_IP", 100)?,
+            login_lockout_seconds: positive(source, "LOGIN_LOCKOUT_SECONDS", 900)?,
+            trusted_proxies: trusted_proxies(source)?,
         })
     }
+}
+
+fn trusted_proxies(source: &impl Source) -> Result<Vec<IpAddr>, ConfigError> {
+    let Some(raw) = source.get("TRUSTED_PROXIES") else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|ip| !ip.is_empty())
+        .map(|ip| {
+            ip.parse().map_err(|e| ConfigError::Invalid { var: "TRUSTED_PROXIES", reason: format!("{ip:?}: {e}") })
+        })
+        .collect()
 }
 
 fn smtp(source: &impl Source) -> Result<Option<SmtpSettings>, ConfigError> {

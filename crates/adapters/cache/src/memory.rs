@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use contacts_domain::Error;
+use contacts_domain::throttle::FailureCounter;
 use contacts_domain::user::{RateLimiter, User, UserCache, UserId};
 
 use crate::record::UserRecord;
@@ -15,6 +16,8 @@ struct State {
     users: HashMap<i64, (String, Instant)>,
     /// Counters by key and window start; old windows are dropped as new ones begin.
     hits: HashMap<String, (i64, u64)>,
+    /// Login failures by key: count and when the window ends.
+    failures: HashMap<String, (u64, Instant)>,
 }
 
 /// An in-process cache with the same behaviour as the Redis one (entries expire after the
@@ -70,6 +73,36 @@ impl RateLimiter for MemoryCache {
         }
         counter.1 += 1;
         Ok(counter.1)
+    }
+}
+
+impl FailureCounter for MemoryCache {
+    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
+        let now = Instant::now();
+        let state = self.state();
+        Ok(keys
+            .iter()
+            .map(|key| match state.failures.get(key) {
+                Some((count, ends)) if *ends > now => (*count, (*ends - now).as_secs_f64().ceil() as u64),
+                _ => (0, 0),
+            })
+            .collect())
+    }
+
+    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<(), Error> {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.failures.retain(|_, (_, ends)| *ends > now);
+        for key in keys {
+            let entry = state.failures.entry(key.clone()).or_insert((0, now + Duration::from_secs(window_seconds)));
+            entry.0 += 1;
+        }
+        Ok(())
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), Error> {
+        self.state().failures.remove(key);
+        Ok(())
     }
 }
 
