@@ -11,6 +11,7 @@ mod errors;
 mod health;
 mod helpers;
 mod openapi;
+mod outbox;
 mod round_trips;
 mod sessions;
 mod users;
