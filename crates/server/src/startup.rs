@@ -14,10 +14,10 @@ use contacts_crypto::{BcryptHasher, JwtCodec};
 use contacts_domain::SystemClock;
 use contacts_domain::auth::{AuthPorts, AuthService, AuthSettings};
 use contacts_domain::contact::ContactService;
-use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
-use contacts_http::AppState;
 use contacts_domain::mail::{DeliverySettings, DeliveryWorker};
 use contacts_domain::throttle::{LoginThrottle, ThrottleSettings};
+use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
+use contacts_http::AppState;
 use contacts_postgres::{
     Database, FloodGuard, PgContactRepository, PgMailOutbox, PgTokenStore, PgUserRepository, run_migrations,
 };

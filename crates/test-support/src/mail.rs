@@ -177,7 +177,8 @@ impl MailCatcher {
     /// queued them has answered, so an older mail may be all there is for a while.
     pub async fn wait_for_line(&self, recipient: &str, prefix: &str) -> CapturedMail {
         for _ in 0..200 {
-            if let Some(mail) = self.mails_to(recipient).into_iter().rev().find(|m| m.line_starting_with(prefix).is_some())
+            if let Some(mail) =
+                self.mails_to(recipient).into_iter().rev().find(|m| m.line_starting_with(prefix).is_some())
             {
                 return mail;
             }

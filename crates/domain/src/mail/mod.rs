@@ -5,9 +5,9 @@
 mod delivery;
 mod outbox;
 
-pub use delivery::{DeliveryQueue, DeliverySettings, DeliveryWorker, QueuedMail, retry_delay};
 #[cfg(any(test, feature = "mocks"))]
 pub use delivery::MockDeliveryQueue;
-pub use outbox::{MailComposer, MailEffect, MailKind, MailOutbox};
+pub use delivery::{DeliveryQueue, DeliverySettings, DeliveryWorker, QueuedMail, retry_delay};
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::MockMailOutbox;
+pub use outbox::{MailComposer, MailEffect, MailKind, MailOutbox};

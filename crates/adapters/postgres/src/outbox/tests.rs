@@ -86,7 +86,8 @@ async fn the_flood_guard_holds_back_mails_within_the_cooldown_and_past_the_daily
     let results: Vec<bool> = {
         let mut results = Vec::new();
         for _ in 0..5 {
-            results.push(capped.queue(MailKind::Confirmation, mail_to("c@example.org"), MailEffect::None).await.unwrap());
+            results
+                .push(capped.queue(MailKind::Confirmation, mail_to("c@example.org"), MailEffect::None).await.unwrap());
         }
         results
     };

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::auth::{MockPasswordHasher, MockTokenCodec, MockTokenStore};
-use crate::mail::MailComposer;
 use crate::clock::MockClock;
 use crate::error::FieldError;
+use crate::mail::MailComposer;
 use crate::user::{MockUserRepository, Role};
 
 pub(super) type Service =
