@@ -147,4 +147,22 @@ mod tests {
         assert_eq!(cache.hit("me:2", 60, 60).await.unwrap(), 1);
         assert_eq!(cache.hit("me:1", 120, 60).await.unwrap(), 1);
     }
+
+    #[tokio::test]
+    async fn login_failures_count_until_cleared_or_their_window_ends() {
+        use contacts_domain::throttle::FailureCounter;
+        let cache = MemoryCache::new(Duration::from_secs(60));
+        let keys = vec!["pair".to_owned(), "ip".to_owned()];
+        cache.add_failure(&keys, 900).await.unwrap();
+        cache.add_failure(&keys[1..], 1).await.unwrap();
+        let counts = cache.counts(&keys).await.unwrap();
+        assert_eq!((counts[0].0, counts[1].0), (1, 2));
+        assert!((899..=900).contains(&counts[1].1), "the first failure's window: {counts:?}");
+        cache.clear("pair").await.unwrap();
+        assert_eq!(cache.counts(&keys[..1]).await.unwrap(), vec![(0, 0)]);
+
+        cache.add_failure(&["short".to_owned()], 1).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(cache.counts(&["short".to_owned()]).await.unwrap(), vec![(0, 0)]);
+    }
 }

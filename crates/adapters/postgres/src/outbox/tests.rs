@@ -119,3 +119,44 @@ async fn decoy_work_never_holds_a_real_mail_back() {
     assert!(outbox.queue(MailKind::Confirmation, mail_to("a@example.org"), MailEffect::None).await.unwrap());
     assert!(outbox.claim(Utc::now() + Duration::seconds(1), Duration::seconds(60), 10).await.unwrap().len() == 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_token_is_stored_with_its_mail_and_only_then() {
+    use contacts_domain::auth::TokenStore;
+
+    let (_test_db, db) = migrated_db().await;
+    let user = crate::test_fixtures::create_user(&db, "ada").await;
+    let outbox = outbox(&db, 60, 10);
+    let tokens = crate::PgTokenStore::new(db.clone());
+    let expires_at = Utc::now() + Duration::hours(1);
+    let reset = |fingerprint: &str| MailEffect::StoreReset { user, fingerprint: fingerprint.to_owned(), expires_at };
+
+    assert!(outbox.queue(MailKind::PasswordReset, mail_to("ada@example.com"), reset("first")).await.unwrap());
+    // Within the cooldown: neither the mail nor the token it would carry.
+    assert!(!outbox.queue(MailKind::PasswordReset, mail_to("ada@example.com"), reset("second")).await.unwrap());
+
+    assert_eq!(tokens.consume_reset("first", Utc::now()).await.unwrap(), Some(user));
+    assert_eq!(tokens.consume_reset("second", Utc::now()).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registration_and_its_mail_are_stored_together_or_not_at_all() {
+    struct Composer(Result<(), ()>);
+    impl MailComposer for Composer {
+        fn compose(&self, user: &User) -> Result<Email, Error> {
+            self.0.map_err(|()| Error::unexpected("cannot sign"))?;
+            Ok(mail_to(user.email.as_str()))
+        }
+    }
+    let (_test_db, db) = migrated_db().await;
+    let outbox = outbox(&db, 60, 10);
+    let new_user = crate::test_fixtures::new_user("ada", "ada@example.org");
+
+    assert!(outbox.register(new_user.clone(), &Composer(Err(()))).await.is_err());
+    let user = outbox.register(new_user.clone(), &Composer(Ok(()))).await.expect("nothing was left behind");
+    assert_eq!(user.username, "ada");
+    let claimed = outbox.claim(Utc::now() + Duration::seconds(1), Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!((claimed[0].kind, claimed[0].email.to.as_str()), (MailKind::Confirmation, "ada@example.org"));
+    assert!(matches!(outbox.register(new_user, &Composer(Ok(()))).await, Err(Error::Conflict(_))));
+}
