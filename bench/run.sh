@@ -85,6 +85,8 @@ scratch_start "$binary" \
     REDIS_URL="$redis_url" \
     BCRYPT_COST=12 \
     RATE_LIMIT_ME_PER_MINUTE=1000000000 \
+    MAIL_COOLDOWN_SECONDS=0 \
+    MAIL_DAILY_LIMIT=1000000000 \
     ACCESS_TOKEN_TTL_SECONDS=86400
 readyz=$(curl -fsS "$BASE/readyz")
 echo "bench: server pid $SERVER_PID on $BASE, readyz $readyz"
@@ -178,6 +180,11 @@ both_other=$(other_share "$b0" "$t0" "$o0" "$b1" "$t1" "$o1" "$(cat "$SCRATCH_DI
 record list-busy "list 20 contacts, during logins" "$connections" "$both_other"
 record login-busy "login, during the list load" "$login_connections" "$both_other"
 peak_rss=$(rss_mib)
+
+# Known against unknown addresses on the routes that must not tell them apart (issue 11).
+echo "bench: answer times of known and unknown addresses"
+python3 bench/mail_timing.py "$BASE" reader@example.org 400 | tee "$SCRATCH_DIR/mail_timing.out"
+mail_timing=$(sed 's/^/  - /' "$SCRATCH_DIR/mail_timing.out")
 scratch_stop_server
 
 # --- floors ---------------------------------------------------------------------------------
@@ -260,6 +267,8 @@ Ratios:
 - login req/s ÷ bcrypt hashes/s: **$login_vs_bcrypt** (${rps[login]} ÷ $bcrypt_rate); every login verifies one cost-12 hash, so 1.0 means bcrypt is the whole cost.
 - list p99 during logins ÷ quiet list p99: **$p99_ratio** ($(fmt_ms "${p99[list-busy]}") ÷ $(fmt_ms "${p99[list]}")); list throughput during logins ${rps[list-busy]} req/s against ${rps[list]} quiet.
 - server peak RSS (VmHWM) over the whole run: $peak_rss.
+- known against unknown addresses (bench/mail_timing.py, one client, 400 of each interleaved at random; \`accuracy\` is how often the best threshold on the answer time guesses whether the account exists: 50% is chance):
+$mail_timing
 
 Notes: wrk measures latency from when it sends each request (closed loop), so under saturation the
 percentiles understate what an open-loop client would see. "CPU to other work" is the share of all

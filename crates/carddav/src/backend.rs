@@ -244,7 +244,7 @@ impl From<contacts_domain::Error> for BackendError {
         match error {
             E::NotFound(_) => Self::NotFound,
             E::Unauthenticated | E::InvalidCredentials | E::EmailNotConfirmed => Self::Unauthenticated,
-            E::RateLimited { retry_after } => Self::Throttled { retry_after },
+            E::RateLimited { retry_after } | E::LoginThrottled { retry_after } => Self::Throttled { retry_after },
             E::Forbidden => Self::Forbidden,
             E::Conflict(_) => Self::UidConflict { existing: None },
             E::Invalid(problems) => {

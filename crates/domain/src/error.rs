@@ -83,6 +83,13 @@ pub enum Error {
         /// Seconds until the window resets.
         retry_after: u64,
     },
+    /// Too many failed logins for this name from this address (or from this address); retry
+    /// after this many seconds.
+    #[error("Too many failed login attempts")]
+    LoginThrottled {
+        /// Seconds until the lockout ends.
+        retry_after: u64,
+    },
     /// An upload whose content is not of an accepted type (decided by content, not name).
     #[error("Unsupported file type: send a PNG, JPEG, WebP or GIF image")]
     UnsupportedMedia,

@@ -14,6 +14,8 @@ pub mod clock;
 pub mod contact;
 pub mod email;
 pub mod error;
+pub mod mail;
+pub mod throttle;
 pub mod user;
 
 pub use clock::{Clock, SystemClock};

@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 mod body_deadline;
+mod client_address;
 mod dto;
 mod error;
 mod extract;
@@ -12,6 +13,7 @@ mod routes;
 mod state;
 
 pub use body_deadline::{BODY_TIMEOUT, body_deadline};
+pub use client_address::client_address;
 pub use error::ApiError;
 pub use extract::{Admin, CurrentUser};
 pub use middleware::{REQUEST_ID, security_headers};

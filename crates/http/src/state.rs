@@ -6,14 +6,14 @@ use contacts_crypto::{BcryptHasher, JwtCodec};
 use contacts_domain::SystemClock;
 use contacts_domain::auth::AuthService;
 use contacts_domain::contact::ContactService;
+use contacts_domain::throttle::LoginThrottle;
 use contacts_domain::user::{CachedUsers, ProfileService};
-use contacts_postgres::{Database, PgContactRepository, PgTokenStore, PgUserRepository};
-use contacts_smtp::AnyMailer;
+use contacts_postgres::{Database, PgContactRepository, PgMailOutbox, PgTokenStore, PgUserRepository};
 
 /// Users read through the cache (Redis or in process), written to PostgreSQL.
 pub type Users = CachedUsers<PgUserRepository, AnyCache>;
 /// The authentication service wired to its production adapters.
-pub type AuthApi = AuthService<Users, BcryptHasher, JwtCodec, PgTokenStore, AnyMailer, SystemClock>;
+pub type AuthApi = AuthService<Users, BcryptHasher, JwtCodec, PgTokenStore, PgMailOutbox, SystemClock>;
 /// The contacts service wired to its production adapters.
 pub type ContactApi = ContactService<PgContactRepository, SystemClock>;
 /// The current user's profile service wired to its production adapters.
@@ -39,4 +39,8 @@ pub struct AppState {
     pub max_avatar_bytes: u64,
     /// Largest vCard import body, in bytes (`MAX_IMPORT_BYTES`).
     pub max_import_bytes: u64,
+    /// Counts failed logins per name and client address (Redis or in process).
+    pub login_throttle: LoginThrottle<AnyCache>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }

@@ -3,7 +3,7 @@
 //! A `.env` file in the working directory is read first; real environment variables win. Any
 //! mistake stops the process with a one-line message naming the variable.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -73,6 +73,20 @@ pub struct Settings {
     /// How long a request body may take after its headers: the contract's 10 s, not read from
     /// the environment; tests shorten it to stay fast.
     pub request_body_timeout: std::time::Duration,
+    /// Least time between two mails to one address, seconds; 0 turns the cooldown off.
+    pub mail_cooldown_seconds: u64,
+    /// Most mails to one address in one UTC day.
+    pub mail_daily_limit: u64,
+    /// How long a failing mail is retried, hours.
+    pub mail_retry_hours: u64,
+    /// Failed logins for one name from one address before that pair is locked out.
+    pub login_max_failures: u64,
+    /// Failed logins from one address, whatever the names, before it is locked out.
+    pub login_max_failures_per_ip: u64,
+    /// How long the failures are counted (and a lockout lasts), seconds.
+    pub login_lockout_seconds: u64,
+    /// Proxies whose last `X-Forwarded-For` hop is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// How log lines are written (`LOG_FORMAT`).
@@ -311,8 +325,26 @@ impl Settings {
             metrics_addr: metrics_addr(source)?,
             log_format: log_format(source)?,
             request_body_timeout: contacts_http::BODY_TIMEOUT,
+            mail_cooldown_seconds: parsed(source, "MAIL_COOLDOWN_SECONDS", 60u64)?,
+            mail_daily_limit: positive(source, "MAIL_DAILY_LIMIT", 10)?,
+            mail_retry_hours: positive(source, "MAIL_RETRY_HOURS", 24)?,
+            login_max_failures: positive(source, "LOGIN_MAX_FAILURES", 5)?,
+            login_max_failures_per_ip: positive(source, "LOGIN_MAX_FAILURES_PER_IP", 100)?,
+            login_lockout_seconds: positive(source, "LOGIN_LOCKOUT_SECONDS", 900)?,
+            trusted_proxies: trusted_proxies(source)?,
         })
     }
+}
+
+fn trusted_proxies(source: &impl Source) -> Result<Vec<IpAddr>, ConfigError> {
+    let Some(raw) = source.get("TRUSTED_PROXIES") else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|ip| !ip.is_empty())
+        .map(|ip| {
+            ip.parse().map_err(|e| ConfigError::Invalid { var: "TRUSTED_PROXIES", reason: format!("{ip:?}: {e}") })
+        })
+        .collect()
 }
 
 fn smtp(source: &impl Source) -> Result<Option<SmtpSettings>, ConfigError> {

@@ -14,9 +14,13 @@ use contacts_crypto::{BcryptHasher, JwtCodec};
 use contacts_domain::SystemClock;
 use contacts_domain::auth::{AuthPorts, AuthService, AuthSettings};
 use contacts_domain::contact::ContactService;
+use contacts_domain::mail::{DeliverySettings, DeliveryWorker};
+use contacts_domain::throttle::{LoginThrottle, ThrottleSettings};
 use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
 use contacts_http::AppState;
-use contacts_postgres::{Database, PgContactRepository, PgTokenStore, PgUserRepository, run_migrations};
+use contacts_postgres::{
+    Database, FloodGuard, PgContactRepository, PgMailOutbox, PgTokenStore, PgUserRepository, run_migrations,
+};
 use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
 
 use crate::config::{AvatarStoreKind, Settings};
@@ -99,8 +103,13 @@ impl Application {
             }
             None => None,
         };
-        let state = web::Data::new(build_state(&settings, database).await?);
+        let outbox = PgMailOutbox::new(
+            database.clone(),
+            FloodGuard { cooldown_seconds: settings.mail_cooldown_seconds, daily_limit: settings.mail_daily_limit },
+        );
+        let state = web::Data::new(build_state(&settings, database, outbox.clone()).await?);
         tokio::spawn(purge_expired_tokens(state.clone()));
+        tokio::spawn(crate::delivery::run(delivery_worker(&settings, outbox.clone())?, outbox.queued()));
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         // actix-web's `backlog()` only applies to sockets it binds itself; listening again on
@@ -189,17 +198,31 @@ async fn purge_expired_tokens(state: web::Data<AppState>) {
     }
 }
 
-async fn build_state(settings: &Settings, database: Database) -> Result<AppState, StartupError> {
+/// The mail delivery worker: SMTP when `SMTP_HOST` is set, otherwise the log, with a warning
+/// (once, here) that the links it writes there are live.
+fn delivery_worker(settings: &Settings, outbox: PgMailOutbox) -> Result<crate::delivery::Worker, StartupError> {
+    let mailer = match &settings.smtp {
+        Some(smtp) => AnyMailer::Smtp(SmtpMailer::new(smtp)?),
+        None => {
+            tracing::warn!(
+                "SMTP_HOST is unset: mails are written to the log instead of being sent, and the links in them \
+                 (account confirmation, password reset) are live"
+            );
+            AnyMailer::Log(LogMailer)
+        }
+    };
+    let hours = i64::try_from(settings.mail_retry_hours).unwrap_or(i64::MAX / 3_600_000);
+    let delivery = DeliverySettings { retry_window: Duration::hours(hours), ..DeliverySettings::default() };
+    Ok(DeliveryWorker::new(outbox, mailer, SystemClock, delivery))
+}
+
+async fn build_state(settings: &Settings, database: Database, outbox: PgMailOutbox) -> Result<AppState, StartupError> {
     let cost = settings.bcrypt_cost;
     // The hasher computes one bcrypt hash up front; keep it off the async executor.
     let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost))
         .await
         .map_err(|e| StartupError::Other(e.to_string()))?
         .map_err(|e| StartupError::Other(e.to_string()))?;
-    let mailer = match &settings.smtp {
-        Some(smtp) => AnyMailer::Smtp(SmtpMailer::new(smtp)?),
-        None => AnyMailer::Log(LogMailer),
-    };
     let seconds = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
     let auth_settings = AuthSettings {
         base_url: settings.app_base_url.clone(),
@@ -222,7 +245,7 @@ async fn build_state(settings: &Settings, database: Database) -> Result<AppState
                 hasher,
                 tokens: JwtCodec::new(settings.jwt_secret.as_bytes()),
                 store: PgTokenStore::new(database.clone()),
-                mailer,
+                outbox,
                 clock: SystemClock,
             },
             auth_settings,
@@ -230,10 +253,19 @@ async fn build_state(settings: &Settings, database: Database) -> Result<AppState
         contacts: ContactService::new(PgContactRepository::new(database.clone()), SystemClock),
         profiles,
         database,
-        cache,
+        cache: cache.clone(),
         avatars,
         max_avatar_bytes: settings.max_avatar_bytes,
         max_import_bytes: settings.max_import_bytes,
+        login_throttle: LoginThrottle::new(
+            cache.clone(),
+            ThrottleSettings {
+                max_failures: settings.login_max_failures,
+                max_failures_per_ip: settings.login_max_failures_per_ip,
+                window_seconds: settings.login_lockout_seconds,
+            },
+        ),
+        trusted_proxies: settings.trusted_proxies.clone(),
     })
 }
 

@@ -68,6 +68,29 @@ impl UserCache for AnyCache {
     }
 }
 
+impl contacts_domain::throttle::FailureCounter for AnyCache {
+    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
+        match self {
+            Self::Redis(c) => c.counts(keys).await,
+            Self::Memory(c) => c.counts(keys).await,
+        }
+    }
+
+    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<(), Error> {
+        match self {
+            Self::Redis(c) => c.add_failure(keys, window_seconds).await,
+            Self::Memory(c) => c.add_failure(keys, window_seconds).await,
+        }
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), Error> {
+        match self {
+            Self::Redis(c) => c.clear(key).await,
+            Self::Memory(c) => c.clear(key).await,
+        }
+    }
+}
+
 impl RateLimiter for AnyCache {
     async fn hit(&self, key: &str, window_start: i64, window_seconds: u64) -> Result<u64, Error> {
         match self {

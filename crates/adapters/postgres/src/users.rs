@@ -14,7 +14,7 @@ use crate::schema::{lower, users};
 /// The columns every read of a user selects; the password hash is not among them.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
-struct UserRow {
+pub(crate) struct UserRow {
     id: i64,
     username: String,
     email: String,
@@ -52,11 +52,11 @@ struct CredentialsRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = users)]
-struct NewUserRow<'a> {
-    username: &'a str,
-    email: &'a str,
-    password_hash: &'a str,
-    avatar: &'a str,
+pub(crate) struct NewUserRow<'a> {
+    pub(crate) username: &'a str,
+    pub(crate) email: &'a str,
+    pub(crate) password_hash: &'a str,
+    pub(crate) avatar: &'a str,
 }
 
 /// Users stored in the `users` table.

@@ -6,11 +6,12 @@ use sha2::{Digest, Sha256};
 
 use super::emails::Email;
 use super::password::Password;
-use super::ports::{Mailer, PasswordHasher, RefreshRotation, TokenCodec, TokenStore};
+use super::ports::{PasswordHasher, RefreshRotation, TokenCodec, TokenStore};
 use super::tokens::{Claims, TokenKind, TokenPair, fingerprint};
 use crate::clock::Clock;
 use crate::email::EmailAddress;
 use crate::error::{Error, Problems, required};
+use crate::mail::{MailComposer, MailEffect, MailKind, MailOutbox};
 use crate::user::{NewUser, User, UserId, UserRepository, Username};
 
 /// Settings that shape tokens and links.
@@ -69,8 +70,8 @@ pub struct AuthPorts<U, H, T, S, M, C> {
     pub tokens: T,
     /// Server-side memory of refresh and reset tokens.
     pub store: S,
-    /// Mail delivery.
-    pub mailer: M,
+    /// Where mails are queued for delivery, in the same transaction as what they announce.
+    pub outbox: M,
     /// The time.
     pub clock: C,
 }
@@ -82,7 +83,7 @@ pub struct AuthService<U, H, T, S, M, C> {
     hasher: H,
     tokens: T,
     store: S,
-    mailer: M,
+    outbox: M,
     clock: C,
     settings: AuthSettings,
 }
@@ -93,13 +94,13 @@ where
     H: PasswordHasher,
     T: TokenCodec,
     S: TokenStore,
-    M: Mailer,
+    M: MailOutbox,
     C: Clock,
 {
     /// Assembles the service from its ports.
     pub fn new(ports: AuthPorts<U, H, T, S, M, C>, settings: AuthSettings) -> Self {
-        let AuthPorts { users, hasher, tokens, store, mailer, clock } = ports;
-        Self { users, hasher, tokens, store, mailer, clock, settings }
+        let AuthPorts { users, hasher, tokens, store, outbox, clock } = ports;
+        Self { users, hasher, tokens, store, outbox, clock, settings }
     }
 
     /// The user repository, for other services that share it.
@@ -107,10 +108,9 @@ where
         &self.users
     }
 
-    /// Creates an unconfirmed account with role `user` and emails a confirmation link.
-    ///
-    /// A mail that cannot be sent is logged and does not undo the registration: the user can
-    /// ask for a new link.
+    /// Creates an unconfirmed account with role `user` and queues a confirmation link, in one
+    /// transaction; the mail is sent later by the delivery worker (unless the flood guard holds
+    /// it back), so the answer never waits for the mail server.
     pub async fn register(&self, input: RegistrationInput) -> Result<User, Error> {
         let mut problems = Problems::default();
         let username = problems.take(required("username", input.username).and_then(|u| Username::parse(&u)));
@@ -125,9 +125,8 @@ where
 
         let password_hash = self.hasher.hash(&password).await?;
         let avatar = default_avatar(&email);
-        let user = self.users.create(NewUser { username, email, password_hash, avatar }).await?;
-        self.send_confirmation(&user).await;
-        Ok(user)
+        let composer = ConfirmationMail { service: self };
+        self.outbox.register(NewUser { username, email, password_hash, avatar }, &composer).await
     }
 
     /// Exchanges a username or email and a password for a token pair.
@@ -191,20 +190,20 @@ where
         }
     }
 
-    /// Mails a single-use reset link if the address has an account. The outcome is the same
-    /// whether or not it does, so the answer reveals nothing.
+    /// Queues a single-use reset link if the address has an account. The answer, and the work
+    /// done for it (one lookup, one write of the same shape), are the same whether or not it
+    /// does, so neither reveals anything.
     pub async fn request_password_reset(&self, email: Option<String>) -> Result<(), Error> {
         let email = required("email", email).and_then(|e| EmailAddress::parse("email", &e)).map_err(Error::invalid)?;
-        let Some(user) = self.users.find_by_email(&email).await? else { return Ok(()) };
-        let result = async {
-            let (token, expires_at) = self.issue(&user, TokenKind::PasswordReset, self.settings.reset_token_ttl)?;
-            self.store.store_reset(user.id, &fingerprint(&token), expires_at).await?;
-            let link = format!("{}/reset-password?token={token}", self.settings.base_url);
-            self.mailer.send(Email::password_reset(user.email.clone(), &user.username, &link)).await
-        }
-        .await;
-        if let Err(error) = result {
-            tracing::error!(user_id = %user.id, error = ?error, "could not send the password reset email");
+        let Some(user) = self.users.find_by_email(&email).await? else {
+            return self.outbox.queue_nothing(&email).await;
+        };
+        let (token, expires_at) = self.issue(&user, TokenKind::PasswordReset, self.settings.reset_token_ttl)?;
+        let link = format!("{}/reset-password?token={token}", self.settings.base_url);
+        let mail = Email::password_reset(user.email.clone(), &user.username, &link);
+        let effect = MailEffect::StoreReset { user: user.id, fingerprint: fingerprint(&token), expires_at };
+        if !self.outbox.queue(MailKind::PasswordReset, mail, effect).await? {
+            tracing::info!(user_id = %user.id, "password reset mail held back by the flood guard");
         }
         Ok(())
     }
@@ -251,17 +250,22 @@ where
         Ok(ConfirmationOutcome::Confirmed)
     }
 
-    /// Sends a new confirmation link if the address belongs to an unconfirmed account.
+    /// Queues a new confirmation link if the address belongs to an unconfirmed account.
     ///
-    /// The outcome is the same whatever the account's state, so the answer reveals nothing.
+    /// The outcome, and the work done for it, are the same whatever the account's state, so
+    /// the answer reveals nothing.
     pub async fn request_confirmation_email(&self, email: Option<String>) -> Result<(), Error> {
         let email = required("email", email).and_then(|e| EmailAddress::parse("email", &e)).map_err(Error::invalid)?;
-        if let Some(user) = self.users.find_by_email(&email).await?
-            && !user.confirmed
-        {
-            self.send_confirmation(&user).await;
+        match self.users.find_by_email(&email).await? {
+            Some(user) if !user.confirmed => {
+                let mail = self.confirmation_mail(&user)?;
+                if !self.outbox.queue(MailKind::Confirmation, mail, MailEffect::None).await? {
+                    tracing::info!(user_id = %user.id, "confirmation mail held back by the flood guard");
+                }
+                Ok(())
+            }
+            _ => self.outbox.queue_nothing(&email).await,
         }
-        Ok(())
     }
 
     /// The user an access token speaks for; [`Error::Unauthenticated`] for any token that is
@@ -309,16 +313,31 @@ where
         Ok(pair)
     }
 
-    async fn send_confirmation(&self, user: &User) {
-        let result = async {
-            let (token, _) = self.issue(user, TokenKind::EmailConfirmation, self.settings.email_token_ttl)?;
-            let link = format!("{}/api/auth/confirmed_email/{token}", self.settings.base_url);
-            self.mailer.send(Email::confirmation(user.email.clone(), &user.username, &link)).await
-        }
-        .await;
-        if let Err(error) = result {
-            tracing::error!(user_id = %user.id, error = ?error, "could not send the confirmation email");
-        }
+    /// The confirmation mail for `user`, with a freshly signed link.
+    fn confirmation_mail(&self, user: &User) -> Result<Email, Error> {
+        let (token, _) = self.issue(user, TokenKind::EmailConfirmation, self.settings.email_token_ttl)?;
+        let link = format!("{}/api/auth/confirmed_email/{token}", self.settings.base_url);
+        Ok(Email::confirmation(user.email.clone(), &user.username, &link))
+    }
+}
+
+/// Builds the confirmation mail once the new account has its id, inside the outbox's
+/// transaction.
+struct ConfirmationMail<'a, U, H, T, S, M, C> {
+    service: &'a AuthService<U, H, T, S, M, C>,
+}
+
+impl<U, H, T, S, M, C> MailComposer for ConfirmationMail<'_, U, H, T, S, M, C>
+where
+    U: UserRepository,
+    H: PasswordHasher,
+    T: TokenCodec,
+    S: TokenStore,
+    M: MailOutbox,
+    C: Clock,
+{
+    fn compose(&self, user: &User) -> Result<Email, Error> {
+        self.service.confirmation_mail(user)
     }
 }
 

@@ -48,7 +48,7 @@ pub(crate) async fn signup(
 
 /// Exchanges credentials for tokens. Takes the OAuth2 password form (what Swagger UI and
 /// FastAPI clients send) or JSON.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body(content((LoginRequest = "application/x-www-form-urlencoded"), (LoginRequest = "application/json"))), responses((status = 200, description = "A token pair", body = TokensBody), (status = 401, description = "Wrong credentials, or email not confirmed", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body(content((LoginRequest = "application/x-www-form-urlencoded"), (LoginRequest = "application/json"))), responses((status = 200, description = "A token pair", body = TokensBody), (status = 401, description = "Wrong credentials, or email not confirmed", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody), (status = 429, description = "Too many failed login attempts; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64)))))]
 pub(crate) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -73,7 +73,10 @@ pub(crate) async fn login(
     let (Some(login), Some(password)) = (login, request.password) else {
         return Err(Error::Invalid(missing).into());
     };
-    let tokens = state.auth.login(&login, &password).await?;
+    let Some(client) = crate::client_address(&req, &state.trusted_proxies) else {
+        return Err(Error::unexpected("the connection has no peer address").into());
+    };
+    let tokens = state.login_throttle.login(&login, client, state.auth.login(&login, &password)).await?;
     Ok(HttpResponse::Ok().json(TokensBody::from(tokens)))
 }
 

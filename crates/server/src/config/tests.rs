@@ -153,3 +153,45 @@ fn observability_and_storage_mistakes_are_named() {
     }
     error_names(&[&s3[..], &[("S3_ENDPOINT", "minio:9000")]].concat(), "S3_ENDPOINT");
 }
+
+#[test]
+fn hardening_defaults_follow_the_contract() {
+    let s = Settings::from_source(&source(&[])).unwrap();
+    assert_eq!((s.mail_cooldown_seconds, s.mail_daily_limit, s.mail_retry_hours), (60, 10, 24));
+    assert_eq!((s.login_max_failures, s.login_max_failures_per_ip, s.login_lockout_seconds), (5, 100, 900));
+    assert!(s.trusted_proxies.is_empty());
+}
+
+#[test]
+fn hardening_variables_are_read() {
+    let s = Settings::from_source(&source(&[
+        ("MAIL_COOLDOWN_SECONDS", "0"),
+        ("MAIL_DAILY_LIMIT", "3"),
+        ("MAIL_RETRY_HOURS", "2"),
+        ("LOGIN_MAX_FAILURES", "4"),
+        ("LOGIN_MAX_FAILURES_PER_IP", "50"),
+        ("LOGIN_LOCKOUT_SECONDS", "60"),
+        ("TRUSTED_PROXIES", "127.0.0.1, ::1,"),
+    ]))
+    .unwrap();
+    assert_eq!((s.mail_cooldown_seconds, s.mail_daily_limit, s.mail_retry_hours), (0, 3, 2));
+    assert_eq!((s.login_max_failures, s.login_max_failures_per_ip, s.login_lockout_seconds), (4, 50, 60));
+    let proxies: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+    assert_eq!(s.trusted_proxies, proxies);
+}
+
+#[test]
+fn bad_hardening_values_are_named() {
+    for (var, value) in [
+        ("MAIL_COOLDOWN_SECONDS", "-1"),
+        ("MAIL_COOLDOWN_SECONDS", "soon"),
+        ("MAIL_DAILY_LIMIT", "0"),
+        ("MAIL_RETRY_HOURS", "0"),
+        ("LOGIN_MAX_FAILURES", "0"),
+        ("LOGIN_MAX_FAILURES_PER_IP", "x"),
+        ("LOGIN_LOCKOUT_SECONDS", "0"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8"),
+    ] {
+        error_names(&[(var, value)], var);
+    }
+}

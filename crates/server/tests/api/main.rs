@@ -17,6 +17,7 @@ mod logs;
 mod metrics;
 mod object_storage;
 mod openapi;
+mod outbox;
 mod round_trips;
 mod sessions;
 mod slow_bodies;

@@ -101,8 +101,9 @@ async fn a_password_reset_is_seen_through_the_cache_at_once() {
     let ada = app.user("ada").await;
     expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await; // now cached
     app.post_json("/api/auth/request_password_reset", &serde_json::json!({"email": "ada@example.org"})).await;
-    let mail = app.mail.wait_for("ada@example.org").await;
-    let token = mail.line_starting_with(&format!("{BASE_URL}/reset-password?token=")).unwrap();
+    let prefix = format!("{BASE_URL}/reset-password?token=");
+    let mail = app.mail.wait_for_line("ada@example.org", &prefix).await;
+    let token = mail.line_starting_with(&prefix).unwrap();
     let token = token.split("token=").nth(1).unwrap();
     let body = serde_json::json!({"token": token, "new_password": "another password"});
     expect(app.post_json("/api/auth/reset_password", &body).await, StatusCode::OK).await;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use mockall::Sequence;
 
-use crate::auth::{MockMailer, MockPasswordHasher, MockTokenCodec, MockTokenStore};
+use crate::auth::{MockPasswordHasher, MockTokenCodec, MockTokenStore};
 use crate::user::{MockUserRepository, PasswordHash};
 
 const OLD_REFRESH: &str = "old-refresh";
@@ -231,20 +231,6 @@ async fn logout_refuses_an_expired_or_wrong_kind_token_without_touching_the_stor
 // ---------------------------------------------------------------------------------------------
 // request_password_reset
 
-/// A store whose `store_reset` is expected once, records its arguments and answers `result`.
-fn reset_storing_store(
-    result: fn() -> Result<(), Error>,
-) -> (MockTokenStore, Recorded<(UserId, String, DateTime<Utc>)>) {
-    let stored: Recorded<(UserId, String, DateTime<Utc>)> = Arc::default();
-    let mut store = MockTokenStore::new();
-    let sink = Arc::clone(&stored);
-    store.expect_store_reset().times(1).returning(move |user, fingerprint, expires_at| {
-        sink.lock().unwrap().push((user, fingerprint.to_owned(), expires_at));
-        result()
-    });
-    (store, stored)
-}
-
 fn reset_link(token: &str) -> String {
     format!("{BASE_URL}/reset-password?token={token}")
 }
@@ -262,22 +248,23 @@ async fn request_password_reset_rejects_an_invalid_or_missing_address() {
 }
 
 #[tokio::test]
-async fn request_password_reset_for_an_unknown_address_stores_and_sends_nothing() {
-    let mut store = MockTokenStore::new();
-    store.expect_store_reset().times(0);
-    let mut mailer = MockMailer::new();
-    mailer.expect_send().times(0);
-    let service = service(users_finding_by_email(None), unused_hasher(), non_encoding_codec(), store, mailer);
+async fn request_password_reset_for_an_unknown_address_queues_nothing_but_does_the_same_work() {
+    let outbox = silent_mailer();
+    let decoys = Arc::clone(&outbox.decoys);
+    let service =
+        service(users_finding_by_email(None), unused_hasher(), non_encoding_codec(), untouched_store(), outbox);
 
     service.request_password_reset(Some("ada@example.org".to_owned())).await.unwrap();
+
+    assert_eq!(recorded(&decoys), vec!["ada@example.org".to_owned()]);
 }
 
 #[tokio::test]
-async fn request_password_reset_stores_the_fingerprint_and_mails_the_link() {
+async fn request_password_reset_queues_the_link_with_its_fingerprint() {
     let (tokens, issued) = recording_codec();
-    let (store, stored) = reset_storing_store(|| Ok(()));
-    let (mailer, sent) = recording_mailer();
-    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, store, mailer);
+    let (outbox, sent) = recording_mailer();
+    let effects = Arc::clone(&outbox.effects);
+    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, untouched_store(), outbox);
 
     service.request_password_reset(Some("ada@example.org".to_owned())).await.unwrap();
 
@@ -292,7 +279,10 @@ async fn request_password_reset_stores_the_fingerprint_and_mails_the_link() {
             version: TOKEN_VERSION,
         }]
     );
-    assert_eq!(recorded(&stored), vec![(USER_ID, fingerprint("tok-password_reset"), expires_at)]);
+    assert_eq!(
+        recorded(&effects),
+        vec![MailEffect::StoreReset { user: USER_ID, fingerprint: fingerprint("tok-password_reset"), expires_at }]
+    );
     let sent = recorded(&sent);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to.as_str(), "ada@example.org");
@@ -301,26 +291,12 @@ async fn request_password_reset_stores_the_fingerprint_and_mails_the_link() {
 }
 
 #[tokio::test]
-async fn request_password_reset_succeeds_even_when_the_mail_cannot_be_sent() {
+async fn request_password_reset_answers_as_usual_when_the_flood_guard_holds_the_mail_back() {
     let (tokens, _) = recording_codec();
-    let (store, stored) = reset_storing_store(|| Ok(()));
-    let mut mailer = MockMailer::new();
-    mailer.expect_send().times(1).returning(|_| Err(Error::unexpected("smtp down")));
-    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, store, mailer);
+    let outbox = FakeOutbox { held_back: true, ..FakeOutbox::default() };
+    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, untouched_store(), outbox);
 
     service.request_password_reset(Some("ada@example.org".to_owned())).await.unwrap();
-
-    assert_eq!(recorded(&stored).len(), 1);
-}
-
-#[tokio::test]
-async fn request_password_reset_mails_no_link_it_could_not_store() {
-    let (tokens, _) = recording_codec();
-    let (store, _) = reset_storing_store(|| Err(Error::unexpected("database down")));
-    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, store, silent_mailer());
-
-    // Whether the caller hears of the failure is not the point here; a dead link must not go out.
-    let _ = service.request_password_reset(Some("ada@example.org".to_owned())).await;
 }
 
 // ---------------------------------------------------------------------------------------------
