@@ -19,6 +19,7 @@ pub(crate) fn query_error(error: DieselError) -> Error {
             Some("users_email_key") => Error::Conflict("An account with this email already exists"),
             Some("users_username_key") => Error::Conflict("An account with this username already exists"),
             Some("contacts_user_email_key") => Error::Conflict("A contact with this email already exists"),
+            Some("contacts_book_uid_key") => Error::Conflict("A card with this UID is already in the address book"),
             _ => Error::unexpected(error),
         },
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
