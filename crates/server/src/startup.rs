@@ -12,6 +12,7 @@ use contacts_avatars::{AnyAvatarStore, FsAvatarStore, S3AvatarStore, S3Location}
 use contacts_cache::{AnyCache, MemoryCache, RedisCache};
 use contacts_crypto::{BcryptHasher, JwtCodec};
 use contacts_domain::SystemClock;
+use contacts_domain::addressbook::AppPasswordService;
 use contacts_domain::auth::{AuthPorts, AuthService, AuthSettings};
 use contacts_domain::contact::ContactService;
 use contacts_domain::mail::{DeliverySettings, DeliveryWorker};
@@ -19,11 +20,12 @@ use contacts_domain::throttle::{LoginThrottle, ThrottleSettings};
 use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
 use contacts_http::AppState;
 use contacts_postgres::{
-    Database, FloodGuard, PgContactRepository, PgMailOutbox, PgTokenStore, PgUserRepository, run_migrations,
+    Database, FloodGuard, PgAddressBooks, PgAppPasswords, PgContactRepository, PgMailOutbox, PgTokenStore, PgUserRepository, run_migrations,
 };
 use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
 
 use crate::config::{AvatarStoreKind, Settings};
+use crate::dav::DavStore;
 use crate::observability::metrics::{self, PoolFigures};
 use crate::observability::metrics_listener;
 
@@ -107,7 +109,10 @@ impl Application {
             database.clone(),
             FloodGuard { cooldown_seconds: settings.mail_cooldown_seconds, daily_limit: settings.mail_daily_limit },
         );
-        let state = web::Data::new(build_state(&settings, database, outbox.clone()).await?);
+        let state = web::Data::new(build_state(&settings, database.clone(), outbox.clone()).await?);
+        let app_passwords =
+            web::Data::new(AppPasswordService::new(PgAppPasswords::new(database.clone()), SystemClock));
+        let dav = DavStore::new(PgAddressBooks::new(database), app_passwords.clone(), state.clone());
         tokio::spawn(purge_expired_tokens(state.clone()));
         tokio::spawn(crate::delivery::run(delivery_worker(&settings, outbox.clone())?, outbox.queued()));
 
@@ -127,6 +132,10 @@ impl Application {
                 // Outermost, so every response (errors included) gets the headers, and every log
                 // line of the request (the access log's included) the request id.
                 .wrap(contacts_http::security_headers())
+                // Before the REST API, whose catch-all scope (with its JSON error rewriting)
+                // would otherwise answer `/dav`, `/.well-known/carddav` and these paths.
+                .configure(contacts_carddav::configure(dav.clone()))
+                .configure(contacts_http::configure_app_passwords(app_passwords.clone()))
                 .configure(contacts_http::configure(state.clone()))
         })
         // Headers must arrive within 5 s (actix-web's default, kept explicit); bodies within

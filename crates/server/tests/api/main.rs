@@ -3,6 +3,7 @@
 //! (One binary for all of them keeps link time down.)
 
 mod auth;
+mod carddav;
 mod avatar_limits;
 mod browser;
 mod cli;
