@@ -14,8 +14,11 @@ pub mod clock;
 pub mod contact;
 pub mod email;
 pub mod error;
+pub mod health;
+pub mod mail;
 pub mod user;
 
 pub use clock::{Clock, SystemClock};
 pub use email::EmailAddress;
 pub use error::{Error, FieldError, InputPart};
+pub use health::HealthCheck;

@@ -14,4 +14,5 @@ pub use extract::{Admin, CurrentUser};
 pub use openapi::{ApiDoc, openapi_json};
 pub use routes::configure;
 pub use routes::cors;
-pub use state::{AppState, AuthApi, ContactApi, ProfileApi, Users};
+pub use routes::{CONFIRM_EMAIL_PATH, RESET_PASSWORD_PAGE, link_paths};
+pub use state::AppState;

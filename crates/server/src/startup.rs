@@ -2,19 +2,22 @@
 //! Tests start the app exactly as production does, on port 0.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::Logger;
 use actix_web::{App, HttpServer, web};
 use chrono::Duration;
 
+use async_trait::async_trait;
 use contacts_avatars::FsAvatarStore;
 use contacts_cache::{AnyCache, MemoryCache, RedisCache};
 use contacts_crypto::{BcryptHasher, JwtCodec};
-use contacts_domain::SystemClock;
 use contacts_domain::auth::{AuthPorts, AuthService, AuthSettings};
 use contacts_domain::contact::ContactService;
+use contacts_domain::mail::Links;
 use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
+use contacts_domain::{HealthCheck, SystemClock};
 use contacts_http::AppState;
 use contacts_postgres::{Database, PgContactRepository, PgTokenStore, PgUserRepository, run_migrations};
 use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
@@ -34,17 +37,29 @@ pub enum StartupError {
     #[error(transparent)]
     Database(#[from] contacts_postgres::DatabaseError),
     /// The mail settings are unusable.
-    #[error("SMTP_HOST/MAIL_FROM: {0}")]
+    #[error("SMTP_HOST/MAIL_FROM are unusable")]
     Mail(#[from] contacts_smtp::MailSettingsError),
     /// The Redis URL is unusable.
     #[error(transparent)]
     Cache(#[from] contacts_cache::RedisSettingsError),
     /// The listen address could not be bound.
-    #[error("cannot listen on HOST:PORT: {0}")]
+    #[error("cannot listen on HOST:PORT")]
     Bind(#[from] std::io::Error),
-    /// Anything else.
-    #[error("{0}")]
-    Other(String),
+    /// The avatar folder cannot be created.
+    #[error("AVATAR_DIR is invalid: {}", dir.display())]
+    AvatarDir {
+        /// The folder configured.
+        dir: std::path::PathBuf,
+        /// Why it could not be created.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The password hasher could not be set up (a bad cost).
+    #[error("BCRYPT_COST is unusable")]
+    Hasher(#[source] contacts_domain::Error),
+    /// A start-up task on a blocking thread panicked or was cancelled.
+    #[error("a start-up task failed")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// A bound, ready-to-run server.
@@ -60,15 +75,13 @@ impl Application {
         // first upload.
         let dir = settings.avatar_dir.clone();
         tokio::task::spawn_blocking(move || std::fs::create_dir_all(&dir))
-            .await
-            .map_err(|e| StartupError::Other(e.to_string()))?
-            .map_err(|e| {
-                StartupError::Other(format!("AVATAR_DIR is invalid: {}: {e}", settings.avatar_dir.display()))
-            })?;
+            .await?
+            .map_err(|source| StartupError::AvatarDir { dir: settings.avatar_dir.clone(), source })?;
         run_migrations(&settings.database_url).await?;
         let database = Database::connect_lazy(&settings.database_url, DB_POOL_SIZE)?;
-        let state = web::Data::new(build_state(&settings, database).await?);
-        tokio::spawn(purge_expired_tokens(state.clone()));
+        let Services { state, auth } = build_services(&settings, database).await?;
+        let state = web::Data::new(state);
+        tokio::spawn(purge_expired_tokens(auth));
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
@@ -105,9 +118,9 @@ fn access_log() -> Logger {
 
 /// The request path with the token of a confirmation link replaced by `…`.
 pub fn redacted_path(path: &str) -> String {
-    const CONFIRM: &str = "/api/auth/confirmed_email/";
-    match path.strip_prefix(CONFIRM) {
-        Some(_) => format!("{CONFIRM}…"),
+    let confirm = contacts_http::CONFIRM_EMAIL_PATH.trim_end_matches("{token}");
+    match path.strip_prefix(confirm) {
+        Some(_) => format!("{confirm}…"),
         None => path.to_owned(),
     }
 }
@@ -116,11 +129,11 @@ pub fn redacted_path(path: &str) -> String {
 const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Deletes expired tokens now and then, for as long as the server runs.
-async fn purge_expired_tokens(state: web::Data<AppState>) {
+async fn purge_expired_tokens(auth: Arc<AuthApi>) {
     let mut interval = tokio::time::interval(PURGE_INTERVAL);
     loop {
         interval.tick().await;
-        match state.auth.purge_expired_tokens().await {
+        match auth.purge_expired_tokens().await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged expired tokens"),
             Err(error) => tracing::warn!(error = %error, "could not purge expired tokens"),
@@ -128,20 +141,31 @@ async fn purge_expired_tokens(state: web::Data<AppState>) {
     }
 }
 
-async fn build_state(settings: &Settings, database: Database) -> Result<AppState, StartupError> {
+/// Users read through the cache (Redis or in process), written to PostgreSQL.
+type Users = CachedUsers<PgUserRepository, AnyCache>;
+/// The authentication service wired to its production adapters.
+type AuthApi = AuthService<Users, BcryptHasher, JwtCodec, PgTokenStore, AnyMailer, SystemClock>;
+
+/// What the composition root hands out: the inbound adapter's state, and the concrete
+/// authentication service for the background job that purges expired tokens.
+struct Services {
+    state: AppState,
+    auth: Arc<AuthApi>,
+}
+
+/// The composition root: picks an adapter for every port, builds the services once, and hands
+/// them to the inbound adapter as use-case trait objects.
+async fn build_services(settings: &Settings, database: Database) -> Result<Services, StartupError> {
     let cost = settings.bcrypt_cost;
     // The hasher computes one bcrypt hash up front; keep it off the async executor.
-    let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost))
-        .await
-        .map_err(|e| StartupError::Other(e.to_string()))?
-        .map_err(|e| StartupError::Other(e.to_string()))?;
+    let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost)).await?.map_err(StartupError::Hasher)?;
     let mailer = match &settings.smtp {
         Some(smtp) => AnyMailer::Smtp(SmtpMailer::new(smtp)?),
         None => AnyMailer::Log(LogMailer),
     };
     let seconds = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
     let auth_settings = AuthSettings {
-        base_url: settings.app_base_url.clone(),
+        links: Links::new(&settings.app_base_url, contacts_http::link_paths()),
         access_ttl: seconds(settings.access_token_ttl),
         refresh_ttl: seconds(settings.refresh_token_ttl),
         email_token_ttl: seconds(settings.email_token_ttl),
@@ -151,28 +175,45 @@ async fn build_state(settings: &Settings, database: Database) -> Result<AppState
     let users = CachedUsers::new(PgUserRepository::new(database.clone()), cache.clone());
     let avatars = FsAvatarStore::new(&settings.avatar_dir, &settings.app_base_url);
     let profiles = ProfileService::new(
-        ProfilePorts { users: users.clone(), limiter: cache.clone(), avatars: avatars.clone(), clock: SystemClock },
+        ProfilePorts { users: users.clone(), limiter: cache.clone(), avatars, clock: SystemClock },
         settings.rate_limit_me_per_minute,
     );
-    Ok(AppState {
-        auth: AuthService::new(
-            AuthPorts {
-                users,
-                hasher,
-                tokens: JwtCodec::new(settings.jwt_secret.as_bytes()),
-                store: PgTokenStore::new(database.clone()),
-                mailer,
-                clock: SystemClock,
-            },
-            auth_settings,
-        ),
-        contacts: ContactService::new(PgContactRepository::new(database.clone()), SystemClock),
-        profiles,
-        database,
-        cache,
-        avatars,
+    let auth = Arc::new(AuthService::new(
+        AuthPorts {
+            users,
+            hasher,
+            tokens: JwtCodec::new(settings.jwt_secret.as_bytes()),
+            store: PgTokenStore::new(database.clone()),
+            mailer,
+            clock: SystemClock,
+        },
+        auth_settings,
+    ));
+    let state = AppState {
+        auth: auth.clone(),
+        contacts: Arc::new(ContactService::new(PgContactRepository::new(database.clone()), SystemClock)),
+        profiles: Arc::new(profiles),
+        health: Arc::new(Probes { database, cache }),
         max_avatar_bytes: settings.max_avatar_bytes,
-    })
+    };
+    Ok(Services { state, auth })
+}
+
+/// The readiness probes over the adapters this process picked.
+struct Probes {
+    database: Database,
+    cache: AnyCache,
+}
+
+#[async_trait(?Send)]
+impl HealthCheck for Probes {
+    async fn database(&self) -> Result<(), contacts_domain::Error> {
+        self.database.ping().await
+    }
+
+    async fn cache(&self) -> bool {
+        self.cache.is_healthy().await
+    }
 }
 
 /// Redis when `REDIS_URL` is set, shared by every instance; otherwise an in-process cache.

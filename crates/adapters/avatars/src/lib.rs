@@ -34,21 +34,6 @@ impl FsAvatarStore {
     pub fn new(dir: impl Into<PathBuf>, base_url: &str) -> Self {
         Self { dir: dir.into(), public_prefix: format!("{}/media/", base_url.trim_end_matches('/')) }
     }
-
-    /// The bytes of a stored avatar by file name, or `None` if there is no such avatar. Names
-    /// are checked, so no path outside the folder can be read.
-    pub async fn read(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
-        if !is_avatar_name(name) {
-            return Ok(None);
-        }
-        let path = self.dir.join(name);
-        blocking(move || match std::fs::read(path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::unexpected(e)),
-        })
-        .await
-    }
 }
 
 /// `<32 hex digits>.png`, the only names this store writes.
@@ -114,6 +99,20 @@ impl AvatarStore for FsAvatarStore {
         blocking(move || match std::fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::unexpected(e)),
             _ => Ok(()),
+        })
+        .await
+    }
+
+    // Names are checked, so no path outside the folder can be read.
+    async fn read(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        if !is_avatar_name(name) {
+            return Ok(None);
+        }
+        let path = self.dir.join(name);
+        blocking(move || match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::unexpected(e)),
         })
         .await
     }

@@ -10,7 +10,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use contacts_domain::Error;
-use contacts_domain::auth::{Email, Mailer};
+use contacts_domain::mail::{Email, Mailer};
 
 /// How the connection to the SMTP server is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

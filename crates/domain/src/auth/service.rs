@@ -4,21 +4,20 @@
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
-use super::emails::Email;
 use super::password::Password;
-use super::ports::{Mailer, PasswordHasher, RefreshRotation, TokenCodec, TokenStore};
+use super::ports::{PasswordHasher, RefreshRotation, TokenCodec, TokenStore};
 use super::tokens::{Claims, TokenKind, TokenPair, fingerprint};
 use crate::clock::Clock;
 use crate::email::EmailAddress;
 use crate::error::{Error, Problems, required};
+use crate::mail::{Email, Links, Mailer};
 use crate::user::{NewUser, User, UserId, UserRepository, Username};
 
 /// Settings that shape tokens and links.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// Public base URL of the service, without a trailing slash; every link in an email
-    /// starts with it (never with the request's Host header).
-    pub base_url: String,
+    /// Builds the links put in emails (confirmation, password reset).
+    pub links: Links,
     /// Lifetime of access tokens.
     pub access_ttl: Duration,
     /// Lifetime of refresh tokens.
@@ -198,7 +197,7 @@ where
         let result = async {
             let (token, expires_at) = self.issue(&user, TokenKind::PasswordReset, self.settings.reset_token_ttl)?;
             self.store.store_reset(user.id, &fingerprint(&token), expires_at).await?;
-            let link = format!("{}/reset-password?token={token}", self.settings.base_url);
+            let link = self.settings.links.reset_password(&token);
             self.mailer.send(Email::password_reset(user.email.clone(), &user.username, &link)).await
         }
         .await;
@@ -307,7 +306,7 @@ where
     async fn send_confirmation(&self, user: &User) {
         let result = async {
             let (token, _) = self.issue(user, TokenKind::EmailConfirmation, self.settings.email_token_ttl)?;
-            let link = format!("{}/api/auth/confirmed_email/{token}", self.settings.base_url);
+            let link = self.settings.links.confirm_email(&token);
             self.mailer.send(Email::confirmation(user.email.clone(), &user.username, &link)).await
         }
         .await;

@@ -4,6 +4,7 @@ mod birthdays;
 mod models;
 mod ports;
 mod service;
+mod use_cases;
 
 pub use birthdays::{MonthDay, birthday_window, next_birthday};
 pub use models::{
@@ -14,3 +15,6 @@ pub use ports::ContactRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockContactRepository;
 pub use service::{ContactService, ListQuery};
+pub use use_cases::ContactUseCases;
+#[cfg(any(test, feature = "mocks"))]
+pub use use_cases::MockContactUseCases;

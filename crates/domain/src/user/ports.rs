@@ -69,4 +69,9 @@ pub trait AvatarStore: Send + Sync + 'static {
     /// Deletes a stored avatar by the URL [`store`](Self::store) returned; URLs it did not
     /// issue (such as a default Gravatar) are ignored.
     async fn remove(&self, url: &str) -> Result<(), Error>;
+
+    /// The stored avatar named `name` (the last segment of a URL [`store`](Self::store)
+    /// returned), or `None` if there is none. Names that could not have been issued (path
+    /// separators, dots) are `None`, never read.
+    async fn read(&self, name: &str) -> Result<Option<Vec<u8>>, Error>;
 }

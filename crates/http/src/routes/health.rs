@@ -25,7 +25,7 @@ pub(crate) async fn healthz() -> HttpResponse {
 /// refuse traffic.
 #[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, description = "Ready", body = ReadinessBody), (status = 503, description = "The database is unavailable", body = ReadinessBody)))]
 pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let (database, cache) = futures_util::future::join(state.database.ping(), state.cache.is_healthy()).await;
+    let (database, cache) = futures_util::future::join(state.health.database(), state.health.cache()).await;
     let cache = if cache { "ok" } else { "degraded" };
     match database {
         Ok(()) => HttpResponse::Ok().json(json!({"database": "ok", "cache": cache})),
@@ -40,6 +40,6 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// The contract's health check: `200` when the database answers, `503` otherwise.
 #[utoipa::path(get, path = "/api/healthchecker", tag = "service", responses((status = 200, body = MessageBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub(crate) async fn healthchecker(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.database.ping().await?;
+    state.health.database().await?;
     Ok(HttpResponse::Ok().json(MessageBody::new("API is healthy")))
 }

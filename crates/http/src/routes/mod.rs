@@ -12,12 +12,29 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::ErrorHandlers;
 use actix_web::web::{self, ServiceConfig};
 
+use contacts_domain::mail::LinkPaths;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, json_error, with_detail};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
+
+/// Where authentication routes live.
+const AUTH_SCOPE: &str = "/api/auth";
+
+/// Where a confirmation link lands: the route of [`auth::confirmed_email`], with the token as
+/// `{token}`. Mails link here (see [`link_paths`]) and the access log masks the token.
+pub const CONFIRM_EMAIL_PATH: &str = "/api/auth/confirmed_email/{token}";
+
+/// The password-reset page a reset mail links to, with the token as `{token}`.
+pub const RESET_PASSWORD_PAGE: &str = "/reset-password?token={token}";
+
+/// The routes mails link to, for building the domain's [`Links`](contacts_domain::mail::Links):
+/// this crate owns the routes, the domain only fills in tokens.
+pub fn link_paths() -> LinkPaths {
+    LinkPaths { confirm_email: CONFIRM_EMAIL_PATH.to_owned(), reset_password: RESET_PASSWORD_PAGE.to_owned() }
+}
 
 /// Largest JSON (or form) body accepted; larger ones get `413`.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -54,7 +71,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
                             .insert_header((header::LOCATION, "/docs/"))
                             .finish()
                     }))
-                    .service(web::scope("/api/auth").configure(auth::routes))
+                    .service(web::scope(AUTH_SCOPE).configure(auth::routes))
                     .service(web::scope("/api/users").configure(users::routes))
                     .service(web::scope("/api/contacts").configure(contacts::routes))
                     .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) })),

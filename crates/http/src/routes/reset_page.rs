@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use contacts_domain::Error;
-use contacts_domain::auth::escape_html;
+use contacts_domain::mail::escape_html;
 
 use crate::dto::ResetPasswordRequest;
 use crate::state::AppState;

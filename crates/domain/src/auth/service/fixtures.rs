@@ -7,15 +7,20 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::auth::{MockMailer, MockPasswordHasher, MockTokenCodec, MockTokenStore};
+use crate::auth::{MockPasswordHasher, MockTokenCodec, MockTokenStore};
 use crate::clock::MockClock;
 use crate::error::FieldError;
+use crate::mail::{LinkPaths, Links, MockMailer};
 use crate::user::{MockUserRepository, Role};
 
 pub(super) type Service =
     AuthService<MockUserRepository, MockPasswordHasher, MockTokenCodec, MockTokenStore, MockMailer, MockClock>;
 
 pub(super) const BASE_URL: &str = "https://contacts.example";
+/// The confirmation route as the inbound adapter would hand it over.
+pub(super) const CONFIRM_PATH: &str = "/auth/confirmed_email/{token}";
+/// The reset page route as the inbound adapter would hand it over.
+pub(super) const RESET_PATH: &str = "/reset-password?token={token}";
 pub(super) const USER_ID: UserId = UserId(7);
 /// The fixture user's token version: deliberately not 0, so a hard-coded version shows.
 pub(super) const TOKEN_VERSION: i64 = 3;
@@ -32,7 +37,10 @@ pub(super) fn now_whole_seconds() -> DateTime<Utc> {
 
 pub(super) fn settings() -> AuthSettings {
     AuthSettings {
-        base_url: BASE_URL.to_owned(),
+        links: Links::new(
+            BASE_URL,
+            LinkPaths { confirm_email: CONFIRM_PATH.to_owned(), reset_password: RESET_PATH.to_owned() },
+        ),
         access_ttl: Duration::seconds(900),
         refresh_ttl: Duration::seconds(604_800),
         email_token_ttl: Duration::seconds(86_400),

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use mockall::Sequence;
 
-use crate::auth::{MockMailer, MockPasswordHasher, MockTokenCodec, MockTokenStore};
+use crate::auth::{MockPasswordHasher, MockTokenCodec, MockTokenStore};
+use crate::mail::MockMailer;
 use crate::user::{MockUserRepository, PasswordHash};
 
 const OLD_REFRESH: &str = "old-refresh";

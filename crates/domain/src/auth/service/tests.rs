@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::auth::{MockMailer, MockPasswordHasher, MockTokenCodec, MockTokenStore};
+use crate::auth::{MockPasswordHasher, MockTokenCodec, MockTokenStore};
+use crate::mail::MockMailer;
 use crate::user::{MockUserRepository, PasswordHash, UserCredentials};
 
 fn confirmation_link(token: &str) -> String {
-    format!("{BASE_URL}/api/auth/confirmed_email/{token}")
+    format!("{BASE_URL}/auth/confirmed_email/{token}")
 }
 
 fn registration(username: &str, email: &str, password: &str) -> RegistrationInput {
