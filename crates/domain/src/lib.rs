@@ -20,5 +20,5 @@ pub mod user;
 
 pub use clock::{Clock, SystemClock};
 pub use email::EmailAddress;
-pub use error::{Error, FieldError, InputPart};
+pub use error::{Conflict, Error, FieldError, PathSegment, Rule};
 pub use health::HealthCheck;

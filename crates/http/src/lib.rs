@@ -6,10 +6,11 @@ mod dto;
 mod error;
 mod extract;
 mod openapi;
+mod problems;
 mod routes;
 mod state;
 
-pub use error::ApiError;
+pub use error::{ApiError, Part};
 pub use extract::{Admin, CurrentUser};
 pub use openapi::{ApiDoc, openapi_json};
 pub use routes::configure;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::error::FieldError;
+use crate::error::{FieldError, Rule, Unit};
 
 /// A new password: 8 to 72 bytes. 72 is bcrypt's limit; longer passwords are refused rather
 /// than silently truncated, so every byte a user types counts.
@@ -13,9 +13,9 @@ impl Password {
     /// Checks the length rules, reporting problems against the body field `field`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         match raw.len() {
-            0..=7 => Err(FieldError::body(field, "string_too_short", "Password must be at least 8 bytes")),
+            0..=7 => Err(FieldError::new(field, Rule::TooShort { min: 8, unit: Unit::Bytes })),
             8..=72 => Ok(Self(raw.to_owned())),
-            _ => Err(FieldError::body(field, "string_too_long", "Password must be at most 72 bytes")),
+            _ => Err(FieldError::new(field, Rule::TooLong { max: 72, unit: Unit::Bytes })),
         }
     }
 
@@ -40,7 +40,10 @@ mod tests {
         assert!(Password::parse("password", "1234567").is_err());
         assert!(Password::parse("password", "12345678").is_ok());
         assert!(Password::parse("password", &"x".repeat(72)).is_ok());
-        assert_eq!(Password::parse("password", &"x".repeat(73)).unwrap_err().kind, "string_too_long");
+        assert_eq!(
+            Password::parse("password", &"x".repeat(73)).unwrap_err().rule,
+            Rule::TooLong { max: 72, unit: Unit::Bytes }
+        );
         // 24 three-byte characters are 72 bytes; one more is too long.
         assert!(Password::parse("password", &"€".repeat(24)).is_ok());
         assert!(Password::parse("password", &"€".repeat(25)).is_err());

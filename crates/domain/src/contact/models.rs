@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::email::EmailAddress;
-use crate::error::{Error, FieldError, Problems, required};
+use crate::error::{Error, FieldError, PhoneProblem, Problems, Rule, Unit, required};
 
 /// A contact's database identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,12 +18,12 @@ impl PersonName {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
         if trimmed.chars().any(char::is_control) {
-            return Err(FieldError::body(field, "value_error", "Names may not contain control characters"));
+            return Err(FieldError::new(field, Rule::ControlCharacters { line_breaks_allowed: false }));
         }
         match trimmed.chars().count() {
-            0 => Err(FieldError::body(field, "string_too_short", "String should have at least 1 character")),
+            0 => Err(FieldError::new(field, Rule::TooShort { min: 1, unit: Unit::Characters })),
             1..=50 => Ok(Self(trimmed.to_owned())),
-            _ => Err(FieldError::body(field, "string_too_long", "String should have at most 50 characters")),
+            _ => Err(FieldError::new(field, Rule::TooLong { max: 50, unit: Unit::Characters })),
         }
     }
 
@@ -41,17 +41,17 @@ pub struct Phone(String);
 impl Phone {
     /// Checks a phone number from the body field `phone`.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let invalid = |msg: &str| FieldError::body("phone", "value_error", msg);
+        let invalid = |problem| FieldError::new("phone", Rule::InvalidPhone(problem));
         let len = raw.chars().count();
         if !(7..=20).contains(&len) {
-            return Err(invalid("Phone number must have 7 to 20 characters"));
+            return Err(invalid(PhoneProblem::Length { min: 7, max: 20 }));
         }
         let body = raw.strip_prefix('+').unwrap_or(raw);
         if !body.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')')) {
-            return Err(invalid("Phone number may only contain digits, spaces, '-', '(', ')' and a leading '+'"));
+            return Err(invalid(PhoneProblem::Characters));
         }
         if body.chars().filter(char::is_ascii_digit).count() < 7 {
-            return Err(invalid("Phone number must contain at least 7 digits"));
+            return Err(invalid(PhoneProblem::TooFewDigits { min: 7 }));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -72,18 +72,19 @@ impl Birthday {
 
     /// Parses `YYYY-MM-DD` and checks the range against `today`.
     pub fn parse(raw: &str, today: NaiveDate) -> Result<Self, FieldError> {
-        let invalid = |kind, msg: &str| FieldError::body("birthday", kind, msg);
+        let invalid = |rule| FieldError::new("birthday", rule);
         // Strictly `DDDD-DD-DD`: chrono alone would also accept a sign or spaces before numbers.
         let well_formed = raw.len() == 10
             && raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().filter(|_| well_formed).ok_or_else(|| {
-            invalid("date_from_datetime_parsing", "Input should be a valid date in the format YYYY-MM-DD")
-        })?;
+        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()
+            .filter(|_| well_formed)
+            .ok_or_else(|| invalid(Rule::InvalidDate))?;
         if date > today {
-            return Err(invalid("date_future", "Birthday cannot be in the future"));
+            return Err(invalid(Rule::FutureDate));
         }
         if date < Self::EARLIEST {
-            return Err(invalid("date_too_early", "Birthday cannot be before 1900-01-01"));
+            return Err(invalid(Rule::DateBefore(Self::EARLIEST)));
         }
         Ok(Self(date))
     }
@@ -104,14 +105,10 @@ impl AdditionalInfo {
         // Line breaks and tabs are fine in notes; other control characters (NUL above all,
         // which PostgreSQL cannot store) are not.
         if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-            return Err(FieldError::body("additional_info", "value_error", "Control characters are not allowed"));
+            return Err(FieldError::new("additional_info", Rule::ControlCharacters { line_breaks_allowed: true }));
         }
         if raw.chars().count() > 1000 {
-            return Err(FieldError::body(
-                "additional_info",
-                "string_too_long",
-                "String should have at most 1000 characters",
-            ));
+            return Err(FieldError::new("additional_info", Rule::TooLong { max: 1000, unit: Unit::Characters }));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -244,7 +241,7 @@ impl ContactPatch {
             match value? {
                 Some(v) => Some(v),
                 None => {
-                    problems.push(FieldError::body(name, "value_error", "Field may not be null"));
+                    problems.push(FieldError::new(name, Rule::NotNull));
                     None
                 }
             }
@@ -268,7 +265,7 @@ impl ContactPatch {
         };
         problems.finish()?;
         if patch == Self::default() {
-            return Err(Error::invalid(FieldError::body("", "value_error", "At least one field must be provided")));
+            return Err(Error::invalid(FieldError::whole(Rule::AtLeastOneField)));
         }
         Ok(patch)
     }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 
 use crate::email::EmailAddress;
-use crate::error::FieldError;
+use crate::error::{FieldError, Rule};
 
 /// A user's database identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,18 +29,10 @@ impl Username {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let len = raw.chars().count();
         if !(3..=50).contains(&len) {
-            return Err(FieldError::body(
-                "username",
-                "string_length",
-                "String should have between 3 and 50 characters",
-            ));
+            return Err(FieldError::new("username", Rule::Length { min: 3, max: 50 }));
         }
         if !raw.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-')) {
-            return Err(FieldError::body(
-                "username",
-                "string_pattern_mismatch",
-                "Only letters, digits, '_', '.' and '-' are allowed",
-            ));
+            return Err(FieldError::new("username", Rule::Pattern { allowed: "letters, digits, '_', '.' and '-'" }));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -154,7 +146,7 @@ mod tests {
             assert_eq!(Username::parse(ok).unwrap().as_str(), ok);
         }
         for bad in ["ab", "", "with space", "semi;colon", "a@b", &"x".repeat(51)] {
-            assert_eq!(Username::parse(bad).unwrap_err().field, "username", "{bad}");
+            assert_eq!(Username::parse(bad).unwrap_err().field(), "username", "{bad}");
         }
     }
 

@@ -6,7 +6,6 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use contacts_domain::auth::ConfirmationOutcome;
 use contacts_domain::{Error, FieldError};
 
-use super::CONFIRM_EMAIL_PATH;
 use crate::dto::{
     EmailRequest, LoginRequest, MessageBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody,
     UserBody,
@@ -20,7 +19,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/register").post(register))
         .service(web::resource("/signup").post(signup))
         .service(web::resource("/login").post(login))
-        .service(web::resource(CONFIRM_EMAIL_PATH.trim_start_matches(super::AUTH_SCOPE)).get(confirmed_email))
+        .service(web::resource("/confirmed_email/{token}").get(confirmed_email))
         .service(web::resource("/request_email").post(request_email))
         .service(web::resource("/refresh").post(refresh))
         .service(web::resource("/logout").post(logout))

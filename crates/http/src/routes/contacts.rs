@@ -31,7 +31,8 @@ pub(crate) async fn create(state: web::Data<AppState>, user: CurrentUser, body: 
 /// One page of matches, ordered by id; `X-Total-Count` says how many match in all.
 #[utoipa::path(get, path = "/api/contacts/", tag = "contacts", params(ListParams), security(("bearer" = []), ("oauth2" = [])), responses((status = 200, description = "Matches ordered by id", body = Vec<ContactBody>, headers(("X-Total-Count" = i64, description = "Matches before paging"))), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
 pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: web::Query<ListParams>) -> Handled {
-    let (contacts, total) = state.contacts.list(user.0.id, params.into_inner().into()).await?;
+    let (contacts, total) =
+        state.contacts.list(user.0.id, params.into_inner().into()).await.map_err(ApiError::in_query)?;
     let body: Vec<ContactBody> = contacts.into_iter().map(ContactBody::from).collect();
     Ok(HttpResponse::Ok().insert_header(("X-Total-Count", total.to_string())).json(body))
 }
@@ -43,7 +44,7 @@ pub(crate) async fn birthdays(
     params: web::Query<BirthdayParams>,
 ) -> Handled {
     let days = params.days.unwrap_or(DEFAULT_BIRTHDAY_DAYS);
-    let contacts = state.contacts.upcoming_birthdays(user.0.id, days).await?;
+    let contacts = state.contacts.upcoming_birthdays(user.0.id, days).await.map_err(ApiError::in_query)?;
     Ok(HttpResponse::Ok().json(contacts.into_iter().map(ContactBody::from).collect::<Vec<_>>()))
 }
 

@@ -16,15 +16,13 @@ use contacts_domain::mail::LinkPaths;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::{ApiError, json_error, with_detail};
+use crate::error::{ApiError, Part, json_error, with_detail};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
-/// Where authentication routes live.
-const AUTH_SCOPE: &str = "/api/auth";
-
 /// Where a confirmation link lands: the route of [`auth::confirmed_email`], with the token as
-/// `{token}`. Mails link here (see [`link_paths`]) and the access log masks the token.
+/// `{token}`. Mails link here (see [`link_paths`]) and the access log masks the token; a
+/// handler test checks that it reaches the handler.
 pub const CONFIRM_EMAIL_PATH: &str = "/api/auth/confirmed_email/{token}";
 
 /// The password-reset page a reset mail links to, with the token as `{token}`.
@@ -48,16 +46,11 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
             .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
             .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                ApiError::Unparsable { part: contacts_domain::InputPart::Query, field: None, message: e.to_string() }
-                    .into()
+                ApiError::Unparsable { part: Part::Query, field: None, message: e.to_string() }.into()
             }))
             .app_data(web::PathConfig::default().error_handler(|e, _| {
-                ApiError::Unparsable {
-                    part: contacts_domain::InputPart::Path,
-                    field: Some("contact_id".into()),
-                    message: e.to_string(),
-                }
-                .into()
+                ApiError::Unparsable { part: Part::Path, field: Some("contact_id".into()), message: e.to_string() }
+                    .into()
             }))
             .service(
                 web::scope("")
@@ -71,7 +64,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
                             .insert_header((header::LOCATION, "/docs/"))
                             .finish()
                     }))
-                    .service(web::scope(AUTH_SCOPE).configure(auth::routes))
+                    .service(web::scope("/api/auth").configure(auth::routes))
                     .service(web::scope("/api/users").configure(users::routes))
                     .service(web::scope("/api/contacts").configure(contacts::routes))
                     .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) })),

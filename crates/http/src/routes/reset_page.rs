@@ -71,7 +71,7 @@ async fn submit(state: web::Data<AppState>, body: web::Form<ResetPasswordRequest
             page(StatusCode::OK, "Password changed", "<p>Your password has been reset. You can log in with it now.</p>")
         }
         Err(Error::Invalid(problems)) => {
-            let message = problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(". ");
+            let message = problems.iter().map(|p| crate::problems::describe(&p.rule).0).collect::<Vec<_>>().join(". ");
             page(StatusCode::UNPROCESSABLE_ENTITY, "Choose a new password", &form_html(&token, Some(&message)))
         }
         Err(Error::InvalidResetToken) => page(

@@ -159,7 +159,7 @@ pub(super) fn service(
 
 pub(super) fn field_problems(error: Error) -> Vec<(String, &'static str)> {
     match error {
-        Error::Invalid(problems) => problems.into_iter().map(|FieldError { field, kind, .. }| (field, kind)).collect(),
+        Error::Invalid(problems) => problems.iter().map(|p: &FieldError| (p.field(), p.rule.name())).collect(),
         other => panic!("expected Error::Invalid, got {other:?}"),
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::auth::{MockPasswordHasher, MockTokenCodec, MockTokenStore};
+use crate::error::Conflict;
 use crate::mail::MockMailer;
 use crate::user::{MockUserRepository, PasswordHash, UserCredentials};
 
@@ -106,7 +107,7 @@ async fn register_reports_every_missing_field_at_once() {
 
     assert_eq!(
         field_problems(error),
-        vec![("username".to_owned(), "missing"), ("email".to_owned(), "missing"), ("password".to_owned(), "missing")]
+        vec![("username".to_owned(), "Missing"), ("email".to_owned(), "Missing"), ("password".to_owned(), "Missing")]
     );
 }
 
@@ -118,9 +119,9 @@ async fn register_reports_every_invalid_field_at_once() {
     assert_eq!(
         field_problems(error),
         vec![
-            ("username".to_owned(), "string_pattern_mismatch"),
-            ("email".to_owned(), "value_error"),
-            ("password".to_owned(), "string_too_short"),
+            ("username".to_owned(), "Pattern"),
+            ("email".to_owned(), "InvalidEmail"),
+            ("password".to_owned(), "TooShort"),
         ]
     );
 }
@@ -134,9 +135,9 @@ async fn register_mixes_missing_and_invalid_fields_in_one_answer() {
     assert_eq!(
         field_problems(error),
         vec![
-            ("username".to_owned(), "missing"),
-            ("email".to_owned(), "value_error"),
-            ("password".to_owned(), "missing")
+            ("username".to_owned(), "Missing"),
+            ("email".to_owned(), "InvalidEmail"),
+            ("password".to_owned(), "Missing")
         ]
     );
 }
@@ -147,7 +148,7 @@ async fn register_refuses_a_73_byte_password_instead_of_truncating_it() {
 
     let error = invalid_registration_service().register(registration("ada", "ada@example.org", &password)).await;
 
-    assert_eq!(field_problems(error.unwrap_err()), vec![("password".to_owned(), "string_too_long")]);
+    assert_eq!(field_problems(error.unwrap_err()), vec![("password".to_owned(), "TooLong")]);
 }
 
 #[tokio::test]
@@ -184,7 +185,7 @@ async fn register_succeeds_even_when_the_confirmation_email_cannot_be_sent() {
 #[tokio::test]
 async fn register_propagates_a_conflict_and_sends_no_email() {
     let mut users = MockUserRepository::new();
-    users.expect_create().times(1).returning(|_| Err(Error::Conflict("Email already registered")));
+    users.expect_create().times(1).returning(|_| Err(Error::Conflict(Conflict::EmailTaken)));
     let mut tokens = MockTokenCodec::new();
     tokens.expect_encode().never();
 
@@ -193,7 +194,7 @@ async fn register_propagates_a_conflict_and_sends_no_email() {
         .await
         .unwrap_err();
 
-    assert!(matches!(error, Error::Conflict("Email already registered")), "{error:?}");
+    assert!(matches!(error, Error::Conflict(Conflict::EmailTaken)), "{error:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -458,7 +459,7 @@ async fn confirm_email_fails_when_the_user_disappears_before_the_update() {
 
 #[tokio::test]
 async fn request_confirmation_email_rejects_an_invalid_or_missing_address() {
-    for (input, kind) in [(Some("not an email"), "value_error"), (None, "missing")] {
+    for (input, kind) in [(Some("not an email"), "InvalidEmail"), (None, "Missing")] {
         let mut users = MockUserRepository::new();
         users.expect_find_by_email().never();
         let service = service(users, unused_hasher(), non_encoding_codec(), untouched_store(), silent_mailer());
