@@ -167,7 +167,10 @@ pub(crate) struct ContactRequest {
     last_name: Option<String>,
     #[schema(required = true, value_type = String, example = "grace@navy.mil")]
     email: Option<String>,
-    #[schema(required = true, value_type = String, min_length = 7, max_length = 20, pattern = r"^\+?[0-9 ()-]+$", example = "+1 555 010 2030")]
+    #[schema(
+        required = true, value_type = String, min_length = 7, max_length = 20, pattern = r"^\+?[0-9 ()-]+$",
+        example = "+1 555 010 2030"
+    )]
     phone: Option<String>,
     #[schema(required = true, value_type = String, format = Date, example = "1906-12-09")]
     birthday: Option<String>,
@@ -284,7 +287,9 @@ pub(crate) struct ValidationProblem {
 
 /// A `422` answer: every problem found.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"detail": [{"loc": ["body", "email"], "msg": "value is not a valid email address", "type": "value_error"}]}))]
+#[schema(example = json!({
+    "detail": [{"loc": ["body", "email"], "msg": "value is not a valid email address", "type": "value_error"}]
+}))]
 pub(crate) struct ValidationErrorBody {
     detail: Vec<ValidationProblem>,
 }
@@ -292,10 +297,25 @@ pub(crate) struct ValidationErrorBody {
 /// `/readyz`: the state of each dependency.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ReadinessBody {
+    /// Why the service is not ready; only on `503`, FastAPI's error shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Option<String>)]
+    detail: Option<&'static str>,
     /// `ok` or `unavailable`.
-    database: String,
+    database: &'static str,
     /// `ok` or `degraded` (the service still works, from the database).
-    cache: String,
+    cache: &'static str,
+}
+
+impl ReadinessBody {
+    /// The answer for a database that answered (or not) and a cache that did (or not).
+    pub(crate) fn new(database_up: bool, cache_up: bool) -> Self {
+        let cache = if cache_up { "ok" } else { "degraded" };
+        match database_up {
+            true => Self { detail: None, database: "ok", cache },
+            false => Self { detail: Some("Database unavailable"), database: "unavailable", cache },
+        }
+    }
 }
 
 /// The avatar upload form.

@@ -3,9 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::dto::MessageBody;
-#[allow(unused_imports)] // referenced by the OpenAPI annotations only
-use crate::dto::{ErrorBody, ReadinessBody};
+use crate::dto::{ErrorBody, MessageBody, ReadinessBody};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -16,29 +14,39 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The process is up; says nothing about its dependencies.
-#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The process is alive")))]
+#[utoipa::path(
+    get, path = "/healthz", tag = "service",
+    responses(
+        (status = 200, description = "The process is alive"),
+    ),
+)]
 pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// Ready to serve: the database answers. The cache is an accelerator, never a reason to
 /// refuse traffic.
-#[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, description = "Ready", body = ReadinessBody), (status = 503, description = "The database is unavailable", body = ReadinessBody)))]
+#[utoipa::path(
+    get, path = "/readyz", tag = "service",
+    responses(
+        (status = 200, description = "Ready", body = ReadinessBody),
+        (status = 503, description = "The database is unavailable", body = ReadinessBody),
+    ),
+)]
 pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (database, cache) = futures_util::future::join(state.health.database(), state.health.cache()).await;
-    let cache = if cache { "ok" } else { "degraded" };
-    match database {
-        Ok(()) => HttpResponse::Ok().json(json!({"database": "ok", "cache": cache})),
-        Err(_) => HttpResponse::ServiceUnavailable().json(json!({
-            "detail": "Database unavailable",
-            "database": "unavailable",
-            "cache": cache,
-        })),
-    }
+    let body = ReadinessBody::new(database.is_ok(), cache);
+    if database.is_ok() { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }
 
 /// The contract's health check: `200` when the database answers, `503` otherwise.
-#[utoipa::path(get, path = "/api/healthchecker", tag = "service", responses((status = 200, body = MessageBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
+#[utoipa::path(
+    get, path = "/api/healthchecker", tag = "service",
+    responses(
+        (status = 200, body = MessageBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn healthchecker(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.health.database().await?;
     Ok(HttpResponse::Ok().json(MessageBody::new("API is healthy")))
