@@ -20,5 +20,5 @@ pub mod user;
 
 pub use clock::{Clock, SystemClock};
 pub use email::EmailAddress;
-pub use error::{Conflict, Error, FieldError, PathSegment, Rule};
+pub use error::{Conflict, EmailProblem, Error, FieldError, PathSegment, PhoneProblem, Rule, Unit};
 pub use health::HealthCheck;
