@@ -2,10 +2,12 @@
 //! and the Swagger UI that serves it with assets embedded in the binary.
 
 use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{SchemaType, Type};
 use utoipa::openapi::security::{
     Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme,
 };
-use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder};
+use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
@@ -37,7 +39,7 @@ use crate::routes::{auth, contacts, health, users};
         ResetPasswordRequest, ContactRequest, ContactPatchRequest, ErrorBody, ValidationErrorBody, ValidationProblem,
         ReadinessBody, AvatarUpload,
     )),
-    modifiers(&Security, &Authenticated, &BodyErrors),
+    modifiers(&Security, &Authenticated, &InputErrors, &BodyErrors),
     tags(
         (name = "auth", description = "Registration, login, sessions and password reset"),
         (name = "users", description = "The current user"),
@@ -72,8 +74,44 @@ pub fn openapi_json() -> String {
 
 /// An error answer with the [`ErrorBody`] schema.
 fn error_response(description: &str) -> RefOr<Response> {
-    let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+    json_response(description, "ErrorBody")
+}
+
+/// An answer whose JSON body has the named schema.
+fn json_response(description: &str, schema: &str) -> RefOr<Response> {
+    let body = ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build();
     ResponseBuilder::new().description(description).content("application/json", body).build().into()
+}
+
+/// Every operation that reads input a client can get wrong (a body, query parameters, an
+/// integer path parameter) can answer `422`: documented once here; routes with a more
+/// specific description keep theirs.
+struct InputErrors;
+
+impl Modify for InputErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let checked = |p: &RefOr<Parameter>| {
+            let RefOr::T(p) = p else { return false };
+            let integer = match &p.schema {
+                Some(RefOr::T(Schema::Object(o))) => o.schema_type == SchemaType::Type(Type::Integer),
+                _ => false,
+            };
+            p.parameter_in == ParameterIn::Query || integer
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let takes_input =
+                    operation.request_body.is_some() || operation.parameters.iter().flatten().any(checked);
+                if takes_input {
+                    let responses = &mut operation.responses.responses;
+                    responses
+                        .entry("422".into())
+                        .or_insert_with(|| json_response("Invalid input", "ValidationErrorBody"));
+                }
+            }
+        }
+    }
 }
 
 /// Path prefixes whose every operation needs an access token.

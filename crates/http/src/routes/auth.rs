@@ -6,11 +6,11 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use contacts_domain::auth::ConfirmationOutcome;
 use contacts_domain::{Error, FieldError};
 
+use crate::dto::ErrorBody;
 use crate::dto::{
     EmailRequest, LoginRequest, MessageBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody,
     UserBody,
 };
-use crate::dto::{ErrorBody, ValidationErrorBody};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -32,7 +32,6 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     responses(
         (status = 201, description = "Account created; a confirmation email is sent", body = UserBody),
         (status = 409, description = "Email or username taken", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn register(
@@ -49,7 +48,6 @@ pub(crate) async fn register(
     responses(
         (status = 201, description = "Account created; a confirmation email is sent", body = UserBody),
         (status = 409, description = "Email or username taken", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn signup(
@@ -69,7 +67,6 @@ pub(crate) async fn signup(
     responses(
         (status = 200, description = "A token pair", body = TokensBody),
         (status = 401, description = "Wrong credentials, or email not confirmed", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn login(
@@ -128,7 +125,6 @@ pub(crate) async fn confirmed_email(
     post, path = "/api/auth/request_email", tag = "auth", request_body = EmailRequest,
     responses(
         (status = 200, description = "The same answer whatever the account's state", body = MessageBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn request_email(
@@ -151,7 +147,6 @@ fn refresh_token(body: RefreshRequest) -> Result<String, ApiError> {
     responses(
         (status = 200, description = "A new pair; the presented token is revoked", body = TokensBody),
         (status = 401, description = "Invalid, expired, revoked or wrong-kind token", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn refresh(
@@ -168,7 +163,6 @@ pub(crate) async fn refresh(
     responses(
         (status = 204, description = "The refresh token is revoked"),
         (status = 401, description = "Invalid, expired, revoked or wrong-kind token", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn logout(
@@ -184,7 +178,6 @@ pub(crate) async fn logout(
     post, path = "/api/auth/request_password_reset", tag = "auth", request_body = EmailRequest,
     responses(
         (status = 200, description = "The same answer whether or not the account exists", body = MessageBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn request_password_reset(
@@ -202,7 +195,6 @@ pub(crate) async fn request_password_reset(
     responses(
         (status = 200, description = "Password changed; every session ended", body = MessageBody),
         (status = 400, description = "Invalid, expired, used or wrong-kind token", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn reset_password(

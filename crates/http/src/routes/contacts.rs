@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, web};
 
 use contacts_domain::contact::ContactId;
 
+use crate::dto::ErrorBody;
 use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactRequest, ListParams};
-use crate::dto::{ErrorBody, ValidationErrorBody};
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
 use crate::state::AppState;
@@ -26,7 +26,6 @@ type Handled = Result<HttpResponse, ApiError>;
     responses(
         (status = 201, body = ContactBody),
         (status = 409, description = "This user already has a contact with that email", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn create(state: web::Data<AppState>, user: CurrentUser, body: web::Json<ContactRequest>) -> Handled {
@@ -42,7 +41,6 @@ pub(crate) async fn create(state: web::Data<AppState>, user: CurrentUser, body: 
             status = 200, description = "Matches ordered by id", body = Vec<ContactBody>,
             headers(("X-Total-Count" = i64, description = "Matches before paging"))
         ),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: web::Query<ListParams>) -> Handled {
@@ -59,7 +57,6 @@ pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: 
             status = 200, description = "Contacts whose next birthday is within the window, soonest first",
             body = Vec<ContactBody>
         ),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn birthdays(
@@ -77,7 +74,6 @@ pub(crate) async fn birthdays(
     responses(
         (status = 200, body = ContactBody),
         (status = 404, description = "No such contact (or another user's)", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn get(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> Handled {
@@ -95,7 +91,6 @@ pub(crate) async fn get(state: web::Data<AppState>, user: CurrentUser, id: web::
         (status = 200, body = ContactBody),
         (status = 404, description = "No such contact (or another user's)", body = ErrorBody),
         (status = 409, description = "This user already has a contact with that email", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn replace(
@@ -118,7 +113,6 @@ pub(crate) async fn replace(
         (status = 200, body = ContactBody),
         (status = 404, description = "No such contact (or another user's)", body = ErrorBody),
         (status = 409, description = "This user already has a contact with that email", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn update(
@@ -136,7 +130,6 @@ pub(crate) async fn update(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such contact (or another user's)", body = ErrorBody),
-        (status = 422, description = "Invalid input", body = ValidationErrorBody),
     ),
 )]
 pub(crate) async fn delete(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> Handled {
