@@ -18,7 +18,8 @@ COPY --from=build /usr/local/bin/contacts-api /usr/local/bin/contacts-api
 WORKDIR /app
 USER 10001
 ENV HOST=0.0.0.0 PORT=8000 AVATAR_DIR=/app/media
-EXPOSE 8000
+# 9100: the metrics listener, when METRICS_ADDR is set (say 0.0.0.0:9100).
+EXPOSE 8000 9100
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s CMD ["curl", "-fsS", "http://127.0.0.1:8000/healthz"]
 ENTRYPOINT ["contacts-api"]
 CMD ["serve"]

@@ -10,7 +10,9 @@
 #   - the bcrypt floor: raw cost-12 hashes a second on every core (Python's bcrypt, one process
 #     a core);
 #   - the list's p99 while logins saturate bcrypt, against the quiet list p99;
-#   - the server's peak RSS (VmHWM).
+#   - the server's peak RSS (VmHWM);
+#   - vCards (bench/vcard.py): import of a 10,000-card file, export of a 50,000-contact book
+#     with the server's peak RSS growth while exporting.
 # It prints one Markdown table and writes it to bench/results/latest.md with the machine, the
 # date and how busy the machine was with other work during each run.
 #
@@ -83,6 +85,8 @@ scratch_start "$binary" \
     REDIS_URL="$redis_url" \
     BCRYPT_COST=12 \
     RATE_LIMIT_ME_PER_MINUTE=1000000000 \
+    MAIL_COOLDOWN_SECONDS=0 \
+    MAIL_DAILY_LIMIT=1000000000 \
     ACCESS_TOKEN_TTL_SECONDS=86400
 readyz=$(curl -fsS "$BASE/readyz")
 echo "bench: server pid $SERVER_PID on $BASE, readyz $readyz"
@@ -176,6 +180,11 @@ both_other=$(other_share "$b0" "$t0" "$o0" "$b1" "$t1" "$o1" "$(cat "$SCRATCH_DI
 record list-busy "list 20 contacts, during logins" "$connections" "$both_other"
 record login-busy "login, during the list load" "$login_connections" "$both_other"
 peak_rss=$(rss_mib)
+
+# Known against unknown addresses on the routes that must not tell them apart (issue 11).
+echo "bench: answer times of known and unknown addresses"
+python3 bench/mail_timing.py "$BASE" reader@example.org 400 | tee "$SCRATCH_DIR/mail_timing.out"
+mail_timing=$(sed 's/^/  - /' "$SCRATCH_DIR/mail_timing.out")
 scratch_stop_server
 
 # --- floors ---------------------------------------------------------------------------------
@@ -211,6 +220,14 @@ bcrypt_other=$(other_share "$b0" "$t0" "$o0" "$b1" "$t1" "$o1" "$bcrypt_ticks")
 rows+=("| floor: bcrypt hash, cost 12 | $cores processes | $bcrypt_rate | — | — | — | — | ${bcrypt_other}% |")
 printf 'bench: %-28s %10s hashes/s\n' "bcrypt cost 12" "$bcrypt_rate"
 
+# --- vCards: import of 10,000 cards, export of a 50,000-contact book (RSS growth) ------------
+echo "bench: vCard import and export"
+scratch_register vcards vcards@example.org "$password"
+user_ids+=("$(user_id)")
+vcard_token=$(scratch_login vcards "$password")
+vcard_rows=$(python3 bench/vcard.py "$BASE" "$vcard_token" "$SERVER_PID")
+printf '%s\n' "$vcard_rows" | sed 's/^/bench: /'
+
 # --- report ---------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 list_vs_pg=$(ratio "${rps[list]}" "$pg_tps")
@@ -239,11 +256,19 @@ report=$(cat <<EOF
 |---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${rows[@]}")
 
+vCards (targets: import at least 2,000 cards/s; export RSS growth under 50 MB):
+
+| workload | cards | cards/s | seconds | peak RSS growth |
+|---|---|---|---|---|
+$vcard_rows
+
 Ratios:
 - list req/s ÷ pgbench -S TPS: **$list_vs_pg** (${rps[list]} ÷ $pg_tps); pgbench runs one indexed select per transaction, a list request authenticates (JWT, user from Redis), then counts and reads 20 rows.
 - login req/s ÷ bcrypt hashes/s: **$login_vs_bcrypt** (${rps[login]} ÷ $bcrypt_rate); every login verifies one cost-12 hash, so 1.0 means bcrypt is the whole cost.
 - list p99 during logins ÷ quiet list p99: **$p99_ratio** ($(fmt_ms "${p99[list-busy]}") ÷ $(fmt_ms "${p99[list]}")); list throughput during logins ${rps[list-busy]} req/s against ${rps[list]} quiet.
 - server peak RSS (VmHWM) over the whole run: $peak_rss.
+- known against unknown addresses (bench/mail_timing.py, one client, 400 of each interleaved at random; \`accuracy\` is how often the best threshold on the answer time guesses whether the account exists: 50% is chance):
+$mail_timing
 
 Notes: wrk measures latency from when it sends each request (closed loop), so under saturation the
 percentiles understate what an open-loop client would see. "CPU to other work" is the share of all

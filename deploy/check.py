@@ -9,7 +9,12 @@
    migrate`.
 3. deploy/fly.toml parses as TOML (tomllib) and has the port, checks, release command and
    variables the service needs.
-4. docker-compose.yml: `docker-compose config -q` (Debian's docker-compose validates without
+4. deploy/grafana/*.json: each dashboard loads as JSON, and every PromQL expression names only
+   metrics the app exports (read from crates/server/src/observability/metrics.rs, histograms
+   with their _bucket/_sum/_count series); the dashboards together cover requests, errors,
+   latency, the pool, the cache and the mail outbox. The metrics port of the manifests is the
+   port of METRICS_ADDR.
+5. docker-compose.yml: `docker-compose config -q` (Debian's docker-compose validates without
    a Docker engine), in a temporary folder with .env.example as its .env, so a developer's
    own .env is never read, created or removed.
 
@@ -18,6 +23,8 @@ Exits non-zero, naming each problem, when anything fails.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -30,7 +37,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "kubernetes"
 BIN = Path(sys.executable).parent
-SECRET_KEYS = {"JWT_SECRET", "DATABASE_URL", "REDIS_URL", "SMTP_PASSWORD"}
+SECRET_KEYS = {"JWT_SECRET", "DATABASE_URL", "REDIS_URL", "SMTP_PASSWORD", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"}
+METRICS_SOURCE = ROOT / "crates" / "server" / "src" / "observability" / "metrics.rs"
+# Manifests kept for reference or other setups, applied by hand, never by the kustomization.
+EXAMPLES = {"secret.example.yaml", "pvc.example.yaml", "podmonitor.example.yaml"}
+# Custom resources kubernetes-validate has no schema for; parsed and checked here instead.
+CUSTOM_RESOURCES = {"podmonitor.example.yaml"}
 YAMLLINT_CONFIG = "{extends: default, rules: {line-length: {max: 110}, document-start: disable}}"
 
 problems: list[str] = []
@@ -65,23 +77,28 @@ def check_kubernetes() -> None:
     run("yamllint", [str(BIN / "yamllint"), "--strict", "-d", YAMLLINT_CONFIG, "deploy/kubernetes"])
     run(
         "kubernetes-validate --strict",
-        [str(BIN / "kubernetes-validate"), "--strict", "--quiet", *[str(K8S / m) for m in manifests]],
+        [
+            str(BIN / "kubernetes-validate"),
+            "--strict",
+            "--quiet",
+            *[str(K8S / m) for m in manifests if m not in CUSTOM_RESOURCES],
+        ],
     )
 
     print("--- consistency of the manifests", flush=True)
     kustomization = load("kustomization.yaml")
     check(kustomization.get("kind") == "Kustomization", "kustomization.yaml: kind is not Kustomization")
     listed = set(kustomization.get("resources", []))
-    expected = set(manifests) - {"secret.example.yaml"}
+    expected = set(manifests) - EXAMPLES
     for name in sorted(listed - set(manifests)):
         problems.append(f"kustomization.yaml lists {name}, which does not exist")
     for name in sorted(expected - listed):
         problems.append(f"kustomization.yaml does not list {name}")
-    check("secret.example.yaml" not in listed, "kustomization.yaml must not apply the example Secret")
+    check(not listed & EXAMPLES, f"kustomization.yaml must not apply the examples {sorted(listed & EXAMPLES)}")
 
     configmap, secret = load("configmap.yaml"), load("secret.example.yaml")
     deployment, job = load("deployment.yaml"), load("migrate-job.yaml")
-    service, hpa, pvc = load("service.yaml"), load("hpa.yaml"), load("pvc.yaml")
+    service, hpa, monitor = load("service.yaml"), load("hpa.yaml"), load("podmonitor.example.yaml")
 
     config_keys = set(configmap["data"])
     secret_keys = set(secret["stringData"])
@@ -98,9 +115,21 @@ def check_kubernetes() -> None:
     check(spec["replicas"] == 3, "deployment: replicas should be 3")
     check(pod["securityContext"].get("runAsNonRoot") is True, "deployment: runAsNonRoot must be true")
     check(pod["securityContext"].get("runAsUser") == 10001, "deployment: runAsUser must be 10001 (the image's user)")
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    metrics_port = int(configmap["data"].get("METRICS_ADDR", ":0").rsplit(":", 1)[1])
+    check(ports == {"http": 8000, "metrics": metrics_port}, f"deployment: ports {ports} != http 8000, metrics {metrics_port}")
+    annotations = spec["template"]["metadata"].get("annotations", {})
+    check(annotations.get("prometheus.io/scrape") == "true", "deployment: the pods need prometheus.io/scrape")
+    check(annotations.get("prometheus.io/port") == str(metrics_port), "deployment: prometheus.io/port != METRICS_ADDR's")
+    check(annotations.get("prometheus.io/path") == "/metrics", "deployment: prometheus.io/path must be /metrics")
     check(
-        {p["containerPort"] for p in container["ports"]} == {8000},
-        "deployment: the container port must be 8000",
+        [e.get("port") for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+        and monitor["spec"]["selector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items(),
+        "podmonitor.example.yaml: it must scrape the `metrics` port of the API's pods",
+    )
+    check(
+        all(p.get("targetPort") != "metrics" and p.get("port") != metrics_port for p in service["spec"]["ports"]),
+        "service: the metrics port must not be published by the Service",
     )
     check(container["readinessProbe"]["httpGet"]["path"] == "/readyz", "deployment: readiness must GET /readyz")
     check(container["livenessProbe"]["httpGet"]["path"] == "/healthz", "deployment: liveness must GET /healthz")
@@ -116,10 +145,11 @@ def check_kubernetes() -> None:
     for name, ref in from_secret.items():
         check(ref["name"] == secret["metadata"]["name"], f"deployment: {name} names Secret {ref['name']}")
         check(ref["key"] == name, f"deployment: {name} reads key {ref['key']}")
-    claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v]
-    check(claims == [pvc["metadata"]["name"]], "deployment: the avatar volume must be the PVC of pvc.yaml")
-    mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
-    check(configmap["data"].get("AVATAR_DIR") in mounts, "deployment: AVATAR_DIR must be a mounted volume")
+    # Avatars in a bucket: the pods are stateless, no shared volume.
+    check(configmap["data"].get("AVATAR_STORE") == "s3", "configmap: AVATAR_STORE must be s3 (stateless pods)")
+    check(configmap["data"].get("S3_BUCKET"), "configmap: S3_BUCKET must be set with AVATAR_STORE=s3")
+    claims = [v for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    check(not claims, "deployment: no shared volume with AVATAR_STORE=s3")
 
     labels = spec["template"]["metadata"]["labels"]
     selector = service["spec"]["selector"]
@@ -148,6 +178,76 @@ def check_kubernetes() -> None:
     check(container["image"].split(":")[0] in images, "kustomization.yaml: images must name the app's image")
 
 
+def exported_metrics() -> set[str]:
+    """Every series name the app exports: the constants of the `names` module."""
+    source = METRICS_SOURCE.read_text()
+    names = set(re.findall(r'pub const [A-Z_]+: &str = "([a-z_]+)";', source.split("pub mod names", 1)[1].split("\n}\n", 1)[0]))
+    series = set(names)
+    for name in names:
+        if "histogram" in source and name.endswith("_seconds"):
+            series |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
+    return series
+
+
+PROMQL_WORDS = {
+    "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset",
+    "inf", "nan",
+}
+
+
+def promql_metric_names(expr: str) -> set[str]:
+    """The metric names an expression selects: identifiers that are not functions, keywords,
+    label names or values, durations or Grafana variables."""
+    expr = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # string literals
+    expr = re.sub(r"\{[^}]*\}", "", expr)  # label matchers
+    expr = re.sub(r"\[[^\]]*\]", "", expr)  # ranges
+    expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", expr)
+    expr = re.sub(r"\$\w+", "", expr)  # Grafana variables
+    expr = re.sub(r"(?<![\w.])\d+(ms|s|m|h|d|w|y)\b", "", expr)  # durations (offset 5m)
+    expr = re.sub(r"(?<![\w.])\d+(\.\d+)?([eE][+-]?\d+)?", "", expr)  # numbers such as 0.99 or 1e-9
+    names = set()
+    for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", expr):
+        rest = expr[match.end():].lstrip()
+        word = match.group(0)
+        if rest.startswith("(") or word.lower() in PROMQL_WORDS:
+            continue
+        names.add(word)
+    return names
+
+
+def check_dashboards() -> None:
+    print("--- deploy/grafana dashboards", flush=True)
+    exported = exported_metrics()
+    check(len(exported) >= 8, f"{METRICS_SOURCE.name}: only {sorted(exported)} found")
+    used: set[str] = set()
+    dashboards = sorted((ROOT / "deploy" / "grafana").glob("*.json"))
+    check(bool(dashboards), "deploy/grafana: no dashboard")
+    for path in dashboards:
+        try:
+            dashboard = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            problems.append(f"{path.name}: not JSON: {error}")
+            continue
+        exprs = [t["expr"] for p in dashboard.get("panels", []) for t in p.get("targets", [])]
+        exprs += [v["query"] for v in dashboard.get("templating", {}).get("list", []) if v.get("type") == "query"]
+        check(bool(exprs), f"{path.name}: no query")
+        for expr in exprs:
+            expr = re.sub(r"label_values\((\w+),\s*\w+\)", r"\1", expr)
+            names = promql_metric_names(expr)
+            check(bool(names), f"{path.name}: {expr!r} selects no metric")
+            unknown = names - exported
+            check(not unknown, f"{path.name}: {expr!r} uses metrics the app does not export: {sorted(unknown)}")
+            used |= names
+    needed = {
+        "http_requests_total",
+        "http_request_duration_seconds_bucket",
+        "db_pool_connections",
+        "user_cache_requests_total",
+        "mail_outbox_pending",
+    }
+    check(needed <= used, f"dashboards: nothing shows {sorted(needed - used)}")
+
+
 def check_fly() -> None:
     print("--- deploy/fly.toml", flush=True)
     try:
@@ -168,6 +268,11 @@ def check_fly() -> None:
     missing = env_example_vars() - env - SECRET_KEYS
     check(not missing, f"fly.toml: [env] lacks {sorted(missing)}")
     check(fly.get("env", {}).get("PORT") == "8000", "fly.toml: PORT must be 8000")
+    metrics_addr = fly.get("env", {}).get("METRICS_ADDR", ":0")
+    check(
+        fly.get("metrics", {}).get("port") == int(metrics_addr.rsplit(":", 1)[1]),
+        "fly.toml: [metrics] port must be METRICS_ADDR's",
+    )
 
 
 def check_compose() -> None:
@@ -184,6 +289,7 @@ def check_compose() -> None:
 
 def main() -> int:
     check_kubernetes()
+    check_dashboards()
     check_fly()
     check_compose()
     if problems:

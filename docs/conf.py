@@ -41,6 +41,7 @@ rust_crates = {
     "contacts_cache": str(ROOT / "crates/adapters/cache"),
     "contacts_avatars": str(ROOT / "crates/adapters/avatars"),
     "contacts_http": str(ROOT / "crates/http"),
+    "contacts_carddav": str(ROOT / "crates/carddav"),
     "contacts_api": str(ROOT / "crates/server"),
     "contacts_test_support": str(ROOT / "crates/test-support"),
 }

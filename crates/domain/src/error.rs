@@ -125,6 +125,37 @@ pub enum Rule {
     FutureDate,
     /// A date before the earliest accepted.
     DateBefore(NaiveDate),
+    /// A password that is easy to guess.
+    WeakPassword(PasswordProblem),
+    /// A list with more than `max` entries.
+    TooManyItems {
+        /// The most accepted.
+        max: usize,
+    },
+    /// A list with fewer than `min` entries.
+    TooFewItems {
+        /// The fewest accepted.
+        min: usize,
+    },
+    /// A single field (`email`) sent together with its list (`emails`) but different from the
+    /// list's first entry, which it stands for.
+    DiffersFromFirstEntry {
+        /// The list's name.
+        list: &'static str,
+    },
+}
+
+/// Why a password is refused although its length is fine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordProblem {
+    /// It holds a control character (Unicode category Cc, NUL included).
+    ControlCharacter,
+    /// It is one character repeated.
+    Repeated,
+    /// It is on the shipped list of commonly used passwords.
+    Common,
+    /// It equals the username, the email address or its local part.
+    Personal,
 }
 
 #[cfg(test)]
@@ -267,9 +298,20 @@ pub enum Error {
         /// Seconds until the window resets.
         retry_after: u64,
     },
+    /// Too many failed logins for this name from this address (or from this address); retry
+    /// after this many seconds.
+    #[error("Too many failed login attempts")]
+    LoginThrottled {
+        /// Seconds until the lockout ends.
+        retry_after: u64,
+    },
     /// An upload whose content is not of an accepted type (decided by content, not name).
     #[error("Unsupported file type: send a PNG, JPEG, WebP or GIF image")]
     UnsupportedMedia,
+    /// An image whose declared size is over the limits (judged before decoding, so a
+    /// decompression bomb never reaches memory).
+    #[error("Image too large: at most 4096 pixels a side and 16,000,000 pixels in all")]
+    ImageTooLarge,
     /// The caller is authenticated but lacks the role the action needs.
     #[error("Not enough permissions")]
     Forbidden,
@@ -328,6 +370,11 @@ impl Problems {
                 None
             }
         }
+    }
+
+    /// How many problems so far.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
     }
 
     /// Records a problem found outside a parser.

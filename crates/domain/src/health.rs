@@ -15,4 +15,8 @@ pub trait HealthCheck: Send + Sync {
     /// Whether the cache answers. The cache is an accelerator: when it does not, the service
     /// still works (degraded), from the database.
     async fn cache(&self) -> bool;
+
+    /// Whether the avatar store answers (a folder always does; a bucket may not). Only avatar
+    /// uploads and downloads need it, so it is reported, never a reason to refuse traffic.
+    async fn avatars(&self) -> bool;
 }

@@ -7,7 +7,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use contacts_domain::auth::{PasswordResetInput, RegistrationInput, TokenPair};
-use contacts_domain::contact::{Contact, ContactFilter, ContactInput, ContactPatchInput, ListQuery};
+use contacts_domain::contact::{
+    Contact, ContactFilter, ContactInput, ContactPatchInput, ListQuery, TypedValue, TypedValueInput,
+};
 use contacts_domain::user::User;
 
 /// A user as clients see it: no password hash, no token.
@@ -36,16 +38,37 @@ impl From<User> for UserBody {
     }
 }
 
-/// A contact as clients see it.
+/// An email address or phone number with its type (`home`, `work`, `cell`…).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TypedValueBody {
+    value: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+impl From<TypedValue> for TypedValueBody {
+    fn from(v: TypedValue) -> Self {
+        Self { value: v.value, kind: v.kind }
+    }
+}
+
+/// A contact as clients see it. `email`, `phone` and `birthday` are `null` only for a contact
+/// that came in as a vCard without them (a year-less birthday also shows `null`).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ContactBody {
     id: i64,
+    /// The contact's vCard `UID`, stable for its life.
+    uid: String,
     first_name: String,
     last_name: String,
-    email: String,
-    phone: String,
-    birthday: NaiveDate,
+    email: Option<String>,
+    phone: Option<String>,
+    birthday: Option<NaiveDate>,
     additional_info: Option<String>,
+    /// Every email, in card order; `email` is the first.
+    emails: Vec<TypedValueBody>,
+    /// Every phone, in card order; `phone` is the first.
+    phones: Vec<TypedValueBody>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -54,12 +77,15 @@ impl From<Contact> for ContactBody {
     fn from(c: Contact) -> Self {
         Self {
             id: c.id.0,
+            uid: c.uid,
             first_name: c.first_name,
             last_name: c.last_name,
             email: c.email,
             phone: c.phone,
             birthday: c.birthday,
             additional_info: c.additional_info,
+            emails: c.emails.into_iter().map(Into::into).collect(),
+            phones: c.phones.into_iter().map(Into::into).collect(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -176,6 +202,33 @@ pub(crate) struct ContactRequest {
     birthday: Option<String>,
     #[schema(required = false, value_type = Option<String>, example = "Invented the compiler")]
     additional_info: Option<String>,
+    /// Every email with its type (at most 20); when `email` is sent too it must equal the first.
+    #[schema(required = false, max_items = 20)]
+    emails: Option<Vec<TypedValueRequest>>,
+    /// Every phone with its type (at most 20); when `phone` is sent too it must equal the first.
+    #[schema(required = false, max_items = 20)]
+    phones: Option<Vec<TypedValueRequest>>,
+}
+
+/// An entry of `emails` or `phones` in a request.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct TypedValueRequest {
+    #[schema(required = true, value_type = String)]
+    value: Option<String>,
+    /// Free text such as `home`, `work`, `cell`; at most 20 characters.
+    #[serde(rename = "type")]
+    #[schema(required = false, value_type = Option<String>, max_length = 20)]
+    kind: Option<String>,
+}
+
+impl From<TypedValueRequest> for TypedValueInput {
+    fn from(r: TypedValueRequest) -> Self {
+        Self { value: r.value, kind: r.kind }
+    }
+}
+
+fn inputs(list: Option<Vec<TypedValueRequest>>) -> Option<Vec<TypedValueInput>> {
+    list.map(|l| l.into_iter().map(Into::into).collect())
 }
 
 impl From<ContactRequest> for ContactInput {
@@ -187,6 +240,8 @@ impl From<ContactRequest> for ContactInput {
             phone: r.phone,
             birthday: r.birthday,
             additional_info: r.additional_info,
+            emails: inputs(r.emails),
+            phones: inputs(r.phones),
         }
     }
 }
@@ -212,6 +267,12 @@ pub(crate) struct ContactPatchRequest {
     #[schema(required = false, value_type = Option<String>)]
     #[serde(default, deserialize_with = "present")]
     additional_info: Option<Option<String>>,
+    /// Replaces every email (at most 20); `email` then is the first.
+    #[schema(required = false, max_items = 20)]
+    emails: Option<Vec<TypedValueRequest>>,
+    /// Replaces every phone (at most 20); `phone` then is the first.
+    #[schema(required = false, max_items = 20)]
+    phones: Option<Vec<TypedValueRequest>>,
 }
 
 /// Marks a field that was present in the JSON (possibly as `null`) as `Some(..)`.
@@ -228,6 +289,8 @@ impl From<ContactPatchRequest> for ContactPatchInput {
             phone: r.phone,
             birthday: r.birthday,
             additional_info: r.additional_info,
+            emails: inputs(r.emails),
+            phones: inputs(r.phones),
         }
     }
 }
@@ -305,15 +368,18 @@ pub(crate) struct ReadinessBody {
     database: &'static str,
     /// `ok` or `degraded` (the service still works, from the database).
     cache: &'static str,
+    /// `ok` or `unavailable` (avatar uploads fail with `503`; everything else works).
+    avatars: &'static str,
 }
 
 impl ReadinessBody {
-    /// The answer for a database that answered (or not) and a cache that did (or not).
-    pub(crate) fn new(database_up: bool, cache_up: bool) -> Self {
+    /// The answer for a database, a cache and an avatar store that answered (or not).
+    pub(crate) fn new(database_up: bool, cache_up: bool, avatars_up: bool) -> Self {
         let cache = if cache_up { "ok" } else { "degraded" };
+        let avatars = if avatars_up { "ok" } else { "unavailable" };
         match database_up {
-            true => Self { detail: None, database: "ok", cache },
-            false => Self { detail: Some("Database unavailable"), database: "unavailable", cache },
+            true => Self { detail: None, database: "ok", cache, avatars },
+            false => Self { detail: Some("Database unavailable"), database: "unavailable", cache, avatars },
         }
     }
 }

@@ -169,8 +169,9 @@ impl ResponseError for ApiError {
                 }
                 Error::VerificationFailed | Error::InvalidResetToken => StatusCode::BAD_REQUEST,
                 Error::Forbidden => StatusCode::FORBIDDEN,
-                Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                Error::RateLimited { .. } | Error::LoginThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
                 Error::UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Error::ImageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                 Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -208,7 +209,7 @@ impl ResponseError for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if let Some(Error::RateLimited { retry_after }) = self.domain() {
+        if let Some(Error::RateLimited { retry_after } | Error::LoginThrottled { retry_after }) = self.domain() {
             response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         response.json(body)

@@ -2,16 +2,22 @@
 //! that maps errors to HTTP. Handlers are thin: parse, call a domain service, map the result.
 #![deny(missing_docs)]
 
+mod body_deadline;
+mod client_address;
 mod dto;
 mod error;
 mod extract;
+mod middleware;
 mod openapi;
 mod problems;
 mod routes;
 mod state;
 
+pub use body_deadline::{BODY_TIMEOUT, body_deadline};
+pub use client_address::client_address;
 pub use error::{ApiError, Part};
 pub use extract::{Admin, CurrentUser};
+pub use middleware::{REQUEST_ID, security_headers};
 pub use openapi::{ApiDoc, openapi_json};
 pub use routes::configure;
 pub use routes::cors;

@@ -15,7 +15,8 @@ use crate::dto::{
     ReadinessBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody, UserBody, ValidationErrorBody,
     ValidationProblem,
 };
-use crate::routes::{auth, contacts, health, users};
+use crate::routes::vcards::{ImportBody, ImportFailureBody};
+use crate::routes::{auth, contacts, health, users, vcards};
 
 /// The API's OpenAPI 3 description: every route of the REST contract.
 #[derive(OpenApi)]
@@ -31,13 +32,13 @@ use crate::routes::{auth, contacts, health, users};
         auth::request_password_reset, auth::reset_password,
         users::me, users::avatar,
         contacts::create, contacts::list, contacts::birthdays, contacts::get, contacts::replace, contacts::update,
-        contacts::delete,
+        contacts::delete, vcards::export, vcards::card, vcards::import,
         health::healthchecker, health::healthz, health::readyz,
     ),
     components(schemas(
         UserBody, ContactBody, TokensBody, MessageBody, RegisterRequest, LoginRequest, EmailRequest, RefreshRequest,
         ResetPasswordRequest, ContactRequest, ContactPatchRequest, ErrorBody, ValidationErrorBody, ValidationProblem,
-        ReadinessBody, AvatarUpload,
+        ReadinessBody, AvatarUpload, ImportBody, ImportFailureBody,
     )),
     modifiers(&Security, &Authenticated, &InputErrors, &BodyErrors),
     tags(

@@ -2,7 +2,7 @@
 //! every validation [`Rule`], and the `detail` of every [`Conflict`]. The one place to change
 //! such a text; the domain only says which rule was broken.
 
-use contacts_domain::error::{EmailProblem, PhoneProblem, Unit};
+use contacts_domain::error::{EmailProblem, PasswordProblem, PhoneProblem, Unit};
 use contacts_domain::{Conflict, Rule};
 
 /// FastAPI's `msg` and `type` for a broken rule.
@@ -44,7 +44,23 @@ pub(crate) fn describe(rule: &Rule) -> (String, &'static str) {
         }
         Rule::FutureDate => ("Birthday cannot be in the future".into(), "date_future"),
         Rule::DateBefore(earliest) => (format!("Birthday cannot be before {earliest}"), "date_too_early"),
+        Rule::WeakPassword(problem) => password(*problem),
+        Rule::TooManyItems { max } => (format!("List should have at most {max} items"), "too_long"),
+        Rule::TooFewItems { min } => (format!("List should have at least {min} item{}", plural(*min)), "too_short"),
+        Rule::DiffersFromFirstEntry { list } => (format!("Value must equal {list}[0].value when both are sent"), VALUE),
     }
+}
+
+fn password(problem: PasswordProblem) -> (String, &'static str) {
+    let (msg, kind) = match problem {
+        PasswordProblem::ControlCharacter => {
+            ("Password must not hold control characters", "password_control_character")
+        }
+        PasswordProblem::Repeated => ("Password must not be one character repeated", "password_repeated"),
+        PasswordProblem::Common => ("Password is too common", "password_common"),
+        PasswordProblem::Personal => ("Password must not be the username or the email address", "password_personal"),
+    };
+    (msg.to_owned(), kind)
 }
 
 fn plural(n: usize) -> &'static str {

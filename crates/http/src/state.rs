@@ -6,6 +6,7 @@ use std::sync::Arc;
 use contacts_domain::HealthCheck;
 use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::ContactUseCases;
+use contacts_domain::throttle::LoginGuard;
 use contacts_domain::user::ProfileUseCases;
 
 /// Shared by all workers behind an `Arc` (`web::Data`). It holds use cases as trait objects,
@@ -22,6 +23,12 @@ pub struct AppState {
     pub health: Arc<dyn HealthCheck>,
     /// Largest avatar upload, in bytes.
     pub max_avatar_bytes: u64,
+    /// Largest vCard import body, in bytes (`MAX_IMPORT_BYTES`).
+    pub max_import_bytes: u64,
+    /// Counts failed logins per name and client address (Redis or in process).
+    pub login_throttle: Arc<dyn LoginGuard>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl std::fmt::Debug for AppState {

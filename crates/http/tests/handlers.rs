@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use contacts_domain::auth::{ConfirmationOutcome, MockAuthUseCases};
 use contacts_domain::contact::{ContactId, MockContactUseCases};
 use contacts_domain::health::MockHealthCheck;
+use contacts_domain::throttle::{LoginThrottle, MockFailureCounter, ThrottleSettings};
 use contacts_domain::user::{MockProfileUseCases, Role, User, UserId};
 use contacts_domain::{Conflict, EmailAddress, Error, FieldError, Rule};
 use contacts_http::{AppState, CONFIRM_EMAIL_PATH};
@@ -56,6 +57,13 @@ impl Mocks {
             profiles: Arc::new(self.profiles),
             health: Arc::new(self.health),
             max_avatar_bytes: 1024,
+            max_import_bytes: 1024,
+            // No handler test logs in: a counter without expectations refuses every call.
+            login_throttle: Arc::new(LoginThrottle::new(
+                MockFailureCounter::new(),
+                ThrottleSettings { max_failures: 5, max_failures_per_ip: 100, window_seconds: 900 },
+            )),
+            trusted_proxies: Vec::new(),
         })
     }
 }

@@ -50,8 +50,14 @@ impl Command {
 /// Runs the command line and turns the outcome into an exit code; errors are one line on
 /// standard error.
 pub async fn run(args: Vec<String>) -> ExitCode {
-    telemetry::init();
     config::load_dotenv();
+    match config::log_format(&Environment) {
+        Ok(format) => telemetry::init_as(format),
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     let command = match Command::parse(&args) {
         Ok(command) => command,
         Err(message) => {

@@ -3,6 +3,7 @@
 //! A `.env` file in the working directory is read first; real environment variables win. Any
 //! mistake stops the process with a one-line message naming the variable.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -59,8 +60,123 @@ pub struct Settings {
     pub avatar_dir: PathBuf,
     /// Largest avatar upload, bytes.
     pub max_avatar_bytes: u64,
+    /// Largest vCard import body, bytes.
+    pub max_import_bytes: u64,
     /// bcrypt work factor, 4–31.
     pub bcrypt_cost: u32,
+    /// Where avatars are kept: a folder or an S3-compatible bucket.
+    pub avatar_store: AvatarStoreKind,
+    /// Address of the Prometheus metrics listener; `None`: no metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
+    /// How log lines are written.
+    pub log_format: LogFormat,
+    /// How long a request body may take after its headers: the contract's 10 s, not read from
+    /// the environment; tests shorten it to stay fast.
+    pub request_body_timeout: std::time::Duration,
+    /// Least time between two mails to one address, seconds; 0 turns the cooldown off.
+    pub mail_cooldown_seconds: u64,
+    /// Most mails to one address in one UTC day.
+    pub mail_daily_limit: u64,
+    /// How long a failing mail is retried, hours.
+    pub mail_retry_hours: u64,
+    /// Failed logins for one name from one address before that pair is locked out.
+    pub login_max_failures: u64,
+    /// Failed logins from one address, whatever the names, before it is locked out.
+    pub login_max_failures_per_ip: u64,
+    /// How long the failures are counted (and a lockout lasts), seconds.
+    pub login_lockout_seconds: u64,
+    /// Proxies whose last `X-Forwarded-For` hop is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Readable text, one line a record: the default, for people.
+    #[default]
+    Text,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
+/// `AVATAR_STORE`: where avatars are kept.
+#[derive(Clone, PartialEq, Eq)]
+pub enum AvatarStoreKind {
+    /// Files under `AVATAR_DIR`: one instance, or a volume shared by all.
+    Fs,
+    /// An S3-compatible bucket shared by every instance.
+    S3(S3Settings),
+}
+
+impl std::fmt::Debug for AvatarStoreKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fs => f.write_str("Fs"),
+            // The keys stay out of logs.
+            Self::S3(s3) => f.debug_struct("S3").field("bucket", &s3.bucket).field("endpoint", &s3.endpoint).finish(),
+        }
+    }
+}
+
+/// The bucket and credentials of `AVATAR_STORE=s3`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    /// `S3_BUCKET`.
+    pub bucket: String,
+    /// `S3_REGION` (default `us-east-1`).
+    pub region: String,
+    /// `S3_ENDPOINT` for servers other than AWS (addressed path-style); `None`: AWS itself.
+    pub endpoint: Option<String>,
+    /// `S3_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// `S3_SECRET_ACCESS_KEY`.
+    pub secret_access_key: String,
+}
+
+/// `LOG_FORMAT`, checked: read before anything else, since it decides how the rest is logged.
+pub fn log_format(source: &impl Source) -> Result<LogFormat, ConfigError> {
+    match source.get("LOG_FORMAT").as_deref().map(str::trim) {
+        None | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => {
+            Err(ConfigError::Invalid { var: "LOG_FORMAT", reason: format!("{other:?}: must be text or json") })
+        }
+    }
+}
+
+fn metrics_addr(source: &impl Source) -> Result<Option<SocketAddr>, ConfigError> {
+    let Some(raw) = source.get("METRICS_ADDR") else { return Ok(None) };
+    raw.trim().parse().map(Some).map_err(|e| ConfigError::Invalid {
+        var: "METRICS_ADDR",
+        reason: format!("{raw:?}: {e} (expected an address and port such as 0.0.0.0:9100)"),
+    })
+}
+
+fn avatar_store(source: &impl Source) -> Result<AvatarStoreKind, ConfigError> {
+    match source.get("AVATAR_STORE").as_deref().map(str::trim) {
+        None | Some("fs") => Ok(AvatarStoreKind::Fs),
+        Some("s3") => {
+            let endpoint = source.get("S3_ENDPOINT").map(|e| e.trim().trim_end_matches('/').to_owned());
+            if let Some(url) = &endpoint
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(ConfigError::Invalid {
+                    var: "S3_ENDPOINT",
+                    reason: "must start with http:// or https://".into(),
+                });
+            }
+            Ok(AvatarStoreKind::S3(S3Settings {
+                bucket: required(source, "S3_BUCKET")?,
+                region: source.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                endpoint,
+                access_key_id: required(source, "S3_ACCESS_KEY_ID")?,
+                secret_access_key: required(source, "S3_SECRET_ACCESS_KEY")?,
+            }))
+        }
+        Some(other) => {
+            Err(ConfigError::Invalid { var: "AVATAR_STORE", reason: format!("{other:?}: must be fs or s3") })
+        }
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -73,6 +189,8 @@ impl std::fmt::Debug for Settings {
             .field("redis", &self.redis_url.is_some())
             .field("smtp_host", &self.smtp.as_ref().map(|s| &s.host))
             .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("avatar_store", &self.avatar_store)
+            .field("metrics_addr", &self.metrics_addr)
             .finish_non_exhaustive()
     }
 }
@@ -102,8 +220,12 @@ impl<F: Fn(&str) -> Option<String>> Source for F {
 
 /// Loads `.env` from the working directory, if there is one, without overriding variables
 /// that are already set.
+///
+/// Only the working directory's: `dotenvy::dotenv()` would also walk up to any parent folder's
+/// `.env`, so a process started in a subfolder of a checkout (a test, a tool) would quietly
+/// take the developer's secrets and database.
 pub fn load_dotenv() {
-    let _ = dotenvy::dotenv();
+    let _ = dotenvy::from_path(".env");
 }
 
 fn required(source: &impl Source, var: &'static str) -> Result<String, ConfigError> {
@@ -197,9 +319,32 @@ impl Settings {
                 .unwrap_or_default(),
             avatar_dir: PathBuf::from(source.get("AVATAR_DIR").unwrap_or_else(|| "./media".into())),
             max_avatar_bytes: positive(source, "MAX_AVATAR_BYTES", 5 * 1024 * 1024)?,
+            max_import_bytes: positive(source, "MAX_IMPORT_BYTES", 10 * 1024 * 1024)?,
             bcrypt_cost,
+            avatar_store: avatar_store(source)?,
+            metrics_addr: metrics_addr(source)?,
+            log_format: log_format(source)?,
+            request_body_timeout: contacts_http::BODY_TIMEOUT,
+            mail_cooldown_seconds: parsed(source, "MAIL_COOLDOWN_SECONDS", 60u64)?,
+            mail_daily_limit: positive(source, "MAIL_DAILY_LIMIT", 10)?,
+            mail_retry_hours: positive(source, "MAIL_RETRY_HOURS", 24)?,
+            login_max_failures: positive(source, "LOGIN_MAX_FAILURES", 5)?,
+            login_max_failures_per_ip: positive(source, "LOGIN_MAX_FAILURES_PER_IP", 100)?,
+            login_lockout_seconds: positive(source, "LOGIN_LOCKOUT_SECONDS", 900)?,
+            trusted_proxies: trusted_proxies(source)?,
         })
     }
+}
+
+fn trusted_proxies(source: &impl Source) -> Result<Vec<IpAddr>, ConfigError> {
+    let Some(raw) = source.get("TRUSTED_PROXIES") else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|ip| !ip.is_empty())
+        .map(|ip| {
+            ip.parse().map_err(|e| ConfigError::Invalid { var: "TRUSTED_PROXIES", reason: format!("{ip:?}: {e}") })
+        })
+        .collect()
 }
 
 fn smtp(source: &impl Source) -> Result<Option<SmtpSettings>, ConfigError> {

@@ -4,6 +4,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod delivery;
+pub mod observability;
 pub mod startup;
 pub mod telemetry;
 

@@ -5,27 +5,38 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::Logger;
+use actix_web::middleware::{Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 use chrono::Duration;
 
 use async_trait::async_trait;
-use contacts_avatars::FsAvatarStore;
+use contacts_avatars::{AnyAvatarStore, FsAvatarStore, S3AvatarStore, S3Location};
 use contacts_cache::{AnyCache, MemoryCache, RedisCache};
 use contacts_crypto::{BcryptHasher, JwtCodec};
 use contacts_domain::auth::{AuthPorts, AuthService, AuthSettings};
 use contacts_domain::contact::ContactService;
-use contacts_domain::mail::Links;
+use contacts_domain::mail::{DeliverySettings, DeliveryWorker, Links};
+use contacts_domain::throttle::{LoginThrottle, ThrottleSettings};
 use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
 use contacts_domain::{HealthCheck, SystemClock};
 use contacts_http::AppState;
-use contacts_postgres::{Database, PgContactRepository, PgTokenStore, PgUserRepository, run_migrations};
+use contacts_postgres::{
+    Database, FloodGuard, PgContactRepository, PgMailOutbox, PgTokenStore, PgUserRepository, run_migrations,
+};
 use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
 
-use crate::config::Settings;
+use crate::config::{AvatarStoreKind, Settings};
+use crate::observability::metrics::{self, PoolFigures};
+use crate::observability::metrics_listener;
 
 /// Connections in the PostgreSQL pool, shared by all workers.
 const DB_POOL_SIZE: usize = 16;
+
+/// Open connections one worker serves at most; further ones wait in the listen backlog.
+const MAX_CONNECTIONS_PER_WORKER: usize = 2_048;
+
+/// Connections the OS may queue before the workers accept them.
+const LISTEN_BACKLOG: i32 = 1_024;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -60,12 +71,19 @@ pub enum StartupError {
     /// A start-up task on a blocking thread panicked or was cancelled.
     #[error("a start-up task failed")]
     Task(#[from] tokio::task::JoinError),
+    /// The metrics address could not be bound.
+    #[error("cannot listen on METRICS_ADDR")]
+    MetricsBind(#[source] std::io::Error),
+    /// The S3 settings are unusable.
+    #[error("S3_ENDPOINT/S3_REGION/S3_BUCKET are unusable")]
+    AvatarStore(#[from] contacts_avatars::S3SettingsError),
 }
 
 /// A bound, ready-to-run server.
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
 }
 
 impl Application {
@@ -73,28 +91,69 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         // A folder that cannot be created is a configuration mistake: say so now, not at the
         // first upload.
-        let dir = settings.avatar_dir.clone();
-        tokio::task::spawn_blocking(move || std::fs::create_dir_all(&dir))
-            .await?
-            .map_err(|source| StartupError::AvatarDir { dir: settings.avatar_dir.clone(), source })?;
+        if settings.avatar_store == AvatarStoreKind::Fs {
+            let dir = settings.avatar_dir.clone();
+            tokio::task::spawn_blocking(move || std::fs::create_dir_all(&dir))
+                .await?
+                .map_err(|source| StartupError::AvatarDir { dir: settings.avatar_dir.clone(), source })?;
+        }
+        // Installed before anything records, so no early measurement is lost.
+        metrics::handle();
         run_migrations(&settings.database_url).await?;
         let database = Database::connect_lazy(&settings.database_url, DB_POOL_SIZE)?;
-        let Services { state, auth } = build_services(&settings, database).await?;
+        let metrics = match settings.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).map_err(StartupError::MetricsBind)?;
+                let port = listener.local_addr().map_err(StartupError::MetricsBind)?.port();
+                let pool = database.clone();
+                let sample: metrics_listener::Sampler = Arc::new(move || {
+                    let usage = pool.usage();
+                    metrics::record_pool(PoolFigures { idle: usage.idle, in_use: usage.in_use, max: usage.max });
+                });
+                Some((port, metrics_listener::serve(listener, sample).map_err(StartupError::MetricsBind)?))
+            }
+            None => None,
+        };
+        let outbox = PgMailOutbox::new(
+            database.clone(),
+            FloodGuard { cooldown_seconds: settings.mail_cooldown_seconds, daily_limit: settings.mail_daily_limit },
+        );
+        let Services { state, auth } = build_services(&settings, database, outbox.clone()).await?;
         let state = web::Data::new(state);
         tokio::spawn(purge_expired_tokens(auth));
+        tokio::spawn(crate::delivery::run(delivery_worker(&settings, outbox.clone())?, outbox.queued()));
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+        // actix-web's `backlog()` only applies to sockets it binds itself; listening again on
+        // ours sets the queue length.
+        socket2::SockRef::from(&listener).listen(LISTEN_BACKLOG)?;
         let port = listener.local_addr()?.port();
         let origins = settings.cors_origins.clone();
+        let body_timeout = settings.request_body_timeout;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(contacts_http::body_deadline(body_timeout))
                 .wrap(contacts_http::cors(&origins))
                 .wrap(access_log())
+                .wrap(from_fn(metrics::track_requests))
+                // Outermost, so every response (errors included) gets the headers, and every log
+                // line of the request (the access log's included) the request id.
+                .wrap(contacts_http::security_headers())
                 .configure(contacts_http::configure(state.clone()))
         })
+        // Headers must arrive within 5 s (actix-web's default, kept explicit); bodies within
+        // `body_timeout` (the middleware above). Connections are capped so a flood of idle
+        // sockets cannot exhaust memory or file descriptors.
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .max_connections(MAX_CONNECTIONS_PER_WORKER)
         .listen(listener)?
         .run();
-        Ok(Self { port, server })
+        Ok(Self { port, server, metrics })
+    }
+
+    /// The port of the metrics listener, when `METRICS_ADDR` is set (useful when its port was 0).
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The port actually bound (useful when `PORT` was 0).
@@ -103,8 +162,18 @@ impl Application {
     }
 
     /// Serves until the process is asked to stop (SIGINT/SIGTERM), finishing in-flight requests.
+    /// The metrics listener runs alongside and stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
+        let served = self.server.await;
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
+        }
+        served
     }
 }
 
@@ -144,7 +213,7 @@ async fn purge_expired_tokens(auth: Arc<AuthApi>) {
 /// Users read through the cache (Redis or in process), written to PostgreSQL.
 type Users = CachedUsers<PgUserRepository, AnyCache>;
 /// The authentication service wired to its production adapters.
-type AuthApi = AuthService<Users, BcryptHasher, JwtCodec, PgTokenStore, AnyMailer, SystemClock>;
+type AuthApi = AuthService<Users, BcryptHasher, JwtCodec, PgTokenStore, PgMailOutbox, SystemClock>;
 
 /// What the composition root hands out: the inbound adapter's state, and the concrete
 /// authentication service for the background job that purges expired tokens.
@@ -153,16 +222,34 @@ struct Services {
     auth: Arc<AuthApi>,
 }
 
+/// The mail delivery worker: SMTP when `SMTP_HOST` is set, otherwise the log, with a warning
+/// (once, here) that the links it writes there are live.
+fn delivery_worker(settings: &Settings, outbox: PgMailOutbox) -> Result<crate::delivery::Worker, StartupError> {
+    let mailer = match &settings.smtp {
+        Some(smtp) => AnyMailer::Smtp(SmtpMailer::new(smtp)?),
+        None => {
+            tracing::warn!(
+                "SMTP_HOST is unset: mails are written to the log instead of being sent, and the links in them \
+                 (account confirmation, password reset) are live"
+            );
+            AnyMailer::Log(LogMailer)
+        }
+    };
+    let hours = i64::try_from(settings.mail_retry_hours).unwrap_or(i64::MAX / 3_600_000);
+    let delivery = DeliverySettings { retry_window: Duration::hours(hours), ..DeliverySettings::default() };
+    Ok(DeliveryWorker::new(outbox, mailer, SystemClock, delivery))
+}
+
 /// The composition root: picks an adapter for every port, builds the services once, and hands
 /// them to the inbound adapter as use-case trait objects.
-async fn build_services(settings: &Settings, database: Database) -> Result<Services, StartupError> {
+async fn build_services(
+    settings: &Settings,
+    database: Database,
+    outbox: PgMailOutbox,
+) -> Result<Services, StartupError> {
     let cost = settings.bcrypt_cost;
     // The hasher computes one bcrypt hash up front; keep it off the async executor.
     let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost)).await?.map_err(StartupError::Hasher)?;
-    let mailer = match &settings.smtp {
-        Some(smtp) => AnyMailer::Smtp(SmtpMailer::new(smtp)?),
-        None => AnyMailer::Log(LogMailer),
-    };
     let seconds = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
     let auth_settings = AuthSettings {
         links: Links::new(&settings.app_base_url, contacts_http::link_paths()),
@@ -173,9 +260,9 @@ async fn build_services(settings: &Settings, database: Database) -> Result<Servi
     };
     let cache = build_cache(settings)?;
     let users = CachedUsers::new(PgUserRepository::new(database.clone()), cache.clone());
-    let avatars = FsAvatarStore::new(&settings.avatar_dir, &settings.app_base_url);
+    let avatars = build_avatar_store(settings)?;
     let profiles = ProfileService::new(
-        ProfilePorts { users: users.clone(), limiter: cache.clone(), avatars, clock: SystemClock },
+        ProfilePorts { users: users.clone(), limiter: cache.clone(), avatars: avatars.clone(), clock: SystemClock },
         settings.rate_limit_me_per_minute,
     );
     let auth = Arc::new(AuthService::new(
@@ -184,17 +271,25 @@ async fn build_services(settings: &Settings, database: Database) -> Result<Servi
             hasher,
             tokens: JwtCodec::new(settings.jwt_secret.as_bytes()),
             store: PgTokenStore::new(database.clone()),
-            mailer,
+            outbox,
             clock: SystemClock,
         },
         auth_settings,
     ));
+    let throttle = ThrottleSettings {
+        max_failures: settings.login_max_failures,
+        max_failures_per_ip: settings.login_max_failures_per_ip,
+        window_seconds: settings.login_lockout_seconds,
+    };
     let state = AppState {
         auth: auth.clone(),
         contacts: Arc::new(ContactService::new(PgContactRepository::new(database.clone()), SystemClock)),
         profiles: Arc::new(profiles),
-        health: Arc::new(Probes { database, cache }),
+        health: Arc::new(Probes { database, cache: cache.clone(), avatars }),
         max_avatar_bytes: settings.max_avatar_bytes,
+        max_import_bytes: settings.max_import_bytes,
+        login_throttle: Arc::new(LoginThrottle::new(cache, throttle)),
+        trusted_proxies: settings.trusted_proxies.clone(),
     };
     Ok(Services { state, auth })
 }
@@ -203,6 +298,7 @@ async fn build_services(settings: &Settings, database: Database) -> Result<Servi
 struct Probes {
     database: Database,
     cache: AnyCache,
+    avatars: AnyAvatarStore,
 }
 
 #[async_trait(?Send)]
@@ -214,6 +310,27 @@ impl HealthCheck for Probes {
     async fn cache(&self) -> bool {
         self.cache.is_healthy().await
     }
+
+    async fn avatars(&self) -> bool {
+        self.avatars.is_healthy().await
+    }
+}
+
+/// Files under `AVATAR_DIR`, or the bucket of `AVATAR_STORE=s3`.
+fn build_avatar_store(settings: &Settings) -> Result<AnyAvatarStore, StartupError> {
+    Ok(match &settings.avatar_store {
+        AvatarStoreKind::Fs => AnyAvatarStore::Fs(FsAvatarStore::new(&settings.avatar_dir, &settings.app_base_url)),
+        AvatarStoreKind::S3(s3) => {
+            let location = S3Location {
+                bucket: s3.bucket.clone(),
+                region: s3.region.clone(),
+                endpoint: s3.endpoint.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret_access_key.clone(),
+            };
+            AnyAvatarStore::S3(S3AvatarStore::new(&location, &settings.app_base_url)?)
+        }
+    })
 }
 
 /// Redis when `REDIS_URL` is set, shared by every instance; otherwise an in-process cache.

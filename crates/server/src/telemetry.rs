@@ -1,10 +1,108 @@
-//! Logging: one subscriber for the whole process, filtered by `RUST_LOG` (default `info`).
+//! Logging: one subscriber for the whole process, filtered by `RUST_LOG` (default `info`),
+//! writing readable text or, with `LOG_FORMAT=json`, one JSON object a line.
 
+use std::fmt;
+
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::registry::LookupSpan;
 
-/// Installs the global subscriber; later calls (as in tests) are ignored. Log records from
-/// libraries that use the `log` crate (actix-web's access log) are captured too.
+use crate::config::LogFormat;
+
+/// Installs the global text subscriber; later calls (as in tests) are ignored.
 pub fn init() {
+    init_as(LogFormat::Text);
+}
+
+/// Installs the global subscriber in `format`; later calls are ignored. Log records from
+/// libraries that use the `log` crate (actix-web's access log) are captured too.
+pub fn init_as(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Text => builder.with_target(false).try_init(),
+        LogFormat::Json => builder.fmt_fields(JsonFields::new()).event_format(JsonLines).try_init(),
+    };
+}
+
+/// Writes each event as one JSON object: `time` (RFC 3339, UTC), `level`, `target`, `message`,
+/// `request_id` when the event happens inside a request's span, and `fields` (the event's
+/// other fields, then those of its spans). A flat, fixed shape is what log collectors index
+/// best; tracing-subscriber's own JSON nests the request id under `span`.
+struct JsonLines;
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let metadata = event.metadata();
+        let mut fields = FieldMap::default();
+        event.record(&mut fields);
+        let mut line = Map::new();
+        line.insert("time".into(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into());
+        line.insert("level".into(), metadata.level().as_str().into());
+        // Records bridged from the `log` crate carry their real target as a field.
+        let target = fields.0.remove("log.target").unwrap_or_else(|| metadata.target().into());
+        line.insert("target".into(), target);
+        line.insert("message".into(), fields.0.remove("message").unwrap_or_else(|| "".into()));
+        fields.0.retain(|key, _| !key.starts_with("log."));
+        // Span fields (innermost last), as JsonFields formatted them when the span was created.
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                let extensions = span.extensions();
+                let Some(formatted) = extensions.get::<FormattedFields<N>>() else { continue };
+                let Ok(Value::Object(span_fields)) = serde_json::from_str::<Value>(formatted) else { continue };
+                for (key, value) in span_fields {
+                    if key == "request_id" {
+                        line.insert(key, value);
+                    } else {
+                        fields.0.entry(key).or_insert(value);
+                    }
+                }
+            }
+        }
+        line.insert("fields".into(), Value::Object(fields.0));
+        let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
+        writeln!(writer, "{text}")
+    }
+}
+
+/// Collects an event's fields as JSON values.
+#[derive(Default)]
+struct FieldMap(Map<String, Value>);
+
+impl Visit for FieldMap {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.insert(field.name().into(), format!("{value:?}").into());
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.insert(field.name().into(), value.to_string().into());
+    }
 }

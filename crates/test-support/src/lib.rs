@@ -1,17 +1,23 @@
 //! Shared test harness: throw-away PostgreSQL databases, an in-process SMTP server that
-//! captures mails, private PostgreSQL and Redis servers to stop and start, and a headless
+//! captures mails, private PostgreSQL and Redis servers to stop and start, an S3-compatible server, and a headless
 //! browser, so tests exercise real parts instead of mocks.
 #![deny(missing_docs)]
 
 mod browser;
 mod database;
+mod images;
 mod mail;
+mod s3;
 mod servers;
+mod tools;
 
 pub use browser::Browser;
 pub use database::TestDatabase;
+pub use images::png_declaring;
 pub use mail::{CapturedMail, MailCatcher};
+pub use s3::{S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3Server};
 pub use servers::{PostgresServer, RedisServer};
+pub use tools::{PromSample, parse_prometheus};
 
 /// A random lowercase hex string of `bytes * 2` characters, for unique names.
 pub fn random_hex(bytes: usize) -> String {

@@ -171,6 +171,34 @@ impl MailCatcher {
         }
         panic!("no mail for {recipient} arrived within 10 s");
     }
+
+    /// The latest mail for `recipient` with a line starting with `prefix` (a link, say), waiting
+    /// up to ten seconds for one: mails are sent by a background worker, after the request that
+    /// queued them has answered, so an older mail may be all there is for a while.
+    pub async fn wait_for_line(&self, recipient: &str, prefix: &str) -> CapturedMail {
+        for _ in 0..200 {
+            if let Some(mail) =
+                self.mails_to(recipient).into_iter().rev().find(|m| m.line_starting_with(prefix).is_some())
+            {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail for {recipient} with a line starting {prefix:?} arrived within 10 s");
+    }
+
+    /// Every mail for `recipient`, once there are at least `count`, waiting up to ten seconds:
+    /// mails are sent by a background worker, after the request that queued them has answered.
+    pub async fn wait_for_count(&self, recipient: &str, count: usize) -> Vec<CapturedMail> {
+        for _ in 0..200 {
+            let mails = self.mails_to(recipient);
+            if mails.len() >= count {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{count} mails for {recipient} did not arrive within 10 s");
+    }
 }
 
 async fn serve(stream: TcpStream, mails: Arc<Mutex<Vec<CapturedMail>>>) -> std::io::Result<()> {

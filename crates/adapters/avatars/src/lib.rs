@@ -1,4 +1,6 @@
-//! Avatar adapter: implements the domain's [`AvatarStore`] port on the local file system.
+//! Avatar adapter: implements the domain's [`AvatarStore`] port on the local file system
+//! ([`FsAvatarStore`]) or in an S3-compatible bucket ([`S3AvatarStore`]); [`AnyAvatarStore`] is
+//! the one chosen by configuration.
 //!
 //! Uploads are judged by their content (PNG, JPEG, WebP or GIF magic bytes, then a full
 //! decode), cropped to a centred square of at most 512 px and re-encoded as PNG, which drops
@@ -6,11 +8,18 @@
 //! pool, never on the async executor.
 #![deny(missing_docs)]
 
+mod fs;
+mod s3;
+
+pub use fs::FsAvatarStore;
+pub use s3::{S3AvatarStore, S3Location, S3SettingsError};
+
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use image::imageops::FilterType;
 use image::{ImageFormat, ImageReader, Limits};
+use tokio::sync::Semaphore;
 
 use contacts_domain::Error;
 use contacts_domain::user::AvatarStore;
@@ -18,30 +27,55 @@ use contacts_domain::user::AvatarStore;
 /// Largest side of a stored avatar, in pixels.
 pub const AVATAR_SIZE: u32 = 512;
 
-/// Largest image accepted for decoding, per side: a guard against decompression bombs.
-const MAX_SOURCE_SIDE: u32 = 10_000;
+/// Largest image accepted, per side, as its header declares it: checked before decoding, so
+/// a small file declaring a huge picture (a decompression bomb) never reaches memory.
+pub const MAX_SOURCE_SIDE: u32 = 4_096;
 
-/// Stores avatars as `<random>.png` files in a folder, served under `{base_url}/media/`.
+/// Largest image accepted, in pixels (width × height), as declared.
+pub const MAX_SOURCE_PIXELS: u64 = 16_000_000;
+
+/// Memory a decoder may allocate at most: 16 million RGBA pixels and some slack.
+const MAX_DECODER_ALLOC: u64 = MAX_SOURCE_PIXELS * 4 + 16 * 1024 * 1024;
+
+/// The bound on images decoded at once, shared by every clone of a store.
+///
+/// At most one image per core is decoded at a time (like bcrypt's hashes): decoding takes CPU
+/// and up to [`MAX_SOURCE_PIXELS`] × 4 bytes of memory, so a burst of uploads queues instead
+/// of multiplying both.
 #[derive(Debug, Clone)]
-pub struct FsAvatarStore {
-    dir: PathBuf,
-    public_prefix: String,
-}
+pub(crate) struct Decodes(Arc<Semaphore>);
 
-impl FsAvatarStore {
-    /// A store writing into `dir` (created when needed) whose URLs start with
-    /// `{base_url}/media/`.
-    pub fn new(dir: impl Into<PathBuf>, base_url: &str) -> Self {
-        Self { dir: dir.into(), public_prefix: format!("{}/media/", base_url.trim_end_matches('/')) }
+impl Decodes {
+    /// At most `limit` decodes at a time (at least one).
+    pub(crate) fn new(limit: usize) -> Self {
+        Self(Arc::new(Semaphore::new(limit.max(1))))
+    }
+
+    /// One decode per core.
+    pub(crate) fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Decodes that may start now without waiting.
+    pub(crate) fn free(&self) -> usize {
+        self.0.available_permits()
+    }
+
+    /// [`reencode`]s an upload on the blocking pool while holding one permit.
+    pub(crate) async fn reencode(&self, upload: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let _permit = self.0.acquire().await.map_err(Error::unexpected)?;
+        blocking(move || reencode(&upload)).await
     }
 }
 
 /// `<32 hex digits>.png`, the only names this store writes.
-fn is_avatar_name(name: &str) -> bool {
+pub(crate) fn is_avatar_name(name: &str) -> bool {
     name.strip_suffix(".png").is_some_and(|stem| stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
     tokio::task::spawn_blocking(work).await.map_err(Error::unexpected)?
 }
 
@@ -52,12 +86,17 @@ pub fn reencode(upload: &[u8]) -> Result<Vec<u8>, Error> {
     if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Gif) {
         return Err(Error::UnsupportedMedia);
     }
+    check_declared_size(upload, format)?;
     let mut reader = ImageReader::with_format(Cursor::new(upload), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SOURCE_SIDE);
     limits.max_image_height = Some(MAX_SOURCE_SIDE);
+    limits.max_alloc = Some(MAX_DECODER_ALLOC);
     reader.limits(limits);
-    let image = reader.decode().map_err(|_| Error::UnsupportedMedia)?;
+    let image = reader.decode().map_err(|error| match error {
+        image::ImageError::Limits(_) => Error::ImageTooLarge,
+        _ => Error::UnsupportedMedia,
+    })?;
     let side = image.width().min(image.height());
     let square = image.crop_imm((image.width() - side) / 2, (image.height() - side) / 2, side, side);
     let avatar =
@@ -67,54 +106,63 @@ pub fn reencode(upload: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(png)
 }
 
-fn random_name() -> Result<String, Error> {
+/// Reads only the image's header and refuses sizes over [`MAX_SOURCE_SIDE`] a side or
+/// [`MAX_SOURCE_PIXELS`] in all ([`Error::ImageTooLarge`]); a header that cannot be read is
+/// not an image ([`Error::UnsupportedMedia`]).
+pub fn check_declared_size(upload: &[u8], format: ImageFormat) -> Result<(), Error> {
+    let (width, height) =
+        ImageReader::with_format(Cursor::new(upload), format).into_dimensions().map_err(|_| Error::UnsupportedMedia)?;
+    if width > MAX_SOURCE_SIDE || height > MAX_SOURCE_SIDE || u64::from(width) * u64::from(height) > MAX_SOURCE_PIXELS {
+        return Err(Error::ImageTooLarge);
+    }
+    Ok(())
+}
+
+pub(crate) fn random_name() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(Error::unexpected)?;
     Ok(format!("{}.png", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
-fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(Error::unexpected)?;
-    std::fs::write(dir.join(name), bytes).map_err(Error::unexpected)
+/// The avatar store chosen by configuration (`AVATAR_STORE`).
+#[derive(Debug, Clone)]
+pub enum AnyAvatarStore {
+    /// Files in a folder.
+    Fs(FsAvatarStore),
+    /// Objects in an S3-compatible bucket.
+    S3(S3AvatarStore),
 }
 
-impl AvatarStore for FsAvatarStore {
+impl AnyAvatarStore {
+    /// Whether the store can be reached now (a folder always can): `/readyz` reports it.
+    pub async fn is_healthy(&self) -> bool {
+        match self {
+            Self::Fs(_) => true,
+            Self::S3(store) => store.is_healthy().await,
+        }
+    }
+}
+
+impl AvatarStore for AnyAvatarStore {
     async fn store(&self, upload: Vec<u8>) -> Result<String, Error> {
-        let dir = self.dir.clone();
-        let name = blocking(move || {
-            let png = reencode(&upload)?;
-            let name = random_name()?;
-            write_new(&dir, &name, &png)?;
-            Ok(name)
-        })
-        .await?;
-        Ok(format!("{}{name}", self.public_prefix))
+        match self {
+            Self::Fs(s) => s.store(upload).await,
+            Self::S3(s) => s.store(upload).await,
+        }
     }
 
     async fn remove(&self, url: &str) -> Result<(), Error> {
-        let Some(name) = url.strip_prefix(&self.public_prefix).filter(|n| is_avatar_name(n)) else {
-            return Ok(());
-        };
-        let path = self.dir.join(name);
-        blocking(move || match std::fs::remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::unexpected(e)),
-            _ => Ok(()),
-        })
-        .await
+        match self {
+            Self::Fs(s) => s.remove(url).await,
+            Self::S3(s) => s.remove(url).await,
+        }
     }
 
-    // Names are checked, so no path outside the folder can be read.
     async fn read(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
-        if !is_avatar_name(name) {
-            return Ok(None);
+        match self {
+            Self::Fs(s) => s.read(name).await,
+            Self::S3(s) => s.read(name).await,
         }
-        let path = self.dir.join(name);
-        blocking(move || match std::fs::read(path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::unexpected(e)),
-        })
-        .await
     }
 }
 

@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use image::{DynamicImage, ImageBuffer, Rgb};
 
 use super::*;
@@ -56,6 +58,51 @@ fn anything_else_is_unsupported_whatever_it_is_called() {
     for upload in [b"just some text, named avatar.png".to_vec(), bmp, truncated_png, Vec::new()] {
         assert!(matches!(reencode(&upload), Err(Error::UnsupportedMedia)));
     }
+}
+
+#[test]
+fn a_declared_size_over_the_limits_is_refused_before_decoding() {
+    use contacts_test_support::png_declaring;
+    // 10000×10000 would take 300 MB decoded; the file is a few dozen bytes.
+    for (w, h) in [(10_000, 10_000), (4_097, 1), (1, 4_097), (4_096, 3_907)] {
+        let bomb = png_declaring(w, h);
+        assert!(bomb.len() < 100);
+        assert!(matches!(check_declared_size(&bomb, ImageFormat::Png), Err(Error::ImageTooLarge)), "{w}x{h}");
+        assert!(matches!(reencode(&bomb), Err(Error::ImageTooLarge)), "{w}x{h}");
+    }
+    // At the limits the header passes (this file then fails to decode: it has no pixels).
+    for (w, h) in [(4_096, 3_906), (4_000, 4_000), (1, 4_096)] {
+        assert!(check_declared_size(&png_declaring(w, h), ImageFormat::Png).is_ok(), "{w}x{h}");
+        assert!(matches!(reencode(&png_declaring(w, h)), Err(Error::UnsupportedMedia)), "{w}x{h}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_decode_holds_one_of_the_permits() {
+    let (store, dir) = temp_store_decoding(1);
+    assert_eq!(store.free_decodes(), 1);
+    let upload = image_bytes(2_000, 2_000, ImageFormat::Png);
+    let running = tokio::spawn({
+        let store = store.clone();
+        async move { store.store(upload).await }
+    });
+    let mut seen_busy = false;
+    for _ in 0..2_000 {
+        if store.free_decodes() == 0 {
+            seen_busy = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    running.await.unwrap().unwrap();
+    assert!(seen_busy, "the running decode held the only permit");
+    assert_eq!(store.free_decodes(), 1, "and gave it back");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn temp_store_decoding(decodes: usize) -> (FsAvatarStore, PathBuf) {
+    let (_, dir) = temp_store();
+    (FsAvatarStore::with_decodes(&dir, "http://app.test/", decodes), dir)
 }
 
 fn temp_store() -> (FsAvatarStore, PathBuf) {

@@ -34,12 +34,23 @@ impl AnyCache {
     }
 }
 
+/// The `user_cache_requests_total` counter, by `result` (`hit`, `miss`, `error`).
+pub const USER_CACHE_REQUESTS: &str = "user_cache_requests_total";
+
 impl UserCache for AnyCache {
+    /// Counts each lookup in [`USER_CACHE_REQUESTS`], so operators see the hit rate.
     async fn get(&self, id: UserId) -> Result<Option<User>, Error> {
-        match self {
+        let found = match self {
             Self::Redis(c) => c.get(id).await,
             Self::Memory(c) => c.get(id).await,
-        }
+        };
+        let result = match &found {
+            Ok(Some(_)) => "hit",
+            Ok(None) => "miss",
+            Err(_) => "error",
+        };
+        metrics::counter!(USER_CACHE_REQUESTS, "result" => result).increment(1);
+        found
     }
 
     async fn put(&self, user: &User) -> Result<(), Error> {
@@ -53,6 +64,29 @@ impl UserCache for AnyCache {
         match self {
             Self::Redis(c) => c.remove(id).await,
             Self::Memory(c) => c.remove(id).await,
+        }
+    }
+}
+
+impl contacts_domain::throttle::FailureCounter for AnyCache {
+    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
+        match self {
+            Self::Redis(c) => c.counts(keys).await,
+            Self::Memory(c) => c.counts(keys).await,
+        }
+    }
+
+    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<(), Error> {
+        match self {
+            Self::Redis(c) => c.add_failure(keys, window_seconds).await,
+            Self::Memory(c) => c.add_failure(keys, window_seconds).await,
+        }
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), Error> {
+        match self {
+            Self::Redis(c) => c.clear(key).await,
+            Self::Memory(c) => c.clear(key).await,
         }
     }
 }

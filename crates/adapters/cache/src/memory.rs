@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use contacts_domain::Error;
+use contacts_domain::throttle::FailureCounter;
 use contacts_domain::user::{RateLimiter, User, UserCache, UserId};
 
 use crate::record::UserRecord;
@@ -15,6 +16,8 @@ struct State {
     users: HashMap<i64, (String, Instant)>,
     /// Counters by key and window start; old windows are dropped as new ones begin.
     hits: HashMap<String, (i64, u64)>,
+    /// Login failures by key: count and when the window ends.
+    failures: HashMap<String, (u64, Instant)>,
 }
 
 /// An in-process cache with the same behaviour as the Redis one (entries expire after the
@@ -73,6 +76,36 @@ impl RateLimiter for MemoryCache {
     }
 }
 
+impl FailureCounter for MemoryCache {
+    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
+        let now = Instant::now();
+        let state = self.state();
+        Ok(keys
+            .iter()
+            .map(|key| match state.failures.get(key) {
+                Some((count, ends)) if *ends > now => (*count, (*ends - now).as_secs_f64().ceil() as u64),
+                _ => (0, 0),
+            })
+            .collect())
+    }
+
+    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<(), Error> {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.failures.retain(|_, (_, ends)| *ends > now);
+        for key in keys {
+            let entry = state.failures.entry(key.clone()).or_insert((0, now + Duration::from_secs(window_seconds)));
+            entry.0 += 1;
+        }
+        Ok(())
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), Error> {
+        self.state().failures.remove(key);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +146,23 @@ mod tests {
         assert_eq!(cache.hit("me:1", 60, 60).await.unwrap(), 2);
         assert_eq!(cache.hit("me:2", 60, 60).await.unwrap(), 1);
         assert_eq!(cache.hit("me:1", 120, 60).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn login_failures_count_until_cleared_or_their_window_ends() {
+        use contacts_domain::throttle::FailureCounter;
+        let cache = MemoryCache::new(Duration::from_secs(60));
+        let keys = vec!["pair".to_owned(), "ip".to_owned()];
+        cache.add_failure(&keys, 900).await.unwrap();
+        cache.add_failure(&keys[1..], 1).await.unwrap();
+        let counts = cache.counts(&keys).await.unwrap();
+        assert_eq!((counts[0].0, counts[1].0), (1, 2));
+        assert!((899..=900).contains(&counts[1].1), "the first failure's window: {counts:?}");
+        cache.clear("pair").await.unwrap();
+        assert_eq!(cache.counts(&keys[..1]).await.unwrap(), vec![(0, 0)]);
+
+        cache.add_failure(&["short".to_owned()], 1).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(cache.counts(&["short".to_owned()]).await.unwrap(), vec![(0, 0)]);
     }
 }

@@ -9,6 +9,7 @@ use deadpool_redis::redis::{self, AsyncCommands};
 use deadpool_redis::{Config, Connection, Pool, PoolConfig, Runtime, Timeouts};
 
 use contacts_domain::Error;
+use contacts_domain::throttle::FailureCounter;
 use contacts_domain::user::{RateLimiter, User, UserCache, UserId};
 
 use crate::record::{FORMAT, UserRecord};
@@ -127,6 +128,54 @@ impl RateLimiter for RedisCache {
             Ok(count)
         })
         .await
+    }
+}
+
+fn failure_key(key: &str) -> String {
+    format!("contacts:v{FORMAT}:fail:{key}")
+}
+
+impl FailureCounter for RedisCache {
+    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
+        let keys: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
+        // GET and TTL of every key in one round trip.
+        let answers: Vec<(Option<u64>, i64)> = self
+            .run(|mut conn| async move {
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.get(key).ttl(key);
+                }
+                let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+                let mut answers = Vec::new();
+                for pair in flat.chunks(2) {
+                    let count: Option<u64> = redis::from_redis_value(pair[0].clone())?;
+                    let ttl: i64 = redis::from_redis_value(pair[1].clone())?;
+                    answers.push((count, ttl));
+                }
+                Ok(answers)
+            })
+            .await?;
+        Ok(answers.into_iter().map(|(count, ttl)| (count.unwrap_or(0), u64::try_from(ttl).unwrap_or(0))).collect())
+    }
+
+    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<(), Error> {
+        let keys: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
+        // INCR, and start the window's expiry only at the first failure (EXPIRE NX), atomically.
+        self.run(|mut conn| async move {
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for key in &keys {
+                pipe.incr(key, 1).ignore();
+                pipe.cmd("EXPIRE").arg(key).arg(window_seconds).arg("NX").ignore();
+            }
+            pipe.query_async::<()>(&mut conn).await
+        })
+        .await
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), Error> {
+        let key = failure_key(key);
+        self.run(|mut conn| async move { conn.del(key).await }).await
     }
 }
 

@@ -79,7 +79,7 @@ mod tests {
     #[tokio::test]
     async fn the_73rd_byte_counts() {
         let hasher = BcryptHasher::new(4).unwrap();
-        let long = "x".repeat(72);
+        let long = "xy".repeat(36);
         let hash = hasher.hash(&password(&long)).await.unwrap();
         assert!(hasher.verify(&long, &hash).await.unwrap());
         assert!(!hasher.verify(&format!("{long}y"), &hash).await.unwrap());

@@ -8,25 +8,31 @@ use diesel_async::RunQueryDsl;
 
 use contacts_domain::Error;
 use contacts_domain::contact::{
-    Contact, ContactFilter, ContactId, ContactPatch, ContactRepository, MonthDay, NewContact, Page,
+    CardRecord, Contact, ContactFilter, ContactId, ContactPatch, ContactRepository, ImportOutcome, MonthDay,
+    NewContact, Page, StoredCard, TypedValue,
 };
 use contacts_domain::user::UserId;
+use serde_json::Value;
 
 use crate::error::query_error;
 use crate::pool::Database;
-use crate::schema::contacts;
+use crate::schema::{address_books, contacts};
 use update::UpdateContact;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = contacts, check_for_backend(Pg))]
 struct ContactRow {
     id: i64,
+    uid: String,
     first_name: String,
     last_name: String,
-    email: String,
-    phone: String,
-    birthday: NaiveDate,
+    email: Option<String>,
+    phone: Option<String>,
+    birthday: Option<NaiveDate>,
+    birthday_md: Option<i16>,
     additional_info: Option<String>,
+    emails: Value,
+    phones: Value,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -35,30 +41,103 @@ impl From<ContactRow> for Contact {
     fn from(row: ContactRow) -> Self {
         Contact {
             id: ContactId(row.id),
+            uid: row.uid,
             first_name: row.first_name,
             last_name: row.last_name,
             email: row.email,
             phone: row.phone,
             birthday: row.birthday,
+            birthday_md: row.birthday_md.map(|md| MonthDay { month: (md / 100) as u32, day: (md % 100) as u32 }),
             additional_info: row.additional_info,
+            emails: typed_values(row.emails),
+            phones: typed_values(row.phones),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
     }
 }
 
-/// `None` is inserted as NULL rather than left to the column default, so the statement is the
-/// same for every contact and diesel keeps it prepared (one round trip an insert).
+/// A contact with its card, for vCard reads.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contacts, check_for_backend(Pg))]
+struct CardRow {
+    #[diesel(embed)]
+    contact: ContactRow,
+    card: String,
+    card_dirty: bool,
+}
+
+impl From<CardRow> for StoredCard {
+    fn from(row: CardRow) -> Self {
+        StoredCard { contact: row.contact.into(), card: row.card, dirty: row.card_dirty }
+    }
+}
+
+/// A JSONB list `[{"value": str, "type": str|null}]` as domain values (anything else is skipped).
+fn typed_values(json: Value) -> Vec<TypedValue> {
+    let Value::Array(items) = json else { return Vec::new() };
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let value = item.get("value")?.as_str()?.to_owned();
+            let kind = item.get("type").and_then(Value::as_str).map(str::to_owned);
+            Some(TypedValue { value, kind })
+        })
+        .collect()
+}
+
+/// Domain values as the JSONB list the `emails` and `phones` columns hold.
+fn typed_json(values: &[TypedValue]) -> Value {
+    Value::Array(values.iter().map(|v| serde_json::json!({"value": v.value, "type": v.kind})).collect())
+}
+
+/// A list of one untyped entry.
+fn single(value: &str) -> Value {
+    typed_json(&[TypedValue { value: value.to_owned(), kind: None }])
+}
+
+/// `month * 100 + day`, the `birthday_md` column.
+fn md_code(md: MonthDay) -> i16 {
+    (md.month * 100 + md.day) as i16
+}
+
+/// A fresh random UID (a version 4 UUID) for a contact made through REST.
+fn new_uid() -> Result<String, Error> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| Error::unexpected(e.to_string()))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
+}
+
+/// The card a REST-made contact starts with: its mapped properties are written in from the
+/// columns when it is read (`card_dirty`), so the insert stays one fixed statement.
+const REST_CARD: &str = "BEGIN:VCARD\r\nVERSION:4.0\r\nEND:VCARD\r\n";
+
+/// The name of the address book REST creates in.
+const DEFAULT_BOOK: &str = "contacts";
+
+/// One imported card as a row.
 #[derive(Insertable)]
 #[diesel(table_name = contacts, treat_none_as_default_value = false)]
-struct NewContactRow<'a> {
+struct CardInsert<'a> {
     user_id: i64,
+    book_id: i64,
+    uid: &'a str,
+    href: String,
+    card: &'a str,
+    card_dirty: bool,
     first_name: &'a str,
     last_name: &'a str,
-    email: &'a str,
-    phone: &'a str,
-    birthday: NaiveDate,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+    birthday: Option<NaiveDate>,
+    birthday_md: Option<i16>,
     additional_info: Option<&'a str>,
+    emails: Value,
+    phones: Value,
+    rest_email: Option<&'a str>,
 }
 
 /// Contacts stored in the `contacts` table, always filtered by owner.
@@ -131,18 +210,35 @@ fn substring_pattern(needle: &str) -> String {
 
 impl ContactRepository for PgContactRepository {
     async fn create(&self, owner: UserId, contact: NewContact) -> Result<Contact, Error> {
+        let uid = new_uid()?;
         let mut conn = self.db.conn().await?;
-        let row = NewContactRow {
-            user_id: owner.0,
-            first_name: contact.first_name.as_str(),
-            last_name: contact.last_name.as_str(),
-            email: contact.email.as_str(),
-            phone: contact.phone.as_str(),
-            birthday: contact.birthday.date(),
-            additional_info: contact.additional_info.as_ref().map(|a| a.as_str()),
-        };
+        let book = address_books::table
+            .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(DEFAULT_BOOK)))
+            .select(address_books::id)
+            .single_value()
+            .assume_not_null();
+        let email = contact.email.as_str();
+        let phone = contact.phone.as_str();
+        let birthday = contact.birthday.date();
         diesel::insert_into(contacts::table)
-            .values(row)
+            .values((
+                contacts::user_id.eq(owner.0),
+                contacts::book_id.eq(book),
+                contacts::uid.eq(&uid),
+                contacts::href.eq(format!("{uid}.vcf")),
+                contacts::card.eq(REST_CARD),
+                contacts::card_dirty.eq(true),
+                contacts::first_name.eq(contact.first_name.as_str()),
+                contacts::last_name.eq(contact.last_name.as_str()),
+                contacts::email.eq(Some(email)),
+                contacts::phone.eq(Some(phone)),
+                contacts::birthday.eq(Some(birthday)),
+                contacts::birthday_md.eq(Some(md_code(MonthDay::of(birthday)))),
+                contacts::additional_info.eq(contact.additional_info.as_ref().map(|a| a.as_str())),
+                contacts::emails.eq(contact.emails.as_deref().map_or_else(|| single(email), typed_json)),
+                contacts::phones.eq(contact.phones.as_deref().map_or_else(|| single(phone), typed_json)),
+                contacts::rest_email.eq(Some(email)),
+            ))
             .returning(ContactRow::as_returning())
             .get_result(&mut conn)
             .await
@@ -202,7 +298,7 @@ impl ContactRepository for PgContactRepository {
 
     async fn with_birthday_on(&self, owner: UserId, days: &[MonthDay]) -> Result<Vec<Contact>, Error> {
         let mut conn = self.db.conn().await?;
-        let codes: Vec<i16> = days.iter().map(|d| (d.month * 100 + d.day) as i16).collect();
+        let codes: Vec<i16> = days.iter().map(|d| md_code(*d)).collect();
         owned(owner)
             .filter(contacts::birthday_md.eq_any(codes))
             .select(ContactRow::as_select())
@@ -210,6 +306,95 @@ impl ContactRepository for PgContactRepository {
             .load(&mut conn)
             .await
             .map(|rows| rows.into_iter().map(Contact::from).collect())
+            .map_err(query_error)
+    }
+
+    async fn import(&self, owner: UserId, cards: &[CardRecord]) -> Result<Vec<ImportOutcome>, Error> {
+        use diesel::upsert::excluded;
+        let mut conn = self.db.conn().await?;
+        let book: i64 = address_books::table
+            .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(DEFAULT_BOOK)))
+            .select(address_books::id)
+            .first(&mut conn)
+            .await
+            .map_err(query_error)?;
+        let rows: Vec<CardInsert<'_>> = cards
+            .iter()
+            .map(|c| {
+                let v = &c.view;
+                CardInsert {
+                    user_id: owner.0,
+                    book_id: book,
+                    uid: &c.uid,
+                    href: format!("{}.vcf", c.uid),
+                    card: &c.card,
+                    card_dirty: false,
+                    first_name: &v.first_name,
+                    last_name: &v.last_name,
+                    email: <[TypedValue]>::first(&v.emails).map(|e| e.value.as_str()),
+                    phone: <[TypedValue]>::first(&v.phones).map(|p| p.value.as_str()),
+                    birthday: v.birthday.and_then(|b| b.date()),
+                    birthday_md: v.birthday.map(|b| md_code(b.month_day())),
+                    additional_info: v.note.as_deref(),
+                    emails: typed_json(&v.emails),
+                    phones: typed_json(&v.phones),
+                    rest_email: None,
+                }
+            })
+            .collect();
+        // `xmax = 0` only for a row this statement inserted (an updated row has a deleting xmax).
+        let stored: Vec<(String, bool)> = diesel::insert_into(contacts::table)
+            .values(&rows)
+            .on_conflict((contacts::book_id, contacts::uid))
+            .do_update()
+            .set((
+                contacts::card.eq(excluded(contacts::card)),
+                contacts::card_dirty.eq(false),
+                contacts::first_name.eq(excluded(contacts::first_name)),
+                contacts::last_name.eq(excluded(contacts::last_name)),
+                contacts::email.eq(excluded(contacts::email)),
+                contacts::phone.eq(excluded(contacts::phone)),
+                contacts::birthday.eq(excluded(contacts::birthday)),
+                contacts::birthday_md.eq(excluded(contacts::birthday_md)),
+                contacts::additional_info.eq(excluded(contacts::additional_info)),
+                contacts::emails.eq(excluded(contacts::emails)),
+                contacts::phones.eq(excluded(contacts::phones)),
+                contacts::rest_email.eq(excluded(contacts::rest_email)),
+                contacts::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning((contacts::uid, diesel::dsl::sql::<diesel::sql_types::Bool>("xmax = 0")))
+            .get_results(&mut conn)
+            .await
+            .map_err(query_error)?;
+        let created: std::collections::HashMap<String, bool> = stored.into_iter().collect();
+        Ok(cards
+            .iter()
+            .map(|c| if created.get(&c.uid) == Some(&true) { ImportOutcome::Created } else { ImportOutcome::Updated })
+            .collect())
+    }
+
+    async fn cards_after(&self, owner: UserId, after: Option<ContactId>, limit: i64) -> Result<Vec<StoredCard>, Error> {
+        let mut conn = self.db.conn().await?;
+        owned(owner)
+            .filter(contacts::id.gt(after.map_or(0, |a| a.0)))
+            .select(CardRow::as_select())
+            .order(contacts::id)
+            .limit(limit)
+            .load(&mut conn)
+            .await
+            .map(|rows| rows.into_iter().map(StoredCard::from).collect())
+            .map_err(query_error)
+    }
+
+    async fn card(&self, owner: UserId, id: ContactId) -> Result<Option<StoredCard>, Error> {
+        let mut conn = self.db.conn().await?;
+        owned(owner)
+            .filter(contacts::id.eq(id.0))
+            .select(CardRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map(|row| row.map(StoredCard::from))
             .map_err(query_error)
     }
 }

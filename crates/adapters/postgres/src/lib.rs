@@ -9,6 +9,7 @@
 mod contacts;
 mod error;
 mod migrations;
+mod outbox;
 mod pool;
 mod schema;
 #[cfg(test)]
@@ -18,6 +19,7 @@ mod users;
 
 pub use contacts::PgContactRepository;
 pub use migrations::{MigrationError, create_database_if_missing, run_migrations};
-pub use pool::{Database, DatabaseError};
+pub use outbox::{FloodGuard, PgMailOutbox};
+pub use pool::{Database, DatabaseError, PoolUsage};
 pub use tokens::PgTokenStore;
 pub use users::PgUserRepository;

@@ -30,6 +30,17 @@ type Manager = AsyncDieselConnectionManager<AsyncPgConnection>;
 #[error("could not build the PostgreSQL connection pool")]
 pub struct DatabaseError(#[source] deadpool::managed::BuildError);
 
+/// A snapshot of the pool's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Open and waiting for work.
+    pub idle: usize,
+    /// Lent to a request.
+    pub in_use: usize,
+    /// The pool's limit.
+    pub max: usize,
+}
+
 /// A cheaply clonable handle to the PostgreSQL connection pool, shared by every repository.
 ///
 /// Build it once per process (not per actix worker). A connection in steady use is reused
@@ -75,6 +86,13 @@ impl Database {
     /// A connection from the pool, or [`Error::Unavailable`] once the timeout has passed.
     pub(crate) async fn conn(&self) -> Result<Object<AsyncPgConnection>, Error> {
         self.pool.get().await.map_err(pool_error)
+    }
+
+    /// How many connections are idle, lent out, and allowed at most: what the
+    /// `db_pool_connections` metric reports.
+    pub fn usage(&self) -> PoolUsage {
+        let status = self.pool.status();
+        PoolUsage { idle: status.available, in_use: status.size.saturating_sub(status.available), max: status.max_size }
     }
 
     /// Checks that PostgreSQL answers a trivial query, for health checks.

@@ -44,20 +44,40 @@ diesel::table! {
         user_id -> BigInt,
         first_name -> Text,
         last_name -> Text,
-        email -> Text,
-        phone -> Text,
-        birthday -> Date,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        birthday -> Nullable<Date>,
         additional_info -> Nullable<Text>,
-        birthday_md -> SmallInt,
+        birthday_md -> Nullable<SmallInt>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        book_id -> BigInt,
+        uid -> Text,
+        href -> Text,
+        card -> Text,
+        emails -> Jsonb,
+        phones -> Jsonb,
+        rest_email -> Nullable<Text>,
+        card_dirty -> Bool,
+    }
+}
+
+diesel::table! {
+    address_books (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        display_name -> Text,
+        created_at -> Timestamptz,
     }
 }
 
 diesel::joinable!(contacts -> users (user_id));
+diesel::joinable!(contacts -> address_books (book_id));
+diesel::joinable!(address_books -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, contacts, refresh_tokens, password_reset_tokens);
+diesel::allow_tables_to_appear_in_same_query!(users, contacts, address_books, refresh_tokens, password_reset_tokens);
 
 diesel::define_sql_function! {
     /// PostgreSQL's `lower(text)`, used for case-insensitive comparisons that match the

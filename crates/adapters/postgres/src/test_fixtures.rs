@@ -82,6 +82,8 @@ pub(crate) fn new_contact(first_name: &str, last_name: &str, email_address: &str
         phone: phone("+1 (555) 010-0100"),
         birthday: birthday("1990-05-17"),
         additional_info: None,
+        emails: None,
+        phones: None,
     }
 }
 

@@ -128,19 +128,24 @@ impl TokenStore for PgTokenStore {
 
     async fn consume_reset(&self, fingerprint: &str, now: DateTime<Utc>) -> Result<Option<UserId>, Error> {
         let mut conn = self.db.conn().await?;
-        diesel::update(
-            resets::table
-                .filter(resets::token_hash.eq(fingerprint))
-                .filter(resets::used_at.is_null())
-                .filter(resets::expires_at.gt(now)),
-        )
-        .set(resets::used_at.eq(now))
-        .returning(resets::user_id)
-        .get_result::<i64>(&mut conn)
-        .await
-        .optional()
-        .map(|id| id.map(UserId))
-        .map_err(query_error)
+        // One statement spends the presented token and every other unused one of its user, so
+        // an older link cannot be used after a newer one was. Racing consumes lock the user's
+        // rows in the same order; the loser re-reads them as used and updates none, so the
+        // presented token wins only if it is among the rows this statement marked.
+        let presented = diesel::alias!(crate::schema::password_reset_tokens as presented);
+        let owner = presented
+            .filter(presented.field(resets::token_hash).eq(fingerprint))
+            .filter(presented.field(resets::used_at).is_null())
+            .filter(presented.field(resets::expires_at).gt(now))
+            .select(presented.field(resets::user_id));
+        let spent: Vec<(i64, String)> =
+            diesel::update(resets::table.filter(resets::user_id.eq_any(owner)).filter(resets::used_at.is_null()))
+                .set(resets::used_at.eq(now))
+                .returning((resets::user_id, resets::token_hash))
+                .get_results(&mut conn)
+                .await
+                .map_err(query_error)?;
+        Ok(spent.into_iter().find(|(_, hash)| hash == fingerprint).map(|(user, _)| UserId(user)))
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, Error> {

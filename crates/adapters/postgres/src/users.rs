@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use contacts_domain::user::{NewUser, PasswordHash, Role, User, UserCredentials, UserId, UserRepository};
 use contacts_domain::{EmailAddress, Error};
@@ -14,7 +14,7 @@ use crate::schema::{lower, users};
 /// The columns every read of a user selects; the password hash is not among them.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
-struct UserRow {
+pub(crate) struct UserRow {
     id: i64,
     username: String,
     email: String,
@@ -52,11 +52,11 @@ struct CredentialsRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = users)]
-struct NewUserRow<'a> {
-    username: &'a str,
-    email: &'a str,
-    password_hash: &'a str,
-    avatar: &'a str,
+pub(crate) struct NewUserRow<'a> {
+    pub(crate) username: &'a str,
+    pub(crate) email: &'a str,
+    pub(crate) password_hash: &'a str,
+    pub(crate) avatar: &'a str,
 }
 
 /// Users stored in the `users` table.
@@ -138,11 +138,32 @@ impl UserRepository for PgUserRepository {
         one(query.returning(UserRow::as_returning()).get_result(&mut conn).await)
     }
 
-    async fn update_avatar(&self, id: UserId, avatar: &str) -> Result<Option<User>, Error> {
+    async fn update_avatar(&self, id: UserId, avatar: &str) -> Result<Option<(User, Option<String>)>, Error> {
         let mut conn = self.db.conn().await?;
-        let query = diesel::update(users::table.find(id.0))
-            .set((users::avatar.eq(avatar), users::updated_at.eq(diesel::dsl::now)));
-        one(query.returning(UserRow::as_returning()).get_result(&mut conn).await)
+        // The row is locked while the old URL is read, so a racing change waits and then reads
+        // this one's URL as the one it replaces.
+        let changed = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                let Some(previous) = users::table
+                    .find(id.0)
+                    .select(users::avatar)
+                    .for_update()
+                    .first::<Option<String>>(conn)
+                    .await
+                    .optional()?
+                else {
+                    return Ok(None);
+                };
+                let row = diesel::update(users::table.find(id.0))
+                    .set((users::avatar.eq(avatar), users::updated_at.eq(diesel::dsl::now)))
+                    .returning(UserRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                Ok(Some((row, previous)))
+            })
+            .await
+            .map_err(query_error)?;
+        changed.map(|(row, previous)| Ok((User::try_from(row)?, previous))).transpose()
     }
 
     async fn set_role(&self, email: &EmailAddress, role: Role) -> Result<Option<User>, Error> {

@@ -136,12 +136,20 @@ pub enum AnyMailer {
     Log(LogMailer),
 }
 
+/// The `mails_total` counter, by `kind` and `result` (`sent`, `failed`).
+pub const MAILS: &str = "mails_total";
+
 impl Mailer for AnyMailer {
+    /// Counts each mail in [`MAILS`]; a mail written to the log counts as sent.
     async fn send(&self, email: Email) -> Result<(), Error> {
-        match self {
+        let kind = email.kind();
+        let sent = match self {
             Self::Smtp(mailer) => mailer.send(email).await,
             Self::Log(mailer) => mailer.send(email).await,
-        }
+        };
+        let result = if sent.is_ok() { "sent" } else { "failed" };
+        metrics::counter!(MAILS, "kind" => kind, "result" => result).increment(1);
+        sent
     }
 }
 

@@ -1,5 +1,6 @@
 //! Authentication: registration, email confirmation, login and access-token checks.
 
+mod common_passwords;
 mod password;
 mod ports;
 mod service;

@@ -75,7 +75,8 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn store_reset(&self, user: UserId, fingerprint: &str, expires_at: DateTime<Utc>) -> Result<(), Error>;
 
     /// Marks the reset token used if it is unused and not expired at `now`, and returns its
-    /// user; `None` otherwise. A reset token therefore works once.
+    /// user; `None` otherwise. A reset token therefore works once. Every other unused reset
+    /// token of that user is marked used in the same step, so an older link dies with it.
     async fn consume_reset(&self, fingerprint: &str, now: DateTime<Utc>) -> Result<Option<UserId>, Error>;
 
     /// Deletes tokens that expired before `now`; returns how many.

@@ -10,7 +10,7 @@ use super::tokens::{Claims, TokenKind, TokenPair, fingerprint};
 use crate::clock::Clock;
 use crate::email::EmailAddress;
 use crate::error::{Error, Problems, required};
-use crate::mail::{Email, Links, Mailer};
+use crate::mail::{Email, Links, MailComposer, MailEffect, MailKind, MailOutbox};
 use crate::user::{NewUser, User, UserId, UserRepository, Username};
 
 /// Settings that shape tokens and links.
@@ -68,8 +68,8 @@ pub struct AuthPorts<U, H, T, S, M, C> {
     pub tokens: T,
     /// Server-side memory of refresh and reset tokens.
     pub store: S,
-    /// Mail delivery.
-    pub mailer: M,
+    /// Where mails are queued for delivery, in the same transaction as what they announce.
+    pub outbox: M,
     /// The time.
     pub clock: C,
 }
@@ -81,7 +81,7 @@ pub struct AuthService<U, H, T, S, M, C> {
     hasher: H,
     tokens: T,
     store: S,
-    mailer: M,
+    outbox: M,
     clock: C,
     settings: AuthSettings,
 }
@@ -92,13 +92,13 @@ where
     H: PasswordHasher,
     T: TokenCodec,
     S: TokenStore,
-    M: Mailer,
+    M: MailOutbox,
     C: Clock,
 {
     /// Assembles the service from its ports.
     pub fn new(ports: AuthPorts<U, H, T, S, M, C>, settings: AuthSettings) -> Self {
-        let AuthPorts { users, hasher, tokens, store, mailer, clock } = ports;
-        Self { users, hasher, tokens, store, mailer, clock, settings }
+        let AuthPorts { users, hasher, tokens, store, outbox, clock } = ports;
+        Self { users, hasher, tokens, store, outbox, clock, settings }
     }
 
     /// The user repository, for other services that share it.
@@ -106,10 +106,9 @@ where
         &self.users
     }
 
-    /// Creates an unconfirmed account with role `user` and emails a confirmation link.
-    ///
-    /// A mail that cannot be sent is logged and does not undo the registration: the user can
-    /// ask for a new link.
+    /// Creates an unconfirmed account with role `user` and queues a confirmation link, in one
+    /// transaction; the mail is sent later by the delivery worker (unless the flood guard holds
+    /// it back), so the answer never waits for the mail server.
     pub async fn register(&self, input: RegistrationInput) -> Result<User, Error> {
         let mut problems = Problems::default();
         let username = problems.take(required("username", input.username).and_then(|u| Username::parse(&u)));
@@ -120,12 +119,12 @@ where
         let (Some(username), Some(email), Some(password)) = (username, email, password) else {
             unreachable!("every field parsed when there are no problems")
         };
+        let password = password.unlike("password", username.as_str(), &email).map_err(Error::invalid)?;
 
         let password_hash = self.hasher.hash(&password).await?;
         let avatar = default_avatar(&email);
-        let user = self.users.create(NewUser { username, email, password_hash, avatar }).await?;
-        self.send_confirmation(&user).await;
-        Ok(user)
+        let composer = ConfirmationMail { service: self };
+        self.outbox.register(NewUser { username, email, password_hash, avatar }, &composer).await
     }
 
     /// Exchanges a username or email and a password for a token pair.
@@ -189,20 +188,20 @@ where
         }
     }
 
-    /// Mails a single-use reset link if the address has an account. The outcome is the same
-    /// whether or not it does, so the answer reveals nothing.
+    /// Queues a single-use reset link if the address has an account. The answer, and the work
+    /// done for it (one lookup, one write of the same shape), are the same whether or not it
+    /// does, so neither reveals anything.
     pub async fn request_password_reset(&self, email: Option<String>) -> Result<(), Error> {
         let email = required("email", email).and_then(|e| EmailAddress::parse("email", &e)).map_err(Error::invalid)?;
-        let Some(user) = self.users.find_by_email(&email).await? else { return Ok(()) };
-        let result = async {
-            let (token, expires_at) = self.issue(&user, TokenKind::PasswordReset, self.settings.reset_token_ttl)?;
-            self.store.store_reset(user.id, &fingerprint(&token), expires_at).await?;
-            let link = self.settings.links.reset_password(&token);
-            self.mailer.send(Email::password_reset(user.email.clone(), &user.username, &link)).await
-        }
-        .await;
-        if let Err(error) = result {
-            tracing::error!(user_id = %user.id, error = ?error, "could not send the password reset email");
+        let Some(user) = self.users.find_by_email(&email).await? else {
+            return self.outbox.queue_nothing(&email).await;
+        };
+        let (token, expires_at) = self.issue(&user, TokenKind::PasswordReset, self.settings.reset_token_ttl)?;
+        let link = self.settings.links.reset_password(&token);
+        let mail = Email::password_reset(user.email.clone(), &user.username, &link);
+        let effect = MailEffect::StoreReset { user: user.id, fingerprint: fingerprint(&token), expires_at };
+        if !self.outbox.queue(MailKind::PasswordReset, mail, effect).await? {
+            tracing::info!(user_id = %user.id, "password reset mail held back by the flood guard");
         }
         Ok(())
     }
@@ -219,6 +218,10 @@ where
             unreachable!("every field parsed when there are no problems")
         };
         let claims = self.verify(&token, TokenKind::PasswordReset).ok_or(Error::InvalidResetToken)?;
+        // The account is known only now; a password like it is refused before the token is
+        // spent, so the user can pick another with the same link.
+        let account = self.users.find_by_id(claims.subject).await?.ok_or(Error::InvalidResetToken)?;
+        let password = password.unlike("new_password", &account.username, &account.email).map_err(Error::invalid)?;
         let user_id = self.store.consume_reset(&fingerprint(&token), self.clock.now()).await?;
         if user_id != Some(claims.subject) {
             return Err(Error::InvalidResetToken);
@@ -245,17 +248,22 @@ where
         Ok(ConfirmationOutcome::Confirmed)
     }
 
-    /// Sends a new confirmation link if the address belongs to an unconfirmed account.
+    /// Queues a new confirmation link if the address belongs to an unconfirmed account.
     ///
-    /// The outcome is the same whatever the account's state, so the answer reveals nothing.
+    /// The outcome, and the work done for it, are the same whatever the account's state, so
+    /// the answer reveals nothing.
     pub async fn request_confirmation_email(&self, email: Option<String>) -> Result<(), Error> {
         let email = required("email", email).and_then(|e| EmailAddress::parse("email", &e)).map_err(Error::invalid)?;
-        if let Some(user) = self.users.find_by_email(&email).await?
-            && !user.confirmed
-        {
-            self.send_confirmation(&user).await;
+        match self.users.find_by_email(&email).await? {
+            Some(user) if !user.confirmed => {
+                let mail = self.confirmation_mail(&user)?;
+                if !self.outbox.queue(MailKind::Confirmation, mail, MailEffect::None).await? {
+                    tracing::info!(user_id = %user.id, "confirmation mail held back by the flood guard");
+                }
+                Ok(())
+            }
+            _ => self.outbox.queue_nothing(&email).await,
         }
-        Ok(())
     }
 
     /// The user an access token speaks for; [`Error::Unauthenticated`] for any token that is
@@ -303,16 +311,31 @@ where
         Ok(pair)
     }
 
-    async fn send_confirmation(&self, user: &User) {
-        let result = async {
-            let (token, _) = self.issue(user, TokenKind::EmailConfirmation, self.settings.email_token_ttl)?;
-            let link = self.settings.links.confirm_email(&token);
-            self.mailer.send(Email::confirmation(user.email.clone(), &user.username, &link)).await
-        }
-        .await;
-        if let Err(error) = result {
-            tracing::error!(user_id = %user.id, error = ?error, "could not send the confirmation email");
-        }
+    /// The confirmation mail for `user`, with a freshly signed link.
+    fn confirmation_mail(&self, user: &User) -> Result<Email, Error> {
+        let (token, _) = self.issue(user, TokenKind::EmailConfirmation, self.settings.email_token_ttl)?;
+        let link = self.settings.links.confirm_email(&token);
+        Ok(Email::confirmation(user.email.clone(), &user.username, &link))
+    }
+}
+
+/// Builds the confirmation mail once the new account has its id, inside the outbox's
+/// transaction.
+struct ConfirmationMail<'a, U, H, T, S, M, C> {
+    service: &'a AuthService<U, H, T, S, M, C>,
+}
+
+impl<U, H, T, S, M, C> MailComposer for ConfirmationMail<'_, U, H, T, S, M, C>
+where
+    U: UserRepository,
+    H: PasswordHasher,
+    T: TokenCodec,
+    S: TokenStore,
+    M: MailOutbox,
+    C: Clock,
+{
+    fn compose(&self, user: &User) -> Result<Email, Error> {
+        self.service.confirmation_mail(user)
     }
 }
 

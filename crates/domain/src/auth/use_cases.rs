@@ -7,7 +7,7 @@ use super::service::{AuthService, ConfirmationOutcome, PasswordResetInput, Regis
 use super::tokens::TokenPair;
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::mail::Mailer;
+use crate::mail::MailOutbox;
 use crate::user::{User, UserRepository};
 
 /// The authentication use cases as an object-safe trait, so an inbound adapter holds an
@@ -44,7 +44,7 @@ where
     H: PasswordHasher,
     T: TokenCodec,
     S: TokenStore,
-    M: Mailer,
+    M: MailOutbox,
     C: Clock,
 {
     async fn register(&self, input: RegistrationInput) -> Result<User, Error> {

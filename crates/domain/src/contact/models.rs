@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::birthdays::MonthDay;
 use crate::email::EmailAddress;
-use crate::error::{Error, FieldError, PhoneProblem, Problems, Rule, Unit, required};
+use crate::error::{Error, FieldError, PathSegment, PhoneProblem, Problems, Rule, Unit, required};
 
 /// A contact's database identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,27 +120,84 @@ impl AdditionalInfo {
     }
 }
 
+/// A value of a list property (`EMAIL`, `TEL`) with its `TYPE`, such as `home` or `work`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypedValue {
+    /// The address or number as sent.
+    pub value: String,
+    /// Free text, lower-cased `TYPE`s joined by commas when read from a card.
+    pub kind: Option<String>,
+}
+
 /// A stored contact, exactly as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     /// Database identity.
     pub id: ContactId,
-    /// Trimmed first name.
+    /// The card's `UID`: stable for the contact's life, unique in its address book.
+    pub uid: String,
+    /// Trimmed first name (may be empty for a card that has only a family name).
     pub first_name: String,
-    /// Trimmed last name.
+    /// Trimmed last name (may be empty for a card that has only one name).
     pub last_name: String,
-    /// Email as sent; unique per owner, case-insensitively.
-    pub email: String,
-    /// Phone as sent.
-    pub phone: String,
-    /// Date of birth.
-    pub birthday: NaiveDate,
+    /// The first of `emails`; `None` when a card has none.
+    pub email: Option<String>,
+    /// The first of `phones`; `None` when a card has none.
+    pub phone: Option<String>,
+    /// Date of birth, when known with its year.
+    pub birthday: Option<NaiveDate>,
+    /// Month and day of the birthday, also for one without a year (which `birthday` cannot
+    /// show): what birthday lists and reminders match on.
+    pub birthday_md: Option<MonthDay>,
     /// Optional notes.
     pub additional_info: Option<String>,
+    /// Every email address, in card order.
+    pub emails: Vec<TypedValue>,
+    /// Every phone number, in card order.
+    pub phones: Vec<TypedValue>,
     /// When it was created (microsecond precision).
     pub created_at: DateTime<Utc>,
     /// When it was last changed (microsecond precision).
     pub updated_at: DateTime<Utc>,
+}
+
+/// A contact with the card it is kept as, for vCard reads (export, one card, CardDAV).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCard {
+    /// The contact as REST shows it.
+    pub contact: Contact,
+    /// The card exactly as last received (import, CardDAV) or made (REST create).
+    pub card: String,
+    /// Whether a REST write changed mapped fields since `card` was stored: then readers write
+    /// those fields into the card (see [`super::vcard::render`]).
+    pub dirty: bool,
+}
+
+impl StoredCard {
+    /// The card as sent to clients in `version`.
+    pub fn render(&self, version: super::vcard::Version) -> String {
+        super::vcard::render(&self.card, &self.contact, self.dirty, version)
+    }
+}
+
+/// A card read from an import, ready to be stored: its exact text and what REST shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardRecord {
+    /// The card's `UID` (generated when it had none).
+    pub uid: String,
+    /// The card's text as received, with a `UID` line added when it had none.
+    pub card: String,
+    /// The mapped properties.
+    pub view: super::vcard::CardView,
+}
+
+/// What storing one imported card did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// A new contact.
+    Created,
+    /// A contact with the same `UID` in the book was replaced.
+    Updated,
 }
 
 /// A create or full-replace request as received: nothing validated, fields may be missing.
@@ -157,6 +215,99 @@ pub struct ContactInput {
     pub birthday: Option<String>,
     /// Notes; absent or `None` means none.
     pub additional_info: Option<String>,
+    /// Every email with its type; absent keeps the others and `email` replaces the first.
+    pub emails: Option<Vec<TypedValueInput>>,
+    /// Every phone with its type; absent keeps the others and `phone` replaces the first.
+    pub phones: Option<Vec<TypedValueInput>>,
+}
+
+/// One entry of `emails` or `phones` as received.
+#[derive(Debug, Clone, Default)]
+pub struct TypedValueInput {
+    /// The address or number.
+    pub value: Option<String>,
+    /// Free text up to 20 characters, such as `home`, `work`, `cell`.
+    pub kind: Option<String>,
+}
+
+/// Most entries `emails` or `phones` may have.
+const MAX_LIST_ENTRIES: usize = 20;
+
+/// The path of key `key` of entry `index` of list `list`, such as `emails[0].value`.
+pub fn list_path(list: &str, index: usize, key: &str) -> Vec<PathSegment> {
+    vec![PathSegment::Field(list.to_owned()), PathSegment::Index(index), PathSegment::Field(key.to_owned())]
+}
+
+/// Checks a list of typed values; `rule` checks one value.
+fn parse_list(
+    list: &str,
+    entries: Vec<TypedValueInput>,
+    rule: fn(&str) -> Result<(), Rule>,
+    problems: &mut Problems,
+) -> Option<Vec<TypedValue>> {
+    if entries.len() > MAX_LIST_ENTRIES {
+        problems.push(FieldError::new(list, Rule::TooManyItems { max: MAX_LIST_ENTRIES }));
+        return None;
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    let before = problems.len();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let value = entry
+            .value
+            .ok_or(Rule::Missing)
+            .and_then(|v| rule(&v).map(|()| v))
+            .map_err(|rule| FieldError::at(list_path(list, i, "value"), rule));
+        let value = problems.take(value);
+        let kind = entry.kind.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
+        if let Some(k) = &kind {
+            if k.chars().count() > MAX_TYPE_CHARS {
+                let rule = Rule::TooLong { max: MAX_TYPE_CHARS, unit: Unit::Characters };
+                problems.push(FieldError::at(list_path(list, i, "type"), rule));
+            } else if k.chars().any(char::is_control) {
+                let rule = Rule::ControlCharacters { line_breaks_allowed: false };
+                problems.push(FieldError::at(list_path(list, i, "type"), rule));
+            }
+        }
+        if let Some(value) = value {
+            out.push(TypedValue { value, kind });
+        }
+    }
+    if problems.len() > before { None } else { Some(out) }
+}
+
+/// Longest `type` of an email or phone entry, in characters.
+const MAX_TYPE_CHARS: usize = 20;
+
+fn email_rule(raw: &str) -> Result<(), Rule> {
+    EmailAddress::parse("value", raw).map(|_| ()).map_err(|e| e.rule)
+}
+
+fn phone_rule(raw: &str) -> Result<(), Rule> {
+    Phone::parse(raw).map(|_| ()).map_err(|e| e.rule)
+}
+
+/// The single field and its list together: the single one defaults to the list's first entry,
+/// and when both are sent they must agree. A REST contact keeps at least one entry.
+fn reconcile(
+    single: &str,
+    value: Option<String>,
+    list_name: &'static str,
+    list: Option<&Vec<TypedValue>>,
+    problems: &mut Problems,
+) -> Option<String> {
+    let Some(list) = list else { return value };
+    let Some(first) = list.first() else {
+        problems.push(FieldError::new(list_name, Rule::TooFewItems { min: 1 }));
+        return value;
+    };
+    match value {
+        Some(v) if v != first.value => {
+            problems.push(FieldError::new(single, Rule::DiffersFromFirstEntry { list: list_name }));
+            Some(v)
+        }
+        Some(v) => Some(v),
+        None => Some(first.value.clone()),
+    }
 }
 
 /// A partial update as received. The outer `Option` says whether the field was sent; the
@@ -175,6 +326,10 @@ pub struct ContactPatchInput {
     pub birthday: Option<Option<String>>,
     /// Notes; `Some(None)` clears them.
     pub additional_info: Option<Option<String>>,
+    /// Every email with its type (replaces the list).
+    pub emails: Option<Vec<TypedValueInput>>,
+    /// Every phone with its type (replaces the list).
+    pub phones: Option<Vec<TypedValueInput>>,
 }
 
 /// A validated contact, ready to be stored.
@@ -192,6 +347,10 @@ pub struct NewContact {
     pub birthday: Birthday,
     /// Notes.
     pub additional_info: Option<AdditionalInfo>,
+    /// The whole email list, when sent (its first entry is `email`); `None` keeps the others.
+    pub emails: Option<Vec<TypedValue>>,
+    /// The whole phone list, when sent (its first entry is `phone`); `None` keeps the others.
+    pub phones: Option<Vec<TypedValue>>,
 }
 
 impl NewContact {
@@ -202,14 +361,19 @@ impl NewContact {
             problems.take(required("first_name", input.first_name).and_then(|v| PersonName::parse("first_name", &v)));
         let last_name =
             problems.take(required("last_name", input.last_name).and_then(|v| PersonName::parse("last_name", &v)));
-        let email = problems.take(required("email", input.email).and_then(|v| EmailAddress::parse("email", &v)));
-        let phone = problems.take(required("phone", input.phone).and_then(|v| Phone::parse(&v)));
+        let emails = input.emails.and_then(|l| parse_list("emails", l, email_rule, &mut problems));
+        let phones = input.phones.and_then(|l| parse_list("phones", l, phone_rule, &mut problems));
+        let email_raw = reconcile("email", input.email, "emails", emails.as_ref(), &mut problems);
+        let phone_raw = reconcile("phone", input.phone, "phones", phones.as_ref(), &mut problems);
+        let email = problems.take(required("email", email_raw).and_then(|v| EmailAddress::parse("email", &v)));
+        let phone = problems.take(required("phone", phone_raw).and_then(|v| Phone::parse(&v)));
         let birthday = problems.take(required("birthday", input.birthday).and_then(|v| Birthday::parse(&v, today)));
         let additional_info = input.additional_info.map(|v| problems.take(AdditionalInfo::parse(&v)));
         problems.finish()?;
         match (first_name, last_name, email, phone, birthday) {
             (Some(first_name), Some(last_name), Some(email), Some(phone), Some(birthday)) => {
-                Ok(Self { first_name, last_name, email, phone, birthday, additional_info: additional_info.flatten() })
+                let additional_info = additional_info.flatten();
+                Ok(Self { first_name, last_name, email, phone, birthday, additional_info, emails, phones })
             }
             _ => unreachable!("every field parsed when there are no problems"),
         }
@@ -231,6 +395,10 @@ pub struct ContactPatch {
     pub birthday: Option<Birthday>,
     /// New notes; `Some(None)` clears them.
     pub additional_info: Option<Option<AdditionalInfo>>,
+    /// New email list (its first entry is then `email`).
+    pub emails: Option<Vec<TypedValue>>,
+    /// New phone list (its first entry is then `phone`).
+    pub phones: Option<Vec<TypedValue>>,
 }
 
 impl ContactPatch {
@@ -251,6 +419,10 @@ impl ContactPatch {
         let email = field("email", input.email);
         let phone = field("phone", input.phone);
         let birthday = field("birthday", input.birthday);
+        let emails = input.emails.and_then(|l| parse_list("emails", l, email_rule, &mut problems));
+        let phones = input.phones.and_then(|l| parse_list("phones", l, phone_rule, &mut problems));
+        let email = reconcile("email", email, "emails", emails.as_ref(), &mut problems);
+        let phone = reconcile("phone", phone, "phones", phones.as_ref(), &mut problems);
         let patch = Self {
             first_name: first_name.and_then(|v| problems.take(PersonName::parse("first_name", &v))),
             last_name: last_name.and_then(|v| problems.take(PersonName::parse("last_name", &v))),
@@ -262,6 +434,8 @@ impl ContactPatch {
                 Some(None) => Some(None),
                 Some(Some(v)) => problems.take(AdditionalInfo::parse(&v)).map(Some),
             },
+            emails,
+            phones,
         };
         problems.finish()?;
         if patch == Self::default() {

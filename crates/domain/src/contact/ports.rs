@@ -1,7 +1,9 @@
 //! The storage port for contacts.
 
 use super::birthdays::MonthDay;
-use super::models::{Contact, ContactFilter, ContactId, ContactPatch, NewContact, Page};
+use super::models::{
+    CardRecord, Contact, ContactFilter, ContactId, ContactPatch, ImportOutcome, NewContact, Page, StoredCard,
+};
 use crate::error::Error;
 use crate::user::UserId;
 
@@ -32,4 +34,17 @@ pub trait ContactRepository: Send + Sync + 'static {
 
     /// The owner's contacts whose birthday falls on one of `days` (month and day), any order.
     async fn with_birthday_on(&self, owner: UserId, days: &[MonthDay]) -> Result<Vec<Contact>, Error>;
+
+    /// Stores imported cards in the owner's default address book, in one batch: a card whose
+    /// `UID` is already in the book replaces that contact, any other is created. Each card is
+    /// stored whole or not at all; the outcomes are in the order of `cards`, whose `UID`s are
+    /// distinct.
+    async fn import(&self, owner: UserId, cards: &[CardRecord]) -> Result<Vec<ImportOutcome>, Error>;
+
+    /// Up to `limit` of the owner's contacts with their cards, in id order, after `after`:
+    /// keyset pages, so an export holds one page in memory however large the book is.
+    async fn cards_after(&self, owner: UserId, after: Option<ContactId>, limit: i64) -> Result<Vec<StoredCard>, Error>;
+
+    /// One contact with its card.
+    async fn card(&self, owner: UserId, id: ContactId) -> Result<Option<StoredCard>, Error>;
 }

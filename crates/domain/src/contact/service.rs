@@ -2,9 +2,11 @@
 
 use super::birthdays::{birthday_window, next_birthday};
 use super::models::{
-    Contact, ContactFilter, ContactId, ContactInput, ContactPatch, ContactPatchInput, NewContact, Page,
+    CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch, ContactPatchInput, ImportOutcome,
+    NewContact, Page, StoredCard,
 };
 use super::ports::ContactRepository;
+use super::vcard::{self, CardError};
 use crate::clock::Clock;
 use crate::error::{Error, FieldError, Rule};
 use crate::user::UserId;
@@ -111,9 +113,132 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
             .ok_or_else(|| Error::invalid(FieldError::new("days", Rule::Range { min: 0, max: Some(365) })))?;
         let today = self.clock.today();
         let mut contacts = self.contacts.with_birthday_on(owner, &birthday_window(today, days)).await?;
-        contacts.sort_by_key(|c| (next_birthday(c.birthday, today), c.id));
+        // A leap year stands for year-less birthdays, so 29 February keeps its rule.
+        let leap_date = |md: super::birthdays::MonthDay| chrono::NaiveDate::from_ymd_opt(2000, md.month, md.day);
+        contacts.sort_by_key(|c| {
+            let date = c.birthday.or_else(|| c.birthday_md.and_then(leap_date));
+            (date.map(|d| next_birthday(d, today)), c.id)
+        });
         Ok(contacts)
     }
+
+    /// One contact with its card.
+    pub async fn card(&self, owner: UserId, id: ContactId) -> Result<StoredCard, Error> {
+        self.contacts.card(owner, id).await?.ok_or(NOT_FOUND)
+    }
+
+    /// One page of the owner's cards for an export, after `after` in id order.
+    pub async fn export_page(
+        &self,
+        owner: UserId,
+        after: Option<ContactId>,
+        limit: i64,
+    ) -> Result<Vec<StoredCard>, Error> {
+        self.contacts.cards_after(owner, after, limit).await
+    }
+
+    /// Stores the readable cards of an import (see [`read_import`]) in batches of
+    /// [`IMPORT_BATCH`], and reports per card. A batch the store refuses is retried card by
+    /// card, so one bad card fails alone.
+    pub async fn import(&self, owner: UserId, read: Vec<(usize, Result<CardRecord, CardError>)>) -> ImportReport {
+        let mut report = ImportReport::default();
+        let mut batch: Vec<(usize, CardRecord)> = Vec::with_capacity(IMPORT_BATCH);
+        let mut uids = std::collections::HashSet::new();
+        for (index, card) in read {
+            match card {
+                Err(e) => report.failed.push(ImportFailure { index, uid: None, detail: e.to_string() }),
+                Ok(card) => {
+                    // A UID twice in one statement cannot be upserted: the repeat goes to the next batch.
+                    if batch.len() == IMPORT_BATCH || uids.contains(&card.uid) {
+                        self.store(owner, std::mem::take(&mut batch), &mut report).await;
+                        uids.clear();
+                    }
+                    uids.insert(card.uid.clone());
+                    batch.push((index, card));
+                }
+            }
+        }
+        self.store(owner, batch, &mut report).await;
+        report.failed.sort_by_key(|f| f.index);
+        report
+    }
+
+    async fn store(&self, owner: UserId, batch: Vec<(usize, CardRecord)>, report: &mut ImportReport) {
+        if batch.is_empty() {
+            return;
+        }
+        let cards: Vec<CardRecord> = batch.iter().map(|(_, c)| c.clone()).collect();
+        match self.contacts.import(owner, &cards).await {
+            Ok(outcomes) => outcomes.into_iter().for_each(|o| report.count(o)),
+            Err(_) if batch.len() > 1 => {
+                for (index, card) in batch {
+                    match self.contacts.import(owner, std::slice::from_ref(&card)).await {
+                        Ok(outcomes) => outcomes.into_iter().for_each(|o| report.count(o)),
+                        Err(e) => report.failed.push(ImportFailure { index, uid: Some(card.uid), detail: detail(&e) }),
+                    }
+                }
+            }
+            Err(e) => {
+                let (index, card) = batch.into_iter().next().expect("one card");
+                report.failed.push(ImportFailure { index, uid: Some(card.uid), detail: detail(&e) });
+            }
+        }
+    }
+}
+
+/// How many cards one INSERT stores.
+pub const IMPORT_BATCH: usize = 500;
+
+fn detail(e: &Error) -> String {
+    match e {
+        Error::Unavailable(_) => "The database is unavailable; import this card again".to_owned(),
+        Error::Conflict(_) => "This card conflicts with another contact of the book".to_owned(),
+        _ => "This card could not be stored".to_owned(),
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Contacts created.
+    pub created: usize,
+    /// Contacts replaced (their `UID` was already in the book).
+    pub updated: usize,
+    /// Cards not stored, by position in the file.
+    pub failed: Vec<ImportFailure>,
+}
+
+impl ImportReport {
+    fn count(&mut self, outcome: ImportOutcome) {
+        match outcome {
+            ImportOutcome::Created => self.created += 1,
+            ImportOutcome::Updated => self.updated += 1,
+        }
+    }
+}
+
+/// One card an import could not store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportFailure {
+    /// Its 0-based position in the file.
+    pub index: usize,
+    /// Its `UID`, when it could be read.
+    pub uid: Option<String>,
+    /// Why, for the client.
+    pub detail: String,
+}
+
+/// Splits and reads an import file (CPU work: callers run it off the async workers). `None`
+/// when there is no `BEGIN:VCARD` at all; else each card by position, read or why not. A card
+/// without `UID` gets one derived from its text, and a `UID` line is added to it.
+pub fn read_import(text: &str) -> Option<Vec<(usize, Result<CardRecord, CardError>)>> {
+    let cards = vcard::split_cards(text)?;
+    // A card the parser cannot cope with fails alone, even if the parser panics on it.
+    let read = |card: &str| {
+        std::panic::catch_unwind(|| vcard::record(card))
+            .unwrap_or_else(|_| Err(CardError::Invalid("the card could not be parsed".to_owned())))
+    };
+    Some(cards.into_iter().enumerate().map(|(index, card)| (index, read(card))).collect())
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {

@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 
-use super::models::{Contact, ContactId, ContactInput, ContactPatchInput};
+use super::models::{CardRecord, Contact, ContactId, ContactInput, ContactPatchInput, StoredCard};
 use super::ports::ContactRepository;
-use super::service::{ContactService, ListQuery};
+use super::service::{ContactService, ImportReport, ListQuery};
+use super::vcard::CardError;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::user::UserId;
@@ -28,6 +29,12 @@ pub trait ContactUseCases: Send + Sync {
     async fn delete(&self, owner: UserId, id: ContactId) -> Result<(), Error>;
     /// See [`ContactService::upcoming_birthdays`].
     async fn upcoming_birthdays(&self, owner: UserId, days: i64) -> Result<Vec<Contact>, Error>;
+    /// See [`ContactService::card`].
+    async fn card(&self, owner: UserId, id: ContactId) -> Result<StoredCard, Error>;
+    /// See [`ContactService::export_page`].
+    async fn export_page(&self, owner: UserId, after: Option<ContactId>, limit: i64) -> Result<Vec<StoredCard>, Error>;
+    /// See [`ContactService::import`].
+    async fn import(&self, owner: UserId, read: Vec<(usize, Result<CardRecord, CardError>)>) -> ImportReport;
 }
 
 #[async_trait(?Send)]
@@ -58,5 +65,17 @@ impl<R: ContactRepository, C: Clock> ContactUseCases for ContactService<R, C> {
 
     async fn upcoming_birthdays(&self, owner: UserId, days: i64) -> Result<Vec<Contact>, Error> {
         ContactService::upcoming_birthdays(self, owner, days).await
+    }
+
+    async fn card(&self, owner: UserId, id: ContactId) -> Result<StoredCard, Error> {
+        ContactService::card(self, owner, id).await
+    }
+
+    async fn export_page(&self, owner: UserId, after: Option<ContactId>, limit: i64) -> Result<Vec<StoredCard>, Error> {
+        ContactService::export_page(self, owner, after, limit).await
+    }
+
+    async fn import(&self, owner: UserId, read: Vec<(usize, Result<CardRecord, CardError>)>) -> ImportReport {
+        ContactService::import(self, owner, read).await
     }
 }

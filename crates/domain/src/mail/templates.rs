@@ -15,7 +15,22 @@ pub struct Email {
     pub html: String,
 }
 
+/// Subject of the confirmation mail.
+const CONFIRMATION_SUBJECT: &str = "Confirm your email";
+/// Subject of the password-reset mail.
+const RESET_SUBJECT: &str = "Reset your password";
+
 impl Email {
+    /// What the mail is for (`confirmation`, `password_reset`, `other`): the `kind` label of
+    /// the mail metrics, a small fixed set.
+    pub fn kind(&self) -> &'static str {
+        match self.subject.as_str() {
+            CONFIRMATION_SUBJECT => "confirmation",
+            RESET_SUBJECT => "password_reset",
+            _ => "other",
+        }
+    }
+
     /// The email that asks a new user to confirm their address by following `link`.
     pub fn confirmation(to: EmailAddress, username: &str, link: &str) -> Self {
         let text = format!(
@@ -30,7 +45,7 @@ impl Email {
             name = escape_html(username),
             href = escape_html(link),
         );
-        Self { to, subject: "Confirm your email".to_owned(), text, html }
+        Self { to, subject: CONFIRMATION_SUBJECT.to_owned(), text, html }
     }
 }
 
@@ -49,7 +64,7 @@ impl Email {
             name = escape_html(username),
             href = escape_html(link),
         );
-        Self { to, subject: "Reset your password".to_owned(), text, html }
+        Self { to, subject: RESET_SUBJECT.to_owned(), text, html }
     }
 }
 

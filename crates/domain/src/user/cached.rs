@@ -80,9 +80,12 @@ impl<R: UserRepository, C: UserCache> UserRepository for CachedUsers<R, C> {
         self.changed(changed).await
     }
 
-    async fn update_avatar(&self, id: UserId, avatar: &str) -> Result<Option<User>, Error> {
-        let changed = self.repository.update_avatar(id, avatar).await;
-        self.changed(changed).await
+    async fn update_avatar(&self, id: UserId, avatar: &str) -> Result<Option<(User, Option<String>)>, Error> {
+        let changed = self.repository.update_avatar(id, avatar).await?;
+        if let Some((user, _)) = &changed {
+            self.forget(user.id).await;
+        }
+        Ok(changed)
     }
 
     async fn set_role(&self, email: &EmailAddress, role: Role) -> Result<Option<User>, Error> {

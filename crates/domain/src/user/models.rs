@@ -18,21 +18,24 @@ impl fmt::Display for UserId {
     }
 }
 
-/// A login name: 3–50 letters, digits, `_`, `.` or `-`, kept as given.
+/// A login name: 3–50 ASCII letters, digits, `_`, `.` or `-`, kept as given.
 ///
-/// Uniqueness is case-insensitive and enforced by the storage layer.
+/// ASCII only, so no name can pass for another with a look-alike letter from another script
+/// (`аdmin` with a Cyrillic `а` is refused rather than becoming a second `admin`). Uniqueness is case-insensitive and enforced by the storage layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
 impl Username {
     /// Parses a username from the request body.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let len = raw.chars().count();
-        if !(3..=50).contains(&len) {
+        if !(3..=50).contains(&raw.chars().count()) {
             return Err(FieldError::new("username", Rule::Length { min: 3, max: 50 }));
         }
-        if !raw.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-')) {
-            return Err(FieldError::new("username", Rule::Pattern { allowed: "letters, digits, '_', '.' and '-'" }));
+        if !raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+            return Err(FieldError::new(
+                "username",
+                Rule::Pattern { allowed: "ASCII letters, digits, '_', '.' and '-'" },
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -142,10 +145,11 @@ mod tests {
 
     #[test]
     fn usernames_follow_the_contract() {
-        for ok in ["abc", "Ada_L.o-v3", "Zoë", &"x".repeat(50)] {
+        for ok in ["abc", "Ada_L.o-v3", "ZOE", &"x".repeat(50)] {
             assert_eq!(Username::parse(ok).unwrap().as_str(), ok);
         }
-        for bad in ["ab", "", "with space", "semi;colon", "a@b", &"x".repeat(51)] {
+        // "\u{430}dmin" starts with a Cyrillic а, a look-alike of the Latin a.
+        for bad in ["ab", "", "with space", "semi;colon", "a@b", "Zoë", "\u{430}dmin", "١٢٣", &"x".repeat(51)] {
             assert_eq!(Username::parse(bad).unwrap_err().field(), "username", "{bad}");
         }
     }

@@ -28,8 +28,10 @@ pub trait UserRepository: Send + Sync + 'static {
     /// token issued before; `None` if the user does not exist.
     async fn update_password(&self, id: UserId, password_hash: PasswordHash) -> Result<Option<User>, Error>;
 
-    /// Sets the avatar URL; `None` if the user does not exist.
-    async fn update_avatar(&self, id: UserId, avatar: &str) -> Result<Option<User>, Error>;
+    /// Sets the avatar URL; the updated user and the URL it replaced, or `None` if the user
+    /// does not exist. The replaced URL is read in the same step as the write, so of two
+    /// racing changes the later one sees the earlier one's file (and can delete it).
+    async fn update_avatar(&self, id: UserId, avatar: &str) -> Result<Option<(User, Option<String>)>, Error>;
 
     /// Changes the role of the user with this email; `None` if there is no such user.
     async fn set_role(&self, email: &EmailAddress, role: Role) -> Result<Option<User>, Error>;
@@ -70,8 +72,8 @@ pub trait AvatarStore: Send + Sync + 'static {
     /// issue (such as a default Gravatar) are ignored.
     async fn remove(&self, url: &str) -> Result<(), Error>;
 
-    /// The stored avatar named `name` (the last segment of a URL [`store`](Self::store)
-    /// returned), or `None` if there is none. Names that could not have been issued (path
-    /// separators, dots) are `None`, never read.
+    /// The bytes of a stored avatar by its name (the last segment of its URL), or `None` when
+    /// there is no such avatar; names the store never issues are `None`, so no other file or
+    /// object can be read through it.
     async fn read(&self, name: &str) -> Result<Option<Vec<u8>>, Error>;
 }

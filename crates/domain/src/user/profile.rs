@@ -70,19 +70,23 @@ impl<U: UserRepository, L: RateLimiter, A: AvatarStore, C: Clock> ProfileService
     }
 
     /// Replaces an admin's avatar with `upload` (checked and re-encoded by the store) and
-    /// removes the previous file. Anyone else gets [`Error::Forbidden`].
+    /// removes the file it replaced. Anyone else gets [`Error::Forbidden`].
+    ///
+    /// The file removed is the one the database held at the moment of the write, not the one
+    /// the caller saw: when two uploads race, the later write removes the earlier one's file,
+    /// so none is left orphaned.
     pub async fn change_avatar(&self, user: &User, upload: Vec<u8>) -> Result<User, Error> {
         require_role(user, Role::Admin)?;
         let url = self.avatars.store(upload).await?;
-        let updated = match self.users.update_avatar(user.id, &url).await {
-            Ok(Some(updated)) => updated,
+        let (updated, previous) = match self.users.update_avatar(user.id, &url).await {
+            Ok(Some(changed)) => changed,
             // Nothing refers to the new file: remove it rather than leave it orphaned.
             outcome => {
                 self.avatars.remove(&url).await?;
                 return Err(outcome.err().unwrap_or(Error::Unauthenticated));
             }
         };
-        if let Some(previous) = user.avatar.as_deref().filter(|p| *p != url)
+        if let Some(previous) = previous.as_deref().filter(|p| *p != url)
             && let Err(error) = self.avatars.remove(previous).await
         {
             tracing::warn!(error = %error, "could not remove the previous avatar");

@@ -67,6 +67,10 @@ pub(crate) async fn signup(
     responses(
         (status = 200, description = "A token pair", body = TokensBody),
         (status = 401, description = "Wrong credentials, or email not confirmed", body = ErrorBody),
+        (
+            status = 429, description = "Too many failed login attempts; see Retry-After", body = ErrorBody,
+            headers(("Retry-After" = u64))
+        ),
     ),
 )]
 pub(crate) async fn login(
@@ -93,7 +97,10 @@ pub(crate) async fn login(
     let (Some(login), Some(password)) = (login, request.password) else {
         return Err(Error::Invalid(missing).into());
     };
-    let tokens = state.auth.login(&login, &password).await?;
+    let Some(client) = crate::client_address(&req, &state.trusted_proxies) else {
+        return Err(Error::unexpected("the connection has no peer address").into());
+    };
+    let tokens = state.login_throttle.guard(&login, client, state.auth.login(&login, &password)).await?;
     Ok(HttpResponse::Ok().json(TokensBody::from(tokens)))
 }
 

@@ -14,7 +14,9 @@ use crate::state::AppState;
 const DEFAULT_BIRTHDAY_DAYS: i64 = 7;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource(["", "/"]).post(create).get(list))
+    // The vCard routes first: `export.vcf` must not be taken for a `{contact_id}`.
+    cfg.configure(super::vcards::routes)
+        .service(web::resource(["", "/"]).post(create).get(list))
         .service(web::resource("/birthdays").get(birthdays))
         .service(web::resource("/{contact_id}").get(get).put(replace).patch(update).delete(delete));
 }

@@ -24,8 +24,9 @@ pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Ready to serve: the database answers. The cache is an accelerator, never a reason to
-/// refuse traffic.
+/// Ready to serve: the database answers. The cache is an accelerator and the avatar store
+/// serves one feature, never reasons to refuse traffic; both are reported, so an operator sees
+/// which dependency is down.
 #[utoipa::path(
     get, path = "/readyz", tag = "service",
     responses(
@@ -34,8 +35,10 @@ pub(crate) async fn healthz() -> HttpResponse {
     ),
 )]
 pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let (database, cache) = futures_util::future::join(state.health.database(), state.health.cache()).await;
-    let body = ReadinessBody::new(database.is_ok(), cache);
+    let health = &state.health;
+    let (database, cache, avatars) =
+        futures_util::future::join3(health.database(), health.cache(), health.avatars()).await;
+    let body = ReadinessBody::new(database.is_ok(), cache, avatars);
     if database.is_ok() { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }
 

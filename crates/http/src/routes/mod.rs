@@ -6,6 +6,7 @@ pub(crate) mod health;
 mod media;
 mod reset_page;
 pub(crate) mod users;
+pub(crate) mod vcards;
 
 use actix_cors::Cors;
 use actix_web::http::{Method, header};

@@ -32,8 +32,9 @@ pub(crate) async fn me(state: web::Data<AppState>, CurrentUser(user): CurrentUse
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }
 
-/// Replaces an admin's avatar with the multipart field `file`. The size limit is enforced
-/// while reading, so no more than the limit is ever buffered.
+/// Replaces an admin's avatar with the multipart field `file`. The size limit covers every
+/// part of the request and is enforced while reading, so no more than the limit is ever
+/// buffered.
 #[utoipa::path(
     patch,
     path = "/api/users/avatar",
@@ -42,7 +43,11 @@ pub(crate) async fn me(state: web::Data<AppState>, CurrentUser(user): CurrentUse
     responses(
         (status = 200, description = "The user with the new avatar URL", body = UserBody),
         (status = 403, description = "Only admins may change their avatar", body = ErrorBody),
-        (status = 413, description = "File too large", body = ErrorBody),
+        (
+            status = 413, body = ErrorBody,
+            description = "Request over MAX_AVATAR_BYTES (every part counted), or an image over 4096 px a side or \
+                           16,000,000 pixels",
+        ),
         (status = 415, description = "Not a PNG, JPEG, WebP or GIF image", body = ErrorBody),
         (status = 422, description = "No `file` field", body = ValidationErrorBody),
     ),
@@ -53,22 +58,27 @@ pub(crate) async fn avatar(
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let limit = usize::try_from(state.max_avatar_bytes).unwrap_or(usize::MAX);
+    // Every part counts against the limit, whatever its name: a request cannot smuggle
+    // megabytes in a part that is then skipped.
+    let mut received = 0usize;
     let mut upload = None;
     while let Some(field) = form.next().await {
         let mut field = field.map_err(|_| ApiError::UnsupportedMediaType)?;
-        if field.name() != Some("file") {
-            continue;
-        }
+        let wanted = upload.is_none() && field.name() == Some("file");
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
-            if bytes.len() + chunk.len() > limit {
+            received = received.saturating_add(chunk.len());
+            if received > limit {
                 return Err(ApiError::PayloadTooLarge);
             }
-            bytes.extend_from_slice(&chunk);
+            if wanted {
+                bytes.extend_from_slice(&chunk);
+            }
         }
-        upload = Some(bytes);
-        break;
+        if wanted {
+            upload = Some(bytes);
+        }
     }
     let upload = upload.ok_or_else(|| Error::invalid(FieldError::missing("file")))?;
     let user = state.profiles.change_avatar(&user, upload).await?;

@@ -113,3 +113,85 @@ fn the_secret_stays_out_of_debug_output() {
     let s = Settings::from_source(&source(&[])).unwrap();
     assert!(!format!("{s:?}").contains(SECRET));
 }
+
+#[test]
+fn observability_and_storage_default_to_text_logs_no_metrics_and_files() {
+    let s = Settings::from_source(&source(&[])).unwrap();
+    assert_eq!((s.log_format, s.metrics_addr, s.avatar_store), (LogFormat::Text, None, AvatarStoreKind::Fs));
+}
+
+#[test]
+fn s3_metrics_and_json_logs_are_read() {
+    let s = Settings::from_source(&source(&[
+        ("LOG_FORMAT", "json"),
+        ("METRICS_ADDR", "0.0.0.0:9100"),
+        ("AVATAR_STORE", "s3"),
+        ("S3_BUCKET", "avatars"),
+        ("S3_ENDPOINT", "http://127.0.0.1:9000/"),
+        ("S3_ACCESS_KEY_ID", "key"),
+        ("S3_SECRET_ACCESS_KEY", "shhh-very-secret"),
+    ]))
+    .unwrap();
+    assert_eq!(s.log_format, LogFormat::Json);
+    assert_eq!(s.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
+    let AvatarStoreKind::S3(s3) = &s.avatar_store else { panic!("s3 expected") };
+    assert_eq!((s3.bucket.as_str(), s3.region.as_str()), ("avatars", "us-east-1"));
+    assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+    assert!(!format!("{s:?}").contains("shhh-very-secret"), "the S3 secret stays out of logs");
+}
+
+#[test]
+fn observability_and_storage_mistakes_are_named() {
+    error_names(&[("LOG_FORMAT", "yaml")], "LOG_FORMAT");
+    error_names(&[("METRICS_ADDR", "9100")], "METRICS_ADDR");
+    error_names(&[("AVATAR_STORE", "nfs")], "AVATAR_STORE");
+    let s3 = [("AVATAR_STORE", "s3"), ("S3_BUCKET", "b"), ("S3_ACCESS_KEY_ID", "k"), ("S3_SECRET_ACCESS_KEY", "s")];
+    for missing in ["S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] {
+        let mut pairs = s3.to_vec();
+        pairs.retain(|(k, _)| *k != missing);
+        error_names(&pairs, missing);
+    }
+    error_names(&[&s3[..], &[("S3_ENDPOINT", "minio:9000")]].concat(), "S3_ENDPOINT");
+}
+
+#[test]
+fn hardening_defaults_follow_the_contract() {
+    let s = Settings::from_source(&source(&[])).unwrap();
+    assert_eq!((s.mail_cooldown_seconds, s.mail_daily_limit, s.mail_retry_hours), (60, 10, 24));
+    assert_eq!((s.login_max_failures, s.login_max_failures_per_ip, s.login_lockout_seconds), (5, 100, 900));
+    assert!(s.trusted_proxies.is_empty());
+}
+
+#[test]
+fn hardening_variables_are_read() {
+    let s = Settings::from_source(&source(&[
+        ("MAIL_COOLDOWN_SECONDS", "0"),
+        ("MAIL_DAILY_LIMIT", "3"),
+        ("MAIL_RETRY_HOURS", "2"),
+        ("LOGIN_MAX_FAILURES", "4"),
+        ("LOGIN_MAX_FAILURES_PER_IP", "50"),
+        ("LOGIN_LOCKOUT_SECONDS", "60"),
+        ("TRUSTED_PROXIES", "127.0.0.1, ::1,"),
+    ]))
+    .unwrap();
+    assert_eq!((s.mail_cooldown_seconds, s.mail_daily_limit, s.mail_retry_hours), (0, 3, 2));
+    assert_eq!((s.login_max_failures, s.login_max_failures_per_ip, s.login_lockout_seconds), (4, 50, 60));
+    let proxies: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+    assert_eq!(s.trusted_proxies, proxies);
+}
+
+#[test]
+fn bad_hardening_values_are_named() {
+    for (var, value) in [
+        ("MAIL_COOLDOWN_SECONDS", "-1"),
+        ("MAIL_COOLDOWN_SECONDS", "soon"),
+        ("MAIL_DAILY_LIMIT", "0"),
+        ("MAIL_RETRY_HOURS", "0"),
+        ("LOGIN_MAX_FAILURES", "0"),
+        ("LOGIN_MAX_FAILURES_PER_IP", "x"),
+        ("LOGIN_LOCKOUT_SECONDS", "0"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8"),
+    ] {
+        error_names(&[(var, value)], var);
+    }
+}

@@ -5,7 +5,7 @@
 use std::process::Command;
 
 /// Crates that receive requests from outside (REST today; CardDAV and others join this list).
-const INBOUND: &[&str] = &["contacts-http"];
+const INBOUND: &[&str] = &["contacts-http", "contacts-carddav"];
 /// Crates that implement the domain's ports against the outside world.
 const OUTBOUND: &[&str] =
     &["contacts-postgres", "contacts-smtp", "contacts-crypto", "contacts-cache", "contacts-avatars"];

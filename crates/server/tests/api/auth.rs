@@ -83,7 +83,7 @@ async fn registration_input_is_validated_field_by_field() {
     }
     expect_invalid(app.post_json("/api/auth/register", &json!({"email": "a@b.co"})).await, &["body", "username"]).await;
     // A 72-byte password is fine: the limit is bcrypt's, not lower.
-    expect(app.register("ada", "ada@example.org", &"p".repeat(72)).await, StatusCode::CREATED).await;
+    expect(app.register("ada", "ada@example.org", &"pq".repeat(36)).await, StatusCode::CREATED).await;
 }
 
 #[tokio::test]
@@ -160,7 +160,7 @@ async fn login_accepts_the_oauth2_form_and_json_with_username_or_email() {
 #[tokio::test]
 async fn a_73_byte_password_never_logs_in_as_its_72_byte_prefix() {
     let app = spawn_app().await;
-    let password = "p".repeat(72);
+    let password = "pq".repeat(36);
     app.register("ada", "ada@example.org", &password).await;
     app.get(&app.confirmation_path("ada@example.org").await, None).await;
     expect(app.login_form("ada", &password).await, StatusCode::OK).await;
@@ -226,8 +226,10 @@ async fn request_email_answers_the_same_and_mails_only_unconfirmed_accounts() {
     }
     assert!(answers.windows(2).all(|w| w[0] == w[1]), "one answer for every case: {answers:?}");
     assert!(answers[0]["message"].is_string());
+    // Mails go out in the order they were queued: once Ada's second one is here, a mail to
+    // the others would have arrived too.
+    assert_eq!(app.mail.wait_for_count("ada@example.org", 2).await.len(), 2);
     assert_eq!(app.mail.mails().len(), mails_before + 1, "only the unconfirmed account got a mail");
-    assert_eq!(app.mail.mails_to("ada@example.org").len(), 2);
 
     // The new link confirms the account.
     expect(app.get(&app.confirmation_path("ada@example.org").await, None).await, StatusCode::OK).await;

@@ -18,8 +18,9 @@ async fn a_person_resets_their_password_in_a_browser() {
     let app = spawn_app().await;
     app.user("ada").await;
     app.post_json("/api/auth/request_password_reset", &json!({"email": "ada@example.org"})).await;
-    let mail = app.mail.wait_for("ada@example.org").await;
-    let link = mail.line_starting_with(&format!("{BASE_URL}/reset-password?token=")).expect("a reset link");
+    let prefix = format!("{BASE_URL}/reset-password?token=");
+    let mail = app.mail.wait_for_line("ada@example.org", &prefix).await;
+    let link = mail.line_starting_with(&prefix).expect("a reset link");
     // The mail's link points at APP_BASE_URL; the browser opens the same path on the test server.
     let url = link.replacen(BASE_URL, &app.address, 1);
 

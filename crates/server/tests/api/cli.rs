@@ -1,19 +1,58 @@
 //! The `contacts-api` binary's commands, run as a user would run them.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use reqwest::StatusCode;
 
 use crate::helpers::*;
 
+/// Runs the binary with only `vars` (and `PATH`) in its environment, in an empty folder of its
+/// own, so neither the developer's environment nor a `.env` of the checkout can reach it.
 pub fn run(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let folder = ScratchDir::create();
+    run_in(folder.path(), args, vars)
+}
+
+/// [`run`] in the folder `cwd`.
+pub fn run_in(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    binary().current_dir(cwd).args(args).envs(vars.iter().copied()).output().expect("the binary runs")
+}
+
+/// The server binary with a clean environment: `PATH`, and where coverage runs write their
+/// profiles.
+pub fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_contacts-api"));
-    command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    // Coverage runs need to know where to write their profiles.
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     if let Ok(profile) = std::env::var("LLVM_PROFILE_FILE") {
         command.env("LLVM_PROFILE_FILE", profile);
     }
-    command.envs(vars.iter().copied()).output().expect("the binary runs")
+    command
+}
+
+#[tokio::test]
+async fn a_dotenv_in_the_working_directory_is_read_and_one_in_a_parent_folder_is_not() {
+    let db = contacts_test_support::TestDatabase::create().await;
+    let parent = ScratchDir::create();
+    let child = parent.path().join("subfolder");
+    std::fs::create_dir(&child).unwrap();
+    let dotenv = format!("DATABASE_URL={}\nJWT_SECRET={JWT_SECRET}\n", db.url());
+
+    // As when a test runs in crates/server below a checkout whose `just run` wrote `.env`.
+    std::fs::write(parent.path().join(".env"), &dotenv).unwrap();
+    let ignored = run_in(&child, &["migrate"], &[]);
+    assert!(!ignored.status.success(), "the parent's .env was read: {}", String::from_utf8_lossy(&ignored.stdout));
+    assert!(String::from_utf8_lossy(&ignored.stderr).contains("DATABASE_URL"));
+
+    std::fs::write(child.join(".env"), &dotenv).unwrap();
+    let read = run_in(&child, &["migrate"], &[]);
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    assert!(String::from_utf8_lossy(&read.stdout).contains(&format!("applied {} migration", migration_count())));
+
+    // Real environment variables win over the file.
+    let overridden = run_in(&child, &["migrate"], &[("DATABASE_URL", "mysql://elsewhere")]);
+    assert!(!overridden.status.success());
+    assert!(String::from_utf8_lossy(&overridden.stderr).contains("DATABASE_URL"));
 }
 
 #[tokio::test]
@@ -95,7 +134,7 @@ async fn the_access_log_holds_no_token() {
     app.register("ada", "ada@example.org", PASSWORD).await;
     let path = app.confirmation_path("ada@example.org").await;
     let token = path.rsplit('/').next().unwrap().to_owned();
-    let ServerProcess { child: mut server, base } = app.serve_binary(&[("BCRYPT_COST", "4")]).await;
+    let ServerProcess { child: mut server, base, cwd: _cwd } = app.serve_binary(&[("BCRYPT_COST", "4")]).await;
     app.client.get(format!("{base}{path}")).send().await.unwrap();
     app.client.get(format!("{base}/reset-password?token={token}")).send().await.unwrap();
     Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();

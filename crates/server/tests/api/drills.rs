@@ -64,7 +64,7 @@ async fn futures_join<F: std::future::Future>(futures: impl IntoIterator<Item = 
 async fn sigterm_lets_in_flight_requests_finish_and_exits_cleanly() {
     let app = spawn_app().await; // for the database and a confirmed user
     app.user("ada").await;
-    let ServerProcess { child: mut server, base } = app.serve_binary(&[("BCRYPT_COST", "12")]).await;
+    let ServerProcess { child: mut server, base, cwd: _cwd } = app.serve_binary(&[("BCRYPT_COST", "12")]).await;
     // Logins at cost 12 take a while: they are in flight when the signal arrives.
     let logins: Vec<_> = (0..4)
         .map(|_| {

@@ -15,7 +15,10 @@ async fn probes_are_healthy_with_a_database() {
         json!({"message": "API is healthy"})
     );
     expect(app.get("/healthz", None).await, StatusCode::OK).await;
-    assert_eq!(expect(app.get("/readyz", None).await, StatusCode::OK).await, json!({"database": "ok", "cache": "ok"}));
+    assert_eq!(
+        expect(app.get("/readyz", None).await, StatusCode::OK).await,
+        json!({"database": "ok", "cache": "ok", "avatars": "ok"})
+    );
 }
 
 #[tokio::test]

@@ -16,7 +16,9 @@ pub struct TestApp {
     pub mail: MailCatcher,
     pub client: reqwest::Client,
     pub settings: Settings,
-    avatar_dir: std::path::PathBuf,
+    /// Base URL of the metrics listener, when `METRICS_ADDR` was set.
+    pub metrics: Option<String>,
+    pub avatar_dir: std::path::PathBuf,
 }
 
 impl Drop for TestApp {
@@ -44,6 +46,15 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 
 /// Starts the app on `db` (a database of a private server, say) with some variables overridden.
 pub async fn spawn_app_on(db: TestDatabase, overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_tuned(db, overrides, |_| {}).await
+}
+
+/// [`spawn_app_on`], with a last change to settings no variable reaches (shorter timeouts).
+pub async fn spawn_app_tuned(
+    db: TestDatabase,
+    overrides: &[(&str, &str)],
+    tune: impl FnOnce(&mut Settings),
+) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         contacts_api::telemetry::init();
     }
@@ -63,28 +74,37 @@ pub async fn spawn_app_on(db: TestDatabase, overrides: &[(&str, &str)]) -> TestA
         ("SMTP_TLS", "none".to_owned()),
         ("MAIL_FROM", "Contacts <noreply@contacts.test>".to_owned()),
         ("AVATAR_DIR", avatar_dir.display().to_string()),
+        // Tests mail one address several times in a row; the flood guard's own tests set it.
+        ("MAIL_COOLDOWN_SECONDS", "0".to_owned()),
     ];
     for (key, value) in overrides {
         vars.retain(|(k, _)| k != key);
         vars.push((key, (*value).to_owned()));
     }
-    let settings = Settings::from_source(&|key: &str| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
+    let mut settings = Settings::from_source(&|key: &str| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
         .expect("valid test settings");
-    let address = start(settings.clone()).await;
+    tune(&mut settings);
+    let (address, metrics) = start_with_metrics(settings.clone()).await;
     // Test databases share one Redis: ids that differ between them keep their cache keys and
     // rate-limit counters apart.
     let first_id = u64::from_str_radix(&contacts_test_support::random_hex(5), 16).unwrap() + 1;
     db.execute(&format!("ALTER TABLE users ALTER COLUMN id RESTART WITH {first_id}")).await;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { address, db, mail, client, settings, avatar_dir }
+    TestApp { address, db, mail, client, settings, metrics, avatar_dir }
 }
 
 /// Builds and starts an instance; returns its base URL.
 async fn start(settings: Settings) -> String {
+    start_with_metrics(settings).await.0
+}
+
+/// Builds and starts an instance; returns its base URL and that of its metrics listener.
+async fn start_with_metrics(settings: Settings) -> (String, Option<String>) {
     let app = Application::build(settings).await.expect("the app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
-    address
+    (address, metrics)
 }
 
 impl TestApp {
@@ -206,14 +226,18 @@ pub async fn expect_unauthenticated(response: Response) {
 pub struct ServerProcess {
     pub child: std::process::Child,
     pub base: String,
+    /// The process's working directory, empty: no `.env` of the checkout reaches it.
+    pub cwd: ScratchDir,
 }
 
 impl TestApp {
     pub async fn serve_binary(&self, extra: &[(&str, &str)]) -> ServerProcess {
         let port = contacts_test_support::unused_port().to_string();
         let avatars = self.avatar_dir.display().to_string();
+        let cwd = ScratchDir::create();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_contacts-api"))
             .arg("serve")
+            .current_dir(cwd.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(std::env::var("LLVM_PROFILE_FILE").ok().map(|p| ("LLVM_PROFILE_FILE", p)))
@@ -235,6 +259,27 @@ impl TestApp {
             assert!(started.elapsed() < std::time::Duration::from_secs(30), "the server came up");
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        ServerProcess { child, base }
+        ServerProcess { child, base, cwd }
+    }
+}
+
+/// An empty folder under the system's temporary folder, removed when dropped.
+pub struct ScratchDir(std::path::PathBuf);
+
+impl ScratchDir {
+    pub fn create() -> Self {
+        let path = std::env::temp_dir().join(format!("contacts-cwd-{}", contacts_test_support::random_hex(8)));
+        std::fs::create_dir_all(&path).expect("a scratch folder");
+        Self(path)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -4,14 +4,23 @@
 
 mod architecture;
 mod auth;
+mod avatar_limits;
 mod browser;
 mod cli;
 mod contacts;
+mod credentials;
 mod drills;
 mod errors;
+mod headers;
 mod health;
 mod helpers;
+mod logs;
+mod metrics;
+mod object_storage;
 mod openapi;
+mod outbox;
 mod round_trips;
 mod sessions;
+mod slow_bodies;
 mod users;
+mod vcards;

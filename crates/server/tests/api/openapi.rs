@@ -35,7 +35,12 @@ fn served_paths() -> BTreeSet<String> {
             .filter(|(_, scope)| !scope.contains(".configure("))
             .map(|(_, scope)| scope.split('"').next().unwrap().to_owned())
             .unwrap_or_default();
-        for path in literals(&read(&format!("{module}.rs")), "web::resource(") {
+        let mut source = read(&format!("{module}.rs"));
+        if module == "contacts" {
+            // The vCard routes live in their own module, configured inside the contacts scope.
+            source.push_str(&read("vcards.rs"));
+        }
+        for path in literals(&source, "web::resource(") {
             let full = format!("{prefix}{path}");
             paths.insert(if full.is_empty() || full.ends_with("/contacts") { format!("{full}/") } else { full });
         }

@@ -101,8 +101,9 @@ async fn a_password_reset_is_seen_through_the_cache_at_once() {
     let ada = app.user("ada").await;
     expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await; // now cached
     app.post_json("/api/auth/request_password_reset", &serde_json::json!({"email": "ada@example.org"})).await;
-    let mail = app.mail.wait_for("ada@example.org").await;
-    let token = mail.line_starting_with(&format!("{BASE_URL}/reset-password?token=")).unwrap();
+    let prefix = format!("{BASE_URL}/reset-password?token=");
+    let mail = app.mail.wait_for_line("ada@example.org", &prefix).await;
+    let token = mail.line_starting_with(&prefix).unwrap();
     let token = token.split("token=").nth(1).unwrap();
     let body = serde_json::json!({"token": token, "new_password": "another password"});
     expect(app.post_json("/api/auth/reset_password", &body).await, StatusCode::OK).await;
@@ -123,19 +124,19 @@ async fn with_redis_unreachable_everything_still_works_and_readiness_says_degrad
     assert_eq!(ready["database"], "ok");
 }
 
-fn image_file(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+pub(crate) fn image_file(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
     let pixels = ImageBuffer::from_fn(width, height, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
     let mut bytes = Vec::new();
     DynamicImage::ImageRgb8(pixels).write_to(&mut Cursor::new(&mut bytes), format).unwrap();
     bytes
 }
 
-async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::Response {
+pub(crate) async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::Response {
     let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_owned()).mime_str(mime).unwrap());
     app.request(Method::PATCH, "/api/users/avatar").bearer_auth(token).multipart(form).send().await.unwrap()
 }
 
-async fn admin(app: &TestApp) -> TestUser {
+pub(crate) async fn admin(app: &TestApp) -> TestUser {
     let ada = app.user("ada").await;
     let granted = run(&["set-role", "ada@example.org", "admin"], &[("DATABASE_URL", app.db.url())]);
     assert!(granted.status.success());
@@ -143,7 +144,7 @@ async fn admin(app: &TestApp) -> TestUser {
 }
 
 /// Fetches an avatar URL from the test server and decodes it.
-async fn fetch_avatar(app: &TestApp, url: &str) -> reqwest::Response {
+pub(crate) async fn fetch_avatar(app: &TestApp, url: &str) -> reqwest::Response {
     let path = url.strip_prefix(BASE_URL).expect("an absolute URL under APP_BASE_URL");
     assert!(path.starts_with("/media/"), "{path}");
     app.get(path, None).await

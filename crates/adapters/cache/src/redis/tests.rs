@@ -260,3 +260,31 @@ fn an_unusable_url_is_a_settings_error() {
     let error = RedisCache::new("not a url", TTL_SECONDS).unwrap_err();
     assert!(error.to_string().starts_with("REDIS_URL is invalid"), "{error}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// login failures
+
+#[tokio::test]
+async fn failures_are_counted_in_a_window_that_starts_at_the_first_and_are_shared() {
+    let keys = vec![format!("test:{}", unique_id()), format!("test:{}", unique_id())];
+    let (one, two) = (cache(), cache()); // two instances
+    assert_eq!(one.counts(&keys).await.unwrap(), vec![(0, 0), (0, 0)]);
+
+    one.add_failure(&keys, 60).await.unwrap();
+    two.add_failure(&keys[..1], 900).await.unwrap();
+
+    let counts = two.counts(&keys).await.unwrap();
+    assert_eq!((counts[0].0, counts[1].0), (2, 1));
+    assert!((55..=60).contains(&counts[0].1), "the window is the first failure's: {counts:?}");
+    one.clear(&keys[0]).await.unwrap();
+    assert_eq!(two.counts(&keys).await.unwrap()[0], (0, 0));
+    one.clear(&keys[1]).await.unwrap();
+}
+
+#[tokio::test]
+async fn failure_counts_of_an_unreachable_redis_are_errors_within_the_timeout() {
+    let cache = RedisCache::new(CLOSED_URL, TTL_SECONDS).unwrap();
+    let started = Instant::now();
+    assert!(matches!(cache.counts(&["k".to_owned()]).await, Err(Error::Unavailable(_))));
+    assert!(started.elapsed() < GIVE_UP_WITHIN);
+}

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Date, Jsonb, Nullable, SmallInt, Text, Timestamptz};
 
 use contacts_domain::contact::{ContactPatch, NewContact};
 
@@ -22,6 +22,10 @@ pub(super) struct UpdateContact<'a> {
     email: Option<&'a str>,
     phone: Option<&'a str>,
     birthday: Option<NaiveDate>,
+    birthday_md: Option<i16>,
+    /// Whole new lists, when sent.
+    emails: Option<serde_json::Value>,
+    phones: Option<serde_json::Value>,
     /// Whether `additional_info` is set at all: a patch may set it to NULL or leave it.
     set_additional_info: bool,
     additional_info: Option<&'a str>,
@@ -38,6 +42,9 @@ impl<'a> UpdateContact<'a> {
             email: Some(c.email.as_str()),
             phone: Some(c.phone.as_str()),
             birthday: Some(c.birthday.date()),
+            birthday_md: Some(md(c.birthday.date())),
+            emails: c.emails.as_deref().map(super::typed_json),
+            phones: c.phones.as_deref().map(super::typed_json),
             set_additional_info: true,
             additional_info: c.additional_info.as_ref().map(|a| a.as_str()),
         }
@@ -53,10 +60,18 @@ impl<'a> UpdateContact<'a> {
             email: p.email.as_ref().map(|v| v.as_str()),
             phone: p.phone.as_ref().map(|v| v.as_str()),
             birthday: p.birthday.map(|v| v.date()),
+            birthday_md: p.birthday.map(|v| md(v.date())),
+            emails: p.emails.as_deref().map(super::typed_json),
+            phones: p.phones.as_deref().map(super::typed_json),
             set_additional_info: p.additional_info.is_some(),
             additional_info: p.additional_info.as_ref().and_then(|v| v.as_ref().map(|a| a.as_str())),
         }
     }
+}
+
+fn md(date: NaiveDate) -> i16 {
+    use chrono::Datelike;
+    (date.month() * 100 + date.day()) as i16
 }
 
 impl QueryId for UpdateContact<'_> {
@@ -66,18 +81,27 @@ impl QueryId for UpdateContact<'_> {
 }
 
 impl Query for UpdateContact<'_> {
-    type SqlType = (BigInt, Text, Text, Text, Text, Date, Nullable<Text>, Timestamptz, Timestamptz);
+    type SqlType = (
+        BigInt,
+        Text,
+        Text,
+        Text,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Date>,
+        Nullable<SmallInt>,
+        Nullable<Text>,
+        Jsonb,
+        Jsonb,
+        Timestamptz,
+        Timestamptz,
+    );
 }
 
 impl QueryFragment<Pg> for UpdateContact<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("UPDATE contacts SET ");
-        for (column, value) in [
-            ("first_name", &self.first_name),
-            ("last_name", &self.last_name),
-            ("email", &self.email),
-            ("phone", &self.phone),
-        ] {
+        for (column, value) in [("first_name", &self.first_name), ("last_name", &self.last_name)] {
             out.push_sql(column);
             out.push_sql(" = COALESCE(");
             out.push_bind_param::<Nullable<Text>, _>(value)?;
@@ -85,18 +109,48 @@ impl QueryFragment<Pg> for UpdateContact<'_> {
             out.push_sql(column);
             out.push_sql("), ");
         }
-        out.push_sql("birthday = COALESCE(");
+        // A whole list sent replaces the list; else a new email or phone replaces its first entry
+        // (keeping its type) and the column. An email set by REST is also its unique `rest_email`.
+        let lists = [("email", "emails", &self.email, &self.emails), ("phone", "phones", &self.phone, &self.phones)];
+        for (column, list, value, whole) in lists {
+            out.push_sql(column);
+            out.push_sql(" = COALESCE(");
+            out.push_bind_param::<Nullable<Text>, _>(value)?;
+            out.push_sql(", ");
+            out.push_sql(column);
+            out.push_sql("), ");
+            out.push_sql(list);
+            out.push_sql(" = COALESCE(");
+            out.push_bind_param::<Nullable<Jsonb>, _>(whole)?;
+            out.push_sql(", CASE WHEN ");
+            out.push_bind_param::<Nullable<Text>, _>(value)?;
+            out.push_sql(" IS NULL THEN ");
+            out.push_sql(list);
+            out.push_sql(" ELSE jsonb_set(");
+            out.push_sql(list);
+            out.push_sql(", '{0}', jsonb_build_object('value', ");
+            out.push_bind_param::<Nullable<Text>, _>(value)?;
+            out.push_sql("::text, 'type', ");
+            out.push_sql(list);
+            out.push_sql("->0->'type')) END), ");
+        }
+        out.push_sql("rest_email = COALESCE(");
+        out.push_bind_param::<Nullable<Text>, _>(&self.email)?;
+        out.push_sql(", rest_email), birthday = COALESCE(");
         out.push_bind_param::<Nullable<Date>, _>(&self.birthday)?;
-        out.push_sql(", birthday), additional_info = CASE WHEN ");
+        out.push_sql(", birthday), birthday_md = COALESCE(");
+        out.push_bind_param::<Nullable<SmallInt>, _>(&self.birthday_md)?;
+        out.push_sql(", birthday_md), additional_info = CASE WHEN ");
         out.push_bind_param::<Bool, _>(&self.set_additional_info)?;
         out.push_sql(" THEN ");
         out.push_bind_param::<Nullable<Text>, _>(&self.additional_info)?;
-        out.push_sql(" ELSE additional_info END, updated_at = now() WHERE user_id = ");
+        out.push_sql(" ELSE additional_info END, card_dirty = TRUE, updated_at = now() WHERE user_id = ");
         out.push_bind_param::<BigInt, _>(&self.owner)?;
         out.push_sql(" AND id = ");
         out.push_bind_param::<BigInt, _>(&self.id)?;
         out.push_sql(
-            " RETURNING id, first_name, last_name, email, phone, birthday, additional_info, created_at, updated_at",
+            " RETURNING id, uid, first_name, last_name, email, phone, birthday, birthday_md, additional_info, \
+             emails, phones, created_at, updated_at",
         );
         Ok(())
     }

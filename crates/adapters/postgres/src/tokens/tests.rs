@@ -379,6 +379,42 @@ async fn a_reset_token_is_consumed_once() {
 }
 
 #[tokio::test]
+async fn consuming_a_reset_token_ends_every_other_unused_one_of_its_user() {
+    let f = fixture().await;
+    f.store_reset(f.ada, "older", at(Duration::hours(1))).await;
+    f.store_reset(f.ada, "newer", at(Duration::hours(2))).await;
+    f.store_reset(f.grace, "grace-reset", at(Duration::hours(1))).await;
+
+    assert_eq!(f.store.consume_reset("newer", now()).await.unwrap(), Some(f.ada));
+
+    assert_eq!(f.reset_row("older").await.and_then(|row| row.used_at), Some(now()), "ended with it");
+    assert_eq!(f.store.consume_reset("older", at(Duration::minutes(1))).await.unwrap(), None);
+    assert_eq!(f.reset_row("grace-reset").await.and_then(|row| row.used_at), None, "another user's untouched");
+    assert_eq!(f.store.consume_reset("grace-reset", now()).await.unwrap(), Some(f.grace));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_two_reset_tokens_of_one_user_consumed_at_once_exactly_one_wins() {
+    for round in 0..5 {
+        let f = fixture().await;
+        f.store_reset(f.ada, "first", at(Duration::hours(1))).await;
+        f.store_reset(f.ada, "second", at(Duration::hours(1))).await;
+        let store = f.racing_store().await;
+        let barrier = Arc::new(Barrier::new(2));
+        let mut racers = JoinSet::new();
+        for token in ["first", "second"] {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            racers.spawn(async move {
+                barrier.wait().await;
+                store.consume_reset(token, now()).await.expect("consume without a deadlock")
+            });
+        }
+        let outcomes = racers.join_all().await;
+        assert_eq!(outcomes.iter().flatten().count(), 1, "round {round}: {outcomes:?}");
+    }
+}
+
+#[tokio::test]
 async fn an_expired_reset_token_is_not_consumed() {
     let f = fixture().await;
     f.store_reset(f.ada, "expires-now", now()).await;

@@ -188,3 +188,42 @@ async fn the_users_table_checks_lengths_and_case_insensitive_uniqueness() {
     let same_username = insert("repeat('U', 50)", "'other@example.com'");
     assert_violates(execute_sql(&db, &same_username).await, DatabaseErrorKind::UniqueViolation, "users_username_key");
 }
+
+#[tokio::test]
+async fn update_avatar_returns_the_url_it_replaced() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db);
+    let ada = create(&repo, "ada", "ada@example.com").await;
+
+    let (updated, previous) = repo.update_avatar(ada.id, "http://app.test/media/a.png").await.unwrap().unwrap();
+    assert_eq!(updated.avatar.as_deref(), Some("http://app.test/media/a.png"));
+    assert_eq!(previous, ada.avatar, "the default avatar was replaced");
+    let (_, previous) = repo.update_avatar(ada.id, "http://app.test/media/b.png").await.unwrap().unwrap();
+    assert_eq!(previous.as_deref(), Some("http://app.test/media/a.png"));
+    assert!(repo.update_avatar(UserId(-1), "http://app.test/media/c.png").await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_racing_avatar_updates_each_replaces_a_different_url() {
+    let (test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db);
+    let ada = create(&repo, "ada", "ada@example.com").await;
+    let racing = PgUserRepository::new(Database::connect_lazy(test_db.url(), 4).expect("a pool"));
+    let urls: Vec<String> = (0..4).map(|i| format!("http://app.test/media/{i}.png")).collect();
+
+    let mut racers = tokio::task::JoinSet::new();
+    for url in urls.clone() {
+        let repo = racing.clone();
+        racers.spawn(async move { repo.update_avatar(ada.id, &url).await.unwrap().unwrap().1.unwrap() });
+    }
+    let mut replaced = racers.join_all().await;
+
+    // Every URL but the last written was replaced exactly once, and so was the default: no
+    // write saw the same previous URL as another (which would orphan a file).
+    let current = repo.find_by_id(ada.id).await.unwrap().unwrap().avatar.unwrap();
+    let mut expected: Vec<String> = urls.into_iter().filter(|u| *u != current).collect();
+    expected.push(ada.avatar.unwrap());
+    replaced.sort();
+    expected.sort();
+    assert_eq!(replaced, expected);
+}

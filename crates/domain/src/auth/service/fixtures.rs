@@ -10,11 +10,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::auth::{MockPasswordHasher, MockTokenCodec, MockTokenStore};
 use crate::clock::MockClock;
 use crate::error::FieldError;
-use crate::mail::{LinkPaths, Links, MockMailer};
+use crate::mail::{LinkPaths, Links, MailComposer};
 use crate::user::{MockUserRepository, Role};
 
 pub(super) type Service =
-    AuthService<MockUserRepository, MockPasswordHasher, MockTokenCodec, MockTokenStore, MockMailer, MockClock>;
+    AuthService<MockUserRepository, MockPasswordHasher, MockTokenCodec, MockTokenStore, FakeOutbox, MockClock>;
 
 pub(super) const BASE_URL: &str = "https://contacts.example";
 /// The confirmation route as the inbound adapter would hand it over.
@@ -109,22 +109,66 @@ pub(super) fn non_encoding_codec() -> MockTokenCodec {
     tokens
 }
 
-/// A mailer that records every email it is asked to send.
-pub(super) fn recording_mailer() -> (MockMailer, Recorded<Email>) {
-    let sent: Recorded<Email> = Arc::default();
-    let mut mailer = MockMailer::new();
-    let sink = Arc::clone(&sent);
-    mailer.expect_send().returning(move |email| {
-        sink.lock().unwrap().push(email);
-        Ok(())
-    });
-    (mailer, sent)
+/// An outbox that records what it is given. `register` turns the new user into an unconfirmed
+/// [`User`] (the fixture user's id) and composes its mail; it refuses with a conflict when
+/// `conflict` is set, and `silent` makes every queuing call a test failure.
+#[derive(Default)]
+pub(super) struct FakeOutbox {
+    pub(super) created: Recorded<NewUser>,
+    pub(super) sent: Recorded<Email>,
+    pub(super) effects: Recorded<MailEffect>,
+    pub(super) decoys: Recorded<String>,
+    pub(super) conflict: bool,
+    pub(super) silent: bool,
+    pub(super) held_back: bool,
 }
 
-pub(super) fn silent_mailer() -> MockMailer {
-    let mut mailer = MockMailer::new();
-    mailer.expect_send().times(0);
-    mailer
+impl MailOutbox for FakeOutbox {
+    async fn register(&self, new_user: NewUser, composer: &dyn MailComposer) -> Result<User, Error> {
+        assert!(!self.silent, "register was not expected");
+        if self.conflict {
+            return Err(Error::Conflict(crate::error::Conflict::EmailTaken));
+        }
+        self.created.lock().unwrap().push(new_user.clone());
+        let user = User {
+            username: new_user.username.as_str().to_owned(),
+            email: new_user.email,
+            avatar: Some(new_user.avatar),
+            ..user(false)
+        };
+        let mail = composer.compose(&user)?;
+        if !self.held_back {
+            self.sent.lock().unwrap().push(mail);
+        }
+        Ok(user)
+    }
+
+    async fn queue(&self, _kind: MailKind, email: Email, effect: MailEffect) -> Result<bool, Error> {
+        assert!(!self.silent, "no mail was expected, got {email:?}");
+        if self.held_back {
+            return Ok(false);
+        }
+        self.sent.lock().unwrap().push(email);
+        self.effects.lock().unwrap().push(effect);
+        Ok(true)
+    }
+
+    async fn queue_nothing(&self, address: &EmailAddress) -> Result<(), Error> {
+        self.decoys.lock().unwrap().push(address.as_str().to_owned());
+        Ok(())
+    }
+}
+
+/// An outbox that records every email it is asked to queue.
+pub(super) fn recording_mailer() -> (FakeOutbox, Recorded<Email>) {
+    let outbox = FakeOutbox::default();
+    let sent = Arc::clone(&outbox.sent);
+    (outbox, sent)
+}
+
+/// An outbox that must not queue anything (decoy work is allowed).
+pub(super) fn silent_mailer() -> FakeOutbox {
+    FakeOutbox { silent: true, ..FakeOutbox::default() }
 }
 
 pub(super) fn unused_hasher() -> MockPasswordHasher {
@@ -152,9 +196,9 @@ pub(super) fn service(
     hasher: MockPasswordHasher,
     tokens: MockTokenCodec,
     store: MockTokenStore,
-    mailer: MockMailer,
+    outbox: FakeOutbox,
 ) -> Service {
-    AuthService::new(AuthPorts { users, hasher, tokens, store, mailer, clock: fixed_clock() }, settings())
+    AuthService::new(AuthPorts { users, hasher, tokens, store, outbox, clock: fixed_clock() }, settings())
 }
 
 pub(super) fn field_problems(error: Error) -> Vec<(String, &'static str)> {

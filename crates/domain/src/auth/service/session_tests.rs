@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use mockall::Sequence;
 
 use crate::auth::{MockPasswordHasher, MockTokenCodec, MockTokenStore};
-use crate::mail::MockMailer;
 use crate::user::{MockUserRepository, PasswordHash};
 
 const OLD_REFRESH: &str = "old-refresh";
@@ -232,20 +231,6 @@ async fn logout_refuses_an_expired_or_wrong_kind_token_without_touching_the_stor
 // ---------------------------------------------------------------------------------------------
 // request_password_reset
 
-/// A store whose `store_reset` is expected once, records its arguments and answers `result`.
-fn reset_storing_store(
-    result: fn() -> Result<(), Error>,
-) -> (MockTokenStore, Recorded<(UserId, String, DateTime<Utc>)>) {
-    let stored: Recorded<(UserId, String, DateTime<Utc>)> = Arc::default();
-    let mut store = MockTokenStore::new();
-    let sink = Arc::clone(&stored);
-    store.expect_store_reset().times(1).returning(move |user, fingerprint, expires_at| {
-        sink.lock().unwrap().push((user, fingerprint.to_owned(), expires_at));
-        result()
-    });
-    (store, stored)
-}
-
 fn reset_link(token: &str) -> String {
     format!("{BASE_URL}/reset-password?token={token}")
 }
@@ -263,22 +248,23 @@ async fn request_password_reset_rejects_an_invalid_or_missing_address() {
 }
 
 #[tokio::test]
-async fn request_password_reset_for_an_unknown_address_stores_and_sends_nothing() {
-    let mut store = MockTokenStore::new();
-    store.expect_store_reset().times(0);
-    let mut mailer = MockMailer::new();
-    mailer.expect_send().times(0);
-    let service = service(users_finding_by_email(None), unused_hasher(), non_encoding_codec(), store, mailer);
+async fn request_password_reset_for_an_unknown_address_queues_nothing_but_does_the_same_work() {
+    let outbox = silent_mailer();
+    let decoys = Arc::clone(&outbox.decoys);
+    let service =
+        service(users_finding_by_email(None), unused_hasher(), non_encoding_codec(), untouched_store(), outbox);
 
     service.request_password_reset(Some("ada@example.org".to_owned())).await.unwrap();
+
+    assert_eq!(recorded(&decoys), vec!["ada@example.org".to_owned()]);
 }
 
 #[tokio::test]
-async fn request_password_reset_stores_the_fingerprint_and_mails_the_link() {
+async fn request_password_reset_queues_the_link_with_its_fingerprint() {
     let (tokens, issued) = recording_codec();
-    let (store, stored) = reset_storing_store(|| Ok(()));
-    let (mailer, sent) = recording_mailer();
-    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, store, mailer);
+    let (outbox, sent) = recording_mailer();
+    let effects = Arc::clone(&outbox.effects);
+    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, untouched_store(), outbox);
 
     service.request_password_reset(Some("ada@example.org".to_owned())).await.unwrap();
 
@@ -293,7 +279,10 @@ async fn request_password_reset_stores_the_fingerprint_and_mails_the_link() {
             version: TOKEN_VERSION,
         }]
     );
-    assert_eq!(recorded(&stored), vec![(USER_ID, fingerprint("tok-password_reset"), expires_at)]);
+    assert_eq!(
+        recorded(&effects),
+        vec![MailEffect::StoreReset { user: USER_ID, fingerprint: fingerprint("tok-password_reset"), expires_at }]
+    );
     let sent = recorded(&sent);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to.as_str(), "ada@example.org");
@@ -302,26 +291,12 @@ async fn request_password_reset_stores_the_fingerprint_and_mails_the_link() {
 }
 
 #[tokio::test]
-async fn request_password_reset_succeeds_even_when_the_mail_cannot_be_sent() {
+async fn request_password_reset_answers_as_usual_when_the_flood_guard_holds_the_mail_back() {
     let (tokens, _) = recording_codec();
-    let (store, stored) = reset_storing_store(|| Ok(()));
-    let mut mailer = MockMailer::new();
-    mailer.expect_send().times(1).returning(|_| Err(Error::unexpected("smtp down")));
-    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, store, mailer);
+    let outbox = FakeOutbox { held_back: true, ..FakeOutbox::default() };
+    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, untouched_store(), outbox);
 
     service.request_password_reset(Some("ada@example.org".to_owned())).await.unwrap();
-
-    assert_eq!(recorded(&stored).len(), 1);
-}
-
-#[tokio::test]
-async fn request_password_reset_mails_no_link_it_could_not_store() {
-    let (tokens, _) = recording_codec();
-    let (store, _) = reset_storing_store(|| Err(Error::unexpected("database down")));
-    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, store, silent_mailer());
-
-    // Whether the caller hears of the failure is not the point here; a dead link must not go out.
-    let _ = service.request_password_reset(Some("ada@example.org".to_owned())).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,10 +337,17 @@ fn reset_user() -> User {
 }
 
 /// Everything a successful reset with `password` needs, each step expected once, in order:
-/// consume the token, hash, update the password, revoke every refresh token.
+/// read the account, consume the token, hash, update the password, revoke every refresh token.
 fn resetting(password: &str) -> Service {
     let expected = password.to_owned();
     let mut order = Sequence::new();
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .withf(|id| *id == USER_ID)
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(Some(user(true))));
     let mut store = MockTokenStore::new();
     store
         .expect_consume_reset()
@@ -380,7 +362,6 @@ fn resetting(password: &str) -> Service {
         .times(1)
         .in_sequence(&mut order)
         .returning(|_| Ok(PasswordHash("new-hash".to_owned())));
-    let mut users = MockUserRepository::new();
     users
         .expect_update_password()
         .withf(|id, hash| *id == USER_ID && hash.0 == "new-hash")
@@ -457,7 +438,7 @@ async fn reset_password_works_only_once() {
         TokenKind::PasswordReset,
         Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
     );
-    let service = service(untouched_users(), unused_hasher(), tokens, store, silent_mailer());
+    let service = service(users_finding_by_id(Some(user(true))), unused_hasher(), tokens, store, silent_mailer());
 
     let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some("new password!"))).await.unwrap_err();
 
@@ -473,7 +454,7 @@ async fn reset_password_refuses_a_token_the_store_holds_for_another_user() {
         TokenKind::PasswordReset,
         Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
     );
-    let service = service(untouched_users(), unused_hasher(), tokens, store, silent_mailer());
+    let service = service(users_finding_by_id(Some(user(true))), unused_hasher(), tokens, store, silent_mailer());
 
     let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some("new password!"))).await.unwrap_err();
 
@@ -491,8 +472,8 @@ async fn reset_password_sets_the_new_password_then_ends_every_session() {
 
 #[tokio::test]
 async fn reset_password_accepts_passwords_of_8_and_72_bytes() {
-    let widest = "€".repeat(24);
-    for password in ["12345678", widest.as_str()] {
+    let widest = format!("{}abc", "€".repeat(23));
+    for password in ["k8!x2zqv", widest.as_str()] {
         assert!([8, 72].contains(&password.len()), "{password:?}");
         let input = reset_input(Some(RESET_TOKEN), Some(password));
 
@@ -508,7 +489,7 @@ async fn reset_password_for_a_user_that_no_longer_exists_fails_and_revokes_nothi
     store.expect_revoke_all_refresh().never();
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_hash().times(1).returning(|_| Ok(PasswordHash("new-hash".to_owned())));
-    let mut users = MockUserRepository::new();
+    let mut users = users_finding_by_id(Some(user(true)));
     users.expect_update_password().times(1).returning(|_, _| Ok(None));
     let tokens = decoding_codec(
         RESET_TOKEN,
@@ -516,6 +497,38 @@ async fn reset_password_for_a_user_that_no_longer_exists_fails_and_revokes_nothi
         Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
     );
     let service = service(users, hasher, tokens, store, silent_mailer());
+
+    let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some("new password!"))).await.unwrap_err();
+
+    assert!(matches!(error, Error::InvalidResetToken), "{error:?}");
+}
+
+#[tokio::test]
+async fn reset_password_refuses_a_password_like_the_account_before_spending_the_token() {
+    // The fixture user is `ada` <ada@example.org>: the username, the address and its local part.
+    for password in ["ADA@example.org", "Ada@Example.ORG"] {
+        let tokens = decoding_codec(
+            RESET_TOKEN,
+            TokenKind::PasswordReset,
+            Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
+        );
+        let service =
+            service(users_finding_by_id(Some(user(true))), unused_hasher(), tokens, untouched_store(), silent_mailer());
+
+        let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some(password))).await.unwrap_err();
+
+        assert_eq!(field_problems(error), vec![("new_password".to_owned(), "password_personal")], "{password}");
+    }
+}
+
+#[tokio::test]
+async fn reset_password_for_an_account_gone_before_the_token_is_spent_is_an_invalid_token() {
+    let tokens = decoding_codec(
+        RESET_TOKEN,
+        TokenKind::PasswordReset,
+        Some(claims(TokenKind::PasswordReset, now() + Duration::minutes(30))),
+    );
+    let service = service(users_finding_by_id(None), unused_hasher(), tokens, untouched_store(), silent_mailer());
 
     let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some("new password!"))).await.unwrap_err();
 

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::auth::{MockPasswordHasher, MockTokenCodec, MockTokenStore};
-use crate::error::Conflict;
-use crate::mail::MockMailer;
+use crate::error::{Conflict, PasswordProblem, Rule, Unit};
 use crate::user::{MockUserRepository, PasswordHash, UserCredentials};
 
 fn confirmation_link(token: &str) -> String {
@@ -22,21 +21,11 @@ fn registration(username: &str, email: &str, password: &str) -> RegistrationInpu
     }
 }
 
-/// A repository that stores a new user by turning it into an unconfirmed `User`, recording it.
-fn creating_repository() -> (MockUserRepository, Recorded<NewUser>) {
-    let created: Recorded<NewUser> = Arc::default();
-    let mut users = MockUserRepository::new();
-    let sink = Arc::clone(&created);
-    users.expect_create().times(1).returning(move |new_user| {
-        sink.lock().unwrap().push(new_user.clone());
-        Ok(User {
-            username: new_user.username.as_str().to_owned(),
-            email: new_user.email,
-            avatar: Some(new_user.avatar),
-            ..user(false)
-        })
-    });
-    (users, created)
+/// An outbox that stores the new user (recorded) and records the mail queued with it.
+fn registering_outbox() -> (FakeOutbox, Recorded<NewUser>, Recorded<Email>) {
+    let outbox = FakeOutbox::default();
+    let (created, sent) = (Arc::clone(&outbox.created), Arc::clone(&outbox.sent));
+    (outbox, created, sent)
 }
 
 fn hashing_hasher() -> MockPasswordHasher {
@@ -47,11 +36,9 @@ fn hashing_hasher() -> MockPasswordHasher {
 }
 
 fn invalid_registration_service() -> Service {
-    let mut users = MockUserRepository::new();
-    users.expect_create().never();
     let mut tokens = MockTokenCodec::new();
     tokens.expect_encode().never();
-    service(users, unused_hasher(), tokens, untouched_store(), silent_mailer())
+    service(untouched_users(), unused_hasher(), tokens, untouched_store(), silent_mailer())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -59,10 +46,9 @@ fn invalid_registration_service() -> Service {
 
 #[tokio::test]
 async fn register_hashes_the_password_stores_the_user_and_mails_a_confirmation_link() {
-    let (users, created) = creating_repository();
+    let (outbox, created, sent) = registering_outbox();
     let (tokens, issued) = recording_codec();
-    let (mailer, sent) = recording_mailer();
-    let service = service(users, hashing_hasher(), tokens, untouched_store(), mailer);
+    let service = service(untouched_users(), hashing_hasher(), tokens, untouched_store(), outbox);
 
     let user = service.register(registration("Ada_L", "Ada@Example.org", "correct horse")).await.unwrap();
 
@@ -152,13 +138,57 @@ async fn register_refuses_a_73_byte_password_instead_of_truncating_it() {
 }
 
 #[tokio::test]
-async fn register_accepts_a_72_byte_password() {
-    let (users, created) = creating_repository();
-    let (tokens, _) = recording_codec();
-    let (mailer, _) = recording_mailer();
-    let password = "x".repeat(72);
+async fn register_refuses_weak_passwords_at_the_password_field() {
+    use PasswordProblem::{Common, ControlCharacter, Personal, Repeated};
+    let weak = Rule::WeakPassword;
+    let cases = [
+        ("password1", Some(weak(Common))),
+        ("aaaaaaaa", Some(weak(Repeated))),
+        ("\0\0\0\0\0\0\0\0", Some(weak(ControlCharacter))),
+        ("Ada_Lovelace", Some(weak(Personal))),
+        ("ADA.L@EXAMPLE.ORG", Some(weak(Personal))),
+        ("ada.l", Some(Rule::TooShort { min: 8, unit: Unit::Bytes })),
+        ("Ada.L1815", None),
+    ];
+    for (password, expected) in cases {
+        let email = "ada.l@example.org";
+        let result = if expected.is_none() {
+            let (outbox, _, _) = registering_outbox();
+            let (tokens, _) = recording_codec();
+            service(untouched_users(), hashing_hasher(), tokens, untouched_store(), outbox)
+                .register(registration("Ada_Lovelace", email, password))
+                .await
+                .map(|_| ())
+        } else {
+            invalid_registration_service().register(registration("Ada_Lovelace", email, password)).await.map(|_| ())
+        };
+        match (result, expected) {
+            (Ok(()), None) => {}
+            (Err(error), Some(rule)) => assert_eq!(rules(error), vec![("password".to_owned(), rule)], "{password:?}"),
+            (other, expected) => panic!("{password:?}: {other:?}, expected {expected:?}"),
+        }
+    }
+    // The local part alone, too.
+    let service = invalid_registration_service();
+    let error = service.register(registration("ada", "lovelace1815@example.org", "LoveLace1815")).await.unwrap_err();
+    assert_eq!(rules(error), vec![("password".to_owned(), weak(Personal))]);
+}
 
-    service(users, hashing_hasher(), tokens, untouched_store(), mailer)
+/// The field and rule of every problem of an [`Error::Invalid`].
+fn rules(error: Error) -> Vec<(String, Rule)> {
+    match error {
+        Error::Invalid(problems) => problems.into_iter().map(|p| (p.field(), p.rule)).collect(),
+        other => panic!("expected Error::Invalid, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn register_accepts_a_72_byte_password() {
+    let (outbox, created, _) = registering_outbox();
+    let (tokens, _) = recording_codec();
+    let password = "xy".repeat(36);
+
+    service(untouched_users(), hashing_hasher(), tokens, untouched_store(), outbox)
         .register(registration("ada", "ada@example.org", &password))
         .await
         .unwrap();
@@ -167,34 +197,35 @@ async fn register_accepts_a_72_byte_password() {
 }
 
 #[tokio::test]
-async fn register_succeeds_even_when_the_confirmation_email_cannot_be_sent() {
-    let (users, created) = creating_repository();
+async fn register_succeeds_when_the_flood_guard_holds_the_mail_back() {
+    let (outbox, created, sent) = registering_outbox();
+    let outbox = FakeOutbox { held_back: true, ..outbox };
     let (tokens, _) = recording_codec();
-    let mut mailer = MockMailer::new();
-    mailer.expect_send().times(1).returning(|_| Err(Error::unexpected("smtp down")));
 
-    let user = service(users, hashing_hasher(), tokens, untouched_store(), mailer)
+    let user = service(untouched_users(), hashing_hasher(), tokens, untouched_store(), outbox)
         .register(registration("ada", "ada@example.org", "correct horse"))
         .await
         .unwrap();
 
     assert_eq!(user.username, "ada");
     assert_eq!(recorded(&created).len(), 1);
+    assert!(recorded(&sent).is_empty());
 }
 
 #[tokio::test]
 async fn register_propagates_a_conflict_and_sends_no_email() {
-    let mut users = MockUserRepository::new();
-    users.expect_create().times(1).returning(|_| Err(Error::Conflict(Conflict::EmailTaken)));
+    let outbox = FakeOutbox { conflict: true, ..FakeOutbox::default() };
+    let sent = Arc::clone(&outbox.sent);
     let mut tokens = MockTokenCodec::new();
     tokens.expect_encode().never();
 
-    let error = service(users, hashing_hasher(), tokens, untouched_store(), silent_mailer())
+    let error = service(untouched_users(), hashing_hasher(), tokens, untouched_store(), outbox)
         .register(registration("ada", "ada@example.org", "correct horse"))
         .await
         .unwrap_err();
 
     assert!(matches!(error, Error::Conflict(Conflict::EmailTaken)), "{error:?}");
+    assert!(recorded(&sent).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ fn valid_input() -> ContactInput {
         phone: Some("+44 (20) 7946-0018".to_owned()),
         birthday: Some("1990-12-10".to_owned()),
         additional_info: Some("Met at the Analytical Society".to_owned()),
+        emails: None,
+        phones: None,
     }
 }
 
@@ -254,6 +256,8 @@ fn a_new_contact_reports_every_invalid_field() {
         phone: Some("12345".to_owned()),
         birthday: Some("2025-06-16".to_owned()),
         additional_info: Some("x".repeat(1001)),
+        emails: None,
+        phones: None,
     };
 
     assert_eq!(
@@ -324,6 +328,8 @@ fn a_patch_may_set_every_field() {
         phone: sent("+44 20 7946 0018"),
         birthday: sent("2025-06-15"),
         additional_info: sent("Countess"),
+        emails: None,
+        phones: None,
     };
 
     let patch = ContactPatch::parse(input, today()).unwrap();
@@ -367,6 +373,8 @@ fn a_patch_reports_every_problem_at_once() {
         phone: sent("12+34567"),
         birthday: sent("1899-12-31"),
         additional_info: sent(&"x".repeat(1001)),
+        emails: None,
+        phones: None,
     };
 
     assert_eq!(
@@ -398,4 +406,49 @@ fn control_characters_are_refused_in_names_and_notes_but_line_breaks_are_fine_in
     assert!(AdditionalInfo::parse("a\u{0}b").is_err());
     assert!(AdditionalInfo::parse("a\u{7}b").is_err());
     assert_eq!(AdditionalInfo::parse("one\r\ntwo\tthree").unwrap().as_str(), "one\r\ntwo\tthree");
+}
+
+fn entry(value: &str, kind: Option<&str>) -> TypedValueInput {
+    TypedValueInput { value: Some(value.to_owned()), kind: kind.map(str::to_owned) }
+}
+
+#[test]
+fn emails_and_phones_lists_follow_the_single_fields_rules_at_their_own_path() {
+    let input = ContactInput {
+        emails: Some(vec![entry("ada@example.com", Some(" home ")), entry("nope", None)]),
+        phones: Some(vec![entry("+1 (555) 010-2030", None), entry("12", Some(&"x".repeat(21)))]),
+        ..valid_input()
+    };
+    let mut found = problems_of(NewContact::parse(input, today()));
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            problem("emails[1].value", "InvalidEmail"),
+            problem("phones[1].type", "TooLong"),
+            problem("phones[1].value", "InvalidPhone"),
+        ]
+    );
+    let too_many = ContactInput { emails: Some(vec![entry("a@b.co", None); 21]), ..valid_input() };
+    assert_eq!(problems_of(NewContact::parse(too_many, today())), vec![problem("emails", "TooManyItems")]);
+}
+
+#[test]
+fn email_defaults_to_the_first_of_emails_and_must_equal_it_when_both_are_sent() {
+    let only_list = ContactInput {
+        email: None,
+        emails: Some(vec![entry("first@example.com", Some("work")), entry("second@example.com", None)]),
+        ..valid_input()
+    };
+    let parsed = NewContact::parse(only_list, today()).unwrap();
+    assert_eq!(parsed.email.as_str(), "first@example.com");
+    assert_eq!(parsed.emails.unwrap()[0].kind.as_deref(), Some("work"), "types are trimmed and kept");
+
+    let disagree = ContactInput { emails: Some(vec![entry("other@example.com", None)]), ..valid_input() };
+    assert_eq!(problems_of(NewContact::parse(disagree, today())), vec![problem("email", "DiffersFromFirstEntry")]);
+    let empty = ContactPatchInput { emails: Some(vec![]), ..Default::default() };
+    assert_eq!(problems_of(ContactPatch::parse(empty, today())), vec![problem("emails", "TooFewItems")]);
+    let patch = ContactPatchInput { phones: Some(vec![entry("+1 555 010 2030", None)]), ..Default::default() };
+    let patch = ContactPatch::parse(patch, today()).unwrap();
+    assert_eq!(patch.phone.map(|p| p.as_str().to_owned()).as_deref(), Some("+1 555 010 2030"));
 }

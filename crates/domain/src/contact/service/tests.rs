@@ -35,10 +35,14 @@ fn contact(id: i64, birthday: NaiveDate) -> Contact {
         id: ContactId(id),
         first_name: format!("First{id}"),
         last_name: "Last".to_owned(),
-        email: format!("c{id}@example.org"),
-        phone: "+1 555 123 4567".to_owned(),
-        birthday,
+        uid: format!("uid-{id}"),
+        email: Some(format!("c{id}@example.org")),
+        phone: Some("+1 555 123 4567".to_owned()),
+        birthday: Some(birthday),
+        birthday_md: Some(crate::contact::MonthDay::of(birthday)),
         additional_info: None,
+        emails: vec![crate::contact::TypedValue { value: format!("c{id}@example.org"), kind: None }],
+        phones: vec![crate::contact::TypedValue { value: "+1 555 123 4567".to_owned(), kind: None }],
         created_at: stamp,
         updated_at: stamp,
     }
@@ -52,6 +56,8 @@ fn valid_input(birthday: &str) -> ContactInput {
         phone: Some("+44 20 7946 0018".to_owned()),
         birthday: Some(birthday.to_owned()),
         additional_info: None,
+        emails: None,
+        phones: None,
     }
 }
 
@@ -323,7 +329,7 @@ async fn create_accepts_a_birthday_of_today() {
 
     let created = service(contacts).create(OWNER, valid_input("2025-06-15")).await.unwrap();
 
-    assert_eq!(created.birthday, date(2025, 6, 15));
+    assert_eq!(created.birthday, Some(date(2025, 6, 15)));
 }
 
 #[tokio::test]

@@ -188,7 +188,7 @@ fn repository_changing(change: Change, outcome: Outcome, seq: &mut Sequence) -> 
                 .withf(|id, avatar| *id == USER_ID && avatar == NEW_AVATAR)
                 .times(1)
                 .in_sequence(seq)
-                .returning(move |_, _| outcome.result());
+                .returning(move |_, _| outcome.result().map(|user| user.map(|user| (user, None))));
         }
         Change::SetRole => {
             users
@@ -218,7 +218,7 @@ async fn apply(cached: &CachedUsers<MockUserRepository, MockUserCache>, change: 
     match change {
         Change::ConfirmEmail => cached.confirm_email(USER_ID).await,
         Change::UpdatePassword => cached.update_password(USER_ID, PasswordHash(NEW_HASH.to_owned())).await,
-        Change::UpdateAvatar => cached.update_avatar(USER_ID, NEW_AVATAR).await,
+        Change::UpdateAvatar => cached.update_avatar(USER_ID, NEW_AVATAR).await.map(|c| c.map(|(user, _)| user)),
         Change::SetRole => cached.set_role(&email(), Role::Admin).await,
     }
 }

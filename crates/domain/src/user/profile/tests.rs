@@ -177,8 +177,11 @@ fn store_expecting_upload(avatars: &mut MockAvatarStore, seq: &mut Sequence, sto
     avatars.expect_store().withf(|bytes| *bytes == upload()).times(1).in_sequence(seq).returning(move |_| stored());
 }
 
+/// The updated user and the avatar URL the update replaced.
+type Replaced = (User, Option<String>);
+
 /// A repository expecting the new avatar for the user once, in `seq`, answering `updated`.
-fn users_updating_avatar(seq: &mut Sequence, updated: fn() -> Result<Option<User>, Error>) -> MockUserRepository {
+fn users_updating_avatar(seq: &mut Sequence, updated: fn() -> Result<Option<Replaced>, Error>) -> MockUserRepository {
     let mut users = MockUserRepository::new();
     users.expect_find_by_id().never();
     users
@@ -207,7 +210,7 @@ async fn an_admin_avatar_is_stored_saved_and_the_previous_one_removed() {
     let mut seq = Sequence::new();
     let mut avatars = MockAvatarStore::new();
     store_expecting_upload(&mut avatars, &mut seq, || Ok(NEW_AVATAR.to_owned()));
-    let users = users_updating_avatar(&mut seq, || Ok(Some(updated_admin())));
+    let users = users_updating_avatar(&mut seq, || Ok(Some((updated_admin(), Some(OLD_AVATAR.to_owned())))));
     avatars.expect_remove().withf(|url| url == OLD_AVATAR).times(1).in_sequence(&mut seq).returning(|_| Ok(()));
     let service = service(users, untouched_limiter(), avatars, clock_at(at(12, 0, 0, 0)));
 
@@ -221,10 +224,25 @@ async fn an_admin_without_a_previous_avatar_removes_nothing() {
     let mut avatars = MockAvatarStore::new();
     store_expecting_upload(&mut avatars, &mut seq, || Ok(NEW_AVATAR.to_owned()));
     avatars.expect_remove().never();
-    let users = users_updating_avatar(&mut seq, || Ok(Some(updated_admin())));
+    let users = users_updating_avatar(&mut seq, || Ok(Some((updated_admin(), None))));
     let service = service(users, untouched_limiter(), avatars, clock_at(at(12, 0, 0, 0)));
 
     let updated = service.change_avatar(&user(Role::Admin, None), upload()).await.unwrap();
+    assert_eq!(updated, updated_admin());
+}
+
+#[tokio::test]
+async fn the_file_removed_is_the_one_the_database_replaced_not_the_one_the_caller_saw() {
+    // Another upload won the race: the caller still saw OLD_AVATAR, the database held RACED.
+    const RACED: &str = "http://app.test/media/raced.png";
+    let mut seq = Sequence::new();
+    let mut avatars = MockAvatarStore::new();
+    store_expecting_upload(&mut avatars, &mut seq, || Ok(NEW_AVATAR.to_owned()));
+    let users = users_updating_avatar(&mut seq, || Ok(Some((updated_admin(), Some(RACED.to_owned())))));
+    avatars.expect_remove().withf(|url| url == RACED).times(1).in_sequence(&mut seq).returning(|_| Ok(()));
+    let service = service(users, untouched_limiter(), avatars, clock_at(at(12, 0, 0, 0)));
+
+    let updated = service.change_avatar(&user(Role::Admin, Some(OLD_AVATAR)), upload()).await.unwrap();
     assert_eq!(updated, updated_admin());
 }
 
@@ -245,7 +263,7 @@ async fn a_failure_to_remove_the_previous_avatar_is_ignored() {
     let mut seq = Sequence::new();
     let mut avatars = MockAvatarStore::new();
     store_expecting_upload(&mut avatars, &mut seq, || Ok(NEW_AVATAR.to_owned()));
-    let users = users_updating_avatar(&mut seq, || Ok(Some(updated_admin())));
+    let users = users_updating_avatar(&mut seq, || Ok(Some((updated_admin(), Some(OLD_AVATAR.to_owned())))));
     avatars
         .expect_remove()
         .withf(|url| url == OLD_AVATAR)

@@ -1,0 +1,162 @@
+use super::*;
+
+use chrono::Utc;
+
+use contacts_domain::mail::MailOutbox;
+
+use crate::test_fixtures::{email, migrated_db};
+
+fn mail_to(address: &str) -> Email {
+    Email { to: email(address), subject: "Hello".to_owned(), text: "text".to_owned(), html: "<p>html</p>".to_owned() }
+}
+
+fn outbox(db: &Database, cooldown_seconds: u64, daily_limit: u64) -> PgMailOutbox {
+    PgMailOutbox::new(db.clone(), FloodGuard { cooldown_seconds, daily_limit })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claimed_mail_is_not_claimed_again_until_its_lease_runs_out() {
+    let (_test_db, db) = migrated_db().await;
+    let outbox = outbox(&db, 0, 10);
+    assert!(outbox.queue(MailKind::Confirmation, mail_to("a@example.org"), MailEffect::None).await.unwrap());
+    let now = Utc::now() + Duration::seconds(1);
+
+    let first = outbox.claim(now, Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!((first[0].attempts, first[0].email.to.as_str()), (1, "a@example.org"));
+    assert!(outbox.claim(now, Duration::seconds(60), 10).await.unwrap().is_empty(), "leased");
+    let later = outbox.claim(now + Duration::seconds(61), Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(later.len(), 1, "a dead worker's lease runs out");
+    assert_eq!(later[0].attempts, 2);
+
+    assert!(!outbox.mark_sent(&first[0], now).await.unwrap(), "the first claim was lost");
+    assert!(outbox.mark_sent(&later[0], now).await.unwrap());
+    assert!(outbox.claim(now + Duration::hours(1), Duration::seconds(60), 10).await.unwrap().is_empty(), "sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_claims_never_share_a_mail() {
+    let (_test_db, db) = migrated_db().await;
+    let outbox = outbox(&db, 0, 100);
+    for i in 0..40 {
+        let address = format!("u{i}@example.org");
+        assert!(outbox.queue(MailKind::Confirmation, mail_to(&address), MailEffect::None).await.unwrap());
+    }
+    let now = Utc::now() + Duration::seconds(1);
+    let claims = (0..8).map(|_| {
+        let outbox = outbox.clone();
+        tokio::spawn(async move { outbox.claim(now, Duration::seconds(60), 3).await.unwrap() })
+    });
+    let mut ids: Vec<i64> = Vec::new();
+    for claim in claims {
+        ids.extend(claim.await.unwrap().into_iter().map(|m| m.id));
+    }
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "no mail claimed twice");
+    assert_eq!(count, 24, "SKIP LOCKED passes over held rows instead of coming back empty");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_wait_and_given_up_mails_stay_failed() {
+    let (_test_db, db) = migrated_db().await;
+    let outbox = outbox(&db, 0, 10);
+    outbox.queue(MailKind::PasswordReset, mail_to("a@example.org"), MailEffect::None).await.unwrap();
+    let now = Utc::now() + Duration::seconds(1);
+    let mail = outbox.claim(now, Duration::seconds(60), 1).await.unwrap().remove(0);
+    outbox.retry_at(&mail, now + Duration::seconds(5), "connection refused").await.unwrap();
+    assert!(outbox.claim(now + Duration::seconds(4), Duration::seconds(60), 1).await.unwrap().is_empty());
+    let again = outbox.claim(now + Duration::seconds(5), Duration::seconds(60), 1).await.unwrap().remove(0);
+    assert_eq!(again.kind, MailKind::PasswordReset);
+    outbox.give_up(&again, "still refused").await.unwrap();
+    assert!(outbox.claim(now + Duration::days(2), Duration::seconds(60), 1).await.unwrap().is_empty());
+    assert_eq!(outbox.purge(now + Duration::days(1)).await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_flood_guard_holds_back_mails_within_the_cooldown_and_past_the_daily_cap() {
+    let (_test_db, db) = migrated_db().await;
+    let cooled = outbox(&db, 60, 10);
+    assert!(cooled.queue(MailKind::Confirmation, mail_to("a@example.org"), MailEffect::None).await.unwrap());
+    assert!(!cooled.queue(MailKind::Confirmation, mail_to("A@Example.org"), MailEffect::None).await.unwrap());
+    assert!(cooled.queue(MailKind::Confirmation, mail_to("b@example.org"), MailEffect::None).await.unwrap());
+
+    let capped = outbox(&db, 0, 3);
+    let results: Vec<bool> = {
+        let mut results = Vec::new();
+        for _ in 0..5 {
+            results
+                .push(capped.queue(MailKind::Confirmation, mail_to("c@example.org"), MailEffect::None).await.unwrap());
+        }
+        results
+    };
+    assert_eq!(results, [true, true, true, false, false]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_requests_cannot_exceed_the_cap() {
+    let (_test_db, db) = migrated_db().await;
+    let capped = outbox(&db, 0, 3);
+    let tasks = (0..12).map(|_| {
+        let capped = capped.clone();
+        tokio::spawn(async move {
+            capped.queue(MailKind::Confirmation, mail_to("c@example.org"), MailEffect::None).await.unwrap()
+        })
+    });
+    let mut queued = 0;
+    for task in tasks {
+        queued += usize::from(task.await.unwrap());
+    }
+    assert_eq!(queued, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decoy_work_never_holds_a_real_mail_back() {
+    let (_test_db, db) = migrated_db().await;
+    let outbox = outbox(&db, 60, 10);
+    outbox.queue_nothing(&email("a@example.org")).await.unwrap();
+    assert!(outbox.queue(MailKind::Confirmation, mail_to("a@example.org"), MailEffect::None).await.unwrap());
+    assert!(outbox.claim(Utc::now() + Duration::seconds(1), Duration::seconds(60), 10).await.unwrap().len() == 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_token_is_stored_with_its_mail_and_only_then() {
+    use contacts_domain::auth::TokenStore;
+
+    let (_test_db, db) = migrated_db().await;
+    let user = crate::test_fixtures::create_user(&db, "ada").await;
+    let outbox = outbox(&db, 60, 10);
+    let tokens = crate::PgTokenStore::new(db.clone());
+    let expires_at = Utc::now() + Duration::hours(1);
+    let reset = |fingerprint: &str| MailEffect::StoreReset { user, fingerprint: fingerprint.to_owned(), expires_at };
+
+    assert!(outbox.queue(MailKind::PasswordReset, mail_to("ada@example.com"), reset("first")).await.unwrap());
+    // Within the cooldown: neither the mail nor the token it would carry.
+    assert!(!outbox.queue(MailKind::PasswordReset, mail_to("ada@example.com"), reset("second")).await.unwrap());
+
+    assert_eq!(tokens.consume_reset("first", Utc::now()).await.unwrap(), Some(user));
+    assert_eq!(tokens.consume_reset("second", Utc::now()).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registration_and_its_mail_are_stored_together_or_not_at_all() {
+    struct Composer(Result<(), ()>);
+    impl MailComposer for Composer {
+        fn compose(&self, user: &User) -> Result<Email, Error> {
+            self.0.map_err(|()| Error::unexpected("cannot sign"))?;
+            Ok(mail_to(user.email.as_str()))
+        }
+    }
+    let (_test_db, db) = migrated_db().await;
+    let outbox = outbox(&db, 60, 10);
+    let new_user = crate::test_fixtures::new_user("ada", "ada@example.org");
+
+    assert!(outbox.register(new_user.clone(), &Composer(Err(()))).await.is_err());
+    let user = outbox.register(new_user.clone(), &Composer(Ok(()))).await.expect("nothing was left behind");
+    assert_eq!(user.username, "ada");
+    let claimed = outbox.claim(Utc::now() + Duration::seconds(1), Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!((claimed[0].kind, claimed[0].email.to.as_str()), (MailKind::Confirmation, "ada@example.org"));
+    assert!(matches!(outbox.register(new_user, &Composer(Ok(()))).await, Err(Error::Conflict(_))));
+}

@@ -1,0 +1,399 @@
+//! [`DavBackend`]: everything the CardDAV protocol layer needs from the rest of the system.
+//!
+//! This trait is to move into the domain as the address-book use cases when storage lands: its
+//! types are plain data (no HTTP, no XML), and its one error type, [`BackendError`], is mapped to
+//! DAV statuses in exactly one place (`error.rs`). The protocol layer never checks a rule that
+//! storage must enforce atomically (preconditions, UID uniqueness): it passes them down.
+//!
+//! Names of address books and cards are the decoded path segments (any UTF-8, spaces
+//! included), compared exactly, case included. ETags are opaque strings without quotes (they
+//! must not contain `"`); the protocol layer quotes them. Sync tokens are numbers that grow with
+//! every change of a book's cards (never reused, never decreasing).
+
+use std::net::IpAddr;
+
+use contacts_domain::user::UserId;
+
+/// A signed-in DAV user: who the request speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DavUser {
+    /// Database identity; every backend call is scoped to it.
+    pub id: UserId,
+    /// Login name as stored; it names the user's DAV paths (`/dav/principals/{username}/`).
+    pub username: String,
+}
+
+/// Where a sign-in attempt came from, so failures count towards that address's login throttle.
+///
+/// The raw `X-Forwarded-For` is passed on untrusted: only the backend knows which proxies are
+/// trusted (`TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientOrigin {
+    /// The TCP peer's address.
+    pub peer: Option<IpAddr>,
+    /// The request's `X-Forwarded-For` header, as sent.
+    pub forwarded_for: Option<String>,
+}
+
+/// One address book as the protocol layer shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookInfo {
+    /// Its path segment under the user's home (`contacts` for the default one).
+    pub name: String,
+    /// Its human-readable name, if one was set.
+    pub displayname: Option<String>,
+    /// The current sync token (also the `getctag`): it changes with every change of a card.
+    pub sync_token: u64,
+    /// Whether it is the user's default book (made with the account, never deleted).
+    pub is_default: bool,
+}
+
+/// A vCard version a client can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VcardVersion {
+    /// vCard 3.0 (RFC 2426), what iOS writes.
+    V3,
+    /// vCard 4.0 (RFC 6350), what cards made through REST are stored as.
+    V4,
+}
+
+impl VcardVersion {
+    /// The version as written in media types and `address-data` (`3.0`, `4.0`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V3 => "3.0",
+            Self::V4 => "4.0",
+        }
+    }
+
+    /// Parses `3.0` or `4.0`; anything else is not a version we serve.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim() {
+            "3.0" => Some(Self::V3),
+            "4.0" => Some(Self::V4),
+            _ => None,
+        }
+    }
+}
+
+/// Which text of a card a read wants along with its name and ETag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextWanted {
+    /// Only names and ETags: a listing (PROPFIND) never needs the text.
+    No,
+    /// The text as stored (byte for byte for a card stored by `PUT`).
+    AsStored,
+    /// The text converted to this version (the vCard helper's conversion) when it was stored
+    /// in another; as stored when it already is in that version.
+    Version(VcardVersion),
+}
+
+/// One card in a listing or a multiget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardEntry {
+    /// Its path segment in the book.
+    pub name: String,
+    /// The stored card's ETag (unquoted).
+    pub etag: String,
+    /// Its text, when it was asked for.
+    pub text: Option<String>,
+}
+
+/// One card read on its own (`GET`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    /// The card's text in the representation asked for.
+    pub text: String,
+    /// The ETag of that representation (unquoted). A strong ETag promises identical bytes, so
+    /// a converted representation needs a tag of its own (the stored tag with a version suffix,
+    /// for example).
+    pub etag: String,
+}
+
+/// An ETag condition from `If-Match` or `If-None-Match`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EtagMatch {
+    /// `*`: any current representation.
+    Any,
+    /// A list of (unquoted) strong ETags.
+    Tags(Vec<String>),
+}
+
+impl EtagMatch {
+    /// Whether the condition holds for a resource whose current ETag is `current` (`None`:
+    /// the resource does not exist).
+    pub fn matches(&self, current: Option<&str>) -> bool {
+        match (self, current) {
+            (_, None) => false,
+            (Self::Any, Some(_)) => true,
+            (Self::Tags(tags), Some(etag)) => tags.iter().any(|t| t == etag),
+        }
+    }
+}
+
+/// The preconditions of a write (`PUT`, `DELETE`): storage checks them in the same transaction
+/// as the write (row locked), so two clients cannot both win.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WritePrecondition {
+    /// `If-Match`: the write goes ahead only if the card exists and matches.
+    pub if_match: Option<EtagMatch>,
+    /// `If-None-Match`: the write goes ahead only if the card does not match (`*`: does not
+    /// exist).
+    pub if_none_match: Option<EtagMatch>,
+}
+
+impl WritePrecondition {
+    /// Whether a write may go ahead given the card's current ETag (`None`: no such card).
+    pub fn allows(&self, current: Option<&str>) -> bool {
+        let if_match = self.if_match.as_ref().is_none_or(|m| m.matches(current));
+        let if_none_match = self.if_none_match.as_ref().is_none_or(|m| !m.matches(current));
+        if_match && if_none_match
+    }
+}
+
+/// What a `PUT` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOutcome {
+    /// `true` when it created the card (`201`), `false` when it replaced one (`204`).
+    pub created: bool,
+    /// The stored card's new ETag (unquoted).
+    pub etag: String,
+    /// Whether the stored bytes are exactly the bytes sent; only then may the response carry
+    /// the ETag (a client would otherwise believe it holds the stored version).
+    pub stored_as_sent: bool,
+}
+
+/// One entry of a book's change log since a sync token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The card's path segment.
+    pub name: String,
+    /// Its current ETag, or `None` when the latest change deleted it (a tombstone).
+    pub etag: Option<String>,
+}
+
+/// What changed in a book since a sync token, oldest change first, one entry per card (its
+/// latest state).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// The changed and deleted cards.
+    pub changes: Vec<Change>,
+    /// The token to use next time: the book's current one, or, when `truncated`, the position
+    /// of the last change returned.
+    pub token: u64,
+    /// Whether more changes exist after `token` (the client's limit was reached).
+    pub truncated: bool,
+}
+
+/// Everything a backend call can fail with; `error.rs` maps each to one DAV answer.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// No such user, book or card (or not the caller's): `404`.
+    #[error("not found")]
+    NotFound,
+    /// Wrong or revoked credentials: `401`.
+    #[error("unauthenticated")]
+    Unauthenticated,
+    /// Too many failed sign-ins from this address: `429` with `Retry-After`.
+    #[error("too many failed sign-ins")]
+    Throttled {
+        /// Seconds until sign-in may be tried again.
+        retry_after: u64,
+    },
+    /// The action is not allowed (deleting the default book): `403`.
+    #[error("forbidden")]
+    Forbidden,
+    /// The book already exists (`MKCOL`): `405`.
+    #[error("already exists")]
+    AlreadyExists,
+    /// An `If-Match` / `If-None-Match` condition failed: `412`.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// Another card of the book has this card's `UID`: `409` `CARDDAV:no-uid-conflict`.
+    #[error("uid conflict")]
+    UidConflict {
+        /// The name of the card that already holds the UID, when known.
+        existing: Option<String>,
+    },
+    /// The body is not a vCard (or has neither a name nor an `FN`): `400`
+    /// `CARDDAV:valid-address-data`.
+    #[error("not a valid vCard: {0}")]
+    InvalidCard(String),
+    /// A vCard in a version or charset the server does not store: `415`
+    /// `CARDDAV:supported-address-data`.
+    #[error("unsupported address data")]
+    UnsupportedCard,
+    /// The card is larger than the server keeps: `413` `CARDDAV:max-resource-size`.
+    #[error("card too large")]
+    TooLarge,
+    /// The sync token is unknown, from the future or older than the kept tombstones: `403`
+    /// `DAV:valid-sync-token`.
+    #[error("invalid sync token")]
+    InvalidSyncToken,
+    /// A backing service cannot be reached: `503`.
+    #[error("service temporarily unavailable")]
+    Unavailable(#[source] contacts_domain::error::BoxError),
+    /// Anything else (a bug): `500`, logged with its cause, never shown.
+    #[error("unexpected error")]
+    Unexpected(#[source] contacts_domain::error::BoxError),
+}
+
+impl From<contacts_domain::Error> for BackendError {
+    fn from(error: contacts_domain::Error) -> Self {
+        use contacts_domain::Error as E;
+        match error {
+            E::NotFound(_) => Self::NotFound,
+            E::Unauthenticated | E::InvalidCredentials | E::EmailNotConfirmed => Self::Unauthenticated,
+            E::RateLimited { retry_after } | E::LoginThrottled { retry_after } => Self::Throttled { retry_after },
+            E::Forbidden => Self::Forbidden,
+            E::Conflict(_) => Self::UidConflict { existing: None },
+            E::Invalid(problems) => Self::InvalidCard(
+                problems.iter().map(|p| format!("{}: {}", p.field(), p.rule)).collect::<Vec<_>>().join("; "),
+            ),
+            E::UnsupportedMedia => Self::UnsupportedCard,
+            E::ImageTooLarge => Self::TooLarge,
+            E::Unavailable(cause) => Self::Unavailable(cause),
+            other @ (E::VerificationFailed | E::InvalidResetToken | E::Unexpected(_)) => {
+                Self::Unexpected(Box::new(other))
+            }
+        }
+    }
+}
+
+/// The address-book use cases CardDAV needs, scoped to a signed-in user.
+///
+/// Every method taking a [`DavUser`] acts on that user's books only: a book or card of another
+/// user is [`BackendError::NotFound`]. Methods are `async fn` without a `Send` bound, like the
+/// domain's ports: they run on actix-web's single-threaded worker runtimes.
+#[allow(async_fn_in_trait)]
+pub trait DavBackend: 'static {
+    /// Checks HTTP Basic credentials: the username or the email, and an app password (never the
+    /// account password). Failures count towards the login throttle of `origin`; app password
+    /// use updates its `last_used_at`.
+    async fn authenticate_basic(
+        &self,
+        login: &str,
+        password: &str,
+        origin: &ClientOrigin,
+    ) -> Result<DavUser, BackendError>;
+
+    /// Checks a REST access token, exactly as the REST API does.
+    async fn authenticate_bearer(&self, token: &str) -> Result<DavUser, BackendError>;
+
+    /// The user's address books, in a stable order (the default one first is nice).
+    async fn list_books(&self, user: &DavUser) -> Result<Vec<BookInfo>, BackendError>;
+
+    /// One address book by name ([`BackendError::NotFound`] when absent).
+    async fn book(&self, user: &DavUser, book: &str) -> Result<BookInfo, BackendError>;
+
+    /// Creates an address book (extended `MKCOL`); [`BackendError::AlreadyExists`] when the name
+    /// is taken (a unique constraint, not a check first).
+    async fn create_book(&self, user: &DavUser, book: &str, displayname: Option<&str>) -> Result<(), BackendError>;
+
+    /// Deletes an address book and its cards; the default book is [`BackendError::Forbidden`].
+    async fn delete_book(&self, user: &DavUser, book: &str) -> Result<(), BackendError>;
+
+    /// Sets (or, with `None`, removes) a book's display name (`PROPPATCH`).
+    async fn set_book_displayname(
+        &self,
+        user: &DavUser,
+        book: &str,
+        displayname: Option<&str>,
+    ) -> Result<(), BackendError>;
+
+    /// One page of a book's cards, ordered by name (byte order), starting strictly after
+    /// `after` (keyset paging), at most `limit` entries. The protocol layer streams big
+    /// listings page by page, so memory does not grow with the book.
+    async fn list_cards(
+        &self,
+        user: &DavUser,
+        book: &str,
+        after: Option<&str>,
+        limit: usize,
+        text: TextWanted,
+    ) -> Result<Vec<CardEntry>, BackendError>;
+
+    /// The cards of a book with these names (multiget); names that do not exist are simply
+    /// left out. Called with at most a page of names at a time.
+    async fn get_cards(
+        &self,
+        user: &DavUser,
+        book: &str,
+        names: &[String],
+        text: TextWanted,
+    ) -> Result<Vec<CardEntry>, BackendError>;
+
+    /// One card (`GET`/`HEAD`), as stored or converted to `version`.
+    async fn get_card(
+        &self,
+        user: &DavUser,
+        book: &str,
+        card: &str,
+        version: Option<VcardVersion>,
+    ) -> Result<Card, BackendError>;
+
+    /// Creates or replaces a card with the body sent (`PUT`), after checking `precondition`
+    /// atomically with the write. The body is kept byte for byte when it can be (the server may
+    /// only add or update `REV` and `PRODID`). Errors: [`BackendError::PreconditionFailed`],
+    /// [`BackendError::UidConflict`], [`BackendError::InvalidCard`],
+    /// [`BackendError::UnsupportedCard`], [`BackendError::TooLarge`], and
+    /// [`BackendError::NotFound`] when the book does not exist.
+    async fn put_card(
+        &self,
+        user: &DavUser,
+        book: &str,
+        card: &str,
+        body: &[u8],
+        precondition: &WritePrecondition,
+    ) -> Result<PutOutcome, BackendError>;
+
+    /// Deletes a card (leaving a tombstone in the change log), after checking `precondition`
+    /// atomically with the delete.
+    async fn delete_card(
+        &self,
+        user: &DavUser,
+        book: &str,
+        card: &str,
+        precondition: &WritePrecondition,
+    ) -> Result<(), BackendError>;
+
+    /// What changed in a book since `token` (a value of [`BookInfo::sync_token`] given out
+    /// earlier), at most `limit` cards when the client set a limit.
+    async fn changes_since(
+        &self,
+        user: &DavUser,
+        book: &str,
+        token: u64,
+        limit: Option<usize>,
+    ) -> Result<ChangeSet, BackendError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(list: &[&str]) -> Option<EtagMatch> {
+        Some(EtagMatch::Tags(list.iter().map(|t| (*t).to_owned()).collect()))
+    }
+
+    #[test]
+    fn preconditions_follow_rfc_9110() {
+        let none = WritePrecondition::default();
+        assert!(none.allows(None) && none.allows(Some("a")));
+
+        let create_only = WritePrecondition { if_none_match: Some(EtagMatch::Any), ..Default::default() };
+        assert!(create_only.allows(None));
+        assert!(!create_only.allows(Some("a")));
+
+        let update = WritePrecondition { if_match: tags(&["a", "b"]), ..Default::default() };
+        assert!(update.allows(Some("b")));
+        assert!(!update.allows(Some("c")));
+        assert!(!update.allows(None));
+
+        let any = WritePrecondition { if_match: Some(EtagMatch::Any), ..Default::default() };
+        assert!(any.allows(Some("z")) && !any.allows(None));
+
+        let not_this = WritePrecondition { if_none_match: tags(&["a"]), ..Default::default() };
+        assert!(not_this.allows(None) && not_this.allows(Some("b")) && !not_this.allows(Some("a")));
+    }
+}

@@ -1,0 +1,236 @@
+//! `addressbook-query` filters (RFC 6352, 10.5) applied to a card's text.
+//!
+//! Only content lines are read (unfolded, group and parameters split, values unescaped): no
+//! conversion, nothing kept. The backend hands over the cards; this decides which match, so the
+//! rule is the same whatever storage does.
+
+use crate::xml::parse::{Collation, Filter, MatchType, ParamFilter, PropFilter, TextMatch};
+
+/// One content line of a card.
+#[derive(Debug, PartialEq, Eq)]
+struct Property {
+    /// Upper-case name without its group (`EMAIL` for `item1.EMAIL`).
+    name: String,
+    /// Parameters: upper-case name and values (a comma list split).
+    params: Vec<(String, Vec<String>)>,
+    /// The value with `\n`, `\,`, `\;` and `\\` unescaped.
+    value: String,
+}
+
+fn unfold(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for raw in text.split('\n') {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        match (line.strip_prefix([' ', '\t']), lines.last_mut()) {
+            (Some(rest), Some(last)) => last.push_str(rest),
+            _ => lines.push(line.to_owned()),
+        }
+    }
+    lines
+}
+
+/// Splits at `sep` outside double quotes.
+fn split_unquoted(s: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut quoted = false;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            parts.push(&s[start..i]);
+            start = i + c.len_utf8();
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n' | 'N') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn parse_line(line: &str) -> Option<Property> {
+    let mut quoted = false;
+    let colon = line.char_indices().find(|&(_, c)| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        c == ':' && !quoted
+    })?;
+    let (head, value) = (&line[..colon.0], &line[colon.0 + 1..]);
+    let mut parts = split_unquoted(head, ';').into_iter();
+    let name = parts.next()?;
+    let name = name.rsplit('.').next().unwrap_or(name).trim().to_ascii_uppercase();
+    let params = parts
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (
+                k.trim().to_ascii_uppercase(),
+                split_unquoted(v, ',').into_iter().map(|v| v.trim_matches('"').to_owned()).collect(),
+            ),
+            // vCard 2.1's bare `TYPE` values (`TEL;WORK:`).
+            None => ("TYPE".to_owned(), vec![p.trim().to_owned()]),
+        })
+        .collect();
+    Some(Property { name, params, value: unescape(value) })
+}
+
+fn properties(card: &str) -> Vec<Property> {
+    unfold(card).iter().filter(|l| !l.trim().is_empty()).filter_map(|l| parse_line(l)).collect()
+}
+
+fn fold(text: &str, collation: Collation) -> String {
+    match collation {
+        Collation::Octet => text.to_owned(),
+        Collation::AsciiCasemap => text.to_ascii_lowercase(),
+        Collation::UnicodeCasemap => text.to_lowercase(),
+    }
+}
+
+fn text_matches(condition: &TextMatch, value: &str) -> bool {
+    let value = fold(value, condition.collation);
+    let wanted = fold(&condition.text, condition.collation);
+    let found = match condition.match_type {
+        MatchType::Equals => value == wanted,
+        MatchType::Contains => value.contains(&wanted),
+        MatchType::StartsWith => value.starts_with(&wanted),
+        MatchType::EndsWith => value.ends_with(&wanted),
+    };
+    found != condition.negate
+}
+
+fn param_matches(filter: &ParamFilter, instances: &[&Property]) -> bool {
+    let values: Vec<&String> = instances
+        .iter()
+        .flat_map(|p| p.params.iter().filter(|(name, _)| *name == filter.name).flat_map(|(_, v)| v))
+        .collect();
+    let defined = instances.iter().any(|p| p.params.iter().any(|(name, _)| *name == filter.name));
+    if filter.is_not_defined {
+        return !defined;
+    }
+    match &filter.text_match {
+        None => defined,
+        Some(condition) => values.iter().any(|v| text_matches(condition, v)),
+    }
+}
+
+fn prop_matches(filter: &PropFilter, props: &[Property]) -> bool {
+    let instances: Vec<&Property> = props.iter().filter(|p| p.name == filter.name).collect();
+    if filter.is_not_defined {
+        return instances.is_empty();
+    }
+    if instances.is_empty() {
+        return false;
+    }
+    let mut results = filter
+        .text_matches
+        .iter()
+        .map(|c| instances.iter().any(|p| text_matches(c, &p.value)))
+        .chain(filter.param_filters.iter().map(|f| param_matches(f, &instances)))
+        .peekable();
+    if results.peek().is_none() {
+        return true;
+    }
+    if filter.all_of { results.all(|r| r) } else { results.any(|r| r) }
+}
+
+/// Whether a card passes an `addressbook-query` filter (no prop-filter: every card does).
+pub fn matches(filter: &Filter, card: &str) -> bool {
+    if filter.prop_filters.is_empty() {
+        return true;
+    }
+    let props = properties(card);
+    let mut results = filter.prop_filters.iter().map(|f| prop_matches(f, &props));
+    if filter.all_of { results.all(|r| r) } else { results.any(|r| r) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::parse::{Report, report};
+
+    const ADA: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:ada-1\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;;;\r\n\
+        item1.EMAIL;TYPE=INTERNET,WORK:ada@work.exa\r\n mple\r\nEMAIL;TYPE=home:ada@home.example\r\n\
+        NOTE:line one\\nline\\, two\r\nEND:VCARD\r\n";
+    const BOB: &str = "BEGIN:VCARD\nVERSION:4.0\nUID:bob-2\nFN:Bob Ünal\nTEL;TYPE=cell:+44 20 1234\nEND:VCARD\n";
+
+    fn filter(inner: &str) -> Filter {
+        let body = format!(
+            r#"<C:addressbook-query xmlns:C="urn:ietf:params:xml:ns:carddav" xmlns:D="DAV:">
+            <D:prop><D:getetag/></D:prop>{inner}</C:addressbook-query>"#
+        );
+        match report(body.as_bytes()).unwrap() {
+            Report::Query { filter, .. } => filter,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_folded_grouped_escaped_lines() {
+        let props = properties(ADA);
+        let email = props.iter().find(|p| p.name == "EMAIL").unwrap();
+        assert_eq!(email.value, "ada@work.example");
+        assert_eq!(email.params, vec![("TYPE".to_owned(), vec!["INTERNET".to_owned(), "WORK".to_owned()])]);
+        assert_eq!(props.iter().find(|p| p.name == "NOTE").unwrap().value, "line one\nline, two");
+    }
+
+    #[test]
+    fn text_match_types_and_collations() {
+        let f =
+            |inner: &str| filter(&format!("<C:filter><C:prop-filter name=\"FN\">{inner}</C:prop-filter></C:filter>"));
+        assert!(matches(&f("<C:text-match>LOVE</C:text-match>"), ADA));
+        assert!(!matches(&f("<C:text-match collation=\"i;octet\">LOVE</C:text-match>"), ADA));
+        assert!(matches(&f("<C:text-match match-type=\"starts-with\">ada</C:text-match>"), ADA));
+        assert!(!matches(&f("<C:text-match match-type=\"starts-with\">love</C:text-match>"), ADA));
+        assert!(matches(&f("<C:text-match match-type=\"ends-with\">lace</C:text-match>"), ADA));
+        assert!(matches(&f("<C:text-match match-type=\"equals\">ada lovelace</C:text-match>"), ADA));
+        assert!(!matches(&f("<C:text-match match-type=\"equals\">ada</C:text-match>"), ADA));
+        assert!(matches(&f("<C:text-match>ünal</C:text-match>"), BOB));
+        assert!(!matches(&f("<C:text-match collation=\"i;ascii-casemap\">üNAL</C:text-match>"), BOB));
+        assert!(!matches(&f("<C:text-match negate-condition=\"yes\">ada</C:text-match>"), ADA));
+        assert!(matches(&f("<C:text-match negate-condition=\"yes\">ada</C:text-match>"), BOB));
+    }
+
+    #[test]
+    fn anyof_allof_is_not_defined_and_params() {
+        let email_or_tel = filter(
+            r#"<C:filter><C:prop-filter name="EMAIL"><C:text-match>@home.</C:text-match></C:prop-filter>
+               <C:prop-filter name="TEL"><C:text-match>1234</C:text-match></C:prop-filter></C:filter>"#,
+        );
+        assert!(matches(&email_or_tel, ADA) && matches(&email_or_tel, BOB));
+        let both =
+            filter(r#"<C:filter test="allof"><C:prop-filter name="EMAIL"/><C:prop-filter name="TEL"/></C:filter>"#);
+        assert!(!matches(&both, ADA) && !matches(&both, BOB));
+        let no_tel = filter(r#"<C:filter><C:prop-filter name="TEL"><C:is-not-defined/></C:prop-filter></C:filter>"#);
+        assert!(matches(&no_tel, ADA) && !matches(&no_tel, BOB));
+        let work = filter(
+            r#"<C:filter><C:prop-filter name="EMAIL"><C:param-filter name="TYPE">
+               <C:text-match match-type="equals">work</C:text-match></C:param-filter></C:prop-filter></C:filter>"#,
+        );
+        assert!(matches(&work, ADA) && !matches(&work, BOB));
+        let uid = filter(
+            r#"<C:filter><C:prop-filter name="UID">
+               <C:text-match match-type="equals">bob-2</C:text-match></C:prop-filter></C:filter>"#,
+        );
+        assert!(!matches(&uid, ADA) && matches(&uid, BOB));
+        let n_allof = filter(
+            r#"<C:filter><C:prop-filter name="N" test="allof"><C:text-match>lovelace</C:text-match>
+               <C:text-match>ada</C:text-match></C:prop-filter></C:filter>"#,
+        );
+        assert!(matches(&n_allof, ADA) && !matches(&n_allof, BOB));
+        assert!(matches(&filter(""), ADA));
+    }
+}

@@ -1,0 +1,385 @@
+//! One handler per method, each thin: read the request, call the backend, write the answer.
+
+use std::collections::VecDeque;
+
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+
+use crate::backend::{BackendError, CardEntry, DavBackend, DavUser, TextWanted};
+use crate::error::DavError;
+use crate::listing::{self, Listing, Multiget};
+use crate::paths::{self, Target};
+use crate::props::{self, MAX_CARD_BYTES, Resource, VCARD_TYPE, Wanted};
+use crate::request::{self, Depth};
+use crate::routes::allowed;
+use crate::xml::Name;
+use crate::xml::parse::{self, PropUpdate, Propfind, Report, ReportProps};
+use crate::xml::write::{self, PropStat, Response};
+
+/// Everything a handler needs about the request it serves.
+pub struct Ctx<'a, B> {
+    /// The request.
+    pub req: &'a HttpRequest,
+    /// The backend.
+    pub backend: web::Data<B>,
+    /// The signed-in caller (the owner of `target`, when it has one).
+    pub user: DavUser,
+    /// The resource addressed.
+    pub target: Target,
+}
+
+const XML_TYPE: &str = "application/xml; charset=utf-8";
+
+fn multi_status() -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::build(StatusCode::MULTI_STATUS);
+    builder.content_type(XML_TYPE);
+    builder
+}
+
+fn not_allowed<B>(ctx: &Ctx<'_, B>) -> DavError {
+    DavError::MethodNotAllowed(allowed(Some(&ctx.target)))
+}
+
+/// A single card's name and ETag, or `404`.
+async fn card_entry<B: DavBackend>(ctx: &Ctx<'_, B>, book: &str, card: &str) -> Result<CardEntry, DavError> {
+    let mut found = ctx.backend.get_cards(&ctx.user, book, &[card.to_owned()], TextWanted::No).await?;
+    found.pop().ok_or(DavError::NotFound)
+}
+
+fn props_response(user: &DavUser, href: String, resource: Resource<'_>, wanted: Wanted<'_>) -> Response {
+    Response::Props { href, propstats: props::propstats(user, resource, wanted) }
+}
+
+/// `PROPFIND`, depth 0 or 1; a book's cards are streamed.
+pub async fn propfind<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
+    let depth = request::depth(ctx.req.headers())?;
+    if depth == Depth::Infinity {
+        return Err(DavError::DepthInfinity);
+    }
+    let body = request::read_xml(ctx.req, payload).await?;
+    let request = parse::propfind(&body)?;
+    let wanted = match &request {
+        Propfind::AllProp => Wanted::All,
+        Propfind::PropName => Wanted::Names,
+        Propfind::Prop(names) => Wanted::Props(names),
+    };
+    let user = &ctx.user;
+    let one = depth == Depth::One;
+    let mut responses = Vec::new();
+    match &ctx.target {
+        Target::Root => {
+            responses.push(props_response(user, paths::ROOT.to_owned(), Resource::Root, wanted));
+            if one {
+                responses.push(props_response(user, Target::Principals.href(), Resource::Principals, wanted));
+                responses.push(props_response(user, Target::Homes.href(), Resource::Homes, wanted));
+            }
+        }
+        Target::Principals => {
+            responses.push(props_response(user, Target::Principals.href(), Resource::Principals, wanted));
+            if one {
+                responses.push(props_response(
+                    user,
+                    paths::principal_href(&user.username),
+                    Resource::Principal,
+                    wanted,
+                ));
+            }
+        }
+        Target::Homes => {
+            responses.push(props_response(user, Target::Homes.href(), Resource::Homes, wanted));
+            if one {
+                responses.push(props_response(user, paths::home_href(&user.username), Resource::Home, wanted));
+            }
+        }
+        Target::Principal(_) => {
+            responses.push(props_response(user, paths::principal_href(&user.username), Resource::Principal, wanted));
+        }
+        Target::Home(_) => {
+            responses.push(props_response(user, paths::home_href(&user.username), Resource::Home, wanted));
+            if one {
+                for book in ctx.backend.list_books(user).await? {
+                    let href = paths::book_href(&user.username, &book.name);
+                    responses.push(props_response(user, href, Resource::Book(&book), wanted));
+                }
+            }
+        }
+        Target::Book(_, name) => {
+            let book = ctx.backend.book(user, name).await?;
+            let own = props_response(user, paths::book_href(&user.username, &book.name), Resource::Book(&book), wanted);
+            if one {
+                let mut head = write::multistatus_start().to_vec();
+                head.extend_from_slice(&write::response(&own));
+                let props = match request {
+                    Propfind::Prop(names) => Some(names),
+                    Propfind::AllProp | Propfind::PropName => None,
+                };
+                let listing = Listing {
+                    backend: ctx.backend.clone(),
+                    user: ctx.user.clone(),
+                    book: book.name,
+                    props,
+                    text: TextWanted::No,
+                    send_text: false,
+                    filter: None,
+                    head: Bytes::from(head),
+                    sync_token: None,
+                };
+                return Ok(multi_status().streaming(listing.stream()));
+            }
+            responses.push(own);
+        }
+        Target::Card(_, book, card) => {
+            let entry = card_entry(&ctx, book, card).await?;
+            responses.push(props_response(user, ctx.target.href(), Resource::Card(&entry), wanted));
+        }
+    }
+    Ok(multi_status().body(write::multistatus(&responses, None)))
+}
+
+/// The text a report reads for each card.
+fn text_wanted(props: &ReportProps) -> TextWanted {
+    match props.address_data {
+        None => TextWanted::No,
+        Some(data) => data.version.map_or(TextWanted::AsStored, TextWanted::Version),
+    }
+}
+
+/// `REPORT`: addressbook-multiget, addressbook-query and sync-collection on a book.
+pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
+    let body = request::read_xml(ctx.req, payload).await?;
+    let report = parse::report(&body)?;
+    let Target::Book(_, book_name) = &ctx.target else {
+        return match report {
+            Report::Empty => Ok(multi_status().body(write::multistatus(&[], None))),
+            _ => Err(DavError::UnsupportedReport),
+        };
+    };
+    let book = ctx.backend.book(&ctx.user, book_name).await?;
+    let book_href = paths::book_href(&ctx.user.username, &book.name);
+    match report {
+        Report::Empty => Ok(multi_status().body(write::multistatus(&[], None))),
+        Report::Unsupported(_) => Err(DavError::UnsupportedReport),
+        Report::Multiget { props, hrefs } => {
+            let entries: Vec<(String, Option<String>)> = hrefs
+                .into_iter()
+                .map(|href| {
+                    let name = match Target::parse_href(&href) {
+                        Some(Target::Card(user, b, card)) if user == ctx.user.username && b == book.name => Some(card),
+                        _ => None,
+                    };
+                    (href, name)
+                })
+                .collect();
+            let mut pages = VecDeque::new();
+            let mut rest = entries.into_iter().peekable();
+            while rest.peek().is_some() {
+                pages.push_back(rest.by_ref().take(listing::PAGE).collect());
+            }
+            let multiget = Multiget {
+                backend: ctx.backend.clone(),
+                user: ctx.user.clone(),
+                book: book.name,
+                text: text_wanted(&props),
+                props: props.names,
+                pages,
+            };
+            Ok(multi_status().streaming(multiget.stream()))
+        }
+        Report::Query { props, filter, limit } => {
+            let text = match text_wanted(&props) {
+                TextWanted::No => TextWanted::AsStored,
+                wanted => wanted,
+            };
+            let listing = Listing {
+                backend: ctx.backend.clone(),
+                user: ctx.user.clone(),
+                book: book.name,
+                send_text: props.address_data.is_some(),
+                props: Some(props.names),
+                text,
+                filter: Some((filter, limit)),
+                head: write::multistatus_start(),
+                sync_token: None,
+            };
+            Ok(multi_status().streaming(listing.stream()))
+        }
+        Report::SyncCollection { token: None, props, .. } => {
+            // The token is read before the listing: a change made meanwhile is listed again by
+            // the next sync, never lost.
+            let listing = Listing {
+                backend: ctx.backend.clone(),
+                user: ctx.user.clone(),
+                book: book.name,
+                send_text: props.address_data.is_some(),
+                text: text_wanted(&props),
+                props: Some(props.names),
+                filter: None,
+                head: write::multistatus_start(),
+                sync_token: Some(props::sync_token_uri(book.sync_token)),
+            };
+            Ok(multi_status().streaming(listing.stream()))
+        }
+        Report::SyncCollection { token: Some(token), props, limit } => {
+            let since = props::parse_sync_token(&token).ok_or(BackendError::InvalidSyncToken)?;
+            let changes = ctx.backend.changes_since(&ctx.user, &book.name, since, limit).await?;
+            let text = text_wanted(&props);
+            let mut texts = Vec::new();
+            if text != TextWanted::No {
+                let names: Vec<String> =
+                    changes.changes.iter().filter(|c| c.etag.is_some()).map(|c| c.name.clone()).collect();
+                for chunk in names.chunks(listing::PAGE) {
+                    texts.extend(ctx.backend.get_cards(&ctx.user, &book.name, chunk, text).await?);
+                }
+            }
+            let mut body = write::multistatus_start().to_vec();
+            for change in &changes.changes {
+                let href = paths::card_href(&book_href, &change.name);
+                let entry = match (&change.etag, text) {
+                    (None, _) => None,
+                    (Some(etag), TextWanted::No) => {
+                        Some(CardEntry { name: change.name.clone(), etag: etag.clone(), text: None })
+                    }
+                    (Some(_), _) => texts.iter().find(|c| c.name == change.name).cloned(),
+                };
+                match entry {
+                    Some(entry) => body.extend_from_slice(&listing::card_response(
+                        &ctx.user,
+                        &book_href,
+                        &entry,
+                        Some(&props.names),
+                    )),
+                    // Deleted (RFC 6578: a member with status 404).
+                    None => body.extend_from_slice(&write::response(&Response::Status { href, status: 404 })),
+                }
+            }
+            if changes.truncated {
+                body.extend_from_slice(&write::response(&Response::Status { href: book_href.clone(), status: 507 }));
+            }
+            body.extend_from_slice(&write::multistatus_end(Some(&props::sync_token_uri(changes.token))));
+            Ok(multi_status().body(body))
+        }
+    }
+}
+
+/// `PROPPATCH`: a book's `displayname` may change; every other property is `403`, and then
+/// nothing changes (the others are `424`), as RFC 4918 wants the update atomic.
+pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
+    let body = request::read_xml(ctx.req, payload).await?;
+    let updates = parse::proppatch(&body)?;
+    let book = match &ctx.target {
+        Target::Book(_, book) => Some(ctx.backend.book(&ctx.user, book).await?),
+        Target::Card(_, book, card) => {
+            card_entry(&ctx, book, card).await?;
+            None
+        }
+        _ => None,
+    };
+    let settable = |name: &Name| book.is_some() && name.is_dav("displayname");
+    let all_settable = updates.iter().all(|u| match u {
+        PropUpdate::Set(name, _) | PropUpdate::Remove(name) => settable(name),
+    });
+    let mut ok = Vec::new();
+    let mut forbidden = Vec::new();
+    let mut failed_dependency = Vec::new();
+    let mut displayname: Option<Option<String>> = None;
+    for update in &updates {
+        let name = match update {
+            PropUpdate::Set(name, _) | PropUpdate::Remove(name) => name,
+        };
+        if !settable(name) {
+            forbidden.push(write::Node::empty(name.clone()));
+        } else if !all_settable {
+            failed_dependency.push(write::Node::empty(name.clone()));
+        } else {
+            displayname = Some(match update {
+                PropUpdate::Set(_, value) => Some(value.clone()),
+                PropUpdate::Remove(_) => None,
+            });
+            ok.push(write::Node::empty(name.clone()));
+        }
+    }
+    if let (Some(book), Some(value)) = (&book, displayname) {
+        ctx.backend.set_book_displayname(&ctx.user, &book.name, value.as_deref()).await?;
+    }
+    let response = Response::Props {
+        href: ctx.target.href(),
+        propstats: vec![
+            PropStat { status: 200, props: ok },
+            PropStat { status: 403, props: forbidden },
+            PropStat { status: 424, props: failed_dependency },
+        ],
+    };
+    Ok(multi_status().body(write::multistatus(&[response], None)))
+}
+
+/// `MKCOL` (extended, RFC 5689) of an address book under the caller's home.
+pub async fn mkcol<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
+    let Target::Book(_, book) = &ctx.target else { return Err(not_allowed(&ctx)) };
+    if !request::is_xml_type(ctx.req.headers()) {
+        return Err(DavError::UnsupportedMediaType);
+    }
+    let body = request::read_xml(ctx.req, payload).await?;
+    let request = parse::mkcol(&body)?;
+    // Every collection under a home is an address book: a plain MKCOL makes one too.
+    let valid = request.resourcetype.iter().all(|t| t.is_dav("collection") || t.is_carddav("addressbook"));
+    if !valid {
+        return Err(DavError::InvalidResourceType);
+    }
+    ctx.backend.create_book(&ctx.user, book, request.displayname.as_deref()).await?;
+    Ok(HttpResponse::Created().finish())
+}
+
+/// `DELETE` of a book (not the default one) or of a card (`If-Match` honoured).
+pub async fn delete<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavError> {
+    match &ctx.target {
+        Target::Book(_, book) => ctx.backend.delete_book(&ctx.user, book).await?,
+        Target::Card(_, book, card) => {
+            let precondition = request::precondition(ctx.req.headers());
+            ctx.backend.delete_card(&ctx.user, book, card, &precondition).await?
+        }
+        _ => return Err(not_allowed(&ctx)),
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET` / `HEAD` of a card, in the version `Accept` asks for, with its strong ETag.
+pub async fn get<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavError> {
+    let Target::Card(_, book, card) = &ctx.target else { return Err(not_allowed(&ctx)) };
+    let version = request::accepted_version(ctx.req.headers());
+    let found = ctx.backend.get_card(&ctx.user, book, card, version).await?;
+    let etag = format!("\"{}\"", found.etag);
+    let precondition = request::precondition(ctx.req.headers());
+    if precondition.if_none_match.is_some_and(|m| m.matches(Some(&found.etag))) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
+    }
+    let mut response = HttpResponse::Ok();
+    response.content_type(VCARD_TYPE).insert_header((header::ETAG, etag));
+    if ctx.req.method() == Method::HEAD {
+        return Ok(response.finish());
+    }
+    Ok(response.body(found.text))
+}
+
+/// `PUT` of a card: `201` created or `204` replaced, with the ETag only when stored as sent.
+pub async fn put<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
+    let Target::Card(_, book, card) = &ctx.target else { return Err(not_allowed(&ctx)) };
+    if !request::is_vcard_type(ctx.req.headers()) {
+        return Err(DavError::NotVcard);
+    }
+    let body = request::read_card(ctx.req, payload, MAX_CARD_BYTES).await?;
+    let precondition = request::precondition(ctx.req.headers());
+    let outcome = match ctx.backend.put_card(&ctx.user, book, card, &body, &precondition).await {
+        Ok(outcome) => outcome,
+        Err(BackendError::UidConflict { existing }) => {
+            let book_href = paths::book_href(&ctx.user.username, book);
+            return Err(DavError::UidConflict(existing.map(|name| paths::card_href(&book_href, &name))));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut response = if outcome.created { HttpResponse::Created() } else { HttpResponse::NoContent() };
+    if outcome.stored_as_sent {
+        response.insert_header((header::ETAG, format!("\"{}\"", outcome.etag)));
+    }
+    Ok(response.finish())
+}

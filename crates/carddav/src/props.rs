@@ -1,0 +1,244 @@
+//! Live properties of each kind of resource, exactly those API.md lists; any other property a
+//! client asks for is answered in a `404` propstat, never as an error.
+
+use crate::backend::{BookInfo, CardEntry, DavUser};
+use crate::paths;
+use crate::xml::Name;
+use crate::xml::write::{Node, PropStat};
+
+/// Largest card accepted, in bytes (`max-resource-size`, and `413` above it).
+pub const MAX_CARD_BYTES: usize = 1024 * 1024;
+
+/// The media type of every card.
+pub const VCARD_TYPE: &str = "text/vcard; charset=utf-8";
+
+const SYNC_TOKEN_PREFIX: &str = "http://contacts-api/ns/sync/";
+
+/// A sync token as the URI clients see.
+pub fn sync_token_uri(token: u64) -> String {
+    format!("{SYNC_TOKEN_PREFIX}{token}")
+}
+
+/// The number inside a sync token URI; `None` when it is not one of ours.
+pub fn parse_sync_token(uri: &str) -> Option<u64> {
+    uri.trim().strip_prefix(SYNC_TOKEN_PREFIX)?.parse().ok()
+}
+
+/// A resource whose properties are asked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Resource<'a> {
+    /// `/dav/`.
+    Root,
+    /// `/dav/principals/`.
+    Principals,
+    /// `/dav/addressbooks/`.
+    Homes,
+    /// The caller's principal.
+    Principal,
+    /// The caller's address-book home.
+    Home,
+    /// One of the caller's address books.
+    Book(&'a BookInfo),
+    /// A card (its text only present in reports that asked for `address-data`).
+    Card(&'a CardEntry),
+}
+
+/// What a PROPFIND or report asks for.
+#[derive(Debug, Clone, Copy)]
+pub enum Wanted<'a> {
+    /// `allprop`: every property but the expensive or report-only ones.
+    All,
+    /// `propname`: the names only.
+    Names,
+    /// These properties.
+    Props(&'a [Name]),
+}
+
+fn privileges(names: &[&'static str]) -> Node {
+    Node::parent(
+        Name::dav("current-user-privilege-set"),
+        names.iter().map(|p| Node::parent(Name::dav("privilege"), vec![Node::empty(Name::dav(p))])).collect(),
+    )
+}
+
+fn resourcetype(kinds: Vec<Name>) -> Node {
+    Node::parent(Name::dav("resourcetype"), kinds.into_iter().map(Node::empty).collect())
+}
+
+/// The names of every property a resource has, for `allprop` (`max-resource-size` is left out,
+/// as RFC 6352 suggests) and `propname`.
+fn all_names(resource: Resource<'_>, with_max_size: bool) -> Vec<Name> {
+    let mut names =
+        vec![Name::dav("resourcetype"), Name::dav("current-user-principal"), Name::dav("current-user-privilege-set")];
+    match resource {
+        Resource::Root | Resource::Principals | Resource::Homes => {}
+        Resource::Principal => names.extend([
+            Name::dav("displayname"),
+            Name::dav("principal-URL"),
+            Name::carddav("addressbook-home-set"),
+            Name::dav("owner"),
+        ]),
+        Resource::Home => names.push(Name::dav("owner")),
+        Resource::Book(_) => {
+            names.extend([
+                Name::dav("displayname"),
+                Name::dav("owner"),
+                Name::calserver("getctag"),
+                Name::dav("getetag"),
+                Name::dav("sync-token"),
+                Name::carddav("supported-address-data"),
+                Name::dav("supported-report-set"),
+            ]);
+            if with_max_size {
+                names.push(Name::carddav("max-resource-size"));
+            }
+        }
+        Resource::Card(_) => names.extend([Name::dav("owner"), Name::dav("getetag"), Name::dav("getcontenttype")]),
+    }
+    names
+}
+
+/// The value of one property of a resource, or `None` when it has no such property.
+fn value(user: &DavUser, resource: Resource<'_>, name: &Name) -> Option<Node> {
+    let principal = || paths::principal_href(&user.username);
+    let href_prop = |prop: Name, href: String| Some(Node::parent(prop, vec![Node::href(href)]));
+    if name.is_dav("current-user-principal") {
+        return href_prop(name.clone(), principal());
+    }
+    if name.is_dav("resourcetype") {
+        return Some(resourcetype(match resource {
+            Resource::Principal => vec![Name::dav("collection"), Name::dav("principal")],
+            Resource::Book(_) => vec![Name::dav("collection"), Name::carddav("addressbook")],
+            Resource::Card(_) => vec![],
+            _ => vec![Name::dav("collection")],
+        }));
+    }
+    if name.is_dav("current-user-privilege-set") {
+        return Some(privileges(match resource {
+            Resource::Root | Resource::Principals | Resource::Homes | Resource::Principal => &["read"],
+            Resource::Home => &["read", "bind", "unbind"],
+            Resource::Book(_) => &["all", "read", "write", "write-properties", "write-content", "bind", "unbind"],
+            Resource::Card(_) => &["all", "read", "write", "write-properties", "write-content"],
+        }));
+    }
+    match resource {
+        Resource::Root | Resource::Principals | Resource::Homes => None,
+        Resource::Principal => {
+            if name.is_dav("displayname") {
+                Some(Node::text(name.clone(), user.username.as_str()))
+            } else if name.is_dav("principal-URL") || name.is_dav("owner") {
+                href_prop(name.clone(), principal())
+            } else if name.is_carddav("addressbook-home-set") {
+                href_prop(name.clone(), paths::home_href(&user.username))
+            } else {
+                None
+            }
+        }
+        Resource::Home => name.is_dav("owner").then(|| href_prop(name.clone(), principal())).flatten(),
+        Resource::Book(book) => {
+            if name.is_dav("displayname") {
+                Some(Node::text(name.clone(), book.displayname.as_deref().unwrap_or(&book.name)))
+            } else if name.is_dav("owner") {
+                href_prop(name.clone(), principal())
+            } else if *name == Name::calserver("getctag") {
+                Some(Node::text(name.clone(), book.sync_token.to_string()))
+            } else if name.is_dav("getetag") {
+                Some(Node::text(name.clone(), format!("\"{}\"", book.sync_token)))
+            } else if name.is_dav("sync-token") {
+                Some(Node::text(name.clone(), sync_token_uri(book.sync_token)))
+            } else if name.is_carddav("supported-address-data") {
+                let types = ["3.0", "4.0"]
+                    .iter()
+                    .map(|v| {
+                        Node::empty(Name::carddav("address-data-type"))
+                            .with_attr("content-type", "text/vcard")
+                            .with_attr("version", *v)
+                    })
+                    .collect();
+                Some(Node::parent(name.clone(), types))
+            } else if name.is_dav("supported-report-set") {
+                let reports = [
+                    Name::dav("sync-collection"),
+                    Name::carddav("addressbook-multiget"),
+                    Name::carddav("addressbook-query"),
+                ]
+                .into_iter()
+                .map(|r| {
+                    Node::parent(
+                        Name::dav("supported-report"),
+                        vec![Node::parent(Name::dav("report"), vec![Node::empty(r)])],
+                    )
+                })
+                .collect();
+                Some(Node::parent(name.clone(), reports))
+            } else if name.is_carddav("max-resource-size") {
+                Some(Node::text(name.clone(), MAX_CARD_BYTES.to_string()))
+            } else {
+                None
+            }
+        }
+        Resource::Card(card) => {
+            if name.is_dav("owner") {
+                href_prop(name.clone(), principal())
+            } else if name.is_dav("getetag") {
+                Some(Node::text(name.clone(), format!("\"{}\"", card.etag)))
+            } else if name.is_dav("getcontenttype") {
+                Some(Node::text(name.clone(), VCARD_TYPE))
+            } else if name.is_carddav("address-data") {
+                card.text.as_ref().map(|text| Node::text(name.clone(), text.as_str()))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The propstats of a resource for a request: found properties under `200`, the others
+/// under `404`.
+pub fn propstats(user: &DavUser, resource: Resource<'_>, wanted: Wanted<'_>) -> Vec<PropStat> {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    match wanted {
+        Wanted::Names => {
+            found = all_names(resource, true).into_iter().map(Node::empty).collect();
+        }
+        Wanted::All => {
+            found = all_names(resource, false).iter().filter_map(|n| value(user, resource, n)).collect();
+        }
+        Wanted::Props(names) => {
+            for name in names {
+                match value(user, resource, name) {
+                    Some(node) => found.push(node),
+                    None => missing.push(Node::empty(name.clone())),
+                }
+            }
+        }
+    }
+    vec![PropStat { status: 200, props: found }, PropStat { status: 404, props: missing }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contacts_domain::user::UserId;
+
+    #[test]
+    fn sync_tokens_round_trip_and_foreign_ones_are_refused() {
+        assert_eq!(parse_sync_token(&sync_token_uri(42)), Some(42));
+        assert_eq!(parse_sync_token("http://radicale.org/ns/sync/abc"), None);
+        assert_eq!(parse_sync_token("http://contacts-api/ns/sync/-1"), None);
+    }
+
+    #[test]
+    fn unknown_properties_land_in_the_404_propstat() {
+        let user = DavUser { id: UserId(1), username: "ada".into() };
+        let book = BookInfo { name: "contacts".into(), displayname: None, sync_token: 3, is_default: true };
+        let asked = [Name::dav("displayname"), Name::owned("urn:x", "y"), Name::dav("getcontenttype")];
+        let stats = propstats(&user, Resource::Book(&book), Wanted::Props(&asked));
+        assert_eq!(stats[0].props, vec![Node::text(Name::dav("displayname"), "contacts")]);
+        assert_eq!(
+            stats[1].props,
+            vec![Node::empty(Name::owned("urn:x", "y")), Node::empty(Name::dav("getcontenttype"))]
+        );
+    }
+}

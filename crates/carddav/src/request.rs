@@ -1,0 +1,202 @@
+//! Reading what a request says besides its path: its body (bounded), `Depth`, preconditions,
+//! `Accept` and `Content-Type`.
+
+use actix_web::HttpRequest;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::web::{self, Bytes, BytesMut};
+use futures_util::StreamExt;
+
+use crate::backend::{BackendError, EtagMatch, VcardVersion, WritePrecondition};
+use crate::error::DavError;
+
+/// Largest XML body read (`413` above it).
+pub const MAX_XML_BYTES: usize = 1024 * 1024;
+
+/// Reads the whole body, refusing more than `limit` bytes (before reading when
+/// `Content-Length` already says so). `None` when it is over the limit.
+pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Option<Bytes>, DavError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| DavError::BadRequest("the body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
+}
+
+/// Reads an XML body: `413` over [`MAX_XML_BYTES`].
+pub async fn read_xml(req: &HttpRequest, payload: web::Payload) -> Result<Bytes, DavError> {
+    read_body(req, payload, MAX_XML_BYTES).await?.ok_or(DavError::XmlTooLarge)
+}
+
+/// Reads a card body: `413` with `CARDDAV:max-resource-size` over the limit.
+pub async fn read_card(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<Bytes, DavError> {
+    read_body(req, payload, limit).await?.ok_or(DavError::Backend(BackendError::TooLarge))
+}
+
+/// A request's `Depth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// The resource itself.
+    Zero,
+    /// The resource and its members.
+    One,
+    /// Everything below: refused.
+    Infinity,
+}
+
+/// Reads `Depth`. Without one, `0`: RFC 4918 says infinity, which we refuse, and refusing a
+/// header-less `PROPFIND` would break clients that only want the resource itself (Radicale
+/// answers depth 0 too).
+pub fn depth(headers: &HeaderMap) -> Result<Depth, DavError> {
+    match headers.get("depth").map(|v| v.to_str().map(str::trim)) {
+        None => Ok(Depth::Zero),
+        Some(Ok("0")) => Ok(Depth::Zero),
+        Some(Ok("1")) => Ok(Depth::One),
+        Some(Ok(v)) if v.eq_ignore_ascii_case("infinity") => Ok(Depth::Infinity),
+        Some(_) => Err(DavError::BadRequest("Depth must be 0, 1 or infinity")),
+    }
+}
+
+/// Parses an `If-Match` / `If-None-Match` value. Weak tags (`W/"x"`) never match `If-Match`
+/// (strong comparison) and compare weakly in `If-None-Match`; an unquoted tag is read as is.
+fn etag_match(headers: &HeaderMap, name: header::HeaderName, weak_allowed: bool) -> Option<EtagMatch> {
+    let values: Vec<&str> = headers.get_all(name).filter_map(|v| v.to_str().ok()).collect();
+    if values.is_empty() {
+        return None;
+    }
+    let mut tags = Vec::new();
+    for item in values.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|t| !t.is_empty()) {
+        if item == "*" {
+            return Some(EtagMatch::Any);
+        }
+        let (weak, tag) = match item.strip_prefix("W/") {
+            Some(rest) => (true, rest),
+            None => (false, item),
+        };
+        if weak && !weak_allowed {
+            continue;
+        }
+        tags.push(tag.trim_matches('"').to_owned());
+    }
+    Some(EtagMatch::Tags(tags))
+}
+
+/// The write preconditions of a request.
+pub fn precondition(headers: &HeaderMap) -> WritePrecondition {
+    WritePrecondition {
+        if_match: etag_match(headers, header::IF_MATCH, false),
+        if_none_match: etag_match(headers, header::IF_NONE_MATCH, true),
+    }
+}
+
+/// The vCard version an `Accept` header asks for (`text/vcard; version=3.0`), if any.
+pub fn accepted_version(headers: &HeaderMap) -> Option<VcardVersion> {
+    let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
+    accept.split(',').find_map(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next()?;
+        if !media.eq_ignore_ascii_case("text/vcard") {
+            return None;
+        }
+        let mut version = None;
+        for param in parts {
+            let (key, value) = param.split_once('=')?;
+            let value = value.trim().trim_matches('"');
+            match key.trim().to_ascii_lowercase().as_str() {
+                "version" => version = VcardVersion::parse(value),
+                "q" if value.parse::<f32>().is_ok_and(|q| q <= 0.0) => return None,
+                _ => {}
+            }
+        }
+        version
+    })
+}
+
+/// Whether a `PUT` body is declared as a vCard (no `Content-Type` is accepted: the body
+/// itself decides). Any charset but UTF-8 is refused.
+pub fn is_vcard_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else { return true };
+    let Ok(value) = value.to_str() else { return false };
+    let mut parts = value.split(';').map(str::trim);
+    let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+    if !matches!(media.as_str(), "text/vcard" | "text/x-vcard" | "text/directory") {
+        return false;
+    }
+    parts.all(|p| match p.split_once('=') {
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
+            v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    })
+}
+
+/// Whether a body is declared as XML (or not declared at all).
+pub fn is_xml_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return true };
+    let media = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    matches!(media.as_str(), "application/xml" | "text/xml" | "text/plain" | "application/octet-stream" | "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    fn headers(list: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in list {
+            map.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn depth_defaults_to_zero_and_refuses_junk() {
+        assert_eq!(depth(&headers(&[])).unwrap(), Depth::Zero);
+        assert_eq!(depth(&headers(&[("depth", "1")])).unwrap(), Depth::One);
+        assert_eq!(depth(&headers(&[("depth", "Infinity")])).unwrap(), Depth::Infinity);
+        assert!(depth(&headers(&[("depth", "2")])).is_err());
+    }
+
+    #[test]
+    fn preconditions_read_star_lists_and_weak_tags() {
+        let p = precondition(&headers(&[("if-none-match", "*")]));
+        assert_eq!(p.if_none_match, Some(EtagMatch::Any));
+        assert_eq!(p.if_match, None);
+        let p = precondition(&headers(&[("if-match", "\"a\", W/\"b\""), ("if-match", "c")]));
+        assert_eq!(p.if_match, Some(EtagMatch::Tags(vec!["a".into(), "c".into()])));
+        let p = precondition(&headers(&[("if-none-match", "W/\"b\"")]));
+        assert_eq!(p.if_none_match, Some(EtagMatch::Tags(vec!["b".into()])));
+    }
+
+    #[test]
+    fn accept_picks_a_vcard_version() {
+        assert_eq!(accepted_version(&headers(&[("accept", "text/vcard; version=3.0")])), Some(VcardVersion::V3));
+        assert_eq!(
+            accepted_version(&headers(&[("accept", "text/vcard;version=3.0;q=0, text/vcard; version=\"4.0\"")])),
+            Some(VcardVersion::V4)
+        );
+        assert_eq!(accepted_version(&headers(&[("accept", "text/vcard, */*")])), None);
+        assert_eq!(accepted_version(&headers(&[])), None);
+    }
+
+    #[test]
+    fn content_types_of_cards() {
+        assert!(is_vcard_type(&headers(&[])));
+        assert!(is_vcard_type(&headers(&[("content-type", "text/vcard; charset=UTF-8")])));
+        assert!(is_vcard_type(&headers(&[("content-type", "text/x-vcard")])));
+        assert!(!is_vcard_type(&headers(&[("content-type", "text/vcard; charset=iso-8859-1")])));
+        assert!(!is_vcard_type(&headers(&[("content-type", "application/json")])));
+    }
+}

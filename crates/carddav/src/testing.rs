@@ -1,0 +1,401 @@
+//! [`MemoryBackend`]: an in-memory [`DavBackend`] with the rules storage will have (per-book
+//! UID uniqueness, preconditions checked with the write, a change log with tombstones), to
+//! drive black-box tests of the DAV service. Not for production: one lock, no persistence.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use contacts_domain::user::UserId;
+
+use crate::backend::{
+    BackendError, BookInfo, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser, PutOutcome,
+    TextWanted, VcardVersion, WritePrecondition,
+};
+
+/// The default book every account has.
+pub const DEFAULT_BOOK: &str = "contacts";
+
+#[derive(Debug, Clone)]
+struct Account {
+    user: DavUser,
+    email: String,
+    app_password: String,
+    bearer: String,
+}
+
+#[derive(Debug, Clone)]
+struct StoredCard {
+    text: String,
+    etag: String,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Book {
+    displayname: Option<String>,
+    is_default: bool,
+    created_seq: u64,
+    cards: BTreeMap<String, StoredCard>,
+    /// (sequence, card name, deleted)
+    log: Vec<(u64, String, bool)>,
+    /// Changes up to this sequence have been compacted away: older tokens are invalid.
+    forgotten_until: u64,
+}
+
+impl Book {
+    fn token(&self) -> u64 {
+        self.log.last().map_or(self.created_seq, |(seq, _, _)| *seq)
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    accounts: Vec<Account>,
+    books: BTreeMap<(i64, String), Book>,
+    seq: u64,
+    list_calls: usize,
+    failed_logins: Vec<ClientOrigin>,
+}
+
+impl State {
+    fn next(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn book(&mut self, user: &DavUser, name: &str) -> Result<&mut Book, BackendError> {
+        self.books.get_mut(&(user.id.0, name.to_owned())).ok_or(BackendError::NotFound)
+    }
+}
+
+/// An in-memory backend; clones share the same state, so a test can look inside after handing
+/// one to [`crate::configure`].
+#[derive(Debug, Clone, Default)]
+pub struct MemoryBackend {
+    state: Arc<Mutex<State>>,
+}
+
+fn uid_of(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        let name = name.split(';').next()?;
+        name.eq_ignore_ascii_case("UID").then(|| value.trim())
+    })
+}
+
+fn version_of(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.strip_prefix("VERSION:")).map(str::trim)
+}
+
+impl MemoryBackend {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds an account with its default book; returns the user.
+    pub fn add_user(&self, username: &str, email: &str, app_password: &str, bearer: &str) -> DavUser {
+        let mut state = self.lock();
+        let user = DavUser { id: UserId(state.accounts.len() as i64 + 1), username: username.to_owned() };
+        state.accounts.push(Account {
+            user: user.clone(),
+            email: email.to_owned(),
+            app_password: app_password.to_owned(),
+            bearer: bearer.to_owned(),
+        });
+        let seq = state.next();
+        state.books.insert(
+            (user.id.0, DEFAULT_BOOK.to_owned()),
+            Book { displayname: Some("Contacts".into()), is_default: true, created_seq: seq, ..Book::default() },
+        );
+        user
+    }
+
+    /// How many pages of cards were read so far.
+    pub fn list_calls(&self) -> usize {
+        self.lock().list_calls
+    }
+
+    /// The origins of failed Basic sign-ins, in order.
+    pub fn failed_logins(&self) -> Vec<ClientOrigin> {
+        self.lock().failed_logins.clone()
+    }
+
+    /// Forgets a book's change log up to now, as a compaction would: older tokens go invalid.
+    pub fn forget_changes(&self, user: &DavUser, book: &str) {
+        let mut state = self.lock();
+        if let Ok(book) = state.book(user, book) {
+            book.forgotten_until = book.token();
+        }
+    }
+
+    /// A card's stored text, to check what a write kept.
+    pub fn stored(&self, user: &DavUser, book: &str, card: &str) -> Option<String> {
+        let mut state = self.lock();
+        state.book(user, book).ok()?.cards.get(card).map(|c| c.text.clone())
+    }
+
+    /// Stores a card directly, as a REST write or an import would.
+    pub fn insert(&self, user: &DavUser, book: &str, card: &str, text: &str) {
+        let mut state = self.lock();
+        let seq = state.next();
+        let book = state.book(user, book).expect("book exists");
+        book.cards.insert(card.to_owned(), StoredCard { text: text.to_owned(), etag: format!("e{seq}") });
+        book.log.push((seq, card.to_owned(), false));
+    }
+}
+
+fn text_for(card: &StoredCard, wanted: TextWanted) -> Option<String> {
+    match wanted {
+        TextWanted::No => None,
+        TextWanted::AsStored => Some(card.text.clone()),
+        TextWanted::Version(v) => Some(convert(&card.text, v)),
+    }
+}
+
+/// A stand-in for the vCard helper's conversion: only the `VERSION` line changes.
+fn convert(text: &str, version: VcardVersion) -> String {
+    match version_of(text) {
+        Some(current) if current != version.as_str() => {
+            text.replacen(&format!("VERSION:{current}"), &format!("VERSION:{}", version.as_str()), 1)
+        }
+        _ => text.to_owned(),
+    }
+}
+
+impl DavBackend for MemoryBackend {
+    async fn authenticate_basic(
+        &self,
+        login: &str,
+        password: &str,
+        origin: &ClientOrigin,
+    ) -> Result<DavUser, BackendError> {
+        let mut state = self.lock();
+        let found = state
+            .accounts
+            .iter()
+            .find(|a| {
+                (a.user.username.eq_ignore_ascii_case(login) || a.email.eq_ignore_ascii_case(login))
+                    && a.app_password == password
+            })
+            .map(|a| a.user.clone());
+        match found {
+            Some(user) => Ok(user),
+            None => {
+                state.failed_logins.push(origin.clone());
+                Err(BackendError::Unauthenticated)
+            }
+        }
+    }
+
+    async fn authenticate_bearer(&self, token: &str) -> Result<DavUser, BackendError> {
+        let state = self.lock();
+        state.accounts.iter().find(|a| a.bearer == token).map(|a| a.user.clone()).ok_or(BackendError::Unauthenticated)
+    }
+
+    async fn list_books(&self, user: &DavUser) -> Result<Vec<BookInfo>, BackendError> {
+        let state = self.lock();
+        Ok(state
+            .books
+            .iter()
+            .filter(|((id, _), _)| *id == user.id.0)
+            .map(|((_, name), b)| BookInfo {
+                name: name.clone(),
+                displayname: b.displayname.clone(),
+                sync_token: b.token(),
+                is_default: b.is_default,
+            })
+            .collect())
+    }
+
+    async fn book(&self, user: &DavUser, name: &str) -> Result<BookInfo, BackendError> {
+        let mut state = self.lock();
+        let b = state.book(user, name)?;
+        Ok(BookInfo {
+            name: name.to_owned(),
+            displayname: b.displayname.clone(),
+            sync_token: b.token(),
+            is_default: b.is_default,
+        })
+    }
+
+    async fn create_book(&self, user: &DavUser, book: &str, displayname: Option<&str>) -> Result<(), BackendError> {
+        let mut state = self.lock();
+        let key = (user.id.0, book.to_owned());
+        if state.books.contains_key(&key) {
+            return Err(BackendError::AlreadyExists);
+        }
+        let seq = state.next();
+        state
+            .books
+            .insert(key, Book { displayname: displayname.map(str::to_owned), created_seq: seq, ..Book::default() });
+        Ok(())
+    }
+
+    async fn delete_book(&self, user: &DavUser, book: &str) -> Result<(), BackendError> {
+        let mut state = self.lock();
+        if state.book(user, book)?.is_default {
+            return Err(BackendError::Forbidden);
+        }
+        state.books.remove(&(user.id.0, book.to_owned()));
+        Ok(())
+    }
+
+    async fn set_book_displayname(
+        &self,
+        user: &DavUser,
+        book: &str,
+        displayname: Option<&str>,
+    ) -> Result<(), BackendError> {
+        let mut state = self.lock();
+        state.book(user, book)?.displayname = displayname.map(str::to_owned);
+        Ok(())
+    }
+
+    async fn list_cards(
+        &self,
+        user: &DavUser,
+        book: &str,
+        after: Option<&str>,
+        limit: usize,
+        text: TextWanted,
+    ) -> Result<Vec<CardEntry>, BackendError> {
+        let mut state = self.lock();
+        state.list_calls += 1;
+        let book = state.book(user, book)?;
+        Ok(book
+            .cards
+            .iter()
+            .filter(|(name, _)| after.is_none_or(|a| name.as_str() > a))
+            .take(limit)
+            .map(|(name, card)| CardEntry { name: name.clone(), etag: card.etag.clone(), text: text_for(card, text) })
+            .collect())
+    }
+
+    async fn get_cards(
+        &self,
+        user: &DavUser,
+        book: &str,
+        names: &[String],
+        text: TextWanted,
+    ) -> Result<Vec<CardEntry>, BackendError> {
+        let mut state = self.lock();
+        let book = state.book(user, book)?;
+        Ok(names
+            .iter()
+            .filter_map(|n| {
+                book.cards.get(n).map(|c| CardEntry { name: n.clone(), etag: c.etag.clone(), text: text_for(c, text) })
+            })
+            .collect())
+    }
+
+    async fn get_card(
+        &self,
+        user: &DavUser,
+        book: &str,
+        card: &str,
+        version: Option<VcardVersion>,
+    ) -> Result<Card, BackendError> {
+        let mut state = self.lock();
+        let stored = state.book(user, book)?.cards.get(card).ok_or(BackendError::NotFound)?;
+        Ok(match version {
+            Some(v) if version_of(&stored.text) != Some(v.as_str()) => {
+                Card { text: convert(&stored.text, v), etag: format!("{}-{}", stored.etag, v.as_str()) }
+            }
+            _ => Card { text: stored.text.clone(), etag: stored.etag.clone() },
+        })
+    }
+
+    async fn put_card(
+        &self,
+        user: &DavUser,
+        book: &str,
+        card: &str,
+        body: &[u8],
+        precondition: &WritePrecondition,
+    ) -> Result<PutOutcome, BackendError> {
+        let text = std::str::from_utf8(body).map_err(|_| BackendError::InvalidCard("not UTF-8".into()))?;
+        let trimmed = text.trim();
+        if !trimmed.starts_with("BEGIN:VCARD") || !trimmed.ends_with("END:VCARD") {
+            return Err(BackendError::InvalidCard("not a vCard".into()));
+        }
+        if !matches!(version_of(text), Some("3.0" | "4.0")) {
+            return Err(BackendError::UnsupportedCard);
+        }
+        if !text.lines().any(|l| l.starts_with("FN:") || l.starts_with("FN;") || l.starts_with("N:")) {
+            return Err(BackendError::InvalidCard("no name".into()));
+        }
+        let mut state = self.lock();
+        let seq = state.next();
+        let b = state.book(user, book)?;
+        let current = b.cards.get(card);
+        if !precondition.allows(current.map(|c| c.etag.as_str())) {
+            return Err(BackendError::PreconditionFailed);
+        }
+        let (stored, stored_as_sent) = match uid_of(text) {
+            Some(uid) => {
+                let holder = b.cards.iter().find(|(name, c)| name.as_str() != card && uid_of(&c.text) == Some(uid));
+                if let Some((name, _)) = holder {
+                    return Err(BackendError::UidConflict { existing: Some(name.clone()) });
+                }
+                (text.to_owned(), true)
+            }
+            None => (text.replacen("END:VCARD", &format!("UID:generated-{seq}\r\nEND:VCARD"), 1), false),
+        };
+        let created = current.is_none();
+        let etag = format!("e{seq}");
+        b.cards.insert(card.to_owned(), StoredCard { text: stored, etag: etag.clone() });
+        b.log.push((seq, card.to_owned(), false));
+        Ok(PutOutcome { created, etag, stored_as_sent })
+    }
+
+    async fn delete_card(
+        &self,
+        user: &DavUser,
+        book: &str,
+        card: &str,
+        precondition: &WritePrecondition,
+    ) -> Result<(), BackendError> {
+        let mut state = self.lock();
+        let seq = state.next();
+        let b = state.book(user, book)?;
+        let current = b.cards.get(card).ok_or(BackendError::NotFound)?;
+        if !precondition.allows(Some(&current.etag)) {
+            return Err(BackendError::PreconditionFailed);
+        }
+        b.cards.remove(card);
+        b.log.push((seq, card.to_owned(), true));
+        Ok(())
+    }
+
+    async fn changes_since(
+        &self,
+        user: &DavUser,
+        book: &str,
+        token: u64,
+        limit: Option<usize>,
+    ) -> Result<ChangeSet, BackendError> {
+        let mut state = self.lock();
+        let b = state.book(user, book)?;
+        if token > b.token() || token < b.forgotten_until || token < b.created_seq {
+            return Err(BackendError::InvalidSyncToken);
+        }
+        // The latest change of each card, oldest first.
+        let mut latest: Vec<(u64, String, bool)> = Vec::new();
+        for (seq, name, deleted) in b.log.iter().filter(|(seq, _, _)| *seq > token) {
+            latest.retain(|(_, n, _)| n != name);
+            latest.push((*seq, name.clone(), *deleted));
+        }
+        let truncated = limit.is_some_and(|l| latest.len() > l);
+        if let Some(l) = limit {
+            latest.truncate(l);
+        }
+        let next = if truncated { latest.last().map_or(token, |(seq, _, _)| *seq) } else { b.token() };
+        let changes = latest
+            .into_iter()
+            .map(|(_, name, deleted)| {
+                let etag = if deleted { None } else { b.cards.get(&name).map(|c| c.etag.clone()) };
+                Change { name, etag }
+            })
+            .collect();
+        Ok(ChangeSet { changes, token: next, truncated })
+    }
+}

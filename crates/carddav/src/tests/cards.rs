@@ -1,0 +1,206 @@
+//! Cards: PUT, GET/HEAD, DELETE and their preconditions.
+
+use super::*;
+
+const CARD: &str = "/dav/addressbooks/ada/contacts/Ada%20L%C3%BC.vcf";
+
+fn put(path: &str, body: impl Into<String>) -> test::TestRequest {
+    request("PUT", path).insert_header(("Content-Type", "text/vcard; charset=utf-8")).set_payload(body.into())
+}
+
+#[actix_web::test]
+async fn put_creates_then_replaces_and_get_reads_back_byte_for_byte() {
+    let backend = backend();
+    let app = service(backend.clone()).await;
+    let text = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:ada-1\r\nFN:Ada Lü\r\n\
+        item1.EMAIL;type=INTERNET;type=pref:ada@example.org\r\nEND:VCARD\r\n";
+    let created = send(&app, put(CARD, text).insert_header(("If-None-Match", "*"))).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let etag = created.header("etag").expect("stored as sent: an ETag").to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let ada = crate::DavUser { id: contacts_domain::user::UserId(1), username: "ada".into() };
+    assert_eq!(backend.stored(&ada, "contacts", "Ada Lü.vcf").as_deref(), Some(text));
+
+    let got = send(&app, request("GET", CARD)).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.header("content-type"), Some("text/vcard; charset=utf-8"));
+    assert_eq!(got.header("etag"), Some(etag.as_str()));
+    assert_eq!(got.text(), text);
+
+    let head = send(&app, request("HEAD", CARD)).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.header("etag"), Some(etag.as_str()));
+    assert!(head.body.is_empty());
+
+    let not_modified = send(&app, request("GET", CARD).insert_header(("If-None-Match", etag.as_str()))).await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+
+    let replaced =
+        send(&app, put(CARD, text.replace("Ada Lü", "Ada Lovelace")).insert_header(("If-Match", etag.as_str()))).await;
+    assert_eq!(replaced.status, StatusCode::NO_CONTENT);
+    let new_etag = replaced.header("etag").unwrap();
+    assert_ne!(new_etag, etag);
+
+    // The old ETag no longer matches: 412, nothing written.
+    let stale = send(&app, put(CARD, text).insert_header(("If-Match", etag.as_str()))).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert!(backend.stored(&ada, "contacts", "Ada Lü.vcf").unwrap().contains("Ada Lovelace"));
+    // If-None-Match: * refuses an existing name.
+    let exists = send(&app, put(CARD, text).insert_header(("If-None-Match", "*"))).await;
+    assert_eq!(exists.status, StatusCode::PRECONDITION_FAILED);
+    // If-Match on a card that does not exist.
+    let absent = send(
+        &app,
+        put("/dav/addressbooks/ada/contacts/new.vcf", vcard("n", "N")).insert_header(("If-Match", "\"e1\"")),
+    )
+    .await;
+    assert_eq!(absent.status, StatusCode::PRECONDITION_FAILED);
+}
+
+#[actix_web::test]
+async fn a_card_changed_on_the_way_in_gets_no_etag() {
+    let app = service(backend()).await;
+    let without_uid = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:No Uid\r\nEND:VCARD\r\n";
+    let answer = send(&app, put("/dav/addressbooks/ada/contacts/n.vcf", without_uid)).await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    assert_eq!(answer.header("etag"), None);
+}
+
+#[actix_web::test]
+async fn get_converts_to_the_version_accept_asks_for() {
+    let app = service(backend()).await;
+    send(&app, put(CARD, vcard("ada-1", "Ada"))).await;
+    let stored = send(&app, request("GET", CARD)).await;
+    let as_four = send(&app, request("GET", CARD).insert_header(("Accept", "text/vcard; version=4.0"))).await;
+    assert_eq!(as_four.status, StatusCode::OK);
+    assert!(as_four.text().contains("VERSION:4.0"));
+    let four_etag = as_four.header("etag").unwrap();
+    assert_ne!(Some(four_etag), stored.header("etag"), "another representation, another strong ETag");
+    let as_three = send(&app, request("GET", CARD).insert_header(("Accept", "text/vcard; version=3.0"))).await;
+    assert_eq!(as_three.text(), stored.text());
+}
+
+#[actix_web::test]
+async fn uid_conflicts_bad_cards_and_size_limits() {
+    let app = service(backend()).await;
+    assert_eq!(
+        send(&app, put("/dav/addressbooks/ada/contacts/a.vcf", vcard("same", "A"))).await.status,
+        StatusCode::CREATED
+    );
+    let conflict = send(&app, put("/dav/addressbooks/ada/contacts/b.vcf", vcard("same", "B"))).await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    let root = conflict.xml();
+    let condition = root.child(&Name::carddav("no-uid-conflict")).expect("no-uid-conflict");
+    assert_eq!(condition.child(&Name::dav("href")).unwrap().text, "/dav/addressbooks/ada/contacts/a.vcf");
+    // The same UID in another book is fine.
+    send(&app, request("MKCOL", "/dav/addressbooks/ada/work/")).await;
+    assert_eq!(
+        send(&app, put("/dav/addressbooks/ada/work/b.vcf", vcard("same", "B"))).await.status,
+        StatusCode::CREATED
+    );
+
+    let not_vcard = send(&app, put("/dav/addressbooks/ada/contacts/x.vcf", "hello")).await;
+    assert_eq!(not_vcard.status, StatusCode::BAD_REQUEST);
+    assert_eq!(not_vcard.condition(), Name::carddav("valid-address-data"));
+
+    let wrong_type = send(
+        &app,
+        request("PUT", "/dav/addressbooks/ada/contacts/x.vcf")
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload("{}"),
+    )
+    .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(wrong_type.condition(), Name::carddav("supported-address-data"));
+
+    let v21 = "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Old\r\nEND:VCARD\r\n";
+    let old = send(&app, put("/dav/addressbooks/ada/contacts/x.vcf", v21)).await;
+    assert_eq!(old.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(old.condition(), Name::carddav("supported-address-data"));
+
+    let mut huge = String::from("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Big\r\nNOTE:");
+    huge.push_str(&"x".repeat(1024 * 1024));
+    huge.push_str("\r\nEND:VCARD\r\n");
+    let too_big = send(&app, put("/dav/addressbooks/ada/contacts/big.vcf", huge)).await;
+    assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(too_big.condition(), Name::carddav("max-resource-size"));
+
+    let no_book = send(&app, put("/dav/addressbooks/ada/missing/x.vcf", vcard("x", "X"))).await;
+    assert_eq!(no_book.status, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn delete_honours_if_match() {
+    let app = service(backend()).await;
+    let created = send(&app, put(CARD, vcard("d", "D"))).await;
+    let etag = created.header("etag").unwrap().to_owned();
+    let stale = send(&app, request("DELETE", CARD).insert_header(("If-Match", "\"other\""))).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    let deleted = send(&app, request("DELETE", CARD).insert_header(("If-Match", etag.as_str()))).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(send(&app, request("GET", CARD)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(send(&app, request("DELETE", CARD)).await.status, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn propfind_depth_one_lists_cards_with_etags_and_streams_pages() {
+    let backend = backend();
+    let ada = crate::DavUser { id: contacts_domain::user::UserId(1), username: "ada".into() };
+    for i in 0..1203 {
+        backend.insert(&ada, "contacts", &format!("card {i:04}.vcf"), &vcard(&format!("u{i}"), "X"));
+    }
+    let app = service(backend.clone()).await;
+    let before = backend.list_calls();
+    let answer = send(
+        &app,
+        request("PROPFIND", "/dav/addressbooks/ada/contacts/")
+            .insert_header(("Depth", "1"))
+            .set_payload(PROPFIND_ETAGS),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::MULTI_STATUS);
+    let responses = answer.responses();
+    assert_eq!(responses.len(), 1204);
+    assert_eq!(backend.list_calls() - before, 3, "read in pages of 500");
+    let first = &responses[1];
+    assert_eq!(first.href, "/dav/addressbooks/ada/contacts/card%200000.vcf");
+    assert!(first.ok(&Name::dav("getetag")).text.starts_with('"'));
+    assert_eq!(first.ok(&Name::dav("getcontenttype")).text, "text/vcard; charset=utf-8");
+    assert!(first.ok(&Name::dav("resourcetype")).children.is_empty());
+    // A card on its own.
+    let one =
+        send(&app, request("PROPFIND", "/dav/addressbooks/ada/contacts/card%200001.vcf").set_payload(PROPFIND_ETAGS))
+            .await;
+    assert_eq!(one.responses().len(), 1);
+    assert_eq!(one.responses()[0].href, "/dav/addressbooks/ada/contacts/card%200001.vcf");
+}
+
+#[actix_web::test]
+async fn a_listing_is_read_page_by_page_as_the_body_is_sent() {
+    use actix_web::body::MessageBody;
+    let backend = backend();
+    let ada = crate::DavUser { id: contacts_domain::user::UserId(1), username: "ada".into() };
+    for i in 0..1500 {
+        backend.insert(&ada, "contacts", &format!("{i:05}.vcf"), &vcard(&format!("u{i}"), "X"));
+    }
+    let app = service(backend.clone()).await;
+    let req = request("PROPFIND", "/dav/addressbooks/ada/contacts/")
+        .insert_header(("Depth", "1"))
+        .set_payload(PROPFIND_ETAGS);
+    let response = test::call_service(&app, req.to_request()).await;
+    assert_eq!(response.status(), StatusCode::MULTI_STATUS);
+    let start = backend.list_calls();
+    let mut body = std::pin::pin!(response.into_body());
+    let mut next = async || {
+        let chunk = futures_util::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await;
+        chunk.expect("a chunk").ok().expect("not an error")
+    };
+    let head = next().await;
+    assert!(String::from_utf8_lossy(&head).contains("/dav/addressbooks/ada/contacts/</d:href>"));
+    assert_eq!(backend.list_calls(), start, "nothing read before the first card is due");
+    let first_page = next().await;
+    assert_eq!(backend.list_calls(), start + 1);
+    assert_eq!(String::from_utf8_lossy(&first_page).matches("<d:response>").count(), 500);
+    next().await;
+    assert_eq!(backend.list_calls(), start + 2, "one page in memory at a time");
+}

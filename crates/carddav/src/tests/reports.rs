@@ -1,0 +1,225 @@
+//! REPORTs: addressbook-multiget, addressbook-query, sync-collection.
+
+use super::*;
+
+const BOOK: &str = "/dav/addressbooks/ada/contacts/";
+
+fn ada() -> crate::DavUser {
+    crate::DavUser { id: contacts_domain::user::UserId(1), username: "ada".into() }
+}
+
+fn sync_body(token: &str, extra: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8" ?>
+        <d:sync-collection xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav">
+        <d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>{extra}
+        <d:prop><d:getetag/></d:prop></d:sync-collection>"#
+    )
+}
+
+fn token_of(answer: &Answer) -> String {
+    answer.xml().child(&Name::dav("sync-token")).expect("a sync-token").text.clone()
+}
+
+#[actix_web::test]
+async fn multiget_returns_asked_cards_and_404s_the_rest() {
+    let backend = backend();
+    backend.insert(&ada(), "contacts", "a.vcf", &vcard("a", "Ada"));
+    backend.insert(&ada(), "contacts", "b c.vcf", &vcard("b", "Bea"));
+    let app = service(backend.clone()).await;
+    let body = r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
+        <D:prop><D:getetag/><C:address-data content-type="text/vcard" version="4.0"/><D:nope/></D:prop>
+        <D:href>/dav/addressbooks/ada/contacts/a.vcf</D:href>
+        <D:href>https://dav.example.org/dav/addressbooks/ada/contacts/b%20c.vcf</D:href>
+        <D:href>/dav/addressbooks/ada/contacts/missing.vcf</D:href>
+        <D:href>/dav/addressbooks/bob/contacts/a.vcf</D:href>
+    </C:addressbook-multiget>"#;
+    let answer = send(&app, request("REPORT", BOOK).insert_header(("Depth", "1")).set_payload(body)).await;
+    assert_eq!(answer.status, StatusCode::MULTI_STATUS);
+    let a = answer.response("/dav/addressbooks/ada/contacts/a.vcf");
+    assert!(a.ok(&Name::dav("getetag")).text.starts_with("\"e"));
+    let data = &a.ok(&Name::carddav("address-data")).text;
+    assert!(data.contains("UID:a") && data.contains("VERSION:4.0"), "{data}");
+    assert!(a.status_of(&Name::dav("nope")).unwrap().contains("404"));
+    assert!(
+        answer
+            .response("/dav/addressbooks/ada/contacts/b%20c.vcf")
+            .ok(&Name::carddav("address-data"))
+            .text
+            .contains("UID:b")
+    );
+    let missing = answer.response("/dav/addressbooks/ada/contacts/missing.vcf");
+    assert!(missing.status.as_deref().unwrap().contains("404"));
+    let foreign = answer.response("/dav/addressbooks/bob/contacts/a.vcf");
+    assert!(foreign.status.as_deref().unwrap().contains("404"));
+}
+
+#[actix_web::test]
+async fn query_filters_cards_and_honours_the_limit() {
+    let backend = backend();
+    backend.insert(&ada(), "contacts", "1.vcf", &vcard("u1", "Ada Lovelace"));
+    backend.insert(&ada(), "contacts", "2.vcf", &vcard("u2", "Alan Turing"));
+    backend.insert(&ada(), "contacts", "3.vcf", &vcard("u3", "Adele Goldberg"));
+    let app = service(backend.clone()).await;
+    let query = |filter: &str, limit: &str| {
+        format!(
+            r#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
+            <D:prop><D:getetag/></D:prop><C:filter>{filter}</C:filter>{limit}</C:addressbook-query>"#
+        )
+    };
+    let starts_ad =
+        r#"<C:prop-filter name="FN"><C:text-match match-type="starts-with">ad</C:text-match></C:prop-filter>"#;
+    let answer = send(&app, request("REPORT", BOOK).set_payload(query(starts_ad, ""))).await;
+    assert_eq!(answer.status, StatusCode::MULTI_STATUS);
+    let hrefs: Vec<String> = answer.responses().into_iter().map(|r| r.href).collect();
+    assert_eq!(hrefs, vec!["/dav/addressbooks/ada/contacts/1.vcf", "/dav/addressbooks/ada/contacts/3.vcf"]);
+    assert!(!answer.text().contains("address-data"), "not asked for");
+
+    let limited = send(
+        &app,
+        request("REPORT", BOOK).set_payload(query(starts_ad, "<C:limit><C:nresults>1</C:nresults></C:limit>")),
+    )
+    .await;
+    let responses = limited.responses();
+    assert_eq!(responses.len(), 2);
+    assert_eq!(responses[0].href, "/dav/addressbooks/ada/contacts/1.vcf");
+    assert_eq!(responses[1].href, BOOK);
+    assert!(responses[1].status.as_deref().unwrap().contains("507"));
+
+    let uid = r#"<C:prop-filter name="UID"><C:text-match match-type="equals">u2</C:text-match></C:prop-filter>"#;
+    let answer = send(&app, request("REPORT", BOOK).set_payload(query(uid, ""))).await;
+    assert_eq!(answer.responses().len(), 1);
+
+    let everything = send(&app, request("REPORT", BOOK).set_payload(query("", ""))).await;
+    assert_eq!(everything.responses().len(), 3);
+
+    let bad =
+        query(r#"<C:prop-filter name="FN"><C:text-match collation="i;nope">x</C:text-match></C:prop-filter>"#, "");
+    let refused = send(&app, request("REPORT", BOOK).set_payload(bad)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.condition(), Name::carddav("supported-collation"));
+}
+
+#[actix_web::test]
+async fn sync_collection_gives_everything_then_exactly_what_changed() {
+    let backend = backend();
+    backend.insert(&ada(), "contacts", "keep.vcf", &vcard("k", "Keep"));
+    backend.insert(&ada(), "contacts", "edit.vcf", &vcard("e", "Edit"));
+    backend.insert(&ada(), "contacts", "gone.vcf", &vcard("g", "Gone"));
+    let app = service(backend.clone()).await;
+
+    let initial = send(&app, request("REPORT", BOOK).set_payload(sync_body("", ""))).await;
+    assert_eq!(initial.status, StatusCode::MULTI_STATUS);
+    assert_eq!(initial.responses().len(), 3);
+    let token = token_of(&initial);
+
+    let nothing = send(&app, request("REPORT", BOOK).set_payload(sync_body(&token, ""))).await;
+    assert_eq!(nothing.responses().len(), 0);
+    assert_eq!(token_of(&nothing), token);
+
+    // Changes through the DAV door and through another door (the backend directly).
+    let edited =
+        send(&app, request("PUT", "/dav/addressbooks/ada/contacts/edit.vcf").set_payload(vcard("e", "Edited"))).await;
+    assert_eq!(edited.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        send(&app, request("DELETE", "/dav/addressbooks/ada/contacts/gone.vcf")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    backend.insert(&ada(), "contacts", "new.vcf", &vcard("n", "New"));
+
+    let changes = send(&app, request("REPORT", BOOK).set_payload(sync_body(&token, ""))).await;
+    let responses = changes.responses();
+    let hrefs: Vec<&str> = responses.iter().map(|r| r.href.as_str()).collect();
+    assert_eq!(
+        hrefs,
+        vec![
+            "/dav/addressbooks/ada/contacts/edit.vcf",
+            "/dav/addressbooks/ada/contacts/gone.vcf",
+            "/dav/addressbooks/ada/contacts/new.vcf"
+        ]
+    );
+    assert_eq!(responses[0].ok(&Name::dav("getetag")).text, edited.header("etag").unwrap());
+    assert!(responses[1].status.as_deref().unwrap().contains("404"), "a deletion is a 404 member");
+    let next = token_of(&changes);
+    assert_ne!(next, token);
+
+    // getctag and sync-token moved too.
+    let props = send(
+        &app,
+        request("PROPFIND", BOOK).set_payload(
+            r#"<propfind xmlns="DAV:" xmlns:cs="http://calendarserver.org/ns/">
+            <prop><cs:getctag/><sync-token/></prop></propfind>"#,
+        ),
+    )
+    .await;
+    assert_eq!(props.response(BOOK).ok(&Name::dav("sync-token")).text, next);
+
+    // A limit cuts the list and says so; the token given resumes after the last change sent.
+    let limited = send(
+        &app,
+        request("REPORT", BOOK).set_payload(sync_body(&token, "<d:limit><d:nresults>2</d:nresults></d:limit>")),
+    )
+    .await;
+    let responses = limited.responses();
+    assert_eq!(responses.len(), 3);
+    assert!(responses[2].href == BOOK && responses[2].status.as_deref().unwrap().contains("507"));
+    let rest = send(&app, request("REPORT", BOOK).set_payload(sync_body(&token_of(&limited), ""))).await;
+    let hrefs: Vec<String> = rest.responses().into_iter().map(|r| r.href).collect();
+    assert_eq!(hrefs, vec!["/dav/addressbooks/ada/contacts/new.vcf"]);
+}
+
+#[actix_web::test]
+async fn sync_collection_sends_address_data_when_asked() {
+    let backend = backend();
+    backend.insert(&ada(), "contacts", "a.vcf", &vcard("a", "Ada"));
+    let app = service(backend.clone()).await;
+    let body = r#"<d:sync-collection xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav"><d:sync-token/>
+        <d:sync-level>1</d:sync-level><d:prop><d:getetag/><card:address-data/></d:prop></d:sync-collection>"#;
+    let initial = send(&app, request("REPORT", BOOK).set_payload(body)).await;
+    let card = initial.response("/dav/addressbooks/ada/contacts/a.vcf");
+    assert_eq!(card.ok(&Name::carddav("address-data")).text, vcard("a", "Ada"));
+    backend.insert(&ada(), "contacts", "b.vcf", &vcard("b", "Bea"));
+    let changes = send(
+        &app,
+        request("REPORT", BOOK).set_payload(
+            body.replace("<d:sync-token/>", &format!("<d:sync-token>{}</d:sync-token>", token_of(&initial))),
+        ),
+    )
+    .await;
+    let card = changes.response("/dav/addressbooks/ada/contacts/b.vcf");
+    assert_eq!(card.ok(&Name::carddav("address-data")).text, vcard("b", "Bea"));
+}
+
+#[actix_web::test]
+async fn unknown_or_expired_sync_tokens_are_403_valid_sync_token() {
+    let backend = backend();
+    backend.insert(&ada(), "contacts", "a.vcf", &vcard("a", "Ada"));
+    let app = service(backend.clone()).await;
+    let initial = send(&app, request("REPORT", BOOK).set_payload(sync_body("", ""))).await;
+    let old = token_of(&initial);
+    backend.insert(&ada(), "contacts", "b.vcf", &vcard("b", "Bea"));
+    backend.forget_changes(&ada(), "contacts");
+    for token in [old.as_str(), "http://contacts-api/ns/sync/999999", "http://radicale.org/ns/sync/abc", "garbage"] {
+        let answer = send(&app, request("REPORT", BOOK).set_payload(sync_body(token, ""))).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{token}");
+        assert_eq!(answer.condition(), Name::dav("valid-sync-token"));
+    }
+}
+
+#[actix_web::test]
+async fn other_reports_and_places() {
+    let app = service(backend()).await;
+    let calendar = r#"<C:calendar-query xmlns:C="urn:ietf:params:xml:ns:caldav"/>"#;
+    let answer = send(&app, request("REPORT", BOOK).set_payload(calendar)).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(answer.condition(), Name::dav("supported-report"));
+    let expand =
+        send(&app, request("REPORT", "/dav/principals/ada/").set_payload(r#"<expand-property xmlns="DAV:"/>"#)).await;
+    assert_eq!(expand.status, StatusCode::MULTI_STATUS);
+    assert!(expand.responses().is_empty());
+    let on_home = send(&app, request("REPORT", "/dav/addressbooks/ada/").set_payload(sync_body("", ""))).await;
+    assert_eq!(on_home.status, StatusCode::FORBIDDEN);
+    let missing_book =
+        send(&app, request("REPORT", "/dav/addressbooks/ada/nope/").set_payload(sync_body("", ""))).await;
+    assert_eq!(missing_book.status, StatusCode::NOT_FOUND);
+}

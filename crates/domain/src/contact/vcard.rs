@@ -1,0 +1,588 @@
+//! Contacts as vCards: reading cards (2.1, 3.0, 4.0) into the part REST shows, writing REST's
+//! changes back into a stored card, and rendering a card as 3.0 or 4.0.
+//!
+//! Parsing values is left to `calcard` (folding, quoted-printable, `CHARSET`, escapes); the
+//! card's text itself is handled line by line here, because calcard re-serialises parameters:
+//! the lines REST does not map must leave exactly as they came in.
+
+use calcard::common::IanaString;
+use calcard::vcard::{
+    VCard, VCardEntry, VCardParameter, VCardParameterName, VCardParameterValue, VCardProperty, VCardValue, VCardVersion,
+};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+
+use super::birthdays::MonthDay;
+use super::models::{CardRecord, Contact, TypedValue};
+
+/// The largest single card accepted (import, and CardDAV's `max-resource-size`).
+pub const MAX_CARD_BYTES: usize = 1024 * 1024;
+
+/// The year Apple writes for a birthday without one (with `X-APPLE-OMIT-YEAR=1604`).
+const OMITTED_YEAR: u16 = 1604;
+
+/// A birthday as a card holds it: a full date, or a month and day only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardBirthday {
+    /// A complete date.
+    Date(NaiveDate),
+    /// A birthday without a year (`--MMDD`, or Apple's `1604-MM-DD`).
+    YearLess(MonthDay),
+}
+
+impl CardBirthday {
+    /// The month and day the birthday is celebrated on.
+    pub fn month_day(self) -> MonthDay {
+        match self {
+            Self::Date(date) => MonthDay::of(date),
+            Self::YearLess(md) => md,
+        }
+    }
+
+    /// The full date, if the card gave a year.
+    pub fn date(self) -> Option<NaiveDate> {
+        match self {
+            Self::Date(date) => Some(date),
+            Self::YearLess(_) => None,
+        }
+    }
+}
+
+/// What REST shows of a card: the mapped properties, decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CardView {
+    /// `UID`, if the card has one.
+    pub uid: Option<String>,
+    /// Given name (`N`), or `FN` before its last space.
+    pub first_name: String,
+    /// Family name (`N`), or `FN` after its last space.
+    pub last_name: String,
+    /// Every `EMAIL`, in order, with its `TYPE`.
+    pub emails: Vec<TypedValue>,
+    /// Every `TEL`, in order, with its `TYPE`.
+    pub phones: Vec<TypedValue>,
+    /// `BDAY`, when it is a date (with or without year).
+    pub birthday: Option<CardBirthday>,
+    /// The first `NOTE`.
+    pub note: Option<String>,
+}
+
+/// Why a card cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CardError {
+    /// More than [`MAX_CARD_BYTES`].
+    #[error("Card is larger than 1 MiB")]
+    TooLarge,
+    /// Not a vCard calcard could read.
+    #[error("Not a valid vCard: {0}")]
+    Invalid(String),
+    /// Neither `N` nor `FN` gives a name.
+    #[error("Card has no name (N or FN)")]
+    NoName,
+}
+
+/// A vCard version a card can be rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Version {
+    /// RFC 2426.
+    V3,
+    /// RFC 6350.
+    #[default]
+    V4,
+}
+
+impl Version {
+    /// `"3.0"` or `"4.0"`; anything else is `None`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "3.0" => Some(Self::V3),
+            "4.0" => Some(Self::V4),
+            _ => None,
+        }
+    }
+}
+
+/// The cards of an import file, each as its exact text; `None` when there is no `BEGIN:VCARD`
+/// at all. A card without its `END:VCARD` runs to the end of the input.
+pub fn split_cards(input: &str) -> Option<Vec<&str>> {
+    let mut cards = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut offset = 0;
+    for line in input.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\r', '\n']).trim();
+        if content.eq_ignore_ascii_case("BEGIN:VCARD") {
+            if let Some(begin) = start {
+                // A card that never ended: it is one (broken) card up to here.
+                cards.push(&input[begin..offset]);
+            }
+            start = Some(offset);
+        } else if content.eq_ignore_ascii_case("END:VCARD")
+            && let Some(begin) = start.take()
+        {
+            cards.push(&input[begin..offset + line.len()]);
+        }
+        offset += line.len();
+    }
+    if let Some(begin) = start {
+        cards.push(&input[begin..]);
+    }
+    if cards.is_empty() { None } else { Some(cards) }
+}
+
+/// Reads one card of an import into what is stored: its text (with a `UID` line added when it
+/// had none, derived from its text so a re-import of the same file updates, not duplicates)
+/// and its mapped properties.
+pub fn record(text: &str) -> Result<CardRecord, CardError> {
+    let view = read_card(text)?;
+    if let Some(uid) = &view.uid {
+        return Ok(CardRecord { uid: uid.clone(), card: text.to_owned(), view });
+    }
+    let digest = Sha256::digest(text.as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let uid = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
+    let end = text.to_ascii_uppercase().rfind("END:VCARD").unwrap_or(text.len());
+    let card = format!("{}UID:{uid}\r\n{}", &text[..end], &text[end..]);
+    Ok(CardRecord { uid: uid.clone(), card, view: CardView { uid: Some(uid), ..view } })
+}
+
+/// Reads one card's mapped properties.
+pub fn read_card(text: &str) -> Result<CardView, CardError> {
+    if text.len() > MAX_CARD_BYTES {
+        return Err(CardError::TooLarge);
+    }
+    if text.contains('\0') {
+        return Err(CardError::Invalid("NUL characters are not allowed".to_owned()));
+    }
+    let card = parse(text)?;
+    let mut view = CardView { uid: card.uid().map(str::to_owned).filter(|u| !u.is_empty()), ..CardView::default() };
+    let mut full_name = None;
+    for entry in &card.entries {
+        match entry.name {
+            VCardProperty::N if view.first_name.is_empty() && view.last_name.is_empty() => {
+                let parts = components(entry);
+                view.last_name = parts.first().cloned().unwrap_or_default();
+                view.first_name = parts.get(1).cloned().unwrap_or_default();
+            }
+            VCardProperty::Fn if full_name.is_none() => full_name = text_of(entry),
+            VCardProperty::Email => {
+                if let Some(value) = text_of(entry) {
+                    view.emails.push(TypedValue { value, kind: type_of(entry) });
+                }
+            }
+            VCardProperty::Tel => {
+                if let Some(value) = text_of(entry) {
+                    view.phones.push(TypedValue { value, kind: type_of(entry) });
+                }
+            }
+            VCardProperty::Bday if view.birthday.is_none() => view.birthday = birthday_of(entry),
+            VCardProperty::Note if view.note.is_none() => view.note = text_of(entry),
+            _ => {}
+        }
+    }
+    if view.first_name.is_empty() && view.last_name.is_empty() {
+        let full_name = full_name.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).ok_or(CardError::NoName)?;
+        match full_name.rsplit_once(' ') {
+            Some((first, last)) => {
+                view.first_name = first.trim().to_owned();
+                view.last_name = last.to_owned();
+            }
+            None => view.first_name = full_name,
+        }
+    }
+    Ok(view)
+}
+
+fn parse(text: &str) -> Result<VCard, CardError> {
+    VCard::parse(text).map_err(|entry| {
+        CardError::Invalid(match entry {
+            calcard::Entry::InvalidLine(line) => format!("invalid line {:?}", truncate(&line, 80)),
+            calcard::Entry::UnterminatedComponent(_) => "missing END:VCARD".to_owned(),
+            calcard::Entry::Eof => "empty card".to_owned(),
+            _ => "not a vCard".to_owned(),
+        })
+    })
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
+}
+
+fn components(entry: &VCardEntry) -> Vec<String> {
+    entry
+        .values
+        .iter()
+        .map(|v| match v {
+            VCardValue::Text(t) => t.clone(),
+            VCardValue::Component(parts) => parts.join(" "),
+            other => other.as_text().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+fn text_of(entry: &VCardEntry) -> Option<String> {
+    let text = components(entry).join(" ");
+    let text = text.trim();
+    if text.is_empty() { None } else { Some(text.to_owned()) }
+}
+
+/// The `TYPE`s of a property, lower-cased and comma-joined, without the ones that only say it
+/// is an internet address, a voice line or the preferred one.
+fn type_of(entry: &VCardEntry) -> Option<String> {
+    let types: Vec<String> = entry
+        .params
+        .iter()
+        .filter(|p| p.name == VCardParameterName::Type)
+        .filter_map(|p| match &p.value {
+            VCardParameterValue::Text(t) => Some(t.to_ascii_lowercase()),
+            VCardParameterValue::Type(t) => Some(t.as_str().to_ascii_lowercase()),
+            _ => None,
+        })
+        .filter(|t| !matches!(t.as_str(), "internet" | "pref" | "voice" | "x400"))
+        .collect();
+    if types.is_empty() { None } else { Some(types.join(",")) }
+}
+
+fn omits_year(entry: &VCardEntry) -> bool {
+    entry
+        .params
+        .iter()
+        .any(|p| matches!(&p.name, VCardParameterName::Other(name) if name.eq_ignore_ascii_case("X-APPLE-OMIT-YEAR")))
+}
+
+fn birthday_of(entry: &VCardEntry) -> Option<CardBirthday> {
+    let date = entry.values.iter().find_map(VCardValue::as_partial_date_time)?;
+    let (month, day) = (u32::from(date.month?), u32::from(date.day?));
+    NaiveDate::from_ymd_opt(2000, month, day)?;
+    match date.year {
+        Some(year) if !(year == OMITTED_YEAR && omits_year(entry)) => {
+            NaiveDate::from_ymd_opt(i32::from(year), month, day).map(CardBirthday::Date)
+        }
+        _ => Some(CardBirthday::YearLess(MonthDay { month, day })),
+    }
+}
+
+/// One logical content line of a card: its exact text (folds included) and its property name
+/// (upper-cased, group removed).
+struct Line<'a> {
+    text: &'a str,
+    name: String,
+}
+
+/// The card's logical lines: a physical line with its continuation lines (a leading space or
+/// tab, or a quoted-printable soft break `=` at the end).
+fn lines(card: &str) -> Vec<Line<'_>> {
+    let mut out: Vec<Line<'_>> = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    let mut soft_break = false;
+    for physical in card.split_inclusive('\n') {
+        let continues = offset > 0 && (physical.starts_with([' ', '\t']) || soft_break);
+        if !continues && offset > start {
+            out.push(line(&card[start..offset]));
+            start = offset;
+        }
+        let content = physical.trim_end_matches(['\r', '\n']);
+        let current = &card[start..offset + physical.len()];
+        soft_break = content.ends_with('=') && current.to_ascii_uppercase().contains("QUOTED-PRINTABLE");
+        offset += physical.len();
+    }
+    if offset > start {
+        out.push(line(&card[start..offset]));
+    }
+    out
+}
+
+fn line(text: &str) -> Line<'_> {
+    let head = text.split([':', ';']).next().unwrap_or_default();
+    let name = head.rsplit('.').next().unwrap_or_default().trim().to_ascii_uppercase();
+    Line { text, name }
+}
+
+fn group_of(text: &str) -> Option<&str> {
+    let head = text.split([':', ';']).next().unwrap_or_default();
+    head.rsplit_once('.').map(|(group, _)| group)
+}
+
+/// Escapes a text value as RFC 6350 (and 2426) say.
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ',' => out.push_str("\\,"),
+            ';' => out.push_str("\\;"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Appends one content line, folded at 75 octets as the RFCs ask.
+fn push_line(out: &mut String, line: &str) {
+    let mut width = 0;
+    for c in line.chars() {
+        if width + c.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += c.len_utf8();
+    }
+    out.push_str("\r\n");
+}
+
+fn typed_line(name: &str, group: Option<&str>, value: &TypedValue) -> String {
+    let mut text = String::new();
+    if let Some(group) = group {
+        text.push_str(group);
+        text.push('.');
+    }
+    text.push_str(name);
+    if let Some(kind) = &value.kind {
+        text.push_str(";TYPE=");
+        text.push_str(&kind.replace([';', ':', '"'], ""));
+    }
+    text.push(':');
+    text.push_str(&escape(&value.value));
+    text
+}
+
+fn birthday_line(birthday: CardBirthday, v4: bool) -> String {
+    match (birthday, v4) {
+        (CardBirthday::Date(d), true) => format!("BDAY:{:04}{:02}{:02}", d.year(), d.month(), d.day()),
+        (CardBirthday::Date(d), false) => format!("BDAY:{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+        (CardBirthday::YearLess(md), true) => format!("BDAY:--{:02}{:02}", md.month, md.day),
+        (CardBirthday::YearLess(md), false) => {
+            format!("BDAY;X-APPLE-OMIT-YEAR={OMITTED_YEAR}:{OMITTED_YEAR}-{:02}-{:02}", md.month, md.day)
+        }
+    }
+}
+
+fn rev_line(at: DateTime<Utc>) -> String {
+    format!("REV:{}", at.format("%Y%m%dT%H%M%SZ"))
+}
+
+/// The contact's mapped fields as REST last wrote them, to be written into its stored card.
+fn wanted(contact: &Contact) -> CardView {
+    CardView {
+        uid: Some(contact.uid.clone()),
+        first_name: contact.first_name.clone(),
+        last_name: contact.last_name.clone(),
+        emails: contact.emails.clone(),
+        phones: contact.phones.clone(),
+        birthday: match (contact.birthday, contact.birthday_md) {
+            (Some(date), _) => Some(CardBirthday::Date(date)),
+            (None, Some(md)) => Some(CardBirthday::YearLess(md)),
+            (None, None) => None,
+        },
+        note: contact.additional_info.clone(),
+    }
+}
+
+/// The stored card with REST's latest values written into the properties it maps (`FN`, `N`,
+/// `EMAIL`, `TEL`, `BDAY`, `NOTE`, `UID`, `REV`). A property whose value REST did not change
+/// keeps its line exactly; every other line (`ADR`, `ORG`, `PHOTO`, `X-…`, groups) is untouched.
+pub fn apply_rest_values(card: &str, contact: &Contact) -> String {
+    let current = read_card(card).unwrap_or_default();
+    let want = wanted(contact);
+    let v4 = card_version(card) == Some(VCardVersion::V4_0);
+    let names_changed = current.first_name != want.first_name || current.last_name != want.last_name;
+    let mut out = String::with_capacity(card.len() + 256);
+    let all = lines(card);
+    let last_of = |name: &str| all.iter().rposition(|l| l.name == name);
+    let (last_email, last_tel) = (last_of("EMAIL"), last_of("TEL"));
+    let end = all.iter().rposition(|l| l.name == "END").unwrap_or(all.len());
+    let (mut emails, mut phones) = (0, 0);
+    let mut seen = std::collections::HashSet::new();
+    let mut pending: Vec<String> = Vec::new();
+    for (index, l) in all.iter().enumerate() {
+        if index == end {
+            pending.extend(missing(&seen, &want, &current, names_changed, v4, contact));
+            for extra in pending.drain(..) {
+                push_line(&mut out, &extra);
+            }
+        }
+        let first = seen.insert(l.name.clone());
+        match l.name.as_str() {
+            "FN" | "N" if names_changed => {
+                if first {
+                    push_line(&mut out, &name_line(&l.name, &want, l.text));
+                }
+            }
+            "EMAIL" | "TEL" => {
+                let (list, have, counter) = if l.name == "EMAIL" {
+                    (&want.emails, &current.emails, &mut emails)
+                } else {
+                    (&want.phones, &current.phones, &mut phones)
+                };
+                let i = *counter;
+                *counter += 1;
+                match list.get(i) {
+                    Some(w) if have.get(i) == Some(w) => out.push_str(l.text),
+                    Some(w) => push_line(&mut out, &typed_line(&l.name, group_of(l.text), w)),
+                    None => {}
+                }
+                if Some(index) == if l.name == "EMAIL" { last_email } else { last_tel } {
+                    for w in list.iter().skip(i + 1) {
+                        push_line(&mut out, &typed_line(&l.name, None, w));
+                    }
+                }
+            }
+            "BDAY" if want.birthday != current.birthday => {
+                if first && let Some(b) = want.birthday {
+                    push_line(&mut out, &birthday_line(b, v4));
+                }
+            }
+            "NOTE" if want.note != current.note => {
+                if first && let Some(note) = &want.note {
+                    push_line(&mut out, &format!("NOTE:{}", escape(note)));
+                }
+            }
+            "UID" if current.uid.as_deref() != Some(contact.uid.as_str()) => {
+                if first {
+                    push_line(&mut out, &format!("UID:{}", contact.uid));
+                }
+            }
+            "REV" => {
+                if first {
+                    push_line(&mut out, &rev_line(contact.updated_at));
+                }
+            }
+            _ => out.push_str(l.text),
+        }
+        if !out.ends_with('\n') {
+            out.push_str("\r\n");
+        }
+    }
+    out
+}
+
+/// The mapped properties the card lacks a line for, to be added before `END:VCARD`.
+fn missing(
+    seen: &std::collections::HashSet<String>,
+    want: &CardView,
+    current: &CardView,
+    names_changed: bool,
+    v4: bool,
+    contact: &Contact,
+) -> Vec<String> {
+    let mut extra = Vec::new();
+    let has = |name: &str| seen.contains(name);
+    if !has("UID") {
+        extra.push(format!("UID:{}", contact.uid));
+    }
+    if !has("FN") {
+        extra.push(name_line("FN", want, ""));
+    }
+    if !has("N") && (names_changed || !has("FN")) {
+        extra.push(name_line("N", want, ""));
+    }
+    if !has("EMAIL") {
+        extra.extend(want.emails.iter().map(|w| typed_line("EMAIL", None, w)));
+    }
+    if !has("TEL") {
+        extra.extend(want.phones.iter().map(|w| typed_line("TEL", None, w)));
+    }
+    if !has("BDAY")
+        && want.birthday != current.birthday
+        && let Some(b) = want.birthday
+    {
+        extra.push(birthday_line(b, v4));
+    }
+    if !has("NOTE")
+        && let Some(note) = &want.note
+    {
+        extra.push(format!("NOTE:{}", escape(note)));
+    }
+    if !has("REV") {
+        extra.push(rev_line(contact.updated_at));
+    }
+    extra
+}
+
+/// A new `FN` or `N` line for REST's names; an `N` keeps the old line's other components.
+fn name_line(name: &str, want: &CardView, old: &str) -> String {
+    if name == "FN" {
+        let full = format!("{} {}", want.first_name, want.last_name);
+        return format!("FN:{}", escape(full.trim()));
+    }
+    let rest: Vec<String> = parse(&format!("BEGIN:VCARD\r\nVERSION:4.0\r\n{}\r\nEND:VCARD\r\n", old.trim_end()))
+        .ok()
+        .and_then(|c| c.entries.into_iter().find(|e| e.name == VCardProperty::N))
+        .map(|e| components(&e).into_iter().skip(2).map(|c| escape(&c)).collect())
+        .unwrap_or_default();
+    let mut parts = vec![escape(&want.last_name), escape(&want.first_name)];
+    parts.extend(rest);
+    parts.resize(5.max(parts.len()), String::new());
+    format!("N:{}", parts.join(";"))
+}
+
+fn card_version(card: &str) -> Option<VCardVersion> {
+    lines(card).iter().find(|l| l.name == "VERSION").and_then(|l| match l.text.split_once(':').map(|(_, v)| v.trim()) {
+        Some("4.0") => Some(VCardVersion::V4_0),
+        Some("3.0") => Some(VCardVersion::V3_0),
+        Some("2.1") => Some(VCardVersion::V2_1),
+        _ => None,
+    })
+}
+
+/// A card as it is sent out: REST's changes written in when `dirty`, then converted to
+/// `version` unless the card already is in it (then its text is given back unchanged).
+pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> String {
+    let merged = if dirty { apply_rest_values(card, contact) } else { card.to_owned() };
+    let target = match version {
+        Version::V3 => VCardVersion::V3_0,
+        Version::V4 => VCardVersion::V4_0,
+    };
+    if card_version(&merged) == Some(target) {
+        return merged;
+    }
+    let Ok(mut parsed) = parse(&merged) else { return merged };
+    for entry in parsed.entries.iter_mut().filter(|e| e.name == VCardProperty::Bday) {
+        convert_birthday(entry, target);
+    }
+    let mut out = String::with_capacity(merged.len() + 64);
+    match parsed.write_to(&mut out, target) {
+        Ok(()) => out,
+        Err(_) => merged,
+    }
+}
+
+/// A year-less `BDAY` in the other version's form: `--MMDD` in 4.0, Apple's `1604-MM-DD` with
+/// `X-APPLE-OMIT-YEAR=1604` in 3.0 (which has no year-less dates). calcard rewrites syntax
+/// only, not values, so this is done here.
+fn convert_birthday(entry: &mut VCardEntry, target: VCardVersion) {
+    let Some(CardBirthday::YearLess(_)) = birthday_of(entry) else { return };
+    let omit = VCardParameterName::Other("X-APPLE-OMIT-YEAR".to_owned());
+    entry.params.retain(|p| p.name != omit);
+    for value in &mut entry.values {
+        if let VCardValue::PartialDateTime(date) = value {
+            if target == VCardVersion::V4_0 {
+                date.year = None;
+            } else {
+                date.year = Some(OMITTED_YEAR);
+            }
+        }
+    }
+    if target != VCardVersion::V4_0 {
+        entry.params.push(VCardParameter { name: omit, value: VCardParameterValue::Text(OMITTED_YEAR.to_string()) });
+    }
+}
+
+/// A strong validator of a card's exact bytes (hex of the first 16 bytes of its SHA-256).
+pub fn etag(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new card for a contact made through REST: 4.0, with its UID and the mapped fields.
+pub fn new_card(contact: &Contact) -> String {
+    apply_rest_values(&format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{}\r\nEND:VCARD\r\n", contact.uid), contact)
+}
+
+#[cfg(test)]
+mod tests;

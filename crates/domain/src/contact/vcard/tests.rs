@@ -1,0 +1,151 @@
+//! Tests of the vCard mapping: reading cards of every version, REST edits that keep the rest of
+//! a card, and conversions between 3.0 and 4.0.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+
+use super::*;
+use crate::contact::ContactId;
+
+const APPLE: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Apple Inc.//iPhone OS 17.0//EN\r\n\
+N:Appleseed;Johnny;;;\r\nFN:Johnny Appleseed\r\nORG:Apple Inc.;\r\n\
+item1.EMAIL;type=INTERNET;type=HOME;type=pref:johnny@example.com\r\nitem1.X-ABLabel:_$!<Other>!$_\r\n\
+EMAIL;type=INTERNET;type=WORK:j.appleseed@apple.example\r\nTEL;type=CELL;type=VOICE;type=pref:+1 (408) 555-0100\r\n\
+item2.ADR;type=HOME;type=pref:;;1 Infinite Loop;Cupertino;CA;95014;United States\r\n\
+BDAY;X-APPLE-OMIT-YEAR=1604:1604-12-09\r\nNOTE:Met at WWDC\\, 2019\r\nUID:apple-uid-1\r\nEND:VCARD\r\n";
+
+const V21_QP: &str = "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;J=C3=BCrgen\r\n\
+FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:J=C3=BCrgen M=C3=BC=\r\nller\r\nTEL;HOME;VOICE:+49 30 1234567\r\nEND:VCARD\r\n";
+
+fn contact_from(view: &CardView) -> Contact {
+    let at = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
+    Contact {
+        id: ContactId(1),
+        uid: view.uid.clone().unwrap_or_else(|| "u".to_owned()),
+        first_name: view.first_name.clone(),
+        last_name: view.last_name.clone(),
+        email: view.emails.first().map(|e| e.value.clone()),
+        phone: view.phones.first().map(|e| e.value.clone()),
+        birthday: view.birthday.and_then(CardBirthday::date),
+        birthday_md: view.birthday.map(CardBirthday::month_day),
+        additional_info: view.note.clone(),
+        emails: view.emails.clone(),
+        phones: view.phones.clone(),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+#[test]
+fn reads_an_apple_card() {
+    let view = read_card(APPLE).unwrap();
+    assert_eq!(view.uid.as_deref(), Some("apple-uid-1"));
+    assert_eq!((view.first_name.as_str(), view.last_name.as_str()), ("Johnny", "Appleseed"));
+    assert_eq!(view.emails.len(), 2);
+    assert_eq!(view.emails[0].value, "johnny@example.com");
+    assert_eq!(view.emails[0].kind.as_deref(), Some("home"));
+    assert_eq!(view.emails[1].kind.as_deref(), Some("work"));
+    assert_eq!(view.phones[0].value, "+1 (408) 555-0100");
+    assert_eq!(view.birthday, Some(CardBirthday::YearLess(MonthDay { month: 12, day: 9 })));
+    assert_eq!(view.note.as_deref(), Some("Met at WWDC, 2019"));
+}
+
+#[test]
+fn reads_quoted_printable_2_1_and_year_less_4_0() {
+    let view = read_card(V21_QP).unwrap();
+    assert_eq!((view.first_name.as_str(), view.last_name.as_str()), ("Jürgen", "Müller"));
+    assert_eq!(view.phones[0].value, "+49 30 1234567");
+    let v4 = read_card("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Cher Sarkisian\r\nBDAY:--0415\r\nEND:VCARD\r\n").unwrap();
+    assert_eq!((v4.first_name.as_str(), v4.last_name.as_str()), ("Cher", "Sarkisian"));
+    assert_eq!(v4.birthday, Some(CardBirthday::YearLess(MonthDay { month: 4, day: 15 })));
+}
+
+#[test]
+fn a_card_without_a_name_or_over_1_mib_is_refused() {
+    assert_eq!(read_card("BEGIN:VCARD\r\nVERSION:4.0\r\nEMAIL:a@b.io\r\nEND:VCARD\r\n"), Err(CardError::NoName));
+    let big = format!("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:A\r\nNOTE:{}\r\nEND:VCARD\r\n", "x".repeat(MAX_CARD_BYTES));
+    assert_eq!(read_card(&big), Err(CardError::TooLarge));
+}
+
+#[test]
+fn splits_files_and_finds_no_card_in_other_text() {
+    let file = format!("{APPLE}{V21_QP}");
+    let cards = split_cards(&file).unwrap();
+    assert_eq!(cards, vec![APPLE, V21_QP]);
+    assert_eq!(split_cards("hello\r\nworld"), None);
+}
+
+#[test]
+fn an_unchanged_card_renders_byte_for_byte_in_its_own_version() {
+    let contact = contact_from(&read_card(APPLE).unwrap());
+    assert_eq!(render(APPLE, &contact, false, Version::V3), APPLE);
+    // Applying unchanged REST values keeps every line except REV.
+    let applied = apply_rest_values(APPLE, &contact);
+    assert_eq!(applied.replace("REV:20261130T120000Z\r\n", ""), APPLE);
+}
+
+#[test]
+fn a_rest_edit_changes_only_mapped_lines() {
+    let mut contact = contact_from(&read_card(APPLE).unwrap());
+    contact.first_name = "John".to_owned();
+    contact.emails[1].value = "john@work.example".to_owned();
+    contact.phones.push(TypedValue { value: "+1 555 0101".to_owned(), kind: Some("work".to_owned()) });
+    let card = apply_rest_values(APPLE, &contact);
+    for kept in [
+        "ORG:Apple Inc.;\r\n",
+        "item1.EMAIL;type=INTERNET;type=HOME;type=pref:johnny@example.com\r\n",
+        "item1.X-ABLabel:_$!<Other>!$_\r\n",
+        "item2.ADR;type=HOME;type=pref:;;1 Infinite Loop;Cupertino;CA;95014;United States\r\n",
+        "BDAY;X-APPLE-OMIT-YEAR=1604:1604-12-09\r\n",
+        "PRODID:-//Apple Inc.//iPhone OS 17.0//EN\r\n",
+        "TEL;type=CELL;type=VOICE;type=pref:+1 (408) 555-0100\r\n",
+    ] {
+        assert!(card.contains(kept), "{kept:?} lost in\n{card}");
+    }
+    assert!(card.contains("N:Appleseed;John;;;\r\n"), "{card}");
+    assert!(card.contains("FN:John Appleseed\r\n"), "{card}");
+    assert!(card.contains("EMAIL;TYPE=work:john@work.example\r\n"), "{card}");
+    assert!(card.contains("TEL;TYPE=work:+1 555 0101\r\n"), "{card}");
+    let back = read_card(&card).unwrap();
+    assert_eq!(contact_from(&back).emails, contact.emails);
+    assert_eq!(back.phones, contact.phones);
+}
+
+#[test]
+fn year_less_birthdays_convert_between_versions() {
+    let contact = contact_from(&read_card(APPLE).unwrap());
+    let v4 = render(APPLE, &contact, false, Version::V4);
+    assert!(v4.contains("VERSION:4.0"), "{v4}");
+    assert!(v4.contains("BDAY:--1209"), "{v4}");
+    assert!(!v4.contains("OMIT-YEAR"), "{v4}");
+    let card4 = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Cher\r\nBDAY:--0415\r\nEND:VCARD\r\n";
+    let v3 = render(card4, &contact_from(&read_card(card4).unwrap()), false, Version::V3);
+    assert!(v3.contains("VERSION:3.0"), "{v3}");
+    assert!(v3.contains("X-APPLE-OMIT-YEAR=1604"), "{v3}");
+    assert!(v3.contains(":1604-04-15"), "{v3}");
+    assert_eq!(read_card(&v3).unwrap().birthday, Some(CardBirthday::YearLess(MonthDay { month: 4, day: 15 })));
+}
+
+#[test]
+fn a_rest_made_card_carries_the_mapped_fields() {
+    let view = CardView {
+        uid: Some("rest-1".to_owned()),
+        first_name: "Ada".to_owned(),
+        last_name: "Lovelace".to_owned(),
+        emails: vec![TypedValue { value: "ada@example.com".to_owned(), kind: None }],
+        phones: vec![TypedValue { value: "+44 20 7946 0000".to_owned(), kind: None }],
+        birthday: Some(CardBirthday::Date(NaiveDate::from_ymd_opt(1815, 12, 10).unwrap())),
+        note: Some("Analyst; poet\nline 2".to_owned()),
+    };
+    let card = new_card(&contact_from(&view));
+    assert_eq!(read_card(&card).unwrap(), view);
+    assert!(card.contains("BDAY:18151210\r\n"), "{card}");
+}
+
+#[test]
+fn a_card_without_uid_gets_a_stable_one() {
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:No Uid\r\nEND:VCARD\r\n";
+    let (a, b) = (record(card).unwrap(), record(card).unwrap());
+    assert_eq!(a.uid, b.uid);
+    assert!(a.card.ends_with(&format!("UID:{}\r\nEND:VCARD\r\n", a.uid)), "{}", a.card);
+    assert_eq!(read_card(&a.card).unwrap().uid, Some(a.uid));
+}

@@ -1,0 +1,80 @@
+//! [`MailOutbox`]: the port use cases queue mails through.
+
+use chrono::{DateTime, Utc};
+
+use super::Email;
+use crate::EmailAddress;
+use crate::error::Error;
+use crate::user::{NewUser, User, UserId};
+
+/// What a queued mail is for; kept with the row for the logs and for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    /// The link that confirms a new account's address.
+    Confirmation,
+    /// A password-reset link.
+    PasswordReset,
+}
+
+impl MailKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmation => "confirmation",
+            Self::PasswordReset => "password_reset",
+        }
+    }
+
+    /// The kind with this stored name, if any.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "confirmation" => Some(Self::Confirmation),
+            "password_reset" => Some(Self::PasswordReset),
+            _ => None,
+        }
+    }
+}
+
+/// A change that must happen only together with the mail it announces (in one transaction),
+/// and only if the flood guard lets the mail through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailEffect {
+    /// Nothing besides the mail.
+    None,
+    /// Remember a password-reset token, by fingerprint.
+    StoreReset {
+        /// Whose token it is.
+        user: UserId,
+        /// The token's fingerprint.
+        fingerprint: String,
+        /// When it expires.
+        expires_at: DateTime<Utc>,
+    },
+}
+
+/// Builds the mail for a user that only exists once stored (its id goes into the link).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait MailComposer: Send + Sync {
+    /// The mail for the freshly stored `user`.
+    fn compose(&self, user: &User) -> Result<Email, Error>;
+}
+
+/// Queues mails for delivery, applying the flood guard (at most one mail per address per
+/// cooldown, a daily cap per address) atomically with the insert, so concurrent requests
+/// cannot exceed it. A mail held back by the guard is not an error: the caller answers as
+/// usual and nothing is sent.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait MailOutbox: Send + Sync + 'static {
+    /// Stores a new account and queues the mail `composer` builds for it, in one transaction;
+    /// the account is stored even when the guard holds the mail back.
+    async fn register(&self, new_user: NewUser, composer: &dyn MailComposer) -> Result<User, Error>;
+
+    /// Queues `email` and applies `effect`, in one transaction; `false` (and no effect) when
+    /// the flood guard held the mail back.
+    async fn queue(&self, kind: MailKind, email: Email, effect: MailEffect) -> Result<bool, Error>;
+
+    /// Does the same work as [`MailOutbox::queue`] for an address that gets no mail (unknown,
+    /// or already confirmed) and changes nothing anyone can see, so the answer takes as long
+    /// either way and reveals nothing.
+    async fn queue_nothing(&self, address: &EmailAddress) -> Result<(), Error>;
+}

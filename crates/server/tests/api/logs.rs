@@ -1,0 +1,65 @@
+//! `LOG_FORMAT=json`: the real binary writes one JSON object a line, with the request's id.
+
+use std::io::Read;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::cli::run;
+use crate::helpers::*;
+
+#[tokio::test]
+async fn json_logs_are_one_object_a_line_with_the_request_id() {
+    let app = spawn_app().await;
+    // SMTP_HOST is unset for the binary: the confirmation mail is logged inside the request.
+    let ServerProcess { child: mut server, base, cwd: _cwd } = app.serve_binary(&[("LOG_FORMAT", "json")]).await;
+    let registered = app
+        .client
+        .post(format!("{base}/api/auth/register"))
+        .header("X-Request-Id", "req-json-logs-1")
+        .json(&json!({"username": "ada", "email": "ada@example.org", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(registered.status().is_success(), "{}", registered.status());
+    assert_eq!(registered.headers()["x-request-id"], "req-json-logs-1", "the id is echoed");
+    let generated = app.client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(generated.headers()["x-request-id"].len(), 32, "an id is made when none is sent");
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        server.wait().unwrap();
+        let mut all = String::new();
+        server.stdout.take().unwrap().read_to_string(&mut all).unwrap();
+        server.stderr.take().unwrap().read_to_string(&mut all).unwrap();
+        all
+    })
+    .await
+    .unwrap();
+
+    let lines: Vec<Value> = output
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{output}");
+    for line in &lines {
+        assert!(line["time"].as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()), "{line}");
+        assert!(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&line["level"].as_str().unwrap()), "{line}");
+        assert!(line["message"].is_string() && line["fields"].is_object(), "{line}");
+    }
+    let mail = lines
+        .iter()
+        .find(|l| l["message"].as_str().unwrap().contains("mail not sent"))
+        .unwrap_or_else(|| panic!("the mail is logged: {output}"));
+    assert_eq!(mail["request_id"], "req-json-logs-1", "{mail}");
+    assert_eq!(mail["fields"]["to"], "ada@example.org", "{mail}");
+    assert!(lines.iter().any(|l| l["message"].as_str().unwrap().contains("POST /api/auth/register")), "access log");
+}
+
+#[test]
+fn an_unknown_log_format_stops_the_server_naming_it() {
+    let output = run(&["serve"], &[("LOG_FORMAT", "xml")]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.lines().any(|l| l.starts_with("error: LOG_FORMAT")), "{stderr}");
+}

@@ -1,0 +1,93 @@
+//! Prometheus metrics on their own listener, parsed with the Prometheus client's reference
+//! text-format parser.
+//!
+//! The `metrics` recorder is global, so the apps of this test binary share it: assertions look
+//! for this test's own series and never count exactly.
+
+use contacts_test_support::{PromSample, parse_prometheus};
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+async fn scrape(app: &TestApp) -> Vec<PromSample> {
+    let base = app.metrics.as_ref().expect("METRICS_ADDR was set");
+    let response = app.client.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    tokio::task::spawn_blocking(move || parse_prometheus(&text)).await.unwrap()
+}
+
+fn label<'a>(sample: &'a PromSample, name: &str) -> &'a str {
+    sample.labels.get(name).map_or("", String::as_str)
+}
+
+fn named<'a>(scrape: &'a [PromSample], name: &'a str) -> impl Iterator<Item = &'a PromSample> + 'a {
+    scrape.iter().filter(move |s| s.name == name)
+}
+
+const ROUTE: &str = "/api/contacts/{contact_id}";
+
+#[tokio::test]
+async fn requests_are_counted_and_timed_by_route_pattern_on_the_metrics_port_only() {
+    let app = spawn_app_with(&[("METRICS_ADDR", "127.0.0.1:0")]).await;
+    let ada = app.user("ada").await;
+    let created = app.create_contact(&ada, &contact("Grace", "Hopper", "grace@example.org")).await;
+    let id = created["id"].as_i64().unwrap();
+    expect(app.get(&format!("/api/contacts/{id}"), Some(&ada.token)).await, StatusCode::OK).await;
+    expect(app.get("/api/contacts/987654321", Some(&ada.token)).await, StatusCode::NOT_FOUND).await;
+    app.get("/no/such/thing-5d1e", None).await;
+    assert_eq!(app.get("/metrics", None).await.status(), StatusCode::NOT_FOUND, "never on the public port");
+
+    let scrape = scrape(&app).await;
+    let requests: Vec<&PromSample> = named(&scrape, "http_requests_total").collect();
+    assert!(requests.iter().all(|s| s.kind == "counter"));
+    let find = |route: &str, status: &str| {
+        requests
+            .iter()
+            .find(|s| label(s, "method") == "GET" && label(s, "route") == route && label(s, "status") == status)
+    };
+    let ok = find(ROUTE, "200").unwrap_or_else(|| panic!("the pattern labels the route: {requests:?}"));
+    assert!(ok.value >= 1.0);
+    assert!(find(ROUTE, "404").is_some());
+    assert!(find("unmatched", "404").is_some(), "unmatched requests share one label");
+    for sample in &requests {
+        let route = label(sample, "route");
+        assert!(!route.contains(&id.to_string()) && !route.contains("987654321") && !route.contains("5d1e"), "{route}");
+    }
+
+    let ours = |s: &&PromSample| label(s, "route") == ROUTE && label(s, "method") == "GET";
+    let buckets: Vec<&PromSample> = named(&scrape, "http_request_duration_seconds_bucket").filter(ours).collect();
+    assert!(buckets.len() >= 10 && buckets.iter().all(|b| b.kind == "histogram"), "{buckets:?}");
+    let count = named(&scrape, "http_request_duration_seconds_count").find(ours).expect("a _count").value;
+    let sum = named(&scrape, "http_request_duration_seconds_sum").find(ours).expect("a _sum").value;
+    assert!(count >= 2.0 && sum > 0.0, "{count} {sum}");
+    let infinite = buckets.iter().find(|b| label(b, "le") == "+Inf").expect("a +Inf bucket");
+    assert_eq!(infinite.value, count);
+    assert!(buckets.windows(2).all(|w| w[0].value <= w[1].value), "cumulative buckets");
+
+    let pool: Vec<(&str, f64)> = named(&scrape, "db_pool_connections").map(|s| (label(s, "state"), s.value)).collect();
+    assert!(pool.contains(&("max", 16.0)), "{pool:?}");
+    assert!(pool.iter().any(|(state, _)| *state == "idle") && pool.iter().any(|(state, _)| *state == "in_use"));
+
+    let cache: Vec<&str> = named(&scrape, "user_cache_requests_total").map(|s| label(s, "result")).collect();
+    for result in ["hit", "miss", "error"] {
+        assert!(cache.contains(&result), "{cache:?}");
+    }
+    assert!(
+        named(&scrape, "mails_total")
+            .any(|s| label(s, "kind") == "confirmation" && label(s, "result") == "sent" && s.value >= 1.0),
+        "the confirmation mail was counted"
+    );
+    for name in ["mail_outbox_pending", "login_throttled_total"] {
+        assert!(named(&scrape, name).next().is_some(), "{name} is exported from the start");
+    }
+    assert!(scrape.iter().all(|s| !s.help.is_empty()), "every metric is described");
+}
+
+#[tokio::test]
+async fn without_metrics_addr_there_is_no_metrics_listener() {
+    let app = spawn_app().await;
+    assert!(app.metrics.is_none());
+    assert_eq!(app.get("/metrics", None).await.status(), StatusCode::NOT_FOUND);
+}

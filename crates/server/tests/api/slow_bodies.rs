@@ -1,0 +1,75 @@
+//! Slow senders: a body must arrive within a fixed time of its headers (`408`, connection
+//! closed), so trickling clients cannot hold connections open.
+
+use std::time::{Duration, Instant};
+
+use contacts_test_support::TestDatabase;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::*;
+
+/// The body timeout in these tests: the contract's 10 s would make them slow.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+#[test]
+fn the_body_timeout_is_ten_seconds_by_default() {
+    let vars = [("DATABASE_URL", "postgres://localhost/x"), ("JWT_SECRET", JWT_SECRET)];
+    let settings = contacts_api::config::Settings::from_source(&|key: &str| {
+        vars.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap();
+    assert_eq!(settings.request_body_timeout, Duration::from_secs(10));
+}
+
+/// Sends headers announcing a 60,000-byte body, then one byte every 200 ms; returns what the
+/// server wrote, how long its answer took and whether it then closed the connection.
+async fn trickle(address: &str, path: &str, content_type: &str) -> (String, Duration, bool) {
+    let mut socket = TcpStream::connect(address.trim_start_matches("http://")).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: 60000\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let (mut read, mut write) = socket.into_split();
+    let sender = tokio::spawn(async move {
+        while write.write_all(b" ").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let mut closed = false;
+    let mut answered_after = None;
+    while started.elapsed() < TIMEOUT + Duration::from_secs(8) {
+        match tokio::time::timeout(Duration::from_millis(500), read.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(n)) => {
+                answered_after.get_or_insert(started.elapsed());
+                answer.extend_from_slice(&buffer[..n]);
+            }
+            Err(_) => {}
+        }
+    }
+    sender.abort();
+    (String::from_utf8_lossy(&answer).into_owned(), answered_after.unwrap_or(Duration::MAX), closed)
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_in_is_answered_408_and_its_connection_closed() {
+    let app = spawn_app_tuned(TestDatabase::create().await, &[], |s| s.request_body_timeout = TIMEOUT).await;
+    for (path, content_type) in
+        [("/api/auth/register", "application/json"), ("/api/auth/login", "application/x-www-form-urlencoded")]
+    {
+        let (answer, after, closed) = trickle(&app.address, path, content_type).await;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer:?}");
+        assert!(answer.contains("\"detail\""), "{answer}");
+        assert!(after >= TIMEOUT && after < TIMEOUT + Duration::from_secs(3), "{path}: answered after {after:?}");
+        assert!(closed, "{path}: the connection is closed after the 408");
+    }
+    // A body sent in time is untouched.
+    expect(app.register("ada", "ada@example.org", PASSWORD).await, reqwest::StatusCode::CREATED).await;
+}

@@ -1,0 +1,260 @@
+//! Contacts as vCards: import, export, one card, and REST edits that keep what REST does not map.
+
+use chrono::{Datelike, Utc};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const APPLE: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Apple Inc.//iPhone OS 17.0//EN\r\n\
+N:Appleseed;Johnny;;;\r\nFN:Johnny Appleseed\r\nORG:Apple Inc.;\r\n\
+item1.EMAIL;type=INTERNET;type=HOME;type=pref:johnny@example.com\r\nitem1.X-ABLabel:_$!<Other>!$_\r\n\
+TEL;type=CELL;type=VOICE;type=pref:+1 (408) 555-0100\r\n\
+item2.ADR;type=HOME;type=pref:;;1 Infinite Loop;Cupertino;CA;95014;United States\r\n\
+BDAY;X-APPLE-OMIT-YEAR=1604:1604-12-09\r\nUID:apple-uid-1\r\nEND:VCARD\r\n";
+
+async fn import(app: &TestApp, user: &TestUser, content_type: &str, body: String) -> Response {
+    app.request(Method::POST, "/api/contacts/import")
+        .bearer_auth(&user.token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("request sent")
+}
+
+async fn all_contacts(app: &TestApp, user: &TestUser) -> Vec<Value> {
+    let list = expect(app.get("/api/contacts/?limit=1000", Some(&user.token)).await, StatusCode::OK).await;
+    list.as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_imported_card_shows_in_rest_and_a_rest_edit_keeps_its_other_properties() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let report = expect(import(&app, &ada, "text/vcard", APPLE.to_owned()).await, StatusCode::OK).await;
+    assert_eq!(report, json!({"created": 1, "updated": 0, "failed": []}));
+
+    let contacts = all_contacts(&app, &ada).await;
+    let c = &contacts[0];
+    assert_eq!((c["first_name"].as_str(), c["last_name"].as_str()), (Some("Johnny"), Some("Appleseed")));
+    assert_eq!(c["uid"], "apple-uid-1");
+    assert_eq!(c["email"], "johnny@example.com");
+    assert_eq!(c["emails"], json!([{"value": "johnny@example.com", "type": "home"}]));
+    assert_eq!(c["phones"], json!([{"value": "+1 (408) 555-0100", "type": "cell"}]));
+    assert_eq!(c["birthday"], Value::Null, "a year-less birthday is null in REST");
+
+    let id = c["id"].as_i64().unwrap();
+    let card = app.get(&format!("/api/contacts/{id}/vcard?version=3.0"), Some(&ada.token)).await;
+    assert_eq!(card.status(), StatusCode::OK);
+    assert!(card.headers()["etag"].to_str().unwrap().starts_with('"'));
+    assert_eq!(card.text().await.unwrap(), APPLE, "an unchanged card is given back byte for byte");
+
+    let path = format!("/api/contacts/{id}");
+    let patched = app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"first_name": "John"})).await;
+    let patched = expect(patched, StatusCode::OK).await;
+    assert_eq!(patched["first_name"], "John");
+    let card = app.get(&format!("/api/contacts/{id}/vcard?version=3.0"), Some(&ada.token)).await;
+    let etag = card.headers()["etag"].to_str().unwrap().to_owned();
+    let text = card.text().await.unwrap();
+    for kept in [
+        "PRODID:-//Apple Inc.//iPhone OS 17.0//EN\r\n",
+        "ORG:Apple Inc.;\r\n",
+        "item1.EMAIL;type=INTERNET;type=HOME;type=pref:johnny@example.com\r\n",
+        "item1.X-ABLabel:_$!<Other>!$_\r\n",
+        "item2.ADR;type=HOME;type=pref:;;1 Infinite Loop;Cupertino;CA;95014;United States\r\n",
+        "BDAY;X-APPLE-OMIT-YEAR=1604:1604-12-09\r\n",
+        "UID:apple-uid-1\r\n",
+    ] {
+        assert!(text.contains(kept), "{kept:?} lost:\n{text}");
+    }
+    assert!(text.contains("N:Appleseed;John;;;\r\n") && text.contains("FN:John Appleseed\r\n"), "{text}");
+    let again = app.get(&format!("/api/contacts/{id}/vcard?version=3.0"), Some(&ada.token)).await;
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag, "the ETag is stable");
+
+    // Another user cannot read it.
+    let eve = app.user("eve").await;
+    expect(app.get(&format!("/api/contacts/{id}/vcard"), Some(&eve.token)).await, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn a_uid_already_in_the_book_updates_and_shared_emails_are_accepted() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let twin = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Twin Two\r\nEMAIL:johnny@example.com\r\nUID:twin\r\nEND:VCARD\r\n";
+    let both = format!("{APPLE}{twin}");
+    let report = expect(import(&app, &ada, "text/x-vcard", both.clone()).await, StatusCode::OK).await;
+    assert_eq!(report, json!({"created": 2, "updated": 0, "failed": []}));
+    let report = expect(import(&app, &ada, "text/vcard; charset=utf-8", both).await, StatusCode::OK).await;
+    assert_eq!(report, json!({"created": 0, "updated": 2, "failed": []}));
+    assert_eq!(all_contacts(&app, &ada).await.len(), 2);
+
+    // A card without UID gets one, shown in REST and in its card.
+    let no_uid = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Nemo\r\nEND:VCARD\r\n".to_owned();
+    expect(import(&app, &ada, "text/vcard", no_uid).await, StatusCode::OK).await;
+    let nemo = all_contacts(&app, &ada).await.into_iter().find(|c| c["first_name"] == "Nemo").unwrap();
+    assert!(nemo["uid"].as_str().is_some_and(|u| u.len() == 36), "{nemo}");
+    assert_eq!((nemo["email"].clone(), nemo["phone"].clone()), (Value::Null, Value::Null));
+    let text = app.get(&format!("/api/contacts/{}/vcard", nemo["id"]), Some(&ada.token)).await.text().await.unwrap();
+    assert!(text.contains(&format!("UID:{}", nemo["uid"].as_str().unwrap())), "{text}");
+}
+
+#[tokio::test]
+async fn ten_thousand_cards_with_one_broken_import_all_but_that_one() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let mut file = String::new();
+    for i in 0..10_000 {
+        if i == 4321 {
+            file.push_str("BEGIN:VCARD\r\nVERSION:4.0\r\nEMAIL:nobody@example.com\r\nEND:VCARD\r\n");
+        } else {
+            file.push_str(&format!(
+                "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:card-{i}\r\nFN:Person {i}\r\nN:{i};Person;;;\r\n\
+                 EMAIL;TYPE=work:p{i}@example.com\r\nX-CUSTOM:{i}\r\nEND:VCARD\r\n"
+            ));
+        }
+    }
+    let report = expect(import(&app, &ada, "text/vcard", file).await, StatusCode::OK).await;
+    assert_eq!((report["created"].as_i64(), report["updated"].as_i64()), (Some(9_999), Some(0)));
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!((failed[0]["index"].as_i64(), &failed[0]["uid"]), (Some(4321), &Value::Null));
+    assert!(failed[0]["detail"].as_str().unwrap().contains("name"), "{failed:?}");
+
+    let total = app.get("/api/contacts/?limit=1", Some(&ada.token)).await;
+    assert_eq!(total.headers()["x-total-count"].to_str().unwrap(), "9999");
+
+    // The export streams every card back, each as it was imported.
+    let export = app.get("/api/contacts/export.vcf", Some(&ada.token)).await;
+    assert_eq!(export.status(), StatusCode::OK);
+    assert_eq!(export.headers()["content-type"].to_str().unwrap(), "text/vcard; charset=utf-8");
+    assert_eq!(export.headers()["content-disposition"].to_str().unwrap(), "attachment; filename=\"contacts.vcf\"");
+    let text = export.text().await.unwrap();
+    assert_eq!(text.matches("BEGIN:VCARD\r\n").count(), 9_999);
+    assert!(text.contains("UID:card-9999\r\nFN:Person 9999\r\nN:9999;Person;;;\r\n"));
+}
+
+#[tokio::test]
+async fn bad_imports_are_413_415_422_and_a_big_card_fails_alone() {
+    let app = spawn_app_with(&[("MAX_IMPORT_BYTES", "3000000")]).await;
+    let ada = app.user("ada").await;
+    let response = import(&app, &ada, "application/json", APPLE.to_owned()).await;
+    expect(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    expect(import(&app, &ada, "text/vcard", "hello\r\nworld\r\n".to_owned()).await, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    let too_big = "X".repeat(3_000_001);
+    expect(import(&app, &ada, "text/vcard", too_big).await, StatusCode::PAYLOAD_TOO_LARGE).await;
+    let big = format!("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Big\r\nNOTE:{}\r\nEND:VCARD\r\n", "x".repeat(1_100_000));
+    let report = expect(import(&app, &ada, "text/vcard", format!("{big}{APPLE}")).await, StatusCode::OK).await;
+    assert_eq!(report["created"], 1);
+    assert_eq!(report["failed"][0]["index"], 0);
+    expect_unauthenticated(app.get("/api/contacts/export.vcf", None).await).await;
+}
+
+#[tokio::test]
+async fn multipart_import_and_version_3_export() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let today = Utc::now().date_naive();
+    let card = format!(
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Cher\r\nBDAY:--{:02}{:02}\r\nUID:cher\r\nEND:VCARD\r\n",
+        today.month(),
+        today.day()
+    );
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::text(card).file_name("cher.vcf").mime_str("text/vcard").unwrap());
+    let response =
+        app.request(Method::POST, "/api/contacts/import").bearer_auth(&ada.token).multipart(form).send().await.unwrap();
+    assert_eq!(expect(response, StatusCode::OK).await["created"], 1);
+
+    // A year-less birthday still counts for the birthday list.
+    let soon = expect(app.get("/api/contacts/birthdays?days=0", Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!(soon.as_array().unwrap().len(), 1, "{soon}");
+    assert_eq!(soon[0]["birthday"], Value::Null);
+
+    let v3 = app.get("/api/contacts/export.vcf?version=3.0", Some(&ada.token)).await.text().await.unwrap();
+    assert!(v3.contains("VERSION:3.0\r\n"), "{v3}");
+    let expected = format!("X-APPLE-OMIT-YEAR=1604:1604-{:02}-{:02}", today.month(), today.day());
+    assert!(v3.contains(&expected), "{v3}");
+    let bad = app.get("/api/contacts/export.vcf?version=2.1", Some(&ada.token)).await;
+    expect_invalid(bad, &["query", "version"]).await;
+}
+
+#[tokio::test]
+async fn a_rest_made_contact_is_a_4_0_card() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let created = app.create_contact(&ada, &contact("Grace", "Hopper", "grace@navy.mil")).await;
+    assert_eq!(created["emails"], json!([{"value": "grace@navy.mil", "type": null}]));
+    let uid = created["uid"].as_str().unwrap().to_owned();
+    let card = app.get(&format!("/api/contacts/{}/vcard", created["id"]), Some(&ada.token)).await;
+    let text = card.text().await.unwrap();
+    for line in [
+        "VERSION:4.0\r\n".to_owned(),
+        format!("UID:{uid}\r\n"),
+        "FN:Grace Hopper\r\n".to_owned(),
+        "N:Hopper;Grace;;;\r\n".to_owned(),
+        "EMAIL:grace@navy.mil\r\n".to_owned(),
+        "BDAY:19900517\r\n".to_owned(),
+    ] {
+        assert!(text.contains(&line), "{line:?} missing:\n{text}");
+    }
+    // Through import, the same UID replaces it instead of duplicating.
+    let replaced = text.replace("FN:Grace Hopper", "FN:Grace B. Hopper").replace("N:Hopper;Grace;;;\r\n", "");
+    let report = expect(import(&app, &ada, "text/vcard", replaced).await, StatusCode::OK).await;
+    assert_eq!(report["updated"], 1);
+    let read = expect(app.get(&format!("/api/contacts/{}", created["id"]), Some(&ada.token)).await, StatusCode::OK);
+    assert_eq!(read.await["first_name"], "Grace B.");
+}
+
+#[tokio::test]
+async fn rest_writes_lists_of_emails_and_phones() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let mut input = contact("Ada", "Lovelace", "ada@example.com");
+    input["emails"] =
+        json!([{"value": "ada@example.com", "type": "home"}, {"value": "ada@work.example", "type": "work"}]);
+    input["phones"] = json!([{"value": "+1 (555) 010-2030"}, {"value": "+44 20 7946 0000", "type": "cell"}]);
+    let created = app.create_contact(&ada, &input).await;
+    assert_eq!(created["emails"][1], json!({"value": "ada@work.example", "type": "work"}));
+    assert_eq!(created["phones"][1], json!({"value": "+44 20 7946 0000", "type": "cell"}));
+    let id = created["id"].as_i64().unwrap();
+    let path = format!("/api/contacts/{id}");
+
+    // Only `email`: the first entry changes, the others stay.
+    let patched = app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"email": "ada@new.example"})).await;
+    let patched = expect(patched, StatusCode::OK).await;
+    assert_eq!(patched["email"], "ada@new.example");
+    assert_eq!(
+        patched["emails"],
+        json!([{"value": "ada@new.example", "type": "home"}, {"value": "ada@work.example", "type": "work"}])
+    );
+    let read = expect(app.get(&path, Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!(read, patched, "reads back as returned");
+    let text = app.get(&format!("{path}/vcard"), Some(&ada.token)).await.text().await.unwrap();
+    assert!(text.contains("EMAIL;TYPE=home:ada@new.example\r\nEMAIL;TYPE=work:ada@work.example\r\n"), "{text}");
+    assert!(text.contains("TEL;TYPE=cell:+44 20 7946 0000\r\n"), "{text}");
+
+    // `email` and `emails[0]` must agree; entries follow the single field's rules.
+    let body = json!({"email": "x@example.com", "emails": [{"value": "y@example.com"}]});
+    expect_invalid(app.send_json(Method::PATCH, &path, Some(&ada.token), &body).await, &["body", "email"]).await;
+    let body = json!({"emails": [{"value": "ok@example.com"}, {"value": "not-an-email", "type": "work"}]});
+    let response =
+        expect(app.send_json(Method::PATCH, &path, Some(&ada.token), &body).await, StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = response.await["detail"].to_string();
+    assert!(detail.contains("emails") && detail.contains('1'), "{detail}");
+    let many: Vec<Value> = (0..21).map(|i| json!({"value": format!("p{i}@example.com")})).collect();
+    let response = app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"emails": many})).await;
+    expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let long_type = json!({"phones": [{"value": "+1 555 010 2030", "type": "x".repeat(21)}]});
+    let response = app.send_json(Method::PATCH, &path, Some(&ada.token), &long_type).await;
+    expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+
+    // Sending `emails` alone sets `email` to its first entry; REST's one-email rule still holds.
+    let body = json!({"emails": [{"value": "only@example.com", "type": null}]});
+    let patched = expect(app.send_json(Method::PATCH, &path, Some(&ada.token), &body).await, StatusCode::OK).await;
+    assert_eq!(patched["email"], "only@example.com");
+    let twin = contact("B", "C", "ONLY@example.com");
+    let clash = app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), &twin).await;
+    expect(clash, StatusCode::CONFLICT).await;
+}

@@ -1,0 +1,2 @@
+DROP TABLE mail_quota;
+DROP TABLE mail_outbox;
