@@ -171,6 +171,7 @@ impl MailOutbox for PgMailOutbox {
         match result {
             Ok((user, queued)) => {
                 if queued {
+                    tracing::info!(user_id = %user.id, "confirmation mail queued");
                     self.queued.notify_one();
                 } else {
                     tracing::info!(user_id = %user.id, "confirmation mail held back by the flood guard");
