@@ -517,7 +517,9 @@ async fn reset_password_refuses_a_password_like_the_account_before_spending_the_
 
         let error = service.reset_password(reset_input(Some(RESET_TOKEN), Some(password))).await.unwrap_err();
 
-        assert_eq!(field_problems(error), vec![("new_password".to_owned(), "password_personal")], "{password}");
+        let Error::Invalid(problems) = error else { panic!("{password}: {error:?}") };
+        let personal = crate::error::Rule::WeakPassword(crate::error::PasswordProblem::Personal);
+        assert_eq!(problems, vec![crate::error::FieldError::new("new_password", personal)], "{password}");
     }
 }
 
