@@ -74,7 +74,7 @@ pub enum ApiError {
     RouteNotFound,
 }
 
-/// Use-case errors are about the body unless a handler says otherwise ([`ApiError::in_query`]).
+/// Use-case errors are about the body unless a handler says otherwise (`ApiError::in_query`).
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         Self::Domain { error, part: Part::Body }

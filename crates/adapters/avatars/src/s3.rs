@@ -108,7 +108,7 @@ impl S3AvatarStore {
         })
     }
 
-    /// Whether the bucket answers now, within [`HEALTH_TIMEOUT`]: a listing of an empty
+    /// Whether the bucket answers now, within `HEALTH_TIMEOUT`: a listing of an empty
     /// prefix, the cheapest signed call.
     pub async fn is_healthy(&self) -> bool {
         let prefix = Path::from("health-check/");

@@ -138,7 +138,7 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
     }
 
     /// Stores the readable cards of an import (see [`read_import`]) in batches of
-    /// [`IMPORT_BATCH`], and reports per card. A batch the store refuses is retried card by
+    /// `IMPORT_BATCH`, and reports per card. A batch the store refuses is retried card by
     /// card, so one bad card fails alone.
     pub async fn import(&self, owner: UserId, read: Vec<(usize, Result<CardRecord, CardError>)>) -> ImportReport {
         let mut report = ImportReport::default();

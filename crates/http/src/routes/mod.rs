@@ -21,7 +21,7 @@ use crate::error::{ApiError, Part, json_error, with_detail};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
-/// Where a confirmation link lands: the route of [`auth::confirmed_email`], with the token as
+/// Where a confirmation link lands: the route of `auth::confirmed_email`, with the token as
 /// `{token}`. Mails link here (see [`link_paths`]) and the access log masks the token; a
 /// handler test checks that it reaches the handler.
 pub const CONFIRM_EMAIL_PATH: &str = "/api/auth/confirmed_email/{token}";
