@@ -18,7 +18,10 @@ use contacts_domain::addressbook::{
 use contacts_domain::contact::vcard::{self, CardError, Version};
 use contacts_domain::contact::StoredCard;
 use contacts_domain::contact::vcard::record;
-use contacts_http::AppState;
+use contacts_cache::AnyCache;
+use contacts_domain::auth::AuthUseCases;
+use contacts_domain::throttle::LoginThrottle;
+use std::sync::Arc;
 use contacts_postgres::{PgAddressBooks, PgAppPasswords};
 
 /// Longest book name and display name the table keeps, in characters.
@@ -29,18 +32,22 @@ const MAX_BOOK_CHARS: usize = 255;
 pub struct DavStore {
     books: PgAddressBooks,
     passwords: web::Data<AppPasswordService<PgAppPasswords, SystemClock>>,
-    state: web::Data<AppState>,
+    auth: Arc<dyn AuthUseCases>,
+    throttle: Arc<LoginThrottle<AnyCache>>,
+    trusted_proxies: Arc<[IpAddr]>,
 }
 
 impl DavStore {
-    /// A backend over the books store, the app passwords and the REST state (token checks, the
-    /// login throttle and the trusted proxies).
+    /// A backend over the books store, the app passwords, the access-token check, the login
+    /// throttle and the trusted proxies (`TRUSTED_PROXIES`).
     pub fn new(
         books: PgAddressBooks,
         passwords: web::Data<AppPasswordService<PgAppPasswords, SystemClock>>,
-        state: web::Data<AppState>,
+        auth: Arc<dyn AuthUseCases>,
+        throttle: Arc<LoginThrottle<AnyCache>>,
+        trusted_proxies: Vec<IpAddr>,
     ) -> Self {
-        Self { books, passwords, state }
+        Self { books, passwords, auth, throttle, trusted_proxies: trusted_proxies.into() }
     }
 
     async fn existing_book(&self, user: &DavUser, book: &str) -> Result<Book, BackendError> {
@@ -110,8 +117,8 @@ impl DavBackend for DavStore {
         origin: &ClientOrigin,
     ) -> Result<DavUser, BackendError> {
         let attempt = self.passwords.verify(login, password);
-        let verified = match client_of(origin, &self.state.trusted_proxies) {
-            Some(client) => self.state.login_throttle.login(login, client, attempt).await,
+        let verified = match client_of(origin, &self.trusted_proxies) {
+            Some(client) => self.throttle.login(login, client, attempt).await,
             None => attempt.await,
         };
         let (id, username) = verified?;
@@ -119,7 +126,7 @@ impl DavBackend for DavStore {
     }
 
     async fn authenticate_bearer(&self, token: &str) -> Result<DavUser, BackendError> {
-        let user = self.state.auth.authenticate(token).await?;
+        let user = self.auth.authenticate(token).await?;
         Ok(DavUser { id: user.id, username: user.username })
     }
 

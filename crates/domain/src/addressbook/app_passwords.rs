@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::fingerprint;
 use crate::clock::Clock;
-use crate::error::{Error, FieldError};
+use crate::error::{Error, FieldError, Rule};
 use crate::user::UserId;
 
 use super::ports::AppPasswordStore;
@@ -60,11 +60,7 @@ impl<S: AppPasswordStore, C: Clock> AppPasswordService<S, C> {
         let name = name.trim();
         let chars = name.chars().count();
         if chars == 0 || chars > MAX_NAME_CHARS {
-            return Err(Error::invalid(FieldError::body(
-                "name",
-                "string_length",
-                format!("name must be 1 to {MAX_NAME_CHARS} characters"),
-            )));
+            return Err(Error::invalid(FieldError::new("name", Rule::Length { min: 1, max: MAX_NAME_CHARS })));
         }
         let mut bytes = [0u8; SECRET_BYTES];
         getrandom::fill(&mut bytes).map_err(|e| Error::unexpected(e.to_string()))?;
