@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use actix_web::web;
 
+use contacts_cache::AnyCache;
 use contacts_carddav::{
     BackendError, BookInfo, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser, PutOutcome,
     TextWanted, VcardVersion, WritePrecondition,
@@ -15,14 +16,13 @@ use contacts_domain::SystemClock;
 use contacts_domain::addressbook::{
     AddressBookStore, AppPasswordService, Book, CardWrite, DEFAULT_BOOK, NamedCard, card_etag, card_text,
 };
-use contacts_domain::contact::vcard::{self, CardError, Version};
+use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::StoredCard;
 use contacts_domain::contact::vcard::record;
-use contacts_cache::AnyCache;
-use contacts_domain::auth::AuthUseCases;
+use contacts_domain::contact::vcard::{self, CardError, Version};
 use contacts_domain::throttle::LoginThrottle;
-use std::sync::Arc;
 use contacts_postgres::{PgAddressBooks, PgAppPasswords};
+use std::sync::Arc;
 
 /// Longest book name and display name the table keeps, in characters.
 const MAX_BOOK_CHARS: usize = 255;
@@ -62,7 +62,8 @@ fn client_of(origin: &ClientOrigin, trusted: &[IpAddr]) -> Option<IpAddr> {
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    let hop = origin.forwarded_for.as_deref().and_then(|h| h.split(',').next_back()).and_then(|h| h.trim().parse().ok());
+    let hop =
+        origin.forwarded_for.as_deref().and_then(|h| h.split(',').next_back()).and_then(|h| h.trim().parse().ok());
     Some(hop.unwrap_or(peer))
 }
 
@@ -268,8 +269,7 @@ impl DavBackend for DavStore {
         let last = log.last().map(|c| c.seq);
         let truncated = limit.is_some_and(|l| log.len() as i64 >= l) && last.is_some_and(|s| s < info.sync_seq);
         let next = if truncated { last.unwrap_or(info.sync_seq) } else { info.sync_seq };
-        let changes =
-            log.into_iter().map(|c| Change { name: c.href, etag: c.card.as_ref().map(card_etag) }).collect();
+        let changes = log.into_iter().map(|c| Change { name: c.href, etag: c.card.as_ref().map(card_etag) }).collect();
         Ok(ChangeSet { changes, token: u64::try_from(next).unwrap_or(0), truncated })
     }
 }

@@ -22,7 +22,8 @@ use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
 use contacts_domain::{HealthCheck, SystemClock};
 use contacts_http::AppState;
 use contacts_postgres::{
-    Database, FloodGuard, PgAddressBooks, PgAppPasswords, PgContactRepository, PgMailOutbox, PgTokenStore, PgUserRepository, run_migrations,
+    Database, FloodGuard, PgAddressBooks, PgAppPasswords, PgContactRepository, PgMailOutbox, PgTokenStore,
+    PgUserRepository, run_migrations,
 };
 use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
 
@@ -121,9 +122,9 @@ impl Application {
             FloodGuard { cooldown_seconds: settings.mail_cooldown_seconds, daily_limit: settings.mail_daily_limit },
         );
         let Services { state, auth } = build_services(&settings, database.clone(), outbox.clone()).await?;
-        let app_passwords =
-            web::Data::new(AppPasswordService::new(PgAppPasswords::new(database.clone()), SystemClock));
-        let dav_throttle = std::sync::Arc::new(LoginThrottle::new(build_cache(&settings)?, throttle_settings(&settings)));
+        let app_passwords = web::Data::new(AppPasswordService::new(PgAppPasswords::new(database.clone()), SystemClock));
+        let dav_throttle =
+            std::sync::Arc::new(LoginThrottle::new(build_cache(&settings)?, throttle_settings(&settings)));
         let dav = DavStore::new(
             PgAddressBooks::new(database),
             app_passwords.clone(),

@@ -119,21 +119,25 @@ impl AddressBookStore for PgAddressBooks {
 
     async fn delete_book(&self, owner: UserId, name: &str) -> Result<bool, Error> {
         let mut conn = self.db.conn().await?;
-        diesel::delete(address_books::table.filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name))))
-            .execute(&mut conn)
-            .await
-            .map(|deleted| deleted > 0)
-            .map_err(query_error)
+        diesel::delete(
+            address_books::table.filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name))),
+        )
+        .execute(&mut conn)
+        .await
+        .map(|deleted| deleted > 0)
+        .map_err(query_error)
     }
 
     async fn rename_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error> {
         let mut conn = self.db.conn().await?;
-        diesel::update(address_books::table.filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name))))
-            .set(address_books::display_name.eq(display_name))
-            .execute(&mut conn)
-            .await
-            .map(|updated| updated > 0)
-            .map_err(query_error)
+        diesel::update(
+            address_books::table.filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name))),
+        )
+        .set(address_books::display_name.eq(display_name))
+        .execute(&mut conn)
+        .await
+        .map(|updated| updated > 0)
+        .map_err(query_error)
     }
 
     async fn cards(

@@ -79,12 +79,16 @@ impl AppPasswordStore for PgAppPasswords {
             .map_err(query_error)
     }
 
-    async fn verify(&self, login: &str, fingerprint: &str, now: DateTime<Utc>) -> Result<Option<(UserId, String)>, Error> {
+    async fn verify(
+        &self,
+        login: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(UserId, String)>, Error> {
         let mut conn = self.db.conn().await?;
         let login = login.to_lowercase();
-        let owner = users::table
-            .filter(lower(users::username).eq(&login).or(lower(users::email).eq(&login)))
-            .select(users::id);
+        let owner =
+            users::table.filter(lower(users::username).eq(&login).or(lower(users::email).eq(&login))).select(users::id);
         let used: Option<i64> = diesel::update(
             app_passwords::table
                 .filter(app_passwords::fingerprint.eq(fingerprint))

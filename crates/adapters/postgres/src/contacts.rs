@@ -341,10 +341,8 @@ impl ContactRepository for PgContactRepository {
             .first(&mut conn)
             .await
             .map_err(query_error)?;
-        let rows: Vec<CardInsert<'_>> = cards
-            .iter()
-            .map(|c| card_insert(owner.0, book, format!("{}.vcf", c.uid), c))
-            .collect();
+        let rows: Vec<CardInsert<'_>> =
+            cards.iter().map(|c| card_insert(owner.0, book, format!("{}.vcf", c.uid), c)).collect();
         // `xmax = 0` only for a row this statement inserted (an updated row has a deleting xmax).
         let stored: Vec<(String, bool)> = diesel::insert_into(contacts::table)
             .values(&rows)

@@ -10,4 +10,6 @@ mod ports;
 
 pub use app_passwords::{AppPassword, AppPasswordService, CreatedAppPassword, MAX_NAME_CHARS};
 pub use cards::{card_etag, card_text};
-pub use ports::{AddressBookStore, AppPasswordStore, Book, BookChange, CardWrite, DEFAULT_BOOK, NamedCard, Precondition};
+pub use ports::{
+    AddressBookStore, AppPasswordStore, Book, BookChange, CardWrite, DEFAULT_BOOK, NamedCard, Precondition,
+};

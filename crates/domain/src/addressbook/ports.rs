@@ -99,8 +99,13 @@ pub trait AddressBookStore: Send + Sync + 'static {
         allow: Precondition<'_>,
     ) -> Result<CardWrite, Error>;
     /// Deletes a card if `allow` accepts it ([`CardWrite::Created`] stands for "deleted").
-    async fn delete_card(&self, owner: UserId, book: &str, href: &str, allow: Precondition<'_>)
-    -> Result<CardWrite, Error>;
+    async fn delete_card(
+        &self,
+        owner: UserId,
+        book: &str,
+        href: &str,
+        allow: Precondition<'_>,
+    ) -> Result<CardWrite, Error>;
     /// The book and its changes after `since`, oldest first, at most `limit`; `None` without
     /// the book.
     async fn changes(
@@ -122,5 +127,10 @@ pub trait AppPasswordStore: Send + Sync + 'static {
     async fn delete(&self, owner: UserId, id: i64) -> Result<bool, Error>;
     /// The user whose username or email is `login` (case-insensitive) and who has an app
     /// password with this fingerprint, marking it used at `now`: `(id, username)`.
-    async fn verify(&self, login: &str, fingerprint: &str, now: DateTime<Utc>) -> Result<Option<(UserId, String)>, Error>;
+    async fn verify(
+        &self,
+        login: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(UserId, String)>, Error>;
 }

@@ -10,9 +10,8 @@ const CARD: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:dav-uid-1\r\nFN:Grace Hopp
 EMAIL;type=INTERNET:grace@example.com\r\nEND:VCARD\r\n";
 
 async fn app_password(app: &TestApp, user: &TestUser) -> String {
-    let made = app
-        .send_json(Method::POST, "/api/users/me/app-passwords", Some(&user.token), &json!({"name": "phone"}))
-        .await;
+    let made =
+        app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&user.token), &json!({"name": "phone"})).await;
     let made = expect(made, StatusCode::CREATED).await;
     made["password"].as_str().unwrap().to_owned()
 }
@@ -37,9 +36,8 @@ fn token_of(body: &str) -> String {
 async fn app_passwords_are_shown_once_listed_without_secret_and_revocable() {
     let app = spawn_app().await;
     let ada = app.user("ada").await;
-    let made = app
-        .send_json(Method::POST, "/api/users/me/app-passwords", Some(&ada.token), &json!({"name": "phone"}))
-        .await;
+    let made =
+        app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&ada.token), &json!({"name": "phone"})).await;
     let made = expect(made, StatusCode::CREATED).await;
     assert!(made["password"].as_str().unwrap().len() >= 22);
     let list = expect(app.get("/api/users/me/app-passwords", Some(&ada.token)).await, StatusCode::OK).await;

@@ -4,9 +4,9 @@
 
 mod architecture;
 mod auth;
-mod carddav;
 mod avatar_limits;
 mod browser;
+mod carddav;
 mod cli;
 mod contacts;
 mod credentials;
