@@ -89,6 +89,10 @@ _venv-docs:
         python3 -m venv .venv-docs
     fi
 
+# vdirsyncer's own CardDAV storage test suite against the real server (scratch database, debug build).
+carddav-clients:
+    bash crates/carddav/clients/real-server.sh
+
 # Fuzz every API operation with Schemathesis against a scratch server and database (FUZZ_MAX_EXAMPLES, default 100).
 fuzz:
     bash fuzz/run.sh

@@ -13,8 +13,8 @@ class ServerMixin:
         async def inner(collection="test"):
             args = {
                 "url": os.environ.get("DAV_URL", "http://127.0.0.1:5232/"),
-                "username": "ada",
-                "password": "ada-app-password",
+                "username": os.environ.get("DAV_USER", "ada"),
+                "password": os.environ.get("DAV_PASSWORD", "ada-app-password"),
                 "connector": aio_connector,
             }
             if collection is not None:

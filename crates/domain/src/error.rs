@@ -253,6 +253,8 @@ pub enum Conflict {
     EmailTaken,
     /// The owner already has a contact with this email address.
     ContactEmailTaken,
+    /// Another card of the address book has this card's `UID`.
+    CardUidTaken,
 }
 
 impl fmt::Display for Conflict {
@@ -261,6 +263,7 @@ impl fmt::Display for Conflict {
             Self::UsernameTaken => "username taken",
             Self::EmailTaken => "account email taken",
             Self::ContactEmailTaken => "contact email taken",
+            Self::CardUidTaken => "card UID taken",
         })
     }
 }

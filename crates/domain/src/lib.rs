@@ -9,6 +9,7 @@
 // single-threaded runtimes, so their futures never need a `Send` bound.
 #![allow(async_fn_in_trait)]
 
+pub mod addressbook;
 pub mod auth;
 pub mod clock;
 pub mod contact;

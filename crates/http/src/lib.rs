@@ -19,6 +19,7 @@ pub use error::{ApiError, Part};
 pub use extract::{Admin, CurrentUser};
 pub use middleware::{REQUEST_ID, security_headers};
 pub use openapi::{ApiDoc, openapi_json};
+pub use routes::app_passwords::{APP_PASSWORDS_PATH, AppPasswords, configure_app_passwords};
 pub use routes::configure;
 pub use routes::cors;
 pub use routes::{CONFIRM_EMAIL_PATH, RESET_PASSWORD_PAGE, link_paths};

@@ -92,6 +92,7 @@ pub(crate) fn conflict(conflict: Conflict) -> &'static str {
         Conflict::UsernameTaken => "An account with this username already exists",
         Conflict::EmailTaken => "An account with this email already exists",
         Conflict::ContactEmailTaken => "A contact with this email already exists",
+        Conflict::CardUidTaken => "A card with this UID is already in the address book",
     }
 }
 

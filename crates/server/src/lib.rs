@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod dav;
 pub mod delivery;
 pub mod observability;
 pub mod startup;

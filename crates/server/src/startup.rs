@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use contacts_avatars::{AnyAvatarStore, FsAvatarStore, S3AvatarStore, S3Location};
 use contacts_cache::{AnyCache, MemoryCache, RedisCache};
 use contacts_crypto::{BcryptHasher, JwtCodec};
+use contacts_domain::addressbook::AppPasswordService;
 use contacts_domain::auth::{AuthPorts, AuthService, AuthSettings};
 use contacts_domain::contact::ContactService;
 use contacts_domain::mail::{DeliverySettings, DeliveryWorker, Links};
@@ -21,11 +22,13 @@ use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
 use contacts_domain::{HealthCheck, SystemClock};
 use contacts_http::AppState;
 use contacts_postgres::{
-    Database, FloodGuard, PgContactRepository, PgMailOutbox, PgTokenStore, PgUserRepository, run_migrations,
+    Database, FloodGuard, PgAddressBooks, PgAppPasswords, PgContactRepository, PgMailOutbox, PgTokenStore,
+    PgUserRepository, run_migrations,
 };
 use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
 
 use crate::config::{AvatarStoreKind, Settings};
+use crate::dav::DavStore;
 use crate::observability::metrics::{self, PoolFigures};
 use crate::observability::metrics_listener;
 
@@ -118,7 +121,17 @@ impl Application {
             database.clone(),
             FloodGuard { cooldown_seconds: settings.mail_cooldown_seconds, daily_limit: settings.mail_daily_limit },
         );
-        let Services { state, auth } = build_services(&settings, database, outbox.clone()).await?;
+        let Services { state, auth } = build_services(&settings, database.clone(), outbox.clone()).await?;
+        let app_passwords = web::Data::new(AppPasswordService::new(PgAppPasswords::new(database.clone()), SystemClock));
+        let dav_throttle =
+            std::sync::Arc::new(LoginThrottle::new(build_cache(&settings)?, throttle_settings(&settings)));
+        let dav = DavStore::new(
+            PgAddressBooks::new(database),
+            app_passwords.clone(),
+            state.auth.clone(),
+            dav_throttle,
+            settings.trusted_proxies.clone(),
+        );
         let state = web::Data::new(state);
         tokio::spawn(purge_expired_tokens(auth));
         tokio::spawn(crate::delivery::run(delivery_worker(&settings, outbox.clone())?, outbox.queued()));
@@ -139,6 +152,10 @@ impl Application {
                 // Outermost, so every response (errors included) gets the headers, and every log
                 // line of the request (the access log's included) the request id.
                 .wrap(contacts_http::security_headers())
+                // Before the REST API, whose catch-all scope (with its JSON error rewriting)
+                // would otherwise answer `/dav`, `/.well-known/carddav` and these paths.
+                .configure(contacts_carddav::configure(dav.clone()))
+                .configure(contacts_http::configure_app_passwords(app_passwords.clone()))
                 .configure(contacts_http::configure(state.clone()))
         })
         // Headers must arrive within 5 s (actix-web's default, kept explicit); bodies within
@@ -276,11 +293,7 @@ async fn build_services(
         },
         auth_settings,
     ));
-    let throttle = ThrottleSettings {
-        max_failures: settings.login_max_failures,
-        max_failures_per_ip: settings.login_max_failures_per_ip,
-        window_seconds: settings.login_lockout_seconds,
-    };
+    let throttle = throttle_settings(settings);
     let state = AppState {
         auth: auth.clone(),
         contacts: Arc::new(ContactService::new(PgContactRepository::new(database.clone()), SystemClock)),
@@ -331,6 +344,15 @@ fn build_avatar_store(settings: &Settings) -> Result<AnyAvatarStore, StartupErro
             AnyAvatarStore::S3(S3AvatarStore::new(&location, &settings.app_base_url)?)
         }
     })
+}
+
+/// The login throttle's limits (REST logins and CardDAV sign-ins alike).
+fn throttle_settings(settings: &Settings) -> ThrottleSettings {
+    ThrottleSettings {
+        max_failures: settings.login_max_failures,
+        max_failures_per_ip: settings.login_max_failures_per_ip,
+        window_seconds: settings.login_lockout_seconds,
+    }
 }
 
 /// Redis when `REDIS_URL` is set, shared by every instance; otherwise an in-process cache.

@@ -21,7 +21,7 @@ use update::UpdateContact;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = contacts, check_for_backend(Pg))]
-struct ContactRow {
+pub(crate) struct ContactRow {
     id: i64,
     uid: String,
     first_name: String,
@@ -60,7 +60,7 @@ impl From<ContactRow> for Contact {
 /// A contact with its card, for vCard reads.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = contacts, check_for_backend(Pg))]
-struct CardRow {
+pub(crate) struct CardRow {
     #[diesel(embed)]
     contact: ContactRow,
     card: String,
@@ -118,10 +118,10 @@ const REST_CARD: &str = "BEGIN:VCARD\r\nVERSION:4.0\r\nEND:VCARD\r\n";
 /// The name of the address book REST creates in.
 const DEFAULT_BOOK: &str = "contacts";
 
-/// One imported card as a row.
-#[derive(Insertable)]
-#[diesel(table_name = contacts, treat_none_as_default_value = false)]
-struct CardInsert<'a> {
+/// One imported card as a row (also the changes a CardDAV `PUT` makes to an existing row).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = contacts, treat_none_as_default_value = false, treat_none_as_null = true)]
+pub(crate) struct CardInsert<'a> {
     user_id: i64,
     book_id: i64,
     uid: &'a str,
@@ -138,6 +138,29 @@ struct CardInsert<'a> {
     emails: Value,
     phones: Value,
     rest_email: Option<&'a str>,
+}
+
+/// A card as a row of `book`, named `href`, stored byte for byte (not dirty).
+pub(crate) fn card_insert(owner: i64, book: i64, href: String, c: &CardRecord) -> CardInsert<'_> {
+    let v = &c.view;
+    CardInsert {
+        user_id: owner,
+        book_id: book,
+        uid: &c.uid,
+        href,
+        card: &c.card,
+        card_dirty: false,
+        first_name: &v.first_name,
+        last_name: &v.last_name,
+        email: <[TypedValue]>::first(&v.emails).map(|e| e.value.as_str()),
+        phone: <[TypedValue]>::first(&v.phones).map(|p| p.value.as_str()),
+        birthday: v.birthday.and_then(|b| b.date()),
+        birthday_md: v.birthday.map(|b| md_code(b.month_day())),
+        additional_info: v.note.as_deref(),
+        emails: typed_json(&v.emails),
+        phones: typed_json(&v.phones),
+        rest_email: None,
+    }
 }
 
 /// Contacts stored in the `contacts` table, always filtered by owner.
@@ -318,30 +341,8 @@ impl ContactRepository for PgContactRepository {
             .first(&mut conn)
             .await
             .map_err(query_error)?;
-        let rows: Vec<CardInsert<'_>> = cards
-            .iter()
-            .map(|c| {
-                let v = &c.view;
-                CardInsert {
-                    user_id: owner.0,
-                    book_id: book,
-                    uid: &c.uid,
-                    href: format!("{}.vcf", c.uid),
-                    card: &c.card,
-                    card_dirty: false,
-                    first_name: &v.first_name,
-                    last_name: &v.last_name,
-                    email: <[TypedValue]>::first(&v.emails).map(|e| e.value.as_str()),
-                    phone: <[TypedValue]>::first(&v.phones).map(|p| p.value.as_str()),
-                    birthday: v.birthday.and_then(|b| b.date()),
-                    birthday_md: v.birthday.map(|b| md_code(b.month_day())),
-                    additional_info: v.note.as_deref(),
-                    emails: typed_json(&v.emails),
-                    phones: typed_json(&v.phones),
-                    rest_email: None,
-                }
-            })
-            .collect();
+        let rows: Vec<CardInsert<'_>> =
+            cards.iter().map(|c| card_insert(owner.0, book, format!("{}.vcf", c.uid), c)).collect();
         // `xmax = 0` only for a row this statement inserted (an updated row has a deleting xmax).
         let stored: Vec<(String, bool)> = diesel::insert_into(contacts::table)
             .values(&rows)

@@ -19,6 +19,7 @@ pub(crate) fn query_error(error: DieselError) -> Error {
             Some("users_email_key") => Error::Conflict(Conflict::EmailTaken),
             Some("users_username_key") => Error::Conflict(Conflict::UsernameTaken),
             Some("contacts_user_email_key") => Error::Conflict(Conflict::ContactEmailTaken),
+            Some("contacts_book_uid_key") => Error::Conflict(Conflict::CardUidTaken),
             _ => Error::unexpected(error),
         },
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)

@@ -6,6 +6,8 @@
 //! slip past them.
 #![deny(missing_docs)]
 
+mod address_books;
+mod app_passwords;
 mod contacts;
 mod error;
 mod migrations;
@@ -17,6 +19,8 @@ mod test_fixtures;
 mod tokens;
 mod users;
 
+pub use address_books::PgAddressBooks;
+pub use app_passwords::PgAppPasswords;
 pub use contacts::PgContactRepository;
 pub use migrations::{MigrationError, create_database_if_missing, run_migrations};
 pub use outbox::{FloodGuard, PgMailOutbox};

@@ -69,15 +69,47 @@ diesel::table! {
         name -> Text,
         display_name -> Text,
         created_at -> Timestamptz,
+        sync_seq -> BigInt,
+        sync_floor -> BigInt,
+    }
+}
+
+diesel::table! {
+    card_changes (book_id, href) {
+        book_id -> BigInt,
+        href -> Text,
+        seq -> BigInt,
+        deleted -> Bool,
+    }
+}
+
+diesel::table! {
+    app_passwords (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        fingerprint -> Text,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
     }
 }
 
 diesel::joinable!(contacts -> users (user_id));
 diesel::joinable!(contacts -> address_books (book_id));
 diesel::joinable!(address_books -> users (user_id));
+diesel::joinable!(app_passwords -> users (user_id));
+diesel::joinable!(card_changes -> address_books (book_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, contacts, address_books, refresh_tokens, password_reset_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    contacts,
+    address_books,
+    card_changes,
+    app_passwords,
+    refresh_tokens,
+    password_reset_tokens
+);
 
 diesel::define_sql_function! {
     /// PostgreSQL's `lower(text)`, used for case-insensitive comparisons that match the

@@ -1,5 +1,6 @@
 //! The route table: every path of the REST contract and the handler behind it.
 
+pub(crate) mod app_passwords;
 pub(crate) mod auth;
 pub(crate) mod contacts;
 pub(crate) mod health;

@@ -6,6 +6,7 @@ mod architecture;
 mod auth;
 mod avatar_limits;
 mod browser;
+mod carddav;
 mod cli;
 mod contacts;
 mod credentials;

@@ -1,0 +1,302 @@
+//! [`PgAddressBooks`]: the address-book port on PostgreSQL. The change log (`card_changes`,
+//! `address_books.sync_seq`) is written by triggers on `contacts`, so this file only reads it.
+
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use contacts_domain::Error;
+use contacts_domain::addressbook::{AddressBookStore, Book, BookChange, CardWrite, DEFAULT_BOOK, NamedCard};
+use contacts_domain::contact::{CardRecord, StoredCard};
+use contacts_domain::user::UserId;
+
+use crate::contacts::{CardRow, card_insert};
+use crate::error::query_error;
+use crate::pool::Database;
+use crate::schema::{address_books, card_changes, contacts};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = address_books, check_for_backend(Pg))]
+struct BookRow {
+    name: String,
+    display_name: String,
+    sync_seq: i64,
+    sync_floor: i64,
+}
+
+impl From<BookRow> for Book {
+    fn from(row: BookRow) -> Self {
+        Book { name: row.name, display_name: row.display_name, sync_seq: row.sync_seq, sync_floor: row.sync_floor }
+    }
+}
+
+/// Address books and their cards, always filtered by owner.
+#[derive(Debug, Clone)]
+pub struct PgAddressBooks {
+    db: Database,
+}
+
+impl PgAddressBooks {
+    /// A store on the shared pool.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+/// The id of the owner's book `name`.
+async fn book_id(conn: &mut AsyncPgConnection, owner: UserId, name: &str) -> QueryResult<Option<i64>> {
+    address_books::table
+        .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name)))
+        .select(address_books::id)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The card `href` of book `book`, its row locked until the transaction ends.
+async fn locked_card(conn: &mut AsyncPgConnection, book: i64, href: &str) -> QueryResult<Option<(i64, StoredCard)>> {
+    contacts::table
+        .filter(contacts::book_id.eq(book).and(contacts::href.eq(href)))
+        .select((contacts::id, CardRow::as_select()))
+        .for_update()
+        .first::<(i64, CardRow)>(conn)
+        .await
+        .optional()
+        .map(|row| row.map(|(id, card)| (id, card.into())))
+}
+
+fn named(rows: Vec<(String, CardRow)>) -> Vec<NamedCard> {
+    rows.into_iter().map(|(href, card)| NamedCard { href, card: card.into() }).collect()
+}
+
+/// A write that lost a race to create the same name: the other client's card is there now.
+fn is_href_taken(error: &DieselError) -> bool {
+    matches!(error, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+        if info.constraint_name() == Some("contacts_book_href_key"))
+}
+
+impl AddressBookStore for PgAddressBooks {
+    async fn books(&self, owner: UserId) -> Result<Vec<Book>, Error> {
+        let mut conn = self.db.conn().await?;
+        address_books::table
+            .filter(address_books::user_id.eq(owner.0))
+            .order((address_books::name.ne(DEFAULT_BOOK), address_books::name))
+            .select(BookRow::as_select())
+            .load(&mut conn)
+            .await
+            .map(|rows| rows.into_iter().map(Book::from).collect())
+            .map_err(query_error)
+    }
+
+    async fn book(&self, owner: UserId, name: &str) -> Result<Option<Book>, Error> {
+        let mut conn = self.db.conn().await?;
+        address_books::table
+            .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name)))
+            .select(BookRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map(|row| row.map(Book::from))
+            .map_err(query_error)
+    }
+
+    async fn create_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error> {
+        let mut conn = self.db.conn().await?;
+        diesel::insert_into(address_books::table)
+            .values((
+                address_books::user_id.eq(owner.0),
+                address_books::name.eq(name),
+                address_books::display_name.eq(display_name),
+            ))
+            .on_conflict((address_books::user_id, address_books::name))
+            .do_nothing()
+            .execute(&mut conn)
+            .await
+            .map(|inserted| inserted > 0)
+            .map_err(query_error)
+    }
+
+    async fn delete_book(&self, owner: UserId, name: &str) -> Result<bool, Error> {
+        let mut conn = self.db.conn().await?;
+        diesel::delete(
+            address_books::table.filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name))),
+        )
+        .execute(&mut conn)
+        .await
+        .map(|deleted| deleted > 0)
+        .map_err(query_error)
+    }
+
+    async fn rename_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error> {
+        let mut conn = self.db.conn().await?;
+        diesel::update(
+            address_books::table.filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name))),
+        )
+        .set(address_books::display_name.eq(display_name))
+        .execute(&mut conn)
+        .await
+        .map(|updated| updated > 0)
+        .map_err(query_error)
+    }
+
+    async fn cards(
+        &self,
+        owner: UserId,
+        book: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Option<Vec<NamedCard>>, Error> {
+        let mut conn = self.db.conn().await?;
+        let Some(book) = book_id(&mut conn, owner, book).await.map_err(query_error)? else { return Ok(None) };
+        let mut query = contacts::table.filter(contacts::book_id.eq(book)).into_boxed();
+        if let Some(after) = after {
+            query = query.filter(contacts::href.gt(after));
+        }
+        // `COLLATE "C"` would be byte order; the unique index is in the database's collation,
+        // so compare and order in that one and let the protocol layer page on what it gets.
+        query
+            .select((contacts::href, CardRow::as_select()))
+            .order(contacts::href)
+            .limit(limit)
+            .load(&mut conn)
+            .await
+            .map(|rows| Some(named(rows)))
+            .map_err(query_error)
+    }
+
+    async fn cards_named(&self, owner: UserId, book: &str, names: &[String]) -> Result<Option<Vec<NamedCard>>, Error> {
+        let mut conn = self.db.conn().await?;
+        let Some(book) = book_id(&mut conn, owner, book).await.map_err(query_error)? else { return Ok(None) };
+        contacts::table
+            .filter(contacts::book_id.eq(book).and(contacts::href.eq_any(names)))
+            .select((contacts::href, CardRow::as_select()))
+            .order(contacts::href)
+            .load(&mut conn)
+            .await
+            .map(|rows| Some(named(rows)))
+            .map_err(query_error)
+    }
+
+    async fn card(&self, owner: UserId, book: &str, href: &str) -> Result<Option<StoredCard>, Error> {
+        let mut conn = self.db.conn().await?;
+        contacts::table
+            .inner_join(address_books::table)
+            .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(book)))
+            .filter(contacts::href.eq(href))
+            .select(CardRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map(|row| row.map(StoredCard::from))
+            .map_err(query_error)
+    }
+
+    async fn put_card(
+        &self,
+        owner: UserId,
+        book: &str,
+        href: &str,
+        record: &CardRecord,
+        allow: contacts_domain::addressbook::Precondition<'_>,
+    ) -> Result<CardWrite, Error> {
+        let mut conn = self.db.conn().await?;
+        let outcome = conn
+            .transaction::<_, DieselError, _>(async |conn| {
+                let Some(book) = book_id(conn, owner, book).await? else { return Ok(CardWrite::Missing) };
+                let current = locked_card(conn, book, href).await?;
+                if !allow(current.as_ref().map(|(_, card)| card)) {
+                    return Ok(CardWrite::Refused);
+                }
+                let row = card_insert(owner.0, book, href.to_owned(), record);
+                match current {
+                    Some((id, _)) => {
+                        diesel::update(contacts::table.find(id))
+                            .set((&row, contacts::updated_at.eq(diesel::dsl::now)))
+                            .execute(conn)
+                            .await?;
+                        Ok(CardWrite::Replaced)
+                    }
+                    None => {
+                        diesel::insert_into(contacts::table).values(&row).execute(conn).await?;
+                        Ok(CardWrite::Created)
+                    }
+                }
+            })
+            .await;
+        match outcome {
+            Ok(write) => Ok(write),
+            Err(error) if is_href_taken(&error) => Ok(CardWrite::Refused),
+            Err(error) => Err(query_error(error)),
+        }
+    }
+
+    async fn delete_card(
+        &self,
+        owner: UserId,
+        book: &str,
+        href: &str,
+        allow: contacts_domain::addressbook::Precondition<'_>,
+    ) -> Result<CardWrite, Error> {
+        let mut conn = self.db.conn().await?;
+        conn.transaction::<_, DieselError, _>(async |conn| {
+            let Some(book) = book_id(conn, owner, book).await? else { return Ok(CardWrite::Missing) };
+            let Some((id, card)) = locked_card(conn, book, href).await? else { return Ok(CardWrite::Missing) };
+            if !allow(Some(&card)) {
+                return Ok(CardWrite::Refused);
+            }
+            diesel::delete(contacts::table.find(id)).execute(conn).await?;
+            Ok(CardWrite::Created)
+        })
+        .await
+        .map_err(query_error)
+    }
+
+    async fn changes(
+        &self,
+        owner: UserId,
+        book: &str,
+        since: i64,
+        limit: Option<i64>,
+    ) -> Result<Option<(Book, Vec<BookChange>)>, Error> {
+        let mut conn = self.db.conn().await?;
+        let found: Option<(i64, BookRow)> = address_books::table
+            .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(book)))
+            .select((address_books::id, BookRow::as_select()))
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(query_error)?;
+        let Some((id, book)) = found else { return Ok(None) };
+        // Changes up to the token read above: a card changed again since has a number past it
+        // and is listed next time.
+        let mut query = card_changes::table
+            .filter(card_changes::book_id.eq(id))
+            .filter(card_changes::seq.gt(since).and(card_changes::seq.le(book.sync_seq)))
+            .select((card_changes::href, card_changes::seq, card_changes::deleted))
+            .order(card_changes::seq)
+            .into_boxed();
+        if let Some(limit) = limit {
+            query = query.limit(limit);
+        }
+        let log: Vec<(String, i64, bool)> = query.load(&mut conn).await.map_err(query_error)?;
+        let live: Vec<&String> = log.iter().filter(|(_, _, deleted)| !deleted).map(|(href, _, _)| href).collect();
+        let mut cards: std::collections::HashMap<String, StoredCard> = contacts::table
+            .filter(contacts::book_id.eq(id).and(contacts::href.eq_any(live)))
+            .select((contacts::href, CardRow::as_select()))
+            .load::<(String, CardRow)>(&mut conn)
+            .await
+            .map_err(query_error)?
+            .into_iter()
+            .map(|(href, card)| (href, card.into()))
+            .collect();
+        let changes = log
+            .into_iter()
+            .map(|(href, seq, _)| {
+                let card = cards.remove(&href);
+                BookChange { href, seq, card }
+            })
+            .collect();
+        Ok(Some((book.into(), changes)))
+    }
+}

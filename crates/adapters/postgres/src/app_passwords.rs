@@ -1,0 +1,108 @@
+//! [`PgAppPasswords`]: app passwords on PostgreSQL, kept as fingerprints. A password change
+//! deletes them all (a trigger on `users`).
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use contacts_domain::Error;
+use contacts_domain::addressbook::{AppPassword, AppPasswordStore};
+use contacts_domain::user::UserId;
+
+use crate::error::query_error;
+use crate::pool::Database;
+use crate::schema::{app_passwords, lower, users};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = app_passwords, check_for_backend(Pg))]
+struct Row {
+    id: i64,
+    name: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<Row> for AppPassword {
+    fn from(row: Row) -> Self {
+        AppPassword { id: row.id, name: row.name, created_at: row.created_at, last_used_at: row.last_used_at }
+    }
+}
+
+/// App passwords in the `app_passwords` table.
+#[derive(Debug, Clone)]
+pub struct PgAppPasswords {
+    db: Database,
+}
+
+impl PgAppPasswords {
+    /// A store on the shared pool.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+impl AppPasswordStore for PgAppPasswords {
+    async fn insert(&self, owner: UserId, name: &str, fingerprint: &str) -> Result<AppPassword, Error> {
+        let mut conn = self.db.conn().await?;
+        diesel::insert_into(app_passwords::table)
+            .values((
+                app_passwords::user_id.eq(owner.0),
+                app_passwords::name.eq(name),
+                app_passwords::fingerprint.eq(fingerprint),
+            ))
+            .returning(Row::as_returning())
+            .get_result(&mut conn)
+            .await
+            .map(AppPassword::from)
+            .map_err(query_error)
+    }
+
+    async fn list(&self, owner: UserId) -> Result<Vec<AppPassword>, Error> {
+        let mut conn = self.db.conn().await?;
+        app_passwords::table
+            .filter(app_passwords::user_id.eq(owner.0))
+            .order(app_passwords::id)
+            .select(Row::as_select())
+            .load(&mut conn)
+            .await
+            .map(|rows| rows.into_iter().map(AppPassword::from).collect())
+            .map_err(query_error)
+    }
+
+    async fn delete(&self, owner: UserId, id: i64) -> Result<bool, Error> {
+        let mut conn = self.db.conn().await?;
+        diesel::delete(app_passwords::table.filter(app_passwords::id.eq(id).and(app_passwords::user_id.eq(owner.0))))
+            .execute(&mut conn)
+            .await
+            .map(|deleted| deleted > 0)
+            .map_err(query_error)
+    }
+
+    async fn verify(
+        &self,
+        login: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(UserId, String)>, Error> {
+        let mut conn = self.db.conn().await?;
+        let login = login.to_lowercase();
+        let owner =
+            users::table.filter(lower(users::username).eq(&login).or(lower(users::email).eq(&login))).select(users::id);
+        let used: Option<i64> = diesel::update(
+            app_passwords::table
+                .filter(app_passwords::fingerprint.eq(fingerprint))
+                .filter(app_passwords::user_id.eq_any(owner)),
+        )
+        .set(app_passwords::last_used_at.eq(now))
+        .returning(app_passwords::user_id)
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(query_error)?;
+        let Some(id) = used else { return Ok(None) };
+        let username: String =
+            users::table.find(id).select(users::username).first(&mut conn).await.map_err(query_error)?;
+        Ok(Some((UserId(id), username)))
+    }
+}

@@ -1,0 +1,15 @@
+//! Address books as CardDAV sees them, and the app passwords CardDAV clients sign in with.
+//!
+//! Storage sits behind two ports ([`AddressBookStore`], [`AppPasswordStore`]); the rules that
+//! are not storage (what an app password looks like, which text and ETag a stored card has)
+//! live here, so every inbound adapter applies them the same way.
+
+mod app_passwords;
+mod cards;
+mod ports;
+
+pub use app_passwords::{AppPassword, AppPasswordService, CreatedAppPassword, MAX_NAME_CHARS};
+pub use cards::{card_etag, card_text};
+pub use ports::{
+    AddressBookStore, AppPasswordStore, Book, BookChange, CardWrite, DEFAULT_BOOK, NamedCard, Precondition,
+};

@@ -1,0 +1,136 @@
+//! The storage ports of address books and app passwords.
+
+use chrono::{DateTime, Utc};
+
+use crate::contact::{CardRecord, StoredCard};
+use crate::error::Error;
+use crate::user::UserId;
+
+use super::app_passwords::AppPassword;
+
+/// The name of the book made with every account, where REST creates contacts.
+pub const DEFAULT_BOOK: &str = "contacts";
+
+/// One address book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Book {
+    /// Its path segment (unique per user).
+    pub name: String,
+    /// Its human-readable name (empty: none set).
+    pub display_name: String,
+    /// The number of its latest change: the sync token and ctag.
+    pub sync_seq: i64,
+    /// The oldest sync token still answerable (older tombstones may be gone).
+    pub sync_floor: i64,
+}
+
+/// A card with its name in the book.
+#[derive(Debug, Clone)]
+pub struct NamedCard {
+    /// Its path segment.
+    pub href: String,
+    /// The row.
+    pub card: StoredCard,
+}
+
+/// One entry of the change log: the latest change of a card.
+#[derive(Debug, Clone)]
+pub struct BookChange {
+    /// The card's name.
+    pub href: String,
+    /// The number of the change.
+    pub seq: i64,
+    /// The card as it is now, `None` when the change deleted it.
+    pub card: Option<StoredCard>,
+}
+
+/// What a conditional write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardWrite {
+    /// A new card was stored (or, for a delete, the card was removed).
+    Created,
+    /// An existing card was replaced.
+    Replaced,
+    /// The precondition refused the write; nothing changed.
+    Refused,
+    /// No such book (or card, for a delete).
+    Missing,
+}
+
+/// Predicate over a card's current state (`None`: no card of that name), checked by the store
+/// with the row locked, in the transaction of the write.
+pub type Precondition<'a> = &'a (dyn Fn(Option<&StoredCard>) -> bool + Sync);
+
+/// Where address books and their cards are kept; every method is scoped to an owner (another
+/// user's book is a missing one). The change log is kept by the store itself on every write,
+/// whichever door it came through.
+pub trait AddressBookStore: Send + Sync + 'static {
+    /// The owner's books, the default one first.
+    async fn books(&self, owner: UserId) -> Result<Vec<Book>, Error>;
+    /// One book by name.
+    async fn book(&self, owner: UserId, name: &str) -> Result<Option<Book>, Error>;
+    /// Creates a book; `false` when the name is taken (the unique constraint decides).
+    async fn create_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error>;
+    /// Deletes a book and its cards; `false` when there is no such book.
+    async fn delete_book(&self, owner: UserId, name: &str) -> Result<bool, Error>;
+    /// Sets a book's display name; `false` when there is no such book.
+    async fn rename_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error>;
+    /// Up to `limit` cards of a book, by name (byte order) strictly after `after`; `None` when
+    /// the book does not exist.
+    async fn cards(
+        &self,
+        owner: UserId,
+        book: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Option<Vec<NamedCard>>, Error>;
+    /// The cards of a book with these names (absent ones left out); `None` without the book.
+    async fn cards_named(&self, owner: UserId, book: &str, names: &[String]) -> Result<Option<Vec<NamedCard>>, Error>;
+    /// One card; `None` when the book or the card does not exist.
+    async fn card(&self, owner: UserId, book: &str, href: &str) -> Result<Option<StoredCard>, Error>;
+    /// Stores `record` (kept as `record.card`, not dirty) under `href` if `allow` accepts the
+    /// card's current state. A UID another card of the book has is [`Error::Conflict`].
+    async fn put_card(
+        &self,
+        owner: UserId,
+        book: &str,
+        href: &str,
+        record: &CardRecord,
+        allow: Precondition<'_>,
+    ) -> Result<CardWrite, Error>;
+    /// Deletes a card if `allow` accepts it ([`CardWrite::Created`] stands for "deleted").
+    async fn delete_card(
+        &self,
+        owner: UserId,
+        book: &str,
+        href: &str,
+        allow: Precondition<'_>,
+    ) -> Result<CardWrite, Error>;
+    /// The book and its changes after `since`, oldest first, at most `limit`; `None` without
+    /// the book.
+    async fn changes(
+        &self,
+        owner: UserId,
+        book: &str,
+        since: i64,
+        limit: Option<i64>,
+    ) -> Result<Option<(Book, Vec<BookChange>)>, Error>;
+}
+
+/// Where app passwords are kept, as fingerprints only.
+pub trait AppPasswordStore: Send + Sync + 'static {
+    /// Stores a new app password.
+    async fn insert(&self, owner: UserId, name: &str, fingerprint: &str) -> Result<AppPassword, Error>;
+    /// The owner's app passwords, oldest first.
+    async fn list(&self, owner: UserId) -> Result<Vec<AppPassword>, Error>;
+    /// Deletes one of the owner's app passwords; `false` when the owner has none with this id.
+    async fn delete(&self, owner: UserId, id: i64) -> Result<bool, Error>;
+    /// The user whose username or email is `login` (case-insensitive) and who has an app
+    /// password with this fingerprint, marking it used at `now`: `(id, username)`.
+    async fn verify(
+        &self,
+        login: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(UserId, String)>, Error>;
+}

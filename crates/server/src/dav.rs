@@ -1,0 +1,275 @@
+//! [`DavStore`]: CardDAV's [`DavBackend`] over the domain's address-book and app-password
+//! services. It lives here, in the composition root, so the CardDAV crate depends on the domain
+//! only and storage on nothing inbound: this file translates one trait's vocabulary into the
+//! other's, and holds no rule of its own beyond that translation.
+
+use std::net::IpAddr;
+
+use actix_web::web;
+
+use contacts_cache::AnyCache;
+use contacts_carddav::{
+    BackendError, BookInfo, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser, PutOutcome,
+    TextWanted, VcardVersion, WritePrecondition,
+};
+use contacts_domain::SystemClock;
+use contacts_domain::addressbook::{
+    AddressBookStore, AppPasswordService, Book, CardWrite, DEFAULT_BOOK, NamedCard, card_etag, card_text,
+};
+use contacts_domain::auth::AuthUseCases;
+use contacts_domain::contact::StoredCard;
+use contacts_domain::contact::vcard::record;
+use contacts_domain::contact::vcard::{self, CardError, Version};
+use contacts_domain::throttle::LoginThrottle;
+use contacts_postgres::{PgAddressBooks, PgAppPasswords};
+use std::sync::Arc;
+
+/// Longest book name and display name the table keeps, in characters.
+const MAX_BOOK_CHARS: usize = 255;
+
+/// The CardDAV backend: cheap to clone (pool handles and an `Arc`).
+#[derive(Clone)]
+pub struct DavStore {
+    books: PgAddressBooks,
+    passwords: web::Data<AppPasswordService<PgAppPasswords, SystemClock>>,
+    auth: Arc<dyn AuthUseCases>,
+    throttle: Arc<LoginThrottle<AnyCache>>,
+    trusted_proxies: Arc<[IpAddr]>,
+}
+
+impl DavStore {
+    /// A backend over the books store, the app passwords, the access-token check, the login
+    /// throttle and the trusted proxies (`TRUSTED_PROXIES`).
+    pub fn new(
+        books: PgAddressBooks,
+        passwords: web::Data<AppPasswordService<PgAppPasswords, SystemClock>>,
+        auth: Arc<dyn AuthUseCases>,
+        throttle: Arc<LoginThrottle<AnyCache>>,
+        trusted_proxies: Vec<IpAddr>,
+    ) -> Self {
+        Self { books, passwords, auth, throttle, trusted_proxies: trusted_proxies.into() }
+    }
+
+    async fn existing_book(&self, user: &DavUser, book: &str) -> Result<Book, BackendError> {
+        self.books.book(user.id, book).await?.ok_or(BackendError::NotFound)
+    }
+}
+
+/// The address the throttle counts: the peer, or the last `X-Forwarded-For` hop when the peer
+/// is a trusted proxy (the REST login's rule, `contacts_http::client_address`).
+fn client_of(origin: &ClientOrigin, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = origin.peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let hop =
+        origin.forwarded_for.as_deref().and_then(|h| h.split(',').next_back()).and_then(|h| h.trim().parse().ok());
+    Some(hop.unwrap_or(peer))
+}
+
+fn info(book: Book) -> BookInfo {
+    BookInfo {
+        is_default: book.name == DEFAULT_BOOK,
+        displayname: Some(book.display_name).filter(|d| !d.is_empty()),
+        sync_token: u64::try_from(book.sync_seq).unwrap_or(0),
+        name: book.name,
+    }
+}
+
+fn version(v: VcardVersion) -> Version {
+    match v {
+        VcardVersion::V3 => Version::V3,
+        VcardVersion::V4 => Version::V4,
+    }
+}
+
+/// The card's text in `version` (as stored when it already is in it) and that text's ETag: the
+/// stored tag when the text is the stored one, a tag of its own otherwise.
+fn rendered(stored: &StoredCard, wanted: VcardVersion) -> (String, String) {
+    let own = card_text(stored);
+    let text = vcard::render(&stored.card, &stored.contact, stored.dirty, version(wanted));
+    let tag = vcard::etag(&own);
+    if text == own { (text, tag) } else { (text, format!("{tag}-{}", wanted.as_str().replace('.', ""))) }
+}
+
+fn entry(card: NamedCard, wanted: TextWanted) -> CardEntry {
+    let etag = card_etag(&card.card);
+    let text = match wanted {
+        TextWanted::No => None,
+        TextWanted::AsStored => Some(card_text(&card.card)),
+        TextWanted::Version(v) => Some(rendered(&card.card, v).0),
+    };
+    CardEntry { name: card.href, etag, text }
+}
+
+fn write_allows<'a>(precondition: &'a WritePrecondition) -> impl Fn(Option<&StoredCard>) -> bool + Sync + 'a {
+    move |current| precondition.allows(current.map(card_etag).as_deref())
+}
+
+fn checked_book_name(name: &str) -> Result<(), BackendError> {
+    if name.chars().count() > MAX_BOOK_CHARS { Err(BackendError::Forbidden) } else { Ok(()) }
+}
+
+impl DavBackend for DavStore {
+    async fn authenticate_basic(
+        &self,
+        login: &str,
+        password: &str,
+        origin: &ClientOrigin,
+    ) -> Result<DavUser, BackendError> {
+        let attempt = self.passwords.verify(login, password);
+        let verified = match client_of(origin, &self.trusted_proxies) {
+            Some(client) => self.throttle.login(login, client, attempt).await,
+            None => attempt.await,
+        };
+        let (id, username) = verified?;
+        Ok(DavUser { id, username })
+    }
+
+    async fn authenticate_bearer(&self, token: &str) -> Result<DavUser, BackendError> {
+        let user = self.auth.authenticate(token).await?;
+        Ok(DavUser { id: user.id, username: user.username })
+    }
+
+    async fn list_books(&self, user: &DavUser) -> Result<Vec<BookInfo>, BackendError> {
+        Ok(self.books.books(user.id).await?.into_iter().map(info).collect())
+    }
+
+    async fn book(&self, user: &DavUser, book: &str) -> Result<BookInfo, BackendError> {
+        self.existing_book(user, book).await.map(info)
+    }
+
+    async fn create_book(&self, user: &DavUser, book: &str, displayname: Option<&str>) -> Result<(), BackendError> {
+        checked_book_name(book)?;
+        checked_book_name(displayname.unwrap_or_default())?;
+        if self.books.create_book(user.id, book, displayname.unwrap_or_default()).await? {
+            Ok(())
+        } else {
+            Err(BackendError::AlreadyExists)
+        }
+    }
+
+    async fn delete_book(&self, user: &DavUser, book: &str) -> Result<(), BackendError> {
+        if book == DEFAULT_BOOK {
+            // Only once it is known to be the caller's would 403 tell more than 404; the default
+            // book always exists, so this is the caller's own.
+            return Err(BackendError::Forbidden);
+        }
+        if self.books.delete_book(user.id, book).await? { Ok(()) } else { Err(BackendError::NotFound) }
+    }
+
+    async fn set_book_displayname(
+        &self,
+        user: &DavUser,
+        book: &str,
+        displayname: Option<&str>,
+    ) -> Result<(), BackendError> {
+        checked_book_name(displayname.unwrap_or_default())?;
+        if self.books.rename_book(user.id, book, displayname.unwrap_or_default()).await? {
+            Ok(())
+        } else {
+            Err(BackendError::NotFound)
+        }
+    }
+
+    async fn list_cards(
+        &self,
+        user: &DavUser,
+        book: &str,
+        after: Option<&str>,
+        limit: usize,
+        text: TextWanted,
+    ) -> Result<Vec<CardEntry>, BackendError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let cards = self.books.cards(user.id, book, after, limit).await?.ok_or(BackendError::NotFound)?;
+        Ok(cards.into_iter().map(|c| entry(c, text)).collect())
+    }
+
+    async fn get_cards(
+        &self,
+        user: &DavUser,
+        book: &str,
+        names: &[String],
+        text: TextWanted,
+    ) -> Result<Vec<CardEntry>, BackendError> {
+        let cards = self.books.cards_named(user.id, book, names).await?.ok_or(BackendError::NotFound)?;
+        Ok(cards.into_iter().map(|c| entry(c, text)).collect())
+    }
+
+    async fn get_card(
+        &self,
+        user: &DavUser,
+        book: &str,
+        card: &str,
+        version: Option<VcardVersion>,
+    ) -> Result<Card, BackendError> {
+        let stored = self.books.card(user.id, book, card).await?.ok_or(BackendError::NotFound)?;
+        let (text, etag) = match version {
+            Some(v) => rendered(&stored, v),
+            None => (card_text(&stored), card_etag(&stored)),
+        };
+        Ok(Card { text, etag })
+    }
+
+    async fn put_card(
+        &self,
+        user: &DavUser,
+        book: &str,
+        card: &str,
+        body: &[u8],
+        precondition: &WritePrecondition,
+    ) -> Result<PutOutcome, BackendError> {
+        if body.len() > contacts_carddav::MAX_CARD_BYTES {
+            return Err(BackendError::TooLarge);
+        }
+        let text = std::str::from_utf8(body).map_err(|_| BackendError::UnsupportedCard)?;
+        let card_record = record(text).map_err(|e| match e {
+            CardError::TooLarge => BackendError::TooLarge,
+            other => BackendError::InvalidCard(other.to_string()),
+        })?;
+        let allows = write_allows(precondition);
+        let outcome = self.books.put_card(user.id, book, card, &card_record, &allows).await?;
+        let created = match outcome {
+            CardWrite::Created => true,
+            CardWrite::Replaced => false,
+            CardWrite::Refused => return Err(BackendError::PreconditionFailed),
+            CardWrite::Missing => return Err(BackendError::NotFound),
+        };
+        Ok(PutOutcome { created, etag: vcard::etag(&card_record.card), stored_as_sent: card_record.card == text })
+    }
+
+    async fn delete_card(
+        &self,
+        user: &DavUser,
+        book: &str,
+        card: &str,
+        precondition: &WritePrecondition,
+    ) -> Result<(), BackendError> {
+        let allows = write_allows(precondition);
+        match self.books.delete_card(user.id, book, card, &allows).await? {
+            CardWrite::Refused => Err(BackendError::PreconditionFailed),
+            CardWrite::Missing => Err(BackendError::NotFound),
+            CardWrite::Created | CardWrite::Replaced => Ok(()),
+        }
+    }
+
+    async fn changes_since(
+        &self,
+        user: &DavUser,
+        book: &str,
+        token: u64,
+        limit: Option<usize>,
+    ) -> Result<ChangeSet, BackendError> {
+        let since = i64::try_from(token).map_err(|_| BackendError::InvalidSyncToken)?;
+        let limit = limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
+        let (info, log) = self.books.changes(user.id, book, since, limit).await?.ok_or(BackendError::NotFound)?;
+        if since > info.sync_seq || since < info.sync_floor {
+            return Err(BackendError::InvalidSyncToken);
+        }
+        let last = log.last().map(|c| c.seq);
+        let truncated = limit.is_some_and(|l| log.len() as i64 >= l) && last.is_some_and(|s| s < info.sync_seq);
+        let next = if truncated { last.unwrap_or(info.sync_seq) } else { info.sync_seq };
+        let changes = log.into_iter().map(|c| Change { name: c.href, etag: c.card.as_ref().map(card_etag) }).collect();
+        Ok(ChangeSet { changes, token: u64::try_from(next).unwrap_or(0), truncated })
+    }
+}

@@ -1,0 +1,179 @@
+//! CardDAV against the real app: app passwords, sign-in, and REST and CardDAV seeing the same
+//! cards and change log.
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::json;
+
+use crate::helpers::*;
+
+const CARD: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:dav-uid-1\r\nFN:Grace Hopper\r\nN:Hopper;Grace;;;\r\n\
+EMAIL;type=INTERNET:grace@example.com\r\nEND:VCARD\r\n";
+
+async fn app_password(app: &TestApp, user: &TestUser) -> String {
+    let made =
+        app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&user.token), &json!({"name": "phone"})).await;
+    let made = expect(made, StatusCode::CREATED).await;
+    made["password"].as_str().unwrap().to_owned()
+}
+
+fn dav(app: &TestApp, method: &str, path: &str, login: &str, password: &str) -> reqwest::RequestBuilder {
+    app.request(Method::from_bytes(method.as_bytes()).unwrap(), path).basic_auth(login, Some(password))
+}
+
+async fn text(response: Response) -> String {
+    response.text().await.unwrap()
+}
+
+const SYNC: &str = r#"<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>TOKEN</d:sync-token>
+<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#;
+
+fn token_of(body: &str) -> String {
+    let start = body.find("sync-token>").unwrap() + "sync-token>".len();
+    body[start..start + body[start..].find('<').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn app_passwords_are_shown_once_listed_without_secret_and_revocable() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let made =
+        app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&ada.token), &json!({"name": "phone"})).await;
+    let made = expect(made, StatusCode::CREATED).await;
+    assert!(made["password"].as_str().unwrap().len() >= 22);
+    let list = expect(app.get("/api/users/me/app-passwords", Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["name"], "phone");
+    assert!(list[0].get("password").is_none() && list[0]["last_used_at"].is_null());
+
+    let secret = made["password"].as_str().unwrap();
+    let ok = dav(&app, "PROPFIND", "/dav/", "ada", secret).header("depth", "0").send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::MULTI_STATUS);
+    let list = expect(app.get("/api/users/me/app-passwords", Some(&ada.token)).await, StatusCode::OK).await;
+    assert!(list[0]["last_used_at"].is_string(), "use is recorded");
+
+    let bob = app.user("bob").await;
+    let path = format!("/api/users/me/app-passwords/{}", made["id"]);
+    let theirs = app.request(Method::DELETE, &path).bearer_auth(&bob.token).send().await.unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+    let revoked = app.request(Method::DELETE, &path).bearer_auth(&ada.token).send().await.unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let refused = dav(&app, "PROPFIND", "/dav/", "ada", secret).header("depth", "0").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_account_password_is_refused_with_a_basic_challenge() {
+    let app = spawn_app().await;
+    let _ada = app.user("ada").await;
+    let refused = dav(&app, "PROPFIND", "/dav/", "ada", PASSWORD).header("depth", "0").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.headers()["www-authenticate"], "Basic realm=\"contacts\"");
+}
+
+#[tokio::test]
+async fn rest_and_carddav_share_cards_etags_and_the_change_log() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let secret = app_password(&app, &ada).await;
+    let book = "/dav/addressbooks/ada/contacts/";
+
+    let first = dav(&app, "REPORT", book, "ada", &secret).body(SYNC.replace("TOKEN", "")).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::MULTI_STATUS);
+    let token0 = token_of(&text(first).await);
+
+    // REST create → PROPFIND depth 1 and sync-collection.
+    let made = app.create_contact(&ada, &contact("Ada", "Lovelace", "ada@example.com")).await;
+    let href = format!("{book}{}.vcf", made["uid"].as_str().unwrap());
+    let listing = dav(&app, "PROPFIND", book, "ada", &secret).header("depth", "1").send().await.unwrap();
+    assert!(text(listing).await.contains(&href));
+    let sync = dav(&app, "REPORT", book, "ada", &secret).body(SYNC.replace("TOKEN", &token0)).send().await.unwrap();
+    let sync = text(sync).await;
+    assert!(sync.contains(&href), "{sync}");
+    let token1 = token_of(&sync);
+    assert_ne!(token0, token1);
+
+    // A REST edit changes the ETag and the sync token.
+    let etag = |r: &Response| r.headers()["etag"].to_str().unwrap().to_owned();
+    let before = dav(&app, "GET", &href, "ada", &secret).send().await.unwrap();
+    assert_eq!(before.status(), StatusCode::OK);
+    let etag0 = etag(&before);
+    let id = made["id"].as_i64().unwrap();
+    let patched = app
+        .send_json(Method::PATCH, &format!("/api/contacts/{id}"), Some(&ada.token), &json!({"first_name": "Augusta"}))
+        .await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    let after = dav(&app, "GET", &href, "ada", &secret).send().await.unwrap();
+    assert_ne!(etag0, etag(&after));
+    assert!(text(after).await.contains("Augusta"));
+    let sync = dav(&app, "REPORT", book, "ada", &secret).body(SYNC.replace("TOKEN", &token1)).send().await.unwrap();
+    let sync = text(sync).await;
+    assert!(sync.contains(&href));
+    let token2 = token_of(&sync);
+
+    // A CardDAV PUT shows in REST, stored byte for byte.
+    let put = dav(&app, "PUT", &format!("{book}grace.vcf"), "ada", &secret)
+        .header("content-type", "text/vcard")
+        .header("if-none-match", "*")
+        .body(CARD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::CREATED);
+    assert!(put.headers().contains_key("etag"));
+    let again = dav(&app, "PUT", &format!("{book}grace.vcf"), "ada", &secret)
+        .header("content-type", "text/vcard")
+        .header("if-none-match", "*")
+        .body(CARD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::PRECONDITION_FAILED);
+    let clash = dav(&app, "PUT", &format!("{book}other.vcf"), "ada", &secret)
+        .header("content-type", "text/vcard")
+        .body(CARD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clash.status(), StatusCode::CONFLICT, "same UID in the book");
+    let list = expect(app.get("/api/contacts/?limit=100", Some(&ada.token)).await, StatusCode::OK).await;
+    assert!(list.as_array().unwrap().iter().any(|c| c["email"] == "grace@example.com"));
+    let got = dav(&app, "GET", &format!("{book}grace.vcf"), "ada", &secret).send().await.unwrap();
+    assert_eq!(text(got).await, CARD);
+
+    // A REST delete is a 404 member of the next sync.
+    let deleted = app.request(Method::DELETE, &format!("/api/contacts/{id}")).bearer_auth(&ada.token).send().await;
+    assert_eq!(deleted.unwrap().status(), StatusCode::NO_CONTENT);
+    let sync = dav(&app, "REPORT", book, "ada", &secret).body(SYNC.replace("TOKEN", &token2)).send().await.unwrap();
+    let sync = text(sync).await;
+    let gone = &sync[sync.find(&href).expect("deleted card listed")..];
+    assert!(gone[..gone.find("</d:response>").unwrap_or(gone.len())].contains("404"), "{sync}");
+
+    let future = dav(&app, "REPORT", book, "ada", &secret).body(SYNC.replace("TOKEN", "999999")).send().await.unwrap();
+    assert_eq!(future.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn another_users_paths_are_404_and_books_can_be_made_and_removed() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let _bob = app.user("bob").await;
+    let secret = app_password(&app, &ada).await;
+    let theirs = dav(&app, "PROPFIND", "/dav/addressbooks/bob/contacts/", "ada", &secret)
+        .header("depth", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+
+    let mkcol = r#"<?xml version="1.0"?><d:mkcol xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav">
+<d:set><d:prop><d:resourcetype><d:collection/><c:addressbook/></d:resourcetype>
+<d:displayname>Work</d:displayname></d:prop></d:set></d:mkcol>"#;
+    let made = dav(&app, "MKCOL", "/dav/addressbooks/ada/work/", "ada", &secret).body(mkcol).send().await.unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let home = dav(&app, "PROPFIND", "/dav/addressbooks/ada/", "ada", &secret).header("depth", "1").send().await;
+    assert!(text(home.unwrap()).await.contains("Work"));
+    let removed = dav(&app, "DELETE", "/dav/addressbooks/ada/work/", "ada", &secret).send().await.unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    let default = dav(&app, "DELETE", "/dav/addressbooks/ada/contacts/", "ada", &secret).send().await.unwrap();
+    assert_eq!(default.status(), StatusCode::FORBIDDEN);
+}
