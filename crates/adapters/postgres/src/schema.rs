@@ -72,12 +72,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Each user's number of contacts, kept by triggers on `contacts` (issue 15).
+    contact_counts (user_id) {
+        user_id -> BigInt,
+        n -> BigInt,
+    }
+}
+
 diesel::joinable!(contacts -> users (user_id));
 diesel::joinable!(contacts -> address_books (book_id));
 diesel::joinable!(address_books -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, contacts, address_books, refresh_tokens, password_reset_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    contacts,
+    contact_counts,
+    address_books,
+    refresh_tokens,
+    password_reset_tokens
+);
 
 diesel::define_sql_function! {
     /// PostgreSQL's `lower(text)`, used for case-insensitive comparisons that match the
