@@ -39,6 +39,14 @@ pub mod names {
 /// series stays bounded whatever clients send.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
+/// The login route's pattern: a `429` there is a login refused by the throttle.
+const LOGIN_ROUTE: &str = "/api/auth/login";
+
+/// Whether a request is CardDAV's (`/dav/…` or the discovery URL), counted by method.
+fn is_dav(path: &str) -> bool {
+    path == "/dav" || path.starts_with("/dav/") || path.starts_with("/.well-known/carddav")
+}
+
 /// Buckets of the latency histogram, in seconds: from a cached read to a slow bcrypt login.
 const DURATION_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -105,11 +113,18 @@ pub async fn track_requests(
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
     let route = req.match_pattern().unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
+    if is_dav(req.path()) {
+        counter!(names::DAV_REQUESTS, "method" => method.clone()).increment(1);
+    }
     let outcome = next.call(req).await;
     let status = match &outcome {
         Ok(response) => response.status(),
         Err(error) => error.as_response_error().status_code(),
     };
+    // The throttle's only answer on the login route is its `429`.
+    if route == LOGIN_ROUTE && status == actix_web::http::StatusCode::TOO_MANY_REQUESTS {
+        counter!(names::LOGIN_THROTTLED).increment(1);
+    }
     let elapsed = started.elapsed().as_secs_f64();
     counter!(names::HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status.as_str().to_owned())
         .increment(1);

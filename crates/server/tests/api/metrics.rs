@@ -91,3 +91,29 @@ async fn without_metrics_addr_there_is_no_metrics_listener() {
     assert!(app.metrics.is_none());
     assert_eq!(app.get("/metrics", None).await.status(), StatusCode::NOT_FOUND);
 }
+
+fn value(scrape: &[PromSample], name: &str, label_name: &str, label_value: &str) -> f64 {
+    named(scrape, name).filter(|s| label(s, label_name) == label_value || label_name.is_empty()).map(|s| s.value).sum()
+}
+
+#[tokio::test]
+async fn throttled_logins_and_dav_requests_are_counted() {
+    let app = spawn_app_with(&[("METRICS_ADDR", "127.0.0.1:0"), ("LOGIN_MAX_FAILURES", "1")]).await;
+    app.user("ada").await;
+    let before = scrape(&app).await;
+    let login = || {
+        app.client
+            .post(format!("{}/api/auth/login", app.address))
+            .form(&[("username", "ada"), ("password", "wrong horse")])
+            .send()
+    };
+    assert_eq!(login().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(login().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    app.get("/.well-known/carddav", None).await;
+
+    let after = scrape(&app).await;
+    let throttled = |s: &[PromSample]| value(s, "login_throttled_total", "", "");
+    assert!(throttled(&after) >= throttled(&before) + 1.0, "{} then {}", throttled(&before), throttled(&after));
+    let dav_gets = |s: &[PromSample]| value(s, "dav_requests_total", "method", "GET");
+    assert!(dav_gets(&after) >= dav_gets(&before) + 1.0);
+}
