@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::count_star;
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
 use diesel_async::RunQueryDsl;
 
 use contacts_domain::Error;
@@ -16,7 +17,7 @@ use serde_json::Value;
 
 use crate::error::query_error;
 use crate::pool::Database;
-use crate::schema::{address_books, contacts};
+use crate::schema::{address_books, contact_counts, contacts};
 use update::UpdateContact;
 
 #[derive(Queryable, Selectable)]
@@ -217,6 +218,61 @@ fn matching<'a>(owner: UserId, filter: &ContactFilter) -> contacts::BoxedQuery<'
     query
 }
 
+/// The SQL type of a contact row.
+type RowSql = diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<ContactRow, Pg>>;
+
+/// The owner's contact count as a scalar subquery (NULL while the owner has never had one).
+fn stored_count(owner: UserId) -> StoredCount {
+    contact_counts::table.filter(contact_counts::user_id.eq(owner.0)).select(contact_counts::n).single_value()
+}
+
+type StoredCount = diesel::dsl::SingleValue<
+    diesel::dsl::Select<
+        diesel::dsl::Filter<contact_counts::table, diesel::dsl::Eq<contact_counts::user_id, i64>>,
+        contact_counts::n,
+    >,
+>;
+
+/// A page of the whole book with the stored total on every row: the ids first (an index-only
+/// scan of `contacts_user_id_idx` that steps over `page.skip` entries without reading the
+/// table), then only those rows.
+fn unfiltered_page<'a>(owner: UserId, page: Page) -> contacts::BoxedQuery<'a, Pg, (RowSql, Nullable<BigInt>)> {
+    let page_ids = diesel::alias!(contacts as page_ids);
+    let ids = page_ids
+        .filter(page_ids.field(contacts::user_id).eq(owner.0))
+        .select(page_ids.field(contacts::id))
+        .order(page_ids.field(contacts::id))
+        .offset(page.skip)
+        .limit(page.limit);
+    owned(owner)
+        .into_boxed()
+        .filter(contacts::id.eq_any(ids))
+        .select((ContactRow::as_select(), stored_count(owner)))
+        .order(contacts::id)
+}
+
+/// A page of the matches of `filter` with the number of matches on every row (a window count).
+fn filtered_page<'a>(
+    owner: UserId,
+    filter: &ContactFilter,
+    page: Page,
+) -> contacts::BoxedQuery<'a, Pg, (RowSql, BigInt)> {
+    matching(owner, filter)
+        .select((ContactRow::as_select(), count_star().over()))
+        .order(contacts::id)
+        .offset(page.skip)
+        .limit(page.limit)
+}
+
+/// The owner's contacts whose `birthday_md` is one of `codes`, by id.
+fn birthdays<'a>(owner: UserId, codes: Vec<i16>) -> contacts::BoxedQuery<'a, Pg, RowSql> {
+    owned(owner)
+        .filter(contacts::birthday_md.eq_any(codes))
+        .select(ContactRow::as_select())
+        .order(contacts::id)
+        .into_boxed()
+}
+
 /// An ILIKE pattern matching `needle` anywhere, with `%`, `_` and `\` taken literally.
 fn substring_pattern(needle: &str) -> String {
     let mut pattern = String::with_capacity(needle.len() + 2);
@@ -271,16 +327,27 @@ impl ContactRepository for PgContactRepository {
 
     async fn list(&self, owner: UserId, filter: &ContactFilter, page: Page) -> Result<(Vec<Contact>, i64), Error> {
         let mut conn = self.db.conn().await?;
-        // One round trip: the window function counts every match before LIMIT applies. (Built
-        // with diesel's DSL, not as SQL text, so the statement stays prepared between requests.)
-        let rows: Vec<(ContactRow, i64)> = matching(owner, filter)
-            .select((ContactRow::as_select(), count_star().over()))
-            .order(contacts::id)
-            .offset(page.skip)
-            .limit(page.limit)
-            .load(&mut conn)
-            .await
-            .map_err(query_error)?;
+        if *filter == ContactFilter::default() {
+            // The whole book: the total is the count the triggers keep, and the page's ids come
+            // from an index-only walk of (user_id, id), so neither grows with the book. (Built
+            // with diesel's DSL, not as SQL text, so the statement stays prepared.)
+            let rows: Vec<(ContactRow, Option<i64>)> =
+                unfiltered_page(owner, page).load(&mut conn).await.map_err(query_error)?;
+            let total = match rows.as_slice().first() {
+                Some((_, total)) => total.unwrap_or(0),
+                // A page past the end has no row to carry the count.
+                None => diesel::select(stored_count(owner))
+                    .get_result::<Option<i64>>(&mut conn)
+                    .await
+                    .map_err(query_error)?
+                    .unwrap_or(0),
+            };
+            return Ok((rows.into_iter().map(|(row, _)| row.into()).collect(), total));
+        }
+        // One round trip: the window function counts every match before LIMIT applies; the
+        // trigram indexes find the matches.
+        let rows: Vec<(ContactRow, i64)> =
+            filtered_page(owner, filter, page).load(&mut conn).await.map_err(query_error)?;
         let total = match rows.as_slice().first() {
             Some((_, total)) => *total,
             // A page past the end has no row to carry the count; ask for it separately.
@@ -322,10 +389,7 @@ impl ContactRepository for PgContactRepository {
     async fn with_birthday_on(&self, owner: UserId, days: &[MonthDay]) -> Result<Vec<Contact>, Error> {
         let mut conn = self.db.conn().await?;
         let codes: Vec<i16> = days.iter().map(|d| md_code(*d)).collect();
-        owned(owner)
-            .filter(contacts::birthday_md.eq_any(codes))
-            .select(ContactRow::as_select())
-            .order(contacts::id)
+        birthdays(owner, codes)
             .load(&mut conn)
             .await
             .map(|rows| rows.into_iter().map(Contact::from).collect())
@@ -404,3 +468,6 @@ mod update;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod plans;

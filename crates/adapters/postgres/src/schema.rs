@@ -94,6 +94,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Each user's number of contacts, kept by triggers on `contacts` (issue 15).
+    contact_counts (user_id) {
+        user_id -> BigInt,
+        n -> BigInt,
+    }
+}
+
 diesel::joinable!(contacts -> users (user_id));
 diesel::joinable!(contacts -> address_books (book_id));
 diesel::joinable!(address_books -> users (user_id));
@@ -107,6 +115,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     address_books,
     card_changes,
     app_passwords,
+    contact_counts,
     refresh_tokens,
     password_reset_tokens
 );

@@ -71,8 +71,14 @@ async fn the_vcard_migration_converts_existing_contacts() {
     let url = test_db.url().to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).unwrap();
-        let last = conn.revert_last_migration(MIGRATIONS).unwrap();
-        assert!(last.to_string().ends_with("000011"), "{last}");
+        // Back to just before the vCard migration, whatever later migrations there are.
+        loop {
+            let last = conn.revert_last_migration(MIGRATIONS).unwrap().to_string();
+            assert!(last.as_str() > "20261130000010", "went past the vCard migration: {last}");
+            if last.ends_with("000011") {
+                break;
+            }
+        }
     })
     .await
     .unwrap();

@@ -1,0 +1,209 @@
+//! Guards of the indexes that keep listing, search, deep pages and birthdays cheap in big books
+//! (issue 15): on a 50,000-contact book, the plans of the adapter's own queries use them, and
+//! the stored total agrees with the rows whichever way they come and go.
+
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use serde_json::Value;
+
+use contacts_test_support::TestDatabase;
+
+use super::*;
+use crate::test_fixtures::{create_user, execute_sql, migrated_db, new_contact};
+
+/// The rows of the big book.
+const BIG: i64 = 50_000;
+
+/// `EXPLAIN (FORMAT JSON)` of a query, run with the query's own bind values.
+struct Explain<Q>(Q);
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("EXPLAIN (FORMAT JSON) ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> QueryId for Explain<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> Query for Explain<Q> {
+    type SqlType = diesel::sql_types::Json;
+}
+
+/// Every plan node as `(node type, index name or "")`.
+fn nodes(plan: &Value, into: &mut Vec<(String, String)>) {
+    match plan {
+        Value::Array(items) => items.iter().for_each(|i| nodes(i, into)),
+        Value::Object(map) => {
+            if let Some(Value::String(kind)) = map.get("Node Type") {
+                let index = map.get("Index Name").and_then(Value::as_str).unwrap_or_default();
+                let relation = map.get("Relation Name").and_then(Value::as_str).unwrap_or_default();
+                into.push((kind.clone(), if index.is_empty() { relation.to_owned() } else { index.to_owned() }));
+            }
+            map.values().for_each(|v| nodes(v, into));
+        }
+        _ => {}
+    }
+}
+
+/// A migrated database whose owner has `BIG` contacts (and a neighbour 20), vacuumed and analysed.
+struct BigBook {
+    _test_db: TestDatabase,
+    db: Database,
+    repo: PgContactRepository,
+    owner: UserId,
+}
+
+async fn big_book() -> BigBook {
+    let (test_db, db) = migrated_db().await;
+    let owner = create_user(&db, "big").await;
+    let neighbour = create_user(&db, "small").await;
+    for (user, rows) in [(owner, BIG), (neighbour, 20)] {
+        let sql = format!(
+            "INSERT INTO contacts (user_id, book_id, uid, href, card, first_name, last_name, email, phone, \
+             birthday, birthday_md) \
+             SELECT {u}, b.id, 'u' || g, 'u' || g || '.vcf', 'BEGIN:VCARD', 'First' || g, 'Last' || md5(g::text), \
+             'c' || g || '@example.org', '+1 555 ' || g, date '1980-01-01' + g % 365, \
+             ((1 + g % 12) * 100 + 1 + g % 28)::smallint \
+             FROM address_books b, generate_series(1, {rows}) g WHERE b.user_id = {u}",
+            u = user.0
+        );
+        execute_sql(&db, &sql).await.expect("fill the book");
+    }
+    execute_sql(&db, "VACUUM ANALYZE contacts").await.expect("vacuum");
+    BigBook { _test_db: test_db, repo: PgContactRepository::new(db.clone()), db, owner }
+}
+
+impl BigBook {
+    async fn plan<Q: QueryFragment<Pg> + Send>(&self, query: Q) -> Vec<(String, String)> {
+        let mut conn = self.db.conn().await.unwrap();
+        let plan: Value = Explain(query).get_result(&mut conn).await.expect("explain");
+        let mut all = Vec::new();
+        nodes(&plan, &mut all);
+        assert!(
+            !all.iter().any(|(kind, on)| kind == "Seq Scan" && on == "contacts"),
+            "no query may read the whole contacts table: {all:?}"
+        );
+        all
+    }
+}
+
+fn uses(plan: &[(String, String)], kind: &str, index: &str) -> bool {
+    plan.iter().any(|(k, i)| k == kind && i == index)
+}
+
+fn q(needle: &str) -> ContactFilter {
+    ContactFilter { q: Some(needle.to_owned()), ..ContactFilter::default() }
+}
+
+#[tokio::test]
+async fn big_book_queries_use_their_indexes() {
+    let book = big_book().await;
+
+    // Whole-book pages, first and deep: an index-only walk of (user_id, id), no window count.
+    for skip in [0, 45_000] {
+        let plan = book.plan(unfiltered_page(book.owner, Page { skip, limit: 20 })).await;
+        assert!(uses(&plan, "Index Only Scan", "contacts_user_id_idx"), "skip {skip}: {plan:?}");
+        assert!(!plan.iter().any(|(k, _)| k == "WindowAgg"), "skip {skip}: the total is stored: {plan:?}");
+        assert!(uses(&plan, "Index Scan", "contact_counts_pkey"), "skip {skip}: {plan:?}");
+    }
+    let (page, total) =
+        book.repo.list(book.owner, &ContactFilter::default(), Page { skip: 45_000, limit: 20 }).await.unwrap();
+    assert_eq!((page.len(), total), (20, BIG));
+    assert_eq!(page[0].first_name, "First45001");
+
+    // Substring search: the trigram indexes, for `q` (all three) and each field.
+    let plan = book.plan(filtered_page(book.owner, &q("irst4711"), Page { skip: 0, limit: 20 })).await;
+    for index in ["contacts_first_name_trgm_idx", "contacts_last_name_trgm_idx", "contacts_email_trgm_idx"] {
+        assert!(uses(&plan, "Bitmap Index Scan", index), "q uses {index}: {plan:?}");
+    }
+    let by_field = [
+        (ContactFilter { first_name: Some("irst4711".into()), ..Default::default() }, "contacts_first_name_trgm_idx"),
+        (ContactFilter { last_name: Some("a1b2c".into()), ..Default::default() }, "contacts_last_name_trgm_idx"),
+        (ContactFilter { email: Some("c4711@".into()), ..Default::default() }, "contacts_email_trgm_idx"),
+    ];
+    for (filter, index) in &by_field {
+        let plan = book.plan(filtered_page(book.owner, filter, Page { skip: 0, limit: 20 })).await;
+        assert!(uses(&plan, "Bitmap Index Scan", index), "{filter:?} uses {index}: {plan:?}");
+    }
+    // First4711 and First47110..47119 (and nothing of the neighbour's 20).
+    let (page, total) = book.repo.list(book.owner, &q("irst4711"), Page { skip: 0, limit: 5 }).await.unwrap();
+    assert_eq!((page.len(), total), (5, 11));
+    // `%` and `_` stay literal through the index.
+    let (_, total) = book.repo.list(book.owner, &q("irst_711"), Page { skip: 0, limit: 5 }).await.unwrap();
+    assert_eq!(total, 0);
+
+    // Birthdays: the (user_id, birthday_md) index.
+    let plan = book.plan(birthdays(book.owner, vec![1201, 1202, 1203, 1204, 1205, 1206, 1207, 1208])).await;
+    assert!(plan.iter().any(|(_, i)| i == "contacts_user_birthday_idx"), "{plan:?}");
+}
+
+/// The owner's total as the unfiltered list reports it, and the rows really there.
+async fn totals(repo: &PgContactRepository, db: &Database, owner: UserId) -> (i64, i64) {
+    let (_, stored) = repo.list(owner, &ContactFilter::default(), Page { skip: 0, limit: 1 }).await.unwrap();
+    let mut conn = db.conn().await.unwrap();
+    let real: i64 = owned(owner).count().get_result(&mut conn).await.unwrap();
+    (stored, real)
+}
+
+#[tokio::test]
+async fn stored_total_follows_every_insert_and_delete() {
+    use contacts_domain::contact::vcard::record;
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgContactRepository::new(db.clone());
+    let owner = create_user(&db, "owner").await;
+    assert_eq!(totals(&repo, &db, owner).await, (0, 0), "a new account");
+
+    let ada = repo.create(owner, new_contact("Ada", "Lovelace", "ada@example.com")).await.unwrap();
+    repo.create(owner, new_contact("Alan", "Turing", "alan@example.com")).await.unwrap();
+    assert_eq!(totals(&repo, &db, owner).await, (2, 2));
+    // A refused insert changes nothing.
+    assert!(repo.create(owner, new_contact("Ada", "Again", "ADA@example.com")).await.is_err());
+    assert_eq!(totals(&repo, &db, owner).await, (2, 2));
+
+    // An import batch: new cards count, a replaced one does not.
+    let card = |uid: &str| {
+        record(&format!("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Card {uid}\r\nUID:{uid}\r\nEND:VCARD\r\n")).unwrap()
+    };
+    repo.import(owner, &[card("a"), card("b"), card("c")]).await.unwrap();
+    repo.import(owner, &[card("a"), card("d")]).await.unwrap();
+    assert_eq!(totals(&repo, &db, owner).await, (6, 6));
+
+    assert!(repo.delete(owner, ada.id).await.unwrap());
+    assert_eq!(totals(&repo, &db, owner).await, (5, 5));
+
+    // A whole address book removed with its contacts.
+    execute_sql(
+        &db,
+        &format!("INSERT INTO address_books (user_id, name, display_name) VALUES ({}, 'work', 'Work')", owner.0),
+    )
+    .await
+    .unwrap();
+    execute_sql(
+        &db,
+        &format!(
+            "INSERT INTO contacts (user_id, book_id, uid, href, card, first_name, last_name) \
+             SELECT {0}, id, 'w' || g, 'w' || g || '.vcf', 'BEGIN:VCARD', 'W', 'W' FROM address_books, \
+             generate_series(1, 7) g WHERE user_id = {0} AND name = 'work'",
+            owner.0
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(totals(&repo, &db, owner).await, (12, 12));
+    execute_sql(&db, &format!("DELETE FROM address_books WHERE user_id = {} AND name = 'work'", owner.0))
+        .await
+        .unwrap();
+    assert_eq!(totals(&repo, &db, owner).await, (5, 5));
+
+    // A page past the end still reports the total.
+    let (page, total) = repo.list(owner, &ContactFilter::default(), Page { skip: 100, limit: 10 }).await.unwrap();
+    assert_eq!((page.len(), total), (0, 5));
+
+    // Deleting the account takes its contacts and its count along.
+    execute_sql(&db, &format!("DELETE FROM users WHERE id = {}", owner.0)).await.expect("delete the account");
+    let left = execute_sql(&db, &format!("SELECT 1 FROM contact_counts WHERE user_id = {}", owner.0)).await.unwrap();
+    assert_eq!(left, 0);
+}
