@@ -73,6 +73,7 @@ fn user(id: i64) -> User {
         confirmed: true,
         created_at: Utc.with_ymd_and_hms(2025, 6, 15, 12, 30, 45).unwrap() + chrono::Duration::microseconds(123_456),
         token_version: 3,
+        ended_sessions: Vec::new(),
     }
 }
 

@@ -71,8 +71,15 @@ async fn the_vcard_migration_converts_existing_contacts() {
     let url = test_db.url().to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).unwrap();
-        let last = conn.revert_last_migration(MIGRATIONS).unwrap();
-        assert!(last.to_string().ends_with("000011"), "{last}");
+        // Later migrations are reverted first, down to (and including) the vCard one.
+        loop {
+            let last = conn.revert_last_migration(MIGRATIONS).unwrap().to_string();
+            if last.ends_with("000011") {
+                break;
+            }
+            let digits: String = last.chars().filter(char::is_ascii_digit).collect();
+            assert!(digits.as_str() > "20261130000011", "the vCard migration was passed: {last}");
+        }
     })
     .await
     .unwrap();
