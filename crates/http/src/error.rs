@@ -51,14 +51,16 @@ pub enum ApiError {
     },
     /// A request that could not even be parsed into the expected shape (malformed JSON, a
     /// wrong type, a non-integer id): `422` at the given part of the request.
-    #[error("unprocessable {part:?}: {message}")]
+    #[error("unprocessable {part:?} at {path:?}: {message}")]
     Unparsable {
         /// Where the problem is.
         part: Part,
-        /// The field, when known.
-        field: Option<String>,
-        /// What is wrong.
+        /// The field inside that part, its whole path (empty: the part as a whole).
+        path: Vec<PathSegment>,
+        /// What is wrong, in FastAPI's words where there are some.
         message: String,
+        /// FastAPI's error type (`string_type`, `int_parsing`, `json_invalid`...).
+        kind: &'static str,
     },
     /// The body is larger than allowed.
     #[error("payload too large")]
@@ -84,7 +86,17 @@ impl From<Error> for ApiError {
 impl ApiError {
     /// A `422` for a body that does not deserialize.
     pub(crate) fn body(message: impl Into<String>) -> Self {
-        Self::Unparsable { part: Part::Body, field: None, message: message.into() }
+        Self::Unparsable { part: Part::Body, path: Vec::new(), message: message.into(), kind: "parsing" }
+    }
+
+    /// A `422` for one named field of `part` that could not be parsed.
+    pub(crate) fn unparsable_field(part: Part, field: &str, message: impl Into<String>) -> Self {
+        Self::Unparsable {
+            part,
+            path: vec![PathSegment::Field(field.to_owned())],
+            message: message.into(),
+            kind: "parsing",
+        }
     }
 
     /// A use-case error whose rejected input came from the query string.
@@ -188,9 +200,8 @@ impl ResponseError for ApiError {
         let status = self.status_code();
         let body = match self {
             Self::Domain { error: Error::Invalid(errors), part } => validation_body(*part, errors),
-            Self::Unparsable { part, field, message } => {
-                let path: Vec<_> = field.iter().filter(|f| !f.is_empty()).cloned().map(PathSegment::Field).collect();
-                json!({"detail": [{"loc": loc(*part, &path), "msg": message, "type": "parsing"}]})
+            Self::Unparsable { part, path, message, kind } => {
+                json!({"detail": [{"loc": loc(*part, path), "msg": message, "type": kind}]})
             }
             Self::Domain { error: Error::Conflict(conflict), .. } => json!({"detail": problems::conflict(*conflict)}),
             Self::Domain { error: Error::Unavailable(_), .. } => {
@@ -221,7 +232,12 @@ pub(crate) fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_w
     match error {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-        JsonPayloadError::Deserialize(e) => ApiError::body(e.to_string()),
+        JsonPayloadError::Deserialize(e) => ApiError::Unparsable {
+            part: Part::Body,
+            path: Vec::new(),
+            message: format!("JSON decode error: {e}"),
+            kind: "json_invalid",
+        },
         other => ApiError::BadRequest(other.to_string()),
     }
     .into()

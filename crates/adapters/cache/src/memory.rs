@@ -122,6 +122,7 @@ mod tests {
             confirmed: true,
             created_at: chrono::Utc::now(),
             token_version: 2,
+            ended_sessions: Vec::new(),
         }
     }
 

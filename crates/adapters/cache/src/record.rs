@@ -8,7 +8,7 @@ use contacts_domain::user::{Role, User, UserId};
 
 /// Bumped when the record's shape changes; a reader ignores records of another version (a
 /// miss), so a deployment that changes the format never misreads what an older one wrote.
-pub(crate) const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct UserRecord {
@@ -21,6 +21,7 @@ pub(crate) struct UserRecord {
     confirmed: bool,
     created_at: DateTime<Utc>,
     token_version: i64,
+    ended_sessions: Vec<String>,
 }
 
 impl UserRecord {
@@ -35,6 +36,7 @@ impl UserRecord {
             confirmed: user.confirmed,
             created_at: user.created_at,
             token_version: user.token_version,
+            ended_sessions: user.ended_sessions.clone(),
         };
         serde_json::to_string(&record).expect("a user serialises")
     }
@@ -51,6 +53,7 @@ impl UserRecord {
             confirmed: record.confirmed,
             created_at: record.created_at,
             token_version: record.token_version,
+            ended_sessions: record.ended_sessions,
         })
     }
 }

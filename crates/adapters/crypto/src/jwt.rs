@@ -25,6 +25,9 @@ struct Payload {
     jti: String,
     /// The user's token version at issue time.
     ver: i64,
+    /// The session (login) an access or refresh token belongs to; absent on other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 struct Keys {
@@ -85,6 +88,7 @@ impl TokenCodec for JwtCodec {
             exp: claims.expires_at.timestamp(),
             jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
             ver: claims.version,
+            sid: claims.session.clone(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &payload, &self.keys(claims.kind).encoding)
             .map_err(Error::unexpected)
@@ -102,6 +106,7 @@ impl TokenCodec for JwtCodec {
             issued_at: DateTime::from_timestamp(payload.iat, 0)?,
             expires_at: DateTime::from_timestamp(payload.exp, 0)?,
             version: payload.ver,
+            session: payload.sid,
         })
     }
 }

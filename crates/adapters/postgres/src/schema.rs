@@ -12,6 +12,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         token_version -> BigInt,
+        ended_sessions -> Array<Text>,
     }
 }
 

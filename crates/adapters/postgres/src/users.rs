@@ -12,7 +12,7 @@ use crate::pool::Database;
 use crate::schema::{lower, users};
 
 /// The columns every read of a user selects; the password hash is not among them.
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct UserRow {
     id: i64,
@@ -23,6 +23,8 @@ pub(crate) struct UserRow {
     confirmed: bool,
     created_at: DateTime<Utc>,
     token_version: i64,
+    /// `<session id>/<unix time>` entries (see the migration); the domain sees the ids.
+    ended_sessions: Vec<String>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -38,6 +40,11 @@ impl TryFrom<UserRow> for User {
             confirmed: row.confirmed,
             created_at: row.created_at,
             token_version: row.token_version,
+            ended_sessions: row
+                .ended_sessions
+                .into_iter()
+                .map(|entry| entry.split_once('/').map_or(entry.clone(), |(session, _)| session.to_owned()))
+                .collect(),
         })
     }
 }
@@ -164,6 +171,34 @@ impl UserRepository for PgUserRepository {
             .await
             .map_err(query_error)?;
         changed.map(|(row, previous)| Ok((User::try_from(row)?, previous))).transpose()
+    }
+
+    async fn end_session(
+        &self,
+        id: UserId,
+        session: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, Error> {
+        use diesel::sql_types::{BigInt, Text};
+        let mut conn = self.db.conn().await?;
+        // One statement: prune what can no longer matter, append this session.
+        let query = diesel::sql_query(
+            "UPDATE users SET ended_sessions = ARRAY(SELECT e FROM unnest(ended_sessions) AS e \
+             WHERE split_part(e, '/', 2)::bigint > $2) || $3::text, updated_at = now() WHERE id = $1 \
+             RETURNING id, username, email, avatar, role, confirmed, created_at, token_version, ended_sessions",
+        )
+        .bind::<BigInt, _>(id.0)
+        .bind::<BigInt, _>(now.timestamp())
+        .bind::<Text, _>(format!("{session}/{}", until.timestamp()));
+        one(query.get_result::<UserRow>(&mut conn).await)
+    }
+
+    async fn end_all_sessions(&self, id: UserId) -> Result<Option<User>, Error> {
+        let mut conn = self.db.conn().await?;
+        let query = diesel::update(users::table.find(id.0))
+            .set((users::token_version.eq(users::token_version + 1), users::updated_at.eq(diesel::dsl::now)));
+        one(query.returning(UserRow::as_returning()).get_result(&mut conn).await)
     }
 
     async fn set_role(&self, email: &EmailAddress, role: Role) -> Result<Option<User>, Error> {

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::password::Password;
 use super::ports::{PasswordHasher, RefreshRotation, TokenCodec, TokenStore};
-use super::tokens::{Claims, TokenKind, TokenPair, fingerprint};
+use super::tokens::{Claims, TokenKind, TokenPair, fingerprint, new_session_id};
 use crate::clock::Clock;
 use crate::email::EmailAddress;
 use crate::error::{Error, Problems, required};
@@ -155,7 +155,8 @@ where
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
         let claims = self.verify(refresh_token, TokenKind::Refresh).ok_or(Error::Unauthenticated)?;
         let user = self.users.find_by_id(claims.subject).await?.ok_or(Error::Unauthenticated)?;
-        let (pair, expires_at) = self.issue_pair(&user)?;
+        // The new pair belongs to the same session, so logout ends it too.
+        let (pair, expires_at) = self.issue_pair(&user, claims.session.clone())?;
         let rotation = self
             .store
             .rotate_refresh(
@@ -169,11 +170,19 @@ where
         Ok(pair)
     }
 
-    /// Ends the session of a refresh token.
+    /// Ends the session of a refresh token: the token itself, and every access token of that
+    /// session (the login's and every refresh's) from the next request on. Other sessions go on.
     pub async fn logout(&self, refresh_token: &str) -> Result<(), Error> {
         let claims = self.verify(refresh_token, TokenKind::Refresh).ok_or(Error::Unauthenticated)?;
-        let rotation = self.store.revoke_refresh(&fingerprint(refresh_token), self.clock.now()).await?;
-        self.settle(rotation, claims.subject).await
+        let now = self.clock.now();
+        let rotation = self.store.revoke_refresh(&fingerprint(refresh_token), now).await?;
+        self.settle(rotation, claims.subject).await?;
+        if let Some(session) = &claims.session {
+            // An access token of this session lives at most this long from now.
+            let until = now + self.settings.access_ttl;
+            self.users.end_session(claims.subject, session, until, now).await?;
+        }
+        Ok(())
     }
 
     async fn settle(&self, rotation: RefreshRotation, user: UserId) -> Result<(), Error> {
@@ -183,6 +192,8 @@ where
             RefreshRotation::Reused => {
                 tracing::warn!(user_id = %user, "a revoked refresh token was presented again; ending every session");
                 self.store.revoke_all_refresh(user).await?;
+                // Access tokens too, at once: the thief may hold one of any session.
+                self.users.end_all_sessions(user).await?;
                 Err(Error::Unauthenticated)
             }
         }
@@ -275,6 +286,10 @@ where
         if claims.version != user.token_version {
             return Err(Error::Unauthenticated);
         }
+        // So does the logout of the token's session (the user, cached or not, carries them).
+        if claims.session.as_ref().is_some_and(|session| user.ended_sessions.contains(session)) {
+            return Err(Error::Unauthenticated);
+        }
         Ok(user)
     }
 
@@ -289,24 +304,40 @@ where
         kind: TokenKind,
         ttl: Duration,
     ) -> Result<(String, chrono::DateTime<chrono::Utc>), Error> {
+        self.issue_in(user, kind, ttl, None)
+    }
+
+    /// [`Self::issue`] for a token of `session`.
+    fn issue_in(
+        &self,
+        user: &User,
+        kind: TokenKind,
+        ttl: Duration,
+        session: Option<String>,
+    ) -> Result<(String, chrono::DateTime<chrono::Utc>), Error> {
         let now = self.clock.now();
         let issued_at = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
         let expires_at = issued_at + ttl;
-        let claims = Claims { subject: user.id, kind, issued_at, expires_at, version: user.token_version };
+        let claims = Claims { subject: user.id, kind, issued_at, expires_at, version: user.token_version, session };
         Ok((self.tokens.encode(&claims)?, expires_at))
     }
 
     /// A new access and refresh token; the caller stores the refresh token.
-    fn issue_pair(&self, user: &User) -> Result<(TokenPair, chrono::DateTime<chrono::Utc>), Error> {
-        let (access_token, _) = self.issue(user, TokenKind::Access, self.settings.access_ttl)?;
-        let (refresh_token, refresh_expires_at) = self.issue(user, TokenKind::Refresh, self.settings.refresh_ttl)?;
+    fn issue_pair(
+        &self,
+        user: &User,
+        session: Option<String>,
+    ) -> Result<(TokenPair, chrono::DateTime<chrono::Utc>), Error> {
+        let (access_token, _) = self.issue_in(user, TokenKind::Access, self.settings.access_ttl, session.clone())?;
+        let (refresh_token, refresh_expires_at) =
+            self.issue_in(user, TokenKind::Refresh, self.settings.refresh_ttl, session)?;
         let pair = TokenPair { access_token, refresh_token, expires_in: self.settings.access_ttl.num_seconds() };
         Ok((pair, refresh_expires_at))
     }
 
     /// Issues a pair and remembers its refresh token.
     async fn start_session(&self, user: &User) -> Result<TokenPair, Error> {
-        let (pair, expires_at) = self.issue_pair(user)?;
+        let (pair, expires_at) = self.issue_pair(user, Some(new_session_id()?))?;
         self.store.store_refresh(user.id, &fingerprint(&pair.refresh_token), expires_at).await?;
         Ok(pair)
     }

@@ -51,6 +51,17 @@ pub struct Claims {
     /// The user's token version when it was issued; a password reset bumps the version and so
     /// invalidates every token issued before it.
     pub version: i64,
+    /// The session an access or refresh token belongs to: made at login, carried over by every
+    /// refresh, so logout can end that session's access tokens at once. `None` on other kinds.
+    pub session: Option<String>,
+}
+
+/// A new session id: 128 random bits, hex. Unguessable, so one session's id says nothing of
+/// another's.
+pub fn new_session_id() -> Result<String, crate::error::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(crate::error::Error::unexpected)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 impl Claims {
@@ -101,8 +112,14 @@ mod tests {
     #[test]
     fn a_token_expires_exactly_at_its_expiry() {
         let at = |s| Utc.timestamp_opt(s, 0).unwrap();
-        let claims =
-            Claims { subject: UserId(1), kind: TokenKind::Access, issued_at: at(100), expires_at: at(102), version: 0 };
+        let claims = Claims {
+            subject: UserId(1),
+            kind: TokenKind::Access,
+            issued_at: at(100),
+            expires_at: at(102),
+            version: 0,
+            session: None,
+        };
         assert!(!claims.is_expired(at(101)));
         assert!(!claims.is_expired(at(101) + chrono::Duration::milliseconds(999)));
         assert!(claims.is_expired(at(102)));

@@ -1,6 +1,8 @@
 //! [`CachedUsers`]: a user repository that reads users by id through the cache and drops the
 //! cached copy on every change, so the next request sees it.
 
+use chrono::{DateTime, Utc};
+
 use super::models::{NewUser, PasswordHash, Role, User, UserCredentials, UserId};
 use super::ports::{UserCache, UserRepository};
 use crate::email::EmailAddress;
@@ -86,6 +88,22 @@ impl<R: UserRepository, C: UserCache> UserRepository for CachedUsers<R, C> {
             self.forget(user.id).await;
         }
         Ok(changed)
+    }
+
+    async fn end_session(
+        &self,
+        id: UserId,
+        session: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, Error> {
+        let changed = self.repository.end_session(id, session, until, now).await;
+        self.changed(changed).await
+    }
+
+    async fn end_all_sessions(&self, id: UserId) -> Result<Option<User>, Error> {
+        let changed = self.repository.end_all_sessions(id).await;
+        self.changed(changed).await
     }
 
     async fn set_role(&self, email: &EmailAddress, role: Role) -> Result<Option<User>, Error> {

@@ -115,6 +115,9 @@ pub struct User {
     /// Bumped whenever every session must end (a password reset); access tokens carry the
     /// version they were issued under and are refused once it changes.
     pub token_version: i64,
+    /// Sessions ended by logout whose access tokens may still be unexpired: an access token of
+    /// one of these sessions is refused. Kept with the user so checking costs no round trip.
+    pub ended_sessions: Vec<String>,
 }
 
 /// A user together with their password hash, read only to check a password.

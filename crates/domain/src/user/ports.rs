@@ -1,5 +1,7 @@
 //! The storage port for users.
 
+use chrono::{DateTime, Utc};
+
 use super::models::{NewUser, PasswordHash, Role, User, UserCredentials, UserId};
 use crate::email::EmailAddress;
 use crate::error::Error;
@@ -32,6 +34,21 @@ pub trait UserRepository: Send + Sync + 'static {
     /// does not exist. The replaced URL is read in the same step as the write, so of two
     /// racing changes the later one sees the earlier one's file (and can delete it).
     async fn update_avatar(&self, id: UserId, avatar: &str) -> Result<Option<(User, Option<String>)>, Error>;
+
+    /// Records that `session` ended (logout): its access tokens, unexpired until `until`, are
+    /// refused from now on. Entries whose `until` is before `now` are pruned in the same write.
+    /// The updated user, or `None` if it does not exist.
+    async fn end_session(
+        &self,
+        id: UserId,
+        session: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, Error>;
+
+    /// Ends every session of the user at once (theft detection): bumps the token version, so
+    /// every access token issued before is refused.
+    async fn end_all_sessions(&self, id: UserId) -> Result<Option<User>, Error>;
 
     /// Changes the role of the user with this email; `None` if there is no such user.
     async fn set_role(&self, email: &EmailAddress, role: Role) -> Result<Option<User>, Error>;

@@ -42,6 +42,7 @@ mod tests {
             confirmed: true,
             created_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
             token_version: 0,
+            ended_sessions: Vec::new(),
         }
     }
 

@@ -11,7 +11,8 @@ use crate::dto::{
     EmailRequest, LoginRequest, MessageBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody,
     UserBody,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, Part};
+use crate::extract::{ValidJson, from_json, from_urlencoded};
 use crate::state::AppState;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -36,7 +37,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 )]
 pub(crate) async fn register(
     state: web::Data<AppState>,
-    body: web::Json<RegisterRequest>,
+    body: ValidJson<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user = state.auth.register(body.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(UserBody::from(user)))
@@ -52,7 +53,7 @@ pub(crate) async fn register(
 )]
 pub(crate) async fn signup(
     state: web::Data<AppState>,
-    body: web::Json<RegisterRequest>,
+    body: ValidJson<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     register(state, body).await
 }
@@ -80,9 +81,9 @@ pub(crate) async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let form = req.content_type() == ContentType::form_url_encoded().essence_str();
     let request: LoginRequest = if form {
-        serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::body(e.to_string()))?
+        from_urlencoded(Part::Body, &body)?
     } else if req.content_type() == ContentType::json().essence_str() {
-        serde_json::from_slice(&body).map_err(|e| ApiError::body(e.to_string()))?
+        from_json(&body)?
     } else {
         return Err(ApiError::UnsupportedMediaType);
     };
@@ -136,7 +137,7 @@ pub(crate) async fn confirmed_email(
 )]
 pub(crate) async fn request_email(
     state: web::Data<AppState>,
-    body: web::Json<EmailRequest>,
+    body: ValidJson<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.auth.request_confirmation_email(body.into_inner().email).await?;
     Ok(HttpResponse::Ok().json(MessageBody::new(
@@ -158,7 +159,7 @@ fn refresh_token(body: RefreshRequest) -> Result<String, ApiError> {
 )]
 pub(crate) async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: ValidJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tokens = state.auth.refresh(&refresh_token(body.into_inner())?).await?;
     Ok(HttpResponse::Ok().json(TokensBody::from(tokens)))
@@ -174,7 +175,7 @@ pub(crate) async fn refresh(
 )]
 pub(crate) async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: ValidJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.auth.logout(&refresh_token(body.into_inner())?).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -189,7 +190,7 @@ pub(crate) async fn logout(
 )]
 pub(crate) async fn request_password_reset(
     state: web::Data<AppState>,
-    body: web::Json<EmailRequest>,
+    body: ValidJson<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.auth.request_password_reset(body.into_inner().email).await?;
     Ok(HttpResponse::Ok()
@@ -206,7 +207,7 @@ pub(crate) async fn request_password_reset(
 )]
 pub(crate) async fn reset_password(
     state: web::Data<AppState>,
-    body: web::Json<ResetPasswordRequest>,
+    body: ValidJson<ResetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.auth.reset_password(body.into_inner().into()).await?;
     Ok(HttpResponse::Ok().json(MessageBody::new("Password has been reset")))

@@ -7,7 +7,7 @@ use contacts_domain::contact::ContactId;
 use crate::dto::ErrorBody;
 use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactRequest, ListParams};
 use crate::error::ApiError;
-use crate::extract::CurrentUser;
+use crate::extract::{CurrentUser, ValidJson, ValidQuery};
 use crate::state::AppState;
 
 /// Default window of GET `/birthdays`, in days.
@@ -30,7 +30,7 @@ type Handled = Result<HttpResponse, ApiError>;
         (status = 409, description = "This user already has a contact with that email", body = ErrorBody),
     ),
 )]
-pub(crate) async fn create(state: web::Data<AppState>, user: CurrentUser, body: web::Json<ContactRequest>) -> Handled {
+pub(crate) async fn create(state: web::Data<AppState>, user: CurrentUser, body: ValidJson<ContactRequest>) -> Handled {
     let contact = state.contacts.create(user.0.id, body.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(ContactBody::from(contact)))
 }
@@ -45,7 +45,7 @@ pub(crate) async fn create(state: web::Data<AppState>, user: CurrentUser, body: 
         ),
     ),
 )]
-pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: web::Query<ListParams>) -> Handled {
+pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: ValidQuery<ListParams>) -> Handled {
     let (contacts, total) =
         state.contacts.list(user.0.id, params.into_inner().into()).await.map_err(ApiError::in_query)?;
     let body: Vec<ContactBody> = contacts.into_iter().map(ContactBody::from).collect();
@@ -64,7 +64,7 @@ pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: 
 pub(crate) async fn birthdays(
     state: web::Data<AppState>,
     user: CurrentUser,
-    params: web::Query<BirthdayParams>,
+    params: ValidQuery<BirthdayParams>,
 ) -> Handled {
     let days = params.days.unwrap_or(DEFAULT_BIRTHDAY_DAYS);
     let contacts = state.contacts.upcoming_birthdays(user.0.id, days).await.map_err(ApiError::in_query)?;
@@ -99,7 +99,7 @@ pub(crate) async fn replace(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
-    body: web::Json<ContactRequest>,
+    body: ValidJson<ContactRequest>,
 ) -> Handled {
     let contact = state.contacts.replace(user.0.id, ContactId(*id), body.into_inner().into()).await?;
     Ok(HttpResponse::Ok().json(ContactBody::from(contact)))
@@ -121,7 +121,7 @@ pub(crate) async fn update(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
-    body: web::Json<ContactPatchRequest>,
+    body: ValidJson<ContactPatchRequest>,
 ) -> Handled {
     let contact = state.contacts.update(user.0.id, ContactId(*id), body.into_inner().into()).await?;
     Ok(HttpResponse::Ok().json(ContactBody::from(contact)))

@@ -48,12 +48,13 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
             .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
             .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                ApiError::Unparsable { part: Part::Query, field: None, message: e.to_string() }.into()
-            }))
-            .app_data(web::PathConfig::default().error_handler(|e, _| {
-                ApiError::Unparsable { part: Part::Path, field: Some("contact_id".into()), message: e.to_string() }
+                ApiError::Unparsable { part: Part::Query, path: Vec::new(), message: e.to_string(), kind: "parsing" }
                     .into()
             }))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|e, _| ApiError::unparsable_field(Part::Path, "contact_id", e.to_string()).into()),
+            )
             .service(
                 web::scope("")
                     .wrap(ErrorHandlers::new().default_handler(with_detail))

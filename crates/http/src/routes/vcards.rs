@@ -9,13 +9,14 @@ use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use contacts_domain::PathSegment;
 use contacts_domain::contact::vcard::{self, Version};
 use contacts_domain::contact::{ContactId, ImportReport, read_import};
 
 #[allow(unused_imports)] // referenced by the OpenAPI annotations only
 use crate::dto::{ErrorBody, ValidationErrorBody};
 use crate::error::{ApiError, Part};
-use crate::extract::CurrentUser;
+use crate::extract::{CurrentUser, ValidQuery};
 use crate::state::AppState;
 
 /// Contacts read per page of an export: what one export holds in memory at a time.
@@ -44,8 +45,9 @@ impl VersionParams {
             None => Ok(Version::V4),
             Some(raw) => Version::parse(raw).ok_or_else(|| ApiError::Unparsable {
                 part: Part::Query,
-                field: Some("version".into()),
+                path: vec![PathSegment::Field("version".into())],
                 message: "Input should be '3.0' or '4.0'".into(),
+                kind: "enum",
             }),
         }
     }
@@ -93,7 +95,7 @@ impl From<ImportReport> for ImportBody {
 pub(crate) async fn export(
     state: web::Data<AppState>,
     user: CurrentUser,
-    params: web::Query<VersionParams>,
+    params: ValidQuery<VersionParams>,
 ) -> Handled {
     let version = params.version()?;
     let owner = user.0.id;
@@ -138,7 +140,7 @@ pub(crate) async fn card(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
-    params: web::Query<VersionParams>,
+    params: ValidQuery<VersionParams>,
 ) -> Handled {
     let version = params.version()?;
     let stored = state.contacts.card(user.0.id, ContactId(*id)).await?;
@@ -230,5 +232,10 @@ async fn read_file_field(mut form: Multipart, limit: usize) -> Result<Vec<u8>, A
             }
         }
     }
-    Err(ApiError::Unparsable { part: Part::Body, field: Some("file".into()), message: "Field required".into() })
+    Err(ApiError::Unparsable {
+        part: Part::Body,
+        path: vec![PathSegment::Field("file".into())],
+        message: "Field required".into(),
+        kind: "missing",
+    })
 }

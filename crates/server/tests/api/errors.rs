@@ -90,3 +90,55 @@ async fn nul_characters_are_refused_never_a_500() {
     notes["additional_info"] = json!("line one\nline two\tindented");
     assert_eq!(app.create_contact(&ada, &notes).await["additional_info"], "line one\nline two\tindented");
 }
+
+#[tokio::test]
+async fn a_value_of_the_wrong_type_is_located_at_its_field() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let mut body = contact("A", "B", "a@b.co");
+    body["first_name"] = json!(123);
+    let response = app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), &body).await;
+    let problem = expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        problem,
+        json!({"detail": [{"loc": ["body", "first_name"], "msg": "Input should be a valid string", "type": "string_type"}]})
+    );
+    let register = json!({"username": ["ada"], "email": "x@example.org", "password": PASSWORD});
+    expect_invalid(app.post_json("/api/auth/register", &register).await, &["body", "username"]).await;
+    let login = json!({"username": "ada", "password": 12345678});
+    expect_invalid(app.post_json("/api/auth/login", &login).await, &["body", "password"]).await;
+}
+
+#[tokio::test]
+async fn a_nested_value_of_the_wrong_type_has_its_whole_path() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let mut body = contact("A", "B", "a@b.co");
+    body["emails"] = json!([{"value": "a@b.co"}, {"value": 7, "type": "work"}]);
+    let response = app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), &body).await;
+    let problem = expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem["detail"][0]["loc"], json!(["body", "emails", 1, "value"]), "{problem}");
+    assert_eq!(problem["detail"][0]["type"], "string_type", "{problem}");
+    let created = app.create_contact(&ada, &contact("C", "D", "c@d.co")).await;
+    let path = format!("/api/contacts/{}", created["id"]);
+    let response = app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"phones": [{"type": 5}]})).await;
+    let problem = expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem["detail"][0]["loc"], json!(["body", "phones", 0, "type"]), "{problem}");
+}
+
+#[tokio::test]
+async fn a_query_value_that_is_not_an_integer_is_located_at_its_name() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    for query in ["limit=abc", "limit=1.5", "skip=-x&limit=5", "limit="] {
+        let response = app.get(&format!("/api/contacts/?{query}"), Some(&ada.token)).await;
+        let body = expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let field = if query.starts_with("skip") { "skip" } else { "limit" };
+        assert_eq!(body["detail"][0]["loc"], json!(["query", field]), "{query}: {body}");
+        assert_eq!(body["detail"][0]["type"], "int_parsing", "{query}: {body}");
+    }
+    let response = app.get("/api/contacts/birthdays?days=soon", Some(&ada.token)).await;
+    let body = expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["detail"][0]["loc"], json!(["query", "days"]), "{body}");
+    expect(app.get("/api/contacts/?limit=5", Some(&ada.token)).await, StatusCode::OK).await;
+}

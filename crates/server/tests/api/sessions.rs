@@ -221,3 +221,61 @@ async fn the_reset_page_form_applies_the_same_rules() {
     assert!(reused.contains("invalid, expired or already used"));
     expect(app.login_form("ada", "from the form 123").await, StatusCode::OK).await;
 }
+
+async fn me(app: &TestApp, pair: &Value) -> reqwest::Response {
+    app.get("/api/users/me", pair["access_token"].as_str()).await
+}
+
+#[tokio::test]
+async fn logout_ends_the_access_tokens_of_its_session_at_once_and_only_those() {
+    let app = spawn_app().await;
+    app.user("ada").await;
+    let login = tokens(&app).await;
+    let refreshed = expect(refresh(&app, &login["refresh_token"]).await, StatusCode::OK).await;
+    let other = tokens(&app).await;
+    // Warm: the user is in the cache, so a stale cached copy would let the tokens through.
+    expect(me(&app, &login).await, StatusCode::OK).await;
+    expect(app.get("/api/contacts/", refreshed["access_token"].as_str()).await, StatusCode::OK).await;
+
+    let out = app.post_json("/api/auth/logout", &json!({"refresh_token": refreshed["refresh_token"]})).await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+
+    // The login's and the refresh's access tokens of that session: refused from now on.
+    expect_unauthenticated(app.get("/api/contacts/", login["access_token"].as_str()).await).await;
+    expect_unauthenticated(app.get("/api/contacts/", refreshed["access_token"].as_str()).await).await;
+    // Another session goes on, and can refresh and log out on its own.
+    expect(app.get("/api/contacts/", other["access_token"].as_str()).await, StatusCode::OK).await;
+    let other_next = expect(refresh(&app, &other["refresh_token"]).await, StatusCode::OK).await;
+    expect(app.get("/api/contacts/", other_next["access_token"].as_str()).await, StatusCode::OK).await;
+    let out = app.post_json("/api/auth/logout", &json!({"refresh_token": other_next["refresh_token"]})).await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    expect_unauthenticated(app.get("/api/contacts/", other_next["access_token"].as_str()).await).await;
+    // A new login works.
+    let fresh = tokens(&app).await;
+    expect(app.get("/api/contacts/", fresh["access_token"].as_str()).await, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn theft_detection_ends_every_access_token_of_the_user_at_once() {
+    let app = spawn_app().await;
+    app.user("ada").await;
+    let bob = app.user("bob").await;
+    let first = tokens(&app).await;
+    let second = expect(refresh(&app, &first["refresh_token"]).await, StatusCode::OK).await;
+    let other = tokens(&app).await;
+    for pair in [&first, &second, &other] {
+        expect(app.get("/api/contacts/", pair["access_token"].as_str()).await, StatusCode::OK).await;
+    }
+
+    // The first refresh token again: theft.
+    expect_unauthenticated(refresh(&app, &first["refresh_token"]).await).await;
+
+    for pair in [&first, &second, &other] {
+        expect_unauthenticated(app.get("/api/contacts/", pair["access_token"].as_str()).await).await;
+    }
+    expect_unauthenticated(refresh(&app, &other["refresh_token"]).await).await;
+    // Another user is untouched; the owner can log in again.
+    expect(app.get("/api/contacts/", Some(&bob.token)).await, StatusCode::OK).await;
+    let fresh = tokens(&app).await;
+    expect(app.get("/api/contacts/", fresh["access_token"].as_str()).await, StatusCode::OK).await;
+}

@@ -56,11 +56,11 @@ async fn raw_del(key: &str) {
 
 /// Where a user is stored, spelled out rather than taken from the code under test.
 fn key_of(id: i64) -> String {
-    format!("contacts:v1:user:{id}")
+    format!("contacts:v2:user:{id}")
 }
 
 fn rate_key_of(key: &str, window_start: i64) -> String {
-    format!("contacts:v1:rate:{key}:{window_start}")
+    format!("contacts:v2:rate:{key}:{window_start}")
 }
 
 fn user(id: i64) -> User {
@@ -73,6 +73,7 @@ fn user(id: i64) -> User {
         confirmed: true,
         created_at: Utc.with_ymd_and_hms(2025, 6, 15, 12, 30, 45).unwrap() + chrono::Duration::microseconds(123_456),
         token_version: 3,
+        ended_sessions: vec!["5e55".to_owned()],
     }
 }
 
@@ -90,9 +91,9 @@ async fn users_round_trip_as_json_without_any_secret() {
     raw_del(&key_of(id)).await;
 
     assert_eq!(read, Some(stored));
-    let raw_value = raw_value.expect("the user is stored under contacts:v1:user:{id}");
+    let raw_value = raw_value.expect("the user is stored under contacts:v2:user:{id}");
     let json: serde_json::Value = serde_json::from_str(&raw_value).expect("the record is JSON");
-    assert_eq!(json["v"], 1, "{raw_value}");
+    assert_eq!(json["v"], 2, "{raw_value}");
     assert_eq!(json["id"], id, "{raw_value}");
     assert!(!raw_value.to_lowercase().contains("password"), "{raw_value}");
     assert!(!raw_value.contains("$2b$"), "{raw_value}");

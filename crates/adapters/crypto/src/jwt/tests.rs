@@ -14,6 +14,7 @@ fn claims(kind: TokenKind) -> Claims {
         issued_at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
         expires_at: Utc.timestamp_opt(1_700_000_900, 0).unwrap(),
         version: 3,
+        session: matches!(kind, TokenKind::Access | TokenKind::Refresh).then(|| "5e55".to_owned()),
     }
 }
 

@@ -227,3 +227,40 @@ async fn of_racing_avatar_updates_each_replaces_a_different_url() {
     expected.sort();
     assert_eq!(replaced, expected);
 }
+
+#[tokio::test]
+async fn end_session_records_the_session_and_prunes_those_whose_tokens_have_expired() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db);
+    let user = create(&repo, "ada", "ada@example.com").await;
+    let other = create(&repo, "grace", "grace@example.com").await;
+    assert!(user.ended_sessions.is_empty());
+    let now = Utc::now();
+
+    let ended = repo.end_session(user.id, "s1", now + Duration::minutes(15), now).await.unwrap().unwrap();
+    assert_eq!(ended.ended_sessions, vec!["s1".to_owned()]);
+    let later = now + Duration::minutes(10);
+    let ended = repo.end_session(user.id, "s2", later + Duration::minutes(15), later).await.unwrap().unwrap();
+    assert_eq!(ended.ended_sessions, vec!["s1".to_owned(), "s2".to_owned()]);
+    assert_eq!(repo.find_by_id(user.id).await.unwrap().unwrap().ended_sessions, ended.ended_sessions);
+
+    // s1's access tokens have all expired by now: pruned.
+    let much_later = now + Duration::minutes(20);
+    let ended = repo.end_session(user.id, "s3", much_later + Duration::minutes(15), much_later).await.unwrap();
+    assert_eq!(ended.unwrap().ended_sessions, vec!["s2".to_owned(), "s3".to_owned()]);
+    assert!(repo.find_by_id(other.id).await.unwrap().unwrap().ended_sessions.is_empty(), "one user only");
+    assert_eq!(repo.end_session(UserId(i64::MAX), "s", now, now).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn end_all_sessions_bumps_the_token_version() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db);
+    let user = create(&repo, "ada", "ada@example.com").await;
+
+    let ended = repo.end_all_sessions(user.id).await.unwrap().unwrap();
+
+    assert_eq!(ended.token_version, user.token_version + 1);
+    assert_eq!(repo.find_by_id(user.id).await.unwrap().unwrap().token_version, user.token_version + 1);
+    assert_eq!(repo.end_all_sessions(UserId(i64::MAX)).await.unwrap(), None);
+}

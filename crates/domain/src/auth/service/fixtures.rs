@@ -23,6 +23,8 @@ pub(super) const CONFIRM_PATH: &str = "/auth/confirmed_email/{token}";
 pub(super) const RESET_PATH: &str = "/reset-password?token={token}";
 pub(super) const USER_ID: UserId = UserId(7);
 /// The fixture user's token version: deliberately not 0, so a hard-coded version shows.
+/// The session of the tokens [`claims`] makes.
+pub(super) const SESSION: &str = "0123456789abcdef0123456789abcdef";
 pub(super) const TOKEN_VERSION: i64 = 3;
 
 /// The fixed "now" of every test: deliberately not on a whole second.
@@ -65,12 +67,20 @@ pub(super) fn user(confirmed: bool) -> User {
         confirmed,
         created_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
         token_version: TOKEN_VERSION,
+        ended_sessions: Vec::new(),
     }
 }
 
 /// Claims of `kind` for the fixture user, issued under its current token version.
 pub(super) fn claims(kind: TokenKind, expires_at: DateTime<Utc>) -> Claims {
-    Claims { subject: USER_ID, kind, issued_at: expires_at - Duration::seconds(60), expires_at, version: TOKEN_VERSION }
+    Claims {
+        subject: USER_ID,
+        kind,
+        issued_at: expires_at - Duration::seconds(60),
+        expires_at,
+        version: TOKEN_VERSION,
+        session: Some(SESSION.to_owned()),
+    }
 }
 
 /// A shared list that a mock appends what it receives to.

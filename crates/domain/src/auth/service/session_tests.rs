@@ -54,7 +54,11 @@ fn refreshing(
 ) -> (Service, Recorded<Claims>, Recorded<Rotation>) {
     let (tokens, issued) = refresh_codec(Some(claims(TokenKind::Refresh, expires_at)));
     let (store, rotations) = rotating_store(outcome, revoke_all);
-    let service = service(users_finding_by_id(Some(user(true))), unused_hasher(), tokens, store, silent_mailer());
+    let mut users = users_finding_by_id(Some(user(true)));
+    // Theft ends every access token too, once per revocation of every refresh token.
+    users.expect_end_all_sessions().withf(|id| *id == USER_ID).times(revoke_all).returning(|_| Ok(None));
+    users.expect_end_session().never();
+    let service = service(users, unused_hasher(), tokens, store, silent_mailer());
     (service, issued, rotations)
 }
 
@@ -92,6 +96,8 @@ async fn refresh_rotates_the_presented_token_into_a_new_pair() {
                 issued_at,
                 expires_at: issued_at + Duration::seconds(900),
                 version: TOKEN_VERSION,
+                // Still the session of the presented token: logout ends this pair too.
+                session: Some(SESSION.to_owned()),
             },
             Claims {
                 subject: USER_ID,
@@ -99,6 +105,7 @@ async fn refresh_rotates_the_presented_token_into_a_new_pair() {
                 issued_at,
                 expires_at: new_expires_at,
                 version: TOKEN_VERSION,
+                session: Some(SESSION.to_owned()),
             },
         ]
     );
@@ -172,13 +179,29 @@ async fn refresh_propagates_a_store_failure_instead_of_calling_it_a_bad_token() 
 // ---------------------------------------------------------------------------------------------
 // logout
 
+/// What `end_session` received: user, session, until and now.
+type EndedSession = (UserId, String, DateTime<Utc>, DateTime<Utc>);
+
+/// What `revoke_refresh` received: the fingerprint and "now".
+type Revoked = Recorded<(String, DateTime<Utc>)>;
+
 /// A logout service whose `revoke_refresh` answers `outcome` once and records its arguments;
-/// `revoke_all_refresh` is expected `revoke_all` times, for the fixture user.
+/// `revoke_all_refresh` (and the users' `end_all_sessions`) is expected `revoke_all` times, for
+/// the fixture user, and `end_session` is recorded.
 fn logging_out(
     expires_at: DateTime<Utc>,
     outcome: RefreshRotation,
     revoke_all: usize,
 ) -> (Service, Recorded<(String, DateTime<Utc>)>) {
+    let (service, revoked, _) = logging_out_recording(expires_at, outcome, revoke_all);
+    (service, revoked)
+}
+
+fn logging_out_recording(
+    expires_at: DateTime<Utc>,
+    outcome: RefreshRotation,
+    revoke_all: usize,
+) -> (Service, Revoked, Recorded<EndedSession>) {
     let revoked: Recorded<(String, DateTime<Utc>)> = Arc::default();
     let mut store = MockTokenStore::new();
     let sink = Arc::clone(&revoked);
@@ -189,7 +212,15 @@ fn logging_out(
     store.expect_rotate_refresh().never();
     store.expect_revoke_all_refresh().withf(|user| *user == USER_ID).times(revoke_all).returning(|_| Ok(()));
     let tokens = decoding_codec(OLD_REFRESH, TokenKind::Refresh, Some(claims(TokenKind::Refresh, expires_at)));
-    (service(MockUserRepository::new(), unused_hasher(), tokens, store, silent_mailer()), revoked)
+    let ended: Recorded<EndedSession> = Arc::default();
+    let mut users = MockUserRepository::new();
+    users.expect_end_all_sessions().withf(|id| *id == USER_ID).times(revoke_all).returning(|_| Ok(None));
+    let sink = Arc::clone(&ended);
+    users.expect_end_session().returning(move |id, session, until, now| {
+        sink.lock().unwrap().push((id, session.to_owned(), until, now));
+        Ok(None)
+    });
+    (service(users, unused_hasher(), tokens, store, silent_mailer()), revoked, ended)
 }
 
 #[tokio::test]
@@ -202,12 +233,31 @@ async fn logout_revokes_the_presented_token_one_second_before_it_expires() {
 }
 
 #[tokio::test]
+async fn logout_ends_the_access_tokens_of_its_session_for_as_long_as_they_could_live() {
+    let (service, _, ended) = logging_out_recording(now() + Duration::hours(1), RefreshRotation::Rotated, 0);
+
+    service.logout(OLD_REFRESH).await.unwrap();
+
+    assert_eq!(recorded(&ended), vec![(USER_ID, SESSION.to_owned(), now() + Duration::seconds(900), now())]);
+}
+
+#[tokio::test]
 async fn logout_with_a_reused_token_revokes_every_session_once_and_fails() {
-    let (service, _) = logging_out(now() + Duration::hours(1), RefreshRotation::Reused, 1);
+    let (service, _, ended) = logging_out_recording(now() + Duration::hours(1), RefreshRotation::Reused, 1);
 
     let error = service.logout(OLD_REFRESH).await.unwrap_err();
 
     assert!(matches!(error, Error::Unauthenticated), "{error:?}");
+    // Every session ended (the token version), not just this one.
+    assert_eq!(recorded(&ended), vec![]);
+}
+
+#[tokio::test]
+async fn logout_with_an_unknown_token_ends_no_session() {
+    let (service, _, ended) = logging_out_recording(now() + Duration::hours(1), RefreshRotation::Unknown, 0);
+
+    assert!(matches!(service.logout(OLD_REFRESH).await, Err(Error::Unauthenticated)));
+    assert_eq!(recorded(&ended), vec![]);
 }
 
 #[tokio::test]
@@ -277,6 +327,7 @@ async fn request_password_reset_queues_the_link_with_its_fingerprint() {
             issued_at: now_whole_seconds(),
             expires_at,
             version: TOKEN_VERSION,
+            session: None,
         }]
     );
     assert_eq!(

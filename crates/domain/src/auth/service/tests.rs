@@ -77,6 +77,7 @@ async fn register_hashes_the_password_stores_the_user_and_mails_a_confirmation_l
             issued_at: now_whole_seconds(),
             expires_at: now_whole_seconds() + Duration::seconds(86_400),
             version: TOKEN_VERSION,
+            session: None,
         }]
     );
 
@@ -356,8 +357,12 @@ async fn login_issues_an_access_and_a_refresh_token_and_stores_the_refresh_finge
     );
     let issued_at = now_whole_seconds();
     let refresh_expires_at = issued_at + Duration::seconds(604_800);
+    let issued_claims = recorded(&issued);
+    // A fresh session id, random (128 bits, hex), shared by both tokens of the pair.
+    let session = issued_claims[0].session.clone().expect("a session id");
+    assert!(session.len() == 32 && session.chars().all(|c| c.is_ascii_hexdigit()), "{session}");
     assert_eq!(
-        recorded(&issued),
+        issued_claims,
         vec![
             Claims {
                 subject: USER_ID,
@@ -365,6 +370,7 @@ async fn login_issues_an_access_and_a_refresh_token_and_stores_the_refresh_finge
                 issued_at,
                 expires_at: issued_at + Duration::seconds(900),
                 version: TOKEN_VERSION,
+                session: Some(session.clone()),
             },
             Claims {
                 subject: USER_ID,
@@ -372,6 +378,7 @@ async fn login_issues_an_access_and_a_refresh_token_and_stores_the_refresh_finge
                 issued_at,
                 expires_at: refresh_expires_at,
                 version: TOKEN_VERSION,
+                session: Some(session.clone()),
             },
         ]
     );
@@ -612,4 +619,26 @@ async fn authenticate_accepts_a_token_issued_under_the_users_current_version() {
         authenticating(Some(current), users_finding_by_id(Some(reset_user.clone()))).authenticate("access-token").await;
 
     assert_eq!(authenticated.unwrap(), reset_user);
+}
+
+#[tokio::test]
+async fn authenticate_refuses_a_token_of_a_session_that_was_logged_out() {
+    let logged_out = User { ended_sessions: vec!["other".to_owned(), SESSION.to_owned()], ..user(true) };
+    let token = claims(TokenKind::Access, now() + Duration::hours(1));
+
+    let error = authenticating(Some(token), users_finding_by_id(Some(logged_out))).authenticate("access-token").await;
+
+    assert!(matches!(error, Err(Error::Unauthenticated)), "{error:?}");
+}
+
+#[tokio::test]
+async fn authenticate_accepts_a_token_of_another_session_than_those_logged_out() {
+    let other_logged_out = User { ended_sessions: vec!["other".to_owned()], ..user(true) };
+    let token = claims(TokenKind::Access, now() + Duration::hours(1));
+
+    let authenticated = authenticating(Some(token), users_finding_by_id(Some(other_logged_out.clone())))
+        .authenticate("access-token")
+        .await;
+
+    assert_eq!(authenticated.unwrap(), other_logged_out);
 }

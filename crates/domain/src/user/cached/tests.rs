@@ -23,6 +23,7 @@ fn user() -> User {
         confirmed: true,
         created_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
         token_version: 3,
+        ended_sessions: Vec::new(),
     }
 }
 
@@ -136,9 +137,23 @@ enum Change {
     UpdatePassword,
     UpdateAvatar,
     SetRole,
+    EndSession,
+    EndAllSessions,
 }
 
-const CHANGES: [Change; 4] = [Change::ConfirmEmail, Change::UpdatePassword, Change::UpdateAvatar, Change::SetRole];
+const CHANGES: [Change; 6] = [
+    Change::ConfirmEmail,
+    Change::UpdatePassword,
+    Change::UpdateAvatar,
+    Change::SetRole,
+    Change::EndSession,
+    Change::EndAllSessions,
+];
+
+/// The instant [`apply`] passes to `end_session`.
+fn at() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
 
 /// What the repository answers to a change.
 #[derive(Debug, Clone, Copy)]
@@ -198,6 +213,28 @@ fn repository_changing(change: Change, outcome: Outcome, seq: &mut Sequence) -> 
                 .in_sequence(seq)
                 .returning(move |_, _| outcome.result());
         }
+        Change::EndSession => {
+            users
+                .expect_end_session()
+                .withf(|id, session, until, now| *id == USER_ID && session == "s1" && *until > *now && *now == at())
+                .times(1)
+                .in_sequence(seq)
+                .returning(move |_, _, _, _| outcome.result());
+        }
+        Change::EndAllSessions => {
+            users
+                .expect_end_all_sessions()
+                .withf(|id| *id == USER_ID)
+                .times(1)
+                .in_sequence(seq)
+                .returning(move |_| outcome.result());
+        }
+    }
+    if !matches!(change, Change::EndSession) {
+        users.expect_end_session().never();
+    }
+    if !matches!(change, Change::EndAllSessions) {
+        users.expect_end_all_sessions().never();
     }
     if !matches!(change, Change::ConfirmEmail) {
         users.expect_confirm_email().never();
@@ -220,6 +257,8 @@ async fn apply(cached: &CachedUsers<MockUserRepository, MockUserCache>, change: 
         Change::UpdatePassword => cached.update_password(USER_ID, PasswordHash(NEW_HASH.to_owned())).await,
         Change::UpdateAvatar => cached.update_avatar(USER_ID, NEW_AVATAR).await.map(|c| c.map(|(user, _)| user)),
         Change::SetRole => cached.set_role(&email(), Role::Admin).await,
+        Change::EndSession => cached.end_session(USER_ID, "s1", at() + chrono::Duration::minutes(15), at()).await,
+        Change::EndAllSessions => cached.end_all_sessions(USER_ID).await,
     }
 }
 

@@ -39,6 +39,7 @@ fn user(role: Role, avatar: Option<&str>) -> User {
         confirmed: true,
         created_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
         token_version: 3,
+        ended_sessions: Vec::new(),
     }
 }
 
