@@ -1,6 +1,6 @@
 //! Crafted image files for upload tests.
 
-/// A PNG file whose header declares `width`×`height` pixels but which carries no pixel data:
+/// A PNG file whose header declares `width` × `height` pixels but which carries no pixel data:
 /// the shape of a decompression bomb's announcement, a few dozen bytes long. Its chunks have
 /// correct checksums, so a decoder reads the header as valid.
 pub fn png_declaring(width: u32, height: u32) -> Vec<u8> {

@@ -4,7 +4,7 @@ use image::{DynamicImage, ImageBuffer, Rgb};
 
 use super::*;
 
-/// A real image of `w`×`h` pixels in `format`, with a gradient so resizing has work to do.
+/// A real image of `w` × `h` pixels in `format`, with a gradient so resizing has work to do.
 pub(crate) fn image_bytes(w: u32, h: u32, format: ImageFormat) -> Vec<u8> {
     let buffer = ImageBuffer::from_fn(w, h, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
     let mut out = Vec::new();

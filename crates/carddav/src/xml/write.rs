@@ -57,7 +57,7 @@ impl Node {
 pub struct PropStat {
     /// The HTTP status of these properties (`200`, `403`, `404`, `424`).
     pub status: u16,
-    /// The properties, with their values (empty elements for `404`s).
+    /// The properties, with their values (empty elements for those not found, `404`).
     pub props: Vec<Node>,
 }
 

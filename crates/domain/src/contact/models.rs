@@ -125,7 +125,7 @@ impl AdditionalInfo {
 pub struct TypedValue {
     /// The address or number as sent.
     pub value: String,
-    /// Free text, lower-cased `TYPE`s joined by commas when read from a card.
+    /// Free text, lower-cased `TYPE` parameters joined by commas when read from a card.
     pub kind: Option<String>,
 }
 

@@ -37,7 +37,7 @@ pub trait ContactRepository: Send + Sync + 'static {
 
     /// Stores imported cards in the owner's default address book, in one batch: a card whose
     /// `UID` is already in the book replaces that contact, any other is created. Each card is
-    /// stored whole or not at all; the outcomes are in the order of `cards`, whose `UID`s are
+    /// stored whole or not at all; the outcomes are in the order of `cards`, whose `UID` values are
     /// distinct.
     async fn import(&self, owner: UserId, cards: &[CardRecord]) -> Result<Vec<ImportOutcome>, Error>;
 

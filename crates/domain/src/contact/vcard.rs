@@ -228,7 +228,7 @@ fn text_of(entry: &VCardEntry) -> Option<String> {
     if text.is_empty() { None } else { Some(text.to_owned()) }
 }
 
-/// The `TYPE`s of a property, lower-cased and comma-joined, without the ones that only say it
+/// The `TYPE` parameters of a property, lower-cased and comma-joined, without the ones that only say it
 /// is an internet address, a voice line or the preferred one.
 fn type_of(entry: &VCardEntry) -> Option<String> {
     let types: Vec<String> = entry

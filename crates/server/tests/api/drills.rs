@@ -189,7 +189,7 @@ async fn redis_killed_under_load_fails_no_request_and_is_used_again_once_back() 
     // The restarted Redis starts empty: the user is found there only if the app wrote it again.
     expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
     let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let cached: Option<String> = conn.get(format!("contacts:v1:user:{}", ada.id)).await.unwrap();
+    let cached: Option<String> = conn.get(format!("contacts:v2:user:{}", ada.id)).await.unwrap();
     assert!(cached.is_some(), "the cache is written again");
 }
 

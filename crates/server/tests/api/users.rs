@@ -74,7 +74,7 @@ async fn the_current_user_is_read_from_redis_without_its_password_hash() {
     let ada = app.user("ada").await;
     expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
 
-    let key = format!("contacts:v1:user:{}", ada.id);
+    let key = format!("contacts:v2:user:{}", ada.id);
     let mut redis = redis().await;
     let cached: String = redis.get(&key).await.expect("the user is cached");
     assert!(!cached.contains("$2b$") && !cached.contains("password"), "{cached}");
