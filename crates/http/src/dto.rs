@@ -338,11 +338,21 @@ pub(crate) struct ErrorBody {
     detail: String,
 }
 
+/// One step of a `loc`: the part of the request or a field's name, or a position in a list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum LocStep {
+    /// `body`, `query` or `path`, or a field's name.
+    Name(String),
+    /// A position in a list, from 0 (as in `["body", "emails", 0, "value"]`).
+    Index(u64),
+}
+
 /// One rejected input value.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ValidationProblem {
-    /// Where: `body`, `query` or `path`, then the field.
-    loc: Vec<String>,
+    /// Where: `body`, `query` or `path`, then the path to the field (names and list positions).
+    loc: Vec<LocStep>,
     msg: String,
     #[serde(rename = "type")]
     kind: String,

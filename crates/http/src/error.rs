@@ -13,6 +13,7 @@ use serde_json::json;
 
 use contacts_domain::{Error, FieldError, PathSegment};
 
+use crate::dto::LocStep;
 use crate::problems;
 
 /// Which part of a request held a rejected value: the first element of FastAPI's `loc`. The
@@ -105,13 +106,13 @@ impl ApiError {
     }
 }
 
-fn loc(part: Part, path: &[PathSegment]) -> serde_json::Value {
-    let mut loc = vec![json!(part.as_str())];
+fn loc(part: Part, path: &[PathSegment]) -> Vec<LocStep> {
+    let mut loc = vec![LocStep::Name(part.as_str().to_owned())];
     loc.extend(path.iter().map(|segment| match segment {
-        PathSegment::Field(name) => json!(name),
-        PathSegment::Index(i) => json!(i),
+        PathSegment::Field(name) => LocStep::Name(name.clone()),
+        PathSegment::Index(i) => LocStep::Index(*i as u64),
     }));
-    serde_json::Value::Array(loc)
+    loc
 }
 
 fn validation_body(part: Part, errors: &[FieldError]) -> serde_json::Value {

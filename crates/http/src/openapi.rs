@@ -11,9 +11,9 @@ use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
-    AvatarUpload, ContactBody, ContactPatchRequest, ContactRequest, EmailRequest, ErrorBody, LoginRequest, MessageBody,
-    ReadinessBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody, UserBody, ValidationErrorBody,
-    ValidationProblem,
+    AvatarUpload, ContactBody, ContactPatchRequest, ContactRequest, EmailRequest, ErrorBody, LocStep, LoginRequest,
+    MessageBody, ReadinessBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody, UserBody,
+    ValidationErrorBody, ValidationProblem,
 };
 use crate::routes::vcards::{ImportBody, ImportFailureBody};
 use crate::routes::{auth, contacts, health, users, vcards};
@@ -37,7 +37,7 @@ use crate::routes::{auth, contacts, health, users, vcards};
     ),
     components(schemas(
         UserBody, ContactBody, TokensBody, MessageBody, RegisterRequest, LoginRequest, EmailRequest, RefreshRequest,
-        ResetPasswordRequest, ContactRequest, ContactPatchRequest, ErrorBody, ValidationErrorBody, ValidationProblem,
+        ResetPasswordRequest, ContactRequest, ContactPatchRequest, ErrorBody, ValidationErrorBody, ValidationProblem, LocStep,
         ReadinessBody, AvatarUpload, ImportBody, ImportFailureBody,
     )),
     modifiers(&Security, &Authenticated, &InputErrors, &BodyErrors),
