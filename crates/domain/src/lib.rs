@@ -15,6 +15,7 @@ pub mod contact;
 pub mod email;
 pub mod error;
 pub mod mail;
+pub mod reminders;
 pub mod throttle;
 pub mod user;
 

@@ -1,0 +1,159 @@
+//! The settings value objects: each parses and validates, reporting against its field.
+
+use chrono_tz::Tz;
+
+use crate::error::FieldError;
+
+/// An IANA time zone name (such as `Europe/Paris`), checked against the bundled database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZoneName(Tz);
+
+impl TimeZoneName {
+    /// Parses `raw`, exactly as the IANA database spells it.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        raw.parse::<Tz>()
+            .map(Self)
+            .map_err(|_| FieldError::body("timezone", "value_error", "value is not a time zone of the IANA database"))
+    }
+
+    /// The zone, for date arithmetic.
+    pub fn tz(self) -> Tz {
+        self.0
+    }
+
+    /// The zone's IANA name.
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl Default for TimeZoneName {
+    fn default() -> Self {
+        Self(Tz::UTC)
+    }
+}
+
+/// How many days after today a digest looks ahead: 0–30.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReminderDays(u32);
+
+impl ReminderDays {
+    /// The most days a digest may look ahead; a month keeps a digest short.
+    pub const MAX: u32 = 30;
+
+    /// Validates `raw`.
+    pub fn parse(raw: i64) -> Result<Self, FieldError> {
+        match u32::try_from(raw) {
+            Ok(days) if days <= Self::MAX => Ok(Self(days)),
+            _ => Err(FieldError::body("reminder_days", "value_error", "value must be between 0 and 30")),
+        }
+    }
+
+    /// The number of days.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// The local hour at which a digest is sent: 0–23.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReminderHour(u32);
+
+impl ReminderHour {
+    /// Validates `raw`.
+    pub fn parse(raw: i64) -> Result<Self, FieldError> {
+        match u32::try_from(raw) {
+            Ok(hour) if hour <= 23 => Ok(Self(hour)),
+            _ => Err(FieldError::body("reminder_hour", "value_error", "value must be between 0 and 23")),
+        }
+    }
+
+    /// The hour.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// A user's reminder settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReminderSettings {
+    /// The zone the user's days and hours are counted in.
+    pub timezone: TimeZoneName,
+    /// Whether digests are sent at all.
+    pub birthday_reminders: bool,
+    /// Days looked ahead after today.
+    pub reminder_days: ReminderDays,
+    /// Local hour of the digest.
+    pub reminder_hour: ReminderHour,
+}
+
+impl Default for ReminderSettings {
+    /// UTC, on, one day ahead, at 8: what a new account gets.
+    fn default() -> Self {
+        Self {
+            timezone: TimeZoneName::default(),
+            birthday_reminders: true,
+            reminder_days: ReminderDays(1),
+            reminder_hour: ReminderHour(8),
+        }
+    }
+}
+
+/// A partial change of the settings: only the fields present change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SettingsPatch {
+    /// New time zone.
+    pub timezone: Option<TimeZoneName>,
+    /// New on/off.
+    pub birthday_reminders: Option<bool>,
+    /// New days ahead.
+    pub reminder_days: Option<ReminderDays>,
+    /// New hour.
+    pub reminder_hour: Option<ReminderHour>,
+}
+
+impl SettingsPatch {
+    /// `settings` with this patch applied.
+    pub fn apply(self, settings: ReminderSettings) -> ReminderSettings {
+        ReminderSettings {
+            timezone: self.timezone.unwrap_or(settings.timezone),
+            birthday_reminders: self.birthday_reminders.unwrap_or(settings.birthday_reminders),
+            reminder_days: self.reminder_days.unwrap_or(settings.reminder_days),
+            reminder_hour: self.reminder_hour.unwrap_or(settings.reminder_hour),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert_eq!(TimeZoneName::parse("Europe/Paris").unwrap().name(), "Europe/Paris");
+        assert_eq!(TimeZoneName::parse("UTC").unwrap(), TimeZoneName::default());
+        for bad in ["", "Mars/Olympus", "europe/paris ", "+02:00"] {
+            assert_eq!(TimeZoneName::parse(bad).unwrap_err().field, "timezone", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn days_and_hours_have_ranges() {
+        assert_eq!(ReminderDays::parse(0).unwrap().get(), 0);
+        assert_eq!(ReminderDays::parse(30).unwrap().get(), 30);
+        assert_eq!(ReminderDays::parse(31).unwrap_err().field, "reminder_days");
+        assert!(ReminderDays::parse(-1).is_err());
+        assert_eq!(ReminderHour::parse(23).unwrap().get(), 23);
+        assert_eq!(ReminderHour::parse(24).unwrap_err().field, "reminder_hour");
+        assert!(ReminderHour::parse(-1).is_err());
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_carries() {
+        let patch = SettingsPatch { reminder_hour: Some(ReminderHour::parse(6).unwrap()), ..Default::default() };
+        let changed = patch.apply(ReminderSettings::default());
+        assert_eq!(changed.reminder_hour.get(), 6);
+        assert_eq!(changed.reminder_days.get(), 1);
+        assert!(changed.birthday_reminders);
+    }
+}
