@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod observability;
+pub mod reminders;
 pub mod startup;
 pub mod telemetry;
 

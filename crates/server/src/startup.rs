@@ -107,6 +107,10 @@ impl Application {
             database.clone(),
             FloodGuard { cooldown_seconds: settings.mail_cooldown_seconds, daily_limit: settings.mail_daily_limit },
         );
+        if settings.reminder_scan_seconds > 0 {
+            let pass = crate::reminders::pass(&settings, database.clone(), outbox.queued());
+            tokio::spawn(crate::reminders::run(pass, std::time::Duration::from_secs(settings.reminder_scan_seconds)));
+        }
         let state = web::Data::new(build_state(&settings, database, outbox.clone()).await?);
         tokio::spawn(purge_expired_tokens(state.clone()));
         tokio::spawn(crate::delivery::run(delivery_worker(&settings, outbox.clone())?, outbox.queued()));

@@ -73,7 +73,7 @@ fn describe(entry: &DigestEntry, today: NaiveDate) -> String {
 }
 
 /// The digest mail for `entries` (not empty), with the one-click `unsubscribe` link in both
-/// parts; the RFC 8058 headers are added where the mail is queued.
+/// parts and in RFC 8058's headers, so mail clients can offer an "unsubscribe" button.
 pub fn reminder_digest(
     to: EmailAddress,
     username: &str,
@@ -95,7 +95,11 @@ pub fn reminder_digest(
         name = escape_html(username),
         href = escape_html(unsubscribe),
     );
-    Email { to, subject: DIGEST_SUBJECT.to_owned(), text, html }
+    let headers = vec![
+        ("List-Unsubscribe".to_owned(), format!("<{unsubscribe}>")),
+        ("List-Unsubscribe-Post".to_owned(), "List-Unsubscribe=One-Click".to_owned()),
+    ];
+    Email { to, subject: DIGEST_SUBJECT.to_owned(), text, html, headers }
 }
 
 #[cfg(test)]
@@ -160,5 +164,12 @@ mod tests {
         assert!(mail.text.lines().any(|l| l == link));
         assert!(mail.html.contains("&lt;Ada&gt;"));
         assert!(mail.html.contains("href=\"http://x.test/api/reminders/unsubscribe?token=T\""));
+        assert_eq!(
+            mail.headers,
+            [
+                ("List-Unsubscribe".to_owned(), format!("<{link}>")),
+                ("List-Unsubscribe-Post".to_owned(), "List-Unsubscribe=One-Click".to_owned()),
+            ]
+        );
     }
 }

@@ -9,7 +9,7 @@ mod pass;
 mod schedule;
 mod settings;
 
-pub use digest::{BirthdayContact, DigestEntry, digest_entries, reminder_digest};
+pub use digest::{BirthdayContact, DIGEST_SUBJECT, DigestEntry, digest_entries, reminder_digest};
 #[cfg(any(test, feature = "mocks"))]
 pub use pass::MockReminderStore;
 pub use pass::{DueUser, ReminderPass, ReminderStore};
