@@ -247,9 +247,9 @@ impl From<contacts_domain::Error> for BackendError {
             E::RateLimited { retry_after } | E::LoginThrottled { retry_after } => Self::Throttled { retry_after },
             E::Forbidden => Self::Forbidden,
             E::Conflict(_) => Self::UidConflict { existing: None },
-            E::Invalid(problems) => {
-                Self::InvalidCard(problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))
-            }
+            E::Invalid(problems) => Self::InvalidCard(
+                problems.iter().map(|p| format!("{}: {}", p.field(), p.rule)).collect::<Vec<_>>().join("; "),
+            ),
             E::UnsupportedMedia => Self::UnsupportedCard,
             E::ImageTooLarge => Self::TooLarge,
             E::Unavailable(cause) => Self::Unavailable(cause),

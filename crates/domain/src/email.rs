@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::error::FieldError;
+use crate::error::{EmailProblem, FieldError, Rule};
 
 /// The longest address the API accepts, the practical limit of SMTP paths.
 pub const MAX_EMAIL_LENGTH: usize = 254;
@@ -23,12 +23,12 @@ impl EmailAddress {
     /// assert!(EmailAddress::parse("email", "ada@localhost").is_err());
     /// ```
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let invalid = |msg: &str| FieldError::body(field, "value_error", msg);
+        let invalid = |problem| FieldError::new(field, Rule::InvalidEmail(problem));
         if raw.chars().count() > MAX_EMAIL_LENGTH {
-            return Err(invalid("value is not a valid email address: at most 254 characters"));
+            return Err(invalid(EmailProblem::TooLong { max: MAX_EMAIL_LENGTH }));
         }
         let Some((local, domain)) = raw.split_once('@') else {
-            return Err(invalid("value is not a valid email address: it must contain an @"));
+            return Err(invalid(EmailProblem::NoAt));
         };
         let well_formed = !local.is_empty()
             && local.len() <= 64
@@ -44,7 +44,7 @@ impl EmailAddress {
             && !local.ends_with('.')
             && !local.contains("..")
             && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
-        if well_formed { Ok(Self(raw.to_owned())) } else { Err(invalid("value is not a valid email address")) }
+        if well_formed { Ok(Self(raw.to_owned())) } else { Err(invalid(EmailProblem::Malformed)) }
     }
 
     /// Wraps an address read back from storage, where it was validated on the way in.
@@ -94,7 +94,7 @@ mod tests {
             long.as_str(),
         ] {
             let err = EmailAddress::parse("email", bad).unwrap_err();
-            assert_eq!(err.field, "email", "{bad}");
+            assert_eq!(err.field(), "email", "{bad}");
         }
     }
 

@@ -6,47 +6,264 @@
 
 use std::fmt;
 
+use chrono::NaiveDate;
+
 /// A boxed cause kept for the logs; never shown to clients.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// Which part of a request a rejected value came from, so clients can locate it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputPart {
-    /// The request body.
-    Body,
-    /// The query string.
-    Query,
-    /// The path.
-    Path,
+/// One step of the path to a rejected value: a field name, or an index into a list, so that
+/// `emails[0].value` is expressible. Which part of a request (body, query, path) holds the
+/// input is for the inbound adapter to say, not the domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    /// A named field.
+    Field(String),
+    /// A position in a list, from 0.
+    Index(usize),
 }
 
-/// One rejected input value: where it was, what is wrong, and a machine-readable kind.
+/// What a length is counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Unicode scalar values: what people count.
+    Characters,
+    /// UTF-8 bytes: what bcrypt counts, so used for passwords.
+    Bytes,
+}
+
+/// Why an email address was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailProblem {
+    /// Longer than this many characters.
+    TooLong {
+        /// The limit.
+        max: usize,
+    },
+    /// No `@` at all.
+    NoAt,
+    /// Anything else about its shape.
+    Malformed,
+}
+
+/// Why a phone number was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneProblem {
+    /// Fewer than `min` or more than `max` characters.
+    Length {
+        /// Fewest characters.
+        min: usize,
+        /// Most characters.
+        max: usize,
+    },
+    /// A character other than digits, spaces, `-`, `(`, `)` and a leading `+`.
+    Characters,
+    /// Fewer than `min` digits.
+    TooFewDigits {
+        /// Fewest digits.
+        min: usize,
+    },
+}
+
+/// The rule a rejected value broke: data, not text. Inbound adapters turn it into their
+/// protocol's words (the http crate into FastAPI's `msg` and `type`), in one place each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// A required field is absent.
+    Missing,
+    /// A field that may be omitted but not set to `null` was `null`.
+    NotNull,
+    /// An update that changes nothing: at least one field must be sent.
+    AtLeastOneField,
+    /// Shorter than `min`.
+    TooShort {
+        /// The least accepted.
+        min: usize,
+        /// What is counted.
+        unit: Unit,
+    },
+    /// Longer than `max`.
+    TooLong {
+        /// The most accepted.
+        max: usize,
+        /// What is counted.
+        unit: Unit,
+    },
+    /// Not between `min` and `max` characters (inclusive).
+    Length {
+        /// Fewest characters.
+        min: usize,
+        /// Most characters.
+        max: usize,
+    },
+    /// A name that is not in the IANA time zone database.
+    UnknownTimeZone,
+    /// A number outside `min..=max` (no upper bound when `max` is `None`).
+    Range {
+        /// The least accepted.
+        min: i64,
+        /// The most accepted, if any.
+        max: Option<i64>,
+    },
+    /// Characters outside an allowed set, described for people (e.g. "letters, digits").
+    Pattern {
+        /// What is allowed, as a phrase.
+        allowed: &'static str,
+    },
+    /// Control characters; line breaks and tabs are allowed in multi-line texts (notes) but
+    /// not in single-line ones (names).
+    ControlCharacters {
+        /// Whether `\n`, `\r` and `\t` are fine.
+        line_breaks_allowed: bool,
+    },
+    /// A NUL character, which nothing can store or compare.
+    NulCharacters,
+    /// Not an email address.
+    InvalidEmail(EmailProblem),
+    /// Not a phone number.
+    InvalidPhone(PhoneProblem),
+    /// Not a calendar date written `YYYY-MM-DD`.
+    InvalidDate,
+    /// A date after today.
+    FutureDate,
+    /// A date before the earliest accepted.
+    DateBefore(NaiveDate),
+    /// A password that is easy to guess.
+    WeakPassword(PasswordProblem),
+    /// A list with more than `max` entries.
+    TooManyItems {
+        /// The most accepted.
+        max: usize,
+    },
+    /// A list with fewer than `min` entries.
+    TooFewItems {
+        /// The fewest accepted.
+        min: usize,
+    },
+    /// A single field (`email`) sent together with its list (`emails`) but different from the
+    /// list's first entry, which it stands for.
+    DiffersFromFirstEntry {
+        /// The list's name.
+        list: &'static str,
+    },
+}
+
+/// Why a password is refused although its length is fine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordProblem {
+    /// It holds a control character (Unicode category Cc, NUL included).
+    ControlCharacter,
+    /// It is one character repeated.
+    Repeated,
+    /// It is on the shipped list of commonly used passwords.
+    Common,
+    /// It equals the username, the email address or its local part.
+    Personal,
+}
+
+#[cfg(test)]
+impl Rule {
+    /// The variant's name without its bounds, for tests that check which rule was broken.
+    pub(crate) fn name(&self) -> &'static str {
+        let debug = format!("{self:?}");
+        let name = debug.split([' ', '(', '{']).next().unwrap_or_default().to_owned();
+        Box::leak(name.into_boxed_str())
+    }
+}
+
+impl fmt::Display for Rule {
+    /// A short developer-facing description, for logs; clients see the inbound adapter's texts.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// One rejected input value: where it is in the input and which rule it broke.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
-    /// The part of the request that carried the value.
-    pub part: InputPart,
-    /// The field's name as the client sent it.
-    pub field: String,
-    /// A human-readable explanation.
-    pub message: String,
-    /// A stable machine-readable kind, such as `missing` or `string_too_long`.
-    pub kind: &'static str,
+    /// The path to the value; empty for the input as a whole.
+    pub path: Vec<PathSegment>,
+    /// The rule broken.
+    pub rule: Rule,
 }
 
 impl FieldError {
-    /// A problem with a field of the request body, the common case.
-    pub fn body(field: &str, kind: &'static str, message: impl Into<String>) -> Self {
-        Self { part: InputPart::Body, field: field.to_owned(), message: message.into(), kind }
+    /// A problem with the top-level field `field` (the common case); an empty name means the
+    /// input as a whole.
+    ///
+    /// ```
+    /// use contacts_domain::error::{FieldError, Rule};
+    /// let problem = FieldError::new("email", Rule::Missing);
+    /// assert_eq!(problem.field(), "email");
+    /// ```
+    pub fn new(field: &str, rule: Rule) -> Self {
+        let path = if field.is_empty() { Vec::new() } else { vec![PathSegment::Field(field.to_owned())] };
+        Self { path, rule }
     }
 
-    /// A problem with a query parameter.
-    pub fn query(field: &str, kind: &'static str, message: impl Into<String>) -> Self {
-        Self { part: InputPart::Query, field: field.to_owned(), message: message.into(), kind }
+    /// A problem with the input as a whole, not one field.
+    pub fn whole(rule: Rule) -> Self {
+        Self { path: Vec::new(), rule }
     }
 
-    /// The error for a required body field that is absent (or `null`).
+    /// A problem at a nested path, such as `emails[0].value`.
+    pub fn at(path: Vec<PathSegment>, rule: Rule) -> Self {
+        Self { path, rule }
+    }
+
+    /// The error for a required field that is absent (or `null`).
     pub fn missing(field: &str) -> Self {
-        Self::body(field, "missing", "Field required")
+        Self::new(field, Rule::Missing)
+    }
+
+    /// The same problem seen from a containing value: `within(PathSegment::Index(0))` turns
+    /// `value` into `[0].value`.
+    pub fn within(mut self, parent: PathSegment) -> Self {
+        self.path.insert(0, parent);
+        self
+    }
+
+    /// The path written as people read it: `email`, `emails[0].value`; empty for the whole input.
+    pub fn field(&self) -> String {
+        let mut out = String::new();
+        for segment in &self.path {
+            match segment {
+                PathSegment::Field(name) if out.is_empty() => out.push_str(name),
+                PathSegment::Field(name) => {
+                    out.push('.');
+                    out.push_str(name);
+                }
+                PathSegment::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field(), self.rule)
+    }
+}
+
+/// Which uniqueness rule a change broke. Stores map their constraints to it; inbound adapters
+/// word it for clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// Another account has this username (compared case-insensitively).
+    UsernameTaken,
+    /// Another account has this email address (compared case-insensitively).
+    EmailTaken,
+    /// The owner already has a contact with this email address.
+    ContactEmailTaken,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::UsernameTaken => "username taken",
+            Self::EmailTaken => "account email taken",
+            Self::ContactEmailTaken => "contact email taken",
+        })
     }
 }
 
@@ -56,9 +273,9 @@ pub enum Error {
     /// The input broke one or more rules; every problem found is listed.
     #[error("invalid input: {}", describe(.0))]
     Invalid(Vec<FieldError>),
-    /// A uniqueness rule was broken (taken email, duplicate contact); the text is for clients.
-    #[error("{0}")]
-    Conflict(&'static str),
+    /// A uniqueness rule was broken: which one says [`Conflict`].
+    #[error("conflict: {0}")]
+    Conflict(Conflict),
     /// The resource does not exist or belongs to someone else; the text is for clients.
     #[error("{0}")]
     NotFound(&'static str),
@@ -128,7 +345,7 @@ fn describe(errors: &[FieldError]) -> String {
                 if i > 0 {
                     f.write_str("; ")?;
                 }
-                write!(f, "{}: {}", e.field, e.message)?;
+                write!(f, "{e}")?;
             }
             Ok(())
         }

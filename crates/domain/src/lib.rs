@@ -14,6 +14,7 @@ pub mod clock;
 pub mod contact;
 pub mod email;
 pub mod error;
+pub mod health;
 pub mod mail;
 pub mod reminders;
 pub mod throttle;
@@ -21,4 +22,5 @@ pub mod user;
 
 pub use clock::{Clock, SystemClock};
 pub use email::EmailAddress;
-pub use error::{Error, FieldError, InputPart};
+pub use error::{Conflict, EmailProblem, Error, FieldError, PasswordProblem, PathSegment, PhoneProblem, Rule, Unit};
+pub use health::HealthCheck;

@@ -4,11 +4,34 @@
 //! with the right password. Unknown names are counted exactly like known ones, and the same
 //! name from another address is not affected, so an attacker cannot lock the owner out.
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 
+use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
+use crate::auth::TokenPair;
 use crate::error::Error;
+
+/// A login attempt not yet run, as the inbound side hands it to a [`LoginGuard`].
+pub type LoginAttempt<'a> = Pin<Box<dyn Future<Output = Result<TokenPair, Error>> + 'a>>;
+
+/// The login throttle as the inbound side sees it: every login attempt (password or app
+/// password) runs through it. Object-safe, so inbound adapters name no counter adapter.
+#[async_trait(?Send)]
+pub trait LoginGuard: Send + Sync {
+    /// Runs `attempt`, a login of `name` from `client`, unless the pair or the address is
+    /// locked out ([`Error::LoginThrottled`]); see [`LoginThrottle::login`].
+    async fn guard<'a>(&'a self, name: &'a str, client: IpAddr, attempt: LoginAttempt<'a>) -> Result<TokenPair, Error>;
+}
+
+#[async_trait(?Send)]
+impl<F: FailureCounter> LoginGuard for LoginThrottle<F> {
+    async fn guard<'a>(&'a self, name: &'a str, client: IpAddr, attempt: LoginAttempt<'a>) -> Result<TokenPair, Error> {
+        self.login(name, client, attempt).await
+    }
+}
 
 /// Counts failures per key in windows that start at a key's first failure; shared by every
 /// instance of the service (Redis), or kept in process.

@@ -193,7 +193,10 @@ pub(crate) struct ContactRequest {
     last_name: Option<String>,
     #[schema(required = true, value_type = String, example = "grace@navy.mil")]
     email: Option<String>,
-    #[schema(required = true, value_type = String, min_length = 7, max_length = 20, pattern = r"^\+?[0-9 ()-]+$", example = "+1 555 010 2030")]
+    #[schema(
+        required = true, value_type = String, min_length = 7, max_length = 20, pattern = r"^\+?[0-9 ()-]+$",
+        example = "+1 555 010 2030"
+    )]
     phone: Option<String>,
     #[schema(required = true, value_type = String, format = Date, example = "1906-12-09")]
     birthday: Option<String>,
@@ -347,7 +350,9 @@ pub(crate) struct ValidationProblem {
 
 /// A `422` answer: every problem found.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"detail": [{"loc": ["body", "email"], "msg": "value is not a valid email address", "type": "value_error"}]}))]
+#[schema(example = json!({
+    "detail": [{"loc": ["body", "email"], "msg": "value is not a valid email address", "type": "value_error"}]
+}))]
 pub(crate) struct ValidationErrorBody {
     detail: Vec<ValidationProblem>,
 }
@@ -355,12 +360,28 @@ pub(crate) struct ValidationErrorBody {
 /// `/readyz`: the state of each dependency.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ReadinessBody {
+    /// Why the service is not ready; only on `503`, FastAPI's error shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Option<String>)]
+    detail: Option<&'static str>,
     /// `ok` or `unavailable`.
-    database: String,
+    database: &'static str,
     /// `ok` or `degraded` (the service still works, from the database).
-    cache: String,
+    cache: &'static str,
     /// `ok` or `unavailable` (avatar uploads fail with `503`; everything else works).
-    avatars: String,
+    avatars: &'static str,
+}
+
+impl ReadinessBody {
+    /// The answer for a database, a cache and an avatar store that answered (or not).
+    pub(crate) fn new(database_up: bool, cache_up: bool, avatars_up: bool) -> Self {
+        let cache = if cache_up { "ok" } else { "degraded" };
+        let avatars = if avatars_up { "ok" } else { "unavailable" };
+        match database_up {
+            true => Self { detail: None, database: "ok", cache, avatars },
+            false => Self { detail: Some("Database unavailable"), database: "unavailable", cache, avatars },
+        }
+    }
 }
 
 /// The avatar upload form.

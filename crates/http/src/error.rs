@@ -11,20 +11,50 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, error::JsonPayloadError};
 use serde_json::json;
 
-use contacts_domain::{Error, FieldError, InputPart};
+use contacts_domain::{Error, FieldError, PathSegment};
+
+use crate::problems;
+
+/// Which part of a request held a rejected value: the first element of FastAPI's `loc`. The
+/// domain names fields only; each handler says where its input came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The request body.
+    Body,
+    /// The query string.
+    Query,
+    /// The path.
+    Path,
+}
+
+impl Part {
+    fn as_str(self) -> &'static str {
+        match self {
+            Part::Body => "body",
+            Part::Query => "query",
+            Part::Path => "path",
+        }
+    }
+}
 
 /// An error on its way to becoming an HTTP response.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// Anything a use case reported.
-    #[error(transparent)]
-    Domain(#[from] Error),
+    /// Anything a use case reported; input problems are located in `part` of the request.
+    #[error("{error}")]
+    Domain {
+        /// What the use case said.
+        #[source]
+        error: Error,
+        /// Where rejected input came from.
+        part: Part,
+    },
     /// A request that could not even be parsed into the expected shape (malformed JSON, a
     /// wrong type, a non-integer id): `422` at the given part of the request.
     #[error("unprocessable {part:?}: {message}")]
     Unparsable {
         /// Where the problem is.
-        part: InputPart,
+        part: Part,
         /// The field, when known.
         field: Option<String>,
         /// What is wrong.
@@ -44,29 +74,56 @@ pub enum ApiError {
     RouteNotFound,
 }
 
+/// Use-case errors are about the body unless a handler says otherwise ([`ApiError::in_query`]).
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        Self::Domain { error, part: Part::Body }
+    }
+}
+
 impl ApiError {
     /// A `422` for a body that does not deserialize.
     pub(crate) fn body(message: impl Into<String>) -> Self {
-        Self::Unparsable { part: InputPart::Body, field: None, message: message.into() }
+        Self::Unparsable { part: Part::Body, field: None, message: message.into() }
+    }
+
+    /// A use-case error whose rejected input came from the query string.
+    pub(crate) fn in_query(error: Error) -> Self {
+        Self::Domain { error, part: Part::Query }
     }
 }
 
-fn loc(part: InputPart, field: Option<&str>) -> serde_json::Value {
-    let part = match part {
-        InputPart::Body => "body",
-        InputPart::Query => "query",
-        InputPart::Path => "path",
-    };
-    match field.filter(|f| !f.is_empty()) {
-        Some(field) => json!([part, field]),
-        None => json!([part]),
-    }
+fn loc(part: Part, path: &[PathSegment]) -> serde_json::Value {
+    let mut loc = vec![json!(part.as_str())];
+    loc.extend(path.iter().map(|segment| match segment {
+        PathSegment::Field(name) => json!(name),
+        PathSegment::Index(i) => json!(i),
+    }));
+    serde_json::Value::Array(loc)
 }
 
-fn validation_body(errors: &[FieldError]) -> serde_json::Value {
-    let detail: Vec<_> =
-        errors.iter().map(|e| json!({"loc": loc(e.part, Some(&e.field)), "msg": e.message, "type": e.kind})).collect();
+fn validation_body(part: Part, errors: &[FieldError]) -> serde_json::Value {
+    let detail: Vec<_> = errors
+        .iter()
+        .map(|e| {
+            let (msg, kind) = problems::describe(&e.rule);
+            json!({"loc": loc(part, &e.path), "msg": msg, "type": kind})
+        })
+        .collect();
     json!({ "detail": detail })
+}
+
+/// An error and every cause below it, `outer: inner: innermost`: what a log line needs to
+/// tie a failure to its root.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl ApiError {
@@ -77,14 +134,23 @@ impl ApiError {
         self.status_code()
     }
 
-    /// Logs what clients are not told: the cause of an outage or of an unexpected failure.
-    fn log_cause(&self) {
+    /// The domain error inside, if any.
+    fn domain(&self) -> Option<&Error> {
         match self {
-            Self::Domain(Error::Unavailable(cause)) => {
-                tracing::warn!(error = %cause, "a backing service is unavailable")
+            Self::Domain { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Logs what clients are not told: the cause of an outage or of an unexpected failure,
+    /// with its whole chain.
+    fn log_cause(&self) {
+        match self.domain() {
+            Some(error @ Error::Unavailable(_)) => {
+                tracing::warn!(error = %chain(error), "a backing service is unavailable")
             }
-            Self::Domain(Error::Unexpected(cause)) => {
-                tracing::error!(error = %cause, cause = ?cause, "unexpected error")
+            Some(error @ Error::Unexpected(_)) => {
+                tracing::error!(error = %chain(error), cause = ?error, "unexpected error")
             }
             _ => {}
         }
@@ -94,7 +160,7 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Domain(error) => match error {
+            Self::Domain { error, .. } => match error {
                 Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 Error::Conflict(_) => StatusCode::CONFLICT,
                 Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -121,17 +187,21 @@ impl ResponseError for ApiError {
         self.log_cause();
         let status = self.status_code();
         let body = match self {
-            Self::Domain(Error::Invalid(errors)) => validation_body(errors),
-            Self::Unparsable { part, field, message } => json!({
-                "detail": [{"loc": loc(*part, field.as_deref()), "msg": message, "type": "parsing"}]
-            }),
-            Self::Domain(Error::Unavailable(_)) => {
+            Self::Domain { error: Error::Invalid(errors), part } => validation_body(*part, errors),
+            Self::Unparsable { part, field, message } => {
+                let path: Vec<_> = field.iter().filter(|f| !f.is_empty()).cloned().map(PathSegment::Field).collect();
+                json!({"detail": [{"loc": loc(*part, &path), "msg": message, "type": "parsing"}]})
+            }
+            Self::Domain { error: Error::Conflict(conflict), .. } => json!({"detail": problems::conflict(*conflict)}),
+            Self::Domain { error: Error::Unavailable(_), .. } => {
                 json!({"detail": "Service temporarily unavailable, try again shortly"})
             }
-            Self::Domain(Error::Unexpected(_)) => json!({"detail": "Internal server error"}),
-            Self::Domain(other) => json!({"detail": other.to_string()}),
+            Self::Domain { error: Error::Unexpected(_), .. } => json!({"detail": "Internal server error"}),
+            Self::Domain { error, .. } => json!({"detail": error.to_string()}),
             Self::PayloadTooLarge => json!({"detail": "Request body too large"}),
-            Self::UnsupportedMediaType => json!({"detail": "Unsupported media type: send application/json"}),
+            Self::UnsupportedMediaType => {
+                json!({"detail": "Unsupported media type: send application/json"})
+            }
             Self::BadRequest(_) => json!({"detail": "Bad request"}),
             Self::RouteNotFound => json!({"detail": "Not Found"}),
         };
@@ -139,7 +209,7 @@ impl ResponseError for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if let Self::Domain(Error::RateLimited { retry_after } | Error::LoginThrottled { retry_after }) = self {
+        if let Some(Error::RateLimited { retry_after } | Error::LoginThrottled { retry_after }) = self.domain() {
             response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         response.json(body)

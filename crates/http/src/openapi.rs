@@ -1,7 +1,13 @@
 //! The OpenAPI document, generated from the handlers' annotations (never written by hand),
 //! and the Swagger UI that serves it with assets embedded in the binary.
 
-use utoipa::openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme};
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::openapi::schema::{SchemaType, Type};
+use utoipa::openapi::security::{
+    Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
@@ -21,7 +27,8 @@ use crate::routes::{auth, contacts, health, users, vcards};
                        Errors have FastAPI's shape: `{\"detail\": ...}`.",
     ),
     paths(
-        auth::register, auth::signup, auth::login, auth::confirmed_email, auth::request_email, auth::refresh, auth::logout,
+        auth::register, auth::signup, auth::login, auth::confirmed_email, auth::request_email, auth::refresh,
+        auth::logout,
         auth::request_password_reset, auth::reset_password,
         users::me, users::avatar,
         contacts::create, contacts::list, contacts::birthdays, contacts::get, contacts::replace, contacts::update,
@@ -33,7 +40,7 @@ use crate::routes::{auth, contacts, health, users, vcards};
         ResetPasswordRequest, ContactRequest, ContactPatchRequest, ErrorBody, ValidationErrorBody, ValidationProblem,
         ReadinessBody, AvatarUpload, ImportBody, ImportFailureBody,
     )),
-    modifiers(&Security, &BodyErrors),
+    modifiers(&Security, &Authenticated, &InputErrors, &BodyErrors),
     tags(
         (name = "auth", description = "Registration, login, sessions and password reset"),
         (name = "users", description = "The current user"),
@@ -66,17 +73,81 @@ pub fn openapi_json() -> String {
     ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises")
 }
 
+/// An error answer with the [`ErrorBody`] schema.
+fn error_response(description: &str) -> RefOr<Response> {
+    json_response(description, "ErrorBody")
+}
+
+/// An answer whose JSON body has the named schema.
+fn json_response(description: &str, schema: &str) -> RefOr<Response> {
+    let body = ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build();
+    ResponseBuilder::new().description(description).content("application/json", body).build().into()
+}
+
+/// Every operation that reads input a client can get wrong (a body, query parameters, an
+/// integer path parameter) can answer `422`: documented once here; routes with a more
+/// specific description keep theirs.
+struct InputErrors;
+
+impl Modify for InputErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let checked = |p: &RefOr<Parameter>| {
+            let RefOr::T(p) = p else { return false };
+            let integer = match &p.schema {
+                Some(RefOr::T(Schema::Object(o))) => o.schema_type == SchemaType::Type(Type::Integer),
+                _ => false,
+            };
+            p.parameter_in == ParameterIn::Query || integer
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let takes_input =
+                    operation.request_body.is_some() || operation.parameters.iter().flatten().any(checked);
+                if takes_input {
+                    let responses = &mut operation.responses.responses;
+                    responses
+                        .entry("422".into())
+                        .or_insert_with(|| json_response("Invalid input", "ValidationErrorBody"));
+                }
+            }
+        }
+    }
+}
+
+/// Path prefixes whose every operation needs an access token.
+const SECURED: [&str; 2] = ["/api/users/", "/api/contacts/"];
+
+/// Every operation under [`SECURED`] takes a bearer token (or Swagger UI's OAuth2 login) and
+/// can answer `401`: documented once here instead of per route.
+struct Authenticated;
+
+impl Modify for Authenticated {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let requirements =
+            || ["bearer", "oauth2"].map(|scheme| SecurityRequirement::new(scheme, Vec::<String>::new())).to_vec();
+        for (path, item) in &mut openapi.paths.paths {
+            if !SECURED.iter().any(|prefix| path.starts_with(prefix)) {
+                continue;
+            }
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                operation.security.get_or_insert_with(requirements);
+                let responses = &mut operation.responses.responses;
+                responses
+                    .entry("401".into())
+                    .or_insert_with(|| error_response("Missing, invalid or expired access token"));
+            }
+        }
+    }
+}
+
 /// Every operation that reads a JSON body can also answer `413` (over 64 KiB) and `415` (not
 /// declared as JSON): the contract's conventions, documented once here instead of per route.
 struct BodyErrors;
 
 impl Modify for BodyErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
-        let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
-            let body = ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody"))).build();
-            ResponseBuilder::new().description(description).content("application/json", body).build().into()
-        };
         for item in openapi.paths.paths.values_mut() {
             let operations = [&mut item.post, &mut item.put, &mut item.patch];
             for operation in operations.into_iter().flatten() {
@@ -86,8 +157,10 @@ impl Modify for BodyErrors {
                 });
                 if takes_json {
                     let responses = &mut operation.responses.responses;
-                    responses.entry("413".into()).or_insert_with(|| error("Body over 64 KiB"));
-                    responses.entry("415".into()).or_insert_with(|| error("Body not declared as application/json"));
+                    responses.entry("413".into()).or_insert_with(|| error_response("Body over 64 KiB"));
+                    responses
+                        .entry("415".into())
+                        .or_insert_with(|| error_response("Body not declared as application/json"));
                 }
             }
         }

@@ -1,46 +1,38 @@
-//! [`AppState`]: the services every handler reaches, built once per process.
+//! [`AppState`]: the use cases every handler reaches, built once per process by the
+//! composition root (the server crate), which picks the adapters behind them.
 
-use contacts_avatars::AnyAvatarStore;
-use contacts_cache::AnyCache;
-use contacts_crypto::{BcryptHasher, JwtCodec};
-use contacts_domain::SystemClock;
-use contacts_domain::auth::AuthService;
-use contacts_domain::contact::ContactService;
-use contacts_domain::throttle::LoginThrottle;
-use contacts_domain::user::{CachedUsers, ProfileService};
-use contacts_postgres::{Database, PgContactRepository, PgMailOutbox, PgTokenStore, PgUserRepository};
+use std::sync::Arc;
 
-/// Users read through the cache (Redis or in process), written to PostgreSQL.
-pub type Users = CachedUsers<PgUserRepository, AnyCache>;
-/// The authentication service wired to its production adapters.
-pub type AuthApi = AuthService<Users, BcryptHasher, JwtCodec, PgTokenStore, PgMailOutbox, SystemClock>;
-/// The contacts service wired to its production adapters.
-pub type ContactApi = ContactService<PgContactRepository, SystemClock>;
-/// The current user's profile service wired to its production adapters.
-pub type ProfileApi = ProfileService<Users, AnyCache, AnyAvatarStore, SystemClock>;
+use contacts_domain::HealthCheck;
+use contacts_domain::auth::AuthUseCases;
+use contacts_domain::contact::ContactUseCases;
+use contacts_domain::throttle::LoginGuard;
+use contacts_domain::user::ProfileUseCases;
 
-/// Shared by all workers behind an `Arc` (`web::Data`); every field is a cheap handle onto
-/// process-wide pools, so nothing is duplicated per worker.
-#[derive(Debug)]
+/// Shared by all workers behind an `Arc` (`web::Data`). It holds use cases as trait objects,
+/// so this crate names no outbound adapter, and handlers can be tested against mocks.
+#[derive(Clone)]
 pub struct AppState {
     /// Registration, login, confirmation, sessions, password reset and token checks.
-    pub auth: AuthApi,
+    pub auth: Arc<dyn AuthUseCases>,
     /// The contacts book.
-    pub contacts: ContactApi,
-    /// The current user's profile and avatar.
-    pub profiles: ProfileApi,
-    /// The database pool, for health checks.
-    pub database: Database,
-    /// The cache, for health checks.
-    pub cache: AnyCache,
-    /// Stored avatars, served under `/media/`.
-    pub avatars: AnyAvatarStore,
+    pub contacts: Arc<dyn ContactUseCases>,
+    /// The current user's profile and avatar, and stored avatars served under `/media/`.
+    pub profiles: Arc<dyn ProfileUseCases>,
+    /// The database and cache probes behind `/readyz` and `/api/healthchecker`.
+    pub health: Arc<dyn HealthCheck>,
     /// Largest avatar upload, in bytes.
     pub max_avatar_bytes: u64,
     /// Largest vCard import body, in bytes (`MAX_IMPORT_BYTES`).
     pub max_import_bytes: u64,
     /// Counts failed logins per name and client address (Redis or in process).
-    pub login_throttle: LoginThrottle<AnyCache>,
+    pub login_throttle: Arc<dyn LoginGuard>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("max_avatar_bytes", &self.max_avatar_bytes).finish_non_exhaustive()
+    }
 }

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use anyhow::{Context, bail};
+
 use contacts_cache::{AnyCache, MemoryCache, RedisCache};
 use contacts_domain::Error;
 use contacts_domain::user::{CachedUsers, Role, UserService};
@@ -75,42 +77,45 @@ pub async fn run(args: Vec<String>) -> ExitCode {
     };
     match execute(command).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            // `{:#}` prints the whole cause chain on one line: `outer: inner: root`.
+            eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn execute(command: Command) -> Result<(), String> {
+/// Runs one command. Errors keep their causes (`anyhow` at the binary's edge only) so the one
+/// line printed names the root of the problem.
+async fn execute(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Help => {
             println!("{USAGE}");
             Ok(())
         }
         Command::Serve => {
-            let settings = Settings::from_source(&Environment).map_err(|e| e.to_string())?;
+            let settings = Settings::from_source(&Environment)?;
             ensure_database(&settings.database_url).await?;
-            let app = Application::build(settings).await.map_err(|e| e.to_string())?;
+            let app = Application::build(settings).await?;
             tracing::info!(port = app.port(), "contacts-api listening");
-            app.run_until_stopped().await.map_err(|e| e.to_string())
+            Ok(app.run_until_stopped().await?)
         }
         Command::Migrate => {
-            let url = config::database_url(&Environment).map_err(|e| e.to_string())?;
+            let url = config::database_url(&Environment)?;
             ensure_database(&url).await?;
-            let applied = run_migrations(&url).await.map_err(|e| e.to_string())?;
+            let applied = run_migrations(&url).await?;
             println!("applied {applied} migration(s)");
             Ok(())
         }
         Command::SendReminders { at } => send_reminders(at).await,
         Command::SetRole { email, role } => {
-            let url = config::database_url(&Environment).map_err(|e| e.to_string())?;
-            let database = Database::connect_lazy(&url, 1).map_err(|e| e.to_string())?;
+            let url = config::database_url(&Environment)?;
+            let database = Database::connect_lazy(&url, 1)?;
             // With Redis, the running servers' cached copy is dropped so they see the new role
             // on the very next request. An in-process cache lives in the server's process
             // and expires after USER_CACHE_TTL_SECONDS.
             let cache = match Environment.get("REDIS_URL") {
-                Some(redis) => AnyCache::Redis(RedisCache::new(&redis, 1).map_err(|e| e.to_string())?),
+                Some(redis) => AnyCache::Redis(RedisCache::new(&redis, 1)?),
                 None => AnyCache::Memory(MemoryCache::new(std::time::Duration::from_secs(1))),
             };
             let users = UserService::new(CachedUsers::new(PgUserRepository::new(database), cache));
@@ -119,8 +124,9 @@ async fn execute(command: Command) -> Result<(), String> {
                     println!("{} is now {}", user.email, user.role);
                     Ok(())
                 }
-                Err(Error::NotFound(_) | Error::Invalid(_)) => Err(format!("no user with email {email:?}")),
-                Err(other) => Err(format!("could not change the role: {other}")),
+                Err(Error::NotFound(_)) => bail!("no user with email {email:?}"),
+                Err(Error::Invalid(_)) => bail!("{email:?} is not a valid email address"),
+                Err(other) => Err(anyhow::Error::new(other).context("could not change the role")),
             }
         }
     }
@@ -128,21 +134,21 @@ async fn execute(command: Command) -> Result<(), String> {
 
 /// One reminder pass against the configured database; the running servers' delivery workers
 /// send what it queues (they poll the outbox).
-async fn send_reminders(at: Option<chrono::DateTime<chrono::Utc>>) -> Result<(), String> {
-    let settings = Settings::from_source(&Environment).map_err(|e| e.to_string())?;
-    let database = Database::connect_lazy(&settings.database_url, 2).map_err(|e| e.to_string())?;
+async fn send_reminders(at: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<()> {
+    let settings = Settings::from_source(&Environment)?;
+    let database = Database::connect_lazy(&settings.database_url, 2)?;
     let pass = crate::reminders::pass(&settings, database, Default::default());
     let queued = match at {
         Some(at) => pass.run_at(at).await,
         None => pass.run().await,
     }
-    .map_err(|e| format!("could not run the reminder pass: {e}"))?;
+    .context("could not run the reminder pass")?;
     println!("{queued}");
     Ok(())
 }
 
-async fn ensure_database(url: &str) -> Result<(), String> {
-    if create_database_if_missing(url).await.map_err(|e| e.to_string())? {
+async fn ensure_database(url: &str) -> anyhow::Result<()> {
+    if create_database_if_missing(url).await? {
         tracing::info!("created the database named in DATABASE_URL");
     }
     Ok(())

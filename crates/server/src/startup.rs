@@ -2,21 +2,23 @@
 //! Tests start the app exactly as production does, on port 0.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 use chrono::Duration;
 
+use async_trait::async_trait;
 use contacts_avatars::{AnyAvatarStore, FsAvatarStore, S3AvatarStore, S3Location};
 use contacts_cache::{AnyCache, MemoryCache, RedisCache};
 use contacts_crypto::{BcryptHasher, JwtCodec};
-use contacts_domain::SystemClock;
 use contacts_domain::auth::{AuthPorts, AuthService, AuthSettings};
 use contacts_domain::contact::ContactService;
-use contacts_domain::mail::{DeliverySettings, DeliveryWorker};
+use contacts_domain::mail::{DeliverySettings, DeliveryWorker, Links};
 use contacts_domain::throttle::{LoginThrottle, ThrottleSettings};
 use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
+use contacts_domain::{HealthCheck, SystemClock};
 use contacts_http::AppState;
 use contacts_postgres::{
     Database, FloodGuard, PgContactRepository, PgMailOutbox, PgTokenStore, PgUserRepository, run_migrations,
@@ -46,23 +48,35 @@ pub enum StartupError {
     #[error(transparent)]
     Database(#[from] contacts_postgres::DatabaseError),
     /// The mail settings are unusable.
-    #[error("SMTP_HOST/MAIL_FROM: {0}")]
+    #[error("SMTP_HOST/MAIL_FROM are unusable")]
     Mail(#[from] contacts_smtp::MailSettingsError),
     /// The Redis URL is unusable.
     #[error(transparent)]
     Cache(#[from] contacts_cache::RedisSettingsError),
     /// The listen address could not be bound.
-    #[error("cannot listen on HOST:PORT: {0}")]
+    #[error("cannot listen on HOST:PORT")]
     Bind(#[from] std::io::Error),
+    /// The avatar folder cannot be created.
+    #[error("AVATAR_DIR is invalid: {}", dir.display())]
+    AvatarDir {
+        /// The folder configured.
+        dir: std::path::PathBuf,
+        /// Why it could not be created.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The password hasher could not be set up (a bad cost).
+    #[error("BCRYPT_COST is unusable")]
+    Hasher(#[source] contacts_domain::Error),
+    /// A start-up task on a blocking thread panicked or was cancelled.
+    #[error("a start-up task failed")]
+    Task(#[from] tokio::task::JoinError),
     /// The metrics address could not be bound.
-    #[error("cannot listen on METRICS_ADDR: {0}")]
-    MetricsBind(std::io::Error),
+    #[error("cannot listen on METRICS_ADDR")]
+    MetricsBind(#[source] std::io::Error),
     /// The S3 settings are unusable.
-    #[error("S3_ENDPOINT/S3_REGION/S3_BUCKET: {0}")]
-    AvatarStore(String),
-    /// Anything else.
-    #[error("{0}")]
-    Other(String),
+    #[error("S3_ENDPOINT/S3_REGION/S3_BUCKET are unusable")]
+    AvatarStore(#[from] contacts_avatars::S3SettingsError),
 }
 
 /// A bound, ready-to-run server.
@@ -80,11 +94,8 @@ impl Application {
         if settings.avatar_store == AvatarStoreKind::Fs {
             let dir = settings.avatar_dir.clone();
             tokio::task::spawn_blocking(move || std::fs::create_dir_all(&dir))
-                .await
-                .map_err(|e| StartupError::Other(e.to_string()))?
-                .map_err(|e| {
-                    StartupError::Other(format!("AVATAR_DIR is invalid: {}: {e}", settings.avatar_dir.display()))
-                })?;
+                .await?
+                .map_err(|source| StartupError::AvatarDir { dir: settings.avatar_dir.clone(), source })?;
         }
         // Installed before anything records, so no early measurement is lost.
         metrics::handle();
@@ -95,7 +106,7 @@ impl Application {
                 let listener = TcpListener::bind(addr).map_err(StartupError::MetricsBind)?;
                 let port = listener.local_addr().map_err(StartupError::MetricsBind)?.port();
                 let pool = database.clone();
-                let sample: metrics_listener::Sampler = std::sync::Arc::new(move || {
+                let sample: metrics_listener::Sampler = Arc::new(move || {
                     let usage = pool.usage();
                     metrics::record_pool(PoolFigures { idle: usage.idle, in_use: usage.in_use, max: usage.max });
                 });
@@ -111,8 +122,9 @@ impl Application {
             let pass = crate::reminders::pass(&settings, database.clone(), outbox.queued());
             tokio::spawn(crate::reminders::run(pass, std::time::Duration::from_secs(settings.reminder_scan_seconds)));
         }
-        let state = web::Data::new(build_state(&settings, database, outbox.clone()).await?);
-        tokio::spawn(purge_expired_tokens(state.clone()));
+        let Services { state, auth } = build_services(&settings, database, outbox.clone()).await?;
+        let state = web::Data::new(state);
+        tokio::spawn(purge_expired_tokens(auth));
         tokio::spawn(crate::delivery::run(delivery_worker(&settings, outbox.clone())?, outbox.queued()));
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
@@ -179,9 +191,9 @@ fn access_log() -> Logger {
 
 /// The request path with the token of a confirmation link replaced by `…`.
 pub fn redacted_path(path: &str) -> String {
-    const CONFIRM: &str = "/api/auth/confirmed_email/";
-    match path.strip_prefix(CONFIRM) {
-        Some(_) => format!("{CONFIRM}…"),
+    let confirm = contacts_http::CONFIRM_EMAIL_PATH.trim_end_matches("{token}");
+    match path.strip_prefix(confirm) {
+        Some(_) => format!("{confirm}…"),
         None => path.to_owned(),
     }
 }
@@ -190,16 +202,28 @@ pub fn redacted_path(path: &str) -> String {
 const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Deletes expired tokens now and then, for as long as the server runs.
-async fn purge_expired_tokens(state: web::Data<AppState>) {
+async fn purge_expired_tokens(auth: Arc<AuthApi>) {
     let mut interval = tokio::time::interval(PURGE_INTERVAL);
     loop {
         interval.tick().await;
-        match state.auth.purge_expired_tokens().await {
+        match auth.purge_expired_tokens().await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged expired tokens"),
             Err(error) => tracing::warn!(error = %error, "could not purge expired tokens"),
         }
     }
+}
+
+/// Users read through the cache (Redis or in process), written to PostgreSQL.
+type Users = CachedUsers<PgUserRepository, AnyCache>;
+/// The authentication service wired to its production adapters.
+type AuthApi = AuthService<Users, BcryptHasher, JwtCodec, PgTokenStore, PgMailOutbox, SystemClock>;
+
+/// What the composition root hands out: the inbound adapter's state, and the concrete
+/// authentication service for the background job that purges expired tokens.
+struct Services {
+    state: AppState,
+    auth: Arc<AuthApi>,
 }
 
 /// The mail delivery worker: SMTP when `SMTP_HOST` is set, otherwise the log, with a warning
@@ -220,16 +244,19 @@ fn delivery_worker(settings: &Settings, outbox: PgMailOutbox) -> Result<crate::d
     Ok(DeliveryWorker::new(outbox, mailer, SystemClock, delivery))
 }
 
-async fn build_state(settings: &Settings, database: Database, outbox: PgMailOutbox) -> Result<AppState, StartupError> {
+/// The composition root: picks an adapter for every port, builds the services once, and hands
+/// them to the inbound adapter as use-case trait objects.
+async fn build_services(
+    settings: &Settings,
+    database: Database,
+    outbox: PgMailOutbox,
+) -> Result<Services, StartupError> {
     let cost = settings.bcrypt_cost;
     // The hasher computes one bcrypt hash up front; keep it off the async executor.
-    let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost))
-        .await
-        .map_err(|e| StartupError::Other(e.to_string()))?
-        .map_err(|e| StartupError::Other(e.to_string()))?;
+    let hasher = tokio::task::spawn_blocking(move || BcryptHasher::new(cost)).await?.map_err(StartupError::Hasher)?;
     let seconds = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
     let auth_settings = AuthSettings {
-        base_url: settings.app_base_url.clone(),
+        links: Links::new(&settings.app_base_url, contacts_http::link_paths()),
         access_ttl: seconds(settings.access_token_ttl),
         refresh_ttl: seconds(settings.refresh_token_ttl),
         email_token_ttl: seconds(settings.email_token_ttl),
@@ -242,35 +269,55 @@ async fn build_state(settings: &Settings, database: Database, outbox: PgMailOutb
         ProfilePorts { users: users.clone(), limiter: cache.clone(), avatars: avatars.clone(), clock: SystemClock },
         settings.rate_limit_me_per_minute,
     );
-    Ok(AppState {
-        auth: AuthService::new(
-            AuthPorts {
-                users,
-                hasher,
-                tokens: JwtCodec::new(settings.jwt_secret.as_bytes()),
-                store: PgTokenStore::new(database.clone()),
-                outbox,
-                clock: SystemClock,
-            },
-            auth_settings,
-        ),
-        contacts: ContactService::new(PgContactRepository::new(database.clone()), SystemClock),
-        profiles,
-        database,
-        cache: cache.clone(),
-        avatars,
+    let auth = Arc::new(AuthService::new(
+        AuthPorts {
+            users,
+            hasher,
+            tokens: JwtCodec::new(settings.jwt_secret.as_bytes()),
+            store: PgTokenStore::new(database.clone()),
+            outbox,
+            clock: SystemClock,
+        },
+        auth_settings,
+    ));
+    let throttle = ThrottleSettings {
+        max_failures: settings.login_max_failures,
+        max_failures_per_ip: settings.login_max_failures_per_ip,
+        window_seconds: settings.login_lockout_seconds,
+    };
+    let state = AppState {
+        auth: auth.clone(),
+        contacts: Arc::new(ContactService::new(PgContactRepository::new(database.clone()), SystemClock)),
+        profiles: Arc::new(profiles),
+        health: Arc::new(Probes { database, cache: cache.clone(), avatars }),
         max_avatar_bytes: settings.max_avatar_bytes,
         max_import_bytes: settings.max_import_bytes,
-        login_throttle: LoginThrottle::new(
-            cache.clone(),
-            ThrottleSettings {
-                max_failures: settings.login_max_failures,
-                max_failures_per_ip: settings.login_max_failures_per_ip,
-                window_seconds: settings.login_lockout_seconds,
-            },
-        ),
+        login_throttle: Arc::new(LoginThrottle::new(cache, throttle)),
         trusted_proxies: settings.trusted_proxies.clone(),
-    })
+    };
+    Ok(Services { state, auth })
+}
+
+/// The readiness probes over the adapters this process picked.
+struct Probes {
+    database: Database,
+    cache: AnyCache,
+    avatars: AnyAvatarStore,
+}
+
+#[async_trait(?Send)]
+impl HealthCheck for Probes {
+    async fn database(&self) -> Result<(), contacts_domain::Error> {
+        self.database.ping().await
+    }
+
+    async fn cache(&self) -> bool {
+        self.cache.is_healthy().await
+    }
+
+    async fn avatars(&self) -> bool {
+        self.avatars.is_healthy().await
+    }
 }
 
 /// Files under `AVATAR_DIR`, or the bucket of `AVATAR_STORE=s3`.
@@ -285,9 +332,7 @@ fn build_avatar_store(settings: &Settings) -> Result<AnyAvatarStore, StartupErro
                 access_key_id: s3.access_key_id.clone(),
                 secret_access_key: s3.secret_access_key.clone(),
             };
-            AnyAvatarStore::S3(
-                S3AvatarStore::new(&location, &settings.app_base_url).map_err(StartupError::AvatarStore)?,
-            )
+            AnyAvatarStore::S3(S3AvatarStore::new(&location, &settings.app_base_url)?)
         }
     })
 }

@@ -12,7 +12,7 @@ mod fs;
 mod s3;
 
 pub use fs::FsAvatarStore;
-pub use s3::{S3AvatarStore, S3Location};
+pub use s3::{S3AvatarStore, S3Location, S3SettingsError};
 
 use std::io::Cursor;
 use std::sync::Arc;

@@ -59,6 +59,22 @@ pub struct S3AvatarStore {
     decodes: Decodes,
 }
 
+/// `AVATAR_STORE=s3` settings the S3 client refuses (say, an unusable endpoint URL).
+#[derive(Debug)]
+pub struct S3SettingsError(object_store::Error);
+
+impl std::fmt::Display for S3SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the S3 settings are unusable")
+    }
+}
+
+impl std::error::Error for S3SettingsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
 /// Any failure to reach or use the bucket: a dependency outage (`503`), not a bug.
 fn unavailable(error: object_store::Error) -> Error {
     Error::Unavailable(Box::new(error))
@@ -68,7 +84,7 @@ impl S3AvatarStore {
     /// A store for `location` whose URLs start with `{base_url}/media/`. Nothing is contacted
     /// yet, so a bucket that is down does not stop the server from starting; the error is a
     /// configuration mistake (say, an unusable endpoint URL).
-    pub fn new(location: &S3Location, base_url: &str) -> Result<Self, String> {
+    pub fn new(location: &S3Location, base_url: &str) -> Result<Self, S3SettingsError> {
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&location.bucket)
             .with_region(&location.region)
@@ -84,7 +100,7 @@ impl S3AvatarStore {
         if let Some(endpoint) = &location.endpoint {
             builder = builder.with_endpoint(endpoint).with_virtual_hosted_style_request(false);
         }
-        let bucket = builder.build().map_err(|e| e.to_string())?;
+        let bucket = builder.build().map_err(S3SettingsError)?;
         Ok(Self {
             bucket: Arc::new(bucket),
             public_prefix: format!("{}/media/", base_url.trim_end_matches('/')),

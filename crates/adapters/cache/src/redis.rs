@@ -19,16 +19,9 @@ use crate::record::{FORMAT, UserRecord};
 const CALL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The Redis URL cannot be used.
-#[derive(Debug)]
-pub struct RedisSettingsError(String);
-
-impl std::fmt::Display for RedisSettingsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "REDIS_URL is invalid: {}", self.0)
-    }
-}
-
-impl std::error::Error for RedisSettingsError {}
+#[derive(Debug, thiserror::Error)]
+#[error("REDIS_URL is invalid")]
+pub struct RedisSettingsError(#[source] deadpool_redis::CreatePoolError);
 
 /// A Redis-backed cache. Keys carry a prefix (`contacts:`) and the record format version, so
 /// the service can share a Redis with others and change formats safely.
@@ -67,7 +60,7 @@ impl RedisCache {
         let mut pool = PoolConfig::new(16);
         pool.timeouts = Timeouts { wait: Some(CALL_TIMEOUT), create: Some(CALL_TIMEOUT), recycle: Some(CALL_TIMEOUT) };
         config.pool = Some(pool);
-        let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(|e| RedisSettingsError(e.to_string()))?;
+        let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(RedisSettingsError)?;
         Ok(Self { pool, shared: Arc::default(), ttl_seconds })
     }
 

@@ -4,21 +4,21 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::deadpool::PoolError;
 
-use contacts_domain::Error;
+use contacts_domain::{Conflict, Error};
 
 /// How PostgreSQL begins the message it sends to a session it ends (SQLSTATE 57P01, 57P02):
 /// the server is stopping or restarting, not the query at fault.
 const TERMINATED: &str = "terminating connection";
 
-/// Maps a failed query. Unique violations become conflicts named after their index; a lost
+/// Maps a failed query. Unique violations become the [`Conflict`] their index enforces; a lost
 /// connection (closed, or terminated by the server as it shuts down) means the database is
 /// unavailable; everything else is unexpected.
 pub(crate) fn query_error(error: DieselError) -> Error {
     match &error {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => match info.constraint_name() {
-            Some("users_email_key") => Error::Conflict("An account with this email already exists"),
-            Some("users_username_key") => Error::Conflict("An account with this username already exists"),
-            Some("contacts_user_email_key") => Error::Conflict("A contact with this email already exists"),
+            Some("users_email_key") => Error::Conflict(Conflict::EmailTaken),
+            Some("users_username_key") => Error::Conflict(Conflict::UsernameTaken),
+            Some("contacts_user_email_key") => Error::Conflict(Conflict::ContactEmailTaken),
             _ => Error::unexpected(error),
         },
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)

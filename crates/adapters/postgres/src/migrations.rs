@@ -13,8 +13,14 @@ const MIGRATION_LOCK: i64 = 0x636f_6e74_6163_7473; // "contacts"
 
 /// Migrating the database failed.
 #[derive(Debug, thiserror::Error)]
-#[error("could not migrate the database: {0}")]
-pub struct MigrationError(String);
+#[error("could not migrate the database")]
+pub struct MigrationError(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+impl MigrationError {
+    fn new(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(cause.into())
+    }
+}
 
 /// Applies every pending migration to the database at `url` and returns how many ran.
 ///
@@ -23,16 +29,15 @@ pub struct MigrationError(String);
 pub async fn run_migrations(url: &str) -> Result<usize, MigrationError> {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
-            .map_err(|e| MigrationError(e.to_string()))?;
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).map_err(MigrationError::new)?;
         advisory(&mut conn, "SELECT pg_advisory_lock($1)")?;
-        let applied =
-            conn.run_pending_migrations(MIGRATIONS).map(|v| v.len()).map_err(|e| MigrationError(e.to_string()));
+        let applied = conn.run_pending_migrations(MIGRATIONS).map(|v| v.len()).map_err(MigrationError::new);
         advisory(&mut conn, "SELECT pg_advisory_unlock($1)")?;
         applied
     })
     .await
-    .map_err(|e| MigrationError(e.to_string()))?
+    .map_err(MigrationError::new)?
 }
 
 /// Creates the database named in `url` if it does not exist yet, so a newcomer's first
@@ -42,18 +47,16 @@ pub async fn create_database_if_missing(url: &str) -> Result<bool, MigrationErro
     use diesel_async::AsyncConnection;
     let error = match AsyncPgConnection::establish(url).await {
         Ok(_) => return Ok(false),
-        Err(error) => error.to_string(),
+        Err(error) => error,
     };
-    if !error.contains("does not exist") {
-        return Err(MigrationError(error));
+    if !error.to_string().contains("does not exist") {
+        return Err(MigrationError::new(error));
     }
     let (server, name) =
-        split_database(url).ok_or_else(|| MigrationError(format!("no database name in the URL: {error}")))?;
-    let mut conn = AsyncPgConnection::establish(&server).await.map_err(|e| MigrationError(e.to_string()))?;
+        split_database(url).ok_or_else(|| MigrationError::new(format!("no database name in the URL: {error}")))?;
+    let mut conn = AsyncPgConnection::establish(&server).await.map_err(MigrationError::new)?;
     let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
-    diesel_async::RunQueryDsl::execute(diesel::sql_query(create), &mut conn)
-        .await
-        .map_err(|e| MigrationError(e.to_string()))?;
+    diesel_async::RunQueryDsl::execute(diesel::sql_query(create), &mut conn).await.map_err(MigrationError::new)?;
     Ok(true)
 }
 
@@ -76,7 +79,7 @@ fn advisory(conn: &mut AsyncConnectionWrapper<AsyncPgConnection>, sql: &str) -> 
         .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
         .execute(conn)
         .map(|_| ())
-        .map_err(|e| MigrationError(e.to_string()))
+        .map_err(MigrationError::new)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text, Timestamp
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio::sync::Notify;
 
-use contacts_domain::auth::Email;
+use contacts_domain::mail::Email;
 use contacts_domain::mail::{DeliveryQueue, MailComposer, MailEffect, MailKind, MailOutbox, QueuedMail};
 use contacts_domain::user::{NewUser, User};
 use contacts_domain::{EmailAddress, Error};
@@ -171,6 +171,7 @@ impl MailOutbox for PgMailOutbox {
         match result {
             Ok((user, queued)) => {
                 if queued {
+                    tracing::info!(user_id = %user.id, "confirmation mail queued");
                     self.queued.notify_one();
                 } else {
                     tracing::info!(user_id = %user.id, "confirmation mail held back by the flood guard");

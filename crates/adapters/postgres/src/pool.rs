@@ -27,8 +27,8 @@ type Manager = AsyncDieselConnectionManager<AsyncPgConnection>;
 
 /// The pool could not be configured.
 #[derive(Debug, thiserror::Error)]
-#[error("could not build the PostgreSQL connection pool: {0}")]
-pub struct DatabaseError(String);
+#[error("could not build the PostgreSQL connection pool")]
+pub struct DatabaseError(#[source] deadpool::managed::BuildError);
 
 /// A snapshot of the pool's connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +79,7 @@ impl Database {
             .create_timeout(Some(CONNECT_TIMEOUT))
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
-            .map_err(|e| DatabaseError(e.to_string()))?;
+            .map_err(DatabaseError)?;
         Ok(Self { pool })
     }
 

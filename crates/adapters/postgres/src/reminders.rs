@@ -10,8 +10,8 @@ use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Jsonb, Nullable, Smal
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio::sync::Notify;
 
-use contacts_domain::auth::Email;
 use contacts_domain::contact::MonthDay;
+use contacts_domain::mail::Email;
 use contacts_domain::mail::MailKind;
 use contacts_domain::reminders::{
     BirthdayContact, DueUser, ReminderDays, ReminderHour, ReminderSettings, ReminderStore, SettingsPatch, TimeZoneName,
@@ -67,7 +67,7 @@ struct SettingsRow {
 
 impl SettingsRow {
     fn settings(&self) -> Result<ReminderSettings, Error> {
-        let invalid = |e: contacts_domain::FieldError| Error::unexpected(std::io::Error::other(e.message));
+        let invalid = |e: contacts_domain::FieldError| Error::unexpected(std::io::Error::other(e.field()));
         Ok(ReminderSettings {
             timezone: TimeZoneName::parse(&self.timezone).map_err(invalid)?,
             birthday_reminders: self.birthday_reminders,

@@ -108,10 +108,10 @@ pub(crate) fn assert_violates(result: QueryResult<usize>, kind: DatabaseErrorKin
     }
 }
 
-/// The message of an [`Error::Conflict`], or a panic naming what came instead.
-pub(crate) fn expect_conflict<T: Debug>(result: Result<T, Error>) -> &'static str {
+/// Which rule an [`Error::Conflict`] names, or a panic naming what came instead.
+pub(crate) fn expect_conflict<T: Debug>(result: Result<T, Error>) -> contacts_domain::Conflict {
     match result {
-        Err(Error::Conflict(message)) => message,
+        Err(Error::Conflict(conflict)) => conflict,
         other => panic!("expected Error::Conflict, got {other:?}"),
     }
 }

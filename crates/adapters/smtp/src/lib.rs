@@ -11,7 +11,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use contacts_domain::Error;
-use contacts_domain::auth::{Email, Mailer};
+use contacts_domain::mail::{Email, Mailer};
 
 /// How the connection to the SMTP server is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,8 +69,8 @@ impl std::fmt::Debug for SmtpMailer {
 
 /// A mail configuration that cannot work (bad sender address, bad host name for TLS).
 #[derive(Debug, thiserror::Error)]
-#[error("invalid mail settings: {0}")]
-pub struct MailSettingsError(String);
+#[error("invalid mail settings")]
+pub struct MailSettingsError(#[source] Box<dyn std::error::Error + Send + Sync>);
 
 /// How long one delivery may take before it is given up; a slow mail server must not hold a
 /// registration request for long.
@@ -79,14 +79,16 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 impl SmtpMailer {
     /// A mailer for `settings`. No connection is made until the first mail.
     pub fn new(settings: &SmtpSettings) -> Result<Self, MailSettingsError> {
-        let invalid = |e: &dyn std::fmt::Display| MailSettingsError(e.to_string());
-        let from: Mailbox = settings.from.parse().map_err(|e| invalid(&e))?;
+        fn invalid(e: impl std::error::Error + Send + Sync + 'static) -> MailSettingsError {
+            MailSettingsError(Box::new(e))
+        }
+        let from: Mailbox = settings.from.parse().map_err(invalid)?;
         let builder = match settings.tls {
             SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host),
             SmtpTls::StartTls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host).map_err(|e| invalid(&e))?
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host).map_err(invalid)?
             }
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(|e| invalid(&e))?,
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(invalid)?,
         };
         let mut builder = builder.port(settings.port).timeout(Some(SEND_TIMEOUT));
         if let Some(username) = &settings.username {

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::auth::common_passwords::is_common;
 use crate::email::EmailAddress;
-use crate::error::FieldError;
+use crate::error::{FieldError, PasswordProblem, Rule, Unit};
 
 /// A new password that passed every rule a password can be judged by alone:
 ///
@@ -24,25 +24,21 @@ impl Password {
     /// Checks the rules above, reporting problems against the body field `field`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         match raw.len() {
-            0..=7 => return Err(FieldError::body(field, "string_too_short", "Password must be at least 8 bytes")),
+            0..=7 => return Err(FieldError::new(field, Rule::TooShort { min: 8, unit: Unit::Bytes })),
             8..=72 => {}
-            _ => return Err(FieldError::body(field, "string_too_long", "Password must be at most 72 bytes")),
+            _ => return Err(FieldError::new(field, Rule::TooLong { max: 72, unit: Unit::Bytes })),
         }
         if raw.chars().any(char::is_control) {
-            return Err(FieldError::body(
-                field,
-                "password_control_character",
-                "Password must not hold control characters",
-            ));
+            return Err(weak(field, PasswordProblem::ControlCharacter));
         }
         let mut chars = raw.chars();
         if let Some(first) = chars.next()
             && chars.all(|c| c == first)
         {
-            return Err(FieldError::body(field, "password_repeated", "Password must not be one character repeated"));
+            return Err(weak(field, PasswordProblem::Repeated));
         }
         if is_common(raw) {
-            return Err(FieldError::body(field, "password_common", "Password is too common"));
+            return Err(weak(field, PasswordProblem::Common));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -54,11 +50,7 @@ impl Password {
         let local = email.rsplit_once('@').map_or(email, |(local, _)| local);
         let password = self.0.to_lowercase();
         if [username, email, local].iter().any(|personal| personal.to_lowercase() == password) {
-            return Err(FieldError::body(
-                field,
-                "password_personal",
-                "Password must not be the username or the email address",
-            ));
+            return Err(weak(field, PasswordProblem::Personal));
         }
         Ok(self)
     }
@@ -67,6 +59,10 @@ impl Password {
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+fn weak(field: &str, problem: PasswordProblem) -> FieldError {
+    FieldError::new(field, Rule::WeakPassword(problem))
 }
 
 impl fmt::Debug for Password {
@@ -80,7 +76,13 @@ mod tests {
     use super::*;
 
     fn kind(raw: &str) -> &'static str {
-        Password::parse("password", raw).unwrap_err().kind
+        match Password::parse("password", raw).unwrap_err().rule {
+            Rule::TooLong { .. } => "string_too_long",
+            Rule::WeakPassword(PasswordProblem::ControlCharacter) => "password_control_character",
+            Rule::WeakPassword(PasswordProblem::Repeated) => "password_repeated",
+            Rule::WeakPassword(PasswordProblem::Common) => "password_common",
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]
@@ -123,7 +125,11 @@ mod tests {
         for raw in ["ADA_LOVE", "ada.lovelace", "ada.lovelace@example.org"] {
             let password = Password::parse("new_password", raw).unwrap();
             let error = password.unlike("new_password", "Ada_Love", &email).unwrap_err();
-            assert_eq!((error.field.as_str(), error.kind), ("new_password", "password_personal"), "{raw}");
+            assert_eq!(
+                (error.field().as_str(), error.rule.clone()),
+                ("new_password", Rule::WeakPassword(PasswordProblem::Personal)),
+                "{raw}"
+            );
         }
         let fine = Password::parse("password", "ada lovelace 1815").unwrap();
         assert!(fine.unlike("password", "Ada_Love", &email).is_ok());

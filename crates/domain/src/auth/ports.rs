@@ -1,8 +1,7 @@
-//! The ports authentication needs: password hashing, token signing and mail delivery.
+//! The ports authentication needs: password hashing, token signing and token memory.
 
 use chrono::{DateTime, Utc};
 
-use super::emails::Email;
 use super::password::Password;
 use super::tokens::{Claims, TokenKind};
 use crate::error::Error;
@@ -34,13 +33,6 @@ pub trait TokenCodec: Send + Sync + 'static {
     /// Expiry is not checked here: the service checks it against its clock. `None` for any
     /// token that is malformed, forged or of another kind.
     fn decode(&self, token: &str, expected: TokenKind) -> Option<Claims>;
-}
-
-/// Delivers emails to users.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-pub trait Mailer: Send + Sync + 'static {
-    /// Sends one email; an error means it was not delivered to the mail server.
-    async fn send(&self, email: Email) -> Result<(), Error>;
 }
 
 /// What presenting a refresh token for rotation found.

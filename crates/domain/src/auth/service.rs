@@ -4,22 +4,20 @@
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
-use super::emails::Email;
 use super::password::Password;
 use super::ports::{PasswordHasher, RefreshRotation, TokenCodec, TokenStore};
 use super::tokens::{Claims, TokenKind, TokenPair, fingerprint};
 use crate::clock::Clock;
 use crate::email::EmailAddress;
 use crate::error::{Error, Problems, required};
-use crate::mail::{MailComposer, MailEffect, MailKind, MailOutbox};
+use crate::mail::{Email, Links, MailComposer, MailEffect, MailKind, MailOutbox};
 use crate::user::{NewUser, User, UserId, UserRepository, Username};
 
 /// Settings that shape tokens and links.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// Public base URL of the service, without a trailing slash; every link in an email
-    /// starts with it (never with the request's Host header).
-    pub base_url: String,
+    /// Builds the links put in emails (confirmation, password reset).
+    pub links: Links,
     /// Lifetime of access tokens.
     pub access_ttl: Duration,
     /// Lifetime of refresh tokens.
@@ -199,7 +197,7 @@ where
             return self.outbox.queue_nothing(&email).await;
         };
         let (token, expires_at) = self.issue(&user, TokenKind::PasswordReset, self.settings.reset_token_ttl)?;
-        let link = format!("{}/reset-password?token={token}", self.settings.base_url);
+        let link = self.settings.links.reset_password(&token);
         let mail = Email::password_reset(user.email.clone(), &user.username, &link);
         let effect = MailEffect::StoreReset { user: user.id, fingerprint: fingerprint(&token), expires_at };
         if !self.outbox.queue(MailKind::PasswordReset, mail, effect).await? {
@@ -316,7 +314,7 @@ where
     /// The confirmation mail for `user`, with a freshly signed link.
     fn confirmation_mail(&self, user: &User) -> Result<Email, Error> {
         let (token, _) = self.issue(user, TokenKind::EmailConfirmation, self.settings.email_token_ttl)?;
-        let link = format!("{}/api/auth/confirmed_email/{token}", self.settings.base_url);
+        let link = self.settings.links.confirm_email(&token);
         Ok(Email::confirmation(user.email.clone(), &user.username, &link))
     }
 }

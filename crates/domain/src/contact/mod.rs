@@ -4,15 +4,19 @@ mod birthdays;
 mod models;
 mod ports;
 mod service;
+mod use_cases;
 pub mod vcard;
 
 pub use birthdays::{MonthDay, birthday_window, next_birthday};
 pub use models::{
     AdditionalInfo, Birthday, CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch,
     ContactPatchInput, ImportOutcome, NewContact, Page, PersonName, Phone, StoredCard, TypedValue, TypedValueInput,
-    list_field,
+    list_path,
 };
 pub use ports::ContactRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockContactRepository;
 pub use service::{ContactService, ImportFailure, ImportReport, ListQuery, read_import};
+pub use use_cases::ContactUseCases;
+#[cfg(any(test, feature = "mocks"))]
+pub use use_cases::MockContactUseCases;

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::birthdays::MonthDay;
 use crate::email::EmailAddress;
-use crate::error::{Error, FieldError, Problems, required};
+use crate::error::{Error, FieldError, PathSegment, PhoneProblem, Problems, Rule, Unit, required};
 
 /// A contact's database identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,12 +19,12 @@ impl PersonName {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
         if trimmed.chars().any(char::is_control) {
-            return Err(FieldError::body(field, "value_error", "Names may not contain control characters"));
+            return Err(FieldError::new(field, Rule::ControlCharacters { line_breaks_allowed: false }));
         }
         match trimmed.chars().count() {
-            0 => Err(FieldError::body(field, "string_too_short", "String should have at least 1 character")),
+            0 => Err(FieldError::new(field, Rule::TooShort { min: 1, unit: Unit::Characters })),
             1..=50 => Ok(Self(trimmed.to_owned())),
-            _ => Err(FieldError::body(field, "string_too_long", "String should have at most 50 characters")),
+            _ => Err(FieldError::new(field, Rule::TooLong { max: 50, unit: Unit::Characters })),
         }
     }
 
@@ -42,17 +42,17 @@ pub struct Phone(String);
 impl Phone {
     /// Checks a phone number from the body field `phone`.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let invalid = |msg: &str| FieldError::body("phone", "value_error", msg);
+        let invalid = |problem| FieldError::new("phone", Rule::InvalidPhone(problem));
         let len = raw.chars().count();
         if !(7..=20).contains(&len) {
-            return Err(invalid("Phone number must have 7 to 20 characters"));
+            return Err(invalid(PhoneProblem::Length { min: 7, max: 20 }));
         }
         let body = raw.strip_prefix('+').unwrap_or(raw);
         if !body.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')')) {
-            return Err(invalid("Phone number may only contain digits, spaces, '-', '(', ')' and a leading '+'"));
+            return Err(invalid(PhoneProblem::Characters));
         }
         if body.chars().filter(char::is_ascii_digit).count() < 7 {
-            return Err(invalid("Phone number must contain at least 7 digits"));
+            return Err(invalid(PhoneProblem::TooFewDigits { min: 7 }));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -73,18 +73,19 @@ impl Birthday {
 
     /// Parses `YYYY-MM-DD` and checks the range against `today`.
     pub fn parse(raw: &str, today: NaiveDate) -> Result<Self, FieldError> {
-        let invalid = |kind, msg: &str| FieldError::body("birthday", kind, msg);
+        let invalid = |rule| FieldError::new("birthday", rule);
         // Strictly `DDDD-DD-DD`: chrono alone would also accept a sign or spaces before numbers.
         let well_formed = raw.len() == 10
             && raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().filter(|_| well_formed).ok_or_else(|| {
-            invalid("date_from_datetime_parsing", "Input should be a valid date in the format YYYY-MM-DD")
-        })?;
+        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()
+            .filter(|_| well_formed)
+            .ok_or_else(|| invalid(Rule::InvalidDate))?;
         if date > today {
-            return Err(invalid("date_future", "Birthday cannot be in the future"));
+            return Err(invalid(Rule::FutureDate));
         }
         if date < Self::EARLIEST {
-            return Err(invalid("date_too_early", "Birthday cannot be before 1900-01-01"));
+            return Err(invalid(Rule::DateBefore(Self::EARLIEST)));
         }
         Ok(Self(date))
     }
@@ -105,14 +106,10 @@ impl AdditionalInfo {
         // Line breaks and tabs are fine in notes; other control characters (NUL above all,
         // which PostgreSQL cannot store) are not.
         if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-            return Err(FieldError::body("additional_info", "value_error", "Control characters are not allowed"));
+            return Err(FieldError::new("additional_info", Rule::ControlCharacters { line_breaks_allowed: true }));
         }
         if raw.chars().count() > 1000 {
-            return Err(FieldError::body(
-                "additional_info",
-                "string_too_long",
-                "String should have at most 1000 characters",
-            ));
+            return Err(FieldError::new("additional_info", Rule::TooLong { max: 1000, unit: Unit::Characters }));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -236,36 +233,40 @@ pub struct TypedValueInput {
 /// Most entries `emails` or `phones` may have.
 const MAX_LIST_ENTRIES: usize = 20;
 
-/// The body field of key `key` of entry `index` of list `list`, such as `emails.0.value`.
-///
-/// The one place list entries are named: the field-path type being introduced elsewhere (issue
-/// 10) will replace this string with the path `["body", "emails", 0, "value"]`.
-pub fn list_field(list: &str, index: usize, key: &str) -> String {
-    format!("{list}.{index}.{key}")
+/// The path of key `key` of entry `index` of list `list`, such as `emails[0].value`.
+pub fn list_path(list: &str, index: usize, key: &str) -> Vec<PathSegment> {
+    vec![PathSegment::Field(list.to_owned()), PathSegment::Index(index), PathSegment::Field(key.to_owned())]
 }
 
-/// Checks a list of typed values; `rule` checks one value and names the field it was given.
+/// Checks a list of typed values; `rule` checks one value.
 fn parse_list(
     list: &str,
     entries: Vec<TypedValueInput>,
-    rule: fn(&str, &str) -> Result<(), FieldError>,
+    rule: fn(&str) -> Result<(), Rule>,
     problems: &mut Problems,
 ) -> Option<Vec<TypedValue>> {
     if entries.len() > MAX_LIST_ENTRIES {
-        problems.push(FieldError::body(list, "too_long", "List should have at most 20 items"));
+        problems.push(FieldError::new(list, Rule::TooManyItems { max: MAX_LIST_ENTRIES }));
         return None;
     }
     let mut out = Vec::with_capacity(entries.len());
     let before = problems.len();
     for (i, entry) in entries.into_iter().enumerate() {
-        let field = list_field(list, i, "value");
-        let value = problems.take(required(&field, entry.value).and_then(|v| rule(&field, &v).map(|()| v)));
+        let value = entry
+            .value
+            .ok_or(Rule::Missing)
+            .and_then(|v| rule(&v).map(|()| v))
+            .map_err(|rule| FieldError::at(list_path(list, i, "value"), rule));
+        let value = problems.take(value);
         let kind = entry.kind.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
-        if let Some(k) = &kind
-            && (k.chars().count() > 20 || k.chars().any(char::is_control))
-        {
-            let message = "Type should have at most 20 characters, without control characters";
-            problems.push(FieldError::body(&list_field(list, i, "type"), "string_too_long", message));
+        if let Some(k) = &kind {
+            if k.chars().count() > MAX_TYPE_CHARS {
+                let rule = Rule::TooLong { max: MAX_TYPE_CHARS, unit: Unit::Characters };
+                problems.push(FieldError::at(list_path(list, i, "type"), rule));
+            } else if k.chars().any(char::is_control) {
+                let rule = Rule::ControlCharacters { line_breaks_allowed: false };
+                problems.push(FieldError::at(list_path(list, i, "type"), rule));
+            }
         }
         if let Some(value) = value {
             out.push(TypedValue { value, kind });
@@ -274,12 +275,15 @@ fn parse_list(
     if problems.len() > before { None } else { Some(out) }
 }
 
-fn email_rule(field: &str, raw: &str) -> Result<(), FieldError> {
-    EmailAddress::parse(field, raw).map(|_| ())
+/// Longest `type` of an email or phone entry, in characters.
+const MAX_TYPE_CHARS: usize = 20;
+
+fn email_rule(raw: &str) -> Result<(), Rule> {
+    EmailAddress::parse("value", raw).map(|_| ()).map_err(|e| e.rule)
 }
 
-fn phone_rule(field: &str, raw: &str) -> Result<(), FieldError> {
-    Phone::parse(raw).map(|_| ()).map_err(|e| FieldError { field: field.to_owned(), ..e })
+fn phone_rule(raw: &str) -> Result<(), Rule> {
+    Phone::parse(raw).map(|_| ()).map_err(|e| e.rule)
 }
 
 /// The single field and its list together: the single one defaults to the list's first entry,
@@ -287,19 +291,18 @@ fn phone_rule(field: &str, raw: &str) -> Result<(), FieldError> {
 fn reconcile(
     single: &str,
     value: Option<String>,
-    list_name: &str,
+    list_name: &'static str,
     list: Option<&Vec<TypedValue>>,
     problems: &mut Problems,
 ) -> Option<String> {
     let Some(list) = list else { return value };
     let Some(first) = list.first() else {
-        problems.push(FieldError::body(list_name, "too_short", "List should have at least 1 item"));
+        problems.push(FieldError::new(list_name, Rule::TooFewItems { min: 1 }));
         return value;
     };
     match value {
         Some(v) if v != first.value => {
-            let message = format!("{single} must equal {list_name}[0].value when both are sent");
-            problems.push(FieldError::body(single, "value_error", message));
+            problems.push(FieldError::new(single, Rule::DiffersFromFirstEntry { list: list_name }));
             Some(v)
         }
         Some(v) => Some(v),
@@ -406,7 +409,7 @@ impl ContactPatch {
             match value? {
                 Some(v) => Some(v),
                 None => {
-                    problems.push(FieldError::body(name, "value_error", "Field may not be null"));
+                    problems.push(FieldError::new(name, Rule::NotNull));
                     None
                 }
             }
@@ -436,7 +439,7 @@ impl ContactPatch {
         };
         problems.finish()?;
         if patch == Self::default() {
-            return Err(Error::invalid(FieldError::body("", "value_error", "At least one field must be provided")));
+            return Err(Error::invalid(FieldError::whole(Rule::AtLeastOneField)));
         }
         Ok(patch)
     }

@@ -8,7 +8,7 @@ use super::models::{
 use super::ports::ContactRepository;
 use super::vcard::{self, CardError};
 use crate::clock::Clock;
-use crate::error::{Error, FieldError};
+use crate::error::{Error, FieldError, Rule};
 use crate::user::UserId;
 
 const NOT_FOUND: Error = Error::NotFound("Contact not found");
@@ -54,14 +54,10 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
     pub async fn list(&self, owner: UserId, query: ListQuery) -> Result<(Vec<Contact>, i64), Error> {
         let mut problems = Vec::new();
         if query.skip < 0 {
-            problems.push(FieldError::query(
-                "skip",
-                "greater_than_equal",
-                "Input should be greater than or equal to 0",
-            ));
+            problems.push(FieldError::new("skip", Rule::Range { min: 0, max: None }));
         }
         if !(1..=1000).contains(&query.limit) {
-            problems.push(FieldError::query("limit", "range", "Input should be between 1 and 1000"));
+            problems.push(FieldError::new("limit", Rule::Range { min: 1, max: Some(1000) }));
         }
         let filters = [
             ("first_name", &query.filter.first_name),
@@ -71,7 +67,7 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
         ];
         for (name, value) in filters {
             if value.as_deref().is_some_and(|v| v.contains('\0')) {
-                problems.push(FieldError::query(name, "value_error", "NUL characters are not allowed"));
+                problems.push(FieldError::new(name, Rule::NulCharacters));
             }
         }
         if !problems.is_empty() {
@@ -114,7 +110,7 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
         let days = u32::try_from(days)
             .ok()
             .filter(|d| *d <= 365)
-            .ok_or_else(|| Error::invalid(FieldError::query("days", "range", "Input should be between 0 and 365")))?;
+            .ok_or_else(|| Error::invalid(FieldError::new("days", Rule::Range { min: 0, max: Some(365) })))?;
         let today = self.clock.today();
         let mut contacts = self.contacts.with_birthday_on(owner, &birthday_window(today, days)).await?;
         // A leap year stands for year-less birthdays, so 29 February keeps its rule.
@@ -196,7 +192,7 @@ pub const IMPORT_BATCH: usize = 500;
 fn detail(e: &Error) -> String {
     match e {
         Error::Unavailable(_) => "The database is unavailable; import this card again".to_owned(),
-        Error::Conflict(msg) => (*msg).to_owned(),
+        Error::Conflict(_) => "This card conflicts with another contact of the book".to_owned(),
         _ => "This card could not be stored".to_owned(),
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::outbox::MailKind;
-use crate::auth::{Email, Mailer};
+use super::{Email, Mailer};
 use crate::clock::Clock;
 use crate::error::Error;
 

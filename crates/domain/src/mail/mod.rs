@@ -1,13 +1,23 @@
-//! Mail delivery through an outbox: use cases queue mails (in the same transaction as the change
-//! that caused them) through [`MailOutbox`], and a [`DeliveryWorker`] in every instance sends
-//! them through the [`Mailer`](crate::auth::Mailer), retrying with growing pauses.
+//! Mail: what the service sends (templates as plain data), the links mails carry, and how it
+//! is delivered. Use cases queue mails through [`MailOutbox`] in the same transaction as the
+//! change that caused them; a [`DeliveryWorker`] in every instance sends them through the
+//! [`Mailer`] port, retrying with growing pauses. Authentication uses it today; any feature that
+//! mails users (reminders) uses the same outbox and templates module.
 
 mod delivery;
+mod links;
 mod outbox;
+mod ports;
+mod templates;
 
 #[cfg(any(test, feature = "mocks"))]
 pub use delivery::MockDeliveryQueue;
 pub use delivery::{DeliveryQueue, DeliverySettings, DeliveryWorker, QueuedMail, retry_delay};
+pub use links::{LinkPaths, Links};
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::MockMailOutbox;
 pub use outbox::{MailComposer, MailEffect, MailKind, MailOutbox};
+pub use ports::Mailer;
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::MockMailer;
+pub use templates::{Email, escape_html};

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::Email;
 use crate::EmailAddress;
-use crate::auth::Email;
 use crate::error::Error;
 use crate::user::{NewUser, User, UserId};
 

@@ -4,8 +4,8 @@
 use chrono::{Datelike, Days, NaiveDate};
 
 use crate::EmailAddress;
-use crate::auth::{Email, escape_html};
 use crate::contact::MonthDay;
+use crate::mail::{Email, escape_html};
 
 /// A contact with a birthday, as the digest needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,10 +7,11 @@ use super::digest::{BirthdayContact, digest_entries, reminder_digest};
 use super::schedule::next_run_after;
 use super::settings::ReminderSettings;
 use crate::EmailAddress;
-use crate::auth::{Claims, Email, TokenCodec, TokenKind};
+use crate::auth::{Claims, TokenCodec, TokenKind};
 use crate::clock::Clock;
 use crate::contact::{MonthDay, birthday_window};
 use crate::error::Error;
+use crate::mail::Email;
 use crate::user::UserId;
 
 /// A user the store handed to this pass: their next run time had come.

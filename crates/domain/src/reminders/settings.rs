@@ -2,7 +2,7 @@
 
 use chrono_tz::Tz;
 
-use crate::error::FieldError;
+use crate::error::{FieldError, Rule};
 
 /// An IANA time zone name (such as `Europe/Paris`), checked against the bundled database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,9 +11,7 @@ pub struct TimeZoneName(Tz);
 impl TimeZoneName {
     /// Parses `raw`, exactly as the IANA database spells it.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        raw.parse::<Tz>()
-            .map(Self)
-            .map_err(|_| FieldError::body("timezone", "value_error", "value is not a time zone of the IANA database"))
+        raw.parse::<Tz>().map(Self).map_err(|_| FieldError::new("timezone", Rule::UnknownTimeZone))
     }
 
     /// The zone, for date arithmetic.
@@ -45,7 +43,7 @@ impl ReminderDays {
     pub fn parse(raw: i64) -> Result<Self, FieldError> {
         match u32::try_from(raw) {
             Ok(days) if days <= Self::MAX => Ok(Self(days)),
-            _ => Err(FieldError::body("reminder_days", "value_error", "value must be between 0 and 30")),
+            _ => Err(FieldError::new("reminder_days", Rule::Range { min: 0, max: Some(Self::MAX.into()) })),
         }
     }
 
@@ -64,7 +62,7 @@ impl ReminderHour {
     pub fn parse(raw: i64) -> Result<Self, FieldError> {
         match u32::try_from(raw) {
             Ok(hour) if hour <= 23 => Ok(Self(hour)),
-            _ => Err(FieldError::body("reminder_hour", "value_error", "value must be between 0 and 23")),
+            _ => Err(FieldError::new("reminder_hour", Rule::Range { min: 0, max: Some(23) })),
         }
     }
 
@@ -133,7 +131,7 @@ mod tests {
         assert_eq!(TimeZoneName::parse("Europe/Paris").unwrap().name(), "Europe/Paris");
         assert_eq!(TimeZoneName::parse("UTC").unwrap(), TimeZoneName::default());
         for bad in ["", "Mars/Olympus", "europe/paris ", "+02:00"] {
-            assert_eq!(TimeZoneName::parse(bad).unwrap_err().field, "timezone", "{bad:?}");
+            assert_eq!(TimeZoneName::parse(bad).unwrap_err().field(), "timezone", "{bad:?}");
         }
     }
 
@@ -141,10 +139,10 @@ mod tests {
     fn days_and_hours_have_ranges() {
         assert_eq!(ReminderDays::parse(0).unwrap().get(), 0);
         assert_eq!(ReminderDays::parse(30).unwrap().get(), 30);
-        assert_eq!(ReminderDays::parse(31).unwrap_err().field, "reminder_days");
+        assert_eq!(ReminderDays::parse(31).unwrap_err().field(), "reminder_days");
         assert!(ReminderDays::parse(-1).is_err());
         assert_eq!(ReminderHour::parse(23).unwrap().get(), 23);
-        assert_eq!(ReminderHour::parse(24).unwrap_err().field, "reminder_hour");
+        assert_eq!(ReminderHour::parse(24).unwrap_err().field(), "reminder_hour");
         assert!(ReminderHour::parse(-1).is_err());
     }
 

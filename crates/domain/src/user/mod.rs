@@ -5,6 +5,7 @@ mod models;
 mod ports;
 mod profile;
 mod service;
+mod use_cases;
 
 pub use cached::CachedUsers;
 pub use models::{NewUser, PasswordHash, Role, User, UserCredentials, UserId, Username};
@@ -13,3 +14,6 @@ pub use ports::{AvatarStore, RateLimiter, UserCache, UserRepository};
 pub use ports::{MockAvatarStore, MockRateLimiter, MockUserCache, MockUserRepository};
 pub use profile::{ProfilePorts, ProfileService, RATE_WINDOW_SECONDS, require_role};
 pub use service::UserService;
+#[cfg(any(test, feature = "mocks"))]
+pub use use_cases::MockProfileUseCases;
+pub use use_cases::ProfileUseCases;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 
 use crate::email::EmailAddress;
-use crate::error::FieldError;
+use crate::error::{FieldError, Rule};
 
 /// A user's database identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,17 +29,12 @@ impl Username {
     /// Parses a username from the request body.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         if !(3..=50).contains(&raw.chars().count()) {
-            return Err(FieldError::body(
-                "username",
-                "string_length",
-                "String should have between 3 and 50 characters",
-            ));
+            return Err(FieldError::new("username", Rule::Length { min: 3, max: 50 }));
         }
         if !raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
-            return Err(FieldError::body(
+            return Err(FieldError::new(
                 "username",
-                "string_pattern_mismatch",
-                "Only ASCII letters, digits, '_', '.' and '-' are allowed",
+                Rule::Pattern { allowed: "ASCII letters, digits, '_', '.' and '-'" },
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -155,7 +150,7 @@ mod tests {
         }
         // "\u{430}dmin" starts with a Cyrillic а, a look-alike of the Latin a.
         for bad in ["ab", "", "with space", "semi;colon", "a@b", "Zoë", "\u{430}dmin", "١٢٣", &"x".repeat(51)] {
-            assert_eq!(Username::parse(bad).unwrap_err().field, "username", "{bad}");
+            assert_eq!(Username::parse(bad).unwrap_err().field(), "username", "{bad}");
         }
     }
 

@@ -64,6 +64,11 @@ impl<U: UserRepository, L: RateLimiter, A: AvatarStore, C: Clock> ProfileService
         }
     }
 
+    /// A stored avatar by its file name; public, like any profile picture.
+    pub async fn avatar(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.avatars.read(name).await
+    }
+
     /// Replaces an admin's avatar with `upload` (checked and re-encoded by the store) and
     /// removes the file it replaced. Anyone else gets [`Error::Forbidden`].
     ///

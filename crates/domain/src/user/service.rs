@@ -84,7 +84,7 @@ mod tests {
         match result {
             Err(Error::Invalid(problems)) => {
                 assert_eq!(problems.len(), 1);
-                assert_eq!((problems[0].field.as_str(), problems[0].kind), ("email", "value_error"));
+                assert_eq!((problems[0].field().as_str(), problems[0].rule.name()), ("email", "InvalidEmail"));
             }
             other => panic!("expected Error::Invalid, got {other:?}"),
         }

@@ -6,12 +6,11 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use contacts_domain::auth::ConfirmationOutcome;
 use contacts_domain::{Error, FieldError};
 
+use crate::dto::ErrorBody;
 use crate::dto::{
     EmailRequest, LoginRequest, MessageBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody,
     UserBody,
 };
-#[allow(unused_imports)] // referenced by the OpenAPI annotations only
-use crate::dto::{ErrorBody, ValidationErrorBody};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -28,7 +27,13 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Creates an account and mails a confirmation link.
-#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest, responses((status = 201, description = "Account created; a confirmation email is sent", body = UserBody), (status = 409, description = "Email or username taken", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created; a confirmation email is sent", body = UserBody),
+        (status = 409, description = "Email or username taken", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn register(
     state: web::Data<AppState>,
     body: web::Json<RegisterRequest>,
@@ -38,7 +43,13 @@ pub(crate) async fn register(
 }
 
 /// The same as `register`: the alias some clients of the replaced APIs use.
-#[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = RegisterRequest, responses((status = 201, description = "Account created; a confirmation email is sent", body = UserBody), (status = 409, description = "Email or username taken", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    post, path = "/api/auth/signup", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created; a confirmation email is sent", body = UserBody),
+        (status = 409, description = "Email or username taken", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn signup(
     state: web::Data<AppState>,
     body: web::Json<RegisterRequest>,
@@ -48,7 +59,20 @@ pub(crate) async fn signup(
 
 /// Exchanges credentials for tokens. Takes the OAuth2 password form (what Swagger UI and
 /// FastAPI clients send) or JSON.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body(content((LoginRequest = "application/x-www-form-urlencoded"), (LoginRequest = "application/json"))), responses((status = 200, description = "A token pair", body = TokensBody), (status = 401, description = "Wrong credentials, or email not confirmed", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody), (status = 429, description = "Too many failed login attempts; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64)))))]
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    request_body(content((LoginRequest = "application/x-www-form-urlencoded"), (LoginRequest = "application/json"))),
+    responses(
+        (status = 200, description = "A token pair", body = TokensBody),
+        (status = 401, description = "Wrong credentials, or email not confirmed", body = ErrorBody),
+        (
+            status = 429, description = "Too many failed login attempts; see Retry-After", body = ErrorBody,
+            headers(("Retry-After" = u64))
+        ),
+    ),
+)]
 pub(crate) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -76,12 +100,21 @@ pub(crate) async fn login(
     let Some(client) = crate::client_address(&req, &state.trusted_proxies) else {
         return Err(Error::unexpected("the connection has no peer address").into());
     };
-    let tokens = state.login_throttle.login(&login, client, state.auth.login(&login, &password)).await?;
+    let tokens = state.login_throttle.guard(&login, client, state.auth.login(&login, &password)).await?;
     Ok(HttpResponse::Ok().json(TokensBody::from(tokens)))
 }
 
 /// Follows the link from a confirmation email.
-#[utoipa::path(get, path = "/api/auth/confirmed_email/{token}", tag = "auth", params(("token" = String, Path, description = "The token from the confirmation email")), responses((status = 200, description = "Confirmed, or already confirmed", body = MessageBody), (status = 400, description = "Bad, expired or wrong-kind token", body = ErrorBody)))]
+#[utoipa::path(
+    get,
+    path = "/api/auth/confirmed_email/{token}",
+    tag = "auth",
+    params(("token" = String, Path, description = "The token from the confirmation email")),
+    responses(
+        (status = 200, description = "Confirmed, or already confirmed", body = MessageBody),
+        (status = 400, description = "Bad, expired or wrong-kind token", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn confirmed_email(
     state: web::Data<AppState>,
     token: web::Path<String>,
@@ -95,7 +128,12 @@ pub(crate) async fn confirmed_email(
 
 /// Mails a new confirmation link, if the address has an unconfirmed account. The answer is
 /// the same in every case, so it reveals nothing about accounts.
-#[utoipa::path(post, path = "/api/auth/request_email", tag = "auth", request_body = EmailRequest, responses((status = 200, description = "The same answer whatever the account's state", body = MessageBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    post, path = "/api/auth/request_email", tag = "auth", request_body = EmailRequest,
+    responses(
+        (status = 200, description = "The same answer whatever the account's state", body = MessageBody),
+    ),
+)]
 pub(crate) async fn request_email(
     state: web::Data<AppState>,
     body: web::Json<EmailRequest>,
@@ -111,7 +149,13 @@ fn refresh_token(body: RefreshRequest) -> Result<String, ApiError> {
 }
 
 /// Rotates a refresh token: a new pair, the old token revoked.
-#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest, responses((status = 200, description = "A new pair; the presented token is revoked", body = TokensBody), (status = 401, description = "Invalid, expired, revoked or wrong-kind token", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair; the presented token is revoked", body = TokensBody),
+        (status = 401, description = "Invalid, expired, revoked or wrong-kind token", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
@@ -121,7 +165,13 @@ pub(crate) async fn refresh(
 }
 
 /// Ends the session of a refresh token.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "The refresh token is revoked"), (status = 401, description = "Invalid, expired, revoked or wrong-kind token", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    post, path = "/api/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "The refresh token is revoked"),
+        (status = 401, description = "Invalid, expired, revoked or wrong-kind token", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn logout(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
@@ -131,7 +181,12 @@ pub(crate) async fn logout(
 }
 
 /// Mails a reset link if the address has an account; the answer is the same either way.
-#[utoipa::path(post, path = "/api/auth/request_password_reset", tag = "auth", request_body = EmailRequest, responses((status = 200, description = "The same answer whether or not the account exists", body = MessageBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    post, path = "/api/auth/request_password_reset", tag = "auth", request_body = EmailRequest,
+    responses(
+        (status = 200, description = "The same answer whether or not the account exists", body = MessageBody),
+    ),
+)]
 pub(crate) async fn request_password_reset(
     state: web::Data<AppState>,
     body: web::Json<EmailRequest>,
@@ -142,7 +197,13 @@ pub(crate) async fn request_password_reset(
 }
 
 /// Sets a new password with a reset token; every session of the user ends.
-#[utoipa::path(post, path = "/api/auth/reset_password", tag = "auth", request_body = ResetPasswordRequest, responses((status = 200, description = "Password changed; every session ended", body = MessageBody), (status = 400, description = "Invalid, expired, used or wrong-kind token", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    post, path = "/api/auth/reset_password", tag = "auth", request_body = ResetPasswordRequest,
+    responses(
+        (status = 200, description = "Password changed; every session ended", body = MessageBody),
+        (status = 400, description = "Invalid, expired, used or wrong-kind token", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn reset_password(
     state: web::Data<AppState>,
     body: web::Json<ResetPasswordRequest>,

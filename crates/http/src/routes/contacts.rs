@@ -4,9 +4,8 @@ use actix_web::{HttpResponse, web};
 
 use contacts_domain::contact::ContactId;
 
+use crate::dto::ErrorBody;
 use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactRequest, ListParams};
-#[allow(unused_imports)] // referenced by the OpenAPI annotations only
-use crate::dto::{ErrorBody, ValidationErrorBody};
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
 use crate::state::AppState;
@@ -24,38 +23,78 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 
 type Handled = Result<HttpResponse, ApiError>;
 
-#[utoipa::path(post, path = "/api/contacts/", tag = "contacts", request_body = ContactRequest, security(("bearer" = []), ("oauth2" = [])), responses((status = 201, body = ContactBody), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 409, description = "This user already has a contact with that email", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    post, path = "/api/contacts/", tag = "contacts", request_body = ContactRequest,
+    responses(
+        (status = 201, body = ContactBody),
+        (status = 409, description = "This user already has a contact with that email", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn create(state: web::Data<AppState>, user: CurrentUser, body: web::Json<ContactRequest>) -> Handled {
     let contact = state.contacts.create(user.0.id, body.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(ContactBody::from(contact)))
 }
 
 /// One page of matches, ordered by id; `X-Total-Count` says how many match in all.
-#[utoipa::path(get, path = "/api/contacts/", tag = "contacts", params(ListParams), security(("bearer" = []), ("oauth2" = [])), responses((status = 200, description = "Matches ordered by id", body = Vec<ContactBody>, headers(("X-Total-Count" = i64, description = "Matches before paging"))), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    get, path = "/api/contacts/", tag = "contacts", params(ListParams),
+    responses(
+        (
+            status = 200, description = "Matches ordered by id", body = Vec<ContactBody>,
+            headers(("X-Total-Count" = i64, description = "Matches before paging"))
+        ),
+    ),
+)]
 pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: web::Query<ListParams>) -> Handled {
-    let (contacts, total) = state.contacts.list(user.0.id, params.into_inner().into()).await?;
+    let (contacts, total) =
+        state.contacts.list(user.0.id, params.into_inner().into()).await.map_err(ApiError::in_query)?;
     let body: Vec<ContactBody> = contacts.into_iter().map(ContactBody::from).collect();
     Ok(HttpResponse::Ok().insert_header(("X-Total-Count", total.to_string())).json(body))
 }
 
-#[utoipa::path(get, path = "/api/contacts/birthdays", tag = "contacts", params(BirthdayParams), security(("bearer" = []), ("oauth2" = [])), responses((status = 200, description = "Contacts whose next birthday is within the window, soonest first", body = Vec<ContactBody>), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    get, path = "/api/contacts/birthdays", tag = "contacts", params(BirthdayParams),
+    responses(
+        (
+            status = 200, description = "Contacts whose next birthday is within the window, soonest first",
+            body = Vec<ContactBody>
+        ),
+    ),
+)]
 pub(crate) async fn birthdays(
     state: web::Data<AppState>,
     user: CurrentUser,
     params: web::Query<BirthdayParams>,
 ) -> Handled {
     let days = params.days.unwrap_or(DEFAULT_BIRTHDAY_DAYS);
-    let contacts = state.contacts.upcoming_birthdays(user.0.id, days).await?;
+    let contacts = state.contacts.upcoming_birthdays(user.0.id, days).await.map_err(ApiError::in_query)?;
     Ok(HttpResponse::Ok().json(contacts.into_iter().map(ContactBody::from).collect::<Vec<_>>()))
 }
 
-#[utoipa::path(get, path = "/api/contacts/{contact_id}", tag = "contacts", params(("contact_id" = i64, Path)), security(("bearer" = []), ("oauth2" = [])), responses((status = 200, body = ContactBody), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 404, description = "No such contact (or another user's)", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    get, path = "/api/contacts/{contact_id}", tag = "contacts", params(("contact_id" = i64, Path)),
+    responses(
+        (status = 200, body = ContactBody),
+        (status = 404, description = "No such contact (or another user's)", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn get(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> Handled {
     let contact = state.contacts.get(user.0.id, ContactId(*id)).await?;
     Ok(HttpResponse::Ok().json(ContactBody::from(contact)))
 }
 
-#[utoipa::path(put, path = "/api/contacts/{contact_id}", tag = "contacts", params(("contact_id" = i64, Path)), request_body = ContactRequest, security(("bearer" = []), ("oauth2" = [])), responses((status = 200, body = ContactBody), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 404, description = "No such contact (or another user's)", body = ErrorBody), (status = 409, description = "This user already has a contact with that email", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    put,
+    path = "/api/contacts/{contact_id}",
+    tag = "contacts",
+    params(("contact_id" = i64, Path)),
+    request_body = ContactRequest,
+    responses(
+        (status = 200, body = ContactBody),
+        (status = 404, description = "No such contact (or another user's)", body = ErrorBody),
+        (status = 409, description = "This user already has a contact with that email", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn replace(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -66,7 +105,18 @@ pub(crate) async fn replace(
     Ok(HttpResponse::Ok().json(ContactBody::from(contact)))
 }
 
-#[utoipa::path(patch, path = "/api/contacts/{contact_id}", tag = "contacts", params(("contact_id" = i64, Path)), request_body = ContactPatchRequest, security(("bearer" = []), ("oauth2" = [])), responses((status = 200, body = ContactBody), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 404, description = "No such contact (or another user's)", body = ErrorBody), (status = 409, description = "This user already has a contact with that email", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    patch,
+    path = "/api/contacts/{contact_id}",
+    tag = "contacts",
+    params(("contact_id" = i64, Path)),
+    request_body = ContactPatchRequest,
+    responses(
+        (status = 200, body = ContactBody),
+        (status = 404, description = "No such contact (or another user's)", body = ErrorBody),
+        (status = 409, description = "This user already has a contact with that email", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn update(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -77,7 +127,13 @@ pub(crate) async fn update(
     Ok(HttpResponse::Ok().json(ContactBody::from(contact)))
 }
 
-#[utoipa::path(delete, path = "/api/contacts/{contact_id}", tag = "contacts", params(("contact_id" = i64, Path)), security(("bearer" = []), ("oauth2" = [])), responses((status = 204, description = "Deleted"), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 404, description = "No such contact (or another user's)", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+#[utoipa::path(
+    delete, path = "/api/contacts/{contact_id}", tag = "contacts", params(("contact_id" = i64, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such contact (or another user's)", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn delete(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> Handled {
     state.contacts.delete(user.0.id, ContactId(*id)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -3,9 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::dto::MessageBody;
-#[allow(unused_imports)] // referenced by the OpenAPI annotations only
-use crate::dto::{ErrorBody, ReadinessBody};
+use crate::dto::{ErrorBody, MessageBody, ReadinessBody};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -16,7 +14,12 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The process is up; says nothing about its dependencies.
-#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The process is alive")))]
+#[utoipa::path(
+    get, path = "/healthz", tag = "service",
+    responses(
+        (status = 200, description = "The process is alive"),
+    ),
+)]
 pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
@@ -24,26 +27,30 @@ pub(crate) async fn healthz() -> HttpResponse {
 /// Ready to serve: the database answers. The cache is an accelerator and the avatar store
 /// serves one feature, never reasons to refuse traffic; both are reported, so an operator sees
 /// which dependency is down.
-#[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200, description = "Ready", body = ReadinessBody), (status = 503, description = "The database is unavailable", body = ReadinessBody)))]
+#[utoipa::path(
+    get, path = "/readyz", tag = "service",
+    responses(
+        (status = 200, description = "Ready", body = ReadinessBody),
+        (status = 503, description = "The database is unavailable", body = ReadinessBody),
+    ),
+)]
 pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let health = &state.health;
     let (database, cache, avatars) =
-        futures_util::future::join3(state.database.ping(), state.cache.is_healthy(), state.avatars.is_healthy()).await;
-    let cache = if cache { "ok" } else { "degraded" };
-    let avatars = if avatars { "ok" } else { "unavailable" };
-    match database {
-        Ok(()) => HttpResponse::Ok().json(json!({"database": "ok", "cache": cache, "avatars": avatars})),
-        Err(_) => HttpResponse::ServiceUnavailable().json(json!({
-            "detail": "Database unavailable",
-            "database": "unavailable",
-            "cache": cache,
-            "avatars": avatars,
-        })),
-    }
+        futures_util::future::join3(health.database(), health.cache(), health.avatars()).await;
+    let body = ReadinessBody::new(database.is_ok(), cache, avatars);
+    if database.is_ok() { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }
 
 /// The contract's health check: `200` when the database answers, `503` otherwise.
-#[utoipa::path(get, path = "/api/healthchecker", tag = "service", responses((status = 200, body = MessageBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
+#[utoipa::path(
+    get, path = "/api/healthchecker", tag = "service",
+    responses(
+        (status = 200, body = MessageBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn healthchecker(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.database.ping().await?;
+    state.health.database().await?;
     Ok(HttpResponse::Ok().json(MessageBody::new("API is healthy")))
 }

@@ -2,7 +2,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use contacts_domain::user::AvatarStore;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -12,7 +11,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn avatar(state: web::Data<AppState>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    match state.avatars.read(&name).await? {
+    match state.profiles.avatar(&name).await? {
         // Names are random and files never change, so they may be cached for long.
         Some(png) => Ok(HttpResponse::Ok()
             .content_type("image/png")

@@ -13,12 +13,27 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::ErrorHandlers;
 use actix_web::web::{self, ServiceConfig};
 
+use contacts_domain::mail::LinkPaths;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::{ApiError, json_error, with_detail};
+use crate::error::{ApiError, Part, json_error, with_detail};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
+
+/// Where a confirmation link lands: the route of [`auth::confirmed_email`], with the token as
+/// `{token}`. Mails link here (see [`link_paths`]) and the access log masks the token; a
+/// handler test checks that it reaches the handler.
+pub const CONFIRM_EMAIL_PATH: &str = "/api/auth/confirmed_email/{token}";
+
+/// The password-reset page a reset mail links to, with the token as `{token}`.
+pub const RESET_PASSWORD_PAGE: &str = "/reset-password?token={token}";
+
+/// The routes mails link to, for building the domain's [`Links`](contacts_domain::mail::Links):
+/// this crate owns the routes, the domain only fills in tokens.
+pub fn link_paths() -> LinkPaths {
+    LinkPaths { confirm_email: CONFIRM_EMAIL_PATH.to_owned(), reset_password: RESET_PASSWORD_PAGE.to_owned() }
+}
 
 /// Largest JSON (or form) body accepted; larger ones get `413`.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -32,16 +47,11 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
             .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
             .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                ApiError::Unparsable { part: contacts_domain::InputPart::Query, field: None, message: e.to_string() }
-                    .into()
+                ApiError::Unparsable { part: Part::Query, field: None, message: e.to_string() }.into()
             }))
             .app_data(web::PathConfig::default().error_handler(|e, _| {
-                ApiError::Unparsable {
-                    part: contacts_domain::InputPart::Path,
-                    field: Some("contact_id".into()),
-                    message: e.to_string(),
-                }
-                .into()
+                ApiError::Unparsable { part: Part::Path, field: Some("contact_id".into()), message: e.to_string() }
+                    .into()
             }))
             .service(
                 web::scope("")

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use contacts_domain::Error;
-use contacts_domain::auth::escape_html;
+use contacts_domain::mail::escape_html;
 
 use crate::dto::ResetPasswordRequest;
 use crate::state::AppState;
@@ -71,7 +71,7 @@ async fn submit(state: web::Data<AppState>, body: web::Form<ResetPasswordRequest
             page(StatusCode::OK, "Password changed", "<p>Your password has been reset. You can log in with it now.</p>")
         }
         Err(Error::Invalid(problems)) => {
-            let message = problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(". ");
+            let message = problems.iter().map(|p| crate::problems::describe(&p.rule).0).collect::<Vec<_>>().join(". ");
             page(StatusCode::UNPROCESSABLE_ENTITY, "Choose a new password", &form_html(&token, Some(&message)))
         }
         Err(Error::InvalidResetToken) => page(

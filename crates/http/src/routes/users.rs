@@ -7,7 +7,6 @@ use futures_util::StreamExt;
 use contacts_domain::{Error, FieldError};
 
 use crate::dto::UserBody;
-#[allow(unused_imports)] // referenced by the OpenAPI annotations only
 use crate::dto::{AvatarUpload, ErrorBody, ValidationErrorBody};
 use crate::error::ApiError;
 use crate::extract::{Admin, CurrentUser};
@@ -18,7 +17,16 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The authenticated user, rate limited per user.
-#[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = []), ("oauth2" = [])), responses((status = 200, body = UserBody), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 429, description = "Rate limit exceeded; see Retry-After", body = ErrorBody, headers(("Retry-After" = u64)))))]
+#[utoipa::path(
+    get, path = "/api/users/me", tag = "users",
+    responses(
+        (status = 200, body = UserBody),
+        (
+            status = 429, description = "Rate limit exceeded; see Retry-After", body = ErrorBody,
+            headers(("Retry-After" = u64))
+        ),
+    ),
+)]
 pub(crate) async fn me(state: web::Data<AppState>, CurrentUser(user): CurrentUser) -> Result<HttpResponse, ApiError> {
     let user = state.profiles.profile(user).await?;
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
@@ -27,7 +35,23 @@ pub(crate) async fn me(state: web::Data<AppState>, CurrentUser(user): CurrentUse
 /// Replaces an admin's avatar with the multipart field `file`. The size limit covers every
 /// part of the request and is enforced while reading, so no more than the limit is ever
 /// buffered.
-#[utoipa::path(patch, path = "/api/users/avatar", tag = "users", request_body(content = AvatarUpload, content_type = "multipart/form-data"), security(("bearer" = []), ("oauth2" = [])), responses((status = 200, description = "The user with the new avatar URL", body = UserBody), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 403, description = "Only admins may change their avatar", body = ErrorBody), (status = 413, description = "Request over MAX_AVATAR_BYTES (every part counted), or an image over 4096 px a side or 16,000,000 pixels", body = ErrorBody), (status = 415, description = "Not a PNG, JPEG, WebP or GIF image", body = ErrorBody), (status = 422, description = "No `file` field", body = ValidationErrorBody)))]
+#[utoipa::path(
+    patch,
+    path = "/api/users/avatar",
+    tag = "users",
+    request_body(content = AvatarUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The user with the new avatar URL", body = UserBody),
+        (status = 403, description = "Only admins may change their avatar", body = ErrorBody),
+        (
+            status = 413, body = ErrorBody,
+            description = "Request over MAX_AVATAR_BYTES (every part counted), or an image over 4096 px a side or \
+                           16,000,000 pixels",
+        ),
+        (status = 415, description = "Not a PNG, JPEG, WebP or GIF image", body = ErrorBody),
+        (status = 422, description = "No `file` field", body = ValidationErrorBody),
+    ),
+)]
 pub(crate) async fn avatar(
     state: web::Data<AppState>,
     Admin(user): Admin,

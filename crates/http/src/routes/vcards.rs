@@ -9,13 +9,12 @@ use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use contacts_domain::InputPart;
 use contacts_domain::contact::vcard::{self, Version};
 use contacts_domain::contact::{ContactId, ImportReport, read_import};
 
 #[allow(unused_imports)] // referenced by the OpenAPI annotations only
 use crate::dto::{ErrorBody, ValidationErrorBody};
-use crate::error::ApiError;
+use crate::error::{ApiError, Part};
 use crate::extract::CurrentUser;
 use crate::state::AppState;
 
@@ -44,7 +43,7 @@ impl VersionParams {
         match self.version.as_deref() {
             None => Ok(Version::V4),
             Some(raw) => Version::parse(raw).ok_or_else(|| ApiError::Unparsable {
-                part: InputPart::Query,
+                part: Part::Query,
                 field: Some("version".into()),
                 message: "Input should be '3.0' or '4.0'".into(),
             }),
@@ -190,7 +189,7 @@ pub(crate) async fn import(
         read_import(&text)
     })
     .await
-    .map_err(|e| ApiError::Domain(contacts_domain::Error::unexpected(e.to_string())))?;
+    .map_err(contacts_domain::Error::unexpected)?;
     let Some(read) = read else {
         return Err(ApiError::body("Not a vCard: the body has no BEGIN:VCARD"));
     };
@@ -231,5 +230,5 @@ async fn read_file_field(mut form: Multipart, limit: usize) -> Result<Vec<u8>, A
             }
         }
     }
-    Err(ApiError::Unparsable { part: InputPart::Body, field: Some("file".into()), message: "Field required".into() })
+    Err(ApiError::Unparsable { part: Part::Body, field: Some("file".into()), message: "Field required".into() })
 }

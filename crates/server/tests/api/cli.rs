@@ -68,7 +68,13 @@ async fn set_role_grants_admin_and_refuses_unknown_emails_and_roles() {
 
     let unknown = run(&["set-role", "nobody@example.org", "user"], &db);
     assert!(!unknown.status.success());
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody@example.org"));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("error: no user with email \"nobody@example.org\""));
+
+    // A malformed address is named as such, not reported as an unknown user.
+    let malformed = run(&["set-role", "not-an-address", "user"], &db);
+    assert!(!malformed.status.success());
+    let stderr = String::from_utf8_lossy(&malformed.stderr);
+    assert!(stderr.contains("\"not-an-address\" is not a valid email address"), "{stderr}");
 
     let bad_role = run(&["set-role", "ada@example.org", "root"], &db);
     assert!(!bad_role.status.success());

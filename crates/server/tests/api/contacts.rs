@@ -6,6 +6,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+/// The `detail` of a `409` for a second contact with the same email.
+const CONTACT_TAKEN: &str = "A contact with this email already exists";
+
 #[tokio::test]
 async fn a_created_contact_reads_back_exactly_as_returned() {
     let app = spawn_app().await;
@@ -90,7 +93,7 @@ async fn a_contact_email_is_unique_per_user_regardless_of_case() {
     let duplicate =
         app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), &contact("C", "D", "SAME@example.org")).await;
     let body = expect(duplicate, StatusCode::CONFLICT).await;
-    assert!(body["detail"].is_string());
+    assert_eq!(body, json!({"detail": CONTACT_TAKEN}));
     // Another user may have a contact with that email.
     app.create_contact(&bob, &contact("A", "B", "same@example.org")).await;
 }
@@ -218,7 +221,7 @@ async fn put_replaces_every_field_and_clears_an_omitted_additional_info() {
     partial.as_object_mut().unwrap().remove("phone");
     expect_invalid(app.send_json(Method::PUT, &path, Some(&ada.token), &partial).await, &["body", "phone"]).await;
     let clash = app.send_json(Method::PUT, &path, Some(&ada.token), &contact("N", "N", "TAKEN@b.co")).await;
-    expect(clash, StatusCode::CONFLICT).await;
+    assert_eq!(expect(clash, StatusCode::CONFLICT).await, json!({"detail": CONTACT_TAKEN}));
 }
 
 #[tokio::test]
@@ -259,7 +262,7 @@ async fn patch_changes_only_the_fields_sent() {
     )
     .await;
     let clash = app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"email": "Taken@B.co"})).await;
-    expect(clash, StatusCode::CONFLICT).await;
+    assert_eq!(expect(clash, StatusCode::CONFLICT).await, json!({"detail": CONTACT_TAKEN}));
 }
 
 #[tokio::test]

@@ -47,11 +47,17 @@ async fn json_logs_are_one_object_a_line_with_the_request_id() {
         assert!(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&line["level"].as_str().unwrap()), "{line}");
         assert!(line["message"].is_string() && line["fields"].is_object(), "{line}");
     }
-    let mail = lines
-        .iter()
-        .find(|l| l["message"].as_str().unwrap().contains("mail not sent"))
-        .unwrap_or_else(|| panic!("the mail is logged: {output}"));
-    assert_eq!(mail["request_id"], "req-json-logs-1", "{mail}");
+    let find = |text: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"].as_str().unwrap().contains(text))
+            .unwrap_or_else(|| panic!("{text:?} is logged: {output}"))
+    };
+    // Written while the request was served: it carries the request's id.
+    let queued = find("confirmation mail queued");
+    assert_eq!(queued["request_id"], "req-json-logs-1", "{queued}");
+    // Written later by the delivery worker, outside any request.
+    let mail = find("mail not sent");
     assert_eq!(mail["fields"]["to"], "ada@example.org", "{mail}");
     assert!(lines.iter().any(|l| l["message"].as_str().unwrap().contains("POST /api/auth/register")), "access log");
 }

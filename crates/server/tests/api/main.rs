@@ -2,6 +2,7 @@
 //! port against its own fresh PostgreSQL database and an in-process SMTP server.
 //! (One binary for all of them keeps link time down.)
 
+mod architecture;
 mod auth;
 mod avatar_limits;
 mod browser;

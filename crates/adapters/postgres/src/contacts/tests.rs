@@ -115,9 +115,9 @@ async fn a_second_contact_with_the_same_email_in_another_case_is_a_conflict() {
     let book = book().await;
     let ada = book.add_named("Ada", "Lovelace", "ada@example.com").await;
 
-    let message = expect_conflict(book.repo.create(book.owner, new_contact("Other", "Ada", "ADA@Example.COM")).await);
+    let conflict = expect_conflict(book.repo.create(book.owner, new_contact("Other", "Ada", "ADA@Example.COM")).await);
 
-    assert!(message.contains("contact"), "{message}");
+    assert_eq!(conflict, contacts_domain::Conflict::ContactEmailTaken);
     assert_eq!(book.list(&ContactFilter::default(), 0, 100).await, (vec![ada], 1), "nothing stored");
 }
 
@@ -414,8 +414,10 @@ async fn replace_and_update_refuse_an_email_another_contact_has() {
     let grace = book.add_named("Grace", "Hopper", "grace@example.com").await;
 
     let patch = ContactPatch { email: Some(email("ADA@example.com")), ..Default::default() };
-    expect_conflict(book.repo.update(book.owner, grace.id, patch).await);
-    expect_conflict(book.repo.replace(book.owner, grace.id, new_contact("Grace", "Hopper", "Ada@Example.com")).await);
+    let taken = contacts_domain::Conflict::ContactEmailTaken;
+    assert_eq!(expect_conflict(book.repo.update(book.owner, grace.id, patch).await), taken);
+    let replaced = book.repo.replace(book.owner, grace.id, new_contact("Grace", "Hopper", "Ada@Example.com")).await;
+    assert_eq!(expect_conflict(replaced), taken);
     assert_eq!(book.repo.get(book.owner, grace.id).await.unwrap(), Some(grace), "unchanged");
 
     let recased = book.repo.replace(book.owner, ada.id, new_contact("Ada", "Lovelace", "ADA@EXAMPLE.COM")).await;

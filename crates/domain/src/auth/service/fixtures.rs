@@ -10,13 +10,17 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::auth::{MockPasswordHasher, MockTokenCodec, MockTokenStore};
 use crate::clock::MockClock;
 use crate::error::FieldError;
-use crate::mail::MailComposer;
+use crate::mail::{LinkPaths, Links, MailComposer};
 use crate::user::{MockUserRepository, Role};
 
 pub(super) type Service =
     AuthService<MockUserRepository, MockPasswordHasher, MockTokenCodec, MockTokenStore, FakeOutbox, MockClock>;
 
 pub(super) const BASE_URL: &str = "https://contacts.example";
+/// The confirmation route as the inbound adapter would hand it over.
+pub(super) const CONFIRM_PATH: &str = "/auth/confirmed_email/{token}";
+/// The reset page route as the inbound adapter would hand it over.
+pub(super) const RESET_PATH: &str = "/reset-password?token={token}";
 pub(super) const USER_ID: UserId = UserId(7);
 /// The fixture user's token version: deliberately not 0, so a hard-coded version shows.
 pub(super) const TOKEN_VERSION: i64 = 3;
@@ -33,7 +37,10 @@ pub(super) fn now_whole_seconds() -> DateTime<Utc> {
 
 pub(super) fn settings() -> AuthSettings {
     AuthSettings {
-        base_url: BASE_URL.to_owned(),
+        links: Links::new(
+            BASE_URL,
+            LinkPaths { confirm_email: CONFIRM_PATH.to_owned(), reset_password: RESET_PATH.to_owned() },
+        ),
         access_ttl: Duration::seconds(900),
         refresh_ttl: Duration::seconds(604_800),
         email_token_ttl: Duration::seconds(86_400),
@@ -120,7 +127,7 @@ impl MailOutbox for FakeOutbox {
     async fn register(&self, new_user: NewUser, composer: &dyn MailComposer) -> Result<User, Error> {
         assert!(!self.silent, "register was not expected");
         if self.conflict {
-            return Err(Error::Conflict("Email already registered"));
+            return Err(Error::Conflict(crate::error::Conflict::EmailTaken));
         }
         self.created.lock().unwrap().push(new_user.clone());
         let user = User {
@@ -196,7 +203,7 @@ pub(super) fn service(
 
 pub(super) fn field_problems(error: Error) -> Vec<(String, &'static str)> {
     match error {
-        Error::Invalid(problems) => problems.into_iter().map(|FieldError { field, kind, .. }| (field, kind)).collect(),
+        Error::Invalid(problems) => problems.iter().map(|p: &FieldError| (p.field(), p.rule.name())).collect(),
         other => panic!("expected Error::Invalid, got {other:?}"),
     }
 }

@@ -6,7 +6,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 
 use crate::clock::MockClock;
 use crate::contact::{MockContactRepository, MonthDay};
-use crate::error::InputPart;
+use crate::error::Conflict;
 
 const OWNER: UserId = UserId(42);
 
@@ -65,9 +65,9 @@ fn ids(contacts: &[Contact]) -> Vec<i64> {
     contacts.iter().map(|c| c.id.0).collect()
 }
 
-fn problems_of<T: std::fmt::Debug>(result: Result<T, Error>) -> Vec<(InputPart, String, &'static str)> {
+fn problems_of<T: std::fmt::Debug>(result: Result<T, Error>) -> Vec<(String, &'static str)> {
     match result.unwrap_err() {
-        Error::Invalid(problems) => problems.into_iter().map(|p| (p.part, p.field, p.kind)).collect(),
+        Error::Invalid(problems) => problems.into_iter().map(|p| (p.field(), p.rule.name())).collect(),
         other => panic!("expected Error::Invalid, got {other:?}"),
     }
 }
@@ -111,7 +111,7 @@ fn query(skip: i64, limit: i64) -> ListQuery {
 async fn list_rejects_a_negative_skip() {
     let result = service(never_listing()).list(OWNER, query(-1, 100)).await;
 
-    assert_eq!(problems_of(result), vec![(InputPart::Query, "skip".to_owned(), "greater_than_equal")]);
+    assert_eq!(problems_of(result), vec![("skip".to_owned(), "Range")]);
 }
 
 #[tokio::test]
@@ -119,7 +119,7 @@ async fn list_rejects_limits_outside_1_to_1000() {
     for limit in [0, 1001, -5] {
         let result = service(never_listing()).list(OWNER, query(0, limit)).await;
 
-        assert_eq!(problems_of(result), vec![(InputPart::Query, "limit".to_owned(), "range")], "limit {limit}");
+        assert_eq!(problems_of(result), vec![("limit".to_owned(), "Range")], "limit {limit}");
     }
 }
 
@@ -127,13 +127,7 @@ async fn list_rejects_limits_outside_1_to_1000() {
 async fn list_reports_a_bad_skip_and_a_bad_limit_together() {
     let result = service(never_listing()).list(OWNER, query(-1, 0)).await;
 
-    assert_eq!(
-        problems_of(result),
-        vec![
-            (InputPart::Query, "skip".to_owned(), "greater_than_equal"),
-            (InputPart::Query, "limit".to_owned(), "range")
-        ]
-    );
+    assert_eq!(problems_of(result), vec![("skip".to_owned(), "Range"), ("limit".to_owned(), "Range")]);
 }
 
 #[tokio::test]
@@ -247,7 +241,7 @@ async fn replace_validates_before_touching_the_store() {
 
     let result = service(contacts).replace(OWNER, ContactId(3), input).await;
 
-    assert_eq!(problems_of(result), vec![(InputPart::Body, "phone".to_owned(), "missing")]);
+    assert_eq!(problems_of(result), vec![("phone".to_owned(), "Missing")]);
 }
 
 #[tokio::test]
@@ -296,7 +290,7 @@ async fn update_judges_a_birthday_against_the_clocks_today() {
 
     let result = service(contacts).update(OWNER, ContactId(3), input).await;
 
-    assert_eq!(problems_of(result), vec![(InputPart::Body, "birthday".to_owned(), "date_future")]);
+    assert_eq!(problems_of(result), vec![("birthday".to_owned(), "FutureDate")]);
 }
 
 #[tokio::test]
@@ -345,17 +339,17 @@ async fn create_refuses_a_birthday_of_tomorrow() {
 
     let result = service(contacts).create(OWNER, valid_input("2025-06-16")).await;
 
-    assert_eq!(problems_of(result), vec![(InputPart::Body, "birthday".to_owned(), "date_future")]);
+    assert_eq!(problems_of(result), vec![("birthday".to_owned(), "FutureDate")]);
 }
 
 #[tokio::test]
 async fn create_propagates_a_duplicate_email_conflict() {
     let mut contacts = MockContactRepository::new();
-    contacts.expect_create().times(1).returning(|_, _| Err(Error::Conflict("Contact with this email already exists")));
+    contacts.expect_create().times(1).returning(|_, _| Err(Error::Conflict(Conflict::ContactEmailTaken)));
 
     let result = service(contacts).create(OWNER, valid_input("1990-12-10")).await;
 
-    assert!(matches!(result, Err(Error::Conflict(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Conflict(Conflict::ContactEmailTaken))), "{result:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,7 +378,7 @@ async fn upcoming_birthdays_rejects_days_outside_0_to_365() {
 
         let result = service(contacts).upcoming_birthdays(OWNER, days).await;
 
-        assert_eq!(problems_of(result), vec![(InputPart::Query, "days".to_owned(), "range")], "days {days}");
+        assert_eq!(problems_of(result), vec![("days".to_owned(), "Range")], "days {days}");
     }
 }
 
@@ -442,8 +436,8 @@ async fn list_refuses_nul_characters_in_filters_before_the_store() {
     let problems = problems_of(service(never_listing()).list(UserId(1), list).await);
     let fields: Vec<&str> = problems
         .iter()
-        .map(|(part, field, _)| {
-            assert_eq!(*part, InputPart::Query);
+        .map(|(field, rule)| {
+            assert_eq!(*rule, "NulCharacters");
             field.as_str()
         })
         .collect();

@@ -6,8 +6,8 @@ use chrono::TimeZone;
 use mockall::predicate::eq;
 
 use crate::EmailAddress;
-use crate::auth::MockMailer;
 use crate::clock::MockClock;
+use crate::mail::MockMailer;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap()

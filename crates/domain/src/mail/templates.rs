@@ -1,4 +1,4 @@
-//! The emails the service sends, as plain data; the mail adapter only delivers them.
+//! The emails the service sends, as plain data (templates); the mail adapter only delivers them.
 
 use crate::email::EmailAddress;
 
@@ -94,9 +94,9 @@ mod tests {
     #[test]
     fn confirmation_puts_the_link_on_its_own_line_and_escapes_html() {
         let to = EmailAddress::parse("email", "a@b.co").unwrap();
-        let mail = Email::confirmation(to, "<ada>", "http://x.test/api/auth/confirmed_email/T?a=1&b=2");
-        assert!(mail.text.lines().any(|l| l == "http://x.test/api/auth/confirmed_email/T?a=1&b=2"));
+        let mail = Email::confirmation(to, "<ada>", "http://x.test/confirm/T?a=1&b=2");
+        assert!(mail.text.lines().any(|l| l == "http://x.test/confirm/T?a=1&b=2"));
         assert!(mail.html.contains("&lt;ada&gt;"));
-        assert!(mail.html.contains("href=\"http://x.test/api/auth/confirmed_email/T?a=1&amp;b=2\""));
+        assert!(mail.html.contains("href=\"http://x.test/confirm/T?a=1&amp;b=2\""));
     }
 }

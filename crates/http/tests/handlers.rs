@@ -1,0 +1,229 @@
+//! Handlers against mocked use cases: the HTTP side of each error family (status, body,
+//! headers, logging), without a database. A mock without expectations refuses every call, so
+//! these tests also prove which use cases a request reaches.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use actix_web::http::StatusCode;
+use actix_web::{App, test, web};
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
+
+use contacts_domain::auth::{ConfirmationOutcome, MockAuthUseCases};
+use contacts_domain::contact::{ContactId, MockContactUseCases};
+use contacts_domain::health::MockHealthCheck;
+use contacts_domain::throttle::{LoginThrottle, MockFailureCounter, ThrottleSettings};
+use contacts_domain::user::{MockProfileUseCases, Role, User, UserId};
+use contacts_domain::{Conflict, EmailAddress, Error, FieldError, Rule};
+use contacts_http::{AppState, CONFIRM_EMAIL_PATH};
+
+const TOKEN: &str = "a-valid-access-token";
+
+fn ada() -> User {
+    User {
+        id: UserId(7),
+        username: "ada".into(),
+        email: EmailAddress::from_trusted("ada@example.org".into()),
+        avatar: None,
+        role: Role::User,
+        confirmed: true,
+        created_at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+        token_version: 0,
+    }
+}
+
+/// Mocks to set expectations on; whatever is not expected is refused.
+#[derive(Default)]
+struct Mocks {
+    auth: MockAuthUseCases,
+    contacts: MockContactUseCases,
+    profiles: MockProfileUseCases,
+    health: MockHealthCheck,
+}
+
+impl Mocks {
+    /// `TOKEN` authenticates as Ada.
+    fn signed_in() -> Self {
+        let mut mocks = Self::default();
+        mocks.auth.expect_authenticate().withf(|token| token == TOKEN).returning(|_| Ok(ada()));
+        mocks
+    }
+
+    fn state(self) -> web::Data<AppState> {
+        web::Data::new(AppState {
+            auth: Arc::new(self.auth),
+            contacts: Arc::new(self.contacts),
+            profiles: Arc::new(self.profiles),
+            health: Arc::new(self.health),
+            max_avatar_bytes: 1024,
+            max_import_bytes: 1024,
+            // No handler test logs in: a counter without expectations refuses every call.
+            login_throttle: Arc::new(LoginThrottle::new(
+                MockFailureCounter::new(),
+                ThrottleSettings { max_failures: 5, max_failures_per_ip: 100, window_seconds: 900 },
+            )),
+            trusted_proxies: Vec::new(),
+        })
+    }
+}
+
+/// Sends `request` to the whole API over `mocks`; returns the status, headers and JSON body.
+async fn call(mocks: Mocks, request: test::TestRequest) -> (StatusCode, actix_web::http::header::HeaderMap, Value) {
+    let app = test::init_service(App::new().configure(contacts_http::configure(mocks.state()))).await;
+    let response = test::call_service(&app, request.to_request()).await;
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body = test::read_body(response).await;
+    (status, headers, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn bearer(request: test::TestRequest) -> test::TestRequest {
+    request.insert_header(("Authorization", format!("Bearer {TOKEN}")))
+}
+
+#[actix_web::test]
+async fn validation_problems_are_422_located_in_the_part_the_handler_read() {
+    let mut mocks = Mocks::signed_in();
+    mocks.contacts.expect_create().times(1).returning(|_, _| {
+        Err(Error::Invalid(vec![
+            FieldError::missing("phone"),
+            FieldError::new("limit", Rule::Range { min: 1, max: None }),
+        ]))
+    });
+    let create = bearer(test::TestRequest::post().uri("/api/contacts/").set_json(json!({})));
+    let (status, _, body) = call(mocks, create).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body,
+        json!({"detail": [
+            {"loc": ["body", "phone"], "msg": "Field required", "type": "missing"},
+            {"loc": ["body", "limit"], "msg": "Input should be greater than or equal to 1", "type": "greater_than_equal"},
+        ]})
+    );
+
+    let mut mocks = Mocks::signed_in();
+    mocks
+        .contacts
+        .expect_list()
+        .times(1)
+        .returning(|_, _| Err(Error::invalid(FieldError::new("limit", Rule::Range { min: 1, max: Some(1000) }))));
+    let (status, _, body) = call(mocks, bearer(test::TestRequest::get().uri("/api/contacts/?limit=0"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body,
+        json!({"detail": [{"loc": ["query", "limit"], "msg": "Input should be between 1 and 1000", "type": "range"}]})
+    );
+}
+
+#[actix_web::test]
+async fn a_missing_contact_is_404_with_its_detail() {
+    let mut mocks = Mocks::signed_in();
+    mocks
+        .contacts
+        .expect_get()
+        .withf(|owner, id| *owner == UserId(7) && *id == ContactId(42))
+        .times(1)
+        .returning(|_, _| Err(Error::NotFound("Contact not found")));
+    let (status, _, body) = call(mocks, bearer(test::TestRequest::get().uri("/api/contacts/42"))).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Contact not found"})));
+}
+
+#[actix_web::test]
+async fn every_conflict_is_409_with_its_own_detail() {
+    let cases = [
+        (Conflict::UsernameTaken, "An account with this username already exists"),
+        (Conflict::EmailTaken, "An account with this email already exists"),
+    ];
+    for (conflict, detail) in cases {
+        let mut mocks = Mocks::default();
+        mocks.auth.expect_register().times(1).returning(move |_| Err(Error::Conflict(conflict)));
+        let request = test::TestRequest::post().uri("/api/auth/register").set_json(json!({"username": "ada"}));
+        let (status, _, body) = call(mocks, request).await;
+        assert_eq!((status, body), (StatusCode::CONFLICT, json!({"detail": detail})), "{conflict:?}");
+    }
+    let mut mocks = Mocks::signed_in();
+    mocks.contacts.expect_replace().times(1).returning(|_, _, _| Err(Error::Conflict(Conflict::ContactEmailTaken)));
+    let request = bearer(test::TestRequest::put().uri("/api/contacts/1").set_json(json!({})));
+    let (status, _, body) = call(mocks, request).await;
+    assert_eq!((status, body), (StatusCode::CONFLICT, json!({"detail": "A contact with this email already exists"})));
+}
+
+#[actix_web::test]
+async fn a_request_without_a_token_is_401_and_reaches_no_use_case() {
+    let (status, headers, body) = call(Mocks::default(), test::TestRequest::get().uri("/api/users/me")).await;
+    assert_eq!((status, body), (StatusCode::UNAUTHORIZED, json!({"detail": "Could not validate credentials"})));
+    assert_eq!(headers.get("www-authenticate").unwrap(), "Bearer");
+}
+
+#[actix_web::test]
+async fn an_unavailable_database_is_503_with_a_retry_hint() {
+    let mut mocks = Mocks::default();
+    mocks.health.expect_database().times(1).returning(|| Err(Error::Unavailable("connection refused".into())));
+    let (status, _, body) = call(mocks, test::TestRequest::get().uri("/api/healthchecker")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body, json!({"detail": "Service temporarily unavailable, try again shortly"}));
+}
+
+/// Log lines written while the guard lives.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[actix_web::test]
+async fn an_unexpected_error_is_500_without_details_and_logged_with_its_cause_chain() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut mocks = Mocks::signed_in();
+    mocks
+        .profiles
+        .expect_profile()
+        .times(1)
+        .returning(|_| Err(Error::unexpected(Wrapped(std::io::Error::other("disk on fire")))));
+    let (status, _, body) = call(mocks, bearer(test::TestRequest::get().uri("/api/users/me"))).await;
+    assert_eq!((status, body), (StatusCode::INTERNAL_SERVER_ERROR, json!({"detail": "Internal server error"})));
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("unexpected error: reading the profile: disk on fire"), "{log}");
+}
+
+/// An error with a cause, as adapters produce them.
+#[derive(Debug)]
+struct Wrapped(std::io::Error);
+
+impl std::fmt::Display for Wrapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("reading the profile")
+    }
+}
+
+impl std::error::Error for Wrapped {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[actix_web::test]
+async fn the_confirmation_link_path_reaches_its_handler() {
+    let mut mocks = Mocks::default();
+    mocks
+        .auth
+        .expect_confirm_email()
+        .withf(|token| token == "abc")
+        .times(1)
+        .returning(|_| Ok(ConfirmationOutcome::Confirmed));
+    let uri = CONFIRM_EMAIL_PATH.replace("{token}", "abc");
+    let (status, _, body) = call(mocks, test::TestRequest::get().uri(&uri)).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"message": "Email confirmed"})));
+}
