@@ -110,6 +110,14 @@ struct Inserted {
 }
 
 impl ReminderStore for PgReminderStore {
+    async fn settings(&self, user: UserId) -> Result<ReminderSettings, Error> {
+        PgReminderStore::settings(self, user).await
+    }
+
+    async fn update_settings(&self, user: UserId, patch: SettingsPatch) -> Result<ReminderSettings, Error> {
+        PgReminderStore::update_settings(self, user, patch).await
+    }
+
     async fn claim_due(&self, now: DateTime<Utc>, lease: Duration, limit: i64) -> Result<Vec<DueUser>, Error> {
         let mut conn = self.db.conn().await?;
         let rows: Vec<DueRow> = diesel::sql_query(CLAIM_SQL)

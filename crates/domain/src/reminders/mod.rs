@@ -8,6 +8,7 @@ mod digest;
 mod pass;
 mod schedule;
 mod settings;
+mod use_cases;
 
 pub use digest::{BirthdayContact, DIGEST_SUBJECT, DigestEntry, digest_entries, reminder_digest};
 #[cfg(any(test, feature = "mocks"))]
@@ -15,3 +16,6 @@ pub use pass::MockReminderStore;
 pub use pass::{DueUser, ReminderPass, ReminderStore};
 pub use schedule::{LocalMoment, instant_at, local_moment, next_run_after};
 pub use settings::{ReminderDays, ReminderHour, ReminderSettings, SettingsPatch, TimeZoneName};
+#[cfg(any(test, feature = "mocks"))]
+pub use use_cases::MockReminderUseCases;
+pub use use_cases::{ReminderService, ReminderUseCases};

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::digest::{BirthdayContact, digest_entries, reminder_digest};
 use super::schedule::next_run_after;
-use super::settings::ReminderSettings;
+use super::settings::{ReminderSettings, SettingsPatch};
 use crate::EmailAddress;
 use crate::auth::{Claims, TokenCodec, TokenKind};
 use crate::clock::Clock;
@@ -54,6 +54,13 @@ pub trait ReminderStore: Send + Sync + 'static {
     /// Sets the user's next run time without recording a run (not yet their hour, or not
     /// confirmed).
     async fn reschedule(&self, user: UserId, next_run: DateTime<Utc>) -> Result<(), Error>;
+
+    /// The user's settings (`NotFound` for an unknown user).
+    async fn settings(&self, user: UserId) -> Result<ReminderSettings, Error>;
+
+    /// Applies `patch` atomically and returns the resulting settings; the user becomes due for
+    /// a fresh look by the next pass.
+    async fn update_settings(&self, user: UserId, patch: SettingsPatch) -> Result<ReminderSettings, Error>;
 }
 
 /// How long an unsubscribe link works: long enough to outlive the mail in an inbox.
