@@ -40,6 +40,7 @@ struct Mocks {
     contacts: MockContactUseCases,
     profiles: MockProfileUseCases,
     health: MockHealthCheck,
+    reminders: MockReminderUseCases,
 }
 
 impl Mocks {
@@ -56,6 +57,7 @@ impl Mocks {
             contacts: Arc::new(self.contacts),
             profiles: Arc::new(self.profiles),
             health: Arc::new(self.health),
+            reminders: Arc::new(self.reminders),
             max_avatar_bytes: 1024,
             max_import_bytes: 1024,
             // No handler test logs in: a counter without expectations refuses every call.

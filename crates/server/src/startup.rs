@@ -289,6 +289,11 @@ async fn build_services(
         auth: auth.clone(),
         contacts: Arc::new(ContactService::new(PgContactRepository::new(database.clone()), SystemClock)),
         profiles: Arc::new(profiles),
+        reminders: Arc::new(contacts_domain::reminders::ReminderService::new(
+            contacts_postgres::PgReminderStore::new(database.clone(), Arc::new(tokio::sync::Notify::new())),
+            JwtCodec::new(settings.jwt_secret.as_bytes()),
+            SystemClock,
+        )),
         health: Arc::new(Probes { database, cache: cache.clone(), avatars }),
         max_avatar_bytes: settings.max_avatar_bytes,
         max_import_bytes: settings.max_import_bytes,
