@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use contacts_domain::auth::{ConfirmationOutcome, MockAuthUseCases};
 use contacts_domain::contact::{ContactId, MockContactUseCases};
 use contacts_domain::health::MockHealthCheck;
+use contacts_domain::reminders::MockReminderUseCases;
 use contacts_domain::throttle::{LoginThrottle, MockFailureCounter, ThrottleSettings};
 use contacts_domain::user::{MockProfileUseCases, Role, User, UserId};
 use contacts_domain::{Conflict, EmailAddress, Error, FieldError, Rule};
