@@ -12,7 +12,12 @@ use crate::error::DavError;
 fn origin(req: &HttpRequest) -> ClientOrigin {
     ClientOrigin {
         peer: req.peer_addr().map(|a| a.ip()),
-        forwarded_for: req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        // Every line, joined: a proxy may add a line of its own (HAProxy does) rather than
+        // extend the client's, and the backend believes only the last hop.
+        forwarded_for: Some(
+            req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(", "),
+        )
+        .filter(|joined| !joined.is_empty()),
     }
 }
 

@@ -31,7 +31,8 @@ pub struct DavUser {
 pub struct ClientOrigin {
     /// The TCP peer's address.
     pub peer: Option<IpAddr>,
-    /// The request's `X-Forwarded-For` header, as sent.
+    /// The request's `X-Forwarded-For` lines as sent, joined with commas in order (the last hop
+    /// last); `None` without the header.
     pub forwarded_for: Option<String>,
 }
 

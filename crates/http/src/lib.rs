@@ -14,7 +14,7 @@ mod routes;
 mod state;
 
 pub use body_deadline::{BODY_TIMEOUT, body_deadline};
-pub use client_address::client_address;
+pub use client_address::{InvalidProxy, TrustedProxies, client_address};
 pub use error::{ApiError, Part};
 pub use extract::{Admin, CurrentUser};
 pub use middleware::{REQUEST_ID, security_headers};

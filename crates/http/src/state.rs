@@ -27,8 +27,8 @@ pub struct AppState {
     pub max_import_bytes: u64,
     /// Counts failed logins per name and client address (Redis or in process).
     pub login_throttle: Arc<dyn LoginGuard>,
-    /// Proxies whose `X-Forwarded-For` names the client.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Proxies (addresses and ranges) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::TrustedProxies,
 }
 
 impl std::fmt::Debug for AppState {

@@ -16,7 +16,7 @@ use contacts_domain::health::MockHealthCheck;
 use contacts_domain::throttle::{LoginThrottle, MockFailureCounter, ThrottleSettings};
 use contacts_domain::user::{MockProfileUseCases, Role, User, UserId};
 use contacts_domain::{Conflict, EmailAddress, Error, FieldError, Rule};
-use contacts_http::{AppState, CONFIRM_EMAIL_PATH};
+use contacts_http::{AppState, CONFIRM_EMAIL_PATH, TrustedProxies};
 
 const TOKEN: &str = "a-valid-access-token";
 
@@ -64,7 +64,7 @@ impl Mocks {
                 MockFailureCounter::new(),
                 ThrottleSettings { max_failures: 5, max_failures_per_ip: 100, window_seconds: 900 },
             )),
-            trusted_proxies: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
         })
     }
 }

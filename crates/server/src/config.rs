@@ -3,10 +3,11 @@
 //! A `.env` file in the working directory is read first; real environment variables win. Any
 //! mistake stops the process with a one-line message naming the variable.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use contacts_http::TrustedProxies;
 use contacts_smtp::{SmtpSettings, SmtpTls};
 
 /// A configuration mistake, naming the variable.
@@ -85,8 +86,8 @@ pub struct Settings {
     pub login_max_failures_per_ip: u64,
     /// How long the failures are counted (and a lockout lasts), seconds.
     pub login_lockout_seconds: u64,
-    /// Proxies whose last `X-Forwarded-For` hop is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Proxies (addresses and CIDR ranges) whose last `X-Forwarded-For` hop is believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// How log lines are written (`LOG_FORMAT`).
@@ -336,15 +337,13 @@ impl Settings {
     }
 }
 
-fn trusted_proxies(source: &impl Source) -> Result<Vec<IpAddr>, ConfigError> {
-    let Some(raw) = source.get("TRUSTED_PROXIES") else { return Ok(Vec::new()) };
-    raw.split(',')
-        .map(str::trim)
-        .filter(|ip| !ip.is_empty())
-        .map(|ip| {
-            ip.parse().map_err(|e| ConfigError::Invalid { var: "TRUSTED_PROXIES", reason: format!("{ip:?}: {e}") })
-        })
-        .collect()
+/// `TRUSTED_PROXIES`: comma-separated addresses and CIDR ranges; unset or empty trusts nobody.
+fn trusted_proxies(source: &impl Source) -> Result<TrustedProxies, ConfigError> {
+    let Some(raw) = source.get("TRUSTED_PROXIES") else { return Ok(TrustedProxies::default()) };
+    raw.parse().map_err(|e: contacts_http::InvalidProxy| ConfigError::Invalid {
+        var: "TRUSTED_PROXIES",
+        reason: e.to_string(),
+    })
 }
 
 fn smtp(source: &impl Source) -> Result<Option<SmtpSettings>, ConfigError> {

@@ -3,8 +3,6 @@
 //! only and storage on nothing inbound: this file translates one trait's vocabulary into the
 //! other's, and holds no rule of its own beyond that translation.
 
-use std::net::IpAddr;
-
 use actix_web::web;
 
 use contacts_cache::AnyCache;
@@ -21,6 +19,7 @@ use contacts_domain::contact::StoredCard;
 use contacts_domain::contact::vcard::record;
 use contacts_domain::contact::vcard::{self, CardError, Version};
 use contacts_domain::throttle::LoginThrottle;
+use contacts_http::TrustedProxies;
 use contacts_postgres::{PgAddressBooks, PgAppPasswords};
 use std::sync::Arc;
 
@@ -34,7 +33,7 @@ pub struct DavStore {
     passwords: web::Data<AppPasswordService<PgAppPasswords, SystemClock>>,
     auth: Arc<dyn AuthUseCases>,
     throttle: Arc<LoginThrottle<AnyCache>>,
-    trusted_proxies: Arc<[IpAddr]>,
+    trusted_proxies: TrustedProxies,
 }
 
 impl DavStore {
@@ -45,26 +44,14 @@ impl DavStore {
         passwords: web::Data<AppPasswordService<PgAppPasswords, SystemClock>>,
         auth: Arc<dyn AuthUseCases>,
         throttle: Arc<LoginThrottle<AnyCache>>,
-        trusted_proxies: Vec<IpAddr>,
+        trusted_proxies: TrustedProxies,
     ) -> Self {
-        Self { books, passwords, auth, throttle, trusted_proxies: trusted_proxies.into() }
+        Self { books, passwords, auth, throttle, trusted_proxies }
     }
 
     async fn existing_book(&self, user: &DavUser, book: &str) -> Result<Book, BackendError> {
         self.books.book(user.id, book).await?.ok_or(BackendError::NotFound)
     }
-}
-
-/// The address the throttle counts: the peer, or the last `X-Forwarded-For` hop when the peer
-/// is a trusted proxy (the REST login's rule, `contacts_http::client_address`).
-fn client_of(origin: &ClientOrigin, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let peer = origin.peer?;
-    if !trusted.contains(&peer) {
-        return Some(peer);
-    }
-    let hop =
-        origin.forwarded_for.as_deref().and_then(|h| h.split(',').next_back()).and_then(|h| h.trim().parse().ok());
-    Some(hop.unwrap_or(peer))
 }
 
 fn info(book: Book) -> BookInfo {
@@ -118,7 +105,9 @@ impl DavBackend for DavStore {
         origin: &ClientOrigin,
     ) -> Result<DavUser, BackendError> {
         let attempt = self.passwords.verify(login, password);
-        let verified = match client_of(origin, &self.trusted_proxies) {
+        // The REST login's rule for the address counted, so both doors count alike.
+        let client = origin.peer.map(|peer| self.trusted_proxies.client(peer, origin.forwarded_for.as_deref()));
+        let verified = match client {
             Some(client) => self.throttle.login(login, client, attempt).await,
             None => attempt.await,
         };

@@ -123,6 +123,17 @@ async fn requests_without_valid_credentials_get_a_basic_challenge() {
     let origin = backend.failed_logins().pop().unwrap();
     assert_eq!(origin.peer, Some("192.0.2.7".parse().unwrap()));
     assert_eq!(origin.forwarded_for.as_deref(), Some("198.51.100.1"));
+    // A proxy that adds a line of its own: both lines reach the backend, the last hop last.
+    let two_lines = test::TestRequest::default()
+        .method(Method::from_bytes(b"PROPFIND").unwrap())
+        .uri("/dav/")
+        .peer_addr("192.0.2.7:4000".parse().unwrap())
+        .append_header(("X-Forwarded-For", "203.0.113.9"))
+        .append_header(("X-Forwarded-For", "198.51.100.1"))
+        .insert_header(("Authorization", basic("ada", "nope")));
+    assert_eq!(send(&app, two_lines).await.status, StatusCode::UNAUTHORIZED);
+    let origin = backend.failed_logins().pop().unwrap();
+    assert_eq!(origin.forwarded_for.as_deref(), Some("203.0.113.9, 198.51.100.1"));
 }
 
 #[actix_web::test]

@@ -159,7 +159,8 @@ fn hardening_defaults_follow_the_contract() {
     let s = Settings::from_source(&source(&[])).unwrap();
     assert_eq!((s.mail_cooldown_seconds, s.mail_daily_limit, s.mail_retry_hours), (60, 10, 24));
     assert_eq!((s.login_max_failures, s.login_max_failures_per_ip, s.login_lockout_seconds), (5, 100, 900));
-    assert!(s.trusted_proxies.is_empty());
+    assert_eq!(s.trusted_proxies, TrustedProxies::default());
+    assert!(!s.trusted_proxies.trusts("127.0.0.1".parse().unwrap()));
 }
 
 #[test]
@@ -171,13 +172,17 @@ fn hardening_variables_are_read() {
         ("LOGIN_MAX_FAILURES", "4"),
         ("LOGIN_MAX_FAILURES_PER_IP", "50"),
         ("LOGIN_LOCKOUT_SECONDS", "60"),
-        ("TRUSTED_PROXIES", "127.0.0.1, ::1,"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8, 127.0.0.1,"),
     ]))
     .unwrap();
     assert_eq!((s.mail_cooldown_seconds, s.mail_daily_limit, s.mail_retry_hours), (0, 3, 2));
     assert_eq!((s.login_max_failures, s.login_max_failures_per_ip, s.login_lockout_seconds), (4, 50, 60));
-    let proxies: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
-    assert_eq!(s.trusted_proxies, proxies);
+    for trusted in ["10.1.2.3", "fd00::7", "127.0.0.1"] {
+        assert!(s.trusted_proxies.trusts(trusted.parse().unwrap()), "{trusted}");
+    }
+    for untrusted in ["11.0.0.1", "::1", "127.0.0.2"] {
+        assert!(!s.trusted_proxies.trusts(untrusted.parse().unwrap()), "{untrusted}");
+    }
 }
 
 #[test]
@@ -190,8 +195,16 @@ fn bad_hardening_values_are_named() {
         ("LOGIN_MAX_FAILURES", "0"),
         ("LOGIN_MAX_FAILURES_PER_IP", "x"),
         ("LOGIN_LOCKOUT_SECONDS", "0"),
-        ("TRUSTED_PROXIES", "10.0.0.0/8"),
+        ("TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("TRUSTED_PROXIES", "127.0.0.1, proxy.internal"),
     ] {
         error_names(&[(var, value)], var);
     }
+}
+
+#[test]
+fn a_malformed_trusted_proxy_is_quoted_in_the_message() {
+    let message =
+        Settings::from_source(&source(&[("TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.0/33")])).unwrap_err().to_string();
+    assert!(message.starts_with("TRUSTED_PROXIES is invalid: \"10.0.0.0/33\""), "{message}");
 }

@@ -110,11 +110,15 @@ async fn migrate_creates_a_missing_database() {
 #[test]
 fn configuration_mistakes_stop_the_server_with_one_line_naming_the_variable() {
     let url = "postgres://postgres@127.0.0.1:5432/postgres";
-    let cases: [(&[(&str, &str)], &str); 4] = [
+    let cases: [(&[(&str, &str)], &str); 5] = [
         (&[("DATABASE_URL", url)], "JWT_SECRET"),
         (&[("DATABASE_URL", url), ("JWT_SECRET", "short")], "JWT_SECRET"),
         (&[("JWT_SECRET", JWT_SECRET)], "DATABASE_URL"),
         (&[("DATABASE_URL", url), ("JWT_SECRET", JWT_SECRET), ("BCRYPT_COST", "99")], "BCRYPT_COST"),
+        (
+            &[("DATABASE_URL", url), ("JWT_SECRET", JWT_SECRET), ("TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.0/33")],
+            "TRUSTED_PROXIES is invalid: \"10.0.0.0/33\"",
+        ),
     ];
     for (vars, named) in cases {
         let output = run(&["serve"], vars);

@@ -15,6 +15,7 @@ mod errors;
 mod headers;
 mod health;
 mod helpers;
+mod login_throttle;
 mod logs;
 mod metrics;
 mod object_storage;
