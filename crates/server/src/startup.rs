@@ -121,15 +121,16 @@ impl Application {
             database.clone(),
             FloodGuard { cooldown_seconds: settings.mail_cooldown_seconds, daily_limit: settings.mail_daily_limit },
         );
-        let Services { state, auth } = build_services(&settings, database.clone(), outbox.clone()).await?;
+        let Services { state, auth, login_throttle } =
+            build_services(&settings, database.clone(), outbox.clone()).await?;
         let app_passwords = web::Data::new(AppPasswordService::new(PgAppPasswords::new(database.clone()), SystemClock));
-        let dav_throttle =
-            std::sync::Arc::new(LoginThrottle::new(build_cache(&settings)?, throttle_settings(&settings)));
+        // The REST login's throttle itself: with the in-process cache a second one would count
+        // apart, and an attacker would get the guesses of both doors.
         let dav = DavStore::new(
             PgAddressBooks::new(database),
             app_passwords.clone(),
             state.auth.clone(),
-            dav_throttle,
+            login_throttle,
             settings.trusted_proxies.clone(),
         );
         let state = web::Data::new(state);
@@ -232,11 +233,13 @@ type Users = CachedUsers<PgUserRepository, AnyCache>;
 /// The authentication service wired to its production adapters.
 type AuthApi = AuthService<Users, BcryptHasher, JwtCodec, PgTokenStore, PgMailOutbox, SystemClock>;
 
-/// What the composition root hands out: the inbound adapter's state, and the concrete
-/// authentication service for the background job that purges expired tokens.
+/// What the composition root hands out: the inbound adapter's state, the concrete
+/// authentication service for the background job that purges expired tokens, and the login
+/// throttle (the one in `state`) for CardDAV's sign-ins.
 struct Services {
     state: AppState,
     auth: Arc<AuthApi>,
+    login_throttle: Arc<LoginThrottle<AnyCache>>,
 }
 
 /// The mail delivery worker: SMTP when `SMTP_HOST` is set, otherwise the log, with a warning
@@ -293,7 +296,7 @@ async fn build_services(
         },
         auth_settings,
     ));
-    let throttle = throttle_settings(settings);
+    let login_throttle = Arc::new(LoginThrottle::new(cache.clone(), throttle_settings(settings)));
     let state = AppState {
         auth: auth.clone(),
         contacts: Arc::new(ContactService::new(PgContactRepository::new(database.clone()), SystemClock)),
@@ -301,10 +304,10 @@ async fn build_services(
         health: Arc::new(Probes { database, cache: cache.clone(), avatars }),
         max_avatar_bytes: settings.max_avatar_bytes,
         max_import_bytes: settings.max_import_bytes,
-        login_throttle: Arc::new(LoginThrottle::new(cache, throttle)),
+        login_throttle: login_throttle.clone(),
         trusted_proxies: settings.trusted_proxies.clone(),
     };
-    Ok(Services { state, auth })
+    Ok(Services { state, auth, login_throttle })
 }
 
 /// The readiness probes over the adapters this process picked.

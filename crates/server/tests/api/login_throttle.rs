@@ -127,3 +127,35 @@ async fn a_peer_outside_every_trusted_range_is_counted_as_itself() {
     }
     assert_eq!(status_from(&app, "203.0.113.4", "ada", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// A CardDAV `PROPFIND` of the root signed in with Basic `name`/`password`.
+async fn dav_sign_in(app: &TestApp, name: &str, password: &str) -> StatusCode {
+    app.request(reqwest::Method::from_bytes(b"PROPFIND").unwrap(), "/dav/")
+        .header("depth", "0")
+        .basic_auth(name, Some(password))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn carddav_and_rest_failures_count_together_without_redis() {
+    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
+    let ada = app.user("ada").await;
+    let made = app
+        .send_json(reqwest::Method::POST, "/api/users/me/app-passwords", Some(&ada.token), &json!({"name": "phone"}))
+        .await;
+    let secret = expect(made, StatusCode::CREATED).await["password"].as_str().unwrap().to_owned();
+    assert_eq!(dav_sign_in(&app, "ada", &secret).await, StatusCode::MULTI_STATUS);
+    // Two wrong Basic sign-ins and one wrong REST login: three failures of one name from one
+    // address, whichever door they came through.
+    for _ in 0..2 {
+        assert_eq!(dav_sign_in(&app, "ada", "wrong password").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(app.login_form("ada", "wrong password").await.status(), StatusCode::UNAUTHORIZED);
+    let locked = app.login_form("ada", PASSWORD).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.headers().contains_key("retry-after"));
+    assert_eq!(dav_sign_in(&app, "ada", &secret).await, StatusCode::TOO_MANY_REQUESTS);
+}
