@@ -3,11 +3,8 @@
 //! through a REST write of unchanged values, and converts to 3.0 and 4.0 without losing what
 //! REST shows.
 
-use chrono::{TimeZone, Utc};
-use contacts_domain::contact::vcard::{
-    CardBirthday, CardView, Version, apply_rest_values, read_card, render, split_cards,
-};
-use contacts_domain::contact::{Contact, ContactId};
+use contacts_domain::contact::fixtures::contact_from;
+use contacts_domain::contact::vcard::{CardView, Version, apply_rest_values, read_card, render, split_cards};
 
 fn corpus() -> Vec<(String, String)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cards");
@@ -22,25 +19,6 @@ fn corpus() -> Vec<(String, String)> {
         .into_iter()
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
         .collect()
-}
-
-fn contact_from(view: &CardView) -> Contact {
-    let at = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
-    Contact {
-        id: ContactId(1),
-        uid: view.uid.clone().unwrap_or_else(|| "generated".to_owned()),
-        first_name: view.first_name.clone(),
-        last_name: view.last_name.clone(),
-        email: view.emails.first().map(|e| e.value.clone()),
-        phone: view.phones.first().map(|e| e.value.clone()),
-        birthday: view.birthday.and_then(CardBirthday::date),
-        birthday_md: view.birthday.map(CardBirthday::month_day),
-        additional_info: view.note.clone(),
-        emails: view.emails.clone(),
-        phones: view.phones.clone(),
-        created_at: at,
-        updated_at: at,
-    }
 }
 
 fn version_of(card: &str) -> Option<Version> {

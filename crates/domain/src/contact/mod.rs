@@ -1,6 +1,8 @@
 //! Contacts: the entries of a user's book, their validation, search and birthday rules.
 
 mod birthdays;
+#[cfg(any(test, feature = "mocks"))]
+pub mod fixtures;
 mod models;
 mod ports;
 mod service;

@@ -1,10 +1,10 @@
 //! Tests of the vCard mapping: reading cards of every version, REST edits that keep the rest of
 //! a card, and conversions between 3.0 and 4.0.
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 
 use super::*;
-use crate::contact::ContactId;
+use crate::contact::fixtures::contact_from;
 
 const APPLE: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Apple Inc.//iPhone OS 17.0//EN\r\n\
 N:Appleseed;Johnny;;;\r\nFN:Johnny Appleseed\r\nORG:Apple Inc.;\r\n\
@@ -15,25 +15,6 @@ BDAY;X-APPLE-OMIT-YEAR=1604:1604-12-09\r\nNOTE:Met at WWDC\\, 2019\r\nUID:apple-
 
 const V21_QP: &str = "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;J=C3=BCrgen\r\n\
 FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:J=C3=BCrgen M=C3=BC=\r\nller\r\nTEL;HOME;VOICE:+49 30 1234567\r\nEND:VCARD\r\n";
-
-fn contact_from(view: &CardView) -> Contact {
-    let at = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
-    Contact {
-        id: ContactId(1),
-        uid: view.uid.clone().unwrap_or_else(|| "u".to_owned()),
-        first_name: view.first_name.clone(),
-        last_name: view.last_name.clone(),
-        email: view.emails.first().map(|e| e.value.clone()),
-        phone: view.phones.first().map(|e| e.value.clone()),
-        birthday: view.birthday.and_then(CardBirthday::date),
-        birthday_md: view.birthday.map(CardBirthday::month_day),
-        additional_info: view.note.clone(),
-        emails: view.emails.clone(),
-        phones: view.phones.clone(),
-        created_at: at,
-        updated_at: at,
-    }
-}
 
 #[test]
 fn reads_an_apple_card() {
