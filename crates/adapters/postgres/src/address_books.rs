@@ -14,6 +14,7 @@ use contacts_domain::user::UserId;
 use crate::contacts::{CardRow, card_insert};
 use crate::error::query_error;
 use crate::pool::Database;
+use crate::rows::IntoDomain;
 use crate::schema::{address_books, card_changes, contacts};
 
 #[derive(Queryable, Selectable)]
@@ -85,8 +86,7 @@ impl AddressBookStore for PgAddressBooks {
             .select(BookRow::as_select())
             .load(&mut conn)
             .await
-            .map(|rows| rows.into_iter().map(Book::from).collect())
-            .map_err(query_error)
+            .into_domain()
     }
 
     async fn book(&self, owner: UserId, name: &str) -> Result<Option<Book>, Error> {
@@ -97,8 +97,7 @@ impl AddressBookStore for PgAddressBooks {
             .first(&mut conn)
             .await
             .optional()
-            .map(|row| row.map(Book::from))
-            .map_err(query_error)
+            .into_domain()
     }
 
     async fn create_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error> {
@@ -188,8 +187,7 @@ impl AddressBookStore for PgAddressBooks {
             .first(&mut conn)
             .await
             .optional()
-            .map(|row| row.map(StoredCard::from))
-            .map_err(query_error)
+            .into_domain()
     }
 
     async fn put_card(

@@ -12,6 +12,7 @@ use contacts_domain::user::UserId;
 
 use crate::error::query_error;
 use crate::pool::Database;
+use crate::rows::IntoDomain;
 use crate::schema::{app_passwords, lower, users};
 
 #[derive(Queryable, Selectable)]
@@ -66,8 +67,7 @@ impl AppPasswordStore for PgAppPasswords {
             .select(Row::as_select())
             .load(&mut conn)
             .await
-            .map(|rows| rows.into_iter().map(AppPassword::from).collect())
-            .map_err(query_error)
+            .into_domain()
     }
 
     async fn delete(&self, owner: UserId, id: i64) -> Result<bool, Error> {

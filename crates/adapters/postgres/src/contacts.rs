@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::error::query_error;
 use crate::pool::Database;
+use crate::rows::IntoDomain;
 use crate::schema::{address_books, contact_counts, contacts};
 use update::UpdateContact;
 
@@ -178,12 +179,7 @@ impl PgContactRepository {
 
     async fn apply(&self, update: UpdateContact<'_>) -> Result<Option<Contact>, Error> {
         let mut conn = self.db.conn().await?;
-        update
-            .get_result::<ContactRow>(&mut conn)
-            .await
-            .optional()
-            .map(|row| row.map(Contact::from))
-            .map_err(query_error)
+        update.get_result::<ContactRow>(&mut conn).await.optional().into_domain()
     }
 }
 
@@ -367,8 +363,7 @@ impl ContactRepository for PgContactRepository {
             .first(&mut conn)
             .await
             .optional()
-            .map(|row| row.map(Contact::from))
-            .map_err(query_error)
+            .into_domain()
     }
 
     async fn replace(&self, owner: UserId, id: ContactId, contact: NewContact) -> Result<Option<Contact>, Error> {
@@ -389,11 +384,7 @@ impl ContactRepository for PgContactRepository {
     async fn with_birthday_on(&self, owner: UserId, days: &[MonthDay]) -> Result<Vec<Contact>, Error> {
         let mut conn = self.db.conn().await?;
         let codes: Vec<i16> = days.iter().map(|d| md_code(*d)).collect();
-        birthdays(owner, codes)
-            .load(&mut conn)
-            .await
-            .map(|rows| rows.into_iter().map(Contact::from).collect())
-            .map_err(query_error)
+        birthdays(owner, codes).load(&mut conn).await.into_domain()
     }
 
     async fn import(&self, owner: UserId, cards: &[CardRecord]) -> Result<Vec<ImportOutcome>, Error> {
@@ -447,8 +438,7 @@ impl ContactRepository for PgContactRepository {
             .limit(limit)
             .load(&mut conn)
             .await
-            .map(|rows| rows.into_iter().map(StoredCard::from).collect())
-            .map_err(query_error)
+            .into_domain()
     }
 
     async fn card(&self, owner: UserId, id: ContactId) -> Result<Option<StoredCard>, Error> {
@@ -459,8 +449,7 @@ impl ContactRepository for PgContactRepository {
             .first(&mut conn)
             .await
             .optional()
-            .map(|row| row.map(StoredCard::from))
-            .map_err(query_error)
+            .into_domain()
     }
 }
 

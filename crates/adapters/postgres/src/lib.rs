@@ -13,6 +13,7 @@ mod error;
 mod migrations;
 mod outbox;
 mod pool;
+mod rows;
 mod schema;
 #[cfg(test)]
 mod test_fixtures;
