@@ -138,20 +138,10 @@ async fn the_access_log_holds_no_token() {
     app.register("ada", "ada@example.org", PASSWORD).await;
     let path = app.confirmation_path("ada@example.org").await;
     let token = path.rsplit('/').next().unwrap().to_owned();
-    let ServerProcess { child: mut server, base, cwd: _cwd } = app.serve_binary(&[("BCRYPT_COST", "4")]).await;
-    app.client.get(format!("{base}{path}")).send().await.unwrap();
-    app.client.get(format!("{base}/reset-password?token={token}")).send().await.unwrap();
-    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    let output = tokio::task::spawn_blocking(move || {
-        server.wait().unwrap();
-        let mut all = String::new();
-        use std::io::Read;
-        server.stdout.take().unwrap().read_to_string(&mut all).unwrap();
-        server.stderr.take().unwrap().read_to_string(&mut all).unwrap();
-        all
-    })
-    .await
-    .unwrap();
+    let server = app.serve_binary(&[("BCRYPT_COST", "4")]).await;
+    app.client.get(format!("{}{path}", server.base)).send().await.unwrap();
+    app.client.get(format!("{}/reset-password?token={token}", server.base)).send().await.unwrap();
+    let output = server.stop_and_read_output().await;
     assert!(output.contains("/api/auth/confirmed_email/…"), "the request is logged: {output}");
     assert!(output.contains("GET /reset-password 200"), "{output}");
     assert!(!output.contains(&token), "a token reached the log:\n{output}");

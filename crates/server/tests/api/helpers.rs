@@ -263,6 +263,27 @@ impl TestApp {
     }
 }
 
+impl ServerProcess {
+    /// Stops the server as an orchestrator would (SIGTERM), waits for it to exit and returns
+    /// everything it wrote: its standard output, then its standard error.
+    pub async fn stop_and_read_output(self) -> String {
+        let Self { mut child, cwd, .. } = self;
+        let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(killed.success(), "the server got the signal");
+        tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            child.wait().unwrap();
+            let mut all = String::new();
+            child.stdout.take().unwrap().read_to_string(&mut all).unwrap();
+            child.stderr.take().unwrap().read_to_string(&mut all).unwrap();
+            drop(cwd);
+            all
+        })
+        .await
+        .unwrap()
+    }
+}
+
 /// An empty folder under the system's temporary folder, removed when dropped.
 pub struct ScratchDir(std::path::PathBuf);
 

@@ -1,8 +1,5 @@
 //! `LOG_FORMAT=json`: the real binary writes one JSON object a line, with the request's id.
 
-use std::io::Read;
-use std::process::Command;
-
 use serde_json::{Value, json};
 
 use crate::cli::run;
@@ -12,7 +9,8 @@ use crate::helpers::*;
 async fn json_logs_are_one_object_a_line_with_the_request_id() {
     let app = spawn_app().await;
     // SMTP_HOST is unset for the binary: the confirmation mail is logged inside the request.
-    let ServerProcess { child: mut server, base, cwd: _cwd } = app.serve_binary(&[("LOG_FORMAT", "json")]).await;
+    let server = app.serve_binary(&[("LOG_FORMAT", "json")]).await;
+    let base = &server.base;
     let registered = app
         .client
         .post(format!("{base}/api/auth/register"))
@@ -25,16 +23,7 @@ async fn json_logs_are_one_object_a_line_with_the_request_id() {
     assert_eq!(registered.headers()["x-request-id"], "req-json-logs-1", "the id is echoed");
     let generated = app.client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(generated.headers()["x-request-id"].len(), 32, "an id is made when none is sent");
-    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    let output = tokio::task::spawn_blocking(move || {
-        server.wait().unwrap();
-        let mut all = String::new();
-        server.stdout.take().unwrap().read_to_string(&mut all).unwrap();
-        server.stderr.take().unwrap().read_to_string(&mut all).unwrap();
-        all
-    })
-    .await
-    .unwrap();
+    let output = server.stop_and_read_output().await;
 
     let lines: Vec<Value> = output
         .lines()
