@@ -46,6 +46,30 @@ async fn every_multipart_part_counts_against_the_size_limit() {
     expect(after.await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE).await;
 }
 
+#[tokio::test]
+async fn a_chunked_upload_is_held_to_the_size_limit_too() {
+    let app = spawn_app_with(&[("MAX_AVATAR_BYTES", "20000")]).await;
+    let ada = admin(&app).await;
+    let png = image_file(40, 40, ImageFormat::Png);
+    // Parts streamed without a length: the form goes out chunked, with no Content-Length.
+    let form = |junk: usize| {
+        Form::new()
+            .part("junk", Part::stream(chunked_body(b"", b'j', b"", junk)))
+            .part("file", Part::stream(chunked_body(&png, 0, b"", png.len())).file_name("me.png"))
+    };
+    let head = request_head(|post| post.multipart(form(100))).await;
+    assert!(head.contains("transfer-encoding: chunked") && !head.contains("content-length"), "{head}");
+    let send = |junk: usize| {
+        app.request(Method::PATCH, "/api/users/avatar").bearer_auth(&ada.token).multipart(form(junk)).send()
+    };
+    expect(send(100).await.unwrap(), StatusCode::OK).await;
+    expect(send(20_000).await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE).await;
+    // Far over the limit: refused while reading, long before the 64 MiB are sent.
+    let started = std::time::Instant::now();
+    expect(send(64 * 1024 * 1024).await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+}
+
 /// The avatar files on disk.
 fn stored_files(app: &TestApp) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(&app.avatar_dir)

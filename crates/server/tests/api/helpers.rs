@@ -177,6 +177,38 @@ impl TestApp {
     }
 }
 
+/// A body sent without `Content-Length` (chunked transfer), `total` bytes: `head`, then `fill`
+/// bytes in chunks of 8 KiB made as they are sent, then `tail`. A server that stops reading
+/// early never gets the rest.
+pub fn chunked_body(head: &[u8], fill: u8, tail: &[u8], total: usize) -> reqwest::Body {
+    const CHUNK: usize = 8 * 1024;
+    let padding = total.checked_sub(head.len() + tail.len()).expect("room for head and tail");
+    let fills = (0..padding.div_ceil(CHUNK)).map(move |i| vec![fill; CHUNK.min(padding - i * CHUNK)]);
+    let chunks = std::iter::once(head.to_vec()).chain(fills).chain(std::iter::once(tail.to_vec()));
+    reqwest::Body::wrap_stream(futures_util::stream::iter(chunks.map(Ok::<_, std::io::Error>)))
+}
+
+/// The head (lowercased) of the POST that `with_body` makes (it adds a body to a request), caught
+/// by a bare listener: to check that a streamed body goes out without `Content-Length`.
+pub async fn request_head(with_body: impl FnOnce(RequestBuilder) -> RequestBuilder) -> String {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    // No answer ever comes; the request is dropped once the head has been read.
+    let sending = with_body(reqwest::Client::new().post(url)).send();
+    let sending = tokio::spawn(sending);
+    let (mut socket, _) = listener.accept().await.unwrap();
+    let mut head = Vec::new();
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let mut buf = [0u8; 1024];
+        let n = socket.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the connection ended inside the head");
+        head.extend_from_slice(&buf[..n]);
+    }
+    sending.abort();
+    String::from_utf8_lossy(&head).to_lowercase()
+}
+
 /// A valid contact body with the given email.
 pub fn contact(first: &str, last: &str, email: &str) -> Value {
     json!({

@@ -258,3 +258,39 @@ async fn rest_writes_lists_of_emails_and_phones() {
     let clash = app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), &twin).await;
     expect(clash, StatusCode::CONFLICT).await;
 }
+
+/// An import of one card streamed without `Content-Length` (chunked), `total` bytes in all, the
+/// card padded in its `NOTE`.
+async fn chunked_import(app: &TestApp, user: &TestUser, total: usize) -> Response {
+    let head = b"BEGIN:VCARD\r\nVERSION:4.0\r\nUID:streamed\r\nFN:Streamed\r\nNOTE:";
+    let body = chunked_body(head, b'x', b"\r\nEND:VCARD\r\n", total);
+    app.request(Method::POST, "/api/contacts/import")
+        .bearer_auth(&user.token)
+        .header("content-type", "text/vcard")
+        .body(body)
+        .send()
+        .await
+        .expect("an answer, not a broken connection")
+}
+
+#[tokio::test]
+async fn a_chunked_import_is_held_to_the_limit_too() {
+    let app = spawn_app_with(&[("MAX_IMPORT_BYTES", "200000")]).await;
+    let ada = app.user("ada").await;
+    let head = request_head(|post| post.body(chunked_body(b"BEGIN:VCARD", b'x', b"", 100_000))).await;
+    assert!(head.contains("transfer-encoding: chunked") && !head.contains("content-length"), "{head}");
+    let report = expect(chunked_import(&app, &ada, 200_000).await, StatusCode::OK).await;
+    assert_eq!(report, json!({"created": 1, "updated": 0, "failed": []}), "at the limit, chunked bodies import");
+    expect(chunked_import(&app, &ada, 200_001).await, StatusCode::PAYLOAD_TOO_LARGE).await;
+    // Far over the limit: refused while reading, long before the 64 MiB are sent.
+    let started = std::time::Instant::now();
+    expect(chunked_import(&app, &ada, 64 * 1024 * 1024).await, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    // The multipart form of import, streamed: its file is held to the limit the same way.
+    let file = reqwest::multipart::Part::stream(chunked_body(b"BEGIN:VCARD\r\nNOTE:", b'x', b"", 200_001));
+    let form = reqwest::multipart::Form::new().part("file", file.file_name("big.vcf"));
+    let response =
+        app.request(Method::POST, "/api/contacts/import").bearer_auth(&ada.token).multipart(form).send().await.unwrap();
+    expect(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(all_contacts(&app, &ada).await.len(), 1, "nothing of the refused bodies was stored");
+}
