@@ -18,11 +18,14 @@ use contacts_domain::addressbook::{
 };
 use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::StoredCard;
-use contacts_domain::contact::vcard::record;
-use contacts_domain::contact::vcard::{self, CardError, Version};
+use contacts_domain::contact::vcard::{self, Version};
 use contacts_domain::throttle::LoginThrottle;
 use contacts_postgres::{PgAddressBooks, PgAppPasswords};
 use std::sync::Arc;
+
+mod parsing;
+
+use parsing::CardParses;
 
 /// Longest book name and display name the table keeps, in characters.
 const MAX_BOOK_CHARS: usize = 255;
@@ -35,6 +38,7 @@ pub struct DavStore {
     auth: Arc<dyn AuthUseCases>,
     throttle: Arc<LoginThrottle<AnyCache>>,
     trusted_proxies: Arc<[IpAddr]>,
+    parses: CardParses,
 }
 
 impl DavStore {
@@ -47,7 +51,14 @@ impl DavStore {
         throttle: Arc<LoginThrottle<AnyCache>>,
         trusted_proxies: Vec<IpAddr>,
     ) -> Self {
-        Self { books, passwords, auth, throttle, trusted_proxies: trusted_proxies.into() }
+        Self {
+            books,
+            passwords,
+            auth,
+            throttle,
+            trusted_proxies: trusted_proxies.into(),
+            parses: CardParses::per_core(),
+        }
     }
 
     async fn existing_book(&self, user: &DavUser, book: &str) -> Result<Book, BackendError> {
@@ -222,20 +233,17 @@ impl DavBackend for DavStore {
         if body.len() > contacts_carddav::MAX_CARD_BYTES {
             return Err(BackendError::TooLarge);
         }
-        let text = std::str::from_utf8(body).map_err(|_| BackendError::UnsupportedCard)?;
-        let card_record = record(text).map_err(|e| match e {
-            CardError::TooLarge => BackendError::TooLarge,
-            other => BackendError::InvalidCard(other.to_string()),
-        })?;
+        // Parsing up to 1 MiB of vCard is CPU work: off the async executor, bounded.
+        let parsed = self.parses.parse(body.to_vec()).await?;
         let allows = write_allows(precondition);
-        let outcome = self.books.put_card(user.id, book, card, &card_record, &allows).await?;
+        let outcome = self.books.put_card(user.id, book, card, &parsed.record, &allows).await?;
         let created = match outcome {
             CardWrite::Created => true,
             CardWrite::Replaced => false,
             CardWrite::Refused => return Err(BackendError::PreconditionFailed),
             CardWrite::Missing => return Err(BackendError::NotFound),
         };
-        Ok(PutOutcome { created, etag: vcard::etag(&card_record.card), stored_as_sent: card_record.card == text })
+        Ok(PutOutcome { created, etag: parsed.etag, stored_as_sent: parsed.stored_as_sent })
     }
 
     async fn delete_card(
