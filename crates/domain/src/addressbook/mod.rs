@@ -12,4 +12,5 @@ pub use app_passwords::{AppPassword, AppPasswordService, CreatedAppPassword, MAX
 pub use cards::{card_etag, card_text};
 pub use ports::{
     AddressBookStore, AppPasswordStore, Book, BookChange, CardWrite, DEFAULT_BOOK, NamedCard, Precondition,
+    TOMBSTONE_RETENTION,
 };
