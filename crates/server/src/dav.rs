@@ -10,7 +10,7 @@ use actix_web::web;
 use contacts_cache::AnyCache;
 use contacts_carddav::{
     BackendError, BookInfo, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser, PutOutcome,
-    TextWanted, VcardVersion, WritePrecondition,
+    SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 use contacts_domain::SystemClock;
 use contacts_domain::addressbook::{
@@ -78,11 +78,16 @@ fn client_of(origin: &ClientOrigin, trusted: &[IpAddr]) -> Option<IpAddr> {
     Some(hop.unwrap_or(peer))
 }
 
+/// The token of position `seq` in `book`'s log: identities and numbers are never negative.
+fn sync_token(book: &Book, seq: i64) -> SyncToken {
+    SyncToken { book: u64::try_from(book.id).unwrap_or(0), seq: u64::try_from(seq).unwrap_or(0) }
+}
+
 fn info(book: Book) -> BookInfo {
     BookInfo {
         is_default: book.name == DEFAULT_BOOK,
+        sync_token: sync_token(&book, book.sync_seq),
         displayname: Some(book.display_name).filter(|d| !d.is_empty()),
-        sync_token: u64::try_from(book.sync_seq).unwrap_or(0),
         name: book.name,
     }
 }
@@ -265,19 +270,21 @@ impl DavBackend for DavStore {
         &self,
         user: &DavUser,
         book: &str,
-        token: u64,
+        token: SyncToken,
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError> {
-        let since = i64::try_from(token).map_err(|_| BackendError::InvalidSyncToken)?;
+        let since = i64::try_from(token.seq).map_err(|_| BackendError::InvalidSyncToken)?;
         let limit = limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
         let (info, log) = self.books.changes(user.id, book, since, limit).await?.ok_or(BackendError::NotFound)?;
-        if since > info.sync_seq || since < info.sync_floor {
+        // Checked against the book read with its log: a token of a book since deleted and made
+        // again under this name is refused, never read as a position in the new one.
+        if i64::try_from(token.book).ok() != Some(info.id) || since > info.sync_seq || since < info.sync_floor {
             return Err(BackendError::InvalidSyncToken);
         }
         let last = log.last().map(|c| c.seq);
         let truncated = limit.is_some_and(|l| log.len() as i64 >= l) && last.is_some_and(|s| s < info.sync_seq);
         let next = if truncated { last.unwrap_or(info.sync_seq) } else { info.sync_seq };
         let changes = log.into_iter().map(|c| Change { name: c.href, etag: c.card.as_ref().map(card_etag) }).collect();
-        Ok(ChangeSet { changes, token: u64::try_from(next).unwrap_or(0), truncated })
+        Ok(ChangeSet { changes, token: sync_token(&info, next), truncated })
     }
 }

@@ -22,6 +22,7 @@ use crate::schema::{address_books, card_changes, contacts};
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = address_books, check_for_backend(Pg))]
 struct BookRow {
+    id: i64,
     name: String,
     display_name: String,
     sync_seq: i64,
@@ -30,7 +31,13 @@ struct BookRow {
 
 impl From<BookRow> for Book {
     fn from(row: BookRow) -> Self {
-        Book { name: row.name, display_name: row.display_name, sync_seq: row.sync_seq, sync_floor: row.sync_floor }
+        Book {
+            id: row.id,
+            name: row.name,
+            display_name: row.display_name,
+            sync_seq: row.sync_seq,
+            sync_floor: row.sync_floor,
+        }
     }
 }
 
@@ -92,13 +99,14 @@ async fn changes_in_snapshot(
     since: i64,
     limit: Option<i64>,
 ) -> QueryResult<Option<(Book, Vec<BookChange>)>> {
-    let found: Option<(i64, BookRow)> = address_books::table
+    let found: Option<BookRow> = address_books::table
         .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name)))
-        .select((address_books::id, BookRow::as_select()))
+        .select(BookRow::as_select())
         .first(conn)
         .await
         .optional()?;
-    let Some((id, book)) = found else { return Ok(None) };
+    let Some(book) = found else { return Ok(None) };
+    let id = book.id;
     // Changes up to the token read above: a card changed again since has a number past it
     // and is listed next time.
     let mut query = card_changes::table

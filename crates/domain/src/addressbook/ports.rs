@@ -20,6 +20,9 @@ pub const TOMBSTONE_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(30);
 /// One address book.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Book {
+    /// Its identity, never reused: a book deleted and made again under the same name has
+    /// another, so sync tokens of the old one can be told from the new one's.
+    pub id: i64,
     /// Its path segment (unique per user).
     pub name: String,
     /// Its human-readable name (empty: none set).

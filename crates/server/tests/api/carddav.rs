@@ -223,3 +223,43 @@ async fn a_token_older_than_the_purged_tombstones_answers_valid_sync_token() {
     assert!(full.contains(&format!("{book}{}.vcf", kept["uid"].as_str().unwrap())), "{full}");
     assert!(!full.contains(gone["uid"].as_str().unwrap()), "{full}");
 }
+
+#[tokio::test]
+async fn a_token_of_a_deleted_book_is_refused_by_the_book_made_again_under_its_name() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let secret = app_password(&app, &ada).await;
+    let book = "/dav/addressbooks/ada/work/";
+    let put = |name: &str, uid: &str| {
+        dav(&app, "PUT", &format!("{book}{name}"), "ada", &secret)
+            .header("content-type", "text/vcard")
+            .body(CARD.replace("dav-uid-1", uid))
+            .send()
+    };
+    let ctag = r#"<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/">
+<d:prop><cs:getctag/><d:sync-token/></d:prop></d:propfind>"#;
+
+    assert_eq!(dav(&app, "MKCOL", book, "ada", &secret).send().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(put("a.vcf", "a").await.unwrap().status(), StatusCode::CREATED);
+    let (_, first) = sync_from(&app, book, &secret, "").await;
+    let old = token_of(&first);
+    let old_props =
+        text(dav(&app, "PROPFIND", book, "ada", &secret).header("depth", "0").body(ctag).send().await.unwrap()).await;
+
+    // The new book reaches the same number of changes the old token recorded, with other cards.
+    assert_eq!(dav(&app, "DELETE", book, "ada", &secret).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(dav(&app, "MKCOL", book, "ada", &secret).send().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(put("b.vcf", "b").await.unwrap().status(), StatusCode::CREATED);
+    let new_props =
+        text(dav(&app, "PROPFIND", book, "ada", &secret).header("depth", "0").body(ctag).send().await.unwrap()).await;
+    assert_ne!(old_props, new_props, "getctag and sync-token differ from the old book's");
+
+    let (status, body) = sync_from(&app, book, &secret, &old).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("valid-sync-token"), "{body}");
+    let (status, full) = sync_from(&app, book, &secret, "").await;
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    assert!(full.contains(&format!("{book}b.vcf")) && !full.contains(&format!("{book}a.vcf")), "{full}");
+    let (status, _) = sync_from(&app, book, &secret, &token_of(&full)).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+}
