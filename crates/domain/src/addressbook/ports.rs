@@ -132,6 +132,7 @@ pub trait AddressBookStore: Send + Sync + 'static {
 }
 
 /// Where app passwords are kept, as fingerprints only.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait AppPasswordStore: Send + Sync + 'static {
     /// Stores a new app password.
     async fn insert(&self, owner: UserId, name: &str, fingerprint: &str) -> Result<AppPassword, Error>;
