@@ -89,7 +89,7 @@ _venv-docs:
         python3 -m venv .venv-docs
     fi
 
-# vdirsyncer's own CardDAV storage test suite against the real server (scratch database, debug build).
+# vdirsyncer against the real server (scratch database, debug build): a two-way sync of a folder compared through REST, then its own CardDAV storage test suite.
 carddav-clients:
     bash crates/carddav/clients/real-server.sh
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs vdirsyncer's own CardDAV storage test suite against the real server: a fresh database,
-# the debug binary on a free port, a confirmed user `ada` with an app password, then run.sh with
-# DAV_URL, DAV_USER and DAV_PASSWORD.
+# Runs vdirsyncer against the real server: a fresh database, the debug binary on a free port, a
+# confirmed user `ada` with an app password; then a two-way sync of a folder with the default
+# address book, compared through REST (two_way_sync.py), and vdirsyncer's own CardDAV storage
+# test suite (run.sh with DAV_URL, DAV_USER and DAV_PASSWORD).
 #
 #   crates/carddav/clients/real-server.sh      # from the workspace root
 set -euo pipefail
@@ -27,4 +28,11 @@ token=$(curl -sf -d 'username=ada&password=correct horse battery' "$base/api/aut
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 secret=$(curl -sf -H "authorization: Bearer $token" -H 'content-type: application/json' -d '{"name":"vdirsyncer"}' \
     "$base/api/users/me/app-passwords" | python3 -c 'import json,sys; print(json.load(sys.stdin)["password"])')
+# The same virtual environment as run.sh's (its vdirsyncer and Python).
+venv=${CONTACTS_CACHE:-$HOME/.cache/contacts-api}/vdirsyncer-venv
+# shellcheck source=../../../scripts/python-venv.sh
+source scripts/python-venv.sh
+python_venv "$venv" crates/carddav/clients/requirements.txt
+DAV_URL="$base/" DAV_USER=ada DAV_PASSWORD=$secret REST_TOKEN=$token \
+    "$venv/bin/python" crates/carddav/clients/two_way_sync.py
 DAV_URL="$base/" DAV_USER=ada DAV_PASSWORD=$secret crates/carddav/clients/run.sh "$@"

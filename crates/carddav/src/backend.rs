@@ -7,8 +7,9 @@
 //!
 //! Names of address books and cards are the decoded path segments (any UTF-8, spaces
 //! included), compared exactly, case included. ETags are opaque strings without quotes (they
-//! must not contain `"`); the protocol layer quotes them. Sync tokens are numbers that grow with
-//! every change of a book's cards (never reused, never decreasing).
+//! must not contain `"`); the protocol layer quotes them. Sync tokens ([`SyncToken`]) name one
+//! incarnation of a book and a position in its change log that grows with every change of its
+//! cards (never reused, never decreasing).
 
 use std::net::IpAddr;
 
@@ -36,6 +37,19 @@ pub struct ClientOrigin {
     pub forwarded_for: Option<String>,
 }
 
+/// A position in one book's change log, as a sync token (also the `getctag`) carries it.
+///
+/// `book` tells incarnations of a book apart: a book deleted and made again under the same
+/// name restarts its log, so without it a token of the old book could be taken for a position
+/// in the new one and its changes missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SyncToken {
+    /// The identity of this incarnation of the book, never reused by another.
+    pub book: u64,
+    /// The number of the book's latest change the token covers.
+    pub seq: u64,
+}
+
 /// One address book as the protocol layer shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookInfo {
@@ -44,7 +58,7 @@ pub struct BookInfo {
     /// Its human-readable name, if one was set.
     pub displayname: Option<String>,
     /// The current sync token (also the `getctag`): it changes with every change of a card.
-    pub sync_token: u64,
+    pub sync_token: SyncToken,
     /// Whether it is the user's default book (made with the account, never deleted).
     pub is_default: bool,
 }
@@ -181,7 +195,7 @@ pub struct ChangeSet {
     pub changes: Vec<Change>,
     /// The token to use next time: the book's current one, or, when `truncated`, the position
     /// of the last change returned.
-    pub token: u64,
+    pub token: SyncToken,
     /// Whether more changes exist after `token` (the client's limit was reached).
     pub truncated: bool,
 }
@@ -227,8 +241,8 @@ pub enum BackendError {
     /// The card is larger than the server keeps: `413` `CARDDAV:max-resource-size`.
     #[error("card too large")]
     TooLarge,
-    /// The sync token is unknown, from the future or older than the kept tombstones: `403`
-    /// `DAV:valid-sync-token`.
+    /// The sync token is unknown, of another incarnation of the book, from the future or older
+    /// than the kept tombstones: `403` `DAV:valid-sync-token`.
     #[error("invalid sync token")]
     InvalidSyncToken,
     /// A backing service cannot be reached: `503`.
@@ -359,12 +373,14 @@ pub trait DavBackend: 'static {
     ) -> Result<(), BackendError>;
 
     /// What changed in a book since `token` (a value of [`BookInfo::sync_token`] given out
-    /// earlier), at most `limit` cards when the client set a limit.
+    /// earlier), at most `limit` cards when the client set a limit. A token of another
+    /// incarnation of the book is [`BackendError::InvalidSyncToken`], checked against the same
+    /// read of the book as the changes.
     async fn changes_since(
         &self,
         user: &DavUser,
         book: &str,
-        token: u64,
+        token: SyncToken,
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError>;
 }

@@ -28,7 +28,7 @@ pub mod xml;
 
 pub use backend::{
     BackendError, BookInfo, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser, EtagMatch,
-    PutOutcome, TextWanted, VcardVersion, WritePrecondition,
+    PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 pub use error::DavError;
 pub use props::MAX_CARD_BYTES;

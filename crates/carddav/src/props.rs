@@ -1,7 +1,7 @@
 //! Live properties of each kind of resource, exactly those API.md lists; any other property a
 //! client asks for is answered in a `404` propstat, never as an error.
 
-use crate::backend::{BookInfo, CardEntry, DavUser};
+use crate::backend::{BookInfo, CardEntry, DavUser, SyncToken};
 use crate::paths;
 use crate::xml::Name;
 use crate::xml::write::{Node, PropStat};
@@ -14,14 +14,25 @@ pub const VCARD_TYPE: &str = "text/vcard; charset=utf-8";
 
 const SYNC_TOKEN_PREFIX: &str = "http://contacts-api/ns/sync/";
 
-/// A sync token as the URI clients see.
-pub fn sync_token_uri(token: u64) -> String {
-    format!("{SYNC_TOKEN_PREFIX}{token}")
+/// A token as `{book}-{seq}`: the `getctag`, and the tail of the sync token URI.
+fn token_text(token: SyncToken) -> String {
+    format!("{}-{}", token.book, token.seq)
 }
 
-/// The number inside a sync token URI; `None` when it is not one of ours.
-pub fn parse_sync_token(uri: &str) -> Option<u64> {
-    uri.trim().strip_prefix(SYNC_TOKEN_PREFIX)?.parse().ok()
+/// A sync token as the URI clients see.
+pub fn sync_token_uri(token: SyncToken) -> String {
+    format!("{SYNC_TOKEN_PREFIX}{}", token_text(token))
+}
+
+/// The token inside a sync token URI; `None` when it is not one of ours (a bare number, as
+/// tokens were before they named the book's incarnation, included).
+pub fn parse_sync_token(uri: &str) -> Option<SyncToken> {
+    let (book, seq) = uri.trim().strip_prefix(SYNC_TOKEN_PREFIX)?.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(book) || !digits(seq) {
+        return None;
+    }
+    Some(SyncToken { book: book.parse().ok()?, seq: seq.parse().ok()? })
 }
 
 /// A resource whose properties are asked for.
@@ -141,9 +152,9 @@ fn value(user: &DavUser, resource: Resource<'_>, name: &Name) -> Option<Node> {
             } else if name.is_dav("owner") {
                 href_prop(name.clone(), principal())
             } else if *name == Name::calserver("getctag") {
-                Some(Node::text(name.clone(), book.sync_token.to_string()))
+                Some(Node::text(name.clone(), token_text(book.sync_token)))
             } else if name.is_dav("getetag") {
-                Some(Node::text(name.clone(), format!("\"{}\"", book.sync_token)))
+                Some(Node::text(name.clone(), format!("\"{}\"", token_text(book.sync_token))))
             } else if name.is_dav("sync-token") {
                 Some(Node::text(name.clone(), sync_token_uri(book.sync_token)))
             } else if name.is_carddav("supported-address-data") {
@@ -224,15 +235,34 @@ mod tests {
 
     #[test]
     fn sync_tokens_round_trip_and_foreign_ones_are_refused() {
-        assert_eq!(parse_sync_token(&sync_token_uri(42)), Some(42));
-        assert_eq!(parse_sync_token("http://radicale.org/ns/sync/abc"), None);
-        assert_eq!(parse_sync_token("http://contacts-api/ns/sync/-1"), None);
+        let token = SyncToken { book: 7, seq: 42 };
+        assert_eq!(sync_token_uri(token), "http://contacts-api/ns/sync/7-42");
+        assert_eq!(parse_sync_token(&sync_token_uri(token)), Some(token));
+        assert_eq!(parse_sync_token(" http://contacts-api/ns/sync/7-0\n"), Some(SyncToken { book: 7, seq: 0 }));
+        for foreign in [
+            "http://radicale.org/ns/sync/abc",
+            "http://contacts-api/ns/sync/-1",
+            "http://contacts-api/ns/sync/42",
+            "http://contacts-api/ns/sync/7--1",
+            "http://contacts-api/ns/sync/7-+1",
+            "http://contacts-api/ns/sync/-7",
+            "http://contacts-api/ns/sync/7-",
+            "http://contacts-api/ns/sync/7-1-2",
+            "http://contacts-api/ns/sync/99999999999999999999-1",
+        ] {
+            assert_eq!(parse_sync_token(foreign), None, "{foreign}");
+        }
     }
 
     #[test]
     fn unknown_properties_land_in_the_404_propstat() {
         let user = DavUser { id: UserId(1), username: "ada".into() };
-        let book = BookInfo { name: "contacts".into(), displayname: None, sync_token: 3, is_default: true };
+        let book = BookInfo {
+            name: "contacts".into(),
+            displayname: None,
+            sync_token: SyncToken { book: 1, seq: 3 },
+            is_default: true,
+        };
         let asked = [Name::dav("displayname"), Name::owned("urn:x", "y"), Name::dav("getcontenttype")];
         let stats = propstats(&user, Resource::Book(&book), Wanted::Props(&asked));
         assert_eq!(stats[0].props, vec![Node::text(Name::dav("displayname"), "contacts")]);

@@ -9,7 +9,7 @@ use contacts_domain::user::UserId;
 
 use crate::backend::{
     BackendError, BookInfo, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser, PutOutcome,
-    TextWanted, VcardVersion, WritePrecondition,
+    SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 
 /// The default book every account has.
@@ -44,6 +44,12 @@ struct Book {
 impl Book {
     fn token(&self) -> u64 {
         self.log.last().map_or(self.created_seq, |(seq, _, _)| *seq)
+    }
+
+    /// The book's current sync token; its incarnation is the (global, never reused) number it
+    /// was made at.
+    fn sync_token(&self) -> SyncToken {
+        SyncToken { book: self.created_seq, seq: self.token() }
     }
 }
 
@@ -200,7 +206,7 @@ impl DavBackend for MemoryBackend {
             .map(|((_, name), b)| BookInfo {
                 name: name.clone(),
                 displayname: b.displayname.clone(),
-                sync_token: b.token(),
+                sync_token: b.sync_token(),
                 is_default: b.is_default,
             })
             .collect())
@@ -212,7 +218,7 @@ impl DavBackend for MemoryBackend {
         Ok(BookInfo {
             name: name.to_owned(),
             displayname: b.displayname.clone(),
-            sync_token: b.token(),
+            sync_token: b.sync_token(),
             is_default: b.is_default,
         })
     }
@@ -370,11 +376,15 @@ impl DavBackend for MemoryBackend {
         &self,
         user: &DavUser,
         book: &str,
-        token: u64,
+        token: SyncToken,
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError> {
         let mut state = self.lock();
         let b = state.book(user, book)?;
+        if token.book != b.created_seq {
+            return Err(BackendError::InvalidSyncToken);
+        }
+        let token = token.seq;
         if token > b.token() || token < b.forgotten_until || token < b.created_seq {
             return Err(BackendError::InvalidSyncToken);
         }
@@ -396,6 +406,6 @@ impl DavBackend for MemoryBackend {
                 Change { name, etag }
             })
             .collect();
-        Ok(ChangeSet { changes, token: next, truncated })
+        Ok(ChangeSet { changes, token: SyncToken { book: b.created_seq, seq: next }, truncated })
     }
 }

@@ -8,7 +8,7 @@ use actix_web::web;
 use contacts_cache::AnyCache;
 use contacts_carddav::{
     BackendError, BookInfo, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser, PutOutcome,
-    TextWanted, VcardVersion, WritePrecondition,
+    SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 use contacts_domain::SystemClock;
 use contacts_domain::addressbook::{
@@ -16,12 +16,15 @@ use contacts_domain::addressbook::{
 };
 use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::StoredCard;
-use contacts_domain::contact::vcard::record;
-use contacts_domain::contact::vcard::{self, CardError, Version};
+use contacts_domain::contact::vcard::{self, Version};
 use contacts_domain::throttle::LoginThrottle;
 use contacts_http::TrustedProxies;
 use contacts_postgres::{PgAddressBooks, PgAppPasswords};
 use std::sync::Arc;
+
+mod parsing;
+
+use parsing::CardParses;
 
 /// Longest book name and display name the table keeps, in characters.
 const MAX_BOOK_CHARS: usize = 255;
@@ -34,6 +37,7 @@ pub struct DavStore {
     auth: Arc<dyn AuthUseCases>,
     throttle: Arc<LoginThrottle<AnyCache>>,
     trusted_proxies: TrustedProxies,
+    parses: CardParses,
 }
 
 impl DavStore {
@@ -46,7 +50,7 @@ impl DavStore {
         throttle: Arc<LoginThrottle<AnyCache>>,
         trusted_proxies: TrustedProxies,
     ) -> Self {
-        Self { books, passwords, auth, throttle, trusted_proxies }
+        Self { books, passwords, auth, throttle, trusted_proxies, parses: CardParses::per_core() }
     }
 
     async fn existing_book(&self, user: &DavUser, book: &str) -> Result<Book, BackendError> {
@@ -54,11 +58,16 @@ impl DavStore {
     }
 }
 
+/// The token of position `seq` in `book`'s log: identities and numbers are never negative.
+fn sync_token(book: &Book, seq: i64) -> SyncToken {
+    SyncToken { book: u64::try_from(book.id).unwrap_or(0), seq: u64::try_from(seq).unwrap_or(0) }
+}
+
 fn info(book: Book) -> BookInfo {
     BookInfo {
         is_default: book.name == DEFAULT_BOOK,
+        sync_token: sync_token(&book, book.sync_seq),
         displayname: Some(book.display_name).filter(|d| !d.is_empty()),
-        sync_token: u64::try_from(book.sync_seq).unwrap_or(0),
         name: book.name,
     }
 }
@@ -211,20 +220,17 @@ impl DavBackend for DavStore {
         if body.len() > contacts_carddav::MAX_CARD_BYTES {
             return Err(BackendError::TooLarge);
         }
-        let text = std::str::from_utf8(body).map_err(|_| BackendError::UnsupportedCard)?;
-        let card_record = record(text).map_err(|e| match e {
-            CardError::TooLarge => BackendError::TooLarge,
-            other => BackendError::InvalidCard(other.to_string()),
-        })?;
+        // Parsing up to 1 MiB of vCard is CPU work: off the async executor, bounded.
+        let parsed = self.parses.parse(body.to_vec()).await?;
         let allows = write_allows(precondition);
-        let outcome = self.books.put_card(user.id, book, card, &card_record, &allows).await?;
+        let outcome = self.books.put_card(user.id, book, card, &parsed.record, &allows).await?;
         let created = match outcome {
             CardWrite::Created => true,
             CardWrite::Replaced => false,
             CardWrite::Refused => return Err(BackendError::PreconditionFailed),
             CardWrite::Missing => return Err(BackendError::NotFound),
         };
-        Ok(PutOutcome { created, etag: vcard::etag(&card_record.card), stored_as_sent: card_record.card == text })
+        Ok(PutOutcome { created, etag: parsed.etag, stored_as_sent: parsed.stored_as_sent })
     }
 
     async fn delete_card(
@@ -246,19 +252,21 @@ impl DavBackend for DavStore {
         &self,
         user: &DavUser,
         book: &str,
-        token: u64,
+        token: SyncToken,
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError> {
-        let since = i64::try_from(token).map_err(|_| BackendError::InvalidSyncToken)?;
+        let since = i64::try_from(token.seq).map_err(|_| BackendError::InvalidSyncToken)?;
         let limit = limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
         let (info, log) = self.books.changes(user.id, book, since, limit).await?.ok_or(BackendError::NotFound)?;
-        if since > info.sync_seq || since < info.sync_floor {
+        // Checked against the book read with its log: a token of a book since deleted and made
+        // again under this name is refused, never read as a position in the new one.
+        if i64::try_from(token.book).ok() != Some(info.id) || since > info.sync_seq || since < info.sync_floor {
             return Err(BackendError::InvalidSyncToken);
         }
         let last = log.last().map(|c| c.seq);
         let truncated = limit.is_some_and(|l| log.len() as i64 >= l) && last.is_some_and(|s| s < info.sync_seq);
         let next = if truncated { last.unwrap_or(info.sync_seq) } else { info.sync_seq };
         let changes = log.into_iter().map(|c| Change { name: c.href, etag: c.card.as_ref().map(card_etag) }).collect();
-        Ok(ChangeSet { changes, token: u64::try_from(next).unwrap_or(0), truncated })
+        Ok(ChangeSet { changes, token: sync_token(&info, next), truncated })
     }
 }

@@ -13,13 +13,13 @@ use async_trait::async_trait;
 use contacts_avatars::{AnyAvatarStore, FsAvatarStore, S3AvatarStore, S3Location};
 use contacts_cache::{AnyCache, MemoryCache, RedisCache};
 use contacts_crypto::{BcryptHasher, JwtCodec};
-use contacts_domain::addressbook::AppPasswordService;
+use contacts_domain::addressbook::{AddressBookStore, AppPasswordService, TOMBSTONE_RETENTION};
 use contacts_domain::auth::{AuthPorts, AuthService, AuthSettings};
 use contacts_domain::contact::ContactService;
 use contacts_domain::mail::{DeliverySettings, DeliveryWorker, Links};
 use contacts_domain::throttle::{LoginThrottle, ThrottleSettings};
 use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
-use contacts_domain::{HealthCheck, SystemClock};
+use contacts_domain::{Clock, HealthCheck, SystemClock};
 use contacts_http::AppState;
 use contacts_postgres::{
     Database, FloodGuard, PgAddressBooks, PgAppPasswords, PgContactRepository, PgMailOutbox, PgTokenStore,
@@ -124,17 +124,18 @@ impl Application {
         let Services { state, auth, login_throttle } =
             build_services(&settings, database.clone(), outbox.clone()).await?;
         let app_passwords = web::Data::new(AppPasswordService::new(PgAppPasswords::new(database.clone()), SystemClock));
+        let books = PgAddressBooks::new(database);
         // The REST login's throttle itself: with the in-process cache a second one would count
         // apart, and an attacker would get the guesses of both doors.
         let dav = DavStore::new(
-            PgAddressBooks::new(database),
+            books.clone(),
             app_passwords.clone(),
             state.auth.clone(),
             login_throttle,
             settings.trusted_proxies.clone(),
         );
         let state = web::Data::new(state);
-        tokio::spawn(purge_expired_tokens(auth));
+        tokio::spawn(run_maintenance(auth, books));
         tokio::spawn(crate::delivery::run(delivery_worker(&settings, outbox.clone())?, outbox.queued()));
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
@@ -212,11 +213,14 @@ pub fn redacted_path(path: &str) -> String {
     }
 }
 
-/// How often expired refresh and reset tokens are deleted.
+/// How often the periodic maintenance runs (the first run is at start).
 const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Deletes expired tokens now and then, for as long as the server runs.
-async fn purge_expired_tokens(auth: Arc<AuthApi>) {
+/// The periodic maintenance, for as long as the server runs: deletes expired refresh and reset
+/// tokens, and the CardDAV tombstones older than [`TOMBSTONE_RETENTION`] (raising the books'
+/// sync floors, so older sync tokens answer `valid-sync-token`). Every instance runs it; each
+/// step is safe to run concurrently.
+async fn run_maintenance(auth: Arc<AuthApi>, books: PgAddressBooks) {
     let mut interval = tokio::time::interval(PURGE_INTERVAL);
     loop {
         interval.tick().await;
@@ -224,6 +228,11 @@ async fn purge_expired_tokens(auth: Arc<AuthApi>) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged expired tokens"),
             Err(error) => tracing::warn!(error = %error, "could not purge expired tokens"),
+        }
+        match books.purge_tombstones(SystemClock.now() - TOMBSTONE_RETENTION).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged old CardDAV tombstones"),
+            Err(error) => tracing::warn!(error = %error, "could not purge CardDAV tombstones"),
         }
     }
 }

@@ -1,5 +1,8 @@
 //! [`PgAddressBooks`]: the address-book port on PostgreSQL. The change log (`card_changes`,
-//! `address_books.sync_seq`) is written by triggers on `contacts`, so this file only reads it.
+//! `address_books.sync_seq`) is written by triggers on `contacts`, so this file only reads it,
+//! and purges old tombstones from it.
+
+use chrono::{DateTime, Utc};
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -20,6 +23,7 @@ use crate::schema::{address_books, card_changes, contacts};
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = address_books, check_for_backend(Pg))]
 struct BookRow {
+    id: i64,
     name: String,
     display_name: String,
     sync_seq: i64,
@@ -28,9 +32,19 @@ struct BookRow {
 
 impl From<BookRow> for Book {
     fn from(row: BookRow) -> Self {
-        Book { name: row.name, display_name: row.display_name, sync_seq: row.sync_seq, sync_floor: row.sync_floor }
+        Book {
+            id: row.id,
+            name: row.name,
+            display_name: row.display_name,
+            sync_seq: row.sync_seq,
+            sync_floor: row.sync_floor,
+        }
     }
 }
+
+/// Books whose tombstones one purge transaction handles at most, so it never holds many book
+/// locks (which writers of those books wait for) for long.
+const PURGE_BATCH: i64 = 100;
 
 /// Address books and their cards, always filtered by owner.
 #[derive(Debug, Clone)]
@@ -75,6 +89,102 @@ fn named(rows: Vec<(String, CardRow)>) -> Vec<NamedCard> {
 fn is_href_taken(error: &DieselError) -> bool {
     matches!(error, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
         if info.constraint_name() == Some("contacts_book_href_key"))
+}
+
+/// The book `name` and its changes after `since` (see [`AddressBookStore::changes`]), read on
+/// `conn` (the caller's snapshot).
+async fn changes_in_snapshot(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    name: &str,
+    since: i64,
+    limit: Option<i64>,
+) -> QueryResult<Option<(Book, Vec<BookChange>)>> {
+    let found: Option<BookRow> = address_books::table
+        .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name)))
+        .select(BookRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(book) = found else { return Ok(None) };
+    let id = book.id;
+    // Changes up to the token read above: a card changed again since has a number past it
+    // and is listed next time.
+    let mut query = card_changes::table
+        .filter(card_changes::book_id.eq(id))
+        .filter(card_changes::seq.gt(since).and(card_changes::seq.le(book.sync_seq)))
+        .select((card_changes::href, card_changes::seq, card_changes::deleted))
+        .order(card_changes::seq)
+        .into_boxed();
+    if let Some(limit) = limit {
+        query = query.limit(limit);
+    }
+    let log: Vec<(String, i64, bool)> = query.load(conn).await?;
+    let live: Vec<&String> = log.iter().filter(|(_, _, deleted)| !deleted).map(|(href, _, _)| href).collect();
+    let mut cards: std::collections::HashMap<String, StoredCard> = contacts::table
+        .filter(contacts::book_id.eq(id).and(contacts::href.eq_any(live)))
+        .select((contacts::href, CardRow::as_select()))
+        .load::<(String, CardRow)>(conn)
+        .await?
+        .into_iter()
+        .map(|(href, card)| (href, card.into()))
+        .collect();
+    let changes = log
+        .into_iter()
+        .map(|(href, seq, _)| {
+            let card = cards.remove(&href);
+            BookChange { href, seq, card }
+        })
+        .collect();
+    Ok(Some((book.into(), changes)))
+}
+
+/// How many tombstones one book lost to a purge.
+#[derive(QueryableByName)]
+struct Purged {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    tombstones: i64,
+}
+
+/// Purges the tombstones older than `before` of up to [`PURGE_BATCH`] books, in the caller's
+/// transaction; returns how many went (0: nothing left to do now).
+///
+/// Each book's row is locked first, as every writer of its change log does
+/// (`log_card_change`), so the purge and a write never wait on each other in opposite orders;
+/// books a writer holds are skipped, not waited for, and purged on the next run.
+async fn purge_batch(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> QueryResult<u64> {
+    let old_tombstones = card_changes::table.filter(card_changes::deleted.and(card_changes::changed_at.lt(before)));
+    let books: Vec<i64> = address_books::table
+        .filter(address_books::id.eq_any(old_tombstones.select(card_changes::book_id)))
+        .select(address_books::id)
+        .order(address_books::id)
+        .limit(PURGE_BATCH)
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await?;
+    if books.is_empty() {
+        return Ok(0);
+    }
+    // The floor becomes the newest tombstone purged: a token at or past it saw every deletion
+    // that is gone from the log.
+    let purged: Vec<Purged> = diesel::sql_query(
+        "WITH purged AS (
+             DELETE FROM card_changes
+             WHERE book_id = ANY($1) AND deleted AND changed_at < $2
+             RETURNING book_id, seq
+         ), per_book AS (
+             SELECT book_id, max(seq) AS floor, count(*) AS tombstones FROM purged GROUP BY book_id
+         )
+         UPDATE address_books b SET sync_floor = greatest(b.sync_floor, p.floor)
+         FROM per_book p WHERE b.id = p.book_id
+         RETURNING p.tombstones",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&books)
+    .bind::<diesel::sql_types::Timestamptz, _>(before)
+    .load(conn)
+    .await?;
+    Ok(purged.iter().map(|p| u64::try_from(p.tombstones).unwrap_or(0)).sum())
 }
 
 impl AddressBookStore for PgAddressBooks {
@@ -258,43 +368,31 @@ impl AddressBookStore for PgAddressBooks {
         limit: Option<i64>,
     ) -> Result<Option<(Book, Vec<BookChange>)>, Error> {
         let mut conn = self.db.conn().await?;
-        let found: Option<(i64, BookRow)> = address_books::table
-            .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(book)))
-            .select((address_books::id, BookRow::as_select()))
-            .first(&mut conn)
+        // One snapshot for the book and its log: a purge committing in between would
+        // otherwise raise the floor after it was read and take tombstones the answer needs.
+        conn.build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run(async |conn| changes_in_snapshot(conn, owner, book, since, limit).await)
             .await
-            .optional()
-            .map_err(query_error)?;
-        let Some((id, book)) = found else { return Ok(None) };
-        // Changes up to the token read above: a card changed again since has a number past it
-        // and is listed next time.
-        let mut query = card_changes::table
-            .filter(card_changes::book_id.eq(id))
-            .filter(card_changes::seq.gt(since).and(card_changes::seq.le(book.sync_seq)))
-            .select((card_changes::href, card_changes::seq, card_changes::deleted))
-            .order(card_changes::seq)
-            .into_boxed();
-        if let Some(limit) = limit {
-            query = query.limit(limit);
+            .map_err(query_error)
+    }
+
+    async fn purge_tombstones(&self, before: DateTime<Utc>) -> Result<u64, Error> {
+        let mut conn = self.db.conn().await?;
+        let mut purged = 0;
+        loop {
+            let batch = conn
+                .transaction::<_, DieselError, _>(async |conn| purge_batch(conn, before).await)
+                .await
+                .map_err(query_error)?;
+            if batch == 0 {
+                return Ok(purged);
+            }
+            purged += batch;
         }
-        let log: Vec<(String, i64, bool)> = query.load(&mut conn).await.map_err(query_error)?;
-        let live: Vec<&String> = log.iter().filter(|(_, _, deleted)| !deleted).map(|(href, _, _)| href).collect();
-        let mut cards: std::collections::HashMap<String, StoredCard> = contacts::table
-            .filter(contacts::book_id.eq(id).and(contacts::href.eq_any(live)))
-            .select((contacts::href, CardRow::as_select()))
-            .load::<(String, CardRow)>(&mut conn)
-            .await
-            .map_err(query_error)?
-            .into_iter()
-            .map(|(href, card)| (href, card.into()))
-            .collect();
-        let changes = log
-            .into_iter()
-            .map(|(href, seq, _)| {
-                let card = cards.remove(&href);
-                BookChange { href, seq, card }
-            })
-            .collect();
-        Ok(Some((book.into(), changes)))
     }
 }
+
+#[cfg(test)]
+mod tests;

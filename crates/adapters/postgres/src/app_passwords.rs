@@ -106,3 +106,6 @@ impl AppPasswordStore for PgAppPasswords {
         Ok(Some((UserId(id), username)))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -81,6 +81,7 @@ diesel::table! {
         href -> Text,
         seq -> BigInt,
         deleted -> Bool,
+        changed_at -> Timestamptz,
     }
 }
 

@@ -207,6 +207,29 @@ async fn unknown_or_expired_sync_tokens_are_403_valid_sync_token() {
 }
 
 #[actix_web::test]
+async fn a_token_of_another_book_or_of_a_deleted_one_is_403_valid_sync_token() {
+    let app = service(backend()).await;
+    let work = "/dav/addressbooks/ada/work/";
+    assert_eq!(send(&app, request("MKCOL", work)).await.status, StatusCode::CREATED);
+    let of_work = token_of(&send(&app, request("REPORT", work).set_payload(sync_body("", ""))).await);
+    let of_contacts = token_of(&send(&app, request("REPORT", BOOK).set_payload(sync_body("", ""))).await);
+    assert_ne!(of_work, of_contacts);
+    let elsewhere = send(&app, request("REPORT", BOOK).set_payload(sync_body(&of_work, ""))).await;
+    assert_eq!(elsewhere.status, StatusCode::FORBIDDEN);
+    assert_eq!(elsewhere.condition(), Name::dav("valid-sync-token"));
+
+    // Deleted and made again under the same name: the old token names the old book.
+    assert_eq!(send(&app, request("DELETE", work)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(send(&app, request("MKCOL", work)).await.status, StatusCode::CREATED);
+    let stale = send(&app, request("REPORT", work).set_payload(sync_body(&of_work, ""))).await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+    assert_eq!(stale.condition(), Name::dav("valid-sync-token"));
+    let fresh = send(&app, request("REPORT", work).set_payload(sync_body("", ""))).await;
+    let again = send(&app, request("REPORT", work).set_payload(sync_body(&token_of(&fresh), ""))).await;
+    assert_eq!(again.status, StatusCode::MULTI_STATUS);
+}
+
+#[actix_web::test]
 async fn other_reports_and_places() {
     let app = service(backend()).await;
     let calendar = r#"<C:calendar-query xmlns:C="urn:ietf:params:xml:ns:caldav"/>"#;

@@ -88,3 +88,6 @@ impl<S: AppPasswordStore, C: Clock> AppPasswordService<S, C> {
         self.store.verify(login, &fingerprint(secret), self.clock.now()).await?.ok_or(Error::InvalidCredentials)
     }
 }
+
+#[cfg(test)]
+mod tests;

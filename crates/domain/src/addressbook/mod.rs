@@ -10,6 +10,9 @@ mod ports;
 
 pub use app_passwords::{AppPassword, AppPasswordService, CreatedAppPassword, MAX_NAME_CHARS};
 pub use cards::{card_etag, card_text};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::MockAppPasswordStore;
 pub use ports::{
     AddressBookStore, AppPasswordStore, Book, BookChange, CardWrite, DEFAULT_BOOK, NamedCard, Precondition,
+    TOMBSTONE_RETENTION,
 };

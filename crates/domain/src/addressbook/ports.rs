@@ -11,16 +11,25 @@ use super::app_passwords::AppPassword;
 /// The name of the book made with every account, where REST creates contacts.
 pub const DEFAULT_BOOK: &str = "contacts";
 
+/// How long the tombstone of a deleted card is kept in its book's change log. A client whose
+/// last sync is older than that may have missed a deletion: its token answers "invalid" and it
+/// starts over with a full sync. 30 days covers a phone left in a drawer over a holiday while
+/// keeping the log from growing with every card ever deleted. (The contract names no period.)
+pub const TOMBSTONE_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
 /// One address book.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Book {
+    /// Its identity, never reused: a book deleted and made again under the same name has
+    /// another, so sync tokens of the old one can be told from the new one's.
+    pub id: i64,
     /// Its path segment (unique per user).
     pub name: String,
     /// Its human-readable name (empty: none set).
     pub display_name: String,
     /// The number of its latest change: the sync token and ctag.
     pub sync_seq: i64,
-    /// The oldest sync token still answerable (older tombstones may be gone).
+    /// The oldest sync token still answerable: tombstones up to it may have been purged.
     pub sync_floor: i64,
 }
 
@@ -115,9 +124,15 @@ pub trait AddressBookStore: Send + Sync + 'static {
         since: i64,
         limit: Option<i64>,
     ) -> Result<Option<(Book, Vec<BookChange>)>, Error>;
+    /// Deletes, in every book, the tombstones written before `before`, and raises each such
+    /// book's sync floor to the newest tombstone deleted, so a token that could have missed
+    /// one of those deletions is refused rather than answered incompletely. Returns how many
+    /// tombstones went. Books busy with a write are left for the next run.
+    async fn purge_tombstones(&self, before: DateTime<Utc>) -> Result<u64, Error>;
 }
 
 /// Where app passwords are kept, as fingerprints only.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait AppPasswordStore: Send + Sync + 'static {
     /// Stores a new app password.
     async fn insert(&self, owner: UserId, name: &str, fingerprint: &str) -> Result<AppPassword, Error>;

@@ -177,3 +177,89 @@ async fn another_users_paths_are_404_and_books_can_be_made_and_removed() {
     let default = dav(&app, "DELETE", "/dav/addressbooks/ada/contacts/", "ada", &secret).send().await.unwrap();
     assert_eq!(default.status(), StatusCode::FORBIDDEN);
 }
+
+/// The answer to a sync from `token`: its status and body.
+async fn sync_from(app: &TestApp, book: &str, secret: &str, token: &str) -> (StatusCode, String) {
+    let answer = dav(app, "REPORT", book, "ada", secret).body(SYNC.replace("TOKEN", token)).send().await.unwrap();
+    (answer.status(), text(answer).await)
+}
+
+#[tokio::test]
+async fn a_token_older_than_the_purged_tombstones_answers_valid_sync_token() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let secret = app_password(&app, &ada).await;
+    let book = "/dav/addressbooks/ada/contacts/";
+    let kept = app.create_contact(&ada, &contact("Ada", "Lovelace", "ada@example.com")).await;
+    let gone = app.create_contact(&ada, &contact("Grace", "Hopper", "grace@example.com")).await;
+    let (_, initial) = sync_from(&app, book, &secret, "").await;
+    let old = token_of(&initial);
+    let deleted = app.request(Method::DELETE, &format!("/api/contacts/{}", gone["id"])).bearer_auth(&ada.token).send();
+    assert_eq!(deleted.await.unwrap().status(), StatusCode::NO_CONTENT);
+    let (status, since_old) = sync_from(&app, book, &secret, &old).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS, "the tombstone is still there: {since_old}");
+    let recent = token_of(&since_old);
+
+    // The tombstone outlives the retention period (30 days); the maintenance, which every
+    // instance runs at start and hourly after, purges it.
+    app.db.execute("UPDATE card_changes SET changed_at = now() - interval '31 days'").await;
+    let _second = app.second_instance().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refused = loop {
+        let (status, body) = sync_from(&app, book, &secret, &old).await;
+        if status != StatusCode::MULTI_STATUS || std::time::Instant::now() > deadline {
+            break (status, body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(refused.0, StatusCode::FORBIDDEN, "{}", refused.1);
+    assert!(refused.1.contains("valid-sync-token"), "{}", refused.1);
+
+    // A token that saw the deletion still works; a fresh full sync lists the card that is left.
+    let (status, body) = sync_from(&app, book, &secret, &recent).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{body}");
+    let (status, full) = sync_from(&app, book, &secret, "").await;
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    assert!(full.contains(&format!("{book}{}.vcf", kept["uid"].as_str().unwrap())), "{full}");
+    assert!(!full.contains(gone["uid"].as_str().unwrap()), "{full}");
+}
+
+#[tokio::test]
+async fn a_token_of_a_deleted_book_is_refused_by_the_book_made_again_under_its_name() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let secret = app_password(&app, &ada).await;
+    let book = "/dav/addressbooks/ada/work/";
+    let put = |name: &str, uid: &str| {
+        dav(&app, "PUT", &format!("{book}{name}"), "ada", &secret)
+            .header("content-type", "text/vcard")
+            .body(CARD.replace("dav-uid-1", uid))
+            .send()
+    };
+    let ctag = r#"<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/">
+<d:prop><cs:getctag/><d:sync-token/></d:prop></d:propfind>"#;
+
+    assert_eq!(dav(&app, "MKCOL", book, "ada", &secret).send().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(put("a.vcf", "a").await.unwrap().status(), StatusCode::CREATED);
+    let (_, first) = sync_from(&app, book, &secret, "").await;
+    let old = token_of(&first);
+    let old_props =
+        text(dav(&app, "PROPFIND", book, "ada", &secret).header("depth", "0").body(ctag).send().await.unwrap()).await;
+
+    // The new book reaches the same number of changes the old token recorded, with other cards.
+    assert_eq!(dav(&app, "DELETE", book, "ada", &secret).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(dav(&app, "MKCOL", book, "ada", &secret).send().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(put("b.vcf", "b").await.unwrap().status(), StatusCode::CREATED);
+    let new_props =
+        text(dav(&app, "PROPFIND", book, "ada", &secret).header("depth", "0").body(ctag).send().await.unwrap()).await;
+    assert_ne!(old_props, new_props, "getctag and sync-token differ from the old book's");
+
+    let (status, body) = sync_from(&app, book, &secret, &old).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("valid-sync-token"), "{body}");
+    let (status, full) = sync_from(&app, book, &secret, "").await;
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    assert!(full.contains(&format!("{book}b.vcf")) && !full.contains(&format!("{book}a.vcf")), "{full}");
+    let (status, _) = sync_from(&app, book, &secret, &token_of(&full)).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+}

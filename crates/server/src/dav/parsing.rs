@@ -1,0 +1,107 @@
+//! [`CardParses`]: reading a `PUT` body into a card record off the async executor.
+//!
+//! A card may be 1 MiB of folded, quoted-printable text; calcard's parse of that takes long
+//! enough to stall every other request on the same worker. So parsing runs on tokio's blocking
+//! pool, and at most one parse per core runs at a time (the rule bcrypt's hashes and avatar
+//! decodes follow): a burst of uploads queues instead of spawning a thread each.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use contacts_carddav::BackendError;
+use contacts_domain::contact::CardRecord;
+use contacts_domain::contact::vcard::{self, CardError, record};
+
+/// A card body read into what storage keeps.
+#[derive(Debug)]
+pub(crate) struct ParsedCard {
+    /// The record to store.
+    pub(crate) record: CardRecord,
+    /// The stored text's ETag (a digest of up to 1 MiB, so computed here too).
+    pub(crate) etag: String,
+    /// Whether the stored text is exactly the body sent (no `UID` had to be added).
+    pub(crate) stored_as_sent: bool,
+}
+
+/// The bound on card parses running at once, shared by every clone of the backend.
+#[derive(Debug, Clone)]
+pub(crate) struct CardParses(Arc<Semaphore>);
+
+impl CardParses {
+    /// At most `limit` parses at a time (at least one).
+    pub(crate) fn new(limit: usize) -> Self {
+        Self(Arc::new(Semaphore::new(limit.max(1))))
+    }
+
+    /// One parse per core.
+    pub(crate) fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Parses `body` on the blocking pool while holding one permit.
+    pub(crate) async fn parse(&self, body: Vec<u8>) -> Result<ParsedCard, BackendError> {
+        let _permit = self.0.acquire().await.map_err(|e| BackendError::Unexpected(Box::new(e)))?;
+        tokio::task::spawn_blocking(move || parse(&body)).await.map_err(|e| BackendError::Unexpected(Box::new(e)))?
+    }
+}
+
+/// Reads a UTF-8 vCard body; the errors are those `PUT` answers with.
+fn parse(body: &[u8]) -> Result<ParsedCard, BackendError> {
+    let text = std::str::from_utf8(body).map_err(|_| BackendError::UnsupportedCard)?;
+    let record = record(text).map_err(|e| match e {
+        CardError::TooLarge => BackendError::TooLarge,
+        other => BackendError::InvalidCard(other.to_string()),
+    })?;
+    let stored_as_sent = record.card == text;
+    Ok(ParsedCard { etag: vcard::etag(&record.card), record, stored_as_sent })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CARD: &str = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nFN:Ada Lovelace\r\nEND:VCARD\r\n";
+
+    #[tokio::test]
+    async fn a_card_with_a_uid_is_stored_as_sent() {
+        let parsed = CardParses::new(1).parse(CARD.as_bytes().to_vec()).await.unwrap();
+        assert!(parsed.stored_as_sent);
+        assert_eq!(parsed.record.uid, "u1");
+        assert_eq!(parsed.record.card, CARD);
+        assert_eq!(parsed.etag, vcard::etag(CARD));
+    }
+
+    #[tokio::test]
+    async fn a_card_without_a_uid_gets_one_and_is_not_stored_as_sent() {
+        let body = CARD.replace("UID:u1\r\n", "");
+        let parsed = CardParses::new(1).parse(body.into_bytes()).await.unwrap();
+        assert!(!parsed.stored_as_sent);
+        assert!(parsed.record.card.contains(&format!("UID:{}", parsed.record.uid)));
+    }
+
+    #[tokio::test]
+    async fn bad_bodies_map_to_the_answers_of_put() {
+        let parses = CardParses::new(1);
+        assert!(matches!(parses.parse(vec![0xff, 0xfe]).await, Err(BackendError::UnsupportedCard)));
+        assert!(matches!(parses.parse(b"hello".to_vec()).await, Err(BackendError::InvalidCard(_))));
+        let nameless = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nEND:VCARD\r\n";
+        assert!(matches!(parses.parse(nameless.as_bytes().to_vec()).await, Err(BackendError::InvalidCard(_))));
+        let huge = format!("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:A\r\nNOTE:{}\r\nEND:VCARD\r\n", "x".repeat(1024 * 1024));
+        assert!(matches!(parses.parse(huge.into_bytes()).await, Err(BackendError::TooLarge)));
+    }
+
+    #[tokio::test]
+    async fn parses_queue_behind_the_bound() {
+        let parses = CardParses::new(1);
+        let held = parses.0.clone().acquire_owned().await.unwrap();
+        let waiting = tokio::spawn({
+            let parses = parses.clone();
+            async move { parses.parse(CARD.as_bytes().to_vec()).await.map(|p| p.stored_as_sent) }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "a parse waits while every permit is taken");
+        drop(held);
+        assert!(waiting.await.unwrap().unwrap());
+    }
+}
