@@ -4,6 +4,9 @@
 busy time, its total time, and the time used by the given processes plus every PostgreSQL and
 Redis process (the services the benchmark drives, shared with anything else using them).
 
+`python3 bench/cpu.py split PID` prints the clock ticks used so far by PID, by every PostgreSQL
+process and by every Redis process, apart: where a workload's CPU goes.
+
 `python3 bench/cpu.py top SECONDS` watches the machine for SECONDS and prints the share of all
 cores in use, a tab, then the five processes that used the most CPU meanwhile.
 """
@@ -57,6 +60,17 @@ def snap(pids):
     print(busy, total, services + sum(ticks(pid) for pid in pids))
 
 
+def split(pid):
+    try:
+        postgres = pwd.getpwnam("postgres").pw_uid
+    except KeyError:
+        postgres = None
+    table = processes().values()
+    database = sum(t for uid, _, t in table if uid == postgres)
+    redis = sum(t for _, name, t in table if name == "redis-server")
+    print(ticks(pid), database, redis)
+
+
 def top(seconds):
     busy0, total0 = machine()
     before = processes()
@@ -77,5 +91,7 @@ def top(seconds):
 if __name__ == "__main__":
     if sys.argv[1] == "snap":
         snap(sys.argv[2:])
+    elif sys.argv[1] == "split":
+        split(sys.argv[2])
     else:
         top(float(sys.argv[2]))
