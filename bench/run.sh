@@ -515,10 +515,10 @@ report=$(cat <<REPORT
 $(printf '%s\n' "${rows[@]}")
 
 "20:" and "50,000:" rows are the two books side by side; the parenthesis is one answer: contacts
-in it, \`X-Total-Count\`, bytes. "CPU µs a request" is the CPU time the server process, every
-PostgreSQL process and wrk used during the measured run, divided by the requests (clock ticks of
-$tick_us µs, so about ±1% over a run): on ${cores} cores, server + PostgreSQL + wrk µs a request
-bound the rate at ${cores},000,000 ÷ that sum.
+in it, \`X-Total-Count\`, bytes. "CPU µs a request" is the CPU time the server process, wrk and
+PostgreSQL (its backends of the bench's databases and its shared processes) used during the
+measured run, divided by the requests (counted in clock ticks of $tick_us µs): on ${cores} cores,
+server + PostgreSQL + wrk µs a request bound the rate at ${cores},000,000 ÷ that sum.
 
 ## Targets of issue 15 (big books)
 
