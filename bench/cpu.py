@@ -1,8 +1,11 @@
 """CPU accounting for bench/run.sh: how busy the machine is, and with what.
 
-`python3 bench/cpu.py snap PID...` prints three numbers of clock ticks since boot: the machine's
-busy time, its total time, and the time used by the given processes plus every PostgreSQL and
-Redis process (the services the benchmark drives, shared with anything else using them).
+`python3 bench/cpu.py snap PID...` prints five numbers of clock ticks since boot: the machine's
+busy time, its total time, the time used by the given processes plus the services the benchmark
+drives (Redis, and PostgreSQL's shared processes and its client backends of the databases named
+in BENCH_DATABASES, space-separated; unset: every backend), then apart the first PID's time and
+our PostgreSQL processes' time: where a workload's CPU goes. Backends of other databases (tests
+of other work on the same server) are other work. One pass over /proc, so it is quick.
 
 `python3 bench/cpu.py top SECONDS` watches the machine for SECONDS and prints the share of all
 cores in use, a tab, then the five processes that used the most CPU meanwhile.
@@ -10,6 +13,7 @@ cores in use, a tab, then the five processes that used the most CPU meanwhile.
 
 import os
 import pwd
+import re
 import sys
 import time
 
@@ -29,6 +33,14 @@ def ticks(pid):
         return 0
     fields = data[data.rindex(")") + 2 :].split()
     return int(fields[11]) + int(fields[12])  # utime + stime, all threads
+
+
+def ours(cmdline):
+    """Whether a PostgreSQL process works for the benchmark: not a backend of another database."""
+    wanted = os.environ.get("BENCH_DATABASES", "").split()
+    # A client backend's title: "postgres: 15/main: USER DATABASE HOST(PORT) STATE".
+    backend = re.match(r"postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])", cmdline)
+    return not wanted or backend is None or backend.group(1) in wanted
 
 
 def processes():
@@ -53,8 +65,23 @@ def snap(pids):
     except KeyError:
         postgres = None
     busy, total = machine()
-    services = sum(t for uid, name, t in processes().values() if uid == postgres or name == "redis-server")
-    print(busy, total, services + sum(ticks(pid) for pid in pids))
+    pids = [str(p) for p in pids]
+    mine = database = redis = 0
+    for pid, (uid, name, t) in processes().items():
+        if pid in pids:
+            mine += t
+        elif uid == postgres:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                continue
+            if ours(cmdline):
+                database += t
+        elif name == "redis-server":
+            redis += t
+    first = ticks(pids[0]) if pids else 0
+    print(busy, total, mine + database + redis, first, database)
 
 
 def top(seconds):

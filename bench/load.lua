@@ -1,9 +1,12 @@
 -- wrk script of bench/run.sh: one workload per run, chosen by environment variables.
---   WORKLOAD   list | get | create | me | login
+--   WORKLOAD   list | get | create | me | login | request
 --   TOKEN      access token (every workload but login)
 --   CONTACT_ID contact read by `get`
 --   RUN_ID     makes the emails of `create` unique across wrk runs
 --   LOGIN_USER, LOGIN_PASSWORD  credentials posted by `login`
+--   REQ_METHOD, REQ_PATH, REQ_AUTH, REQ_BODY, REQ_DEPTH  the one request `request` repeats
+--              (REQ_AUTH the whole Authorization value, Bearer or Basic; REQ_BODY sent as XML;
+--              REQ_DEPTH the WebDAV Depth header, when set)
 -- At the end it prints one line, `RESULT key=value ...`, that bench/run.sh parses.
 
 local workload = os.getenv("WORKLOAD") or "list"
@@ -37,6 +40,20 @@ function init(args)
          .. "&password=" .. urlencode(os.getenv("LOGIN_PASSWORD") or "")
       fixed = wrk.format("POST", "/api/auth/login",
          { ["Content-Type"] = "application/x-www-form-urlencoded" }, body)
+   elseif workload == "request" then
+      local headers = { ["Authorization"] = os.getenv("REQ_AUTH") }
+      local body = os.getenv("REQ_BODY")
+      if body == "" then
+         body = nil
+      end
+      if body then
+         headers["Content-Type"] = "application/xml; charset=utf-8"
+      end
+      local depth = os.getenv("REQ_DEPTH")
+      if depth and depth ~= "" then
+         headers["Depth"] = depth
+      end
+      fixed = wrk.format(os.getenv("REQ_METHOD") or "GET", os.getenv("REQ_PATH"), headers, body)
    elseif workload ~= "create" then
       error("unknown WORKLOAD " .. workload)
    end

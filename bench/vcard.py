@@ -1,30 +1,25 @@
 #!/usr/bin/env python3
 """vCard figures for `just bench` (called by bench/run.sh; standard library only).
 
-Usage: vcard.py BASE_URL TOKEN SERVER_PID
+Usage: vcard.py import BASE_URL TOKEN
+       vcard.py export BASE_URL TOKEN SERVER_PID
 
-1. Imports a file of 10,000 cards (3.0, with ORG, ADR and an X- property each) through
-   POST /api/contacts/import and reports cards a second (target: at least 2,000).
-2. Imports 40,000 more (a book of 50,000), then exports it through GET /api/contacts/export.vcf
-   while sampling the server's VmRSS every 20 ms, and reports the peak growth over the RSS before
-   the export (target: under 50 MB), the bytes and the time.
-Prints two Markdown table rows: `| workload | cards | cards/s | seconds | RSS growth |`.
+`import` sends a file of 10,000 cards (bench/cards.py: 3.0, with ORG, ADR and an X- property
+each) through POST /api/contacts/import and reports cards a second (target: at least 2,000), then
+imports 40,000 more in four files: the 50,000-contact book the rest of the benchmark uses.
+`export` exports that book through GET /api/contacts/export.vcf while sampling the server's VmRSS
+every 20 ms, and reports the peak growth over the RSS before the export (target: under 50 MB),
+the bytes and the time.
+Each prints one Markdown table row: `| workload | cards | cards/s | seconds | RSS growth |`.
 """
 
+import json
 import sys
-import threading
 import time
 import urllib.request
 
-
-def card(i):
-    return (
-        "BEGIN:VCARD\r\nVERSION:3.0\r\n"
-        f"UID:bench-{i}\r\nN:Person {i};Bench;;;\r\nFN:Bench Person {i}\r\n"
-        f"EMAIL;TYPE=INTERNET,HOME:bench{i}@example.org\r\nTEL;TYPE=CELL:+1 555 {i % 10000:04d}\r\n"
-        "ORG:Example Inc.;Benchmarks\r\nADR;TYPE=WORK:;;1 Main St;Springfield;;12345;USA\r\n"
-        f"BDAY:1980-{i % 12 + 1:02d}-{i % 28 + 1:02d}\r\nX-BENCH:{i}\r\nEND:VCARD\r\n"
-    )
+from cards import cards
+from rss import PeakRss
 
 
 def post(base, token, body):
@@ -35,58 +30,43 @@ def post(base, token, body):
         headers={"authorization": f"Bearer {token}", "content-type": "text/vcard"},
     )
     with urllib.request.urlopen(request, timeout=600) as response:
-        return response.read()
+        outcome = json.load(response)
+    if outcome["failed"] or outcome["created"] + outcome["updated"] != body.count("BEGIN:VCARD"):
+        sys.exit(f"vcard.py: the import did not store every card: {outcome}")
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def main():
-    base, token, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    file = "".join(card(i) for i in range(10_000))
+def import_book(base, token):
+    """The timed 10,000-card import, then the rest of the 50,000-contact book."""
+    file = cards(0, 10_000)
     started = time.monotonic()
     post(base, token, file)
     seconds = time.monotonic() - started
     print(f"| import a 10,000-card file ({len(file) / 1e6:.1f} MB) | 10000 | {10_000 / seconds:.0f} | {seconds:.2f} | — |")
-
     for part in range(1, 5):
-        post(base, token, "".join(card(i) for i in range(part * 10_000, (part + 1) * 10_000)))
+        post(base, token, cards(part * 10_000, (part + 1) * 10_000))
 
-    before = rss_kib(pid)
-    peak = [before]
-    done = threading.Event()
 
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], rss_kib(pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+def export_book(base, token, pid):
+    """The export of the whole book, with the server's RSS sampled meanwhile."""
     request = urllib.request.Request(f"{base}/api/contacts/export.vcf", headers={"authorization": f"Bearer {token}"})
-    started = time.monotonic()
-    size = cards = 0
+    size = count = 0
     tail = b""  # the end of the previous chunk, shorter than the marker: no card counted twice
-    with urllib.request.urlopen(request, timeout=600) as response:
-        while chunk := response.read(1 << 16):
-            size += len(chunk)
-            data = tail + chunk
-            cards += data.count(b"BEGIN:VCARD")
-            tail = data[-10:]
-    seconds = time.monotonic() - started
-    done.set()
-    sampler.join()
-    growth = (peak[0] - before) / 1024
-    print(
-        f"| export a 50,000-contact book ({size / 1e6:.1f} MB) | {cards} | {cards / seconds:.0f} | {seconds:.2f} "
-        f"| {growth:.1f} MiB ({before / 1024:.0f} → {peak[0] / 1024:.0f} MiB; memory the imports freed is reused) |"
-    )
+    with PeakRss(pid) as rss:
+        started = time.monotonic()
+        with urllib.request.urlopen(request, timeout=600) as response:
+            while chunk := response.read(1 << 16):
+                size += len(chunk)
+                data = tail + chunk
+                count += data.count(b"BEGIN:VCARD")
+                tail = data[-10:]
+        seconds = time.monotonic() - started
+    print(f"| export a 50,000-contact book ({size / 1e6:.1f} MB) | {count} | {count / seconds:.0f} | {seconds:.2f} | {rss.growth()} |")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "import":
+        import_book(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "export":
+        export_book(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        sys.exit(f"unknown command {sys.argv[1]}")

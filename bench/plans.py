@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Query plans for `just bench`: the SQL the server really sent, explained (standard library + psql).
+
+Usage:
+  plans.py capture DATABASE_URL
+      Prints the statement most of the server's idle connections to DATABASE_URL ran last, among
+      those that read `contacts`. Called right after a load of one kind of request, it is that
+      request's SQL, with its `$n` parameters, exactly as the adapter built it.
+  plans.py explain DATABASE_URL SQL_FILE NAME=VALUE...
+      Prepares the statement in SQL_FILE, executes it five times (so PostgreSQL picks a custom or
+      a generic plan as it does on the server's long-lived connections), then prints
+      `EXPLAIN (ANALYZE, BUFFERS)` of a sixth execution. Each `$n` gets its value from what the
+      SQL compares it with: `owner` (`user_id = $n`), `limit`, `skip` (`OFFSET`), `pattern`
+      (`ILIKE $n`), `codes` (`birthday_md = ANY($n)`, comma-separated), and 1 for the `LIMIT`
+      diesel binds in a scalar subquery; any other `$n` is an error.
+  plans.py sql SQL_FILE NAME=VALUE...
+      Prints the statement with those values written in, one line ending in `;`: a pgbench
+      script of the statement alone, planned once by `pgbench -M prepared`.
+  plans.py pgbench SQL_FILE NAME=VALUE...
+      Prints a pgbench script of the statement with its parameters kept (`\set` variables, so
+      `pgbench -M prepared` sends them as the server does and PostgreSQL plans as for the server;
+      integer values only).
+"""
+
+import collections
+import re
+import subprocess
+import sys
+
+
+def psql(url, sql):
+    result = subprocess.run(
+        ["psql", url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"],
+        input=sql,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        sys.exit(f"plans.py: psql failed: {result.stderr}")
+    return result.stdout
+
+
+def capture(url):
+    rows = psql(
+        url,
+        "SELECT replace(replace(query, chr(10), ' '), chr(13), ' ') FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle' "
+        "AND query ILIKE '%\"contacts\"%';",
+    ).splitlines()
+    if not rows:
+        sys.exit("plans.py: no idle connection of the server has read contacts")
+    query, _ = collections.Counter(rows).most_common(1)[0]
+    print(query)
+
+
+# The first rule that matches the SQL before a `$n` names it.
+RULES = [
+    # diesel's `single_value()` (the stored count's subquery) binds its `LIMIT 1`.
+    ("one", re.compile(r'"contact_counts"\."user_id"\s*=\s*\$\d+\)\s*LIMIT\s*$', re.I)),
+    ("owner", re.compile(r'"user_id"\s*=\s*$')),
+    ("limit", re.compile(r"LIMIT\s*$", re.I)),
+    ("skip", re.compile(r"OFFSET\s*$", re.I)),
+    ("pattern", re.compile(r"ILIKE\s*$", re.I)),
+    ("codes", re.compile(r'"birthday_md"\s*=\s*ANY\s*\(\s*$', re.I)),
+]
+
+
+def literal(kind, value):
+    if kind == "pattern":
+        return "'" + value.replace("'", "''") + "'"
+    if kind == "codes":
+        return "'{" + value + "}'"
+    return str(int(value))
+
+
+def bind(sql_file, assignments):
+    """The statement of `sql_file` and its parameters as SQL literals, by number."""
+    values = {"one": "1", **dict(a.split("=", 1) for a in assignments)}
+    sql = open(sql_file).read().strip().rstrip(";")
+    args = {}
+    for match in re.finditer(r"\$(\d+)", sql):
+        before = sql[: match.start()]
+        kind = next((kind for kind, rule in RULES if rule.search(before)), None)
+        if kind is None or kind not in values:
+            sys.exit(f"plans.py: cannot tell what ${match.group(1)} is in: {before[-80:]}")
+        args[int(match.group(1))] = literal(kind, values[kind])
+    if sorted(args) != list(range(1, len(args) + 1)):
+        sys.exit(f"plans.py: parameters are not $1..$n: {sorted(args)}")
+    return sql, args
+
+
+def written_in(sql_file, assignments):
+    sql, args = bind(sql_file, assignments)
+    print(re.sub(r"\$(\d+)", lambda m: args[int(m.group(1))], sql) + ";")
+
+
+def with_parameters(sql_file, assignments):
+    sql, args = bind(sql_file, assignments)
+    if not all(re.fullmatch(r"-?\d+", v) for v in args.values()):
+        sys.exit("plans.py: pgbench variables hold integers only")
+    for n in sorted(args):
+        print(f"\\set p{n} {args[n]}")
+    print(re.sub(r"\$(\d+)", lambda m: f":p{m.group(1)}", sql) + ";")
+
+
+def explain(url, sql_file, assignments):
+    sql, args = bind(sql_file, assignments)
+    execute = f"EXECUTE bench_plan({', '.join(args[n] for n in sorted(args))})"
+    # Five executions with their rows thrown away, then the one explained.
+    script = f"PREPARE bench_plan AS {sql};\n" + f"\\o /dev/null\n{execute};\n" * 5 + "\\o\n"
+    script += f"EXPLAIN (ANALYZE, BUFFERS) {execute};\n"
+    print(psql(url, script).rstrip())
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "capture":
+        capture(sys.argv[2])
+    elif sys.argv[1] == "explain":
+        explain(sys.argv[2], sys.argv[3], sys.argv[4:])
+    elif sys.argv[1] == "sql":
+        written_in(sys.argv[2], sys.argv[3:])
+    elif sys.argv[1] == "pgbench":
+        with_parameters(sys.argv[2], sys.argv[3:])
+    else:
+        sys.exit(f"unknown command {sys.argv[1]}")
