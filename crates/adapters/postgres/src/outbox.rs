@@ -210,10 +210,13 @@ UPDATE mail_outbox
  WHERE id IN (
        SELECT id FROM mail_outbox
         WHERE status = 'pending' AND next_attempt_at <= $1
+          -- A mail about an account (a reminder) waits while the account is unconfirmed;
+          -- deleting the account deletes the mail (ON DELETE CASCADE).
+          AND (user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = user_id AND u.confirmed))
         ORDER BY next_attempt_at, id
         LIMIT $3
           FOR UPDATE SKIP LOCKED)
-RETURNING id, kind, recipient, subject, text_body, html_body, attempts, created_at";
+RETURNING id, kind, recipient, subject, text_body, html_body, headers::text AS headers, attempts, created_at";
 
 #[derive(QueryableByName)]
 struct ClaimedRow {
@@ -229,6 +232,8 @@ struct ClaimedRow {
     text_body: String,
     #[diesel(sql_type = Text)]
     html_body: String,
+    #[diesel(sql_type = Text)]
+    headers: String,
     #[diesel(sql_type = Integer)]
     attempts: i32,
     #[diesel(sql_type = Timestamptz)]
@@ -255,6 +260,7 @@ impl DeliveryQueue for PgMailOutbox {
                     subject: row.subject,
                     text: row.text_body,
                     html: row.html_body,
+                    headers: serde_json::from_str(&row.headers).unwrap_or_default(),
                 },
                 attempts: row.attempts,
                 created_at: row.created_at,
@@ -317,6 +323,15 @@ impl DeliveryQueue for PgMailOutbox {
             .execute(&mut conn)
             .await
             .map_err(query_error)?;
+        // Mails about accounts still unconfirmed after the cutoff are never sent.
+        diesel::sql_query(
+            "DELETE FROM mail_outbox m WHERE m.status = 'pending' AND m.user_id IS NOT NULL AND m.created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id AND u.confirmed)",
+        )
+        .bind::<Timestamptz, _>(before)
+        .execute(&mut conn)
+        .await
+        .map_err(query_error)?;
         diesel::sql_query("DELETE FROM mail_quota WHERE day < (now() AT TIME ZONE 'UTC')::date")
             .execute(&mut conn)
             .await

@@ -13,7 +13,9 @@ use crate::extract::{Admin, CurrentUser};
 use crate::state::AppState;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/me").get(me)).service(web::resource("/avatar").patch(avatar));
+    cfg.service(web::resource("/me").get(me))
+        .configure(super::reminders::settings_routes)
+        .service(web::resource("/avatar").patch(avatar));
 }
 
 /// The authenticated user, rate limited per user.

@@ -7,7 +7,13 @@ use contacts_domain::mail::MailOutbox;
 use crate::test_fixtures::{email, migrated_db};
 
 fn mail_to(address: &str) -> Email {
-    Email { to: email(address), subject: "Hello".to_owned(), text: "text".to_owned(), html: "<p>html</p>".to_owned() }
+    Email {
+        to: email(address),
+        subject: "Hello".to_owned(),
+        text: "text".to_owned(),
+        html: "<p>html</p>".to_owned(),
+        headers: Vec::new(),
+    }
 }
 
 fn outbox(db: &Database, cooldown_seconds: u64, daily_limit: u64) -> PgMailOutbox {

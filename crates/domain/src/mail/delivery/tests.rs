@@ -28,6 +28,7 @@ fn mail(attempts: i32, queued_ago: Duration) -> QueuedMail {
             subject: "Reset your password".to_owned(),
             text: "link".to_owned(),
             html: "<p>link</p>".to_owned(),
+            headers: Vec::new(),
         },
         attempts,
         created_at: now() - queued_ago,
