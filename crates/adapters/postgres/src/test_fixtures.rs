@@ -26,6 +26,29 @@ pub(crate) async fn migrated_db() -> (TestDatabase, Database) {
     (test_db, db)
 }
 
+/// A fresh migrated database, the store under test built on it, and two accounts (`ada` and
+/// `grace`), so each test can check that one user never sees the other's rows.
+pub(crate) struct TwoUsers<S> {
+    /// Keeps the database alive for the test.
+    pub(crate) test_db: TestDatabase,
+    /// A pool on it, for raw SQL the store cannot express.
+    pub(crate) db: Database,
+    /// The store under test.
+    pub(crate) store: S,
+    /// The first account.
+    pub(crate) ada: UserId,
+    /// The second account.
+    pub(crate) grace: UserId,
+}
+
+/// [`TwoUsers`] with the store `build` makes on the pool.
+pub(crate) async fn two_users<S>(build: impl FnOnce(Database) -> S) -> TwoUsers<S> {
+    let (test_db, db) = migrated_db().await;
+    let ada = create_user(&db, "ada").await;
+    let grace = create_user(&db, "grace").await;
+    TwoUsers { store: build(db.clone()), test_db, db, ada, grace }
+}
+
 /// A valid email address.
 pub(crate) fn email(raw: &str) -> EmailAddress {
     EmailAddress::parse("email", raw).expect("a valid email address")

@@ -4,25 +4,15 @@ use chrono::Duration;
 
 use contacts_domain::addressbook::TOMBSTONE_RETENTION;
 use contacts_domain::contact::vcard::record;
-use contacts_test_support::TestDatabase;
 
 use super::*;
-use crate::test_fixtures::{create_user, execute_sql, migrated_db};
+use crate::test_fixtures::{TwoUsers, execute_sql, two_users};
 
 /// A fresh database with the books store and two users (each with the default book).
-struct Fixture {
-    _test_db: TestDatabase,
-    db: Database,
-    store: PgAddressBooks,
-    ada: UserId,
-    grace: UserId,
-}
+type Fixture = TwoUsers<PgAddressBooks>;
 
 async fn fixture() -> Fixture {
-    let (test_db, db) = migrated_db().await;
-    let ada = create_user(&db, "ada").await;
-    let grace = create_user(&db, "grace").await;
-    Fixture { store: PgAddressBooks::new(db.clone()), _test_db: test_db, db, ada, grace }
+    two_users(PgAddressBooks::new).await
 }
 
 /// A vCard 4.0 with this UID and name.

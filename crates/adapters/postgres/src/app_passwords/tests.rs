@@ -1,24 +1,13 @@
 use chrono::TimeZone;
 
-use contacts_test_support::TestDatabase;
-
 use super::*;
-use crate::test_fixtures::{PASSWORD_HASH, create_user, execute_sql, migrated_db};
+use crate::test_fixtures::{PASSWORD_HASH, TwoUsers, execute_sql, two_users};
 
 /// A fresh database with the app-password store and two users.
-struct Fixture {
-    _test_db: TestDatabase,
-    db: Database,
-    store: PgAppPasswords,
-    ada: UserId,
-    grace: UserId,
-}
+type Fixture = TwoUsers<PgAppPasswords>;
 
 async fn fixture() -> Fixture {
-    let (test_db, db) = migrated_db().await;
-    let ada = create_user(&db, "ada").await;
-    let grace = create_user(&db, "grace").await;
-    Fixture { store: PgAppPasswords::new(db.clone()), _test_db: test_db, db, ada, grace }
+    two_users(PgAppPasswords::new).await
 }
 
 /// A fixed instant with no sub-microsecond part, so it reads back unchanged.

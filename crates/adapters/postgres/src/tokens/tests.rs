@@ -6,8 +6,7 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 use super::*;
-use crate::test_fixtures::{create_user, execute_sql, migrated_db};
-use contacts_test_support::TestDatabase;
+use crate::test_fixtures::{TwoUsers, execute_sql, two_users};
 
 /// How many requests race for one token in the concurrency tests.
 const RACERS: usize = 20;
@@ -24,19 +23,10 @@ fn at(offset: Duration) -> DateTime<Utc> {
 }
 
 /// A fresh database with a token store and two users.
-struct Fixture {
-    test_db: TestDatabase,
-    db: Database,
-    store: PgTokenStore,
-    ada: UserId,
-    grace: UserId,
-}
+type Fixture = TwoUsers<PgTokenStore>;
 
 async fn fixture() -> Fixture {
-    let (test_db, db) = migrated_db().await;
-    let ada = create_user(&db, "ada").await;
-    let grace = create_user(&db, "grace").await;
-    Fixture { store: PgTokenStore::new(db.clone()), test_db, db, ada, grace }
+    two_users(PgTokenStore::new).await
 }
 
 /// A row of `refresh_tokens`, minus its fingerprint and creation time.
