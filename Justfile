@@ -97,6 +97,12 @@ carddav-clients:
 fuzz:
     bash fuzz/run.sh
 
-# Load benchmark of the release build against PostgreSQL and Redis; writes bench/results/latest.md.
+# Load benchmark of the release build against PostgreSQL and Redis; writes bench/results/latest.md,
+# then the reminder passes at scale (bench/results/reminders.md).
 bench:
     bash bench/run.sh
+    bash bench/reminders.sh
+
+# Birthday reminder passes over 100,000 users and 5M contacts; writes bench/results/reminders.md.
+bench-reminders:
+    bash bench/reminders.sh

@@ -268,7 +268,7 @@ impl From<contacts_domain::Error> for BackendError {
             E::UnsupportedMedia => Self::UnsupportedCard,
             E::ImageTooLarge => Self::TooLarge,
             E::Unavailable(cause) => Self::Unavailable(cause),
-            other @ (E::VerificationFailed | E::InvalidResetToken | E::Unexpected(_)) => {
+            other @ (E::VerificationFailed | E::InvalidResetToken | E::InvalidUnsubscribeToken | E::Unexpected(_)) => {
                 Self::Unexpected(Box::new(other))
             }
         }

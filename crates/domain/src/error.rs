@@ -95,6 +95,8 @@ pub enum Rule {
         /// Most characters.
         max: usize,
     },
+    /// A name that is not in the IANA time zone database.
+    UnknownTimeZone,
     /// A number outside `min..=max` (no upper bound when `max` is `None`).
     Range {
         /// The least accepted.
@@ -295,6 +297,9 @@ pub enum Error {
     /// A password-reset token that is bad, expired, already used or of another kind.
     #[error("Invalid or expired token")]
     InvalidResetToken,
+    /// A reminder unsubscribe token that is bad, expired or of another kind.
+    #[error("Invalid or expired token")]
+    InvalidUnsubscribeToken,
     /// Too many requests in the current window; retry after this many seconds.
     #[error("Rate limit exceeded")]
     RateLimited {

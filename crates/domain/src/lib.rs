@@ -17,6 +17,7 @@ pub mod email;
 pub mod error;
 pub mod health;
 pub mod mail;
+pub mod reminders;
 pub mod throttle;
 pub mod user;
 

@@ -180,7 +180,9 @@ impl ResponseError for ApiError {
                 Error::Unauthenticated | Error::InvalidCredentials | Error::EmailNotConfirmed => {
                     StatusCode::UNAUTHORIZED
                 }
-                Error::VerificationFailed | Error::InvalidResetToken => StatusCode::BAD_REQUEST,
+                Error::VerificationFailed | Error::InvalidResetToken | Error::InvalidUnsubscribeToken => {
+                    StatusCode::BAD_REQUEST
+                }
                 Error::Forbidden => StatusCode::FORBIDDEN,
                 Error::RateLimited { .. } | Error::LoginThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
                 Error::UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,

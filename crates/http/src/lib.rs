@@ -2,6 +2,7 @@
 //! that maps errors to HTTP. Handlers are thin: parse, call a domain service, map the result.
 #![deny(missing_docs)]
 
+mod after_answer;
 mod body_deadline;
 mod client_address;
 mod dto;

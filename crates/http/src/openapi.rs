@@ -15,8 +15,9 @@ use crate::dto::{
     MessageBody, ReadinessBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody, UserBody,
     ValidationErrorBody, ValidationProblem,
 };
+use crate::routes::reminders::{ReminderSettingsBody, ReminderSettingsPatch};
 use crate::routes::vcards::{ImportBody, ImportFailureBody};
-use crate::routes::{auth, contacts, health, users, vcards};
+use crate::routes::{auth, contacts, health, reminders, users, vcards};
 
 /// The API's OpenAPI 3 description: every route of the REST contract.
 #[derive(OpenApi)]
@@ -30,7 +31,8 @@ use crate::routes::{auth, contacts, health, users, vcards};
         auth::register, auth::signup, auth::login, auth::confirmed_email, auth::request_email, auth::refresh,
         auth::logout,
         auth::request_password_reset, auth::reset_password,
-        users::me, users::avatar,
+        users::me, users::avatar, reminders::settings, reminders::update_settings,
+        reminders::unsubscribe_page, reminders::unsubscribe,
         contacts::create, contacts::list, contacts::birthdays, contacts::get, contacts::replace, contacts::update,
         contacts::delete, vcards::export, vcards::card, vcards::import,
         health::healthchecker, health::healthz, health::readyz,
@@ -38,13 +40,14 @@ use crate::routes::{auth, contacts, health, users, vcards};
     components(schemas(
         UserBody, ContactBody, TokensBody, MessageBody, RegisterRequest, LoginRequest, EmailRequest, RefreshRequest,
         ResetPasswordRequest, ContactRequest, ContactPatchRequest, ErrorBody, ValidationErrorBody, ValidationProblem, LocStep,
-        ReadinessBody, AvatarUpload, ImportBody, ImportFailureBody,
+        ReadinessBody, AvatarUpload, ImportBody, ImportFailureBody, ReminderSettingsBody, ReminderSettingsPatch,
     )),
     modifiers(&Security, &Authenticated, &InputErrors, &BodyErrors),
     tags(
         (name = "auth", description = "Registration, login, sessions and password reset"),
         (name = "users", description = "The current user"),
         (name = "contacts", description = "The current user's contacts book"),
+        (name = "reminders", description = "The one-click unsubscribe link of birthday reminder mails"),
         (name = "service", description = "Health probes"),
     )
 )]

@@ -31,6 +31,7 @@ pub(crate) fn describe(rule: &Rule) -> (String, &'static str) {
             (format!("Input should be greater than or equal to {min}"), "greater_than_equal")
         }
         Rule::Range { min, max: Some(max) } => (format!("Input should be between {min} and {max}"), "range"),
+        Rule::UnknownTimeZone => ("Unknown time zone: use an IANA name such as Europe/Paris".into(), VALUE),
         Rule::Pattern { allowed } => (format!("Only {allowed} are allowed"), "string_pattern_mismatch"),
         Rule::ControlCharacters { line_breaks_allowed: false } => {
             ("Names may not contain control characters".into(), VALUE)

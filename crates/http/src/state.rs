@@ -6,6 +6,7 @@ use std::sync::Arc;
 use contacts_domain::HealthCheck;
 use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::ContactUseCases;
+use contacts_domain::reminders::ReminderUseCases;
 use contacts_domain::throttle::LoginGuard;
 use contacts_domain::user::ProfileUseCases;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub profiles: Arc<dyn ProfileUseCases>,
     /// The database and cache probes behind `/readyz` and `/api/healthchecker`.
     pub health: Arc<dyn HealthCheck>,
+    /// Birthday reminder settings and the digest's unsubscribe link.
+    pub reminders: Arc<dyn ReminderUseCases>,
     /// Largest avatar upload, in bytes.
     pub max_avatar_bytes: u64,
     /// Largest vCard import body, in bytes (`MAX_IMPORT_BYTES`).

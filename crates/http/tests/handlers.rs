@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use contacts_domain::auth::{ConfirmationOutcome, MockAuthUseCases};
 use contacts_domain::contact::{ContactId, MockContactUseCases};
 use contacts_domain::health::MockHealthCheck;
+use contacts_domain::reminders::MockReminderUseCases;
 use contacts_domain::throttle::{LoginThrottle, MockFailureCounter, ThrottleSettings};
 use contacts_domain::user::{MockProfileUseCases, Role, User, UserId};
 use contacts_domain::{Conflict, EmailAddress, Error, FieldError, Rule};
@@ -41,6 +42,7 @@ struct Mocks {
     contacts: MockContactUseCases,
     profiles: MockProfileUseCases,
     health: MockHealthCheck,
+    reminders: MockReminderUseCases,
 }
 
 impl Mocks {
@@ -57,6 +59,7 @@ impl Mocks {
             contacts: Arc::new(self.contacts),
             profiles: Arc::new(self.profiles),
             health: Arc::new(self.health),
+            reminders: Arc::new(self.reminders),
             max_avatar_bytes: 1024,
             max_import_bytes: 1024,
             // No handler test logs in: a counter without expectations refuses every call.

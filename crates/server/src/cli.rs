@@ -1,8 +1,8 @@
-//! The command line: `serve` (the default), `migrate` and `set-role`.
+//! The command line: `serve` (the default), `migrate`, `set-role` and `send-reminders`.
 
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
 use contacts_cache::{AnyCache, MemoryCache, RedisCache};
 use contacts_domain::Error;
@@ -13,7 +13,8 @@ use crate::config::{self, Environment, Settings, Source};
 use crate::startup::Application;
 use crate::telemetry;
 
-const USAGE: &str = "usage: contacts-api [serve | migrate | set-role <email> <user|admin>]";
+const USAGE: &str =
+    "usage: contacts-api [serve | migrate | set-role <email> <user|admin> | send-reminders [--at <RFC 3339 time>]]";
 
 /// What the command line asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,11 @@ pub enum Command {
         /// The new role.
         role: Role,
     },
+    /// Run one birthday reminder pass and print how many mails it queued.
+    SendReminders {
+        /// The instant the pass acts as if it were; `None`: now.
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// Print usage.
     Help,
 }
@@ -41,6 +47,10 @@ impl Command {
             [] | ["serve"] => Ok(Self::Serve),
             ["migrate"] => Ok(Self::Migrate),
             ["set-role", email, role] => Ok(Self::SetRole { email: (*email).to_owned(), role: role.parse()? }),
+            ["send-reminders"] => Ok(Self::SendReminders { at: None }),
+            ["send-reminders", "--at", at] => chrono::DateTime::parse_from_rfc3339(at)
+                .map(|at| Self::SendReminders { at: Some(at.with_timezone(&chrono::Utc)) })
+                .map_err(|_| format!("--at {at:?} is not an RFC 3339 time")),
             ["-h" | "--help" | "help"] => Ok(Self::Help),
             _ => Err(USAGE.to_owned()),
         }
@@ -97,6 +107,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             println!("applied {applied} migration(s)");
             Ok(())
         }
+        Command::SendReminders { at } => send_reminders(at).await,
         Command::SetRole { email, role } => {
             let url = config::database_url(&Environment)?;
             let database = Database::connect_lazy(&url, 1)?;
@@ -119,6 +130,21 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// One reminder pass against the configured database; the running servers' delivery workers
+/// send what it queues (they poll the outbox).
+async fn send_reminders(at: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<()> {
+    let settings = Settings::from_source(&Environment)?;
+    let database = Database::connect_lazy(&settings.database_url, 2)?;
+    let pass = crate::reminders::pass(&settings, database, Default::default());
+    let queued = match at {
+        Some(at) => pass.run_at(at).await,
+        None => pass.run().await,
+    }
+    .context("could not run the reminder pass")?;
+    println!("{queued}");
+    Ok(())
 }
 
 async fn ensure_database(url: &str) -> anyhow::Result<()> {
@@ -153,5 +179,17 @@ mod tests {
         assert!(Command::parse(&args(&["set-role", "a@b.co", "root"])).unwrap_err().contains("root"));
         assert!(Command::parse(&args(&["set-role", "a@b.co"])).is_err());
         assert!(Command::parse(&args(&["launch"])).is_err());
+        assert!(Command::parse(&args(&["send-reminders", "--at", "tomorrow"])).unwrap_err().contains("tomorrow"));
+        assert!(Command::parse(&args(&["send-reminders", "--at"])).is_err());
+    }
+
+    #[test]
+    fn send_reminders_takes_an_optional_rfc_3339_time() {
+        assert_eq!(Command::parse(&args(&["send-reminders"])), Ok(Command::SendReminders { at: None }));
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-29T08:00:00+02:00").unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(
+            Command::parse(&args(&["send-reminders", "--at", "2026-03-29T08:00:00+02:00"])),
+            Ok(Command::SendReminders { at: Some(at) })
+        );
     }
 }

@@ -88,6 +88,8 @@ pub struct Settings {
     pub login_lockout_seconds: u64,
     /// Proxies (addresses and CIDR ranges) whose last `X-Forwarded-For` hop is believed.
     pub trusted_proxies: TrustedProxies,
+    /// How often this instance runs a birthday reminder pass, seconds; 0: never.
+    pub reminder_scan_seconds: u64,
 }
 
 /// How log lines are written (`LOG_FORMAT`).
@@ -333,6 +335,7 @@ impl Settings {
             login_max_failures_per_ip: positive(source, "LOGIN_MAX_FAILURES_PER_IP", 100)?,
             login_lockout_seconds: positive(source, "LOGIN_LOCKOUT_SECONDS", 900)?,
             trusted_proxies: trusted_proxies(source)?,
+            reminder_scan_seconds: parsed(source, "REMINDER_SCAN_SECONDS", 60u64)?,
         })
     }
 }

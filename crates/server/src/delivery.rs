@@ -11,6 +11,8 @@ use contacts_domain::mail::DeliveryWorker;
 use contacts_postgres::PgMailOutbox;
 use contacts_smtp::AnyMailer;
 
+use crate::observability::metrics;
+
 /// The worker wired to its production adapters.
 pub type Worker = DeliveryWorker<PgMailOutbox, AnyMailer, SystemClock>;
 
@@ -18,10 +20,13 @@ pub type Worker = DeliveryWorker<PgMailOutbox, AnyMailer, SystemClock>;
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How often sent and failed mails of past weeks are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+/// How often the `mail_outbox_pending` gauge is refreshed when nothing was sent.
+const PENDING_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Delivers mails for as long as the server runs.
 pub async fn run(worker: Worker, queued: Arc<Notify>) {
     let mut last_purge: Option<tokio::time::Instant> = None;
+    let mut last_count: Option<tokio::time::Instant> = None;
     loop {
         if last_purge.is_none_or(|at| at.elapsed() >= PURGE_INTERVAL) {
             last_purge = Some(tokio::time::Instant::now());
@@ -31,11 +36,22 @@ pub async fn run(worker: Worker, queued: Arc<Notify>) {
                 Err(error) => tracing::warn!(error = ?error, "could not purge the outbox"),
             }
         }
-        match worker.deliver_due().await {
-            // A batch was claimed: there may be more behind it.
-            Ok(claimed) if claimed > 0 => continue,
-            Ok(_) => {}
+        let delivered = worker.deliver_due().await;
+        let busy = delivered.as_ref().is_ok_and(|attempts| !attempts.is_empty());
+        match delivered {
+            Ok(attempts) => attempts.iter().for_each(|a| metrics::record_mail(a.kind.as_str(), a.sent)),
             Err(error) => tracing::warn!(error = ?error, "could not deliver queued mails"),
+        }
+        if busy || last_count.is_none_or(|at| at.elapsed() >= PENDING_INTERVAL) {
+            last_count = Some(tokio::time::Instant::now());
+            match worker.pending().await {
+                Ok(pending) => metrics::record_outbox_pending(pending),
+                Err(error) => tracing::debug!(error = ?error, "could not count the outbox"),
+            }
+        }
+        // A batch was claimed: there may be more behind it.
+        if busy {
+            continue;
         }
         tokio::select! {
             () = queued.notified() => {}

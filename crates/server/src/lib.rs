@@ -7,6 +7,7 @@ pub mod config;
 pub mod dav;
 pub mod delivery;
 pub mod observability;
+pub mod reminders;
 pub mod startup;
 pub mod telemetry;
 

@@ -121,6 +121,10 @@ impl Application {
             database.clone(),
             FloodGuard { cooldown_seconds: settings.mail_cooldown_seconds, daily_limit: settings.mail_daily_limit },
         );
+        if settings.reminder_scan_seconds > 0 {
+            let pass = crate::reminders::pass(&settings, database.clone(), outbox.queued());
+            tokio::spawn(crate::reminders::run(pass, std::time::Duration::from_secs(settings.reminder_scan_seconds)));
+        }
         let Services { state, auth, login_throttle } =
             build_services(&settings, database.clone(), outbox.clone()).await?;
         let app_passwords = web::Data::new(AppPasswordService::new(PgAppPasswords::new(database.clone()), SystemClock));
@@ -310,6 +314,11 @@ async fn build_services(
         auth: auth.clone(),
         contacts: Arc::new(ContactService::new(PgContactRepository::new(database.clone()), SystemClock)),
         profiles: Arc::new(profiles),
+        reminders: Arc::new(contacts_domain::reminders::ReminderService::new(
+            contacts_postgres::PgReminderStore::new(database.clone(), Arc::new(tokio::sync::Notify::new())),
+            JwtCodec::new(settings.jwt_secret.as_bytes()),
+            SystemClock,
+        )),
         health: Arc::new(Probes { database, cache: cache.clone(), avatars }),
         max_avatar_bytes: settings.max_avatar_bytes,
         max_import_bytes: settings.max_import_bytes,

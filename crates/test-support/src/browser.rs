@@ -39,7 +39,7 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
+        let client = crate::http_client().build().expect("an HTTP client");
         for _ in 0..100 {
             if client.get(format!("{base}/status")).send().await.is_ok() {
                 break;

@@ -19,6 +19,15 @@ pub use s3::{S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3Server};
 pub use servers::{PostgresServer, RedisServer};
 pub use tools::{PromSample, parse_prometheus};
 
+/// A builder of HTTP clients for tests. reqwest is built with rustls but no crypto provider
+/// (the avatar adapter installs ring's, see the workspace's `Cargo.toml`), so the provider is
+/// installed here first, once per process.
+pub fn http_client() -> reqwest::ClientBuilder {
+    // An error means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 /// A random lowercase hex string of `bytes * 2` characters, for unique names.
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];

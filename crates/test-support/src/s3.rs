@@ -57,7 +57,8 @@ impl S3Server {
     /// Creates a bucket with a random name and returns the name.
     pub async fn create_bucket(&self) -> String {
         let name = format!("avatars-{}", crate::random_hex(6));
-        let response = reqwest::Client::new().put(format!("{}/{name}", self.endpoint())).send().await.unwrap();
+        let response =
+            crate::http_client().build().unwrap().put(format!("{}/{name}", self.endpoint())).send().await.unwrap();
         assert!(response.status().is_success(), "bucket not created: {}", response.status());
         name
     }
@@ -65,7 +66,7 @@ impl S3Server {
     /// The names of the objects in `bucket`, through moto's own listing.
     pub async fn object_names(&self, bucket: &str) -> Vec<String> {
         let url = format!("{}/{bucket}?list-type=2", self.endpoint());
-        let xml = reqwest::Client::new().get(url).send().await.unwrap().text().await.unwrap();
+        let xml = crate::http_client().build().unwrap().get(url).send().await.unwrap().text().await.unwrap();
         xml.split("<Key>").skip(1).filter_map(|part| part.split("</Key>").next()).map(str::to_owned).collect()
     }
 

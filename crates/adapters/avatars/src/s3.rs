@@ -85,6 +85,9 @@ impl S3AvatarStore {
     /// yet, so a bucket that is down does not stop the server from starting; the error is a
     /// configuration mistake (say, an unusable endpoint URL).
     pub fn new(location: &S3Location, base_url: &str) -> Result<Self, S3SettingsError> {
+        // HTTPS needs a process-wide rustls crypto provider; ring is the only one built in.
+        // An error means one is installed already, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&location.bucket)
             .with_region(&location.region)
@@ -172,6 +175,25 @@ mod tests {
         let started = Instant::now();
         assert!(!store.is_healthy().await);
         assert!(started.elapsed() < HEALTH_TIMEOUT + Duration::from_secs(1), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn an_https_bucket_is_reached_over_tls() {
+        // A TLS server that is not S3: the handshake must be attempted (a crypto provider is
+        // installed, the client does not panic or refuse the scheme) and fail as an outage.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let hello = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut first = [0u8; 1];
+            socket.read_exact(&mut first).await.unwrap();
+            first[0]
+        });
+        let store = store_at(format!("https://{address}"));
+        let mine = format!("http://contacts.test/media/{}.png", "cd".repeat(16));
+        assert!(matches!(store.remove(&mine).await, Err(Error::Unavailable(_))));
+        assert_eq!(hello.await.unwrap(), 0x16, "a TLS handshake record came first");
     }
 
     #[tokio::test]

@@ -9,8 +9,13 @@ use contacts_domain::Error;
 use contacts_domain::auth::{Claims, TokenCodec, TokenKind};
 use contacts_domain::user::UserId;
 
-const KINDS: [TokenKind; 4] =
-    [TokenKind::Access, TokenKind::Refresh, TokenKind::EmailConfirmation, TokenKind::PasswordReset];
+const KINDS: [TokenKind; 5] = [
+    TokenKind::Access,
+    TokenKind::Refresh,
+    TokenKind::EmailConfirmation,
+    TokenKind::PasswordReset,
+    TokenKind::ReminderUnsubscribe,
+];
 
 /// What travels inside a token.
 #[derive(Debug, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ mod error;
 mod migrations;
 mod outbox;
 mod pool;
+mod reminders;
 mod rows;
 mod schema;
 #[cfg(test)]
@@ -26,5 +27,6 @@ pub use contacts::PgContactRepository;
 pub use migrations::{MigrationError, create_database_if_missing, run_migrations};
 pub use outbox::{FloodGuard, PgMailOutbox};
 pub use pool::{Database, DatabaseError, PoolUsage};
+pub use reminders::PgReminderStore;
 pub use tokens::PgTokenStore;
 pub use users::PgUserRepository;

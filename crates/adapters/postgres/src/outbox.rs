@@ -203,17 +203,31 @@ impl MailOutbox for PgMailOutbox {
     }
 }
 
-/// Claims due mails and leases them, in one statement.
+/// Claims due mails and leases them, in one statement. A mail about an account (a reminder)
+/// whose account is no longer confirmed is dropped instead: it is never sent, even if the
+/// account is confirmed again later (the digest would be stale). Deleting the account deletes
+/// its mails (ON DELETE CASCADE).
 const CLAIM_SQL: &str = "
+WITH dropped AS (
+       DELETE FROM mail_outbox m
+        WHERE m.status = 'pending' AND m.next_attempt_at <= $1 AND m.user_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id AND u.confirmed))
 UPDATE mail_outbox
    SET attempts = attempts + 1, next_attempt_at = $1 + make_interval(secs => $2)
  WHERE id IN (
        SELECT id FROM mail_outbox
         WHERE status = 'pending' AND next_attempt_at <= $1
+          AND (user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = user_id AND u.confirmed))
         ORDER BY next_attempt_at, id
         LIMIT $3
           FOR UPDATE SKIP LOCKED)
-RETURNING id, kind, recipient, subject, text_body, html_body, attempts, created_at";
+RETURNING id, kind, recipient, subject, text_body, html_body, headers::text AS headers, attempts, created_at";
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
 
 #[derive(QueryableByName)]
 struct ClaimedRow {
@@ -229,6 +243,8 @@ struct ClaimedRow {
     text_body: String,
     #[diesel(sql_type = Text)]
     html_body: String,
+    #[diesel(sql_type = Text)]
+    headers: String,
     #[diesel(sql_type = Integer)]
     attempts: i32,
     #[diesel(sql_type = Timestamptz)]
@@ -255,6 +271,7 @@ impl DeliveryQueue for PgMailOutbox {
                     subject: row.subject,
                     text: row.text_body,
                     html: row.html_body,
+                    headers: serde_json::from_str(&row.headers).unwrap_or_default(),
                 },
                 attempts: row.attempts,
                 created_at: row.created_at,
@@ -308,6 +325,16 @@ impl DeliveryQueue for PgMailOutbox {
         .await
         .map(|_| ())
         .map_err(query_error)
+    }
+
+    async fn pending(&self) -> Result<u64, Error> {
+        let mut conn = self.db.conn().await?;
+        // Served by the partial index of pending mails.
+        let pending: Count = diesel::sql_query("SELECT count(*) AS n FROM mail_outbox WHERE status = 'pending'")
+            .get_result(&mut conn)
+            .await
+            .map_err(query_error)?;
+        Ok(pending.n as u64)
     }
 
     async fn purge(&self, before: DateTime<Utc>) -> Result<u64, Error> {

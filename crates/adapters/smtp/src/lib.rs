@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -99,12 +100,13 @@ impl SmtpMailer {
 
     fn message(&self, email: Email) -> Result<Message, Error> {
         let to: Mailbox = email.to.as_str().parse().map_err(Error::unexpected)?;
-        Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(email.subject)
-            .multipart(MultiPart::alternative_plain_html(email.text, email.html))
-            .map_err(Error::unexpected)
+        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(email.subject);
+        // Extra headers (RFC 8058 unsubscribe) are ASCII by construction; the value is sent as is.
+        for (name, value) in email.headers {
+            let name = HeaderName::new_from_ascii(name).map_err(Error::unexpected)?;
+            builder = builder.raw_header(HeaderValue::new(name, value));
+        }
+        builder.multipart(MultiPart::alternative_plain_html(email.text, email.html)).map_err(Error::unexpected)
     }
 }
 
@@ -136,20 +138,12 @@ pub enum AnyMailer {
     Log(LogMailer),
 }
 
-/// The `mails_total` counter, by `kind` and `result` (`sent`, `failed`).
-pub const MAILS: &str = "mails_total";
-
 impl Mailer for AnyMailer {
-    /// Counts each mail in [`MAILS`]; a mail written to the log counts as sent.
     async fn send(&self, email: Email) -> Result<(), Error> {
-        let kind = email.kind();
-        let sent = match self {
+        match self {
             Self::Smtp(mailer) => mailer.send(email).await,
             Self::Log(mailer) => mailer.send(email).await,
-        };
-        let result = if sent.is_ok() { "sent" } else { "failed" };
-        metrics::counter!(MAILS, "kind" => kind, "result" => result).increment(1);
-        sent
+        }
     }
 }
 

@@ -11,7 +11,9 @@ pub use password::Password;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockPasswordHasher, MockTokenCodec, MockTokenStore};
 pub use ports::{PasswordHasher, RefreshRotation, TokenCodec, TokenStore};
-pub use service::{AuthPorts, AuthService, AuthSettings, ConfirmationOutcome, PasswordResetInput, RegistrationInput};
+pub use service::{
+    AuthPorts, AuthService, AuthSettings, ConfirmationOutcome, PasswordResetInput, RegistrationInput, requested_address,
+};
 pub use tokens::{Claims, TokenKind, TokenPair, fingerprint};
 pub use use_cases::AuthUseCases;
 #[cfg(any(test, feature = "mocks"))]

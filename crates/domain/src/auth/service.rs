@@ -199,11 +199,10 @@ where
         }
     }
 
-    /// Queues a single-use reset link if the address has an account. The answer, and the work
-    /// done for it (one lookup, one write of the same shape), are the same whether or not it
-    /// does, so neither reveals anything.
-    pub async fn request_password_reset(&self, email: Option<String>) -> Result<(), Error> {
-        let email = required("email", email).and_then(|e| EmailAddress::parse("email", &e)).map_err(Error::invalid)?;
+    /// Queues a single-use reset link if the address has an account (see [`requested_address`]
+    /// for the address). The outcome is the same whether or not it does; an inbound adapter
+    /// answers before this work, so its time reveals nothing either.
+    pub async fn request_password_reset(&self, email: EmailAddress) -> Result<(), Error> {
         let Some(user) = self.users.find_by_email(&email).await? else {
             return self.outbox.queue_nothing(&email).await;
         };
@@ -261,10 +260,9 @@ where
 
     /// Queues a new confirmation link if the address belongs to an unconfirmed account.
     ///
-    /// The outcome, and the work done for it, are the same whatever the account's state, so
-    /// the answer reveals nothing.
-    pub async fn request_confirmation_email(&self, email: Option<String>) -> Result<(), Error> {
-        let email = required("email", email).and_then(|e| EmailAddress::parse("email", &e)).map_err(Error::invalid)?;
+    /// The outcome is the same whatever the account's state; an inbound adapter answers before
+    /// this work, so its time reveals nothing either.
+    pub async fn request_confirmation_email(&self, email: EmailAddress) -> Result<(), Error> {
         match self.users.find_by_email(&email).await? {
             Some(user) if !user.confirmed => {
                 let mail = self.confirmation_mail(&user)?;
@@ -375,6 +373,13 @@ fn default_avatar(email: &EmailAddress) -> String {
     let digest = Sha256::digest(email.as_str().trim().to_lowercase().as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("https://www.gravatar.com/avatar/{hex}?d=identicon")
+}
+
+/// The address of a mail request (`request_email`, `request_password_reset`): required and
+/// valid. Parsed apart from the request's work so that an adapter can refuse bad input at once
+/// and still answer before the work, which differs for known and unknown addresses.
+pub fn requested_address(email: Option<String>) -> Result<EmailAddress, Error> {
+    required("email", email).and_then(|e| EmailAddress::parse("email", &e)).map_err(Error::invalid)
 }
 
 #[cfg(test)]

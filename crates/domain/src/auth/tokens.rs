@@ -16,6 +16,8 @@ pub enum TokenKind {
     EmailConfirmation,
     /// Allows one password reset.
     PasswordReset,
+    /// Turns a user's birthday reminders off (the one-click link in every digest).
+    ReminderUnsubscribe,
 }
 
 impl TokenKind {
@@ -26,12 +28,13 @@ impl TokenKind {
             TokenKind::Refresh => "refresh",
             TokenKind::EmailConfirmation => "email_confirmation",
             TokenKind::PasswordReset => "password_reset",
+            TokenKind::ReminderUnsubscribe => "reminder_unsubscribe",
         }
     }
 
     /// The kind with this name, if any.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Access, Self::Refresh, Self::EmailConfirmation, Self::PasswordReset]
+        [Self::Access, Self::Refresh, Self::EmailConfirmation, Self::PasswordReset, Self::ReminderUnsubscribe]
             .into_iter()
             .find(|kind| kind.as_str() == name)
     }
@@ -103,7 +106,13 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_through_their_names() {
-        for kind in [TokenKind::Access, TokenKind::Refresh, TokenKind::EmailConfirmation, TokenKind::PasswordReset] {
+        for kind in [
+            TokenKind::Access,
+            TokenKind::Refresh,
+            TokenKind::EmailConfirmation,
+            TokenKind::PasswordReset,
+            TokenKind::ReminderUnsubscribe,
+        ] {
             assert_eq!(TokenKind::from_name(kind.as_str()), Some(kind));
         }
         assert_eq!(TokenKind::from_name("admin"), None);

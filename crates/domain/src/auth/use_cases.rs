@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use super::ports::{PasswordHasher, TokenCodec, TokenStore};
 use super::service::{AuthService, ConfirmationOutcome, PasswordResetInput, RegistrationInput};
 use super::tokens::TokenPair;
+use crate::EmailAddress;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::mail::MailOutbox;
@@ -26,13 +27,13 @@ pub trait AuthUseCases: Send + Sync {
     /// See [`AuthService::logout`].
     async fn logout(&self, refresh_token: &str) -> Result<(), Error>;
     /// See [`AuthService::request_password_reset`].
-    async fn request_password_reset(&self, email: Option<String>) -> Result<(), Error>;
+    async fn request_password_reset(&self, email: EmailAddress) -> Result<(), Error>;
     /// See [`AuthService::reset_password`].
     async fn reset_password(&self, input: PasswordResetInput) -> Result<User, Error>;
     /// See [`AuthService::confirm_email`].
     async fn confirm_email(&self, token: &str) -> Result<ConfirmationOutcome, Error>;
     /// See [`AuthService::request_confirmation_email`].
-    async fn request_confirmation_email(&self, email: Option<String>) -> Result<(), Error>;
+    async fn request_confirmation_email(&self, email: EmailAddress) -> Result<(), Error>;
     /// See [`AuthService::authenticate`].
     async fn authenticate(&self, access_token: &str) -> Result<User, Error>;
 }
@@ -63,7 +64,7 @@ where
         AuthService::logout(self, refresh_token).await
     }
 
-    async fn request_password_reset(&self, email: Option<String>) -> Result<(), Error> {
+    async fn request_password_reset(&self, email: EmailAddress) -> Result<(), Error> {
         AuthService::request_password_reset(self, email).await
     }
 
@@ -75,7 +76,7 @@ where
         AuthService::confirm_email(self, token).await
     }
 
-    async fn request_confirmation_email(&self, email: Option<String>) -> Result<(), Error> {
+    async fn request_confirmation_email(&self, email: EmailAddress) -> Result<(), Error> {
         AuthService::request_confirmation_email(self, email).await
     }
 

@@ -44,6 +44,18 @@ pub trait DeliveryQueue: Send + Sync + 'static {
     /// Deletes sent and failed mails queued before `before` and flood-guard counts of past
     /// days; returns how many mails went.
     async fn purge(&self, before: DateTime<Utc>) -> Result<u64, Error>;
+
+    /// How many mails wait to be sent (due or not), for the operators' outbox gauge.
+    async fn pending(&self) -> Result<u64, Error>;
+}
+
+/// One attempt at sending a claimed mail, as the worker reports it: the metrics count these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// What the mail was for.
+    pub kind: MailKind,
+    /// Whether the mail server took it (a failure is retried later, or given up).
+    pub sent: bool,
 }
 
 /// How the worker paces itself.
@@ -96,16 +108,22 @@ where
         Self { queue, mailer, clock, settings }
     }
 
-    /// Claims one batch of due mails and tries each once; returns how many were claimed, so
-    /// the caller knows whether to go on at once.
-    pub async fn deliver_due(&self) -> Result<usize, Error> {
+    /// Claims one batch of due mails and tries each once; returns the attempts (empty when
+    /// nothing was due), so the caller can count them and knows whether to go on at once.
+    pub async fn deliver_due(&self) -> Result<Vec<Attempt>, Error> {
         let now = self.clock.now();
         let batch = self.queue.claim(now, self.settings.lease, self.settings.batch).await?;
-        let claimed = batch.len();
+        let mut attempts = Vec::with_capacity(batch.len());
         for mail in batch {
-            self.deliver(mail).await?;
+            let kind = mail.kind;
+            attempts.push(Attempt { kind, sent: self.deliver(mail).await? });
         }
-        Ok(claimed)
+        Ok(attempts)
+    }
+
+    /// How many mails wait in the outbox.
+    pub async fn pending(&self) -> Result<u64, Error> {
+        self.queue.pending().await
     }
 
     /// Forgets sent and failed mails older than a week, and past days' flood-guard counts.
@@ -113,14 +131,15 @@ where
         self.queue.purge(self.clock.now() - Duration::days(7)).await
     }
 
-    async fn deliver(&self, mail: QueuedMail) -> Result<(), Error> {
+    /// One attempt; `true` when the mail server took the mail.
+    async fn deliver(&self, mail: QueuedMail) -> Result<bool, Error> {
         match self.mailer.send(mail.email.clone()).await {
             Ok(()) => {
                 if !self.queue.mark_sent(&mail, self.clock.now()).await? {
                     tracing::warn!(mail_id = mail.id, "a mail's claim ran out while it was being sent");
                 }
                 tracing::info!(mail_id = mail.id, kind = mail.kind.as_str(), "mail sent");
-                Ok(())
+                Ok(true)
             }
             Err(error) => {
                 let reason = error_chain(&error);
@@ -133,7 +152,7 @@ where
                         error = %reason,
                         "giving up a mail after its retry window"
                     );
-                    self.queue.give_up(&mail, &reason).await
+                    self.queue.give_up(&mail, &reason).await?;
                 } else {
                     tracing::warn!(
                         mail_id = mail.id,
@@ -143,8 +162,9 @@ where
                         error = %reason,
                         "could not send a mail; will retry"
                     );
-                    self.queue.retry_at(&mail, next, &reason).await
+                    self.queue.retry_at(&mail, next, &reason).await?;
                 }
+                Ok(false)
             }
         }
     }

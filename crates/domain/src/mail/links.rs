@@ -15,6 +15,8 @@ pub struct LinkPaths {
     pub confirm_email: String,
     /// The page where a password is reset.
     pub reset_password: String,
+    /// The one-click unsubscribe address of birthday reminder digests.
+    pub unsubscribe_reminders: String,
 }
 
 /// Builds absolute links from the public base URL (never from a request's Host header).
@@ -40,6 +42,11 @@ impl Links {
         self.fill(&self.paths.reset_password, token)
     }
 
+    /// The one-click link that turns birthday reminders off with `token`.
+    pub fn unsubscribe_reminders(&self, token: &str) -> String {
+        self.fill(&self.paths.unsubscribe_reminders, token)
+    }
+
     fn fill(&self, template: &str, token: &str) -> String {
         format!("{}{}", self.base_url, template.replace(TOKEN_PLACEHOLDER, token))
     }
@@ -51,10 +58,14 @@ mod tests {
 
     #[test]
     fn links_fill_the_token_into_the_paths_under_the_base_url() {
-        let paths =
-            LinkPaths { confirm_email: "/confirm/{token}".into(), reset_password: "/reset?token={token}".into() };
+        let paths = LinkPaths {
+            confirm_email: "/confirm/{token}".into(),
+            reset_password: "/reset?token={token}".into(),
+            unsubscribe_reminders: "/off?token={token}".into(),
+        };
         let links = Links::new("https://x.test/", paths);
         assert_eq!(links.confirm_email("T1"), "https://x.test/confirm/T1");
         assert_eq!(links.reset_password("T2"), "https://x.test/reset?token=T2");
+        assert_eq!(links.unsubscribe_reminders("T3"), "https://x.test/off?token=T3");
     }
 }

@@ -12,7 +12,7 @@ mod templates;
 
 #[cfg(any(test, feature = "mocks"))]
 pub use delivery::MockDeliveryQueue;
-pub use delivery::{DeliveryQueue, DeliverySettings, DeliveryWorker, QueuedMail, retry_delay};
+pub use delivery::{Attempt, DeliveryQueue, DeliverySettings, DeliveryWorker, QueuedMail, retry_delay};
 pub use links::{LinkPaths, Links};
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::MockMailOutbox;

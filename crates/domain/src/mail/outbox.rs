@@ -14,6 +14,9 @@ pub enum MailKind {
     Confirmation,
     /// A password-reset link.
     PasswordReset,
+    /// A daily digest of upcoming birthdays; not subject to the flood guard (at most one a day
+    /// by construction, and nobody but the account's owner can cause it).
+    BirthdayReminder,
 }
 
 impl MailKind {
@@ -22,6 +25,7 @@ impl MailKind {
         match self {
             Self::Confirmation => "confirmation",
             Self::PasswordReset => "password_reset",
+            Self::BirthdayReminder => "birthday_reminder",
         }
     }
 
@@ -30,6 +34,7 @@ impl MailKind {
         match raw {
             "confirmation" => Some(Self::Confirmation),
             "password_reset" => Some(Self::PasswordReset),
+            "birthday_reminder" => Some(Self::BirthdayReminder),
             _ => None,
         }
     }

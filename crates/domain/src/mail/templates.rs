@@ -13,6 +13,8 @@ pub struct Email {
     pub text: String,
     /// The HTML part.
     pub html: String,
+    /// Extra header lines (name, value), such as RFC 8058's `List-Unsubscribe`; usually none.
+    pub headers: Vec<(String, String)>,
 }
 
 /// Subject of the confirmation mail.
@@ -21,16 +23,6 @@ const CONFIRMATION_SUBJECT: &str = "Confirm your email";
 const RESET_SUBJECT: &str = "Reset your password";
 
 impl Email {
-    /// What the mail is for (`confirmation`, `password_reset`, `other`): the `kind` label of
-    /// the mail metrics, a small fixed set.
-    pub fn kind(&self) -> &'static str {
-        match self.subject.as_str() {
-            CONFIRMATION_SUBJECT => "confirmation",
-            RESET_SUBJECT => "password_reset",
-            _ => "other",
-        }
-    }
-
     /// The email that asks a new user to confirm their address by following `link`.
     pub fn confirmation(to: EmailAddress, username: &str, link: &str) -> Self {
         let text = format!(
@@ -45,7 +37,7 @@ impl Email {
             name = escape_html(username),
             href = escape_html(link),
         );
-        Self { to, subject: CONFIRMATION_SUBJECT.to_owned(), text, html }
+        Self { to, subject: CONFIRMATION_SUBJECT.to_owned(), text, html, headers: Vec::new() }
     }
 }
 
@@ -64,7 +56,7 @@ impl Email {
             name = escape_html(username),
             href = escape_html(link),
         );
-        Self { to, subject: RESET_SUBJECT.to_owned(), text, html }
+        Self { to, subject: RESET_SUBJECT.to_owned(), text, html, headers: Vec::new() }
     }
 }
 

@@ -3,9 +3,10 @@
 use actix_web::http::header::ContentType;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
-use contacts_domain::auth::ConfirmationOutcome;
+use contacts_domain::auth::{ConfirmationOutcome, requested_address};
 use contacts_domain::{Error, FieldError};
 
+use crate::after_answer::after_answer;
 use crate::dto::ErrorBody;
 use crate::dto::{
     EmailRequest, LoginRequest, MessageBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody,
@@ -139,7 +140,9 @@ pub(crate) async fn request_email(
     state: web::Data<AppState>,
     body: ValidJson<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.request_confirmation_email(body.into_inner().email).await?;
+    let email = requested_address(body.into_inner().email)?;
+    let auth = state.auth.clone();
+    after_answer(async move { auth.request_confirmation_email(email).await }).await;
     Ok(HttpResponse::Ok().json(MessageBody::new(
         "If this email belongs to an account that is not confirmed yet, a new confirmation link has been sent",
     )))
@@ -192,7 +195,9 @@ pub(crate) async fn request_password_reset(
     state: web::Data<AppState>,
     body: ValidJson<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.request_password_reset(body.into_inner().email).await?;
+    let email = requested_address(body.into_inner().email)?;
+    let auth = state.auth.clone();
+    after_answer(async move { auth.request_password_reset(email).await }).await;
     Ok(HttpResponse::Ok()
         .json(MessageBody::new("If an account uses this email, a link to reset its password has been sent")))
 }

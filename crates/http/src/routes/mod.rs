@@ -4,7 +4,9 @@ pub(crate) mod app_passwords;
 pub(crate) mod auth;
 pub(crate) mod contacts;
 pub(crate) mod health;
+mod html_page;
 mod media;
+pub(crate) mod reminders;
 mod reset_page;
 pub(crate) mod users;
 pub(crate) mod vcards;
@@ -33,7 +35,11 @@ pub const RESET_PASSWORD_PAGE: &str = "/reset-password?token={token}";
 /// The routes mails link to, for building the domain's [`Links`](contacts_domain::mail::Links):
 /// this crate owns the routes, the domain only fills in tokens.
 pub fn link_paths() -> LinkPaths {
-    LinkPaths { confirm_email: CONFIRM_EMAIL_PATH.to_owned(), reset_password: RESET_PASSWORD_PAGE.to_owned() }
+    LinkPaths {
+        confirm_email: CONFIRM_EMAIL_PATH.to_owned(),
+        reset_password: RESET_PASSWORD_PAGE.to_owned(),
+        unsubscribe_reminders: format!("{}?token={{token}}", reminders::UNSUBSCRIBE_PATH),
+    }
 }
 
 /// Largest JSON (or form) body accepted; larger ones get `413`.
@@ -70,6 +76,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
                     .service(web::scope("/api/auth").configure(auth::routes))
                     .service(web::scope("/api/users").configure(users::routes))
                     .service(web::scope("/api/contacts").configure(contacts::routes))
+                    .service(web::scope("/api/reminders").configure(reminders::routes))
                     .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) })),
             );
     }

@@ -12,8 +12,12 @@ use crate::error::ApiError;
 use crate::extract::{Admin, CurrentUser};
 use crate::state::AppState;
 
+use super::reminders;
+
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/me").get(me)).service(web::resource("/avatar").patch(avatar));
+    cfg.service(web::resource("/me").get(me))
+        .service(web::resource("/me/settings").get(reminders::settings).patch(reminders::update_settings))
+        .service(web::resource("/avatar").patch(avatar));
 }
 
 /// The authenticated user, rate limited per user.

@@ -104,6 +104,16 @@ pub fn record_pool(figures: PoolFigures) {
     gauge!(names::DB_POOL_CONNECTIONS, "state" => "max").set(figures.max as f64);
 }
 
+/// Counts one attempt at sending a mail of `kind` in `mails_total`.
+pub fn record_mail(kind: &'static str, sent: bool) {
+    counter!(names::MAILS, "kind" => kind, "result" => if sent { "sent" } else { "failed" }).increment(1);
+}
+
+/// Sets the `mail_outbox_pending` gauge (mails of every instance waiting in the outbox).
+pub fn record_outbox_pending(pending: u64) {
+    gauge!(names::MAIL_OUTBOX_PENDING).set(pending as f64);
+}
+
 /// Middleware (for `actix_web::middleware::from_fn`): counts and times every request by method,
 /// route pattern (such as `/api/contacts/{contact_id}`) and status.
 pub async fn track_requests(

@@ -76,6 +76,9 @@ pub async fn spawn_app_tuned(
         ("AVATAR_DIR", avatar_dir.display().to_string()),
         // Tests mail one address several times in a row; the flood guard's own tests set it.
         ("MAIL_COOLDOWN_SECONDS", "0".to_owned()),
+        // Reminder passes run when a test asks; a scan would mail the contacts' birthdays on
+        // whatever day the suite runs. The reminder tests set it.
+        ("REMINDER_SCAN_SECONDS", "0".to_owned()),
     ];
     for (key, value) in overrides {
         vars.retain(|(k, _)| k != key);
@@ -89,7 +92,7 @@ pub async fn spawn_app_tuned(
     // rate-limit counters apart.
     let first_id = u64::from_str_radix(&contacts_test_support::random_hex(5), 16).unwrap() + 1;
     db.execute(&format!("ALTER TABLE users ALTER COLUMN id RESTART WITH {first_id}")).await;
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = contacts_test_support::http_client().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     TestApp { address, db, mail, client, settings, metrics, avatar_dir }
 }
 
@@ -195,7 +198,7 @@ pub async fn request_head(with_body: impl FnOnce(RequestBuilder) -> RequestBuild
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     // No answer ever comes; the request is dropped once the head has been read.
-    let sending = with_body(reqwest::Client::new().post(url)).send();
+    let sending = with_body(contacts_test_support::http_client().build().unwrap().post(url)).send();
     let sending = tokio::spawn(sending);
     let (mut socket, _) = listener.accept().await.unwrap();
     let mut head = Vec::new();

@@ -21,6 +21,7 @@ mod metrics;
 mod object_storage;
 mod openapi;
 mod outbox;
+mod reminders;
 mod round_trips;
 mod sessions;
 mod slow_bodies;

@@ -117,3 +117,51 @@ async fn throttled_logins_and_dav_requests_are_counted() {
     let dav_gets = |s: &[PromSample]| value(s, "dav_requests_total", "method", "GET");
     assert!(dav_gets(&after) >= dav_gets(&before) + 1.0);
 }
+
+/// The outbox gauge and failed sends, seen in a process of their own (the gauge is one value
+/// per process, and this test's apps would overwrite each other's).
+#[tokio::test]
+async fn mails_waiting_for_a_mail_server_that_is_down_show_in_the_outbox_gauge() {
+    let app = spawn_app().await;
+    // A database of its own: the in-process app's delivery worker must not send the mail.
+    let db = contacts_test_support::TestDatabase::create().await;
+    let metrics_port = contacts_test_support::unused_port().to_string();
+    let smtp_port = contacts_test_support::unused_port().to_string();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let server = app
+        .serve_binary(&[
+            ("DATABASE_URL", db.url()),
+            ("METRICS_ADDR", metrics_addr.as_str()),
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", smtp_port.as_str()),
+            ("SMTP_TLS", "none"),
+            ("MAIL_FROM", "Contacts <noreply@contacts.test>"),
+            ("BCRYPT_COST", "4"),
+        ])
+        .await;
+    for name in ["ada", "bob"] {
+        let body = serde_json::json!({"username": name, "email": format!("{name}@example.org"), "password": PASSWORD});
+        let registered =
+            app.client.post(format!("{}/api/auth/register", server.base)).json(&body).send().await.unwrap();
+        assert_eq!(registered.status(), StatusCode::CREATED);
+    }
+
+    let mut seen = (0.0, 0.0);
+    for _ in 0..150 {
+        let text = app.client.get(format!("http://{metrics_addr}/metrics")).send().await.unwrap().text().await.unwrap();
+        let samples = tokio::task::spawn_blocking(move || parse_prometheus(&text)).await.unwrap();
+        seen = (value(&samples, "mail_outbox_pending", "", ""), {
+            named(&samples, "mails_total")
+                .filter(|s| label(s, "kind") == "confirmation" && label(s, "result") == "failed")
+                .map(|s| s.value)
+                .sum()
+        });
+        if seen.0 == 2.0 && seen.1 >= 2.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen.0, 2.0, "two mails wait in the outbox");
+    assert!(seen.1 >= 2.0, "the failed attempts were counted: {seen:?}");
+    server.stop_and_read_output().await;
+}

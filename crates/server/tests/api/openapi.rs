@@ -27,7 +27,7 @@ fn served_paths() -> BTreeSet<String> {
     };
     let mut paths = BTreeSet::new();
     let table = read("mod.rs");
-    for module in ["auth", "users", "contacts", "health", "reset_page", "media"] {
+    for module in ["auth", "users", "contacts", "health", "reset_page", "media", "reminders"] {
         let prefix = table
             .split(&format!(".configure({module}::routes)"))
             .next()

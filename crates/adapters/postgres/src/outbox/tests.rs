@@ -7,7 +7,13 @@ use contacts_domain::mail::MailOutbox;
 use crate::test_fixtures::{email, migrated_db};
 
 fn mail_to(address: &str) -> Email {
-    Email { to: email(address), subject: "Hello".to_owned(), text: "text".to_owned(), html: "<p>html</p>".to_owned() }
+    Email {
+        to: email(address),
+        subject: "Hello".to_owned(),
+        text: "text".to_owned(),
+        html: "<p>html</p>".to_owned(),
+        headers: Vec::new(),
+    }
 }
 
 fn outbox(db: &Database, cooldown_seconds: u64, daily_limit: u64) -> PgMailOutbox {
@@ -30,7 +36,9 @@ async fn a_claimed_mail_is_not_claimed_again_until_its_lease_runs_out() {
     assert_eq!(later[0].attempts, 2);
 
     assert!(!outbox.mark_sent(&first[0], now).await.unwrap(), "the first claim was lost");
+    assert_eq!(outbox.pending().await.unwrap(), 1, "claimed is still pending");
     assert!(outbox.mark_sent(&later[0], now).await.unwrap());
+    assert_eq!(outbox.pending().await.unwrap(), 0);
     assert!(outbox.claim(now + Duration::hours(1), Duration::seconds(60), 10).await.unwrap().is_empty(), "sent");
 }
 

@@ -41,7 +41,11 @@ pub(super) fn settings() -> AuthSettings {
     AuthSettings {
         links: Links::new(
             BASE_URL,
-            LinkPaths { confirm_email: CONFIRM_PATH.to_owned(), reset_password: RESET_PATH.to_owned() },
+            LinkPaths {
+                confirm_email: CONFIRM_PATH.to_owned(),
+                reset_password: RESET_PATH.to_owned(),
+                unsubscribe_reminders: "/off?token={token}".to_owned(),
+            },
         ),
         access_ttl: Duration::seconds(900),
         refresh_ttl: Duration::seconds(604_800),

@@ -28,6 +28,7 @@ fn mail(attempts: i32, queued_ago: Duration) -> QueuedMail {
             subject: "Reset your password".to_owned(),
             text: "link".to_owned(),
             html: "<p>link</p>".to_owned(),
+            headers: Vec::new(),
         },
         attempts,
         created_at: now() - queued_ago,
@@ -79,7 +80,7 @@ async fn a_sent_mail_is_marked_sent_once() {
         Ok(())
     });
     let worker = DeliveryWorker::new(queue, mailer, clock(), DeliverySettings::default());
-    assert_eq!(worker.deliver_due().await.unwrap(), 1);
+    assert_eq!(worker.deliver_due().await.unwrap(), [Attempt { kind: MailKind::PasswordReset, sent: true }]);
     assert_eq!(sent.lock().unwrap()[0].subject, "Reset your password");
 }
 
@@ -94,7 +95,7 @@ async fn a_failed_send_is_retried_after_the_pause_for_its_attempt() {
         Ok(())
     });
     let worker = DeliveryWorker::new(queue, failing_mailer(), clock(), DeliverySettings::default());
-    assert_eq!(worker.deliver_due().await.unwrap(), 1);
+    assert_eq!(worker.deliver_due().await.unwrap(), [Attempt { kind: MailKind::PasswordReset, sent: false }]);
 }
 
 #[tokio::test]
@@ -106,7 +107,7 @@ async fn a_mail_failing_past_its_retry_window_is_given_up() {
         Ok(())
     });
     let worker = DeliveryWorker::new(queue, failing_mailer(), clock(), DeliverySettings::default());
-    worker.deliver_due().await.unwrap();
+    assert_eq!(worker.deliver_due().await.unwrap(), [Attempt { kind: MailKind::PasswordReset, sent: false }]);
 }
 
 #[tokio::test]
@@ -126,5 +127,5 @@ async fn an_empty_queue_sends_nothing() {
     let mut mailer = MockMailer::new();
     mailer.expect_send().never();
     let worker = DeliveryWorker::new(queue, mailer, clock(), DeliverySettings::default());
-    assert_eq!(worker.deliver_due().await.unwrap(), 0);
+    assert!(worker.deliver_due().await.unwrap().is_empty());
 }

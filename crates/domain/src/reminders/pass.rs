@@ -1,0 +1,145 @@
+//! [`ReminderPass`]: one pass over the users whose digest is due, shared safely by every
+//! instance: the store claims users with a lease, and records each (user, local date) once.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::digest::{BirthdayContact, digest_entries, reminder_digest};
+use super::schedule::next_run_after;
+use super::settings::{ReminderSettings, SettingsPatch};
+use crate::EmailAddress;
+use crate::auth::{Claims, TokenCodec, TokenKind};
+use crate::clock::Clock;
+use crate::contact::{MonthDay, birthday_window};
+use crate::error::Error;
+use crate::mail::{Email, Links};
+use crate::user::UserId;
+
+/// A user the store handed to this pass: their next run time had come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueUser {
+    /// Who.
+    pub id: UserId,
+    /// Where the digest goes.
+    pub email: EmailAddress,
+    /// The name the digest greets.
+    pub username: String,
+    /// Only confirmed users get mail.
+    pub confirmed: bool,
+    /// Their settings.
+    pub settings: ReminderSettings,
+}
+
+/// The store's side of reminders. Shared by every instance.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait ReminderStore: Send + Sync + 'static {
+    /// Claims up to `limit` users with reminders on whose next run time is at or before
+    /// `now`, and moves that time to `now + lease` in the same statement (skipping rows others
+    /// hold): if this instance dies, the users come back when the lease runs out.
+    async fn claim_due(&self, now: DateTime<Utc>, lease: Duration, limit: i64) -> Result<Vec<DueUser>, Error>;
+
+    /// The user's contacts whose birthday falls on one of `days`.
+    async fn birthdays(&self, user: UserId, days: &[MonthDay]) -> Result<Vec<BirthdayContact>, Error>;
+
+    /// In one transaction: records the run of `user` for `local_date` (unless one exists),
+    /// queues `mail` if it recorded it, and sets the user's next run time to `next_run`.
+    /// `true` when the mail was queued.
+    async fn complete(
+        &self,
+        user: UserId,
+        local_date: NaiveDate,
+        mail: Option<Email>,
+        next_run: DateTime<Utc>,
+    ) -> Result<bool, Error>;
+
+    /// Sets the user's next run time without recording a run (not yet their hour, or not
+    /// confirmed).
+    async fn reschedule(&self, user: UserId, next_run: DateTime<Utc>) -> Result<(), Error>;
+
+    /// The user's settings (`NotFound` for an unknown user).
+    async fn settings(&self, user: UserId) -> Result<ReminderSettings, Error>;
+
+    /// Applies `patch` atomically and returns the resulting settings; the user becomes due for
+    /// a fresh look by the next pass.
+    async fn update_settings(&self, user: UserId, patch: SettingsPatch) -> Result<ReminderSettings, Error>;
+}
+
+/// How long an unsubscribe link works: long enough to outlive the mail in an inbox.
+const UNSUBSCRIBE_TTL: Duration = Duration::days(90);
+/// How long a claim holds a user.
+const LEASE: Duration = Duration::minutes(5);
+/// Users claimed at once.
+const BATCH: i64 = 100;
+
+/// Runs reminder passes.
+#[derive(Debug, Clone)]
+pub struct ReminderPass<S, T, C> {
+    store: S,
+    tokens: T,
+    clock: C,
+    links: Links,
+}
+
+impl<S, T, C> ReminderPass<S, T, C>
+where
+    S: ReminderStore,
+    T: TokenCodec,
+    C: Clock,
+{
+    /// A pass over these ports; `links` makes the digests' unsubscribe links.
+    pub fn new(store: S, tokens: T, clock: C, links: Links) -> Self {
+        Self { store, tokens, clock, links }
+    }
+
+    /// One pass at the clock's time; returns how many mails it queued.
+    pub async fn run(&self) -> Result<u64, Error> {
+        self.run_at(self.clock.now()).await
+    }
+
+    /// One pass as if the clock said `now`; returns how many mails it queued.
+    pub async fn run_at(&self, now: DateTime<Utc>) -> Result<u64, Error> {
+        let mut queued = 0;
+        loop {
+            let batch = self.store.claim_due(now, LEASE, BATCH).await?;
+            if batch.is_empty() {
+                return Ok(queued);
+            }
+            for user in batch {
+                if self.remind(&user, now).await? {
+                    queued += 1;
+                }
+            }
+        }
+    }
+
+    async fn remind(&self, user: &DueUser, now: DateTime<Utc>) -> Result<bool, Error> {
+        let next_run = next_run_after(&user.settings, now);
+        let Some(today) = user.settings.due_date(now).filter(|_| user.confirmed) else {
+            self.store.reschedule(user.id, next_run).await?;
+            return Ok(false);
+        };
+        let days = user.settings.reminder_days.get();
+        let contacts = self.store.birthdays(user.id, &birthday_window(today, days)).await?;
+        let entries = digest_entries(&contacts, today, days);
+        let mail = if entries.is_empty() {
+            None
+        } else {
+            let link = self.links.unsubscribe_reminders(&self.unsubscribe_token(user, now)?);
+            Some(reminder_digest(user.email.clone(), &user.username, today, &entries, &link))
+        };
+        self.store.complete(user.id, today, mail, next_run).await
+    }
+
+    fn unsubscribe_token(&self, user: &DueUser, now: DateTime<Utc>) -> Result<String, Error> {
+        self.tokens.encode(&Claims {
+            subject: user.id,
+            kind: TokenKind::ReminderUnsubscribe,
+            issued_at: now,
+            expires_at: now + UNSUBSCRIBE_TTL,
+            version: 0,
+            session: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
