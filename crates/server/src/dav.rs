@@ -79,6 +79,10 @@ fn version(v: VcardVersion) -> Version {
     }
 }
 
+/// Cards up to this size are copied and hashed for a `GET` on the executor (microseconds);
+/// bigger ones, like every conversion, on the blocking pool.
+const INLINE_CARD_BYTES: usize = 16 * 1024;
+
 /// The card's text in `version` (as stored when it already is in it) and that text's ETag: the
 /// stored tag when the text is the stored one, a tag of its own otherwise.
 fn rendered(stored: &StoredCard, wanted: VcardVersion) -> (String, String) {
@@ -202,10 +206,14 @@ impl DavBackend for DavStore {
         version: Option<VcardVersion>,
     ) -> Result<Card, BackendError> {
         let stored = self.books.card(user.id, book, card).await?.ok_or(BackendError::NotFound)?;
-        let (text, etag) = match version {
+        let heavy = version.is_some() || stored.dirty || stored.card.len() > INLINE_CARD_BYTES;
+        let text_and_tag = move || match version {
             Some(v) => rendered(&stored, v),
             None => (card_text(&stored), card_etag(&stored)),
         };
+        // Converting a card, rewriting what REST changed in it, or hashing a big one for its
+        // ETag is CPU work on up to 1 MiB: it goes where PUT's parse goes, off the executor.
+        let (text, etag) = if heavy { self.parses.run(text_and_tag).await? } else { text_and_tag() };
         Ok(Card { text, etag })
     }
 

@@ -1,4 +1,5 @@
-//! [`CardParses`]: reading a `PUT` body into a card record off the async executor.
+//! [`CardParses`]: reading a `PUT` body into a card record, and converting a stored card for a
+//! `GET`, off the async executor.
 //!
 //! A card may be 1 MiB of folded, quoted-printable text; calcard's parse of that takes long
 //! enough to stall every other request on the same worker. So parsing runs on tokio's blocking
@@ -41,8 +42,17 @@ impl CardParses {
 
     /// Parses `body` on the blocking pool while holding one permit.
     pub(crate) async fn parse(&self, body: Vec<u8>) -> Result<ParsedCard, BackendError> {
+        self.run(move || parse(&body)).await?
+    }
+
+    /// Runs other card work of the same weight (a stored card converted to another vCard
+    /// version, say) on the blocking pool while holding one permit.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, BackendError> {
         let _permit = self.0.acquire().await.map_err(|e| BackendError::Unexpected(Box::new(e)))?;
-        tokio::task::spawn_blocking(move || parse(&body)).await.map_err(|e| BackendError::Unexpected(Box::new(e)))?
+        tokio::task::spawn_blocking(work).await.map_err(|e| BackendError::Unexpected(Box::new(e)))
     }
 }
 

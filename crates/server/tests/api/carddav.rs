@@ -263,3 +263,42 @@ async fn a_token_of_a_deleted_book_is_refused_by_the_book_made_again_under_its_n
     let (status, _) = sync_from(&app, book, &secret, &token_of(&full)).await;
     assert_eq!(status, StatusCode::MULTI_STATUS);
 }
+
+#[tokio::test]
+async fn a_card_is_served_in_the_version_asked_for_and_a_big_one_as_stored() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let secret = app_password(&app, &ada).await;
+    let put = |href: &'static str, body: String| {
+        dav(&app, "PUT", href, "ada", &secret).header("content-type", "text/vcard").body(body).send()
+    };
+    let get = |href: &'static str, accept: &'static str| {
+        dav(&app, "GET", href, "ada", &secret).header("accept", accept).send()
+    };
+    let etag = |r: &Response| r.headers()["etag"].to_str().unwrap().to_owned();
+
+    let href = "/dav/addressbooks/ada/contacts/grace.vcf";
+    let stored = put(href, CARD.to_owned()).await.unwrap();
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    let stored_tag = etag(&stored);
+    let as_stored = get(href, "text/vcard").await.unwrap();
+    assert_eq!(etag(&as_stored), stored_tag);
+    assert_eq!(text(as_stored).await, CARD);
+    let v4 = get(href, "text/vcard; version=4.0").await.unwrap();
+    assert_eq!(v4.status(), StatusCode::OK);
+    assert_ne!(etag(&v4), stored_tag, "a converted text has a tag of its own");
+    let v4 = text(v4).await;
+    assert!(v4.contains("VERSION:4.0") && v4.contains("FN:Grace Hopper"), "{v4}");
+
+    // A card of 300 KB (hashed off the executor) comes back byte for byte with its tag.
+    let big_href = "/dav/addressbooks/ada/contacts/big.vcf";
+    let note: String = (0..4000).map(|i| format!("line {i} of a long note\\n")).collect();
+    let big = CARD.replace("dav-uid-1", "dav-uid-big").replace("END:VCARD", &format!("NOTE:{note}\r\nEND:VCARD"));
+    assert!(big.len() > 100_000);
+    let stored = put(big_href, big.clone()).await.unwrap();
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    let big_tag = etag(&stored);
+    let fetched = get(big_href, "text/vcard").await.unwrap();
+    assert_eq!(etag(&fetched), big_tag);
+    assert_eq!(text(fetched).await, big);
+}
