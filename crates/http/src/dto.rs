@@ -1,6 +1,7 @@
-//! Request and response bodies: the JSON shapes of the REST contract and their conversions
-//! to and from domain types. Requests keep every field optional, so the domain can report all
-//! missing and invalid fields in one `422`.
+//! Request and response bodies: the JSON shapes of the REST contract. A request body is read
+//! straight into its domain input ([`Input`]) through a serde remote definition that also gives
+//! the OpenAPI schema; responses are built from domain types. Requests keep every field
+//! optional, so the domain can report all missing and invalid fields in one `422`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -124,8 +125,42 @@ impl MessageBody {
     }
 }
 
+/// A request body read straight into the domain input `T`: the wire format is a serde remote
+/// definition of `T` (the `*Request` types below, which also give the OpenAPI schema), so no
+/// request shape is copied field by field into its domain input.
+#[derive(Debug)]
+pub(crate) struct Input<T>(pub(crate) T);
+
+impl<T> Input<T> {
+    /// The domain input.
+    pub(crate) fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// `Deserialize` for `Input<domain type>` through its wire format (`Wire => Domain`).
+macro_rules! read_through {
+    ($($wire:ty => $domain:ty),* $(,)?) => {$(
+        impl<'de> ::serde::Deserialize<'de> for $crate::dto::Input<$domain> {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <$wire>::deserialize(deserializer).map($crate::dto::Input)
+            }
+        }
+    )*};
+}
+pub(crate) use read_through;
+
+read_through!(
+    RegisterRequest => RegistrationInput,
+    ResetPasswordRequest => PasswordResetInput,
+    ContactRequest => ContactInput,
+    ContactPatchRequest => ContactPatchInput,
+    TypedValueRequest => TypedValueInput,
+);
+
 /// POST `/api/auth/register`. A `role` field, if sent, is ignored like any unknown field.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(remote = "RegistrationInput")]
 pub(crate) struct RegisterRequest {
     #[schema(required = true, value_type = String, example = "ada")]
     username: Option<String>,
@@ -133,12 +168,6 @@ pub(crate) struct RegisterRequest {
     email: Option<String>,
     #[schema(required = true, value_type = String, example = "correct horse battery")]
     password: Option<String>,
-}
-
-impl From<RegisterRequest> for RegistrationInput {
-    fn from(r: RegisterRequest) -> Self {
-        Self { username: r.username, email: r.email, password: r.password }
-    }
 }
 
 /// POST `/api/auth/login`, as an OAuth2 password form or JSON. `username` may hold the
@@ -170,22 +199,18 @@ pub(crate) struct RefreshRequest {
 }
 
 /// POST `/api/auth/reset_password`, and the reset page's form.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(remote = "PasswordResetInput")]
 pub(crate) struct ResetPasswordRequest {
     #[schema(required = true, value_type = String)]
-    pub(crate) token: Option<String>,
+    token: Option<String>,
     #[schema(required = true, value_type = String, min_length = 8, example = "a new password")]
     new_password: Option<String>,
 }
 
-impl From<ResetPasswordRequest> for PasswordResetInput {
-    fn from(r: ResetPasswordRequest) -> Self {
-        Self { token: r.token, new_password: r.new_password }
-    }
-}
-
 /// POST and PUT `/api/contacts`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(remote = "ContactInput")]
 pub(crate) struct ContactRequest {
     #[schema(required = true, value_type = String, min_length = 1, max_length = 50, example = "Grace")]
     first_name: Option<String>,
@@ -203,15 +228,18 @@ pub(crate) struct ContactRequest {
     #[schema(required = false, value_type = Option<String>, example = "Invented the compiler")]
     additional_info: Option<String>,
     /// Every email with its type (at most 20); when `email` is sent too it must equal the first.
-    #[schema(required = false, max_items = 20)]
-    emails: Option<Vec<TypedValueRequest>>,
+    #[schema(required = false, max_items = 20, value_type = Option<Vec<TypedValueRequest>>)]
+    #[serde(default, deserialize_with = "typed_values")]
+    emails: Option<Vec<TypedValueInput>>,
     /// Every phone with its type (at most 20); when `phone` is sent too it must equal the first.
-    #[schema(required = false, max_items = 20)]
-    phones: Option<Vec<TypedValueRequest>>,
+    #[schema(required = false, max_items = 20, value_type = Option<Vec<TypedValueRequest>>)]
+    #[serde(default, deserialize_with = "typed_values")]
+    phones: Option<Vec<TypedValueInput>>,
 }
 
 /// An entry of `emails` or `phones` in a request.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(remote = "TypedValueInput")]
 pub(crate) struct TypedValueRequest {
     #[schema(required = true, value_type = String)]
     value: Option<String>,
@@ -221,33 +249,15 @@ pub(crate) struct TypedValueRequest {
     kind: Option<String>,
 }
 
-impl From<TypedValueRequest> for TypedValueInput {
-    fn from(r: TypedValueRequest) -> Self {
-        Self { value: r.value, kind: r.kind }
-    }
-}
-
-fn inputs(list: Option<Vec<TypedValueRequest>>) -> Option<Vec<TypedValueInput>> {
-    list.map(|l| l.into_iter().map(Into::into).collect())
-}
-
-impl From<ContactRequest> for ContactInput {
-    fn from(r: ContactRequest) -> Self {
-        Self {
-            first_name: r.first_name,
-            last_name: r.last_name,
-            email: r.email,
-            phone: r.phone,
-            birthday: r.birthday,
-            additional_info: r.additional_info,
-            emails: inputs(r.emails),
-            phones: inputs(r.phones),
-        }
-    }
+/// A list of typed values (or `null`), each read through [`TypedValueRequest`].
+fn typed_values<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<TypedValueInput>>, D::Error> {
+    let list = Option::<Vec<Input<TypedValueInput>>>::deserialize(deserializer)?;
+    Ok(list.map(|values| values.into_iter().map(Input::into_inner).collect()))
 }
 
 /// PATCH `/api/contacts/{id}`: tells an absent field from an explicit `null`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(remote = "ContactPatchInput")]
 pub(crate) struct ContactPatchRequest {
     #[schema(required = false, value_type = Option<String>)]
     #[serde(default, deserialize_with = "present")]
@@ -268,31 +278,18 @@ pub(crate) struct ContactPatchRequest {
     #[serde(default, deserialize_with = "present")]
     additional_info: Option<Option<String>>,
     /// Replaces every email (at most 20); `email` then is the first.
-    #[schema(required = false, max_items = 20)]
-    emails: Option<Vec<TypedValueRequest>>,
+    #[schema(required = false, max_items = 20, value_type = Option<Vec<TypedValueRequest>>)]
+    #[serde(default, deserialize_with = "typed_values")]
+    emails: Option<Vec<TypedValueInput>>,
     /// Replaces every phone (at most 20); `phone` then is the first.
-    #[schema(required = false, max_items = 20)]
-    phones: Option<Vec<TypedValueRequest>>,
+    #[schema(required = false, max_items = 20, value_type = Option<Vec<TypedValueRequest>>)]
+    #[serde(default, deserialize_with = "typed_values")]
+    phones: Option<Vec<TypedValueInput>>,
 }
 
 /// Marks a field that was present in the JSON (possibly as `null`) as `Some(..)`.
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(deserializer).map(Some)
-}
-
-impl From<ContactPatchRequest> for ContactPatchInput {
-    fn from(r: ContactPatchRequest) -> Self {
-        Self {
-            first_name: r.first_name,
-            last_name: r.last_name,
-            email: r.email,
-            phone: r.phone,
-            birthday: r.birthday,
-            additional_info: r.additional_info,
-            emails: inputs(r.emails),
-            phones: inputs(r.phones),
-        }
-    }
 }
 
 /// GET `/api/contacts` query string.

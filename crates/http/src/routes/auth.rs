@@ -3,13 +3,13 @@
 use actix_web::http::header::ContentType;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
-use contacts_domain::auth::{ConfirmationOutcome, requested_address};
+use contacts_domain::auth::{ConfirmationOutcome, PasswordResetInput, RegistrationInput, requested_address};
 use contacts_domain::{Error, FieldError};
 
 use crate::after_answer::after_answer;
 use crate::dto::ErrorBody;
 use crate::dto::{
-    EmailRequest, LoginRequest, MessageBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody,
+    EmailRequest, Input, LoginRequest, MessageBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody,
     UserBody,
 };
 use crate::error::{ApiError, Part};
@@ -38,9 +38,9 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 )]
 pub(crate) async fn register(
     state: web::Data<AppState>,
-    body: ValidJson<RegisterRequest>,
+    body: ValidJson<Input<RegistrationInput>>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state.auth.register(body.into_inner().into()).await?;
+    let user = state.auth.register(body.into_inner().into_inner()).await?;
     Ok(HttpResponse::Created().json(UserBody::from(user)))
 }
 
@@ -54,7 +54,7 @@ pub(crate) async fn register(
 )]
 pub(crate) async fn signup(
     state: web::Data<AppState>,
-    body: ValidJson<RegisterRequest>,
+    body: ValidJson<Input<RegistrationInput>>,
 ) -> Result<HttpResponse, ApiError> {
     register(state, body).await
 }
@@ -212,8 +212,8 @@ pub(crate) async fn request_password_reset(
 )]
 pub(crate) async fn reset_password(
     state: web::Data<AppState>,
-    body: ValidJson<ResetPasswordRequest>,
+    body: ValidJson<Input<PasswordResetInput>>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.reset_password(body.into_inner().into()).await?;
+    state.auth.reset_password(body.into_inner().into_inner()).await?;
     Ok(HttpResponse::Ok().json(MessageBody::new("Password has been reset")))
 }

@@ -2,10 +2,10 @@
 
 use actix_web::{HttpResponse, web};
 
-use contacts_domain::contact::ContactId;
+use contacts_domain::contact::{ContactId, ContactInput, ContactPatchInput};
 
 use crate::dto::ErrorBody;
-use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactRequest, ListParams};
+use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactRequest, Input, ListParams};
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, ValidJson, ValidQuery};
 use crate::state::AppState;
@@ -30,8 +30,12 @@ type Handled = Result<HttpResponse, ApiError>;
         (status = 409, description = "This user already has a contact with that email", body = ErrorBody),
     ),
 )]
-pub(crate) async fn create(state: web::Data<AppState>, user: CurrentUser, body: ValidJson<ContactRequest>) -> Handled {
-    let contact = state.contacts.create(user.0.id, body.into_inner().into()).await?;
+pub(crate) async fn create(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: ValidJson<Input<ContactInput>>,
+) -> Handled {
+    let contact = state.contacts.create(user.0.id, body.into_inner().into_inner()).await?;
     Ok(HttpResponse::Created().json(ContactBody::from(contact)))
 }
 
@@ -99,9 +103,9 @@ pub(crate) async fn replace(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
-    body: ValidJson<ContactRequest>,
+    body: ValidJson<Input<ContactInput>>,
 ) -> Handled {
-    let contact = state.contacts.replace(user.0.id, ContactId(*id), body.into_inner().into()).await?;
+    let contact = state.contacts.replace(user.0.id, ContactId(*id), body.into_inner().into_inner()).await?;
     Ok(HttpResponse::Ok().json(ContactBody::from(contact)))
 }
 
@@ -121,9 +125,9 @@ pub(crate) async fn update(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
-    body: ValidJson<ContactPatchRequest>,
+    body: ValidJson<Input<ContactPatchInput>>,
 ) -> Handled {
-    let contact = state.contacts.update(user.0.id, ContactId(*id), body.into_inner().into()).await?;
+    let contact = state.contacts.update(user.0.id, ContactId(*id), body.into_inner().into_inner()).await?;
     Ok(HttpResponse::Ok().json(ContactBody::from(contact)))
 }
 

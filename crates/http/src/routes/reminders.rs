@@ -12,7 +12,7 @@ use contacts_domain::mail::escape_html;
 use contacts_domain::reminders::{ReminderSettings, SettingsInput};
 
 use super::html_page::page;
-use crate::dto::{ErrorBody, MessageBody};
+use crate::dto::{ErrorBody, Input, MessageBody, read_through};
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, ValidJson};
 use crate::state::AppState;
@@ -54,7 +54,8 @@ impl From<ReminderSettings> for ReminderSettingsBody {
 }
 
 /// A change of any of the settings; absent fields keep their value (`null` is refused).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(remote = "SettingsInput")]
 pub(crate) struct ReminderSettingsPatch {
     /// An IANA time zone name, such as `Europe/Paris`.
     #[schema(required = false, value_type = String, example = "Europe/Paris")]
@@ -76,16 +77,7 @@ fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> 
     T::deserialize(deserializer).map(Some)
 }
 
-impl From<ReminderSettingsPatch> for SettingsInput {
-    fn from(p: ReminderSettingsPatch) -> Self {
-        Self {
-            timezone: p.timezone,
-            birthday_reminders: p.birthday_reminders,
-            reminder_days: p.reminder_days,
-            reminder_hour: p.reminder_hour,
-        }
-    }
-}
+read_through!(ReminderSettingsPatch => SettingsInput);
 
 /// The unsubscribe link's query.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -119,9 +111,9 @@ pub(crate) async fn settings(state: web::Data<AppState>, user: CurrentUser) -> R
 pub(crate) async fn update_settings(
     state: web::Data<AppState>,
     user: CurrentUser,
-    body: ValidJson<ReminderSettingsPatch>,
+    body: ValidJson<Input<SettingsInput>>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = state.reminders.update_settings(user.0.id, body.into_inner().into()).await?;
+    let settings = state.reminders.update_settings(user.0.id, body.into_inner().into_inner()).await?;
     Ok(HttpResponse::Ok().json(ReminderSettingsBody::from(settings)))
 }
 

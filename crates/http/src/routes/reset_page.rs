@@ -10,7 +10,9 @@ use contacts_domain::Error;
 use contacts_domain::mail::escape_html;
 
 use super::html_page::page;
-use crate::dto::ResetPasswordRequest;
+use contacts_domain::auth::PasswordResetInput;
+
+use crate::dto::Input;
 use crate::state::AppState;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -42,10 +44,10 @@ async fn form(query: web::Query<TokenQuery>) -> HttpResponse {
 }
 
 /// Applies the reset and says whether it worked.
-async fn submit(state: web::Data<AppState>, body: web::Form<ResetPasswordRequest>) -> HttpResponse {
-    let request = body.into_inner();
+async fn submit(state: web::Data<AppState>, body: web::Form<Input<PasswordResetInput>>) -> HttpResponse {
+    let request = body.into_inner().into_inner();
     let token = request.token.clone().unwrap_or_default();
-    match state.auth.reset_password(request.into()).await {
+    match state.auth.reset_password(request).await {
         Ok(_) => {
             page(StatusCode::OK, "Password changed", "<p>Your password has been reset. You can log in with it now.</p>")
         }
