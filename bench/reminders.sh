@@ -52,7 +52,7 @@ SELECT b.user_id, b.id, 'Friend' || n, 'Of' || b.user_id, d, (extract(month FROM
        'u' || b.user_id || '-' || n, 'u' || b.user_id || '-' || n || '.vcf', 'BEGIN:VCARD' || chr(13) || chr(10) || 'END:VCARD'
   FROM address_books b, generate_series(1, $PER_USER) AS n,
        LATERAL (SELECT date '1970-01-01' + ((b.user_id * 7919 + n * 104729) % 365)::int
-                                         + ((b.user_id + n) % 40) * 365 AS d) AS day;
+                                         + (((b.user_id + n) % 40) * 365)::int AS d) AS day;
 SET session_replication_role = origin;
 -- Every user already had today's run: next look tomorrow.
 UPDATE user_settings SET next_run_at = timestamptz '$AT' + interval '1 day';
