@@ -248,6 +248,12 @@ fn unfiltered_page<'a>(owner: UserId, page: Page) -> contacts::BoxedQuery<'a, Pg
 }
 
 /// A page of the matches of `filter` with the number of matches on every row (a window count).
+///
+/// Ordered by `id + 0` rather than `id`: the same order, but no index provides it. Ordered by
+/// `id`, the planner walks the primary key and filters every row, costing the walk as if
+/// `LIMIT` stopped it early, while the window count needs every match first: on a 50,000-contact
+/// book with 1,700 matches that walk took 50 ms against 4 ms for the trigram indexes' bitmap
+/// scan and a sort of the matches, which this order leaves as the plan.
 fn filtered_page<'a>(
     owner: UserId,
     filter: &ContactFilter,
@@ -255,7 +261,7 @@ fn filtered_page<'a>(
 ) -> contacts::BoxedQuery<'a, Pg, (RowSql, BigInt)> {
     matching(owner, filter)
         .select((ContactRow::as_select(), count_star().over()))
-        .order(contacts::id)
+        .order(contacts::id + 0_i64)
         .offset(page.skip)
         .limit(page.limit)
 }

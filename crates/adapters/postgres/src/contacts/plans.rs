@@ -128,6 +128,14 @@ async fn big_book_queries_use_their_indexes() {
         let plan = book.plan(filtered_page(book.owner, filter, Page { skip: 0, limit: 20 })).await;
         assert!(uses(&plan, "Bitmap Index Scan", index), "{filter:?} uses {index}: {plan:?}");
     }
+    // A needle with many matches (First47, First470..First47999: 1,111, 2% of the book) too:
+    // the exact total needs every match, so walking the book in id order would read it all.
+    let plan = book.plan(filtered_page(book.owner, &q("irst47"), Page { skip: 0, limit: 20 })).await;
+    assert!(uses(&plan, "Bitmap Index Scan", "contacts_first_name_trgm_idx"), "many matches: {plan:?}");
+    assert!(!plan.iter().any(|(k, i)| k.starts_with("Index") && i == "contacts_user_id_idx"), "{plan:?}");
+    let (page, total) = book.repo.list(book.owner, &q("irst47"), Page { skip: 0, limit: 3 }).await.unwrap();
+    let names: Vec<&str> = page.iter().map(|c| c.first_name.as_str()).collect();
+    assert_eq!((names, total), (vec!["First47", "First470", "First471"], 1_111), "id order, exact total");
     // First4711 and First47110..47119 (and nothing of the neighbour's 20).
     let (page, total) = book.repo.list(book.owner, &q("irst4711"), Page { skip: 0, limit: 5 }).await.unwrap();
     assert_eq!((page.len(), total), (5, 11));
