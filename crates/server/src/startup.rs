@@ -121,14 +121,10 @@ impl Application {
             database.clone(),
             FloodGuard { cooldown_seconds: settings.mail_cooldown_seconds, daily_limit: settings.mail_daily_limit },
         );
-        if settings.reminder_scan_seconds > 0 {
-            let pass = crate::reminders::pass(&settings, database.clone(), outbox.queued());
-            tokio::spawn(crate::reminders::run(pass, std::time::Duration::from_secs(settings.reminder_scan_seconds)));
-        }
         let Services { state, auth, login_throttle } =
             build_services(&settings, database.clone(), outbox.clone()).await?;
         let app_passwords = web::Data::new(AppPasswordService::new(PgAppPasswords::new(database.clone()), SystemClock));
-        let books = PgAddressBooks::new(database);
+        let books = PgAddressBooks::new(database.clone());
         // The REST login's throttle itself: with the in-process cache a second one would count
         // apart, and an attacker would get the guesses of both doors.
         let dav = DavStore::new(
@@ -141,6 +137,10 @@ impl Application {
         let state = web::Data::new(state);
         tokio::spawn(run_maintenance(auth, books));
         tokio::spawn(crate::delivery::run(delivery_worker(&settings, outbox.clone())?, outbox.queued()));
+        if settings.reminder_scan_seconds > 0 {
+            let pass = crate::reminders::pass(&settings, database.clone(), outbox.queued());
+            tokio::spawn(crate::reminders::run(pass, std::time::Duration::from_secs(settings.reminder_scan_seconds)));
+        }
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         // actix-web's `backlog()` only applies to sockets it binds itself; listening again on

@@ -10,6 +10,7 @@ mod address_books;
 mod app_passwords;
 mod contacts;
 mod error;
+mod leases;
 mod migrations;
 mod outbox;
 mod pool;

@@ -17,6 +17,7 @@ use contacts_domain::user::{NewUser, User};
 use contacts_domain::{EmailAddress, Error};
 
 use crate::error::query_error;
+use crate::leases;
 use crate::pool::Database;
 use crate::schema::users;
 use crate::users::{NewUserRow, UserRow};
@@ -253,14 +254,7 @@ struct ClaimedRow {
 
 impl DeliveryQueue for PgMailOutbox {
     async fn claim(&self, now: DateTime<Utc>, lease: Duration, limit: i64) -> Result<Vec<QueuedMail>, Error> {
-        let mut conn = self.db.conn().await?;
-        let rows: Vec<ClaimedRow> = diesel::sql_query(CLAIM_SQL)
-            .bind::<Timestamptz, _>(now)
-            .bind::<Double, _>(lease.num_milliseconds() as f64 / 1000.0)
-            .bind::<BigInt, _>(limit)
-            .load(&mut conn)
-            .await
-            .map_err(query_error)?;
+        let rows: Vec<ClaimedRow> = leases::claim(&self.db, CLAIM_SQL, now, lease, limit).await?;
         let mut claimed: Vec<QueuedMail> = rows
             .into_iter()
             .map(|row| QueuedMail {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::QueryableByName;
 use diesel::result::{OptionalExtension, QueryResult};
-use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Jsonb, Nullable, SmallInt, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Jsonb, Nullable, SmallInt, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio::sync::Notify;
 
@@ -20,6 +20,7 @@ use contacts_domain::user::UserId;
 use contacts_domain::{EmailAddress, Error};
 
 use crate::error::query_error;
+use crate::leases;
 use crate::pool::Database;
 
 /// Reminder settings and runs on PostgreSQL.
@@ -119,14 +120,7 @@ impl ReminderStore for PgReminderStore {
     }
 
     async fn claim_due(&self, now: DateTime<Utc>, lease: Duration, limit: i64) -> Result<Vec<DueUser>, Error> {
-        let mut conn = self.db.conn().await?;
-        let rows: Vec<DueRow> = diesel::sql_query(CLAIM_SQL)
-            .bind::<Timestamptz, _>(now)
-            .bind::<Double, _>(lease.num_milliseconds() as f64 / 1000.0)
-            .bind::<BigInt, _>(limit)
-            .load(&mut conn)
-            .await
-            .map_err(query_error)?;
+        let rows: Vec<DueRow> = leases::claim(&self.db, CLAIM_SQL, now, lease, limit).await?;
         rows.into_iter()
             .map(|row| {
                 Ok(DueUser {
