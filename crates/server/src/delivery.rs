@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use contacts_domain::SystemClock;
 use contacts_domain::mail::DeliveryWorker;
@@ -23,11 +23,15 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 /// How often the `mail_outbox_pending` gauge is refreshed when nothing was sent.
 const PENDING_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Delivers mails for as long as the server runs.
-pub async fn run(worker: Worker, queued: Arc<Notify>) {
+/// Delivers mails until `stop` turns true, which it checks between batches: a batch in flight
+/// is finished, so no mail is cut off between being sent and being marked sent.
+pub async fn run(worker: Worker, queued: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     let mut last_purge: Option<tokio::time::Instant> = None;
     let mut last_count: Option<tokio::time::Instant> = None;
     loop {
+        if *stop.borrow() {
+            return;
+        }
         if last_purge.is_none_or(|at| at.elapsed() >= PURGE_INTERVAL) {
             last_purge = Some(tokio::time::Instant::now());
             match worker.purge().await {
@@ -56,6 +60,8 @@ pub async fn run(worker: Worker, queued: Arc<Notify>) {
         tokio::select! {
             () = queued.notified() => {}
             () = tokio::time::sleep(POLL_INTERVAL) => {}
+            // A dropped sender (the application itself dropped) stops the loop as well.
+            changed = stop.changed() => if changed.is_err() { return },
         }
     }
 }

@@ -87,7 +87,17 @@ pub struct Application {
     port: u16,
     server: Server,
     metrics: Option<(u16, Server)>,
+    /// Maintenance and reminder passes: stopped once the server has finished its requests,
+    /// before the pool closes under them. A pass cut short rolls back; the users it held are
+    /// leased in the database, so another instance (or the next start) takes them up.
+    background: Vec<tokio::task::JoinHandle<()>>,
+    /// The mail delivery loop, told to stop between two batches, so that no mail is cut off
+    /// between being sent and being marked sent (which would send it twice).
+    delivery: (tokio::task::JoinHandle<()>, tokio::sync::watch::Sender<bool>),
 }
+
+/// How long a stopping server waits for the mail batch in flight.
+const DELIVERY_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl Application {
     /// Migrates the database, builds every adapter and binds `HOST:PORT`.
@@ -135,11 +145,14 @@ impl Application {
             settings.trusted_proxies.clone(),
         );
         let state = web::Data::new(state);
-        tokio::spawn(run_maintenance(auth, books));
-        tokio::spawn(crate::delivery::run(delivery_worker(&settings, outbox.clone())?, outbox.queued()));
+        let (stop_delivery, stopping) = tokio::sync::watch::channel(false);
+        let worker = delivery_worker(&settings, outbox.clone())?;
+        let delivery = (tokio::spawn(crate::delivery::run(worker, outbox.queued(), stopping)), stop_delivery);
+        let mut background = vec![tokio::spawn(run_maintenance(auth, books))];
         if settings.reminder_scan_seconds > 0 {
             let pass = crate::reminders::pass(&settings, database.clone(), outbox.queued());
-            tokio::spawn(crate::reminders::run(pass, std::time::Duration::from_secs(settings.reminder_scan_seconds)));
+            let every = std::time::Duration::from_secs(settings.reminder_scan_seconds);
+            background.push(tokio::spawn(crate::reminders::run(pass, every)));
         }
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
@@ -171,7 +184,7 @@ impl Application {
         .max_connections(MAX_CONNECTIONS_PER_WORKER)
         .listen(listener)?
         .run();
-        Ok(Self { port, server, metrics })
+        Ok(Self { port, server, metrics, background, delivery })
     }
 
     /// The port of the metrics listener, when `METRICS_ADDR` is set (useful when its port was 0).
@@ -193,6 +206,14 @@ impl Application {
             handle
         });
         let served = self.server.await;
+        for task in &self.background {
+            task.abort();
+        }
+        let (delivery, stop_delivery) = self.delivery;
+        let _ = stop_delivery.send(true);
+        if tokio::time::timeout(DELIVERY_STOP_TIMEOUT, delivery).await.is_err() {
+            tracing::warn!("the mail batch in flight did not finish in time; its mails will be retried");
+        }
         if let Some(handle) = metrics {
             handle.stop(true).await;
         }

@@ -36,7 +36,7 @@ fn pass(store: MockReminderStore) -> ReminderPass<MockReminderStore, MockTokenCo
     let paths = LinkPaths {
         confirm_email: "/confirm/{token}".into(),
         reset_password: "/reset?token={token}".into(),
-        unsubscribe_reminders: "/api/reminders/unsubscribe?token={token}".into(),
+        unsubscribe_reminders: "/reminders/unsubscribe?token={token}".into(),
     };
     ReminderPass::new(store, tokens, MockClock::new(), Links::new("http://app.test/", paths))
 }
@@ -66,7 +66,7 @@ async fn a_due_user_with_a_birthday_in_their_local_window_gets_one_digest() {
             *id == UserId(7)
                 && *date == NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
                 && mail.text.contains("Bob: Friday 2 January, turns 36")
-                && mail.text.contains("http://app.test/api/reminders/unsubscribe?token=TOKEN")
+                && mail.text.contains("http://app.test/reminders/unsubscribe?token=TOKEN")
                 && *next == Utc.with_ymd_and_hms(2026, 1, 1, 23, 0, 0).unwrap()
         })
         .returning(|_, _, _, _| Ok(true));
