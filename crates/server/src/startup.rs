@@ -182,6 +182,8 @@ impl Application {
         // sockets cannot exhaust memory or file descriptors.
         .client_request_timeout(std::time::Duration::from_secs(5))
         .max_connections(MAX_CONNECTIONS_PER_WORKER)
+        // Signals are handled in `run_until_stopped`, which stops background work first.
+        .disable_signals()
         .listen(listener)?
         .run();
         Ok(Self { port, server, metrics, background, delivery })
@@ -197,15 +199,20 @@ impl Application {
         self.port
     }
 
-    /// Serves until the process is asked to stop (SIGINT/SIGTERM), finishing in-flight requests.
-    /// The metrics listener runs alongside and stops with it.
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM). Then the background work
+    /// stops first (the mail worker after its batch), while the HTTP workers, whose runtimes
+    /// drive some of the pool's connections, still run; then the server stops gracefully,
+    /// finishing in-flight requests. The metrics listener runs alongside and stops last.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let metrics = self.metrics.map(|(_, server)| {
             let handle = server.handle();
             tokio::spawn(server);
             handle
         });
-        let served = self.server.await;
+        let http = self.server.handle();
+        let serving = tokio::spawn(self.server);
+        stop_requested().await;
+        tracing::info!("stop requested: ending background work, then finishing in-flight requests");
         for task in &self.background {
             task.abort();
         }
@@ -214,10 +221,31 @@ impl Application {
         if tokio::time::timeout(DELIVERY_STOP_TIMEOUT, delivery).await.is_err() {
             tracing::warn!("the mail batch in flight did not finish in time; its mails will be retried");
         }
+        http.stop(true).await;
+        let served = serving.await.map_err(std::io::Error::other)?;
         if let Some(handle) = metrics {
             handle.stop(true).await;
         }
         served
+    }
+}
+
+/// Resolves on SIGTERM (an orchestrator stopping the instance) or SIGINT (Ctrl-C).
+async fn stop_requested() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
 }
 
