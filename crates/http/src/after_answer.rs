@@ -12,6 +12,7 @@ use tracing::Instrument;
 use contacts_domain::Error;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Most of this work running at once in the process. A request that finds every slot taken
 /// waits for one before answering: the work stays bounded under a flood, and the wait depends
@@ -22,7 +23,15 @@ static IN_FLIGHT: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore
 
 /// Runs `work` on this worker once a slot is free, without waiting for it to finish; a
 /// failure is logged like a handler's (cause chain, request id), since no client sees it.
-pub(crate) async fn after_answer(work: impl Future<Output = Result<(), Error>> + 'static) {
+///
+/// The database is asked first (one trivial query, the same whatever the address): when it is
+/// down the request answers `503` like every route that needs it, instead of a `200` for a
+/// mail that cannot be queued.
+pub(crate) async fn after_answer(
+    state: &AppState,
+    work: impl Future<Output = Result<(), Error>> + 'static,
+) -> Result<(), ApiError> {
+    state.health.database().await?;
     let Ok(slot) = Arc::clone(&IN_FLIGHT).acquire_owned().await else { unreachable!("the semaphore is never closed") };
     let span = tracing::Span::current();
     actix_web::rt::spawn(
@@ -34,4 +43,5 @@ pub(crate) async fn after_answer(work: impl Future<Output = Result<(), Error>> +
         }
         .instrument(span),
     );
+    Ok(())
 }

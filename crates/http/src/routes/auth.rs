@@ -142,7 +142,7 @@ pub(crate) async fn request_email(
 ) -> Result<HttpResponse, ApiError> {
     let email = requested_address(body.into_inner().email)?;
     let auth = state.auth.clone();
-    after_answer(async move { auth.request_confirmation_email(email).await }).await;
+    after_answer(&state, async move { auth.request_confirmation_email(email).await }).await?;
     Ok(HttpResponse::Ok().json(MessageBody::new(
         "If this email belongs to an account that is not confirmed yet, a new confirmation link has been sent",
     )))
@@ -197,7 +197,7 @@ pub(crate) async fn request_password_reset(
 ) -> Result<HttpResponse, ApiError> {
     let email = requested_address(body.into_inner().email)?;
     let auth = state.auth.clone();
-    after_answer(async move { auth.request_password_reset(email).await }).await;
+    after_answer(&state, async move { auth.request_password_reset(email).await }).await?;
     Ok(HttpResponse::Ok()
         .json(MessageBody::new("If an account uses this email, a link to reset its password has been sent")))
 }

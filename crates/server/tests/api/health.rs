@@ -36,6 +36,12 @@ async fn without_the_database_routes_answer_503_quickly_and_liveness_stays_up() 
     }
     let login = app.login_form("ada", PASSWORD).await;
     expect(login, StatusCode::SERVICE_UNAVAILABLE).await;
+    // The mail requests answer before their work, but not when that work cannot be done.
+    for path in ["/api/auth/request_password_reset", "/api/auth/request_email"] {
+        let asked = app.post_json(path, &json!({"email": "ada@example.org"})).await;
+        let body = expect(asked, StatusCode::SERVICE_UNAVAILABLE).await;
+        assert!(body["detail"].is_string(), "{path}: {body}");
+    }
     let ready = body(app.get("/readyz", None).await).await;
     assert_eq!(ready["database"], "unavailable");
     expect(app.get("/healthz", None).await, StatusCode::OK).await;
