@@ -71,7 +71,9 @@ impl HashingPool {
                     // On Linux the nice value belongs to the calling thread alone.
                     let _ = rustix::process::nice(HASHING_NICENESS);
                     while let Some(job) = next_job(&queue) {
-                        job();
+                        // A panicking job drops its answer (its caller gets an error); the thread
+                        // stays to take the next one.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                     }
                 })
                 .map_err(Error::unexpected)?;
@@ -176,6 +178,17 @@ mod tests {
         let ours = rustix::process::getpriority_process(None).unwrap();
         let theirs = hasher.blocking(|| rustix::process::getpriority_process(None).unwrap()).await.unwrap();
         assert_eq!(theirs, (ours + HASHING_NICENESS).min(19), "hashing threads run niced, this one does not");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_alone_and_the_threads_stay() {
+        let hasher = BcryptHasher::new(4).unwrap();
+        let cores = std::thread::available_parallelism().unwrap().get();
+        for _ in 0..cores * 2 {
+            assert!(hasher.blocking(|| panic!("a bug in a hash")).await.is_err());
+        }
+        let hash = hasher.hash(&password("still hashing")).await.unwrap();
+        assert!(hasher.verify("still hashing", &hash).await.unwrap());
     }
 
     #[tokio::test]
