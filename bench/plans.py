@@ -11,7 +11,8 @@ Usage:
       a generic plan as it does on the server's long-lived connections), then prints
       `EXPLAIN (ANALYZE, BUFFERS)` of a sixth execution. Each `$n` gets its value from what the
       SQL compares it with: `owner` (`user_id = $n`), `limit`, `skip` (`OFFSET`), `pattern`
-      (`ILIKE $n`), `codes` (`birthday_md = ANY($n)`, comma-separated), 1 for the `LIMIT`
+      (`ILIKE $n`), `codes` (`birthday_md = ANY($n)`, comma-separated), the arguments of
+      `contact_page_ids` and `contact_page_marks_stale` (owner, skip, limit), 1 for the `LIMIT`
       diesel binds in a scalar subquery and 0 for the one in `ORDER BY id + $n`; any other `$n`
       is an error.
   plans.py sql SQL_FILE NAME=VALUE...
@@ -60,6 +61,11 @@ RULES = [
     ("one", re.compile(r'"contact_counts"\."user_id"\s*=\s*\$\d+\)\s*LIMIT\s*$', re.I)),
     # The filtered page's `ORDER BY id + 0` (an order no index provides): diesel binds the 0.
     ("zero", re.compile(r'"contacts"\."id"\s*\+\s*$')),
+    # A deep page's ids come from `contact_page_ids(owner, skip, lim)`, and it reads whether
+    # the marks are stale with `contact_page_marks_stale(owner)`.
+    ("owner", re.compile(r'(contact_page_ids|contact_page_marks_stale)\(\s*$', re.I)),
+    ("skip", re.compile(r'contact_page_ids\(\s*\$\d+\s*,\s*$', re.I)),
+    ("limit", re.compile(r'contact_page_ids\(\s*\$\d+\s*,\s*\$\d+\s*,\s*$', re.I)),
     ("owner", re.compile(r'"user_id"\s*=\s*$')),
     ("limit", re.compile(r"LIMIT\s*$", re.I)),
     ("skip", re.compile(r"OFFSET\s*$", re.I)),

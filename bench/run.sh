@@ -490,6 +490,14 @@ big_search_vs_list=$(ratio "${rps[search-big]}" "${rps[list-small]}")
 big_deep=$(ratio "${rps[deep-big]}" "${rps[list-small]}")
 big_deep_after=$(ratio "${rps[deep-after]}" "${rps[list-small]}")
 heap_fetches() { printf '%s\n' "${plans[$1]}" | grep -o 'Heap Fetches: [0-9]*' | awk '{ s += $3 } END { print s + 0 }'; }
+# walk_of NAME: where the deep page's walk over the book shows, for the targets table.
+walk_of() {
+    if printf '%s\n' "${plans[$1]}" | grep -q 'Index Only Scan'; then
+        echo "heap fetches in its plan: $(heap_fetches "$1")"
+    else
+        echo "its walk runs inside \`contact_page_ids\`, from the mark below the skip"
+    fi
+}
 big_birthdays=$(ratio "${rps[birthdays-big]}" "${rps[birthdays-small]}")
 sync_books=$(ratio "${rps[dav-sync-big]}" "${rps[dav-sync-small]}")
 sync_vs_get=$(ratio "${rps[dav-sync-big]}" "${rps[dav-get-big]}")
@@ -541,8 +549,8 @@ for a page at skip=40000, against about 7,700 req/s for the list of a 20-contact
 |---|---|---|---|
 | list page, 50,000 ÷ 20 contacts ≥ 0.8 | 0.010 (79 ÷ ~7,700 req/s) | **$big_list** (${rps[list-big]} ÷ ${rps[list-small]}) | $(at_least "$big_list" 0.8) |
 | search \`q=$query\` ($big_matches matches), 50,000 ÷ 20 contacts ≥ 0.5 | 0.005 (37 req/s ÷ ~7,700 for the small list) | **$big_search** (${rps[search-big]} ÷ ${rps[search-small]}; ÷ the small list: $big_search_vs_list) | $(at_least "$big_search" 0.5) |
-| page at skip=45000 ÷ the small book's list page ≥ 0.5 | 0.008 (65 req/s at skip=40000 ÷ ~7,700) | **$big_deep** (${rps[deep-big]} ÷ ${rps[list-small]}; heap fetches in its plan: $(heap_fetches deep-big)) | $(at_least "$big_deep" 0.5) |
-| the same, after the create load put $created contacts of other users into the table | — | **$big_deep_after** (${rps[deep-after]} ÷ ${rps[list-small]}; heap fetches: $(heap_fetches deep-after)) | $(at_least "$big_deep_after" 0.5) |
+| page at skip=45000 ÷ the small book's list page ≥ 0.5 | 0.008 (65 req/s at skip=40000 ÷ ~7,700) | **$big_deep** (${rps[deep-big]} ÷ ${rps[list-small]}; $(walk_of deep-big)) | $(at_least "$big_deep" 0.5) |
+| the same, after the create load put $created contacts of other users into the table | — | **$big_deep_after** (${rps[deep-after]} ÷ ${rps[list-small]}; $(walk_of deep-after)) | $(at_least "$big_deep_after" 0.5) |
 | birthdays (\`days=7\`), 50,000 ÷ 20 contacts ≥ 0.5 | not measured | **$big_birthdays** (${rps[birthdays-big]} ÷ ${rps[birthdays-small]}; answers: ${answer[birthdays-big]} against ${answer[birthdays-small]}) | $(at_least "$big_birthdays" 0.5) |
 | list of 20 (small book) ÷ \`pgbench -S\` ≥ 0.40 | 0.26–0.28 (issue 15; 0.28 on 2026-11-25) | **$list_vs_pg** (${rps[list]} ÷ $pgbench_tps) | $(at_least "$list_vs_pg" 0.40) |
 | login ÷ raw bcrypt ≥ 0.90 | 0.91 (2026-11-25) | **$login_vs_bcrypt** (${rps[login]} ÷ $bcrypt_rate) | $(at_least "$login_vs_bcrypt" 0.90) |

@@ -1,0 +1,63 @@
+//! Deep pages of the whole book (`?skip=45000`) without walking every skipped entry: the
+//! database keeps, per owner and per version of the book's membership, the id at every 1,000th
+//! position (`contact_page_marks`, migration `2026-12-01-000070_page_marks`), and a page starts
+//! at the mark below it. Marks go stale with every insert or delete of the owner's contacts; a
+//! page then walks from the start as before, and this module computes them again.
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use contacts_domain::contact::Page;
+use contacts_domain::user::UserId;
+
+use super::{ContactRow, stored_count};
+use crate::schema::contacts;
+
+/// Positions between two marks (the SQL functions' own constant): below it a page has no mark
+/// to start from, and the plain walk is at most this long anyway.
+pub(super) const STRIDE: i64 = 1_000;
+
+diesel::define_sql_function! {
+    /// The ids of the owner's page, in id order (a set of rows): from the mark below `skip`
+    /// while the marks are current, from the start otherwise.
+    fn contact_page_ids(owner: BigInt, skip: BigInt, lim: BigInt) -> BigInt;
+}
+
+diesel::define_sql_function! {
+    /// Whether the owner's marks are missing or of an older version of the book.
+    fn contact_page_marks_stale(owner: BigInt) -> Bool;
+}
+
+diesel::define_sql_function! {
+    /// Computes and stores the owner's marks; the number stored, NULL when a newer set is there.
+    fn refresh_contact_page_marks(owner: BigInt) -> Nullable<Integer>;
+}
+
+/// A row of a deep page: the contact, the stored total, whether the marks were stale.
+type MarkedRow = (ContactRow, Option<i64>, bool);
+
+/// A page at `page.skip` (at least [`STRIDE`]) with the stored total on every row, one
+/// statement. When the marks were stale, they are computed again before returning, so the next
+/// deep page of the same book starts from them.
+pub(super) async fn page(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    page: Page,
+) -> QueryResult<Vec<(ContactRow, Option<i64>)>> {
+    let ids = diesel::select(contact_page_ids(owner.0, page.skip, page.limit));
+    let rows: Vec<MarkedRow> = contacts::table
+        .filter(contacts::id.eq_any(diesel::dsl::array::<BigInt, _>(ids)))
+        .select((ContactRow::as_select(), stored_count(owner), contact_page_marks_stale(owner.0)))
+        .order(contacts::id)
+        .load(conn)
+        .await?;
+    // A page past the end has no row to say so; it walked the whole book either way.
+    if rows.as_slice().first().is_some_and(|(_, _, stale)| *stale) {
+        diesel::select(refresh_contact_page_marks(owner.0)).execute(conn).await?;
+    }
+    Ok(rows.into_iter().map(|(row, total, _)| (row, total)).collect())
+}
+
+#[cfg(test)]
+mod tests;

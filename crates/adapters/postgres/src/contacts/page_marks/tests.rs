@@ -1,0 +1,129 @@
+//! Deep pages through the marks agree, position for position, with a plain walk of the book,
+//! whatever was inserted or deleted in between, and really start from the marks while current.
+
+use contacts_domain::contact::{ContactFilter, ContactId, ContactRepository};
+use contacts_test_support::TestDatabase;
+
+use super::*;
+use crate::Database;
+use crate::contacts::{PgContactRepository, owned};
+use crate::test_fixtures::{create_user, execute_sql, migrated_db, new_contact};
+
+/// Contacts in the book under test: three and a half strides.
+const ROWS: i64 = 3_500;
+
+struct Book {
+    _test_db: TestDatabase,
+    db: Database,
+    repo: PgContactRepository,
+    owner: UserId,
+}
+
+/// A book of [`ROWS`] contacts, with a neighbour's 10 contacts interleaved among its ids.
+async fn book() -> Book {
+    let (test_db, db) = migrated_db().await;
+    let owner = create_user(&db, "owner").await;
+    let neighbour = create_user(&db, "neighbour").await;
+    let sql = format!(
+        "INSERT INTO contacts (user_id, book_id, uid, href, card, first_name, last_name) \
+         SELECT CASE WHEN g % 350 = 0 THEN {n} ELSE {o} END, b.id, 'u' || g, 'u' || g || '.vcf', 'BEGIN:VCARD', \
+         'First' || g, 'Last' || g \
+         FROM generate_series(1, {rows}) g \
+         JOIN address_books b ON b.user_id = CASE WHEN g % 350 = 0 THEN {n} ELSE {o} END",
+        o = owner.0,
+        n = neighbour.0,
+        rows = ROWS + 10,
+    );
+    execute_sql(&db, &sql).await.expect("fill the book");
+    Book { _test_db: test_db, repo: PgContactRepository::new(db.clone()), db, owner }
+}
+
+impl Book {
+    /// The ids and total the repository lists at `skip`.
+    async fn listed(&self, skip: i64) -> (Vec<i64>, i64) {
+        let (page, total) =
+            self.repo.list(self.owner, &ContactFilter::default(), Page { skip, limit: 7 }).await.unwrap();
+        (page.iter().map(|c| c.id.0).collect(), total)
+    }
+
+    /// The ids at `skip` by a plain walk, and the owner's real number of contacts.
+    async fn walked(&self, skip: i64) -> (Vec<i64>, i64) {
+        let mut conn = self.db.conn().await.unwrap();
+        let ids = owned(self.owner)
+            .select(contacts::id)
+            .order(contacts::id)
+            .offset(skip)
+            .limit(7)
+            .load(&mut conn)
+            .await
+            .unwrap();
+        let total: i64 = owned(self.owner).count().get_result(&mut conn).await.unwrap();
+        (ids, total)
+    }
+
+    async fn stale(&self) -> bool {
+        let mut conn = self.db.conn().await.unwrap();
+        diesel::select(contact_page_marks_stale(self.owner.0)).get_result(&mut conn).await.unwrap()
+    }
+
+    /// Every deep position of interest, listed twice (the first may refresh the marks).
+    async fn assert_agree(&self, when: &str) {
+        for skip in [1_000, 1_001, 1_999, 2_000, 2_500, 3_000, 3_493, 3_499, 3_500, 4_000] {
+            let walked = self.walked(skip).await;
+            assert_eq!(self.listed(skip).await, walked, "{when}: skip {skip}");
+            assert_eq!(self.listed(skip).await, walked, "{when}: skip {skip}, again");
+        }
+        assert!(!self.stale().await, "{when}: a deep page leaves the marks current");
+    }
+}
+
+#[tokio::test]
+async fn deep_pages_agree_with_a_plain_walk_across_inserts_and_deletes() {
+    let book = book().await;
+    assert!(book.stale().await, "no marks before the first deep page");
+    book.assert_agree("fresh").await;
+
+    // A delete near the start moves every later contact one position forward.
+    let (first, _) = book.walked(0).await;
+    assert!(book.repo.delete(book.owner, ContactId(first[0])).await.unwrap());
+    assert!(book.stale().await, "a delete makes the marks stale");
+    book.assert_agree("after a delete").await;
+
+    // A new contact goes to the end; a batch deleted in the middle moves the rest.
+    book.repo.create(book.owner, new_contact("New", "Comer", "new@example.org")).await.unwrap();
+    assert!(book.stale().await, "an insert makes the marks stale");
+    book.assert_agree("after an insert").await;
+    execute_sql(
+        &book.db,
+        &format!("DELETE FROM contacts WHERE user_id = {} AND first_name LIKE 'First15%'", book.owner.0),
+    )
+    .await
+    .unwrap();
+    book.assert_agree("after a batch delete").await;
+
+    // An edit moves nobody: the marks stay current.
+    let (some, _) = book.walked(2_000).await;
+    execute_sql(&book.db, &format!("UPDATE contacts SET first_name = 'Edited' WHERE id = {}", some[0])).await.unwrap();
+    assert!(!book.stale().await, "an edit keeps the marks");
+}
+
+#[tokio::test]
+async fn a_current_mark_is_where_a_deep_page_starts() {
+    let book = book().await;
+    let (expected, _) = book.walked(2_000).await;
+    assert_eq!(book.listed(2_000).await.0, expected);
+    // Shift the current marks one stride on: a page that starts from them shows it.
+    execute_sql(&book.db, &format!("UPDATE contact_page_marks SET marks = marks[2:] WHERE user_id = {}", book.owner.0))
+        .await
+        .unwrap();
+    let (shifted, _) = book.walked(3_000).await;
+    assert_eq!(book.listed(2_000).await.0, shifted, "the page started from the second mark");
+    // Marks of another version are never used.
+    execute_sql(
+        &book.db,
+        &format!("UPDATE contact_page_marks SET version = version - 1 WHERE user_id = {}", book.owner.0),
+    )
+    .await
+    .unwrap();
+    assert_eq!(book.listed(2_000).await.0, expected, "stale marks are ignored");
+}
