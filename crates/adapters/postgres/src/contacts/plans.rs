@@ -5,8 +5,7 @@
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use serde_json::Value;
 
-use contacts_test_support::TestDatabase;
-
+use super::tests::{Book, book};
 use super::*;
 use crate::test_fixtures::{create_user, execute_sql, migrated_db, new_contact};
 
@@ -48,19 +47,11 @@ fn nodes(plan: &Value, into: &mut Vec<(String, String)>) {
     }
 }
 
-/// A migrated database whose owner has `BIG` contacts (and a neighbour 20), vacuumed and analysed.
-struct BigBook {
-    _test_db: TestDatabase,
-    db: Database,
-    repo: PgContactRepository,
-    owner: UserId,
-}
-
-async fn big_book() -> BigBook {
-    let (test_db, db) = migrated_db().await;
-    let owner = create_user(&db, "big").await;
-    let neighbour = create_user(&db, "small").await;
-    for (user, rows) in [(owner, BIG), (neighbour, 20)] {
+/// The owner's book with `BIG` contacts (and a neighbour with 20), vacuumed and analysed.
+async fn big_book() -> Book {
+    let book = book().await;
+    let neighbour = create_user(&book.db, "small").await;
+    for (user, rows) in [(book.owner, BIG), (neighbour, 20)] {
         let sql = format!(
             "INSERT INTO contacts (user_id, book_id, uid, href, card, first_name, last_name, email, phone, \
              birthday, birthday_md) \
@@ -70,13 +61,13 @@ async fn big_book() -> BigBook {
              FROM address_books b, generate_series(1, {rows}) g WHERE b.user_id = {u}",
             u = user.0
         );
-        execute_sql(&db, &sql).await.expect("fill the book");
+        execute_sql(&book.db, &sql).await.expect("fill the book");
     }
-    execute_sql(&db, "VACUUM ANALYZE contacts").await.expect("vacuum");
-    BigBook { _test_db: test_db, repo: PgContactRepository::new(db.clone()), db, owner }
+    execute_sql(&book.db, "VACUUM ANALYZE contacts").await.expect("vacuum");
+    book
 }
 
-impl BigBook {
+impl Book {
     async fn plan<Q: QueryFragment<Pg> + Send>(&self, query: Q) -> Vec<(String, String)> {
         let mut conn = self.db.conn().await.unwrap();
         let plan: Value = Explain(query).get_result(&mut conn).await.expect("explain");

@@ -10,15 +10,19 @@ use crate::test_fixtures::{
     person_name, phone,
 };
 
-/// A migrated database with one user, the owner of the contacts under test.
-struct Book {
+/// A migrated database with one user, the owner of the contacts under test (also the starting
+/// point of the plan and deep-page tests, which fill it with SQL).
+pub(super) struct Book {
     _test_db: TestDatabase,
-    db: Database,
-    repo: PgContactRepository,
-    owner: UserId,
+    /// A pool on the database, for raw SQL.
+    pub(super) db: Database,
+    /// The repository under test.
+    pub(super) repo: PgContactRepository,
+    /// The owner of the book.
+    pub(super) owner: UserId,
 }
 
-async fn book() -> Book {
+pub(super) async fn book() -> Book {
     let (test_db, db) = migrated_db().await;
     let owner = create_user(&db, "owner").await;
     Book { _test_db: test_db, repo: PgContactRepository::new(db.clone()), db, owner }

@@ -2,40 +2,31 @@
 //! whatever was inserted or deleted in between, and really start from the marks while current.
 
 use contacts_domain::contact::{ContactFilter, ContactId, ContactRepository};
-use contacts_test_support::TestDatabase;
 
 use super::*;
-use crate::Database;
-use crate::contacts::{PgContactRepository, owned};
-use crate::test_fixtures::{create_user, execute_sql, migrated_db, new_contact};
+use crate::contacts::owned;
+use crate::contacts::tests::{Book, book as empty_book};
+use crate::test_fixtures::{create_user, execute_sql, new_contact};
 
 /// Contacts in the book under test: three and a half strides.
 const ROWS: i64 = 3_500;
 
-struct Book {
-    _test_db: TestDatabase,
-    db: Database,
-    repo: PgContactRepository,
-    owner: UserId,
-}
-
-/// A book of [`ROWS`] contacts, with a neighbour's 10 contacts interleaved among its ids.
+/// The owner's book with [`ROWS`] contacts, and a neighbour's 10 interleaved among their ids.
 async fn book() -> Book {
-    let (test_db, db) = migrated_db().await;
-    let owner = create_user(&db, "owner").await;
-    let neighbour = create_user(&db, "neighbour").await;
+    let book = empty_book().await;
+    let neighbour = create_user(&book.db, "neighbour").await;
     let sql = format!(
         "INSERT INTO contacts (user_id, book_id, uid, href, card, first_name, last_name) \
          SELECT CASE WHEN g % 350 = 0 THEN {n} ELSE {o} END, b.id, 'u' || g, 'u' || g || '.vcf', 'BEGIN:VCARD', \
          'First' || g, 'Last' || g \
          FROM generate_series(1, {rows}) g \
          JOIN address_books b ON b.user_id = CASE WHEN g % 350 = 0 THEN {n} ELSE {o} END",
-        o = owner.0,
+        o = book.owner.0,
         n = neighbour.0,
         rows = ROWS + 10,
     );
-    execute_sql(&db, &sql).await.expect("fill the book");
-    Book { _test_db: test_db, repo: PgContactRepository::new(db.clone()), db, owner }
+    execute_sql(&book.db, &sql).await.expect("fill the book");
+    book
 }
 
 impl Book {
