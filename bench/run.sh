@@ -24,7 +24,8 @@
 #     server sends it and with its values written in;
 #   - the bcrypt floor: raw cost-12 hashes a second on every core (Python's bcrypt, one process
 #     a core);
-#   - the list's p99 while logins saturate bcrypt, against the quiet list p99;
+#   - the list's p99 while logins saturate bcrypt, against a quiet list just before it (three such
+#     pairs back to back; the target is the median of their ratios);
 #   - the server's peak RSS (VmHWM);
 #   - vCards (bench/vcard.py): the import of 10,000 cards, and the export of the big book with
 #     the server's peak RSS growth while exporting;
@@ -348,17 +349,32 @@ printf 'bench: %-40s %10s hashes/s\n' "bcrypt cost 12" "$bcrypt_rate"
 
 # The list while logins keep every core busy hashing.
 echo "bench: list and login at the same time"
-read -r b0 t0 o0 _ < <(cpu_snapshot "$SERVER_PID")
-wrk_run login-busy login "$login_connections" "$((seconds + 4))" &
-login_pid=$!
-sleep 2 # let the logins fill the blocking pool first
-wrk_run list-busy list "$connections" "$seconds" "$reader_token"
-wait "$login_pid"
-read -r b1 t1 o1 _ < <(cpu_snapshot "$SERVER_PID")
-both_other=$(other_share "$b0" "$t0" "$o0" "$b1" "$t1" "$o1" "$(cat "$SCRATCH_DIR/login-busy.cpu")" "$(cat "$SCRATCH_DIR/list-busy.cpu")")
-split_ticks=""
-record list-busy "list 20 contacts, during logins" "$connections" "$both_other"
-record login-busy "login, during the list load" "$login_connections" "$both_other"
+# Three pairs, each a quiet list then the list during a login flood, back to back: one
+# 10-second window of p99 swings with whatever else the machine does, so the target is the
+# median of the three pairs' ratios (each pair's quiet run is its own baseline).
+pair_ratios=()
+for pair in 1 2 3; do
+    suffix=$([ "$pair" = 1 ] || echo "-$pair")
+    wrk_run "list-quiet$suffix" list "$connections" "$seconds" "$reader_token"
+    read -r b0 t0 o0 _ < <(cpu_snapshot "$SERVER_PID")
+    wrk_run "login-busy$suffix" login "$login_connections" "$((seconds + 4))" &
+    login_pid=$!
+    sleep 2 # let the logins fill the hashing threads first
+    wrk_run "list-busy$suffix" list "$connections" "$seconds" "$reader_token"
+    wait "$login_pid"
+    read -r b1 t1 o1 _ < <(cpu_snapshot "$SERVER_PID")
+    pair_ratios+=("$(awk -v b="$(field "list-busy$suffix" p99_us)" -v q="$(field "list-quiet$suffix" p99_us)" \
+        'BEGIN { printf "%.2f", b / q }')")
+    if [ "$pair" = 1 ]; then
+        both_other=$(other_share "$b0" "$t0" "$o0" "$b1" "$t1" "$o1" "$(cat "$SCRATCH_DIR/login-busy.cpu")" "$(cat "$SCRATCH_DIR/list-busy.cpu")")
+        split_ticks=""
+        record list-busy "list 20 contacts, during logins" "$connections" "$both_other"
+        record login-busy "login, during the list load" "$login_connections" "$both_other"
+    fi
+done
+p99_pairs=$(printf '%s, ' "${pair_ratios[@]}")
+p99_pairs=${p99_pairs%, }
+echo "bench: list p99 during logins ÷ quiet, three pairs: $p99_pairs"
 small_rss=$(rss_mib)
 
 # --- the big book next to the small one (issue 15) ------------------------------------------
@@ -483,7 +499,7 @@ mib() { printf '%s' "$1" | awk '{ print $1 }'; }
 
 list_vs_pg=$(ratio "${rps[list]}" "$pgbench_tps")
 login_vs_bcrypt=$(ratio "${rps[login]}" "$bcrypt_rate")
-p99_ratio=$(ratio "${p99[list-busy]}" "${p99[list]}")
+p99_ratio=$(printf '%s\n' "${pair_ratios[@]}" | sort -g | sed -n 2p)
 big_list=$(ratio "${rps[list-big]}" "${rps[list-small]}")
 big_search=$(ratio "${rps[search-big]}" "${rps[search-small]}")
 big_search_vs_list=$(ratio "${rps[search-big]}" "${rps[list-small]}")
@@ -554,7 +570,7 @@ for a page at skip=40000, against about 7,700 req/s for the list of a 20-contact
 | birthdays (\`days=7\`), 50,000 ÷ 20 contacts ≥ 0.5 | not measured | **$big_birthdays** (${rps[birthdays-big]} ÷ ${rps[birthdays-small]}; answers: ${answer[birthdays-big]} against ${answer[birthdays-small]}) | $(at_least "$big_birthdays" 0.5) |
 | list of 20 (small book) ÷ \`pgbench -S\` ≥ 0.40 | 0.26–0.28 (issue 15; 0.28 on 2026-11-25) | **$list_vs_pg** (${rps[list]} ÷ $pgbench_tps) | $(at_least "$list_vs_pg" 0.40) |
 | login ÷ raw bcrypt ≥ 0.90 | 0.91 (2026-11-25) | **$login_vs_bcrypt** (${rps[login]} ÷ $bcrypt_rate) | $(at_least "$login_vs_bcrypt" 0.90) |
-| list p99 during logins ≤ 2 × quiet | 1.72 (2026-11-25) | **$p99_ratio** ($(fmt_ms "${p99[list-busy]}") ÷ $(fmt_ms "${p99[list]}")) | $(at_most "$p99_ratio" 2) |
+| list p99 during logins ≤ 2 × quiet | 1.72 (2026-11-25) | **$p99_ratio** (the median of three back-to-back pairs: $p99_pairs; the first: $(fmt_ms "${p99[list-busy]}") ÷ $(fmt_ms "$(field list-quiet p99_us)")) | $(at_most "$p99_ratio" 2) |
 | server peak RSS ≤ 40 MB, small-book load (list, get, /me, logins: what it covered before) | 15 MiB (2026-11-25) | **$small_rss** | $(at_most "$(to_mb "$small_rss")" 40) |
 | server peak RSS ≤ 40 MB, the whole load (with the big book and CardDAV) | — | **$peak_rss** | $(at_most "$(to_mb "$peak_rss")" 40) |
 | \`X-Total-Count\` exact | — | $totals_exact | ${totals_exact%%:*} |
@@ -595,7 +611,7 @@ an idle process that has served nothing yet.
 - list req/s ÷ pgbench -S TPS: **$list_vs_pg** (${rps[list]} ÷ $pgbench_tps); pgbench runs one indexed select per transaction, a list request authenticates (JWT, user from Redis), then reads 20 rows and the stored total.
 - the small book's list statement alone (pgbench -M prepared, same SQL, parameters and concurrency): ${pg_tps[list-alone]} TPS, $(ratio "${pg_tps[list-alone]}" "$pgbench_tps") × pgbench -S, and the list request reaches $(ratio "${rps[list]}" "${pg_tps[list-alone]}") of it; with the values written in, so it is planned once: ${pg_tps[list-literal]} TPS ($(ratio "${pg_tps[list-literal]}" "$pgbench_tps") × pgbench -S). \`GET /api/users/me\` (authentication and a small JSON answer, no PostgreSQL): ${rps[me]} req/s.
 - login req/s ÷ bcrypt hashes/s: **$login_vs_bcrypt** (${rps[login]} ÷ $bcrypt_rate); every login verifies one cost-12 hash, so 1.0 means bcrypt is the whole cost.
-- list p99 during logins ÷ quiet list p99: **$p99_ratio** ($(fmt_ms "${p99[list-busy]}") ÷ $(fmt_ms "${p99[list]}")); list throughput during logins ${rps[list-busy]} req/s against ${rps[list]} quiet.
+- list p99 during logins ÷ quiet list p99: **$p99_ratio**, the median of three pairs run back to back, each a quiet list then the list during logins ($p99_pairs); list throughput during logins ${rps[list-busy]} req/s against ${rps[list]} quiet (the first list of the run).
 - server peak RSS (VmHWM): $small_rss after the small-book workloads, $peak_rss after the whole load.
 - known against unknown addresses (bench/mail_timing.py, one client, 400 of each interleaved at random; \`accuracy\` is how often the best threshold on the answer time guesses whether the account exists: 50% is chance):
 $mail_timing
