@@ -194,10 +194,12 @@ async fn a_confirmation_token_is_not_an_access_token() {
 
 #[tokio::test]
 async fn an_expired_access_token_is_refused() {
-    let app = spawn_app_with(&[("ACCESS_TOKEN_TTL_SECONDS", "1")]).await;
+    // `exp` counts whole seconds, so a token of TTL n is good for between n - 1 and n seconds:
+    // 3 leaves the first request at least 2 s even on a loaded machine.
+    let app = spawn_app_with(&[("ACCESS_TOKEN_TTL_SECONDS", "3")]).await;
     let user = app.user("ada").await;
     expect(app.get("/api/users/me", Some(&user.token)).await, StatusCode::OK).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
     expect_unauthenticated(app.get("/api/users/me", Some(&user.token)).await).await;
 }
 
