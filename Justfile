@@ -103,6 +103,10 @@ bench:
     bash bench/run.sh
     bash bench/reminders.sh
 
+# Instructions a request (me, get one, list of 20) under valgrind's callgrind, by function: repeatable on a busy machine.
+profile:
+    bash bench/profile.sh
+
 # Birthday reminder passes over 100,000 users and 5M contacts; writes bench/results/reminders.md.
 bench-reminders:
     bash bench/reminders.sh

@@ -13,6 +13,8 @@ use contacts_domain::contact::{
 };
 use contacts_domain::user::User;
 
+mod time_text;
+
 /// A user as clients see it: no password hash, no token.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct UserBody {
@@ -22,6 +24,7 @@ pub(crate) struct UserBody {
     avatar: Option<String>,
     role: &'static str,
     confirmed: bool,
+    #[serde(serialize_with = "time_text::timestamp")]
     created_at: DateTime<Utc>,
 }
 
@@ -64,13 +67,16 @@ pub(crate) struct ContactBody {
     last_name: String,
     email: Option<String>,
     phone: Option<String>,
+    #[serde(serialize_with = "time_text::optional_date")]
     birthday: Option<NaiveDate>,
     additional_info: Option<String>,
     /// Every email, in card order; `email` is the first.
     emails: Vec<TypedValueBody>,
     /// Every phone, in card order; `phone` is the first.
     phones: Vec<TypedValueBody>,
+    #[serde(serialize_with = "time_text::timestamp")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "time_text::timestamp")]
     updated_at: DateTime<Utc>,
 }
 

@@ -30,16 +30,18 @@ diesel::define_sql_function! {
 }
 
 diesel::define_sql_function! {
-    /// Computes and stores the owner's marks; the number stored, NULL when a newer set is there.
-    fn refresh_contact_page_marks(owner: BigInt) -> Nullable<Integer>;
+    /// Computes and stores the owner's marks unless another request is computing them (one
+    /// walk of the book, not one per concurrent deep page); the number stored, NULL when it
+    /// skipped or a newer set is there.
+    fn try_refresh_contact_page_marks(owner: BigInt) -> Nullable<Integer>;
 }
 
 /// A row of a deep page: the contact, the stored total, whether the marks were stale.
 type MarkedRow = (ContactRow, Option<i64>, bool);
 
 /// A page at `page.skip` (at least [`STRIDE`]) with the stored total on every row, one
-/// statement. When the marks were stale, they are computed again before returning, so the next
-/// deep page of the same book starts from them.
+/// statement. When the marks were stale, they are computed again before returning (unless a
+/// concurrent request already is), so the next deep page of the same book starts from them.
 pub(super) async fn page(
     conn: &mut AsyncPgConnection,
     owner: UserId,
@@ -54,7 +56,7 @@ pub(super) async fn page(
         .await?;
     // A page past the end has no row to say so; it walked the whole book either way.
     if rows.as_slice().first().is_some_and(|(_, _, stale)| *stale) {
-        diesel::select(refresh_contact_page_marks(owner.0)).execute(conn).await?;
+        diesel::select(try_refresh_contact_page_marks(owner.0)).execute(conn).await?;
     }
     Ok(rows.into_iter().map(|(row, total, _)| (row, total)).collect())
 }

@@ -140,6 +140,37 @@ async fn big_book_queries_use_their_indexes() {
     assert!(plan.iter().any(|(_, i)| i == "contacts_user_birthday_idx"), "{plan:?}");
 }
 
+/// How often a connection planned its prepared statements that read `table` with `marker`.
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Plans {
+    #[diesel(sql_type = BigInt)]
+    generic_plans: i64,
+    #[diesel(sql_type = BigInt)]
+    custom_plans: i64,
+}
+
+#[tokio::test]
+async fn the_whole_book_page_is_planned_once_per_connection() {
+    // One book of 50,000 next to one of 20: the average book the generic plan assumes is
+    // 25,010 contacts, which made every custom plan look cheaper.
+    let book = big_book().await;
+    let mut conn = book.db.conn().await.unwrap();
+    for skip in [0, 20, 40, 0, 20, 40, 0, 20] {
+        let rows: Vec<(ContactRow, Option<i64>)> =
+            unfiltered_page(book.owner, Page { skip, limit: 20 }).load(&mut conn).await.unwrap();
+        assert_eq!(rows.len(), 20);
+    }
+    let plans: Vec<Plans> = diesel::sql_query(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+         WHERE statement LIKE '%page_ids%' AND statement NOT LIKE '%pg_prepared_statements%'",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    // PostgreSQL plans the first five executions for their values, then keeps the generic plan.
+    assert_eq!(plans, vec![Plans { generic_plans: 3, custom_plans: 5 }]);
+}
+
 /// The owner's total as the unfiltered list reports it, and the rows really there.
 async fn totals(repo: &PgContactRepository, db: &Database, owner: UserId) -> (i64, i64) {
     let (_, stored) = repo.list(owner, &ContactFilter::default(), Page { skip: 0, limit: 1 }).await.unwrap();

@@ -580,3 +580,32 @@ async fn import_upserts_by_uid_and_cards_read_back_as_stored() {
 fn typed(value: &str) -> TypedValue {
     TypedValue { value: value.to_owned(), kind: None }
 }
+
+#[tokio::test]
+async fn emails_and_phones_are_read_whatever_their_column_holds() {
+    let book = book().await;
+    let ada = book.repo.create(book.owner, new_contact("Ada", "Lovelace", "ada@example.org")).await.unwrap();
+    let typed = |value: &str, kind: Option<&str>| TypedValue { value: value.to_owned(), kind: kind.map(str::to_owned) };
+    // As the adapter writes them (an unknown key is ignored), and entries it would not write,
+    // which are skipped while the rest is still read.
+    execute_sql(
+        &book.db,
+        &format!(
+            r#"UPDATE contacts SET
+               emails = '[{{"value": "a@x.org", "type": "home"}}, {{"value": "b@x.org", "type": null, "pref": 1}}]',
+               phones = '[{{"value": 5}}, {{"value": "+1 555", "type": "cell"}}, "x", {{"type": "work"}}]'
+               WHERE id = {}"#,
+            ada.id.0
+        ),
+    )
+    .await
+    .unwrap();
+    let read = book.repo.get(book.owner, ada.id).await.unwrap().unwrap();
+    assert_eq!(read.emails, vec![typed("a@x.org", Some("home")), typed("b@x.org", None)]);
+    assert_eq!(read.phones, vec![typed("+1 555", Some("cell"))]);
+    execute_sql(&book.db, &format!("UPDATE contacts SET emails = '{{}}', phones = '[]' WHERE id = {}", ada.id.0))
+        .await
+        .unwrap();
+    let read = book.repo.get(book.owner, ada.id).await.unwrap().unwrap();
+    assert_eq!((read.emails, read.phones), (vec![], vec![]));
+}

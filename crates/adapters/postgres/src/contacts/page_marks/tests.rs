@@ -118,3 +118,54 @@ async fn a_current_mark_is_where_a_deep_page_starts() {
     .unwrap();
     assert_eq!(book.listed(2_000).await.0, expected, "stale marks are ignored");
 }
+
+#[tokio::test]
+async fn the_marks_are_every_strideth_position() {
+    let book = book().await;
+    book.listed(STRIDE).await;
+    let mut conn = book.db.conn().await.unwrap();
+    let marks: Vec<i64> = diesel::sql_query(format!(
+        "SELECT unnest(marks) AS id FROM contact_page_marks WHERE user_id = {}",
+        book.owner.0
+    ))
+    .load::<Id>(&mut conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|row| row.id)
+    .collect();
+    // The SQL functions' stride and this module's STRIDE are the same number.
+    let mut expected = Vec::new();
+    for position in (STRIDE..ROWS).step_by(STRIDE as usize) {
+        expected.push(book.walked(position).await.0[0]);
+    }
+    assert_eq!(marks, expected);
+}
+
+#[tokio::test]
+async fn a_computation_under_way_is_not_started_again() {
+    let book = book().await;
+    let expected = book.walked(2_000).await;
+    // Another request holds the owner's computation lock, as while it walks the book.
+    let mut busy = book.db.conn().await.unwrap();
+    diesel::sql_query("BEGIN").execute(&mut busy).await.unwrap();
+    diesel::sql_query(format!("SELECT pg_advisory_xact_lock(1835102827, hashint8({}))", book.owner.0))
+        .execute(&mut busy)
+        .await
+        .unwrap();
+    let listed = tokio::time::timeout(std::time::Duration::from_secs(10), book.listed(2_000))
+        .await
+        .expect("a deep page does not wait for another request's computation");
+    assert_eq!(listed, expected);
+    assert!(book.stale().await, "the page left the computation to the request under way");
+    diesel::sql_query("COMMIT").execute(&mut busy).await.unwrap();
+    assert_eq!(book.listed(2_000).await, expected);
+    assert!(!book.stale().await, "once the lock is free, a deep page computes the marks");
+}
+
+/// One id, as `sql_query` loads it.
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}

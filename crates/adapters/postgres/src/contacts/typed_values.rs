@@ -1,0 +1,63 @@
+//! The `emails` and `phones` columns: lists of values with their types, kept as JSONB
+//! (`[{"value": str, "type": str|null}]`) so a card's whole list fits one column in card order.
+
+use diesel::pg::{Pg, PgValue};
+use diesel::sql_types::Jsonb;
+use serde_json::Value;
+
+use contacts_domain::contact::TypedValue;
+
+/// The `emails` or `phones` column (JSONB `[{"value": str, "type": str|null}]`) read straight
+/// into domain values: a page of contacts decodes two of them a row, and going through a
+/// `serde_json::Value` tree first cost more than the rest of the row (`just profile`).
+#[derive(diesel::deserialize::FromSqlRow)]
+pub(crate) struct JsonbValues(Vec<TypedValue>);
+
+impl From<JsonbValues> for Vec<TypedValue> {
+    fn from(values: JsonbValues) -> Self {
+        values.0
+    }
+}
+
+impl diesel::deserialize::FromSql<Jsonb, Pg> for JsonbValues {
+    fn from_sql(value: PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        /// One entry as the adapter writes it ([`typed_json`]).
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            value: String,
+            #[serde(rename = "type")]
+            kind: Option<String>,
+        }
+        // JSONB's binary form: a version byte (1), then the JSON text.
+        let [1, json @ ..] = value.as_bytes() else { return Err("unsupported JSONB encoding version".into()) };
+        let values = match serde_json::from_slice::<Vec<Entry>>(json) {
+            Ok(entries) => entries.into_iter().map(|e| TypedValue { value: e.value, kind: e.kind }).collect(),
+            // Anything else the column might hold: what can be read of it.
+            Err(_) => typed_values(serde_json::from_slice(json)?),
+        };
+        Ok(Self(values))
+    }
+}
+
+/// A JSONB list `[{"value": str, "type": str|null}]` as domain values (anything else is skipped).
+fn typed_values(json: Value) -> Vec<TypedValue> {
+    let Value::Array(items) = json else { return Vec::new() };
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let value = item.get("value")?.as_str()?.to_owned();
+            let kind = item.get("type").and_then(Value::as_str).map(str::to_owned);
+            Some(TypedValue { value, kind })
+        })
+        .collect()
+}
+
+/// Domain values as the JSONB list the `emails` and `phones` columns hold.
+pub(super) fn typed_json(values: &[TypedValue]) -> Value {
+    Value::Array(values.iter().map(|v| serde_json::json!({"value": v.value, "type": v.kind})).collect())
+}
+
+/// A list of one untyped entry.
+pub(super) fn single(value: &str) -> Value {
+    typed_json(&[TypedValue { value: value.to_owned(), kind: None }])
+}

@@ -1,0 +1,1 @@
+DROP FUNCTION try_refresh_contact_page_marks(BIGINT);
