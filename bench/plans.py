@@ -13,8 +13,9 @@ Usage:
       SQL compares it with: `owner` (`user_id = $n`), `limit`, `skip` (`OFFSET`), `pattern`
       (`ILIKE $n`), `codes` (`birthday_md = ANY($n)`, comma-separated), the arguments of
       `contact_page_ids` and `contact_page_marks_stale` (owner, skip, limit), 1 for the `LIMIT`
-      diesel binds in a scalar subquery and 0 for the one in `ORDER BY id + $n`; any other `$n`
-      is an error.
+      diesel binds in a scalar subquery and 0 for the one in `ORDER BY id + $n` (also behind
+      `(SELECT $n)`, as the whole-book page hides them from the planner); any other `$n` is an
+      error. Each is prepared with the type the adapter binds it as.
   plans.py sql SQL_FILE NAME=VALUE...
       Prints the statement with those values written in, one line ending in `;`: a pgbench
       script of the statement alone, planned once by `pgbench -M prepared`.
@@ -69,9 +70,22 @@ RULES = [
     ("owner", re.compile(r'"user_id"\s*=\s*$')),
     ("limit", re.compile(r"LIMIT\s*$", re.I)),
     ("skip", re.compile(r"OFFSET\s*$", re.I)),
+    # The whole-book page hides its values from the planner as `(SELECT $n)`.
+    ("owner", re.compile(r'"user_id"\s*=\s*\(SELECT\s*$', re.I)),
+    ("limit", re.compile(r"LIMIT\s*\(SELECT\s*$", re.I)),
+    ("skip", re.compile(r"OFFSET\s*\(SELECT\s*$", re.I)),
     ("pattern", re.compile(r"ILIKE\s*$", re.I)),
     ("codes", re.compile(r'"birthday_md"\s*=\s*ANY\s*\(\s*$', re.I)),
 ]
+
+
+# The SQL type the adapter binds each kind of parameter as. PostgreSQL must be told: a `$n` in
+# `(SELECT $n)` would otherwise be taken as text.
+TYPES = {"pattern": "text", "codes": "smallint[]"}
+
+
+def sql_type(kind):
+    return TYPES.get(kind, "bigint")
 
 
 def literal(kind, value):
@@ -83,40 +97,42 @@ def literal(kind, value):
 
 
 def bind(sql_file, assignments):
-    """The statement of `sql_file` and its parameters as SQL literals, by number."""
+    """The statement of `sql_file`, its parameters as SQL literals and their types, by number."""
     values = {"one": "1", "zero": "0", **dict(a.split("=", 1) for a in assignments)}
     sql = open(sql_file).read().strip().rstrip(";")
-    args = {}
+    args, types = {}, {}
     for match in re.finditer(r"\$(\d+)", sql):
         before = sql[: match.start()]
         kind = next((kind for kind, rule in RULES if rule.search(before)), None)
         if kind is None or kind not in values:
             sys.exit(f"plans.py: cannot tell what ${match.group(1)} is in: {before[-80:]}")
         args[int(match.group(1))] = literal(kind, values[kind])
+        types[int(match.group(1))] = sql_type(kind)
     if sorted(args) != list(range(1, len(args) + 1)):
         sys.exit(f"plans.py: parameters are not $1..$n: {sorted(args)}")
-    return sql, args
+    return sql, args, types
 
 
 def written_in(sql_file, assignments):
-    sql, args = bind(sql_file, assignments)
-    print(re.sub(r"\$(\d+)", lambda m: args[int(m.group(1))], sql) + ";")
+    sql, args, types = bind(sql_file, assignments)
+    print(re.sub(r"\$(\d+)", lambda m: f"{args[int(m.group(1))]}::{types[int(m.group(1))]}", sql) + ";")
 
 
 def with_parameters(sql_file, assignments):
-    sql, args = bind(sql_file, assignments)
+    sql, args, types = bind(sql_file, assignments)
     if not all(re.fullmatch(r"-?\d+", v) for v in args.values()):
         sys.exit("plans.py: pgbench variables hold integers only")
     for n in sorted(args):
         print(f"\\set p{n} {args[n]}")
-    print(re.sub(r"\$(\d+)", lambda m: f":p{m.group(1)}", sql) + ";")
+    # pgbench sends its variables untyped; the cast gives each the type the adapter binds.
+    print(re.sub(r"\$(\d+)", lambda m: f":p{m.group(1)}::{types[int(m.group(1))]}", sql) + ";")
 
 
 def explain(url, sql_file, assignments):
-    sql, args = bind(sql_file, assignments)
+    sql, args, types = bind(sql_file, assignments)
     execute = f"EXECUTE bench_plan({', '.join(args[n] for n in sorted(args))})"
     # Five executions with their rows thrown away, then the one explained.
-    script = f"PREPARE bench_plan AS {sql};\n" + f"\\o /dev/null\n{execute};\n" * 5 + "\\o\n"
+    script = f"PREPARE bench_plan({', '.join(types[n] for n in sorted(types))}) AS {sql};\n" + f"\\o /dev/null\n{execute};\n" * 5 + "\\o\n"
     script += f"EXPLAIN (ANALYZE, BUFFERS) {execute};\n"
     print(psql(url, script).rstrip())
 
