@@ -16,3 +16,9 @@ BEGIN
     RETURN refresh_contact_page_marks(owner);
 END
 $$;
+
+-- The statements inside `contact_page_ids` keep their generic plans. plpgsql prepares them once
+-- per connection, but with the owner, skip and limit in view PostgreSQL planned them again at
+-- every call wherever one book is much bigger than the rest (its generic estimate assumes the
+-- average book); their generic plans are the same index-only walks of `(user_id, id)`.
+ALTER FUNCTION contact_page_ids(BIGINT, BIGINT, BIGINT) SET plan_cache_mode = force_generic_plan;

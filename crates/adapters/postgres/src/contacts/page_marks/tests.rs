@@ -163,6 +163,28 @@ async fn a_computation_under_way_is_not_started_again() {
     assert!(!book.stale().await, "once the lock is free, a deep page computes the marks");
 }
 
+#[tokio::test]
+async fn the_page_function_is_planned_once_per_connection() {
+    // What plpgsql prepares inside `contact_page_ids` is not visible from outside; the function
+    // carries the setting that keeps those plans generic (see migration 000080).
+    let book = empty_book().await;
+    let mut conn = book.db.conn().await.unwrap();
+    let settings: Vec<Setting> =
+        diesel::sql_query("SELECT unnest(proconfig) AS setting FROM pg_proc WHERE proname = 'contact_page_ids'")
+            .load(&mut conn)
+            .await
+            .unwrap();
+    let settings: Vec<&str> = settings.iter().map(|s| s.setting.as_str()).collect();
+    assert_eq!(settings, ["plan_cache_mode=force_generic_plan"]);
+}
+
+/// One setting of a function, as `sql_query` loads it.
+#[derive(QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    setting: String,
+}
+
 /// One id, as `sql_query` loads it.
 #[derive(QueryableByName)]
 struct Id {
