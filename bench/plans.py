@@ -60,6 +60,8 @@ def capture(url):
 RULES = [
     # diesel's `single_value()` (the stored count's subquery) binds its `LIMIT 1`.
     ("one", re.compile(r'"contact_counts"\."user_id"\s*=\s*\$\d+\)\s*LIMIT\s*$', re.I)),
+    # The same for the deep page's `(SELECT contact_page_marks_stale($n) LIMIT $m)`.
+    ("one", re.compile(r'contact_page_marks_stale\(\s*\$\d+\s*\)\s*LIMIT\s*$', re.I)),
     # The filtered page's `ORDER BY id + 0` (an order no index provides): diesel binds the 0.
     ("zero", re.compile(r'"contacts"\."id"\s*\+\s*$')),
     # A deep page's ids come from `contact_page_ids(owner, skip, lim)`, and it reads whether

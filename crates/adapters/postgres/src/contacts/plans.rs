@@ -67,10 +67,26 @@ async fn big_book() -> Book {
     book
 }
 
+/// How many subqueries of a plan run once a statement (InitPlans).
+fn init_plans(plan: &Value) -> usize {
+    match plan {
+        Value::Array(items) => items.iter().map(init_plans).sum(),
+        Value::Object(map) => {
+            let own = map.get("Parent Relationship").and_then(Value::as_str) == Some("InitPlan");
+            usize::from(own) + map.values().map(init_plans).sum::<usize>()
+        }
+        _ => 0,
+    }
+}
+
 impl Book {
-    async fn plan<Q: QueryFragment<Pg> + Send>(&self, query: Q) -> Vec<(String, String)> {
+    async fn explain<Q: QueryFragment<Pg> + Send>(&self, query: Q) -> Value {
         let mut conn = self.db.conn().await.unwrap();
-        let plan: Value = Explain(query).get_result(&mut conn).await.expect("explain");
+        Explain(query).get_result(&mut conn).await.expect("explain")
+    }
+
+    async fn plan<Q: QueryFragment<Pg> + Send>(&self, query: Q) -> Vec<(String, String)> {
+        let plan = self.explain(query).await;
         let mut all = Vec::new();
         nodes(&plan, &mut all);
         assert!(
@@ -101,6 +117,10 @@ async fn big_book_queries_use_their_indexes() {
         assert!(uses(&plan, "Index Scan", "contact_counts_pkey"), "skip {skip}: {plan:?}");
         assert!(uses(&plan, "Index Scan", "contacts_pkey"), "skip {skip}: the page's rows by key: {plan:?}");
     }
+    // A deep page from the marks: the total, the ids and whether the marks are stale are each
+    // read once a statement, not once a row.
+    let deep = book.explain(page_marks::marked_page(book.owner, Page { skip: 45_000, limit: 20 })).await;
+    assert_eq!(init_plans(&deep), 3, "{deep}");
     let (page, total) =
         book.repo.list(book.owner, &ContactFilter::default(), Page { skip: 45_000, limit: 20 }).await.unwrap();
     assert_eq!((page.len(), total), (20, BIG));
