@@ -2,9 +2,10 @@
 # `just profile`: where a request spends its instructions, counted by valgrind's callgrind.
 #
 # Instruction counts, unlike seconds, repeat on a busy machine (issue 15). The release build
-# runs under callgrind against a fresh database and the local Redis, with RUST_LOG=info as in
-# `just bench` (Redis database PROFILE_REDIS_URL, redis://127.0.0.1:6379/13, emptied first); a user with PROFILE_CONTACTS contacts (20) made through REST, then
-# PROFILE_REQUESTS (200) warm requests of each kind over one keep-alive connection:
+# runs under callgrind against a fresh database and the local Redis (PROFILE_REDIS_URL,
+# redis://127.0.0.1:6379/13, emptied first), with RUST_LOG=info as in `just bench`; a user with
+# PROFILE_CONTACTS contacts (20) made through REST, then PROFILE_REQUESTS (200) warm requests of
+# each kind over one keep-alive connection:
 #   me    GET /api/users/me       (authentication and a small JSON answer, no PostgreSQL)
 #   get   GET /api/contacts/{id}  (one contact: one PostgreSQL round trip)
 #   list  GET /api/contacts/      (a page of 20 and the stored total)
@@ -50,12 +51,7 @@ pid=$SERVER_PID
 password="profile-$(head -c 12 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
 scratch_register reader reader@example.org "$password"
 token=$(scratch_login reader "$password")
-first=""
-while read -r body; do
-    id=$(curl -fsS "$BASE/api/contacts/" -H "authorization: Bearer $token" \
-        -H 'content-type: application/json' -d "$body" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-    first=${first:-$id}
-done < <(python3 bench/cards.py rest "$contacts")
+first=$(scratch_create_contacts "$token" < <(python3 bench/cards.py rest "$contacts"))
 
 # send PATH N: N GET requests over one keep-alive connection, each answered 200.
 send() {

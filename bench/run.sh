@@ -175,12 +175,7 @@ one_shot() {
 with_other() { sed "s/\$/ ${other[$1]}% |/" "$SCRATCH_DIR/$1.out"; }
 
 echo "bench: the small book, 20 contacts through REST"
-contact_id=""
-while read -r body; do
-    id=$(curl -fsS "$BASE/api/contacts/" -H "authorization: Bearer $reader_token" \
-        -H 'content-type: application/json' -d "$body" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-    contact_id=${contact_id:-$id}
-done < <(python3 bench/cards.py rest 20)
+contact_id=$(scratch_create_contacts "$reader_token" < <(python3 bench/cards.py rest 20))
 
 echo "bench: the big book, 50,000 cards through vCard import"
 one_shot import python3 bench/vcard.py import "$BASE" "$big_token"

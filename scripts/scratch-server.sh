@@ -118,6 +118,18 @@ scratch_login() {
         | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
 }
 
+# scratch_create_contacts TOKEN < BODIES: creates one contact through REST for each JSON body on
+# standard input (one a line) and prints the id of the first; fails at the first refused create.
+scratch_create_contacts() {
+    local body id first=""
+    while read -r body; do
+        id=$(curl -fsS "$BASE/api/contacts/" -H "authorization: Bearer $1" \
+            -H 'content-type: application/json' -d "$body" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') || return 1
+        first=${first:-$id}
+    done
+    [ -n "$first" ] && echo "$first"
+}
+
 scratch_stop_server() {
     if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill "$SERVER_PID" 2>/dev/null || true

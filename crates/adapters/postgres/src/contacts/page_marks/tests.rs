@@ -164,7 +164,7 @@ async fn a_computation_under_way_is_not_started_again() {
 }
 
 #[tokio::test]
-async fn the_page_function_is_planned_once_per_connection() {
+async fn the_page_function_carries_the_generic_plan_setting() {
     // What plpgsql prepares inside `contact_page_ids` is not visible from outside; the function
     // carries the setting that keeps those plans generic (see migration 000080).
     let book = empty_book().await;
