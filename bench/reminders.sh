@@ -42,7 +42,6 @@ now_ms() { date +%s%3N; }
 echo "reminders bench: $USERS users, $((USERS * PER_USER)) contacts"
 started=$(now_ms)
 sql <<SQL
-DROP INDEX contacts_first_name_trgm_idx, contacts_last_name_trgm_idx, contacts_email_trgm_idx;
 INSERT INTO users (username, email, password_hash, confirmed)
 SELECT 'user' || i, 'user' || i || '@example.org', 'x', TRUE FROM generate_series(1, $USERS) AS i;
 -- Contacts in bulk, without the per-row triggers (change log, counts): they do not matter here.

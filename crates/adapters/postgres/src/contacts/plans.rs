@@ -63,7 +63,7 @@ async fn big_book() -> Book {
         );
         execute_sql(&book.db, &sql).await.expect("fill the book");
     }
-    execute_sql(&book.db, "VACUUM ANALYZE contacts").await.expect("vacuum");
+    execute_sql(&book.db, "VACUUM ANALYZE contacts, contact_search").await.expect("vacuum");
     book
 }
 
@@ -76,6 +76,18 @@ fn init_plans(plan: &Value) -> usize {
             usize::from(own) + map.values().map(init_plans).sum::<usize>()
         }
         _ => 0,
+    }
+}
+
+/// Every `Index Cond` of a plan.
+fn index_conditions(plan: &Value) -> Vec<String> {
+    match plan {
+        Value::Array(items) => items.iter().flat_map(index_conditions).collect(),
+        Value::Object(map) => {
+            let own = map.get("Index Cond").and_then(Value::as_str).map(str::to_owned);
+            own.into_iter().chain(map.values().flat_map(index_conditions)).collect()
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -126,25 +138,33 @@ async fn big_book_queries_use_their_indexes() {
     assert_eq!((page.len(), total), (20, BIG));
     assert_eq!(page[0].first_name, "First45001");
 
-    // Substring search: the trigram indexes, for `q` (all three) and each field.
-    let plan = book.plan(filtered_page(book.owner, &q("irst4711"), Page { skip: 0, limit: 20 })).await;
-    for index in ["contacts_first_name_trgm_idx", "contacts_last_name_trgm_idx", "contacts_email_trgm_idx"] {
-        assert!(uses(&plan, "Bitmap Index Scan", index), "q uses {index}: {plan:?}");
-    }
+    // Substring search: the search table's trigram index, for `q` and each field, and only
+    // the page's rows read from `contacts`, by key.
     let by_field = [
-        (ContactFilter { first_name: Some("irst4711".into()), ..Default::default() }, "contacts_first_name_trgm_idx"),
-        (ContactFilter { last_name: Some("a1b2c".into()), ..Default::default() }, "contacts_last_name_trgm_idx"),
-        (ContactFilter { email: Some("c4711@".into()), ..Default::default() }, "contacts_email_trgm_idx"),
+        q("irst4711"),
+        ContactFilter { first_name: Some("irst4711".into()), ..Default::default() },
+        ContactFilter { last_name: Some("a1b2c".into()), ..Default::default() },
+        ContactFilter { email: Some("c4711@".into()), ..Default::default() },
+        // A needle with many matches (First47, First470..First47999: 1,111, 2% of the book)
+        // too: the exact total needs every match, so walking in id order would read them all.
+        q("irst47"),
     ];
-    for (filter, index) in &by_field {
-        let plan = book.plan(filtered_page(book.owner, filter, Page { skip: 0, limit: 20 })).await;
-        assert!(uses(&plan, "Bitmap Index Scan", index), "{filter:?} uses {index}: {plan:?}");
+    for filter in &by_field {
+        let plan = book.plan(search::Matches::new(book.owner, filter).page(Page { skip: 0, limit: 20 })).await;
+        assert!(uses(&plan, "Bitmap Index Scan", "contact_search_text_idx"), "{filter:?}: {plan:?}");
+        let by_key = uses(&plan, "Index Scan", "contacts_pkey") || uses(&plan, "Index Scan", "contacts_user_id_idx");
+        assert!(by_key, "{filter:?}: the page's rows by key: {plan:?}");
+        assert!(!plan.iter().any(|(k, on)| k.contains("Heap") && on == "contacts"), "{filter:?}: {plan:?}");
+        assert!(!plan.iter().any(|(_, on)| on == "contact_search_pkey"), "{filter:?}: no walk in id order: {plan:?}");
     }
-    // A needle with many matches (First47, First470..First47999: 1,111, 2% of the book) too:
-    // the exact total needs every match, so walking the book in id order would read it all.
-    let plan = book.plan(filtered_page(book.owner, &q("irst47"), Page { skip: 0, limit: 20 })).await;
-    assert!(uses(&plan, "Bitmap Index Scan", "contacts_first_name_trgm_idx"), "many matches: {plan:?}");
-    assert!(!plan.iter().any(|(k, i)| k.starts_with("Index") && i == "contacts_user_id_idx"), "{plan:?}");
+    // A needle without a trigram is not looked up in the text (that would read the index's
+    // every text entry, every owner's): only the owner's key narrows it.
+    let short = book.explain(search::Matches::new(book.owner, &q("@e")).page(Page { skip: 0, limit: 20 })).await;
+    let conditions = index_conditions(&short);
+    assert!(!conditions.is_empty() && conditions.iter().all(|c| !c.contains("~~")), "{short}");
+    let (page, total) = book.repo.list(book.owner, &q("@e"), Page { skip: 0, limit: 2 }).await.unwrap();
+    let names: Vec<&str> = page.iter().map(|c| c.first_name.as_str()).collect();
+    assert_eq!((names, total), (vec!["First1", "First2"], BIG), "every email of the book, none of the neighbour's");
     let (page, total) = book.repo.list(book.owner, &q("irst47"), Page { skip: 0, limit: 3 }).await.unwrap();
     let names: Vec<&str> = page.iter().map(|c| c.first_name.as_str()).collect();
     assert_eq!((names, total), (vec!["First47", "First470", "First471"], 1_111), "id order, exact total");
@@ -170,7 +190,7 @@ struct Plans {
 }
 
 #[tokio::test]
-async fn the_whole_book_page_is_planned_once_per_connection() {
+async fn the_whole_book_page_and_a_search_are_planned_once_per_connection() {
     // One book of 50,000 next to one of 20: the average book the generic plan assumes is
     // 25,010 contacts, which made every custom plan look cheaper.
     let book = big_book().await;
@@ -188,6 +208,22 @@ async fn the_whole_book_page_is_planned_once_per_connection() {
     .await
     .unwrap();
     // PostgreSQL plans the first five executions for their values, then keeps the generic plan.
+    assert_eq!(plans, vec![Plans { generic_plans: 3, custom_plans: 5 }]);
+
+    // A search too, whatever its needle: 1 to 1,111 matches.
+    for needle in ["irst4711", "irst47", "ast", "c1234@", "irst4711", "irst9", "irst1234", "ample"] {
+        let filter = q(needle);
+        let rows: Vec<(ContactRow, i64)> =
+            search::Matches::new(book.owner, &filter).page(Page { skip: 0, limit: 20 }).load(&mut conn).await.unwrap();
+        assert!(!rows.is_empty(), "{needle}");
+    }
+    let plans: Vec<Plans> = diesel::sql_query(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+         WHERE statement LIKE '%contact_search%' AND statement NOT LIKE '%pg_prepared_statements%'",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
     assert_eq!(plans, vec![Plans { generic_plans: 3, custom_plans: 5 }]);
 }
 
