@@ -12,12 +12,12 @@
 //! once a statement: `lower(x) LIKE lower(p)` is how PostgreSQL evaluates `x ILIKE p` in a
 //! multibyte database, so the matches are `ILIKE`'s.
 
+use diesel::SelectableHelper;
+use diesel::dsl::AsSelect;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::QueryResult;
 use diesel::sql_types::{BigInt, Text};
-use diesel::SelectableHelper;
-use diesel::dsl::AsSelect;
 
 use contacts_domain::contact::{ContactFilter, Page};
 use contacts_domain::user::UserId;
@@ -206,7 +206,9 @@ impl QueryFragment<Pg> for MatchPage {
         out.push_sql(") LIMIT (SELECT ");
         out.push_bind_param::<BigInt, _>(&self.page.limit)?;
         // The owner again on `contacts`: the search row's owner is a copy, this is the source.
-        out.push_sql(")) AS \"m\" ON \"contacts\".\"id\" = \"m\".\"contact_id\" WHERE \"contacts\".\"user_id\" = (SELECT ");
+        out.push_sql(
+            ")) AS \"m\" ON \"contacts\".\"id\" = \"m\".\"contact_id\" WHERE \"contacts\".\"user_id\" = (SELECT ",
+        );
         out.push_bind_param::<BigInt, _>(&self.matches.owner)?;
         out.push_sql(") ORDER BY \"contacts\".\"id\"");
         Ok(())
