@@ -7,7 +7,7 @@
 //! installed here collects them all, wherever they are recorded.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -50,8 +50,15 @@ fn is_dav(path: &str) -> bool {
 /// Buckets of the latency histogram, in seconds: from a cached read to a slow bcrypt login.
 const DURATION_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-/// The process-wide recorder's handle, installed on first use. One per process: the `metrics`
-/// macros write to a global recorder, so several apps in one test process share it.
+/// How often the histograms' samples are folded into their buckets. The recorder keeps every
+/// sample it is given until then: without this upkeep only a scrape folds them, so an instance
+/// that nobody scrapes (no `METRICS_ADDR`, or Prometheus down) grew with every request it
+/// answered (18 bytes a request: 11 MiB for each 600,000 `/me` requests, measured with wrk).
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// The process-wide recorder's handle, installed on first use, with a thread of its own that
+/// runs its upkeep every [`UPKEEP_EVERY`]. One per process: the `metrics` macros write to a
+/// global recorder, so several apps in one test process share it.
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
@@ -63,6 +70,17 @@ pub fn handle() -> &'static PrometheusHandle {
                 // Another recorder was installed first (only possible in tests): keep a private one.
                 PrometheusBuilder::new().build_recorder().handle()
             });
+        let upkeep = handle.clone();
+        let started = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            }
+        });
+        if let Err(error) = started {
+            // Scrapes still fold the samples; only an unscraped instance grows.
+            tracing::warn!(%error, "cannot start the metrics upkeep thread");
+        }
         describe();
         handle
     })
