@@ -131,13 +131,8 @@ impl Matches {
                 Field::Any => {
                     out.push_sql(" AND (");
                     for (i, one) in [Field::FirstName, Field::LastName, Field::Email].into_iter().enumerate() {
-                        if i > 0 {
-                            out.push_sql(" OR ");
-                        }
-                        out.push_sql(one.column());
-                        out.push_sql(" LIKE (SELECT lower(");
-                        out.push_bind_param::<Text, _>(pattern)?;
-                        out.push_sql("))");
+                        out.push_sql(if i > 0 { " OR " } else { "" });
+                        column_like(out, one.column(), pattern)?;
                     }
                     out.push_sql(")");
                 }
@@ -151,6 +146,11 @@ impl Matches {
 /// ` AND <column> LIKE (SELECT lower($n))`.
 fn like<'b>(out: &mut AstPass<'_, 'b, Pg>, column: &'static str, pattern: &'b String) -> QueryResult<()> {
     out.push_sql(" AND ");
+    column_like(out, column, pattern)
+}
+
+/// `<column> LIKE (SELECT lower($n))`: the pattern lowered by PostgreSQL, once a statement.
+fn column_like<'b>(out: &mut AstPass<'_, 'b, Pg>, column: &'static str, pattern: &'b String) -> QueryResult<()> {
     out.push_sql(column);
     out.push_sql(" LIKE (SELECT lower(");
     out.push_bind_param::<Text, _>(pattern)?;
