@@ -44,30 +44,50 @@ impl CapturedMail {
     }
 
     fn part(&self, content_type: &str) -> Option<String> {
-        let sections = self.data.split("\r\n--");
-        for section in sections {
-            let Some((head, body)) = section.split_once("\r\n\r\n") else { continue };
-            let is_type =
-                header_in(head, "Content-Type").is_some_and(|v| v.to_ascii_lowercase().starts_with(content_type));
-            if !is_type {
-                continue;
-            }
-            let body = body.trim_end_matches("\r\n");
-            let encoding = header_in(head, "Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
-            return Some(
-                match encoding.as_str() {
-                    "base64" => {
-                        let compact: String = body.split_whitespace().collect();
-                        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(compact).ok()?).ok()?
-                    }
-                    "quoted-printable" => decode_quoted_printable(body),
-                    _ => body.to_owned(),
-                }
-                .replace("\r\n", "\n"),
-            );
-        }
-        None
+        let (head, body) = self.data.split_once("\r\n\r\n")?;
+        part_in(head, body, content_type)
     }
+}
+
+/// The decoded body of the first part of type `content_type` in the entity `head` + `body`,
+/// descending into multiparts. Sections are cut only at the declared boundary: a
+/// quoted-printable line may itself start with `--` (a token's `-` at a soft line break).
+fn part_in(head: &str, body: &str, content_type: &str) -> Option<String> {
+    let declared = header_in(head, "Content-Type").unwrap_or_default();
+    if let Some(boundary) = boundary_of(&declared) {
+        let delimiter = format!("\r\n--{boundary}");
+        // The text before the first delimiter is the preamble, never a part.
+        return format!("\r\n{body}").split(delimiter.as_str()).skip(1).find_map(|section| {
+            let section = section.strip_prefix("\r\n")?;
+            let (head, body) = section.split_once("\r\n\r\n")?;
+            part_in(head, body, content_type)
+        });
+    }
+    if !declared.to_ascii_lowercase().starts_with(content_type) {
+        return None;
+    }
+    let body = body.trim_end_matches("\r\n");
+    let encoding = header_in(head, "Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
+    let decoded = match encoding.as_str() {
+        "base64" => {
+            let compact: String = body.split_whitespace().collect();
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(compact).ok()?).ok()?
+        }
+        "quoted-printable" => decode_quoted_printable(body),
+        _ => body.to_owned(),
+    };
+    Some(decoded.replace("\r\n", "\n"))
+}
+
+/// The `boundary` parameter of a `multipart/*` content type, unquoted.
+fn boundary_of(content_type: &str) -> Option<&str> {
+    if !content_type.to_ascii_lowercase().starts_with("multipart/") {
+        return None;
+    }
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("boundary").then(|| value.trim().trim_matches('"'))
+    })
 }
 
 fn header_in(head: &str, name: &str) -> Option<String> {
@@ -266,6 +286,35 @@ mod tests {
     #[test]
     fn quoted_printable_soft_breaks_and_escapes_are_decoded() {
         assert_eq!(decode_quoted_printable("a=3Db=\r\nc =C3=A9"), "a=bc é");
+    }
+
+    /// A mail as lettre writes it: `multipart/alternative`, each part quoted-printable.
+    fn alternative(text: &str, html: &str) -> CapturedMail {
+        let data = format!(
+            "Subject: Confirm\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n \
+             boundary=\"b0UND4ry\"\r\n\r\n--b0UND4ry\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Transfer-Encoding: quoted-printable\r\n\r\n{text}\r\n--b0UND4ry\r\n\
+             Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+             {html}\r\n--b0UND4ry--\r\n"
+        );
+        CapturedMail { data, ..CapturedMail::default() }
+    }
+
+    #[test]
+    fn a_soft_broken_line_that_starts_with_two_dashes_stays_in_its_part() {
+        // A token with "--" where quoted-printable breaks the line: the part goes on.
+        let mail = alternative("Confirm:\r\nhttp://x.test/confirm/abc=\r\n--def.ghi\r\nThanks", "<a>link--</a>");
+        assert_eq!(mail.text(), "Confirm:\nhttp://x.test/confirm/abc--def.ghi\nThanks");
+        assert_eq!(mail.line_starting_with("http://").as_deref(), Some("http://x.test/confirm/abc--def.ghi"));
+        assert_eq!(mail.html(), "<a>link--</a>");
+    }
+
+    #[test]
+    fn a_single_part_mail_is_its_own_text() {
+        let data = "Subject: x\r\nContent-Type: text/plain\r\n\r\nline one\r\n--line two\r\n".to_owned();
+        let mail = CapturedMail { data, ..CapturedMail::default() };
+        assert_eq!(mail.text(), "line one\n--line two");
+        assert!(mail.part("text/html").is_none());
     }
 
     #[test]
