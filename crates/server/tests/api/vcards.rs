@@ -151,6 +151,43 @@ async fn bad_imports_are_413_415_422_and_a_big_card_fails_alone() {
     expect_unauthenticated(app.get("/api/contacts/export.vcf", None).await).await;
 }
 
+/// A birthday list of many contacts, and pages of many out of a bigger book.
+#[tokio::test]
+async fn long_birthday_lists_and_pages_arrive_whole() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let today = Utc::now().date_naive();
+    let file: String = (0..150)
+        .map(|i| {
+            format!(
+                "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:party-{i}\r\nFN:Guest {i}\r\nN:{i};Guest;;;\r\n\
+                 BDAY:1990{:02}{:02}\r\nEND:VCARD\r\n",
+                today.month(),
+                today.day()
+            )
+        })
+        .collect();
+    assert_eq!(expect(import(&app, &ada, "text/vcard", file).await, StatusCode::OK).await["created"], 150);
+
+    let response = app.get("/api/contacts/birthdays?days=0", Some(&ada.token)).await;
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let today_list = expect(response, StatusCode::OK).await;
+    let mut uids: Vec<&str> = today_list.as_array().unwrap().iter().map(|c| c["uid"].as_str().unwrap()).collect();
+    uids.sort_unstable();
+    let mut expected: Vec<String> = (0..150).map(|i| format!("party-{i}")).collect();
+    expected.sort_unstable();
+    assert_eq!(uids, expected);
+
+    let page = app.get("/api/contacts/?skip=10&limit=100", Some(&ada.token)).await;
+    assert_eq!(page.headers()["x-total-count"], "150");
+    let page = expect(page, StatusCode::OK).await;
+    let all = all_contacts(&app, &ada).await;
+    assert_eq!(all.len(), 150);
+    assert_eq!(page.as_array().unwrap()[..], all[10..110], "a page is its stretch of the whole book");
+    let ids: Vec<i64> = all.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ordered by id");
+}
+
 #[tokio::test]
 async fn multipart_import_and_version_3_export() {
     let app = spawn_app().await;
