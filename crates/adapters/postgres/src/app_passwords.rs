@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use contacts_domain::Error;
-use contacts_domain::addressbook::{AppPassword, AppPasswordStore};
+use contacts_domain::addressbook::{AppPassword, AppPasswordStore, USE_RECORDED_EVERY};
 use contacts_domain::user::UserId;
 
 use crate::error::query_error;
@@ -87,22 +87,27 @@ impl AppPasswordStore for PgAppPasswords {
     ) -> Result<Option<(UserId, String)>, Error> {
         let mut conn = self.db.conn().await?;
         let login = login.to_lowercase();
-        let owner =
-            users::table.filter(lower(users::username).eq(&login).or(lower(users::email).eq(&login))).select(users::id);
-        let used: Option<i64> = diesel::update(
-            app_passwords::table
-                .filter(app_passwords::fingerprint.eq(fingerprint))
-                .filter(app_passwords::user_id.eq_any(owner)),
-        )
-        .set(app_passwords::last_used_at.eq(now))
-        .returning(app_passwords::user_id)
-        .get_result(&mut conn)
-        .await
-        .optional()
-        .map_err(query_error)?;
-        let Some(id) = used else { return Ok(None) };
-        let username: String =
-            users::table.find(id).select(users::username).first(&mut conn).await.map_err(query_error)?;
+        // A read, one round trip: most requests of a sync client find a recent use recorded.
+        let found: Option<(i64, i64, String, Option<DateTime<Utc>>)> = app_passwords::table
+            .inner_join(users::table)
+            .filter(app_passwords::fingerprint.eq(fingerprint))
+            .filter(lower(users::username).eq(&login).or(lower(users::email).eq(&login)))
+            .select((app_passwords::id, users::id, users::username, app_passwords::last_used_at))
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(query_error)?;
+        let Some((password, id, username, last_used_at)) = found else { return Ok(None) };
+        let due = now - USE_RECORDED_EVERY;
+        if last_used_at.is_none_or(|at| at <= due) {
+            // The same condition in the write, so racing requests never move the use back.
+            let recorded = app_passwords::last_used_at.is_null().or(app_passwords::last_used_at.le(due));
+            diesel::update(app_passwords::table.find(password).filter(recorded))
+                .set(app_passwords::last_used_at.eq(now))
+                .execute(&mut conn)
+                .await
+                .map_err(query_error)?;
+        }
         Ok(Some((UserId(id), username)))
     }
 }

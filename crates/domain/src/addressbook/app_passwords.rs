@@ -16,6 +16,11 @@ use super::ports::AppPasswordStore;
 /// Longest name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 
+/// How old a recorded use must be before a new one is written. A sync client signs in with its
+/// app password on every request; recording each would make every CardDAV read a database write
+/// (a row version, a WAL record, a flushed commit). `last_used_at` is therefore exact to this.
+pub const USE_RECORDED_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
 /// Random bytes in a secret (256 bits; the contract asks for at least 128).
 const SECRET_BYTES: usize = 32;
 
@@ -28,7 +33,7 @@ pub struct AppPassword {
     pub name: String,
     /// When it was made.
     pub created_at: DateTime<Utc>,
-    /// When it last signed in, if ever.
+    /// When it last signed in, if ever, to within [`USE_RECORDED_EVERY`].
     pub last_used_at: Option<DateTime<Utc>>,
 }
 

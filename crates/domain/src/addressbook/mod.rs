@@ -8,7 +8,7 @@ mod app_passwords;
 mod cards;
 mod ports;
 
-pub use app_passwords::{AppPassword, AppPasswordService, CreatedAppPassword, MAX_NAME_CHARS};
+pub use app_passwords::{AppPassword, AppPasswordService, CreatedAppPassword, MAX_NAME_CHARS, USE_RECORDED_EVERY};
 pub use cards::{card_etag, card_text};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockAppPasswordStore;

@@ -141,7 +141,9 @@ pub trait AppPasswordStore: Send + Sync + 'static {
     /// Deletes one of the owner's app passwords; `false` when the owner has none with this id.
     async fn delete(&self, owner: UserId, id: i64) -> Result<bool, Error>;
     /// The user whose username or email is `login` (case-insensitive) and who has an app
-    /// password with this fingerprint, marking it used at `now`: `(id, username)`.
+    /// password with this fingerprint: `(id, username)`. The password is marked used at `now`
+    /// unless its recorded use is less than [`super::USE_RECORDED_EVERY`] older (or newer: a
+    /// recorded use never moves back).
     async fn verify(
         &self,
         login: &str,

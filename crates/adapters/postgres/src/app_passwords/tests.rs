@@ -56,6 +56,20 @@ async fn verify_takes_the_username_or_email_in_any_case_and_records_the_use() {
 }
 
 #[tokio::test]
+async fn a_use_is_written_only_once_the_recorded_one_is_a_minute_old() {
+    let f = fixture().await;
+    f.store.insert(f.ada, "phone", "fp-phone").await.unwrap();
+    let used_at = async || f.store.list(f.ada).await.unwrap()[0].last_used_at;
+    let at = |seconds| now() + chrono::TimeDelta::seconds(seconds);
+
+    for (signed_in, recorded) in [(0, 0), (59, 0), (60, 60), (61, 60), (30, 60), (200, 200)] {
+        let verified = f.store.verify("ada", "fp-phone", at(signed_in)).await.unwrap();
+        assert_eq!(verified, Some((f.ada, "ada".to_owned())), "a use within the minute signs in all the same");
+        assert_eq!(used_at().await, Some(at(recorded)), "signed in at +{signed_in} s");
+    }
+}
+
+#[tokio::test]
 async fn a_password_signs_in_only_its_owner() {
     let f = fixture().await;
     f.store.insert(f.ada, "phone", "fp-ada").await.unwrap();
