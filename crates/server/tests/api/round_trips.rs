@@ -127,3 +127,52 @@ async fn an_authenticated_request_with_a_warm_cache_makes_one_database_round_tri
     };
     assert_eq!(statements_of(app, "DELETE", delete).await, 1, "DELETE");
 }
+
+/// A phone signs in with its app password on every CardDAV request: after the first use, that
+/// sign-in is one read (the use is written again only once a minute), on top of what the same
+/// request costs with a bearer token.
+#[tokio::test]
+async fn a_card_read_with_an_app_password_adds_one_read_to_the_bearer_one() {
+    let app = counted_app().await;
+    let ada = app.user("ada").await;
+    let made =
+        app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&ada.token), &json!({"name": "phone"})).await;
+    let secret = body(made).await["password"].as_str().unwrap().to_owned();
+    let grace = app.create_contact(&ada, &contact("Grace", "Hopper", "grace@example.org")).await;
+    let card = format!("/dav/addressbooks/ada/contacts/{}.vcf", grace["uid"].as_str().unwrap());
+    let (app, card) = (&app, card.as_str());
+
+    let bearer =
+        statements_of(app, "GET card, bearer", || app.request(Method::GET, card).bearer_auth(&ada.token)).await;
+    let basic = || app.request(Method::GET, card).basic_auth("ada", Some(&secret));
+    let with_password = statements_of(app, "GET card, app password", basic).await;
+    assert_eq!(with_password, bearer + 1, "the sign-in is one read, no write");
+    let writes = sent_since(app, 0).into_iter().filter(|(sql, _)| sql.starts_with("UPDATE \"app_passwords\"")).count();
+    assert_eq!(writes, 1, "only the first use is written");
+}
+
+/// A phone's most frequent request, a sync-collection from a recent token: the book is found (as
+/// for every request on a book), then one statement reads its numbers, its changes and their
+/// cards together, in one snapshot, with no transaction around several reads.
+#[tokio::test]
+async fn a_sync_collection_with_a_warm_cache_makes_two_database_round_trips() {
+    let app = counted_app().await;
+    let ada = app.user("ada").await;
+    app.create_contact(&ada, &contact("Grace", "Hopper", "grace@example.org")).await;
+    let book = "/dav/addressbooks/ada/contacts/";
+    let report = |token: &str| {
+        format!(
+            r#"<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token>
+<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#
+        )
+    };
+    let sync = |token: &str| {
+        app.request(Method::from_bytes(b"REPORT").unwrap(), book).bearer_auth(&ada.token).body(report(token))
+    };
+    let first = sync("").send().await.unwrap().text().await.unwrap();
+    let start = first.find("sync-token>").unwrap() + "sync-token>".len();
+    let token = first[start..start + first[start..].find('<').unwrap()].to_owned();
+    app.create_contact(&ada, &contact("Alan", "Turing", "alan@example.org")).await;
+
+    assert_eq!(statements_of(&app, "sync-collection", || sync(&token)).await, 2);
+}
