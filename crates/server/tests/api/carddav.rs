@@ -9,27 +9,12 @@ use crate::helpers::*;
 const CARD: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:dav-uid-1\r\nFN:Grace Hopper\r\nN:Hopper;Grace;;;\r\n\
 EMAIL;type=INTERNET:grace@example.com\r\nEND:VCARD\r\n";
 
-async fn app_password(app: &TestApp, user: &TestUser) -> String {
-    let made =
-        app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&user.token), &json!({"name": "phone"})).await;
-    let made = expect(made, StatusCode::CREATED).await;
-    made["password"].as_str().unwrap().to_owned()
-}
-
 fn dav(app: &TestApp, method: &str, path: &str, login: &str, password: &str) -> reqwest::RequestBuilder {
     app.request(Method::from_bytes(method.as_bytes()).unwrap(), path).basic_auth(login, Some(password))
 }
 
 async fn text(response: Response) -> String {
     response.text().await.unwrap()
-}
-
-const SYNC: &str = r#"<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>TOKEN</d:sync-token>
-<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#;
-
-fn token_of(body: &str) -> String {
-    let start = body.find("sync-token>").unwrap() + "sync-token>".len();
-    body[start..start + body[start..].find('<').unwrap()].to_owned()
 }
 
 #[tokio::test]

@@ -180,6 +180,25 @@ impl TestApp {
     }
 }
 
+/// A sync-collection REPORT body asking for the changes since `TOKEN` (replace it; empty for
+/// an initial sync), with their ETags.
+pub const SYNC: &str = r#"<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>TOKEN</d:sync-token>
+<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#;
+
+/// The `sync-token` of a sync-collection answer.
+pub fn token_of(body: &str) -> String {
+    let start = body.find("sync-token>").unwrap() + "sync-token>".len();
+    body[start..start + body[start..].find('<').unwrap()].to_owned()
+}
+
+/// A new app password of `user` (its secret), made through REST as a phone's owner would.
+pub async fn app_password(app: &TestApp, user: &TestUser) -> String {
+    let made =
+        app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&user.token), &json!({"name": "phone"})).await;
+    let made = expect(made, StatusCode::CREATED).await;
+    made["password"].as_str().unwrap().to_owned()
+}
+
 /// A body sent without `Content-Length` (chunked transfer), `total` bytes: `head`, then `fill`
 /// bytes in chunks of 8 KiB made as they are sent, then `tail`. A server that stops reading
 /// early never gets the rest.

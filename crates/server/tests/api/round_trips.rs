@@ -135,9 +135,7 @@ async fn an_authenticated_request_with_a_warm_cache_makes_one_database_round_tri
 async fn a_card_read_with_an_app_password_adds_one_read_to_the_bearer_one() {
     let app = counted_app().await;
     let ada = app.user("ada").await;
-    let made =
-        app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&ada.token), &json!({"name": "phone"})).await;
-    let secret = body(made).await["password"].as_str().unwrap().to_owned();
+    let secret = app_password(&app, &ada).await;
     let grace = app.create_contact(&ada, &contact("Grace", "Hopper", "grace@example.org")).await;
     let card = format!("/dav/addressbooks/ada/contacts/{}.vcf", grace["uid"].as_str().unwrap());
     let (app, card) = (&app, card.as_str());
@@ -160,18 +158,12 @@ async fn a_sync_collection_with_a_warm_cache_makes_two_database_round_trips() {
     let ada = app.user("ada").await;
     app.create_contact(&ada, &contact("Grace", "Hopper", "grace@example.org")).await;
     let book = "/dav/addressbooks/ada/contacts/";
-    let report = |token: &str| {
-        format!(
-            r#"<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token>
-<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"#
-        )
-    };
     let sync = |token: &str| {
-        app.request(Method::from_bytes(b"REPORT").unwrap(), book).bearer_auth(&ada.token).body(report(token))
+        app.request(Method::from_bytes(b"REPORT").unwrap(), book)
+            .bearer_auth(&ada.token)
+            .body(SYNC.replace("TOKEN", token))
     };
-    let first = sync("").send().await.unwrap().text().await.unwrap();
-    let start = first.find("sync-token>").unwrap() + "sync-token>".len();
-    let token = first[start..start + first[start..].find('<').unwrap()].to_owned();
+    let token = token_of(&sync("").send().await.unwrap().text().await.unwrap());
     app.create_contact(&ada, &contact("Alan", "Turing", "alan@example.org")).await;
 
     assert_eq!(statements_of(&app, "sync-collection", || sync(&token)).await, 2);

@@ -153,7 +153,7 @@ async fn bad_imports_are_413_415_422_and_a_big_card_fails_alone() {
 
 /// A birthday list of many contacts, and pages of many out of a bigger book.
 #[tokio::test]
-async fn long_birthday_lists_and_pages_arrive_whole() {
+async fn long_birthday_lists_and_pages_hold_every_contact() {
     let app = spawn_app().await;
     let ada = app.user("ada").await;
     let today = Utc::now().date_naive();
