@@ -57,7 +57,7 @@ const DURATION_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// The process-wide recorder's handle, installed on first use, with a thread of its own that
-/// runs its upkeep every 5 s. One per process: the `metrics` macros write to a
+/// runs its upkeep every `UPKEEP_EVERY`. One per process: the `metrics` macros write to a
 /// global recorder, so several apps in one test process share it.
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
