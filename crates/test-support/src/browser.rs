@@ -1,6 +1,7 @@
 //! [`Browser`]: headless Chromium driven through ChromeDriver's WebDriver protocol, for tests
 //! of pages a person uses (the password-reset form).
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -9,7 +10,8 @@ use serde_json::{Value, json};
 /// The W3C WebDriver key under which an element reference comes back.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// A running ChromeDriver with one headless Chromium session; both end when it is dropped.
+/// A running ChromeDriver with one headless Chromium session. [`Browser::quit`] ends both the
+/// way WebDriver means it; dropping it (a test that panicked) kills them, Chromium included.
 #[derive(Debug)]
 pub struct Browser {
     driver: Child,
@@ -34,6 +36,9 @@ impl Browser {
         let port = crate::unused_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            // A process group of its own, which the Chromium it starts joins: killing the group
+            // leaves no browser behind, where killing the driver alone orphaned it.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -71,6 +76,11 @@ impl Browser {
         let created = browser.call(reqwest::Method::POST, "/session", Some(capabilities)).await;
         browser.session = created["sessionId"].as_str().expect("a session id").to_owned();
         browser
+    }
+
+    /// Ends the session (ChromeDriver closes Chromium and its helpers), then the driver.
+    pub async fn quit(self) {
+        self.call(reqwest::Method::DELETE, &self.session_path(""), None).await;
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -146,8 +156,63 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // After `quit` only the driver is left in the group; after a panic, Chromium too.
+        let _ = rustix::process::kill_process_group(
+            rustix::process::Pid::from_child(&self.driver),
+            rustix::process::Signal::KILL,
+        );
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The processes whose command line names `profile` (Chromium and its helpers run with it).
+    fn processes_of(profile: &std::path::Path) -> Vec<String> {
+        let needle = profile.display().to_string();
+        let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+        entries
+            .flatten()
+            .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok().map(|c| (entry.file_name(), c)))
+            .filter(|(_, cmdline)| String::from_utf8_lossy(cmdline).contains(&needle))
+            .map(|(pid, _)| pid.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Chromium outlived its driver once the driver alone was killed: every CI run left one
+    /// browser running. Ending the session, or dropping the browser without it (a failed test),
+    /// must leave none.
+    #[tokio::test]
+    async fn no_browser_outlives_its_session_or_a_failed_test() {
+        if !Browser::available() {
+            assert!(std::env::var("CI").is_err(), "CI must have chromium and chromium-driver installed");
+            eprintln!("skipped: install chromium and chromium-driver to run the browser tests");
+            return;
+        }
+        let quit = Browser::start().await;
+        let quit_profile = quit.profile.clone();
+        assert!(!processes_of(&quit_profile).is_empty(), "Chromium runs with its profile");
+        quit.quit().await;
+
+        let dropped = Browser::start().await;
+        let dropped_profile = dropped.profile.clone();
+        drop(dropped);
+
+        // A killed process takes a moment to go.
+        for _ in 0..50 {
+            if processes_of(&quit_profile).is_empty() && processes_of(&dropped_profile).is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "left running: {:?} after quit, {:?} after drop",
+            processes_of(&quit_profile),
+            processes_of(&dropped_profile)
+        );
     }
 }

@@ -30,6 +30,7 @@ async fn a_person_resets_their_password_in_a_browser() {
     browser.type_into("#new_password", "typed in a browser").await;
     browser.click("button[type=submit]").await;
     browser.wait_for_text("Your password has been reset").await;
+    browser.quit().await;
 
     expect(app.login_form("ada", "typed in a browser").await, StatusCode::OK).await;
     expect(app.login_form("ada", PASSWORD).await, StatusCode::UNAUTHORIZED).await;
