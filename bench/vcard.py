@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""vCard figures for `just bench` (called by bench/run.sh; standard library only).
+"""vCard and whole-book figures for `just bench` (called by bench/run.sh; standard library only).
 
 Usage: vcard.py import BASE_URL TOKEN
        vcard.py export BASE_URL TOKEN SERVER_PID
+       vcard.py birthdays BASE_URL TOKEN SERVER_PID
 
 `import` sends a file of 10,000 cards (bench/cards.py: 3.0, with ORG, ADR and an X- property
 each) through POST /api/contacts/import and reports cards a second (target: at least 2,000), then
@@ -10,6 +11,8 @@ imports 40,000 more in four files: the 50,000-contact book the rest of the bench
 `export` exports that book through GET /api/contacts/export.vcf while sampling the server's VmRSS
 every 20 ms, and reports the peak growth over the RSS before the export (target: under 50 MB),
 the bytes and the time.
+`birthdays` reads the birthday list of a whole year (`?days=365`: every contact of that book)
+the same way: the longest JSON answer a user can ask for.
 Each prints one Markdown table row: `| workload | cards | cards/s | seconds | RSS growth |`.
 """
 
@@ -63,10 +66,26 @@ def export_book(base, token, pid):
     print(f"| export a 50,000-contact book ({size / 1e6:.1f} MB) | {count} | {count / seconds:.0f} | {seconds:.2f} | {rss.growth()} |")
 
 
+def year_of_birthdays(base, token, pid):
+    """GET /api/contacts/birthdays?days=365 of the whole book, with the server's RSS sampled."""
+    request = urllib.request.Request(
+        f"{base}/api/contacts/birthdays?days=365", headers={"authorization": f"Bearer {token}"}
+    )
+    with PeakRss(pid) as rss:
+        started = time.monotonic()
+        with urllib.request.urlopen(request, timeout=600) as response:
+            body = response.read()
+        seconds = time.monotonic() - started
+    count = len(json.loads(body))
+    print(f"| birthdays of a year (`days=365`, {len(body) / 1e6:.1f} MB of JSON) | {count} | {count / seconds:.0f} | {seconds:.2f} | {rss.growth()} |")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "import":
         import_book(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "export":
         export_book(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif sys.argv[1] == "birthdays":
+        year_of_birthdays(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:
         sys.exit(f"unknown command {sys.argv[1]}")

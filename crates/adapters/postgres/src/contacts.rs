@@ -51,7 +51,7 @@ impl From<ContactRow> for Contact {
             email: row.email,
             phone: row.phone,
             birthday: row.birthday,
-            birthday_md: row.birthday_md.map(|md| MonthDay { month: (md / 100) as u32, day: (md % 100) as u32 }),
+            birthday_md: row.birthday_md.map(month_day),
             additional_info: row.additional_info,
             emails: row.emails,
             phones: row.phones,
@@ -80,6 +80,11 @@ impl From<CardRow> for StoredCard {
 /// `month * 100 + day`, the `birthday_md` column.
 fn md_code(md: MonthDay) -> i16 {
     (md.month * 100 + md.day) as i16
+}
+
+/// The month and day of a `birthday_md` value.
+fn month_day(code: i16) -> MonthDay {
+    MonthDay { month: (code / 100) as u32, day: (code % 100) as u32 }
 }
 
 /// A fresh random UID (a version 4 UUID) for a contact made through REST.
@@ -311,10 +316,37 @@ impl ContactRepository for PgContactRepository {
         Ok(deleted > 0)
     }
 
-    async fn with_birthday_on(&self, owner: UserId, days: &[MonthDay]) -> Result<Vec<Contact>, Error> {
+    async fn with_birthday_on(
+        &self,
+        owner: UserId,
+        days: &[MonthDay],
+        after: Option<ContactId>,
+        limit: Option<i64>,
+    ) -> Result<Vec<Contact>, Error> {
         let mut conn = self.db.conn().await?;
         let codes: Vec<i16> = days.iter().map(|d| md_code(*d)).collect();
-        birthdays(owner, codes).load(&mut conn).await.into_domain()
+        let mut query = birthdays(owner, codes);
+        if let Some(after) = after {
+            query = query.filter(contacts::id.gt(after.0));
+        }
+        if let Some(limit) = limit {
+            query = query.limit(limit);
+        }
+        query.load(&mut conn).await.into_domain()
+    }
+
+    async fn birthday_counts(&self, owner: UserId, days: &[MonthDay]) -> Result<Vec<(MonthDay, i64)>, Error> {
+        let mut conn = self.db.conn().await?;
+        let codes: Vec<i16> = days.iter().map(|d| md_code(*d)).collect();
+        // An index-only walk of (user_id, birthday_md): no contact is read.
+        let counts: Vec<(Option<i16>, i64)> = owned(owner)
+            .filter(contacts::birthday_md.eq_any(codes))
+            .group_by(contacts::birthday_md)
+            .select((contacts::birthday_md, diesel::dsl::count_star()))
+            .load(&mut conn)
+            .await
+            .map_err(query_error)?;
+        Ok(counts.into_iter().filter_map(|(code, n)| Some((month_day(code?), n))).collect())
     }
 
     async fn import(&self, owner: UserId, cards: &[CardRecord]) -> Result<Vec<ImportOutcome>, Error> {

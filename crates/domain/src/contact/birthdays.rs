@@ -25,17 +25,31 @@ impl MonthDay {
 ///
 /// In a non-leap year, 28 February also stands for 29 February birthdays.
 pub fn birthday_window(today: NaiveDate, days: u32) -> Vec<MonthDay> {
-    let mut window = Vec::with_capacity(days as usize + 2);
+    let mut window: Vec<MonthDay> = celebration_days(today, days).into_iter().flatten().collect();
+    window.sort();
+    window
+}
+
+/// The days from `today` to `today + days`, in order, each as the birthdays celebrated on it:
+/// one month and day, or two on 28 February of a non-leap year. A month and day comes only on
+/// its first day (a window of 365 days can end on the day it began).
+///
+/// A birthday list is read day by day in this order when it is too long to hold at once.
+pub fn celebration_days(today: NaiveDate, days: u32) -> Vec<Vec<MonthDay>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut celebrated = Vec::with_capacity(days as usize + 1);
     for offset in 0..=days {
         let Some(date) = today.checked_add_days(Days::new(offset.into())) else { break };
-        window.push(MonthDay::of(date));
+        let mut on_this_day = vec![MonthDay::of(date)];
         if date.month() == 2 && date.day() == 28 && !is_leap(date.year()) {
-            window.push(MonthDay { month: 2, day: 29 });
+            on_this_day.push(MonthDay { month: 2, day: 29 });
+        }
+        on_this_day.retain(|md| seen.insert(*md));
+        if !on_this_day.is_empty() {
+            celebrated.push(on_this_day);
         }
     }
-    window.sort();
-    window.dedup();
-    window
+    celebrated
 }
 
 /// The next date, on or after `today`, on which a person born on `birthday` celebrates.
@@ -99,6 +113,27 @@ mod tests {
     #[test]
     fn a_full_year_window_covers_every_day() {
         assert_eq!(birthday_window(d(2025, 1, 1), 365).len(), 366);
+    }
+
+    #[test]
+    fn celebration_days_are_in_calendar_order_across_the_year_end() {
+        assert_eq!(celebration_days(d(2025, 12, 30), 2), vec![vec![md(12, 30)], vec![md(12, 31)], vec![md(1, 1)]]);
+    }
+
+    #[test]
+    fn feb_29_is_celebrated_with_feb_28_only_in_a_non_leap_year() {
+        assert_eq!(celebration_days(d(2025, 2, 28), 1), vec![vec![md(2, 28), md(2, 29)], vec![md(3, 1)]]);
+        assert_eq!(celebration_days(d(2024, 2, 28), 2), vec![vec![md(2, 28)], vec![md(2, 29)], vec![md(3, 1)]]);
+    }
+
+    #[test]
+    fn a_full_year_of_celebration_days_names_every_day_once() {
+        // 2025-03-01 + 365 days is 2026-03-01: that day's birthdays belong to the first day.
+        let days = celebration_days(d(2025, 3, 1), 365);
+        assert_eq!(days.len(), 365);
+        assert_eq!(days[0], vec![md(3, 1)]);
+        assert_eq!(days.last(), Some(&vec![md(2, 28), md(2, 29)]));
+        assert_eq!(days.iter().flatten().count(), 366);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Contacts: the entries of a user's book, their validation, search and birthday rules.
 
+mod birthday_list;
 mod birthdays;
 #[cfg(any(test, feature = "mocks"))]
 pub mod fixtures;
@@ -9,6 +10,7 @@ mod service;
 mod use_cases;
 pub mod vcard;
 
+pub use birthday_list::{BIRTHDAY_CHUNK, BirthdayList};
 pub use birthdays::{MonthDay, birthday_window, next_birthday};
 pub use models::{
     AdditionalInfo, Birthday, CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch,

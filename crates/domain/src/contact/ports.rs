@@ -32,8 +32,19 @@ pub trait ContactRepository: Send + Sync + 'static {
     /// Deletes the contact; `false` if it is not the owner's.
     async fn delete(&self, owner: UserId, id: ContactId) -> Result<bool, Error>;
 
-    /// The owner's contacts whose birthday falls on one of `days` (month and day), any order.
-    async fn with_birthday_on(&self, owner: UserId, days: &[MonthDay]) -> Result<Vec<Contact>, Error>;
+    /// The owner's contacts whose birthday falls on one of `days` (month and day), in id order:
+    /// those after `after`, at most `limit` (keyset pages of one long day).
+    async fn with_birthday_on(
+        &self,
+        owner: UserId,
+        days: &[MonthDay],
+        after: Option<ContactId>,
+        limit: Option<i64>,
+    ) -> Result<Vec<Contact>, Error>;
+
+    /// How many of the owner's contacts have their birthday on each of `days` (days without
+    /// any may be left out): the plan of a birthday list too long to read at once.
+    async fn birthday_counts(&self, owner: UserId, days: &[MonthDay]) -> Result<Vec<(MonthDay, i64)>, Error>;
 
     /// Stores imported cards in the owner's default address book, in one batch: a card whose
     /// `UID` is already in the book replaces that contact, any other is created. Each card is

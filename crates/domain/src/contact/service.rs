@@ -1,6 +1,9 @@
 //! [`ContactService`]: the use cases of a user's contacts book.
 
-use super::birthdays::{birthday_window, next_birthday};
+use std::collections::HashMap;
+
+use super::birthday_list::{BIRTHDAY_CHUNK, BirthdayChunk, BirthdayList, soonest_first};
+use super::birthdays::{MonthDay, celebration_days};
 use super::models::{
     CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch, ContactPatchInput, ImportOutcome,
     NewContact, Page, StoredCard,
@@ -106,20 +109,66 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
 
     /// Contacts whose next birthday falls between today and `days` days later (inclusive,
     /// UTC), soonest first; ties by id.
-    pub async fn upcoming_birthdays(&self, owner: UserId, days: i64) -> Result<Vec<Contact>, Error> {
+    ///
+    /// A list of at most [`BIRTHDAY_CHUNK`] contacts comes whole, from one read. A longer one
+    /// comes as its first chunk and the [`BirthdayList`] of the rest, which
+    /// [`more_birthdays`](Self::more_birthdays) reads chunk by chunk, so memory does not grow
+    /// with the book; the chunks are read one after another, not from one snapshot (as an
+    /// export's pages are).
+    pub async fn upcoming_birthdays(
+        &self,
+        owner: UserId,
+        days: i64,
+    ) -> Result<(Vec<Contact>, Option<BirthdayList>), Error> {
         let days = u32::try_from(days)
             .ok()
             .filter(|d| *d <= 365)
             .ok_or_else(|| Error::invalid(FieldError::new("days", Rule::Range { min: 0, max: Some(365) })))?;
         let today = self.clock.today();
-        let mut contacts = self.contacts.with_birthday_on(owner, &birthday_window(today, days)).await?;
-        // A leap year stands for year-less birthdays, so 29 February keeps its rule.
-        let leap_date = |md: super::birthdays::MonthDay| chrono::NaiveDate::from_ymd_opt(2000, md.month, md.day);
-        contacts.sort_by_key(|c| {
-            let date = c.birthday.or_else(|| c.birthday_md.and_then(leap_date));
-            (date.map(|d| next_birthday(d, today)), c.id)
-        });
-        Ok(contacts)
+        let celebrated = celebration_days(today, days);
+        let mut window: Vec<MonthDay> = celebrated.iter().flatten().copied().collect();
+        window.sort();
+        let probe = Some(BIRTHDAY_CHUNK as i64 + 1);
+        let mut contacts = self.contacts.with_birthday_on(owner, &window, None, probe).await?;
+        if contacts.len() <= BIRTHDAY_CHUNK {
+            soonest_first(&mut contacts, today);
+            return Ok((contacts, None));
+        }
+        drop(contacts);
+        let counts: HashMap<MonthDay, i64> = self.contacts.birthday_counts(owner, &window).await?.into_iter().collect();
+        let mut rest = BirthdayList::plan(today, celebrated, &counts);
+        let first = self.more_birthdays(owner, &mut rest).await?.unwrap_or_default();
+        Ok((first, Some(rest)))
+    }
+
+    /// The next chunk of a long birthday list, soonest first; `None` once it is all read.
+    pub async fn more_birthdays(&self, owner: UserId, list: &mut BirthdayList) -> Result<Option<Vec<Contact>>, Error> {
+        while let Some(chunk) = list.chunks.front_mut() {
+            let mut contacts = match chunk {
+                BirthdayChunk::Days(days) => {
+                    let contacts = self.contacts.with_birthday_on(owner, days, None, None).await?;
+                    list.chunks.pop_front();
+                    contacts
+                }
+                BirthdayChunk::LongDay { day, after } => {
+                    let limit = Some(BIRTHDAY_CHUNK as i64);
+                    let contacts = self.contacts.with_birthday_on(owner, day, *after, limit).await?;
+                    match contacts.last() {
+                        Some(last) if contacts.len() == BIRTHDAY_CHUNK => *after = Some(last.id),
+                        _ => {
+                            list.chunks.pop_front();
+                        }
+                    }
+                    contacts
+                }
+            };
+            // Counts a moment old may name a day whose birthdays have gone since.
+            if !contacts.is_empty() {
+                soonest_first(&mut contacts, list.today);
+                return Ok(Some(contacts));
+            }
+        }
+        Ok(None)
     }
 
     /// One contact with its card.

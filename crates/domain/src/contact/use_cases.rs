@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::birthday_list::BirthdayList;
 use super::models::{CardRecord, Contact, ContactId, ContactInput, ContactPatchInput, StoredCard};
 use super::ports::ContactRepository;
 use super::service::{ContactService, ImportReport, ListQuery};
@@ -28,7 +29,10 @@ pub trait ContactUseCases: Send + Sync {
     /// See [`ContactService::delete`].
     async fn delete(&self, owner: UserId, id: ContactId) -> Result<(), Error>;
     /// See [`ContactService::upcoming_birthdays`].
-    async fn upcoming_birthdays(&self, owner: UserId, days: i64) -> Result<Vec<Contact>, Error>;
+    async fn upcoming_birthdays(&self, owner: UserId, days: i64)
+    -> Result<(Vec<Contact>, Option<BirthdayList>), Error>;
+    /// See [`ContactService::more_birthdays`].
+    async fn more_birthdays(&self, owner: UserId, list: &mut BirthdayList) -> Result<Option<Vec<Contact>>, Error>;
     /// See [`ContactService::card`].
     async fn card(&self, owner: UserId, id: ContactId) -> Result<StoredCard, Error>;
     /// See [`ContactService::export_page`].
@@ -63,8 +67,16 @@ impl<R: ContactRepository, C: Clock> ContactUseCases for ContactService<R, C> {
         ContactService::delete(self, owner, id).await
     }
 
-    async fn upcoming_birthdays(&self, owner: UserId, days: i64) -> Result<Vec<Contact>, Error> {
+    async fn upcoming_birthdays(
+        &self,
+        owner: UserId,
+        days: i64,
+    ) -> Result<(Vec<Contact>, Option<BirthdayList>), Error> {
         ContactService::upcoming_birthdays(self, owner, days).await
+    }
+
+    async fn more_birthdays(&self, owner: UserId, list: &mut BirthdayList) -> Result<Option<Vec<Contact>>, Error> {
+        ContactService::more_birthdays(self, owner, list).await
     }
 
     async fn card(&self, owner: UserId, id: ContactId) -> Result<StoredCard, Error> {

@@ -1,8 +1,10 @@
 //! `/api/contacts`: the authenticated user's contacts book.
 
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 
-use contacts_domain::contact::{ContactId, ContactInput, ContactPatchInput};
+use contacts_domain::contact::{BirthdayList, Contact, ContactId, ContactInput, ContactPatchInput};
+use contacts_domain::user::UserId;
 
 use crate::dto::ErrorBody;
 use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactRequest, Input, ListParams};
@@ -71,8 +73,70 @@ pub(crate) async fn birthdays(
     params: ValidQuery<BirthdayParams>,
 ) -> Handled {
     let days = params.days.unwrap_or(DEFAULT_BIRTHDAY_DAYS);
-    let contacts = state.contacts.upcoming_birthdays(user.0.id, days).await.map_err(ApiError::in_query)?;
-    Ok(HttpResponse::Ok().json(contacts.into_iter().map(ContactBody::from).collect::<Vec<_>>()))
+    let owner = user.0.id;
+    // The first chunk is read before answering, so a database failure is still a proper status.
+    let (first, rest) = state.contacts.upcoming_birthdays(owner, days).await.map_err(ApiError::in_query)?;
+    match rest {
+        None => Ok(HttpResponse::Ok().json(first.into_iter().map(ContactBody::from).collect::<Vec<_>>())),
+        Some(rest) => Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .streaming(long_birthday_list(state, owner, first, rest))),
+    }
+}
+
+/// A birthday list too long to hold at once, as one JSON array written chunk by chunk.
+fn long_birthday_list(
+    state: web::Data<AppState>,
+    owner: UserId,
+    first: Vec<Contact>,
+    rest: BirthdayList,
+) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
+    /// Where the body stands: the chunk read but not yet written, and whether a contact has
+    /// been written (the next one needs a comma).
+    struct Writing {
+        pending: Option<Vec<Contact>>,
+        rest: BirthdayList,
+        opened: bool,
+        written: bool,
+    }
+    let start = Writing { pending: Some(first), rest, opened: false, written: false };
+    futures_util::stream::unfold(Some(start), move |writing| {
+        let state = state.clone();
+        async move {
+            let mut writing = writing?;
+            let chunk = match writing.pending.take() {
+                Some(chunk) => Some(chunk),
+                None => match state.contacts.more_birthdays(owner, &mut writing.rest).await {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        // The status is already sent: log the cause and break the body off, so
+                        // the client sees a failed transfer, never a short list as if whole.
+                        ApiError::from(e).log_and_status();
+                        let broken = actix_web::error::ErrorInternalServerError("birthday list stopped");
+                        return Some((Err(broken), None));
+                    }
+                },
+            };
+            let mut out = Vec::new();
+            if !writing.opened {
+                out.push(b'[');
+                writing.opened = true;
+            }
+            let Some(chunk) = chunk else {
+                out.push(b']');
+                return Some((Ok(Bytes::from(out)), None));
+            };
+            for contact in chunk {
+                if writing.written {
+                    out.push(b',');
+                }
+                // A contact body always serializes (plain strings, numbers and dates).
+                serde_json::to_writer(&mut out, &ContactBody::from(contact)).expect("a contact as JSON");
+                writing.written = true;
+            }
+            Some((Ok(Bytes::from(out)), Some(writing)))
+        }
+    })
 }
 
 #[utoipa::path(

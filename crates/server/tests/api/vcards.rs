@@ -188,6 +188,52 @@ async fn long_birthday_lists_and_pages_hold_every_contact() {
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ordered by id");
 }
 
+/// A birthday list longer than the service reads at once (`BIRTHDAY_CHUNK`, 500): days read
+/// together, one day longer than a chunk read in pages, and the whole written as one JSON
+/// array as it is read.
+#[tokio::test]
+async fn a_birthday_list_longer_than_a_chunk_arrives_whole_and_soonest_first() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let today = Utc::now().date_naive();
+    // Days from today, and how many celebrate on each: the cards are interleaved, so ids do
+    // not follow the days.
+    let days = [(2_u64, 700), (0, 300), (1, 250), (5, 50)];
+    let mut cards = Vec::new();
+    for (offset, count) in days {
+        let day = today + chrono::Days::new(offset);
+        for i in 0..count {
+            // Year-less birthdays count as well.
+            let bday = if i % 3 == 0 {
+                format!("--{:02}{:02}", day.month(), day.day())
+            } else {
+                format!("1990{:02}{:02}", day.month(), day.day())
+            };
+            cards.push((i, format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:d{offset}-{i}\r\nFN:Guest {offset} {i}\r\nBDAY:{bday}\r\nEND:VCARD\r\n")));
+        }
+    }
+    cards.sort_by_key(|(i, _)| *i);
+    let file: String = cards.into_iter().map(|(_, card)| card).collect();
+    assert_eq!(expect(import(&app, &ada, "text/vcard", file).await, StatusCode::OK).await["created"], 1300);
+    let mut book = all_contacts(&app, &ada).await;
+    let rest = app.get("/api/contacts/?skip=1000&limit=1000", Some(&ada.token)).await;
+    book.extend(expect(rest, StatusCode::OK).await.as_array().unwrap().iter().cloned());
+    // Soonest first, ties by id; a contact's day is in its UID.
+    let day_of = |c: &Value| c["uid"].as_str().unwrap()[1..].split('-').next().unwrap().parse::<u64>().unwrap();
+    let mut expected: Vec<(u64, i64)> = book.iter().map(|c| (day_of(c), c["id"].as_i64().unwrap())).collect();
+    expected.sort_unstable();
+
+    let response = app.get("/api/contacts/birthdays?days=5", Some(&ada.token)).await;
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["transfer-encoding"], "chunked", "written as it is read");
+    let list = expect(response, StatusCode::OK).await;
+    let got: Vec<(u64, i64)> =
+        list.as_array().expect("one JSON array").iter().map(|c| (day_of(c), c["id"].as_i64().unwrap())).collect();
+    assert_eq!(got.len(), 1300);
+    assert_eq!(got, expected, "every birthday once, soonest first, ties by id");
+    assert_eq!(list[0], book.iter().find(|c| c["id"] == list[0]["id"]).cloned().unwrap(), "as the list shows it");
+}
+
 #[tokio::test]
 async fn multipart_import_and_version_3_export() {
     let app = spawn_app().await;

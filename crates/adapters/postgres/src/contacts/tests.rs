@@ -59,8 +59,14 @@ impl Book {
     /// The ids of the owner's contacts celebrating on `days`, sorted.
     async fn birthdays_on(&self, days: &[(u32, u32)]) -> Vec<ContactId> {
         let days: Vec<MonthDay> = days.iter().map(|&(month, day)| MonthDay { month, day }).collect();
-        let mut ids: Vec<ContactId> =
-            self.repo.with_birthday_on(self.owner, &days).await.unwrap().into_iter().map(|c| c.id).collect();
+        let mut ids: Vec<ContactId> = self
+            .repo
+            .with_birthday_on(self.owner, &days, None, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         ids.sort();
         ids
     }
@@ -155,7 +161,8 @@ async fn another_owners_contact_is_invisible_and_untouchable() {
         (vec![], 0)
     );
     let all_days: Vec<MonthDay> = vec![MonthDay::of(ada.birthday.unwrap())];
-    assert!(book.repo.with_birthday_on(intruder, &all_days).await.unwrap().is_empty());
+    assert!(book.repo.with_birthday_on(intruder, &all_days, None, None).await.unwrap().is_empty());
+    assert!(book.repo.birthday_counts(intruder, &all_days).await.unwrap().is_empty());
 
     assert_eq!(book.repo.get(book.owner, ada.id).await.unwrap(), Some(ada), "left unchanged");
 }
@@ -509,6 +516,37 @@ async fn with_birthday_on_matches_month_and_day_of_the_owners_contacts() {
 }
 
 #[tokio::test]
+async fn birthdays_come_in_id_pages_and_are_counted_per_day() {
+    let book = book().await;
+    let mut ids = Vec::new();
+    for (n, born) in ["1990-12-31", "1985-01-01", "1991-12-31", "2000-02-29", "1970-12-31"].into_iter().enumerate() {
+        let name = format!("c{n}");
+        let contact =
+            NewContact { birthday: birthday(born), ..new_contact(&name, "Doe", &format!("{name}@example.com")) };
+        ids.push(book.add(contact).await.id);
+    }
+    let intruder = book.other_owner().await;
+    let other = NewContact { birthday: birthday("1991-12-31"), ..new_contact("Eve", "Other", "eve@example.com") };
+    book.repo.create(intruder, other).await.unwrap();
+    let (dec_31, jan_1, feb_29) =
+        (MonthDay { month: 12, day: 31 }, MonthDay { month: 1, day: 1 }, MonthDay { month: 2, day: 29 });
+    let page = async |after: Option<ContactId>, limit: Option<i64>| -> Vec<ContactId> {
+        let found = book.repo.with_birthday_on(book.owner, &[dec_31, jan_1], after, limit).await.unwrap();
+        found.into_iter().map(|c| c.id).collect()
+    };
+
+    assert_eq!(page(None, None).await, [ids[0], ids[1], ids[2], ids[4]], "in id order");
+    assert_eq!(page(None, Some(2)).await, [ids[0], ids[1]]);
+    assert_eq!(page(Some(ids[1]), Some(2)).await, [ids[2], ids[4]]);
+    assert_eq!(page(Some(ids[4]), Some(2)).await, []);
+
+    let mut counts =
+        book.repo.birthday_counts(book.owner, &[dec_31, jan_1, feb_29, MonthDay { month: 6, day: 1 }]).await.unwrap();
+    counts.sort_by_key(|(md, _)| (md.month, md.day));
+    assert_eq!(counts, [(jan_1, 1), (feb_29, 1), (dec_31, 3)], "the other owner's is not counted");
+}
+
+#[tokio::test]
 async fn deleting_a_user_deletes_their_contacts() {
     let book = book().await;
     book.add_named("Ada", "Lovelace", "ada@example.com").await;
@@ -612,7 +650,8 @@ async fn import_upserts_by_uid_and_cards_read_back_as_stored() {
     assert_eq!(c.emails, vec![TypedValue { value: "ada@example.com".into(), kind: Some("home".into()) }]);
     let rest = book.repo.cards_after(book.owner, Some(c.id), 10).await.unwrap();
     assert_eq!(rest.iter().map(|s| s.contact.uid.as_str()).collect::<Vec<_>>(), ["ada-2"]);
-    assert_eq!(book.repo.with_birthday_on(book.owner, &[MonthDay { month: 12, day: 10 }]).await.unwrap().len(), 2);
+    let dec_10 = [MonthDay { month: 12, day: 10 }];
+    assert_eq!(book.repo.with_birthday_on(book.owner, &dec_10, None, None).await.unwrap().len(), 2);
 
     // A REST edit marks the card for rewriting and keeps what REST does not map.
     let patch = ContactPatch { first_name: Some(person_name("Augusta")), ..Default::default() };

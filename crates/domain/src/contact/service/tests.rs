@@ -359,14 +359,25 @@ fn md(month: u32, day: u32) -> MonthDay {
     MonthDay { month, day }
 }
 
-/// A repository that expects exactly `window` and answers `found`.
+/// A repository that expects one read of exactly `window` (a short list's: at most one more
+/// than a chunk, in id order) and answers `found`.
 fn birthdays_on(window: Vec<MonthDay>, found: Vec<Contact>) -> MockContactRepository {
     let mut contacts = MockContactRepository::new();
     contacts
         .expect_with_birthday_on()
-        .withf(move |owner, days| *owner == OWNER && days == window.as_slice())
+        .withf(move |owner, days, after, limit| {
+            *owner == OWNER && days == window.as_slice() && after.is_none() && *limit == Some(BIRTHDAY_CHUNK as i64 + 1)
+        })
         .times(1)
-        .returning(move |_, _| Ok(found.clone()));
+        .returning(move |_, _, _, _| Ok(found.clone()));
+    contacts.expect_birthday_counts().never();
+    contacts
+}
+
+/// A short list's contacts (a long one fails the test).
+async fn short_list(service: &Service, days: i64) -> Vec<Contact> {
+    let (contacts, rest) = service.upcoming_birthdays(OWNER, days).await.unwrap();
+    assert!(rest.is_none(), "a short list comes whole");
     contacts
 }
 
@@ -385,11 +396,15 @@ async fn upcoming_birthdays_rejects_days_outside_0_to_365() {
 #[tokio::test]
 async fn upcoming_birthdays_accepts_0_and_365_days() {
     let today_only = birthdays_on(vec![md(6, 15)], Vec::new());
-    assert!(service(today_only).upcoming_birthdays(OWNER, 0).await.unwrap().is_empty());
+    assert!(short_list(&service(today_only), 0).await.is_empty());
 
     let mut whole_year = MockContactRepository::new();
-    whole_year.expect_with_birthday_on().withf(|_, days| days.len() == 366).times(1).returning(|_, _| Ok(Vec::new()));
-    assert!(service(whole_year).upcoming_birthdays(OWNER, 365).await.unwrap().is_empty());
+    whole_year
+        .expect_with_birthday_on()
+        .withf(|_, days, _, _| days.len() == 366)
+        .times(1)
+        .returning(|_, _, _, _| Ok(Vec::new()));
+    assert!(short_list(&service(whole_year), 365).await.is_empty());
 }
 
 #[tokio::test]
@@ -397,7 +412,7 @@ async fn upcoming_birthdays_window_wraps_the_year_end() {
     let contacts = birthdays_on(vec![md(1, 1), md(12, 31)], Vec::new());
     let service = ContactService::new(contacts, fixed_clock(2025, 12, 31));
 
-    service.upcoming_birthdays(OWNER, 1).await.unwrap();
+    short_list(&service, 1).await;
 }
 
 #[tokio::test]
@@ -411,7 +426,7 @@ async fn upcoming_birthdays_are_sorted_soonest_first_across_the_year_end_with_ti
     let contacts = birthdays_on(vec![md(1, 1), md(12, 31)], found);
     let service = ContactService::new(contacts, fixed_clock(2025, 12, 31));
 
-    let upcoming = service.upcoming_birthdays(OWNER, 1).await.unwrap();
+    let upcoming = short_list(&service, 1).await;
 
     assert_eq!(ids(&upcoming), vec![3, 5, 1, 2]);
 }
@@ -422,10 +437,120 @@ async fn a_29_february_birthday_is_celebrated_today_on_28_february_of_a_non_leap
     let contacts = birthdays_on(vec![md(2, 28), md(2, 29), md(3, 1)], found);
     let service = ContactService::new(contacts, fixed_clock(2025, 2, 28));
 
-    let upcoming = service.upcoming_birthdays(OWNER, 1).await.unwrap();
+    let upcoming = short_list(&service, 1).await;
 
     // The leapling (id 1) celebrates today: it ties with id 2 and, having the lower id, comes first.
     assert_eq!(ids(&upcoming), vec![1, 2, 4]);
+}
+
+/// A book with `per_day` birthdays on each day (month and day), ids numbered by day in the
+/// order given, then by position; its `with_birthday_on` answers from it as PostgreSQL would.
+fn book_of(per_day: &[(MonthDay, usize)]) -> Vec<(MonthDay, Contact)> {
+    let mut id = 0;
+    let mut book = Vec::new();
+    for (md, n) in per_day {
+        for _ in 0..*n {
+            id += 1;
+            book.push((*md, contact(id, date(1990, md.month, md.day))));
+        }
+    }
+    book
+}
+
+/// One `with_birthday_on`: the days, `after`, `limit`, and how many it answered.
+type Read = (Vec<MonthDay>, Option<i64>, Option<i64>, usize);
+
+/// A repository over `book` that records each read.
+fn repository_over(book: Vec<(MonthDay, Contact)>, reads: Arc<Mutex<Vec<Read>>>) -> MockContactRepository {
+    let mut contacts = MockContactRepository::new();
+    let (on_days, counted) = (book.clone(), book);
+    contacts.expect_with_birthday_on().returning(move |_, days, after, limit| {
+        let found: Vec<Contact> = on_days
+            .iter()
+            .filter(|(md, c)| days.contains(md) && after.is_none_or(|a| c.id > a))
+            .map(|(_, c)| c.clone())
+            .take(limit.map_or(usize::MAX, |l| l as usize))
+            .collect();
+        reads.lock().unwrap().push((days.to_vec(), after.map(|a| a.0), limit, found.len()));
+        Ok(found)
+    });
+    contacts.expect_birthday_counts().times(1).returning(move |_, days| {
+        let mut counts: HashMap<MonthDay, i64> = HashMap::new();
+        for (md, _) in counted.iter().filter(|(md, _)| days.contains(md)) {
+            *counts.entry(*md).or_default() += 1;
+        }
+        Ok(counts.into_iter().collect())
+    });
+    contacts
+}
+
+#[tokio::test]
+async fn a_long_birthday_list_is_read_in_chunks_of_days_and_a_long_day_in_id_pages() {
+    // 30 December 2025 + 3 days: 30 and 31 December, then 1 and 2 January. The ids run
+    // against the celebration order (2 January's are the lowest) so sorting shows.
+    let (dec30, dec31, jan1, jan2) = (md(12, 30), md(12, 31), md(1, 1), md(1, 2));
+    let chunk = BIRTHDAY_CHUNK;
+    let book = book_of(&[(jan2, 10), (jan1, chunk + chunk / 2), (dec31, chunk / 2), (dec30, chunk / 2)]);
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let service = ContactService::new(repository_over(book.clone(), reads.clone()), fixed_clock(2025, 12, 30));
+
+    let (first, rest) = service.upcoming_birthdays(OWNER, 3).await.unwrap();
+    let mut rest = rest.expect("a long list comes in chunks");
+    let mut chunks = vec![first];
+    while let Some(more) = service.more_birthdays(OWNER, &mut rest).await.unwrap() {
+        chunks.push(more);
+    }
+
+    let id_of = |md: MonthDay| -> Vec<i64> { book.iter().filter(|(d, _)| *d == md).map(|(_, c)| c.id.0).collect() };
+    let expected: Vec<i64> = [dec30, dec31, jan1, jan2].into_iter().flat_map(id_of).collect();
+    assert_eq!(chunks.iter().flat_map(|c| ids(c)).collect::<Vec<_>>(), expected, "every birthday once, soonest first");
+    assert!(chunks.iter().all(|c| c.len() <= chunk), "no chunk is longer than {chunk}");
+    let window = vec![jan1, jan2, dec30, dec31];
+    let last_of_first_page = id_of(jan1)[chunk - 1];
+    assert_eq!(
+        *reads.lock().unwrap(),
+        vec![
+            // The probe: more than a chunk, so the list is long.
+            (window, None, Some(chunk as i64 + 1), chunk + 1),
+            // 30 and 31 December fill one chunk together.
+            (vec![dec30, dec31], None, None, chunk),
+            // 1 January alone is longer than a chunk: pages in id order.
+            (vec![jan1], None, Some(chunk as i64), chunk),
+            (vec![jan1], Some(last_of_first_page), Some(chunk as i64), chunk / 2),
+            (vec![jan2], None, None, 10),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_long_birthday_list_skips_days_whose_birthdays_went_since_they_were_counted() {
+    // Counted with 2 × a chunk on 1 January and one on the 2nd; by the time the chunks are
+    // read, 1 January's have gone.
+    let (jan1, jan2) = (md(1, 1), md(1, 2));
+    let mut contacts = MockContactRepository::new();
+    let probe = book_of(&[(jan1, BIRTHDAY_CHUNK + 1)]).into_iter().map(|(_, c)| c).collect::<Vec<_>>();
+    contacts
+        .expect_with_birthday_on()
+        .withf(|_, _, _, limit| *limit == Some(BIRTHDAY_CHUNK as i64 + 1))
+        .times(1)
+        .returning(move |_, _, _, _| Ok(probe.clone()));
+    contacts.expect_birthday_counts().returning(move |_, _| Ok(vec![(jan1, 2 * BIRTHDAY_CHUNK as i64), (jan2, 1)]));
+    contacts
+        .expect_with_birthday_on()
+        .withf(move |_, days, _, _| days == [jan1])
+        .times(1)
+        .returning(|_, _, _, _| Ok(Vec::new()));
+    contacts
+        .expect_with_birthday_on()
+        .withf(move |_, days, _, _| days == [jan2])
+        .times(1)
+        .returning(|_, _, _, _| Ok(vec![contact(7, date(1990, 1, 2))]));
+    let service = ContactService::new(contacts, fixed_clock(2026, 1, 1));
+
+    let (first, rest) = service.upcoming_birthdays(OWNER, 1).await.unwrap();
+
+    assert_eq!(ids(&first), vec![7]);
+    assert_eq!(service.more_birthdays(OWNER, &mut rest.unwrap()).await.unwrap(), None);
 }
 
 #[tokio::test]
