@@ -13,6 +13,7 @@ mod openapi;
 mod problems;
 mod routes;
 mod state;
+mod streamed;
 
 pub use body_deadline::{BODY_TIMEOUT, body_deadline};
 pub use client_address::{InvalidProxy, TrustedProxies, client_address};

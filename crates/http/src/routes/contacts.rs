@@ -11,6 +11,7 @@ use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactReques
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, ValidJson, ValidQuery};
 use crate::state::AppState;
+use crate::streamed::streamed;
 
 /// Default window of GET `/birthdays`, in days.
 const DEFAULT_BIRTHDAY_DAYS: i64 = 7;
@@ -91,40 +92,31 @@ fn long_birthday_list(
     first: Vec<Contact>,
     rest: BirthdayList,
 ) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
-    /// Where the body stands: the chunk read but not yet written, and whether a contact has
-    /// been written (the next one needs a comma).
+    /// Where the array stands: the chunk read but not yet written, the rest of the list, and
+    /// whether a contact has been written (the next one needs a comma).
     struct Writing {
         pending: Option<Vec<Contact>>,
         rest: BirthdayList,
-        opened: bool,
         written: bool,
     }
-    let start = Writing { pending: Some(first), rest, opened: false, written: false };
-    futures_util::stream::unfold(Some(start), move |writing| {
+    let start = Some(Writing { pending: Some(first), rest, written: false });
+    streamed(start, move |writing: Option<Writing>| {
         let state = state.clone();
         async move {
-            let mut writing = writing?;
+            // `None`: the closing bracket is out.
+            let Some(mut writing) = writing else { return Ok(None) };
+            let opening = writing.pending.is_some();
             let chunk = match writing.pending.take() {
                 Some(chunk) => Some(chunk),
-                None => match state.contacts.more_birthdays(owner, &mut writing.rest).await {
-                    Ok(chunk) => chunk,
-                    Err(e) => {
-                        // The status is already sent: log the cause and break the body off, so
-                        // the client sees a failed transfer, never a short list as if whole.
-                        ApiError::from(e).log_and_status();
-                        let broken = actix_web::error::ErrorInternalServerError("birthday list stopped");
-                        return Some((Err(broken), None));
-                    }
-                },
+                None => state.contacts.more_birthdays(owner, &mut writing.rest).await?,
             };
             let mut out = Vec::new();
-            if !writing.opened {
+            if opening {
                 out.push(b'[');
-                writing.opened = true;
             }
             let Some(chunk) = chunk else {
                 out.push(b']');
-                return Some((Ok(Bytes::from(out)), None));
+                return Ok(Some((Bytes::from(out), None)));
             };
             for contact in chunk {
                 if writing.written {
@@ -134,7 +126,7 @@ fn long_birthday_list(
                 serde_json::to_writer(&mut out, &ContactBody::from(contact)).expect("a contact as JSON");
                 writing.written = true;
             }
-            Some((Ok(Bytes::from(out)), Some(writing)))
+            Ok(Some((Bytes::from(out), Some(writing))))
         }
     })
 }

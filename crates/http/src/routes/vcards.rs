@@ -11,13 +11,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use contacts_domain::PathSegment;
 use contacts_domain::contact::vcard::{self, Version};
-use contacts_domain::contact::{ContactId, ImportReport, read_import};
+use contacts_domain::contact::{ContactId, ImportReport, StoredCard, read_import};
 
 #[allow(unused_imports)] // referenced by the OpenAPI annotations only
 use crate::dto::{ErrorBody, ValidationErrorBody};
 use crate::error::{ApiError, Part};
 use crate::extract::{CurrentUser, ValidQuery};
 use crate::state::AppState;
+use crate::streamed::streamed;
 
 /// Contacts read per page of an export: what one export holds in memory at a time.
 const EXPORT_PAGE: i64 = 500;
@@ -101,31 +102,22 @@ pub(crate) async fn export(
     let owner = user.0.id;
     // The first page is read before answering, so a database failure is still a proper status.
     let first = state.contacts.export_page(owner, None, EXPORT_PAGE).await?;
-    let pages = futures_util::stream::unfold(Some(first), move |page| {
+    // The state is the page read but not written yet.
+    let pages = streamed(Some(first), move |page: Option<Vec<StoredCard>>| {
         let state = state.clone();
         async move {
-            let page = page?;
-            if page.is_empty() {
-                return None;
-            }
-            let next = if (page.len() as i64) < EXPORT_PAGE { None } else { page.last().map(|c| c.contact.id) };
+            let Some(page) = page.filter(|p| !p.is_empty()) else { return Ok(None) };
             let mut chunk = String::with_capacity(page.iter().map(|c| c.card.len() + 64).sum());
             for card in &page {
                 chunk.push_str(&card.render(version));
             }
-            let following = match next {
-                None => Ok(None),
-                Some(after) => state.contacts.export_page(owner, Some(after), EXPORT_PAGE).await.map(Some),
-            };
-            let item = Ok::<_, actix_web::Error>(Bytes::from(chunk));
-            match following {
-                Ok(following) => Some((item, following)),
-                Err(e) => {
-                    // The status is already sent: log it and end the body early.
-                    tracing::error!(error = %e, "export stopped: a page could not be read");
-                    Some((item, Some(Vec::new())))
+            let next = match page.last() {
+                Some(last) if page.len() as i64 >= EXPORT_PAGE => {
+                    Some(state.contacts.export_page(owner, Some(last.contact.id), EXPORT_PAGE).await?)
                 }
-            }
+                _ => None,
+            };
+            Ok(Some((Bytes::from(chunk), next)))
         }
     });
     Ok(HttpResponse::Ok()
