@@ -8,8 +8,8 @@ use diesel_async::RunQueryDsl;
 
 use contacts_domain::Error;
 use contacts_domain::contact::{
-    CardRecord, Contact, ContactFilter, ContactId, ContactPatch, ContactRepository, ImportOutcome, MonthDay,
-    NewContact, Page, StoredCard, TypedValue,
+    BirthdayProbe, CardRecord, Contact, ContactFilter, ContactId, ContactPatch, ContactRepository, ImportOutcome,
+    MonthDay, NewContact, Page, StoredCard, TypedValue,
 };
 use contacts_domain::user::UserId;
 use serde_json::Value;
@@ -335,19 +335,16 @@ impl ContactRepository for PgContactRepository {
         query.load(&mut conn).await.into_domain()
     }
 
-    async fn birthday_counts(&self, owner: UserId, days: &[MonthDay]) -> Result<Vec<(MonthDay, i64)>, Error> {
+    async fn birthdays_up_to(&self, owner: UserId, days: &[MonthDay], most: i64) -> Result<BirthdayProbe, Error> {
         let mut conn = self.db.conn().await?;
         let codes: Vec<i16> = days.iter().map(|d| md_code(*d)).collect();
-        // Counted on the (user_id, birthday_md) index: an index-only scan where the table's
-        // visibility map allows, so a year's count reads no contact.
-        let counts: Vec<(Option<i16>, i64)> = owned(owner)
-            .filter(contacts::birthday_md.eq_any(codes))
-            .group_by(contacts::birthday_md)
-            .select((contacts::birthday_md, diesel::dsl::count_star()))
-            .load(&mut conn)
-            .await
-            .map_err(query_error)?;
-        Ok(counts.into_iter().filter_map(|(code, n)| Some((month_day(code?), n))).collect())
+        let rows: Vec<birthday_probe::ProbeRow> =
+            birthday_probe::ProbeQuery::new(owner.0, codes, most).load(&mut conn).await.map_err(query_error)?;
+        if let [(None, Some(days), Some(counts))] = rows.as_slice() {
+            let days = days.iter().map(|code| month_day(*code));
+            return Ok(BirthdayProbe::Counted(days.zip(counts.iter().copied()).collect()));
+        }
+        Ok(BirthdayProbe::All(rows.into_iter().filter_map(|(row, _, _)| row.map(Contact::from)).collect()))
     }
 
     async fn import(&self, owner: UserId, cards: &[CardRecord]) -> Result<Vec<ImportOutcome>, Error> {
@@ -416,6 +413,7 @@ impl ContactRepository for PgContactRepository {
     }
 }
 
+mod birthday_probe;
 mod page_ids;
 mod page_marks;
 mod search;

@@ -17,9 +17,9 @@ pub use models::{
     ContactPatchInput, ImportOutcome, NewContact, Page, PersonName, Phone, StoredCard, TypedValue, TypedValueInput,
     list_path,
 };
-pub use ports::ContactRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockContactRepository;
+pub use ports::{BirthdayProbe, ContactRepository};
 pub use service::{ContactService, ImportFailure, ImportReport, ListQuery, read_import};
 pub use use_cases::ContactUseCases;
 #[cfg(any(test, feature = "mocks"))]

@@ -7,6 +7,16 @@ use super::models::{
 use crate::error::Error;
 use crate::user::UserId;
 
+/// What [`ContactRepository::birthdays_up_to`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BirthdayProbe {
+    /// Every contact with a birthday on the days asked (no more than asked for), in id order.
+    All(Vec<Contact>),
+    /// More than asked for: how many fall on each day (days without any may be left out). No
+    /// contact was read.
+    Counted(Vec<(MonthDay, i64)>),
+}
+
 /// Where contacts are kept. Every method is scoped to an owner: another user's contact is
 /// indistinguishable from a missing one. A second contact with the same email (compared
 /// case-insensitively) for the same owner is refused by the store itself and reported as
@@ -42,9 +52,10 @@ pub trait ContactRepository: Send + Sync + 'static {
         limit: Option<i64>,
     ) -> Result<Vec<Contact>, Error>;
 
-    /// How many of the owner's contacts have their birthday on each of `days` (days without
-    /// any may be left out): the plan of a birthday list too long to read at once.
-    async fn birthday_counts(&self, owner: UserId, days: &[MonthDay]) -> Result<Vec<(MonthDay, i64)>, Error>;
+    /// The first read of a birthday list, one read either way: the owner's contacts whose
+    /// birthday falls on one of `days` if there are at most `most` of them, else only how many
+    /// fall on each day, so a list too long to hold is planned without reading any of it.
+    async fn birthdays_up_to(&self, owner: UserId, days: &[MonthDay], most: i64) -> Result<BirthdayProbe, Error>;
 
     /// Stores imported cards in the owner's default address book, in one batch: a card whose
     /// `UID` is already in the book replaces that contact, any other is created. Each card is

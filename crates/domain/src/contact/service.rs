@@ -8,7 +8,7 @@ use super::models::{
     CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch, ContactPatchInput, ImportOutcome,
     NewContact, Page, StoredCard,
 };
-use super::ports::ContactRepository;
+use super::ports::{BirthdayProbe, ContactRepository};
 use super::vcard::{self, CardError};
 use crate::clock::Clock;
 use crate::error::{Error, FieldError, Rule};
@@ -110,11 +110,11 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
     /// Contacts whose next birthday falls between today and `days` days later (inclusive,
     /// UTC), soonest first; ties by id.
     ///
-    /// A list of at most [`BIRTHDAY_CHUNK`] contacts comes whole, from one read. A longer one
-    /// comes as its first chunk and the [`BirthdayList`] of the rest, which
-    /// [`more_birthdays`](Self::more_birthdays) reads chunk by chunk, so memory does not grow
-    /// with the book; the chunks are read one after another, not from one snapshot (as an
-    /// export's pages are).
+    /// A list of at most [`BIRTHDAY_CHUNK`] contacts comes whole, from one read. A longer one is
+    /// only counted by day in that read; it comes as its first chunk and the [`BirthdayList`] of
+    /// the rest, which [`more_birthdays`](Self::more_birthdays) reads chunk by chunk, so memory
+    /// does not grow with the book; the chunks are read one after another, not from one
+    /// snapshot (as an export's pages are).
     pub async fn upcoming_birthdays(
         &self,
         owner: UserId,
@@ -128,14 +128,13 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
         let celebrated = celebration_days(today, days);
         let mut window: Vec<MonthDay> = celebrated.iter().flatten().copied().collect();
         window.sort();
-        let probe = Some(BIRTHDAY_CHUNK as i64 + 1);
-        let mut contacts = self.contacts.with_birthday_on(owner, &window, None, probe).await?;
-        if contacts.len() <= BIRTHDAY_CHUNK {
-            soonest_first(&mut contacts, today);
-            return Ok((contacts, None));
-        }
-        drop(contacts);
-        let counts: HashMap<MonthDay, i64> = self.contacts.birthday_counts(owner, &window).await?.into_iter().collect();
+        let counts = match self.contacts.birthdays_up_to(owner, &window, BIRTHDAY_CHUNK as i64).await? {
+            BirthdayProbe::All(mut contacts) => {
+                soonest_first(&mut contacts, today);
+                return Ok((contacts, None));
+            }
+            BirthdayProbe::Counted(counts) => counts.into_iter().collect::<HashMap<MonthDay, i64>>(),
+        };
         let mut rest = BirthdayList::plan(today, celebrated, &counts);
         let first = self.more_birthdays(owner, &mut rest).await?.unwrap_or_default();
         Ok((first, Some(rest)))

@@ -12,12 +12,13 @@ use crate::test_fixtures::{create_user, execute_sql, migrated_db, new_contact};
 /// The rows of the big book.
 const BIG: i64 = 50_000;
 
-/// `EXPLAIN (FORMAT JSON)` of a query, run with the query's own bind values.
-struct Explain<Q>(Q);
+/// `EXPLAIN (FORMAT JSON)` of a query, run with the query's own bind values; with `ANALYZE`
+/// too when `.1` is set, so the plan tells which nodes ran.
+struct Explain<Q>(Q, bool);
 
 impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("EXPLAIN (FORMAT JSON) ");
+        out.push_sql(if self.1 { "EXPLAIN (ANALYZE, FORMAT JSON) " } else { "EXPLAIN (FORMAT JSON) " });
         self.0.walk_ast(out.reborrow())
     }
 }
@@ -79,6 +80,23 @@ fn init_plans(plan: &Value) -> usize {
     }
 }
 
+/// Every plan node as `(node type, alias, index name or "", times it ran)`: the plan of an
+/// `EXPLAIN ANALYZE`.
+fn runs(plan: &Value, into: &mut Vec<(String, String, String, u64)>) {
+    match plan {
+        Value::Array(items) => items.iter().for_each(|i| runs(i, into)),
+        Value::Object(map) => {
+            if let Some(Value::String(kind)) = map.get("Node Type") {
+                let text = |key: &str| map.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+                let loops = map.get("Actual Loops").and_then(Value::as_u64).unwrap_or_default();
+                into.push((kind.clone(), text("Alias"), text("Index Name"), loops));
+            }
+            map.values().for_each(|v| runs(v, into));
+        }
+        _ => {}
+    }
+}
+
 /// Every `Index Cond` of a plan.
 fn index_conditions(plan: &Value) -> Vec<String> {
     match plan {
@@ -94,7 +112,16 @@ fn index_conditions(plan: &Value) -> Vec<String> {
 impl Book {
     async fn explain<Q: QueryFragment<Pg> + Send>(&self, query: Q) -> Value {
         let mut conn = self.db.conn().await.unwrap();
-        Explain(query).get_result(&mut conn).await.expect("explain")
+        Explain(query, false).get_result(&mut conn).await.expect("explain")
+    }
+
+    /// The nodes of the query's plan as it ran (see [`runs`]).
+    async fn run<Q: QueryFragment<Pg> + Send>(&self, query: Q) -> Vec<(String, String, String, u64)> {
+        let mut conn = self.db.conn().await.unwrap();
+        let plan: Value = Explain(query, true).get_result(&mut conn).await.expect("explain analyze");
+        let mut all = Vec::new();
+        runs(&plan, &mut all);
+        all
     }
 
     async fn plan<Q: QueryFragment<Pg> + Send>(&self, query: Q) -> Vec<(String, String)> {
@@ -178,6 +205,31 @@ async fn big_book_queries_use_their_indexes() {
     // Birthdays: the (user_id, birthday_md) index.
     let plan = book.plan(birthdays(book.owner, vec![1201, 1202, 1203, 1204, 1205, 1206, 1207, 1208])).await;
     assert!(plan.iter().any(|(_, i)| i == "contacts_user_birthday_idx"), "{plan:?}");
+    // The first read of a list: 4 December (595 birthdays) with room for 1,000 is counted and
+    // read; the whole of December (4,166) with room for 500 is only counted, on the index alone,
+    // and not one contact is read.
+    let december: Vec<i16> = (1201..=1231).collect();
+    for (codes, most, long) in [(vec![1204], 1_000, false), (december, 500, true)] {
+        let plan = book.run(birthday_probe::ProbeQuery::new(book.owner.0, codes, most)).await;
+        let counted = ("Index Only Scan".into(), "per_day".into(), "contacts_user_birthday_idx".into(), 1);
+        assert!(plan.contains(&counted), "long {long}: counted on the index: {plan:?}");
+        // The contacts' scan: a node on the table and one on the index (a bitmap scan's index
+        // node has no alias), each run once for a short list and never for a long one.
+        let read: Vec<_> = plan
+            .iter()
+            .filter(|(_, alias, index, _)| {
+                alias == "contacts" || (alias.is_empty() && index == "contacts_user_birthday_idx")
+            })
+            .collect();
+        assert!(read.iter().any(|(_, _, index, _)| index == "contacts_user_birthday_idx"), "by the index: {plan:?}");
+        assert!(read.iter().all(|(.., loops)| *loops == u64::from(!long)), "long {long}: once, or never: {plan:?}");
+    }
+    let december: Vec<MonthDay> = (1..=31).map(|day| MonthDay { month: 12, day }).collect();
+    let BirthdayProbe::Counted(counts) = book.repo.birthdays_up_to(book.owner, &december, 500).await.unwrap() else {
+        panic!("December's list is long")
+    };
+    let expected = (1..=BIG).filter(|g| g % 12 == 11).count() as i64;
+    assert_eq!((counts.len(), counts.iter().map(|(_, n)| n).sum::<i64>()), (7, expected), "seven days: {counts:?}");
 }
 
 /// How often a connection planned its prepared statements that read `table` with `marker`.

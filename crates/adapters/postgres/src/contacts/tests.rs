@@ -162,7 +162,7 @@ async fn another_owners_contact_is_invisible_and_untouchable() {
     );
     let all_days: Vec<MonthDay> = vec![MonthDay::of(ada.birthday.unwrap())];
     assert!(book.repo.with_birthday_on(intruder, &all_days, None, None).await.unwrap().is_empty());
-    assert!(book.repo.birthday_counts(intruder, &all_days).await.unwrap().is_empty());
+    assert_eq!(book.repo.birthdays_up_to(intruder, &all_days, 0).await.unwrap(), BirthdayProbe::All(vec![]));
 
     assert_eq!(book.repo.get(book.owner, ada.id).await.unwrap(), Some(ada), "left unchanged");
 }
@@ -540,10 +540,14 @@ async fn birthdays_come_in_id_pages_and_are_counted_per_day() {
     assert_eq!(page(Some(ids[1]), Some(2)).await, [ids[2], ids[4]]);
     assert_eq!(page(Some(ids[4]), Some(2)).await, []);
 
-    let mut counts =
-        book.repo.birthday_counts(book.owner, &[dec_31, jan_1, feb_29, MonthDay { month: 6, day: 1 }]).await.unwrap();
+    let days = [dec_31, jan_1, feb_29, MonthDay { month: 6, day: 1 }];
+    let probe = async |most: i64| book.repo.birthdays_up_to(book.owner, &days, most).await.unwrap();
+    let BirthdayProbe::All(whole) = probe(5).await else { panic!("five birthdays are at most five") };
+    assert_eq!(whole.iter().map(|c| c.id).collect::<Vec<_>>(), ids, "read whole, in id order");
+    let BirthdayProbe::Counted(mut counts) = probe(4).await else { panic!("five birthdays are more than four") };
     counts.sort_by_key(|(md, _)| (md.month, md.day));
     assert_eq!(counts, [(jan_1, 1), (feb_29, 1), (dec_31, 3)], "the other owner's is not counted");
+    assert_eq!(book.repo.birthdays_up_to(book.owner, &[], 0).await.unwrap(), BirthdayProbe::All(vec![]));
 }
 
 #[tokio::test]

@@ -359,18 +359,16 @@ fn md(month: u32, day: u32) -> MonthDay {
     MonthDay { month, day }
 }
 
-/// A repository that expects one read of exactly `window` (a short list's: at most one more
-/// than a chunk, in id order) and answers `found`.
+/// A repository that expects one first read of exactly `window` (at most a chunk) and answers
+/// `found`, a short list.
 fn birthdays_on(window: Vec<MonthDay>, found: Vec<Contact>) -> MockContactRepository {
     let mut contacts = MockContactRepository::new();
     contacts
-        .expect_with_birthday_on()
-        .withf(move |owner, days, after, limit| {
-            *owner == OWNER && days == window.as_slice() && after.is_none() && *limit == Some(BIRTHDAY_CHUNK as i64 + 1)
-        })
+        .expect_birthdays_up_to()
+        .withf(move |owner, days, most| *owner == OWNER && days == window.as_slice() && *most == BIRTHDAY_CHUNK as i64)
         .times(1)
-        .returning(move |_, _, _, _| Ok(found.clone()));
-    contacts.expect_birthday_counts().never();
+        .returning(move |_, _, _| Ok(BirthdayProbe::All(found.clone())));
+    contacts.expect_with_birthday_on().never();
     contacts
 }
 
@@ -385,7 +383,7 @@ async fn short_list(service: &Service, days: i64) -> Vec<Contact> {
 async fn upcoming_birthdays_rejects_days_outside_0_to_365() {
     for days in [-1, 366, i64::MAX, i64::MIN] {
         let mut contacts = MockContactRepository::new();
-        contacts.expect_with_birthday_on().never();
+        contacts.expect_birthdays_up_to().never();
 
         let result = service(contacts).upcoming_birthdays(OWNER, days).await;
 
@@ -400,10 +398,10 @@ async fn upcoming_birthdays_accepts_0_and_365_days() {
 
     let mut whole_year = MockContactRepository::new();
     whole_year
-        .expect_with_birthday_on()
-        .withf(|_, days, _, _| days.len() == 366)
+        .expect_birthdays_up_to()
+        .withf(|_, days, _| days.len() == 366)
         .times(1)
-        .returning(|_, _, _, _| Ok(Vec::new()));
+        .returning(|_, _, _| Ok(BirthdayProbe::All(Vec::new())));
     assert!(short_list(&service(whole_year), 365).await.is_empty());
 }
 
@@ -460,7 +458,7 @@ fn book_of(per_day: &[(MonthDay, usize)]) -> Vec<(MonthDay, Contact)> {
 /// One `with_birthday_on`: the days, `after`, `limit`, and how many it answered.
 type Read = (Vec<MonthDay>, Option<i64>, Option<i64>, usize);
 
-/// A repository over `book` that records each read.
+/// A repository over `book` that records each read after the first one, which counts.
 fn repository_over(book: Vec<(MonthDay, Contact)>, reads: Arc<Mutex<Vec<Read>>>) -> MockContactRepository {
     let mut contacts = MockContactRepository::new();
     let (on_days, counted) = (book.clone(), book);
@@ -474,12 +472,13 @@ fn repository_over(book: Vec<(MonthDay, Contact)>, reads: Arc<Mutex<Vec<Read>>>)
         reads.lock().unwrap().push((days.to_vec(), after.map(|a| a.0), limit, found.len()));
         Ok(found)
     });
-    contacts.expect_birthday_counts().times(1).returning(move |_, days| {
+    contacts.expect_birthdays_up_to().times(1).returning(move |_, days, most| {
         let mut counts: HashMap<MonthDay, i64> = HashMap::new();
         for (md, _) in counted.iter().filter(|(md, _)| days.contains(md)) {
             *counts.entry(*md).or_default() += 1;
         }
-        Ok(counts.into_iter().collect())
+        assert!(counts.values().sum::<i64>() > most, "a long list");
+        Ok(BirthdayProbe::Counted(counts.into_iter().collect()))
     });
     contacts
 }
@@ -505,14 +504,11 @@ async fn a_long_birthday_list_is_read_in_chunks_of_days_and_a_long_day_in_id_pag
     let expected: Vec<i64> = [dec30, dec31, jan1, jan2].into_iter().flat_map(id_of).collect();
     assert_eq!(chunks.iter().flat_map(|c| ids(c)).collect::<Vec<_>>(), expected, "every birthday once, soonest first");
     assert!(chunks.iter().all(|c| c.len() <= chunk), "no chunk is longer than {chunk}");
-    let window = vec![jan1, jan2, dec30, dec31];
     let last_of_first_page = id_of(jan1)[chunk - 1];
     assert_eq!(
         *reads.lock().unwrap(),
         vec![
-            // The probe: more than a chunk, so the list is long.
-            (window, None, Some(chunk as i64 + 1), chunk + 1),
-            // 30 and 31 December fill one chunk together.
+            // After the first read counted more than a chunk: 30 and 31 December fill one chunk together.
             (vec![dec30, dec31], None, None, chunk),
             // 1 January alone is longer than a chunk: pages in id order.
             (vec![jan1], None, Some(chunk as i64), chunk),
@@ -528,13 +524,8 @@ async fn a_long_birthday_list_skips_days_whose_birthdays_went_since_they_were_co
     // read, 1 January's have gone.
     let (jan1, jan2) = (md(1, 1), md(1, 2));
     let mut contacts = MockContactRepository::new();
-    let probe = book_of(&[(jan1, BIRTHDAY_CHUNK + 1)]).into_iter().map(|(_, c)| c).collect::<Vec<_>>();
-    contacts
-        .expect_with_birthday_on()
-        .withf(|_, _, _, limit| *limit == Some(BIRTHDAY_CHUNK as i64 + 1))
-        .times(1)
-        .returning(move |_, _, _, _| Ok(probe.clone()));
-    contacts.expect_birthday_counts().returning(move |_, _| Ok(vec![(jan1, 2 * BIRTHDAY_CHUNK as i64), (jan2, 1)]));
+    let counts = vec![(jan1, 2 * BIRTHDAY_CHUNK as i64), (jan2, 1)];
+    contacts.expect_birthdays_up_to().times(1).returning(move |_, _, _| Ok(BirthdayProbe::Counted(counts.clone())));
     contacts
         .expect_with_birthday_on()
         .withf(move |_, days, _, _| days == [jan1])
