@@ -17,8 +17,9 @@
 //! The `OFFSET 0` keeps the lateral subquery a subquery (its `ORDER BY` would too, but that is
 //! there for the order): pulled up into the join, the count's condition would become a join
 //! filter that reads every contact and drops it; in the subquery it is a one-time filter that
-//! skips the scan. `big_book_queries_use_their_indexes` checks that the scan never runs. The left join answers one row with no contact
-//! when the list is empty or long, so every outcome arrives in the one round trip.
+//! skips the scan (`big_book_queries_use_their_indexes` checks that it never runs). The left
+//! join answers one row with no contact when the list is empty or long, so every outcome
+//! arrives in the one round trip.
 
 use diesel::SelectableHelper;
 use diesel::dsl::AsSelect;
@@ -51,9 +52,13 @@ impl ProbeQuery {
 
     /// `"user_id" = $n AND "birthday_md" = ANY($m)` on the table named `table`.
     fn owners_days<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>, table: &str) -> QueryResult<()> {
-        out.push_sql(&format!("\"{table}\".\"user_id\" = "));
+        for part in ["\"", table, "\".\"user_id\" = "] {
+            out.push_sql(part);
+        }
         out.push_bind_param::<BigInt, _>(&self.owner)?;
-        out.push_sql(&format!(" AND \"{table}\".\"birthday_md\" = ANY("));
+        for part in [" AND \"", table, "\".\"birthday_md\" = ANY("] {
+            out.push_sql(part);
+        }
         out.push_bind_param::<Array<SmallInt>, _>(&self.codes)?;
         out.push_sql(")");
         Ok(())
@@ -63,7 +68,9 @@ impl ProbeQuery {
     fn if_long<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>, column: &str) -> QueryResult<()> {
         out.push_sql("CASE WHEN \"d\".\"total\" > ");
         out.push_bind_param::<BigInt, _>(&self.most)?;
-        out.push_sql(&format!(" THEN \"d\".\"{column}\" END"));
+        for part in [" THEN \"d\".\"", column, "\" END"] {
+            out.push_sql(part);
+        }
         Ok(())
     }
 }
