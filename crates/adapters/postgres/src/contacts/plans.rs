@@ -242,7 +242,7 @@ struct Plans {
 }
 
 #[tokio::test]
-async fn the_whole_book_page_and_a_search_are_planned_once_per_connection() {
+async fn the_whole_book_page_a_search_and_a_birthday_list_are_planned_once_per_connection() {
     // One book of 50,000 next to one of 20: the average book the generic plan assumes is
     // 25,010 contacts, which made every custom plan look cheaper.
     let book = big_book().await;
@@ -263,6 +263,22 @@ async fn the_whole_book_page_and_a_search_are_planned_once_per_connection() {
         assert!(!rows.is_empty(), "{needle}");
     }
     assert_eq!(plans_of(&mut conn, "contact_search").await, vec![Plans { generic_plans: 3, custom_plans: 5 }]);
+
+    // The first read of a birthday list, whichever book and window: it was planned at every
+    // execution, and planning cost more than running it for a small book.
+    use crate::schema::users;
+    let neighbour =
+        UserId(users::table.filter(users::username.eq("small")).select(users::id).first(&mut conn).await.unwrap());
+    for (owner, codes) in [(neighbour, vec![1204]), (book.owner, vec![1204]), (book.owner, (1201..=1231).collect())]
+        .into_iter()
+        .cycle()
+        .take(8)
+    {
+        let rows: Vec<birthday_probe::ProbeRow> =
+            birthday_probe::ProbeQuery::new(owner.0, codes, 500).load(&mut conn).await.unwrap();
+        assert!(!rows.is_empty(), "one row at least");
+    }
+    assert_eq!(plans_of(&mut conn, "per_day").await, vec![Plans { generic_plans: 3, custom_plans: 5 }]);
 }
 
 /// How often this connection planned each of its prepared statements that mention `marker`.
