@@ -14,7 +14,8 @@ Usage:
       (`LIKE (SELECT lower($n))`), `codes` (`birthday_md = ANY($n)`, comma-separated), the
       arguments of `contact_page_ids` and `contact_page_marks_stale` (owner, skip, limit), and 1
       for the `LIMIT` diesel binds in a scalar subquery (also behind `(SELECT $n)`, as the
-      whole-book page and the search hide them from the planner); any other `$n` is an error.
+      whole-book page, the search and a birthday list's first read hide them from the planner),
+      and 500 for that first read's longest list read whole; any other `$n` is an error.
       Each is prepared with the type the adapter binds it as.
   plans.py sql SQL_FILE NAME=VALUE...
       Prints the statement with those values written in, one line ending in `;`: a pgbench
@@ -77,6 +78,10 @@ RULES = [
     # A search's patterns, lowered by PostgreSQL once a statement.
     ("pattern", re.compile(r"LIKE\s*\(SELECT\s+lower\(\s*$", re.I)),
     ("codes", re.compile(r'"birthday_md"\s*=\s*ANY\s*\(\s*$', re.I)),
+    # The first read of a birthday list hides its values too: the codes, and the longest list
+    # it reads whole.
+    ("codes", re.compile(r'"birthday_md"\s*=\s*ANY\s*\(\s*\(SELECT\s*$', re.I)),
+    ("most", re.compile(r'"total"\s*(>|<=)\s*\(SELECT\s*$', re.I)),
 ]
 
 
@@ -99,7 +104,8 @@ def literal(kind, value):
 
 def bind(sql_file, assignments):
     """The statement of `sql_file`, its parameters as SQL literals and their types, by number."""
-    values = {"one": "1", **dict(a.split("=", 1) for a in assignments)}
+    # `most`: BIRTHDAY_CHUNK, the longest birthday list read in one statement.
+    values = {"one": "1", "most": "500", **dict(a.split("=", 1) for a in assignments)}
     sql = open(sql_file).read().strip().rstrip(";")
     args, types = {}, {}
     for match in re.finditer(r"\$(\d+)", sql):
