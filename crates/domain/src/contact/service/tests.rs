@@ -455,13 +455,15 @@ fn book_of(per_day: &[(MonthDay, usize)]) -> Vec<(MonthDay, Contact)> {
     book
 }
 
-/// One `with_birthday_on`: the days, `after`, `limit`, and how many it answered.
+/// One read: the days, `after`, `limit` (for the first read, `most`), and how many contacts it
+/// answered.
 type Read = (Vec<MonthDay>, Option<i64>, Option<i64>, usize);
 
-/// A repository over `book` that records each read after the first one, which counts.
+/// A repository over `book` that records each read; its first read finds a long list and counts.
 fn repository_over(book: Vec<(MonthDay, Contact)>, reads: Arc<Mutex<Vec<Read>>>) -> MockContactRepository {
     let mut contacts = MockContactRepository::new();
     let (on_days, counted) = (book.clone(), book);
+    let first_read = reads.clone();
     contacts.expect_with_birthday_on().returning(move |_, days, after, limit| {
         let found: Vec<Contact> = on_days
             .iter()
@@ -473,6 +475,7 @@ fn repository_over(book: Vec<(MonthDay, Contact)>, reads: Arc<Mutex<Vec<Read>>>)
         Ok(found)
     });
     contacts.expect_birthdays_up_to().times(1).returning(move |_, days, most| {
+        first_read.lock().unwrap().push((days.to_vec(), None, Some(most), 0));
         let mut counts: HashMap<MonthDay, i64> = HashMap::new();
         for (md, _) in counted.iter().filter(|(md, _)| days.contains(md)) {
             *counts.entry(*md).or_default() += 1;
@@ -504,11 +507,14 @@ async fn a_long_birthday_list_is_read_in_chunks_of_days_and_a_long_day_in_id_pag
     let expected: Vec<i64> = [dec30, dec31, jan1, jan2].into_iter().flat_map(id_of).collect();
     assert_eq!(chunks.iter().flat_map(|c| ids(c)).collect::<Vec<_>>(), expected, "every birthday once, soonest first");
     assert!(chunks.iter().all(|c| c.len() <= chunk), "no chunk is longer than {chunk}");
+    let window = vec![jan1, jan2, dec30, dec31];
     let last_of_first_page = id_of(jan1)[chunk - 1];
     assert_eq!(
         *reads.lock().unwrap(),
         vec![
-            // After the first read counted more than a chunk: 30 and 31 December fill one chunk together.
+            // The first read: more than a chunk, so only counted.
+            (window, None, Some(chunk as i64), 0),
+            // 30 and 31 December fill one chunk together.
             (vec![dec30, dec31], None, None, chunk),
             // 1 January alone is longer than a chunk: pages in id order.
             (vec![jan1], None, Some(chunk as i64), chunk),
