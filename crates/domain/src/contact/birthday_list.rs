@@ -24,9 +24,12 @@ pub struct BirthdayList {
 /// One read of a long birthday list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum BirthdayChunk {
-    /// Consecutive days with at most [`BIRTHDAY_CHUNK`] birthdays together, read at once.
-    Days(Vec<MonthDay>),
-    /// One day with more, read in id order (its ties' order) a chunk at a time, after `after`.
+    /// Consecutive days with at most [`BIRTHDAY_CHUNK`] birthdays together when counted, read
+    /// at once. Each day is its month-days: 28 and 29 February together in a year without a
+    /// 29th.
+    Days(Vec<Vec<MonthDay>>),
+    /// One day with more (or a day of a `Days` chunk that had grown when read), read in id
+    /// order (its ties' order) a chunk at a time, after `after`.
     LongDay { day: Vec<MonthDay>, after: Option<ContactId> },
 }
 
@@ -49,7 +52,7 @@ impl BirthdayList {
             if count > BIRTHDAY_CHUNK {
                 chunks.push_back(BirthdayChunk::LongDay { day, after: None });
             } else {
-                days_chunk.extend(day);
+                days_chunk.push(day);
                 in_chunk += count;
             }
         }

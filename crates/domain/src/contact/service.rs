@@ -145,8 +145,20 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
         while let Some(chunk) = list.chunks.front_mut() {
             let mut contacts = match chunk {
                 BirthdayChunk::Days(days) => {
-                    let contacts = self.contacts.with_birthday_on(owner, days, None, None).await?;
+                    let all: Vec<MonthDay> = days.iter().flatten().copied().collect();
+                    let most = Some(BIRTHDAY_CHUNK as i64 + 1);
+                    let contacts = self.contacts.with_birthday_on(owner, &all, None, most).await?;
+                    let days = std::mem::take(days);
                     list.chunks.pop_front();
+                    if contacts.len() > BIRTHDAY_CHUNK {
+                        // More than counted a moment ago (an import since, say): each day is
+                        // read on its own instead, in id pages, so no read holds more than a
+                        // chunk and the order holds.
+                        for day in days.into_iter().rev() {
+                            list.chunks.push_front(BirthdayChunk::LongDay { day, after: None });
+                        }
+                        continue;
+                    }
                     contacts
                 }
                 BirthdayChunk::LongDay { day, after } => {

@@ -441,15 +441,16 @@ async fn a_29_february_birthday_is_celebrated_today_on_28_february_of_a_non_leap
     assert_eq!(ids(&upcoming), vec![1, 2, 4]);
 }
 
-/// A book with `per_day` birthdays on each day (month and day), ids numbered by day in the
-/// order given, then by position; its `with_birthday_on` answers from it as PostgreSQL would.
+/// A book with `per_day` birthdays on each day (month and day; born in 2000, a leap year), ids
+/// numbered by day in the order given, then by position; its `with_birthday_on` answers from it
+/// as PostgreSQL would.
 fn book_of(per_day: &[(MonthDay, usize)]) -> Vec<(MonthDay, Contact)> {
     let mut id = 0;
     let mut book = Vec::new();
     for (md, n) in per_day {
         for _ in 0..*n {
             id += 1;
-            book.push((*md, contact(id, date(1990, md.month, md.day))));
+            book.push((*md, contact(id, date(2000, md.month, md.day))));
         }
     }
     book
@@ -459,10 +460,15 @@ fn book_of(per_day: &[(MonthDay, usize)]) -> Vec<(MonthDay, Contact)> {
 /// answered.
 type Read = (Vec<MonthDay>, Option<i64>, Option<i64>, usize);
 
-/// A repository over `book` that records each read; its first read finds a long list and counts.
-fn repository_over(book: Vec<(MonthDay, Contact)>, reads: Arc<Mutex<Vec<Read>>>) -> MockContactRepository {
+/// A repository over `book` that records each read; its first read finds a long list and
+/// counts the birthdays of `counted` (the book as it was a moment earlier).
+fn repository_over(
+    book: Vec<(MonthDay, Contact)>,
+    counted: Vec<(MonthDay, Contact)>,
+    reads: Arc<Mutex<Vec<Read>>>,
+) -> MockContactRepository {
     let mut contacts = MockContactRepository::new();
-    let (on_days, counted) = (book.clone(), book);
+    let on_days = book;
     let first_read = reads.clone();
     contacts.expect_with_birthday_on().returning(move |_, days, after, limit| {
         let found: Vec<Contact> = on_days
@@ -494,7 +500,8 @@ async fn a_long_birthday_list_is_read_in_chunks_of_days_and_a_long_day_in_id_pag
     let chunk = BIRTHDAY_CHUNK;
     let book = book_of(&[(jan2, 10), (jan1, chunk + chunk / 2), (dec31, chunk / 2), (dec30, chunk / 2)]);
     let reads = Arc::new(Mutex::new(Vec::new()));
-    let service = ContactService::new(repository_over(book.clone(), reads.clone()), fixed_clock(2025, 12, 30));
+    let repository = repository_over(book.clone(), book.clone(), reads.clone());
+    let service = ContactService::new(repository, fixed_clock(2025, 12, 30));
 
     let (first, rest) = service.upcoming_birthdays(OWNER, 3).await.unwrap();
     let mut rest = rest.expect("a long list comes in chunks");
@@ -515,13 +522,57 @@ async fn a_long_birthday_list_is_read_in_chunks_of_days_and_a_long_day_in_id_pag
             // The first read: more than a chunk, so only counted.
             (window, None, Some(chunk as i64), 0),
             // 30 and 31 December fill one chunk together.
-            (vec![dec30, dec31], None, None, chunk),
+            (vec![dec30, dec31], None, Some(chunk as i64 + 1), chunk),
             // 1 January alone is longer than a chunk: pages in id order.
             (vec![jan1], None, Some(chunk as i64), chunk),
             (vec![jan1], Some(last_of_first_page), Some(chunk as i64), chunk / 2),
-            (vec![jan2], None, None, 10),
+            (vec![jan2], None, Some(chunk as i64 + 1), 10),
         ]
     );
+}
+
+/// Reads a whole long list: its chunks, each at most a chunk long.
+async fn every_chunk(service: &Service, days: i64) -> Vec<Vec<Contact>> {
+    let (first, rest) = service.upcoming_birthdays(OWNER, days).await.unwrap();
+    let mut rest = rest.expect("a long list comes in chunks");
+    let mut chunks = vec![first];
+    while let Some(more) = service.more_birthdays(OWNER, &mut rest).await.unwrap() {
+        chunks.push(more);
+    }
+    assert!(chunks.iter().all(|c| c.len() <= BIRTHDAY_CHUNK), "no chunk is longer than a chunk");
+    chunks
+}
+
+#[tokio::test]
+async fn birthday_days_read_together_that_grew_since_they_were_counted_are_read_one_day_at_a_time() {
+    // 27 February 2025 + 2 days: the 27th, the 28th with the leaplings (29 February, a day of
+    // its own in the book), and 1 March. Counted with 510 birthdays, but an import tripled the
+    // days read together before they were read.
+    let (feb28, feb29, mar1) = (md(2, 28), md(2, 29), md(3, 1));
+    let chunk = BIRTHDAY_CHUNK;
+    let counted = book_of(&[(feb29, 150), (feb28, 150), (mar1, 100), (md(2, 27), chunk + 10)]);
+    let mut book = counted.clone();
+    book.extend(book_of(&[(md(1, 1), 800), (feb29, 300), (feb28, 300), (mar1, 200)]).into_iter().map(|(d, mut c)| {
+        c.id.0 += 10_000;
+        (d, c)
+    }));
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let service = ContactService::new(repository_over(book.clone(), counted, reads.clone()), fixed_clock(2025, 2, 27));
+
+    let chunks = every_chunk(&service, 2).await;
+
+    // The 27th (a long day), then the 28th and 29th as one day in id order, then 1 March.
+    let on = |days: &[MonthDay]| -> Vec<i64> {
+        let mut ids: Vec<i64> = book.iter().filter(|(d, _)| days.contains(d)).map(|(_, c)| c.id.0).collect();
+        ids.sort();
+        ids
+    };
+    let expected: Vec<i64> = [on(&[md(2, 27)]), on(&[feb28, feb29]), on(&[mar1])].concat();
+    assert_eq!(chunks.iter().flat_map(|c| ids(c)).collect::<Vec<_>>(), expected, "every birthday once, soonest first");
+    let reads = reads.lock().unwrap();
+    let most = Some(chunk as i64 + 1);
+    assert!(reads.contains(&(vec![feb28, feb29, mar1], None, most, chunk + 1)), "one read found more: {reads:?}");
+    assert!(reads.iter().skip(1).all(|(.., found)| *found <= chunk + 1), "no read holds more than a chunk and one");
 }
 
 #[tokio::test]
