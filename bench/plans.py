@@ -82,6 +82,8 @@ RULES = [
     # it reads whole.
     ("codes", re.compile(r'"birthday_md"\s*=\s*ANY\s*\(\s*\(SELECT\s*$', re.I)),
     ("most", re.compile(r'"total"\s*(>|<=)\s*\(SELECT\s*$', re.I)),
+    # A chunk of a long one: its contacts after an id (0 for none).
+    ("after", re.compile(r'"id"\s*>\s*\(SELECT\s*$', re.I)),
 ]
 
 

@@ -206,15 +206,6 @@ fn unfiltered_page<'a>(owner: UserId, page: Page) -> contacts::BoxedQuery<'a, Pg
         .order(contacts::id)
 }
 
-/// The owner's contacts whose `birthday_md` is one of `codes`, by id.
-fn birthdays<'a>(owner: UserId, codes: Vec<i16>) -> contacts::BoxedQuery<'a, Pg, RowSql> {
-    owned(owner)
-        .filter(contacts::birthday_md.eq_any(codes))
-        .select(ContactRow::as_select())
-        .order(contacts::id)
-        .into_boxed()
-}
-
 impl ContactRepository for PgContactRepository {
     async fn create(&self, owner: UserId, contact: NewContact) -> Result<Contact, Error> {
         let uid = new_uid()?;
@@ -325,14 +316,8 @@ impl ContactRepository for PgContactRepository {
     ) -> Result<Vec<Contact>, Error> {
         let mut conn = self.db.conn().await?;
         let codes: Vec<i16> = days.iter().map(|d| md_code(*d)).collect();
-        let mut query = birthdays(owner, codes);
-        if let Some(after) = after {
-            query = query.filter(contacts::id.gt(after.0));
-        }
-        if let Some(limit) = limit {
-            query = query.limit(limit);
-        }
-        query.load(&mut conn).await.into_domain()
+        let query = birthday_days::DaysQuery::new(owner.0, codes, after.map(|a| a.0), limit);
+        query.load::<ContactRow>(&mut conn).await.into_domain()
     }
 
     async fn birthdays_up_to(&self, owner: UserId, days: &[MonthDay], most: i64) -> Result<BirthdayProbe, Error> {
@@ -413,6 +398,7 @@ impl ContactRepository for PgContactRepository {
     }
 }
 
+mod birthday_days;
 mod birthday_probe;
 mod page_ids;
 mod page_marks;

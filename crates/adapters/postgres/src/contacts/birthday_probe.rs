@@ -55,21 +55,6 @@ impl ProbeQuery {
         Self { columns: ContactRow::as_select(), owner, codes, most }
     }
 
-    /// `"user_id" = (SELECT $n) AND "birthday_md" = ANY((SELECT $m)::smallint[])` on the table
-    /// named `table`.
-    fn owners_days<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>, table: &str) -> QueryResult<()> {
-        for part in ["\"", table, "\".\"user_id\" = (SELECT "] {
-            out.push_sql(part);
-        }
-        out.push_bind_param::<BigInt, _>(&self.owner)?;
-        for part in [") AND \"", table, "\".\"birthday_md\" = ANY((SELECT "] {
-            out.push_sql(part);
-        }
-        out.push_bind_param::<Array<SmallInt>, _>(&self.codes)?;
-        out.push_sql(")::smallint[])");
-        Ok(())
-    }
-
     /// `(SELECT $n)`: the longest list read whole.
     fn most<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("(SELECT ");
@@ -87,6 +72,27 @@ impl ProbeQuery {
         }
         Ok(())
     }
+}
+
+/// `"user_id" = (SELECT $n) AND "birthday_md" = ANY((SELECT $m)::smallint[])` on the table
+/// named `table`: the owner's birthdays on the days of `codes`, the values hidden from the
+/// planner (also the condition of [`super::birthday_days`]).
+pub(super) fn owners_days<'b>(
+    out: &mut AstPass<'_, 'b, Pg>,
+    table: &str,
+    owner: &'b i64,
+    codes: &'b Vec<i16>,
+) -> QueryResult<()> {
+    for part in ["\"", table, "\".\"user_id\" = (SELECT "] {
+        out.push_sql(part);
+    }
+    out.push_bind_param::<BigInt, _>(owner)?;
+    for part in [") AND \"", table, "\".\"birthday_md\" = ANY((SELECT "] {
+        out.push_sql(part);
+    }
+    out.push_bind_param::<Array<SmallInt>, _>(codes)?;
+    out.push_sql(")::smallint[])");
+    Ok(())
 }
 
 /// A contact row that may be missing: what `c.*` of the left join holds.
@@ -115,11 +121,11 @@ impl QueryFragment<Pg> for ProbeQuery {
              array_agg(\"n\") AS \"counts\" FROM (SELECT \"per_day\".\"birthday_md\" AS \"md\", count(*) AS \"n\" \
              FROM \"contacts\" AS \"per_day\" WHERE ",
         );
-        self.owners_days(&mut out, "per_day")?;
+        owners_days(&mut out, "per_day", &self.owner, &self.codes)?;
         out.push_sql(" GROUP BY \"per_day\".\"birthday_md\") AS \"per_day\") AS \"d\" LEFT JOIN LATERAL (SELECT ");
         self.columns.walk_ast(out.reborrow())?;
         out.push_sql(" FROM \"contacts\" WHERE ");
-        self.owners_days(&mut out, "contacts")?;
+        owners_days(&mut out, "contacts", &self.owner, &self.codes)?;
         out.push_sql(" AND \"d\".\"total\" <= ");
         self.most(&mut out)?;
         out.push_sql(" ORDER BY \"contacts\".\"id\" OFFSET 0) AS \"c\" ON true");

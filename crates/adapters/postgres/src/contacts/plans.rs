@@ -3,6 +3,7 @@
 //! the stored total agrees with the rows whichever way they come and go.
 
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel_async::SimpleAsyncConnection;
 use serde_json::Value;
 
 use super::tests::{Book, book};
@@ -128,6 +129,28 @@ impl Book {
         all
     }
 
+    /// The nodes of `query`'s generic plan as it ran (see [`runs`]): the plan a pooled
+    /// connection keeps for a statement after five executions, made without its values.
+    /// `types` and `values` are its parameters' SQL types and values, in order.
+    async fn run_generic<Q: QueryFragment<Pg>>(
+        &self,
+        query: Q,
+        types: &str,
+        values: &str,
+    ) -> Vec<(String, String, String, u64)> {
+        let sql = diesel::debug_query::<Pg, _>(&query).to_string();
+        let sql = sql.split(" -- binds:").next().expect("the statement");
+        let mut conn = self.db.conn().await.unwrap();
+        let prepare = format!("SET plan_cache_mode = force_generic_plan; PREPARE generic({types}) AS {sql}");
+        conn.batch_execute(&prepare).await.expect("prepare");
+        let execute = diesel::sql_query(format!("EXECUTE generic({}, {values})", self.owner.0));
+        let plan: Value = Explain(execute, true).get_result(&mut conn).await.expect("explain analyze");
+        conn.batch_execute("DEALLOCATE generic; RESET plan_cache_mode").await.expect("deallocate");
+        let mut all = Vec::new();
+        runs(&plan, &mut all);
+        all
+    }
+
     async fn plan<Q: QueryFragment<Pg> + Send>(&self, query: Q) -> Vec<(String, String)> {
         let plan = self.explain(query).await;
         let mut all = Vec::new();
@@ -206,9 +229,29 @@ async fn big_book_queries_use_their_indexes() {
     let (_, total) = book.repo.list(book.owner, &q("irst_711"), Page { skip: 0, limit: 5 }).await.unwrap();
     assert_eq!(total, 0);
 
-    // Birthdays: the (user_id, birthday_md) index.
-    let plan = book.plan(birthdays(book.owner, vec![1201, 1202, 1203, 1204, 1205, 1206, 1207, 1208])).await;
-    assert!(plan.iter().any(|(_, i)| i == "contacts_user_birthday_idx"), "{plan:?}");
+    // Chunks of a long birthday list: the (user_id, birthday_md) index, also in the generic
+    // plan a pooled connection keeps, which once walked the primary key through the whole table
+    // to fill a limit. Eight days (1,190 birthdays) with room for 501, and a page of 4 December
+    // (595) after the book's middle contact.
+    let (middle, _) =
+        book.repo.list(book.owner, &ContactFilter::default(), Page { skip: BIG / 2 - 1, limit: 1 }).await.unwrap();
+    let after = middle[0].id;
+    let days = birthday_days::DaysQuery::new(book.owner.0, (1201..=1208).collect(), None, Some(501));
+    let page = birthday_days::DaysQuery::new(book.owner.0, vec![1204], Some(after.0), Some(500));
+    let page_values = format!("'{{1204}}', {}, 500", after.0);
+    for (query, values) in [(days, "'{1201,1202,1203,1204,1205,1206,1207,1208}', 0, 501"), (page, page_values.as_str())]
+    {
+        let plan = book.run_generic(query, "bigint, smallint[], bigint, bigint", values).await;
+        assert!(plan.iter().any(|(.., index, loops)| index == "contacts_user_birthday_idx" && *loops == 1), "{plan:?}");
+        let walks = plan.iter().any(|(_, _, index, _)| index == "contacts_pkey" || index == "contacts_user_id_idx");
+        assert!(!walks, "no walk in id order: {plan:?}");
+    }
+    let december_4th = [MonthDay { month: 12, day: 4 }];
+    let page = book.repo.with_birthday_on(book.owner, &december_4th, Some(after), Some(500)).await.unwrap();
+    let names: Vec<&str> = page.iter().map(|c| c.first_name.as_str()).collect();
+    let expected: Vec<String> =
+        (BIG / 2 + 1..=BIG).filter(|g| g % 12 == 11 && g % 28 == 3).map(|g| format!("First{g}")).collect();
+    assert_eq!(names, expected, "the day's contacts after the id, in id order");
     // The first read of a list: 4 December (595 birthdays) with room for 1,000 is counted and
     // read; the whole of December (4,166) with room for 500 is only counted, on the index alone,
     // and not one contact is read.
@@ -283,6 +326,18 @@ async fn the_whole_book_page_a_search_and_a_birthday_list_are_planned_once_per_c
         assert!(!rows.is_empty(), "one row at least");
     }
     assert_eq!(plans_of(&mut conn, "per_day").await, vec![Plans { generic_plans: 3, custom_plans: 5 }]);
+
+    // A chunk of a long list: days read together, and pages of one day.
+    let december: Vec<i16> = (1201..=1231).collect();
+    for (codes, after) in
+        [(vec![1204, 1205], None), (vec![1204], Some(BIG / 2)), (december, None)].into_iter().cycle().take(8)
+    {
+        let rows: Vec<ContactRow> =
+            birthday_days::DaysQuery::new(book.owner.0, codes, after, Some(501)).load(&mut conn).await.unwrap();
+        assert!(!rows.is_empty(), "some birthdays");
+    }
+    let chunks = plans_of(&mut conn, "OFFSET 0) AS \"contacts\"").await;
+    assert_eq!(chunks, vec![Plans { generic_plans: 3, custom_plans: 5 }]);
 }
 
 /// How often this connection planned each of its prepared statements that mention `marker`.
