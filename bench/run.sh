@@ -25,7 +25,8 @@
 #   - the bcrypt floor: raw cost-12 hashes a second on every core (Python's bcrypt, one process
 #     a core);
 #   - the list's p99 while logins saturate bcrypt, against a quiet list just before it (three such
-#     pairs back to back; the target is the median of their ratios);
+#     pairs back to back; the target is the median of their ratios), and as a control the same
+#     pairs with bcrypt hashing in processes outside the server, at the hashing threads' niceness;
 #   - the server's peak RSS (VmHWM);
 #   - vCards (bench/vcard.py): the import of 10,000 cards, and the export of the big book with
 #     the server's peak RSS growth while exporting; the same for its birthday list of a year;
@@ -370,6 +371,25 @@ done
 p99_pairs=$(printf '%s, ' "${pair_ratios[@]}")
 p99_pairs=${p99_pairs%, }
 echo "bench: list p99 during logins ÷ quiet, three pairs: $p99_pairs"
+# The control: the same three pairs with the hashing outside the server, in processes of their
+# own at the hashing threads' niceness (10), so no request of the server waits for a login. When
+# these ratios are as far above 1 as the pairs above, the list's tail grows because every core
+# computes, whatever computes, not because of the server's login path.
+control_ratios=()
+for pair in 1 2 3; do
+    wrk_run "list-quiet-control-$pair" list "$connections" "$seconds" "$reader_token"
+    nice -n 10 "$venv/bin/python" bench/bcrypt_rate.py 12 "$((seconds + 2))" "$cores" >/dev/null &
+    hash_pid=$!
+    sleep 1
+    wrk_run "list-hashing-$pair" list "$connections" "$seconds" "$reader_token"
+    wait "$hash_pid"
+    control_ratios+=("$(awk -v b="$(field "list-hashing-$pair" p99_us)" -v q="$(field "list-quiet-control-$pair" p99_us)" \
+        'BEGIN { printf "%.2f", b / q }')")
+done
+control_pairs=$(printf '%s, ' "${control_ratios[@]}")
+control_pairs=${control_pairs%, }
+control_ratio=$(printf '%s\n' "${control_ratios[@]}" | sort -g | sed -n 2p)
+echo "bench: list p99 during niced bcrypt outside the server ÷ quiet, three pairs: $control_pairs"
 small_rss=$(rss_mib)
 
 # --- the big book next to the small one (issue 15) ------------------------------------------
@@ -570,7 +590,7 @@ for a page at skip=40000, against about 7,700 req/s for the list of a 20-contact
 | birthdays (\`days=7\`), 50,000 ÷ 20 contacts ≥ 0.5 | not measured | **$big_birthdays** (${rps[birthdays-big]} ÷ ${rps[birthdays-small]}; answers: ${answer[birthdays-big]} against ${answer[birthdays-small]}) | $(at_least "$big_birthdays" 0.5) |
 | list of 20 (small book) ÷ \`pgbench -S\` ≥ 0.40 | 0.26–0.28 (issue 15; 0.28 on 2026-11-25) | **$list_vs_pg** (${rps[list]} ÷ $pgbench_tps) | $(at_least "$list_vs_pg" 0.40) |
 | login ÷ raw bcrypt ≥ 0.90 | 0.91 (2026-11-25) | **$login_vs_bcrypt** (${rps[login]} ÷ $bcrypt_rate) | $(at_least "$login_vs_bcrypt" 0.90) |
-| list p99 during logins ≤ 2 × quiet | 1.72 (2026-11-25) | **$p99_ratio** (the median of three back-to-back pairs: $p99_pairs; the first: $(fmt_ms "${p99[list-busy]}") ÷ $(fmt_ms "$(field list-quiet p99_us)")) | $(at_most "$p99_ratio" 2) |
+| list p99 during logins ≤ 2 × quiet | 1.72 (2026-11-25) | **$p99_ratio** (the median of three back-to-back pairs: $p99_pairs; the first: $(fmt_ms "${p99[list-busy]}") ÷ $(fmt_ms "$(field list-quiet p99_us)"); the control, hashing outside the server: **$control_ratio** ($control_pairs)) | $(at_most "$p99_ratio" 2) |
 | server peak RSS ≤ 40 MB, small-book load (list, get, /me, logins: what it covered before) | 15 MiB (2026-11-25) | **$small_rss** | $(at_most "$(to_mb "$small_rss")" 40) |
 | server peak RSS ≤ 40 MB, the whole load (with the big book and CardDAV) | — | **$peak_rss** | $(at_most "$(to_mb "$peak_rss")" 40) |
 | \`X-Total-Count\` exact | — | $totals_exact | ${totals_exact%%:*} |
@@ -612,6 +632,7 @@ an idle process that has served nothing yet.
 - the small book's list statement alone (pgbench -M prepared, same SQL, parameters and concurrency): ${pg_tps[list-alone]} TPS, $(ratio "${pg_tps[list-alone]}" "$pgbench_tps") × pgbench -S, and the list request reaches $(ratio "${rps[list]}" "${pg_tps[list-alone]}") of it; with the values written in, so it is planned once: ${pg_tps[list-literal]} TPS ($(ratio "${pg_tps[list-literal]}" "$pgbench_tps") × pgbench -S). \`GET /api/users/me\` (authentication and a small JSON answer, no PostgreSQL): ${rps[me]} req/s.
 - login req/s ÷ bcrypt hashes/s: **$login_vs_bcrypt** (${rps[login]} ÷ $bcrypt_rate); every login verifies one cost-12 hash, so 1.0 means bcrypt is the whole cost.
 - list p99 during logins ÷ quiet list p99: **$p99_ratio**, the median of three pairs run back to back, each a quiet list then the list during logins ($p99_pairs); list throughput during logins ${rps[list-busy]} req/s against ${rps[list]} quiet (the first list of the run).
+- the control: list p99 while ${cores} processes outside the server hash with bcrypt at nice 10 (the hashing threads' niceness) ÷ quiet list p99: **$control_ratio**, the median of three pairs ($control_pairs). No request of the server waits for a hash there; a ratio like the one during logins puts the tail on the busy cores, not on the login path.
 - server peak RSS (VmHWM): $small_rss after the small-book workloads, $peak_rss after the whole load.
 - known against unknown addresses (bench/mail_timing.py, one client, 400 of each interleaved at random; \`accuracy\` is how often the best threshold on the answer time guesses whether the account exists: 50% is chance):
 $mail_timing
