@@ -155,8 +155,10 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
             _ => Err(DavError::UnsupportedReport),
         };
     };
+    if let Report::SyncCollection { token: Some(token), props, limit } = report {
+        return sync_from_token(&ctx, book_name, &token, props, limit).await;
+    }
     let book = ctx.backend.book(&ctx.user, book_name).await?;
-    let book_href = paths::book_href(&ctx.user.username, &book.name);
     match report {
         Report::Empty => Ok(multi_status().body(write::multistatus(&[], None))),
         Report::Unsupported(_) => Err(DavError::UnsupportedReport),
@@ -204,7 +206,8 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
             };
             Ok(multi_status().streaming(listing.stream()))
         }
-        Report::SyncCollection { token: None, props, .. } => {
+        // An initial sync (one from a token is answered above).
+        Report::SyncCollection { props, .. } => {
             // The token is read before the listing: a change made meanwhile is listed again by
             // the next sync, never lost.
             let listing = Listing {
@@ -220,46 +223,56 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
             };
             Ok(multi_status().streaming(listing.stream()))
         }
-        Report::SyncCollection { token: Some(token), props, limit } => {
-            let since = props::parse_sync_token(&token).ok_or(BackendError::InvalidSyncToken)?;
-            let changes = ctx.backend.changes_since(&ctx.user, &book.name, since, limit).await?;
-            let text = text_wanted(&props);
-            let mut texts = Vec::new();
-            if text != TextWanted::No {
-                let names: Vec<String> =
-                    changes.changes.iter().filter(|c| c.etag.is_some()).map(|c| c.name.clone()).collect();
-                for chunk in names.chunks(listing::PAGE) {
-                    texts.extend(ctx.backend.get_cards(&ctx.user, &book.name, chunk, text).await?);
-                }
-            }
-            let mut body = write::multistatus_start().to_vec();
-            for change in &changes.changes {
-                let href = paths::card_href(&book_href, &change.name);
-                let entry = match (&change.etag, text) {
-                    (None, _) => None,
-                    (Some(etag), TextWanted::No) => {
-                        Some(CardEntry { name: change.name.clone(), etag: etag.clone(), text: None })
-                    }
-                    (Some(_), _) => texts.iter().find(|c| c.name == change.name).cloned(),
-                };
-                match entry {
-                    Some(entry) => body.extend_from_slice(&listing::card_response(
-                        &ctx.user,
-                        &book_href,
-                        &entry,
-                        Some(&props.names),
-                    )),
-                    // Deleted (RFC 6578: a member with status 404).
-                    None => body.extend_from_slice(&write::response(&Response::Status { href, status: 404 })),
-                }
-            }
-            if changes.truncated {
-                body.extend_from_slice(&write::response(&Response::Status { href: book_href.clone(), status: 507 }));
-            }
-            body.extend_from_slice(&write::multistatus_end(Some(&props::sync_token_uri(changes.token))));
-            Ok(multi_status().body(body))
+    }
+}
+
+/// A `sync-collection` from a token: the changes since it, with the book's state read in the
+/// same statement, so the book is not looked up first (a phone's most frequent request).
+async fn sync_from_token<B: DavBackend>(
+    ctx: &Ctx<'_, B>,
+    book_name: &str,
+    token: &str,
+    props: ReportProps,
+    limit: Option<usize>,
+) -> Result<HttpResponse, DavError> {
+    let Some(since) = props::parse_sync_token(token) else {
+        // A book that does not exist is a 404, not a bad token.
+        ctx.backend.book(&ctx.user, book_name).await?;
+        return Err(BackendError::InvalidSyncToken.into());
+    };
+    let book_href = paths::book_href(&ctx.user.username, book_name);
+    let changes = ctx.backend.changes_since(&ctx.user, book_name, since, limit).await?;
+    let text = text_wanted(&props);
+    let mut texts = Vec::new();
+    if text != TextWanted::No {
+        let names: Vec<String> = changes.changes.iter().filter(|c| c.etag.is_some()).map(|c| c.name.clone()).collect();
+        for chunk in names.chunks(listing::PAGE) {
+            texts.extend(ctx.backend.get_cards(&ctx.user, book_name, chunk, text).await?);
         }
     }
+    let mut body = write::multistatus_start().to_vec();
+    for change in &changes.changes {
+        let href = paths::card_href(&book_href, &change.name);
+        let entry = match (&change.etag, text) {
+            (None, _) => None,
+            (Some(etag), TextWanted::No) => {
+                Some(CardEntry { name: change.name.clone(), etag: etag.clone(), text: None })
+            }
+            (Some(_), _) => texts.iter().find(|c| c.name == change.name).cloned(),
+        };
+        match entry {
+            Some(entry) => {
+                body.extend_from_slice(&listing::card_response(&ctx.user, &book_href, &entry, Some(&props.names)))
+            }
+            // Deleted (RFC 6578: a member with status 404).
+            None => body.extend_from_slice(&write::response(&Response::Status { href, status: 404 })),
+        }
+    }
+    if changes.truncated {
+        body.extend_from_slice(&write::response(&Response::Status { href: book_href.clone(), status: 507 }));
+    }
+    body.extend_from_slice(&write::multistatus_end(Some(&props::sync_token_uri(changes.token))));
+    Ok(multi_status().body(body))
 }
 
 /// `PROPPATCH`: a book's `displayname` may change; every other property is `403`, and then

@@ -245,4 +245,12 @@ async fn other_reports_and_places() {
     let missing_book =
         send(&app, request("REPORT", "/dav/addressbooks/ada/nope/").set_payload(sync_body("", ""))).await;
     assert_eq!(missing_book.status, StatusCode::NOT_FOUND);
+    // A sync from a token finds the book with its changes, not before them: still a 404, with a
+    // token of another book or with one that is not a token at all.
+    let token = token_of(&send(&app, request("REPORT", BOOK).set_payload(sync_body("", ""))).await);
+    for token in [token.as_str(), "garbage"] {
+        let answer =
+            send(&app, request("REPORT", "/dav/addressbooks/ada/nope/").set_payload(sync_body(token, ""))).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{token}");
+    }
 }
