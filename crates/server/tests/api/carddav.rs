@@ -287,3 +287,30 @@ async fn a_card_is_served_in_the_version_asked_for_and_a_big_one_as_stored() {
     assert_eq!(etag(&fetched), big_tag);
     assert_eq!(text(fetched).await, big);
 }
+
+/// A sync from a token finds its book in the statement that reads the changes: a book that is
+/// gone is a `404` whatever the token says, and a token past any number a book can reach is a
+/// `403` `DAV:valid-sync-token` on a book that is there.
+#[tokio::test]
+async fn a_sync_from_a_token_on_a_book_that_is_gone_is_404() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let secret = app_password(&app, &ada).await;
+    let book = "/dav/addressbooks/ada/work/";
+    assert_eq!(dav(&app, "MKCOL", book, "ada", &secret).send().await.unwrap().status(), StatusCode::CREATED);
+    let (_, first) = sync_from(&app, book, &secret, "").await;
+    let token = token_of(&first);
+    // The same book, at a change number no book reaches (past the largest a database keeps).
+    let (prefix, _) = token.rsplit_once('-').expect("a book-number token");
+    let too_far = format!("{prefix}-18000000000000000000");
+
+    let (status, body) = sync_from(&app, book, &secret, &too_far).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("valid-sync-token"), "{body}");
+
+    assert_eq!(dav(&app, "DELETE", book, "ada", &secret).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    for token in [token.as_str(), too_far.as_str(), "garbage"] {
+        let (status, body) = sync_from(&app, book, &secret, token).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{token}: {body}");
+    }
+}
