@@ -11,7 +11,7 @@
 //! as one query (`… ORDER BY id LIMIT n`), its generic plan, which a pooled connection keeps
 //! after five executions, walked the primary key in id order and filtered every contact of
 //! the table to find a few hundred: 16 ms instead of 1 for three days of a 50,000-contact
-//! book, and five times slower big birthday lists in `just bench`. The cost is that a page of
+//! book (`docs/performance.rst`, Birthdays). The cost is that a page of
 //! one long day (`after` set) reads the whole day again to sort it; only a day with more than
 //! a chunk of birthdays has such pages.
 //!
