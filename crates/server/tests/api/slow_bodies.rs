@@ -29,8 +29,10 @@ async fn trickle(address: &str, path: &str, content_type: &str) -> (String, Dura
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: 60000\r\n\r\n"
     );
-    socket.write_all(head.as_bytes()).await.unwrap();
+    // The clock starts before the headers leave: the server's own clock starts once it has
+    // read them, which on loopback can be before `write_all` returns here.
     let started = Instant::now();
+    socket.write_all(head.as_bytes()).await.unwrap();
     let (mut read, mut write) = socket.into_split();
     let sender = tokio::spawn(async move {
         while write.write_all(b" ").await.is_ok() {
