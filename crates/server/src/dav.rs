@@ -56,6 +56,14 @@ impl DavStore {
     async fn existing_book(&self, user: &DavUser, book: &str) -> Result<Book, BackendError> {
         self.books.book(user.id, book).await?.ok_or(BackendError::NotFound)
     }
+
+    /// `cards` as answers in `text`, on the blocking pool when [`for_the_pool`] says so: a page
+    /// of 500 cards REST changed is 500 parses.
+    async fn entries(&self, cards: Vec<NamedCard>, text: TextWanted) -> Result<Vec<CardEntry>, BackendError> {
+        let heavy = for_the_pool(cards.iter().map(|c| (c.card.card.len(), c.card.dirty)), converts(text));
+        let answer = move || cards.into_iter().map(|c| entry(c, text)).collect();
+        if heavy { self.parses.run(answer).await } else { Ok(answer()) }
+    }
 }
 
 /// The token of position `seq` in `book`'s log: identities and numbers are never negative.
@@ -79,9 +87,22 @@ fn version(v: VcardVersion) -> Version {
     }
 }
 
-/// Cards up to this size are copied and hashed for a `GET` on the executor (microseconds);
-/// bigger ones, like every conversion, on the blocking pool.
+/// Cards up to this size together are copied and hashed on the executor (microseconds); more,
+/// like every conversion, on the blocking pool.
 const INLINE_CARD_BYTES: usize = 16 * 1024;
+
+/// Whether answering for cards of these `(bytes, dirty)` is work for the blocking pool rather
+/// than the executor: a conversion (`converts`), a card REST changed (it is parsed and written
+/// again for its text and its ETag), or more bytes to hash than [`INLINE_CARD_BYTES`] in all.
+/// One rule for a single `GET` and for a page of a listing, a multiget or a sync.
+fn for_the_pool(cards: impl IntoIterator<Item = (usize, bool)>, converts: bool) -> bool {
+    let mut bytes = 0;
+    converts
+        || cards.into_iter().any(|(len, dirty)| {
+            bytes += len;
+            dirty || bytes > INLINE_CARD_BYTES
+        })
+}
 
 /// The card's text in `version` (as stored when it already is in it) and that text's ETag: the
 /// stored tag when the text is the stored one, a tag of its own otherwise.
@@ -90,6 +111,11 @@ fn rendered(stored: &StoredCard, wanted: VcardVersion) -> (String, String) {
     let text = vcard::render(&stored.card, &stored.contact, stored.dirty, version(wanted));
     let tag = vcard::etag(&own);
     if text == own { (text, tag) } else { (text, format!("{tag}-{}", wanted.as_str().replace('.', ""))) }
+}
+
+/// Whether `text` asks for a conversion (which parses every card).
+fn converts(text: TextWanted) -> bool {
+    matches!(text, TextWanted::Version(_))
 }
 
 fn entry(card: NamedCard, wanted: TextWanted) -> CardEntry {
@@ -184,7 +210,7 @@ impl DavBackend for DavStore {
     ) -> Result<Vec<CardEntry>, BackendError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let cards = self.books.cards(user.id, book, after, limit).await?.ok_or(BackendError::NotFound)?;
-        Ok(cards.into_iter().map(|c| entry(c, text)).collect())
+        self.entries(cards, text).await
     }
 
     async fn get_cards(
@@ -195,7 +221,7 @@ impl DavBackend for DavStore {
         text: TextWanted,
     ) -> Result<Vec<CardEntry>, BackendError> {
         let cards = self.books.cards_named(user.id, book, names).await?.ok_or(BackendError::NotFound)?;
-        Ok(cards.into_iter().map(|c| entry(c, text)).collect())
+        self.entries(cards, text).await
     }
 
     async fn get_card(
@@ -206,7 +232,7 @@ impl DavBackend for DavStore {
         version: Option<VcardVersion>,
     ) -> Result<Card, BackendError> {
         let stored = self.books.card(user.id, book, card).await?.ok_or(BackendError::NotFound)?;
-        let heavy = version.is_some() || stored.dirty || stored.card.len() > INLINE_CARD_BYTES;
+        let heavy = for_the_pool([(stored.card.len(), stored.dirty)], version.is_some());
         let text_and_tag = move || match version {
             Some(v) => rendered(&stored, v),
             None => (card_text(&stored), card_etag(&stored)),
@@ -276,7 +302,29 @@ impl DavBackend for DavStore {
         let last = log.last().map(|c| c.seq);
         let truncated = limit.is_some_and(|l| log.len() as i64 >= l) && last.is_some_and(|s| s < info.sync_seq);
         let next = if truncated { last.unwrap_or(info.sync_seq) } else { info.sync_seq };
-        let changes = log.into_iter().map(|c| Change { name: c.href, etag: c.card.as_ref().map(card_etag) }).collect();
+        // The cards' ETags: hashes, and parses for cards REST changed.
+        let heavy = for_the_pool(log.iter().filter_map(|c| c.card.as_ref()).map(|c| (c.card.len(), c.dirty)), false);
+        let changes =
+            move || log.into_iter().map(|c| Change { name: c.href, etag: c.card.as_ref().map(card_etag) }).collect();
+        let changes = if heavy { self.parses.run(changes).await? } else { changes() };
         Ok(ChangeSet { changes, token: sync_token(&info, next), truncated })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_clean_cards_are_answered_on_the_executor_and_other_work_on_the_pool() {
+        let small = (600, false);
+        assert!(!for_the_pool([], false), "nothing to do");
+        assert!(!for_the_pool([small; 27], false), "27 small cards: 16,200 bytes to hash");
+        assert!(!for_the_pool([(INLINE_CARD_BYTES, false)], false), "one card at the limit");
+        assert!(for_the_pool([small; 28], false), "28 small cards: 16,800 bytes");
+        assert!(for_the_pool([(INLINE_CARD_BYTES + 1, false)], false), "one big card");
+        assert!(for_the_pool([small, (600, true)], false), "a card REST changed is parsed");
+        assert!(for_the_pool([small], true), "a conversion parses");
+        assert!(for_the_pool([], true), "a conversion, whatever the cards");
     }
 }
