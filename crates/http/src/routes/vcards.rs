@@ -107,14 +107,19 @@ pub(crate) async fn export(
         let state = state.clone();
         async move {
             let Some(page) = page.filter(|p| !p.is_empty()) else { return Ok(None) };
-            let mut chunk = String::with_capacity(page.iter().map(|c| c.card.len() + 64).sum());
-            for card in &page {
-                chunk.push_str(&card.render(version));
-            }
-            let next = match page.last() {
-                Some(last) if page.len() as i64 >= EXPORT_PAGE => {
-                    Some(state.contacts.export_page(owner, Some(last.contact.id), EXPORT_PAGE).await?)
+            let (full, last) = (page.len() as i64 >= EXPORT_PAGE, page.last().map(|c| c.contact.id));
+            // 500 cards, each parsed when converted or changed through REST: off the executor.
+            let chunk = web::block(move || {
+                let mut chunk = String::with_capacity(page.iter().map(|c| c.card.len() + 64).sum());
+                for card in &page {
+                    chunk.push_str(&card.render(version));
                 }
+                chunk
+            })
+            .await
+            .map_err(contacts_domain::Error::unexpected)?;
+            let next = match last {
+                Some(last) if full => Some(state.contacts.export_page(owner, Some(last), EXPORT_PAGE).await?),
                 _ => None,
             };
             Ok(Some((Bytes::from(chunk), next)))
