@@ -53,6 +53,16 @@ impl TestDatabase {
         diesel::sql_query(sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// The value of one `SELECT count(*) …` on the database, for tests that wait for something
+    /// the service does in the background.
+    pub async fn count(&self, select: &str) -> i64 {
+        let mut conn = AsyncPgConnection::establish(&self.url).await.expect("reach the test database");
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!("({select})")))
+            .get_result(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{select}: {e}"))
+    }
+
     /// Drops the database now, cutting its open connections: how tests simulate a database
     /// that has gone away while the app runs.
     pub async fn destroy(&self) {
