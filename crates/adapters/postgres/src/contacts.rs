@@ -1,5 +1,7 @@
 //! [`PgContactRepository`]: the contact port on PostgreSQL.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -18,6 +20,7 @@ use crate::error::query_error;
 use crate::pool::Database;
 use crate::rows::IntoDomain;
 use crate::schema::{address_books, contact_counts, contacts};
+use search_cache::SearchCache;
 use typed_values::{JsonbValues, single, typed_json};
 use update::UpdateContact;
 
@@ -153,12 +156,34 @@ pub(crate) fn card_insert(owner: i64, book: i64, href: String, c: &CardRecord) -
 #[derive(Debug, Clone)]
 pub struct PgContactRepository {
     db: Database,
+    /// Recent searches' matches, shared by the clones (one per instance).
+    searches: Arc<SearchCache>,
 }
 
 impl PgContactRepository {
     /// A repository on the shared pool.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self { db, searches: Arc::default() }
+    }
+
+    /// A page of a kept search's matches, read by key with the owner's search stamp; `None`
+    /// when nothing is kept, the page is past the kept matches, or the stamp (or a row) says
+    /// the matches changed since, in which case the entry is dropped.
+    async fn kept_search_page(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        owner: UserId,
+        key: &search_cache::SearchKey,
+        page: Page,
+    ) -> Result<Option<(Vec<Contact>, i64)>, Error> {
+        let Some(kept) = self.searches.get(key) else { return Ok(None) };
+        let Some(ids) = kept.page(page.skip, page.limit) else { return Ok(None) };
+        let rows: Vec<(ContactRow, Option<i64>)> = kept_rows(owner, ids).load(conn).await.map_err(query_error)?;
+        if rows.len() != ids.len() || rows.iter().any(|(_, stamp)| *stamp != Some(kept.stamp)) {
+            self.searches.forget(key);
+            return Ok(None);
+        }
+        Ok(Some((rows.into_iter().map(|(row, _)| row.into()).collect(), kept.ids.len() as i64)))
     }
 
     async fn apply(&self, update: UpdateContact<'_>) -> Result<Option<Contact>, Error> {
@@ -182,6 +207,22 @@ fn stored_count(owner: UserId) -> StoredCount {
     contact_counts::table.filter(contact_counts::user_id.eq(owner.0)).select(contact_counts::n).single_value()
 }
 
+/// The owner's search stamp as a scalar subquery: it changes with every insert, delete and
+/// change of a searchable field among the owner's contacts ([`search_cache`]).
+fn search_stamp(owner: UserId) -> SearchStamp {
+    contact_counts::table
+        .filter(contact_counts::user_id.eq(owner.0))
+        .select(contact_counts::version + contact_counts::search_version)
+        .single_value()
+}
+
+type SearchStamp = diesel::dsl::SingleValue<
+    diesel::dsl::Select<
+        diesel::dsl::Filter<contact_counts::table, diesel::dsl::Eq<contact_counts::user_id, i64>>,
+        diesel::dsl::Add<contact_counts::version, contact_counts::search_version>,
+    >,
+>;
+
 type StoredCount = diesel::dsl::SingleValue<
     diesel::dsl::Select<
         diesel::dsl::Filter<contact_counts::table, diesel::dsl::Eq<contact_counts::user_id, i64>>,
@@ -203,6 +244,16 @@ fn unfiltered_page<'a>(owner: UserId, page: Page) -> contacts::BoxedQuery<'a, Pg
         .into_boxed()
         .filter(page_ids::OnPage { owner: owner.0, skip: page.skip, limit: page.limit })
         .select((ContactRow::as_select(), stored_count(owner)))
+        .order(contacts::id)
+}
+
+/// The owner's contacts of `ids` (a kept search's page) by key, each with the owner's search
+/// stamp, read in the same snapshot.
+fn kept_rows(owner: UserId, ids: &[i64]) -> contacts::BoxedQuery<'_, Pg, (RowSql, Nullable<BigInt>)> {
+    contacts::table
+        .into_boxed()
+        .filter(contacts::user_id.eq(owner.0).and(contacts::id.eq_any(ids)))
+        .select((ContactRow::as_select(), search_stamp(owner)))
         .order(contacts::id)
 }
 
@@ -268,17 +319,27 @@ impl ContactRepository for PgContactRepository {
             };
             return Ok((rows.into_iter().map(|(row, _)| row.into()).collect(), total));
         }
-        // One round trip: the search table's index finds the matches, a window count counts
-        // them before the page is cut, and only the page's rows are read from `contacts`.
+        // A search asked before, with the owner's stamp unchanged since: the page's rows by key.
         let matches = search::Matches::new(owner, filter);
-        let rows: Vec<(ContactRow, i64)> = matches.clone().page(page).load(&mut conn).await.map_err(query_error)?;
-        let total = match rows.as_slice().first() {
-            Some((_, total)) => *total,
+        let key = matches.key();
+        if let Some(answer) = self.kept_search_page(&mut conn, owner, &key, page).await? {
+            return Ok(answer);
+        }
+        // Otherwise one round trip: the search table's index finds the matches, their ids are
+        // collected in order and counted, and only the page's rows are read from `contacts`.
+        let mut rows: Vec<search::MatchRow> = matches.clone().page(page).load(&mut conn).await.map_err(query_error)?;
+        let total = match rows.as_mut_slice().first_mut() {
+            Some((_, total, stamp, ids)) => {
+                if let (Some(stamp), Some(ids)) = (*stamp, ids.take()) {
+                    self.searches.keep(key, stamp, ids);
+                }
+                *total
+            }
             // A page past the end has no row to carry the count; ask for it separately.
             None if page.skip > 0 => matches.count().get_result(&mut conn).await.map_err(query_error)?,
             None => 0,
         };
-        Ok((rows.into_iter().map(|(row, _)| row.into()).collect(), total))
+        Ok((rows.into_iter().map(|(row, ..)| row.into()).collect(), total))
     }
 
     async fn get(&self, owner: UserId, id: ContactId) -> Result<Option<Contact>, Error> {
@@ -403,6 +464,7 @@ mod birthday_probe;
 mod page_ids;
 mod page_marks;
 mod search;
+mod search_cache;
 mod typed_values;
 mod update;
 

@@ -101,6 +101,8 @@ diesel::table! {
     contact_counts (user_id) {
         user_id -> BigInt,
         n -> BigInt,
+        version -> BigInt,
+        search_version -> BigInt,
     }
 }
 

@@ -222,6 +222,15 @@ async fn big_book_queries_use_their_indexes() {
     let (page, total) = book.repo.list(book.owner, &q("irst47"), Page { skip: 0, limit: 3 }).await.unwrap();
     let names: Vec<&str> = page.iter().map(|c| c.first_name.as_str()).collect();
     assert_eq!((names, total), (vec!["First47", "First470", "First471"], 1_111), "id order, exact total");
+    // Asked again, a page of the kept matches is read by key, and is the full statement's page.
+    let kept = book.plan(kept_rows(book.owner, &[page[0].id.0, page[2].id.0])).await;
+    let by_key = uses(&kept, "Index Scan", "contacts_pkey") || uses(&kept, "Index Scan", "contacts_user_id_idx");
+    assert!(by_key && !kept.iter().any(|(k, on)| k.contains("Seq") && on == "contacts"), "{kept:?}");
+    let tail = Page { skip: 1_000, limit: 200 };
+    let again = book.repo.list(book.owner, &q("irst47"), tail).await.unwrap();
+    let afresh = PgContactRepository::new(book.db.clone()).list(book.owner, &q("irst47"), tail).await.unwrap();
+    assert_eq!((again.0.len(), again.1), (111, 1_111));
+    assert_eq!(again, afresh, "the kept page is the full statement's");
     // First4711 and First47110..47119 (and nothing of the neighbour's 20).
     let (page, total) = book.repo.list(book.owner, &q("irst4711"), Page { skip: 0, limit: 5 }).await.unwrap();
     assert_eq!((page.len(), total), (5, 11));
@@ -305,7 +314,7 @@ async fn the_whole_book_page_a_search_and_a_birthday_list_are_planned_once_per_c
     // A search too, whatever its needle: 1 to 50,000 matches.
     for needle in ["irst4711", "irst47", "ast", "c1234@", "irst4711", "irst9", "irst1234", "ample"] {
         let filter = q(needle);
-        let rows: Vec<(ContactRow, i64)> =
+        let rows: Vec<search::MatchRow> =
             search::Matches::new(book.owner, &filter).page(Page { skip: 0, limit: 20 }).load(&mut conn).await.unwrap();
         assert!(!rows.is_empty(), "{needle}");
     }

@@ -3,8 +3,10 @@
 //!
 //! The exact total needs every match read and rechecked, since the trigram index only narrows
 //! the candidates. On `contacts` each recheck visited a wide row (it holds the whole vCard) and
-//! lowered it for `ILIKE`; here the rows are small and already lowered. The statement counts the
-//! matches and picks the page's ids there, then reads only those rows from `contacts` by key.
+//! lowered it for `ILIKE`; here the rows are small and already lowered. The statement collects
+//! the matches' ids in order, counts them and picks the page's ids from them, then reads only
+//! those rows from `contacts` by key. It also returns the ids and the owner's search stamp, so
+//! the next page of the same search can skip all of that ([`super::search_cache`]).
 //!
 //! Every value reaches the statement as `(SELECT $n)`, as in [`super::page_ids`]: the plan
 //! cannot depend on them, so PostgreSQL keeps its generic plan after the first five executions
@@ -17,11 +19,12 @@ use diesel::dsl::AsSelect;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::QueryResult;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
 
 use contacts_domain::contact::{ContactFilter, Page};
 use contacts_domain::user::UserId;
 
+use super::search_cache::{MOST_IDS_A_SEARCH, SearchKey};
 use super::{ContactRow, RowSql};
 
 /// The three fields joined by U+001F, exactly as `contact_search_text_idx` is defined: the
@@ -34,6 +37,7 @@ const SEPARATOR: char = '\u{1f}';
 
 /// Which fields a needle must be found in.
 #[derive(Debug, Clone, Copy)]
+#[repr(u8)]
 enum Field {
     FirstName,
     LastName,
@@ -102,9 +106,20 @@ impl Matches {
         Self { owner: owner.0, needles }
     }
 
-    /// The statement of one page of the matches, each row with the number of matches.
+    /// What identifies this search among the kept ones: the owner and the needles.
+    pub(super) fn key(&self) -> SearchKey {
+        (self.owner, self.needles.iter().map(|n| (n.field as u8, n.pattern.clone())).collect())
+    }
+
+    /// The statement of one page of the matches, each row with the number of matches, the
+    /// owner's search stamp, and (on the first row only) every match's id.
     pub(super) fn page(self, page: Page) -> MatchPage {
-        MatchPage { columns: ContactRow::as_select(), matches: self, page }
+        // Array subscripts are `integer`s, 1-based; no array is anywhere near `i32::MAX` long,
+        // so a clamped bound past it selects what the real one would: nothing.
+        let bound = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+        let first = bound(page.skip.saturating_add(1));
+        let last = bound(page.skip.saturating_add(page.limit));
+        MatchPage { columns: ContactRow::as_select(), matches: self, first, last }
     }
 
     /// The statement counting the matches (for a page past the end, which has no row to carry
@@ -172,16 +187,24 @@ pub(super) fn substring_pattern(needle: &str) -> String {
     pattern
 }
 
-/// One page of the matches in id order, each row with the number of matches (a window count
-/// over the narrow rows, before the page's rows are read).
+/// One page of the matches in id order, each row with the number of matches, the owner's search
+/// stamp (NULL when the owner has no `contact_counts` row), and on its first row the ids of
+/// every match in order (NULL on the other rows, and on all of them when there are more than
+/// [`MOST_IDS_A_SEARCH`] matches, which are not kept).
 pub(super) struct MatchPage {
     columns: AsSelect<ContactRow, Pg>,
     matches: Matches,
-    page: Page,
+    /// The 1-based position of the page's first match.
+    first: i32,
+    /// The 1-based position of its last one.
+    last: i32,
 }
 
+/// A row of [`MatchPage`].
+pub(super) type MatchRow = (ContactRow, i64, Option<i64>, Option<Vec<i64>>);
+
 impl Query for MatchPage {
-    type SqlType = (RowSql, BigInt);
+    type SqlType = (RowSql, BigInt, Nullable<BigInt>, Nullable<Array<BigInt>>);
 }
 
 /// The SQL depends on which fields are set: prepared statements are cached by their text.
@@ -194,21 +217,29 @@ impl QueryFragment<Pg> for MatchPage {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("SELECT ");
         self.columns.walk_ast(out.reborrow())?;
+        out.push_sql(", \"m\".\"total\", \"m\".\"stamp\", CASE WHEN \"contacts\".\"id\" = \"m\".\"ids\"[(SELECT ");
+        out.push_bind_param::<Integer, _>(&self.first)?;
+        out.push_sql(&format!(")] AND \"m\".\"total\" <= {MOST_IDS_A_SEARCH} THEN \"m\".\"ids\" END"));
+        out.push_sql(
+            " FROM \"contacts\" INNER JOIN (SELECT \"a\".\"ids\", cardinality(\"a\".\"ids\")::bigint AS \"total\", \
+             (SELECT \"c\".\"version\" + \"c\".\"search_version\" FROM \"contact_counts\" AS \"c\" \
+             WHERE \"c\".\"user_id\" = (SELECT ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.matches.owner)?;
         // Ordered by `contact_id + 0`: the same order, but not the primary key's, which the
-        // planner would otherwise walk and filter row by row although the count needs every
-        // match (a bitmap scan of the index and a sort of the matches is far cheaper).
-        out.push_sql(
-            ", \"m\".\"total\" FROM \"contacts\" INNER JOIN (SELECT \"s\".\"contact_id\", count(*) OVER () AS \"total\"",
-        );
+        // planner could otherwise walk and filter row by row although every match is needed (a
+        // bitmap scan of the index and a sort of the matches is far cheaper).
+        out.push_sql(")) AS \"stamp\" FROM (SELECT ARRAY(SELECT \"s\".\"contact_id\"");
         self.matches.walk_from_where(&mut out)?;
-        out.push_sql(" ORDER BY \"s\".\"contact_id\" + 0 OFFSET (SELECT ");
-        out.push_bind_param::<BigInt, _>(&self.page.skip)?;
-        out.push_sql(") LIMIT (SELECT ");
-        out.push_bind_param::<BigInt, _>(&self.page.limit)?;
-        // The owner again on `contacts`: the search row's owner is a copy, this is the source.
         out.push_sql(
-            ")) AS \"m\" ON \"contacts\".\"id\" = \"m\".\"contact_id\" WHERE \"contacts\".\"user_id\" = (SELECT ",
+            " ORDER BY \"s\".\"contact_id\" + 0) AS \"ids\") AS \"a\") AS \"m\" \
+             ON \"contacts\".\"id\" = ANY(\"m\".\"ids\"[(SELECT ",
         );
+        out.push_bind_param::<Integer, _>(&self.first)?;
+        out.push_sql(") : (SELECT ");
+        out.push_bind_param::<Integer, _>(&self.last)?;
+        // The owner again on `contacts`: the search row's owner is a copy, this is the source.
+        out.push_sql(")]) WHERE \"contacts\".\"user_id\" = (SELECT ");
         out.push_bind_param::<BigInt, _>(&self.matches.owner)?;
         out.push_sql(") ORDER BY \"contacts\".\"id\"");
         Ok(())

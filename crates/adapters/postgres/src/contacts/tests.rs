@@ -371,6 +371,83 @@ async fn search_follows_every_write_whichever_way_it_comes() {
     assert_eq!(search_rows_out_of_step(&book.db).await, 0, "an account's contacts take their search rows along");
 }
 
+/// The first names and total of the owner's `q` search on page (`skip`, `limit`), as `repo` (one
+/// instance) answers it.
+async fn search_page(
+    repo: &PgContactRepository,
+    owner: UserId,
+    needle: &str,
+    skip: i64,
+    limit: i64,
+) -> (Vec<String>, i64) {
+    let (contacts, total) =
+        repo.list(owner, &by(None, None, None, Some(needle)), Page { skip, limit }).await.expect("search");
+    (contacts.into_iter().map(|c| c.first_name).collect(), total)
+}
+
+fn names(names: &[&str], total: i64) -> (Vec<String>, i64) {
+    (names.iter().map(|n| n.to_string()).collect(), total)
+}
+
+#[tokio::test]
+async fn a_search_asked_again_reads_its_kept_matches_only_while_the_owners_stamp_holds() {
+    let book = searchable_book().await;
+    let search = |skip, limit| search_page(&book.repo, book.owner, "e", skip, limit);
+    assert_eq!(search(0, 2).await, names(&["Ada", "Grace"], 5));
+
+    // Behind the stamp's back (no write of the server's does this), the search table loses a
+    // match: the kept ids still answer, so the next pages come from them, by key.
+    let hide_grace =
+        "UPDATE contact_search SET first_name = 'x', last_name = 'x', email = 'x' WHERE first_name = 'grace'";
+    execute_sql(&book.db, hide_grace).await.unwrap();
+    assert_eq!(search(0, 2).await, names(&["Ada", "Grace"], 5), "the kept matches");
+    assert_eq!(search(2, 2).await, names(&["Bob", "Sale"], 5), "a later page of them");
+    // A page past the kept matches is the full statement's, which sees the table as it is.
+    assert_eq!(search(5, 2).await, names(&[], 4));
+
+    // A change to a field nobody searches leaves the stamp alone ...
+    execute_sql(&book.db, "UPDATE contacts SET phone = '+1 555 0199' WHERE first_name = 'Ada'").await.unwrap();
+    assert_eq!(search(0, 2).await, names(&["Ada", "Grace"], 5), "still the kept matches");
+    // ... and one to a searchable field moves it: the next request reads every match again.
+    execute_sql(&book.db, "UPDATE contacts SET last_name = 'Byron' WHERE first_name = 'Ada'").await.unwrap();
+    assert_eq!(search(0, 2).await, names(&["Bob", "Sale"], 3), "read again");
+}
+
+#[tokio::test]
+async fn every_change_to_the_matches_is_seen_by_the_next_search_on_every_instance() {
+    use contacts_domain::contact::vcard::record;
+    let book = searchable_book().await;
+    // Two instances of the service on one database: `here` keeps the search, `there` writes.
+    let (here, there) = (&book.repo, PgContactRepository::new(book.db.clone()));
+    let search = |skip| search_page(here, book.owner, "ada", skip, 1);
+    assert_eq!(search(0).await, names(&["Ada"], 2));
+    assert_eq!(search(1).await, names(&["Bob"], 2));
+
+    // An insert elsewhere.
+    let hadar = there.create(book.owner, new_contact("Hadar", "Star", "h@sky.org")).await.unwrap();
+    assert_eq!(search(2).await, names(&["Hadar"], 3));
+    // A rename: out of the matches, then back in.
+    let rename = |first: &str| ContactPatch { first_name: Some(person_name(first)), ..Default::default() };
+    there.update(book.owner, hadar.id, rename("Vega")).await.unwrap().expect("renamed");
+    assert_eq!((search(1).await, search(2).await), (names(&["Bob"], 2), names(&[], 2)));
+    there.update(book.owner, hadar.id, rename("Adara")).await.unwrap().expect("renamed");
+    assert_eq!(search(2).await, names(&["Adara"], 3));
+    // A card imported in its place (same UID, another name), then a new one.
+    let card = format!("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Mira Ceti\r\nUID:{}\r\nEND:VCARD\r\n", hadar.uid);
+    there.import(book.owner, &[record(&card).unwrap()]).await.unwrap();
+    assert_eq!(search(2).await, names(&[], 2));
+    let shada = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Shada Nova\r\nEND:VCARD\r\n";
+    there.import(book.owner, &[record(shada).unwrap()]).await.unwrap();
+    assert_eq!(search(2).await, names(&["Shada"], 3));
+    // Deletes, one through the other instance, one in SQL.
+    let (bob, _) =
+        there.list(book.owner, &by(Some("bob"), None, None, None), Page { skip: 0, limit: 1 }).await.unwrap();
+    assert!(there.delete(book.owner, bob[0].id).await.unwrap());
+    assert_eq!(search(1).await, names(&["Shada"], 2));
+    execute_sql(&book.db, "DELETE FROM contacts WHERE first_name = 'Ada'").await.unwrap();
+    assert_eq!(search(0).await, names(&["Shada"], 1));
+}
+
 #[tokio::test]
 async fn replace_overwrites_every_field_and_moves_only_updated_at() {
     let book = book().await;
