@@ -2,11 +2,10 @@
 """Query plans for `just bench`: the SQL the server really sent, explained (standard library + psql).
 
 Usage:
-  plans.py capture DATABASE_URL [MARKER]
+  plans.py capture DATABASE_URL
       Prints the statement most of the server's idle connections to DATABASE_URL ran last, among
-      those that read `contacts` (and contain MARKER, if given). Called right after a load of one
-      kind of request, it is that request's SQL, with its `$n` parameters, exactly as the adapter
-      built it; with a MARKER, right after one request, that request's.
+      those that read `contacts`. Called right after a load of one kind of request, it is that
+      request's SQL, with its `$n` parameters, exactly as the adapter built it.
   plans.py explain DATABASE_URL SQL_FILE NAME=VALUE...
       Prepares the statement in SQL_FILE, executes it five times (so PostgreSQL picks a custom or
       a generic plan as it does on the server's long-lived connections), then prints
@@ -17,8 +16,7 @@ Usage:
       for the `LIMIT` diesel binds in a scalar subquery (also behind `(SELECT $n)`, as the
       whole-book page, the search and a birthday list's first read hide them from the planner),
       and 500 for that first read's longest list read whole, `ids` (`"id" = ANY($n)`, a kept
-      search's page, comma-separated), `first` and `last` (the 1-based positions of a search's
-      page among its matches, `ids[(SELECT $n)]`); any other `$n` is an error.
+      search's page, comma-separated); any other `$n` is an error.
       Each is prepared with the type the adapter binds it as.
   plans.py sql SQL_FILE NAME=VALUE...
       Prints the statement with those values written in, one line ending in `;`: a pgbench
@@ -47,14 +45,13 @@ def psql(url, sql):
     return result.stdout
 
 
-def capture(url, marker=None):
+def capture(url):
     rows = psql(
         url,
         "SELECT replace(replace(query, chr(10), ' '), chr(13), ' ') FROM pg_stat_activity "
         "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle' "
         "AND query ILIKE '%\"contacts\"%';",
     ).splitlines()
-    rows = [row for row in rows if marker is None or marker in row]
     if not rows:
         sys.exit("plans.py: no idle connection of the server has read contacts")
     query, _ = collections.Counter(rows).most_common(1)[0]
@@ -90,15 +87,12 @@ RULES = [
     ("after", re.compile(r'"id"\s*>\s*\(SELECT\s*$', re.I)),
     # A kept search's page: its rows by id.
     ("ids", re.compile(r'"id"\s*=\s*ANY\s*\(\s*$', re.I)),
-    # A search's page among its matches: `ids[(SELECT $first)]`, `ids[(SELECT $first) : (SELECT $last)]`.
-    ("first", re.compile(r'\[\s*\(SELECT\s*$', re.I)),
-    ("last", re.compile(r':\s*\(SELECT\s*$', re.I)),
 ]
 
 
 # The SQL type the adapter binds each kind of parameter as. PostgreSQL must be told: a `$n` in
 # `(SELECT $n)` would otherwise be taken as text.
-TYPES = {"pattern": "text", "codes": "smallint[]", "ids": "bigint[]", "first": "integer", "last": "integer"}
+TYPES = {"pattern": "text", "codes": "smallint[]", "ids": "bigint[]"}
 
 
 def sql_type(kind):
@@ -158,7 +152,7 @@ def explain(url, sql_file, assignments):
 
 if __name__ == "__main__":
     if sys.argv[1] == "capture":
-        capture(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+        capture(sys.argv[2])
     elif sys.argv[1] == "explain":
         explain(sys.argv[2], sys.argv[3], sys.argv[4:])
     elif sys.argv[1] == "sql":

@@ -434,17 +434,6 @@ measure_get search-big "50,000: search q=$query, asked again (kept matches)" "$s
 big_matches=$(total_of)
 page_ids=$(python3 -c 'import json, sys; print(",".join(str(c["id"]) for c in json.load(open(sys.argv[1]))))' "$SCRATCH_DIR/shape.body")
 plan search-big ids="$page_ids"
-# A first search: the same matches under a needle not asked before (in capitals), then its
-# statement, the full one, alone under pgbench with its values written in: PostgreSQL's share of
-# a first search, so an upper bound of how many a second the server could answer.
-shape "/api/contacts/?q=${query^^}&limit=20" "$big_token" >/dev/null
-[ "$(total_of)" = "$big_matches" ] || { echo "bench: q=${query^^} counted $(total_of), q=$query $big_matches" >&2; exit 1; }
-python3 bench/plans.py capture "$db_url" contact_search > "$SCRATCH_DIR/search-first.sql"
-first_search=(owner="$big_id" first=1 last=20 pattern="%${query}%")
-python3 bench/plans.py explain "$db_url" "$SCRATCH_DIR/search-first.sql" "${first_search[@]}" > "$SCRATCH_DIR/search-first.plan"
-python3 bench/plans.py sql "$SCRATCH_DIR/search-first.sql" "${first_search[@]}" > "$SCRATCH_DIR/search-first.pgbench"
-pgbench_floor search-first "floor: the big book's first search q=$query, its statement alone (values written in)" "$db_url" \
-    -n -M prepared -f "$SCRATCH_DIR/search-first.pgbench"
 measure_get birthdays-small "20: birthdays (days=7)" "/api/contacts/birthdays" "$reader_token"
 measure_get birthdays-big "50,000: birthdays (days=7)" "/api/contacts/birthdays" "$big_token"
 # The last statement of a long list is a chunk's: consecutive days read together, at most
@@ -517,7 +506,7 @@ one_shot initial-sync python3 bench/dav.py listing "$BASE" bigbook "$big_app" "$
 dav_rows=$(with_other propfind)$'\n'$(with_other initial-sync)
 printf '%s\n%s\n' "$vcard_rows" "$dav_rows" | sed 's/^/bench: /'
 scratch_stop_server
-for name in list-big search-big search-first deep-big deep-after birthdays-big; do
+for name in list-big search-big deep-big deep-after birthdays-big; do
     plans[$name]=$(cat "$SCRATCH_DIR/$name.plan")
 done
 same_statement=$(cmp -s "$SCRATCH_DIR/list-big.sql" "$SCRATCH_DIR/deep-big.sql" && echo "the same statement as the list page" || echo "a statement of its own")
@@ -538,7 +527,6 @@ p99_ratio=$(printf '%s\n' "${pair_ratios[@]}" | sort -g | sed -n 2p)
 big_list=$(ratio "${rps[list-big]}" "${rps[list-small]}")
 big_search=$(ratio "${rps[search-big]}" "${rps[search-small]}")
 big_search_vs_list=$(ratio "${rps[search-big]}" "${rps[list-small]}")
-first_search_bound=$(ratio "${pg_tps[search-first]}" "${rps[search-small]}")
 big_deep=$(ratio "${rps[deep-big]}" "${rps[list-small]}")
 big_deep_after=$(ratio "${rps[deep-after]}" "${rps[list-small]}")
 heap_fetches() { printf '%s\n' "${plans[$1]}" | grep -o 'Heap Fetches: [0-9]*' | awk '{ s += $3 } END { print s + 0 }'; }
@@ -601,7 +589,6 @@ for a page at skip=40000, against about 7,700 req/s for the list of a 20-contact
 |---|---|---|---|
 | list page, 50,000 ÷ 20 contacts ≥ 0.8 | 0.010 (79 ÷ ~7,700 req/s) | **$big_list** (${rps[list-big]} ÷ ${rps[list-small]}) | $(at_least "$big_list" 0.8) |
 | search \`q=$query\` ($big_matches matches) asked again (a next page, a repeated search: the kept matches), 50,000 ÷ 20 contacts ≥ 0.5 | 0.005 (37 req/s ÷ ~7,700 for the small list) | **$big_search** (${rps[search-big]} ÷ ${rps[search-small]}; ÷ the small list: $big_search_vs_list) | $(at_least "$big_search" 0.5) |
-| the same search asked first: at most the statement alone (pgbench) ÷ the small book's search requests, ≥ 0.5 | — | **at most $first_search_bound** (${pg_tps[search-first]} TPS ÷ ${rps[search-small]}) | $(at_least "$first_search_bound" 0.5) |
 | page at skip=45000 ÷ the small book's list page ≥ 0.5 | 0.008 (65 req/s at skip=40000 ÷ ~7,700) | **$big_deep** (${rps[deep-big]} ÷ ${rps[list-small]}; $(walk_of deep-big)) | $(at_least "$big_deep" 0.5) |
 | the same, after the create load put $created contacts of other users into the table | — | **$big_deep_after** (${rps[deep-after]} ÷ ${rps[list-small]}; $(walk_of deep-after)) | $(at_least "$big_deep_after" 0.5) |
 | birthdays (\`days=7\`), 50,000 ÷ 20 contacts ≥ 0.5 | not measured | **$big_birthdays** (${rps[birthdays-big]} ÷ ${rps[birthdays-small]}; answers: ${answer[birthdays-big]} against ${answer[birthdays-small]}) | $(at_least "$big_birthdays" 0.5) |
@@ -678,12 +665,6 @@ Search (\`?q=$query&limit=20\`) asked again, as measured: the page of the kept m
 
 \`\`\`
 ${plans[search-big]}
-\`\`\`
-
-The same search asked first (\`?q=${query^^}\`, not kept yet), the full statement:
-
-\`\`\`
-${plans[search-first]}
 \`\`\`
 
 Deep page (\`?skip=45000&limit=20\`), as measured (before the create load):
