@@ -205,7 +205,8 @@ async fn big_book_queries_use_their_indexes() {
     ];
     for filter in &by_field {
         let plan = book.plan(search::Matches::new(book.owner, filter).page(Page { skip: 0, limit: 20 })).await;
-        assert!(uses(&plan, "Bitmap Index Scan", "contact_search_text_idx"), "{filter:?}: {plan:?}");
+        let lookups = plan.iter().filter(|(k, on)| k == "Bitmap Index Scan" && on == "contact_search_text_idx").count();
+        assert_eq!(lookups, 1, "{filter:?}: the matches are read once: {plan:?}");
         let by_key = uses(&plan, "Index Scan", "contacts_pkey") || uses(&plan, "Index Scan", "contacts_user_id_idx");
         assert!(by_key, "{filter:?}: the page's rows by key: {plan:?}");
         assert!(!plan.iter().any(|(k, on)| k.contains("Heap") && on == "contacts"), "{filter:?}: {plan:?}");

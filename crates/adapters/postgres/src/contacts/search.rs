@@ -231,8 +231,10 @@ impl QueryFragment<Pg> for MatchPage {
         // bitmap scan of the index and a sort of the matches is far cheaper).
         out.push_sql(")) AS \"stamp\" FROM (SELECT ARRAY(SELECT \"s\".\"contact_id\"");
         self.matches.walk_from_where(&mut out)?;
+        // `OFFSET 0` keeps the array a subquery's output: pulled up into `m`, the `ARRAY(…)`
+        // was copied into each of its five uses and the matches were read five times.
         out.push_sql(
-            " ORDER BY \"s\".\"contact_id\" + 0) AS \"ids\") AS \"a\") AS \"m\" \
+            " ORDER BY \"s\".\"contact_id\" + 0) AS \"ids\" OFFSET 0) AS \"a\") AS \"m\" \
              ON \"contacts\".\"id\" = ANY(\"m\".\"ids\"[(SELECT ",
         );
         out.push_bind_param::<Integer, _>(&self.first)?;
