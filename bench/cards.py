@@ -7,6 +7,8 @@ BDAY (a full date, spread over the whole year) and an X- property, as a phone ex
 
 `python3 bench/cards.py share NEEDLE [COUNT]` prints how many of the first COUNT cards (50,000)
 a case-insensitive `q=NEEDLE` search (first name, last name or email) matches.
+`python3 bench/cards.py names` prints the first and last names the people are drawn from,
+comma-separated (the needles of the bench's new-search workload).
 `python3 bench/cards.py rest COUNT` prints the first COUNT people as REST create bodies (JSON), one
 a line: the small book, the same kind of people as the big one.
 """
@@ -91,6 +93,8 @@ def rest(count):
 if __name__ == "__main__":
     if sys.argv[1] == "share":
         print(share(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 50_000))
+    elif sys.argv[1] == "names":
+        print(",".join(FIRST + LAST))
     elif sys.argv[1] == "rest":
         rest(int(sys.argv[2]))
     else:

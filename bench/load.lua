@@ -1,5 +1,5 @@
 -- wrk script of bench/run.sh: one workload per run, chosen by environment variables.
---   WORKLOAD   list | get | create | me | login | request
+--   WORKLOAD   list | get | create | me | login | request | new-search
 --   TOKEN      access token (every workload but login); for `create`, several separated by
 --              commas, taken in turn, so concurrent creates go to as many users' books
 --   CONTACT_ID contact read by `get`
@@ -8,6 +8,9 @@
 --   REQ_METHOD, REQ_PATH, REQ_AUTH, REQ_BODY, REQ_DEPTH  the one request `request` repeats
 --              (REQ_AUTH the whole Authorization value, Bearer or Basic; REQ_BODY sent as XML;
 --              REQ_DEPTH the WebDAV Depth header, when set)
+--   NEEDLES    comma-separated names `new-search` asks for with `q`, each time in a mix of
+--              upper and lower case not asked before in the run, so the server has no kept
+--              matches for it (its answer is that of a first search: every match read)
 -- At the end it prints one line, `RESULT key=value ...`, that bench/run.sh parses.
 
 local workload = os.getenv("WORKLOAD") or "list"
@@ -27,6 +30,10 @@ end
 
 local fixed
 local counter = 0
+local needles = {}
+local search_auth
+-- Each run starts its case mixes elsewhere (RUN_ID ends in a random number).
+local run_offset = tonumber(run_id:match("(%d+)$")) or 0
 local tokens = {}
 for t in token:gmatch("[^,]+") do
    tokens[#tokens + 1] = t
@@ -59,14 +66,40 @@ function init(args)
          headers["Depth"] = depth
       end
       fixed = wrk.format(os.getenv("REQ_METHOD") or "GET", os.getenv("REQ_PATH"), headers, body)
+   elseif workload == "new-search" then
+      for n in (os.getenv("NEEDLES") or ""):gmatch("[^,]+") do
+         needles[#needles + 1] = n
+      end
+      if #needles == 0 then
+         error("new-search needs NEEDLES")
+      end
+      search_auth = auth
    elseif workload ~= "create" then
       error("unknown WORKLOAD " .. workload)
    end
 end
 
+-- The next needle of `new-search`: the names in turn (each thread from its own place), the
+-- k-th letter in capitals when bit k of the round's number is set. The server keeps searches
+-- by their text, case and all, so a mix not asked before is a first search.
+local function next_needle()
+   counter = counter + 1
+   local name = needles[(counter + thread_id * 7919) % #needles + 1]
+   local mix = math.floor(counter / #needles) + thread_id * 4099 + run_offset
+   local k = 0
+   local needle = name:gsub("%a", function(c)
+      k = k + 1
+      return math.floor(mix / 2 ^ (k - 1)) % 2 == 1 and c:upper() or c:lower()
+   end)
+   return needle
+end
+
 function request()
    if fixed then
       return fixed
+   end
+   if workload == "new-search" then
+      return wrk.format("GET", "/api/contacts/?q=" .. urlencode(next_needle()) .. "&limit=20", search_auth)
    end
    -- create: a contact with an email no other request of any run has used.
    counter = counter + 1

@@ -434,6 +434,14 @@ measure_get search-big "50,000: search q=$query, asked again (kept matches)" "$s
 big_matches=$(total_of)
 page_ids=$(python3 -c 'import json, sys; print(",".join(str(c["id"]) for c in json.load(open(sys.argv[1]))))' "$SCRATCH_DIR/shape.body")
 plan search-big ids="$page_ids"
+# A first search: every request a new one (a first or last name the people are drawn from, in a
+# mix of capitals not asked before, so nothing is kept for it), which reads every match. The
+# names match about 460 of the big book's people on average (bench/cards.py).
+names=$(python3 bench/cards.py names)
+NEEDLES=$names measure new-search-small "20: a new search each request (a name, in a new mix of capitals)" \
+    new-search "$connections" "$reader_token"
+NEEDLES=$names measure new-search-big "50,000: a new search each request (a name, ~460 matches)" \
+    new-search "$connections" "$big_token"
 measure_get birthdays-small "20: birthdays (days=7)" "/api/contacts/birthdays" "$reader_token"
 measure_get birthdays-big "50,000: birthdays (days=7)" "/api/contacts/birthdays" "$big_token"
 # The last statement of a long list is a chunk's: consecutive days read together, at most
@@ -527,6 +535,7 @@ p99_ratio=$(printf '%s\n' "${pair_ratios[@]}" | sort -g | sed -n 2p)
 big_list=$(ratio "${rps[list-big]}" "${rps[list-small]}")
 big_search=$(ratio "${rps[search-big]}" "${rps[search-small]}")
 big_search_vs_list=$(ratio "${rps[search-big]}" "${rps[list-small]}")
+new_search=$(ratio "${rps[new-search-big]}" "${rps[new-search-small]}")
 big_deep=$(ratio "${rps[deep-big]}" "${rps[list-small]}")
 big_deep_after=$(ratio "${rps[deep-after]}" "${rps[list-small]}")
 heap_fetches() { printf '%s\n' "${plans[$1]}" | grep -o 'Heap Fetches: [0-9]*' | awk '{ s += $3 } END { print s + 0 }'; }
@@ -589,6 +598,7 @@ for a page at skip=40000, against about 7,700 req/s for the list of a 20-contact
 |---|---|---|---|
 | list page, 50,000 ÷ 20 contacts ≥ 0.8 | 0.010 (79 ÷ ~7,700 req/s) | **$big_list** (${rps[list-big]} ÷ ${rps[list-small]}) | $(at_least "$big_list" 0.8) |
 | search \`q=$query\` ($big_matches matches) asked again (a next page, a repeated search: the kept matches), 50,000 ÷ 20 contacts ≥ 0.5 | 0.005 (37 req/s ÷ ~7,700 for the small list) | **$big_search** (${rps[search-big]} ÷ ${rps[search-small]}; ÷ the small list: $big_search_vs_list) | $(at_least "$big_search" 0.5) |
+| a new search each request (a first or last name, in a mix of capitals not asked before: nothing kept; ~460 matches in the big book), 50,000 ÷ 20 contacts ≥ 0.5 | — | **$new_search** (${rps[new-search-big]} ÷ ${rps[new-search-small]}) | $(at_least "$new_search" 0.5) |
 | page at skip=45000 ÷ the small book's list page ≥ 0.5 | 0.008 (65 req/s at skip=40000 ÷ ~7,700) | **$big_deep** (${rps[deep-big]} ÷ ${rps[list-small]}; $(walk_of deep-big)) | $(at_least "$big_deep" 0.5) |
 | the same, after the create load put $created contacts of other users into the table | — | **$big_deep_after** (${rps[deep-after]} ÷ ${rps[list-small]}; $(walk_of deep-after)) | $(at_least "$big_deep_after" 0.5) |
 | birthdays (\`days=7\`), 50,000 ÷ 20 contacts ≥ 0.5 | not measured | **$big_birthdays** (${rps[birthdays-big]} ÷ ${rps[birthdays-small]}; answers: ${answer[birthdays-big]} against ${answer[birthdays-small]}) | $(at_least "$big_birthdays" 0.5) |
