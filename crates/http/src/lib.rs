@@ -4,6 +4,7 @@
 
 mod after_answer;
 mod body_deadline;
+mod card_work;
 mod client_address;
 mod dto;
 mod error;
@@ -16,6 +17,7 @@ mod state;
 mod streamed;
 
 pub use body_deadline::{BODY_TIMEOUT, body_deadline};
+pub use card_work::{CardWork, CardWorkError};
 pub use client_address::{InvalidProxy, TrustedProxies, client_address};
 pub use error::{ApiError, Part};
 pub use extract::{Admin, CurrentUser};

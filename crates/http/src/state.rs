@@ -32,6 +32,8 @@ pub struct AppState {
     pub login_throttle: Arc<dyn LoginGuard>,
     /// Proxies (addresses and ranges) whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::TrustedProxies,
+    /// The bound on vCard parsing and rendering off the executor (shared with CardDAV).
+    pub card_work: crate::CardWork,
 }
 
 impl std::fmt::Debug for AppState {

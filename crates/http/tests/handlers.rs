@@ -17,7 +17,7 @@ use contacts_domain::reminders::MockReminderUseCases;
 use contacts_domain::throttle::{LoginThrottle, MockFailureCounter, ThrottleSettings};
 use contacts_domain::user::{MockProfileUseCases, Role, User, UserId};
 use contacts_domain::{Conflict, EmailAddress, Error, FieldError, Rule};
-use contacts_http::{AppState, CONFIRM_EMAIL_PATH, TrustedProxies};
+use contacts_http::{AppState, CONFIRM_EMAIL_PATH, CardWork, TrustedProxies};
 
 const TOKEN: &str = "a-valid-access-token";
 
@@ -68,6 +68,7 @@ impl Mocks {
                 ThrottleSettings { max_failures: 5, max_failures_per_ip: 100, window_seconds: 900 },
             )),
             trusted_proxies: TrustedProxies::default(),
+            card_work: CardWork::new(1),
         })
     }
 }

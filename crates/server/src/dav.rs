@@ -18,7 +18,7 @@ use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::StoredCard;
 use contacts_domain::contact::vcard::{self, Version};
 use contacts_domain::throttle::LoginThrottle;
-use contacts_http::TrustedProxies;
+use contacts_http::{CardWork, TrustedProxies};
 use contacts_postgres::{PgAddressBooks, PgAppPasswords};
 use std::sync::Arc;
 
@@ -42,15 +42,16 @@ pub struct DavStore {
 
 impl DavStore {
     /// A backend over the books store, the app passwords, the access-token check, the login
-    /// throttle and the trusted proxies (`TRUSTED_PROXIES`).
+    /// throttle, the trusted proxies (`TRUSTED_PROXIES`) and the bound on card work REST shares.
     pub fn new(
         books: PgAddressBooks,
         passwords: web::Data<AppPasswordService<PgAppPasswords, SystemClock>>,
         auth: Arc<dyn AuthUseCases>,
         throttle: Arc<LoginThrottle<AnyCache>>,
         trusted_proxies: TrustedProxies,
+        card_work: CardWork,
     ) -> Self {
-        Self { books, passwords, auth, throttle, trusted_proxies, parses: CardParses::per_core() }
+        Self { books, passwords, auth, throttle, trusted_proxies, parses: card_work.into() }
     }
 
     async fn existing_book(&self, user: &DavUser, book: &str) -> Result<Book, BackendError> {

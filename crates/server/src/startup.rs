@@ -143,6 +143,7 @@ impl Application {
             state.auth.clone(),
             login_throttle,
             settings.trusted_proxies.clone(),
+            state.card_work.clone(),
         );
         let state = web::Data::new(state);
         let (stop_delivery, stopping) = tokio::sync::watch::channel(false);
@@ -373,6 +374,8 @@ async fn build_services(
         max_import_bytes: settings.max_import_bytes,
         login_throttle: login_throttle.clone(),
         trusted_proxies: settings.trusted_proxies.clone(),
+        // One bound for card parsing and rendering, REST's and CardDAV's alike.
+        card_work: contacts_http::CardWork::per_core(),
     };
     Ok(Services { state, auth, login_throttle })
 }

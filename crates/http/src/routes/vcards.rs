@@ -109,15 +109,17 @@ pub(crate) async fn export(
             let Some(page) = page.filter(|p| !p.is_empty()) else { return Ok(None) };
             let (full, last) = (page.len() as i64 >= EXPORT_PAGE, page.last().map(|c| c.contact.id));
             // 500 cards, each parsed when converted or changed through REST: off the executor.
-            let chunk = web::block(move || {
-                let mut chunk = String::with_capacity(page.iter().map(|c| c.card.len() + 64).sum());
-                for card in &page {
-                    chunk.push_str(&card.render(version));
-                }
-                chunk
-            })
-            .await
-            .map_err(contacts_domain::Error::unexpected)?;
+            let chunk = state
+                .card_work
+                .run(move || {
+                    let mut chunk = String::with_capacity(page.iter().map(|c| c.card.len() + 64).sum());
+                    for card in &page {
+                        chunk.push_str(&card.render(version));
+                    }
+                    chunk
+                })
+                .await
+                .map_err(contacts_domain::Error::unexpected)?;
             let next = match last {
                 Some(last) if full => Some(state.contacts.export_page(owner, Some(last), EXPORT_PAGE).await?),
                 _ => None,
@@ -183,12 +185,14 @@ pub(crate) async fn import(
         }
         _ => return Err(ApiError::UnsupportedMediaType),
     };
-    let read = web::block(move || {
-        let text = String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        read_import(&text)
-    })
-    .await
-    .map_err(contacts_domain::Error::unexpected)?;
+    let read = state
+        .card_work
+        .run(move || {
+            let text = String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            read_import(&text)
+        })
+        .await
+        .map_err(contacts_domain::Error::unexpected)?;
     let Some(read) = read else {
         return Err(ApiError::body("Not a vCard: the body has no BEGIN:VCARD"));
     };

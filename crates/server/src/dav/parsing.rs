@@ -3,16 +3,13 @@
 //!
 //! A card may be 1 MiB of folded, quoted-printable text; calcard's parse of that takes long
 //! enough to stall every other request on the same worker. So parsing runs on tokio's blocking
-//! pool, and at most one parse per core runs at a time (the rule bcrypt's hashes and avatar
-//! decodes follow): a burst of uploads queues instead of spawning a thread each.
-
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
+//! pool under the bound REST's imports and exports share ([`CardWork`], one job per core): a
+//! burst of uploads queues instead of spawning a thread each.
 
 use contacts_carddav::BackendError;
 use contacts_domain::contact::CardRecord;
 use contacts_domain::contact::vcard::{self, CardError, record};
+use contacts_http::CardWork;
 
 /// A card body read into what storage keeps.
 #[derive(Debug)]
@@ -25,19 +22,22 @@ pub(crate) struct ParsedCard {
     pub(crate) stored_as_sent: bool,
 }
 
-/// The bound on card parses running at once, shared by every clone of the backend.
+/// Card work of the CardDAV backend under the shared [`CardWork`] bound, its errors the
+/// backend's.
 #[derive(Debug, Clone)]
-pub(crate) struct CardParses(Arc<Semaphore>);
+pub(crate) struct CardParses(CardWork);
+
+impl From<CardWork> for CardParses {
+    fn from(work: CardWork) -> Self {
+        Self(work)
+    }
+}
 
 impl CardParses {
-    /// At most `limit` parses at a time (at least one).
+    /// At most `limit` parses at a time (at least one), under a bound of their own.
+    #[cfg(test)]
     pub(crate) fn new(limit: usize) -> Self {
-        Self(Arc::new(Semaphore::new(limit.max(1))))
-    }
-
-    /// One parse per core.
-    pub(crate) fn per_core() -> Self {
-        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        Self(CardWork::new(limit))
     }
 
     /// Parses `body` on the blocking pool while holding one permit.
@@ -51,8 +51,7 @@ impl CardParses {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, BackendError> {
-        let _permit = self.0.acquire().await.map_err(|e| BackendError::Unexpected(Box::new(e)))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| BackendError::Unexpected(Box::new(e)))
+        self.0.run(work).await.map_err(BackendError::Unexpected)
     }
 }
 
@@ -104,14 +103,21 @@ mod tests {
     #[tokio::test]
     async fn parses_queue_behind_the_bound() {
         let parses = CardParses::new(1);
-        let held = parses.0.clone().acquire_owned().await.unwrap();
+        // A job that holds the only permit until told to finish.
+        let (finish, finished) = std::sync::mpsc::channel::<()>();
+        let held = tokio::spawn({
+            let parses = parses.clone();
+            async move { parses.run(move || finished.recv()).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let waiting = tokio::spawn({
             let parses = parses.clone();
             async move { parses.parse(CARD.as_bytes().to_vec()).await.map(|p| p.stored_as_sent) }
         });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!waiting.is_finished(), "a parse waits while every permit is taken");
-        drop(held);
+        finish.send(()).unwrap();
+        held.await.unwrap().unwrap().unwrap();
         assert!(waiting.await.unwrap().unwrap());
     }
 }

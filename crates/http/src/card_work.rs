@@ -1,0 +1,87 @@
+//! [`CardWork`]: vCard parsing and rendering off the async executor, a bounded number at a time.
+//!
+//! Parsing an import of 10 MiB, or rendering a page of 500 cards that must be converted to the
+//! other vCard version, takes long enough to stall every other request on the same worker. Such
+//! work runs on tokio's blocking pool, and at most one job per core runs at once (the rule
+//! bcrypt's hashes and avatar decodes follow): a burst of imports and exports queues instead of
+//! spawning a thread each. The server hands one `CardWork` to REST and to CardDAV, so both doors
+//! share the bound.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+/// Why a job gave no result: the bound was closed, or the job panicked.
+pub type CardWorkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The bound on card jobs running at once, shared by every clone.
+#[derive(Debug, Clone)]
+pub struct CardWork(Arc<Semaphore>);
+
+impl CardWork {
+    /// At most `limit` jobs at a time (at least one).
+    pub fn new(limit: usize) -> Self {
+        Self(Arc::new(Semaphore::new(limit.max(1))))
+    }
+
+    /// One job per core.
+    pub fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Runs `work` on the blocking pool while holding one permit; waits for a permit first.
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, CardWorkError> {
+        let _permit = self.0.acquire().await?;
+        Ok(tokio::task::spawn_blocking(work).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Runs six jobs of 30 ms at once under `limit`; returns their results and how many ran
+    /// together at most.
+    async fn six_jobs(limit: usize) -> (Vec<usize>, usize) {
+        let work = CardWork::new(limit);
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let jobs = (0..6).map(|i| {
+            let (work, running, most) = (work.clone(), running.clone(), most.clone());
+            tokio::spawn(async move {
+                work.run(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(30));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    i
+                })
+                .await
+                .unwrap()
+            })
+        });
+        let mut results = Vec::new();
+        for job in jobs.collect::<Vec<_>>() {
+            results.push(job.await.unwrap());
+        }
+        (results, most.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_jobs_run_at_once_than_the_limit() {
+        for limit in [1, 2] {
+            let (results, most) = six_jobs(limit).await;
+            assert_eq!(results, [0, 1, 2, 3, 4, 5], "every job's result, limit {limit}");
+            assert!(most <= limit, "{most} jobs at once under a limit of {limit}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_an_error_and_gives_its_permit_back() {
+        let work = CardWork::new(1);
+        assert!(work.run(|| panic!("a broken card")).await.is_err());
+        assert_eq!(work.run(|| 7).await.unwrap(), 7);
+    }
+}
