@@ -14,7 +14,10 @@
 //! statement. A change is thus seen on the very next request, on every instance.
 //!
 //! Memory is bounded: a search with more than [`MOST_IDS_A_SEARCH`] matches is not kept, and
-//! the oldest entries go once all of them hold more than [`MOST_IDS`] ids (8 bytes each).
+//! the oldest entries go once all of them weigh more than [`MOST_IDS`] ids (8 bytes each), an
+//! entry weighing its ids, its needles' bytes and a little for itself. The needles count because
+//! the service does not limit their length: a long needle that matches a long name of the
+//! owner's own cards would otherwise be kept for the weight of a short one.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,11 +26,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// either (a search that broad is a first letter or two being typed, not one paged through).
 pub(super) const MOST_IDS_A_SEARCH: usize = 16_384;
 
-/// The most ids all kept searches hold together, 2 MiB; an entry also counts
+/// The most ids all kept searches weigh together, 2 MiB; an entry also counts its needles and
 /// [`ENTRY_WEIGHT`] for itself, so many searches with few matches are bounded too.
 const MOST_IDS: usize = 262_144;
 
-/// What an entry weighs besides its ids, in ids: its key, its map slot and its queue slot.
+/// What an entry weighs besides its ids and its needles' bytes, in ids: its map and queue slots
+/// and the key kept twice (map and queue).
 const ENTRY_WEIGHT: usize = 32;
 
 /// What identifies a search: its owner and its needles (field and pattern), in a fixed order.
@@ -40,6 +44,8 @@ pub(super) struct KeptSearch {
     pub(super) stamp: i64,
     /// Every match's id, ascending.
     pub(super) ids: Arc<[i64]>,
+    /// What the entry weighs, in ids ([`weight`]).
+    weight: usize,
 }
 
 impl KeptSearch {
@@ -74,13 +80,16 @@ struct Kept {
 impl Kept {
     fn remove(&mut self, key: &SearchKey) {
         if let Some((_, gone)) = self.entries.remove(key) {
-            self.weight -= weight(&gone);
+            self.weight -= gone.weight;
         }
     }
 }
 
-fn weight(search: &KeptSearch) -> usize {
-    search.ids.len() + ENTRY_WEIGHT
+/// What keeping `ids` under `key` weighs, in ids (8 bytes): the ids, the needles' bytes twice
+/// (the key is in the map and in the queue), and [`ENTRY_WEIGHT`].
+fn weight(key: &SearchKey, ids: usize) -> usize {
+    let needle_bytes: usize = key.1.iter().map(|(_, pattern)| pattern.len() + 1).sum();
+    ids + (2 * needle_bytes).div_ceil(8) + ENTRY_WEIGHT
 }
 
 impl SearchCache {
@@ -101,12 +110,15 @@ impl SearchCache {
         if ids.len() > MOST_IDS_A_SEARCH {
             return;
         }
-        let search = KeptSearch { stamp, ids: ids.into() };
+        let search = KeptSearch { stamp, weight: weight(&key, ids.len()), ids: ids.into() };
+        if search.weight > MOST_IDS {
+            return;
+        }
         let mut kept = self.lock();
         kept.remove(&key);
         let number = kept.next;
         kept.next += 1;
-        kept.weight += weight(&search);
+        kept.weight += search.weight;
         kept.order.push_back((key.clone(), number));
         kept.entries.insert(key, (number, search));
         while kept.weight > MOST_IDS {
@@ -139,7 +151,7 @@ mod tests {
 
     #[test]
     fn a_page_is_a_slice_of_the_ids_and_none_past_the_end() {
-        let search = KeptSearch { stamp: 1, ids: vec![10, 20, 30, 40, 50].into() };
+        let search = KeptSearch { stamp: 1, ids: vec![10, 20, 30, 40, 50].into(), weight: 0 };
         assert_eq!(search.page(0, 2), Some(&[10, 20][..]));
         assert_eq!(search.page(3, 20), Some(&[40, 50][..]));
         assert_eq!(search.page(4, 1), Some(&[50][..]));
@@ -158,7 +170,7 @@ mod tests {
 
         cache.keep(key(1, "ann"), 8, vec![2, 3]);
         assert_eq!(cache.get(&key(1, "ann")).map(|s| (s.stamp, s.ids.to_vec())), Some((8, vec![2, 3])));
-        assert_eq!(cache.lock().weight, 2 + ENTRY_WEIGHT);
+        assert_eq!(cache.lock().weight, weight(&key(1, "ann"), 2));
 
         cache.forget(&key(1, "ann"));
         assert!(cache.get(&key(1, "ann")).is_none());
@@ -178,7 +190,7 @@ mod tests {
     fn the_oldest_searches_go_once_the_ids_are_over_the_bound() {
         let cache = SearchCache::default();
         let per_search = MOST_IDS_A_SEARCH;
-        let fit = MOST_IDS / (per_search + ENTRY_WEIGHT);
+        let fit = MOST_IDS / weight(&key(0, "ann"), per_search);
         for owner in 0..=fit as i64 {
             cache.keep(key(owner, "ann"), 1, vec![owner; per_search]);
         }
@@ -187,6 +199,21 @@ mod tests {
             assert!(cache.get(&key(owner, "ann")).is_some(), "owner {owner} is kept");
         }
         assert!(cache.lock().weight <= MOST_IDS);
+    }
+
+    #[test]
+    fn long_needles_weigh_their_bytes() {
+        let cache = SearchCache::default();
+        // Needles of 100 KiB matching one contact each: twenty of them already weigh more than
+        // every id the cache may hold, so only the latest few are kept.
+        let long = |i: u8| (1, vec![(0, char::from(b'a' + i).to_string().repeat(100 * 1024))]);
+        for i in 0..20 {
+            cache.keep(long(i), 1, vec![1]);
+        }
+        let kept = cache.lock();
+        assert!(kept.weight <= MOST_IDS, "weight {}", kept.weight);
+        assert!(kept.entries.len() < 20 && !kept.entries.is_empty(), "{} kept", kept.entries.len());
+        assert!(kept.entries.contains_key(&long(19)), "the latest is kept");
     }
 
     #[test]
