@@ -16,7 +16,8 @@ Usage:
       for the `LIMIT` diesel binds in a scalar subquery (also behind `(SELECT $n)`, as the
       whole-book page, the search and a birthday list's first read hide them from the planner),
       and 500 for that first read's longest list read whole, `ids` (`"id" = ANY($n)`, a kept
-      search's page, comma-separated); any other `$n` is an error.
+      search's page, comma-separated), `first` and `last` (`ids[(SELECT $n) : (SELECT $m)]`, the
+      1-based positions of a first search's page in its matches); any other `$n` is an error.
       Each is prepared with the type the adapter binds it as.
   plans.py sql SQL_FILE NAME=VALUE...
       Prints the statement with those values written in, one line ending in `;`: a pgbench
@@ -73,7 +74,7 @@ RULES = [
     ("limit", re.compile(r"LIMIT\s*$", re.I)),
     ("skip", re.compile(r"OFFSET\s*$", re.I)),
     # The whole-book page hides its values from the planner as `(SELECT $n)`.
-    ("owner", re.compile(r'"user_id"\s*=\s*\(SELECT\s*$', re.I)),
+    ("owner", re.compile(r'"?user_id"?\s*=\s*\(SELECT\s*$', re.I)),
     ("limit", re.compile(r"LIMIT\s*\(SELECT\s*$", re.I)),
     ("skip", re.compile(r"OFFSET\s*\(SELECT\s*$", re.I)),
     # A search's patterns, lowered by PostgreSQL once a statement.
@@ -85,6 +86,10 @@ RULES = [
     ("most", re.compile(r'"total"\s*(>|<=)\s*\(SELECT\s*$', re.I)),
     # A chunk of a long one: its contacts after an id (0 for none).
     ("after", re.compile(r'"id"\s*>\s*\(SELECT\s*$', re.I)),
+    # A first search's page: the 1-based positions of its first and last match in the array of
+    # every match (the first also picks the row that carries the array).
+    ("last", re.compile(r'ids"?\[\(SELECT\s*\$\d+\s*\)\s*:\s*\(SELECT\s*$', re.I)),
+    ("first", re.compile(r'ids"?\[\(SELECT\s*$', re.I)),
     # A kept search's page: its rows by id.
     ("ids", re.compile(r'"id"\s*=\s*ANY\s*\(\s*$', re.I)),
 ]
@@ -92,7 +97,7 @@ RULES = [
 
 # The SQL type the adapter binds each kind of parameter as. PostgreSQL must be told: a `$n` in
 # `(SELECT $n)` would otherwise be taken as text.
-TYPES = {"pattern": "text", "codes": "smallint[]", "ids": "bigint[]"}
+TYPES = {"pattern": "text", "codes": "smallint[]", "ids": "bigint[]", "first": "integer", "last": "integer"}
 
 
 def sql_type(kind):

@@ -442,6 +442,8 @@ NEEDLES=$names measure new-search-small "20: a new search each request (a name, 
     new-search "$connections" "$reader_token"
 NEEDLES=$names measure new-search-big "50,000: a new search each request (a name, ~460 matches)" \
     new-search "$connections" "$big_token"
+# The statement of a first search, explained for one of those names (Johnson: 432 matches).
+plan search-first pattern=%johnson% first=1 last=20
 measure_get birthdays-small "20: birthdays (days=7)" "/api/contacts/birthdays" "$reader_token"
 measure_get birthdays-big "50,000: birthdays (days=7)" "/api/contacts/birthdays" "$big_token"
 # The last statement of a long list is a chunk's: consecutive days read together, at most
@@ -514,7 +516,7 @@ one_shot initial-sync python3 bench/dav.py listing "$BASE" bigbook "$big_app" "$
 dav_rows=$(with_other propfind)$'\n'$(with_other initial-sync)
 printf '%s\n%s\n' "$vcard_rows" "$dav_rows" | sed 's/^/bench: /'
 scratch_stop_server
-for name in list-big search-big deep-big deep-after birthdays-big; do
+for name in list-big search-big search-first deep-big deep-after birthdays-big; do
     plans[$name]=$(cat "$SCRATCH_DIR/$name.plan")
 done
 same_statement=$(cmp -s "$SCRATCH_DIR/list-big.sql" "$SCRATCH_DIR/deep-big.sql" && echo "the same statement as the list page" || echo "a statement of its own")
@@ -675,6 +677,13 @@ Search (\`?q=$query&limit=20\`) asked again, as measured: the page of the kept m
 
 \`\`\`
 ${plans[search-big]}
+\`\`\`
+
+A first search, as measured by the new-search load (nothing kept): every match's id in order,
+counted and cut into the page, explained for \`q=johnson\` (the page of its first 20):
+
+\`\`\`
+${plans[search-first]}
 \`\`\`
 
 Deep page (\`?skip=45000&limit=20\`), as measured (before the create load):

@@ -13,6 +13,11 @@
 //! instead of planning every search again. The pattern is lowered by PostgreSQL's own `lower()`,
 //! once a statement: `lower(x) LIKE lower(p)` is how PostgreSQL evaluates `x ILIKE p` in a
 //! multibyte database, so the matches are `ILIKE`'s.
+//!
+//! The parts written here leave their names unquoted (all lowercase, none reserved), so that a
+//! `q` search stays within the 1,024 bytes `pg_stat_activity` shows of a statement by default
+//! (`track_activity_query_size`): an operator looking at a slow search, and `just bench` taking
+//! its plan, see all of it.
 
 use diesel::SelectableHelper;
 use diesel::dsl::AsSelect;
@@ -29,8 +34,7 @@ use super::{ContactRow, RowSql};
 
 /// The three fields joined by U+001F, exactly as `contact_search_text_idx` is defined: the
 /// planner matches the index by this expression.
-const JOINED: &str = "(\"s\".\"first_name\" || E'\\x1f' || \"s\".\"last_name\" || E'\\x1f' || \
-                      coalesce(\"s\".\"email\", ''))";
+const JOINED: &str = "(s.first_name || E'\\x1f' || s.last_name || E'\\x1f' || coalesce(s.email, ''))";
 
 /// The separator of [`JOINED`]: a needle containing it could match across two fields.
 const SEPARATOR: char = '\u{1f}';
@@ -49,9 +53,9 @@ enum Field {
 impl Field {
     fn column(self) -> &'static str {
         match self {
-            Field::FirstName => "\"s\".\"first_name\"",
-            Field::LastName => "\"s\".\"last_name\"",
-            Field::Email => "\"s\".\"email\"",
+            Field::FirstName => "s.first_name",
+            Field::LastName => "s.last_name",
+            Field::Email => "s.email",
             Field::Any => JOINED,
         }
     }
@@ -131,7 +135,7 @@ impl Matches {
     /// `FROM contact_search AS s WHERE …`: the owner and every needle, each found by
     /// `contact_search_text_idx` where it can be and rechecked on its own field.
     fn walk_from_where<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(" FROM \"contact_search\" AS \"s\" WHERE \"s\".\"user_id\" = (SELECT ");
+        out.push_sql(" FROM contact_search AS s WHERE s.user_id = (SELECT ");
         out.push_bind_param::<BigInt, _>(&self.owner)?;
         out.push_sql(")");
         for Needle { field, pattern, indexed } in &self.needles {
@@ -217,33 +221,29 @@ impl QueryFragment<Pg> for MatchPage {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("SELECT ");
         self.columns.walk_ast(out.reborrow())?;
-        out.push_sql(", \"m\".\"total\", \"m\".\"stamp\", CASE WHEN \"contacts\".\"id\" = \"m\".\"ids\"[(SELECT ");
+        out.push_sql(", m.total, m.stamp, CASE WHEN contacts.id = m.ids[(SELECT ");
         out.push_bind_param::<Integer, _>(&self.first)?;
-        out.push_sql(&format!(")] AND \"m\".\"total\" <= {MOST_IDS_A_SEARCH} THEN \"m\".\"ids\" END"));
+        out.push_sql(&format!(")] AND m.total <= {MOST_IDS_A_SEARCH} THEN m.ids END"));
         out.push_sql(
-            " FROM \"contacts\" INNER JOIN (SELECT \"a\".\"ids\", cardinality(\"a\".\"ids\")::bigint AS \"total\", \
-             (SELECT \"c\".\"version\" + \"c\".\"search_version\" FROM \"contact_counts\" AS \"c\" \
-             WHERE \"c\".\"user_id\" = (SELECT ",
+            " FROM \"contacts\" INNER JOIN (SELECT a.ids, cardinality(a.ids)::bigint AS total, \
+             (SELECT c.version + c.search_version FROM contact_counts AS c WHERE c.user_id = (SELECT ",
         );
         out.push_bind_param::<BigInt, _>(&self.matches.owner)?;
         // Ordered by `contact_id + 0`: the same order, but not the primary key's, which the
         // planner could otherwise walk and filter row by row although every match is needed (a
         // bitmap scan of the index and a sort of the matches is far cheaper).
-        out.push_sql(")) AS \"stamp\" FROM (SELECT ARRAY(SELECT \"s\".\"contact_id\"");
+        out.push_sql(")) AS stamp FROM (SELECT ARRAY(SELECT s.contact_id");
         self.matches.walk_from_where(&mut out)?;
         // `OFFSET 0` keeps the array a subquery's output: pulled up into `m`, the `ARRAY(…)`
         // was copied into each of its five uses and the matches were read five times.
-        out.push_sql(
-            " ORDER BY \"s\".\"contact_id\" + 0) AS \"ids\" OFFSET 0) AS \"a\") AS \"m\" \
-             ON \"contacts\".\"id\" = ANY(\"m\".\"ids\"[(SELECT ",
-        );
+        out.push_sql(" ORDER BY s.contact_id + 0) AS ids OFFSET 0) AS a) AS m ON contacts.id = ANY(m.ids[(SELECT ");
         out.push_bind_param::<Integer, _>(&self.first)?;
         out.push_sql(") : (SELECT ");
         out.push_bind_param::<Integer, _>(&self.last)?;
         // The owner again on `contacts`: the search row's owner is a copy, this is the source.
-        out.push_sql(")]) WHERE \"contacts\".\"user_id\" = (SELECT ");
+        out.push_sql(")]) WHERE contacts.user_id = (SELECT ");
         out.push_bind_param::<BigInt, _>(&self.matches.owner)?;
-        out.push_sql(") ORDER BY \"contacts\".\"id\"");
+        out.push_sql(") ORDER BY contacts.id");
         Ok(())
     }
 }
@@ -271,7 +271,22 @@ impl QueryFragment<Pg> for MatchCount {
 
 #[cfg(test)]
 mod tests {
-    use super::has_trigram;
+    use contacts_domain::contact::{ContactFilter, Page};
+    use contacts_domain::user::UserId;
+    use diesel::pg::Pg;
+
+    use super::{Matches, has_trigram};
+
+    #[test]
+    fn a_q_search_fits_what_pg_stat_activity_shows_of_a_statement() {
+        let filter = ContactFilter { q: Some("ann".into()), ..ContactFilter::default() };
+        let page = Matches::new(UserId(7), &filter).page(Page { skip: 0, limit: 20 });
+        let shown = diesel::debug_query::<Pg, _>(&page).to_string();
+        let sql = shown.split(" -- binds:").next().unwrap_or_default();
+        assert!(sql.contains("contact_search"), "{sql}");
+        // `track_activity_query_size` is 1,024 bytes by default, its last one the terminator.
+        assert!(sql.len() < 1024, "{} bytes: {sql}", sql.len());
+    }
 
     #[test]
     fn a_needle_has_a_trigram_with_three_letters_or_digits_in_a_row() {
