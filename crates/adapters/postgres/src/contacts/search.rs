@@ -224,6 +224,8 @@ impl QueryFragment<Pg> for MatchPage {
         out.push_sql(", m.total, m.stamp, CASE WHEN contacts.id = m.ids[(SELECT ");
         out.push_bind_param::<Integer, _>(&self.first)?;
         out.push_sql(&format!(")] AND m.total <= {MOST_IDS_A_SEARCH} THEN m.ids END"));
+        // `"contacts"` quoted, as diesel writes it in the columns: `bench/plans.py` finds the
+        // statements that read contacts by that name.
         out.push_sql(
             " FROM \"contacts\" INNER JOIN (SELECT a.ids, cardinality(a.ids)::bigint AS total, \
              (SELECT c.version + c.search_version FROM contact_counts AS c WHERE c.user_id = (SELECT ",
