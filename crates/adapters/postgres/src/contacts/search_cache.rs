@@ -17,7 +17,9 @@
 //! the oldest entries go once all of them weigh more than [`MOST_IDS`] ids (8 bytes each), an
 //! entry weighing its ids, its needles' bytes and a little for itself. The needles count because
 //! the service does not limit their length: a long needle that matches a long name of the
-//! owner's own cards would otherwise be kept for the weight of a short one.
+//! owner's own cards would otherwise be kept for the weight of a short one. One owner's entries
+//! weigh at most [`OWNER_SHARE`]: a user asking search after search pushes out their own oldest
+//! searches, not everyone's.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -29,6 +31,11 @@ pub(super) const MOST_IDS_A_SEARCH: usize = 16_384;
 /// The most ids all kept searches weigh together, 2 MiB; an entry also counts its needles and
 /// [`ENTRY_WEIGHT`] for itself, so many searches with few matches are bounded too.
 const MOST_IDS: usize = 262_144;
+
+/// The most one owner's kept searches weigh together, a quarter of [`MOST_IDS`]: room for three
+/// searches of [`MOST_IDS_A_SEARCH`] matches, or a hundred of a few hundred, while the other
+/// users of the instance keep the rest.
+const OWNER_SHARE: usize = MOST_IDS / 4;
 
 /// What an entry weighs besides its ids and its needles' bytes, in ids: its map and queue slots
 /// and the key kept twice (map and queue).
@@ -73,6 +80,8 @@ struct Kept {
     order: VecDeque<(SearchKey, u64)>,
     /// The weight of every entry together.
     weight: usize,
+    /// The weight of each owner's entries (owners with none are not in the map).
+    owners: HashMap<i64, usize>,
     /// The number of the next entry.
     next: u64,
 }
@@ -81,6 +90,26 @@ impl Kept {
     fn remove(&mut self, key: &SearchKey) {
         if let Some((_, gone)) = self.entries.remove(key) {
             self.weight -= gone.weight;
+            if let Some(owned) = self.owners.get_mut(&key.0) {
+                *owned -= gone.weight;
+                if *owned == 0 {
+                    self.owners.remove(&key.0);
+                }
+            }
+        }
+    }
+
+    /// Drops `owner`'s oldest entry, with its place in the queue; `false` when they have none.
+    fn remove_oldest_of(&mut self, owner: i64) -> bool {
+        let live = self.order.iter().position(|(key, number)| {
+            key.0 == owner && self.entries.get(key).is_some_and(|(current, _)| current == number)
+        });
+        match live.and_then(|at| self.order.remove(at)) {
+            Some((key, _)) => {
+                self.remove(&key);
+                true
+            }
+            None => false,
         }
     }
 }
@@ -111,16 +140,24 @@ impl SearchCache {
             return;
         }
         let search = KeptSearch { stamp, weight: weight(&key, ids.len()), ids: ids.into() };
-        if search.weight > MOST_IDS {
+        if search.weight > OWNER_SHARE {
             return;
         }
         let mut kept = self.lock();
         kept.remove(&key);
+        let owner = key.0;
         let number = kept.next;
         kept.next += 1;
         kept.weight += search.weight;
+        *kept.owners.entry(owner).or_default() += search.weight;
         kept.order.push_back((key.clone(), number));
         kept.entries.insert(key, (number, search));
+        // The owner's own oldest first, down to their share; the new entry alone fits in it.
+        while kept.owners.get(&owner).is_some_and(|&owned| owned > OWNER_SHARE) {
+            if !kept.remove_oldest_of(owner) {
+                break;
+            }
+        }
         while kept.weight > MOST_IDS {
             let Some((oldest, number)) = kept.order.pop_front() else { break };
             if kept.entries.get(&oldest).is_some_and(|(current, _)| *current == number) {
@@ -199,6 +236,27 @@ mod tests {
             assert!(cache.get(&key(owner, "ann")).is_some(), "owner {owner} is kept");
         }
         assert!(cache.lock().weight <= MOST_IDS);
+    }
+
+    #[test]
+    fn one_owners_many_searches_push_out_their_own_oldest_not_anothers() {
+        let cache = SearchCache::default();
+        cache.keep(key(1, "kept"), 1, vec![1, 2, 3]);
+        // Owner 2 asks more searches than the whole cache holds, each one new.
+        let per_search = 10_000;
+        for i in 0..(MOST_IDS / per_search + 5) {
+            cache.keep(key(2, &format!("n{i}")), 1, vec![7; per_search]);
+        }
+        assert!(cache.get(&key(1, "kept")).is_some(), "another owner's search stays");
+        let last = MOST_IDS / per_search + 4;
+        assert!(cache.get(&key(2, &format!("n{last}"))).is_some(), "the latest is kept");
+        assert!(cache.get(&key(2, "n0")).is_none(), "the owner's oldest went");
+        let kept = cache.lock();
+        let owned: usize = kept.entries.iter().filter(|(k, _)| k.0 == 2).map(|(_, (_, s))| s.weight).sum();
+        assert!(owned <= OWNER_SHARE, "owner 2 holds {owned}");
+        assert_eq!(kept.owners.get(&2), Some(&owned));
+        assert_eq!(kept.weight, owned + weight(&key(1, "kept"), 3));
+        assert_eq!(kept.order.len(), kept.entries.len(), "no stale places left in the queue");
     }
 
     #[test]
