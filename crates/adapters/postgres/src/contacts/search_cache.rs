@@ -33,8 +33,8 @@ pub(super) const MOST_IDS_A_SEARCH: usize = 16_384;
 const MOST_IDS: usize = 262_144;
 
 /// The most one owner's kept searches weigh together, a quarter of [`MOST_IDS`]: room for three
-/// searches of [`MOST_IDS_A_SEARCH`] matches, or a hundred of a few hundred, while the other
-/// users of the instance keep the rest.
+/// searches of [`MOST_IDS_A_SEARCH`] matches each, or about a hundred of 500 matches, while the
+/// other users of the instance keep the rest.
 const OWNER_SHARE: usize = MOST_IDS / 4;
 
 /// What an entry weighs besides its ids and its needles' bytes, in ids: its map and queue slots
