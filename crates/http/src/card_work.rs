@@ -30,9 +30,17 @@ impl CardWork {
     }
 
     /// Runs `work` on the blocking pool while holding one permit; waits for a permit first.
+    ///
+    /// The permit goes to the blocking thread with the job: a caller that stops waiting (its
+    /// client hung up) does not stop the job, so the job keeps its place in the bound until it
+    /// ends.
     pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, CardWorkError> {
-        let _permit = self.0.acquire().await?;
-        Ok(tokio::task::spawn_blocking(work).await?)
+        let permit = self.0.clone().acquire_owned().await?;
+        Ok(tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await?)
     }
 }
 
@@ -76,6 +84,40 @@ mod tests {
             assert_eq!(results, [0, 1, 2, 3, 4, 5], "every job's result, limit {limit}");
             assert!(most <= limit, "{most} jobs at once under a limit of {limit}");
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_whose_caller_gave_up_keeps_its_place_until_it_ends() {
+        let work = CardWork::new(1);
+        let (finish, finished) = std::sync::mpsc::channel::<()>();
+        let running = Arc::new(AtomicUsize::new(0));
+        // A long job, and a caller that stops waiting for it (as a handler does when its client
+        // hangs up): the job itself runs on.
+        let first = tokio::spawn({
+            let (work, running) = (work.clone(), running.clone());
+            async move {
+                work.run(move || {
+                    running.fetch_add(1, Ordering::SeqCst);
+                    finished.recv().ok();
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+            }
+        });
+        while running.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+        // The next job waits for the first one to end, not for its caller.
+        let next = tokio::spawn({
+            let (work, running) = (work.clone(), running.clone());
+            async move { work.run(move || running.load(Ordering::SeqCst)).await.unwrap() }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!next.is_finished(), "a second job ran while the first still held the only place");
+        finish.send(()).unwrap();
+        assert_eq!(next.await.unwrap(), 0, "the first job had ended when the next one ran");
     }
 
     #[tokio::test]
