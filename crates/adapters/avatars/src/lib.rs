@@ -63,8 +63,23 @@ impl Decodes {
 
     /// [`reencode`]s an upload on the blocking pool while holding one permit.
     pub(crate) async fn reencode(&self, upload: Vec<u8>) -> Result<Vec<u8>, Error> {
-        let _permit = self.0.acquire().await.map_err(Error::unexpected)?;
-        blocking(move || reencode(&upload)).await
+        self.run(move || reencode(&upload)).await
+    }
+
+    /// Runs `work` on the blocking pool while holding one permit; waits for a permit first. The
+    /// permit goes to the blocking thread with the work: an upload whose client hangs up keeps
+    /// decoding (a blocking job cannot be stopped), so it keeps its place in the bound until it
+    /// ends, and the memory bound holds.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let permit = Arc::clone(&self.0).acquire_owned().await.map_err(Error::unexpected)?;
+        blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
     }
 }
 

@@ -100,6 +100,30 @@ async fn a_running_decode_holds_one_of_the_permits() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decode_whose_caller_gave_up_keeps_its_permit_until_it_ends() {
+    let decodes = Decodes::new(1);
+    let (finish, finished) = std::sync::mpsc::channel::<()>();
+    // A decode still running when its caller stops waiting (the client hung up).
+    let caller = tokio::spawn({
+        let decodes = decodes.clone();
+        async move { decodes.run(move || finished.recv().map_err(Error::unexpected)).await }
+    });
+    while decodes.free() == 1 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    caller.abort();
+    assert!(caller.await.unwrap_err().is_cancelled());
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(decodes.free(), 0, "the decode still runs, so it still holds the only permit");
+    finish.send(()).unwrap();
+    let started = std::time::Instant::now();
+    while decodes.free() == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "the permit came back when the decode ended");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
 fn temp_store_decoding(decodes: usize) -> (FsAvatarStore, PathBuf) {
     let (_, dir) = temp_store();
     (FsAvatarStore::with_decodes(&dir, "http://app.test/", decodes), dir)
