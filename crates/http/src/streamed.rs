@@ -1,10 +1,12 @@
 //! [`streamed`]: a response body read and written piece by piece (a whole-book export, a long
-//! birthday list), so memory does not grow with the book.
+//! birthday list), so memory does not grow with the book; [`json_array`], such a body that is
+//! one JSON array (a long birthday list, a long list page).
 
 use std::future::Future;
 
 use actix_web::web::Bytes;
 use futures_util::Stream;
+use serde::Serialize;
 
 use contacts_domain::Error;
 
@@ -32,6 +34,49 @@ where
                 let broken = actix_web::error::ErrorInternalServerError("the body could not be completed");
                 Some((Err(broken), (None, step)))
             }
+        }
+    })
+}
+
+/// One JSON array written piece by piece: `next` turns a state into the next run of elements
+/// and the state after it, `None` once there are no more. Each run is written as it comes, so
+/// what is held at once is a run and its text, never the whole array's text.
+///
+/// Failures behave as in [`streamed`]: the array is broken off, never closed early.
+pub(crate) fn json_array<I, S, F, Fut>(start: S, next: F) -> impl Stream<Item = Result<Bytes, actix_web::Error>>
+where
+    I: IntoIterator<Item: Serialize>,
+    F: Fn(S) -> Fut,
+    Fut: Future<Output = Result<Option<(I, S)>, Error>>,
+{
+    /// Where the array stands: its source, and whether an element is out (the next one needs a
+    /// comma). `None` once the closing bracket is out.
+    struct Writing<S> {
+        source: S,
+        opened: bool,
+        written: bool,
+    }
+    streamed(Some(Writing { source: start, opened: false, written: false }), move |writing| {
+        // The next run is asked for here, where `next` is at hand; the future owns the rest.
+        let asked = writing.map(|w| (next(w.source), w.opened, w.written));
+        async move {
+            let Some((run, opened, mut written)) = asked else { return Ok(None) };
+            let mut out = Vec::new();
+            if !opened {
+                out.push(b'[');
+            }
+            let Some((elements, source)) = run.await? else {
+                out.push(b']');
+                return Ok(Some((Bytes::from(out), None)));
+            };
+            for element in elements {
+                if written {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut out, &element).map_err(Error::unexpected)?;
+                written = true;
+            }
+            Ok(Some((Bytes::from(out), Some(Writing { source, opened: true, written }))))
         }
     })
 }
@@ -65,5 +110,50 @@ mod tests {
         assert_eq!(pieces.len(), 3, "two pieces, the failure, then nothing: {pieces:?}");
         assert_eq!(pieces[..2], [Ok(Bytes::from("0")), Ok(Bytes::from("1"))]);
         assert!(pieces[2].is_err(), "the body ends in an error, not as if complete");
+    }
+
+    /// The array whose runs are `runs`, failing when asked for run `fail_at`, as its pieces.
+    async fn array(runs: &[&[u32]], fail_at: Option<usize>) -> Vec<Result<String, String>> {
+        let runs: Vec<Vec<u32>> = runs.iter().map(|run| run.to_vec()).collect();
+        let body = json_array(0, |n: usize| {
+            let run = runs.get(n).cloned();
+            async move {
+                if fail_at == Some(n) {
+                    return Err(Error::unexpected("the database went away"));
+                }
+                Ok(run.map(|run| (run, n + 1)))
+            }
+        });
+        let pieces: Vec<_> = body.collect().await;
+        pieces
+            .into_iter()
+            .map(|p| p.map(|b| String::from_utf8(b.to_vec()).unwrap()).map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_array_is_written_run_by_run_and_closed_at_the_end() {
+        let pieces = array(&[&[1, 2], &[], &[3]], None).await;
+        let pieces: Vec<String> = pieces.into_iter().map(Result::unwrap).collect();
+        // An empty run writes nothing (actix's streamed bodies skip empty pieces).
+        assert_eq!(pieces, ["[1,2", "", ",3", "]"], "a comma before every element but the first");
+        let whole: Vec<u32> = serde_json::from_str(&pieces.concat()).unwrap();
+        assert_eq!(whole, [1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn an_array_without_elements_is_empty_not_missing() {
+        let pieces: Vec<String> = array(&[], None).await.into_iter().map(Result::unwrap).collect();
+        assert_eq!(pieces.concat(), "[]");
+        let pieces: Vec<String> = array(&[&[]], None).await.into_iter().map(Result::unwrap).collect();
+        assert_eq!(pieces.concat(), "[]");
+    }
+
+    #[tokio::test]
+    async fn a_failed_run_leaves_the_array_unclosed() {
+        let pieces = array(&[&[1], &[2], &[3]], Some(1)).await;
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        assert_eq!(pieces[0], Ok("[1".to_owned()));
+        assert!(pieces[1].is_err(), "no closing bracket: a client cannot take it for the whole list");
     }
 }

@@ -1,20 +1,26 @@
 //! `/api/contacts`: the authenticated user's contacts book.
 
-use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 
 use contacts_domain::contact::{BirthdayList, Contact, ContactId, ContactInput, ContactPatchInput};
-use contacts_domain::user::UserId;
 
 use crate::dto::ErrorBody;
 use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactRequest, Input, ListParams};
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, ValidJson, ValidQuery};
 use crate::state::AppState;
-use crate::streamed::streamed;
+use crate::streamed::json_array;
 
 /// Default window of GET `/birthdays`, in days.
 const DEFAULT_BIRTHDAY_DAYS: i64 = 7;
+
+/// The longest list page built whole, with its length; a longer one (up to the 1,000 a page may
+/// hold) is written [`LIST_RUN`] contacts at a time, so 32 clients asking for pages of 1,000 at
+/// once do not each hold the text of a whole page. The default page (100) stays whole.
+const WHOLE_PAGE_AT_MOST: usize = 100;
+
+/// Contacts written together in a long list page: about 20 KB of JSON.
+const LIST_RUN: usize = 50;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     // The vCard routes first: `export.vcf` must not be taken for a `{contact_id}`.
@@ -55,8 +61,18 @@ pub(crate) async fn create(
 pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: ValidQuery<ListParams>) -> Handled {
     let (contacts, total) =
         state.contacts.list(user.0.id, params.into_inner().into()).await.map_err(ApiError::in_query)?;
-    let body: Vec<ContactBody> = contacts.into_iter().map(ContactBody::from).collect();
-    Ok(HttpResponse::Ok().insert_header(("X-Total-Count", total.to_string())).json(body))
+    let mut answer = HttpResponse::Ok();
+    answer.insert_header(("X-Total-Count", total.to_string()));
+    if contacts.len() <= WHOLE_PAGE_AT_MOST {
+        return Ok(answer.json(contacts.into_iter().map(ContactBody::from).collect::<Vec<_>>()));
+    }
+    // A long page is written a run at a time: each contact's text exists only while its run is
+    // sent, and the contacts themselves are let go as they are written.
+    let runs = json_array(contacts.into_iter(), |mut rest: std::vec::IntoIter<Contact>| {
+        let run: Vec<Contact> = rest.by_ref().take(LIST_RUN).collect();
+        std::future::ready(Ok((!run.is_empty()).then(|| (run.into_iter().map(ContactBody::from), rest))))
+    });
+    Ok(answer.content_type("application/json").streaming(runs))
 }
 
 #[utoipa::path(
@@ -77,58 +93,21 @@ pub(crate) async fn birthdays(
     let owner = user.0.id;
     // The first chunk is read before answering, so a database failure is still a proper status.
     let (first, rest) = state.contacts.upcoming_birthdays(owner, days).await.map_err(ApiError::in_query)?;
-    match rest {
-        None => Ok(HttpResponse::Ok().json(first.into_iter().map(ContactBody::from).collect::<Vec<_>>())),
-        Some(rest) => Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .streaming(long_birthday_list(state, owner, first, rest))),
-    }
-}
-
-/// A birthday list too long to hold at once, as one JSON array written chunk by chunk.
-fn long_birthday_list(
-    state: web::Data<AppState>,
-    owner: UserId,
-    first: Vec<Contact>,
-    rest: BirthdayList,
-) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
-    /// Where the array stands: the chunk read but not yet written, the rest of the list, and
-    /// whether a contact has been written (the next one needs a comma).
-    struct Writing {
-        pending: Option<Vec<Contact>>,
-        rest: BirthdayList,
-        written: bool,
-    }
-    let start = Some(Writing { pending: Some(first), rest, written: false });
-    streamed(start, move |writing: Option<Writing>| {
+    let Some(rest) = rest else {
+        return Ok(HttpResponse::Ok().json(first.into_iter().map(ContactBody::from).collect::<Vec<_>>()));
+    };
+    // A list too long to hold at once: the chunk read, then the rest, each written as it is read.
+    let chunks = json_array((Some(first), rest), move |(read, mut rest): (Option<Vec<Contact>>, BirthdayList)| {
         let state = state.clone();
         async move {
-            // `None`: the closing bracket is out.
-            let Some(mut writing) = writing else { return Ok(None) };
-            let opening = writing.pending.is_some();
-            let chunk = match writing.pending.take() {
+            let chunk = match read {
                 Some(chunk) => Some(chunk),
-                None => state.contacts.more_birthdays(owner, &mut writing.rest).await?,
+                None => state.contacts.more_birthdays(owner, &mut rest).await?,
             };
-            let mut out = Vec::new();
-            if opening {
-                out.push(b'[');
-            }
-            let Some(chunk) = chunk else {
-                out.push(b']');
-                return Ok(Some((Bytes::from(out), None)));
-            };
-            for contact in chunk {
-                if writing.written {
-                    out.push(b',');
-                }
-                // A contact body always serializes (plain strings, numbers and dates).
-                serde_json::to_writer(&mut out, &ContactBody::from(contact)).expect("a contact as JSON");
-                writing.written = true;
-            }
-            Ok(Some((Bytes::from(out), Some(writing))))
+            Ok(chunk.map(|chunk| (chunk.into_iter().map(ContactBody::from), (None, rest))))
         }
-    })
+    });
+    Ok(HttpResponse::Ok().content_type("application/json").streaming(chunks))
 }
 
 #[utoipa::path(

@@ -181,10 +181,18 @@ async fn long_birthday_lists_and_pages_hold_every_contact() {
 
     let page = app.get("/api/contacts/?skip=10&limit=100", Some(&ada.token)).await;
     assert_eq!(page.headers()["x-total-count"], "150");
+    assert!(page.headers().contains_key("content-length"), "a page of up to 100 is built whole");
     let page = expect(page, StatusCode::OK).await;
+    // A page of more than 100 is written as it is built; the same contacts, the same JSON.
+    let long = app.get("/api/contacts/?skip=5&limit=1000", Some(&ada.token)).await;
+    assert_eq!(long.headers()["x-total-count"], "150");
+    assert_eq!(long.headers()["content-type"], "application/json");
+    assert_eq!(long.headers()["transfer-encoding"], "chunked", "written as it is built");
+    let long = expect(long, StatusCode::OK).await;
     let all = all_contacts(&app, &ada).await;
     assert_eq!(all.len(), 150);
     assert_eq!(page.as_array().unwrap()[..], all[10..110], "a page is its stretch of the whole book");
+    assert_eq!(long.as_array().unwrap()[..], all[5..], "a long page too, every contact once");
     let ids: Vec<i64> = all.iter().map(|c| c["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ordered by id");
 }
