@@ -8,8 +8,11 @@ use crate::helpers::*;
 #[tokio::test]
 async fn json_logs_are_one_object_a_line_with_the_request_id() {
     let app = spawn_app().await;
+    // A database of its own: the in-process app's delivery worker, polling the same outbox,
+    // could otherwise claim the mail first and send it to its catcher, leaving this log without it.
+    let db = contacts_test_support::TestDatabase::create().await;
     // SMTP_HOST is unset for the binary: the confirmation mail is logged inside the request.
-    let server = app.serve_binary(&[("LOG_FORMAT", "json")]).await;
+    let server = app.serve_binary(&[("LOG_FORMAT", "json"), ("DATABASE_URL", db.url())]).await;
     let base = &server.base;
     let registered = app
         .client
@@ -26,7 +29,7 @@ async fn json_logs_are_one_object_a_line_with_the_request_id() {
     // The delivery worker logs the mail, then marks it sent; stopping before that would leave it
     // for the next start (as it should), and this test without its line.
     let started = std::time::Instant::now();
-    while app.db.count("SELECT count(*) FROM mail_outbox WHERE status = 'sent'").await == 0 {
+    while db.count("SELECT count(*) FROM mail_outbox WHERE status = 'sent'").await == 0 {
         assert!(started.elapsed() < std::time::Duration::from_secs(20), "the mail was not delivered to the log");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
