@@ -21,7 +21,7 @@ use crate::pool::Database;
 use crate::rows::IntoDomain;
 use crate::schema::{address_books, contact_counts, contacts};
 use search_cache::SearchCache;
-use typed_values::{JsonbValues, single, typed_json};
+use typed_values::{JsonValues, single, typed_json};
 use update::UpdateContact;
 
 #[derive(Queryable, Selectable)]
@@ -36,9 +36,9 @@ pub(crate) struct ContactRow {
     birthday: Option<NaiveDate>,
     birthday_md: Option<i16>,
     additional_info: Option<String>,
-    #[diesel(deserialize_as = JsonbValues)]
+    #[diesel(deserialize_as = JsonValues)]
     emails: Vec<TypedValue>,
-    #[diesel(deserialize_as = JsonbValues)]
+    #[diesel(deserialize_as = JsonValues)]
     phones: Vec<TypedValue>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,

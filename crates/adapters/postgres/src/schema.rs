@@ -56,8 +56,8 @@ diesel::table! {
         uid -> Text,
         href -> Text,
         card -> Text,
-        emails -> Jsonb,
-        phones -> Jsonb,
+        emails -> Json,
+        phones -> Json,
         rest_email -> Nullable<Text>,
         card_dirty -> Bool,
     }

@@ -1,29 +1,30 @@
-//! The `emails` and `phones` columns: lists of values with their types, kept as JSONB
+//! The `emails` and `phones` columns: lists of values with their types, kept as `json`
 //! (`[{"value": str, "type": str|null}]`) so a card's whole list fits one column in card order.
+//! `json`, not `jsonb`: nothing queries inside a list, and `json` is stored as the text it was
+//! given and read back as it is, where `jsonb` was turned into text again at every read.
 
 use diesel::pg::{Pg, PgValue};
-use diesel::sql_types::Jsonb;
+use diesel::sql_types::Json;
 use serde_json::Value;
 
 use contacts_domain::contact::TypedValue;
 
-/// The `emails` or `phones` column (JSONB `[{"value": str, "type": str|null}]`) read straight
+/// The `emails` or `phones` column (`json`, `[{"value": str, "type": str|null}]`) read straight
 /// into domain values: a page of contacts decodes two of them a row, and going through a
 /// `serde_json::Value` tree first cost more than the rest of the row (`just profile`).
 #[derive(diesel::deserialize::FromSqlRow)]
-pub(crate) struct JsonbValues(Vec<TypedValue>);
+pub(crate) struct JsonValues(Vec<TypedValue>);
 
-impl From<JsonbValues> for Vec<TypedValue> {
-    fn from(values: JsonbValues) -> Self {
+impl From<JsonValues> for Vec<TypedValue> {
+    fn from(values: JsonValues) -> Self {
         values.0
     }
 }
 
-impl diesel::deserialize::FromSql<Jsonb, Pg> for JsonbValues {
+impl diesel::deserialize::FromSql<Json, Pg> for JsonValues {
     fn from_sql(value: PgValue<'_>) -> diesel::deserialize::Result<Self> {
-        // JSONB's binary form: a version byte (1), then the JSON text.
-        let [1, json @ ..] = value.as_bytes() else { return Err("unsupported JSONB encoding version".into()) };
-        Ok(Self(decode(json)?))
+        // `json`'s binary form is its text.
+        Ok(Self(decode(value.as_bytes())?))
     }
 }
 
@@ -47,7 +48,7 @@ fn decode(json: &[u8]) -> Result<Vec<TypedValue>, serde_json::Error> {
     Ok(values)
 }
 
-/// A JSONB list `[{"value": str, "type": str|null}]` as domain values (anything else is skipped).
+/// A JSON list `[{"value": str, "type": str|null}]` as domain values (anything else is skipped).
 fn typed_values(json: Value) -> Vec<TypedValue> {
     let Value::Array(items) = json else { return Vec::new() };
     items
@@ -60,7 +61,7 @@ fn typed_values(json: Value) -> Vec<TypedValue> {
         .collect()
 }
 
-/// Domain values as the JSONB list the `emails` and `phones` columns hold.
+/// Domain values as the JSON list the `emails` and `phones` columns hold.
 pub(super) fn typed_json(values: &[TypedValue]) -> Value {
     Value::Array(values.iter().map(|v| serde_json::json!({"value": v.value, "type": v.kind})).collect())
 }

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Date, Jsonb, Nullable, SmallInt, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Date, Json, Nullable, SmallInt, Text, Timestamptz};
 
 use contacts_domain::contact::{ContactPatch, NewContact};
 
@@ -91,8 +91,8 @@ impl Query for UpdateContact<'_> {
         Nullable<Date>,
         Nullable<SmallInt>,
         Nullable<Text>,
-        Jsonb,
-        Jsonb,
+        Json,
+        Json,
         Timestamptz,
         Timestamptz,
     );
@@ -121,18 +121,19 @@ impl QueryFragment<Pg> for UpdateContact<'_> {
             out.push_sql("), ");
             out.push_sql(list);
             out.push_sql(" = COALESCE(");
-            out.push_bind_param::<Nullable<Jsonb>, _>(whole)?;
+            out.push_bind_param::<Nullable<Json>, _>(whole)?;
             out.push_sql(", CASE WHEN ");
             out.push_bind_param::<Nullable<Text>, _>(value)?;
             out.push_sql(" IS NULL THEN ");
             out.push_sql(list);
+            // The list is `json` (its text); the edit is made on its `jsonb` form.
             out.push_sql(" ELSE jsonb_set(");
             out.push_sql(list);
-            out.push_sql(", '{0}', jsonb_build_object('value', ");
+            out.push_sql("::jsonb, '{0}', jsonb_build_object('value', ");
             out.push_bind_param::<Nullable<Text>, _>(value)?;
             out.push_sql("::text, 'type', ");
             out.push_sql(list);
-            out.push_sql("->0->'type')) END), ");
+            out.push_sql("::jsonb->0->'type'))::json END), ");
         }
         out.push_sql("rest_email = COALESCE(");
         out.push_bind_param::<Nullable<Text>, _>(&self.email)?;

@@ -100,7 +100,7 @@ async fn the_vcard_migration_converts_existing_contacts() {
                IF NOT EXISTS (SELECT 1 FROM contacts c JOIN address_books b ON b.id = c.book_id \
                    WHERE b.user_id = c.user_id AND length(c.uid) = 36 AND c.href = c.uid || '.vcf' \
                    AND c.rest_email = 'grace@navy.mil' AND NOT c.card_dirty AND c.birthday_md = 1209 \
-                   AND c.emails = '[{\"value\": \"grace@navy.mil\", \"type\": null}]'::jsonb \
+                   AND c.emails::jsonb = '[{\"value\": \"grace@navy.mil\", \"type\": null}]'::jsonb \
                    AND c.card LIKE E'BEGIN:VCARD\\r\\nVERSION:4.0\\r\\nUID:' || c.uid || E'\\r\\n%' ESCAPE '' \
                    AND c.card LIKE E'%\\r\\nFN:Gr\\\\,ace Hop\\\\;per\\r\\nN:Hop\\\\;per;Gr\\\\,ace;;;\\r\\n%' ESCAPE '' \
                    AND c.card LIKE E'%\\r\\nBDAY:19061209\\r\\nNOTE:a\\\\nb\\r\\n%END:VCARD\\r\\n' ESCAPE '') THEN \
