@@ -777,3 +777,20 @@ async fn emails_and_phones_are_read_whatever_their_column_holds() {
     let read = book.repo.get(book.owner, ada.id).await.unwrap().unwrap();
     assert_eq!((read.emails, read.phones), (vec![], vec![]));
 }
+
+/// The lists are `json`, kept as the text written and read back as it is: as `jsonb` they were
+/// turned into text again at every read, two a row of every page (issue 15).
+#[tokio::test]
+async fn emails_and_phones_are_kept_as_json_text() {
+    let book = book().await;
+    execute_sql(
+        &book.db,
+        "DO $$ BEGIN \
+           IF (SELECT array_agg(data_type::text ORDER BY column_name) FROM information_schema.columns \
+               WHERE table_name = 'contacts' AND column_name IN ('emails', 'phones')) <> ARRAY['json', 'json'] THEN \
+             RAISE EXCEPTION 'emails and phones are not json'; END IF; \
+         END $$",
+    )
+    .await
+    .unwrap();
+}
