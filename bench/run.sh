@@ -218,7 +218,7 @@ writer_token=$(scratch_login writer "$password")
 rows=()        # Markdown rows
 
 fmt_ms() { awk -v us="$1" 'BEGIN { if (us >= 100000) printf "%.0f ms", us / 1000; else if (us >= 10000) printf "%.1f ms", us / 1000; else printf "%.2f ms", us / 1000 }'; }
-rss_mib() { awk '/^VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
+rss_mib() { awk '/^VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
 
 # wrk_run NAME WORKLOAD CONNECTIONS SECONDS [TOKEN]: one wrk process; its RESULT line goes to
 # $SCRATCH_DIR/NAME.result, wrk's own output to NAME.out, and its CPU ticks to NAME.cpu.
