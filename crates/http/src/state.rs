@@ -34,6 +34,8 @@ pub struct AppState {
     pub trusted_proxies: crate::TrustedProxies,
     /// The bound on vCard parsing and rendering off the executor (shared with CardDAV).
     pub card_work: crate::CardWork,
+    /// Recent list pages' JSON, each answered again while the book's stamp is unchanged.
+    pub list_pages: Arc<crate::ListPages>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -11,13 +11,13 @@ use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 
 use contacts_domain::auth::{ConfirmationOutcome, MockAuthUseCases};
-use contacts_domain::contact::{ContactId, MockContactUseCases};
+use contacts_domain::contact::{BookStamp, Contact, ContactId, Listed, MockContactUseCases};
 use contacts_domain::health::MockHealthCheck;
 use contacts_domain::reminders::MockReminderUseCases;
 use contacts_domain::throttle::{LoginThrottle, MockFailureCounter, ThrottleSettings};
 use contacts_domain::user::{MockProfileUseCases, Role, User, UserId};
 use contacts_domain::{Conflict, EmailAddress, Error, FieldError, Rule};
-use contacts_http::{AppState, CONFIRM_EMAIL_PATH, CardWork, TrustedProxies};
+use contacts_http::{AppState, CONFIRM_EMAIL_PATH, CardWork, ListPages, TrustedProxies};
 
 const TOKEN: &str = "a-valid-access-token";
 
@@ -69,6 +69,7 @@ impl Mocks {
             )),
             trusted_proxies: TrustedProxies::default(),
             card_work: CardWork::new(1),
+            list_pages: Arc::new(ListPages::new(1 << 20)),
         })
     }
 }
@@ -109,15 +110,92 @@ async fn validation_problems_are_422_located_in_the_part_the_handler_read() {
     let mut mocks = Mocks::signed_in();
     mocks
         .contacts
-        .expect_list()
+        .expect_list_since()
         .times(1)
-        .returning(|_, _| Err(Error::invalid(FieldError::new("limit", Rule::Range { min: 1, max: Some(1000) }))));
+        .returning(|_, _, _| Err(Error::invalid(FieldError::new("limit", Rule::Range { min: 1, max: Some(1000) }))));
     let (status, _, body) = call(mocks, bearer(test::TestRequest::get().uri("/api/contacts/?limit=0"))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         body,
         json!({"detail": [{"loc": ["query", "limit"], "msg": "Input should be between 1 and 1000", "type": "range"}]})
     );
+}
+
+fn grace() -> Contact {
+    let at = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap();
+    Contact {
+        id: ContactId(3),
+        uid: "grace".into(),
+        first_name: "Grace".into(),
+        last_name: "Hopper".into(),
+        email: Some("grace@example.org".into()),
+        phone: Some("+1 555 0100".into()),
+        birthday: None,
+        birthday_md: None,
+        additional_info: None,
+        emails: Vec::new(),
+        phones: Vec::new(),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+#[actix_web::test]
+async fn a_list_page_asked_again_is_answered_from_its_copy_while_the_book_says_unchanged() {
+    let mut mocks = Mocks::signed_in();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let asked = seen.clone();
+    let mut answers = vec![
+        Listed::Read { contacts: vec![grace()], total: 9, stamp: Some(BookStamp(41)) },
+        Listed::Unchanged,
+        Listed::Read { contacts: Vec::new(), total: 8, stamp: Some(BookStamp(42)) },
+        Listed::Unchanged,
+    ]
+    .into_iter();
+    mocks.contacts.expect_list_since().times(4).returning(move |owner, query, stamp| {
+        asked.lock().unwrap().push((owner, query.skip, query.limit, stamp));
+        Ok(answers.next().unwrap())
+    });
+    let app = test::init_service(App::new().configure(contacts_http::configure(mocks.state()))).await;
+    let get = async |uri: &str| {
+        let response = test::call_service(&app, bearer(test::TestRequest::get().uri(uri)).to_request()).await;
+        let total = response.headers().get("X-Total-Count").map(|v| v.to_str().unwrap().to_owned());
+        let kind = response.headers().get("Content-Type").map(|v| v.to_str().unwrap().to_owned());
+        (response.status(), total, kind, test::read_body(response).await)
+    };
+
+    let first = get("/api/contacts/?limit=20").await;
+    let again = get("/api/contacts/?limit=20").await;
+    assert_eq!(first.0, StatusCode::OK);
+    assert_eq!(first.1.as_deref(), Some("9"));
+    assert_eq!(first.2.as_deref(), Some("application/json"));
+    assert_eq!(serde_json::from_slice::<Value>(&first.3).unwrap()[0]["first_name"], "Grace");
+    assert_eq!(again, first, "the copy, byte for byte, with its total");
+
+    // The book changed: the new page replaces the copy, and is what the next request gets.
+    let changed = get("/api/contacts/?limit=20").await;
+    let after = get("/api/contacts/?limit=20").await;
+    assert_eq!((changed.1.as_deref(), &changed.3[..]), (Some("8"), &b"[]"[..]));
+    assert_eq!(after, changed);
+
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            (UserId(7), 0, 20, None),
+            (UserId(7), 0, 20, Some(BookStamp(41))),
+            (UserId(7), 0, 20, Some(BookStamp(41))),
+            (UserId(7), 0, 20, Some(BookStamp(42))),
+        ],
+        "each page's own copy's stamp is sent"
+    );
+}
+
+#[actix_web::test]
+async fn unchanged_without_a_copy_is_a_500_not_an_empty_page() {
+    let mut mocks = Mocks::signed_in();
+    mocks.contacts.expect_list_since().times(1).returning(|_, _, _| Ok(Listed::Unchanged));
+    let (status, _, _) = call(mocks, bearer(test::TestRequest::get().uri("/api/contacts/"))).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
 }
 
 #[actix_web::test]

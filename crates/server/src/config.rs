@@ -90,6 +90,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// How often this instance runs a birthday reminder pass, seconds; 0: never.
     pub reminder_scan_seconds: u64,
+    /// The most bytes of list pages' JSON this instance keeps to answer again; 0: none.
+    pub list_cache_bytes: u64,
 }
 
 /// How log lines are written (`LOG_FORMAT`).
@@ -336,6 +338,7 @@ impl Settings {
             login_lockout_seconds: positive(source, "LOGIN_LOCKOUT_SECONDS", 900)?,
             trusted_proxies: trusted_proxies(source)?,
             reminder_scan_seconds: parsed(source, "REMINDER_SCAN_SECONDS", 60u64)?,
+            list_cache_bytes: parsed(source, "LIST_CACHE_BYTES", 2 * 1024 * 1024)?,
         })
     }
 }

@@ -5,13 +5,15 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
 use diesel::sql_types::{BigInt, Nullable};
-use diesel_async::RunQueryDsl;
+use diesel_async::methods::LoadQuery;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use contacts_domain::Error;
 use contacts_domain::contact::{
-    BirthdayProbe, CardRecord, Contact, ContactFilter, ContactId, ContactPatch, ContactRepository, ImportOutcome,
-    MonthDay, NewContact, Page, StoredCard, TypedValue,
+    BirthdayProbe, BookStamp, CardRecord, Contact, ContactFilter, ContactId, ContactPatch, ContactRepository,
+    ImportOutcome, Listed, MonthDay, NewContact, Page, StoredCard, TypedValue,
 };
 use contacts_domain::user::UserId;
 use serde_json::Value;
@@ -230,21 +232,49 @@ type StoredCount = diesel::dsl::SingleValue<
     >,
 >;
 
-/// A page of the whole book with the stored total on every row: the ids first (an index-only
-/// scan of `contacts_user_id_idx` that steps over `page.skip` entries without reading the
-/// table), then only those rows.
+/// A row of a shallow whole-book page: the owner's stored total and book stamp, and a contact
+/// of the page (`None` on the one row of a page with none: unchanged, or past the end).
+type StampedRow = (i64, i64, Option<ContactRow>);
+
+/// A page of the whole book, unless the owner's book stamp is still `seen`: the owner's
+/// `contact_counts` row (total and stamp), joined to the page's rows. The ids come first (an
+/// index-only scan of `contacts_user_id_idx` that steps over `page.skip` entries without reading
+/// the table, skipped altogether while the stamp is `seen`), then only those rows.
 ///
 /// The ids are an array (`id = ANY(ARRAY(…))`), not an `IN (…)` subquery, and the rows are
 /// looked up by id alone (the ids are the owner's: the subquery starts from them): a list of
 /// keys leaves the planner one plan to cost, a primary-key lookup, instead of the ways to join
 /// two relations; and the subquery's values are hidden from the planner, so the statement is
-/// planned once per connection ([`page_ids`]).
-fn unfiltered_page<'a>(owner: UserId, page: Page) -> contacts::BoxedQuery<'a, Pg, (RowSql, Nullable<BigInt>)> {
-    contacts::table
-        .into_boxed()
-        .filter(page_ids::OnPage { owner: owner.0, skip: page.skip, limit: page.limit })
-        .select((ContactRow::as_select(), stored_count(owner)))
+/// planned once per connection ([`page_ids`]). The join is a left one, so the total and stamp
+/// come back even when no contact does.
+fn stamped_page(
+    owner: UserId,
+    page: Page,
+    seen: Option<i64>,
+) -> impl LoadQuery<'static, AsyncPgConnection, StampedRow> + QueryFragment<Pg> + Send {
+    contact_counts::table
+        .left_join(contacts::table.on(page_ids::OnPage { owner: owner.0, skip: page.skip, limit: page.limit, seen }))
+        .filter(contact_counts::user_id.eq(owner.0))
+        .select((
+            contact_counts::n,
+            contact_counts::version + contact_counts::change_version,
+            Option::<ContactRow>::as_select(),
+        ))
         .order(contacts::id)
+}
+
+/// A shallow page of the whole book (`page.skip` below [`page_marks::STRIDE`]): its rows (none
+/// while the stamp is `seen`), the stored total, and the book stamp they were read at (`None`
+/// for an owner who has never had a contact).
+async fn whole_page(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    page: Page,
+    seen: Option<i64>,
+) -> Result<(Vec<ContactRow>, i64, Option<i64>), Error> {
+    let rows: Vec<StampedRow> = stamped_page(owner, page, seen).load(conn).await.map_err(query_error)?;
+    let (total, stamp) = rows.as_slice().first().map_or((0, None), |(total, stamp, _)| (*total, Some(*stamp)));
+    Ok((rows.into_iter().filter_map(|(_, _, row)| row).collect(), total, stamp))
 }
 
 /// The owner's contacts of `ids` (a kept search's page) by key, each with the owner's search
@@ -302,12 +332,11 @@ impl ContactRepository for PgContactRepository {
             // from an index-only walk of (user_id, id), so neither grows with the book; a deep
             // page starts its walk at the nearest mark. (Built with diesel's DSL, not as SQL
             // text, so the statements stay prepared.)
-            let rows: Vec<(ContactRow, Option<i64>)> = if page.skip >= page_marks::STRIDE {
-                page_marks::page(&mut conn, owner, page).await
-            } else {
-                unfiltered_page(owner, page).load(&mut conn).await
+            if page.skip < page_marks::STRIDE {
+                let (rows, total, _) = whole_page(&mut conn, owner, page, None).await?;
+                return Ok((rows.into_iter().map(Contact::from).collect(), total));
             }
-            .map_err(query_error)?;
+            let rows = page_marks::page(&mut conn, owner, page).await.map_err(query_error)?;
             let total = match rows.as_slice().first() {
                 Some((_, total)) => total.unwrap_or(0),
                 // A page past the end has no row to carry the count.
@@ -340,6 +369,22 @@ impl ContactRepository for PgContactRepository {
             None => 0,
         };
         Ok((rows.into_iter().map(|(row, ..)| row.into()).collect(), total))
+    }
+
+    async fn book_page(&self, owner: UserId, page: Page, seen: Option<BookStamp>) -> Result<Listed, Error> {
+        if page.skip >= page_marks::STRIDE {
+            // A deep page is read from its marks, and not kept: asked again, it costs what a
+            // shallow page does.
+            let (contacts, total) = self.list(owner, &ContactFilter::default(), page).await?;
+            return Ok(Listed::Read { contacts, total, stamp: None });
+        }
+        let mut conn = self.db.conn().await?;
+        let seen = seen.map(|BookStamp(stamp)| stamp);
+        let (rows, total, stamp) = whole_page(&mut conn, owner, page, seen).await?;
+        if seen.is_some() && stamp == seen {
+            return Ok(Listed::Unchanged);
+        }
+        Ok(Listed::Read { contacts: rows.into_iter().map(Contact::from).collect(), total, stamp: stamp.map(BookStamp) })
     }
 
     async fn get(&self, owner: UserId, id: ContactId) -> Result<Option<Contact>, Error> {

@@ -103,6 +103,7 @@ diesel::table! {
         n -> BigInt,
         version -> BigInt,
         search_version -> BigInt,
+        change_version -> BigInt,
     }
 }
 

@@ -468,5 +468,29 @@ pub struct Page {
     pub limit: i64,
 }
 
+/// The version of an owner's whole book that a page was read at. It changes with every insert,
+/// delete or change of any of the owner's contacts, by any instance, and never returns to an
+/// earlier value, so a copy of a page made at one stamp is the page for as long as the book's
+/// stamp is the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BookStamp(pub i64);
+
+/// A page of the list, or word that the caller's copy of it is still the page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Listed {
+    /// The book's stamp is still the one the caller gave: its copy of the page is current.
+    Unchanged,
+    /// The page was read.
+    Read {
+        /// The page's contacts, ordered by id.
+        contacts: Vec<Contact>,
+        /// Matches before paging.
+        total: i64,
+        /// The stamp the page was read at, when the page may be kept and asked about again
+        /// (pages of the whole book that are not too deep); `None` otherwise.
+        stamp: Option<BookStamp>,
+    },
+}
+
 #[cfg(test)]
 mod tests;

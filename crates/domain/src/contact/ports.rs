@@ -2,7 +2,8 @@
 
 use super::birthdays::MonthDay;
 use super::models::{
-    CardRecord, Contact, ContactFilter, ContactId, ContactPatch, ImportOutcome, NewContact, Page, StoredCard,
+    BookStamp, CardRecord, Contact, ContactFilter, ContactId, ContactPatch, ImportOutcome, Listed, NewContact, Page,
+    StoredCard,
 };
 use crate::error::Error;
 use crate::user::UserId;
@@ -29,6 +30,11 @@ pub trait ContactRepository: Send + Sync + 'static {
     /// One page of the owner's contacts matching `filter`, ordered by id, and the number of
     /// matches before paging.
     async fn list(&self, owner: UserId, filter: &ContactFilter, page: Page) -> Result<(Vec<Contact>, i64), Error>;
+
+    /// One page of the owner's whole book, as [`list`](Self::list) with no filter, unless the
+    /// book's stamp is still `seen` (then [`Listed::Unchanged`], and no contact is read). The
+    /// check and the read are one statement, so the answer is never older than the request.
+    async fn book_page(&self, owner: UserId, page: Page, seen: Option<BookStamp>) -> Result<Listed, Error>;
 
     /// The contact, if it exists and belongs to `owner`.
     async fn get(&self, owner: UserId, id: ContactId) -> Result<Option<Contact>, Error>;

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use super::birthday_list::{BIRTHDAY_CHUNK, BirthdayChunk, BirthdayList, soonest_first};
 use super::birthdays::{MonthDay, celebration_days};
 use super::models::{
-    CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch, ContactPatchInput, ImportOutcome,
-    NewContact, Page, StoredCard,
+    BookStamp, CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch, ContactPatchInput,
+    ImportOutcome, Listed, NewContact, Page, StoredCard,
 };
 use super::ports::{BirthdayProbe, ContactRepository};
 use super::vcard::{self, CardError};
@@ -53,36 +53,17 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
         self.contacts.create(owner, contact).await
     }
 
-    /// One page of the owner's matching contacts, ordered by id, with the total match count.
-    pub async fn list(&self, owner: UserId, query: ListQuery) -> Result<(Vec<Contact>, i64), Error> {
-        let mut problems = Vec::new();
-        if query.skip < 0 {
-            problems.push(FieldError::new("skip", Rule::Range { min: 0, max: None }));
+    /// One page of the owner's matching contacts, ordered by id, with the total match count; for
+    /// a caller that keeps copies of pages, with `seen`, the stamp of its copy of this page, the
+    /// answer is [`Listed::Unchanged`] while the book is, and no contact is read. Only pages of
+    /// the whole book carry a stamp; a search is always read.
+    pub async fn list_since(&self, owner: UserId, query: ListQuery, seen: Option<BookStamp>) -> Result<Listed, Error> {
+        let (filter, page) = checked(query)?;
+        if filter == ContactFilter::default() {
+            return self.contacts.book_page(owner, page, seen).await;
         }
-        if !(1..=1000).contains(&query.limit) {
-            problems.push(FieldError::new("limit", Rule::Range { min: 1, max: Some(1000) }));
-        }
-        let filters = [
-            ("first_name", &query.filter.first_name),
-            ("last_name", &query.filter.last_name),
-            ("email", &query.filter.email),
-            ("q", &query.filter.q),
-        ];
-        for (name, value) in filters {
-            if value.as_deref().is_some_and(|v| v.contains('\0')) {
-                problems.push(FieldError::new(name, Rule::NulCharacters));
-            }
-        }
-        if !problems.is_empty() {
-            return Err(Error::Invalid(problems));
-        }
-        let filter = ContactFilter {
-            first_name: non_empty(query.filter.first_name),
-            last_name: non_empty(query.filter.last_name),
-            email: non_empty(query.filter.email),
-            q: non_empty(query.filter.q),
-        };
-        self.contacts.list(owner, &filter, Page { skip: query.skip, limit: query.limit }).await
+        let (contacts, total) = self.contacts.list(owner, &filter, page).await?;
+        Ok(Listed::Read { contacts, total, stamp: None })
     }
 
     /// The owner's contact with this id.
@@ -299,6 +280,38 @@ pub fn read_import(text: &str) -> Option<Vec<(usize, Result<CardRecord, CardErro
             .unwrap_or_else(|_| Err(CardError::Invalid("the card could not be parsed".to_owned())))
     };
     Some(cards.into_iter().enumerate().map(|(index, card)| (index, read(card))).collect())
+}
+
+/// The filter and page of a list request, or every problem with it at once.
+fn checked(query: ListQuery) -> Result<(ContactFilter, Page), Error> {
+    let mut problems = Vec::new();
+    if query.skip < 0 {
+        problems.push(FieldError::new("skip", Rule::Range { min: 0, max: None }));
+    }
+    if !(1..=1000).contains(&query.limit) {
+        problems.push(FieldError::new("limit", Rule::Range { min: 1, max: Some(1000) }));
+    }
+    let filters = [
+        ("first_name", &query.filter.first_name),
+        ("last_name", &query.filter.last_name),
+        ("email", &query.filter.email),
+        ("q", &query.filter.q),
+    ];
+    for (name, value) in filters {
+        if value.as_deref().is_some_and(|v| v.contains('\0')) {
+            problems.push(FieldError::new(name, Rule::NulCharacters));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+    let filter = ContactFilter {
+        first_name: non_empty(query.filter.first_name),
+        last_name: non_empty(query.filter.last_name),
+        email: non_empty(query.filter.email),
+        q: non_empty(query.filter.q),
+    };
+    Ok((filter, Page { skip: query.skip, limit: query.limit }))
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::birthday_list::BirthdayList;
-use super::models::{CardRecord, Contact, ContactId, ContactInput, ContactPatchInput, StoredCard};
+use super::models::{BookStamp, CardRecord, Contact, ContactId, ContactInput, ContactPatchInput, Listed, StoredCard};
 use super::ports::ContactRepository;
 use super::service::{ContactService, ImportReport, ListQuery};
 use super::vcard::CardError;
@@ -18,8 +18,8 @@ use crate::user::UserId;
 pub trait ContactUseCases: Send + Sync {
     /// See [`ContactService::create`].
     async fn create(&self, owner: UserId, input: ContactInput) -> Result<Contact, Error>;
-    /// See [`ContactService::list`].
-    async fn list(&self, owner: UserId, query: ListQuery) -> Result<(Vec<Contact>, i64), Error>;
+    /// See [`ContactService::list_since`].
+    async fn list_since(&self, owner: UserId, query: ListQuery, seen: Option<BookStamp>) -> Result<Listed, Error>;
     /// See [`ContactService::get`].
     async fn get(&self, owner: UserId, id: ContactId) -> Result<Contact, Error>;
     /// See [`ContactService::replace`].
@@ -47,8 +47,8 @@ impl<R: ContactRepository, C: Clock> ContactUseCases for ContactService<R, C> {
         ContactService::create(self, owner, input).await
     }
 
-    async fn list(&self, owner: UserId, query: ListQuery) -> Result<(Vec<Contact>, i64), Error> {
-        ContactService::list(self, owner, query).await
+    async fn list_since(&self, owner: UserId, query: ListQuery, seen: Option<BookStamp>) -> Result<Listed, Error> {
+        ContactService::list_since(self, owner, query, seen).await
     }
 
     async fn get(&self, owner: UserId, id: ContactId) -> Result<Contact, Error> {

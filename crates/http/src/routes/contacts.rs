@@ -1,13 +1,16 @@
 //! `/api/contacts`: the authenticated user's contacts book.
 
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 
-use contacts_domain::contact::{BirthdayList, Contact, ContactId, ContactInput, ContactPatchInput};
+use contacts_domain::Error;
+use contacts_domain::contact::{BirthdayList, Contact, ContactId, ContactInput, ContactPatchInput, ListQuery, Listed};
 
 use crate::dto::ErrorBody;
 use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactRequest, Input, ListParams};
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, ValidJson, ValidQuery};
+use crate::list_pages::KeptPage;
 use crate::state::AppState;
 use crate::streamed::json_array;
 
@@ -59,12 +62,25 @@ pub(crate) async fn create(
     ),
 )]
 pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: ValidQuery<ListParams>) -> Handled {
-    let (contacts, total) =
-        state.contacts.list(user.0.id, params.into_inner().into()).await.map_err(ApiError::in_query)?;
-    let mut answer = HttpResponse::Ok();
-    answer.insert_header(("X-Total-Count", total.to_string()));
+    let query: ListQuery = params.into_inner().into();
+    let key = (user.0.id, query.skip, query.limit);
+    let kept = state.list_pages.get(&key);
+    let listed = state.contacts.list_since(user.0.id, query, kept.as_ref().map(|page| page.stamp)).await;
+    let (contacts, total, stamp) = match listed.map_err(ApiError::in_query)? {
+        Listed::Read { contacts, total, stamp } => (contacts, total, stamp),
+        // Only a page asked for with a kept copy's stamp can be unchanged.
+        Listed::Unchanged => {
+            let Some(page) = kept else { return Err(Error::unexpected(UnaskedUnchanged).into()) };
+            return Ok(json_page(page.total, page.body));
+        }
+    };
     if contacts.len() <= WHOLE_PAGE_AT_MOST {
-        return Ok(answer.json(contacts.into_iter().map(ContactBody::from).collect::<Vec<_>>()));
+        let bodies: Vec<ContactBody> = contacts.into_iter().map(ContactBody::from).collect();
+        let body = Bytes::from(serde_json::to_vec(&bodies).map_err(Error::unexpected)?);
+        if let Some(stamp) = stamp {
+            state.list_pages.keep(key, KeptPage { stamp, total, body: body.clone() });
+        }
+        return Ok(json_page(total, body));
     }
     // A long page is written a run at a time: each contact's text exists only while its run is
     // sent, and the contacts themselves are let go as they are written.
@@ -72,8 +88,21 @@ pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: 
         let run: Vec<Contact> = rest.by_ref().take(LIST_RUN).collect();
         std::future::ready(Ok((!run.is_empty()).then(|| (run.into_iter().map(ContactBody::from), rest))))
     });
-    Ok(answer.content_type("application/json").streaming(runs))
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total-Count", total.to_string()))
+        .content_type("application/json")
+        .streaming(runs))
 }
+
+/// A list page's answer from its JSON.
+fn json_page(total: i64, body: Bytes) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("X-Total-Count", total.to_string())).content_type("application/json").body(body)
+}
+
+/// The storage said "unchanged" to a request that sent no stamp: a broken promise of the port.
+#[derive(Debug, thiserror::Error)]
+#[error("a list page asked for without a kept copy came back unchanged")]
+struct UnaskedUnchanged;
 
 #[utoipa::path(
     get, path = "/api/contacts/birthdays", tag = "contacts", params(BirthdayParams),

@@ -166,6 +166,47 @@ async fn listing_pages_by_id_and_counts_every_match() {
     expect(app.get("/api/contacts/?limit=1000&skip=0", Some(&ada.token)).await, StatusCode::OK).await;
 }
 
+/// The list page at `path` on the instance at `base`: its total and body.
+async fn page_on(app: &TestApp, base: &str, path: &str, user: &TestUser) -> (String, Value) {
+    let response = app.client.get(format!("{base}{path}")).bearer_auth(&user.token).send().await.unwrap();
+    let total = response.headers()["x-total-count"].to_str().unwrap().to_owned();
+    (total, expect(response, StatusCode::OK).await)
+}
+
+#[tokio::test]
+async fn a_page_asked_again_shows_a_change_made_through_another_instance_at_once() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let grace = app.create_contact(&ada, &contact("Grace", "Hopper", "grace@x.io")).await;
+    app.create_contact(&ada, &contact("Alan", "Turing", "alan@x.io")).await;
+    let second = app.second_instance().await;
+    let here = app.address.clone();
+    let path = "/api/contacts/?limit=20";
+
+    let first = page_on(&app, &here, path, &ada).await;
+    assert_eq!(page_on(&app, &here, path, &ada).await, first, "asked again, unchanged");
+    assert_eq!(first.0, "2");
+
+    // A field no search reads, changed through the other instance.
+    let patch = json!({"phone": "+1 555 0199"});
+    let patched = app.client.patch(format!("{second}/api/contacts/{}", grace["id"])).bearer_auth(&ada.token);
+    expect(patched.json(&patch).send().await.unwrap(), StatusCode::OK).await;
+    let (total, after_patch) = page_on(&app, &here, path, &ada).await;
+    assert_eq!((total.as_str(), after_patch[0]["phone"].as_str()), ("2", Some("+1 555 0199")));
+    assert_ne!(after_patch[0]["updated_at"], first.1[0]["updated_at"]);
+
+    // A delete and an insert through the other instance.
+    let deleted = app.client.delete(format!("{second}/api/contacts/{}", grace["id"])).bearer_auth(&ada.token);
+    assert_eq!(deleted.send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let (total, after_delete) = page_on(&app, &here, path, &ada).await;
+    assert_eq!((total.as_str(), after_delete[0]["first_name"].as_str()), ("1", Some("Alan")));
+    let created = app.client.post(format!("{second}/api/contacts/")).bearer_auth(&ada.token);
+    let created = created.json(&contact("Edsger", "Dijkstra", "ew@x.io")).send().await.unwrap();
+    expect(created, StatusCode::CREATED).await;
+    let (total, after_create) = page_on(&app, &here, path, &ada).await;
+    assert_eq!((total.as_str(), after_create.as_array().unwrap().len()), ("2", 2));
+}
+
 async fn search(app: &TestApp, user: &TestUser, query: &str) -> Vec<String> {
     let response = app.get(&format!("/api/contacts/?{query}"), Some(&user.token)).await;
     let total: usize = response.headers()["x-total-count"].to_str().unwrap().parse().unwrap();

@@ -794,3 +794,66 @@ async fn emails_and_phones_are_kept_as_json_text() {
     .await
     .unwrap();
 }
+
+/// The stamp of a page read fresh, after checking it was read.
+fn read_stamp(listed: Listed) -> (Vec<Contact>, i64, BookStamp) {
+    match listed {
+        Listed::Read { contacts, total, stamp: Some(stamp) } => (contacts, total, stamp),
+        other => panic!("expected a page read with its stamp, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_whole_book_page_is_unchanged_until_one_of_the_owners_contacts_changes_whichever_way() {
+    let book = book().await;
+    let first = Page { skip: 0, limit: 20 };
+    assert_eq!(
+        book.repo.book_page(book.owner, first, None).await.unwrap(),
+        Listed::Read { contacts: vec![], total: 0, stamp: None },
+        "an owner who never had a contact has no stamp to keep a copy under"
+    );
+    let ada = book.add_named("Ada", "Lovelace", "ada@example.com").await;
+    let grace = book.add_named("Grace", "Hopper", "grace@example.com").await;
+
+    let (contacts, total, s1) = read_stamp(book.repo.book_page(book.owner, first, None).await.unwrap());
+    assert_eq!((contacts, total), (vec![ada.clone(), grace.clone()], 2));
+    assert_eq!(book.repo.book_page(book.owner, first, Some(s1)).await.unwrap(), Listed::Unchanged);
+    let past_the_end = Page { skip: 5, limit: 20 };
+    assert_eq!(book.repo.book_page(book.owner, past_the_end, Some(s1)).await.unwrap(), Listed::Unchanged);
+    assert_eq!(
+        read_stamp(book.repo.book_page(book.owner, past_the_end, Some(BookStamp(s1.0 - 1))).await.unwrap()),
+        (vec![], 2, s1),
+        "a page past the end still carries the total and the stamp"
+    );
+
+    // Another owner's contacts are not this book.
+    book.repo.create(book.other_owner().await, new_contact("Eve", "Doe", "eve@example.com")).await.unwrap();
+    assert_eq!(book.repo.book_page(book.owner, first, Some(s1)).await.unwrap(), Listed::Unchanged);
+
+    // A field no search reads, through the port; any column, in SQL; a delete; an insert.
+    let patch = ContactPatch { phone: Some(phone("5550199")), ..Default::default() };
+    book.repo.update(book.owner, grace.id, patch).await.unwrap().unwrap();
+    let (contacts, _, s2) = read_stamp(book.repo.book_page(book.owner, first, Some(s1)).await.unwrap());
+    assert_eq!(contacts[1].phone.as_deref(), Some("5550199"));
+    execute_sql(&book.db, &format!("UPDATE contacts SET card_dirty = NOT card_dirty WHERE id = {}", ada.id.0))
+        .await
+        .unwrap();
+    let (_, _, s3) = read_stamp(book.repo.book_page(book.owner, first, Some(s2)).await.unwrap());
+    assert!(book.repo.delete(book.owner, ada.id).await.unwrap());
+    let (contacts, total, s4) = read_stamp(book.repo.book_page(book.owner, first, Some(s3)).await.unwrap());
+    assert_eq!((contacts.len(), total), (1, 1));
+    book.add_named("Alan", "Turing", "alan@example.com").await;
+    let (_, total, s5) = read_stamp(book.repo.book_page(book.owner, first, Some(s4)).await.unwrap());
+    assert_eq!(total, 2);
+    assert!(
+        s1.0 < s2.0 && s2.0 < s3.0 && s3.0 < s4.0 && s4.0 < s5.0,
+        "stamps only grow: {s1:?} {s2:?} {s3:?} {s4:?} {s5:?}"
+    );
+
+    // A deep page is read from its marks and never kept.
+    let deep = Page { skip: page_marks::STRIDE, limit: 20 };
+    assert_eq!(
+        book.repo.book_page(book.owner, deep, Some(s5)).await.unwrap(),
+        Listed::Read { contacts: vec![], total: 2, stamp: None }
+    );
+}

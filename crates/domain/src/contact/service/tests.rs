@@ -109,7 +109,7 @@ fn query(skip: i64, limit: i64) -> ListQuery {
 
 #[tokio::test]
 async fn list_rejects_a_negative_skip() {
-    let result = service(never_listing()).list(OWNER, query(-1, 100)).await;
+    let result = service(never_listing()).list_since(OWNER, query(-1, 100), None).await;
 
     assert_eq!(problems_of(result), vec![("skip".to_owned(), "Range")]);
 }
@@ -117,7 +117,7 @@ async fn list_rejects_a_negative_skip() {
 #[tokio::test]
 async fn list_rejects_limits_outside_1_to_1000() {
     for limit in [0, 1001, -5] {
-        let result = service(never_listing()).list(OWNER, query(0, limit)).await;
+        let result = service(never_listing()).list_since(OWNER, query(0, limit), None).await;
 
         assert_eq!(problems_of(result), vec![("limit".to_owned(), "Range")], "limit {limit}");
     }
@@ -125,7 +125,7 @@ async fn list_rejects_limits_outside_1_to_1000() {
 
 #[tokio::test]
 async fn list_reports_a_bad_skip_and_a_bad_limit_together() {
-    let result = service(never_listing()).list(OWNER, query(-1, 0)).await;
+    let result = service(never_listing()).list_since(OWNER, query(-1, 0), None).await;
 
     assert_eq!(problems_of(result), vec![("skip".to_owned(), "Range"), ("limit".to_owned(), "Range")]);
 }
@@ -133,13 +133,18 @@ async fn list_reports_a_bad_skip_and_a_bad_limit_together() {
 #[tokio::test]
 async fn list_accepts_the_limits_1_and_1000_and_passes_the_page_on() {
     for (skip, limit) in [(0, 1), (250, 1000)] {
-        let page_of_one = (vec![contact(1, date(1990, 1, 1))], 17);
-        let (contacts, calls) = recording_list(page_of_one.clone());
+        let page_of_one = Listed::Read { contacts: vec![contact(1, date(1990, 1, 1))], total: 17, stamp: None };
+        let answer = page_of_one.clone();
+        let mut contacts = MockContactRepository::new();
+        contacts
+            .expect_book_page()
+            .withf(move |owner, page, seen| (*owner, *page, *seen) == (OWNER, Page { skip, limit }, None))
+            .times(1)
+            .returning(move |_, _, _| Ok(answer.clone()));
 
-        let listed = service(contacts).list(OWNER, query(skip, limit)).await.unwrap();
+        let listed = service(contacts).list_since(OWNER, query(skip, limit), None).await.unwrap();
 
         assert_eq!(listed, page_of_one);
-        assert_eq!(calls.lock().unwrap()[0].1, Page { skip, limit });
     }
 }
 
@@ -153,7 +158,7 @@ async fn list_drops_empty_filters_and_keeps_the_others_as_sent() {
         q: Some(String::new()),
     };
 
-    service(contacts).list(OWNER, ListQuery { filter, ..ListQuery::default() }).await.unwrap();
+    service(contacts).list_since(OWNER, ListQuery { filter, ..ListQuery::default() }, None).await.unwrap();
 
     let calls = calls.lock().unwrap();
     assert_eq!(
@@ -166,6 +171,50 @@ async fn list_drops_empty_filters_and_keeps_the_others_as_sent() {
 }
 
 #[tokio::test]
+async fn list_since_asks_the_book_with_the_callers_stamp_when_there_is_no_filter() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_list().never();
+    contacts
+        .expect_book_page()
+        .withf(|owner, page, seen| (*owner, *page, *seen) == (OWNER, Page { skip: 40, limit: 20 }, Some(BookStamp(7))))
+        .times(1)
+        .returning(|_, _, _| Ok(Listed::Unchanged));
+    // Empty filters are no filter.
+    let filter = ContactFilter { q: Some(String::new()), ..ContactFilter::default() };
+    let query = ListQuery { skip: 40, limit: 20, filter };
+
+    let listed = service(contacts).list_since(OWNER, query, Some(BookStamp(7))).await.unwrap();
+
+    assert_eq!(listed, Listed::Unchanged);
+}
+
+#[tokio::test]
+async fn list_since_reads_a_search_every_time_and_gives_it_no_stamp() {
+    let found = vec![contact(1, date(1990, 1, 1))];
+    let (mut contacts, calls) = recording_list((found.clone(), 1));
+    contacts.expect_book_page().never();
+    let filter = ContactFilter { q: Some("ada".to_owned()), ..ContactFilter::default() };
+
+    let listed = service(contacts)
+        .list_since(OWNER, ListQuery { filter: filter.clone(), ..ListQuery::default() }, Some(BookStamp(7)))
+        .await
+        .unwrap();
+
+    assert_eq!(listed, Listed::Read { contacts: found, total: 1, stamp: None });
+    assert_eq!(calls.lock().unwrap()[0].0, filter);
+}
+
+#[tokio::test]
+async fn list_since_checks_the_query_first() {
+    let mut contacts = never_listing();
+    contacts.expect_book_page().never();
+
+    let result = service(contacts).list_since(OWNER, query(-1, 100), None).await;
+
+    assert_eq!(problems_of(result), vec![("skip".to_owned(), "Range")]);
+}
+
+#[tokio::test]
 async fn list_passes_every_non_empty_filter() {
     let (contacts, calls) = recording_list((Vec::new(), 0));
     let filter = ContactFilter {
@@ -175,7 +224,7 @@ async fn list_passes_every_non_empty_filter() {
         q: Some("d".to_owned()),
     };
 
-    service(contacts).list(OWNER, ListQuery { filter: filter.clone(), ..ListQuery::default() }).await.unwrap();
+    service(contacts).list_since(OWNER, ListQuery { filter: filter.clone(), ..ListQuery::default() }, None).await.unwrap();
 
     assert_eq!(calls.lock().unwrap()[0].0, filter);
 }
@@ -606,7 +655,7 @@ async fn list_refuses_nul_characters_in_filters_before_the_store() {
     let mut list = query(0, 10);
     list.filter.q = Some("a\0b".into());
     list.filter.email = Some("\0".into());
-    let problems = problems_of(service(never_listing()).list(UserId(1), list).await);
+    let problems = problems_of(service(never_listing()).list_since(UserId(1), list, None).await);
     let fields: Vec<&str> = problems
         .iter()
         .map(|(field, rule)| {
