@@ -550,8 +550,10 @@ big_list=$(ratio "${rps[list-big]}" "${rps[list-small]}")
 big_search=$(ratio "${rps[search-big]}" "${rps[search-small]}")
 big_search_vs_list=$(ratio "${rps[search-big]}" "${rps[list-small]}")
 new_search=$(ratio "${rps[new-search-big]}" "${rps[new-search-small]}")
-big_deep=$(ratio "${rps[deep-big]}" "${rps[list-small]}")
-big_deep_after=$(ratio "${rps[deep-after]}" "${rps[list-small]}")
+# A deep page is read every time (only shallow pages are kept), so it is held against the small
+# book's page read every time too: the list on the process that kept no page.
+big_deep=$(ratio "${rps[deep-big]}" "${rps[list-unkept]}")
+big_deep_after=$(ratio "${rps[deep-after]}" "${rps[list-unkept]}")
 heap_fetches() { printf '%s\n' "${plans[$1]}" | grep -o 'Heap Fetches: [0-9]*' | awk '{ s += $3 } END { print s + 0 }'; }
 # walk_of NAME: where the deep page's walk over the book shows, for the targets table.
 walk_of() {
@@ -616,8 +618,8 @@ for a page at skip=40000, against about 7,700 req/s for the list of a 20-contact
 | list page, 50,000 ÷ 20 contacts ≥ 0.8 | 0.010 (79 ÷ ~7,700 req/s) | **$big_list** (${rps[list-big]} ÷ ${rps[list-small]}) | $(at_least "$big_list" 0.8) |
 | search \`q=$query\` ($big_matches matches) asked again (a next page, a repeated search: the kept matches), 50,000 ÷ 20 contacts ≥ 0.5 | 0.005 (37 req/s ÷ ~7,700 for the small list) | **$big_search** (${rps[search-big]} ÷ ${rps[search-small]}; ÷ the small list: $big_search_vs_list) | $(at_least "$big_search" 0.5) |
 | a new search each request (a first or last name, in a mix of capitals not asked before: nothing kept; ~460 matches in the big book), 50,000 ÷ 20 contacts ≥ 0.5 | — | **$new_search** (${rps[new-search-big]} ÷ ${rps[new-search-small]}) | $(at_least "$new_search" 0.5) |
-| page at skip=45000 ÷ the small book's list page ≥ 0.5 | 0.008 (65 req/s at skip=40000 ÷ ~7,700) | **$big_deep** (${rps[deep-big]} ÷ ${rps[list-small]}; $(walk_of deep-big)) | $(at_least "$big_deep" 0.5) |
-| the same, after the create load put $created contacts of other users into the table | — | **$big_deep_after** (${rps[deep-after]} ÷ ${rps[list-small]}; $(walk_of deep-after)) | $(at_least "$big_deep_after" 0.5) |
+| page at skip=45000 ÷ the small book's list page ≥ 0.5 (both read: a deep page is never kept, so the small page is the one on the process that kept none) | 0.008 (65 req/s at skip=40000 ÷ ~7,700) | **$big_deep** (${rps[deep-big]} ÷ ${rps[list-unkept]}; ÷ the small page asked again, kept: $(ratio "${rps[deep-big]}" "${rps[list-small]}"); $(walk_of deep-big)) | $(at_least "$big_deep" 0.5) |
+| the same, after the create load put $created contacts of other users into the table | — | **$big_deep_after** (${rps[deep-after]} ÷ ${rps[list-unkept]}; $(walk_of deep-after)) | $(at_least "$big_deep_after" 0.5) |
 | birthdays (\`days=7\`), 50,000 ÷ 20 contacts ≥ 0.5 | not measured | **$big_birthdays** (${rps[birthdays-big]} ÷ ${rps[birthdays-small]}; answers: ${answer[birthdays-big]} against ${answer[birthdays-small]}; contacts answered a second ÷ the big book's list page of 1,000: $birthdays_vs_page) | $(at_least "$big_birthdays" 0.5) |
 | list of 20 (small book) ÷ \`pgbench -S\` ≥ 0.40 | 0.26–0.28 (issue 15; 0.28 on 2026-11-25) | **$list_vs_pg** (${rps[list]} ÷ $pgbench_tps: the page asked again, answered from the instance's copy once PostgreSQL says the book is unchanged; with no page kept, every page read: $unkept_vs_pg, ${rps[list-unkept]} req/s) | $(at_least "$list_vs_pg" 0.40) |
 | login ÷ raw bcrypt ≥ 0.90 | 0.91 (2026-11-25) | **$login_vs_bcrypt** (${rps[login]} ÷ $bcrypt_rate) | $(at_least "$login_vs_bcrypt" 0.90) |

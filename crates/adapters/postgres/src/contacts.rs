@@ -373,8 +373,8 @@ impl ContactRepository for PgContactRepository {
 
     async fn book_page(&self, owner: UserId, page: Page, seen: Option<BookStamp>) -> Result<Listed, Error> {
         if page.skip >= page_marks::STRIDE {
-            // A deep page is read from its marks, and not kept: asked again, it costs what a
-            // shallow page does.
+            // A deep page is read from its marks and carries no stamp: pages that deep are
+            // paged through, rarely asked for again, and their statement is another.
             let (contacts, total) = self.list(owner, &ContactFilter::default(), page).await?;
             return Ok(Listed::Read { contacts, total, stamp: None });
         }

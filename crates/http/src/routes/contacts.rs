@@ -62,6 +62,8 @@ pub(crate) async fn create(
     ),
 )]
 pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: ValidQuery<ListParams>) -> Handled {
+    // A page of the whole book asked again is sent from this instance's copy once the storage,
+    // given the copy's stamp, says the book is unchanged (`list_pages`).
     let query: ListQuery = params.into_inner().into();
     let key = (user.0.id, query.skip, query.limit);
     let kept = state.list_pages.get(&key);

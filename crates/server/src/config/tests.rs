@@ -208,3 +208,13 @@ fn a_malformed_trusted_proxy_is_quoted_in_the_message() {
         Settings::from_source(&source(&[("TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.0/33")])).unwrap_err().to_string();
     assert!(message.starts_with("TRUSTED_PROXIES is invalid: \"10.0.0.0/33\""), "{message}");
 }
+
+#[test]
+fn list_pages_keep_two_mib_unless_told_and_zero_keeps_none() {
+    assert_eq!(Settings::from_source(&source(&[])).unwrap().list_cache_bytes, 2 * 1024 * 1024);
+    for (raw, bytes) in [("0", 0), ("65536", 65_536)] {
+        assert_eq!(Settings::from_source(&source(&[("LIST_CACHE_BYTES", raw)])).unwrap().list_cache_bytes, bytes);
+    }
+    error_names(&[("LIST_CACHE_BYTES", "-1")], "LIST_CACHE_BYTES");
+    error_names(&[("LIST_CACHE_BYTES", "2 MiB")], "LIST_CACHE_BYTES");
+}

@@ -224,7 +224,10 @@ async fn list_passes_every_non_empty_filter() {
         q: Some("d".to_owned()),
     };
 
-    service(contacts).list_since(OWNER, ListQuery { filter: filter.clone(), ..ListQuery::default() }, None).await.unwrap();
+    service(contacts)
+        .list_since(OWNER, ListQuery { filter: filter.clone(), ..ListQuery::default() }, None)
+        .await
+        .unwrap();
 
     assert_eq!(calls.lock().unwrap()[0].0, filter);
 }
