@@ -205,16 +205,6 @@ async fn list_since_reads_a_search_every_time_and_gives_it_no_stamp() {
 }
 
 #[tokio::test]
-async fn list_since_checks_the_query_first() {
-    let mut contacts = never_listing();
-    contacts.expect_book_page().never();
-
-    let result = service(contacts).list_since(OWNER, query(-1, 100), None).await;
-
-    assert_eq!(problems_of(result), vec![("skip".to_owned(), "Range")]);
-}
-
-#[tokio::test]
 async fn list_passes_every_non_empty_filter() {
     let (contacts, calls) = recording_list((Vec::new(), 0));
     let filter = ContactFilter {
