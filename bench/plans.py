@@ -17,9 +17,7 @@ Usage:
       whole-book page, the search and a birthday list's first read hide them from the planner),
       and 500 for that first read's longest list read whole, `ids` (`"id" = ANY($n)`, a kept
       search's page, comma-separated), `first` and `last` (`ids[(SELECT $n) : (SELECT $m)]`, the
-      1-based positions of a first search's page in its matches), `seen` (`IS DISTINCT FROM
-      (SELECT $n)`, the stamp of a kept whole-book page; -1 unless given: the page is read); any
-      other `$n` is an error.
+      1-based positions of a first search's page in its matches); any other `$n` is an error.
       Each is prepared with the type the adapter binds it as.
   plans.py sql SQL_FILE NAME=VALUE...
       Prints the statement with those values written in, one line ending in `;`: a pgbench
@@ -79,9 +77,6 @@ RULES = [
     ("owner", re.compile(r'"?user_id"?\s*=\s*\(SELECT\s*$', re.I)),
     ("limit", re.compile(r"LIMIT\s*\(SELECT\s*$", re.I)),
     ("skip", re.compile(r"OFFSET\s*\(SELECT\s*$", re.I)),
-    # The book stamp of the server's copy of a whole-book page (-1 by default: no copy, the page
-    # is read).
-    ("seen", re.compile(r"IS DISTINCT FROM\s*\(SELECT\s*$", re.I)),
     # A search's patterns, lowered by PostgreSQL once a statement.
     ("pattern", re.compile(r"LIKE\s*\(SELECT\s+lower\(\s*$", re.I)),
     ("codes", re.compile(r'"birthday_md"\s*=\s*ANY\s*\(\s*$', re.I)),
@@ -120,8 +115,7 @@ def literal(kind, value):
 def bind(sql_file, assignments):
     """The statement of `sql_file`, its parameters as SQL literals and their types, by number."""
     # `most`: BIRTHDAY_CHUNK, the longest birthday list read in one statement.
-    # `seen`: a book stamp no book has, so a whole-book page is read.
-    values = {"one": "1", "most": "500", "seen": "-1", **dict(a.split("=", 1) for a in assignments)}
+    values = {"one": "1", "most": "500", **dict(a.split("=", 1) for a in assignments)}
     sql = open(sql_file).read().strip().rstrip(";")
     args, types = {}, {}
     for match in re.finditer(r"\$(\d+)", sql):

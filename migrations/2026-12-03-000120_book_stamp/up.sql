@@ -1,10 +1,11 @@
 -- List pages answered from a copy that PostgreSQL validates (issue 15).
 --
 -- A page of the whole book is the same answer until one of the owner's contacts is inserted,
--- deleted or changed. Each instance keeps the JSON of recent pages, and asks PostgreSQL, in the
--- statement that would read the page, whether the owner's *book stamp* is still the one the copy
--- was made at: `contact_counts.version + contact_counts.change_version`. The rows are read only
--- when it is not, so a change made by any instance is seen on the very next request.
+-- deleted or changed. Each instance keeps the JSON of recent pages, and asks PostgreSQL at every
+-- request whether the owner's *book stamp* is still the one the copy was made at:
+-- `contact_counts.version + contact_counts.change_version`. The rows are read (with the stamp,
+-- in the same snapshot) only when it is not, so a change made by any instance is seen on the
+-- very next request.
 --
 -- `version` already counts the owner's inserting and deleting statements (migration 000070);
 -- `change_version` counts their updating statements, any column: a statement-level trigger, so

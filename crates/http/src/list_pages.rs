@@ -3,8 +3,8 @@
 //!
 //! A page of the whole book is the same answer until one of the owner's contacts changes. Each
 //! copy is kept with the book stamp it was read at; the next request for the same page sends
-//! that stamp with the statement that would read the page, and PostgreSQL answers "unchanged"
-//! without reading any contact while it is still the book's stamp (see
+//! that stamp, PostgreSQL's book stamp is read by key, and while the two are the same the copy
+//! is the answer, and no contact is read (see
 //! [`ContactService::list_since`](contacts_domain::contact::ContactService::list_since)). Nothing
 //! here is trusted without that check, so a change made through any instance, REST, CardDAV or
 //! an import, shows on the very next request.

@@ -233,13 +233,13 @@ type StoredCount = diesel::dsl::SingleValue<
 >;
 
 /// A row of a shallow whole-book page: the owner's stored total and book stamp, and a contact
-/// of the page (`None` on the one row of a page with none: unchanged, or past the end).
+/// of the page (`None` on the one row of a page past the end).
 type StampedRow = (i64, i64, Option<ContactRow>);
 
-/// A page of the whole book, unless the owner's book stamp is still `seen`: the owner's
-/// `contact_counts` row (total and stamp), joined to the page's rows. The ids come first (an
-/// index-only scan of `contacts_user_id_idx` that steps over `page.skip` entries without reading
-/// the table, skipped altogether while the stamp is `seen`), then only those rows.
+/// A page of the whole book: the owner's `contact_counts` row (total and book stamp, read in
+/// the same snapshot as the rows), joined to the page's rows. The ids come first (an index-only
+/// scan of `contacts_user_id_idx` that steps over `page.skip` entries without reading the
+/// table), then only those rows.
 ///
 /// The ids are an array (`id = ANY(ARRAY(…))`), not an `IN (…)` subquery, and the rows are
 /// looked up by id alone (the ids are the owner's: the subquery starts from them): a list of
@@ -250,10 +250,9 @@ type StampedRow = (i64, i64, Option<ContactRow>);
 fn stamped_page(
     owner: UserId,
     page: Page,
-    seen: Option<i64>,
 ) -> impl LoadQuery<'static, AsyncPgConnection, StampedRow> + QueryFragment<Pg> + Send {
     contact_counts::table
-        .left_join(contacts::table.on(page_ids::OnPage { owner: owner.0, skip: page.skip, limit: page.limit, seen }))
+        .left_join(contacts::table.on(page_ids::OnPage { owner: owner.0, skip: page.skip, limit: page.limit }))
         .filter(contact_counts::user_id.eq(owner.0))
         .select((
             contact_counts::n,
@@ -263,16 +262,15 @@ fn stamped_page(
         .order(contacts::id)
 }
 
-/// A shallow page of the whole book (`page.skip` below [`page_marks::STRIDE`]): its rows (none
-/// while the stamp is `seen`), the stored total, and the book stamp they were read at (`None`
-/// for an owner who has never had a contact).
+/// A shallow page of the whole book (`page.skip` below [`page_marks::STRIDE`]): its rows, the
+/// stored total, and the book stamp they were read at (`None` for an owner who has never had a
+/// contact).
 async fn whole_page(
     conn: &mut AsyncPgConnection,
     owner: UserId,
     page: Page,
-    seen: Option<i64>,
 ) -> Result<(Vec<ContactRow>, i64, Option<i64>), Error> {
-    let rows: Vec<StampedRow> = stamped_page(owner, page, seen).load(conn).await.map_err(query_error)?;
+    let rows: Vec<StampedRow> = stamped_page(owner, page).load(conn).await.map_err(query_error)?;
     let (total, stamp) = rows.as_slice().first().map_or((0, None), |(total, stamp, _)| (*total, Some(*stamp)));
     Ok((rows.into_iter().filter_map(|(_, _, row)| row).collect(), total, stamp))
 }
@@ -333,7 +331,7 @@ impl ContactRepository for PgContactRepository {
             // page starts its walk at the nearest mark. (Built with diesel's DSL, not as SQL
             // text, so the statements stay prepared.)
             if page.skip < page_marks::STRIDE {
-                let (rows, total, _) = whole_page(&mut conn, owner, page, None).await?;
+                let (rows, total, _) = whole_page(&mut conn, owner, page).await?;
                 return Ok((rows.into_iter().map(Contact::from).collect(), total));
             }
             let rows = page_marks::page(&mut conn, owner, page).await.map_err(query_error)?;
@@ -379,11 +377,22 @@ impl ContactRepository for PgContactRepository {
             return Ok(Listed::Read { contacts, total, stamp: None });
         }
         let mut conn = self.db.conn().await?;
-        let seen = seen.map(|BookStamp(stamp)| stamp);
-        let (rows, total, stamp) = whole_page(&mut conn, owner, page, seen).await?;
-        if seen.is_some() && stamp == seen {
-            return Ok(Listed::Unchanged);
+        if let Some(BookStamp(seen)) = seen {
+            // The caller's copy is checked first with a lookup by key, as cheap as a statement
+            // gets: the page's own statement, even told to skip its walk, cost PostgreSQL twice
+            // as much. A changed book takes a second statement, once after each change.
+            let stamp: Option<i64> = contact_counts::table
+                .filter(contact_counts::user_id.eq(owner.0))
+                .select(contact_counts::version + contact_counts::change_version)
+                .get_result(&mut conn)
+                .await
+                .optional()
+                .map_err(query_error)?;
+            if stamp == Some(seen) {
+                return Ok(Listed::Unchanged);
+            }
         }
+        let (rows, total, stamp) = whole_page(&mut conn, owner, page).await?;
         Ok(Listed::Read { contacts: rows.into_iter().map(Contact::from).collect(), total, stamp: stamp.map(BookStamp) })
     }
 

@@ -33,7 +33,8 @@ pub trait ContactRepository: Send + Sync + 'static {
 
     /// One page of the owner's whole book, as [`list`](Self::list) with no filter, unless the
     /// book's stamp is still `seen` (then [`Listed::Unchanged`], and no contact is read). The
-    /// check and the read are one statement, so the answer is never older than the request.
+    /// stamp is read during the call, so the answer is never older than the request; a page
+    /// read carries the stamp of the same snapshot as its rows.
     async fn book_page(&self, owner: UserId, page: Page, seen: Option<BookStamp>) -> Result<Listed, Error>;
 
     /// The contact, if it exists and belongs to `owner`.

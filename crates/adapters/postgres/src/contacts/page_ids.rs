@@ -1,6 +1,5 @@
 //! The condition that picks a whole-book page's rows, written so that PostgreSQL plans it once
-//! per connection instead of at every request, and reads no row while the caller's copy of the
-//! page is current.
+//! per connection instead of at every request.
 //!
 //! A prepared statement is planned for its parameter values ("custom" plans) until PostgreSQL
 //! finds a plan for any values ("generic") that it estimates no dearer. With the values in
@@ -16,12 +15,11 @@ use diesel::expression::{AppearsOnTable, Expression, ValidGrouping, is_aggregate
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::result::QueryResult;
-use diesel::sql_types::{BigInt, Bool, Nullable};
+use diesel::sql_types::{BigInt, Bool};
 
 /// `contacts.id = ANY(ARRAY(the ids of the owner's page))`: the page's ids come from an
 /// index-only walk of `(user_id, id)` over `skip + limit` entries, and the rows are read by
-/// primary key. While the owner's book stamp is `seen`, the walk does not run (a one-time
-/// filter on the stamp, read by key) and the array is empty.
+/// primary key.
 #[derive(Debug, Clone, Copy, QueryId)]
 pub(super) struct OnPage {
     /// The book's owner.
@@ -30,8 +28,6 @@ pub(super) struct OnPage {
     pub(super) skip: i64,
     /// Ids at most.
     pub(super) limit: i64,
-    /// The book stamp of the caller's copy of the page, if it has one.
-    pub(super) seen: Option<i64>,
 }
 
 impl Expression for OnPage {
@@ -52,13 +48,6 @@ impl QueryFragment<Pg> for OnPage {
              WHERE \"page_ids\".\"user_id\" = (SELECT ",
         );
         out.push_bind_param::<BigInt, _>(&self.owner)?;
-        out.push_sql(
-            ") AND (SELECT \"stamp\".\"version\" + \"stamp\".\"change_version\" FROM \"contact_counts\" AS \"stamp\" \
-             WHERE \"stamp\".\"user_id\" = (SELECT ",
-        );
-        out.push_bind_param::<BigInt, _>(&self.owner)?;
-        out.push_sql(")) IS DISTINCT FROM (SELECT ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&self.seen)?;
         out.push_sql(") ORDER BY \"page_ids\".\"id\" OFFSET (SELECT ");
         out.push_bind_param::<BigInt, _>(&self.skip)?;
         out.push_sql(") LIMIT (SELECT ");
