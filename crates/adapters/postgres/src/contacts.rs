@@ -372,7 +372,7 @@ impl ContactRepository for PgContactRepository {
     async fn book_page(&self, owner: UserId, page: Page, seen: Option<BookStamp>) -> Result<Listed, Error> {
         if page.skip >= page_marks::STRIDE {
             // A deep page is read from its marks and carries no stamp: pages that deep are
-            // paged through, rarely asked for again, and their statement is another.
+            // paged through rather than asked for again.
             let (contacts, total) = self.list(owner, &ContactFilter::default(), page).await?;
             return Ok(Listed::Read { contacts, total, stamp: None });
         }
