@@ -218,6 +218,15 @@ fn search_stamp(owner: UserId) -> SearchStamp {
         .single_value()
 }
 
+/// The owner's book stamp, read from their `contact_counts` row: it changes with every insert,
+/// delete and update of their contacts and never comes back (migration
+/// `2026-12-03-000120_book_stamp`), so a kept list page is current while it is unchanged.
+fn book_stamp() -> BookStampSql {
+    contact_counts::version + contact_counts::change_version
+}
+
+type BookStampSql = diesel::dsl::Add<contact_counts::version, contact_counts::change_version>;
+
 type SearchStamp = diesel::dsl::SingleValue<
     diesel::dsl::Select<
         diesel::dsl::Filter<contact_counts::table, diesel::dsl::Eq<contact_counts::user_id, i64>>,
@@ -254,11 +263,7 @@ fn stamped_page(
     contact_counts::table
         .left_join(contacts::table.on(page_ids::OnPage { owner: owner.0, skip: page.skip, limit: page.limit }))
         .filter(contact_counts::user_id.eq(owner.0))
-        .select((
-            contact_counts::n,
-            contact_counts::version + contact_counts::change_version,
-            Option::<ContactRow>::as_select(),
-        ))
+        .select((contact_counts::n, book_stamp(), Option::<ContactRow>::as_select()))
         .order(contacts::id)
 }
 
@@ -383,7 +388,7 @@ impl ContactRepository for PgContactRepository {
             // as much. A changed book takes a second statement, once after each change.
             let stamp: Option<i64> = contact_counts::table
                 .filter(contact_counts::user_id.eq(owner.0))
-                .select(contact_counts::version + contact_counts::change_version)
+                .select(book_stamp())
                 .get_result(&mut conn)
                 .await
                 .optional()
