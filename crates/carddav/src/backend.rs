@@ -119,9 +119,9 @@ pub struct CardEntry {
 pub struct Card {
     /// The card's text in the representation asked for.
     pub text: String,
-    /// The ETag of that representation (unquoted). A strong ETag promises identical bytes, so
-    /// a converted representation needs a tag of its own (the stored tag with a version suffix,
-    /// for example).
+    /// The card's ETag (unquoted), the same whatever version was asked for: the tag listings,
+    /// multiget and sync report for it, which clients keep and send back in `If-Match`. The
+    /// response varies by `Accept` and says so.
     pub etag: String,
 }
 

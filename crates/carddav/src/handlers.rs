@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use actix_web::http::{Method, StatusCode, header};
+use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
@@ -356,7 +356,7 @@ pub async fn delete<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavE
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET` / `HEAD` of a card, in the version `Accept` asks for, with its strong ETag.
+/// `GET` / `HEAD` of a card, in the version `Accept` asks for, with the card's ETag.
 pub async fn get<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavError> {
     let Target::Card(_, book, card) = &ctx.target else { return Err(not_allowed(&ctx)) };
     let version = request::accepted_version(ctx.req.headers());
@@ -367,10 +367,9 @@ pub async fn get<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavErro
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
     }
     let mut response = HttpResponse::Ok();
-    response.content_type(VCARD_TYPE).insert_header((header::ETAG, etag));
-    if ctx.req.method() == Method::HEAD {
-        return Ok(response.finish());
-    }
+    // One tag for every version of the card, so the answer says it depends on `Accept`.
+    response.content_type(VCARD_TYPE).insert_header((header::ETAG, etag)).insert_header((header::VARY, "Accept"));
+    // For `HEAD` too: actix-web sends the length of the body it then leaves out, as HEAD must.
     Ok(response.body(found.text))
 }
 

@@ -105,13 +105,9 @@ fn for_the_pool(cards: impl IntoIterator<Item = (usize, bool)>, converts: bool) 
         })
 }
 
-/// The card's text in `version` (as stored when it already is in it) and that text's ETag: the
-/// stored tag when the text is the stored one, a tag of its own otherwise.
-fn rendered(stored: &StoredCard, wanted: VcardVersion) -> (String, String) {
-    let own = card_text(stored);
-    let text = vcard::render(&stored.card, &stored.contact, stored.dirty, version(wanted));
-    let tag = vcard::etag(&own);
-    if text == own { (text, tag) } else { (text, format!("{tag}-{}", wanted.as_str().replace('.', ""))) }
+/// The card's text in `version` (as stored when it already is in it).
+fn rendered(stored: &StoredCard, wanted: VcardVersion) -> String {
+    vcard::render(&stored.card, &stored.contact, stored.dirty, version(wanted))
 }
 
 /// Whether `text` asks for a conversion (which parses every card).
@@ -124,7 +120,7 @@ fn entry(card: NamedCard, wanted: TextWanted) -> CardEntry {
     let text = match wanted {
         TextWanted::No => None,
         TextWanted::AsStored => Some(card_text(&card.card)),
-        TextWanted::Version(v) => Some(rendered(&card.card, v).0),
+        TextWanted::Version(v) => Some(rendered(&card.card, v)),
     };
     CardEntry { name: card.href, etag, text }
 }
@@ -234,9 +230,15 @@ impl DavBackend for DavStore {
     ) -> Result<Card, BackendError> {
         let stored = self.books.card(user.id, book, card).await?.ok_or(BackendError::NotFound)?;
         let heavy = for_the_pool([(stored.card.len(), stored.dirty)], version.is_some());
-        let text_and_tag = move || match version {
-            Some(v) => rendered(&stored, v),
-            None => (card_text(&stored), card_etag(&stored)),
+        // The card's one tag whatever the version asked for: the tag listings, multiget and
+        // sync report, which clients keep and send back in `If-Match` (DAVx5 keeps the tag of
+        // a GET that asked for 4.0; a tag of its own there made every later edit a `412`).
+        let text_and_tag = move || {
+            let text = match version {
+                Some(v) => rendered(&stored, v),
+                None => card_text(&stored),
+            };
+            (text, card_etag(&stored))
         };
         // Converting a card, rewriting what REST changed in it, or hashing a big one for its
         // ETag is CPU work on up to 1 MiB: it goes where PUT's parse goes, off the executor.

@@ -30,7 +30,10 @@ async fn put_creates_then_replaces_and_get_reads_back_byte_for_byte() {
     let head = send(&app, request("HEAD", CARD)).await;
     assert_eq!(head.status, StatusCode::OK);
     assert_eq!(head.header("etag"), Some(etag.as_str()));
-    assert!(head.body.is_empty());
+    assert_eq!(head.header("content-type"), Some("text/vcard; charset=utf-8"));
+    // The body is GET's: actix-web's HTTP/1 layer sends its length and leaves it out (the API
+    // test `a_card_is_served_in_the_version_asked_for_and_a_big_one_as_stored` checks the wire).
+    assert_eq!(head.text(), text);
 
     let not_modified = send(&app, request("GET", CARD).insert_header(("If-None-Match", etag.as_str()))).await;
     assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
@@ -75,7 +78,8 @@ async fn get_converts_to_the_version_accept_asks_for() {
     assert_eq!(as_four.status, StatusCode::OK);
     assert!(as_four.text().contains("VERSION:4.0"));
     let four_etag = as_four.header("etag").unwrap();
-    assert_ne!(Some(four_etag), stored.header("etag"), "another representation, another strong ETag");
+    assert_eq!(Some(four_etag), stored.header("etag"), "the card's one tag, which If-Match takes");
+    assert_eq!(as_four.header("vary"), Some("Accept"));
     let as_three = send(&app, request("GET", CARD).insert_header(("Accept", "text/vcard; version=3.0"))).await;
     assert_eq!(as_three.text(), stored.text());
 }

@@ -19,6 +19,13 @@ pub const CALSERVER: &str = "http://calendarserver.org/ns/";
 /// Apple's iCal namespace (colours and orders clients may ask for).
 pub const APPLE_ICAL: &str = "http://apple.com/ns/ical/";
 
+/// Whether XML 1.0 allows `c` in a document (its `Char` production), as text or through a
+/// character reference: not the C0 controls other than tab and line breaks, nor U+FFFE and
+/// U+FFFF. A response holding one is not well-formed, and clients drop the whole response.
+pub fn is_xml_char(c: char) -> bool {
+    !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
 /// An element or property name with its namespace resolved (empty: no namespace).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Name {

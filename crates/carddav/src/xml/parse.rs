@@ -4,6 +4,8 @@
 //! A `<!DOCTYPE>` is refused outright, so no entity (internal, external, recursive) is ever
 //! declared or resolved; only XML's five predefined entities and character references are read.
 
+use std::borrow::Cow;
+
 use quick_xml::NsReader;
 use quick_xml::XmlVersion;
 use quick_xml::escape::resolve_predefined_entity;
@@ -128,7 +130,7 @@ pub fn parse_document(body: &[u8]) -> Result<Element, XmlError> {
                 close(&mut stack, &mut root, element);
             }
             Event::Text(text) => {
-                let content = text.xml10_content();
+                let content = allowed(text.xml10_content())?;
                 match stack.last_mut() {
                     Some(top) => top.text.push_str(&content),
                     None if content.trim().is_empty() => {}
@@ -136,13 +138,14 @@ pub fn parse_document(body: &[u8]) -> Result<Element, XmlError> {
                 }
             }
             Event::CData(data) => {
+                let content = allowed(data.xml10_content())?;
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&data.xml10_content());
+                    top.text.push_str(&content);
                 }
             }
             Event::GeneralRef(reference) => {
                 let resolved: String = match reference.resolve_char_ref().map_err(malformed)? {
-                    Some(c) => c.to_string(),
+                    Some(c) => allowed(Cow::Owned(c.to_string()))?.into_owned(),
                     None => resolve_predefined_entity(&reference.xml10_content())
                         .ok_or_else(|| XmlError::Malformed("undeclared entity".into()))?
                         .to_owned(),
@@ -160,6 +163,15 @@ pub fn parse_document(body: &[u8]) -> Result<Element, XmlError> {
         return Err(XmlError::Malformed("unclosed element".into()));
     }
     root.ok_or_else(|| XmlError::Malformed("no root element".into()))
+}
+
+/// `text`, unless it holds a character XML 1.0 does not allow (`&#x1b;` among them): such a
+/// document is not well-formed, and a display name holding one would break every later listing.
+fn allowed(text: Cow<'_, str>) -> Result<Cow<'_, str>, XmlError> {
+    match text.chars().all(super::is_xml_char) {
+        true => Ok(text),
+        false => Err(XmlError::Malformed("a character XML does not allow".into())),
+    }
 }
 
 fn close(stack: &mut [Element], root: &mut Option<Element>, element: Element) {

@@ -4,12 +4,14 @@
 //! The root element declares the prefixes `d` (DAV:), `card` (CardDAV) and `cs`
 //! (CalendarServer); names in any other namespace declare it as their default namespace.
 
+use std::borrow::Cow;
+
 use actix_web::web::Bytes;
 use quick_xml::Writer;
 use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::{CALSERVER, CARDDAV, DAV, Name};
+use super::{CALSERVER, CARDDAV, DAV, Name, is_xml_char};
 
 /// A small element tree for property values and error conditions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,12 +129,23 @@ fn write_node(w: &mut W, node: &Node) -> std::io::Result<()> {
     w.write_event(Event::Start(start))?;
     if let Some(text) = &node.text {
         // Quotes need no escaping in text: `"etag"` stays readable.
-        w.write_event(Event::Text(BytesText::from_escaped(partial_escape(text.as_str()))))?;
+        w.write_event(Event::Text(BytesText::from_escaped(partial_escape(well_formed(text)))))?;
     }
     for child in &node.children {
         write_node(w, child)?;
     }
     w.write_event(Event::End(BytesEnd::new(tag.as_str())))
+}
+
+/// `text` with every character XML 1.0 does not allow replaced by U+FFFD, so that no stored
+/// value (a card imported before such cards were refused, a control character a conversion
+/// decoded from quoted-printable) can make a whole multistatus unreadable.
+fn well_formed(text: &str) -> Cow<'_, str> {
+    if text.chars().all(is_xml_char) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.chars().map(|c| if is_xml_char(c) { c } else { char::REPLACEMENT_CHARACTER }).collect())
+    }
 }
 
 fn start_root(w: &mut W, tag: &str) -> std::io::Result<()> {
@@ -267,6 +280,22 @@ mod tests {
         assert_eq!(root.children[1].child(&Name::dav("status")).unwrap().text, "HTTP/1.1 404 Not Found");
         assert_eq!(root.children[2].name, Name::dav("sync-token"));
         assert_eq!(root.children[2].text, "http://contacts-api/ns/sync/7");
+    }
+
+    #[test]
+    fn a_character_xml_does_not_allow_is_replaced_so_the_answer_stays_readable() {
+        let card = "BEGIN:VCARD\r\nNOTE:a\u{b}b\u{1b}c\tand\u{fffe}\r\nEND:VCARD\r\n";
+        let body = multistatus(
+            &[Response::Props {
+                href: "/dav/addressbooks/ada/contacts/a.vcf".into(),
+                propstats: vec![PropStat { status: 200, props: vec![Node::text(Name::carddav("address-data"), card)] }],
+            }],
+            None,
+        );
+        let root = parse_document(&body).unwrap();
+        let prop = root.children[0].children[1].child(&Name::dav("prop")).unwrap();
+        let data = &prop.child(&Name::carddav("address-data")).unwrap().text;
+        assert!(data.contains("NOTE:a\u{fffd}b\u{fffd}c\tand\u{fffd}"), "{data:?}");
     }
 
     #[test]

@@ -133,7 +133,7 @@ pub fn split_cards(input: &str) -> Option<Vec<&str>> {
 /// had none, derived from its text so a re-import of the same file updates, not duplicates)
 /// and its mapped properties.
 pub fn record(text: &str) -> Result<CardRecord, CardError> {
-    let view = read_card(text)?;
+    let view = read(text, Arriving::Refused)?;
     if let Some(uid) = &view.uid {
         return Ok(CardRecord { uid: uid.clone(), card: text.to_owned(), view });
     }
@@ -147,6 +147,18 @@ pub fn record(text: &str) -> Result<CardRecord, CardError> {
 
 /// Reads one card's mapped properties.
 pub fn read_card(text: &str) -> Result<CardView, CardError> {
+    read(text, Arriving::Kept)
+}
+
+/// What [`read`] does with a control character in a card: an arriving card (import, `PUT`)
+/// is refused for one; a stored card is read as it is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Arriving {
+    Refused,
+    Kept,
+}
+
+fn read(text: &str, controls: Arriving) -> Result<CardView, CardError> {
     if text.len() > MAX_CARD_BYTES {
         return Err(CardError::TooLarge);
     }
@@ -154,6 +166,15 @@ pub fn read_card(text: &str) -> Result<CardView, CardError> {
         return Err(CardError::Invalid("NUL characters are not allowed".to_owned()));
     }
     let card = parse(text)?;
+    // Neither in the text nor in a value decoded from it (quoted-printable `=0B`): vCard allows
+    // no control character but the tab, REST refuses them in every field, and CardDAV could not
+    // send such a value to any client (XML has no way to write most of them).
+    let refused = controls == Arriving::Refused
+        && (text.chars().any(unwritable)
+            || card.entries.iter().any(|entry| components(entry).iter().any(|v| v.chars().any(unwritable))));
+    if refused {
+        return Err(CardError::Invalid("control characters are not allowed".to_owned()));
+    }
     let mut view = CardView { uid: card.uid().map(str::to_owned).filter(|u| !u.is_empty()), ..CardView::default() };
     let mut full_name = None;
     for entry in &card.entries {
@@ -190,6 +211,12 @@ pub fn read_card(text: &str) -> Result<CardView, CardError> {
         }
     }
     Ok(view)
+}
+
+/// A control character (Unicode category Cc) other than the tab and the line breaks a card's
+/// lines and its multi-line values are made of.
+fn unwritable(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\r' | '\n')
 }
 
 fn parse(text: &str) -> Result<VCard, CardError> {

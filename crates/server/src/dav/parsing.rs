@@ -58,6 +58,11 @@ impl CardParses {
 /// Reads a UTF-8 vCard body; the errors are those `PUT` answers with.
 fn parse(body: &[u8]) -> Result<ParsedCard, BackendError> {
     let text = std::str::from_utf8(body).map_err(|_| BackendError::UnsupportedCard)?;
+    // One card a resource (RFC 6352, 5.1): a second would be stored, served back, and never
+    // seen by REST, which reads the first.
+    if vcard::split_cards(text).is_some_and(|cards| cards.len() > 1) {
+        return Err(BackendError::InvalidCard("one vCard a resource".to_owned()));
+    }
     let record = record(text).map_err(|e| match e {
         CardError::TooLarge => BackendError::TooLarge,
         other => BackendError::InvalidCard(other.to_string()),
@@ -94,6 +99,8 @@ mod tests {
         let parses = CardParses::new(1);
         assert!(matches!(parses.parse(vec![0xff, 0xfe]).await, Err(BackendError::UnsupportedCard)));
         assert!(matches!(parses.parse(b"hello".to_vec()).await, Err(BackendError::InvalidCard(_))));
+        let two = format!("{CARD}{}", CARD.replace("u1", "u2"));
+        assert!(matches!(parses.parse(two.into_bytes()).await, Err(BackendError::InvalidCard(_))));
         let nameless = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nEND:VCARD\r\n";
         assert!(matches!(parses.parse(nameless.as_bytes().to_vec()).await, Err(BackendError::InvalidCard(_))));
         let huge = format!("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:A\r\nNOTE:{}\r\nEND:VCARD\r\n", "x".repeat(1024 * 1024));

@@ -269,11 +269,26 @@ async fn a_card_is_served_in_the_version_asked_for_and_a_big_one_as_stored() {
     let as_stored = get(href, "text/vcard").await.unwrap();
     assert_eq!(etag(&as_stored), stored_tag);
     assert_eq!(text(as_stored).await, CARD);
-    let v4 = get(href, "text/vcard; version=4.0").await.unwrap();
+    // DAVx5 asks for one card this way and keeps the tag of the answer for its next edit.
+    let v4 = get(href, "text/vcard;version=4.0, text/vcard;charset=utf-8;q=0.8, text/vcard;q=0.5").await.unwrap();
     assert_eq!(v4.status(), StatusCode::OK);
-    assert_ne!(etag(&v4), stored_tag, "a converted text has a tag of its own");
+    assert_eq!(etag(&v4), stored_tag, "the card's one tag, whatever version was asked for");
+    let vary = v4.headers()["vary"].to_str().unwrap();
+    assert!(vary.split(',').any(|v| v.trim() == "Accept"), "{vary}");
+    let v4_tag = etag(&v4);
     let v4 = text(v4).await;
     assert!(v4.contains("VERSION:4.0") && v4.contains("FN:Grace Hopper"), "{v4}");
+    let head =
+        dav(&app, "HEAD", href, "ada", &secret).header("accept", "text/vcard; version=4.0").send().await.unwrap();
+    assert_eq!(head.headers()["content-length"].to_str().unwrap(), v4.len().to_string(), "HEAD says GET's length");
+    let edited = dav(&app, "PUT", href, "ada", &secret)
+        .header("content-type", "text/vcard")
+        .header("if-match", v4_tag)
+        .body(CARD.replace("Grace Hopper", "Grace B. Hopper"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), StatusCode::NO_CONTENT, "an edit with the tag of a 4.0 GET is the card's");
 
     // A card of 300 KB (hashed off the executor) comes back byte for byte with its tag.
     let big_href = "/dav/addressbooks/ada/contacts/big.vcf";
@@ -286,6 +301,68 @@ async fn a_card_is_served_in_the_version_asked_for_and_a_big_one_as_stored() {
     let fetched = get(big_href, "text/vcard").await.unwrap();
     assert_eq!(etag(&fetched), big_tag);
     assert_eq!(text(fetched).await, big);
+}
+
+/// A control character cannot be written in XML: a card holding one would make every
+/// multistatus it is part of unreadable, so no door lets it in, and a display name cannot name
+/// one through a character reference either.
+#[tokio::test]
+async fn no_door_lets_in_a_character_xml_cannot_carry() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let secret = app_password(&app, &ada).await;
+    let card = |uid: &str, note: &str| {
+        format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:Ada Lovelace\r\n{note}\r\nEND:VCARD\r\n")
+    };
+    let file = [
+        card("raw", "NOTE:a\u{b}b"),
+        card("decoded", "NOTE;ENCODING=QUOTED-PRINTABLE:x=1By"),
+        card("fine", "NOTE:tab\tand\\nline"),
+    ]
+    .concat();
+    let imported = app
+        .request(Method::POST, "/api/contacts/import")
+        .bearer_auth(&ada.token)
+        .header("content-type", "text/vcard")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    let report = expect(imported, StatusCode::OK).await;
+    assert_eq!(report["created"], 1, "{report}");
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.iter().map(|f| f["index"].as_i64().unwrap()).collect::<Vec<_>>(), [0, 1], "{report}");
+    assert!(failed.iter().all(|f| f["detail"].as_str().unwrap().contains("control characters")), "{report}");
+    let put = dav(&app, "PUT", "/dav/addressbooks/ada/contacts/raw.vcf", "ada", &secret)
+        .header("content-type", "text/vcard")
+        .body(card("raw", "NOTE:a\u{1b}b"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::BAD_REQUEST);
+    assert!(text(put).await.contains("valid-address-data"));
+
+    let with_cards =
+        SYNC.replace("<d:getetag/>", r#"<d:getetag/><c:address-data xmlns:c="urn:ietf:params:xml:ns:carddav"/>"#);
+    for version in ["", r#" version="4.0""#] {
+        let report = with_cards.replace("<c:address-data ", &format!("<c:address-data{version} ")).replace("TOKEN", "");
+        let sync = dav(&app, "REPORT", "/dav/addressbooks/ada/contacts/", "ada", &secret).body(report).send().await;
+        let sync = sync.unwrap();
+        assert_eq!(sync.status(), StatusCode::MULTI_STATUS);
+        let body = text(sync).await;
+        assert!(body.contains("tab\tand") && !body.contains('\u{b}') && !body.contains('\u{1b}'), "{body}");
+    }
+
+    let rename = r#"<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:displayname>bad &#x1b; name</d:displayname></d:prop></d:set></d:propertyupdate>"#;
+    let refused = dav(&app, "PROPPATCH", "/dav/addressbooks/ada/contacts/", "ada", &secret)
+        .header("content-type", "application/xml")
+        .body(rename)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let home = dav(&app, "PROPFIND", "/dav/addressbooks/ada/", "ada", &secret).header("depth", "1").send().await;
+    assert!(!text(home.unwrap()).await.contains('\u{1b}'));
 }
 
 /// A sync from a token finds its book in the statement that reads the changes: a book that is

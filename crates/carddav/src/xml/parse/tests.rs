@@ -41,6 +41,20 @@ fn wrong_roots_and_broken_xml_are_errors() {
 }
 
 #[test]
+fn a_character_xml_does_not_allow_is_malformed_as_a_reference_or_as_text() {
+    let set = |name: &str| {
+        format!(
+            r#"<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:displayname>{name}</d:displayname></d:prop></d:set></d:propertyupdate>"#
+        )
+    };
+    for bad in ["bad &#x1b; char", "x&#1;y", "a&#xFFFF;", "raw \u{b} tab", "<![CDATA[\u{1}]]>"] {
+        assert!(matches!(proppatch(set(bad).as_bytes()), Err(XmlError::Malformed(_))), "{bad}");
+    }
+    let fine = proppatch(set("tab&#9;and&#xA;line \u{85}").as_bytes()).unwrap();
+    assert_eq!(fine, vec![PropUpdate::Set(Name::dav("displayname"), "tab\tand\nline \u{85}".into())]);
+}
+
+#[test]
 fn doctypes_and_entities_are_never_resolved() {
     let laughs = br#"<?xml version="1.0"?>
 <!DOCTYPE lolz [

@@ -48,6 +48,22 @@ fn a_card_without_a_name_or_over_1_mib_is_refused() {
 }
 
 #[test]
+fn a_control_character_is_refused_as_written_or_as_decoded() {
+    let refused = Err(CardError::Invalid("control characters are not allowed".to_owned()));
+    let card = |note: &str| format!("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A B\r\n{note}\r\nEND:VCARD\r\n");
+    assert_eq!(record(&card("NOTE:a\u{b}b")).map(|r| r.uid), refused);
+    assert_eq!(record(&card("X-OTHER:\u{1b}[31m")).map(|r| r.uid), refused);
+    assert_eq!(record(&card("NOTE:a\u{85}b")).map(|r| r.uid), refused, "C1 controls too, as REST refuses them");
+    let decoded = "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:A B\r\nNOTE;ENCODING=QUOTED-PRINTABLE:x=1By=0Bz\r\nEND:VCARD\r\n";
+    assert_eq!(record(decoded).map(|r| r.uid), refused);
+    // A card stored before this rule is still read, so REST edits of it keep their lines.
+    assert_eq!(read_card(decoded).unwrap().note.as_deref(), Some("x\u{1b}y\u{b}z"));
+    // Tabs and the line breaks of a multi-line note are what notes are made of.
+    let note = record(&card("NOTE:one\\ntwo\tthree")).unwrap().view.note;
+    assert_eq!(note.as_deref(), Some("one\ntwo\tthree"));
+}
+
+#[test]
 fn splits_files_and_finds_no_card_in_other_text() {
     let file = format!("{APPLE}{V21_QP}");
     let cards = split_cards(&file).unwrap();
