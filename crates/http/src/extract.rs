@@ -97,6 +97,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
     }
 }
 
+/// The `token` of a link's query string (its first one; empty when there is none). The pages
+/// that links in mails open answer whatever the query holds, so reading it never fails: a
+/// repeated or stray parameter is not a `422` there.
+#[derive(Debug)]
+pub struct LinkToken(pub String);
+
+impl FromRequest for LinkToken {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = form_urlencoded::parse(req.query_string().as_bytes()).find(|(name, _)| name == "token");
+        std::future::ready(Ok(LinkToken(token.map(|(_, value)| value.into_owned()).unwrap_or_default())))
+    }
+}
+
 /// A query string of type `T`: a value that does not parse (`?limit=abc`, `?limit=1.5`) is a
 /// `422` at `["query", field]`.
 #[derive(Debug)]

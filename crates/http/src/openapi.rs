@@ -15,9 +15,10 @@ use crate::dto::{
     MessageBody, ReadinessBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody, UserBody,
     ValidationErrorBody, ValidationProblem,
 };
+use crate::routes::app_passwords::{AppPasswordBody, CreateBody, CreatedAppPasswordBody};
 use crate::routes::reminders::{ReminderSettingsBody, ReminderSettingsPatch};
 use crate::routes::vcards::{ImportBody, ImportFailureBody};
-use crate::routes::{auth, contacts, health, reminders, users, vcards};
+use crate::routes::{app_passwords, auth, contacts, health, reminders, users, vcards};
 
 /// The API's OpenAPI 3 description: every route of the REST contract.
 #[derive(OpenApi)]
@@ -31,7 +32,8 @@ use crate::routes::{auth, contacts, health, reminders, users, vcards};
         auth::register, auth::signup, auth::login, auth::confirmed_email, auth::request_email, auth::refresh,
         auth::logout,
         auth::request_password_reset, auth::reset_password,
-        users::me, users::avatar, reminders::settings, reminders::update_settings,
+        users::me, users::avatar, app_passwords::create, app_passwords::list, app_passwords::revoke,
+        reminders::settings, reminders::update_settings,
         reminders::unsubscribe_page, reminders::unsubscribe,
         contacts::create, contacts::list, contacts::birthdays, contacts::get, contacts::replace, contacts::update,
         contacts::delete, vcards::export, vcards::card, vcards::import,
@@ -41,6 +43,8 @@ use crate::routes::{auth, contacts, health, reminders, users, vcards};
         UserBody, ContactBody, TokensBody, MessageBody, RegisterRequest, LoginRequest, EmailRequest, RefreshRequest,
         ResetPasswordRequest, ContactRequest, ContactPatchRequest, ErrorBody, ValidationErrorBody, ValidationProblem, LocStep,
         ReadinessBody, AvatarUpload, ImportBody, ImportFailureBody, ReminderSettingsBody, ReminderSettingsPatch,
+        CreateBody, AppPasswordBody, CreatedAppPasswordBody,
+        CreateBody, AppPasswordBody, CreatedAppPasswordBody,
     )),
     modifiers(&Security, &Authenticated, &InputErrors, &BodyErrors),
     tags(

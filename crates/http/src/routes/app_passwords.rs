@@ -2,17 +2,20 @@
 //! are generic over the store, so this crate needs no adapter; the server mounts them with
 //! [`configure_app_passwords`] ahead of the rest of the API.
 
+use actix_web::http::header;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, Scope};
-use serde::Deserialize;
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use contacts_domain::SystemClock;
 use contacts_domain::addressbook::{AppPassword, AppPasswordService, AppPasswordStore};
 
+use crate::dto::ErrorBody;
 use crate::error::{ApiError, json_error, with_detail};
-use crate::extract::CurrentUser;
+use crate::extract::{CurrentUser, ValidJson};
 
 /// Where the routes live.
 pub const APP_PASSWORDS_PATH: &str = "/api/users/me/app-passwords";
@@ -20,39 +23,80 @@ pub const APP_PASSWORDS_PATH: &str = "/api/users/me/app-passwords";
 /// The service the handlers reach, on the production clock.
 pub type AppPasswords<S> = AppPasswordService<S, SystemClock>;
 
-/// The body of a create.
-#[derive(Debug, Deserialize)]
-struct CreateBody {
+/// The body of a create: the name its owner gives it (the device, say), 1–100 characters.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct CreateBody {
+    #[schema(required = true, value_type = String, example = "phone")]
     name: Option<String>,
 }
 
-fn listed(p: &AppPassword) -> serde_json::Value {
-    json!({"id": p.id, "name": p.name, "created_at": p.created_at, "last_used_at": p.last_used_at})
+/// An app password as listed: never its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AppPasswordBody {
+    id: i64,
+    name: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
 }
 
-async fn create<S: AppPasswordStore>(
+impl From<&AppPassword> for AppPasswordBody {
+    fn from(p: &AppPassword) -> Self {
+        Self { id: p.id, name: p.name.clone(), created_at: p.created_at, last_used_at: p.last_used_at }
+    }
+}
+
+/// A new app password with its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CreatedAppPasswordBody {
+    id: i64,
+    name: String,
+    /// The secret: at least 128 random bits; only its SHA-256 fingerprint is kept.
+    password: String,
+    created_at: DateTime<Utc>,
+}
+
+/// Makes an app password for a CardDAV client; its secret is in this answer only.
+#[utoipa::path(
+    post, path = "/api/users/me/app-passwords", tag = "users", request_body = CreateBody,
+    responses((status = 201, description = "The new app password, its secret shown this once", body = CreatedAppPasswordBody)),
+)]
+pub(crate) async fn create<S: AppPasswordStore>(
     service: web::Data<AppPasswords<S>>,
     CurrentUser(user): CurrentUser,
-    body: web::Json<CreateBody>,
+    body: ValidJson<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let made = service.create(user.id, body.into_inner().name).await?;
-    Ok(HttpResponse::Created().json(json!({
-        "id": made.password.id,
-        "name": made.password.name,
-        "password": made.secret,
-        "created_at": made.password.created_at,
-    })))
+    // The answer carries a credential: no cache may keep it.
+    Ok(HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(CreatedAppPasswordBody {
+        id: made.password.id,
+        name: made.password.name,
+        password: made.secret,
+        created_at: made.password.created_at,
+    }))
 }
 
-async fn list<S: AppPasswordStore>(
+/// The user's app passwords, without their secrets.
+#[utoipa::path(
+    get, path = "/api/users/me/app-passwords", tag = "users",
+    responses((status = 200, body = [AppPasswordBody])),
+)]
+pub(crate) async fn list<S: AppPasswordStore>(
     service: web::Data<AppPasswords<S>>,
     CurrentUser(user): CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
     let all = service.list(user.id).await?;
-    Ok(HttpResponse::Ok().json(all.iter().map(listed).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(all.iter().map(AppPasswordBody::from).collect::<Vec<_>>()))
 }
 
-async fn revoke<S: AppPasswordStore>(
+/// Revokes an app password: refused from the next request on.
+#[utoipa::path(
+    delete, path = "/api/users/me/app-passwords/{id}", tag = "users", params(("id" = i64, Path)),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such app password (or another user's)", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn revoke<S: AppPasswordStore>(
     service: web::Data<AppPasswords<S>>,
     CurrentUser(user): CurrentUser,
     id: web::Path<String>,

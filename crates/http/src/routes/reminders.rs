@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use contacts_domain::Error;
 use contacts_domain::mail::escape_html;
@@ -14,7 +14,7 @@ use contacts_domain::reminders::{ReminderSettings, SettingsInput};
 use super::html_page::page;
 use crate::dto::{ErrorBody, Input, MessageBody, read_through};
 use crate::error::ApiError;
-use crate::extract::{CurrentUser, ValidJson};
+use crate::extract::{CurrentUser, LinkToken, ValidJson};
 use crate::state::AppState;
 
 /// Where a digest's unsubscribe link points (the token in its query); the page's form posts
@@ -79,14 +79,6 @@ fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> 
 
 read_through!(ReminderSettingsPatch => SettingsInput);
 
-/// The unsubscribe link's query.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct UnsubscribeParams {
-    /// The token from the digest's link.
-    token: Option<String>,
-}
-
 #[utoipa::path(
     get, path = "/api/users/me/settings", tag = "users",
     responses((status = 200, description = "The birthday reminder settings", body = ReminderSettingsBody)),
@@ -120,7 +112,7 @@ pub(crate) async fn update_settings(
 /// The page a digest's unsubscribe link opens: it changes nothing, and offers a button (a
 /// plain form, no JavaScript) that posts to the same address.
 #[utoipa::path(
-    get, path = "/api/reminders/unsubscribe", tag = "reminders", params(UnsubscribeParams),
+    get, path = "/api/reminders/unsubscribe", tag = "reminders", params(("token" = Option<String>, Query, description = "The token from the digest's link")),
     responses(
         (status = 200, description = "A page with a button that turns reminders off", content_type = "text/html", body = String),
         (status = 400, description = "A bad or expired token", content_type = "text/html", body = String),
@@ -128,9 +120,8 @@ pub(crate) async fn update_settings(
 )]
 pub(crate) async fn unsubscribe_page(
     state: web::Data<AppState>,
-    query: web::Query<UnsubscribeParams>,
+    LinkToken(token): LinkToken,
 ) -> Result<HttpResponse, ApiError> {
-    let token = query.into_inner().token.unwrap_or_default();
     match state.reminders.check_unsubscribe(&token).await {
         Ok(()) => Ok(page(
             StatusCode::OK,
@@ -151,7 +142,7 @@ pub(crate) async fn unsubscribe_page(
 /// `List-Unsubscribe=One-Click` and is not needed); a browser posting the page's form gets a
 /// page back, anyone else JSON.
 #[utoipa::path(
-    post, path = "/api/reminders/unsubscribe", tag = "reminders", params(UnsubscribeParams),
+    post, path = "/api/reminders/unsubscribe", tag = "reminders", params(("token" = Option<String>, Query, description = "The token from the digest's link")),
     responses(
         (status = 200, description = "Reminders are off (a page for browsers)", body = MessageBody),
         (status = 400, description = "A bad or expired token; nothing changed", body = ErrorBody),
@@ -160,9 +151,8 @@ pub(crate) async fn unsubscribe_page(
 pub(crate) async fn unsubscribe(
     state: web::Data<AppState>,
     request: HttpRequest,
-    query: web::Query<UnsubscribeParams>,
+    LinkToken(token): LinkToken,
 ) -> Result<HttpResponse, ApiError> {
-    let token = query.into_inner().token.unwrap_or_default();
     let outcome = state.reminders.unsubscribe(&token).await;
     if !wants_html(request.headers()) {
         outcome?;

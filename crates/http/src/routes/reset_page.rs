@@ -4,7 +4,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 
 use contacts_domain::Error;
 use contacts_domain::mail::escape_html;
@@ -13,15 +12,11 @@ use super::html_page::page;
 use contacts_domain::auth::PasswordResetInput;
 
 use crate::dto::Input;
+use crate::extract::LinkToken;
 use crate::state::AppState;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/reset-password").get(form).post(submit));
-}
-
-#[derive(Debug, Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
 }
 
 fn form_html(token: &str, problem: Option<&str>) -> String {
@@ -39,8 +34,8 @@ fn form_html(token: &str, problem: Option<&str>) -> String {
 }
 
 /// The form. Always `200`, whatever the token: it is only checked when the form is sent.
-async fn form(query: web::Query<TokenQuery>) -> HttpResponse {
-    page(StatusCode::OK, "Choose a new password", &form_html(query.token.as_deref().unwrap_or(""), None))
+async fn form(LinkToken(token): LinkToken) -> HttpResponse {
+    page(StatusCode::OK, "Choose a new password", &form_html(&token, None))
 }
 
 /// Applies the reset and says whether it worked.

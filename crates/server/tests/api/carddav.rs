@@ -23,8 +23,12 @@ async fn app_passwords_are_shown_once_listed_without_secret_and_revocable() {
     let ada = app.user("ada").await;
     let made =
         app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&ada.token), &json!({"name": "phone"})).await;
+    assert_eq!(made.headers()["cache-control"], "no-store", "the answer holds a credential");
     let made = expect(made, StatusCode::CREATED).await;
     assert!(made["password"].as_str().unwrap().len() >= 22);
+    let typed = app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&ada.token), &json!({"name": 5})).await;
+    let typed = expect(typed, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(typed["detail"][0]["loc"], json!(["body", "name"]), "{typed}");
     let list = expect(app.get("/api/users/me/app-passwords", Some(&ada.token)).await, StatusCode::OK).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["name"], "phone");

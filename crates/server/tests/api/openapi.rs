@@ -45,6 +45,13 @@ fn served_paths() -> BTreeSet<String> {
             paths.insert(if full.is_empty() || full.ends_with("/contacts") { format!("{full}/") } else { full });
         }
     }
+    // The app passwords are mounted apart, under their own scope (`configure_app_passwords`).
+    let source = read("app_passwords.rs");
+    let scope = source.split("APP_PASSWORDS_PATH: &str = \"").nth(1).unwrap();
+    let scope = &scope[..scope.find('"').unwrap()];
+    for path in literals(&source, "web::resource(") {
+        paths.insert(format!("{scope}{path}"));
+    }
     paths
 }
 
@@ -64,7 +71,7 @@ async fn the_document_and_the_served_routes_match() {
 
     // Every documented operation is answered by a handler (not the 404/405 of a missing route).
     for (path, operations) in doc["paths"].as_object().unwrap() {
-        let concrete = path.replace("{contact_id}", "1").replace("{token}", "abc");
+        let concrete = path.replace("{contact_id}", "1").replace("{id}", "1").replace("{token}", "abc");
         for method in operations.as_object().unwrap().keys() {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let response = app.request(method.clone(), &concrete).json(&json!({})).send().await.unwrap();
