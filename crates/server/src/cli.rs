@@ -111,9 +111,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         Command::SetRole { email, role } => {
             let url = config::database_url(&Environment)?;
             let database = Database::connect_lazy(&url, 1)?;
-            // With Redis, the running servers' cached copy is dropped so they see the new role
-            // on the very next request. An in-process cache lives in the server's process
-            // and expires after USER_CACHE_TTL_SECONDS.
+            // With Redis, the running servers' cached copy is dropped here. A server without
+            // Redis keeps users in its own memory: PostgreSQL tells it of the change at commit
+            // (migration 2026-12-03-000130_user_change_notices), and it drops its copy.
             let cache = match Environment.get("REDIS_URL") {
                 Some(redis) => AnyCache::Redis(RedisCache::new(&redis, 1)?),
                 None => AnyCache::Memory(MemoryCache::new(std::time::Duration::from_secs(1))),

@@ -23,7 +23,7 @@ use contacts_domain::{Clock, HealthCheck, SystemClock};
 use contacts_http::AppState;
 use contacts_postgres::{
     Database, FloodGuard, PgAddressBooks, PgAppPasswords, PgContactRepository, PgMailOutbox, PgTokenStore,
-    PgUserRepository, run_migrations,
+    PgUserRepository, UserChange, listen_for_user_changes, run_migrations,
 };
 use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
 
@@ -131,8 +131,9 @@ impl Application {
             database.clone(),
             FloodGuard { cooldown_seconds: settings.mail_cooldown_seconds, daily_limit: settings.mail_daily_limit },
         );
+        let cache = build_cache(&settings)?;
         let Services { state, auth, login_throttle } =
-            build_services(&settings, database.clone(), outbox.clone()).await?;
+            build_services(&settings, database.clone(), outbox.clone(), cache.clone()).await?;
         let app_passwords = web::Data::new(AppPasswordService::new(PgAppPasswords::new(database.clone()), SystemClock));
         let books = PgAddressBooks::new(database.clone());
         // The REST login's throttle itself: with the in-process cache a second one would count
@@ -150,6 +151,16 @@ impl Application {
         let worker = delivery_worker(&settings, outbox.clone())?;
         let delivery = (tokio::spawn(crate::delivery::run(worker, outbox.queued(), stopping)), stop_delivery);
         let mut background = vec![tokio::spawn(run_maintenance(auth, books))];
+        if let AnyCache::Memory(memory) = cache {
+            // Without Redis the users are kept in this process: it hears of changes made by
+            // another (`set-role`, an operator's SQL) from PostgreSQL and drops its copy.
+            background.push(tokio::spawn(listen_for_user_changes(settings.database_url.clone(), move |change| {
+                match change {
+                    UserChange::One(id) => memory.forget_user(id),
+                    UserChange::Any => memory.forget_users(),
+                }
+            })));
+        }
         if settings.reminder_scan_seconds > 0 {
             let pass = crate::reminders::pass(&settings, database.clone(), outbox.queued());
             let every = std::time::Duration::from_secs(settings.reminder_scan_seconds);
@@ -329,6 +340,7 @@ async fn build_services(
     settings: &Settings,
     database: Database,
     outbox: PgMailOutbox,
+    cache: AnyCache,
 ) -> Result<Services, StartupError> {
     let cost = settings.bcrypt_cost;
     // The hasher computes one bcrypt hash up front; keep it off the async executor.
@@ -341,7 +353,6 @@ async fn build_services(
         email_token_ttl: seconds(settings.email_token_ttl),
         reset_token_ttl: seconds(settings.reset_token_ttl),
     };
-    let cache = build_cache(settings)?;
     let users = CachedUsers::new(PgUserRepository::new(database.clone()), cache.clone());
     let avatars = build_avatar_store(settings)?;
     let profiles = ProfileService::new(

@@ -34,6 +34,17 @@ impl MemoryCache {
         Self { state: Arc::default(), ttl }
     }
 
+    /// Drops the copy of user `id`, changed by another process (the server hears of it from
+    /// PostgreSQL, since no shared cache tells it).
+    pub fn forget_user(&self, id: UserId) {
+        self.state().users.remove(&id.0);
+    }
+
+    /// Drops every user's copy: changes may have been made that nobody heard of.
+    pub fn forget_users(&self) {
+        self.state().users.clear();
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -59,7 +70,7 @@ impl UserCache for MemoryCache {
     }
 
     async fn remove(&self, id: UserId) -> Result<(), Error> {
-        self.state().users.remove(&id.0);
+        self.forget_user(id);
         Ok(())
     }
 }
@@ -124,6 +135,20 @@ mod tests {
             token_version: 2,
             ended_sessions: Vec::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_user_changed_elsewhere_is_forgotten_alone_or_with_everyone() {
+        let cache = MemoryCache::new(Duration::from_secs(60));
+        let users: Vec<User> = (1..=3).map(user).collect();
+        for stored in &users {
+            cache.put(stored).await.unwrap();
+        }
+        cache.forget_user(UserId(2));
+        assert_eq!(cache.get(UserId(2)).await.unwrap(), None);
+        assert_eq!(cache.get(UserId(1)).await.unwrap().as_ref(), Some(&users[0]), "the others stay");
+        cache.forget_users();
+        assert_eq!((cache.get(UserId(1)).await.unwrap(), cache.get(UserId(3)).await.unwrap()), (None, None));
     }
 
     #[tokio::test]

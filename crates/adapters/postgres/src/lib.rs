@@ -20,6 +20,7 @@ mod schema;
 #[cfg(test)]
 mod test_fixtures;
 mod tokens;
+mod user_changes;
 mod users;
 
 pub use address_books::PgAddressBooks;
@@ -30,4 +31,5 @@ pub use outbox::{FloodGuard, PgMailOutbox};
 pub use pool::{Database, DatabaseError, PoolUsage};
 pub use reminders::PgReminderStore;
 pub use tokens::PgTokenStore;
+pub use user_changes::{UserChange, listen_for_user_changes};
 pub use users::PgUserRepository;

@@ -16,7 +16,7 @@ use contacts_domain::Error;
 
 /// How long a request waits for a connection (or for a new one to be made) before it is told
 /// the database is unavailable: failing fast beats hanging when PostgreSQL is down.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A pooled connection unused for this long is checked with `SELECT 1` before reuse. One in
 /// steady use is known good and costs no extra round trip; one that sat idle may have been cut
@@ -103,7 +103,7 @@ impl Database {
 }
 
 /// The cheapest statement that proves a connection works.
-async fn select_one(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+pub(crate) async fn select_one(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     diesel::select(1_i32.into_sql::<diesel::sql_types::Integer>()).execute(conn).await.map(|_| ())
 }
 

@@ -57,14 +57,27 @@ async fn a_dotenv_in_the_working_directory_is_read_and_one_in_a_parent_folder_is
 
 #[tokio::test]
 async fn set_role_grants_admin_and_refuses_unknown_emails_and_roles() {
-    let app = spawn_app().await;
+    // No REDIS_URL, as `just run` starts it: the server keeps users in its own memory.
+    let app = spawn_app_with(&[("RATE_LIMIT_ME_PER_MINUTE", "1000")]).await;
     let ada = app.user("ada").await;
     let db = [("DATABASE_URL", app.db.url())];
+    let role =
+        || async { expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await["role"].clone() };
+    assert_eq!(role().await, "user", "read once, so the server now holds a copy");
 
     let granted = run(&["set-role", "ADA@example.org", "admin"], &db);
     assert!(granted.status.success(), "{}", String::from_utf8_lossy(&granted.stderr));
-    let me = expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
-    assert_eq!(me["role"], "admin");
+    // PostgreSQL tells the server at commit; the command's own exit takes longer than that, so
+    // the first request sees it all but always. A stale copy would last USER_CACHE_TTL_SECONDS.
+    let mut seen = role().await;
+    for _ in 0..40 {
+        if seen == "admin" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        seen = role().await;
+    }
+    assert_eq!(seen, "admin", "the running server dropped its copy of the user");
 
     let unknown = run(&["set-role", "nobody@example.org", "user"], &db);
     assert!(!unknown.status.success());
