@@ -66,9 +66,9 @@ pub enum ApiError {
     /// The body is larger than allowed.
     #[error("payload too large")]
     PayloadTooLarge,
-    /// The body is not of a type this route accepts.
-    #[error("unsupported media type")]
-    UnsupportedMediaType,
+    /// The body is not of a type this route accepts; the types it takes, for the message.
+    #[error("unsupported media type (send {0})")]
+    UnsupportedMediaType(&'static str),
     /// The body could not be read.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -192,7 +192,7 @@ impl ResponseError for ApiError {
             },
             Self::Unparsable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::RouteNotFound => StatusCode::NOT_FOUND,
         }
@@ -213,9 +213,7 @@ impl ResponseError for ApiError {
             Self::Domain { error: Error::Unexpected(_), .. } => json!({"detail": "Internal server error"}),
             Self::Domain { error, .. } => json!({"detail": error.to_string()}),
             Self::PayloadTooLarge => json!({"detail": "Request body too large"}),
-            Self::UnsupportedMediaType => {
-                json!({"detail": "Unsupported media type: send application/json"})
-            }
+            Self::UnsupportedMediaType(wanted) => json!({"detail": format!("Unsupported media type: send {wanted}")}),
             Self::BadRequest(_) => json!({"detail": "Bad request"}),
             Self::RouteNotFound => json!({"detail": "Not Found"}),
         };
@@ -234,7 +232,7 @@ impl ResponseError for ApiError {
 pub(crate) fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     match error {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
-        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType("application/json"),
         JsonPayloadError::Deserialize(e) => ApiError::Unparsable {
             part: Part::Body,
             path: Vec::new(),

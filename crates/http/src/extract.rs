@@ -92,14 +92,24 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
         let value = web::Json::<serde_json::Value>::from_request(req, payload);
         Box::pin(async move {
             let value = value.await?.into_inner();
+            // Every body is an object; serde would also read a struct from an array, by position.
+            if !value.is_object() {
+                return Err(ApiError::Unparsable {
+                    part: Part::Body,
+                    path: Vec::new(),
+                    message: "Input should be a valid dictionary or object to extract fields from".into(),
+                    kind: "model_attributes_type",
+                }
+                .into());
+            }
             Ok(ValidJson(serde_path_to_error::deserialize(value).map_err(|e| located(Part::Body, e))?))
         })
     }
 }
 
-/// The `token` of a link's query string (its first one; empty when there is none). The pages
-/// that links in mails open answer whatever the query holds, so reading it never fails: a
-/// repeated or stray parameter is not a `422` there.
+/// The `token` of a link's query string (its last one, as for every parameter; empty when
+/// there is none). The pages that links in mails open answer whatever the query holds, so
+/// reading it never fails: a stray parameter is not a `422` there.
 #[derive(Debug)]
 pub struct LinkToken(pub String);
 
@@ -108,7 +118,7 @@ impl FromRequest for LinkToken {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = form_urlencoded::parse(req.query_string().as_bytes()).find(|(name, _)| name == "token");
+        let token = form_urlencoded::parse(req.query_string().as_bytes()).filter(|(name, _)| name == "token").last();
         std::future::ready(Ok(LinkToken(token.map(|(_, value)| value.into_owned()).unwrap_or_default())))
     }
 }
@@ -145,8 +155,22 @@ impl<T: DeserializeOwned> FromRequest for ValidQuery<T> {
 /// Parses `application/x-www-form-urlencoded` text (a query string, a form body) into `T`,
 /// locating a value that does not parse in `part`.
 pub(crate) fn from_urlencoded<T: DeserializeOwned>(part: Part, raw: &[u8]) -> Result<T, ApiError> {
-    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw));
+    let deduplicated = last_of_each(raw);
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(deduplicated.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|e| located(part, e))
+}
+
+/// `raw` with each name once, at its last value: what FastAPI reads of a parameter given twice
+/// (`?q=a&q=b` searches `b`), where a typed read would refuse a duplicate field.
+fn last_of_each(raw: &[u8]) -> String {
+    let pairs: Vec<_> = form_urlencoded::parse(raw).collect();
+    let mut kept = form_urlencoded::Serializer::new(String::new());
+    for (at, (name, value)) in pairs.iter().enumerate() {
+        if !pairs[at + 1..].iter().any(|(later, _)| later == name) {
+            kept.append_pair(name, value);
+        }
+    }
+    kept.finish()
 }
 
 /// Parses a JSON body into `T`: malformed JSON is a `422` at `["body"]`, a wrong type a `422`

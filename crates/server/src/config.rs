@@ -318,10 +318,7 @@ impl Settings {
             reset_token_ttl: positive(source, "RESET_TOKEN_TTL_SECONDS", 3_600)?,
             user_cache_ttl: positive(source, "USER_CACHE_TTL_SECONDS", 900)?,
             rate_limit_me_per_minute: positive(source, "RATE_LIMIT_ME_PER_MINUTE", 10)?,
-            cors_origins: source
-                .get("CORS_ORIGINS")
-                .map(|v| v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
-                .unwrap_or_default(),
+            cors_origins: cors_origins(source)?,
             avatar_dir: PathBuf::from(source.get("AVATAR_DIR").unwrap_or_else(|| "./media".into())),
             max_avatar_bytes: positive(source, "MAX_AVATAR_BYTES", 5 * 1024 * 1024)?,
             max_import_bytes: positive(source, "MAX_IMPORT_BYTES", 10 * 1024 * 1024)?,
@@ -352,16 +349,37 @@ fn trusted_proxies(source: &impl Source) -> Result<TrustedProxies, ConfigError> 
     })
 }
 
+/// `CORS_ORIGINS`: comma-separated origins, each `http://` or `https://` and a host (an
+/// optional port), nothing after it; unset or empty allows none.
+fn cors_origins(source: &impl Source) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = source.get("CORS_ORIGINS") else { return Ok(Vec::new()) };
+    let origins: Vec<String> = raw.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
+    for origin in &origins {
+        let host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+        let valid = host.is_some_and(|h| {
+            !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        });
+        if !valid {
+            let reason = format!("{origin:?} is not an origin (such as https://app.example.org)");
+            return Err(ConfigError::Invalid { var: "CORS_ORIGINS", reason });
+        }
+    }
+    Ok(origins)
+}
+
+/// The SMTP settings; `None` without `SMTP_HOST`. The other variables are checked either way:
+/// a mistake in them is a mistake now, not on the day `SMTP_HOST` is set.
 fn smtp(source: &impl Source) -> Result<Option<SmtpSettings>, ConfigError> {
-    let Some(host) = source.get("SMTP_HOST") else { return Ok(None) };
     let tls: SmtpTls = match source.get("SMTP_TLS") {
         None => SmtpTls::StartTls,
         Some(raw) => raw.parse().map_err(|reason| ConfigError::Invalid { var: "SMTP_TLS", reason })?,
     };
+    let port = parsed(source, "SMTP_PORT", 587u16)?;
+    let Some(host) = source.get("SMTP_HOST") else { return Ok(None) };
     let from = source.get("MAIL_FROM").unwrap_or_else(|| "noreply@localhost".into());
     Ok(Some(SmtpSettings {
         host,
-        port: parsed(source, "SMTP_PORT", 587u16)?,
+        port,
         username: source.get("SMTP_USERNAME"),
         password: source.get("SMTP_PASSWORD"),
         tls,

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Logger, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use chrono::Duration;
 
@@ -29,6 +29,7 @@ use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
 
 use crate::config::{AvatarStoreKind, Settings};
 use crate::dav::DavStore;
+use crate::observability::access_log;
 use crate::observability::metrics::{self, PoolFigures};
 use crate::observability::metrics_listener;
 
@@ -178,7 +179,7 @@ impl Application {
             App::new()
                 .wrap(contacts_http::body_deadline(body_timeout))
                 .wrap(contacts_http::cors(&origins))
-                .wrap(access_log())
+                .wrap(from_fn(access_log::log_requests))
                 .wrap(from_fn(metrics::track_requests))
                 // Outermost, so every response (errors included) gets the headers, and every log
                 // line of the request (the access log's included) the request id.
@@ -258,23 +259,6 @@ async fn stop_requested() {
     tokio::select! {
         () = terminate => {}
         _ = tokio::signal::ctrl_c() => {}
-    }
-}
-
-/// One line per request: method, path, status, size, time. Paths are logged without their query
-/// string and with confirmation tokens masked, so no token ever reaches the logs.
-fn access_log() -> Logger {
-    Logger::new("%{method}xi %{path}xi %s %b %Dms")
-        .custom_request_replace("method", |req| req.method().to_string())
-        .custom_request_replace("path", |req| redacted_path(req.path()))
-}
-
-/// The request path with the token of a confirmation link replaced by `…`.
-pub fn redacted_path(path: &str) -> String {
-    let confirm = contacts_http::CONFIRM_EMAIL_PATH.trim_end_matches("{token}");
-    match path.strip_prefix(confirm) {
-        Some(_) => format!("{confirm}…"),
-        None => path.to_owned(),
     }
 }
 
@@ -448,15 +432,4 @@ pub fn build_cache(settings: &Settings) -> Result<AnyCache, StartupError> {
         Some(url) => AnyCache::Redis(RedisCache::new(url, settings.user_cache_ttl)?),
         None => AnyCache::Memory(MemoryCache::new(std::time::Duration::from_secs(settings.user_cache_ttl))),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redacted_path;
-
-    #[test]
-    fn tokens_in_paths_are_masked() {
-        assert_eq!(redacted_path("/api/auth/confirmed_email/eyJ.secret.sig"), "/api/auth/confirmed_email/…");
-        assert_eq!(redacted_path("/api/contacts/7"), "/api/contacts/7");
-    }
 }

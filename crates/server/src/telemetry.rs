@@ -19,7 +19,7 @@ pub fn init() {
 }
 
 /// Installs the global subscriber in `format`; later calls are ignored. Log records from
-/// libraries that use the `log` crate (actix-web's access log) are captured too.
+/// libraries that use the `log` crate are captured too.
 pub fn init_as(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);

@@ -102,6 +102,34 @@ impl Version {
     }
 }
 
+/// An import file's text. vCard folds lines at 75 octets, and some writers fold inside a
+/// multi-byte character: a file that is not UTF-8 as sent is unfolded first (a fold is a line
+/// break and one space or tab), which mends those characters, and only what is still not UTF-8
+/// is replaced (U+FFFD). A file that is UTF-8 is kept exactly as sent.
+pub fn file_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|sent| {
+        let unfolded = unfold_bytes(sent.as_bytes());
+        String::from_utf8(unfolded).unwrap_or_else(|still| String::from_utf8_lossy(still.as_bytes()).into_owned())
+    })
+}
+
+/// `bytes` without their folds.
+fn unfold_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at..] {
+            [b'\r', b'\n', b' ' | b'\t', ..] => at += 3,
+            [b'\n', b' ' | b'\t', ..] => at += 2,
+            _ => {
+                out.push(bytes[at]);
+                at += 1;
+            }
+        }
+    }
+    out
+}
+
 /// The cards of an import file, each as its exact text; `None` when there is no `BEGIN:VCARD`
 /// at all. A card without its `END:VCARD` runs to the end of the input.
 pub fn split_cards(input: &str) -> Option<Vec<&str>> {
@@ -572,6 +600,12 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
     let Ok(mut parsed) = parse(&merged) else { return merged };
     for entry in parsed.entries.iter_mut().filter(|e| e.name == VCardProperty::Bday) {
         convert_birthday(entry, target);
+    }
+    if !parsed.entries.iter().any(|e| e.name == VCardProperty::Fn) {
+        // 3.0 and 4.0 require an FN, which a 2.1 card may lack (N alone): the name REST shows.
+        let full = format!("{} {}", contact.first_name, contact.last_name).trim().to_owned();
+        let at = parsed.entries.iter().position(|e| e.name == VCardProperty::N).unwrap_or(0);
+        parsed.entries.insert(at, VCardEntry::new(VCardProperty::Fn).with_value(full));
     }
     let mut out = String::with_capacity(merged.len() + 64);
     match parsed.write_to(&mut out, target) {

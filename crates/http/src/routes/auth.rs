@@ -86,7 +86,7 @@ pub(crate) async fn login(
     } else if req.content_type() == ContentType::json().essence_str() {
         from_json(&body)?
     } else {
-        return Err(ApiError::UnsupportedMediaType);
+        return Err(ApiError::UnsupportedMediaType("application/x-www-form-urlencoded or application/json"));
     };
     let login = request.username.or(request.email);
     let mut missing = Vec::new();

@@ -67,7 +67,7 @@ pub(crate) async fn avatar(
     let mut received = 0usize;
     let mut upload = None;
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|_| ApiError::UnsupportedMediaType)?;
+        let mut field = field.map_err(|_| ApiError::UnsupportedMediaType("multipart/form-data"))?;
         let wanted = upload.is_none() && field.name() == Some("file");
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {

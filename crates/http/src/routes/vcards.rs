@@ -183,14 +183,11 @@ pub(crate) async fn import(
             }
             read_file_field(Multipart::new(req.headers(), payload), limit).await?
         }
-        _ => return Err(ApiError::UnsupportedMediaType),
+        _ => return Err(ApiError::UnsupportedMediaType("text/vcard, text/x-vcard or multipart/form-data")),
     };
     let read = state
         .card_work
-        .run(move || {
-            let text = String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            read_import(&text)
-        })
+        .run(move || read_import(&vcard::file_text(body)))
         .await
         .map_err(contacts_domain::Error::unexpected)?;
     let Some(read) = read else {

@@ -101,6 +101,12 @@ fn bad_values_are_named() {
     error_names(&[("PORT", "70000")], "PORT");
     error_names(&[("SMTP_HOST", "mail"), ("SMTP_TLS", "ssl")], "SMTP_TLS");
     error_names(&[("SMTP_HOST", "mail"), ("SMTP_PORT", "-1")], "SMTP_PORT");
+    // Checked without SMTP_HOST too: the mistake shows now, not when mail is turned on.
+    error_names(&[("SMTP_TLS", "foo")], "SMTP_TLS");
+    error_names(&[("SMTP_PORT", "x")], "SMTP_PORT");
+    error_names(&[("CORS_ORIGINS", "notaurl")], "CORS_ORIGINS");
+    error_names(&[("CORS_ORIGINS", "https://a.example, ftp://b.example")], "CORS_ORIGINS");
+    error_names(&[("CORS_ORIGINS", "https://a.example/path")], "CORS_ORIGINS");
     error_names(&[("ACCESS_TOKEN_TTL_SECONDS", "0")], "ACCESS_TOKEN_TTL_SECONDS");
     error_names(&[("RATE_LIMIT_ME_PER_MINUTE", "ten")], "RATE_LIMIT_ME_PER_MINUTE");
     error_names(&[("MAX_AVATAR_BYTES", "-5")], "MAX_AVATAR_BYTES");

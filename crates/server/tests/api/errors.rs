@@ -27,7 +27,8 @@ async fn wrong_methods_are_405_with_a_detail() {
 #[tokio::test]
 async fn malformed_json_is_422() {
     let app = spawn_app().await;
-    for raw in ["{not json", "[]", "null", r#"{"username": 5, "email": "a@b.co", "password": "x"}"#] {
+    let array = r#"["arr19222", "arr19222@example.com", "Zx9!vault-Kestrel"]"#;
+    for raw in ["{not json", "[]", "null", r#"{"username": 5, "email": "a@b.co", "password": "x"}"#, array] {
         let response = app
             .request(Method::POST, "/api/auth/register")
             .header("content-type", "application/json")
@@ -38,6 +39,8 @@ async fn malformed_json_is_422() {
         let body = expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(body["detail"][0]["loc"][0], "body", "{raw}");
     }
+    // Read by position, an array was a registration: only an object is a body.
+    assert_eq!(app.db.count("SELECT count(*) FROM users").await, 0);
 }
 
 #[tokio::test]
@@ -141,4 +144,9 @@ async fn a_query_value_that_is_not_an_integer_is_located_at_its_name() {
     let body = expect(response, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["detail"][0]["loc"], json!(["query", "days"]), "{body}");
     expect(app.get("/api/contacts/?limit=5", Some(&ada.token)).await, StatusCode::OK).await;
+    // A parameter given twice is read at its last value, as FastAPI reads it.
+    let twice = app.get("/api/contacts/?limit=abc&limit=2", Some(&ada.token)).await;
+    assert_eq!(twice.status(), StatusCode::OK);
+    let twice = app.get("/api/contacts/?limit=2&limit=abc", Some(&ada.token)).await;
+    assert_eq!(twice.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

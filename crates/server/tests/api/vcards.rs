@@ -139,7 +139,8 @@ async fn bad_imports_are_413_415_422_and_a_big_card_fails_alone() {
     let app = spawn_app_with(&[("MAX_IMPORT_BYTES", "3000000")]).await;
     let ada = app.user("ada").await;
     let response = import(&app, &ada, "application/json", APPLE.to_owned()).await;
-    expect(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    let refused = expect(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    assert_eq!(refused["detail"], "Unsupported media type: send text/vcard, text/x-vcard or multipart/form-data");
     expect(import(&app, &ada, "text/vcard", "hello\r\nworld\r\n".to_owned()).await, StatusCode::UNPROCESSABLE_ENTITY)
         .await;
     let too_big = "X".repeat(3_000_001);

@@ -64,6 +64,16 @@ fn a_control_character_is_refused_as_written_or_as_decoded() {
 }
 
 #[test]
+fn a_fold_inside_a_character_is_mended_and_utf8_is_kept_as_sent() {
+    let folded = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:M\xc3\r\n \xbcller;J\xc3\xbcrgen\r\nEND:VCARD\r\n".to_vec();
+    let view = read_card(&file_text(folded)).unwrap();
+    assert_eq!((view.first_name.as_str(), view.last_name.as_str()), ("Jürgen", "Müller"));
+    let sent = format!("{APPLE}{V21_QP}");
+    assert_eq!(file_text(sent.clone().into_bytes()), sent, "UTF-8 as sent, folds and all");
+    assert_eq!(file_text(b"N:\xff\r\n x".to_vec()), "N:\u{fffd}x", "what is still not UTF-8 is replaced");
+}
+
+#[test]
 fn splits_files_and_finds_no_card_in_other_text() {
     let file = format!("{APPLE}{V21_QP}");
     let cards = split_cards(&file).unwrap();
@@ -105,6 +115,23 @@ fn a_rest_edit_changes_only_mapped_lines() {
     let back = read_card(&card).unwrap();
     assert_eq!(contact_from(&back).emails, contact.emails);
     assert_eq!(back.phones, contact.phones);
+}
+
+#[test]
+fn a_card_without_fn_gets_one_when_converted() {
+    let card =
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8:M\u{fc}ller;J\u{fc}rgen\r\nTEL:+49 30 1234567\r\nEND:VCARD\r\n";
+    let contact = contact_from(&read_card(card).unwrap());
+    for version in [Version::V3, Version::V4] {
+        let converted = render(card, &contact, false, version);
+        let names: Vec<&str> = converted.lines().filter(|l| l.starts_with("FN")).collect();
+        assert_eq!(names.len(), 1, "{converted}");
+        assert!(names[0].ends_with(":J\u{fc}rgen M\u{fc}ller"), "{converted}");
+    }
+    // A card that has one keeps its own.
+    let v4 = render(APPLE, &contact_from(&read_card(APPLE).unwrap()), false, Version::V4);
+    assert_eq!(v4.matches("FN:").count(), 1, "{v4}");
+    assert!(v4.contains("FN:Johnny Appleseed"), "{v4}");
 }
 
 #[test]

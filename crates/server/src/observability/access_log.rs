@@ -1,0 +1,59 @@
+//! The access log: one line a request (method, path, status, size, time), written inside the
+//! request's span so that it carries the request's id like every other line of the request.
+//!
+//! actix-web's own `Logger` writes its line once the body has been sent, after the request's
+//! span has closed, so its lines had no id. This one writes when the response's head is ready:
+//! the time is the time to the head (a streamed export goes on after it), and the size is the
+//! body's when it is known (`-` for a stream).
+
+use std::time::Instant;
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+
+/// Middleware (for `actix_web::middleware::from_fn`, wrapped inside
+/// `contacts_http::security_headers`): logs every request once its response's head is ready.
+/// Paths are logged without their query string and with confirmation tokens masked, so no
+/// token ever reaches the logs.
+pub async fn log_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = redacted_path(req.path());
+    let outcome = next.call(req).await;
+    let (status, size) = match &outcome {
+        Ok(response) => (response.status(), response.response().body().size()),
+        Err(error) => (error.as_response_error().status_code(), BodySize::None),
+    };
+    let size = match size {
+        BodySize::Sized(bytes) => bytes.to_string(),
+        BodySize::None => "0".to_owned(),
+        BodySize::Stream => "-".to_owned(),
+    };
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(target: "access", "{method} {path} {} {size} {millis:.2}ms", status.as_u16());
+    outcome
+}
+
+/// The request path with the token of a confirmation link replaced by `…`.
+pub fn redacted_path(path: &str) -> String {
+    let confirm = contacts_http::CONFIRM_EMAIL_PATH.trim_end_matches("{token}");
+    match path.strip_prefix(confirm) {
+        Some(_) => format!("{confirm}…"),
+        None => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_path;
+
+    #[test]
+    fn tokens_in_paths_are_masked() {
+        assert_eq!(redacted_path("/api/auth/confirmed_email/eyJ.secret.sig"), "/api/auth/confirmed_email/…");
+        assert_eq!(redacted_path("/api/contacts/7"), "/api/contacts/7");
+    }
+}
