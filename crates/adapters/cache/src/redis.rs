@@ -1,8 +1,9 @@
 //! [`RedisCache`]: the cache and limiter ports on Redis, through a deadpool-redis pool.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncCommands};
@@ -17,6 +18,12 @@ use crate::record::{FORMAT, UserRecord};
 /// Every Redis call, connecting included, gives up after this long: a slow or absent Redis
 /// delays a request by at most this much.
 const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// After a call fails the cache steps aside this long: the user cache answers "not cached" and
+/// stores nothing, and the other calls fail at once, instead of each request waiting out
+/// [`CALL_TIMEOUT`] on a Redis that is down or hung. The first call after it tries again (the
+/// readiness probe's `PING` always does).
+const STEP_ASIDE: Duration = Duration::from_secs(2);
 
 /// The Redis URL cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +43,17 @@ pub struct RedisCache {
     pool: Pool,
     shared: Arc<Mutex<Option<MultiplexedConnection>>>,
     ttl_seconds: u64,
+    health: Arc<Mutex<Health>>,
+}
+
+/// How the last calls went.
+#[derive(Debug, Default)]
+struct Health {
+    /// Until when the cache steps aside, after a failed call.
+    aside_until: Option<Instant>,
+    /// Users whose copy could not be dropped when they changed: their copy may be stale. It is
+    /// never served, and is dropped as soon as Redis answers again.
+    unremoved: HashSet<i64>,
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -61,7 +79,46 @@ impl RedisCache {
         pool.timeouts = Timeouts { wait: Some(CALL_TIMEOUT), create: Some(CALL_TIMEOUT), recycle: Some(CALL_TIMEOUT) };
         config.pool = Some(pool);
         let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(RedisSettingsError)?;
-        Ok(Self { pool, shared: Arc::default(), ttl_seconds })
+        Ok(Self { pool, shared: Arc::default(), ttl_seconds, health: Arc::default() })
+    }
+
+    fn health(&self) -> std::sync::MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether a call failed less than [`STEP_ASIDE`] ago.
+    fn stepped_aside(&self) -> bool {
+        self.health().aside_until.is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Notes how a call went: a failure starts a step aside (said once in the log), a success
+    /// ends one.
+    fn note(&self, ok: bool) {
+        let mut health = self.health();
+        if ok {
+            if health.aside_until.take().is_some() {
+                tracing::info!("Redis answers again; the cache is back");
+            }
+        } else {
+            if health.aside_until.is_none_or(|until| Instant::now() >= until) {
+                tracing::warn!(seconds = STEP_ASIDE.as_secs(), "Redis did not answer; the cache steps aside");
+            }
+            health.aside_until = Some(Instant::now() + STEP_ASIDE);
+        }
+    }
+
+    /// Drops the copies of users whose change could not drop them; `false` when Redis did not
+    /// answer (they stay listed).
+    async fn drop_unremoved(&self) -> bool {
+        let keys: Vec<String> = self.health().unremoved.iter().map(|&id| user_key(UserId(id))).collect();
+        if keys.is_empty() {
+            return true;
+        }
+        let dropped = self.run(|mut conn| async move { conn.del::<_, ()>(&keys).await }).await.is_ok();
+        if dropped {
+            self.health().unremoved.clear();
+        }
+        dropped
     }
 
     /// The shared connection, opened first if there is none.
@@ -77,7 +134,20 @@ impl RedisCache {
 
     /// Runs one command on the shared connection, within [`CALL_TIMEOUT`] overall; on failure
     /// the connection is dropped, so a dead or hung one is never used twice.
+    /// While the cache steps aside, fails at once.
     async fn run<T, F, Fut>(&self, command: F) -> Result<T, Error>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        if self.stepped_aside() {
+            return Err(unavailable("stepped aside after a failed call"));
+        }
+        self.call(command).await
+    }
+
+    /// [`RedisCache::run`] even while stepping aside.
+    async fn call<T, F, Fut>(&self, command: F) -> Result<T, Error>
     where
         F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
@@ -87,28 +157,44 @@ impl RedisCache {
         if result.is_err() {
             self.shared.lock().expect("never poisoned").take();
         }
+        self.note(result.is_ok());
         result
     }
 
-    /// Whether Redis answers `PING` within the timeout.
+    /// Whether Redis answers `PING` within the timeout; asked even while the cache steps aside,
+    /// so the readiness probe tells the truth and a Redis that is back is used again at once.
     pub async fn ping(&self) -> bool {
-        self.run(|mut conn| async move { redis::cmd("PING").query_async::<String>(&mut conn).await }).await.is_ok()
+        self.call(|mut conn| async move { redis::cmd("PING").query_async::<String>(&mut conn).await }).await.is_ok()
     }
 }
 
 impl UserCache for RedisCache {
+    /// Not cached while the cache steps aside, or while a copy of this user may be stale.
     async fn get(&self, id: UserId) -> Result<Option<User>, Error> {
+        if self.stepped_aside() || !self.drop_unremoved().await {
+            return Ok(None);
+        }
         let raw: Option<String> = self.run(|mut conn| async move { conn.get(user_key(id)).await }).await?;
         Ok(raw.as_deref().and_then(UserRecord::decode))
     }
 
+    /// Stores nothing while the cache steps aside.
     async fn put(&self, user: &User) -> Result<(), Error> {
+        if self.stepped_aside() || !self.drop_unremoved().await {
+            return Ok(());
+        }
         let (key, value, ttl) = (user_key(user.id), UserRecord::encode(user), self.ttl_seconds);
         self.run(|mut conn| async move { conn.set_ex(key, value, ttl).await }).await
     }
 
+    /// A copy that cannot be dropped now is remembered, never served, and dropped once Redis
+    /// answers again.
     async fn remove(&self, id: UserId) -> Result<(), Error> {
-        self.run(|mut conn| async move { conn.del(user_key(id)).await }).await
+        let removed = self.run(|mut conn| async move { conn.del(user_key(id)).await }).await;
+        if removed.is_err() {
+            self.health().unremoved.insert(id.0);
+        }
+        removed
     }
 }
 

@@ -245,8 +245,11 @@ async fn an_unreachable_redis_is_unavailable_quickly() {
 
     let started = Instant::now();
     assert_unavailable_in_time("get", cache.get(UserId(id)).await, started);
+    // Stepping aside now: the user cache is a miss and stores nothing, at once.
     let started = Instant::now();
-    assert_unavailable_in_time("put", cache.put(&user(id)).await, started);
+    assert_eq!(cache.get(UserId(id)).await.unwrap(), None);
+    cache.put(&user(id)).await.unwrap();
+    assert!(started.elapsed() < Duration::from_millis(100), "{:?}", started.elapsed());
     let started = Instant::now();
     assert_unavailable_in_time("remove", cache.remove(UserId(id)).await, started);
     let started = Instant::now();
@@ -254,6 +257,80 @@ async fn an_unreachable_redis_is_unavailable_quickly() {
     let started = Instant::now();
     assert!(!cache.ping().await);
     assert!(started.elapsed() < GIVE_UP_WITHIN, "ping took {:?}", started.elapsed());
+}
+
+/// A TCP proxy to the test Redis that can be cut: its connections are dropped and new ones are
+/// accepted but never answered (a Redis that hangs), until it is opened again.
+struct Proxy {
+    port: u16,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    links: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (accepting, kept) = (open.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let forward = accepting.load(std::sync::atomic::Ordering::SeqCst);
+                kept.lock().unwrap().push(tokio::spawn(async move {
+                    if forward && let Ok(mut server) = tokio::net::TcpStream::connect("127.0.0.1:6379").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    } else {
+                        std::future::pending::<()>().await;
+                    }
+                }));
+            }
+        });
+        Self { port, open, links }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.links.lock().unwrap().drain(..).for_each(|link| link.abort());
+    }
+
+    fn reopen(&self) {
+        self.links.lock().unwrap().drain(..).for_each(|link| link.abort());
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_hung_redis_costs_one_timeout_then_the_cache_steps_aside_and_a_copy_it_could_not_drop_is_never_served() {
+    let proxy = Proxy::start().await;
+    let cache = RedisCache::new(&proxy.url(), TTL_SECONDS).unwrap();
+    let ada = user(unique_id());
+    cache.put(&ada).await.unwrap();
+    assert_eq!(cache.get(ada.id).await.unwrap(), Some(ada.clone()));
+
+    // Ada changes while Redis hangs: her copy cannot be dropped, and stays in Redis.
+    proxy.cut();
+    let started = Instant::now();
+    assert_unavailable_in_time("remove", cache.remove(ada.id).await, started);
+    assert!(raw_exists(&key_of(ada.id.0)).await, "the stale copy is still there");
+    // Stepping aside: no request waits on Redis.
+    let started = Instant::now();
+    assert_eq!(cache.get(ada.id).await.unwrap(), None);
+    assert!(cache.hit("test:aside", 1_750_000_020, 60).await.is_err());
+    assert!(started.elapsed() < Duration::from_millis(100), "{:?}", started.elapsed());
+
+    // Redis answers again: the stale copy is dropped before anything is read.
+    proxy.reopen();
+    tokio::time::sleep(STEP_ASIDE).await;
+    assert_eq!(cache.get(ada.id).await.unwrap(), None, "never the stale copy");
+    assert!(!raw_exists(&key_of(ada.id.0)).await, "dropped once Redis answered");
+    cache.put(&ada).await.unwrap();
+    assert_eq!(cache.get(ada.id).await.unwrap(), Some(ada.clone()), "caching again");
+    raw_del(&key_of(ada.id.0)).await;
 }
 
 #[test]
