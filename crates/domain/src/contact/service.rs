@@ -271,7 +271,7 @@ pub struct ImportFailure {
 
 /// Splits and reads an import file (CPU work: callers run it off the async workers). `None`
 /// when there is no `BEGIN:VCARD` at all; else each card by position, read or why not. A card
-/// without `UID` gets one derived from its text, and a `UID` line is added to it.
+/// without `UID` gets a new one, and a `UID` line is added to it.
 pub fn read_import(text: &str) -> Option<Vec<(usize, Result<CardRecord, CardError>)>> {
     let cards = vcard::split_cards(text)?;
     // A card the parser cannot cope with fails alone, even if the parser panics on it.

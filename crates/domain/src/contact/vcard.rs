@@ -157,20 +157,33 @@ pub fn split_cards(input: &str) -> Option<Vec<&str>> {
     if cards.is_empty() { None } else { Some(cards) }
 }
 
-/// Reads one card of an import into what is stored: its text (with a `UID` line added when it
-/// had none, derived from its text so a re-import of the same file updates, not duplicates)
-/// and its mapped properties.
+/// Reads one card of an import (or a `PUT`) into what is stored: its text, with a `UID` line
+/// added when it had none, and its mapped properties.
 pub fn record(text: &str) -> Result<CardRecord, CardError> {
     let view = read(text, Arriving::Refused)?;
     if let Some(uid) = &view.uid {
         return Ok(CardRecord { uid: uid.clone(), card: text.to_owned(), view });
     }
-    let digest = Sha256::digest(text.as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    let uid = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
+    let uid = fresh_uid(text);
     let end = text.to_ascii_uppercase().rfind("END:VCARD").unwrap_or(text.len());
     let card = format!("{}UID:{uid}\r\n{}", &text[..end], &text[end..]);
     Ok(CardRecord { uid: uid.clone(), card, view: CardView { uid: Some(uid), ..view } })
+}
+
+/// A new UID for a card that came without one, in the form of a random (version 4) UUID. A
+/// card without a UID is a card of its own whatever its text: importing the same file twice,
+/// or two alike cards in one file, creates each (the contract's "any other is created"), and
+/// two `PUT`s of one text under two names are two cards, not a UID conflict. Should the
+/// system's random source fail, the text's digest stands in.
+fn fresh_uid(text: &str) -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes.copy_from_slice(&Sha256::digest(text.as_bytes())[..16]);
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 /// Reads one card's mapped properties.

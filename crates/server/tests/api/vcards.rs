@@ -91,8 +91,13 @@ async fn a_uid_already_in_the_book_updates_and_shared_emails_are_accepted() {
 
     // A card without UID gets one, shown in REST and in its card.
     let no_uid = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Nemo\r\nEND:VCARD\r\n".to_owned();
-    expect(import(&app, &ada, "text/vcard", no_uid).await, StatusCode::OK).await;
+    expect(import(&app, &ada, "text/vcard", no_uid.clone()).await, StatusCode::OK).await;
     let nemo = all_contacts(&app, &ada).await.into_iter().find(|c| c["first_name"] == "Nemo").unwrap();
+    // It has no UID in the book, so it is created again, as is a second one alike in one file.
+    let again = expect(import(&app, &ada, "text/vcard", no_uid.repeat(2)).await, StatusCode::OK).await;
+    assert_eq!(again, json!({"created": 2, "updated": 0, "failed": []}));
+    let nemos = all_contacts(&app, &ada).await.into_iter().filter(|c| c["first_name"] == "Nemo").count();
+    assert_eq!(nemos, 3);
     assert!(nemo["uid"].as_str().is_some_and(|u| u.len() == 36), "{nemo}");
     assert_eq!((nemo["email"].clone(), nemo["phone"].clone()), (Value::Null, Value::Null));
     let text = app.get(&format!("/api/contacts/{}/vcard", nemo["id"]), Some(&ada.token)).await.text().await.unwrap();

@@ -166,10 +166,15 @@ fn a_rest_made_card_carries_the_mapped_fields() {
 }
 
 #[test]
-fn a_card_without_uid_gets_a_stable_one() {
+fn a_card_without_uid_gets_a_new_one_each_time() {
     let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:No Uid\r\nEND:VCARD\r\n";
     let (a, b) = (record(card).unwrap(), record(card).unwrap());
-    assert_eq!(a.uid, b.uid);
+    assert_ne!(a.uid, b.uid, "the same text twice is two cards");
+    for uid in [&a.uid, &b.uid] {
+        let parts: Vec<usize> = uid.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12], "{uid}");
+        assert!(uid.as_bytes()[14] == b'4', "a version 4 UUID: {uid}");
+    }
     assert!(a.card.ends_with(&format!("UID:{}\r\nEND:VCARD\r\n", a.uid)), "{}", a.card);
     assert_eq!(read_card(&a.card).unwrap().uid, Some(a.uid));
 }
