@@ -23,7 +23,7 @@ pub use client_address::{InvalidProxy, TrustedProxies, client_address};
 pub use error::{ApiError, Part};
 pub use extract::{Admin, CurrentUser};
 pub use list_pages::ListPages;
-pub use middleware::{REQUEST_ID, security_headers};
+pub use middleware::{REQUEST_ID, redacted_path, security_headers};
 pub use openapi::{ApiDoc, openapi_json};
 pub use routes::app_passwords::{APP_PASSWORDS_PATH, AppPasswords, configure_app_passwords};
 pub use routes::configure;

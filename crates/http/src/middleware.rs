@@ -41,7 +41,8 @@ async fn decorate<B: MessageBody + 'static>(
         .filter(|v| is_sane(v))
         .map_or_else(fresh_id, str::to_owned);
     let auth = request.path().starts_with("/api/auth");
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.path());
+    let path = redacted_path(request.path());
+    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %path);
     let response = match next.call(request).instrument(span).await {
         Ok(response) => response.map_into_boxed_body(),
         // An error no handler turned into a response: render it here, so it gets the headers.
@@ -52,6 +53,16 @@ async fn decorate<B: MessageBody + 'static>(
     };
     let (request, response) = response.into_parts();
     Ok(ServiceResponse::new(request, finish(response, &id, auth)))
+}
+
+/// The request path as logs may hold it: the token of a confirmation link replaced by `…`
+/// (query strings, where the other links carry theirs, are never logged).
+pub fn redacted_path(path: &str) -> String {
+    let confirm = crate::CONFIRM_EMAIL_PATH.trim_end_matches("{token}");
+    match path.strip_prefix(confirm) {
+        Some(_) => format!("{confirm}…"),
+        None => path.to_owned(),
+    }
 }
 
 /// An error that escaped every handler, rendered with the headers.
@@ -129,6 +140,12 @@ mod tests {
     use actix_web::{App, web};
 
     use super::*;
+
+    #[test]
+    fn tokens_in_paths_are_masked() {
+        assert_eq!(redacted_path("/api/auth/confirmed_email/eyJ.secret.sig"), "/api/auth/confirmed_email/…");
+        assert_eq!(redacted_path("/api/contacts/7"), "/api/contacts/7");
+    }
 
     #[test]
     fn sane_ids_are_short_and_plain() {

@@ -14,15 +14,15 @@ use actix_web::middleware::Next;
 
 /// Middleware (for `actix_web::middleware::from_fn`, wrapped inside
 /// `contacts_http::security_headers`): logs every request once its response's head is ready.
-/// Paths are logged without their query string and with confirmation tokens masked, so no
-/// token ever reaches the logs.
+/// Paths are logged without their query string and with confirmation tokens masked
+/// ([`contacts_http::redacted_path`], as in the request's span), so no token reaches the logs.
 pub async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = redacted_path(req.path());
+    let path = contacts_http::redacted_path(req.path());
     let outcome = next.call(req).await;
     let (status, size) = match &outcome {
         Ok(response) => (response.status(), response.response().body().size()),
@@ -36,24 +36,4 @@ pub async fn log_requests(
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(target: "access", "{method} {path} {} {size} {millis:.2}ms", status.as_u16());
     outcome
-}
-
-/// The request path with the token of a confirmation link replaced by `…`.
-pub fn redacted_path(path: &str) -> String {
-    let confirm = contacts_http::CONFIRM_EMAIL_PATH.trim_end_matches("{token}");
-    match path.strip_prefix(confirm) {
-        Some(_) => format!("{confirm}…"),
-        None => path.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redacted_path;
-
-    #[test]
-    fn tokens_in_paths_are_masked() {
-        assert_eq!(redacted_path("/api/auth/confirmed_email/eyJ.secret.sig"), "/api/auth/confirmed_email/…");
-        assert_eq!(redacted_path("/api/contacts/7"), "/api/contacts/7");
-    }
 }
