@@ -15,7 +15,7 @@ use crate::dto::{
     MessageBody, ReadinessBody, RefreshRequest, RegisterRequest, ResetPasswordRequest, TokensBody, UserBody,
     ValidationErrorBody, ValidationProblem,
 };
-use crate::routes::app_passwords::{AppPasswordBody, CreateBody, CreatedAppPasswordBody};
+use crate::routes::app_passwords::{AppPasswordBody, AppPasswordRequest, CreatedAppPasswordBody};
 use crate::routes::reminders::{ReminderSettingsBody, ReminderSettingsPatch};
 use crate::routes::vcards::{ImportBody, ImportFailureBody};
 use crate::routes::{app_passwords, auth, contacts, health, reminders, users, vcards};
@@ -43,8 +43,7 @@ use crate::routes::{app_passwords, auth, contacts, health, reminders, users, vca
         UserBody, ContactBody, TokensBody, MessageBody, RegisterRequest, LoginRequest, EmailRequest, RefreshRequest,
         ResetPasswordRequest, ContactRequest, ContactPatchRequest, ErrorBody, ValidationErrorBody, ValidationProblem, LocStep,
         ReadinessBody, AvatarUpload, ImportBody, ImportFailureBody, ReminderSettingsBody, ReminderSettingsPatch,
-        CreateBody, AppPasswordBody, CreatedAppPasswordBody,
-        CreateBody, AppPasswordBody, CreatedAppPasswordBody,
+        AppPasswordRequest, AppPasswordBody, CreatedAppPasswordBody,
     )),
     modifiers(&Security, &Authenticated, &InputErrors, &BodyErrors),
     tags(

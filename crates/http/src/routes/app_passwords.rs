@@ -25,7 +25,7 @@ pub type AppPasswords<S> = AppPasswordService<S, SystemClock>;
 
 /// The body of a create: the name its owner gives it (the device, say), 1–100 characters.
 #[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct CreateBody {
+pub(crate) struct AppPasswordRequest {
     #[schema(required = true, value_type = String, example = "phone")]
     name: Option<String>,
 }
@@ -57,13 +57,13 @@ pub(crate) struct CreatedAppPasswordBody {
 
 /// Makes an app password for a CardDAV client; its secret is in this answer only.
 #[utoipa::path(
-    post, path = "/api/users/me/app-passwords", tag = "users", request_body = CreateBody,
+    post, path = "/api/users/me/app-passwords", tag = "users", request_body = AppPasswordRequest,
     responses((status = 201, description = "The new app password, its secret shown this once", body = CreatedAppPasswordBody)),
 )]
 pub(crate) async fn create<S: AppPasswordStore>(
     service: web::Data<AppPasswords<S>>,
     CurrentUser(user): CurrentUser,
-    body: ValidJson<CreateBody>,
+    body: ValidJson<AppPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let made = service.create(user.id, body.into_inner().name).await?;
     // The answer carries a credential: no cache may keep it.
