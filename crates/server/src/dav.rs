@@ -10,7 +10,6 @@ use contacts_carddav::{
     BackendError, BookInfo, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser, PutOutcome,
     SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
-use contacts_domain::SystemClock;
 use contacts_domain::addressbook::{
     AddressBookStore, AppPasswordService, Book, CardWrite, DEFAULT_BOOK, NamedCard, card_etag, card_text,
 };
@@ -18,6 +17,7 @@ use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::StoredCard;
 use contacts_domain::contact::vcard::{self, Version};
 use contacts_domain::throttle::LoginThrottle;
+use contacts_domain::{Conflict, Error, SystemClock};
 use contacts_http::{CardWork, TrustedProxies};
 use contacts_postgres::{PgAddressBooks, PgAppPasswords};
 use std::sync::Arc;
@@ -260,7 +260,14 @@ impl DavBackend for DavStore {
         // Parsing up to 1 MiB of vCard is CPU work: off the async executor, bounded.
         let parsed = self.parses.parse(body.to_vec()).await?;
         let allows = write_allows(precondition);
-        let outcome = self.books.put_card(user.id, book, card, &parsed.record, &allows).await?;
+        let outcome = match self.books.put_card(user.id, book, card, &parsed.record, &allows).await {
+            Err(Error::Conflict(Conflict::CardUidTaken)) => {
+                // The answer names the card that has the UID (RFC 6352's `no-uid-conflict`).
+                let existing = self.books.card_named_by_uid(user.id, book, &parsed.record.uid).await?;
+                return Err(BackendError::UidConflict { existing });
+            }
+            written => written?,
+        };
         let created = match outcome {
             CardWrite::Created => true,
             CardWrite::Replaced => false,

@@ -302,6 +302,20 @@ impl AddressBookStore for PgAddressBooks {
             .into_domain()
     }
 
+    async fn card_named_by_uid(&self, owner: UserId, book: &str, uid: &str) -> Result<Option<String>, Error> {
+        let mut conn = self.db.conn().await?;
+        // By the unique key (book, uid) that refused the write.
+        contacts::table
+            .inner_join(address_books::table)
+            .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(book)))
+            .filter(contacts::uid.eq(uid))
+            .select(contacts::href)
+            .first::<String>(&mut conn)
+            .await
+            .optional()
+            .into_domain()
+    }
+
     async fn put_card(
         &self,
         owner: UserId,

@@ -97,6 +97,9 @@ pub trait AddressBookStore: Send + Sync + 'static {
     async fn cards_named(&self, owner: UserId, book: &str, names: &[String]) -> Result<Option<Vec<NamedCard>>, Error>;
     /// One card; `None` when the book or the card does not exist.
     async fn card(&self, owner: UserId, book: &str, href: &str) -> Result<Option<StoredCard>, Error>;
+    /// The name of the book's card whose `UID` is `uid`, if any: what a write that would repeat
+    /// it is told, since the conflict itself names no card.
+    async fn card_named_by_uid(&self, owner: UserId, book: &str, uid: &str) -> Result<Option<String>, Error>;
     /// Stores `record` (kept as `record.card`, not dirty) under `href` if `allow` accepts the
     /// card's current state. A UID another card of the book has is [`Error::Conflict`].
     async fn put_card(

@@ -124,6 +124,9 @@ async fn rest_and_carddav_share_cards_etags_and_the_change_log() {
         .await
         .unwrap();
     assert_eq!(clash.status(), StatusCode::CONFLICT, "same UID in the book");
+    let clash = text(clash).await;
+    let named = format!("<d:href>{book}grace.vcf</d:href>");
+    assert!(clash.contains("no-uid-conflict") && clash.contains(&named), "names the card with the UID: {clash}");
     let list = expect(app.get("/api/contacts/?limit=100", Some(&ada.token)).await, StatusCode::OK).await;
     assert!(list.as_array().unwrap().iter().any(|c| c["email"] == "grace@example.com"));
     let got = dav(&app, "GET", &format!("{book}grace.vcf"), "ada", &secret).send().await.unwrap();

@@ -267,8 +267,12 @@ async fn a_uid_is_unique_per_book_only() {
     let clash = f.store.put_card(f.ada, DEFAULT_BOOK, "b.vcf", &card("same", "Other"), &always).await;
     assert!(matches!(clash, Err(Error::Conflict(contacts_domain::Conflict::CardUidTaken))), "{clash:?}");
     assert!(f.store.card(f.ada, DEFAULT_BOOK, "b.vcf").await.unwrap().is_none());
+    let named = f.store.card_named_by_uid(f.ada, DEFAULT_BOOK, "same").await.unwrap();
+    assert_eq!(named.as_deref(), Some("a.vcf"), "the card that has the UID");
     f.store.create_book(f.ada, "work", "").await.unwrap();
     assert_eq!(f.put(f.ada, "work", "a.vcf", "same").await, CardWrite::Created);
+    assert_eq!(f.store.card_named_by_uid(f.ada, "work", "other").await.unwrap(), None);
+    assert_eq!(f.store.card_named_by_uid(f.grace, DEFAULT_BOOK, "same").await.unwrap(), None, "ada's only");
 }
 
 #[tokio::test]
