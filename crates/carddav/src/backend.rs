@@ -57,10 +57,34 @@ pub struct BookInfo {
     pub name: String,
     /// Its human-readable name, if one was set.
     pub displayname: Option<String>,
+    /// What it holds (`addressbook-description`), if one was set.
+    pub description: Option<String>,
     /// The current sync token (also the `getctag`): it changes with every change of a card.
     pub sync_token: SyncToken,
     /// Whether it is the user's default book (made with the account, never deleted).
     pub is_default: bool,
+}
+
+/// A property of a book its owner's clients may set (`PROPPATCH`, extended `MKCOL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookLabel {
+    /// `DAV:displayname`.
+    DisplayName,
+    /// `CARDDAV:addressbook-description` (RFC 6352, 6.2.1).
+    Description,
+}
+
+impl BookLabel {
+    /// The label a property name stands for, if it is one.
+    pub fn of(name: &crate::xml::Name) -> Option<Self> {
+        if name.is_dav("displayname") {
+            Some(Self::DisplayName)
+        } else if name.is_carddav("addressbook-description") {
+            Some(Self::Description)
+        } else {
+            None
+        }
+    }
 }
 
 /// A vCard version a client can ask for.
@@ -303,17 +327,24 @@ pub trait DavBackend: 'static {
 
     /// Creates an address book (extended `MKCOL`); [`BackendError::AlreadyExists`] when the name
     /// is taken (a unique constraint, not a check first).
-    async fn create_book(&self, user: &DavUser, book: &str, displayname: Option<&str>) -> Result<(), BackendError>;
-
-    /// Deletes an address book and its cards; the default book is [`BackendError::Forbidden`].
-    async fn delete_book(&self, user: &DavUser, book: &str) -> Result<(), BackendError>;
-
-    /// Sets (or, with `None`, removes) a book's display name (`PROPPATCH`).
-    async fn set_book_displayname(
+    async fn create_book(
         &self,
         user: &DavUser,
         book: &str,
         displayname: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<(), BackendError>;
+
+    /// Deletes an address book and its cards; the default book is [`BackendError::Forbidden`].
+    async fn delete_book(&self, user: &DavUser, book: &str) -> Result<(), BackendError>;
+
+    /// Sets (or, with `None`, removes) a book's display name or description (`PROPPATCH`).
+    async fn set_book_label(
+        &self,
+        user: &DavUser,
+        book: &str,
+        label: BookLabel,
+        value: Option<&str>,
     ) -> Result<(), BackendError>;
 
     /// One page of a book's cards, ordered by name (byte order), starting strictly after

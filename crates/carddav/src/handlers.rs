@@ -6,7 +6,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::backend::{BackendError, CardEntry, DavBackend, DavUser, TextWanted};
+use crate::backend::{BackendError, BookLabel, CardEntry, DavBackend, DavUser, TextWanted};
 use crate::error::DavError;
 use crate::listing::{self, Listing, Multiget};
 use crate::paths::{self, Target};
@@ -275,8 +275,9 @@ async fn sync_from_token<B: DavBackend>(
     Ok(multi_status().body(body))
 }
 
-/// `PROPPATCH`: a book's `displayname` may change; every other property is `403`, and then
-/// nothing changes (the others are `424`), as RFC 4918 wants the update atomic.
+/// `PROPPATCH`: a book's `displayname` and `addressbook-description` may change; every other
+/// property is `403`, and then nothing changes (the others are `424`), as RFC 4918 wants the
+/// update atomic.
 pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
     let body = request::read_xml(ctx.req, payload).await?;
     let updates = parse::proppatch(&body)?;
@@ -288,14 +289,14 @@ pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) ->
         }
         _ => None,
     };
-    let settable = |name: &Name| book.is_some() && name.is_dav("displayname");
+    let settable = |name: &Name| book.is_some() && BookLabel::of(name).is_some();
     let all_settable = updates.iter().all(|u| match u {
         PropUpdate::Set(name, _) | PropUpdate::Remove(name) => settable(name),
     });
     let mut ok = Vec::new();
     let mut forbidden = Vec::new();
     let mut failed_dependency = Vec::new();
-    let mut displayname: Option<Option<String>> = None;
+    let mut labels: Vec<(BookLabel, Option<String>)> = Vec::new();
     for update in &updates {
         let name = match update {
             PropUpdate::Set(name, _) | PropUpdate::Remove(name) => name,
@@ -304,16 +305,20 @@ pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) ->
             forbidden.push(write::Node::empty(name.clone()));
         } else if !all_settable {
             failed_dependency.push(write::Node::empty(name.clone()));
-        } else {
-            displayname = Some(match update {
+        } else if let Some(label) = BookLabel::of(name) {
+            let value = match update {
                 PropUpdate::Set(_, value) => Some(value.clone()),
                 PropUpdate::Remove(_) => None,
-            });
+            };
+            labels.push((label, value));
             ok.push(write::Node::empty(name.clone()));
         }
     }
-    if let (Some(book), Some(value)) = (&book, displayname) {
-        ctx.backend.set_book_displayname(&ctx.user, &book.name, value.as_deref()).await?;
+    if let Some(book) = &book {
+        // In the order sent: a property set twice keeps the last value.
+        for (label, value) in labels {
+            ctx.backend.set_book_label(&ctx.user, &book.name, label, value.as_deref()).await?;
+        }
     }
     let response = Response::Props {
         href: ctx.target.href(),
@@ -339,7 +344,7 @@ pub async fn mkcol<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Res
     if !valid {
         return Err(DavError::InvalidResourceType);
     }
-    ctx.backend.create_book(&ctx.user, book, request.displayname.as_deref()).await?;
+    ctx.backend.create_book(&ctx.user, book, request.displayname.as_deref(), request.description.as_deref()).await?;
     Ok(HttpResponse::Created().finish())
 }
 

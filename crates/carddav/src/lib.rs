@@ -27,8 +27,8 @@ pub mod testing;
 pub mod xml;
 
 pub use backend::{
-    BackendError, BookInfo, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser, EtagMatch,
-    PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
+    BackendError, BookInfo, BookLabel, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser,
+    EtagMatch, PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 pub use error::DavError;
 pub use props::MAX_CARD_BYTES;

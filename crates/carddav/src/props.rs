@@ -149,6 +149,8 @@ fn value(user: &DavUser, resource: Resource<'_>, name: &Name) -> Option<Node> {
         Resource::Book(book) => {
             if name.is_dav("displayname") {
                 Some(Node::text(name.clone(), book.displayname.as_deref().unwrap_or(&book.name)))
+            } else if name.is_carddav("addressbook-description") {
+                book.description.as_ref().map(|d| Node::text(name.clone(), d.as_str()))
             } else if name.is_dav("owner") {
                 href_prop(name.clone(), principal())
             } else if *name == Name::calserver("getctag") {
@@ -260,6 +262,7 @@ mod tests {
         let book = BookInfo {
             name: "contacts".into(),
             displayname: None,
+            description: None,
             sync_token: SyncToken { book: 1, seq: 3 },
             is_default: true,
         };

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use contacts_domain::user::UserId;
 
 use crate::backend::{
-    BackendError, BookInfo, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser, PutOutcome,
-    SyncToken, TextWanted, VcardVersion, WritePrecondition,
+    BackendError, BookInfo, BookLabel, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser,
+    PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 
 /// The default book every account has.
@@ -32,6 +32,7 @@ struct StoredCard {
 #[derive(Debug, Clone, Default)]
 struct Book {
     displayname: Option<String>,
+    description: Option<String>,
     is_default: bool,
     created_seq: u64,
     cards: BTreeMap<String, StoredCard>,
@@ -206,6 +207,7 @@ impl DavBackend for MemoryBackend {
             .map(|((_, name), b)| BookInfo {
                 name: name.clone(),
                 displayname: b.displayname.clone(),
+                description: b.description.clone(),
                 sync_token: b.sync_token(),
                 is_default: b.is_default,
             })
@@ -218,21 +220,27 @@ impl DavBackend for MemoryBackend {
         Ok(BookInfo {
             name: name.to_owned(),
             displayname: b.displayname.clone(),
+            description: b.description.clone(),
             sync_token: b.sync_token(),
             is_default: b.is_default,
         })
     }
 
-    async fn create_book(&self, user: &DavUser, book: &str, displayname: Option<&str>) -> Result<(), BackendError> {
+    async fn create_book(
+        &self,
+        user: &DavUser,
+        book: &str,
+        displayname: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<(), BackendError> {
         let mut state = self.lock();
         let key = (user.id.0, book.to_owned());
         if state.books.contains_key(&key) {
             return Err(BackendError::AlreadyExists);
         }
         let seq = state.next();
-        state
-            .books
-            .insert(key, Book { displayname: displayname.map(str::to_owned), created_seq: seq, ..Book::default() });
+        let (displayname, description) = (displayname.map(str::to_owned), description.map(str::to_owned));
+        state.books.insert(key, Book { displayname, description, created_seq: seq, ..Book::default() });
         Ok(())
     }
 
@@ -245,14 +253,20 @@ impl DavBackend for MemoryBackend {
         Ok(())
     }
 
-    async fn set_book_displayname(
+    async fn set_book_label(
         &self,
         user: &DavUser,
         book: &str,
-        displayname: Option<&str>,
+        label: BookLabel,
+        value: Option<&str>,
     ) -> Result<(), BackendError> {
         let mut state = self.lock();
-        state.book(user, book)?.displayname = displayname.map(str::to_owned);
+        let book = state.book(user, book)?;
+        let field = match label {
+            BookLabel::DisplayName => &mut book.displayname,
+            BookLabel::Description => &mut book.description,
+        };
+        *field = value.map(str::to_owned);
         Ok(())
     }
 

@@ -7,8 +7,8 @@ use actix_web::web;
 
 use contacts_cache::AnyCache;
 use contacts_carddav::{
-    BackendError, BookInfo, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser, PutOutcome,
-    SyncToken, TextWanted, VcardVersion, WritePrecondition,
+    BackendError, BookInfo, BookLabel, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser,
+    PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 use contacts_domain::addressbook::{
     AddressBookStore, AppPasswordService, Book, CardWrite, DEFAULT_BOOK, NamedCard, card_etag, card_text,
@@ -77,6 +77,7 @@ fn info(book: Book) -> BookInfo {
         is_default: book.name == DEFAULT_BOOK,
         sync_token: sync_token(&book, book.sync_seq),
         displayname: Some(book.display_name).filter(|d| !d.is_empty()),
+        description: Some(book.description).filter(|d| !d.is_empty()),
         name: book.name,
     }
 }
@@ -133,6 +134,20 @@ fn checked_book_name(name: &str) -> Result<(), BackendError> {
     if name.chars().count() > MAX_BOOK_CHARS { Err(BackendError::Forbidden) } else { Ok(()) }
 }
 
+/// The most characters a book's description may have: a sentence or a paragraph, as a note
+/// of a contact may.
+const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// A display name within [`MAX_BOOK_CHARS`], a description within [`MAX_DESCRIPTION_CHARS`]:
+/// past them the change is refused (`403`).
+fn checked_label(label: BookLabel, value: &str) -> Result<(), BackendError> {
+    let most = match label {
+        BookLabel::DisplayName => MAX_BOOK_CHARS,
+        BookLabel::Description => MAX_DESCRIPTION_CHARS,
+    };
+    if value.chars().count() > most { Err(BackendError::Forbidden) } else { Ok(()) }
+}
+
 impl DavBackend for DavStore {
     async fn authenticate_basic(
         &self,
@@ -164,10 +179,18 @@ impl DavBackend for DavStore {
         self.existing_book(user, book).await.map(info)
     }
 
-    async fn create_book(&self, user: &DavUser, book: &str, displayname: Option<&str>) -> Result<(), BackendError> {
+    async fn create_book(
+        &self,
+        user: &DavUser,
+        book: &str,
+        displayname: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<(), BackendError> {
         checked_book_name(book)?;
-        checked_book_name(displayname.unwrap_or_default())?;
-        if self.books.create_book(user.id, book, displayname.unwrap_or_default()).await? {
+        let (displayname, description) = (displayname.unwrap_or_default(), description.unwrap_or_default());
+        checked_label(BookLabel::DisplayName, displayname)?;
+        checked_label(BookLabel::Description, description)?;
+        if self.books.create_book(user.id, book, displayname, description).await? {
             Ok(())
         } else {
             Err(BackendError::AlreadyExists)
@@ -183,18 +206,20 @@ impl DavBackend for DavStore {
         if self.books.delete_book(user.id, book).await? { Ok(()) } else { Err(BackendError::NotFound) }
     }
 
-    async fn set_book_displayname(
+    async fn set_book_label(
         &self,
         user: &DavUser,
         book: &str,
-        displayname: Option<&str>,
+        label: BookLabel,
+        value: Option<&str>,
     ) -> Result<(), BackendError> {
-        checked_book_name(displayname.unwrap_or_default())?;
-        if self.books.rename_book(user.id, book, displayname.unwrap_or_default()).await? {
-            Ok(())
-        } else {
-            Err(BackendError::NotFound)
-        }
+        let value = value.unwrap_or_default();
+        checked_label(label, value)?;
+        let set = match label {
+            BookLabel::DisplayName => self.books.rename_book(user.id, book, value).await?,
+            BookLabel::Description => self.books.describe_book(user.id, book, value).await?,
+        };
+        if set { Ok(()) } else { Err(BackendError::NotFound) }
     }
 
     async fn list_cards(

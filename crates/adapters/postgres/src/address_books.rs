@@ -26,6 +26,7 @@ struct BookRow {
     id: i64,
     name: String,
     display_name: String,
+    description: String,
     sync_seq: i64,
     sync_floor: i64,
 }
@@ -36,9 +37,40 @@ impl From<BookRow> for Book {
             id: row.id,
             name: row.name,
             display_name: row.display_name,
+            description: row.description,
             sync_seq: row.sync_seq,
             sync_floor: row.sync_floor,
         }
+    }
+}
+
+/// A book's labels to set; the ones left `None` keep their value.
+#[derive(AsChangeset)]
+#[diesel(table_name = address_books)]
+struct BookLabels<'a> {
+    display_name: Option<&'a str>,
+    description: Option<&'a str>,
+}
+
+impl PgAddressBooks {
+    /// Sets the owner's book `name`'s display name and description, those given; `false` when
+    /// there is no such book.
+    async fn label_book(
+        &self,
+        owner: UserId,
+        name: &str,
+        display_name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<bool, Error> {
+        let mut conn = self.db.conn().await?;
+        diesel::update(
+            address_books::table.filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name))),
+        )
+        .set(BookLabels { display_name, description })
+        .execute(&mut conn)
+        .await
+        .map(|updated| updated > 0)
+        .map_err(query_error)
     }
 }
 
@@ -212,13 +244,20 @@ impl AddressBookStore for PgAddressBooks {
             .into_domain()
     }
 
-    async fn create_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error> {
+    async fn create_book(
+        &self,
+        owner: UserId,
+        name: &str,
+        display_name: &str,
+        description: &str,
+    ) -> Result<bool, Error> {
         let mut conn = self.db.conn().await?;
         diesel::insert_into(address_books::table)
             .values((
                 address_books::user_id.eq(owner.0),
                 address_books::name.eq(name),
                 address_books::display_name.eq(display_name),
+                address_books::description.eq(description),
             ))
             .on_conflict((address_books::user_id, address_books::name))
             .do_nothing()
@@ -240,15 +279,11 @@ impl AddressBookStore for PgAddressBooks {
     }
 
     async fn rename_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error> {
-        let mut conn = self.db.conn().await?;
-        diesel::update(
-            address_books::table.filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name))),
-        )
-        .set(address_books::display_name.eq(display_name))
-        .execute(&mut conn)
-        .await
-        .map(|updated| updated > 0)
-        .map_err(query_error)
+        self.label_book(owner, name, Some(display_name), None).await
+    }
+
+    async fn describe_book(&self, owner: UserId, name: &str, description: &str) -> Result<bool, Error> {
+        self.label_book(owner, name, None, Some(description)).await
     }
 
     async fn cards(

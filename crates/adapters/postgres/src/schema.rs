@@ -72,6 +72,7 @@ diesel::table! {
         created_at -> Timestamptz,
         sync_seq -> BigInt,
         sync_floor -> BigInt,
+        description -> Text,
     }
 }
 

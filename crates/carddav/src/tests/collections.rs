@@ -1,4 +1,4 @@
-//! Address books: extended MKCOL, PROPPATCH displayname, DELETE.
+//! Address books: extended MKCOL, PROPPATCH displayname and description, DELETE.
 
 use super::*;
 
@@ -13,8 +13,11 @@ const MKCOL: &str = r#"<?xml version="1.0" encoding="utf-8" ?>
 
 const DISPLAYNAME: &str = r#"<propfind xmlns="DAV:"><prop><displayname/></prop></propfind>"#;
 
+const DESCRIPTION: &str = r#"<propfind xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><prop>
+    <C:addressbook-description/></prop></propfind>"#;
+
 #[actix_web::test]
-async fn extended_mkcol_makes_a_book_with_its_displayname() {
+async fn extended_mkcol_makes_a_book_with_its_displayname_and_description() {
     let app = service(backend()).await;
     let path = "/dav/addressbooks/ada/Work%20Stuff/";
     let made =
@@ -22,6 +25,8 @@ async fn extended_mkcol_makes_a_book_with_its_displayname() {
     assert_eq!(made.status, StatusCode::CREATED);
     let answer = send(&app, request("PROPFIND", path).set_payload(DISPLAYNAME)).await;
     assert_eq!(answer.response(path).ok(&Name::dav("displayname")).text, "Work people");
+    let answer = send(&app, request("PROPFIND", path).set_payload(DESCRIPTION)).await;
+    assert_eq!(answer.response(path).ok(&Name::carddav("addressbook-description")).text, "Colleagues");
     let home = send(
         &app,
         request("PROPFIND", "/dav/addressbooks/ada/").insert_header(("Depth", "1")).set_payload(DISPLAYNAME),
@@ -83,6 +88,21 @@ async fn proppatch_sets_and_removes_displayname_and_refuses_the_rest_atomically(
     assert_eq!(send(&app, request("PROPPATCH", path).set_payload(remove)).await.status, StatusCode::MULTI_STATUS);
     let read = send(&app, request("PROPFIND", path).set_payload(DISPLAYNAME)).await;
     assert_eq!(read.response(path).ok(&Name::dav("displayname")).text, "contacts", "falls back to the name");
+
+    // The description is set and removed the same way; a book without one answers it 404.
+    let describe = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop>
+        <C:addressbook-description>Family and friends</C:addressbook-description></D:prop></D:set>
+        </D:propertyupdate>"#;
+    let answer = send(&app, request("PROPPATCH", path).set_payload(describe)).await;
+    assert!(answer.response(path).status_of(&Name::carddav("addressbook-description")).unwrap().contains("200"));
+    let read = send(&app, request("PROPFIND", path).set_payload(DESCRIPTION)).await;
+    assert_eq!(read.response(path).ok(&Name::carddav("addressbook-description")).text, "Family and friends");
+    let undescribe = describe.replace("D:set", "D:remove").replace("Family and friends", "");
+    assert_eq!(send(&app, request("PROPPATCH", path).set_payload(undescribe)).await.status, StatusCode::MULTI_STATUS);
+    let read = send(&app, request("PROPFIND", path).set_payload(DESCRIPTION)).await;
+    let response = read.response(path);
+    let missing = response.status_of(&Name::carddav("addressbook-description")).unwrap();
+    assert!(missing.contains("404"), "{missing}");
 
     let principal = send(&app, request("PROPPATCH", "/dav/principals/ada/").set_payload(set)).await;
     assert!(principal.response("/dav/principals/ada/").status_of(&Name::dav("displayname")).unwrap().contains("403"));

@@ -258,6 +258,8 @@ pub struct Mkcol {
     pub resourcetype: Vec<Name>,
     /// The display name to give the new book.
     pub displayname: Option<String>,
+    /// The description to give it (`addressbook-description`).
+    pub description: Option<String>,
 }
 
 /// Reads an extended `MKCOL` body; an empty body is a plain `MKCOL`.
@@ -274,6 +276,8 @@ pub fn mkcol(body: &[u8]) -> Result<Mkcol, XmlError> {
                     request.resourcetype.extend(p.children.iter().map(|c| c.name.clone()));
                 } else if p.name.is_dav("displayname") {
                     request.displayname = Some(p.text.clone());
+                } else if p.name.is_carddav("addressbook-description") {
+                    request.description = Some(p.text.clone());
                 }
             }
         }

@@ -27,6 +27,8 @@ pub struct Book {
     pub name: String,
     /// Its human-readable name (empty: none set).
     pub display_name: String,
+    /// What it holds, in its owner's words (empty: none set).
+    pub description: String,
     /// The number of its latest change: the sync token and ctag.
     pub sync_seq: i64,
     /// The oldest sync token still answerable: tombstones up to it may have been purged.
@@ -78,12 +80,21 @@ pub trait AddressBookStore: Send + Sync + 'static {
     async fn books(&self, owner: UserId) -> Result<Vec<Book>, Error>;
     /// One book by name.
     async fn book(&self, owner: UserId, name: &str) -> Result<Option<Book>, Error>;
-    /// Creates a book; `false` when the name is taken (the unique constraint decides).
-    async fn create_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error>;
+    /// Creates a book with its display name and description (empty: none); `false` when the
+    /// name is taken (the unique constraint decides).
+    async fn create_book(
+        &self,
+        owner: UserId,
+        name: &str,
+        display_name: &str,
+        description: &str,
+    ) -> Result<bool, Error>;
     /// Deletes a book and its cards; `false` when there is no such book.
     async fn delete_book(&self, owner: UserId, name: &str) -> Result<bool, Error>;
     /// Sets a book's display name; `false` when there is no such book.
     async fn rename_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error>;
+    /// Sets a book's description (empty: none); `false` when there is no such book.
+    async fn describe_book(&self, owner: UserId, name: &str, description: &str) -> Result<bool, Error>;
     /// Up to `limit` cards of a book, by name (byte order) strictly after `after`; `None` when
     /// the book does not exist.
     async fn cards(

@@ -159,11 +159,23 @@ async fn another_users_paths_are_404_and_books_can_be_made_and_removed() {
 
     let mkcol = r#"<?xml version="1.0"?><d:mkcol xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav">
 <d:set><d:prop><d:resourcetype><d:collection/><c:addressbook/></d:resourcetype>
-<d:displayname>Work</d:displayname></d:prop></d:set></d:mkcol>"#;
+<d:displayname>Work</d:displayname><c:addressbook-description>Colleagues</c:addressbook-description>
+</d:prop></d:set></d:mkcol>"#;
     let made = dav(&app, "MKCOL", "/dav/addressbooks/ada/work/", "ada", &secret).body(mkcol).send().await.unwrap();
     assert_eq!(made.status(), StatusCode::CREATED);
     let home = dav(&app, "PROPFIND", "/dav/addressbooks/ada/", "ada", &secret).header("depth", "1").send().await;
     assert!(text(home.unwrap()).await.contains("Work"));
+    let described = r#"<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:prop>
+<c:addressbook-description/></d:prop></d:propfind>"#;
+    let book = dav(&app, "PROPFIND", "/dav/addressbooks/ada/work/", "ada", &secret).body(described).send().await;
+    assert!(text(book.unwrap()).await.contains(">Colleagues</"), "the description is kept");
+    let too_long = format!(
+        r#"<d:propertyupdate xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:set><d:prop>
+<c:addressbook-description>{}</c:addressbook-description></d:prop></d:set></d:propertyupdate>"#,
+        "x".repeat(1001)
+    );
+    let refused = dav(&app, "PROPPATCH", "/dav/addressbooks/ada/work/", "ada", &secret).body(too_long).send().await;
+    assert_eq!(refused.unwrap().status(), StatusCode::FORBIDDEN, "a description has at most 1,000 characters");
     let removed = dav(&app, "DELETE", "/dav/addressbooks/ada/work/", "ada", &secret).send().await.unwrap();
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     let default = dav(&app, "DELETE", "/dav/addressbooks/ada/contacts/", "ada", &secret).send().await.unwrap();

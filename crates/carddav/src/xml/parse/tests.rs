@@ -105,6 +105,7 @@ fn extended_mkcol_reads_resourcetype_and_displayname() {
         Mkcol {
             resourcetype: vec![Name::dav("collection"), Name::carddav("addressbook")],
             displayname: Some("Lisa's Contacts".into()),
+            description: Some("My primary address book.".into()),
         }
     );
     assert_eq!(mkcol(b"").unwrap(), Mkcol::default());

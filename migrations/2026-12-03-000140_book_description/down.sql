@@ -1,0 +1,1 @@
+ALTER TABLE address_books DROP COLUMN description;
