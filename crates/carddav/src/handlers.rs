@@ -369,7 +369,10 @@ pub async fn get<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavErro
     let etag = format!("\"{}\"", found.etag);
     let precondition = request::precondition(ctx.req.headers());
     if precondition.if_none_match.is_some_and(|m| m.matches(Some(&found.etag))) {
-        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header((header::VARY, "Accept"))
+            .finish());
     }
     let mut response = HttpResponse::Ok();
     // One tag for every version of the card, so the answer says it depends on `Accept`.

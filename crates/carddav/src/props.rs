@@ -93,6 +93,7 @@ fn all_names(resource: Resource<'_>, with_max_size: bool) -> Vec<Name> {
         Resource::Book(_) => {
             names.extend([
                 Name::dav("displayname"),
+                Name::carddav("addressbook-description"),
                 Name::dav("owner"),
                 Name::calserver("getctag"),
                 Name::dav("getetag"),

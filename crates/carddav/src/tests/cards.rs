@@ -37,6 +37,7 @@ async fn put_creates_then_replaces_and_get_reads_back_byte_for_byte() {
 
     let not_modified = send(&app, request("GET", CARD).insert_header(("If-None-Match", etag.as_str()))).await;
     assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(not_modified.header("vary"), Some("Accept"), "as the 200 it stands for");
 
     let replaced =
         send(&app, put(CARD, text.replace("Ada Lü", "Ada Lovelace")).insert_header(("If-Match", etag.as_str()))).await;

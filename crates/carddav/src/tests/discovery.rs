@@ -198,6 +198,13 @@ async fn allprop_and_propname_list_what_a_book_has() {
     let book = all.response("/dav/addressbooks/ada/contacts/");
     assert_eq!(book.ok(&Name::dav("displayname")).text, "Contacts");
     assert!(book.status_of(&Name::carddav("max-resource-size")).is_none(), "not in allprop");
+    let description = Name::carddav("addressbook-description");
+    assert!(book.status_of(&description).is_none(), "none set: not listed, not a 404 either");
+    let describe = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop>
+        <C:addressbook-description>Family</C:addressbook-description></D:prop></D:set></D:propertyupdate>"#;
+    send(&app, request("PROPPATCH", "/dav/addressbooks/ada/contacts/").set_payload(describe)).await;
+    let all = send(&app, request("PROPFIND", "/dav/addressbooks/ada/contacts/")).await;
+    assert_eq!(all.response("/dav/addressbooks/ada/contacts/").ok(&description).text, "Family");
 
     let names = send(
         &app,

@@ -6,7 +6,8 @@ use contacts_domain::addressbook::TOMBSTONE_RETENTION;
 use contacts_domain::contact::vcard::record;
 
 use super::*;
-use crate::test_fixtures::{TwoUsers, execute_sql, two_users};
+use crate::test_fixtures::{TwoUsers, assert_violates, execute_sql, two_users};
+use diesel::result::DatabaseErrorKind;
 
 /// A fresh database with the books store and two users (each with the default book).
 type Fixture = TwoUsers<PgAddressBooks>;
@@ -210,6 +211,12 @@ async fn renaming_and_deleting_touch_only_the_owners_book() {
     let work = f.book(f.ada, "work").await;
     assert_eq!((work.display_name.as_str(), work.description.as_str()), ("Office", "Everyone at the office"));
     assert!(!f.store.describe_book(f.grace, "work", "Mine").await.unwrap());
+    let too_long = format!("UPDATE address_books SET description = repeat('x', 1001) WHERE id = {}", work.id);
+    assert_violates(
+        execute_sql(&f.db, &too_long).await,
+        DatabaseErrorKind::CheckViolation,
+        "address_books_description_length",
+    );
     assert!(!f.store.rename_book(f.ada, "nope", "x").await.unwrap());
 
     assert!(!f.store.delete_book(f.grace, "work").await.unwrap());

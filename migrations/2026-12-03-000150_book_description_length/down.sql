@@ -1,0 +1,1 @@
+ALTER TABLE address_books DROP CONSTRAINT address_books_description_length;
