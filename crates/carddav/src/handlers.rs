@@ -296,6 +296,8 @@ pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) ->
     let mut ok = Vec::new();
     let mut forbidden = Vec::new();
     let mut failed_dependency = Vec::new();
+    // At most one value a label (the last one sent), so a body that sets one property many times
+    // is still at most one write a label.
     let mut labels: Vec<(BookLabel, Option<String>)> = Vec::new();
     for update in &updates {
         let name = match update {
@@ -310,12 +312,12 @@ pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) ->
                 PropUpdate::Set(_, value) => Some(value.clone()),
                 PropUpdate::Remove(_) => None,
             };
+            labels.retain(|(kept, _)| *kept != label);
             labels.push((label, value));
             ok.push(write::Node::empty(name.clone()));
         }
     }
     if let Some(book) = &book {
-        // In the order sent: a property set twice keeps the last value.
         for (label, value) in labels {
             ctx.backend.set_book_label(&ctx.user, &book.name, label, value.as_deref()).await?;
         }

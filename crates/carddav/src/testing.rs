@@ -60,6 +60,7 @@ struct State {
     books: BTreeMap<(i64, String), Book>,
     seq: u64,
     list_calls: usize,
+    label_writes: usize,
     failed_logins: Vec<ClientOrigin>,
 }
 
@@ -119,6 +120,11 @@ impl MemoryBackend {
     /// How many pages of cards were read so far.
     pub fn list_calls(&self) -> usize {
         self.lock().list_calls
+    }
+
+    /// How many times a book's display name or description was written so far.
+    pub fn label_writes(&self) -> usize {
+        self.lock().label_writes
     }
 
     /// The origins of failed Basic sign-ins, in order.
@@ -261,6 +267,7 @@ impl DavBackend for MemoryBackend {
         value: Option<&str>,
     ) -> Result<(), BackendError> {
         let mut state = self.lock();
+        state.label_writes += 1;
         let book = state.book(user, book)?;
         let field = match label {
             BookLabel::DisplayName => &mut book.displayname,

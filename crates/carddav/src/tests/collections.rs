@@ -89,6 +89,18 @@ async fn proppatch_sets_and_removes_displayname_and_refuses_the_rest_atomically(
     let read = send(&app, request("PROPFIND", path).set_payload(DISPLAYNAME)).await;
     assert_eq!(read.response(path).ok(&Name::dav("displayname")).text, "contacts", "falls back to the name");
 
+    // One property sent many times is one write, of its last value.
+    let backend = backend();
+    let counted = service(backend.clone()).await;
+    let many = format!(
+        r#"<D:propertyupdate xmlns:D="DAV:">{}<D:set><D:prop><D:displayname>Last</D:displayname></D:prop></D:set></D:propertyupdate>"#,
+        r#"<D:set><D:prop><D:displayname>Again</D:displayname></D:prop></D:set>"#.repeat(50)
+    );
+    assert_eq!(send(&counted, request("PROPPATCH", path).set_payload(many)).await.status, StatusCode::MULTI_STATUS);
+    assert_eq!(backend.label_writes(), 1);
+    let read = send(&counted, request("PROPFIND", path).set_payload(DISPLAYNAME)).await;
+    assert_eq!(read.response(path).ok(&Name::dav("displayname")).text, "Last");
+
     // The description is set and removed the same way; a book without one answers it 404.
     let describe = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop>
         <C:addressbook-description>Family and friends</C:addressbook-description></D:prop></D:set>
