@@ -113,8 +113,10 @@ impl Target {
     }
 }
 
+/// A segment's text, or `None` when it is not UTF-8 or holds a NUL: no stored name can hold
+/// one, and the database would refuse to even compare it.
 fn decode(segment: &str) -> Option<String> {
-    percent_decode_str(segment).decode_utf8().ok().map(|s| s.into_owned())
+    percent_decode_str(segment).decode_utf8().ok().filter(|s| !s.contains('\0')).map(|s| s.into_owned())
 }
 
 /// Percent-encodes one path segment.
@@ -178,6 +180,9 @@ mod tests {
             "/dav/addressbooks//contacts/",
             "/dav/addressbooks/ada/%2e%2e/",
             "/dav/addressbooks/ada/%FF/",
+            "/dav/addressbooks/ada/con%00tacts/",
+            "/dav/addressbooks/ada/contacts/x%00.vcf",
+            "/dav/principals/a%00da/",
         ] {
             assert_eq!(Target::parse(path), None, "{path}");
         }

@@ -59,13 +59,20 @@ impl<S: AppPasswordStore, C: Clock> AppPasswordService<S, C> {
         Self { store, clock }
     }
 
-    /// Makes an app password named `name` (1–100 characters, trimmed).
+    /// Makes an app password named `name` (1–100 characters, trimmed, one line without control
+    /// characters: it is shown in lists, and NUL cannot be stored at all).
     pub async fn create(&self, owner: UserId, name: Option<String>) -> Result<CreatedAppPassword, Error> {
         let name = name.ok_or_else(|| Error::invalid(FieldError::missing("name")))?;
         let name = name.trim();
         let chars = name.chars().count();
         if chars == 0 || chars > MAX_NAME_CHARS {
             return Err(Error::invalid(FieldError::new("name", Rule::Length { min: 1, max: MAX_NAME_CHARS })));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Error::invalid(FieldError::new(
+                "name",
+                Rule::ControlCharacters { line_breaks_allowed: false },
+            )));
         }
         let mut bytes = [0u8; SECRET_BYTES];
         getrandom::fill(&mut bytes).map_err(|e| Error::unexpected(e.to_string()))?;
@@ -87,7 +94,8 @@ impl<S: AppPasswordStore, C: Clock> AppPasswordService<S, C> {
     /// The user `login` (username or email) signs in as with `secret`, or
     /// [`Error::InvalidCredentials`] (which the login throttle counts).
     pub async fn verify(&self, login: &str, secret: &str) -> Result<(UserId, String), Error> {
-        if login.is_empty() || secret.is_empty() {
+        // A NUL cannot be in any stored login; asking the store would only be refused by it.
+        if login.is_empty() || secret.is_empty() || login.contains('\0') {
             return Err(Error::InvalidCredentials);
         }
         self.store.verify(login, &fingerprint(secret), self.clock.now()).await?.ok_or(Error::InvalidCredentials)

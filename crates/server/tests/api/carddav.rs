@@ -29,6 +29,11 @@ async fn app_passwords_are_shown_once_listed_without_secret_and_revocable() {
     let typed = app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&ada.token), &json!({"name": 5})).await;
     let typed = expect(typed, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(typed["detail"][0]["loc"], json!(["body", "name"]), "{typed}");
+    // A NUL cannot be stored: a 422 like any other control character, never the database's 500.
+    let nul =
+        app.send_json(Method::POST, "/api/users/me/app-passwords", Some(&ada.token), &json!({"name": "a\0b"})).await;
+    let nul = expect(nul, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(nul["detail"][0]["loc"], json!(["body", "name"]), "{nul}");
     let list = expect(app.get("/api/users/me/app-passwords", Some(&ada.token)).await, StatusCode::OK).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["name"], "phone");
@@ -39,6 +44,10 @@ async fn app_passwords_are_shown_once_listed_without_secret_and_revocable() {
     assert_eq!(ok.status(), StatusCode::MULTI_STATUS);
     let list = expect(app.get("/api/users/me/app-passwords", Some(&ada.token)).await, StatusCode::OK).await;
     assert!(list[0]["last_used_at"].is_string(), "use is recorded");
+    let nul_login = dav(&app, "PROPFIND", "/dav/", "a\0da", secret).header("depth", "0").send().await.unwrap();
+    assert_eq!(nul_login.status(), StatusCode::UNAUTHORIZED, "a NUL in the login is a wrong login");
+    let nul_path = dav(&app, "PROPFIND", "/dav/addressbooks/ada/con%00tacts/", "ada", secret);
+    assert_eq!(nul_path.header("depth", "0").send().await.unwrap().status(), StatusCode::NOT_FOUND);
 
     let bob = app.user("bob").await;
     let path = format!("/api/users/me/app-passwords/{}", made["id"]);

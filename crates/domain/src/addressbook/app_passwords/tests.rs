@@ -71,6 +71,12 @@ async fn names_are_required_and_1_to_100_characters_after_trimming() {
     assert_eq!(field_of(untouched().create(ADA, None).await.unwrap_err()), "name");
     assert_eq!(field_of(untouched().create(ADA, Some("   ".into())).await.unwrap_err()), "name");
     assert_eq!(field_of(untouched().create(ADA, Some("é".repeat(101))).await.unwrap_err()), "name");
+    for control in ["pho\0ne", "pho\nne", "pho\tne", "pho\u{1b}ne", "pho\u{85}ne"] {
+        let refused = untouched().create(ADA, Some(control.into())).await.unwrap_err();
+        let Error::Invalid(problems) = refused else { panic!("{control:?}: expected a validation error") };
+        assert_eq!(problems[0].field(), "name", "{control:?}");
+        assert_eq!(problems[0].rule, Rule::ControlCharacters { line_breaks_allowed: false }, "{control:?}");
+    }
 
     let (service, seen) = recording();
     let longest = "é".repeat(MAX_NAME_CHARS);
@@ -110,6 +116,7 @@ async fn empty_credentials_are_refused_without_a_lookup() {
     let service = untouched();
     assert!(matches!(service.verify("", "s3cret").await, Err(Error::InvalidCredentials)));
     assert!(matches!(service.verify("ada", "").await, Err(Error::InvalidCredentials)));
+    assert!(matches!(service.verify("a\0da", "s3cret").await, Err(Error::InvalidCredentials)), "NUL never stored");
 }
 
 #[tokio::test]
