@@ -107,9 +107,13 @@ fi
 
 # The server's own view: every 5xx it answered and every distinct error it logged.
 log=$(scratch_log)
-# Access-log lines read `INFO <METHOD> <path> <status> <bytes> <time>ms`.
-server_errors=$(printf '%s\n' "$log" | grep -cE ' INFO +[A-Z]+ /[^ ]* 5[0-9][0-9] ' || true)
-requests=$(printf '%s\n' "$log" | grep -cE ' INFO +[A-Z]+ /[^ ]* [0-9]{3} ' || true)
+# Access-log lines end `<METHOD> <path> <status> <bytes or -> <time>ms`, after the level and the
+# request's span (`INFO request{request_id=… method=… path=…}: `).
+access_line() {
+    printf '%s\n' "$log" | grep -E " INFO .* [A-Z]+ /[^ ]* $1 ([0-9]+|-) [0-9.]+ms\$" || true
+}
+server_errors=$(access_line '5[0-9][0-9]' | grep -c . || true)
+requests=$(access_line '[0-9]{3}' | grep -c . || true)
 echo
 echo "fuzz summary"
 echo "  requests answered:       $requests"
@@ -120,7 +124,13 @@ if printf '%s\n' "$log" | grep -q ' ERROR '; then
 fi
 if [ "$server_errors" -gt 0 ]; then
     echo "  requests answered with 5xx:"
-    printf '%s\n' "$log" | grep -E ' INFO +[A-Z]+ /[^ ]* 5[0-9][0-9] ' | sed -E 's/^[^ ]+ +INFO +//' | head -n 20 | sed 's/^/    /'
+    access_line '5[0-9][0-9]' | sed -E 's/^.*[}] *: +//' | head -n 20 | sed 's/^/    /'
+    [ "$status" -eq 0 ] && status=1
+fi
+# No access line at all means the log's shape changed under this script, and a 5xx would go
+# unseen: that fails the run too.
+if [ "$requests" -eq 0 ]; then
+    echo "  no access-log line was recognised in the server log: the 5xx check above saw nothing"
     [ "$status" -eq 0 ] && status=1
 fi
 case "$status" in
