@@ -100,6 +100,10 @@ pub fn parse_document(body: &[u8]) -> Result<Element, XmlError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlError::Malformed("nested too deeply".into()));
                 }
+                let qualified = start.name().into_inner();
+                if !super::is_qualified_name(qualified) {
+                    return Err(XmlError::Malformed("a tag whose name is not an XML name".into()));
+                }
                 let local = start.local_name().into_inner().to_owned();
                 let mut attrs = Vec::new();
                 for attr in start.attributes() {

@@ -41,6 +41,19 @@ fn wrong_roots_and_broken_xml_are_errors() {
 }
 
 #[test]
+fn a_tag_whose_name_is_not_an_xml_name_is_malformed() {
+    // quick-xml reads `<c:a/b/>` as an empty element named `c:a/b`; written back in a `404`
+    // propstat, such a name made the whole multistatus unreadable.
+    let ask =
+        |prop: &str| format!(r#"<d:propfind xmlns:d="DAV:" xmlns:c="urn:x"><d:prop>{prop}</d:prop></d:propfind>"#);
+    for bad in ["<c:a/b/>", "<d:a&amp;b/>", "<c:a:b/>", "<c:-a/>", "<c:a\u{1}/>"] {
+        assert!(matches!(propfind(ask(bad).as_bytes()), Err(XmlError::Malformed(_))), "{bad}");
+    }
+    let fine = propfind(ask("<c:a.b-c_d/><c:é/>").as_bytes()).unwrap();
+    assert_eq!(fine, Propfind::Prop(vec![Name::owned("urn:x", "a.b-c_d"), Name::owned("urn:x", "é")]));
+}
+
+#[test]
 fn a_character_xml_does_not_allow_is_malformed_as_a_reference_or_as_text() {
     let set = |name: &str| {
         format!(
