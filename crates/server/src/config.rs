@@ -249,8 +249,36 @@ where
     }
 }
 
-fn positive(source: &impl Source, var: &'static str, default: u64) -> Result<u64, ConfigError> {
-    match parsed(source, var, default)? {
+/// The most a lifetime or pause in seconds means: a century. The contract takes any positive
+/// integer; a larger one is read as this, since a clock, a token's expiry or a Redis key cannot
+/// reach beyond a few centuries without overflowing.
+pub const CENTURY_SECONDS: u64 = 100 * 365 * 86_400 + 25 * 86_400;
+/// A century in hours ([`CENTURY_SECONDS`], for `MAIL_RETRY_HOURS`).
+pub const CENTURY_HOURS: u64 = CENTURY_SECONDS / 3_600;
+/// The most a count, a rate or a size in bytes means (4 GiB, 4 billion failures): beyond what
+/// any request or counter reaches, and within every integer type they are compared with.
+pub const MOST_COUNT: u64 = u32::MAX as u64;
+
+/// A whole number of at most `ceiling`: any larger one, however many digits, is read as
+/// `ceiling` (see [`CENTURY_SECONDS`]).
+fn at_most(source: &impl Source, var: &'static str, default: u64, ceiling: u64) -> Result<u64, ConfigError> {
+    match source.get(var) {
+        None => Ok(default.min(ceiling)),
+        Some(raw) => {
+            let digits = raw.trim();
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                // All digits: only its size can fail to parse.
+                Ok(digits.parse::<u64>().unwrap_or(u64::MAX).min(ceiling))
+            } else {
+                Err(ConfigError::Invalid { var, reason: format!("{raw:?}: must be a whole number") })
+            }
+        }
+    }
+}
+
+/// A positive whole number of at most `ceiling` (larger ones are read as `ceiling`).
+fn positive(source: &impl Source, var: &'static str, default: u64, ceiling: u64) -> Result<u64, ConfigError> {
+    match at_most(source, var, default, ceiling)? {
         0 => Err(ConfigError::Invalid { var, reason: "must be a positive integer".into() }),
         n => Ok(n),
     }
@@ -312,30 +340,30 @@ impl Settings {
             host: source.get("HOST").unwrap_or_else(|| "0.0.0.0".into()),
             port: parsed(source, "PORT", 8000u16)?,
             smtp: smtp(source)?,
-            access_token_ttl: positive(source, "ACCESS_TOKEN_TTL_SECONDS", 900)?,
-            refresh_token_ttl: positive(source, "REFRESH_TOKEN_TTL_SECONDS", 604_800)?,
-            email_token_ttl: positive(source, "EMAIL_TOKEN_TTL_SECONDS", 86_400)?,
-            reset_token_ttl: positive(source, "RESET_TOKEN_TTL_SECONDS", 3_600)?,
-            user_cache_ttl: positive(source, "USER_CACHE_TTL_SECONDS", 900)?,
-            rate_limit_me_per_minute: positive(source, "RATE_LIMIT_ME_PER_MINUTE", 10)?,
+            access_token_ttl: positive(source, "ACCESS_TOKEN_TTL_SECONDS", 900, CENTURY_SECONDS)?,
+            refresh_token_ttl: positive(source, "REFRESH_TOKEN_TTL_SECONDS", 604_800, CENTURY_SECONDS)?,
+            email_token_ttl: positive(source, "EMAIL_TOKEN_TTL_SECONDS", 86_400, CENTURY_SECONDS)?,
+            reset_token_ttl: positive(source, "RESET_TOKEN_TTL_SECONDS", 3_600, CENTURY_SECONDS)?,
+            user_cache_ttl: positive(source, "USER_CACHE_TTL_SECONDS", 900, CENTURY_SECONDS)?,
+            rate_limit_me_per_minute: positive(source, "RATE_LIMIT_ME_PER_MINUTE", 10, MOST_COUNT)?,
             cors_origins: cors_origins(source)?,
             avatar_dir: PathBuf::from(source.get("AVATAR_DIR").unwrap_or_else(|| "./media".into())),
-            max_avatar_bytes: positive(source, "MAX_AVATAR_BYTES", 5 * 1024 * 1024)?,
-            max_import_bytes: positive(source, "MAX_IMPORT_BYTES", 10 * 1024 * 1024)?,
+            max_avatar_bytes: positive(source, "MAX_AVATAR_BYTES", 5 * 1024 * 1024, MOST_COUNT)?,
+            max_import_bytes: positive(source, "MAX_IMPORT_BYTES", 10 * 1024 * 1024, MOST_COUNT)?,
             bcrypt_cost,
             avatar_store: avatar_store(source)?,
             metrics_addr: metrics_addr(source)?,
             log_format: log_format(source)?,
             request_body_timeout: contacts_http::BODY_TIMEOUT,
-            mail_cooldown_seconds: parsed(source, "MAIL_COOLDOWN_SECONDS", 60u64)?,
-            mail_daily_limit: positive(source, "MAIL_DAILY_LIMIT", 10)?,
-            mail_retry_hours: positive(source, "MAIL_RETRY_HOURS", 24)?,
-            login_max_failures: positive(source, "LOGIN_MAX_FAILURES", 5)?,
-            login_max_failures_per_ip: positive(source, "LOGIN_MAX_FAILURES_PER_IP", 100)?,
-            login_lockout_seconds: positive(source, "LOGIN_LOCKOUT_SECONDS", 900)?,
+            mail_cooldown_seconds: at_most(source, "MAIL_COOLDOWN_SECONDS", 60, CENTURY_SECONDS)?,
+            mail_daily_limit: positive(source, "MAIL_DAILY_LIMIT", 10, MOST_COUNT)?,
+            mail_retry_hours: positive(source, "MAIL_RETRY_HOURS", 24, CENTURY_HOURS)?,
+            login_max_failures: positive(source, "LOGIN_MAX_FAILURES", 5, MOST_COUNT)?,
+            login_max_failures_per_ip: positive(source, "LOGIN_MAX_FAILURES_PER_IP", 100, MOST_COUNT)?,
+            login_lockout_seconds: positive(source, "LOGIN_LOCKOUT_SECONDS", 900, CENTURY_SECONDS)?,
             trusted_proxies: trusted_proxies(source)?,
-            reminder_scan_seconds: parsed(source, "REMINDER_SCAN_SECONDS", 60u64)?,
-            list_cache_bytes: parsed(source, "LIST_CACHE_BYTES", 2 * 1024 * 1024)?,
+            reminder_scan_seconds: at_most(source, "REMINDER_SCAN_SECONDS", 60, CENTURY_SECONDS)?,
+            list_cache_bytes: at_most(source, "LIST_CACHE_BYTES", 2 * 1024 * 1024, MOST_COUNT)?,
         })
     }
 }

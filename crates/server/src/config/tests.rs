@@ -224,3 +224,36 @@ fn list_pages_keep_two_mib_unless_told_and_zero_keeps_none() {
     error_names(&[("LIST_CACHE_BYTES", "-1")], "LIST_CACHE_BYTES");
     error_names(&[("LIST_CACHE_BYTES", "2 MiB")], "LIST_CACHE_BYTES");
 }
+
+#[test]
+fn any_positive_integer_is_taken_and_one_past_what_clocks_and_counters_hold_is_read_as_the_ceiling() {
+    let huge = "3000000000000000000000000000";
+    let s = Settings::from_source(&source(&[
+        ("ACCESS_TOKEN_TTL_SECONDS", "10000000000000"),
+        ("REFRESH_TOKEN_TTL_SECONDS", huge),
+        ("LOGIN_LOCKOUT_SECONDS", "18446744073709551615"),
+        ("MAIL_RETRY_HOURS", "3000000000000000"),
+        ("MAIL_COOLDOWN_SECONDS", huge),
+        ("REMINDER_SCAN_SECONDS", huge),
+        ("LOGIN_MAX_FAILURES", huge),
+        ("MAX_IMPORT_BYTES", huge),
+        ("USER_CACHE_TTL_SECONDS", "3155760000"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (s.access_token_ttl, s.refresh_token_ttl, s.login_lockout_seconds),
+        (CENTURY_SECONDS, CENTURY_SECONDS, CENTURY_SECONDS)
+    );
+    assert_eq!((s.mail_cooldown_seconds, s.reminder_scan_seconds), (CENTURY_SECONDS, CENTURY_SECONDS));
+    assert_eq!(s.mail_retry_hours, CENTURY_HOURS);
+    assert_eq!((s.login_max_failures, s.max_import_bytes), (MOST_COUNT, MOST_COUNT));
+    assert_eq!(s.user_cache_ttl, 3_155_760_000, "a century itself is kept as it is");
+    // A century from now is still a time every clock and Redis can hold.
+    let later = chrono::Utc::now() + chrono::TimeDelta::seconds(CENTURY_SECONDS as i64);
+    assert!(later.timestamp() < i64::from(u32::MAX) * 2);
+    assert!(chrono::Utc::now().checked_add_signed(chrono::TimeDelta::hours(CENTURY_HOURS as i64)).is_some());
+    assert!(std::time::Instant::now().checked_add(std::time::Duration::from_secs(CENTURY_SECONDS)).is_some());
+    error_names(&[("ACCESS_TOKEN_TTL_SECONDS", "1e16")], "ACCESS_TOKEN_TTL_SECONDS");
+    error_names(&[("MAIL_RETRY_HOURS", "+5")], "MAIL_RETRY_HOURS");
+    error_names(&[("MAIL_COOLDOWN_SECONDS", "-1")], "MAIL_COOLDOWN_SECONDS");
+}
