@@ -275,6 +275,24 @@ impl DeliveryQueue for PgMailOutbox {
         Ok(claimed)
     }
 
+    async fn hold(&self, mail: &QueuedMail, now: DateTime<Utc>, lease: Duration) -> Result<bool, Error> {
+        let mut conn = self.db.conn().await?;
+        // `attempts` names the claim (each claim counts one): a mail claimed again by another
+        // instance has moved on, and this update finds nothing.
+        let held = diesel::sql_query(
+            "UPDATE mail_outbox SET next_attempt_at = $2 + make_interval(secs => $3) \
+             WHERE id = $1 AND attempts = $4 AND status = 'pending'",
+        )
+        .bind::<BigInt, _>(mail.id)
+        .bind::<Timestamptz, _>(now)
+        .bind::<Double, _>(lease.num_milliseconds() as f64 / 1000.0)
+        .bind::<Integer, _>(mail.attempts)
+        .execute(&mut conn)
+        .await
+        .map_err(query_error)?;
+        Ok(held == 1)
+    }
+
     async fn mark_sent(&self, mail: &QueuedMail, now: DateTime<Utc>) -> Result<bool, Error> {
         let mut conn = self.db.conn().await?;
         let updated = diesel::sql_query(

@@ -72,8 +72,8 @@ impl std::fmt::Debug for SmtpMailer {
 #[error("invalid mail settings")]
 pub struct MailSettingsError(#[source] Box<dyn std::error::Error + Send + Sync>);
 
-/// How long one delivery may take before it is given up; a slow mail server must not hold a
-/// registration request for long.
+/// How long one delivery may take, all of it, before it is given up (and retried later): well
+/// under the outbox's lease, so a mail being sent is never claimed by another instance.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl SmtpMailer {
@@ -113,7 +113,12 @@ impl SmtpMailer {
 impl Mailer for SmtpMailer {
     async fn send(&self, email: Email) -> Result<(), Error> {
         let message = self.message(email)?;
-        self.transport.send(message).await.map(|_| ()).map_err(Error::unexpected)
+        // lettre's timeout bounds each step of the conversation; this bounds the whole of it,
+        // so a mail server that answers every step slowly cannot outlast the outbox's lease.
+        match tokio::time::timeout(SEND_TIMEOUT, self.transport.send(message)).await {
+            Ok(sent) => sent.map(|_| ()).map_err(Error::unexpected),
+            Err(_) => Err(Error::unexpected(format!("the mail server took more than {} s", SEND_TIMEOUT.as_secs()))),
+        }
     }
 }
 

@@ -43,6 +43,34 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
 }
 
 #[tokio::test]
+async fn a_server_slow_at_every_step_is_given_up_after_the_send_timeout_as_a_whole() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    // Each answer comes after 4 s, within lettre's per-step timeout: the conversation as a
+    // whole would take over 20 s.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let pause = std::time::Duration::from_secs(4);
+        tokio::time::sleep(pause).await;
+        write.write_all(b"220 slow.test ESMTP\r\n").await.unwrap();
+        while let Ok(Some(_)) = lines.next_line().await {
+            tokio::time::sleep(pause).await;
+            if write.write_all(b"250 ok\r\n").await.is_err() {
+                break;
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let outcome = SmtpMailer::new(&settings(port)).unwrap().send(email("ada@example.org")).await;
+    let Err(Error::Unexpected(reason)) = outcome else { panic!("expected a timeout, got {outcome:?}") };
+    assert!(reason.to_string().contains("more than 10 s"), "{reason}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "given up at the timeout, not at the end");
+}
+
+#[tokio::test]
 async fn the_log_mailer_always_succeeds() {
     assert!(AnyMailer::Log(LogMailer).send(email("ada@example.org")).await.is_ok());
 }

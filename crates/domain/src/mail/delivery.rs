@@ -31,6 +31,11 @@ pub trait DeliveryQueue: Send + Sync + 'static {
     /// out, which it only does if this worker died while sending.
     async fn claim(&self, now: DateTime<Utc>, lease: Duration, limit: i64) -> Result<Vec<QueuedMail>, Error>;
 
+    /// Holds one claimed mail for `lease` more from `now`, just before it is sent: a batch's
+    /// lease covers its first sends, not twenty slow ones. `false` when the claim was lost
+    /// (its lease ran out and another instance claimed the mail): then it must not be sent.
+    async fn hold(&self, mail: &QueuedMail, now: DateTime<Utc>, lease: Duration) -> Result<bool, Error>;
+
     /// Marks the claimed mail sent; `false` when the claim was lost (the lease ran out and
     /// another worker took it).
     async fn mark_sent(&self, mail: &QueuedMail, now: DateTime<Utc>) -> Result<bool, Error>;
@@ -63,7 +68,8 @@ pub struct Attempt {
 pub struct DeliverySettings {
     /// How long a failing mail is retried, counted from when it was queued.
     pub retry_window: Duration,
-    /// How long a claim holds a mail; longer than any one send may take.
+    /// How long a claim holds a mail, renewed just before each send; longer than any one send
+    /// may take (the SMTP mailer gives one up after 10 s).
     pub lease: Duration,
     /// Mails claimed at once.
     pub batch: i64,
@@ -116,6 +122,12 @@ where
         let mut attempts = Vec::with_capacity(batch.len());
         for mail in batch {
             let kind = mail.kind;
+            // Each send is bounded by the mailer (well under the lease), so a mail held here
+            // is still this instance's when the mail server takes it.
+            if !self.queue.hold(&mail, self.clock.now(), self.settings.lease).await? {
+                tracing::warn!(mail_id = mail.id, "a mail's claim ran out before it was sent; another instance has it");
+                continue;
+            }
             attempts.push(Attempt { kind, sent: self.deliver(mail).await? });
         }
         Ok(attempts)

@@ -43,6 +43,27 @@ async fn a_claimed_mail_is_not_claimed_again_until_its_lease_runs_out() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_held_mail_stays_its_claimers_and_a_lost_claim_cannot_be_held() {
+    let (_test_db, db) = migrated_db().await;
+    let outbox = outbox(&db, 0, 10);
+    assert!(outbox.queue(MailKind::Confirmation, mail_to("a@example.org"), MailEffect::None).await.unwrap());
+    let now = Utc::now() + Duration::seconds(1);
+    let lease = Duration::seconds(60);
+    let mine = outbox.claim(now, lease, 10).await.unwrap().remove(0);
+
+    // Fifty seconds of slow sends later, the mail is held for another minute before its turn.
+    assert!(outbox.hold(&mine, now + Duration::seconds(50), lease).await.unwrap());
+    assert!(
+        outbox.claim(now + Duration::seconds(70), lease, 10).await.unwrap().is_empty(),
+        "held past the first lease"
+    );
+    let theirs = outbox.claim(now + Duration::seconds(111), lease, 10).await.unwrap().remove(0);
+    assert_eq!(theirs.attempts, 2, "the hold ran out too: another instance claims it");
+    assert!(!outbox.hold(&mine, now + Duration::seconds(112), lease).await.unwrap(), "mine is lost");
+    assert!(outbox.hold(&theirs, now + Duration::seconds(112), lease).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn concurrent_claims_never_share_a_mail() {
     let (_test_db, db) = migrated_db().await;
     let outbox = outbox(&db, 0, 100);
