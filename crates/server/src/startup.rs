@@ -18,7 +18,7 @@ use contacts_domain::auth::{AuthPorts, AuthService, AuthSettings};
 use contacts_domain::contact::ContactService;
 use contacts_domain::mail::{DeliverySettings, DeliveryWorker, Links};
 use contacts_domain::throttle::{LoginThrottle, ThrottleSettings};
-use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService};
+use contacts_domain::user::{CachedUsers, ProfilePorts, ProfileService, UserCache};
 use contacts_domain::{Clock, HealthCheck, SystemClock};
 use contacts_http::AppState;
 use contacts_postgres::{
@@ -32,6 +32,28 @@ use crate::dav::DavStore;
 use crate::observability::access_log;
 use crate::observability::metrics::{self, PoolFigures};
 use crate::observability::metrics_listener;
+
+/// Drops the cached copy of every user changed anywhere, as PostgreSQL announces the change:
+/// a change made where the cache could not be reached (`set-role` without Redis or while Redis
+/// was down, an operator's SQL) is seen on the next request all the same.
+///
+/// Without Redis the copies are this process's own, and a listener that lost notices (its
+/// connection broke) forgets them all. With Redis every instance drops the shared copy; the
+/// instance that made a change has dropped it already, so a lost notice is left to the copy's
+/// lifetime, and a drop Redis refuses is remembered by the cache (never served, dropped when
+/// Redis answers).
+async fn forget_changed_users(database_url: String, cache: AnyCache) {
+    listen_for_user_changes(database_url, move |change| match (&cache, change) {
+        (AnyCache::Memory(memory), UserChange::One(id)) => memory.forget_user(id),
+        (AnyCache::Memory(memory), UserChange::Any) => memory.forget_users(),
+        (AnyCache::Redis(redis), UserChange::One(id)) => {
+            let redis = redis.clone();
+            tokio::spawn(async move { redis.remove(id).await });
+        }
+        (AnyCache::Redis(_), UserChange::Any) => {}
+    })
+    .await
+}
 
 /// Connections in the PostgreSQL pool, shared by all workers.
 const DB_POOL_SIZE: usize = 16;
@@ -152,16 +174,7 @@ impl Application {
         let worker = delivery_worker(&settings, outbox.clone())?;
         let delivery = (tokio::spawn(crate::delivery::run(worker, outbox.queued(), stopping)), stop_delivery);
         let mut background = vec![tokio::spawn(run_maintenance(auth, books))];
-        if let AnyCache::Memory(memory) = cache {
-            // Without Redis the users are kept in this process: it hears of changes made by
-            // another (`set-role`, an operator's SQL) from PostgreSQL and drops its copy.
-            background.push(tokio::spawn(listen_for_user_changes(settings.database_url.clone(), move |change| {
-                match change {
-                    UserChange::One(id) => memory.forget_user(id),
-                    UserChange::Any => memory.forget_users(),
-                }
-            })));
-        }
+        background.push(tokio::spawn(forget_changed_users(settings.database_url.clone(), cache)));
         if settings.reminder_scan_seconds > 0 {
             let pass = crate::reminders::pass(&settings, database.clone(), outbox.queued());
             let every = std::time::Duration::from_secs(settings.reminder_scan_seconds);
