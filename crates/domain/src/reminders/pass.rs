@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::digest::{BirthdayContact, digest_entries, reminder_digest};
-use super::schedule::next_run_after;
+use super::schedule::{hour_of_the_day, next_run_after};
 use super::settings::{ReminderSettings, SettingsPatch};
 use crate::EmailAddress;
 use crate::auth::{Claims, TokenCodec, TokenKind};
@@ -96,22 +96,38 @@ where
     }
 
     /// One pass as if the clock said `now`; returns how many mails it queued.
+    ///
+    /// A pass ahead of the clock (`send-reminders --at` a later time, to try a time zone out)
+    /// does not put the users' real digests off until then: once it is done, each user it
+    /// looked at is due again from their hour of the real today (the run recorded per local
+    /// date keeps that from mailing twice; until then their next run stays past the pass's
+    /// time, so the pass does not take them twice). Unsubscribe links are signed at the real
+    /// time, so a pass for a past time mails links that work.
     pub async fn run_at(&self, now: DateTime<Utc>) -> Result<u64, Error> {
+        let real = self.clock.now();
         let mut queued = 0;
+        let mut ahead_of_the_clock = Vec::new();
         loop {
             let batch = self.store.claim_due(now, LEASE, BATCH).await?;
             if batch.is_empty() {
-                return Ok(queued);
+                break;
             }
             for user in batch {
-                if self.remind(&user, now).await? {
+                if self.remind(&user, now, real).await? {
                     queued += 1;
+                }
+                if now > real {
+                    ahead_of_the_clock.push((user.id, hour_of_the_day(&user.settings, real)));
                 }
             }
         }
+        for (user, due_again) in ahead_of_the_clock {
+            self.store.reschedule(user, due_again).await?;
+        }
+        Ok(queued)
     }
 
-    async fn remind(&self, user: &DueUser, now: DateTime<Utc>) -> Result<bool, Error> {
+    async fn remind(&self, user: &DueUser, now: DateTime<Utc>, real: DateTime<Utc>) -> Result<bool, Error> {
         let next_run = next_run_after(&user.settings, now);
         let Some(today) = user.settings.due_date(now).filter(|_| user.confirmed) else {
             self.store.reschedule(user.id, next_run).await?;
@@ -123,18 +139,18 @@ where
         let mail = if entries.is_empty() {
             None
         } else {
-            let link = self.links.unsubscribe_reminders(&self.unsubscribe_token(user, now)?);
+            let link = self.links.unsubscribe_reminders(&self.unsubscribe_token(user, real)?);
             Some(reminder_digest(user.email.clone(), &user.username, today, &entries, &link))
         };
         self.store.complete(user.id, today, mail, next_run).await
     }
 
-    fn unsubscribe_token(&self, user: &DueUser, now: DateTime<Utc>) -> Result<String, Error> {
+    fn unsubscribe_token(&self, user: &DueUser, real: DateTime<Utc>) -> Result<String, Error> {
         self.tokens.encode(&Claims {
             subject: user.id,
             kind: TokenKind::ReminderUnsubscribe,
-            issued_at: now,
-            expires_at: now + UNSUBSCRIBE_TTL,
+            issued_at: real,
+            expires_at: real + UNSUBSCRIBE_TTL,
             version: 0,
             session: None,
         })

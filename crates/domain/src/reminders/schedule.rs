@@ -46,16 +46,21 @@ impl ReminderSettings {
     }
 }
 
+/// The instant `now`'s local date reaches the user's hour, past or still to come.
+pub fn hour_of_the_day(settings: &ReminderSettings, now: DateTime<Utc>) -> DateTime<Utc> {
+    let tz = settings.timezone.tz();
+    instant_at(tz, local_moment(tz, now).date, settings.reminder_hour.get())
+}
+
 /// When to look at a user again after `now`: today's hour if it is still to come, otherwise
 /// tomorrow's (local days, so 23 or 25 hours apart across a daylight-saving change).
 pub fn next_run_after(settings: &ReminderSettings, now: DateTime<Utc>) -> DateTime<Utc> {
-    let tz = settings.timezone.tz();
-    let today = local_moment(tz, now).date;
-    let hour = settings.reminder_hour.get();
-    let at_today = instant_at(tz, today, hour);
+    let at_today = hour_of_the_day(settings, now);
     if at_today > now {
         return at_today;
     }
+    let tz = settings.timezone.tz();
+    let (today, hour) = (local_moment(tz, now).date, settings.reminder_hour.get());
     let tomorrow = today.checked_add_days(Days::new(1)).unwrap_or(today);
     instant_at(tz, tomorrow, hour)
 }
