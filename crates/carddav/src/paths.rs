@@ -94,6 +94,20 @@ impl Target {
         }
     }
 
+    /// The pattern of paths this resource's kind has (`/dav/addressbooks/{username}/{book}/`):
+    /// what a metric may be labelled with, never the names themselves.
+    pub fn pattern(&self) -> &'static str {
+        match self {
+            Self::Root => ROOT,
+            Self::Principals => "/dav/principals/",
+            Self::Principal(_) => "/dav/principals/{username}/",
+            Self::Homes => "/dav/addressbooks/",
+            Self::Home(_) => "/dav/addressbooks/{username}/",
+            Self::Book(..) => "/dav/addressbooks/{username}/{book}/",
+            Self::Card(..) => "/dav/addressbooks/{username}/{book}/{card}",
+        }
+    }
+
     /// Whether this resource is a collection (its href ends in `/`).
     pub fn is_collection(&self) -> bool {
         !matches!(self, Self::Card(..))

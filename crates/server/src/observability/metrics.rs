@@ -42,6 +42,18 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// The login route's pattern: a `429` there is a login refused by the throttle.
 const LOGIN_ROUTE: &str = "/api/auth/login";
 
+/// The `route` label of a request: its route's pattern as API.md writes it (`{id}` for the
+/// contact's id, which the REST routes name `{contact_id}` after the API they replace), the
+/// pattern of the CardDAV resource it names, or [`UNMATCHED_ROUTE`].
+fn route_label(req: &ServiceRequest) -> String {
+    match req.match_pattern() {
+        Some(pattern) => pattern.replace("{contact_id}", "{id}"),
+        None => contacts_carddav::paths::Target::parse(req.path())
+            .map_or(UNMATCHED_ROUTE, |target| target.pattern())
+            .to_owned(),
+    }
+}
+
 /// Whether a request is CardDAV's (`/dav/…` or the discovery URL), counted by method.
 fn is_dav(path: &str) -> bool {
     path == "/dav" || path.starts_with("/dav/") || path.starts_with("/.well-known/carddav")
@@ -133,14 +145,14 @@ pub fn record_outbox_pending(pending: u64) {
 }
 
 /// Middleware (for `actix_web::middleware::from_fn`): counts and times every request by method,
-/// route pattern (such as `/api/contacts/{contact_id}`) and status.
+/// route pattern (such as `/api/contacts/{id}`) and status.
 pub async fn track_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
-    let route = req.match_pattern().unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
+    let route = route_label(&req);
     if is_dav(req.path()) {
         counter!(names::DAV_REQUESTS, "method" => method.clone()).increment(1);
     }

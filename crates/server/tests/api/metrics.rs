@@ -5,7 +5,7 @@
 //! for this test's own series and never count exactly.
 
 use contacts_test_support::{PromSample, parse_prometheus};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
 use crate::helpers::*;
 
@@ -26,7 +26,8 @@ fn named<'a>(scrape: &'a [PromSample], name: &'a str) -> impl Iterator<Item = &'
     scrape.iter().filter(move |s| s.name == name)
 }
 
-const ROUTE: &str = "/api/contacts/{contact_id}";
+/// API.md's own example of a route label.
+const ROUTE: &str = "/api/contacts/{id}";
 
 #[tokio::test]
 async fn requests_are_counted_and_timed_by_route_pattern_on_the_metrics_port_only() {
@@ -110,8 +111,15 @@ async fn throttled_logins_and_dav_requests_are_counted() {
     assert_eq!(login().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     assert_eq!(login().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
     app.get("/.well-known/carddav", None).await;
+    // A CardDAV request is labelled with its resource's pattern, not lumped in with 404s.
+    let propfind = Method::from_bytes(b"PROPFIND").unwrap();
+    app.request(propfind, "/dav/addressbooks/ada/contacts/").header("depth", "0").send().await.unwrap();
 
     let after = scrape(&app).await;
+    let dav_route = named(&after, "http_requests_total")
+        .find(|s| label(s, "method") == "PROPFIND")
+        .map(|s| label(s, "route").to_owned());
+    assert_eq!(dav_route.as_deref(), Some("/dav/addressbooks/{username}/{book}/"));
     let throttled = |s: &[PromSample]| value(s, "login_throttled_total", "", "");
     assert!(throttled(&after) >= throttled(&before) + 1.0, "{} then {}", throttled(&before), throttled(&after));
     let dav_gets = |s: &[PromSample]| value(s, "dav_requests_total", "method", "GET");
