@@ -95,10 +95,19 @@ impl Database {
         PoolUsage { idle: status.available, in_use: status.size.saturating_sub(status.available), max: status.max_size }
     }
 
-    /// Checks that PostgreSQL answers a trivial query, for health checks.
+    /// Checks that PostgreSQL answers a trivial query within [`CONNECT_TIMEOUT`], for health
+    /// checks. A connection that does not answer in time (a server that hangs, a route that
+    /// went silent) is closed rather than returned to the pool: the probe says "down" in
+    /// seconds, and no request is handed that connection afterwards.
     pub async fn ping(&self) -> Result<(), Error> {
         let mut conn = self.conn().await?;
-        select_one(&mut conn).await.map_err(crate::error::query_error)
+        match tokio::time::timeout(CONNECT_TIMEOUT, select_one(&mut conn)).await {
+            Ok(answered) => answered.map_err(crate::error::query_error),
+            Err(_) => {
+                drop(Object::take(conn));
+                Err(Error::Unavailable("PostgreSQL did not answer within 3 s".into()))
+            }
+        }
     }
 }
 

@@ -158,6 +158,25 @@ async fn an_idle_connection_cut_off_silently_is_not_handed_out() {
 }
 
 #[tokio::test]
+async fn a_ping_on_a_busy_connection_that_went_silent_is_unavailable_in_seconds_and_the_connection_is_dropped() {
+    let test_db = TestDatabase::create().await;
+    let (credentials, rest) = test_db.url().split_once('@').unwrap();
+    let (server, database) = rest.split_once('/').unwrap();
+    let cut = Arc::new(AtomicBool::new(false));
+    let through_relay = format!("{credentials}@{}/{database}", relay(server.to_owned(), cut.clone()).await);
+    // In steady use: reused without a check, as a busy server's connections are.
+    let db = Database::connect_lazy(&through_relay, 1).unwrap();
+    db.ping().await.expect("ping through the relay");
+
+    cut.store(true, Ordering::Relaxed);
+    assert_unavailable_quickly("ping on a silent connection", db.ping()).await;
+    assert_eq!(db.usage().in_use + db.usage().idle, 0, "the silent connection is closed, not pooled again");
+
+    cut.store(false, Ordering::Relaxed);
+    db.ping().await.expect("a new connection once the route answers again");
+}
+
+#[tokio::test]
 async fn a_query_cut_off_by_a_server_shutdown_is_unavailable_not_unexpected() {
     let test_db = TestDatabase::create().await;
     let db = Database::connect_lazy(test_db.url(), 1).unwrap();
