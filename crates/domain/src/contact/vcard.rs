@@ -236,7 +236,9 @@ fn read(text: &str, controls: Arriving) -> Result<CardView, CardError> {
                     view.phones.push(TypedValue { value, kind: type_of(entry) });
                 }
             }
-            VCardProperty::Bday if view.birthday.is_none() => view.birthday = birthday_of(entry),
+            VCardProperty::Bday if view.birthday.is_none() => {
+                view.birthday = birthday_of(entry, written_birthday(text).as_deref());
+            }
             VCardProperty::Note if view.note.is_none() => view.note = text_of(entry),
             _ => {}
         }
@@ -320,16 +322,57 @@ fn omits_year(entry: &VCardEntry) -> bool {
         .any(|p| matches!(&p.name, VCardParameterName::Other(name) if name.eq_ignore_ascii_case("X-APPLE-OMIT-YEAR")))
 }
 
-fn birthday_of(entry: &VCardEntry) -> Option<CardBirthday> {
-    let date = entry.values.iter().find_map(VCardValue::as_partial_date_time)?;
-    let (month, day) = (u32::from(date.month?), u32::from(date.day?));
+/// The birthday a `BDAY` entry holds, if it is a day (with or without its year).
+///
+/// calcard reads a 4.0 date written in ISO 8601's extended form (`BDAY:1999-12-06`, the 3.0
+/// way, which many exporters keep) as a year and a month only; `written` (the `BDAY` line's
+/// text) is then read in that form.
+fn birthday_of(entry: &VCardEntry, written: Option<&str>) -> Option<CardBirthday> {
+    let parsed = entry.values.iter().find_map(VCardValue::as_partial_date_time);
+    let (year, month, day) = match parsed.and_then(|date| Some((date.year, date.month?, date.day?))) {
+        Some((year, month, day)) => (year, u32::from(month), u32::from(day)),
+        None => extended_date(written?)?,
+    };
     NaiveDate::from_ymd_opt(2000, month, day)?;
-    match date.year {
+    match year {
         Some(year) if !(year == OMITTED_YEAR && omits_year(entry)) => {
             NaiveDate::from_ymd_opt(i32::from(year), month, day).map(CardBirthday::Date)
         }
         _ => Some(CardBirthday::YearLess(MonthDay { month, day })),
     }
+}
+
+/// The first `BDAY` line's value as written in `card`.
+fn written_birthday(card: &str) -> Option<String> {
+    lines(card).into_iter().find(|line| line.name == "BDAY").and_then(|line| line_value(line.text))
+}
+
+/// The value of a property's line: what follows the first colon outside quotes, unfolded.
+fn line_value(line: &str) -> Option<String> {
+    let mut quoted = false;
+    let colon = line.char_indices().find(|&(_, c)| {
+        quoted ^= c == '"';
+        c == ':' && !quoted
+    })?;
+    Some(line[colon.0 + 1..].replace("\r\n ", "").replace("\r\n\t", "").replace("\n ", ""))
+}
+
+/// A date in ISO 8601's extended form, `YYYY-MM-DD` or `--MM-DD` (a time after `T` ignored),
+/// as `(year, month, day)`.
+fn extended_date(text: &str) -> Option<(Option<u16>, u32, u32)> {
+    let date = text.trim().split('T').next()?;
+    let (year, month_day) = match date.strip_prefix("--") {
+        Some(month_day) => (None, month_day),
+        None => {
+            let (year, month_day) = date.split_once('-')?;
+            let year = (year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit())).then(|| year.parse().ok())??;
+            (Some(year), month_day)
+        }
+    };
+    let (month, day) = month_day.split_once('-')?;
+    let two_digits =
+        |part: &str| (part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit())).then(|| part.parse().ok())?;
+    Some((year, two_digits(month)?, two_digits(day)?))
 }
 
 /// One logical content line of a card: its exact text (folds included) and its property name
@@ -611,8 +654,9 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
         return merged;
     }
     let Ok(mut parsed) = parse(&merged) else { return merged };
+    let written = written_birthday(&merged);
     for entry in parsed.entries.iter_mut().filter(|e| e.name == VCardProperty::Bday) {
-        convert_birthday(entry, target);
+        convert_birthday(entry, target, written.as_deref());
     }
     if !parsed.entries.iter().any(|e| e.name == VCardProperty::Fn) {
         // 3.0 and 4.0 require an FN, which a 2.1 card may lack (N alone): the name REST shows.
@@ -629,9 +673,22 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
 
 /// A year-less `BDAY` in the other version's form: `--MMDD` in 4.0, Apple's `1604-MM-DD` with
 /// `X-APPLE-OMIT-YEAR=1604` in 3.0 (which has no year-less dates). calcard rewrites syntax
-/// only, not values, so this is done here.
-fn convert_birthday(entry: &mut VCardEntry, target: VCardVersion) {
-    let Some(CardBirthday::YearLess(_)) = birthday_of(entry) else { return };
+/// only, not values, so this is done here. A date calcard read short (`1999-12-06` in 4.0,
+/// see [`birthday_of`]) is given its day back.
+fn convert_birthday(entry: &mut VCardEntry, target: VCardVersion, written: Option<&str>) {
+    let birthday = birthday_of(entry, written);
+    if let Some(CardBirthday::Date(date)) = birthday {
+        for value in &mut entry.values {
+            if let VCardValue::PartialDateTime(partial) = value
+                && partial.day.is_none()
+            {
+                partial.year = u16::try_from(date.year()).ok();
+                partial.month = u8::try_from(date.month()).ok();
+                partial.day = u8::try_from(date.day()).ok();
+            }
+        }
+    }
+    let Some(CardBirthday::YearLess(_)) = birthday else { return };
     let omit = VCardParameterName::Other("X-APPLE-OMIT-YEAR".to_owned());
     entry.params.retain(|p| p.name != omit);
     for value in &mut entry.values {

@@ -178,3 +178,31 @@ fn a_card_without_uid_gets_a_new_one_each_time() {
     assert!(a.card.ends_with(&format!("UID:{}\r\nEND:VCARD\r\n", a.uid)), "{}", a.card);
     assert_eq!(read_card(&a.card).unwrap().uid, Some(a.uid));
 }
+
+#[test]
+fn a_4_0_birthday_written_with_dashes_is_read_as_a_date() {
+    // RFC 6350 writes 4.0 dates without dashes, but many exporters keep 3.0's extended form;
+    // read as text, such a birthday was lost to REST, birthday lists and reminders.
+    let card = |bday: &str| format!("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ada\r\nBDAY:{bday}\r\nEND:VCARD\r\n");
+    let date = |y, m, d| Some(CardBirthday::Date(NaiveDate::from_ymd_opt(y, m, d).unwrap()));
+    assert_eq!(read_card(&card("1999-12-06")).unwrap().birthday, date(1999, 12, 6));
+    assert_eq!(read_card(&card("1999-12-06T00:00:00Z")).unwrap().birthday, date(1999, 12, 6));
+    assert_eq!(
+        read_card(&card("--12-06")).unwrap().birthday,
+        Some(CardBirthday::YearLess(MonthDay { month: 12, day: 6 }))
+    );
+    assert_eq!(read_card(&card("19991206")).unwrap().birthday, date(1999, 12, 6), "the RFC's own form");
+    for not_a_day in ["1999-02-30", "1999-12", "circa 1999", "--13-01"] {
+        assert_eq!(read_card(&card(not_a_day)).unwrap().birthday, None, "{not_a_day}");
+    }
+}
+
+#[test]
+fn a_4_0_birthday_with_dashes_keeps_its_day_in_a_3_0_conversion() {
+    let card = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;;;\r\nBDAY:1815-12-10\r\nEND:VCARD\r\n";
+    let view = read_card(card).unwrap();
+    let contact = contact_from(&view);
+    let v3 = render(card, &contact, false, Version::V3);
+    assert!(v3.contains("BDAY:1815-12-10\r\n"), "{v3}");
+    assert_eq!(read_card(&v3).unwrap().birthday, view.birthday);
+}
