@@ -61,13 +61,6 @@ impl Command {
 /// standard error.
 pub async fn run(args: Vec<String>) -> ExitCode {
     config::load_dotenv();
-    match config::log_format(&Environment) {
-        Ok(format) => telemetry::init_as(format),
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    }
     let command = match Command::parse(&args) {
         Ok(command) => command,
         Err(message) => {
@@ -75,6 +68,12 @@ pub async fn run(args: Vec<String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let to = if command == Command::Serve { telemetry::LogTo::Stdout } else { telemetry::LogTo::Stderr };
+    let logging = config::log_format(&Environment).map_err(|e| e.to_string()).and_then(|f| telemetry::init_as(f, to));
+    if let Err(error) = logging {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
     match execute(command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -13,20 +13,43 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::LogFormat;
 
-/// Installs the global text subscriber; later calls (as in tests) are ignored.
-pub fn init() {
-    init_as(LogFormat::Text);
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTo {
+    /// Standard output: the server's, where a container's logs are read.
+    Stdout,
+    /// Standard error: a one-shot command's, so that its standard output holds only its result
+    /// (`send-reminders` prints one number) whatever `RUST_LOG` lets through.
+    Stderr,
 }
 
-/// Installs the global subscriber in `format`; later calls are ignored. Log records from
-/// libraries that use the `log` crate are captured too.
-pub fn init_as(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = match format {
-        LogFormat::Text => builder.with_target(false).try_init(),
-        LogFormat::Json => builder.fmt_fields(JsonFields::new()).event_format(JsonLines).try_init(),
+/// Installs the global text subscriber on standard output; later calls (as in tests) are
+/// ignored, and so is a `RUST_LOG` that is not a filter.
+pub fn init() {
+    let _ = init_as(LogFormat::Text, LogTo::Stdout);
+}
+
+/// Installs the global subscriber in `format`, writing `to`; later calls are ignored. Log
+/// records from libraries that use the `log` crate are captured too. A `RUST_LOG` that is set
+/// but is not a filter is a mistake in configuration: the error names it (unset or empty:
+/// `info`).
+pub fn init_as(format: LogFormat, to: LogTo) -> Result<(), String> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => {
+            EnvFilter::try_new(&directives).map_err(|e| format!("RUST_LOG: {directives:?}: {e}"))?
+        }
+        _ => EnvFilter::new("info"),
     };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match (format, to) {
+        (LogFormat::Text, LogTo::Stdout) => builder.with_target(false).try_init(),
+        (LogFormat::Text, LogTo::Stderr) => builder.with_target(false).with_writer(std::io::stderr).try_init(),
+        (LogFormat::Json, LogTo::Stdout) => builder.fmt_fields(JsonFields::new()).event_format(JsonLines).try_init(),
+        (LogFormat::Json, LogTo::Stderr) => {
+            builder.fmt_fields(JsonFields::new()).event_format(JsonLines).with_writer(std::io::stderr).try_init()
+        }
+    };
+    Ok(())
 }
 
 /// Writes each event as one JSON object: `time` (RFC 3339, UTC), `level`, `target`, `message`,

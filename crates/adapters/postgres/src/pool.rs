@@ -95,7 +95,7 @@ impl Database {
         PoolUsage { idle: status.available, in_use: status.size.saturating_sub(status.available), max: status.max_size }
     }
 
-    /// Checks that PostgreSQL answers a trivial query within [`CONNECT_TIMEOUT`], for health
+    /// Checks that PostgreSQL answers a trivial query within 3 s (the pool's timeout), for health
     /// checks. A connection that does not answer in time (a server that hangs, a route that
     /// went silent) is closed rather than returned to the pool: the probe says "down" in
     /// seconds, and no request is handed that connection afterwards.

@@ -269,11 +269,21 @@ async fn send_reminders_runs_one_pass_at_the_time_given_and_prints_how_many_it_q
     // 06:00 in Tokyo is 21:00 UTC the day before; the digest is for the Tokyo date.
     contact_born(&app, &ada, "Bob", "2026-03-10T00:00:00Z".parse().unwrap()).await;
     set_settings(&app, &ada, json!({"timezone": "Asia/Tokyo", "reminder_hour": 6, "reminder_days": 0})).await;
-    let vars = [("DATABASE_URL", app.db.url()), ("JWT_SECRET", crate::helpers::JWT_SECRET), ("APP_BASE_URL", BASE_URL)];
+    // With every log line let through: they go to standard error, the count alone to standard
+    // output, as a cron job or a script reads it.
+    let vars = [
+        ("DATABASE_URL", app.db.url()),
+        ("JWT_SECRET", crate::helpers::JWT_SECRET),
+        ("APP_BASE_URL", BASE_URL),
+        ("RUST_LOG", "debug"),
+    ];
     let run = |at: &str| {
         let output = crate::cli::run(&["send-reminders", "--at", at], &vars);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert_eq!(stdout.lines().count(), 1, "one line: {stdout:?}");
+        assert!(!output.stderr.is_empty(), "the debug lines went to standard error");
+        stdout.trim().to_owned()
     };
     assert_eq!(run("2026-03-09T20:59:00Z"), "0", "05:59 in Tokyo: not yet");
     assert_eq!(run("2026-03-09T21:00:00Z"), "1");
@@ -284,6 +294,12 @@ async fn send_reminders_runs_one_pass_at_the_time_given_and_prints_how_many_it_q
     let refused = crate::cli::run(&["send-reminders", "--at", "tomorrow"], &vars);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("tomorrow"));
+    // A RUST_LOG that is not a filter is a mistake in configuration, named, not ignored.
+    let bad_filter = [("RUST_LOG", "[[["), ("DATABASE_URL", app.db.url())];
+    let refused = crate::cli::run(&["send-reminders"], &bad_filter);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.starts_with("error: RUST_LOG: \"[[[\"") && stderr.lines().count() == 1, "{stderr}");
 }
 
 #[tokio::test]
