@@ -75,18 +75,35 @@ async fn concurrent_claims_never_share_a_user() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_is_recorded_once_per_user_and_local_day_and_only_then_queues_its_mail() {
     let TwoUsers { store, db, ada, test_db: _test_db, .. } = two_users(store).await;
+    execute_sql(&db, &format!("UPDATE users SET confirmed = true WHERE id = {}", ada.0)).await.unwrap();
     let next = Utc::now() + Duration::days(1);
     assert!(store.complete(ada, day("2026-05-17"), Some(digest_to("ada@example.com")), next).await.unwrap());
     assert!(!store.complete(ada, day("2026-05-17"), Some(digest_to("ada@example.com")), next).await.unwrap());
     assert!(!store.complete(ada, day("2026-05-18"), None, next).await.unwrap(), "a day without birthdays");
 
-    execute_sql(&db, &format!("UPDATE users SET confirmed = true WHERE id = {}", ada.0)).await.unwrap();
     let outbox = PgMailOutbox::new(db.clone(), FloodGuard { cooldown_seconds: 0, daily_limit: 10 });
     let mails = outbox.claim(Utc::now(), Duration::seconds(60), 10).await.unwrap();
     assert_eq!(mails.len(), 1, "one mail for the day");
     assert_eq!(mails[0].kind, MailKind::BirthdayReminder);
     assert_eq!(mails[0].email.headers, digest_to("ada@example.com").headers);
     assert!(store.claim_due(Utc::now(), lease(), 10).await.unwrap().iter().all(|u| u.id != ada), "rescheduled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_who_confirms_is_looked_at_again_at_once_and_no_other_change_to_a_user_does_that() {
+    let TwoUsers { store, db, ada, test_db: _test_db, .. } = two_users(store).await;
+    // A pass found ada unconfirmed after her hour and moved her next look to tomorrow.
+    store.reschedule(ada, Utc::now() + Duration::days(1)).await.unwrap();
+    let due_now = |store: PgReminderStore| async move { ids(&store.claim_due(Utc::now(), lease(), 10).await.unwrap()) };
+    assert!(!due_now(store.clone()).await.contains(&ada));
+
+    execute_sql(&db, &format!("UPDATE users SET avatar = 'x' WHERE id = {}", ada.0)).await.unwrap();
+    assert!(!due_now(store.clone()).await.contains(&ada), "another change leaves the schedule alone");
+    execute_sql(&db, &format!("UPDATE users SET confirmed = true WHERE id = {}", ada.0)).await.unwrap();
+    assert!(due_now(store.clone()).await.contains(&ada), "confirmed: due at once");
+    store.reschedule(ada, Utc::now() + Duration::days(1)).await.unwrap();
+    execute_sql(&db, &format!("UPDATE users SET confirmed = true WHERE id = {}", ada.0)).await.unwrap();
+    assert!(!due_now(store).await.contains(&ada), "confirmed again changes nothing");
 }
 
 #[tokio::test(flavor = "multi_thread")]
