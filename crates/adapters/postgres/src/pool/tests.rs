@@ -139,13 +139,18 @@ async fn relay(target: String, cut: Arc<AtomicBool>) -> String {
     address
 }
 
+/// `test_db`'s URL through a [`relay`] that goes silent when `cut` is set.
+async fn relayed_url(test_db: &TestDatabase, cut: Arc<AtomicBool>) -> String {
+    let (credentials, rest) = test_db.url().split_once('@').unwrap();
+    let (server, database) = rest.split_once('/').unwrap();
+    format!("{credentials}@{}/{database}", relay(server.to_owned(), cut).await)
+}
+
 #[tokio::test]
 async fn an_idle_connection_cut_off_silently_is_not_handed_out() {
     let test_db = TestDatabase::create().await;
-    let (credentials, rest) = test_db.url().split_once('@').unwrap();
-    let (server, database) = rest.split_once('/').unwrap();
     let cut = Arc::new(AtomicBool::new(false));
-    let through_relay = format!("{credentials}@{}/{database}", relay(server.to_owned(), cut.clone()).await);
+    let through_relay = relayed_url(&test_db, cut.clone()).await;
     // Every connection counts as idle, so every reuse is checked.
     let db = Database::with_idle_check(&through_relay, 1, Duration::ZERO).unwrap();
     db.ping().await.expect("ping through the relay");
@@ -160,10 +165,8 @@ async fn an_idle_connection_cut_off_silently_is_not_handed_out() {
 #[tokio::test]
 async fn a_ping_on_a_busy_connection_that_went_silent_is_unavailable_in_seconds_and_the_connection_is_dropped() {
     let test_db = TestDatabase::create().await;
-    let (credentials, rest) = test_db.url().split_once('@').unwrap();
-    let (server, database) = rest.split_once('/').unwrap();
     let cut = Arc::new(AtomicBool::new(false));
-    let through_relay = format!("{credentials}@{}/{database}", relay(server.to_owned(), cut.clone()).await);
+    let through_relay = relayed_url(&test_db, cut.clone()).await;
     // In steady use: reused without a check, as a busy server's connections are.
     let db = Database::connect_lazy(&through_relay, 1).unwrap();
     db.ping().await.expect("ping through the relay");
