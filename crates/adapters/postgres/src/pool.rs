@@ -63,13 +63,20 @@ impl Database {
     /// Configures a pool of at most `max_size` connections to `url`. No connection is made
     /// until one is needed, so this succeeds even while PostgreSQL is down.
     pub fn connect_lazy(url: &str, max_size: usize) -> Result<Self, DatabaseError> {
-        Self::with_idle_check(url, max_size, IDLE_BEFORE_CHECK)
+        Self::with_checks(url, max_size, IDLE_BEFORE_CHECK, answers::ANSWER_WITHIN)
     }
 
-    /// [`Database::connect_lazy`], checking connections unused for `idle` before reuse.
-    pub(crate) fn with_idle_check(url: &str, max_size: usize, idle: Duration) -> Result<Self, DatabaseError> {
+    /// [`Database::connect_lazy`], checking connections unused for `idle` before reuse, and
+    /// closing one whose answer has not begun `answer_within` after a statement was sent.
+    pub(crate) fn with_checks(
+        url: &str,
+        max_size: usize,
+        idle: Duration,
+        answer_within: Duration,
+    ) -> Result<Self, DatabaseError> {
         let mut config = ManagerConfig::default();
         config.recycling_method = RecyclingMethod::Fast;
+        config.custom_setup = Box::new(move |url| answers::establish(url, answer_within));
         let manager = Manager::new_with_config(url, config);
         let pool = Pool::builder(manager)
             .max_size(max_size)
@@ -131,6 +138,8 @@ fn check_if_idle_for(idle: Duration) -> Hook<Manager> {
         })
     })
 }
+
+mod answers;
 
 #[cfg(test)]
 mod tests;

@@ -152,7 +152,7 @@ async fn an_idle_connection_cut_off_silently_is_not_handed_out() {
     let cut = Arc::new(AtomicBool::new(false));
     let through_relay = relayed_url(&test_db, cut.clone()).await;
     // Every connection counts as idle, so every reuse is checked.
-    let db = Database::with_idle_check(&through_relay, 1, Duration::ZERO).unwrap();
+    let db = Database::with_checks(&through_relay, 1, Duration::ZERO, answers::ANSWER_WITHIN).unwrap();
     db.ping().await.expect("ping through the relay");
 
     cut.store(true, Ordering::Relaxed);
@@ -177,6 +177,39 @@ async fn a_ping_on_a_busy_connection_that_went_silent_is_unavailable_in_seconds_
 
     cut.store(false, Ordering::Relaxed);
     db.ping().await.expect("a new connection once the route answers again");
+}
+
+#[tokio::test]
+async fn a_statement_on_a_connection_in_use_that_went_silent_fails_once_its_answer_is_overdue() {
+    let test_db = TestDatabase::create().await;
+    let cut = Arc::new(AtomicBool::new(false));
+    let through_relay = relayed_url(&test_db, cut.clone()).await;
+    let answer_within = Duration::from_secs(1);
+    // In steady use, so never checked before reuse: only the overdue answer can tell.
+    let db = Database::with_checks(&through_relay, 1, Duration::from_secs(3600), answer_within).unwrap();
+    execute_sql(&db, "SELECT 1").await.expect("through the relay");
+
+    cut.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    let answer = tokio::time::timeout(3 * PATIENCE, execute_sql(&db, "SELECT 1")).await.expect("an answer, not a hang");
+    let result = answer.map_err(crate::error::query_error);
+    assert!(matches!(result, Err(Error::Unavailable(_))), "{result:?}");
+    assert!(started.elapsed() >= answer_within && started.elapsed() < PATIENCE, "{:?}", started.elapsed());
+
+    // The dead connection is not handed out again: the next statement gets a new one.
+    cut.store(false, Ordering::Relaxed);
+    execute_sql(&db, "SELECT 1").await.expect("a new connection");
+}
+
+#[tokio::test]
+async fn a_slow_statement_that_answers_in_time_is_not_cut() {
+    let test_db = TestDatabase::create().await;
+    let db = Database::with_checks(test_db.url(), 1, IDLE_BEFORE_CHECK, Duration::from_secs(2)).unwrap();
+    // Half a second of silence, then the answer; and a connection left idle longer than the
+    // limit afterwards is still good (only a write waits for an answer).
+    execute_sql(&db, "SELECT pg_sleep(0.5)").await.expect("answered in time");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    db.ping().await.expect("an idle connection is not timed");
 }
 
 #[tokio::test]
