@@ -8,6 +8,8 @@
 mod memory;
 mod record;
 mod redis;
+#[cfg(test)]
+mod tests;
 
 pub use memory::MemoryCache;
 pub use redis::{RedisCache, RedisSettingsError};
@@ -38,14 +40,20 @@ impl AnyCache {
 pub const USER_CACHE_REQUESTS: &str = "user_cache_requests_total";
 
 impl UserCache for AnyCache {
-    /// Counts each lookup in [`USER_CACHE_REQUESTS`], so operators see the hit rate.
+    /// Counts each lookup in [`USER_CACHE_REQUESTS`], so operators see the hit rate. A lookup
+    /// Redis was not asked because the cache steps aside after a failure is an `error`: it is
+    /// answered as a miss, but the cache did not work.
     async fn get(&self, id: UserId) -> Result<Option<User>, Error> {
-        let found = match self {
-            Self::Redis(c) => c.get(id).await,
-            Self::Memory(c) => c.get(id).await,
+        let (found, aside) = match self {
+            Self::Redis(c) => {
+                let aside = c.is_stepped_aside();
+                (c.get(id).await, aside)
+            }
+            Self::Memory(c) => (c.get(id).await, false),
         };
         let result = match &found {
             Ok(Some(_)) => "hit",
+            Ok(None) if aside => "error",
             Ok(None) => "miss",
             Err(_) => "error",
         };

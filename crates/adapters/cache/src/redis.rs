@@ -86,6 +86,12 @@ impl RedisCache {
         self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Whether the cache steps aside now (a call failed less than two seconds ago): lookups
+    /// are answered as misses without asking Redis.
+    pub fn is_stepped_aside(&self) -> bool {
+        self.stepped_aside()
+    }
+
     /// Whether a call failed less than [`STEP_ASIDE`] ago.
     fn stepped_aside(&self) -> bool {
         self.health().aside_until.is_some_and(|until| Instant::now() < until)
