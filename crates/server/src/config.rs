@@ -149,12 +149,19 @@ pub fn log_format(source: &impl Source) -> Result<LogFormat, ConfigError> {
     }
 }
 
+/// `METRICS_ADDR`: an address and port (`0.0.0.0:9100`), or a host name and port
+/// (`localhost:9100`), resolved once at start to its first address.
 fn metrics_addr(source: &impl Source) -> Result<Option<SocketAddr>, ConfigError> {
     let Some(raw) = source.get("METRICS_ADDR") else { return Ok(None) };
-    raw.trim().parse().map(Some).map_err(|e| ConfigError::Invalid {
+    let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid {
         var: "METRICS_ADDR",
         reason: format!("{raw:?}: {e} (expected an address and port such as 0.0.0.0:9100)"),
-    })
+    };
+    if let Ok(address) = raw.trim().parse() {
+        return Ok(Some(address));
+    }
+    let mut found = std::net::ToSocketAddrs::to_socket_addrs(raw.trim()).map_err(|e| invalid(&e))?;
+    found.next().map(Some).ok_or_else(|| invalid(&"the name has no address"))
 }
 
 fn avatar_store(source: &impl Source) -> Result<AvatarStoreKind, ConfigError> {

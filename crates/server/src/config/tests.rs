@@ -140,6 +140,9 @@ fn s3_metrics_and_json_logs_are_read() {
     .unwrap();
     assert_eq!(s.log_format, LogFormat::Json);
     assert_eq!(s.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
+    let by_name = Settings::from_source(&source(&[("METRICS_ADDR", "localhost:9100")])).unwrap().metrics_addr;
+    let by_name = by_name.expect("a host name is resolved");
+    assert!(by_name.ip().is_loopback() && by_name.port() == 9100, "{by_name}");
     let AvatarStoreKind::S3(s3) = &s.avatar_store else { panic!("s3 expected") };
     assert_eq!((s3.bucket.as_str(), s3.region.as_str()), ("avatars", "us-east-1"));
     assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
@@ -150,6 +153,8 @@ fn s3_metrics_and_json_logs_are_read() {
 fn observability_and_storage_mistakes_are_named() {
     error_names(&[("LOG_FORMAT", "yaml")], "LOG_FORMAT");
     error_names(&[("METRICS_ADDR", "9100")], "METRICS_ADDR");
+    error_names(&[("METRICS_ADDR", "localhost")], "METRICS_ADDR");
+    error_names(&[("METRICS_ADDR", "no-such-host.invalid:9100")], "METRICS_ADDR");
     error_names(&[("AVATAR_STORE", "nfs")], "AVATAR_STORE");
     let s3 = [("AVATAR_STORE", "s3"), ("S3_BUCKET", "b"), ("S3_ACCESS_KEY_ID", "k"), ("S3_SECRET_ACCESS_KEY", "s")];
     for missing in ["S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] {
