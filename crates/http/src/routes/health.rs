@@ -7,9 +7,10 @@ use crate::dto::{ErrorBody, MessageBody, ReadinessBody};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The probes answer `HEAD` too (the status without the body), as some load balancers ask.
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").get(healthz))
-        .service(web::resource("/readyz").get(readyz))
+    cfg.service(web::resource("/healthz").get(healthz).head(healthz))
+        .service(web::resource("/readyz").get(readyz).head(readyz))
         .service(web::resource("/api/healthchecker").get(healthchecker));
 }
 

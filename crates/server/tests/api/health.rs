@@ -19,6 +19,11 @@ async fn probes_are_healthy_with_a_database() {
         expect(app.get("/readyz", None).await, StatusCode::OK).await,
         json!({"database": "ok", "cache": "ok", "avatars": "ok"})
     );
+    for probe in ["/healthz", "/readyz"] {
+        let head = app.request(reqwest::Method::HEAD, probe).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK, "HEAD {probe}, as load balancers may ask");
+        assert!(head.bytes().await.unwrap().is_empty());
+    }
 }
 
 #[tokio::test]
@@ -44,5 +49,7 @@ async fn without_the_database_routes_answer_503_quickly_and_liveness_stays_up() 
     }
     let ready = body(app.get("/readyz", None).await).await;
     assert_eq!(ready["database"], "unavailable");
+    let head = app.request(reqwest::Method::HEAD, "/readyz").send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::SERVICE_UNAVAILABLE);
     expect(app.get("/healthz", None).await, StatusCode::OK).await;
 }
