@@ -13,7 +13,8 @@
 #   - the big book next to it (issue 15): the list page, a `q` search, a page at skip=45000 and
 #     birthdays, each against the same request on the small book (the deep page against the
 #     small book's list page), each statement's plan taken right after its load; and a list
-#     page of 1,000 of the big book, an answer the size of its birthdays';
+#     page of 1,000 of the big book, an answer the size of its birthdays'; the birthday lists
+#     both kept (asked again) and every list read (on the process that keeps none);
 #   - create (other users' contacts into the same table: all connections into one book, then
 #     each into a book of its own), then the deep page again: the inserts clear visibility-map
 #     bits of the big book's pages;
@@ -333,6 +334,13 @@ pgbench -i -q "${SCRATCH_PG}/${pgdb}" >"$SCRATCH_DIR/pgbench-init.out" 2>&1
 # were kept, and as a page asked for the first time or after a change is), then on one that does.
 restart_server LIST_CACHE_BYTES=0
 measure list-unkept "list 20 contacts, no page kept (LIST_CACHE_BYTES=0)" list "$connections" "$reader_token"
+# The birthday lists on the same process: every list read, as a list asked for the first time
+# that day, or the first time after a change, is. The kept lists are measured with the big book's
+# other workloads below.
+measure_get birthdays-small-read "20: birthdays (days=7), every list read (LIST_CACHE_BYTES=0)" \
+    "/api/contacts/birthdays" "$reader_token"
+measure_get birthdays-big-read "50,000: birthdays (days=7), every list read (LIST_CACHE_BYTES=0)" \
+    "/api/contacts/birthdays" "$big_token"
 restart_server
 # Each floor right after the workload it bounds, so other work on the machine weighs on both alike.
 measure list "list 20 contacts" list "$connections" "$reader_token"
@@ -454,10 +462,13 @@ NEEDLES=$names measure new-search-big "50,000: a new search each request (a name
     new-search "$connections" "$big_token"
 # The statement of a first search, explained for one of those names (Johnson: 432 matches).
 plan search-first pattern=%johnson% first=1 last=20
-measure_get birthdays-small "20: birthdays (days=7)" "/api/contacts/birthdays" "$reader_token"
-measure_get birthdays-big "50,000: birthdays (days=7)" "/api/contacts/birthdays" "$big_token"
-# The last statement of a long list is a chunk's: consecutive days read together, at most
-# BIRTHDAY_CHUNK + 1 (501) of them, after no id.
+measure_get birthdays-small "20: birthdays (days=7), asked again (kept list)" "/api/contacts/birthdays" "$reader_token"
+measure_get birthdays-big "50,000: birthdays (days=7), asked again (kept list)" "/api/contacts/birthdays" "$big_token"
+# The loads above were answered from the kept lists after a lookup of the book's stamp; a list
+# not asked before is read, and the last statement of a long list is a chunk's: consecutive days
+# read together, at most BIRTHDAY_CHUNK + 1 (501) of them, after no id, explained for the
+# seven-day window.
+shape "/api/contacts/birthdays?days=6" "$big_token" >/dev/null
 plan birthdays-big codes="$codes" limit=501 after=0
 # An answer of the birthdays' size from the list: a page of 1,000 of the big book's contacts.
 # Contacts answered a second, birthdays against this page, say whether the birthday list costs
@@ -567,8 +578,9 @@ walk_of() {
     fi
 }
 big_birthdays=$(ratio "${rps[birthdays-big]}" "${rps[birthdays-small]}")
+big_birthdays_read=$(ratio "${rps[birthdays-big-read]}" "${rps[birthdays-small-read]}")
 birthday_count=$(printf '%s' "${answer[birthdays-big]}" | awk -F, '{ print $1 + 0 }')
-birthdays_vs_page=$(awk -v b="${rps[birthdays-big]}" -v n="$birthday_count" -v l="${rps[list-1000-big]}" \
+birthdays_vs_page=$(awk -v b="${rps[birthdays-big-read]}" -v n="$birthday_count" -v l="${rps[list-1000-big]}" \
     'BEGIN { if (l > 0) printf "%.2f", b * n / (l * 1000); else print "n/a" }')
 sync_books=$(ratio "${rps[dav-sync-big]}" "${rps[dav-sync-small]}")
 sync_vs_get=$(ratio "${rps[dav-sync-big]}" "${rps[dav-get-big]}")
@@ -623,7 +635,8 @@ for a page at skip=40000, against about 7,700 req/s for the list of a 20-contact
 | a new search each request (a first or last name, in a mix of capitals not asked before: nothing kept; ~460 matches in the big book), 50,000 ÷ 20 contacts ≥ 0.5 | — | **$new_search** (${rps[new-search-big]} ÷ ${rps[new-search-small]}) | $(at_least "$new_search" 0.5) |
 | page at skip=45000 ÷ the small book's list page ≥ 0.5 (both read: a deep page is never kept, so the small page is the one on the process that kept none) | 0.008 (65 req/s at skip=40000 ÷ ~7,700) | **$big_deep** (${rps[deep-big]} ÷ ${rps[list-unkept]}; ÷ the small page asked again, kept: $(ratio "${rps[deep-big]}" "${rps[list-small]}"); $(walk_of deep-big)) | $(at_least "$big_deep" 0.5) |
 | the same, after the create load put $created contacts of other users into the table | — | **$big_deep_after** (${rps[deep-after]} ÷ ${rps[list-unkept]}; $(walk_of deep-after)) | $(at_least "$big_deep_after" 0.5) |
-| birthdays (\`days=7\`), 50,000 ÷ 20 contacts ≥ 0.5 | not measured | **$big_birthdays** (${rps[birthdays-big]} ÷ ${rps[birthdays-small]}; answers: ${answer[birthdays-big]} against ${answer[birthdays-small]}; contacts answered a second ÷ the big book's list page of 1,000: $birthdays_vs_page) | $(at_least "$big_birthdays" 0.5) |
+| birthdays (\`days=7\`) asked again the same day (the kept list, sent once PostgreSQL says the book is unchanged), 50,000 ÷ 20 contacts ≥ 0.5 | not measured | **$big_birthdays** (${rps[birthdays-big]} ÷ ${rps[birthdays-small]}; answers: ${answer[birthdays-big]} against ${answer[birthdays-small]}) | $(at_least "$big_birthdays" 0.5) |
+| birthdays (\`days=7\`), every list read (the first of the day, or the first after a change), 50,000 ÷ 20 contacts ≥ 0.5 | 0.03 (2026-12-03 04:03) | **$big_birthdays_read** (${rps[birthdays-big-read]} ÷ ${rps[birthdays-small-read]}; contacts answered a second ÷ the big book's list page of 1,000: $birthdays_vs_page) | $(at_least "$big_birthdays_read" 0.5) |
 | list of 20 (small book) ÷ \`pgbench -S\` ≥ 0.40 | 0.26–0.28 (issue 15; 0.28 on 2026-11-25) | **$list_vs_pg** (${rps[list]} ÷ $pgbench_tps: the page asked again, answered from the instance's copy once PostgreSQL says the book is unchanged; with no page kept, every page read: $unkept_vs_pg, ${rps[list-unkept]} req/s) | $(at_least "$list_vs_pg" 0.40) |
 | login ÷ raw bcrypt ≥ 0.90 | 0.91 (2026-11-25) | **$login_vs_bcrypt** (${rps[login]} ÷ $bcrypt_rate) | $(at_least "$login_vs_bcrypt" 0.90) |
 | list p99 during logins ≤ 2 × quiet | 1.72 (2026-11-25) | **$p99_ratio** (the median of three back-to-back pairs: $p99_pairs; the first: $(fmt_ms "${p99[list-busy]}") ÷ $(fmt_ms "$(field list-quiet p99_us)"); the control, hashing outside the server: **$control_ratio** ($control_pairs)) | $(at_most "$p99_ratio" 2) |

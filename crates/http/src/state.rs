@@ -34,8 +34,9 @@ pub struct AppState {
     pub trusted_proxies: crate::TrustedProxies,
     /// The bound on vCard parsing and rendering off the executor (shared with CardDAV).
     pub card_work: crate::CardWork,
-    /// Recent list pages' JSON, each answered again while the book's stamp is unchanged.
-    pub list_pages: Arc<crate::ListPages>,
+    /// Recent list pages' and birthday lists' JSON, each answered again while the book's stamp
+    /// (and a birthday list's day) is unchanged.
+    pub kept: Arc<crate::KeptAnswers>,
 }
 
 impl std::fmt::Debug for AppState {

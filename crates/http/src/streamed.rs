@@ -1,6 +1,7 @@
 //! [`streamed`]: a response body read and written piece by piece (a whole-book export, a long
 //! birthday list), so memory does not grow with the book; [`json_array`], such a body that is
-//! one JSON array (a long birthday list, a long list page).
+//! one JSON array (a long birthday list, a long list page); [`recorded`], a body whose copy is
+//! handed on once it has all been sent (a long birthday list, kept).
 
 use std::future::Future;
 
@@ -81,6 +82,39 @@ where
     })
 }
 
+/// `body` as it is, and once all of it has been sent, a copy of it handed to `done`, unless it
+/// was longer than `most` bytes (the copy is then let go as soon as it grows past them) or broke
+/// off (an error: never a copy of half an answer).
+pub(crate) fn recorded<B>(
+    body: B,
+    most: usize,
+    done: impl FnOnce(Bytes),
+) -> impl Stream<Item = Result<Bytes, actix_web::Error>>
+where
+    B: Stream<Item = Result<Bytes, actix_web::Error>>,
+{
+    use futures_util::StreamExt;
+    let copy: Option<Vec<u8>> = Some(Vec::new());
+    futures_util::stream::unfold((Box::pin(body), copy, Some(done)), move |(mut body, mut copy, mut done)| async move {
+        match body.next().await {
+            Some(Ok(piece)) => {
+                copy = copy.filter(|c| c.len() + piece.len() <= most).map(|mut c| {
+                    c.extend_from_slice(&piece);
+                    c
+                });
+                Some((Ok(piece), (body, copy, done)))
+            }
+            Some(Err(broken)) => Some((Err(broken), (body, None, None))),
+            None => {
+                if let (Some(copy), Some(done)) = (copy, done.take()) {
+                    done(Bytes::from(copy));
+                }
+                None
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use futures_util::StreamExt;
@@ -110,6 +144,39 @@ mod tests {
         assert_eq!(pieces.len(), 3, "two pieces, the failure, then nothing: {pieces:?}");
         assert_eq!(pieces[..2], [Ok(Bytes::from("0")), Ok(Bytes::from("1"))]);
         assert!(pieces[2].is_err(), "the body ends in an error, not as if complete");
+    }
+
+    /// What `recorded` hands on for a body of `pieces` (an `Err` piece breaks it off) at most
+    /// `most` bytes long, with what the client receives.
+    async fn record(pieces: &[Result<&'static str, ()>], most: usize) -> (Option<Bytes>, Vec<Bytes>) {
+        let pieces: Vec<Result<Bytes, actix_web::Error>> = pieces
+            .iter()
+            .map(|p| {
+                p.map(|s| Bytes::from_static(s.as_bytes()))
+                    .map_err(|()| actix_web::error::ErrorInternalServerError("broken"))
+            })
+            .collect();
+        let copy = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let handed = copy.clone();
+        let body = recorded(futures_util::stream::iter(pieces), most, move |c| *handed.lock().unwrap() = Some(c));
+        let sent: Vec<Bytes> = body.filter_map(|p| std::future::ready(p.ok())).collect().await;
+        let copy = copy.lock().unwrap().take();
+        (copy, sent)
+    }
+
+    #[tokio::test]
+    async fn a_recorded_body_is_sent_as_it_is_and_its_copy_handed_on_once_complete() {
+        let (copy, sent) = record(&[Ok("[1"), Ok(",2"), Ok("]")], 5).await;
+        assert_eq!(sent, ["[1", ",2", "]"]);
+        assert_eq!(copy.as_deref(), Some(&b"[1,2]"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_recorded_body_too_long_or_broken_off_is_sent_but_not_handed_on() {
+        let (copy, sent) = record(&[Ok("[1"), Ok(",2"), Ok("]")], 4).await;
+        assert_eq!((copy, sent.len()), (None, 3), "longer than allowed");
+        let (copy, sent) = record(&[Ok("[1"), Err(()), Ok("]")], 100).await;
+        assert_eq!((copy, sent.len()), (None, 2), "broken off");
     }
 
     /// The array whose runs are `runs`, failing when asked for run `fail_at`, as its pieces.

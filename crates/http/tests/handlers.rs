@@ -3,21 +3,21 @@
 //! these tests also prove which use cases a request reaches.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use actix_web::http::StatusCode;
 use actix_web::{App, test, web};
-use chrono::{TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use contacts_domain::auth::{ConfirmationOutcome, MockAuthUseCases};
-use contacts_domain::contact::{BookStamp, Contact, ContactId, Listed, MockContactUseCases};
+use contacts_domain::contact::{BirthdayStamp, Birthdays, BookStamp, Contact, ContactId, Listed, MockContactUseCases};
 use contacts_domain::health::MockHealthCheck;
 use contacts_domain::reminders::MockReminderUseCases;
 use contacts_domain::throttle::{LoginThrottle, MockFailureCounter, ThrottleSettings};
 use contacts_domain::user::{MockProfileUseCases, Role, User, UserId};
 use contacts_domain::{Conflict, EmailAddress, Error, FieldError, Rule};
-use contacts_http::{AppState, CONFIRM_EMAIL_PATH, CardWork, ListPages, TrustedProxies};
+use contacts_http::{AppState, CONFIRM_EMAIL_PATH, CardWork, KeptAnswers, TrustedProxies};
 
 const TOKEN: &str = "a-valid-access-token";
 
@@ -54,6 +54,7 @@ impl Mocks {
     }
 
     fn state(self) -> web::Data<AppState> {
+        logs();
         web::Data::new(AppState {
             auth: Arc::new(self.auth),
             contacts: Arc::new(self.contacts),
@@ -69,7 +70,7 @@ impl Mocks {
             )),
             trusted_proxies: TrustedProxies::default(),
             card_work: CardWork::new(1),
-            list_pages: Arc::new(ListPages::new(1 << 20)),
+            kept: Arc::new(KeptAnswers::new(1 << 20)),
         })
     }
 }
@@ -191,6 +192,63 @@ async fn a_list_page_asked_again_is_answered_from_its_copy_while_the_book_says_u
 }
 
 #[actix_web::test]
+async fn a_birthday_list_asked_again_is_answered_from_its_copy_while_the_day_and_book_say_unchanged() {
+    let mut mocks = Mocks::signed_in();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let asked = seen.clone();
+    let on = |day: u32, book: i64| BirthdayStamp {
+        book: BookStamp(book),
+        today: NaiveDate::from_ymd_opt(2025, 6, day).unwrap(),
+    };
+    let mut answers = vec![
+        Birthdays::Read { first: vec![grace()], rest: None, stamp: Some(on(15, 41)) },
+        Birthdays::Unchanged,
+        Birthdays::Read { first: Vec::new(), rest: None, stamp: Some(on(15, 41)) },
+        Birthdays::Read { first: Vec::new(), rest: None, stamp: Some(on(16, 41)) },
+    ]
+    .into_iter();
+    mocks.contacts.expect_upcoming_birthdays().times(4).returning(move |owner, days, stamp| {
+        asked.lock().unwrap().push((owner, days, stamp));
+        Ok(answers.next().unwrap())
+    });
+    let app = test::init_service(App::new().configure(contacts_http::configure(mocks.state()))).await;
+    let get = async |uri: &str| {
+        let response = test::call_service(&app, bearer(test::TestRequest::get().uri(uri)).to_request()).await;
+        let kind = response.headers().get("Content-Type").map(|v| v.to_str().unwrap().to_owned());
+        let total = response.headers().get("X-Total-Count").cloned();
+        (response.status(), kind, total, test::read_body(response).await)
+    };
+
+    let first = get("/api/contacts/birthdays").await;
+    let again = get("/api/contacts/birthdays").await;
+    assert_eq!((first.0, first.1.as_deref(), &first.2), (StatusCode::OK, Some("application/json"), &None));
+    assert_eq!(serde_json::from_slice::<Value>(&first.3).unwrap()[0]["first_name"], "Grace");
+    assert_eq!(again, first, "the copy, byte for byte");
+    // Another window is another list; the next day's list replaces the copy.
+    assert_eq!(&get("/api/contacts/birthdays?days=30").await.3[..], b"[]");
+    assert_eq!(&get("/api/contacts/birthdays?days=7").await.3[..], b"[]");
+
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            (UserId(7), 7, None),
+            (UserId(7), 7, Some(on(15, 41))),
+            (UserId(7), 30, None),
+            (UserId(7), 7, Some(on(15, 41)))
+        ],
+        "each list's own copy's stamp is sent"
+    );
+}
+
+#[actix_web::test]
+async fn an_unchanged_birthday_list_without_a_copy_is_a_500_not_an_empty_list() {
+    let mut mocks = Mocks::signed_in();
+    mocks.contacts.expect_upcoming_birthdays().times(1).returning(|_, _, _| Ok(Birthdays::Unchanged));
+    let (status, _, _) = call(mocks, bearer(test::TestRequest::get().uri("/api/contacts/birthdays"))).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[actix_web::test]
 async fn unchanged_without_a_copy_is_a_500_not_an_empty_page() {
     let mut mocks = Mocks::signed_in();
     mocks.contacts.expect_list_since().times(1).returning(|_, _, _| Ok(Listed::Unchanged));
@@ -247,9 +305,24 @@ async fn an_unavailable_database_is_503_with_a_retry_hint() {
     assert_eq!(body, json!({"detail": "Service temporarily unavailable, try again shortly"}));
 }
 
-/// Log lines written while the guard lives.
+/// Log lines written by the tests of this binary.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
+
+/// Everything the tests of this binary log, from one subscriber installed before any test
+/// reaches a handler ([`Mocks::state`]). A subscriber set for one test (`set_default`) raced with
+/// tests on other threads reaching the same log statement first: it could stay switched off for
+/// that statement, and the log came back empty in about one run in three.
+fn logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other subscriber in this binary");
+        captured
+    })
+}
 
 impl Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -264,11 +337,6 @@ impl Write for Captured {
 
 #[actix_web::test]
 async fn an_unexpected_error_is_500_without_details_and_logged_with_its_cause_chain() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
     let mut mocks = Mocks::signed_in();
     mocks
         .profiles
@@ -277,7 +345,7 @@ async fn an_unexpected_error_is_500_without_details_and_logged_with_its_cause_ch
         .returning(|_| Err(Error::unexpected(Wrapped(std::io::Error::other("disk on fire")))));
     let (status, _, body) = call(mocks, bearer(test::TestRequest::get().uri("/api/users/me"))).await;
     assert_eq!((status, body), (StatusCode::INTERNAL_SERVER_ERROR, json!({"detail": "Internal server error"})));
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = String::from_utf8(logs().0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("unexpected error: reading the profile: disk on fire"), "{log}");
 }
 

@@ -90,7 +90,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// How often this instance runs a birthday reminder pass, seconds; 0: never.
     pub reminder_scan_seconds: u64,
-    /// The most bytes of list pages' JSON this instance keeps to answer again; 0: none.
+    /// The most bytes of list pages' and birthday lists' JSON this instance keeps to answer
+    /// again (half for each); 0: none.
     pub list_cache_bytes: u64,
 }
 
@@ -370,7 +371,7 @@ impl Settings {
             login_lockout_seconds: positive(source, "LOGIN_LOCKOUT_SECONDS", 900, CENTURY_SECONDS)?,
             trusted_proxies: trusted_proxies(source)?,
             reminder_scan_seconds: at_most(source, "REMINDER_SCAN_SECONDS", 60, CENTURY_SECONDS)?,
-            list_cache_bytes: at_most(source, "LIST_CACHE_BYTES", 2 * 1024 * 1024, MOST_COUNT)?,
+            list_cache_bytes: at_most(source, "LIST_CACHE_BYTES", 4 * 1024 * 1024, MOST_COUNT)?,
         })
     }
 }

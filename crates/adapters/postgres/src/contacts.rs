@@ -280,6 +280,22 @@ async fn whole_page(
     Ok((rows.into_iter().filter_map(|(_, _, row)| row).collect(), total, stamp))
 }
 
+/// Whether the owner's book stamp is still `seen`, the stamp of a copy the caller keeps (always
+/// `false` without one). The check is a lookup by key, as cheap as a statement gets: a list
+/// page's own statement, even told to skip its walk, cost PostgreSQL twice as much. A changed
+/// book takes a second statement, once after each change.
+async fn still_seen(conn: &mut AsyncPgConnection, owner: UserId, seen: Option<BookStamp>) -> Result<bool, Error> {
+    let Some(BookStamp(seen)) = seen else { return Ok(false) };
+    let stamp: Option<i64> = contact_counts::table
+        .filter(contact_counts::user_id.eq(owner.0))
+        .select(book_stamp())
+        .get_result(conn)
+        .await
+        .optional()
+        .map_err(query_error)?;
+    Ok(stamp == Some(seen))
+}
+
 /// The owner's contacts of `ids` (a kept search's page) by key, each with the owner's search
 /// stamp, read in the same snapshot.
 fn kept_rows(owner: UserId, ids: &[i64]) -> contacts::BoxedQuery<'_, Pg, (RowSql, Nullable<BigInt>)> {
@@ -382,20 +398,8 @@ impl ContactRepository for PgContactRepository {
             return Ok(Listed::Read { contacts, total, stamp: None });
         }
         let mut conn = self.db.conn().await?;
-        if let Some(BookStamp(seen)) = seen {
-            // The caller's copy is checked first with a lookup by key, as cheap as a statement
-            // gets: the page's own statement, even told to skip its walk, cost PostgreSQL twice
-            // as much. A changed book takes a second statement, once after each change.
-            let stamp: Option<i64> = contact_counts::table
-                .filter(contact_counts::user_id.eq(owner.0))
-                .select(book_stamp())
-                .get_result(&mut conn)
-                .await
-                .optional()
-                .map_err(query_error)?;
-            if stamp == Some(seen) {
-                return Ok(Listed::Unchanged);
-            }
+        if still_seen(&mut conn, owner, seen).await? {
+            return Ok(Listed::Unchanged);
         }
         let (rows, total, stamp) = whole_page(&mut conn, owner, page).await?;
         Ok(Listed::Read { contacts: rows.into_iter().map(Contact::from).collect(), total, stamp: stamp.map(BookStamp) })
@@ -440,16 +444,28 @@ impl ContactRepository for PgContactRepository {
         query.load::<ContactRow>(&mut conn).await.into_domain()
     }
 
-    async fn birthdays_up_to(&self, owner: UserId, days: &[MonthDay], most: i64) -> Result<BirthdayProbe, Error> {
+    async fn birthdays_up_to(
+        &self,
+        owner: UserId,
+        days: &[MonthDay],
+        most: i64,
+        seen: Option<BookStamp>,
+    ) -> Result<BirthdayProbe, Error> {
         let mut conn = self.db.conn().await?;
+        if still_seen(&mut conn, owner, seen).await? {
+            return Ok(BirthdayProbe::Unchanged);
+        }
         let codes: Vec<i16> = days.iter().map(|d| md_code(*d)).collect();
         let rows: Vec<birthday_probe::ProbeRow> =
             birthday_probe::ProbeQuery::new(owner.0, codes, most).load(&mut conn).await.map_err(query_error)?;
-        if let [(None, Some(days), Some(counts))] = rows.as_slice() {
+        // Every row carries the same stamp; there is always at least one (the left join's).
+        let stamp = rows.as_slice().first().and_then(|(.., stamp)| stamp.map(BookStamp));
+        if let [(None, Some(days), Some(counts), _)] = rows.as_slice() {
             let days = days.iter().map(|code| month_day(*code));
-            return Ok(BirthdayProbe::Counted(days.zip(counts.iter().copied()).collect()));
+            return Ok(BirthdayProbe::Counted { counts: days.zip(counts.iter().copied()).collect(), stamp });
         }
-        Ok(BirthdayProbe::All(rows.into_iter().filter_map(|(row, _, _)| row.map(Contact::from)).collect()))
+        let contacts = rows.into_iter().filter_map(|(row, ..)| row.map(Contact::from)).collect();
+        Ok(BirthdayProbe::All { contacts, stamp })
     }
 
     async fn import(&self, owner: UserId, cards: &[CardRecord]) -> Result<Vec<ImportOutcome>, Error> {

@@ -13,9 +13,9 @@ pub mod vcard;
 pub use birthday_list::{BIRTHDAY_CHUNK, BirthdayList};
 pub use birthdays::{MonthDay, birthday_window, next_birthday};
 pub use models::{
-    AdditionalInfo, Birthday, BookStamp, CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch,
-    ContactPatchInput, ImportOutcome, Listed, NewContact, Page, PersonName, Phone, StoredCard, TypedValue,
-    TypedValueInput, list_path,
+    AdditionalInfo, Birthday, BirthdayStamp, Birthdays, BookStamp, CardRecord, Contact, ContactFilter, ContactId,
+    ContactInput, ContactPatch, ContactPatchInput, ImportOutcome, Listed, NewContact, Page, PersonName, Phone,
+    StoredCard, TypedValue, TypedValueInput, list_path,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockContactRepository;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::birthday_list::BirthdayList;
 use super::birthdays::MonthDay;
 use crate::email::EmailAddress;
 use crate::error::{Error, FieldError, PathSegment, PhoneProblem, Problems, Rule, Unit, required};
@@ -475,6 +476,16 @@ pub struct Page {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BookStamp(pub i64);
 
+/// What a birthday list was read at: the owner's book stamp and the day its window starts. The
+/// list is the same answer while both are, so a caller keeping a copy of it asks with this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BirthdayStamp {
+    /// The owner's book stamp, read no later than the list's first contact.
+    pub book: BookStamp,
+    /// The first day of the window (UTC).
+    pub today: NaiveDate,
+}
+
 /// A page of the list, or word that the caller's copy of it is still the page.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Listed {
@@ -489,6 +500,22 @@ pub enum Listed {
         /// The stamp the page was read at, when the page may be kept and asked about again
         /// (pages of the whole book that are not too deep); `None` otherwise.
         stamp: Option<BookStamp>,
+    },
+}
+
+/// A birthday list, or word that the caller's copy of it is still the list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Birthdays {
+    /// The day and the book are still those of the stamp the caller gave: its copy is current.
+    Unchanged,
+    /// The list was read.
+    Read {
+        /// The list, or its first chunk, soonest first.
+        first: Vec<Contact>,
+        /// The rest of a list too long to read at once.
+        rest: Option<BirthdayList>,
+        /// What the list was read at (`None` for an owner who never had a contact).
+        stamp: Option<BirthdayStamp>,
     },
 }
 

@@ -11,11 +11,24 @@ use crate::user::UserId;
 /// What [`ContactRepository::birthdays_up_to`] found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BirthdayProbe {
+    /// The book's stamp is still the one the caller gave: nothing else was read.
+    Unchanged,
     /// Every contact with a birthday on the days asked (no more than asked for), in id order.
-    All(Vec<Contact>),
+    All {
+        /// The contacts.
+        contacts: Vec<Contact>,
+        /// The owner's book stamp in the same snapshot (`None` for an owner who never had a
+        /// contact).
+        stamp: Option<BookStamp>,
+    },
     /// More than asked for: how many fall on each day (days without any may be left out). No
     /// contact was read.
-    Counted(Vec<(MonthDay, i64)>),
+    Counted {
+        /// Each day with its count.
+        counts: Vec<(MonthDay, i64)>,
+        /// The owner's book stamp in the same snapshot, as in `All`.
+        stamp: Option<BookStamp>,
+    },
 }
 
 /// Where contacts are kept. Every method is scoped to an owner: another user's contact is
@@ -61,8 +74,16 @@ pub trait ContactRepository: Send + Sync + 'static {
 
     /// The first read of a birthday list, one read either way: the owner's contacts whose
     /// birthday falls on one of `days` if there are at most `most` of them, else only how many
-    /// fall on each day, so a list too long to hold is planned without reading any of it.
-    async fn birthdays_up_to(&self, owner: UserId, days: &[MonthDay], most: i64) -> Result<BirthdayProbe, Error>;
+    /// fall on each day, so a list too long to hold is planned without reading any of it; both
+    /// with the book's stamp. With `seen`, the stamp of a kept copy of the list, the stamp is
+    /// read first, and while it is still `seen` the answer is [`BirthdayProbe::Unchanged`].
+    async fn birthdays_up_to(
+        &self,
+        owner: UserId,
+        days: &[MonthDay],
+        most: i64,
+        seen: Option<BookStamp>,
+    ) -> Result<BirthdayProbe, Error>;
 
     /// Stores imported cards in the owner's default address book, in one batch: a card whose
     /// `UID` is already in the book replaces that contact, any other is created. Each card is

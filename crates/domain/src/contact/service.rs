@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use super::birthday_list::{BIRTHDAY_CHUNK, BirthdayChunk, BirthdayList, soonest_first};
 use super::birthdays::{MonthDay, celebration_days};
 use super::models::{
-    BookStamp, CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch, ContactPatchInput,
-    ImportOutcome, Listed, NewContact, Page, StoredCard,
+    BirthdayStamp, Birthdays, BookStamp, CardRecord, Contact, ContactFilter, ContactId, ContactInput, ContactPatch,
+    ContactPatchInput, ImportOutcome, Listed, NewContact, Page, StoredCard,
 };
 use super::ports::{BirthdayProbe, ContactRepository};
 use super::vcard::{self, CardError};
@@ -32,6 +32,12 @@ impl Default for ListQuery {
         Self { skip: 0, limit: 100, filter: ContactFilter::default() }
     }
 }
+
+/// The storage said "unchanged" to a birthday list asked for without a kept copy's stamp: a
+/// broken promise of the port.
+#[derive(Debug, thiserror::Error)]
+#[error("a birthday list asked for without a kept copy came back unchanged")]
+struct UnaskedUnchanged;
 
 /// Create, read, search, update and delete a user's contacts, and find upcoming birthdays.
 /// Every call is scoped to the owner; other users' contacts do not exist for it.
@@ -89,18 +95,22 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
     }
 
     /// Contacts whose next birthday falls between today and `days` days later (inclusive,
-    /// UTC), soonest first; ties by id.
+    /// UTC), soonest first; ties by id. For a caller that keeps copies of lists, with `seen`, the
+    /// stamp of its copy of this list: the answer is [`Birthdays::Unchanged`] while the day and
+    /// the book are the ones it was read at, and no contact is read.
     ///
     /// A list of at most [`BIRTHDAY_CHUNK`] contacts comes whole, from one read. A longer one is
     /// only counted by day in that read; it comes as its first chunk and the [`BirthdayList`] of
     /// the rest, which [`more_birthdays`](Self::more_birthdays) reads chunk by chunk, so memory
     /// does not grow with the book; the chunks are read one after another, not from one
-    /// snapshot (as an export's pages are).
+    /// snapshot (as an export's pages are). The stamp is the one of the first read, so a change
+    /// while the rest is read makes the next request read the list again.
     pub async fn upcoming_birthdays(
         &self,
         owner: UserId,
         days: i64,
-    ) -> Result<(Vec<Contact>, Option<BirthdayList>), Error> {
+        seen: Option<BirthdayStamp>,
+    ) -> Result<Birthdays, Error> {
         let days = u32::try_from(days)
             .ok()
             .filter(|d| *d <= 365)
@@ -109,16 +119,21 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
         let celebrated = celebration_days(today, days);
         let mut window: Vec<MonthDay> = celebrated.iter().flatten().copied().collect();
         window.sort();
-        let counts = match self.contacts.birthdays_up_to(owner, &window, BIRTHDAY_CHUNK as i64).await? {
-            BirthdayProbe::All(mut contacts) => {
+        // A copy of another day's list is of another window: it is not asked about.
+        let seen = seen.filter(|seen| seen.today == today).map(|seen| seen.book);
+        let stamped = |book: Option<BookStamp>| book.map(|book| BirthdayStamp { book, today });
+        let (counts, stamp) = match self.contacts.birthdays_up_to(owner, &window, BIRTHDAY_CHUNK as i64, seen).await? {
+            BirthdayProbe::Unchanged if seen.is_some() => return Ok(Birthdays::Unchanged),
+            BirthdayProbe::Unchanged => return Err(Error::unexpected(UnaskedUnchanged)),
+            BirthdayProbe::All { mut contacts, stamp } => {
                 soonest_first(&mut contacts, today);
-                return Ok((contacts, None));
+                return Ok(Birthdays::Read { first: contacts, rest: None, stamp: stamped(stamp) });
             }
-            BirthdayProbe::Counted(counts) => counts.into_iter().collect::<HashMap<MonthDay, i64>>(),
+            BirthdayProbe::Counted { counts, stamp } => (counts.into_iter().collect::<HashMap<MonthDay, i64>>(), stamp),
         };
         let mut rest = BirthdayList::plan(today, celebrated, &counts);
         let first = self.more_birthdays(owner, &mut rest).await?.unwrap_or_default();
-        Ok((first, Some(rest)))
+        Ok(Birthdays::Read { first, rest: Some(rest), stamp: stamped(stamp) })
     }
 
     /// The next chunk of a long birthday list, soonest first; `None` once it is all read.

@@ -3,7 +3,10 @@
 use async_trait::async_trait;
 
 use super::birthday_list::BirthdayList;
-use super::models::{BookStamp, CardRecord, Contact, ContactId, ContactInput, ContactPatchInput, Listed, StoredCard};
+use super::models::{
+    BirthdayStamp, Birthdays, BookStamp, CardRecord, Contact, ContactId, ContactInput, ContactPatchInput, Listed,
+    StoredCard,
+};
 use super::ports::ContactRepository;
 use super::service::{ContactService, ImportReport, ListQuery};
 use super::vcard::CardError;
@@ -29,8 +32,12 @@ pub trait ContactUseCases: Send + Sync {
     /// See [`ContactService::delete`].
     async fn delete(&self, owner: UserId, id: ContactId) -> Result<(), Error>;
     /// See [`ContactService::upcoming_birthdays`].
-    async fn upcoming_birthdays(&self, owner: UserId, days: i64)
-    -> Result<(Vec<Contact>, Option<BirthdayList>), Error>;
+    async fn upcoming_birthdays(
+        &self,
+        owner: UserId,
+        days: i64,
+        seen: Option<BirthdayStamp>,
+    ) -> Result<Birthdays, Error>;
     /// See [`ContactService::more_birthdays`].
     async fn more_birthdays(&self, owner: UserId, list: &mut BirthdayList) -> Result<Option<Vec<Contact>>, Error>;
     /// See [`ContactService::card`].
@@ -71,8 +78,9 @@ impl<R: ContactRepository, C: Clock> ContactUseCases for ContactService<R, C> {
         &self,
         owner: UserId,
         days: i64,
-    ) -> Result<(Vec<Contact>, Option<BirthdayList>), Error> {
-        ContactService::upcoming_birthdays(self, owner, days).await
+        seen: Option<BirthdayStamp>,
+    ) -> Result<Birthdays, Error> {
+        ContactService::upcoming_birthdays(self, owner, days, seen).await
     }
 
     async fn more_birthdays(&self, owner: UserId, list: &mut BirthdayList) -> Result<Option<Vec<Contact>>, Error> {

@@ -4,15 +4,17 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 
 use contacts_domain::Error;
-use contacts_domain::contact::{BirthdayList, Contact, ContactId, ContactInput, ContactPatchInput, ListQuery, Listed};
+use contacts_domain::contact::{
+    BirthdayList, Birthdays, Contact, ContactId, ContactInput, ContactPatchInput, ListQuery, Listed,
+};
 
 use crate::dto::ErrorBody;
 use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactRequest, Input, ListParams};
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, ValidJson, ValidQuery};
-use crate::list_pages::KeptPage;
+use crate::kept_answers::{KeptAnswer, json_answer};
 use crate::state::AppState;
-use crate::streamed::json_array;
+use crate::streamed::{json_array, recorded};
 
 /// Default window of GET `/birthdays`, in days.
 const DEFAULT_BIRTHDAY_DAYS: i64 = 7;
@@ -63,26 +65,26 @@ pub(crate) async fn create(
 )]
 pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: ValidQuery<ListParams>) -> Handled {
     // A page of the whole book asked again is sent from this instance's copy once the storage,
-    // given the copy's stamp, says the book is unchanged (`list_pages`).
+    // given the copy's stamp, says the book is unchanged (`kept_answers`).
     let query: ListQuery = params.into_inner().into();
     let key = (user.0.id, query.skip, query.limit);
-    let kept = state.list_pages.get(&key);
+    let kept = state.kept.pages.get(&key);
     let listed = state.contacts.list_since(user.0.id, query, kept.as_ref().map(|page| page.stamp)).await;
     let (contacts, total, stamp) = match listed.map_err(ApiError::in_query)? {
         Listed::Read { contacts, total, stamp } => (contacts, total, stamp),
         // Only a page asked for with a kept copy's stamp can be unchanged.
         Listed::Unchanged => {
             let Some(page) = kept else { return Err(Error::unexpected(UnaskedUnchanged).into()) };
-            return Ok(json_page(page.total, page.body));
+            return Ok(page.response());
         }
     };
     if contacts.len() <= WHOLE_PAGE_AT_MOST {
         let bodies: Vec<ContactBody> = contacts.into_iter().map(ContactBody::from).collect();
-        let body = Bytes::from(serde_json::to_vec(&bodies).map_err(Error::unexpected)?);
+        let body = json(&bodies)?;
         if let Some(stamp) = stamp {
-            state.list_pages.keep(key, KeptPage { stamp, total, body: body.clone() });
+            state.kept.pages.keep(key, KeptAnswer { stamp, total: Some(total), body: body.clone() });
         }
-        return Ok(json_page(total, body));
+        return Ok(json_answer(Some(total), body));
     }
     // A long page is written a run at a time: each contact's text exists only while its run is
     // sent, and the contacts themselves are let go as they are written.
@@ -96,14 +98,14 @@ pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: 
         .streaming(runs))
 }
 
-/// A list page's answer from its JSON.
-fn json_page(total: i64, body: Bytes) -> HttpResponse {
-    HttpResponse::Ok().insert_header(("X-Total-Count", total.to_string())).content_type("application/json").body(body)
+/// `value` as JSON.
+fn json(value: &impl serde::Serialize) -> Result<Bytes, ApiError> {
+    Ok(Bytes::from(serde_json::to_vec(value).map_err(Error::unexpected)?))
 }
 
 /// The storage said "unchanged" to a request that sent no stamp: a broken promise of the port.
 #[derive(Debug, thiserror::Error)]
-#[error("a list page asked for without a kept copy came back unchanged")]
+#[error("an answer asked for without a kept copy came back unchanged")]
 struct UnaskedUnchanged;
 
 #[utoipa::path(
@@ -122,12 +124,28 @@ pub(crate) async fn birthdays(
 ) -> Handled {
     let days = params.days.unwrap_or(DEFAULT_BIRTHDAY_DAYS);
     let owner = user.0.id;
-    // The first chunk is read before answering, so a database failure is still a proper status.
-    let (first, rest) = state.contacts.upcoming_birthdays(owner, days).await.map_err(ApiError::in_query)?;
+    // A list asked again the same day is sent from this instance's copy once the storage, given
+    // the copy's stamp, says the book is unchanged (`kept_answers`). The first chunk is read
+    // before answering, so a database failure is still a proper status.
+    let key = (owner, days);
+    let kept = state.kept.birthdays.get(&key);
+    let listed = state.contacts.upcoming_birthdays(owner, days, kept.as_ref().map(|list| list.stamp)).await;
+    let (first, rest, stamp) = match listed.map_err(ApiError::in_query)? {
+        Birthdays::Read { first, rest, stamp } => (first, rest, stamp),
+        Birthdays::Unchanged => {
+            let Some(list) = kept else { return Err(Error::unexpected(UnaskedUnchanged).into()) };
+            return Ok(list.response());
+        }
+    };
     let Some(rest) = rest else {
-        return Ok(HttpResponse::Ok().json(first.into_iter().map(ContactBody::from).collect::<Vec<_>>()));
+        let body = json(&first.into_iter().map(ContactBody::from).collect::<Vec<_>>())?;
+        if let Some(stamp) = stamp {
+            state.kept.birthdays.keep(key, KeptAnswer { stamp, total: None, body: body.clone() });
+        }
+        return Ok(json_answer(None, body));
     };
     // A list too long to hold at once: the chunk read, then the rest, each written as it is read.
+    let (kept_answers, most) = (state.kept.clone(), state.kept.birthdays.largest());
     let chunks = json_array((Some(first), rest), move |(read, mut rest): (Option<Vec<Contact>>, BirthdayList)| {
         let state = state.clone();
         async move {
@@ -137,6 +155,13 @@ pub(crate) async fn birthdays(
             };
             Ok(chunk.map(|chunk| (chunk.into_iter().map(ContactBody::from), (None, rest))))
         }
+    });
+    // Its text is copied as it is sent, and kept once all of it is, if it is not too long.
+    let Some(stamp) = stamp.filter(|_| most > 0) else {
+        return Ok(HttpResponse::Ok().content_type("application/json").streaming(chunks));
+    };
+    let chunks = recorded(chunks, most, move |body| {
+        kept_answers.birthdays.keep(key, KeptAnswer { stamp, total: None, body });
     });
     Ok(HttpResponse::Ok().content_type("application/json").streaming(chunks))
 }

@@ -221,8 +221,8 @@ fn a_malformed_trusted_proxy_is_quoted_in_the_message() {
 }
 
 #[test]
-fn list_pages_keep_two_mib_unless_told_and_zero_keeps_none() {
-    assert_eq!(Settings::from_source(&source(&[])).unwrap().list_cache_bytes, 2 * 1024 * 1024);
+fn lists_keep_four_mib_unless_told_and_zero_keeps_none() {
+    assert_eq!(Settings::from_source(&source(&[])).unwrap().list_cache_bytes, 4 * 1024 * 1024);
     for (raw, bytes) in [("0", 0), ("65536", 65_536)] {
         assert_eq!(Settings::from_source(&source(&[("LIST_CACHE_BYTES", raw)])).unwrap().list_cache_bytes, bytes);
     }

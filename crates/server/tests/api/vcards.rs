@@ -250,6 +250,63 @@ async fn a_birthday_list_longer_than_a_chunk_arrives_whole_and_soonest_first() {
     assert_eq!(list[0], book.iter().find(|c| c["id"] == list[0]["id"]).cloned().unwrap(), "as the list shows it");
 }
 
+/// A birthday list asked again the same day is sent from the instance's copy while PostgreSQL
+/// says the book is unchanged: a long one (written as it is read) as well as a short one, and a
+/// change made through another instance shows on the very next request.
+#[tokio::test]
+async fn a_birthday_list_asked_again_shows_a_change_made_through_another_instance_at_once() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let today = Utc::now().date_naive();
+    let md = format!("{:02}{:02}", today.month(), today.day());
+    let cards: String = (0..600)
+        .map(|i| format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:g{i}\r\nFN:Guest {i}\r\nBDAY:--{md}\r\nEND:VCARD\r\n"))
+        .collect();
+    assert_eq!(expect(import(&app, &ada, "text/vcard", cards).await, StatusCode::OK).await["created"], 600);
+    let second = app.second_instance().await;
+    let here = app.address.clone();
+    let list_on = async |base: &str, days: u32| {
+        let url = format!("{base}/api/contacts/birthdays?days={days}");
+        let response = app.client.get(url).bearer_auth(&ada.token).send().await.unwrap();
+        let length = response.headers().get("content-length").is_some();
+        (length, expect(response, StatusCode::OK).await)
+    };
+
+    let (sent_whole, first) = list_on(&here, 0).await;
+    assert!(!sent_whole, "600 birthdays are more than a chunk: written as read");
+    assert_eq!(first.as_array().unwrap().len(), 600);
+    let (sent_whole, again) = list_on(&here, 0).await;
+    assert!(sent_whole, "asked again: the kept copy, sent whole");
+    assert_eq!(again, first);
+
+    // A field the list shows, changed through the other instance.
+    let guest = first[0]["id"].clone();
+    let patched = app.client.patch(format!("{second}/api/contacts/{guest}")).bearer_auth(&ada.token);
+    expect(patched.json(&json!({"phone": "+1 555 0199"})).send().await.unwrap(), StatusCode::OK).await;
+    let (_, after_patch) = list_on(&here, 0).await;
+    assert_eq!(after_patch[0]["phone"], "+1 555 0199");
+    assert_eq!(list_on(&here, 0).await.1, after_patch, "kept again");
+
+    // A delete through the other instance; a short list of another window is kept on its own.
+    let deleted = app.client.delete(format!("{second}/api/contacts/{guest}")).bearer_auth(&ada.token);
+    assert_eq!(deleted.send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let (_, after_delete) = list_on(&here, 0).await;
+    assert_eq!(after_delete.as_array().unwrap().len(), 599);
+    assert!(after_delete.as_array().unwrap().iter().all(|c| c["id"] != guest));
+    let eve = app.user("eve").await;
+    let mut body = contact("Eve", "B", "eve@b.co");
+    body["birthday"] = json!(format!("2000-{:02}-{:02}", today.month(), today.day()));
+    app.create_contact(&eve, &body).await;
+    let eves = async || expect(app.get("/api/contacts/birthdays", Some(&eve.token)).await, StatusCode::OK).await;
+    let short = eves().await;
+    assert_eq!((short.as_array().unwrap().len(), eves().await), (1, short.clone()));
+    let created = app.client.post(format!("{second}/api/contacts/")).bearer_auth(&eve.token);
+    let mut body = contact("Eve", "C", "eve2@b.co");
+    body["birthday"] = json!(format!("1990-{:02}-{:02}", today.month(), today.day()));
+    expect(created.json(&body).send().await.unwrap(), StatusCode::CREATED).await;
+    assert_eq!(eves().await.as_array().unwrap().len(), 2, "a contact created through the other instance");
+}
+
 #[tokio::test]
 async fn multipart_import_and_version_3_export() {
     let app = spawn_app().await;

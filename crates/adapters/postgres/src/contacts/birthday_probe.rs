@@ -8,8 +8,10 @@
 //! a probe of one row more than a chunk, read and thrown away, and a second statement to count.
 //!
 //! ```sql
-//! SELECT c.*, CASE WHEN d.total > $most THEN d.days END, CASE WHEN d.total > $most THEN d.counts END
-//! FROM (SELECT sum(n) AS total, array_agg(md) AS days, array_agg(n) AS counts
+//! SELECT c.*, CASE WHEN d.total > $most THEN d.days END, CASE WHEN d.total > $most THEN d.counts END,
+//!        d.stamp
+//! FROM (SELECT sum(n) AS total, array_agg(md) AS days, array_agg(n) AS counts,
+//!              (<the owner's book stamp>) AS stamp
 //!       FROM (<count per day>) per_day) d
 //! LEFT JOIN LATERAL (<the contacts> AND d.total <= $most ORDER BY id OFFSET 0) c ON true
 //! ```
@@ -19,7 +21,8 @@
 //! filter that reads every contact and drops it; in the subquery it is a one-time filter that
 //! skips the scan (`big_book_queries_use_their_indexes` checks that it never runs). The left
 //! join answers one row with no contact when the list is empty or long, so every outcome
-//! arrives in the one round trip.
+//! arrives in the one round trip. Every row carries the owner's book stamp of the same
+//! snapshot, so the list can be kept and asked about again (`kept_answers` in the REST adapter).
 //!
 //! Every value is behind `(SELECT $n)`, as in [`super::page_ids`], so PostgreSQL keeps a generic
 //! plan after five executions: planned for its values, this statement took longer to plan than
@@ -45,9 +48,10 @@ pub(super) struct ProbeQuery {
     most: i64,
 }
 
-/// One row of the probe: a contact of a short list (none when the list is empty or long), and
-/// for a long list the days with birthdays and their counts, in the same order.
-pub(super) type ProbeRow = (Option<ContactRow>, Option<Vec<i16>>, Option<Vec<i64>>);
+/// One row of the probe: a contact of a short list (none when the list is empty or long), for a
+/// long list the days with birthdays and their counts, in the same order, and the owner's book
+/// stamp (`None` for an owner who never had a contact).
+pub(super) type ProbeRow = (Option<ContactRow>, Option<Vec<i16>>, Option<Vec<i64>>, Option<i64>);
 
 impl ProbeQuery {
     /// The probe of the owner's birthdays on `codes`, read whole if there are at most `most`.
@@ -99,7 +103,7 @@ pub(super) fn owners_days<'b>(
 type MaybeRowSql = diesel::dsl::SqlTypeOf<AsSelect<Option<ContactRow>, Pg>>;
 
 impl Query for ProbeQuery {
-    type SqlType = (MaybeRowSql, Nullable<Array<SmallInt>>, Nullable<Array<BigInt>>);
+    type SqlType = (MaybeRowSql, Nullable<Array<SmallInt>>, Nullable<Array<BigInt>>, Nullable<BigInt>);
 }
 
 /// The statement's text is fixed, so diesel keeps it prepared.
@@ -114,11 +118,17 @@ impl QueryFragment<Pg> for ProbeQuery {
         self.if_long(&mut out, "days")?;
         out.push_sql(", ");
         self.if_long(&mut out, "counts")?;
+        out.push_sql(", \"d\".\"stamp\"");
         // The count per day: an index-only scan of (user_id, birthday_md) where the visibility
-        // map allows.
+        // map allows; and the book stamp, by key (`super::book_stamp`, written out).
         out.push_sql(
             " FROM (SELECT coalesce(sum(\"n\"), 0)::bigint AS \"total\", array_agg(\"md\") AS \"days\", \
-             array_agg(\"n\") AS \"counts\" FROM (SELECT \"per_day\".\"birthday_md\" AS \"md\", count(*) AS \"n\" \
+             array_agg(\"n\") AS \"counts\", (SELECT \"contact_counts\".\"version\" + \"contact_counts\".\"change_version\" \
+             FROM \"contact_counts\" WHERE \"contact_counts\".\"user_id\" = (SELECT ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.owner)?;
+        out.push_sql(
+            ")) AS \"stamp\" FROM (SELECT \"per_day\".\"birthday_md\" AS \"md\", count(*) AS \"n\" \
              FROM \"contacts\" AS \"per_day\" WHERE ",
         );
         owners_days(&mut out, "per_day", &self.owner, &self.codes)?;

@@ -162,7 +162,10 @@ async fn another_owners_contact_is_invisible_and_untouchable() {
     );
     let all_days: Vec<MonthDay> = vec![MonthDay::of(ada.birthday.unwrap())];
     assert!(book.repo.with_birthday_on(intruder, &all_days, None, None).await.unwrap().is_empty());
-    assert_eq!(book.repo.birthdays_up_to(intruder, &all_days, 0).await.unwrap(), BirthdayProbe::All(vec![]));
+    assert_eq!(
+        book.repo.birthdays_up_to(intruder, &all_days, 0, None).await.unwrap(),
+        BirthdayProbe::All { contacts: vec![], stamp: None }
+    );
 
     assert_eq!(book.repo.get(book.owner, ada.id).await.unwrap(), Some(ada), "left unchanged");
 }
@@ -618,13 +621,47 @@ async fn birthdays_come_in_id_pages_and_are_counted_per_day() {
     assert_eq!(page(Some(ids[4]), Some(2)).await, []);
 
     let days = [dec_31, jan_1, feb_29, MonthDay { month: 6, day: 1 }];
-    let probe = async |most: i64| book.repo.birthdays_up_to(book.owner, &days, most).await.unwrap();
-    let BirthdayProbe::All(whole) = probe(5).await else { panic!("five birthdays are at most five") };
+    let probe = async |most: i64| book.repo.birthdays_up_to(book.owner, &days, most, None).await.unwrap();
+    let BirthdayProbe::All { contacts: whole, stamp: Some(_) } = probe(5).await else {
+        panic!("five birthdays are at most five")
+    };
     assert_eq!(whole.iter().map(|c| c.id).collect::<Vec<_>>(), ids, "read whole, in id order");
-    let BirthdayProbe::Counted(mut counts) = probe(4).await else { panic!("five birthdays are more than four") };
+    let BirthdayProbe::Counted { mut counts, stamp: Some(_) } = probe(4).await else {
+        panic!("five birthdays are more than four")
+    };
     counts.sort_by_key(|(md, _)| (md.month, md.day));
     assert_eq!(counts, [(jan_1, 1), (feb_29, 1), (dec_31, 3)], "the other owner's is not counted");
-    assert_eq!(book.repo.birthdays_up_to(book.owner, &[], 0).await.unwrap(), BirthdayProbe::All(vec![]));
+    assert!(matches!(
+        book.repo.birthdays_up_to(book.owner, &[], 0, None).await.unwrap(),
+        BirthdayProbe::All { contacts, stamp: Some(_) } if contacts.is_empty()
+    ));
+}
+
+#[tokio::test]
+async fn a_birthday_list_carries_the_book_stamp_and_is_unchanged_until_the_book_changes() {
+    let book = book().await;
+    let days = [MonthDay { month: 12, day: 9 }];
+    let probe = async |most: i64, seen: Option<BookStamp>| {
+        book.repo.birthdays_up_to(book.owner, &days, most, seen).await.unwrap()
+    };
+    assert_eq!(probe(5, None).await, BirthdayProbe::All { contacts: vec![], stamp: None }, "no book yet");
+    let ada =
+        book.add(NewContact { birthday: birthday("1990-12-09"), ..new_contact("Ada", "L", "a@example.com") }).await;
+    let listed = read_stamp(book.repo.book_page(book.owner, Page { skip: 0, limit: 1 }, None).await.unwrap()).2;
+
+    let BirthdayProbe::All { contacts, stamp: Some(s1) } = probe(5, None).await else { panic!("a short list") };
+    assert_eq!((contacts, s1), (vec![ada.clone()], listed), "the book stamp, as a list page's");
+    let BirthdayProbe::Counted { stamp, .. } = probe(0, None).await else { panic!("a long list") };
+    assert_eq!(stamp, Some(s1), "counted: the same stamp");
+    assert_eq!(probe(5, Some(s1)).await, BirthdayProbe::Unchanged);
+
+    // Any change to the book, even one that is not a birthday, is a new list to read.
+    let patch = ContactPatch { phone: Some(phone("5550199")), ..Default::default() };
+    book.repo.update(book.owner, ada.id, patch).await.unwrap().unwrap();
+    let BirthdayProbe::All { contacts, stamp: Some(s2) } = probe(5, Some(s1)).await else { panic!("read again") };
+    assert!(s2.0 > s1.0, "{s1:?} then {s2:?}");
+    assert_eq!(contacts[0].phone.as_deref(), Some("5550199"));
+    assert_eq!(probe(5, Some(s2)).await, BirthdayProbe::Unchanged);
 }
 
 #[tokio::test]

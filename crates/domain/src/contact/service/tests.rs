@@ -407,18 +407,78 @@ fn birthdays_on(window: Vec<MonthDay>, found: Vec<Contact>) -> MockContactReposi
     let mut contacts = MockContactRepository::new();
     contacts
         .expect_birthdays_up_to()
-        .withf(move |owner, days, most| *owner == OWNER && days == window.as_slice() && *most == BIRTHDAY_CHUNK as i64)
+        .withf(move |owner, days, most, seen| {
+            *owner == OWNER && days == window.as_slice() && *most == BIRTHDAY_CHUNK as i64 && seen.is_none()
+        })
         .times(1)
-        .returning(move |_, _, _| Ok(BirthdayProbe::All(found.clone())));
+        .returning(move |_, _, _, _| Ok(BirthdayProbe::All { contacts: found.clone(), stamp: Some(BookStamp(3)) }));
     contacts.expect_with_birthday_on().never();
     contacts
 }
 
+/// A list that was read: its first part and the rest.
+fn read(birthdays: Birthdays) -> (Vec<Contact>, Option<BirthdayList>) {
+    match birthdays {
+        Birthdays::Read { first, rest, .. } => (first, rest),
+        Birthdays::Unchanged => panic!("nothing was kept, so nothing can be unchanged"),
+    }
+}
+
 /// A short list's contacts (a long one fails the test).
 async fn short_list(service: &Service, days: i64) -> Vec<Contact> {
-    let (contacts, rest) = service.upcoming_birthdays(OWNER, days).await.unwrap();
+    let (contacts, rest) = read(service.upcoming_birthdays(OWNER, days, None).await.unwrap());
     assert!(rest.is_none(), "a short list comes whole");
     contacts
+}
+
+#[tokio::test]
+async fn a_birthday_list_read_carries_its_book_stamp_and_day() {
+    let found = vec![contact(1, date(1990, 6, 16))];
+    let service = service(birthdays_on(vec![md(6, 15), md(6, 16)], found));
+
+    let listed = service.upcoming_birthdays(OWNER, 1, None).await.unwrap();
+
+    let Birthdays::Read { first, rest: None, stamp } = listed else { panic!("a short list, read: {listed:?}") };
+    assert_eq!(ids(&first), vec![1]);
+    assert_eq!(stamp, Some(BirthdayStamp { book: BookStamp(3), today: date(2025, 6, 15) }));
+}
+
+#[tokio::test]
+async fn a_kept_list_of_today_is_asked_about_with_its_book_stamp_and_may_come_back_unchanged() {
+    let mut contacts = MockContactRepository::new();
+    contacts
+        .expect_birthdays_up_to()
+        .withf(|_, _, _, seen| *seen == Some(BookStamp(9)))
+        .times(1)
+        .returning(|_, _, _, _| Ok(BirthdayProbe::Unchanged));
+    contacts.expect_with_birthday_on().never();
+    let kept = BirthdayStamp { book: BookStamp(9), today: date(2025, 6, 15) };
+
+    let listed = service(contacts).upcoming_birthdays(OWNER, 7, Some(kept)).await.unwrap();
+
+    assert_eq!(listed, Birthdays::Unchanged);
+}
+
+#[tokio::test]
+async fn a_kept_list_of_another_day_is_not_asked_about_and_the_list_is_read_again() {
+    // Kept yesterday: today's window is another list, whatever the book's stamp says.
+    let yesterday = BirthdayStamp { book: BookStamp(3), today: date(2025, 6, 14) };
+    let service = service(birthdays_on(vec![md(6, 15)], Vec::new()));
+
+    let listed = service.upcoming_birthdays(OWNER, 0, Some(yesterday)).await.unwrap();
+
+    let today = BirthdayStamp { book: BookStamp(3), today: date(2025, 6, 15) };
+    assert_eq!(listed, Birthdays::Read { first: Vec::new(), rest: None, stamp: Some(today) });
+}
+
+#[tokio::test]
+async fn an_unchanged_answer_to_a_list_asked_without_a_stamp_is_an_unexpected_error() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_birthdays_up_to().returning(|_, _, _, _| Ok(BirthdayProbe::Unchanged));
+
+    let result = service(contacts).upcoming_birthdays(OWNER, 7, None).await;
+
+    assert!(matches!(result, Err(Error::Unexpected(_))), "{result:?}");
 }
 
 #[tokio::test]
@@ -427,7 +487,7 @@ async fn upcoming_birthdays_rejects_days_outside_0_to_365() {
         let mut contacts = MockContactRepository::new();
         contacts.expect_birthdays_up_to().never();
 
-        let result = service(contacts).upcoming_birthdays(OWNER, days).await;
+        let result = service(contacts).upcoming_birthdays(OWNER, days, None).await;
 
         assert_eq!(problems_of(result), vec![("days".to_owned(), "Range")], "days {days}");
     }
@@ -441,9 +501,9 @@ async fn upcoming_birthdays_accepts_0_and_365_days() {
     let mut whole_year = MockContactRepository::new();
     whole_year
         .expect_birthdays_up_to()
-        .withf(|_, days, _| days.len() == 366)
+        .withf(|_, days, _, _| days.len() == 366)
         .times(1)
-        .returning(|_, _, _| Ok(BirthdayProbe::All(Vec::new())));
+        .returning(|_, _, _, _| Ok(BirthdayProbe::All { contacts: Vec::new(), stamp: None }));
     assert!(short_list(&service(whole_year), 365).await.is_empty());
 }
 
@@ -522,14 +582,14 @@ fn repository_over(
         reads.lock().unwrap().push((days.to_vec(), after.map(|a| a.0), limit, found.len()));
         Ok(found)
     });
-    contacts.expect_birthdays_up_to().times(1).returning(move |_, days, most| {
+    contacts.expect_birthdays_up_to().times(1).returning(move |_, days, most, _| {
         first_read.lock().unwrap().push((days.to_vec(), None, Some(most), 0));
         let mut counts: HashMap<MonthDay, i64> = HashMap::new();
         for (md, _) in counted.iter().filter(|(md, _)| days.contains(md)) {
             *counts.entry(*md).or_default() += 1;
         }
         assert!(counts.values().sum::<i64>() > most, "a long list");
-        Ok(BirthdayProbe::Counted(counts.into_iter().collect()))
+        Ok(BirthdayProbe::Counted { counts: counts.into_iter().collect(), stamp: Some(BookStamp(3)) })
     });
     contacts
 }
@@ -545,7 +605,7 @@ async fn a_long_birthday_list_is_read_in_chunks_of_days_and_a_long_day_in_id_pag
     let repository = repository_over(book.clone(), book.clone(), reads.clone());
     let service = ContactService::new(repository, fixed_clock(2025, 12, 30));
 
-    let (first, rest) = service.upcoming_birthdays(OWNER, 3).await.unwrap();
+    let (first, rest) = read(service.upcoming_birthdays(OWNER, 3, None).await.unwrap());
     let mut rest = rest.expect("a long list comes in chunks");
     let mut chunks = vec![first];
     while let Some(more) = service.more_birthdays(OWNER, &mut rest).await.unwrap() {
@@ -575,7 +635,7 @@ async fn a_long_birthday_list_is_read_in_chunks_of_days_and_a_long_day_in_id_pag
 
 /// Reads a whole long list: its chunks, each at most a chunk long.
 async fn every_chunk(service: &Service, days: i64) -> Vec<Vec<Contact>> {
-    let (first, rest) = service.upcoming_birthdays(OWNER, days).await.unwrap();
+    let (first, rest) = read(service.upcoming_birthdays(OWNER, days, None).await.unwrap());
     let mut rest = rest.expect("a long list comes in chunks");
     let mut chunks = vec![first];
     while let Some(more) = service.more_birthdays(OWNER, &mut rest).await.unwrap() {
@@ -624,7 +684,10 @@ async fn a_long_birthday_list_skips_days_whose_birthdays_went_since_they_were_co
     let (jan1, jan2) = (md(1, 1), md(1, 2));
     let mut contacts = MockContactRepository::new();
     let counts = vec![(jan1, 2 * BIRTHDAY_CHUNK as i64), (jan2, 1)];
-    contacts.expect_birthdays_up_to().times(1).returning(move |_, _, _| Ok(BirthdayProbe::Counted(counts.clone())));
+    contacts
+        .expect_birthdays_up_to()
+        .times(1)
+        .returning(move |_, _, _, _| Ok(BirthdayProbe::Counted { counts: counts.clone(), stamp: None }));
     contacts
         .expect_with_birthday_on()
         .withf(move |_, days, _, _| days == [jan1])
@@ -637,7 +700,7 @@ async fn a_long_birthday_list_skips_days_whose_birthdays_went_since_they_were_co
         .returning(|_, _, _, _| Ok(vec![contact(7, date(1990, 1, 2))]));
     let service = ContactService::new(contacts, fixed_clock(2026, 1, 1));
 
-    let (first, rest) = service.upcoming_birthdays(OWNER, 1).await.unwrap();
+    let (first, rest) = read(service.upcoming_birthdays(OWNER, 1, None).await.unwrap());
 
     assert_eq!(ids(&first), vec![7]);
     assert_eq!(service.more_birthdays(OWNER, &mut rest.unwrap()).await.unwrap(), None);
