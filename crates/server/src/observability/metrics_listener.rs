@@ -1,6 +1,8 @@
 //! The metrics listener: GET `/metrics` in Prometheus's text format on `METRICS_ADDR`, an
 //! actix-web server of its own (one worker), so metrics never appear on the public port and a
-//! scrape never waits behind API traffic.
+//! scrape never waits behind API traffic. Its answers carry the headers every response of the
+//! service carries (`X-Request-Id`, `X-Content-Type-Options: nosniff`), from the same middleware
+//! as the public port's.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ pub fn serve(listener: TcpListener, sample: Sampler) -> std::io::Result<Server> 
     let handle = handle();
     Ok(HttpServer::new(move || {
         let sample = sample.clone();
-        App::new().route(
+        App::new().wrap(contacts_http::security_headers()).route(
             "/metrics",
             web::get().to(move || {
                 let sample = sample.clone();

@@ -14,6 +14,8 @@ async fn scrape(app: &TestApp) -> Vec<PromSample> {
     let response = app.client.get(format!("{base}/metrics")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff", "as every response");
+    assert!(!response.headers()["x-request-id"].is_empty(), "as every response");
     let text = response.text().await.unwrap();
     tokio::task::spawn_blocking(move || parse_prometheus(&text)).await.unwrap()
 }
@@ -39,6 +41,13 @@ async fn requests_are_counted_and_timed_by_route_pattern_on_the_metrics_port_onl
     expect(app.get("/api/contacts/987654321", Some(&ada.token)).await, StatusCode::NOT_FOUND).await;
     app.get("/no/such/thing-5d1e", None).await;
     assert_eq!(app.get("/metrics", None).await.status(), StatusCode::NOT_FOUND, "never on the public port");
+    // Any other path of the metrics listener: a 404 with the headers every response carries, the
+    // caller's own sane request id among them.
+    let base = app.metrics.as_ref().unwrap();
+    let other = app.client.get(format!("{base}/nothing")).header("x-request-id", "scrape-1.a_b").send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    assert_eq!(other.headers()["x-request-id"], "scrape-1.a_b");
+    assert_eq!(other.headers()["x-content-type-options"], "nosniff");
 
     let scrape = scrape(&app).await;
     let requests: Vec<&PromSample> = named(&scrape, "http_requests_total").collect();
