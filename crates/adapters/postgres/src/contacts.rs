@@ -227,6 +227,19 @@ fn book_stamp() -> BookStampSql {
 
 type BookStampSql = diesel::dsl::Add<contact_counts::version, contact_counts::change_version>;
 
+/// The owner's book stamp as a scalar subquery (NULL while the owner has never had a contact):
+/// [`book_stamp`] where a statement reads it beside other rows (a birthday list's first read).
+fn owners_book_stamp(owner: i64) -> OwnersBookStamp {
+    contact_counts::table.filter(contact_counts::user_id.eq(owner)).select(book_stamp()).single_value()
+}
+
+type OwnersBookStamp = diesel::dsl::SingleValue<
+    diesel::dsl::Select<
+        diesel::dsl::Filter<contact_counts::table, diesel::dsl::Eq<contact_counts::user_id, i64>>,
+        BookStampSql,
+    >,
+>;
+
 type SearchStamp = diesel::dsl::SingleValue<
     diesel::dsl::Select<
         diesel::dsl::Filter<contact_counts::table, diesel::dsl::Eq<contact_counts::user_id, i64>>,

@@ -24,7 +24,8 @@
 //! arrives in the one round trip. Every row carries the owner's book stamp of the same
 //! snapshot, so the list can be kept and asked about again (`kept_answers` in the REST adapter).
 //!
-//! Every value is behind `(SELECT $n)`, as in [`super::page_ids`], so PostgreSQL keeps a generic
+//! Every value but the book stamp's (a lookup by primary key, planned alike for any owner) is
+//! behind `(SELECT $n)`, as in [`super::page_ids`], so PostgreSQL keeps a generic
 //! plan after five executions: planned for its values, this statement took longer to plan than
 //! to run for a small book (in `just bench`, the small book's birthday list cost PostgreSQL
 //! twice what the simpler statement before it had).
@@ -46,6 +47,8 @@ pub(super) struct ProbeQuery {
     codes: Vec<i16>,
     /// The longest list read whole.
     most: i64,
+    /// The owner's book stamp, read in the same snapshot.
+    stamp: super::OwnersBookStamp,
 }
 
 /// One row of the probe: a contact of a short list (none when the list is empty or long), for a
@@ -56,7 +59,7 @@ pub(super) type ProbeRow = (Option<ContactRow>, Option<Vec<i16>>, Option<Vec<i64
 impl ProbeQuery {
     /// The probe of the owner's birthdays on `codes`, read whole if there are at most `most`.
     pub(super) fn new(owner: i64, codes: Vec<i16>, most: i64) -> Self {
-        Self { columns: ContactRow::as_select(), owner, codes, most }
+        Self { columns: ContactRow::as_select(), owner, codes, most, stamp: super::owners_book_stamp(owner) }
     }
 
     /// `(SELECT $n)`: the longest list read whole.
@@ -120,15 +123,15 @@ impl QueryFragment<Pg> for ProbeQuery {
         self.if_long(&mut out, "counts")?;
         out.push_sql(", \"d\".\"stamp\"");
         // The count per day: an index-only scan of (user_id, birthday_md) where the visibility
-        // map allows; and the book stamp, by key (`super::book_stamp`, written out).
+        // map allows; and the book stamp, by key (a primary-key lookup whatever the owner, so
+        // its value need not be hidden from the planner).
         out.push_sql(
             " FROM (SELECT coalesce(sum(\"n\"), 0)::bigint AS \"total\", array_agg(\"md\") AS \"days\", \
-             array_agg(\"n\") AS \"counts\", (SELECT \"contact_counts\".\"version\" + \"contact_counts\".\"change_version\" \
-             FROM \"contact_counts\" WHERE \"contact_counts\".\"user_id\" = (SELECT ",
+             array_agg(\"n\") AS \"counts\", ",
         );
-        out.push_bind_param::<BigInt, _>(&self.owner)?;
+        self.stamp.walk_ast(out.reborrow())?;
         out.push_sql(
-            ")) AS \"stamp\" FROM (SELECT \"per_day\".\"birthday_md\" AS \"md\", count(*) AS \"n\" \
+            " AS \"stamp\" FROM (SELECT \"per_day\".\"birthday_md\" AS \"md\", count(*) AS \"n\" \
              FROM \"contacts\" AS \"per_day\" WHERE ",
         );
         owners_days(&mut out, "per_day", &self.owner, &self.codes)?;
