@@ -37,6 +37,8 @@ pub struct AppState {
     /// Recent list pages' and birthday lists' JSON, each answered again while the book's stamp
     /// (and a birthday list's day) is unchanged.
     pub kept: Arc<crate::KeptAnswers>,
+    /// The bound on list pages longer than the default read at once.
+    pub long_pages: crate::LongPages,
 }
 
 impl std::fmt::Debug for AppState {

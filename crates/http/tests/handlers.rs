@@ -17,7 +17,7 @@ use contacts_domain::reminders::MockReminderUseCases;
 use contacts_domain::throttle::{LoginThrottle, MockFailureCounter, ThrottleSettings};
 use contacts_domain::user::{MockProfileUseCases, Role, User, UserId};
 use contacts_domain::{Conflict, EmailAddress, Error, FieldError, Rule};
-use contacts_http::{AppState, CONFIRM_EMAIL_PATH, CardWork, KeptAnswers, TrustedProxies};
+use contacts_http::{AppState, CONFIRM_EMAIL_PATH, CardWork, KeptAnswers, LongPages, TrustedProxies};
 
 const TOKEN: &str = "a-valid-access-token";
 
@@ -36,13 +36,26 @@ fn ada() -> User {
 }
 
 /// Mocks to set expectations on; whatever is not expected is refused.
-#[derive(Default)]
 struct Mocks {
     auth: MockAuthUseCases,
     contacts: MockContactUseCases,
     profiles: MockProfileUseCases,
     health: MockHealthCheck,
     reminders: MockReminderUseCases,
+    long_pages: LongPages,
+}
+
+impl Default for Mocks {
+    fn default() -> Self {
+        Self {
+            auth: MockAuthUseCases::default(),
+            contacts: MockContactUseCases::default(),
+            profiles: MockProfileUseCases::default(),
+            health: MockHealthCheck::default(),
+            reminders: MockReminderUseCases::default(),
+            long_pages: LongPages::new(1),
+        }
+    }
 }
 
 impl Mocks {
@@ -71,6 +84,7 @@ impl Mocks {
             trusted_proxies: TrustedProxies::default(),
             card_work: CardWork::new(1),
             kept: Arc::new(KeptAnswers::new(1 << 20)),
+            long_pages: self.long_pages.clone(),
         })
     }
 }
@@ -189,6 +203,30 @@ async fn a_list_page_asked_again_is_answered_from_its_copy_while_the_book_says_u
         ],
         "each page's own copy's stamp is sent"
     );
+}
+
+/// A page longer than the default is read only in its turn (the bound on long pages read at
+/// once, here one), and a page of the default length needs none.
+#[actix_web::test]
+async fn a_long_page_is_read_in_its_turn_and_a_short_one_needs_none() {
+    let mut mocks = Mocks::signed_in();
+    let limits = Arc::new(Mutex::new(Vec::new()));
+    let asked = limits.clone();
+    mocks.contacts.expect_list_since().times(2).returning(move |_, query, _| {
+        asked.lock().unwrap().push(query.limit);
+        Ok(Listed::Read { contacts: Vec::new(), total: 0, stamp: None })
+    });
+    let long_pages = mocks.long_pages.clone();
+    let app = test::init_service(App::new().configure(contacts_http::configure(mocks.state()))).await;
+    let page = |limit: u32| bearer(test::TestRequest::get().uri(&format!("/api/contacts/?limit={limit}"))).to_request();
+
+    let turn = long_pages.turn().await.unwrap();
+    assert_eq!(test::call_service(&app, page(100)).await.status(), StatusCode::OK);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(200), test::call_service(&app, page(101))).await;
+    assert!(waited.is_err(), "a long page was read while the only turn was taken");
+    drop(turn);
+    assert_eq!(test::call_service(&app, page(101)).await.status(), StatusCode::OK);
+    assert_eq!(*limits.lock().unwrap(), vec![100, 101], "the page that waited was never read");
 }
 
 #[actix_web::test]

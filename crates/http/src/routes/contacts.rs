@@ -69,7 +69,13 @@ pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: 
     let query: ListQuery = params.into_inner().into();
     let key = (user.0.id, query.skip, query.limit);
     let kept = state.kept.pages.get(&key);
+    // A long page takes a turn while it is read (`long_pages`), not while it is sent.
+    let turn = match usize::try_from(query.limit) {
+        Ok(limit) if limit > WHOLE_PAGE_AT_MOST => Some(state.long_pages.turn().await.map_err(Error::unexpected)?),
+        _ => None,
+    };
     let listed = state.contacts.list_since(user.0.id, query, kept.as_ref().map(|page| page.stamp)).await;
+    drop(turn);
     let (contacts, total, stamp) = match listed.map_err(ApiError::in_query)? {
         Listed::Read { contacts, total, stamp } => (contacts, total, stamp),
         // Only a page asked for with a kept copy's stamp can be unchanged.
