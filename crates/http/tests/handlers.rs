@@ -53,7 +53,7 @@ impl Default for Mocks {
             profiles: MockProfileUseCases::default(),
             health: MockHealthCheck::default(),
             reminders: MockReminderUseCases::default(),
-            long_pages: LongPages::new(1),
+            long_pages: LongPages::new(1, std::time::Duration::from_secs(5)),
         }
     }
 }
@@ -227,6 +227,20 @@ async fn a_long_page_is_read_in_its_turn_and_a_short_one_needs_none() {
     drop(turn);
     assert_eq!(test::call_service(&app, page(101)).await.status(), StatusCode::OK);
     assert_eq!(*limits.lock().unwrap(), vec![100, 101], "the page that waited was never read");
+}
+
+/// A long page that waits for its turn longer than the bound is told to come back later, as a
+/// request that waits too long for a database connection is: it does not hang.
+#[actix_web::test]
+async fn a_long_page_that_waits_too_long_for_its_turn_is_a_503() {
+    let mut mocks = Mocks::signed_in();
+    mocks.long_pages = LongPages::new(1, std::time::Duration::from_millis(50));
+    let long_pages = mocks.long_pages.clone();
+    let _turn = long_pages.turn().await.unwrap();
+    let request = bearer(test::TestRequest::get().uri("/api/contacts/?limit=1000"));
+    let (status, _, body) = call(mocks, request).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body, json!({"detail": "Service temporarily unavailable, try again shortly"}));
 }
 
 #[actix_web::test]

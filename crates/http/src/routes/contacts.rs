@@ -71,7 +71,7 @@ pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: 
     let kept = state.kept.pages.get(&key);
     // A long page takes a turn while it is read (`long_pages`), not while it is sent.
     let turn = match usize::try_from(query.limit) {
-        Ok(limit) if limit > WHOLE_PAGE_AT_MOST => Some(state.long_pages.turn().await.map_err(Error::unexpected)?),
+        Ok(limit) if limit > WHOLE_PAGE_AT_MOST => Some(state.long_pages.turn().await?),
         _ => None,
     };
     let listed = state.contacts.list_since(user.0.id, query, kept.as_ref().map(|page| page.stamp)).await;
