@@ -219,6 +219,10 @@ writer_token=$(scratch_login writer "$password")
 # --- load -----------------------------------------------------------------------------------
 rows=()        # Markdown rows
 
+# ratio A B: A ÷ B as printed (two decimals); exact A B: unrounded, what a target is judged on
+# (0.3996 is not 0.40, however it is printed).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+exact() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.6f", a / b; else print "n/a" }'; }
 fmt_ms() { awk -v us="$1" 'BEGIN { if (us >= 100000) printf "%.0f ms", us / 1000; else if (us >= 10000) printf "%.1f ms", us / 1000; else printf "%.2f ms", us / 1000 }'; }
 rss_mib() { awk '/^VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
 
@@ -374,8 +378,7 @@ for pair in 1 2 3; do
     wrk_run "list-busy$suffix" list "$connections" "$seconds" "$reader_token"
     wait "$login_pid"
     read -r b1 t1 o1 _ < <(cpu_snapshot "$SERVER_PID")
-    pair_ratios+=("$(awk -v b="$(field "list-busy$suffix" p99_us)" -v q="$(field "list-quiet$suffix" p99_us)" \
-        'BEGIN { printf "%.2f", b / q }')")
+    pair_ratios+=("$(exact "$(field "list-busy$suffix" p99_us)" "$(field "list-quiet$suffix" p99_us)")")
     if [ "$pair" = 1 ]; then
         both_other=$(other_share "$b0" "$t0" "$o0" "$b1" "$t1" "$o1" "$(cat "$SCRATCH_DIR/login-busy.cpu")" "$(cat "$SCRATCH_DIR/list-busy.cpu")")
         split_ticks=""
@@ -383,7 +386,7 @@ for pair in 1 2 3; do
         record login-busy "login, during the list load" "$login_connections" "$both_other"
     fi
 done
-p99_pairs=$(printf '%s, ' "${pair_ratios[@]}")
+p99_pairs=$(printf '%.2f, ' "${pair_ratios[@]}")
 p99_pairs=${p99_pairs%, }
 echo "bench: list p99 during logins ÷ quiet, three pairs: $p99_pairs"
 # The control: the same three pairs with the hashing outside the server, in processes of their
@@ -548,7 +551,6 @@ same_statement=$(cmp -s "$SCRATCH_DIR/list-big.sql" "$SCRATCH_DIR/deep-big.sql" 
 
 
 # --- report ---------------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 # at_least VALUE GOAL / at_most VALUE GOAL: "yes" or "**no**".
 at_least() { awk -v v="$1" -v g="$2" 'BEGIN { print (v != "n/a" && v + 0 >= g) ? "yes" : "**no**" }'; }
 at_most() { awk -v v="$1" -v g="$2" 'BEGIN { print (v != "n/a" && v + 0 <= g) ? "yes" : "**no**" }'; }
@@ -559,7 +561,8 @@ mib() { printf '%s' "$1" | awk '{ print $1 }'; }
 list_vs_pg=$(ratio "${rps[list]}" "$pgbench_tps")
 unkept_vs_pg=$(ratio "${rps[list-unkept]}" "$pgbench_tps")
 login_vs_bcrypt=$(ratio "${rps[login]}" "$bcrypt_rate")
-p99_ratio=$(printf '%s\n' "${pair_ratios[@]}" | sort -g | sed -n 2p)
+p99_exact=$(printf '%s\n' "${pair_ratios[@]}" | sort -g | sed -n 2p)
+p99_ratio=$(printf '%.2f' "$p99_exact")
 big_list=$(ratio "${rps[list-big]}" "${rps[list-small]}")
 big_search=$(ratio "${rps[search-big]}" "${rps[search-small]}")
 big_search_vs_list=$(ratio "${rps[search-big]}" "${rps[list-small]}")
@@ -630,16 +633,16 @@ for a page at skip=40000, against about 7,700 req/s for the list of a 20-contact
 
 | target | before | this run | met |
 |---|---|---|---|
-| list page, 50,000 ÷ 20 contacts ≥ 0.8 | 0.010 (79 ÷ ~7,700 req/s) | **$big_list** (${rps[list-big]} ÷ ${rps[list-small]}) | $(at_least "$big_list" 0.8) |
-| search \`q=$query\` ($big_matches matches) asked again (a next page, a repeated search: the kept matches), 50,000 ÷ 20 contacts ≥ 0.5 | 0.005 (37 req/s ÷ ~7,700 for the small list) | **$big_search** (${rps[search-big]} ÷ ${rps[search-small]}; ÷ the small list: $big_search_vs_list) | $(at_least "$big_search" 0.5) |
-| a new search each request (a first or last name, in a mix of capitals not asked before: nothing kept; ~460 matches in the big book), 50,000 ÷ 20 contacts ≥ 0.5 | — | **$new_search** (${rps[new-search-big]} ÷ ${rps[new-search-small]}) | $(at_least "$new_search" 0.5) |
-| page at skip=45000 ÷ the small book's list page ≥ 0.5 (both read: a deep page is never kept, so the small page is the one on the process that kept none) | 0.008 (65 req/s at skip=40000 ÷ ~7,700) | **$big_deep** (${rps[deep-big]} ÷ ${rps[list-unkept]}; ÷ the small page asked again, kept: $(ratio "${rps[deep-big]}" "${rps[list-small]}"); $(walk_of deep-big)) | $(at_least "$big_deep" 0.5) |
-| the same, after the create load put $created contacts of other users into the table | — | **$big_deep_after** (${rps[deep-after]} ÷ ${rps[list-unkept]}; $(walk_of deep-after)) | $(at_least "$big_deep_after" 0.5) |
-| birthdays (\`days=7\`) asked again the same day (the kept list, sent once PostgreSQL says the book is unchanged), 50,000 ÷ 20 contacts ≥ 0.5 | not measured | **$big_birthdays** (${rps[birthdays-big]} ÷ ${rps[birthdays-small]}; answers: ${answer[birthdays-big]} against ${answer[birthdays-small]}) | $(at_least "$big_birthdays" 0.5) |
-| birthdays (\`days=7\`), every list read (the first of the day, or the first after a change), 50,000 ÷ 20 contacts ≥ 0.5 | 0.03 (2026-12-03 04:03) | **$big_birthdays_read** (${rps[birthdays-big-read]} ÷ ${rps[birthdays-small-read]}; contacts answered a second ÷ the big book's list page of 1,000: $birthdays_vs_page) | $(at_least "$big_birthdays_read" 0.5) |
-| list of 20 (small book) ÷ \`pgbench -S\` ≥ 0.40 | 0.26–0.28 (issue 15; 0.28 on 2026-11-25) | **$list_vs_pg** (${rps[list]} ÷ $pgbench_tps: the page asked again, answered from the instance's copy once PostgreSQL says the book is unchanged; with no page kept, every page read: $unkept_vs_pg, ${rps[list-unkept]} req/s) | $(at_least "$list_vs_pg" 0.40) |
-| login ÷ raw bcrypt ≥ 0.90 | 0.91 (2026-11-25) | **$login_vs_bcrypt** (${rps[login]} ÷ $bcrypt_rate) | $(at_least "$login_vs_bcrypt" 0.90) |
-| list p99 during logins ≤ 2 × quiet | 1.72 (2026-11-25) | **$p99_ratio** (the median of three back-to-back pairs: $p99_pairs; the first: $(fmt_ms "${p99[list-busy]}") ÷ $(fmt_ms "$(field list-quiet p99_us)"); the control, hashing outside the server: **$control_ratio** ($control_pairs)) | $(at_most "$p99_ratio" 2) |
+| list page, 50,000 ÷ 20 contacts ≥ 0.8 | 0.010 (79 ÷ ~7,700 req/s) | **$big_list** (${rps[list-big]} ÷ ${rps[list-small]}) | $(at_least "$(exact "${rps[list-big]}" "${rps[list-small]}")" 0.8) |
+| search \`q=$query\` ($big_matches matches) asked again (a next page, a repeated search: the kept matches), 50,000 ÷ 20 contacts ≥ 0.5 | 0.005 (37 req/s ÷ ~7,700 for the small list) | **$big_search** (${rps[search-big]} ÷ ${rps[search-small]}; ÷ the small list: $big_search_vs_list) | $(at_least "$(exact "${rps[search-big]}" "${rps[search-small]}")" 0.5) |
+| a new search each request (a first or last name, in a mix of capitals not asked before: nothing kept; ~460 matches in the big book), 50,000 ÷ 20 contacts ≥ 0.5 | — | **$new_search** (${rps[new-search-big]} ÷ ${rps[new-search-small]}) | $(at_least "$(exact "${rps[new-search-big]}" "${rps[new-search-small]}")" 0.5) |
+| page at skip=45000 ÷ the small book's list page ≥ 0.5 (both read: a deep page is never kept, so the small page is the one on the process that kept none) | 0.008 (65 req/s at skip=40000 ÷ ~7,700) | **$big_deep** (${rps[deep-big]} ÷ ${rps[list-unkept]}; ÷ the small page asked again, kept: $(ratio "${rps[deep-big]}" "${rps[list-small]}"); $(walk_of deep-big)) | $(at_least "$(exact "${rps[deep-big]}" "${rps[list-unkept]}")" 0.5) |
+| the same, after the create load put $created contacts of other users into the table | — | **$big_deep_after** (${rps[deep-after]} ÷ ${rps[list-unkept]}; $(walk_of deep-after)) | $(at_least "$(exact "${rps[deep-after]}" "${rps[list-unkept]}")" 0.5) |
+| birthdays (\`days=7\`) asked again the same day (the kept list, sent once PostgreSQL says the book is unchanged), 50,000 ÷ 20 contacts ≥ 0.5 | not measured | **$big_birthdays** (${rps[birthdays-big]} ÷ ${rps[birthdays-small]}; answers: ${answer[birthdays-big]} against ${answer[birthdays-small]}) | $(at_least "$(exact "${rps[birthdays-big]}" "${rps[birthdays-small]}")" 0.5) |
+| birthdays (\`days=7\`), every list read (the first of the day, or the first after a change), 50,000 ÷ 20 contacts ≥ 0.5 | 0.03 (2026-12-03 04:03) | **$big_birthdays_read** (${rps[birthdays-big-read]} ÷ ${rps[birthdays-small-read]}; contacts answered a second ÷ the big book's list page of 1,000: $birthdays_vs_page) | $(at_least "$(exact "${rps[birthdays-big-read]}" "${rps[birthdays-small-read]}")" 0.5) |
+| list of 20 (small book) ÷ \`pgbench -S\` ≥ 0.40 | 0.26–0.28 (issue 15; 0.28 on 2026-11-25) | **$list_vs_pg** (${rps[list]} ÷ $pgbench_tps: the page asked again, answered from the instance's copy once PostgreSQL says the book is unchanged; with no page kept, every page read: $unkept_vs_pg, ${rps[list-unkept]} req/s) | $(at_least "$(exact "${rps[list]}" "$pgbench_tps")" 0.40) |
+| login ÷ raw bcrypt ≥ 0.90 | 0.91 (2026-11-25) | **$login_vs_bcrypt** (${rps[login]} ÷ $bcrypt_rate) | $(at_least "$(exact "${rps[login]}" "$bcrypt_rate")" 0.90) |
+| list p99 during logins ≤ 2 × quiet | 1.72 (2026-11-25) | **$p99_ratio** (the median of three back-to-back pairs: $p99_pairs; the first: $(fmt_ms "${p99[list-busy]}") ÷ $(fmt_ms "$(field list-quiet p99_us)"); the control, hashing outside the server: **$control_ratio** ($control_pairs)) | $(at_most "$p99_exact" 2) |
 | server peak RSS ≤ 40 MB, small-book load (list, get, /me, logins: what it covered before) | 15 MiB (2026-11-25) | **$small_rss** | $(at_most "$(to_mb "$small_rss")" 40) |
 | server peak RSS ≤ 40 MB, the whole load (with the big book and CardDAV) | — | **$peak_rss** | $(at_most "$(to_mb "$peak_rss")" 40) |
 | \`X-Total-Count\` exact | — | $totals_exact | ${totals_exact%%:*} |
@@ -656,9 +659,9 @@ CardDAV (GET, then PUT with \`If-Match\`), so each answers that one card.
 
 | target | this run | met |
 |---|---|---|
-| sync-collection, one change: 50,000 ÷ 20 cards ≥ 0.8 | **$sync_books** (${rps[dav-sync-big]} ÷ ${rps[dav-sync-small]} req/s) | $(at_least "$sync_books" 0.8) |
-| sync-collection, one change ÷ GET of one card (50,000-card book) ≥ 0.5 | **$sync_vs_get** (${rps[dav-sync-big]} ÷ ${rps[dav-get-big]} req/s) | $(at_least "$sync_vs_get" 0.5) |
-| the same with a Bearer token instead of the app password ≥ 0.5 | **$(ratio "${rps[dav-sync-bearer]}" "${rps[dav-get-bearer]}")** (${rps[dav-sync-bearer]} ÷ ${rps[dav-get-bearer]} req/s; REST get one contact: ${rps[get]}) | $(at_least "$(ratio "${rps[dav-sync-bearer]}" "${rps[dav-get-bearer]}")" 0.5) |
+| sync-collection, one change: 50,000 ÷ 20 cards ≥ 0.8 | **$sync_books** (${rps[dav-sync-big]} ÷ ${rps[dav-sync-small]} req/s) | $(at_least "$(exact "${rps[dav-sync-big]}" "${rps[dav-sync-small]}")" 0.8) |
+| sync-collection, one change ÷ GET of one card (50,000-card book) ≥ 0.5 | **$sync_vs_get** (${rps[dav-sync-big]} ÷ ${rps[dav-get-big]} req/s) | $(at_least "$(exact "${rps[dav-sync-big]}" "${rps[dav-get-big]}")" 0.5) |
+| the same with a Bearer token instead of the app password ≥ 0.5 | **$(ratio "${rps[dav-sync-bearer]}" "${rps[dav-get-bearer]}")** (${rps[dav-sync-bearer]} ÷ ${rps[dav-get-bearer]} req/s; REST get one contact: ${rps[get]}) | $(at_least "$(exact "${rps[dav-sync-bearer]}" "${rps[dav-get-bearer]}")" 0.5) |
 | PROPFIND depth 1 of 50,000 cards: peak RSS growth < 50 MB | **$(mb "$propfind_growth") MB** in $propfind_seconds s | $(at_most "$(mb "$propfind_growth")" 49.999) |
 | initial sync-collection of 50,000 cards: peak RSS growth < 50 MB (same streaming) | **$(mb "$sync_growth") MB** | $(at_most "$(mb "$sync_growth")" 49.999) |
 

@@ -21,7 +21,8 @@ const DEFAULT_BIRTHDAY_DAYS: i64 = 7;
 
 /// The longest list page built whole, with its length; a longer one (up to the 1,000 a page may
 /// hold) is written [`LIST_RUN`] contacts at a time, so 32 clients asking for pages of 1,000 at
-/// once do not each hold the text of a whole page. The default page (100) stays whole.
+/// once do not each hold the text of a whole page, and is read only in its turn
+/// ([`crate::LongPages`]). The default page (100) stays whole and takes no turn.
 const WHOLE_PAGE_AT_MOST: usize = 100;
 
 /// Contacts written together in a long list page: about 20 KB of JSON.
