@@ -229,6 +229,20 @@ async fn a_long_page_is_read_in_its_turn_and_a_short_one_needs_none() {
     assert_eq!(*limits.lock().unwrap(), vec![100, 101], "the page that waited was never read");
 }
 
+/// A malformed long page is refused at once with its 422, even while every turn is taken: it
+/// never waits for a turn (and never becomes a 503 by waiting too long).
+#[actix_web::test]
+async fn a_malformed_long_page_is_refused_without_waiting_for_a_turn() {
+    let mocks = Mocks::signed_in();
+    let long_pages = mocks.long_pages.clone();
+    let _turn = long_pages.turn().await.unwrap();
+    let request = bearer(test::TestRequest::get().uri("/api/contacts/?limit=1001"));
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(1), call(mocks, request)).await;
+    let (status, _, body) = answered.expect("a malformed page waited for a turn");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["detail"][0]["loc"], json!(["query", "limit"]));
+}
+
 /// A long page that waits for its turn longer than the bound is told to come back later, as a
 /// request that waits too long for a database connection is: it does not hang.
 #[actix_web::test]

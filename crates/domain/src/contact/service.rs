@@ -297,6 +297,15 @@ pub fn read_import(text: &str) -> Option<Vec<(usize, Result<CardRecord, CardErro
     Some(cards.into_iter().enumerate().map(|(index, card)| (index, read(card))).collect())
 }
 
+impl ListQuery {
+    /// Every problem with the request, as [`ContactService::list_since`] would answer it: lets
+    /// a caller refuse a malformed request before it waits for anything (a turn to read a long
+    /// page), so it is told what is wrong, not that the service is busy.
+    pub fn check(&self) -> Result<(), Error> {
+        checked(self.clone()).map(|_| ())
+    }
+}
+
 /// The filter and page of a list request, or every problem with it at once.
 fn checked(query: ListQuery) -> Result<(ContactFilter, Page), Error> {
     let mut problems = Vec::new();

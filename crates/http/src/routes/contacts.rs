@@ -70,9 +70,13 @@ pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: 
     let query: ListQuery = params.into_inner().into();
     let key = (user.0.id, query.skip, query.limit);
     let kept = state.kept.pages.get(&key);
-    // A long page takes a turn while it is read (`long_pages`), not while it is sent.
+    // A long page takes a turn while it is read (`long_pages`), not while it is sent; a
+    // malformed request is refused first, so waiting never turns its 422 into a 503.
     let turn = match usize::try_from(query.limit) {
-        Ok(limit) if limit > WHOLE_PAGE_AT_MOST => Some(state.long_pages.turn().await?),
+        Ok(limit) if limit > WHOLE_PAGE_AT_MOST => {
+            query.check().map_err(ApiError::in_query)?;
+            Some(state.long_pages.turn().await?)
+        }
         _ => None,
     };
     let listed = state.contacts.list_since(user.0.id, query, kept.as_ref().map(|page| page.stamp)).await;
