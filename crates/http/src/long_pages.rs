@@ -19,11 +19,6 @@ use contacts_domain::Error;
 /// process's), so more of them at once hold more memory without answering more a second.
 const READS_A_CORE: usize = 2;
 
-/// How long a long page waits for its turn before the request is told to come back later
-/// (`503`), as long as a request waits for a pooled database connection: a database that no
-/// longer answers holds every turn, and the pages behind them must not hang.
-const TURN_WAIT: Duration = Duration::from_secs(3);
-
 /// The bound on long pages read at once, shared by every clone (every worker).
 #[derive(Debug, Clone)]
 pub struct LongPages {
@@ -49,9 +44,12 @@ impl LongPages {
         Self { turns: Arc::new(Semaphore::new(limit.max(1))), wait }
     }
 
-    /// Two reads for each core, each waiting at most 3 s for its turn.
-    pub fn per_core() -> Self {
-        Self::new(READS_A_CORE * std::thread::available_parallelism().map_or(1, |n| n.get()), TURN_WAIT)
+    /// Two reads for each core, each waiting at most `wait` for its turn before the request is
+    /// told to come back later (`503`). The composition root passes the time a request waits
+    /// for a pooled database connection: a database that no longer answers holds every turn,
+    /// and the pages behind them must fail as fast as a request that finds no connection.
+    pub fn per_core(wait: Duration) -> Self {
+        Self::new(READS_A_CORE * std::thread::available_parallelism().map_or(1, |n| n.get()), wait)
     }
 
     /// Waits for a turn to read a long page; the turn lasts until the [`Turn`] is dropped.
@@ -72,6 +70,9 @@ mod tests {
     use std::task::{Context, Poll, Waker};
 
     use super::*;
+
+    /// A wait no test reaches.
+    const TURN_WAIT: Duration = Duration::from_secs(3);
 
     /// Whether `future` is done at its first poll.
     fn ready_at_once<F: Future>(future: F) -> Option<F::Output> {

@@ -384,7 +384,8 @@ async fn build_services(
         trusted_proxies: settings.trusted_proxies.clone(),
         // One bound for card parsing and rendering, REST's and CardDAV's alike.
         card_work: contacts_http::CardWork::per_core(),
-        long_pages: contacts_http::LongPages::per_core(),
+        // A long page waits for its turn as long as any request waits for a connection.
+        long_pages: contacts_http::LongPages::per_core(contacts_postgres::CONNECT_TIMEOUT),
         kept: Arc::new(contacts_http::KeptAnswers::new(
             usize::try_from(settings.list_cache_bytes).unwrap_or(usize::MAX),
         )),

@@ -15,8 +15,9 @@ use crate::error::pool_error;
 use contacts_domain::Error;
 
 /// How long a request waits for a connection (or for a new one to be made) before it is told
-/// the database is unavailable: failing fast beats hanging when PostgreSQL is down.
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// the database is unavailable: failing fast beats hanging when PostgreSQL is down. Public so
+/// the composition root can give work queued in front of the database the same bound.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A pooled connection unused for this long is checked with `SELECT 1` before reuse. One in
 /// steady use is known good and costs no extra round trip; one that sat idle may have been cut
