@@ -229,6 +229,43 @@ async fn a_long_page_is_read_in_its_turn_and_a_short_one_needs_none() {
     assert_eq!(*limits.lock().unwrap(), vec![100, 101], "the page that waited was never read");
 }
 
+/// A long limit on a small book: its page (fewer than 100 contacts) is kept, and asked again it
+/// is answered from the copy at once, even while every turn is taken. A search with the same
+/// limit, which no copy answers, still waits for its turn.
+#[actix_web::test]
+async fn a_kept_page_asked_for_with_a_long_limit_needs_no_turn_but_a_search_does() {
+    let mut mocks = Mocks::signed_in();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let asked = seen.clone();
+    let mut answers =
+        vec![Listed::Read { contacts: vec![grace()], total: 1, stamp: Some(BookStamp(41)) }, Listed::Unchanged]
+            .into_iter();
+    mocks.contacts.expect_list_since().times(2).returning(move |_, query, stamp| {
+        asked.lock().unwrap().push((query.limit, stamp));
+        Ok(answers.next().unwrap())
+    });
+    let long_pages = mocks.long_pages.clone();
+    let app = test::init_service(App::new().configure(contacts_http::configure(mocks.state()))).await;
+    let get = |uri: &str| bearer(test::TestRequest::get().uri(uri)).to_request();
+
+    let first = test::call_service(&app, get("/api/contacts/?limit=1000")).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first = test::read_body(first).await;
+    let _turn = long_pages.turn().await.unwrap();
+    let second = std::time::Duration::from_secs(1);
+    let again = tokio::time::timeout(second, test::call_service(&app, get("/api/contacts/?limit=1000"))).await;
+    let again = again.expect("a page with a kept copy waited for a turn");
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(test::read_body(again).await, first, "the kept copy");
+    let search = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        test::call_service(&app, get("/api/contacts/?limit=1000&q=gr")),
+    )
+    .await;
+    assert!(search.is_err(), "a long search page was read while the only turn was taken");
+    assert_eq!(*seen.lock().unwrap(), vec![(1000, None), (1000, Some(BookStamp(41)))]);
+}
+
 /// A malformed long page is refused at once with its 422, even while every turn is taken: it
 /// never waits for a turn (and never becomes a 503 by waiting too long).
 #[actix_web::test]

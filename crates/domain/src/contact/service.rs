@@ -298,6 +298,12 @@ pub fn read_import(text: &str) -> Option<Vec<(usize, Result<CardRecord, CardErro
 }
 
 impl ListQuery {
+    /// Whether this asks for a page of the whole book (no filter sent): the only pages an
+    /// instance keeps a copy of, since only they can be told unchanged by the book's stamp.
+    pub fn is_whole_book(&self) -> bool {
+        self.filter == ContactFilter::default()
+    }
+
     /// Every problem with the request, as [`ContactService::list_since`] would answer it: lets
     /// a caller refuse a malformed request before it waits for anything (a turn to read a long
     /// page), so it is told what is wrong, not that the service is busy.

@@ -71,9 +71,13 @@ pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: 
     let key = (user.0.id, query.skip, query.limit);
     let kept = state.kept.pages.get(&key);
     // A long page takes a turn while it is read (`long_pages`), not while it is sent; a
-    // malformed request is refused first, so waiting never turns its 422 into a 503.
+    // malformed request is refused first, so waiting never turns its 422 into a 503. A page of
+    // the whole book with a kept copy takes none, whatever its limit (a small book asked for
+    // everything): the copy held at most 100 contacts, since longer pages are never kept, and
+    // while the book is unchanged it is the answer, found by the book's stamp alone.
+    let copy_at_hand = kept.is_some() && query.is_whole_book();
     let turn = match usize::try_from(query.limit) {
-        Ok(limit) if limit > WHOLE_PAGE_AT_MOST => {
+        Ok(limit) if limit > WHOLE_PAGE_AT_MOST && !copy_at_hand => {
             query.check().map_err(ApiError::in_query)?;
             Some(state.long_pages.turn().await?)
         }
