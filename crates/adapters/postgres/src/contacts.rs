@@ -23,6 +23,7 @@ use crate::pool::Database;
 use crate::rows::IntoDomain;
 use crate::schema::{address_books, contact_counts, contacts};
 use search_cache::SearchCache;
+use search_texts::{BookText, Copying, SearchTexts};
 use typed_values::{JsonValues, single, typed_json};
 use update::UpdateContact;
 
@@ -160,12 +161,14 @@ pub struct PgContactRepository {
     db: Database,
     /// Recent searches' matches, shared by the clones (one per instance).
     searches: Arc<SearchCache>,
+    /// Big books' searchable text, shared by the clones (one per instance).
+    texts: Arc<SearchTexts>,
 }
 
 impl PgContactRepository {
     /// A repository on the shared pool.
     pub fn new(db: Database) -> Self {
-        Self { db, searches: Arc::default() }
+        Self { db, searches: Arc::default(), texts: Arc::default() }
     }
 
     /// A page of a kept search's matches, read by key with the owner's search stamp; `None`
@@ -180,12 +183,52 @@ impl PgContactRepository {
     ) -> Result<Option<(Vec<Contact>, i64)>, Error> {
         let Some(kept) = self.searches.get(key) else { return Ok(None) };
         let Some(ids) = kept.page(page.skip, page.limit) else { return Ok(None) };
-        let rows: Vec<(ContactRow, Option<i64>)> = kept_rows(owner, ids).load(conn).await.map_err(query_error)?;
-        if rows.len() != ids.len() || rows.iter().any(|(_, stamp)| *stamp != Some(kept.stamp)) {
-            self.searches.forget(key);
-            return Ok(None);
+        match rows_at_stamp(conn, owner, ids, kept.stamp).await? {
+            Some(rows) => Ok(Some((rows, kept.ids.len() as i64))),
+            None => {
+                self.searches.forget(key);
+                Ok(None)
+            }
         }
-        Ok(Some((rows.into_iter().map(|(row, _)| row.into()).collect(), kept.ids.len() as i64)))
+    }
+
+    /// A page of a new search matched in the kept copy of the owner's book, its rows read by key
+    /// with the owner's search stamp; `None` when no copy is kept, a needle cannot be matched in
+    /// it, or the stamp (or a row) says the book changed since, in which case the copy is
+    /// dropped. The matches are kept as a search asked before, for the next page.
+    async fn copy_search_page(
+        &self,
+        conn: &mut AsyncPgConnection,
+        owner: UserId,
+        matches: &search::Matches,
+        key: &search_cache::SearchKey,
+        page: Page,
+    ) -> Result<Option<(Vec<Contact>, i64)>, Error> {
+        let Some(needles) = matches.plain_needles() else { return Ok(None) };
+        let Some(copy) = self.texts.get(owner.0) else { return Ok(None) };
+        let ids = copy.matches(&needles);
+        let start = usize::try_from(page.skip).unwrap_or(usize::MAX).min(ids.len());
+        let end = start.saturating_add(usize::try_from(page.limit).unwrap_or(0)).min(ids.len());
+        let Some(rows) = rows_at_stamp(conn, owner, &ids[start..end], copy.stamp).await? else {
+            self.texts.forget(owner.0);
+            return Ok(None);
+        };
+        let total = ids.len() as i64;
+        self.searches.keep(key.clone(), copy.stamp, ids);
+        Ok(Some((rows, total)))
+    }
+
+    /// Copies the owner's book for [`Self::copy_search_page`] in the background, once the full
+    /// statement says it is being searched: the search that asked is answered meanwhile.
+    fn copy_when_searched(&self, owner: UserId, stamp: i64) {
+        if let Some(copying) = self.texts.searched(owner.0, stamp) {
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                if let Err(error) = copy_book(&db, copying).await {
+                    tracing::warn!(error = %error, "copying a book for search failed; its searches read PostgreSQL");
+                }
+            });
+        }
     }
 
     async fn apply(&self, update: UpdateContact<'_>) -> Result<Option<Contact>, Error> {
@@ -309,6 +352,83 @@ async fn still_seen(conn: &mut AsyncPgConnection, owner: UserId, seen: Option<Bo
     Ok(stamp == Some(seen))
 }
 
+/// The owner's contacts of `ids` (a page of a kept search or of a kept book's matches), when the
+/// owner's search stamp is still `stamp`: they are then that page. `None` when the stamp differs
+/// or a row is missing. An empty page reads the stamp alone.
+async fn rows_at_stamp(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    ids: &[i64],
+    stamp: i64,
+) -> Result<Option<Vec<Contact>>, Error> {
+    if ids.is_empty() {
+        let current: Option<i64> = diesel::select(search_stamp(owner)).get_result(conn).await.map_err(query_error)?;
+        return Ok((current == Some(stamp)).then(Vec::new));
+    }
+    let rows: Vec<(ContactRow, Option<i64>)> = kept_rows(owner, ids).load(conn).await.map_err(query_error)?;
+    if rows.len() != ids.len() || rows.iter().any(|(_, current)| *current != Some(stamp)) {
+        return Ok(None);
+    }
+    Ok(Some(rows.into_iter().map(|(row, _)| row.into()).collect()))
+}
+
+/// A row of `contact_search`, as [`copy_book`] reads it.
+#[derive(QueryableByName)]
+struct SearchRow {
+    #[diesel(sql_type = BigInt)]
+    contact_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    first_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    last_name: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Text>)]
+    email: Option<String>,
+}
+
+/// Copies the book of `copying`'s owner from `contact_search` and keeps it, or notes that it is
+/// not to be copied at its stamp (too small, too big, a separator in a field, or a database
+/// that does not lower A–Z to a–z).
+///
+/// The stamp is read first and the rows after it: the copy is then at least as recent as its
+/// stamp, and a change in between makes the stamp the next page reads differ, which drops it.
+/// The rows are streamed into the copy, so no second copy of the book is held meanwhile.
+async fn copy_book(db: &Database, copying: Copying) -> Result<(), Error> {
+    use futures_util::TryStreamExt;
+
+    let owner = copying.owner();
+    let mut conn = db.conn().await?;
+    let lower_alphabet = diesel::dsl::sql::<diesel::sql_types::Text>(&format!("lower('{}')", search_texts::ALPHABET));
+    let head: Option<(i64, i64, String)> = contact_counts::table
+        .filter(contact_counts::user_id.eq(owner))
+        .select((contact_counts::version + contact_counts::search_version, contact_counts::n, lower_alphabet))
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(query_error)?;
+    // An owner who never had a contact has nothing to copy; the next searches may try again.
+    let Some((stamp, size, lowered)) = head else { return Ok(()) };
+    if size < search_texts::MIN_CONTACTS || lowered != search_texts::ALPHABET.to_ascii_lowercase() {
+        copying.refuse(stamp);
+        return Ok(());
+    }
+    let mut copy = BookText::new(stamp);
+    let mut rows = diesel::sql_query(
+        "SELECT contact_id, first_name, last_name, email FROM contact_search WHERE user_id = $1 ORDER BY contact_id",
+    )
+    .bind::<BigInt, _>(owner)
+    .load_stream::<SearchRow>(&mut conn)
+    .await
+    .map_err(query_error)?;
+    while let Some(row) = rows.try_next().await.map_err(query_error)? {
+        if !copy.push(row.contact_id, &row.first_name, &row.last_name, row.email.as_deref()) {
+            copying.refuse(stamp);
+            return Ok(());
+        }
+    }
+    copying.keep(copy);
+    Ok(())
+}
+
 /// The owner's contacts of `ids` (a kept search's page) by key, each with the owner's search
 /// stamp, read in the same snapshot.
 fn kept_rows(owner: UserId, ids: &[i64]) -> contacts::BoxedQuery<'_, Pg, (RowSql, Nullable<BigInt>)> {
@@ -386,13 +506,20 @@ impl ContactRepository for PgContactRepository {
         if let Some(answer) = self.kept_search_page(&mut conn, owner, &key, page).await? {
             return Ok(answer);
         }
+        // A new search of a big book kept in memory: the matches from the copy, the page by key.
+        if let Some(answer) = self.copy_search_page(&mut conn, owner, &matches, &key, page).await? {
+            return Ok(answer);
+        }
         // Otherwise one round trip: the search table's index finds the matches, their ids are
         // collected in order and counted, and only the page's rows are read from `contacts`.
         let mut rows: Vec<search::MatchRow> = matches.clone().page(page).load(&mut conn).await.map_err(query_error)?;
         let total = match rows.as_mut_slice().first_mut() {
             Some((_, total, stamp, ids)) => {
-                if let (Some(stamp), Some(ids)) = (*stamp, ids.take()) {
-                    self.searches.keep(key, stamp, ids);
+                if let Some(stamp) = *stamp {
+                    if let Some(ids) = ids.take() {
+                        self.searches.keep(key, stamp, ids);
+                    }
+                    self.copy_when_searched(owner, stamp);
                 }
                 *total
             }
@@ -553,6 +680,7 @@ mod page_ids;
 mod page_marks;
 mod search;
 mod search_cache;
+mod search_texts;
 mod typed_values;
 mod update;
 

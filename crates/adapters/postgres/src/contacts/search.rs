@@ -30,6 +30,7 @@ use contacts_domain::contact::{ContactFilter, Page};
 use contacts_domain::user::UserId;
 
 use super::search_cache::{MOST_IDS_A_SEARCH, SearchKey};
+use super::search_texts::{PlainNeedle, plain};
 use super::{ContactRow, RowSql};
 
 /// The three fields joined by U+001F, exactly as `contact_search_text_idx` is defined: the
@@ -39,12 +40,15 @@ const JOINED: &str = "(s.first_name || E'\\x1f' || s.last_name || E'\\x1f' || co
 /// The separator of [`JOINED`]: a needle containing it could match across two fields.
 const SEPARATOR: char = '\u{1f}';
 
-/// Which fields a needle must be found in.
-#[derive(Debug, Clone, Copy)]
+/// Which fields a needle must be found in; the first three in the order of [`JOINED`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-enum Field {
+pub(super) enum Field {
+    /// The first name.
     FirstName,
+    /// The last name.
     LastName,
+    /// The email.
     Email,
     /// Any of the three (`q`).
     Any,
@@ -69,6 +73,8 @@ struct Needle {
     pattern: String,
     /// Whether the index can look the needle up (see [`has_trigram`]).
     indexed: bool,
+    /// The needle lowered, when a kept copy of the book can match it ([`plain`]).
+    plain: Option<Vec<u8>>,
 }
 
 /// The owner's contacts matching a filter with at least one field set.
@@ -104,7 +110,12 @@ impl Matches {
         let needles = fields
             .into_iter()
             .filter_map(|(field, v)| {
-                v.as_deref().map(|v| Needle { field, pattern: substring_pattern(v), indexed: has_trigram(v) })
+                v.as_deref().map(|v| Needle {
+                    field,
+                    pattern: substring_pattern(v),
+                    indexed: has_trigram(v),
+                    plain: plain(v),
+                })
             })
             .collect();
         Self { owner: owner.0, needles }
@@ -113,6 +124,11 @@ impl Matches {
     /// What identifies this search among the kept ones: the owner and the needles.
     pub(super) fn key(&self) -> SearchKey {
         (self.owner, self.needles.iter().map(|n| (n.field as u8, n.pattern.clone())).collect())
+    }
+
+    /// The needles as a kept copy of the book matches them, when it can match every one.
+    pub(super) fn plain_needles(&self) -> Option<Vec<PlainNeedle>> {
+        self.needles.iter().map(|n| n.plain.clone().map(|bytes| PlainNeedle { field: n.field, bytes })).collect()
     }
 
     /// The statement of one page of the matches, each row with the number of matches, the
@@ -138,7 +154,7 @@ impl Matches {
         out.push_sql(" FROM contact_search AS s WHERE s.user_id = (SELECT ");
         out.push_bind_param::<BigInt, _>(&self.owner)?;
         out.push_sql(")");
-        for Needle { field, pattern, indexed } in &self.needles {
+        for Needle { field, pattern, indexed, .. } in &self.needles {
             if *indexed {
                 // Found in the joined text (the index's expression)...
                 like(out, JOINED, pattern)?;

@@ -451,6 +451,104 @@ async fn every_change_to_the_matches_is_seen_by_the_next_search_on_every_instanc
     assert_eq!(search(0).await, names(&["Shada"], 1));
 }
 
+/// Fills the owner's book with `size` contacts of a few names (some of them in several
+/// contacts' fields, some with `%`, `_`, a backslash or a letter beyond ASCII, a third without
+/// an email).
+async fn fill_with_names(book: &Book, size: i64) {
+    let sql = format!(
+        "INSERT INTO contacts (user_id, book_id, uid, href, card, first_name, last_name, email) \
+         SELECT {u}, b.id, 'u' || g, 'u' || g || '.vcf', 'BEGIN:VCARD', \
+         (ARRAY['Ann', 'Annabel', 'Bob', 'Zoë', 'Sale_50%'])[1 + g % 5] || CASE WHEN g % 7 = 0 THEN 'Lee' ELSE '' END, \
+         (ARRAY['Lee', 'JOHNSON', 'Annan', 'Back\\slash'])[1 + g % 4], \
+         CASE WHEN g % 3 = 0 THEN NULL ELSE 'p' || g || '@' || (ARRAY['ann.org', 'bob.com'])[1 + g % 2] END \
+         FROM address_books b, generate_series(1, {size}) g WHERE b.user_id = {u}",
+        u = book.owner.0
+    );
+    execute_sql(&book.db, &sql).await.expect("fill the book");
+}
+
+/// Waits until `repo` keeps a copy of the owner's book (made in the background).
+async fn copied(repo: &PgContactRepository, owner: UserId) {
+    for _ in 0..200 {
+        if repo.texts.get(owner.0).is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the book was not copied within 5 s");
+}
+
+#[tokio::test]
+async fn a_big_books_new_searches_match_in_its_copy_what_the_statement_matches() {
+    let book = book().await;
+    fill_with_names(&book, search_texts::MIN_CONTACTS + 200).await;
+    let (here, owner) = (&book.repo, book.owner);
+    let q = |needle: &str| by(None, None, None, Some(needle));
+    let list = |repo: &PgContactRepository, filter: ContactFilter, skip, limit| {
+        let repo = repo.clone();
+        async move { repo.list(owner, &filter, Page { skip, limit }).await.expect("list") }
+    };
+    // Two new searches at one stamp: the book is being searched, and is copied.
+    list(here, q("lee"), 0, 20).await;
+    assert!(here.texts.get(book.owner.0).is_none(), "one search copies nothing");
+    list(here, q("johnson"), 0, 20).await;
+    copied(here, book.owner).await;
+
+    let filters = [
+        q("ANN"),
+        q("ann.o"),
+        q("nN"),
+        q("50%"),
+        q("_5"),
+        q("k\\S"),
+        q("ee"),
+        q("zzz"),
+        q("Zoë"),
+        by(Some("ANN"), None, None, None),
+        by(None, Some("ann"), None, None),
+        by(None, None, Some("ANN"), None),
+        by(None, None, Some("b"), None),
+        by(Some("ann"), Some("son"), None, None),
+        by(None, Some("lee"), Some("bob"), Some("ann")),
+    ];
+    for filter in filters {
+        for (skip, limit) in [(0, 20), (100, 50), (0, 1000), (5_000, 20)] {
+            // Another instance, with nothing kept: the full statement's answer.
+            let expected = list(&PgContactRepository::new(book.db.clone()), filter.clone(), skip, limit).await;
+            assert_eq!(list(here, filter.clone(), skip, limit).await, expected, "{filter:?} at {skip}, {limit}");
+        }
+    }
+    assert!(here.texts.get(book.owner.0).is_some(), "the copy answered throughout");
+
+    // Behind the stamp's back (no write of the server's does this), a search row changes: the
+    // copy still answers with what it holds, which shows it is the one answering.
+    execute_sql(&book.db, "UPDATE contact_search SET last_name = 'zyzzyva' WHERE contact_id = (SELECT min(contact_id) FROM contact_search)")
+        .await
+        .unwrap();
+    assert_eq!(list(here, q("ZYZZYVA"), 0, 20).await, (vec![], 0), "the copy's answer");
+    assert_eq!(list(&PgContactRepository::new(book.db.clone()), q("zyzzyva"), 0, 20).await.1, 1);
+
+    // A change through another instance moves the stamp: the next search reads PostgreSQL, even
+    // one whose page is empty in the copy.
+    let there = PgContactRepository::new(book.db.clone());
+    there.create(book.owner, new_contact("Quentin", "Zyzzyva", "q@z.org")).await.unwrap();
+    let (found, total) = list(here, q("zyzzyvA"), 0, 20).await;
+    assert_eq!((first_names(&found), total), (vec!["Annabel", "Quentin"], 2));
+    assert!(here.texts.get(book.owner.0).is_none(), "the outdated copy went");
+}
+
+#[tokio::test]
+async fn a_small_book_is_not_copied() {
+    let book = book().await;
+    fill_with_names(&book, search_texts::MIN_CONTACTS - 1).await;
+    for needle in ["lee", "johnson", "annan"] {
+        book.repo.list(book.owner, &by(None, None, None, Some(needle)), Page { skip: 0, limit: 20 }).await.unwrap();
+    }
+    // The copy would be made in the background; give it the time a big book's takes.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(book.repo.texts.get(book.owner.0).is_none());
+}
+
 #[tokio::test]
 async fn replace_overwrites_every_field_and_moves_only_updated_at() {
     let book = book().await;
