@@ -207,9 +207,8 @@ impl PgContactRepository {
         let Some(needles) = matches.plain_needles() else { return Ok(None) };
         let Some(copy) = self.texts.get(owner.0) else { return Ok(None) };
         let ids = copy.matches(&needles);
-        let start = usize::try_from(page.skip).unwrap_or(usize::MAX).min(ids.len());
-        let end = start.saturating_add(usize::try_from(page.limit).unwrap_or(0)).min(ids.len());
-        let Some(rows) = rows_at_stamp(conn, owner, &ids[start..end], copy.stamp).await? else {
+        let page_ids = search_cache::page_of(&ids, page.skip, page.limit);
+        let Some(rows) = rows_at_stamp(conn, owner, page_ids, copy.stamp).await? else {
             self.texts.forget(owner.0);
             return Ok(None);
         };

@@ -59,10 +59,15 @@ impl KeptSearch {
     /// The ids of the page at `skip` of at most `limit`, or `None` when the page is past the
     /// end (which the full statement answers, since it has no row to check the stamp on).
     pub(super) fn page(&self, skip: i64, limit: i64) -> Option<&[i64]> {
-        let start = usize::try_from(skip).ok().filter(|&start| start < self.ids.len())?;
-        let end = start.saturating_add(usize::try_from(limit).unwrap_or(0)).min(self.ids.len());
-        Some(&self.ids[start..end]).filter(|ids| !ids.is_empty())
+        Some(page_of(&self.ids, skip, limit)).filter(|ids| !ids.is_empty())
     }
+}
+
+/// The ids of the page at `skip` of at most `limit` among `ids` (empty past the end).
+pub(super) fn page_of(ids: &[i64], skip: i64, limit: i64) -> &[i64] {
+    let start = usize::try_from(skip).unwrap_or(usize::MAX).min(ids.len());
+    let end = start.saturating_add(usize::try_from(limit).unwrap_or(0)).min(ids.len());
+    &ids[start..end]
 }
 
 /// The searches kept by one instance, shared by its workers.
