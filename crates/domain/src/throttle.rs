@@ -35,15 +35,20 @@ impl<F: FailureCounter> LoginGuard for LoginThrottle<F> {
 
 /// Counts failures per key in windows that start at a key's first failure; shared by every
 /// instance of the service (Redis), or kept in process.
+///
+/// An attempt is counted before it runs and taken back if it did not fail, so attempts racing
+/// each other cannot all slip under a limit that each of them alone would have met.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait FailureCounter: Send + Sync + 'static {
-    /// For each key, the failures counted in its current window and the seconds left in it
-    /// (`(0, 0)` when there are none).
-    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error>;
+    /// Adds one failure to every key, atomically per key, and answers for each key the failures
+    /// now counted (this one included) and the seconds left in its window. A key's window
+    /// starts at its first failure and lasts `window_seconds`.
+    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<Vec<(u64, u64)>, Error>;
 
-    /// Adds one failure to every key; a key's window starts at its first failure and lasts
-    /// `window_seconds`.
-    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<(), Error>;
+    /// Takes one failure back from every key that still counts one (an attempt counted up front
+    /// that did not fail); a key left with none is forgotten, so its next window starts at its
+    /// next failure.
+    async fn take_back(&self, keys: &[String]) -> Result<(), Error>;
 
     /// Forgets a key's failures.
     async fn clear(&self, key: &str) -> Result<(), Error>;
@@ -95,6 +100,11 @@ impl<F: FailureCounter> LoginThrottle<F> {
     /// locked ([`Error::LoginThrottled`], without running it). A wrong password
     /// ([`Error::InvalidCredentials`]) counts as a failure; a success clears the pair's count.
     ///
+    /// The attempt is counted as a failure before it runs (and refused if that count is past a
+    /// limit), then taken back unless it failed: concurrent attempts each take their own place
+    /// under the limit, so a burst of guesses sent at once gets no more tries than guesses sent
+    /// one by one. An attempt its client abandons while it runs stays counted.
+    ///
     /// When the counter cannot be reached, logins go on unthrottled (with a warning): an outage
     /// of the shared cache must not lock every user out.
     pub async fn login<T>(
@@ -104,27 +114,39 @@ impl<F: FailureCounter> LoginThrottle<F> {
         attempt: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
         let keys = [pair_key(name, client), address_key(client)];
-        match self.counter.counts(&keys).await {
+        match self.counter.add_failure(&keys, self.settings.window_seconds).await {
             Ok(counts) => {
                 let limits = [self.settings.max_failures, self.settings.max_failures_per_ip];
-                let locked = counts.iter().zip(limits).filter(|((count, _), limit)| count >= limit);
-                if let Some(retry_after) = locked.map(|((_, left), _)| (*left).max(1)).max() {
+                let over = counts.iter().zip(limits).filter(|((count, _), limit)| count > limit);
+                if let Some(retry_after) = over.map(|((_, left), _)| (*left).max(1)).max() {
+                    settle(self.counter.take_back(&keys).await);
                     tracing::warn!(client = %client, retry_after, counter = "login_throttled", "login throttled");
                     return Err(Error::LoginThrottled { retry_after });
                 }
             }
-            Err(error) => tracing::warn!(error = ?error, "login failures cannot be counted; not throttling"),
+            Err(error) => {
+                tracing::warn!(error = ?error, "login failures cannot be counted; not throttling");
+                return attempt.await;
+            }
         }
         let outcome = attempt.await;
-        let recorded = match &outcome {
-            Err(Error::InvalidCredentials) => self.counter.add_failure(&keys, self.settings.window_seconds).await,
-            Ok(_) => self.counter.clear(&keys[0]).await,
-            Err(_) => Ok(()),
-        };
-        if let Err(error) = recorded {
-            tracing::warn!(error = ?error, "could not record a login outcome for throttling");
+        match &outcome {
+            // Counted already.
+            Err(Error::InvalidCredentials) => {}
+            Ok(_) => {
+                settle(self.counter.clear(&keys[0]).await);
+                settle(self.counter.take_back(&keys[1..]).await);
+            }
+            Err(_) => settle(self.counter.take_back(&keys).await),
         }
         outcome
+    }
+}
+
+/// Warns about a count that could not be settled (the attempt's outcome stands).
+fn settle(recorded: Result<(), Error>) {
+    if let Err(error) = recorded {
+        tracing::warn!(error = ?error, "could not record a login outcome for throttling");
     }
 }
 

@@ -77,17 +77,17 @@ impl UserCache for AnyCache {
 }
 
 impl contacts_domain::throttle::FailureCounter for AnyCache {
-    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
-        match self {
-            Self::Redis(c) => c.counts(keys).await,
-            Self::Memory(c) => c.counts(keys).await,
-        }
-    }
-
-    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<(), Error> {
+    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<Vec<(u64, u64)>, Error> {
         match self {
             Self::Redis(c) => c.add_failure(keys, window_seconds).await,
             Self::Memory(c) => c.add_failure(keys, window_seconds).await,
+        }
+    }
+
+    async fn take_back(&self, keys: &[String]) -> Result<(), Error> {
+        match self {
+            Self::Redis(c) => c.take_back(keys).await,
+            Self::Memory(c) => c.take_back(keys).await,
         }
     }
 

@@ -88,25 +88,30 @@ impl RateLimiter for MemoryCache {
 }
 
 impl FailureCounter for MemoryCache {
-    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
+    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<Vec<(u64, u64)>, Error> {
         let now = Instant::now();
-        let state = self.state();
+        let mut state = self.state();
+        state.failures.retain(|_, (_, ends)| *ends > now);
         Ok(keys
             .iter()
-            .map(|key| match state.failures.get(key) {
-                Some((count, ends)) if *ends > now => (*count, (*ends - now).as_secs_f64().ceil() as u64),
-                _ => (0, 0),
+            .map(|key| {
+                let entry = state.failures.entry(key.clone()).or_insert((0, now + Duration::from_secs(window_seconds)));
+                entry.0 += 1;
+                (entry.0, (entry.1 - now).as_secs_f64().ceil() as u64)
             })
             .collect())
     }
 
-    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<(), Error> {
-        let now = Instant::now();
+    async fn take_back(&self, keys: &[String]) -> Result<(), Error> {
         let mut state = self.state();
-        state.failures.retain(|_, (_, ends)| *ends > now);
         for key in keys {
-            let entry = state.failures.entry(key.clone()).or_insert((0, now + Duration::from_secs(window_seconds)));
-            entry.0 += 1;
+            match state.failures.get_mut(key) {
+                Some((count, _)) if *count > 1 => *count -= 1,
+                Some(_) => {
+                    state.failures.remove(key);
+                }
+                None => {}
+            }
         }
         Ok(())
     }
@@ -175,20 +180,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn login_failures_count_until_cleared_or_their_window_ends() {
+    async fn login_failures_count_until_taken_back_cleared_or_their_window_ends() {
         use contacts_domain::throttle::FailureCounter;
         let cache = MemoryCache::new(Duration::from_secs(60));
         let keys = vec!["pair".to_owned(), "ip".to_owned()];
-        cache.add_failure(&keys, 900).await.unwrap();
-        cache.add_failure(&keys[1..], 1).await.unwrap();
-        let counts = cache.counts(&keys).await.unwrap();
-        assert_eq!((counts[0].0, counts[1].0), (1, 2));
-        assert!((899..=900).contains(&counts[1].1), "the first failure's window: {counts:?}");
+        assert_eq!(cache.add_failure(&keys, 900).await.unwrap(), vec![(1, 900), (1, 900)]);
+        let counts = cache.add_failure(&keys[1..], 1).await.unwrap();
+        assert_eq!(counts[0].0, 2);
+        assert!((899..=900).contains(&counts[0].1), "the first failure's window: {counts:?}");
+        cache.take_back(&keys[1..]).await.unwrap();
         cache.clear("pair").await.unwrap();
-        assert_eq!(cache.counts(&keys[..1]).await.unwrap(), vec![(0, 0)]);
+        assert_eq!(cache.add_failure(&keys, 60).await.unwrap()[0], (1, 60), "cleared: a new window");
+        assert_eq!(cache.add_failure(&keys, 60).await.unwrap()[1].0, 3, "one of two taken back");
+
+        cache.add_failure(&["once".to_owned()], 900).await.unwrap();
+        cache.take_back(&["once".to_owned(), "never".to_owned()]).await.unwrap();
+        assert_eq!(cache.add_failure(&["once".to_owned()], 5).await.unwrap(), vec![(1, 5)], "none left: forgotten");
+        assert_eq!(cache.add_failure(&["never".to_owned()], 5).await.unwrap(), vec![(1, 5)], "not made by a take-back");
 
         cache.add_failure(&["short".to_owned()], 1).await.unwrap();
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert_eq!(cache.counts(&["short".to_owned()]).await.unwrap(), vec![(0, 0)]);
+        assert_eq!(cache.add_failure(&["short".to_owned()], 1).await.unwrap(), vec![(1, 1)]);
     }
 }

@@ -227,40 +227,37 @@ fn failure_key(key: &str) -> String {
     format!("contacts:v{FORMAT}:fail:{key}")
 }
 
+/// Takes one failure back from every key (`KEYS`) that still counts one; deletes a key left
+/// at none.
+const TAKE_BACK: &str = "for _, key in ipairs(KEYS) do \
+    local n = tonumber(redis.call('GET', key)) \
+    if n and n > 1 then redis.call('DECR', key) elseif n then redis.call('DEL', key) end \
+end";
+
 impl FailureCounter for RedisCache {
-    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
+    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<Vec<(u64, u64)>, Error> {
         let keys: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
-        // GET and TTL of every key in one round trip.
-        let answers: Vec<(Option<u64>, i64)> = self
+        // INCR, the window's expiry started only at the first failure (EXPIRE NX), and the
+        // seconds left (TTL) of every key, in one atomic round trip.
+        let answers: Vec<(u64, i64)> = self
             .run(|mut conn| async move {
                 let mut pipe = redis::pipe();
+                pipe.atomic();
                 for key in &keys {
-                    pipe.get(key).ttl(key);
+                    pipe.incr(key, 1).cmd("EXPIRE").arg(key).arg(window_seconds).arg("NX").ignore().ttl(key);
                 }
-                let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
-                let mut answers = Vec::new();
-                for pair in flat.chunks(2) {
-                    let count: Option<u64> = redis::from_redis_value(pair[0].clone())?;
-                    let ttl: i64 = redis::from_redis_value(pair[1].clone())?;
-                    answers.push((count, ttl));
-                }
-                Ok(answers)
+                pipe.query_async::<Vec<(u64, i64)>>(&mut conn).await
             })
             .await?;
-        Ok(answers.into_iter().map(|(count, ttl)| (count.unwrap_or(0), u64::try_from(ttl).unwrap_or(0))).collect())
+        Ok(answers.into_iter().map(|(count, ttl)| (count, u64::try_from(ttl).unwrap_or(0))).collect())
     }
 
-    async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<(), Error> {
+    async fn take_back(&self, keys: &[String]) -> Result<(), Error> {
         let keys: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
-        // INCR, and start the window's expiry only at the first failure (EXPIRE NX), atomically.
+        // One script, so a key cannot expire between the read and the DECR (which would make
+        // it -1 with no expiry).
         self.run(|mut conn| async move {
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            for key in &keys {
-                pipe.incr(key, 1).ignore();
-                pipe.cmd("EXPIRE").arg(key).arg(window_seconds).arg("NX").ignore();
-            }
-            pipe.query_async::<()>(&mut conn).await
+            redis::cmd("EVAL").arg(TAKE_BACK).arg(keys.len()).arg(&keys).query_async::<()>(&mut conn).await
         })
         .await
     }

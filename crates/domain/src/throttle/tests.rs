@@ -1,5 +1,6 @@
 use super::*;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 const CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 9));
@@ -8,87 +9,151 @@ fn settings() -> ThrottleSettings {
     ThrottleSettings { max_failures: 5, max_failures_per_ip: 100, window_seconds: 900 }
 }
 
-/// A counter that answers `counts` with `counts` and records the other calls.
-fn counter(counts: Vec<(u64, u64)>) -> (MockFailureCounter, Arc<Mutex<Vec<String>>>) {
+/// The failures each key counts, as a real counter would keep them.
+type Counts = Arc<Mutex<HashMap<String, u64>>>;
+
+/// A counter that starts the pair at `pair` failures and the address at `address`, counts
+/// (atomically, as Redis does) and records each call, with `left` seconds in every window.
+fn counter(pair: u64, address: u64, left: u64) -> (MockFailureCounter, Counts, Arc<Mutex<Vec<String>>>) {
+    let counts: Counts =
+        Arc::new(Mutex::new(HashMap::from([(pair_key("ada", CLIENT), pair), (address_key(CLIENT), address)])));
     let calls = Arc::new(Mutex::new(Vec::new()));
     let mut counter = MockFailureCounter::new();
-    counter.expect_counts().returning(move |keys| {
-        assert_eq!(keys.len(), 2);
-        Ok(counts.clone())
-    });
-    let log = calls.clone();
+    let (held, log) = (counts.clone(), calls.clone());
     counter.expect_add_failure().returning(move |keys, window| {
         assert_eq!(window, 900);
-        log.lock().unwrap().push(format!("fail {}", keys.join(" ")));
+        log.lock().unwrap().push("count".to_owned());
+        let mut held = held.lock().unwrap();
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let count = held.entry(key.clone()).or_default();
+                *count += 1;
+                (*count, left)
+            })
+            .collect())
+    });
+    let (held, log) = (counts.clone(), calls.clone());
+    counter.expect_take_back().returning(move |keys| {
+        log.lock().unwrap().push(format!("take back {}", keys.len()));
+        let mut held = held.lock().unwrap();
+        for key in keys {
+            if let Some(count) = held.get_mut(key) {
+                *count = count.saturating_sub(1);
+            }
+        }
         Ok(())
     });
-    let log = calls.clone();
+    let (held, log) = (counts.clone(), calls.clone());
     counter.expect_clear().returning(move |key| {
-        log.lock().unwrap().push(format!("clear {key}"));
+        log.lock().unwrap().push("clear pair".to_owned());
+        held.lock().unwrap().remove(key);
         Ok(())
     });
-    (counter, calls)
+    (counter, counts, calls)
+}
+
+/// What `counts` holds for the pair and the address.
+fn held(counts: &Counts) -> (u64, u64) {
+    let counts = counts.lock().unwrap();
+    let of = |key: &str| counts.get(key).copied().unwrap_or(0);
+    (of(&pair_key("ada", CLIENT)), of(&address_key(CLIENT)))
 }
 
 #[tokio::test]
 async fn a_wrong_password_counts_for_the_pair_and_the_address() {
-    let (counter, calls) = counter(vec![(4, 100), (4, 100)]);
+    let (counter, counts, calls) = counter(3, 3, 100);
     let throttle = LoginThrottle::new(counter, settings());
 
     let outcome = throttle.login("Ada", CLIENT, async { Err::<(), _>(Error::InvalidCredentials) }).await;
 
     assert!(matches!(outcome, Err(Error::InvalidCredentials)));
-    let calls = calls.lock().unwrap().clone();
-    assert_eq!(calls, vec![format!("fail {} {}", pair_key("ada", CLIENT), address_key(CLIENT))]);
+    assert_eq!(held(&counts), (4, 4));
+    assert_eq!(calls.lock().unwrap().clone(), ["count"], "the count made up front stands");
 }
 
 #[tokio::test]
 async fn at_the_limit_even_the_right_password_is_refused_without_trying_it() {
-    let (counter, calls) = counter(vec![(5, 640), (5, 640)]);
+    let (counter, counts, _) = counter(5, 5, 640);
     let throttle = LoginThrottle::new(counter, settings());
 
     let outcome = throttle.login("ada", CLIENT, async { panic!("the password must not be checked") }).await;
 
     assert!(matches!(outcome, Err::<(), _>(Error::LoginThrottled { retry_after: 640 })));
-    assert!(calls.lock().unwrap().is_empty());
+    assert_eq!(held(&counts), (5, 5), "a refused attempt is not a failure: its count is taken back");
+}
+
+#[tokio::test]
+async fn the_last_try_under_the_limit_is_run() {
+    let (counter, counts, _) = counter(4, 4, 100);
+    let throttle = LoginThrottle::new(counter, settings());
+
+    let outcome = throttle.login("ada", CLIENT, async { Err::<(), _>(Error::InvalidCredentials) }).await;
+
+    assert!(matches!(outcome, Err(Error::InvalidCredentials)), "the fifth failure is still a 401");
+    assert_eq!(held(&counts), (5, 5));
+}
+
+#[tokio::test]
+async fn guesses_sent_at_once_get_no_more_tries_than_the_limit() {
+    let (counter, counts, _) = counter(3, 3, 100);
+    let throttle = LoginThrottle::new(counter, settings());
+    let tried = Arc::new(Mutex::new(0));
+    // Every guess is counted before any of them is checked: a counter read before the attempt
+    // and written after it would let all ten through.
+    let gate = Arc::new(tokio::sync::Barrier::new(2));
+    let guess = || {
+        let (tried, gate) = (tried.clone(), gate.clone());
+        throttle.login("ada", CLIENT, async move {
+            *tried.lock().unwrap() += 1;
+            gate.wait().await;
+            Err::<(), _>(Error::InvalidCredentials)
+        })
+    };
+
+    let outcomes = futures_util::future::join_all((0..10).map(|_| guess())).await;
+
+    let throttled = outcomes.iter().filter(|o| matches!(o, Err(Error::LoginThrottled { .. }))).count();
+    assert_eq!((*tried.lock().unwrap(), throttled), (2, 8), "two tries were left under the limit of five");
+    assert_eq!(held(&counts), (5, 5));
 }
 
 #[tokio::test]
 async fn an_address_past_its_own_limit_is_refused_whatever_the_name() {
-    let (counter, _) = counter(vec![(0, 0), (100, 30)]);
+    let (counter, _, _) = counter(0, 100, 30);
     let throttle = LoginThrottle::new(counter, settings());
 
-    let outcome = throttle.login("someone-else", CLIENT, async { Ok(()) }).await;
+    let outcome = throttle.login("ada", CLIENT, async { Ok(()) }).await;
 
     assert!(matches!(outcome, Err(Error::LoginThrottled { retry_after: 30 })));
 }
 
 #[tokio::test]
-async fn a_success_clears_the_pair_only() {
-    let (counter, calls) = counter(vec![(4, 100), (40, 100)]);
+async fn a_success_clears_the_pair_and_is_no_failure_of_the_address() {
+    let (counter, counts, calls) = counter(4, 40, 100);
     let throttle = LoginThrottle::new(counter, settings());
 
     throttle.login("ADA", CLIENT, async { Ok(()) }).await.unwrap();
 
-    assert_eq!(calls.lock().unwrap().clone(), vec![format!("clear {}", pair_key("ada", CLIENT))]);
+    assert_eq!(held(&counts), (0, 40));
+    assert_eq!(calls.lock().unwrap().clone(), ["count", "clear pair", "take back 1"]);
 }
 
 #[tokio::test]
 async fn an_unconfirmed_account_is_neither_a_failure_nor_a_success() {
-    let (counter, calls) = counter(vec![(0, 0), (0, 0)]);
+    let (counter, counts, _) = counter(2, 2, 100);
     let throttle = LoginThrottle::new(counter, settings());
 
     let outcome = throttle.login("ada", CLIENT, async { Err::<(), _>(Error::EmailNotConfirmed) }).await;
 
     assert!(matches!(outcome, Err(Error::EmailNotConfirmed)));
-    assert!(calls.lock().unwrap().is_empty());
+    assert_eq!(held(&counts), (2, 2), "counted up front, then taken back");
 }
 
 #[tokio::test]
 async fn an_unreachable_counter_does_not_lock_anyone_out() {
     let mut counter = MockFailureCounter::new();
-    counter.expect_counts().returning(|_| Err(Error::Unavailable("redis down".into())));
-    counter.expect_clear().returning(|_| Err(Error::Unavailable("redis down".into())));
+    counter.expect_add_failure().returning(|_, _| Err(Error::Unavailable("redis down".into())));
     let throttle = LoginThrottle::new(counter, settings());
 
     assert_eq!(throttle.login("ada", CLIENT, async { Ok(7) }).await.unwrap(), 7);

@@ -346,16 +346,30 @@ fn an_unusable_url_is_a_settings_error() {
 async fn failures_are_counted_in_a_window_that_starts_at_the_first_and_are_shared() {
     let keys = vec![format!("test:{}", unique_id()), format!("test:{}", unique_id())];
     let (one, two) = (cache(), cache()); // two instances
-    assert_eq!(one.counts(&keys).await.unwrap(), vec![(0, 0), (0, 0)]);
 
-    one.add_failure(&keys, 60).await.unwrap();
-    two.add_failure(&keys[..1], 900).await.unwrap();
+    assert_eq!(one.add_failure(&keys, 60).await.unwrap(), vec![(1, 60), (1, 60)]);
+    let counts = two.add_failure(&keys[..1], 900).await.unwrap();
 
-    let counts = two.counts(&keys).await.unwrap();
-    assert_eq!((counts[0].0, counts[1].0), (2, 1));
+    assert_eq!(counts[0].0, 2, "counted across instances");
     assert!((55..=60).contains(&counts[0].1), "the window is the first failure's: {counts:?}");
     one.clear(&keys[0]).await.unwrap();
-    assert_eq!(two.counts(&keys).await.unwrap()[0], (0, 0));
+    assert!(!raw_exists(&failure_key(&keys[0])).await, "cleared");
+    one.clear(&keys[1]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failure_taken_back_leaves_the_others_and_none_is_forgotten() {
+    let keys = vec![format!("test:{}", unique_id()), format!("test:{}", unique_id())];
+    let (one, two) = (cache(), cache());
+    one.add_failure(&keys, 60).await.unwrap();
+    one.add_failure(&keys[1..], 60).await.unwrap();
+
+    two.take_back(&keys).await.unwrap();
+
+    assert!(!raw_exists(&failure_key(&keys[0])).await, "its only failure taken back: forgotten, not 0 or -1");
+    assert_eq!(one.add_failure(&keys[1..], 60).await.unwrap()[0].0, 2, "one of two taken back");
+    two.take_back(&keys[..1]).await.unwrap();
+    assert!(!raw_exists(&failure_key(&keys[0])).await, "a key without failures is not made by a take-back");
     one.clear(&keys[1]).await.unwrap();
 }
 
@@ -363,6 +377,7 @@ async fn failures_are_counted_in_a_window_that_starts_at_the_first_and_are_share
 async fn failure_counts_of_an_unreachable_redis_are_errors_within_the_timeout() {
     let cache = RedisCache::new(CLOSED_URL, TTL_SECONDS).unwrap();
     let started = Instant::now();
-    assert!(matches!(cache.counts(&["k".to_owned()]).await, Err(Error::Unavailable(_))));
+    assert!(matches!(cache.add_failure(&["k".to_owned()], 60).await, Err(Error::Unavailable(_))));
     assert!(started.elapsed() < GIVE_UP_WITHIN);
+    assert!(matches!(cache.take_back(&["k".to_owned()]).await, Err(Error::Unavailable(_))));
 }
