@@ -28,8 +28,9 @@ impl PgTokenStore {
 }
 
 /// Revokes the live token with this fingerprint; its id if it was live. When it was not,
-/// tells a replay (the token was revoked or rotated before) from an unknown or expired one: an
-/// expired token is no sign of theft.
+/// tells a replay (the token was rotated before) from an unknown, expired or revoked one: an
+/// expired token is no sign of theft, nor is one whose session was ended (by its logout, a
+/// password reset or a theft's sweep), since nobody can go on with it.
 async fn revoke_live(
     conn: &mut diesel_async::AsyncPgConnection,
     fingerprint: &str,
@@ -49,8 +50,8 @@ async fn revoke_live(
     if let Some(row) = revoked {
         return Ok(Ok(row));
     }
-    let revoked = refresh::table.filter(refresh::token_hash.eq(fingerprint)).filter(refresh::revoked_at.is_not_null());
-    let replayed: bool = diesel::select(diesel::dsl::exists(revoked)).get_result(conn).await?;
+    let rotated = refresh::table.filter(refresh::token_hash.eq(fingerprint)).filter(refresh::replaced_by.is_not_null());
+    let replayed: bool = diesel::select(diesel::dsl::exists(rotated)).get_result(conn).await?;
     Ok(Err(if replayed { RefreshRotation::Reused } else { RefreshRotation::Unknown }))
 }
 

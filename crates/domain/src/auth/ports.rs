@@ -40,9 +40,10 @@ pub trait TokenCodec: Send + Sync + 'static {
 pub enum RefreshRotation {
     /// The token was live; it is now revoked and replaced by the new one.
     Rotated,
-    /// The token exists but was already revoked or rotated: a replay, treated as theft.
+    /// The token was already rotated: a replay of a used token, treated as theft.
     Reused,
-    /// No live or revoked token has this fingerprint (never issued, expired, or purged).
+    /// No live token has this fingerprint (never issued, expired, purged, or revoked without
+    /// being rotated: by its logout, a password reset or a theft's sweep).
     Unknown,
 }
 

@@ -149,12 +149,18 @@ where
 
     /// Exchanges a live refresh token for a new pair and revokes the one presented.
     ///
-    /// Presenting a token that was already rotated or revoked is treated as theft: every
-    /// refresh token of its user is revoked, so neither the thief nor the victim can go on
-    /// without logging in again.
+    /// Presenting a token that was already rotated is treated as theft: every refresh token of
+    /// its user is revoked, so neither the thief nor the victim can go on without logging in
+    /// again. A token revoked otherwise (its logout, a password reset) is only refused: its
+    /// session is over already, and the user's other sessions go on.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error> {
         let claims = self.verify(refresh_token, TokenKind::Refresh).ok_or(Error::Unauthenticated)?;
         let user = self.users.find_by_id(claims.subject).await?.ok_or(Error::Unauthenticated)?;
+        // Issued before a password reset (or a theft) ended every session: a login that read
+        // the old password just before the reset may have stored it after the reset's sweep.
+        if claims.version != user.token_version {
+            return Err(Error::Unauthenticated);
+        }
         // The new pair belongs to the same session, so logout ends it too.
         let (pair, expires_at) = self.issue_pair(&user, claims.session.clone())?;
         let rotation = self
@@ -190,7 +196,7 @@ where
             RefreshRotation::Rotated => Ok(()),
             RefreshRotation::Unknown => Err(Error::Unauthenticated),
             RefreshRotation::Reused => {
-                tracing::warn!(user_id = %user, "a revoked refresh token was presented again; ending every session");
+                tracing::warn!(user_id = %user, "a rotated refresh token was presented again; ending every session");
                 self.store.revoke_all_refresh(user).await?;
                 // Access tokens too, at once: the thief may hold one of any session.
                 self.users.end_all_sessions(user).await?;

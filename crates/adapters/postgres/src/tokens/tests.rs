@@ -300,10 +300,12 @@ async fn revoke_refresh_revokes_a_live_token_once() {
     assert_eq!(f.live_row("other-session").await, other, "the user's other sessions stay");
     assert_eq!(f.refresh_fingerprints().await, ["other-session", "session"]);
 
+    // Its session is over: presented again it is refused, but it was never rotated, so it is
+    // no sign of theft (a retried logout must not end the user's other sessions).
     let again = f.store.revoke_refresh("session", at(Duration::hours(1))).await.unwrap();
-    assert_eq!(again, RefreshRotation::Reused);
+    assert_eq!(again, RefreshRotation::Unknown);
     assert_eq!(f.live_row("session").await, revoked, "revoked_at keeps the first revocation");
-    assert_eq!(f.rotate("session", "new").await, RefreshRotation::Reused, "a revoked token does not rotate");
+    assert_eq!(f.rotate("session", "new").await, RefreshRotation::Unknown, "a revoked token does not rotate");
     assert_eq!(f.refresh_row("new").await, None);
 
     assert_eq!(f.store.revoke_refresh("never-issued", now()).await.unwrap(), RefreshRotation::Unknown);
@@ -335,7 +337,8 @@ async fn revoke_all_refresh_revokes_only_that_users_live_tokens() {
 
     for fingerprint in ["ada-1", "ada-2"] {
         assert!(f.live_row(fingerprint).await.revoked_at.is_some(), "{fingerprint} revoked");
-        assert_eq!(f.rotate(fingerprint, &format!("{fingerprint}-next")).await, RefreshRotation::Reused);
+        let next = format!("{fingerprint}-next");
+        assert_eq!(f.rotate(fingerprint, &next).await, RefreshRotation::Unknown, "refused, no theft");
     }
     assert_eq!(f.live_row("ada-revoked").await.revoked_at, Some(earlier), "an earlier revocation is kept");
     assert_eq!(f.live_row("grace-1").await, grace_before, "another user's token is untouched");

@@ -149,6 +149,19 @@ async fn refresh_for_a_user_that_no_longer_exists_fails_without_touching_the_sto
 }
 
 #[tokio::test]
+async fn refresh_refuses_a_token_issued_before_every_session_was_ended_without_touching_the_store() {
+    let mut stale = claims(TokenKind::Refresh, now() + Duration::hours(1));
+    stale.version = TOKEN_VERSION - 1;
+    let tokens = decoding_codec(OLD_REFRESH, TokenKind::Refresh, Some(stale));
+    let service =
+        service(users_finding_by_id(Some(user(true))), unused_hasher(), tokens, untouched_store(), silent_mailer());
+
+    let error = service.refresh(OLD_REFRESH).await.unwrap_err();
+
+    assert!(matches!(error, Error::Unauthenticated), "{error:?}");
+}
+
+#[tokio::test]
 async fn refresh_with_a_reused_token_revokes_every_session_once_and_fails() {
     let (service, _, rotations) = refreshing(now() + Duration::hours(1), Ok(RefreshRotation::Reused), 1);
 
