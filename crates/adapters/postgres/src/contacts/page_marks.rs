@@ -61,14 +61,26 @@ pub(super) fn marked_page<'a>(
         .order(contacts::id)
 }
 
+/// Whether a page at `skip` lies past the end of any book: the SQL function looks its mark up
+/// as `marks[skip / STRIDE]`, and PostgreSQL's array subscripts are `integer`s, so past
+/// `i32::MAX` strides it would fail ("integer out of range") instead of answering. No book
+/// comes near: that many contacts would be over 2 × 10¹² rows, beyond a table's 32 TB.
+fn beyond_any_book(skip: i64) -> bool {
+    i32::try_from(skip / STRIDE).is_err()
+}
+
 /// A page at `page.skip` (at least [`STRIDE`]) with the stored total on every row, one
 /// statement. When the marks were stale, they are computed again before returning (unless a
 /// concurrent request already is), so the next deep page of the same book starts from them.
+/// A page [`beyond_any_book`] is empty without asking (the caller reads the total).
 pub(super) async fn page(
     conn: &mut AsyncPgConnection,
     owner: UserId,
     page: Page,
 ) -> QueryResult<Vec<(ContactRow, Option<i64>)>> {
+    if beyond_any_book(page.skip) {
+        return Ok(Vec::new());
+    }
     let rows: Vec<MarkedRow> = marked_page(owner, page).load(conn).await?;
     // A page past the end has no row to say so; it walked the whole book either way.
     if rows.as_slice().first().is_some_and(|(_, _, stale)| *stale == Some(true)) {

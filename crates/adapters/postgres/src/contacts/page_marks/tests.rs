@@ -1,7 +1,7 @@
 //! Deep pages through the marks agree, position for position, with a plain walk of the book,
 //! whatever was inserted or deleted in between, and really start from the marks while current.
 
-use contacts_domain::contact::{ContactFilter, ContactId, ContactRepository};
+use contacts_domain::contact::{ContactFilter, ContactId, ContactRepository, Listed};
 
 use super::*;
 use crate::contacts::owned;
@@ -161,6 +161,31 @@ async fn a_computation_under_way_is_not_started_again() {
     diesel::sql_query("COMMIT").execute(&mut busy).await.unwrap();
     assert_eq!(book.listed(2_000).await, expected);
     assert!(!book.stale().await, "once the lock is free, a deep page computes the marks");
+}
+
+#[tokio::test]
+async fn a_page_beyond_any_book_is_empty_with_the_total() {
+    let book = book().await;
+    book.listed(STRIDE).await;
+    assert!(!book.stale().await, "the marks are current, so the function would index them");
+    let total = book.walked(0).await.1;
+    // `skip / STRIDE` past `i32::MAX` is no array subscript PostgreSQL takes; the first skip is
+    // the deepest the function is still asked for.
+    for skip in [STRIDE * i64::from(i32::MAX) + STRIDE - 1, 1 << 41, i64::MAX] {
+        assert_eq!(book.listed(skip).await, (vec![], total), "skip {skip}");
+        let listed = book.repo.book_page(book.owner, Page { skip, limit: 7 }, None).await.unwrap();
+        assert_eq!(listed, Listed::Read { contacts: vec![], total, stamp: None }, "book page, skip {skip}");
+        // A search never indexes the marks; its paths (new, kept after a first page) survive
+        // such a skip too.
+        let filter = ContactFilter { first_name: Some("First".into()), ..ContactFilter::default() };
+        for (round, first) in [("new", None), ("kept", Some(0))] {
+            if let Some(first) = first {
+                book.repo.list(book.owner, &filter, Page { skip: first, limit: 7 }).await.unwrap();
+            }
+            let (page, matched) = book.repo.list(book.owner, &filter, Page { skip, limit: 7 }).await.unwrap();
+            assert_eq!((page.len(), matched), (0, total), "{round} search, skip {skip}");
+        }
+    }
 }
 
 #[tokio::test]
