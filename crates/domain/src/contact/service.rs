@@ -195,8 +195,15 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
 
     /// Stores the readable cards of an import (see [`read_import`]) in batches of
     /// `IMPORT_BATCH`, and reports per card. A batch the store refuses is retried card by
-    /// card, so one bad card fails alone.
-    pub async fn import(&self, owner: UserId, read: Vec<(usize, Result<CardRecord, CardError>)>) -> ImportReport {
+    /// card, so one bad card fails alone. An unreachable store ([`Error::Unavailable`]) stops
+    /// the import with that error instead: every later card would fail alike, each only after
+    /// waiting for a connection, and the caller is told to retry rather than handed a report of
+    /// failed cards. Batches stored before it stay stored.
+    pub async fn import(
+        &self,
+        owner: UserId,
+        read: Vec<(usize, Result<CardRecord, CardError>)>,
+    ) -> Result<ImportReport, Error> {
         let mut report = ImportReport::default();
         let mut batch: Vec<(usize, CardRecord)> = Vec::with_capacity(IMPORT_BATCH);
         let mut uids = std::collections::HashSet::new();
@@ -206,7 +213,7 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
                 Ok(card) => {
                     // A UID twice in one statement cannot be upserted: the repeat goes to the next batch.
                     if batch.len() == IMPORT_BATCH || uids.contains(&card.uid) {
-                        self.store(owner, std::mem::take(&mut batch), &mut report).await;
+                        self.store(owner, std::mem::take(&mut batch), &mut report).await?;
                         uids.clear();
                     }
                     uids.insert(card.uid.clone());
@@ -214,22 +221,31 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
                 }
             }
         }
-        self.store(owner, batch, &mut report).await;
+        self.store(owner, batch, &mut report).await?;
         report.failed.sort_by_key(|f| f.index);
-        report
+        Ok(report)
     }
 
-    async fn store(&self, owner: UserId, batch: Vec<(usize, CardRecord)>, report: &mut ImportReport) {
+    /// Stores one batch into `report`; only [`Error::Unavailable`] comes back as an error (see
+    /// [`Self::import`]), any other failure is reported per card.
+    async fn store(
+        &self,
+        owner: UserId,
+        batch: Vec<(usize, CardRecord)>,
+        report: &mut ImportReport,
+    ) -> Result<(), Error> {
         if batch.is_empty() {
-            return;
+            return Ok(());
         }
         let cards: Vec<CardRecord> = batch.iter().map(|(_, c)| c.clone()).collect();
         match self.contacts.import(owner, &cards).await {
             Ok(outcomes) => outcomes.into_iter().for_each(|o| report.count(o)),
+            Err(e @ Error::Unavailable(_)) => return Err(e),
             Err(_) if batch.len() > 1 => {
                 for (index, card) in batch {
                     match self.contacts.import(owner, std::slice::from_ref(&card)).await {
                         Ok(outcomes) => outcomes.into_iter().for_each(|o| report.count(o)),
+                        Err(e @ Error::Unavailable(_)) => return Err(e),
                         Err(e) => report.failed.push(ImportFailure { index, uid: Some(card.uid), detail: detail(&e) }),
                     }
                 }
@@ -239,15 +255,17 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
                 report.failed.push(ImportFailure { index, uid: Some(card.uid), detail: detail(&e) });
             }
         }
+        Ok(())
     }
 }
 
 /// How many cards one INSERT stores.
 pub const IMPORT_BATCH: usize = 500;
 
+/// Why a card was not stored, for the client (never [`Error::Unavailable`]: that stops the
+/// import).
 fn detail(e: &Error) -> String {
     match e {
-        Error::Unavailable(_) => "The database is unavailable; import this card again".to_owned(),
         Error::Conflict(_) => "This card conflicts with another contact of the book".to_owned(),
         _ => "This card could not be stored".to_owned(),
     }

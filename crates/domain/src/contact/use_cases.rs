@@ -45,7 +45,11 @@ pub trait ContactUseCases: Send + Sync {
     /// See [`ContactService::export_page`].
     async fn export_page(&self, owner: UserId, after: Option<ContactId>, limit: i64) -> Result<Vec<StoredCard>, Error>;
     /// See [`ContactService::import`].
-    async fn import(&self, owner: UserId, read: Vec<(usize, Result<CardRecord, CardError>)>) -> ImportReport;
+    async fn import(
+        &self,
+        owner: UserId,
+        read: Vec<(usize, Result<CardRecord, CardError>)>,
+    ) -> Result<ImportReport, Error>;
 }
 
 #[async_trait(?Send)]
@@ -95,7 +99,11 @@ impl<R: ContactRepository, C: Clock> ContactUseCases for ContactService<R, C> {
         ContactService::export_page(self, owner, after, limit).await
     }
 
-    async fn import(&self, owner: UserId, read: Vec<(usize, Result<CardRecord, CardError>)>) -> ImportReport {
+    async fn import(
+        &self,
+        owner: UserId,
+        read: Vec<(usize, Result<CardRecord, CardError>)>,
+    ) -> Result<ImportReport, Error> {
         ContactService::import(self, owner, read).await
     }
 }

@@ -193,7 +193,7 @@ pub(crate) async fn import(
     let Some(read) = read else {
         return Err(ApiError::body("Not a vCard: the body has no BEGIN:VCARD"));
     };
-    let report = state.contacts.import(user.0.id, read).await;
+    let report = state.contacts.import(user.0.id, read).await?;
     Ok(HttpResponse::Ok().json(ImportBody::from(report)))
 }
 

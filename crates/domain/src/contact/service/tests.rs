@@ -721,3 +721,60 @@ async fn list_refuses_nul_characters_in_filters_before_the_store() {
         .collect();
     assert_eq!(fields, ["email", "q"]);
 }
+
+/// Three readable cards, as an import file gives them.
+fn three_cards() -> Vec<(usize, Result<CardRecord, CardError>)> {
+    let card =
+        |uid: &str| format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{uid}\r\nFN:A {uid}\r\nN:{uid};A;;;\r\nEND:VCARD\r\n");
+    read_import(&format!("{}{}{}", card("a"), card("b"), card("c"))).unwrap()
+}
+
+#[tokio::test]
+async fn an_unreachable_store_stops_the_import_without_retrying_card_by_card() {
+    let mut contacts = MockContactRepository::new();
+    // Once, for the whole batch: each retry would wait for a connection in vain.
+    contacts.expect_import().times(1).returning(|_, _| Err(Error::Unavailable("connection refused".into())));
+
+    let result = service(contacts).import(OWNER, three_cards()).await;
+
+    assert!(matches!(result, Err(Error::Unavailable(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_refused_batch_is_retried_card_by_card_until_the_store_is_unreachable() {
+    let mut contacts = MockContactRepository::new();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    contacts.expect_import().returning(move |_, cards| {
+        let uids: Vec<String> = cards.iter().map(|c| c.uid.clone()).collect();
+        seen.lock().unwrap().push(uids.join(","));
+        match uids.join(",").as_str() {
+            "b" => Err(Error::Unavailable("connection refused".into())),
+            "a" => Ok(vec![ImportOutcome::Created]),
+            _ => Err(Error::unexpected("a bad card")),
+        }
+    });
+
+    let result = service(contacts).import(OWNER, three_cards()).await;
+
+    assert!(matches!(result, Err(Error::Unavailable(_))), "{result:?}");
+    assert_eq!(*calls.lock().unwrap(), ["a,b,c", "a", "b"], "nothing is tried after the store is unreachable");
+}
+
+#[tokio::test]
+async fn a_refused_batch_is_retried_card_by_card_and_a_bad_card_fails_alone() {
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_import().returning(|_, cards| match cards {
+        [one] if one.uid == "b" => Err(Error::unexpected("a bad card")),
+        [_] => Ok(vec![ImportOutcome::Created]),
+        _ => Err(Error::unexpected("the batch holds a bad card")),
+    });
+
+    let report = service(contacts).import(OWNER, three_cards()).await.unwrap();
+
+    assert_eq!((report.created, report.updated), (2, 0));
+    assert_eq!(
+        report.failed,
+        [ImportFailure { index: 1, uid: Some("b".into()), detail: "This card could not be stored".into() }]
+    );
+}
