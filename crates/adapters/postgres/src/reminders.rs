@@ -188,7 +188,8 @@ impl ReminderStore for PgReminderStore {
 }
 
 /// The run row, the mail (only if this call inserted the run: the primary key decides who
-/// wins a race) and the next run time; old runs of the user are dropped on the way.
+/// wins a race) and the next run time; the user's runs older than a week before both the run's
+/// date and the real (database) date are dropped on the way.
 async fn record_run(
     conn: &mut AsyncPgConnection,
     user: UserId,
@@ -213,11 +214,17 @@ async fn record_run(
     if inserted.n == 0 {
         return Ok(false);
     }
-    diesel::sql_query("DELETE FROM reminder_runs WHERE user_id = $1 AND local_date < $2 - 7")
-        .bind::<BigInt, _>(user.0)
-        .bind::<Date, _>(local_date)
-        .execute(conn)
-        .await?;
+    // Runs more than a week old go, but never one of the real last week: a pass as if at a later
+    // date (`send-reminders --at`) must not drop the run of the real local today, or the next
+    // real pass mails it again. No zone's local date is behind the UTC date by more than one.
+    diesel::sql_query(
+        "DELETE FROM reminder_runs WHERE user_id = $1 \
+         AND local_date < LEAST($2, (now() AT TIME ZONE 'UTC')::date - 1) - 7",
+    )
+    .bind::<BigInt, _>(user.0)
+    .bind::<Date, _>(local_date)
+    .execute(conn)
+    .await?;
     let Some(mail) = mail else { return Ok(false) };
     let headers = serde_json::to_value(&mail.headers).unwrap_or_default();
     // Reminders skip the flood guard: at most one a day by construction, caused by no request.

@@ -90,6 +90,27 @@ async fn a_run_is_recorded_once_per_user_and_local_day_and_only_then_queues_its_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_run_recorded_as_if_weeks_ahead_keeps_the_run_of_the_real_local_today() {
+    let TwoUsers { store, ada, test_db: _test_db, .. } = two_users(store).await;
+    let next = Utc::now() + Duration::days(1);
+    let mail = || Some(digest_to("ada@example.com"));
+    // The real local today: the UTC date, or a day either side in the farthest zones.
+    let today = Utc::now().date_naive();
+    let todays = [today - Duration::days(1), today, today + Duration::days(1)];
+    let month_ago = today - Duration::days(30);
+    assert!(store.complete(ada, month_ago, mail(), next).await.unwrap());
+    for local in todays {
+        assert!(store.complete(ada, local, mail(), next).await.unwrap(), "{local}");
+    }
+    // `send-reminders --at` three weeks ahead.
+    assert!(store.complete(ada, today + Duration::days(21), mail(), next).await.unwrap());
+    for local in todays {
+        assert!(!store.complete(ada, local, mail(), next).await.unwrap(), "{local} is not mailed twice");
+    }
+    assert!(store.complete(ada, month_ago, mail(), next).await.unwrap(), "a run weeks old is still dropped");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_user_who_confirms_is_looked_at_again_at_once_and_no_other_change_to_a_user_does_that() {
     let TwoUsers { store, db, ada, test_db: _test_db, .. } = two_users(store).await;
     // A pass found ada unconfirmed after her hour and moved her next look to tomorrow.
