@@ -18,7 +18,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use image::imageops::FilterType;
-use image::{ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use tokio::sync::Semaphore;
 
 use contacts_domain::Error;
@@ -112,6 +112,16 @@ pub fn reencode(upload: &[u8]) -> Result<Vec<u8>, Error> {
         image::ImageError::Limits(_) => Error::ImageTooLarge,
         _ => Error::UnsupportedMedia,
     })?;
+    square_png(image)
+}
+
+/// Crops a decoded image to a centred square, scales it down to [`AVATAR_SIZE`] and encodes
+/// it as PNG. An image without pixels is refused ([`Error::UnsupportedMedia`]) whatever its
+/// header said: a decoder may size the picture by a frame instead, and the encoder would fail.
+fn square_png(image: DynamicImage) -> Result<Vec<u8>, Error> {
+    if image.width() == 0 || image.height() == 0 {
+        return Err(Error::UnsupportedMedia);
+    }
     let side = image.width().min(image.height());
     let square = image.crop_imm((image.width() - side) / 2, (image.height() - side) / 2, side, side);
     let avatar =
@@ -122,11 +132,14 @@ pub fn reencode(upload: &[u8]) -> Result<Vec<u8>, Error> {
 }
 
 /// Reads only the image's header and refuses sizes over [`MAX_SOURCE_SIDE`] a side or
-/// [`MAX_SOURCE_PIXELS`] in all ([`Error::ImageTooLarge`]); a header that cannot be read is
-/// not an image ([`Error::UnsupportedMedia`]).
+/// [`MAX_SOURCE_PIXELS`] in all ([`Error::ImageTooLarge`]); a header that cannot be read, or
+/// declares no pixels (a side of 0), is not an image ([`Error::UnsupportedMedia`]).
 pub fn check_declared_size(upload: &[u8], format: ImageFormat) -> Result<(), Error> {
     let (width, height) =
         ImageReader::with_format(Cursor::new(upload), format).into_dimensions().map_err(|_| Error::UnsupportedMedia)?;
+    if width == 0 || height == 0 {
+        return Err(Error::UnsupportedMedia);
+    }
     if width > MAX_SOURCE_SIDE || height > MAX_SOURCE_SIDE || u64::from(width) * u64::from(height) > MAX_SOURCE_PIXELS {
         return Err(Error::ImageTooLarge);
     }

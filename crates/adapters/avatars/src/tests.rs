@@ -165,3 +165,32 @@ async fn only_names_it_writes_can_be_read() {
         assert_eq!(store.read(name).await.unwrap(), None, "{name}");
     }
 }
+
+/// A GIF whose logical screen is `w` × `h` pixels, holding one 1×1 frame.
+fn gif_with_screen(w: u16, h: u16) -> Vec<u8> {
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&w.to_le_bytes());
+    gif.extend_from_slice(&h.to_le_bytes());
+    gif.extend_from_slice(&[0x80, 0, 0]); // a global colour table of 2 entries
+    gif.extend_from_slice(&[0, 0, 0, 255, 255, 255]);
+    gif.extend_from_slice(&[0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0]); // a 1×1 frame at (0, 0)
+    gif.extend_from_slice(&[2, 2, 0x44, 0x01, 0]); // its one pixel, LZW-coded
+    gif.push(0x3B);
+    gif
+}
+
+#[test]
+fn an_image_of_zero_pixels_is_not_an_image() {
+    assert!(reencode(&gif_with_screen(1, 1)).is_ok(), "the fixture is a valid GIF");
+    for (w, h) in [(0, 0), (0, 1), (1, 0)] {
+        let gif = gif_with_screen(w, h);
+        assert!(matches!(check_declared_size(&gif, ImageFormat::Gif), Err(Error::UnsupportedMedia)), "{w}x{h}");
+        assert!(matches!(reencode(&gif), Err(Error::UnsupportedMedia)), "{w}x{h}");
+    }
+    for (w, h) in [(0, 0), (0, 1), (1, 0)] {
+        let png = contacts_test_support::png_declaring(w, h);
+        assert!(matches!(check_declared_size(&png, ImageFormat::Png), Err(Error::UnsupportedMedia)), "{w}x{h}");
+        // Decoded without pixels (whatever the header said): refused too, not left to the encoder.
+        assert!(matches!(square_png(DynamicImage::new_rgba8(w, h)), Err(Error::UnsupportedMedia)), "{w}x{h}");
+    }
+}
