@@ -34,14 +34,20 @@ pub const MAX_SOURCE_SIDE: u32 = 4_096;
 /// Largest image accepted, in pixels (width × height), as declared.
 pub const MAX_SOURCE_PIXELS: u64 = 16_000_000;
 
-/// Memory a decoder may allocate at most: 16 million RGBA pixels and some slack.
-const MAX_DECODER_ALLOC: u64 = MAX_SOURCE_PIXELS * 4 + 16 * 1024 * 1024;
+/// Widest pixel a decoder may produce, in bytes: 16-bit RGBA (a 16-bit PNG).
+const MAX_BYTES_PER_PIXEL: u64 = 8;
+
+/// Memory a decoder may allocate at most: any image within the declared limits at the widest
+/// pixel, and some slack for the decoder's own buffers (about 145 MB).
+const MAX_DECODER_ALLOC: u64 = MAX_SOURCE_PIXELS * MAX_BYTES_PER_PIXEL + 16 * 1024 * 1024;
 
 /// The bound on images decoded at once, shared by every clone of a store.
 ///
 /// At most one image per core is decoded at a time (like bcrypt's hashes): decoding takes CPU
-/// and up to [`MAX_SOURCE_PIXELS`] × 4 bytes of memory, so a burst of uploads queues instead
-/// of multiplying both.
+/// and memory, so a burst of uploads queues instead of multiplying both. The worst case per
+/// decode is a 16-bit RGBA image of [`MAX_SOURCE_PIXELS`], not square: up to
+/// [`MAX_DECODER_ALLOC`] to decode it and as much again for its cropped square while both are
+/// held, about 290 MB at the peak (scaling down takes 32 MiB more once the image is freed).
 #[derive(Debug, Clone)]
 pub(crate) struct Decodes(Arc<Semaphore>);
 
@@ -122,13 +128,21 @@ fn square_png(image: DynamicImage) -> Result<Vec<u8>, Error> {
     if image.width() == 0 || image.height() == 0 {
         return Err(Error::UnsupportedMedia);
     }
-    let side = image.width().min(image.height());
-    let square = image.crop_imm((image.width() - side) / 2, (image.height() - side) / 2, side, side);
+    let square = centred_square(image);
+    let side = square.width();
     let avatar =
         if side > AVATAR_SIZE { square.resize_exact(AVATAR_SIZE, AVATAR_SIZE, FilterType::Triangle) } else { square };
     let mut png = Vec::new();
     avatar.write_to(&mut Cursor::new(&mut png), ImageFormat::Png).map_err(Error::unexpected)?;
     Ok(png)
+}
+
+/// The image's centred square: itself if square, else a copy, and the whole image is freed
+/// before it is scaled down.
+fn centred_square(image: DynamicImage) -> DynamicImage {
+    let (width, height) = (image.width(), image.height());
+    let side = width.min(height);
+    if width == height { image } else { image.crop_imm((width - side) / 2, (height - side) / 2, side, side) }
 }
 
 /// Reads only the image's header and refuses sizes over [`MAX_SOURCE_SIDE`] a side or

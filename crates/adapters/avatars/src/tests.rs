@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use image::{DynamicImage, ImageBuffer, Rgb};
+use image::{DynamicImage, ImageBuffer, Rgb, Rgba};
 
 use super::*;
 
@@ -193,4 +193,17 @@ fn an_image_of_zero_pixels_is_not_an_image() {
         // Decoded without pixels (whatever the header said): refused too, not left to the encoder.
         assert!(matches!(square_png(DynamicImage::new_rgba8(w, h)), Err(Error::UnsupportedMedia)), "{w}x{h}");
     }
+}
+
+#[test]
+fn a_16_bit_rgba_png_within_the_limits_is_decoded() {
+    // 8 bytes a pixel: 128 MB decoded, over the old bound of 4 bytes a pixel and 16 MiB.
+    let (w, h) = (4_096, 3_906);
+    assert!(u64::from(w * h) * 8 > MAX_SOURCE_PIXELS * 4 + 16 * 1024 * 1024);
+    let mut upload = Vec::new();
+    DynamicImage::ImageRgba16(ImageBuffer::<Rgba<u16>, _>::new(w, h))
+        .write_to(&mut Cursor::new(&mut upload), ImageFormat::Png)
+        .unwrap();
+    let avatar = decoded(&reencode(&upload).unwrap());
+    assert_eq!((avatar.width(), avatar.height()), (AVATAR_SIZE, AVATAR_SIZE));
 }
