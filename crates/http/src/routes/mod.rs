@@ -18,7 +18,7 @@ use actix_web::web::{self, ServiceConfig};
 
 use contacts_domain::mail::LinkPaths;
 use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::error::{ApiError, Part, json_error, with_detail};
 use crate::openapi::ApiDoc;
@@ -67,7 +67,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
                     .configure(health::routes)
                     .configure(reset_page::routes)
                     .configure(media::routes)
-                    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+                    .service(docs())
                     .service(web::resource("/docs").get(|| async {
                         actix_web::HttpResponse::PermanentRedirect()
                             .insert_header((header::LOCATION, "/docs/"))
@@ -80,6 +80,14 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
                     .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) })),
             );
     }
+}
+
+/// Swagger UI under `/docs/`, every asset from the binary. Its spec validator is off: by
+/// default it shows a badge loaded from validator.swagger.io, and the docs must work offline.
+fn docs() -> SwaggerUi {
+    SwaggerUi::new("/docs/{_:.*}")
+        .url("/openapi.json", ApiDoc::openapi())
+        .config(Config::default().validator_url("none"))
 }
 
 /// CORS for the configured browser origins: every method of the API with the
