@@ -60,7 +60,10 @@ impl Command {
 /// Runs the command line and turns the outcome into an exit code; errors are one line on
 /// standard error.
 pub async fn run(args: Vec<String>) -> ExitCode {
-    config::load_dotenv();
+    if let Err(error) = config::load_dotenv() {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
     let command = match Command::parse(&args) {
         Ok(command) => command,
         Err(message) => {

@@ -1,10 +1,11 @@
 //! [`Settings`]: the environment variables of the contract, parsed and checked at start.
 //!
 //! A `.env` file in the working directory is read first; real environment variables win. Any
-//! mistake stops the process with a one-line message naming the variable.
+//! mistake stops the process with a one-line message naming the variable (for a `.env` line
+//! that does not parse, the line too).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use contacts_http::TrustedProxies;
@@ -23,6 +24,15 @@ pub enum ConfigError {
         var: &'static str,
         /// What is wrong with it.
         reason: String,
+    },
+    /// The `.env` file exists but cannot be used: unreadable, or a line that does not parse
+    /// (dotenv stops there, so every later variable would be dropped without a word).
+    #[error("{file} {problem}")]
+    Dotenv {
+        /// The file, as given.
+        file: String,
+        /// Where and what: the line, and the variable it sets if its name can be read.
+        problem: String,
     },
 }
 
@@ -237,8 +247,56 @@ impl<F: Fn(&str) -> Option<String>> Source for F {
 /// Only the working directory's: `dotenvy::dotenv()` would also walk up to any parent folder's
 /// `.env`, so a process started in a subfolder of a checkout (a test, a tool) would quietly
 /// take the developer's secrets and database.
-pub fn load_dotenv() {
-    let _ = dotenvy::from_path(".env");
+pub fn load_dotenv() -> Result<(), ConfigError> {
+    load_dotenv_from(Path::new(".env"))
+}
+
+/// Loads the dotenv file `path` as [`load_dotenv`] does. No file is fine; any other failure
+/// is an error, since dotenv stops at a line it cannot parse and every later variable would
+/// silently be left unset. The message names the line and its variable, never its value (it
+/// may be a secret).
+pub fn load_dotenv_from(path: &Path) -> Result<(), ConfigError> {
+    let problem = match dotenvy::from_path(path) {
+        Ok(()) => return Ok(()),
+        Err(error) if error.not_found() => return Ok(()),
+        // The error holds the line or only its value: neither is shown, either may be a secret.
+        Err(dotenvy::Error::LineParse(..)) => {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            let line = failing_line(text);
+            let at = line.map_or_else(String::new, |n| format!("line {n} "));
+            match line.and_then(|n| text.lines().nth(n - 1)).and_then(variable_of) {
+                Some(var) => format!(
+                    "{at}is invalid: the value of {var} cannot be parsed (quote a value with spaces or special characters)"
+                ),
+                None => format!("{at}is invalid: not NAME=value"),
+            }
+        }
+        Err(error) => format!("cannot be read: {error}"),
+    };
+    Err(ConfigError::Dotenv { file: path.display().to_string(), problem })
+}
+
+/// The 1-based line where the first entry dotenv cannot parse starts: the one after the
+/// longest run of whole lines that parses (a quoted value may span lines, so it is counted by
+/// dotenv itself). `None` if every line parses.
+fn failing_line(text: &str) -> Option<usize> {
+    let parses = |end: usize| dotenvy::from_read_iter(&text.as_bytes()[..end]).all(|entry| entry.is_ok());
+    if parses(text.len()) {
+        return None;
+    }
+    let ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).collect();
+    Some(ends.iter().rposition(|&end| parses(end)).map_or(1, |good| good + 2))
+}
+
+/// The variable a dotenv line sets, if it starts `NAME=` or `export NAME=`.
+fn variable_of(line: &str) -> Option<&str> {
+    let line = line.trim_start();
+    let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+    let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).unwrap_or(line.len());
+    let (name, rest) = line.split_at(end);
+    let named = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    (named && rest.trim_start().starts_with('=')).then_some(name)
 }
 
 fn required(source: &impl Source, var: &'static str) -> Result<String, ConfigError> {
@@ -305,7 +363,7 @@ pub fn database_url(source: &impl Source) -> Result<String, ConfigError> {
 impl Settings {
     /// Reads `.env` and the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        load_dotenv();
+        load_dotenv()?;
         Self::from_source(&Environment)
     }
 

@@ -262,3 +262,78 @@ fn any_positive_integer_is_taken_and_one_past_what_clocks_and_counters_hold_is_r
     error_names(&[("MAIL_RETRY_HOURS", "+5")], "MAIL_RETRY_HOURS");
     error_names(&[("MAIL_COOLDOWN_SECONDS", "-1")], "MAIL_COOLDOWN_SECONDS");
 }
+
+/// A fresh folder holding `.env` with `content`; removed on drop.
+struct DotenvDir(PathBuf);
+
+impl DotenvDir {
+    fn with(content: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("contacts-dotenv-{}", contacts_test_support::random_hex(8)));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(".env"), content).unwrap();
+        Self(dir)
+    }
+
+    fn load(&self) -> Result<(), ConfigError> {
+        load_dotenv_from(&self.0.join(".env"))
+    }
+}
+
+impl Drop for DotenvDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// Every file below fails at or before its first assignment, so no test sets a variable.
+
+#[test]
+fn no_dotenv_file_is_fine() {
+    let dir = DotenvDir::with("");
+    assert_eq!(dir.load(), Ok(()), "an empty file");
+    std::fs::remove_file(dir.0.join(".env")).unwrap();
+    assert_eq!(dir.load(), Ok(()), "no file");
+}
+
+#[test]
+fn a_dotenv_line_that_does_not_parse_stops_start_up_naming_its_line_and_variable() {
+    // dotenv stops at the unquoted space: JWT_SECRET and every later line would be dropped.
+    let dir = DotenvDir::with(&format!("# Mail\n\nMAIL_FROM=Contacts <noreply@x.org>\nJWT_SECRET={SECRET}\n"));
+    let error = dir.load().unwrap_err().to_string();
+    assert_eq!(
+        error,
+        format!(
+            "{} line 3 is invalid: the value of MAIL_FROM cannot be parsed (quote a value with spaces or special \
+             characters)",
+            dir.0.join(".env").display()
+        )
+    );
+    assert!(!error.contains("noreply"), "values may be secrets: {error}");
+    for (content, problem) in [
+        ("\nexport SMTP_PASSWORD=\"no closing quote\n# more\n", "line 2 is invalid: the value of SMTP_PASSWORD"),
+        ("MY-VAR=1\n", "line 1 is invalid: not NAME=value"),
+        ("# a comment\nJWT_SECRET\n", "line 2 is invalid: not NAME=value"),
+    ] {
+        let error = DotenvDir::with(content).load().unwrap_err().to_string();
+        assert!(error.contains(&format!(".env {problem}")), "{content:?}: {error}");
+    }
+}
+
+#[test]
+fn a_dotenv_that_cannot_be_read_stops_start_up() {
+    let dir = DotenvDir::with("");
+    std::fs::remove_file(dir.0.join(".env")).unwrap();
+    std::fs::create_dir(dir.0.join(".env")).unwrap();
+    let error = dir.load().unwrap_err().to_string();
+    assert!(error.starts_with(&format!("{} cannot be read: ", dir.0.join(".env").display())), "{error}");
+}
+
+#[test]
+fn the_failing_line_is_counted_over_every_line_of_the_file() {
+    // A quoted value over two lines, then the line that fails.
+    assert_eq!(failing_line("A=\"two\nlines\"\r\n# note\nB=x y\nC=1\n"), Some(4));
+    // A quote left open fails where it opens, not at the end of the file.
+    assert_eq!(failing_line("A=1\nB=\"open\nmore\n"), Some(2));
+    assert_eq!(failing_line("B=x y"), Some(1));
+    assert_eq!(failing_line("A=1 # note\nB=\"two\nlines\""), None);
+}

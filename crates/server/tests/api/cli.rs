@@ -55,6 +55,21 @@ async fn a_dotenv_in_the_working_directory_is_read_and_one_in_a_parent_folder_is
     assert!(String::from_utf8_lossy(&overridden.stderr).contains("DATABASE_URL"));
 }
 
+#[test]
+fn a_dotenv_line_that_does_not_parse_stops_the_process_naming_it() {
+    let folder = ScratchDir::create();
+    // Unquoted, dotenv stops at the space: every later line (the secret) would be dropped.
+    let dotenv = format!("# mail\nMAIL_FROM=Contacts <noreply@example.org>\nJWT_SECRET={JWT_SECRET}\n");
+    std::fs::write(folder.path().join(".env"), dotenv).unwrap();
+    for args in [&["serve"][..], &["migrate"]] {
+        let output = run_in(folder.path(), args, &[("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")]);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.starts_with("error: .env line 2 is invalid: the value of MAIL_FROM"), "{stderr}");
+    }
+}
+
 #[tokio::test]
 async fn set_role_grants_admin_and_refuses_unknown_emails_and_roles() {
     // No REDIS_URL, as `just run` starts it: the server keeps users in its own memory.
