@@ -353,11 +353,14 @@ fn positive(source: &impl Source, var: &'static str, default: u64, ceiling: u64)
 /// The PostgreSQL URL, checked: what `migrate` and `set-role` need, and nothing more.
 pub fn database_url(source: &impl Source) -> Result<String, ConfigError> {
     let url = required(source, "DATABASE_URL")?;
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(url)
-    } else {
-        Err(ConfigError::Invalid { var: "DATABASE_URL", reason: "must start with postgres:// or postgresql://".into() })
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(ConfigError::Invalid {
+            var: "DATABASE_URL",
+            reason: "must start with postgres:// or postgresql://".into(),
+        });
     }
+    contacts_postgres::check_url(&url).map_err(|reason| ConfigError::Invalid { var: "DATABASE_URL", reason })?;
+    Ok(url)
 }
 
 impl Settings {

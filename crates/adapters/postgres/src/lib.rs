@@ -28,7 +28,7 @@ pub use app_passwords::PgAppPasswords;
 pub use contacts::PgContactRepository;
 pub use migrations::{MigrationError, create_database_if_missing, run_migrations};
 pub use outbox::{FloodGuard, PgMailOutbox};
-pub use pool::{CONNECT_TIMEOUT, Database, DatabaseError, PoolUsage};
+pub use pool::{CONNECT_TIMEOUT, Database, DatabaseError, PoolUsage, check_url};
 pub use reminders::PgReminderStore;
 pub use tokens::PgTokenStore;
 pub use user_changes::{UserChange, listen_for_user_changes};

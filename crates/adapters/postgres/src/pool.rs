@@ -144,3 +144,10 @@ mod answers;
 
 #[cfg(test)]
 mod tests;
+
+/// Checks that `url` is a connection string PostgreSQL's client can use (its host, port and
+/// options), so a mistake stops the start with a message naming the setting instead of
+/// surfacing later as a failed connection. The reason given never repeats the URL.
+pub fn check_url(url: &str) -> Result<(), String> {
+    url.parse::<tokio_postgres::Config>().map(|_| ()).map_err(|e| e.to_string())
+}

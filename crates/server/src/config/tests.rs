@@ -95,6 +95,12 @@ fn missing_required_variables_are_named() {
 fn bad_values_are_named() {
     error_names(&[("JWT_SECRET", "too short")], "JWT_SECRET");
     error_names(&[("DATABASE_URL", "mysql://x")], "DATABASE_URL");
+    error_names(&[("DATABASE_URL", "postgres://ada:secret@localhost:five/contacts")], "DATABASE_URL");
+    error_names(&[("DATABASE_URL", "postgres://localhost/contacts?sslmode=sometimes")], "DATABASE_URL");
+    let message = Settings::from_source(&source(&[("DATABASE_URL", "postgres://ada:secret@localhost:five/c")]))
+        .unwrap_err()
+        .to_string();
+    assert!(!message.contains("secret"), "the URL's password is never repeated: {message}");
     error_names(&[("REDIS_URL", "http://x")], "REDIS_URL");
     error_names(&[("APP_BASE_URL", "contacts.example.org")], "APP_BASE_URL");
     error_names(&[("PORT", "eighty")], "PORT");
