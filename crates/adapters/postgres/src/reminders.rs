@@ -177,7 +177,8 @@ impl ReminderStore for PgReminderStore {
 
     async fn reschedule(&self, user: UserId, next_run: DateTime<Utc>) -> Result<(), Error> {
         let mut conn = self.db.conn().await?;
-        diesel::sql_query("UPDATE user_settings SET next_run_at = $2 WHERE user_id = $1")
+        // Not over a change made since the claim (see `record_run`).
+        diesel::sql_query("UPDATE user_settings SET next_run_at = $2 WHERE user_id = $1 AND next_run_at > '-infinity'")
             .bind::<BigInt, _>(user.0)
             .bind::<Timestamptz, _>(next_run)
             .execute(&mut conn)
@@ -197,6 +198,20 @@ async fn record_run(
     mail: Option<&Email>,
     next_run: DateTime<Utc>,
 ) -> QueryResult<bool> {
+    // A settings change (an unsubscribe included) or a confirmation since the claim made the
+    // user due again at once (`-infinity`): this pass read the old settings, so it records
+    // nothing and the next pass looks again. The row lock makes such a change committing
+    // meanwhile wait for this one, so a digest is never queued after an unsubscribe answered.
+    let current: Inserted = diesel::sql_query(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM user_settings WHERE user_id = $1 AND birthday_reminders \
+         AND next_run_at > '-infinity' FOR UPDATE) s",
+    )
+    .bind::<BigInt, _>(user.0)
+    .get_result(conn)
+    .await?;
+    if current.n == 0 {
+        return Ok(false);
+    }
     let inserted: Inserted = diesel::sql_query(
         "WITH run AS (INSERT INTO reminder_runs (user_id, local_date, mailed) VALUES ($1, $2, $3) \
          ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) AS n FROM run",

@@ -42,7 +42,9 @@ pub trait ReminderStore: Send + Sync + 'static {
 
     /// In one transaction: records the run of `user` for `local_date` (unless one exists),
     /// queues `mail` if it recorded it, and sets the user's next run time to `next_run`.
-    /// `true` when the mail was queued.
+    /// `true` when the mail was queued. Nothing is done when the user's settings changed (or
+    /// the user confirmed) since the claim, or reminders are off: the next pass looks again
+    /// with what holds now.
     async fn complete(
         &self,
         user: UserId,
@@ -52,7 +54,7 @@ pub trait ReminderStore: Send + Sync + 'static {
     ) -> Result<bool, Error>;
 
     /// Sets the user's next run time without recording a run (not yet their hour, or not
-    /// confirmed).
+    /// confirmed), unless the settings changed since the claim (see [`Self::complete`]).
     async fn reschedule(&self, user: UserId, next_run: DateTime<Utc>) -> Result<(), Error>;
 
     /// The user's settings (`NotFound` for an unknown user).

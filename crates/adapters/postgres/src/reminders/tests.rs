@@ -76,6 +76,7 @@ async fn concurrent_claims_never_share_a_user() {
 async fn a_run_is_recorded_once_per_user_and_local_day_and_only_then_queues_its_mail() {
     let TwoUsers { store, db, ada, test_db: _test_db, .. } = two_users(store).await;
     execute_sql(&db, &format!("UPDATE users SET confirmed = true WHERE id = {}", ada.0)).await.unwrap();
+    store.claim_due(Utc::now(), lease(), 10).await.unwrap();
     let next = Utc::now() + Duration::days(1);
     assert!(store.complete(ada, day("2026-05-17"), Some(digest_to("ada@example.com")), next).await.unwrap());
     assert!(!store.complete(ada, day("2026-05-17"), Some(digest_to("ada@example.com")), next).await.unwrap());
@@ -92,6 +93,7 @@ async fn a_run_is_recorded_once_per_user_and_local_day_and_only_then_queues_its_
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_recorded_as_if_weeks_ahead_keeps_the_run_of_the_real_local_today() {
     let TwoUsers { store, ada, test_db: _test_db, .. } = two_users(store).await;
+    store.claim_due(Utc::now(), lease(), 10).await.unwrap();
     let next = Utc::now() + Duration::days(1);
     let mail = || Some(digest_to("ada@example.com"));
     // The real local today: the UTC date, or a day either side in the farthest zones.
@@ -114,6 +116,7 @@ async fn a_run_recorded_as_if_weeks_ahead_keeps_the_run_of_the_real_local_today(
 async fn a_user_who_confirms_is_looked_at_again_at_once_and_no_other_change_to_a_user_does_that() {
     let TwoUsers { store, db, ada, test_db: _test_db, .. } = two_users(store).await;
     // A pass found ada unconfirmed after her hour and moved her next look to tomorrow.
+    store.claim_due(Utc::now(), lease(), 10).await.unwrap();
     store.reschedule(ada, Utc::now() + Duration::days(1)).await.unwrap();
     let due_now = |store: PgReminderStore| async move { ids(&store.claim_due(Utc::now(), lease(), 10).await.unwrap()) };
     assert!(!due_now(store.clone()).await.contains(&ada));
@@ -130,6 +133,7 @@ async fn a_user_who_confirms_is_looked_at_again_at_once_and_no_other_change_to_a
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reminder_queued_for_an_account_no_longer_confirmed_is_dropped_not_sent() {
     let TwoUsers { store, db, ada, test_db: _test_db, .. } = two_users(store).await;
+    store.claim_due(Utc::now(), lease(), 10).await.unwrap();
     assert!(store.complete(ada, day("2026-05-17"), Some(digest_to("ada@example.com")), Utc::now()).await.unwrap());
     let outbox = PgMailOutbox::new(db.clone(), FloodGuard { cooldown_seconds: 0, daily_limit: 10 });
     assert!(outbox.claim(Utc::now(), Duration::seconds(60), 10).await.unwrap().is_empty(), "unconfirmed");
@@ -158,6 +162,7 @@ async fn birthdays_are_found_by_month_and_day_for_their_owner_only() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_settings_change_applies_the_patch_and_makes_the_user_due_again() {
     let TwoUsers { store, ada, test_db: _test_db, .. } = two_users(store).await;
+    store.claim_due(Utc::now(), lease(), 10).await.unwrap();
     store.reschedule(ada, Utc::now() + Duration::days(1)).await.unwrap();
     assert!(store.claim_due(Utc::now(), lease(), 10).await.unwrap().iter().all(|u| u.id != ada));
 
@@ -175,4 +180,32 @@ async fn a_settings_change_applies_the_patch_and_makes_the_user_due_again() {
     assert_eq!(store.settings(ada).await.unwrap(), settings);
     assert!(store.claim_due(Utc::now(), lease(), 10).await.unwrap().iter().any(|u| u.id == ada));
     assert!(matches!(store.settings(UserId(i64::MAX)).await, Err(Error::NotFound(_))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pass_that_read_settings_changed_since_its_claim_records_and_queues_nothing() {
+    let TwoUsers { store, db, ada, test_db: _test_db, .. } = two_users(store).await;
+    execute_sql(&db, &format!("UPDATE users SET confirmed = true WHERE id = {}", ada.0)).await.unwrap();
+    let mail = || Some(digest_to("ada@example.com"));
+    let next = Utc::now() + Duration::days(1);
+    assert!(ids(&store.claim_due(Utc::now(), lease(), 10).await.unwrap()).contains(&ada));
+
+    // The unsubscribe link is followed while the pass is writing the digest.
+    let off = SettingsPatch { birthday_reminders: Some(false), ..SettingsPatch::default() };
+    store.update_settings(ada, off).await.unwrap();
+
+    assert!(!store.complete(ada, day("2026-05-17"), mail(), next).await.unwrap(), "no digest after an unsubscribe");
+    store.reschedule(ada, next).await.unwrap();
+    let outbox = PgMailOutbox::new(db.clone(), FloodGuard { cooldown_seconds: 0, daily_limit: 10 });
+    assert!(outbox.claim(Utc::now(), Duration::seconds(60), 10).await.unwrap().is_empty());
+
+    // A new time zone while a pass holds the user: the pass's schedule does not overwrite it.
+    store
+        .update_settings(ada, SettingsPatch { birthday_reminders: Some(true), ..SettingsPatch::default() })
+        .await
+        .unwrap();
+    store.reschedule(ada, next).await.unwrap();
+    assert!(!store.complete(ada, day("2026-05-17"), mail(), next).await.unwrap());
+    assert_eq!(ids(&store.claim_due(Utc::now(), lease(), 10).await.unwrap()), [ada], "due again at once, alone");
+    assert!(store.complete(ada, day("2026-05-17"), mail(), next).await.unwrap(), "the next pass mails");
 }
