@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
-use diesel::sql_types::{BigInt, Nullable};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::methods::LoadQuery;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -635,7 +635,11 @@ impl ContactRepository for PgContactRepository {
                 contacts::additional_info.eq(excluded(contacts::additional_info)),
                 contacts::emails.eq(excluded(contacts::emails)),
                 contacts::phones.eq(excluded(contacts::phones)),
-                contacts::rest_email.eq(excluded(contacts::rest_email)),
+                // A contact REST made keeps its claim on its email while the card still has it
+                // first (see `keep_rest_email` of the address books).
+                contacts::rest_email.eq(diesel::dsl::sql::<Nullable<Text>>(
+                    "CASE WHEN lower(excluded.email) = lower(contacts.rest_email) THEN contacts.rest_email END",
+                )),
                 contacts::updated_at.eq(diesel::dsl::now),
             ))
             .returning((contacts::uid, diesel::dsl::sql::<diesel::sql_types::Bool>("xmax = 0")))

@@ -1013,3 +1013,37 @@ async fn a_whole_book_page_is_unchanged_until_one_of_the_owners_contacts_changes
         Listed::Read { contacts: vec![], total: 2, stamp: None }
     );
 }
+
+/// A contact REST made keeps its claim on its email (REST's `409`) while the cards a phone or
+/// an import writes over it still have that email first, and gives it up when they do not.
+#[tokio::test]
+async fn a_rest_contact_written_again_as_a_card_keeps_its_email_taken() {
+    use contacts_domain::addressbook::AddressBookStore;
+    use contacts_domain::contact::vcard::record;
+    let book = book().await;
+    let books = crate::PgAddressBooks::new(book.db.clone());
+    let ada = book.add_named("Ada", "Lovelace", "ada@example.com").await;
+    let card_of = |name: &str, email: &str| {
+        let text =
+            format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{}\r\nFN:{name}\r\nEMAIL:{email}\r\nEND:VCARD\r\n", ada.uid);
+        record(&text).unwrap()
+    };
+    let (repo, owner) = (&book.repo, book.owner);
+    let taken = |name: &'static str| async move {
+        let second = repo.create(owner, new_contact(name, "Twin", "ADA@example.com")).await;
+        matches!(second, Err(Error::Conflict(contacts_domain::Conflict::ContactEmailTaken)))
+    };
+
+    let href = format!("{}.vcf", ada.uid);
+    let always = |_: Option<&StoredCard>| true;
+    books
+        .put_card(book.owner, DEFAULT_BOOK, &href, &card_of("Augusta Lovelace", "Ada@Example.com"), &always)
+        .await
+        .unwrap();
+    assert!(taken("Synced").await, "a phone syncing the contact back keeps its email taken");
+    book.repo.import(book.owner, &[card_of("Ada King", "ada@example.com")]).await.unwrap();
+    assert!(taken("Imported").await, "so does an import of it");
+
+    book.repo.import(book.owner, &[card_of("Ada King", "countess@example.com")]).await.unwrap();
+    assert!(!taken("Freed").await, "a card with another first email frees it");
+}
