@@ -11,11 +11,34 @@ mod redis;
 #[cfg(test)]
 mod tests;
 
+/// What the tests of the caches ask: a copy or none, and a copy stored as a request does it.
+#[cfg(test)]
+pub(crate) trait Copies: UserCache {
+    /// The copy, if there is one.
+    async fn copy(&self, id: UserId) -> Result<Option<User>, Error> {
+        Ok(match self.get(id).await? {
+            Lookup::Hit(user) => Some(user),
+            Lookup::Miss(_) => None,
+        })
+    }
+
+    /// A miss, then a put with its mark, as a request caching `user` does.
+    async fn store(&self, user: &User) -> Result<(), Error> {
+        match self.get(user.id).await? {
+            Lookup::Hit(_) => Ok(()),
+            Lookup::Miss(seen) => self.put(user, seen).await,
+        }
+    }
+}
+
+#[cfg(test)]
+impl<T: UserCache> Copies for T {}
+
 pub use memory::MemoryCache;
 pub use redis::{RedisCache, RedisSettingsError};
 
 use contacts_domain::Error;
-use contacts_domain::user::{RateLimiter, User, UserCache, UserId};
+use contacts_domain::user::{CacheMark, Lookup, RateLimiter, User, UserCache, UserId};
 
 /// The cache chosen by configuration.
 #[derive(Debug, Clone)]
@@ -43,7 +66,7 @@ impl UserCache for AnyCache {
     /// Counts each lookup in [`USER_CACHE_REQUESTS`], so operators see the hit rate. A lookup
     /// Redis was not asked because the cache steps aside after a failure is an `error`: it is
     /// answered as a miss, but the cache did not work.
-    async fn get(&self, id: UserId) -> Result<Option<User>, Error> {
+    async fn get(&self, id: UserId) -> Result<Lookup, Error> {
         let (found, aside) = match self {
             Self::Redis(c) => {
                 let aside = c.is_stepped_aside();
@@ -52,19 +75,19 @@ impl UserCache for AnyCache {
             Self::Memory(c) => (c.get(id).await, false),
         };
         let result = match &found {
-            Ok(Some(_)) => "hit",
-            Ok(None) if aside => "error",
-            Ok(None) => "miss",
+            Ok(Lookup::Hit(_)) => "hit",
+            Ok(Lookup::Miss(_)) if aside => "error",
+            Ok(Lookup::Miss(_)) => "miss",
             Err(_) => "error",
         };
         metrics::counter!(USER_CACHE_REQUESTS, "result" => result).increment(1);
         found
     }
 
-    async fn put(&self, user: &User) -> Result<(), Error> {
+    async fn put(&self, user: &User, seen: CacheMark) -> Result<(), Error> {
         match self {
-            Self::Redis(c) => c.put(user).await,
-            Self::Memory(c) => c.put(user).await,
+            Self::Redis(c) => c.put(user, seen).await,
+            Self::Memory(c) => c.put(user, seen).await,
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use contacts_domain::Error;
 use contacts_domain::throttle::FailureCounter;
-use contacts_domain::user::{RateLimiter, User, UserCache, UserId};
+use contacts_domain::user::{CacheMark, Lookup, RateLimiter, User, UserCache, UserId};
 
 use crate::record::UserRecord;
 
@@ -18,6 +18,17 @@ struct State {
     hits: HashMap<String, (i64, u64)>,
     /// Login failures by key: count and when the window ends.
     failures: HashMap<String, (u64, Instant)>,
+    /// Marks written by removals so far, so each is new.
+    forgotten: u64,
+    /// How many times every copy was dropped at once.
+    generation: u64,
+}
+
+impl State {
+    /// What user `id`'s entry holds now (a record or a forgotten mark), unless expired.
+    fn held(&self, id: UserId) -> Option<String> {
+        self.users.get(&id.0).filter(|(_, expires)| *expires > Instant::now()).map(|(raw, _)| raw.clone())
+    }
 }
 
 /// An in-process cache with the same behaviour as the Redis one (entries expire after the
@@ -35,14 +46,21 @@ impl MemoryCache {
     }
 
     /// Drops the copy of user `id`, changed by another process (the server hears of it from
-    /// PostgreSQL, since no shared cache tells it).
+    /// PostgreSQL, since no shared cache tells it), leaving a mark no copy read before now can
+    /// be put over.
     pub fn forget_user(&self, id: UserId) {
-        self.state().users.remove(&id.0);
+        let mut state = self.state();
+        state.forgotten += 1;
+        let mark = format!("forgotten:{}", state.forgotten);
+        state.users.insert(id.0, (mark, Instant::now() + self.ttl));
     }
 
-    /// Drops every user's copy: changes may have been made that nobody heard of.
+    /// Drops every user's copy: changes may have been made that nobody heard of. Copies read
+    /// before now are not put back either (the marks of misses name the generation).
     pub fn forget_users(&self) {
-        self.state().users.clear();
+        let mut state = self.state();
+        state.users.clear();
+        state.generation += 1;
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -51,21 +69,27 @@ impl MemoryCache {
 }
 
 impl UserCache for MemoryCache {
-    async fn get(&self, id: UserId) -> Result<Option<User>, Error> {
+    async fn get(&self, id: UserId) -> Result<Lookup, Error> {
         let mut state = self.state();
-        match state.users.get(&id.0) {
-            Some((raw, expires)) if *expires > Instant::now() => Ok(UserRecord::decode(raw)),
-            Some(_) => {
-                state.users.remove(&id.0);
-                Ok(None)
+        let held = state.held(id);
+        match held.as_deref().and_then(UserRecord::decode) {
+            Some(user) => Ok(Lookup::Hit(user)),
+            None => {
+                if held.is_none() {
+                    state.users.remove(&id.0);
+                }
+                Ok(Lookup::Miss(CacheMark(Some(format!("{}|{}", state.generation, held.unwrap_or_default())))))
             }
-            None => Ok(None),
         }
     }
 
-    async fn put(&self, user: &User) -> Result<(), Error> {
-        let entry = (UserRecord::encode(user), Instant::now() + self.ttl);
-        self.state().users.insert(user.id.0, entry);
+    /// Only while the entry is as the miss saw it (see the Redis cache).
+    async fn put(&self, user: &User, seen: CacheMark) -> Result<(), Error> {
+        let mut state = self.state();
+        let now = format!("{}|{}", state.generation, state.held(user.id).unwrap_or_default());
+        if seen.0.as_deref() == Some(now.as_str()) {
+            state.users.insert(user.id.0, (UserRecord::encode(user), Instant::now() + self.ttl));
+        }
         Ok(())
     }
 
@@ -125,6 +149,7 @@ impl FailureCounter for MemoryCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Copies;
     use contacts_domain::EmailAddress;
     use contacts_domain::user::Role;
 
@@ -147,27 +172,39 @@ mod tests {
         let cache = MemoryCache::new(Duration::from_secs(60));
         let users: Vec<User> = (1..=3).map(user).collect();
         for stored in &users {
-            cache.put(stored).await.unwrap();
+            cache.store(stored).await.unwrap();
         }
         cache.forget_user(UserId(2));
-        assert_eq!(cache.get(UserId(2)).await.unwrap(), None);
-        assert_eq!(cache.get(UserId(1)).await.unwrap().as_ref(), Some(&users[0]), "the others stay");
+        assert_eq!(cache.copy(UserId(2)).await.unwrap(), None);
+        assert_eq!(cache.copy(UserId(1)).await.unwrap().as_ref(), Some(&users[0]), "the others stay");
         cache.forget_users();
-        assert_eq!((cache.get(UserId(1)).await.unwrap(), cache.get(UserId(3)).await.unwrap()), (None, None));
+        assert_eq!((cache.copy(UserId(1)).await.unwrap(), cache.copy(UserId(3)).await.unwrap()), (None, None));
     }
 
     #[tokio::test]
     async fn users_round_trip_and_expire() {
         let cache = MemoryCache::new(Duration::from_millis(50));
         let stored = user(1);
-        cache.put(&stored).await.unwrap();
-        assert_eq!(cache.get(UserId(1)).await.unwrap(), Some(stored));
-        assert_eq!(cache.get(UserId(2)).await.unwrap(), None);
+        cache.store(&stored).await.unwrap();
+        assert_eq!(cache.copy(UserId(1)).await.unwrap(), Some(stored));
+        assert_eq!(cache.copy(UserId(2)).await.unwrap(), None);
         cache.remove(UserId(1)).await.unwrap();
-        assert_eq!(cache.get(UserId(1)).await.unwrap(), None);
-        cache.put(&user(3)).await.unwrap();
+        assert_eq!(cache.copy(UserId(1)).await.unwrap(), None);
+        // A copy a request read before that change, put after it, is refused.
+        let Lookup::Miss(seen) = cache.get(UserId(5)).await.unwrap() else { panic!("a miss") };
+        cache.forget_user(UserId(5));
+        cache.put(&user(5), seen).await.unwrap();
+        assert_eq!(cache.copy(UserId(5)).await.unwrap(), None);
+        let Lookup::Miss(seen) = cache.get(UserId(5)).await.unwrap() else { panic!("a miss") };
+        cache.forget_users();
+        cache.put(&user(5), seen).await.unwrap();
+        assert_eq!(cache.copy(UserId(5)).await.unwrap(), None, "nor after every copy was dropped");
+        let fresh = user(5);
+        cache.store(&fresh).await.unwrap();
+        assert_eq!(cache.copy(UserId(5)).await.unwrap(), Some(fresh), "a copy read after is kept");
+        cache.store(&user(3)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(80)).await;
-        assert_eq!(cache.get(UserId(3)).await.unwrap(), None, "expired");
+        assert_eq!(cache.copy(UserId(3)).await.unwrap(), None, "expired");
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use deadpool_redis::{Config, Connection, Pool, PoolConfig, Runtime, Timeouts};
 
 use contacts_domain::Error;
 use contacts_domain::throttle::FailureCounter;
-use contacts_domain::user::{RateLimiter, User, UserCache, UserId};
+use contacts_domain::user::{CacheMark, Lookup, RateLimiter, User, UserCache, UserId};
 
 use crate::record::{FORMAT, UserRecord};
 
@@ -176,32 +176,70 @@ impl RedisCache {
 
 impl UserCache for RedisCache {
     /// Not cached while the cache steps aside, or while a copy of this user may be stale.
-    async fn get(&self, id: UserId) -> Result<Option<User>, Error> {
+    async fn get(&self, id: UserId) -> Result<Lookup, Error> {
         if self.stepped_aside() || !self.drop_unremoved().await {
-            return Ok(None);
+            return Ok(Lookup::Miss(CacheMark(None)));
         }
         let raw: Option<String> = self.run(|mut conn| async move { conn.get(user_key(id)).await }).await?;
-        Ok(raw.as_deref().and_then(UserRecord::decode))
+        match raw.as_deref().and_then(UserRecord::decode) {
+            Some(user) => Ok(Lookup::Hit(user)),
+            // A forgotten mark, a record of another format, or nothing.
+            None => Ok(Lookup::Miss(CacheMark(raw))),
+        }
     }
 
-    /// Stores nothing while the cache steps aside.
-    async fn put(&self, user: &User) -> Result<(), Error> {
+    /// Stores the copy only while the key still holds what the miss saw (one script, so a
+    /// [`remove`](UserCache::remove) cannot slip between the check and the write).
+    async fn put(&self, user: &User, seen: CacheMark) -> Result<(), Error> {
         if self.stepped_aside() || !self.drop_unremoved().await {
             return Ok(());
         }
         let (key, value, ttl) = (user_key(user.id), UserRecord::encode(user), self.ttl_seconds);
-        self.run(|mut conn| async move { conn.set_ex(key, value, ttl).await }).await
+        let (was_empty, was) = match seen.0 {
+            None => ("1", String::new()),
+            Some(was) => ("0", was),
+        };
+        self.run(|mut conn| async move {
+            redis::cmd("EVAL")
+                .arg(PUT_IF_UNCHANGED)
+                .arg(1)
+                .arg(key)
+                .arg(was_empty)
+                .arg(was)
+                .arg(value)
+                .arg(ttl)
+                .query_async::<()>(&mut conn)
+                .await
+        })
+        .await
     }
 
-    /// A copy that cannot be dropped now is remembered, never served, and dropped once Redis
-    /// answers again.
+    /// Replaces the copy with a forgotten mark of its own for the copies' lifetime, so a copy
+    /// read before this change is not put back. A copy that cannot be dropped now is
+    /// remembered, never served, and dropped once Redis answers again.
     async fn remove(&self, id: UserId) -> Result<(), Error> {
-        let removed = self.run(|mut conn| async move { conn.del(user_key(id)).await }).await;
+        let (mark, ttl) = (forgotten_mark(), self.ttl_seconds);
+        let removed = self.run(|mut conn| async move { conn.set_ex(user_key(id), mark, ttl).await }).await;
         if removed.is_err() {
             self.health().unremoved.insert(id.0);
         }
         removed
     }
+}
+
+/// Sets `KEYS[1]` to `ARGV[3]` for `ARGV[4]` seconds if it still holds what a miss saw: nothing
+/// (`ARGV[1]` = 1) or the value `ARGV[2]`.
+const PUT_IF_UNCHANGED: &str = "local now = redis.call('GET', KEYS[1]) \
+if (ARGV[1] == '1' and not now) or (ARGV[1] == '0' and now == ARGV[2]) then \
+    redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4]) \
+end";
+
+/// A mark no other removal (of any instance) writes: a copy put with an older mark is refused.
+fn forgotten_mark() -> String {
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let count = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("forgotten:{nanos}:{}:{count}", std::process::id())
 }
 
 impl RateLimiter for RedisCache {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 
 use super::*;
+use crate::Copies;
 
 /// Counts [`USER_CACHE_REQUESTS`] by `result`, for this thread only (a local recorder), so tests
 /// running beside it cannot add to its counts.
@@ -46,12 +47,12 @@ async fn lookups_redis_was_not_asked_while_stepping_aside_count_as_errors_not_mi
     // Nothing listens there: the first lookup fails, and the cache steps aside.
     let cache = AnyCache::Redis(RedisCache::new("redis://127.0.0.1:1", 60).unwrap());
 
-    assert!(cache.get(UserId(1)).await.is_err());
+    assert!(cache.copy(UserId(1)).await.is_err());
     assert!(matches!(&cache, AnyCache::Redis(redis) if redis.is_stepped_aside()));
-    assert_eq!(cache.get(UserId(1)).await.unwrap(), None, "answered as a miss…");
+    assert_eq!(cache.copy(UserId(1)).await.unwrap(), None, "answered as a miss…");
     assert_eq!((counts.of("error"), counts.of("miss")), (2, 0), "…but counted as the error it is");
 
     let memory = AnyCache::Memory(MemoryCache::new(std::time::Duration::from_secs(60)));
-    assert_eq!(memory.get(UserId(1)).await.unwrap(), None);
+    assert_eq!(memory.copy(UserId(1)).await.unwrap(), None);
     assert_eq!(counts.of("miss"), 1, "a real miss");
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::models::{NewUser, PasswordHash, Role, User, UserCredentials, UserId};
-use super::ports::{UserCache, UserRepository};
+use super::ports::{Lookup, UserCache, UserRepository};
 use crate::email::EmailAddress;
 use crate::error::Error;
 
@@ -50,14 +50,18 @@ impl<R: UserRepository, C: UserCache> UserRepository for CachedUsers<R, C> {
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, Error> {
-        match self.cache.get(id).await {
-            Ok(Some(user)) => return Ok(Some(user)),
-            Ok(None) => {}
-            Err(error) => tracing::warn!(error = %error, "user cache unavailable; reading the database"),
-        }
+        let seen = match self.cache.get(id).await {
+            Ok(Lookup::Hit(user)) => return Ok(Some(user)),
+            Ok(Lookup::Miss(seen)) => Some(seen),
+            Err(error) => {
+                tracing::warn!(error = %error, "user cache unavailable; reading the database");
+                None
+            }
+        };
         let user = self.repository.find_by_id(id).await?;
-        if let Some(user) = &user
-            && let Err(error) = self.cache.put(user).await
+        // Put with what the miss saw: a change dropping the copy meanwhile keeps this one out.
+        if let (Some(user), Some(seen)) = (&user, seen)
+            && let Err(error) = self.cache.put(user, seen).await
         {
             tracing::warn!(error = %error, "could not cache a user");
         }

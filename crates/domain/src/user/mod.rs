@@ -9,7 +9,7 @@ mod use_cases;
 
 pub use cached::CachedUsers;
 pub use models::{NewUser, PasswordHash, Role, User, UserCredentials, UserId, Username};
-pub use ports::{AvatarStore, RateLimiter, UserCache, UserRepository};
+pub use ports::{AvatarStore, CacheMark, Lookup, RateLimiter, UserCache, UserRepository};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockAvatarStore, MockRateLimiter, MockUserCache, MockUserRepository};
 pub use profile::{ProfilePorts, ProfileService, RATE_WINDOW_SECONDS, require_role};

@@ -59,15 +59,33 @@ pub trait UserRepository: Send + Sync + 'static {
 /// as misses, so an outage slows requests down but never fails them.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait UserCache: Send + Sync + 'static {
-    /// The cached user, if any.
-    async fn get(&self, id: UserId) -> Result<Option<User>, Error>;
+    /// The cached user, or a miss with the [`CacheMark`] a copy read after it must be put with.
+    async fn get(&self, id: UserId) -> Result<Lookup, Error>;
 
-    /// Caches the user for the configured lifetime.
-    async fn put(&self, user: &User) -> Result<(), Error>;
+    /// Caches the user for the configured lifetime, only if the user's entry is still as
+    /// `seen` at the miss: a [`remove`](Self::remove) in between means the copy was read before
+    /// a change and may be stale, so it is not stored.
+    async fn put(&self, user: &User, seen: CacheMark) -> Result<(), Error>;
 
-    /// Drops the cached copy, so the next read sees the database.
+    /// Drops the cached copy, so the next read sees the database, and leaves a mark no copy
+    /// read before now can be put over.
     async fn remove(&self, id: UserId) -> Result<(), Error>;
 }
+
+/// What the cache answered for a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// A copy.
+    Hit(User),
+    /// No copy; put one read from the database with this mark.
+    Miss(CacheMark),
+}
+
+/// What a user's cache entry held at a miss (opaque to all but the cache): a copy is put only
+/// while the entry still holds it, so a copy read before a change cannot land after the change
+/// dropped the old one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CacheMark(pub Option<String>);
 
 /// Counts hits per key in fixed windows, shared by every instance of the service.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]

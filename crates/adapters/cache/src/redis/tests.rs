@@ -3,6 +3,7 @@
 //! created; raw writes carry an expiry in case a test fails before cleaning up.
 
 use super::*;
+use crate::Copies;
 
 use std::time::Instant;
 
@@ -85,8 +86,8 @@ async fn users_round_trip_as_json_without_any_secret() {
     let (cache, id) = (cache(), unique_id());
     let stored = user(id);
 
-    cache.put(&stored).await.unwrap();
-    let read = cache.get(UserId(id)).await.unwrap();
+    cache.store(&stored).await.unwrap();
+    let read = cache.copy(UserId(id)).await.unwrap();
     let raw_value = raw_get(&key_of(id)).await;
     raw_del(&key_of(id)).await;
 
@@ -101,14 +102,14 @@ async fn users_round_trip_as_json_without_any_secret() {
 
 #[tokio::test]
 async fn a_user_that_was_never_cached_is_a_miss() {
-    assert_eq!(cache().get(UserId(unique_id())).await.unwrap(), None);
+    assert_eq!(cache().copy(UserId(unique_id())).await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn cached_users_expire_after_the_configured_lifetime() {
     let (cache, id) = (cache(), unique_id());
 
-    cache.put(&user(id)).await.unwrap();
+    cache.store(&user(id)).await.unwrap();
     let ttl = raw_ttl(&key_of(id)).await;
     raw_del(&key_of(id)).await;
 
@@ -116,34 +117,59 @@ async fn cached_users_expire_after_the_configured_lifetime() {
 }
 
 #[tokio::test]
-async fn putting_again_replaces_the_user() {
-    let (cache, id) = (cache(), unique_id());
+async fn a_copy_read_before_a_change_is_not_put_after_it() {
+    let (cache, elsewhere, id) = (cache(), cache(), unique_id());
+    let other = unique_id();
+    cache.store(&user(id)).await.unwrap();
+    cache.store(&user(other)).await.unwrap();
 
-    cache.put(&user(id)).await.unwrap();
+    // A request misses; before it puts what it read, the user changes on another instance.
+    cache.remove(UserId(id)).await.unwrap();
+    let Lookup::Miss(seen) = cache.get(UserId(id)).await.unwrap() else { panic!("a miss") };
+    elsewhere.remove(UserId(id)).await.unwrap();
+    cache.put(&user(id), seen).await.unwrap();
+    let stale = cache.copy(UserId(id)).await.unwrap();
+    // The next request's miss sees the change's mark and caches what it reads.
     let changed = User { avatar: None, role: Role::User, token_version: 4, ..user(id) };
-    cache.put(&changed).await.unwrap();
-    let read = cache.get(UserId(id)).await.unwrap();
+    cache.store(&changed).await.unwrap();
+    let (fresh, ttl) = (cache.copy(UserId(id)).await.unwrap(), raw_ttl(&key_of(id)).await);
+    let untouched = cache.copy(UserId(other)).await.unwrap();
+    raw_del(&key_of(id)).await;
+    raw_del(&key_of(other)).await;
+
+    assert_eq!(stale, None, "the copy read before the change is refused");
+    assert_eq!(fresh, Some(changed));
+    assert!((TTL_SECONDS as i64 - 5..=TTL_SECONDS as i64).contains(&ttl), "{ttl}");
+    assert_eq!(untouched, Some(user(other)), "only the changed user goes");
+}
+
+#[tokio::test]
+async fn a_second_copy_is_not_put_over_the_first() {
+    let (cache, id) = (cache(), unique_id());
+    let Lookup::Miss(seen) = cache.get(UserId(id)).await.unwrap() else { panic!("a miss") };
+    cache.store(&user(id)).await.unwrap();
+    let other_read = User { token_version: 4, ..user(id) };
+    cache.put(&other_read, seen).await.unwrap();
+    let read = cache.copy(UserId(id)).await.unwrap();
     raw_del(&key_of(id)).await;
 
-    assert_eq!(read, Some(changed));
+    assert_eq!(read, Some(user(id)));
 }
 
 #[tokio::test]
 async fn removed_users_are_a_miss() {
     let (cache, id) = (cache(), unique_id());
-    let other = unique_id();
-    cache.put(&user(id)).await.unwrap();
-    cache.put(&user(other)).await.unwrap();
+    cache.store(&user(id)).await.unwrap();
 
     cache.remove(UserId(id)).await.unwrap();
-    let (read, exists) = (cache.get(UserId(id)).await.unwrap(), raw_exists(&key_of(id)).await);
-    let untouched = cache.get(UserId(other)).await.unwrap();
-    raw_del(&key_of(other)).await;
+    let read = cache.copy(UserId(id)).await.unwrap();
+    let mark = raw_get(&key_of(id)).await;
+    raw_del(&key_of(id)).await;
 
     assert_eq!(read, None);
-    assert!(!exists, "the key is deleted");
-    assert_eq!(untouched, Some(user(other)), "only the removed user goes");
+    assert!(mark.is_some_and(|mark| mark.starts_with("forgotten:")), "a mark, no copy");
     cache.remove(UserId(id)).await.expect("removing a missing user is fine");
+    raw_del(&key_of(id)).await;
 }
 
 #[tokio::test]
@@ -152,13 +178,13 @@ async fn a_record_of_another_format_is_a_miss() {
     let mut record: serde_json::Value = serde_json::from_str(&UserRecord::encode(&user(id))).unwrap();
 
     raw_set(&key_of(id), &record.to_string()).await;
-    let current = cache.get(UserId(id)).await.unwrap();
+    let current = cache.copy(UserId(id)).await.unwrap();
     record["v"] = serde_json::json!(FORMAT + 1);
     raw_set(&key_of(id), &record.to_string()).await;
-    let newer = cache.get(UserId(id)).await.unwrap();
+    let newer = cache.copy(UserId(id)).await.unwrap();
     record["v"] = serde_json::json!(0);
     raw_set(&key_of(id), &record.to_string()).await;
-    let older = cache.get(UserId(id)).await.unwrap();
+    let older = cache.copy(UserId(id)).await.unwrap();
     raw_del(&key_of(id)).await;
 
     assert_eq!(current, Some(user(id)), "the same record at the current version reads");
@@ -174,7 +200,7 @@ async fn garbage_is_a_miss() {
 
     for garbage in ["not json {", "", "null", "{\"v\":1}", "[1,2,3]", &unknown_role.to_string()] {
         raw_set(&key_of(id), garbage).await;
-        let read = cache.get(UserId(id)).await;
+        let read = cache.copy(UserId(id)).await;
         assert!(matches!(read, Ok(None)), "{garbage:?} -> {read:?}");
     }
     raw_del(&key_of(id)).await;
@@ -244,11 +270,11 @@ async fn an_unreachable_redis_is_unavailable_quickly() {
     let id = unique_id();
 
     let started = Instant::now();
-    assert_unavailable_in_time("get", cache.get(UserId(id)).await, started);
+    assert_unavailable_in_time("get", cache.copy(UserId(id)).await, started);
     // Stepping aside now: the user cache is a miss and stores nothing, at once.
     let started = Instant::now();
-    assert_eq!(cache.get(UserId(id)).await.unwrap(), None);
-    cache.put(&user(id)).await.unwrap();
+    assert_eq!(cache.copy(UserId(id)).await.unwrap(), None);
+    cache.store(&user(id)).await.unwrap();
     assert!(started.elapsed() < Duration::from_millis(100), "{:?}", started.elapsed());
     let started = Instant::now();
     assert_unavailable_in_time("remove", cache.remove(UserId(id)).await, started);
@@ -309,8 +335,8 @@ async fn a_hung_redis_costs_one_timeout_then_the_cache_steps_aside_and_a_copy_it
     let proxy = Proxy::start().await;
     let cache = RedisCache::new(&proxy.url(), TTL_SECONDS).unwrap();
     let ada = user(unique_id());
-    cache.put(&ada).await.unwrap();
-    assert_eq!(cache.get(ada.id).await.unwrap(), Some(ada.clone()));
+    cache.store(&ada).await.unwrap();
+    assert_eq!(cache.copy(ada.id).await.unwrap(), Some(ada.clone()));
 
     // Ada changes while Redis hangs: her copy cannot be dropped, and stays in Redis.
     proxy.cut();
@@ -319,17 +345,17 @@ async fn a_hung_redis_costs_one_timeout_then_the_cache_steps_aside_and_a_copy_it
     assert!(raw_exists(&key_of(ada.id.0)).await, "the stale copy is still there");
     // Stepping aside: no request waits on Redis.
     let started = Instant::now();
-    assert_eq!(cache.get(ada.id).await.unwrap(), None);
+    assert_eq!(cache.copy(ada.id).await.unwrap(), None);
     assert!(cache.hit("test:aside", 1_750_000_020, 60).await.is_err());
     assert!(started.elapsed() < Duration::from_millis(100), "{:?}", started.elapsed());
 
     // Redis answers again: the stale copy is dropped before anything is read.
     proxy.reopen();
     tokio::time::sleep(STEP_ASIDE).await;
-    assert_eq!(cache.get(ada.id).await.unwrap(), None, "never the stale copy");
+    assert_eq!(cache.copy(ada.id).await.unwrap(), None, "never the stale copy");
     assert!(!raw_exists(&key_of(ada.id.0)).await, "dropped once Redis answered");
-    cache.put(&ada).await.unwrap();
-    assert_eq!(cache.get(ada.id).await.unwrap(), Some(ada.clone()), "caching again");
+    cache.store(&ada).await.unwrap();
+    assert_eq!(cache.copy(ada.id).await.unwrap(), Some(ada.clone()), "caching again");
     raw_del(&key_of(ada.id.0)).await;
 }
 

@@ -3,7 +3,7 @@ use super::*;
 use chrono::{TimeZone, Utc};
 use mockall::Sequence;
 
-use crate::user::{MockUserCache, MockUserRepository, Username};
+use crate::user::{CacheMark, Lookup, MockUserCache, MockUserRepository, Username};
 
 const USER_ID: UserId = UserId(7);
 const NEW_AVATAR: &str = "/media/avatars/new.png";
@@ -35,6 +35,15 @@ fn is_unavailable<T: std::fmt::Debug>(result: &Result<T, Error>) -> bool {
     matches!(result, Err(Error::Unavailable(_)))
 }
 
+/// The mark of the misses of these tests.
+fn miss_mark() -> CacheMark {
+    CacheMark(Some("forgotten:1".to_owned()))
+}
+
+fn miss() -> Lookup {
+    Lookup::Miss(miss_mark())
+}
+
 /// A cache that must not be called at all.
 fn untouched_cache() -> MockUserCache {
     let mut cache = MockUserCache::new();
@@ -51,7 +60,7 @@ fn untouched_repository() -> MockUserRepository {
 }
 
 /// A cache whose `get` answers `found` once for the fixture id.
-fn cache_getting(found: fn() -> Result<Option<User>, Error>) -> MockUserCache {
+fn cache_getting(found: fn() -> Result<Lookup, Error>) -> MockUserCache {
     let mut cache = MockUserCache::new();
     cache.expect_get().withf(|id| *id == USER_ID).times(1).returning(move |_| found());
     cache.expect_remove().never();
@@ -70,7 +79,7 @@ fn repository_finding(found: fn() -> Result<Option<User>, Error>) -> MockUserRep
 
 #[tokio::test]
 async fn a_cache_hit_never_reads_the_repository() {
-    let mut cache = cache_getting(|| Ok(Some(user())));
+    let mut cache = cache_getting(|| Ok(Lookup::Hit(user())));
     cache.expect_put().never();
     let cached = CachedUsers::new(untouched_repository(), cache);
 
@@ -81,10 +90,16 @@ async fn a_cache_hit_never_reads_the_repository() {
 async fn a_cache_miss_reads_the_repository_and_caches_the_user() {
     let mut seq = Sequence::new();
     let mut cache = MockUserCache::new();
-    cache.expect_get().withf(|id| *id == USER_ID).times(1).in_sequence(&mut seq).returning(|_| Ok(None));
+    cache.expect_get().withf(|id| *id == USER_ID).times(1).in_sequence(&mut seq).returning(|_| Ok(miss()));
     let mut users = MockUserRepository::new();
     users.expect_find_by_id().withf(|id| *id == USER_ID).times(1).in_sequence(&mut seq).returning(|_| Ok(Some(user())));
-    cache.expect_put().withf(|cached| *cached == user()).times(1).in_sequence(&mut seq).returning(|_| Ok(()));
+    // With what the miss saw, so a change dropping the entry meanwhile keeps this copy out.
+    cache
+        .expect_put()
+        .withf(|cached, seen| *cached == user() && *seen == miss_mark())
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
     cache.expect_remove().never();
     let cached = CachedUsers::new(users, cache);
 
@@ -93,7 +108,7 @@ async fn a_cache_miss_reads_the_repository_and_caches_the_user() {
 
 #[tokio::test]
 async fn a_user_missing_from_both_is_none_and_nothing_is_cached() {
-    let mut cache = cache_getting(|| Ok(None));
+    let mut cache = cache_getting(|| Ok(miss()));
     cache.expect_put().never();
     let cached = CachedUsers::new(repository_finding(|| Ok(None)), cache);
 
@@ -101,9 +116,10 @@ async fn a_user_missing_from_both_is_none_and_nothing_is_cached() {
 }
 
 #[tokio::test]
-async fn a_cache_error_on_get_is_a_miss() {
+async fn a_cache_error_on_get_is_a_miss_whose_copy_is_not_put() {
     let mut cache = cache_getting(|| Err(unavailable("redis down")));
-    cache.expect_put().withf(|cached| *cached == user()).times(1).returning(|_| Err(unavailable("redis down")));
+    // Without the entry's mark a copy could land over a change's: not put.
+    cache.expect_put().never();
     let cached = CachedUsers::new(repository_finding(|| Ok(Some(user()))), cache);
 
     assert_eq!(cached.find_by_id(USER_ID).await.unwrap(), Some(user()));
@@ -111,8 +127,8 @@ async fn a_cache_error_on_get_is_a_miss() {
 
 #[tokio::test]
 async fn a_cache_error_on_put_still_returns_the_user() {
-    let mut cache = cache_getting(|| Ok(None));
-    cache.expect_put().times(1).returning(|_| Err(unavailable("redis down")));
+    let mut cache = cache_getting(|| Ok(miss()));
+    cache.expect_put().times(1).returning(|_, _| Err(unavailable("redis down")));
     let cached = CachedUsers::new(repository_finding(|| Ok(Some(user()))), cache);
 
     assert_eq!(cached.find_by_id(USER_ID).await.unwrap(), Some(user()));
@@ -120,7 +136,7 @@ async fn a_cache_error_on_put_still_returns_the_user() {
 
 #[tokio::test]
 async fn a_repository_error_on_a_miss_is_returned_and_nothing_is_cached() {
-    let mut cache = cache_getting(|| Ok(None));
+    let mut cache = cache_getting(|| Ok(miss()));
     cache.expect_put().never();
     let cached = CachedUsers::new(repository_finding(|| Err(unavailable("database down"))), cache);
 
@@ -389,8 +405,8 @@ async fn forget_swallows_cache_errors() {
 #[tokio::test]
 async fn cache_exposes_the_wrapped_cache() {
     let mut cache = MockUserCache::new();
-    cache.expect_get().withf(|id| *id == UserId(99)).times(1).returning(|_| Ok(None));
+    cache.expect_get().withf(|id| *id == UserId(99)).times(1).returning(|_| Ok(miss()));
     let cached = CachedUsers::new(untouched_repository(), cache);
 
-    assert_eq!(cached.cache().get(UserId(99)).await.unwrap(), None);
+    assert_eq!(cached.cache().get(UserId(99)).await.unwrap(), miss());
 }
