@@ -268,6 +268,12 @@ fn describe(serde_message: &str) -> (String, &'static str) {
     }
 }
 
+/// The body length the request declares (`Content-Length`), if any: a body declared over a
+/// limit is refused before a byte of it is read.
+pub(crate) fn declared_length(req: &HttpRequest) -> Option<u64> {
+    req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! `/api/users`: the current user and their avatar.
 
 use actix_multipart::Multipart;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
 use contacts_domain::{Error, FieldError};
@@ -9,7 +9,7 @@ use contacts_domain::{Error, FieldError};
 use crate::dto::UserBody;
 use crate::dto::{AvatarUpload, ErrorBody, ValidationErrorBody};
 use crate::error::ApiError;
-use crate::extract::{Admin, CurrentUser};
+use crate::extract::{Admin, CurrentUser, declared_length};
 use crate::state::AppState;
 
 use super::reminders;
@@ -57,10 +57,15 @@ pub(crate) async fn me(state: web::Data<AppState>, CurrentUser(user): CurrentUse
     ),
 )]
 pub(crate) async fn avatar(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Admin(user): Admin,
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
+    // A declared length counts the whole request (part headers and boundaries too).
+    if declared_length(&req).is_some_and(|len| len > state.max_avatar_bytes) {
+        return Err(ApiError::PayloadTooLarge);
+    }
     let limit = usize::try_from(state.max_avatar_bytes).unwrap_or(usize::MAX);
     // Every part counts against the limit, whatever its name: a request cannot smuggle
     // megabytes in a part that is then skipped.

@@ -167,8 +167,7 @@ pub(crate) async fn import(
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let declared =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = crate::extract::declared_length(&req);
     let body = match mime.as_str() {
         "text/vcard" | "text/x-vcard" | "text/directory" => {
             if declared.is_some_and(|len| len > state.max_import_bytes) {

@@ -38,6 +38,12 @@ async fn every_multipart_part_counts_against_the_size_limit() {
     expect(send(20_000 - png.len() + 1).await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE).await;
     // Under the limit in all, the junk is ignored.
     expect(send(100).await.unwrap(), StatusCode::OK).await;
+    // Parts under the limit in data, over it with their headers: the whole request counts.
+    let form = Form::new()
+        .part("junk", Part::bytes(vec![b'j'; 100]).file_name("n".repeat(20_000 - png.len())))
+        .part("file", Part::bytes(png.clone()).file_name("me.png").mime_str("image/png").unwrap());
+    let headers = app.request(Method::PATCH, "/api/users/avatar").bearer_auth(&ada.token).multipart(form).send();
+    expect(headers.await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE).await;
     // A part after the file counts too.
     let form = Form::new()
         .part("file", Part::bytes(png.clone()).file_name("me.png").mime_str("image/png").unwrap())
