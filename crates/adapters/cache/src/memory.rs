@@ -71,16 +71,22 @@ impl MemoryCache {
 impl UserCache for MemoryCache {
     async fn get(&self, id: UserId) -> Result<Lookup, Error> {
         let mut state = self.state();
-        let held = state.held(id);
-        match held.as_deref().and_then(UserRecord::decode) {
-            Some(user) => Ok(Lookup::Hit(user)),
-            None => {
-                if held.is_none() {
-                    state.users.remove(&id.0);
+        let now = Instant::now();
+        let held = match state.users.get(&id.0) {
+            Some((raw, expires)) if *expires > now => {
+                // A hit decodes the record in place: no copy of it on every request.
+                if let Some(user) = UserRecord::decode(raw) {
+                    return Ok(Lookup::Hit(user));
                 }
-                Ok(Lookup::Miss(CacheMark(Some(format!("{}|{}", state.generation, held.unwrap_or_default())))))
+                raw.clone()
             }
-        }
+            Some(_) => {
+                state.users.remove(&id.0);
+                String::new()
+            }
+            None => String::new(),
+        };
+        Ok(Lookup::Miss(CacheMark(Some(format!("{}|{held}", state.generation)))))
     }
 
     /// Only while the entry is as the miss saw it (see the Redis cache).

@@ -178,7 +178,9 @@ impl UserCache for RedisCache {
     /// Not cached while the cache steps aside, or while a copy of this user may be stale.
     async fn get(&self, id: UserId) -> Result<Lookup, Error> {
         if self.stepped_aside() || !self.drop_unremoved().await {
-            return Ok(Lookup::Miss(CacheMark(None)));
+            // A miss whose copy is never stored: what the key holds is unknown, and a change
+            // whose removal failed may be newer than the copy this request is about to read.
+            return Ok(Lookup::Miss(CacheMark(Some(UNKNOWN.to_owned()))));
         }
         let raw: Option<String> = self.run(|mut conn| async move { conn.get(user_key(id)).await }).await?;
         match raw.as_deref().and_then(UserRecord::decode) {
@@ -233,6 +235,9 @@ const PUT_IF_UNCHANGED: &str = "local now = redis.call('GET', KEYS[1]) \
 if (ARGV[1] == '1' and not now) or (ARGV[1] == '0' and now == ARGV[2]) then \
     redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4]) \
 end";
+
+/// The mark of a miss Redis was not asked about: no key ever holds it, so its copy is not put.
+const UNKNOWN: &str = "\u{0}unknown";
 
 /// A mark no other removal (of any instance) writes: a copy put with an older mark is refused.
 fn forgotten_mark() -> String {
