@@ -610,14 +610,35 @@ impl ContactRepository for PgContactRepository {
     async fn import(&self, owner: UserId, cards: &[CardRecord]) -> Result<Vec<ImportOutcome>, Error> {
         use diesel::upsert::excluded;
         let mut conn = self.db.conn().await?;
-        let book: i64 = address_books::table
-            .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(DEFAULT_BOOK)))
-            .select(address_books::id)
-            .first(&mut conn)
+        let books: Vec<(i64, String)> = address_books::table
+            .filter(address_books::user_id.eq(owner.0))
+            .select((address_books::id, address_books::name))
+            .load(&mut conn)
             .await
             .map_err(query_error)?;
-        let rows: Vec<CardInsert<'_>> =
-            cards.iter().map(|c| card_insert(owner.0, book, format!("{}.vcf", c.uid), c)).collect();
+        let default = books.iter().find(|(_, name)| name == DEFAULT_BOOK).map(|(id, _)| *id);
+        let default = default.ok_or_else(|| Error::unexpected(std::io::Error::other("no default address book")))?;
+        // A card whose UID is in another of the owner's books replaces that contact there: an
+        // export holds every book's cards, so importing it back must not copy them into the
+        // default book. The default book wins when it holds the UID too. Served by the
+        // (book_id, uid) key.
+        let uids: Vec<&str> = cards.iter().map(|c| c.uid.as_str()).collect();
+        let homes: Vec<(String, i64)> = contacts::table
+            .filter(contacts::book_id.eq_any(books.iter().map(|(id, _)| *id)).and(contacts::uid.eq_any(&uids)))
+            .select((contacts::uid, contacts::book_id))
+            .order((contacts::book_id.eq(default).asc(), contacts::id.desc()))
+            .load(&mut conn)
+            .await
+            .map_err(query_error)?;
+        // Ordered so that the entry kept per UID (the last) is the default book's, else the oldest.
+        let homes: std::collections::HashMap<String, i64> = homes.into_iter().collect();
+        let rows: Vec<CardInsert<'_>> = cards
+            .iter()
+            .map(|c| {
+                let book = homes.get(&c.uid).copied().unwrap_or(default);
+                card_insert(owner.0, book, format!("{}.vcf", c.uid), c)
+            })
+            .collect();
         // `xmax = 0` only for a row this statement inserted (an updated row has a deleting xmax).
         let stored: Vec<(String, bool)> = diesel::insert_into(contacts::table)
             .values(&rows)

@@ -85,8 +85,9 @@ pub trait ContactRepository: Send + Sync + 'static {
         seen: Option<BookStamp>,
     ) -> Result<BirthdayProbe, Error>;
 
-    /// Stores imported cards in the owner's default address book, in one batch: a card whose
-    /// `UID` is already in the book replaces that contact, any other is created. Each card is
+    /// Stores imported cards, in one batch: a card whose `UID` is already in one of the owner's
+    /// address books replaces that contact where it is (the default book's first), any other is
+    /// created in the default book. Each card is
     /// stored whole or not at all; the outcomes are in the order of `cards`, whose `UID` values are
     /// distinct.
     async fn import(&self, owner: UserId, cards: &[CardRecord]) -> Result<Vec<ImportOutcome>, Error>;

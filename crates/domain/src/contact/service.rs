@@ -276,7 +276,7 @@ fn detail(e: &Error) -> String {
 pub struct ImportReport {
     /// Contacts created.
     pub created: usize,
-    /// Contacts replaced (their `UID` was already in the book).
+    /// Contacts replaced (their `UID` was already in one of the owner's books).
     pub updated: usize,
     /// Cards not stored, by position in the file.
     pub failed: Vec<ImportFailure>,

@@ -59,7 +59,8 @@ impl VersionParams {
 pub(crate) struct ImportBody {
     /// Contacts created.
     created: usize,
-    /// Contacts replaced because their `UID` was already in the book.
+    /// Contacts replaced because their `UID` was already in one of the user's address books
+    /// (where it is; new cards go to the default book).
     updated: usize,
     /// Cards not imported.
     failed: Vec<ImportFailureBody>,

@@ -1047,3 +1047,36 @@ async fn a_rest_contact_written_again_as_a_card_keeps_its_email_taken() {
     book.repo.import(book.owner, &[card_of("Ada King", "countess@example.com")]).await.unwrap();
     assert!(!taken("Freed").await, "a card with another first email frees it");
 }
+
+#[tokio::test]
+async fn an_imported_card_replaces_the_contact_with_its_uid_in_whichever_book_holds_it() {
+    use contacts_domain::addressbook::AddressBookStore;
+    use contacts_domain::contact::vcard::record;
+    let book = book().await;
+    let books = crate::PgAddressBooks::new(book.db.clone());
+    assert!(books.create_book(book.owner, "work", "Work", "").await.unwrap());
+    let card = |uid: &str, name: &str| {
+        record(&format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{uid}\r\nFN:{name}\r\nEND:VCARD\r\n")).unwrap()
+    };
+    let always = |_: Option<&StoredCard>| true;
+    books.put_card(book.owner, "work", "grace.vcf", &card("grace", "Grace Hopper"), &always).await.unwrap();
+    books.put_card(book.owner, "work", "twin.vcf", &card("twin", "Twin Work"), &always).await.unwrap();
+    books.put_card(book.owner, DEFAULT_BOOK, "twin.vcf", &card("twin", "Twin Default"), &always).await.unwrap();
+
+    // An export of every book, imported back: nothing is copied.
+    let outcomes = book
+        .repo
+        .import(book.owner, &[card("grace", "Grace Changed"), card("twin", "Twin Again"), card("new", "New One")])
+        .await
+        .unwrap();
+    assert_eq!(outcomes, [ImportOutcome::Updated, ImportOutcome::Updated, ImportOutcome::Created]);
+    let all = book.repo.cards_after(book.owner, None, 10).await.unwrap();
+    let names: Vec<(&str, &str)> = all.iter().map(|c| (c.contact.uid.as_str(), c.contact.last_name.as_str())).collect();
+    assert_eq!(
+        names,
+        [("grace", "Changed"), ("twin", "Work"), ("twin", "Again"), ("new", "One")],
+        "the work book's card replaced where it is; a UID in both books is the default book's"
+    );
+    let work = books.cards(book.owner, "work", None, 10).await.unwrap().expect("the book");
+    assert_eq!(work.iter().map(|c| c.href.as_str()).collect::<Vec<_>>(), ["grace.vcf", "twin.vcf"], "names kept");
+}
