@@ -204,20 +204,24 @@ impl MailOutbox for PgMailOutbox {
     }
 }
 
-/// Claims due mails and leases them, in one statement. A mail about an account (a reminder)
-/// whose account is no longer confirmed is dropped instead: it is never sent, even if the
-/// account is confirmed again later (the digest would be stale). Deleting the account deletes
+/// Claims due mails and leases them, in one statement. A mail is due once `next_attempt_at` has
+/// passed by the claimer's clock or PostgreSQL's, whichever is later (an instance whose clock lags
+/// does not hold mail back); the lease is timed by PostgreSQL's clock alone (`leased_until`), so
+/// instances whose clocks disagree still never take a mail another holds. A mail about an account
+/// (a reminder) whose account is no longer confirmed is dropped instead: it is never sent, even if
+/// the account is confirmed again later (the digest would be stale). Deleting the account deletes
 /// its mails (ON DELETE CASCADE).
 const CLAIM_SQL: &str = "
 WITH dropped AS (
        DELETE FROM mail_outbox m
-        WHERE m.status = 'pending' AND m.next_attempt_at <= $1 AND m.user_id IS NOT NULL
+        WHERE m.status = 'pending' AND m.next_attempt_at <= GREATEST($1, now()) AND m.leased_until <= now()
+          AND m.user_id IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id AND u.confirmed))
 UPDATE mail_outbox
-   SET attempts = attempts + 1, next_attempt_at = $1 + make_interval(secs => $2)
+   SET attempts = attempts + 1, leased_until = now() + make_interval(secs => $2)
  WHERE id IN (
        SELECT id FROM mail_outbox
-        WHERE status = 'pending' AND next_attempt_at <= $1
+        WHERE status = 'pending' AND next_attempt_at <= GREATEST($1, now()) AND leased_until <= now()
           AND (user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = user_id AND u.confirmed))
         ORDER BY next_attempt_at, id
         LIMIT $3
@@ -275,16 +279,15 @@ impl DeliveryQueue for PgMailOutbox {
         Ok(claimed)
     }
 
-    async fn hold(&self, mail: &QueuedMail, now: DateTime<Utc>, lease: Duration) -> Result<bool, Error> {
+    async fn hold(&self, mail: &QueuedMail, lease: Duration) -> Result<bool, Error> {
         let mut conn = self.db.conn().await?;
         // `attempts` names the claim (each claim counts one): a mail claimed again by another
         // instance has moved on, and this update finds nothing.
         let held = diesel::sql_query(
-            "UPDATE mail_outbox SET next_attempt_at = $2 + make_interval(secs => $3) \
-             WHERE id = $1 AND attempts = $4 AND status = 'pending'",
+            "UPDATE mail_outbox SET leased_until = now() + make_interval(secs => $2) \
+             WHERE id = $1 AND attempts = $3 AND status = 'pending'",
         )
         .bind::<BigInt, _>(mail.id)
-        .bind::<Timestamptz, _>(now)
         .bind::<Double, _>(lease.num_milliseconds() as f64 / 1000.0)
         .bind::<Integer, _>(mail.attempts)
         .execute(&mut conn)
@@ -311,7 +314,7 @@ impl DeliveryQueue for PgMailOutbox {
     async fn retry_at(&self, mail: &QueuedMail, at: DateTime<Utc>, error: &str) -> Result<(), Error> {
         let mut conn = self.db.conn().await?;
         diesel::sql_query(
-            "UPDATE mail_outbox SET next_attempt_at = $2, last_error = $3 \
+            "UPDATE mail_outbox SET next_attempt_at = $2, leased_until = '-infinity', last_error = $3 \
              WHERE id = $1 AND attempts = $4 AND status = 'pending'",
         )
         .bind::<BigInt, _>(mail.id)

@@ -27,14 +27,16 @@ pub struct QueuedMail {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait DeliveryQueue: Send + Sync + 'static {
     /// Claims up to `limit` pending mails due at `now` that no one else holds, and leases them
-    /// until `now + lease`, in one statement: nobody else can claim them before the lease runs
-    /// out, which it only does if this worker died while sending.
+    /// for `lease`, in one statement: nobody else can claim them before the lease runs out,
+    /// which it only does if this worker died while sending. Leases are timed by the store's
+    /// clock, shared by every instance, never by `now`: instances whose clocks disagree must
+    /// still agree on who holds a mail.
     async fn claim(&self, now: DateTime<Utc>, lease: Duration, limit: i64) -> Result<Vec<QueuedMail>, Error>;
 
-    /// Holds one claimed mail for `lease` more from `now`, just before it is sent: a batch's
-    /// lease covers its first sends, not twenty slow ones. `false` when the claim was lost
-    /// (its lease ran out and another instance claimed the mail): then it must not be sent.
-    async fn hold(&self, mail: &QueuedMail, now: DateTime<Utc>, lease: Duration) -> Result<bool, Error>;
+    /// Holds one claimed mail for `lease` more (by the store's clock), just before it is sent:
+    /// a batch's lease covers its first sends, not twenty slow ones. `false` when the claim was
+    /// lost (its lease ran out and another instance claimed the mail): then it must not be sent.
+    async fn hold(&self, mail: &QueuedMail, lease: Duration) -> Result<bool, Error>;
 
     /// Marks the claimed mail sent; `false` when the claim was lost (the lease ran out and
     /// another worker took it).
@@ -124,7 +126,7 @@ where
             let kind = mail.kind;
             // Each send is bounded by the mailer (well under the lease), so a mail held here
             // is still this instance's when the mail server takes it.
-            if !self.queue.hold(&mail, self.clock.now(), self.settings.lease).await? {
+            if !self.queue.hold(&mail, self.settings.lease).await? {
                 tracing::warn!(mail_id = mail.id, "a mail's claim ran out before it was sent; another instance has it");
                 continue;
             }

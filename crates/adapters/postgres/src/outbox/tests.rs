@@ -20,8 +20,18 @@ fn outbox(db: &Database, cooldown_seconds: u64, daily_limit: u64) -> PgMailOutbo
     PgMailOutbox::new(db.clone(), FloodGuard { cooldown_seconds, daily_limit })
 }
 
+/// Ends every lease now, by PostgreSQL's clock, as if their holders had died long ago: leases
+/// are timed by the database, so a test cannot run them out by passing a later `now`.
+async fn run_out_leases(db: &Database) {
+    let mut conn = db.conn().await.unwrap();
+    diesel::sql_query("UPDATE mail_outbox SET leased_until = now() WHERE leased_until > now()")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_claimed_mail_is_not_claimed_again_until_its_lease_runs_out() {
+async fn a_claimed_mail_is_not_claimed_again_until_its_lease_runs_out_whatever_the_claimers_clock() {
     let (_test_db, db) = migrated_db().await;
     let outbox = outbox(&db, 0, 10);
     assert!(outbox.queue(MailKind::Confirmation, mail_to("a@example.org"), MailEffect::None).await.unwrap());
@@ -31,7 +41,12 @@ async fn a_claimed_mail_is_not_claimed_again_until_its_lease_runs_out() {
     assert_eq!(first.len(), 1);
     assert_eq!((first[0].attempts, first[0].email.to.as_str()), (1, "a@example.org"));
     assert!(outbox.claim(now, Duration::seconds(60), 10).await.unwrap().is_empty(), "leased");
-    let later = outbox.claim(now + Duration::seconds(61), Duration::seconds(60), 10).await.unwrap();
+    assert!(
+        outbox.claim(now + Duration::minutes(10), Duration::seconds(60), 10).await.unwrap().is_empty(),
+        "still leased for an instance whose clock runs ten minutes ahead"
+    );
+    run_out_leases(&db).await;
+    let later = outbox.claim(now, Duration::seconds(60), 10).await.unwrap();
     assert_eq!(later.len(), 1, "a dead worker's lease runs out");
     assert_eq!(later[0].attempts, 2);
 
@@ -39,7 +54,17 @@ async fn a_claimed_mail_is_not_claimed_again_until_its_lease_runs_out() {
     assert_eq!(outbox.pending().await.unwrap(), 1, "claimed is still pending");
     assert!(outbox.mark_sent(&later[0], now).await.unwrap());
     assert_eq!(outbox.pending().await.unwrap(), 0);
+    run_out_leases(&db).await;
     assert!(outbox.claim(now + Duration::hours(1), Duration::seconds(60), 10).await.unwrap().is_empty(), "sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mail_is_due_by_the_database_clock_for_an_instance_whose_clock_lags() {
+    let (_test_db, db) = migrated_db().await;
+    let outbox = outbox(&db, 0, 10);
+    assert!(outbox.queue(MailKind::Confirmation, mail_to("a@example.org"), MailEffect::None).await.unwrap());
+    let lagging = Utc::now() - Duration::minutes(10);
+    assert_eq!(outbox.claim(lagging, Duration::seconds(60), 10).await.unwrap().len(), 1, "sent at once");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -48,19 +73,18 @@ async fn a_held_mail_stays_its_claimers_and_a_lost_claim_cannot_be_held() {
     let outbox = outbox(&db, 0, 10);
     assert!(outbox.queue(MailKind::Confirmation, mail_to("a@example.org"), MailEffect::None).await.unwrap());
     let now = Utc::now() + Duration::seconds(1);
-    let lease = Duration::seconds(60);
-    let mine = outbox.claim(now, lease, 10).await.unwrap().remove(0);
+    let mine = outbox.claim(now, Duration::seconds(1), 10).await.unwrap().remove(0);
 
-    // Fifty seconds of slow sends later, the mail is held for another minute before its turn.
-    assert!(outbox.hold(&mine, now + Duration::seconds(50), lease).await.unwrap());
-    assert!(
-        outbox.claim(now + Duration::seconds(70), lease, 10).await.unwrap().is_empty(),
-        "held past the first lease"
-    );
-    let theirs = outbox.claim(now + Duration::seconds(111), lease, 10).await.unwrap().remove(0);
+    // Slow sends later, the mail is held for another minute before its turn: it outlives the
+    // claim's lease of one second.
+    assert!(outbox.hold(&mine, Duration::seconds(60)).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert!(outbox.claim(now, Duration::seconds(60), 10).await.unwrap().is_empty(), "held past the first lease");
+    run_out_leases(&db).await;
+    let theirs = outbox.claim(now, Duration::seconds(60), 10).await.unwrap().remove(0);
     assert_eq!(theirs.attempts, 2, "the hold ran out too: another instance claims it");
-    assert!(!outbox.hold(&mine, now + Duration::seconds(112), lease).await.unwrap(), "mine is lost");
-    assert!(outbox.hold(&theirs, now + Duration::seconds(112), lease).await.unwrap());
+    assert!(!outbox.hold(&mine, Duration::seconds(60)).await.unwrap(), "mine is lost");
+    assert!(outbox.hold(&theirs, Duration::seconds(60)).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]
