@@ -316,8 +316,15 @@ pub trait DavBackend: 'static {
         origin: &ClientOrigin,
     ) -> Result<DavUser, BackendError>;
 
-    /// Checks a REST access token, exactly as the REST API does.
-    async fn authenticate_bearer(&self, token: &str) -> Result<DavUser, BackendError>;
+    /// Checks a REST access token, exactly as the REST API does. A refused token counts towards
+    /// the login throttle of `origin` as a failed sign-in that names no login.
+    async fn authenticate_bearer(&self, token: &str, origin: &ClientOrigin) -> Result<DavUser, BackendError>;
+
+    /// Counts an `Authorization` header with nothing to check in it (not Base64, no colon, an
+    /// empty login or password, an unknown scheme) as a failed sign-in from `origin`, and
+    /// answers the refusal to send: [`BackendError::Unauthenticated`], or
+    /// [`BackendError::Throttled`] once the address is locked out.
+    async fn refuse_unreadable(&self, origin: &ClientOrigin) -> BackendError;
 
     /// The user's address books, in a stable order (the default one first is nice).
     async fn list_books(&self, user: &DavUser) -> Result<Vec<BookInfo>, BackendError>;
@@ -406,12 +413,13 @@ pub trait DavBackend: 'static {
     /// What changed in a book since `token` (a value of [`BookInfo::sync_token`] given out
     /// earlier), at most `limit` cards when the client set a limit. A token of another
     /// incarnation of the book is [`BackendError::InvalidSyncToken`], checked against the same
-    /// read of the book as the changes.
+    /// read of the book as the changes. `None` reads the log from the book's start (an initial
+    /// sync the client limited): every card, and no deletion, since the client has none.
     async fn changes_since(
         &self,
         user: &DavUser,
         book: &str,
-        token: SyncToken,
+        token: Option<SyncToken>,
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError>;
 }

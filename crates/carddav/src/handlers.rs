@@ -6,7 +6,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::backend::{BackendError, BookLabel, CardEntry, DavBackend, DavUser, TextWanted};
+use crate::backend::{BackendError, BookLabel, CardEntry, DavBackend, DavUser, SyncToken, TextWanted};
 use crate::error::DavError;
 use crate::listing::{self, Listing, Multiget};
 use crate::paths::{self, Target};
@@ -155,8 +155,21 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
             _ => Err(DavError::UnsupportedReport),
         };
     };
-    if let Report::SyncCollection { token: Some(token), props, limit } = report {
-        return sync_from_token(&ctx, book_name, &token, props, limit).await;
+    match report {
+        Report::SyncCollection { token: Some(token), props, limit } => {
+            let Some(since) = props::parse_sync_token(&token) else {
+                // A book that does not exist is a 404, not a bad token.
+                ctx.backend.book(&ctx.user, book_name).await?;
+                return Err(BackendError::InvalidSyncToken.into());
+            };
+            return sync_changes(&ctx, book_name, Some(since), props, limit).await;
+        }
+        // An initial sync the client limited: read from the log like any other, in pages the
+        // client resumes with the token (RFC 6578 lets the server cut an answer shorter still).
+        Report::SyncCollection { token: None, props, limit: Some(limit) } => {
+            return sync_changes(&ctx, book_name, None, props, Some(limit.min(listing::PAGE))).await;
+        }
+        _ => {}
     }
     let book = ctx.backend.book(&ctx.user, book_name).await?;
     match report {
@@ -206,7 +219,7 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
             };
             Ok(multi_status().streaming(listing.stream()))
         }
-        // An initial sync (one from a token is answered above).
+        // An initial sync without a limit (the others are answered above): streamed.
         Report::SyncCollection { props, .. } => {
             // The token is read before the listing: a change made meanwhile is listed again by
             // the next sync, never lost.
@@ -226,20 +239,17 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
     }
 }
 
-/// A `sync-collection` from a token: the changes since it, with the book's state read in the
-/// same statement, so the book is not looked up first (a phone's most frequent request).
-async fn sync_from_token<B: DavBackend>(
+/// A `sync-collection` from a token (or, limited, from the book's start): the changes since
+/// it, with the book's state read in the same statement, so the book is not looked up first (a
+/// phone's most frequent request). Held whole in memory: at most `limit` cards, or what changed
+/// since the client's last sync.
+async fn sync_changes<B: DavBackend>(
     ctx: &Ctx<'_, B>,
     book_name: &str,
-    token: &str,
+    since: Option<SyncToken>,
     props: ReportProps,
     limit: Option<usize>,
 ) -> Result<HttpResponse, DavError> {
-    let Some(since) = props::parse_sync_token(token) else {
-        // A book that does not exist is a 404, not a bad token.
-        ctx.backend.book(&ctx.user, book_name).await?;
-        return Err(BackendError::InvalidSyncToken.into());
-    };
     let book_href = paths::book_href(&ctx.user.username, book_name);
     let changes = ctx.backend.changes_since(&ctx.user, book_name, since, limit).await?;
     let text = text_wanted(&props);

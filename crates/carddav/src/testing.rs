@@ -199,9 +199,18 @@ impl DavBackend for MemoryBackend {
         }
     }
 
-    async fn authenticate_bearer(&self, token: &str) -> Result<DavUser, BackendError> {
-        let state = self.lock();
-        state.accounts.iter().find(|a| a.bearer == token).map(|a| a.user.clone()).ok_or(BackendError::Unauthenticated)
+    async fn authenticate_bearer(&self, token: &str, origin: &ClientOrigin) -> Result<DavUser, BackendError> {
+        let mut state = self.lock();
+        let found = state.accounts.iter().find(|a| a.bearer == token).map(|a| a.user.clone());
+        if found.is_none() {
+            state.failed_logins.push(origin.clone());
+        }
+        found.ok_or(BackendError::Unauthenticated)
+    }
+
+    async fn refuse_unreadable(&self, origin: &ClientOrigin) -> BackendError {
+        self.lock().failed_logins.push(origin.clone());
+        BackendError::Unauthenticated
     }
 
     async fn list_books(&self, user: &DavUser) -> Result<Vec<BookInfo>, BackendError> {
@@ -396,16 +405,18 @@ impl DavBackend for MemoryBackend {
         &self,
         user: &DavUser,
         book: &str,
-        token: SyncToken,
+        token: Option<SyncToken>,
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError> {
         let mut state = self.lock();
         let b = state.book(user, book)?;
-        if token.book != b.created_seq {
-            return Err(BackendError::InvalidSyncToken);
-        }
-        let token = token.seq;
-        if token > b.token() || token < b.forgotten_until || token < b.created_seq {
+        let initial = token.is_none();
+        let token = match token {
+            None => b.created_seq,
+            Some(token) if token.book != b.created_seq => return Err(BackendError::InvalidSyncToken),
+            Some(token) => token.seq,
+        };
+        if token > b.token() || (!initial && token < b.forgotten_until.max(b.created_seq)) {
             return Err(BackendError::InvalidSyncToken);
         }
         // The latest change of each card, oldest first.
@@ -421,6 +432,7 @@ impl DavBackend for MemoryBackend {
         let next = if truncated { latest.last().map_or(token, |(seq, _, _)| *seq) } else { b.token() };
         let changes = latest
             .into_iter()
+            .filter(|(_, _, deleted)| !(initial && *deleted))
             .map(|(_, name, deleted)| {
                 let etag = if deleted { None } else { b.cards.get(&name).map(|c| c.etag.clone()) };
                 Change { name, etag }

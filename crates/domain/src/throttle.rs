@@ -141,6 +141,29 @@ impl<F: FailureCounter> LoginThrottle<F> {
         }
         outcome
     }
+
+    /// Counts a failed sign-in that names no login (a refused bearer token, or credentials that
+    /// cannot be read at all) against `client`'s address alone, and answers what to tell the
+    /// client: `failure` itself, or [`Error::LoginThrottled`] once the address is past its limit
+    /// (its logins are refused too). Without it, guessing tokens or sending garbage would be free
+    /// where guessing a password is not. Counted after the fact, and only failures: a valid
+    /// token is no guess, so a sign-in that succeeds never waits for the counter.
+    pub async fn nameless_failure(&self, client: IpAddr, failure: Error) -> Error {
+        match self.counter.add_failure(&[address_key(client)], self.settings.window_seconds).await {
+            Ok(counts) => match counts.first() {
+                Some((count, left)) if *count > self.settings.max_failures_per_ip => {
+                    let retry_after = (*left).max(1);
+                    tracing::warn!(client = %client, retry_after, counter = "login_throttled", "login throttled");
+                    Error::LoginThrottled { retry_after }
+                }
+                _ => failure,
+            },
+            Err(error) => {
+                tracing::warn!(error = ?error, "login failures cannot be counted; not throttling");
+                failure
+            }
+        }
+    }
 }
 
 /// Warns about a count that could not be settled (the attempt's outcome stands).

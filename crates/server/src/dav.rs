@@ -54,6 +54,21 @@ impl DavStore {
         Self { books, passwords, auth, throttle, trusted_proxies, parses: card_work.into() }
     }
 
+    /// The address a sign-in counts against: the REST login's rule (the peer, or the client a
+    /// trusted proxy names), so both doors count alike.
+    fn client(&self, origin: &ClientOrigin) -> Option<std::net::IpAddr> {
+        origin.peer.map(|peer| self.trusted_proxies.client(peer, origin.forwarded_for.as_deref()))
+    }
+
+    /// A sign-in that named no login and failed, counted for its address (see
+    /// [`LoginThrottle::nameless_failure`]): the refusal to send.
+    async fn count_failure(&self, origin: &ClientOrigin, failure: contacts_domain::Error) -> BackendError {
+        match self.client(origin) {
+            Some(client) => self.throttle.nameless_failure(client, failure).await.into(),
+            None => failure.into(),
+        }
+    }
+
     async fn existing_book(&self, user: &DavUser, book: &str) -> Result<Book, BackendError> {
         self.books.book(user.id, book).await?.ok_or(BackendError::NotFound)
     }
@@ -156,9 +171,7 @@ impl DavBackend for DavStore {
         origin: &ClientOrigin,
     ) -> Result<DavUser, BackendError> {
         let attempt = self.passwords.verify(login, password);
-        // The REST login's rule for the address counted, so both doors count alike.
-        let client = origin.peer.map(|peer| self.trusted_proxies.client(peer, origin.forwarded_for.as_deref()));
-        let verified = match client {
+        let verified = match self.client(origin) {
             Some(client) => self.throttle.login(login, client, attempt).await,
             None => attempt.await,
         };
@@ -166,9 +179,16 @@ impl DavBackend for DavStore {
         Ok(DavUser { id, username })
     }
 
-    async fn authenticate_bearer(&self, token: &str) -> Result<DavUser, BackendError> {
-        let user = self.auth.authenticate(token).await?;
-        Ok(DavUser { id: user.id, username: user.username })
+    async fn authenticate_bearer(&self, token: &str, origin: &ClientOrigin) -> Result<DavUser, BackendError> {
+        match self.auth.authenticate(token).await {
+            Ok(user) => Ok(DavUser { id: user.id, username: user.username }),
+            Err(refused @ contacts_domain::Error::Unauthenticated) => Err(self.count_failure(origin, refused).await),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    async fn refuse_unreadable(&self, origin: &ClientOrigin) -> BackendError {
+        self.count_failure(origin, contacts_domain::Error::Unauthenticated).await
     }
 
     async fn list_books(&self, user: &DavUser) -> Result<Vec<BookInfo>, BackendError> {
@@ -321,22 +341,31 @@ impl DavBackend for DavStore {
         &self,
         user: &DavUser,
         book: &str,
-        token: SyncToken,
+        token: Option<SyncToken>,
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError> {
         // A number past any a book reaches is refused below, once the book is known to exist
         // (a book that is gone is a 404 whatever the token).
-        let since = i64::try_from(token.seq).unwrap_or(i64::MAX);
+        let since = token.map_or(0, |token| i64::try_from(token.seq).unwrap_or(i64::MAX));
         let limit = limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
-        let (info, log) = self.books.changes(user.id, book, since, limit).await?.ok_or(BackendError::NotFound)?;
-        // Checked against the book read with its log: a token of a book since deleted and made
-        // again under this name is refused, never read as a position in the new one.
-        if i64::try_from(token.book).ok() != Some(info.id) || since > info.sync_seq || since < info.sync_floor {
-            return Err(BackendError::InvalidSyncToken);
+        let (info, mut log) = self.books.changes(user.id, book, since, limit).await?.ok_or(BackendError::NotFound)?;
+        // Where the answer stops: the last change read, or where it started if the limit let it
+        // read none (`nresults` 0); cut short when changes remain past it.
+        let reached = log.last().map_or(since, |c| c.seq);
+        let truncated = limit.is_some_and(|l| log.len() as i64 >= l) && reached < info.sync_seq;
+        match token {
+            // Checked against the book read with its log: a token of a book since deleted and
+            // made again under this name is refused, never read as a position in the new one.
+            Some(token) => {
+                if i64::try_from(token.book).ok() != Some(info.id) || since > info.sync_seq || since < info.sync_floor {
+                    return Err(BackendError::InvalidSyncToken);
+                }
+            }
+            // From the start every card has its entry in the log; its tombstones are of cards
+            // an initial sync never had.
+            None => log.retain(|change| change.card.is_some()),
         }
-        let last = log.last().map(|c| c.seq);
-        let truncated = limit.is_some_and(|l| log.len() as i64 >= l) && last.is_some_and(|s| s < info.sync_seq);
-        let next = if truncated { last.unwrap_or(info.sync_seq) } else { info.sync_seq };
+        let next = if truncated { reached } else { info.sync_seq };
         // The cards' ETags: hashes, and parses for cards REST changed.
         let heavy = for_the_pool(log.iter().filter_map(|c| c.card.as_ref()).map(|c| (c.card.len(), c.dirty)), false);
         let changes =

@@ -254,3 +254,33 @@ async fn other_reports_and_places() {
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{token}");
     }
 }
+
+#[actix_web::test]
+async fn an_initial_sync_with_a_limit_is_cut_and_resumed_without_deletions() {
+    let backend = backend();
+    for name in ["a", "b", "c", "gone"] {
+        backend.insert(&ada(), "contacts", &format!("{name}.vcf"), &vcard(name, name));
+    }
+    let app = service(backend.clone()).await;
+    let deleted = send(&app, request("DELETE", "/dav/addressbooks/ada/contacts/gone.vcf")).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let limit = "<d:limit><d:nresults>2</d:nresults></d:limit>";
+
+    let first = send(&app, request("REPORT", BOOK).set_payload(sync_body("", limit))).await;
+    let responses = first.responses();
+    let hrefs: Vec<&str> = responses.iter().map(|r| r.href.as_str()).collect();
+    assert_eq!(hrefs, ["/dav/addressbooks/ada/contacts/a.vcf", "/dav/addressbooks/ada/contacts/b.vcf", BOOK]);
+    assert!(responses[2].status.as_deref().unwrap().contains("507"), "cut short, and said so");
+
+    let rest = send(&app, request("REPORT", BOOK).set_payload(sync_body(&token_of(&first), limit))).await;
+    let hrefs: Vec<String> = rest.responses().into_iter().map(|r| r.href).collect();
+    assert_eq!(hrefs, ["/dav/addressbooks/ada/contacts/c.vcf", "/dav/addressbooks/ada/contacts/gone.vcf"]);
+    let after = send(&app, request("REPORT", BOOK).set_payload(sync_body(&token_of(&rest), ""))).await;
+    assert!(after.responses().is_empty(), "the last page's token is the book's");
+
+    // With no deletion in its way, a limit past the book's size answers it whole.
+    let whole =
+        send(&app, request("REPORT", BOOK).set_payload(sync_body("", "<d:limit><d:nresults>9</d:nresults></d:limit>")))
+            .await;
+    assert_eq!(whole.responses().len(), 3);
+}

@@ -166,3 +166,28 @@ fn names_are_compared_ignoring_case_and_addresses_are_kept_apart() {
     assert_ne!(pair_key("ada", CLIENT), pair_key("ada", other));
     assert_ne!(pair_key("ada", CLIENT), pair_key("bob", CLIENT));
 }
+
+#[tokio::test]
+async fn a_nameless_failure_counts_for_the_address_alone_and_past_its_limit_is_throttled() {
+    let (counter, counts, calls) = counter(3, 99, 300);
+    let throttle = LoginThrottle::new(counter, settings());
+
+    let last_under = throttle.nameless_failure(CLIENT, Error::Unauthenticated).await;
+    assert!(matches!(last_under, Error::Unauthenticated), "the hundredth failure is still a 401");
+    assert_eq!(held(&counts), (3, 100), "the address counts it; no name was tried");
+    let past = throttle.nameless_failure(CLIENT, Error::Unauthenticated).await;
+    assert!(matches!(past, Error::LoginThrottled { retry_after: 300 }));
+    assert_eq!(calls.lock().unwrap().clone(), ["count", "count"], "nothing taken back, no pair cleared");
+
+    let login = throttle.login("bob", CLIENT, async { panic!("the password must not be checked") }).await;
+    assert!(matches!(login, Err::<(), _>(Error::LoginThrottled { .. })), "the address's logins are refused too");
+}
+
+#[tokio::test]
+async fn a_nameless_failure_goes_uncounted_when_the_counter_is_unreachable() {
+    let mut counter = MockFailureCounter::new();
+    counter.expect_add_failure().returning(|_, _| Err(Error::unexpected("redis down")));
+    let throttle = LoginThrottle::new(counter, settings());
+
+    assert!(matches!(throttle.nameless_failure(CLIENT, Error::Unauthenticated).await, Error::Unauthenticated));
+}

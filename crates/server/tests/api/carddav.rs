@@ -419,3 +419,57 @@ async fn a_sync_from_a_token_on_a_book_that_is_gone_is_404() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{token}: {body}");
     }
 }
+
+#[tokio::test]
+async fn an_initial_sync_with_a_limit_comes_in_pages_that_add_up_to_the_book() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let secret = app_password(&app, &ada).await;
+    let book = "/dav/addressbooks/ada/contacts/";
+    let mut uids = Vec::new();
+    for i in 0..5 {
+        let made = app.create_contact(&ada, &contact("Ada", &format!("Number{i}"), &format!("a{i}@example.com"))).await;
+        uids.push(made["uid"].as_str().unwrap().to_owned());
+    }
+    let gone = app.create_contact(&ada, &contact("Grace", "Hopper", "grace@example.com")).await;
+    let deleted = app.request(Method::DELETE, &format!("/api/contacts/{}", gone["id"])).bearer_auth(&ada.token).send();
+    assert_eq!(deleted.await.unwrap().status(), StatusCode::NO_CONTENT);
+    let limited_to = |token: &str, most: u32| {
+        let body = SYNC.replace("TOKEN", token).replace(
+            "<d:sync-level>1</d:sync-level>",
+            &format!("<d:sync-level>1</d:sync-level><d:limit><d:nresults>{most}</d:nresults></d:limit>"),
+        );
+        dav(&app, "REPORT", book, "ada", &secret).body(body).send()
+    };
+    let limited = |token: &str| limited_to(token, 2);
+
+    // A limit past the book's size: the whole book at once, its deletion left out.
+    let whole = text(limited_to("", 10).await.unwrap()).await;
+    assert_eq!(whole.matches(".vcf<").count(), 5, "{whole}");
+    assert!(!whole.contains("404") && !whole.contains("507"), "{whole}");
+
+    let mut token = String::new();
+    let mut seen = Vec::new();
+    for page in 0.. {
+        assert!(page < 5, "the pages end");
+        let answer = limited(&token).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::MULTI_STATUS);
+        let body = text(answer).await;
+        let cards = body.matches(".vcf<").count();
+        assert!(cards <= 2, "at most the limit: {body}");
+        // The first answer lists no deletion; the next ones are syncs from a token, and may
+        // list the deleted card (a client ignores a deletion of a card it never had).
+        assert!(page > 0 || !body.contains("404"), "an initial sync lists no deletion: {body}");
+        seen.extend(uids.iter().filter(|uid| body.contains(uid.as_str())).cloned());
+        token = token_of(&body);
+        if !body.contains("507") {
+            break;
+        }
+    }
+    seen.sort();
+    uids.sort();
+    assert_eq!(seen, uids, "every card once");
+    let (status, after) = sync_from(&app, book, &secret, &token).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    assert!(!after.contains(".vcf"), "the last page's token is the book's: {after}");
+}

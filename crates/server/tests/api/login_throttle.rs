@@ -159,3 +159,33 @@ async fn carddav_and_rest_failures_count_together_without_redis() {
     assert!(locked.headers().contains_key("retry-after"));
     assert_eq!(dav_sign_in(&app, "ada", &secret).await, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// A CardDAV `PROPFIND` of the root with this `Authorization` header.
+async fn dav_with(app: &TestApp, authorization: &str) -> StatusCode {
+    app.request(reqwest::Method::from_bytes(b"PROPFIND").unwrap(), "/dav/")
+        .header("depth", "0")
+        .header("authorization", authorization)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn carddav_sign_ins_that_name_no_login_count_for_the_address() {
+    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES_PER_IP", "4")]).await;
+    let ada = app.user("ada").await;
+    let bearer = format!("Bearer {}", ada.token);
+    assert_eq!(dav_with(&app, &bearer).await, StatusCode::MULTI_STATUS);
+    // Guessed tokens and headers with nothing to check in them are failures of the address.
+    for garbage in ["Bearer guessed.token.value", "Basic !!!", "Basic YWRh", "Negotiate abc"] {
+        assert_eq!(dav_with(&app, garbage).await, StatusCode::UNAUTHORIZED, "{garbage}");
+    }
+    assert_eq!(app.login_form("ada", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS, "the address is locked");
+    assert_eq!(dav_with(&app, "Bearer another.guess").await, StatusCode::TOO_MANY_REQUESTS);
+    // A valid token is no guess: it still signs in. Asking for the challenge (no header) is
+    // not a failure either.
+    assert_eq!(dav_with(&app, &bearer).await, StatusCode::MULTI_STATUS);
+    let challenge = app.request(reqwest::Method::from_bytes(b"PROPFIND").unwrap(), "/dav/").send().await.unwrap();
+    assert_eq!(challenge.status(), StatusCode::UNAUTHORIZED);
+}
