@@ -2,11 +2,16 @@
 //! [`ValidJson`] and [`ValidQuery`] read a body or a query string and, when a value has the
 //! wrong type, say which field it was (FastAPI's `loc`), which actix's own extractors cannot.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 
+use actix_multipart::Multipart;
+use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use contacts_domain::user::{Role, User, require_role};
@@ -272,6 +277,45 @@ fn describe(serde_message: &str) -> (String, &'static str) {
 /// limit is refused before a byte of it is read.
 pub(crate) fn declared_length(req: &HttpRequest) -> Option<u64> {
     req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}
+
+/// A multipart body held to a limit in all (part headers and boundaries included), however it
+/// is sent: one declaring a length over the limit is refused before it is read, and one sent
+/// without a length (chunked) is cut off as soon as it passes the limit, whatever its parts
+/// hold. Counting part data alone would let a client stream parts of huge headers for ever.
+pub(crate) struct CappedForm {
+    /// The parts, as read from the capped body.
+    pub(crate) form: Multipart,
+    /// Set once the body passed the limit (the parser then sees a payload error).
+    over: Rc<Cell<bool>>,
+}
+
+impl CappedForm {
+    /// The form of `payload`; `413` at once when the request declares more than `limit`.
+    pub(crate) fn new(req: &HttpRequest, payload: web::Payload, limit: u64) -> Result<Self, ApiError> {
+        if declared_length(req).is_some_and(|len| len > limit) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let over = Rc::new(Cell::new(false));
+        let cut = over.clone();
+        let mut received = 0u64;
+        let body = payload.map(move |chunk| {
+            let chunk = chunk?;
+            received = received.saturating_add(chunk.len() as u64);
+            if received > limit {
+                cut.set(true);
+                return Err(PayloadError::Overflow);
+            }
+            Ok(chunk)
+        });
+        Ok(Self { form: Multipart::new(req.headers(), body), over })
+    }
+
+    /// The answer to an error met reading the form: `413` when the limit cut the body, else
+    /// `other`.
+    pub(crate) fn error(&self, other: ApiError) -> ApiError {
+        if self.over.get() { ApiError::PayloadTooLarge } else { other }
+    }
 }
 
 #[cfg(test)]

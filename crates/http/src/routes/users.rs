@@ -1,6 +1,5 @@
 //! `/api/users`: the current user and their avatar.
 
-use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
@@ -9,7 +8,7 @@ use contacts_domain::{Error, FieldError};
 use crate::dto::UserBody;
 use crate::dto::{AvatarUpload, ErrorBody, ValidationErrorBody};
 use crate::error::ApiError;
-use crate::extract::{Admin, CurrentUser, declared_length};
+use crate::extract::{Admin, CappedForm, CurrentUser};
 use crate::state::AppState;
 
 use super::reminders;
@@ -60,27 +59,18 @@ pub(crate) async fn avatar(
     req: HttpRequest,
     state: web::Data<AppState>,
     Admin(user): Admin,
-    mut form: Multipart,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    // A declared length counts the whole request (part headers and boundaries too).
-    if declared_length(&req).is_some_and(|len| len > state.max_avatar_bytes) {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    let limit = usize::try_from(state.max_avatar_bytes).unwrap_or(usize::MAX);
-    // Every part counts against the limit, whatever its name: a request cannot smuggle
-    // megabytes in a part that is then skipped.
-    let mut received = 0usize;
+    let mut capped = CappedForm::new(&req, payload, state.max_avatar_bytes)?;
+    // Every part is read to its end, whatever its name: the cap counts the whole request, so
+    // a part that is then skipped cannot smuggle megabytes.
     let mut upload = None;
-    while let Some(field) = form.next().await {
-        let mut field = field.map_err(|_| ApiError::UnsupportedMediaType("multipart/form-data"))?;
+    while let Some(field) = capped.form.next().await {
+        let mut field = field.map_err(|_| capped.error(ApiError::UnsupportedMediaType("multipart/form-data")))?;
         let wanted = upload.is_none() && field.name() == Some("file");
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
-            received = received.saturating_add(chunk.len());
-            if received > limit {
-                return Err(ApiError::PayloadTooLarge);
-            }
+            let chunk = chunk.map_err(|e| capped.error(ApiError::BadRequest(e.to_string())))?;
             if wanted {
                 bytes.extend_from_slice(&chunk);
             }

@@ -16,7 +16,7 @@ use contacts_domain::contact::{ContactId, ImportReport, StoredCard, read_import}
 #[allow(unused_imports)] // referenced by the OpenAPI annotations only
 use crate::dto::{ErrorBody, ValidationErrorBody};
 use crate::error::{ApiError, Part};
-use crate::extract::{CurrentUser, ValidQuery};
+use crate::extract::{CappedForm, CurrentUser, ValidQuery};
 use crate::state::AppState;
 use crate::streamed::streamed;
 
@@ -168,20 +168,17 @@ pub(crate) async fn import(
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let declared = crate::extract::declared_length(&req);
     let body = match mime.as_str() {
         "text/vcard" | "text/x-vcard" | "text/directory" => {
-            if declared.is_some_and(|len| len > state.max_import_bytes) {
+            if crate::extract::declared_length(&req).is_some_and(|len| len > state.max_import_bytes) {
                 return Err(ApiError::PayloadTooLarge);
             }
             read_limited(payload, limit).await?
         }
         "multipart/form-data" => {
             // The multipart framing adds a little; the file itself is held to the limit.
-            if declared.is_some_and(|len| len > state.max_import_bytes.saturating_add(64 * 1024)) {
-                return Err(ApiError::PayloadTooLarge);
-            }
-            read_file_field(Multipart::new(req.headers(), payload), limit).await?
+            let mut capped = CappedForm::new(&req, payload, state.max_import_bytes.saturating_add(64 * 1024))?;
+            read_file_field(&mut capped.form, limit).await.map_err(|e| capped.error(e))?
         }
         _ => return Err(ApiError::UnsupportedMediaType("text/vcard, text/x-vcard or multipart/form-data")),
     };
@@ -215,7 +212,7 @@ where
 }
 
 /// The multipart field `file`, held to `limit`; other fields are skipped.
-async fn read_file_field(mut form: Multipart, limit: usize) -> Result<Vec<u8>, ApiError> {
+async fn read_file_field(form: &mut Multipart, limit: usize) -> Result<Vec<u8>, ApiError> {
     while let Some(field) = form.next().await {
         let field = field.map_err(|e| ApiError::BadRequest(e.to_string()))?;
         if field.name() == Some("file") {

@@ -70,6 +70,13 @@ async fn a_chunked_upload_is_held_to_the_size_limit_too() {
     };
     expect(send(100).await.unwrap(), StatusCode::OK).await;
     expect(send(20_000).await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE).await;
+    // Parts under the limit in data, over it with their headers: the whole body counts, sent
+    // without a length too.
+    let long_name = Form::new()
+        .part("junk", Part::stream(chunked_body(b"", b'j', b"", 100)).file_name("n".repeat(20_000)))
+        .part("file", Part::stream(chunked_body(&png, 0, b"", png.len())).file_name("me.png"));
+    let sent = app.request(Method::PATCH, "/api/users/avatar").bearer_auth(&ada.token).multipart(long_name).send();
+    expect(sent.await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE).await;
     // Far over the limit: refused while reading, long before the 64 MiB are sent.
     let started = std::time::Instant::now();
     expect(send(64 * 1024 * 1024).await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE).await;

@@ -448,5 +448,16 @@ async fn a_chunked_import_is_held_to_the_limit_too() {
     let response =
         app.request(Method::POST, "/api/contacts/import").bearer_auth(&ada.token).multipart(form).send().await.unwrap();
     expect(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    // Small parts with huge headers: the whole form counts (the limit and 64 KiB of framing).
+    let mut form = reqwest::multipart::Form::new();
+    for i in 0..20 {
+        let part = reqwest::multipart::Part::stream(chunked_body(b"", b'x', b"", 10));
+        form = form.part(format!("junk{i}"), part.file_name("n".repeat(20_000)));
+    }
+    let card = reqwest::multipart::Part::stream(chunked_body(b"BEGIN:VCARD\r\nFN:A B\r\nEND:VCARD\r\n", 0, b"", 32));
+    let form = form.part("file", card.file_name("a.vcf"));
+    let response =
+        app.request(Method::POST, "/api/contacts/import").bearer_auth(&ada.token).multipart(form).send().await.unwrap();
+    expect(response, StatusCode::PAYLOAD_TOO_LARGE).await;
     assert_eq!(all_contacts(&app, &ada).await.len(), 1, "nothing of the refused bodies was stored");
 }
