@@ -473,3 +473,26 @@ async fn an_initial_sync_with_a_limit_comes_in_pages_that_add_up_to_the_book() {
     assert_eq!(status, StatusCode::MULTI_STATUS);
     assert!(!after.contains(".vcf"), "the last page's token is the book's: {after}");
 }
+
+#[tokio::test]
+async fn a_card_put_without_a_uid_is_refused_as_invalid_address_data() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let secret = app_password(&app, &ada).await;
+    let path = "/dav/addressbooks/ada/contacts/no-uid.vcf";
+    let without = CARD.replace("UID:dav-uid-1\r\n", "");
+    let put = dav(&app, "PUT", path, "ada", &secret).header("content-type", "text/vcard").body(without);
+    let refused = put.send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let body = text(refused).await;
+    assert!(body.contains("valid-address-data"), "{body}");
+    assert_eq!(dav(&app, "GET", path, "ada", &secret).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    // With its UID it is stored as sent, and its ETag comes with the answer.
+    let put = dav(&app, "PUT", path, "ada", &secret).header("content-type", "text/vcard").body(CARD);
+    let stored = put.send().await.unwrap();
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    let etag = stored.headers()["etag"].to_str().unwrap().to_owned();
+    let read = dav(&app, "GET", path, "ada", &secret).send().await.unwrap();
+    assert_eq!(read.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(text(read).await, CARD);
+}
