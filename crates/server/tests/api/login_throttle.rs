@@ -2,7 +2,7 @@
 //! and ranges), counts shared through Redis. The test client always connects from 127.0.0.1;
 //! `X-Forwarded-For` plays the clients behind a proxy.
 
-use reqwest::StatusCode;
+use reqwest::{RequestBuilder, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp, expect, spawn_app_with};
@@ -128,15 +128,15 @@ async fn a_peer_outside_every_trusted_range_is_counted_as_itself() {
     assert_eq!(status_from(&app, "203.0.113.4", "ada", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// The status of a CardDAV `PROPFIND` of the root, signed in by `sign`.
+async fn dav_root(app: &TestApp, sign: impl FnOnce(RequestBuilder) -> RequestBuilder) -> StatusCode {
+    let propfind = app.request(reqwest::Method::from_bytes(b"PROPFIND").unwrap(), "/dav/").header("depth", "0");
+    sign(propfind).send().await.unwrap().status()
+}
+
 /// A CardDAV `PROPFIND` of the root signed in with Basic `name`/`password`.
 async fn dav_sign_in(app: &TestApp, name: &str, password: &str) -> StatusCode {
-    app.request(reqwest::Method::from_bytes(b"PROPFIND").unwrap(), "/dav/")
-        .header("depth", "0")
-        .basic_auth(name, Some(password))
-        .send()
-        .await
-        .unwrap()
-        .status()
+    dav_root(app, |propfind| propfind.basic_auth(name, Some(password))).await
 }
 
 #[tokio::test]
@@ -162,13 +162,7 @@ async fn carddav_and_rest_failures_count_together_without_redis() {
 
 /// A CardDAV `PROPFIND` of the root with this `Authorization` header.
 async fn dav_with(app: &TestApp, authorization: &str) -> StatusCode {
-    app.request(reqwest::Method::from_bytes(b"PROPFIND").unwrap(), "/dav/")
-        .header("depth", "0")
-        .header("authorization", authorization)
-        .send()
-        .await
-        .unwrap()
-        .status()
+    dav_root(app, |propfind| propfind.header("authorization", authorization)).await
 }
 
 #[tokio::test]
