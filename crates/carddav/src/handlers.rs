@@ -6,13 +6,14 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::backend::{BackendError, BookLabel, CardEntry, DavBackend, DavUser, SyncToken, TextWanted};
+use crate::backend::{BackendError, BookLabel, CardEntry, DavBackend, DavUser, TextWanted};
 use crate::error::DavError;
 use crate::listing::{self, Listing, Multiget};
 use crate::paths::{self, Target};
 use crate::props::{self, MAX_CARD_BYTES, Resource, VCARD_TYPE, Wanted};
 use crate::request::{self, Depth};
 use crate::routes::allowed;
+use crate::sync;
 use crate::xml::Name;
 use crate::xml::parse::{self, PropUpdate, Propfind, Report, ReportProps};
 use crate::xml::write::{self, PropStat, Response};
@@ -31,7 +32,8 @@ pub struct Ctx<'a, B> {
 
 const XML_TYPE: &str = "application/xml; charset=utf-8";
 
-fn multi_status() -> actix_web::HttpResponseBuilder {
+/// A `207 Multi-Status` answer with an XML body.
+pub(crate) fn multi_status() -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::build(StatusCode::MULTI_STATUS);
     builder.content_type(XML_TYPE);
     builder
@@ -162,12 +164,22 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
                 ctx.backend.book(&ctx.user, book_name).await?;
                 return Err(BackendError::InvalidSyncToken.into());
             };
-            return sync_changes(&ctx, book_name, Some(since), props, limit).await;
+            return sync::answer(
+                ctx.backend,
+                ctx.user,
+                book_name,
+                Some(since),
+                text_wanted(&props),
+                props.names,
+                limit,
+            )
+            .await;
         }
         // An initial sync the client limited: read from the log like any other, in pages the
         // client resumes with the token (RFC 6578 lets the server cut an answer shorter still).
         Report::SyncCollection { token: None, props, limit: Some(limit) } => {
-            return sync_changes(&ctx, book_name, None, props, Some(limit.min(listing::PAGE))).await;
+            return sync::answer(ctx.backend, ctx.user, book_name, None, text_wanted(&props), props.names, Some(limit))
+                .await;
         }
         _ => {}
     }
@@ -237,52 +249,6 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
             Ok(multi_status().streaming(listing.stream()))
         }
     }
-}
-
-/// A `sync-collection` from a token (or, limited, from the book's start): the changes since
-/// it, with the book's state read in the same statement, so the book is not looked up first (a
-/// phone's most frequent request). Held whole in memory: at most `limit` cards, or what changed
-/// since the client's last sync.
-async fn sync_changes<B: DavBackend>(
-    ctx: &Ctx<'_, B>,
-    book_name: &str,
-    since: Option<SyncToken>,
-    props: ReportProps,
-    limit: Option<usize>,
-) -> Result<HttpResponse, DavError> {
-    let book_href = paths::book_href(&ctx.user.username, book_name);
-    let changes = ctx.backend.changes_since(&ctx.user, book_name, since, limit).await?;
-    let text = text_wanted(&props);
-    let mut texts = Vec::new();
-    if text != TextWanted::No {
-        let names: Vec<String> = changes.changes.iter().filter(|c| c.etag.is_some()).map(|c| c.name.clone()).collect();
-        for chunk in names.chunks(listing::PAGE) {
-            texts.extend(ctx.backend.get_cards(&ctx.user, book_name, chunk, text).await?);
-        }
-    }
-    let mut body = write::multistatus_start().to_vec();
-    for change in &changes.changes {
-        let href = paths::card_href(&book_href, &change.name);
-        let entry = match (&change.etag, text) {
-            (None, _) => None,
-            (Some(etag), TextWanted::No) => {
-                Some(CardEntry { name: change.name.clone(), etag: etag.clone(), text: None })
-            }
-            (Some(_), _) => texts.iter().find(|c| c.name == change.name).cloned(),
-        };
-        match entry {
-            Some(entry) => {
-                body.extend_from_slice(&listing::card_response(&ctx.user, &book_href, &entry, Some(&props.names)))
-            }
-            // Deleted (RFC 6578: a member with status 404).
-            None => body.extend_from_slice(&write::response(&Response::Status { href, status: 404 })),
-        }
-    }
-    if changes.truncated {
-        body.extend_from_slice(&write::response(&Response::Status { href: book_href.clone(), status: 507 }));
-    }
-    body.extend_from_slice(&write::multistatus_end(Some(&props::sync_token_uri(changes.token))));
-    Ok(multi_status().body(body))
 }
 
 /// `PROPPATCH`: a book's `displayname` and `addressbook-description` may change; every other

@@ -22,6 +22,7 @@ pub mod paths;
 mod props;
 mod request;
 mod routes;
+mod sync;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod xml;

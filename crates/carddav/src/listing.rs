@@ -60,7 +60,8 @@ pub fn card_response(user: &DavUser, book_href: &str, entry: &CardEntry, props: 
     })
 }
 
-fn failed(error: DavError) -> actix_web::Error {
+/// A streamed answer's failure after its status line went out: logged, and the connection cut.
+pub(crate) fn failed(error: DavError) -> actix_web::Error {
     // The status line is gone already: the connection is cut, and the cause logged here.
     tracing::error!(error = %error, cause = ?error, "a streamed DAV listing failed");
     error.into()

@@ -62,6 +62,7 @@ struct State {
     list_calls: usize,
     label_writes: usize,
     failed_logins: Vec<ClientOrigin>,
+    change_reads: Vec<Option<usize>>,
 }
 
 impl State {
@@ -127,9 +128,14 @@ impl MemoryBackend {
         self.lock().label_writes
     }
 
-    /// The origins of failed Basic sign-ins, in order.
+    /// The origins of failed sign-ins, in order.
     pub fn failed_logins(&self) -> Vec<ClientOrigin> {
         self.lock().failed_logins.clone()
+    }
+
+    /// The limit of each read of a change log, in order: how much of it one read could hold.
+    pub fn change_reads(&self) -> Vec<Option<usize>> {
+        self.lock().change_reads.clone()
     }
 
     /// Forgets a book's change log up to now, as a compaction would: older tokens go invalid.
@@ -409,6 +415,7 @@ impl DavBackend for MemoryBackend {
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError> {
         let mut state = self.lock();
+        state.change_reads.push(limit);
         let b = state.book(user, book)?;
         let initial = token.is_none();
         let token = match token {

@@ -284,3 +284,42 @@ async fn an_initial_sync_with_a_limit_is_cut_and_resumed_without_deletions() {
             .await;
     assert_eq!(whole.responses().len(), 3);
 }
+
+#[actix_web::test]
+async fn a_sync_over_more_changes_than_a_page_lists_them_all_with_the_books_token() {
+    let backend = backend();
+    backend.insert(&ada(), "contacts", "gone.vcf", &vcard("gone", "Gone"));
+    let app = service(backend.clone()).await;
+    let body = r#"<d:sync-collection xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav"><d:sync-token>TOKEN</d:sync-token>
+        <d:sync-level>1</d:sync-level><d:prop><d:getetag/><card:address-data/></d:prop></d:sync-collection>"#;
+    let token = token_of(&send(&app, request("REPORT", BOOK).set_payload(body.replace("TOKEN", ""))).await);
+    // A phone away while 1,100 cards came in (three pages of changes) and one went.
+    for i in 0..1100 {
+        backend.insert(&ada(), "contacts", &format!("c{i}.vcf"), &vcard(&format!("c{i}"), &format!("Card {i}")));
+    }
+    assert_eq!(
+        send(&app, request("DELETE", "/dav/addressbooks/ada/contacts/gone.vcf")).await.status,
+        StatusCode::NO_CONTENT
+    );
+
+    let reads_before = backend.change_reads().len();
+    let changes = send(&app, request("REPORT", BOOK).set_payload(body.replace("TOKEN", &token))).await;
+    assert_eq!(changes.status, StatusCode::MULTI_STATUS);
+    assert_eq!(backend.change_reads()[reads_before..], [Some(500); 3], "read a page at a time");
+    let responses = changes.responses();
+    assert_eq!(responses.len(), 1101, "every change, and no 507: the client set no limit");
+    for (i, response) in responses.iter().take(1100).enumerate() {
+        assert_eq!(response.href, format!("/dav/addressbooks/ada/contacts/c{i}.vcf"));
+        assert_eq!(response.ok(&Name::carddav("address-data")).text, vcard(&format!("c{i}"), &format!("Card {i}")));
+    }
+    assert!(responses[1100].status.as_deref().unwrap().contains("404"), "the deletion last");
+    let next = token_of(&changes);
+    let props = send(
+        &app,
+        request("PROPFIND", BOOK).set_payload(r#"<propfind xmlns="DAV:"><prop><sync-token/></prop></propfind>"#),
+    )
+    .await;
+    assert_eq!(props.response(BOOK).ok(&Name::dav("sync-token")).text, next, "the book's own token");
+    let nothing = send(&app, request("REPORT", BOOK).set_payload(body.replace("TOKEN", &next))).await;
+    assert!(nothing.responses().is_empty());
+}

@@ -446,7 +446,7 @@ async fn an_initial_sync_with_a_limit_comes_in_pages_that_add_up_to_the_book() {
     // A limit past the book's size: the whole book at once, its deletion left out.
     let whole = text(limited_to("", 10).await.unwrap()).await;
     assert_eq!(whole.matches(".vcf<").count(), 5, "{whole}");
-    assert!(!whole.contains("404") && !whole.contains("507"), "{whole}");
+    assert!(!whole.contains("HTTP/1.1 404") && !whole.contains("HTTP/1.1 507"), "{whole}");
 
     let mut token = String::new();
     let mut seen = Vec::new();
@@ -459,10 +459,10 @@ async fn an_initial_sync_with_a_limit_comes_in_pages_that_add_up_to_the_book() {
         assert!(cards <= 2, "at most the limit: {body}");
         // The first answer lists no deletion; the next ones are syncs from a token, and may
         // list the deleted card (a client ignores a deletion of a card it never had).
-        assert!(page > 0 || !body.contains("404"), "an initial sync lists no deletion: {body}");
+        assert!(page > 0 || !body.contains("HTTP/1.1 404"), "an initial sync lists no deletion: {body}");
         seen.extend(uids.iter().filter(|uid| body.contains(uid.as_str())).cloned());
         token = token_of(&body);
-        if !body.contains("507") {
+        if !body.contains("HTTP/1.1 507") {
             break;
         }
     }
@@ -495,4 +495,35 @@ async fn a_card_put_without_a_uid_is_refused_as_invalid_address_data() {
     let read = dav(&app, "GET", path, "ada", &secret).send().await.unwrap();
     assert_eq!(read.headers()["etag"].to_str().unwrap(), etag);
     assert_eq!(text(read).await, CARD);
+}
+
+#[tokio::test]
+async fn a_sync_after_a_big_import_lists_every_card_of_it() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let secret = app_password(&app, &ada).await;
+    let book = "/dav/addressbooks/ada/contacts/";
+    let (_, initial) = sync_from(&app, book, &secret, "").await;
+    // More changes than one page of the log: read and written a page at a time.
+    let cards: String = (0..1200)
+        .map(|i| format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:big-{i}\r\nFN:Card {i}\r\nEND:VCARD\r\n"))
+        .collect();
+    let imported = app
+        .request(Method::POST, "/api/contacts/import")
+        .bearer_auth(&ada.token)
+        .header("content-type", "text/vcard")
+        .body(cards)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(imported, StatusCode::OK).await["created"], 1200);
+
+    let (status, changes) = sync_from(&app, book, &secret, &token_of(&initial)).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    assert!(!changes.contains("HTTP/1.1 507"), "no limit was asked for");
+    for i in 0..1200 {
+        assert!(changes.contains(&format!("{book}big-{i}.vcf<")), "big-{i} is listed");
+    }
+    let (_, nothing) = sync_from(&app, book, &secret, &token_of(&changes)).await;
+    assert!(!nothing.contains(".vcf<"), "the token given is the book's: {nothing}");
 }

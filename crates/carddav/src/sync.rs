@@ -1,0 +1,113 @@
+//! `sync-collection` from a token (or an initial one the client limited): the changes since it,
+//! read a page of [`PAGE`] at a time. The first page is read before the answer starts, so a bad
+//! token or a missing book is still a plain `403`/`404`; a sync with more changes than a page
+//! (a phone that was away while thousands of cards changed) streams the rest, so memory does
+//! not grow with what changed. An initial sync without a limit is a [`Listing`] instead.
+//!
+//! [`Listing`]: crate::listing::Listing
+
+use actix_web::HttpResponse;
+use actix_web::web::{self, Bytes};
+use futures_util::{Stream, StreamExt, stream};
+
+use crate::backend::{BackendError, CardEntry, ChangeSet, DavBackend, DavUser, SyncToken, TextWanted};
+use crate::error::DavError;
+use crate::handlers::multi_status;
+use crate::listing::{PAGE, card_response, failed};
+use crate::paths;
+use crate::props;
+use crate::xml::Name;
+use crate::xml::write::{self, Response};
+
+/// What a sync reads and answers for each change.
+struct SyncPages<B> {
+    backend: web::Data<B>,
+    user: DavUser,
+    book: String,
+    book_href: String,
+    text: TextWanted,
+    props: Vec<Name>,
+}
+
+/// The answer to a sync from `since` (`None`: from the book's start, which only a limited
+/// initial sync reads here). A client's `limit` caps the whole answer (at most a page, ending
+/// with a `507` when changes remain); without one, pages follow each other until the log is
+/// read, and the token given is the book's.
+pub async fn answer<B: DavBackend>(
+    backend: web::Data<B>,
+    user: DavUser,
+    book: &str,
+    since: Option<SyncToken>,
+    text: TextWanted,
+    props: Vec<Name>,
+    limit: Option<usize>,
+) -> Result<HttpResponse, DavError> {
+    let book_href = paths::book_href(&user.username, book);
+    let pages = SyncPages { backend, user, book: book.to_owned(), book_href, text, props };
+    let first = pages.backend.changes_since(&pages.user, book, since, Some(limit.unwrap_or(PAGE).min(PAGE))).await?;
+    let mut head = write::multistatus_start().to_vec();
+    head.extend_from_slice(&pages.responses(&first).await?);
+    if limit.is_some() || !first.truncated {
+        if first.truncated {
+            // RFC 6578, 3.6: a 507 on the request URI says the answer was cut.
+            head.extend_from_slice(&write::response(&Response::Status { href: pages.book_href.clone(), status: 507 }));
+        }
+        head.extend_from_slice(&write::multistatus_end(Some(&props::sync_token_uri(first.token))));
+        return Ok(multi_status().body(head));
+    }
+    Ok(multi_status().streaming(pages.rest(Bytes::from(head), first.token)))
+}
+
+impl<B: DavBackend> SyncPages<B> {
+    /// `head`, then the pages after `token` until one is the last, then the end with the token
+    /// that last page gave.
+    fn rest(self, head: Bytes, token: SyncToken) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+        let pages = stream::unfold((self, Some(token)), |(pages, token)| async move {
+            let token = token?;
+            let page = match pages.backend.changes_since(&pages.user, &pages.book, Some(token), Some(PAGE)).await {
+                Ok(page) => page,
+                Err(e) => return Some((Err(failed(e.into())), (pages, None))),
+            };
+            let mut out = match pages.responses(&page).await {
+                Ok(out) => out,
+                Err(e) => return Some((Err(failed(e.into())), (pages, None))),
+            };
+            if page.truncated {
+                return Some((Ok(Bytes::from(out)), (pages, Some(page.token))));
+            }
+            out.extend_from_slice(&write::multistatus_end(Some(&props::sync_token_uri(page.token))));
+            Some((Ok(Bytes::from(out)), (pages, None)))
+        });
+        stream::once(async { Ok(head) }).chain(pages)
+    }
+
+    /// One response per change of `page`: the card's properties (with its text when asked
+    /// for), or a `404` member for a card deleted since (RFC 6578).
+    async fn responses(&self, page: &ChangeSet) -> Result<Vec<u8>, BackendError> {
+        let texts = if self.text == TextWanted::No {
+            Vec::new()
+        } else {
+            let names: Vec<String> = page.changes.iter().filter(|c| c.etag.is_some()).map(|c| c.name.clone()).collect();
+            self.backend.get_cards(&self.user, &self.book, &names, self.text).await?
+        };
+        let mut out = Vec::new();
+        for change in &page.changes {
+            let entry = match (&change.etag, self.text) {
+                (None, _) => None,
+                (Some(etag), TextWanted::No) => {
+                    Some(CardEntry { name: change.name.clone(), etag: etag.clone(), text: None })
+                }
+                (Some(_), _) => texts.iter().find(|c| c.name == change.name).cloned(),
+            };
+            let response = match entry {
+                Some(entry) => card_response(&self.user, &self.book_href, &entry, Some(&self.props)),
+                None => write::response(&Response::Status {
+                    href: paths::card_href(&self.book_href, &change.name),
+                    status: 404,
+                }),
+            };
+            out.extend_from_slice(&response);
+        }
+        Ok(out)
+    }
+}
