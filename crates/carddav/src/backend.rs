@@ -48,6 +48,19 @@ pub struct SyncToken {
     pub book: u64,
     /// The number of the book's latest change the token covers.
     pub seq: u64,
+    /// Up to where its holder has seen every deletion: `seq` for a token a finished sync gave;
+    /// for one resuming a first sync cut short by a limit, the book's number when that sync
+    /// began (its cards were listed as of then, so a deletion before it is of a card the client
+    /// never had). A token whose horizon is below the deletions the book has forgotten (its
+    /// purged tombstones) is refused.
+    pub horizon: u64,
+}
+
+impl SyncToken {
+    /// The token of a sync that has seen everything up to `seq`.
+    pub fn at(book: u64, seq: u64) -> Self {
+        Self { book, seq, horizon: seq }
+    }
 }
 
 /// One address book as the protocol layer shows it.

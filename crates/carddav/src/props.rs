@@ -14,9 +14,14 @@ pub const VCARD_TYPE: &str = "text/vcard; charset=utf-8";
 
 const SYNC_TOKEN_PREFIX: &str = "http://contacts-api/ns/sync/";
 
-/// A token as `{book}-{seq}`: the `getctag`, and the tail of the sync token URI.
+/// A token as `{book}-{seq}` (with `-{horizon}` when it differs, see [`SyncToken::horizon`]):
+/// the `getctag`, and the tail of the sync token URI.
 fn token_text(token: SyncToken) -> String {
-    format!("{}-{}", token.book, token.seq)
+    if token.horizon == token.seq {
+        format!("{}-{}", token.book, token.seq)
+    } else {
+        format!("{}-{}-{}", token.book, token.seq, token.horizon)
+    }
 }
 
 /// A sync token as the URI clients see.
@@ -27,12 +32,18 @@ pub fn sync_token_uri(token: SyncToken) -> String {
 /// The token inside a sync token URI; `None` when it is not one of ours (a bare number, as
 /// tokens were before they named the book's incarnation, included).
 pub fn parse_sync_token(uri: &str) -> Option<SyncToken> {
-    let (book, seq) = uri.trim().strip_prefix(SYNC_TOKEN_PREFIX)?.split_once('-')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(book) || !digits(seq) {
+    let parts: Vec<&str> = uri.trim().strip_prefix(SYNC_TOKEN_PREFIX)?.split('-').collect();
+    let number = |s: &str| (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten();
+    let (book, seq, horizon) = match parts[..] {
+        [book, seq] => (number(book)?, number(seq)?, number(seq)?),
+        [book, seq, horizon] => (number(book)?, number(seq)?, number(horizon)?),
+        _ => return None,
+    };
+    // A horizon is never behind the position: a sync that passed it has seen every deletion.
+    if horizon < seq {
         return None;
     }
-    Some(SyncToken { book: book.parse().ok()?, seq: seq.parse().ok()? })
+    Some(SyncToken { book, seq, horizon })
 }
 
 /// A resource whose properties are asked for.
@@ -238,10 +249,13 @@ mod tests {
 
     #[test]
     fn sync_tokens_round_trip_and_foreign_ones_are_refused() {
-        let token = SyncToken { book: 7, seq: 42 };
+        let token = SyncToken::at(7, 42);
         assert_eq!(sync_token_uri(token), "http://contacts-api/ns/sync/7-42");
         assert_eq!(parse_sync_token(&sync_token_uri(token)), Some(token));
-        assert_eq!(parse_sync_token(" http://contacts-api/ns/sync/7-0\n"), Some(SyncToken { book: 7, seq: 0 }));
+        assert_eq!(parse_sync_token(" http://contacts-api/ns/sync/7-0\n"), Some(SyncToken::at(7, 0)));
+        let resuming = SyncToken { book: 7, seq: 3, horizon: 42 };
+        assert_eq!(sync_token_uri(resuming), "http://contacts-api/ns/sync/7-3-42");
+        assert_eq!(parse_sync_token(&sync_token_uri(resuming)), Some(resuming));
         for foreign in [
             "http://radicale.org/ns/sync/abc",
             "http://contacts-api/ns/sync/-1",
@@ -250,7 +264,9 @@ mod tests {
             "http://contacts-api/ns/sync/7-+1",
             "http://contacts-api/ns/sync/-7",
             "http://contacts-api/ns/sync/7-",
-            "http://contacts-api/ns/sync/7-1-2",
+            "http://contacts-api/ns/sync/7-2-1",
+            "http://contacts-api/ns/sync/7-1-2-3",
+            "http://contacts-api/ns/sync/7-1-",
             "http://contacts-api/ns/sync/99999999999999999999-1",
         ] {
             assert_eq!(parse_sync_token(foreign), None, "{foreign}");
@@ -264,7 +280,7 @@ mod tests {
             name: "contacts".into(),
             displayname: None,
             description: None,
-            sync_token: SyncToken { book: 1, seq: 3 },
+            sync_token: SyncToken::at(1, 3),
             is_default: true,
         };
         let asked = [Name::dav("displayname"), Name::owned("urn:x", "y"), Name::dav("getcontenttype")];

@@ -50,7 +50,7 @@ impl Book {
     /// The book's current sync token; its incarnation is the (global, never reused) number it
     /// was made at.
     fn sync_token(&self) -> SyncToken {
-        SyncToken { book: self.created_seq, seq: self.token() }
+        SyncToken::at(self.created_seq, self.token())
     }
 }
 
@@ -418,12 +418,13 @@ impl DavBackend for MemoryBackend {
         state.change_reads.push(limit);
         let b = state.book(user, book)?;
         let initial = token.is_none();
-        let token = match token {
-            None => b.created_seq,
+        // A first sync resumes with the book's number as its horizon (see `SyncToken::horizon`).
+        let (token, horizon) = match token {
+            None => (b.created_seq, b.token()),
             Some(token) if token.book != b.created_seq => return Err(BackendError::InvalidSyncToken),
-            Some(token) => token.seq,
+            Some(token) => (token.seq, token.horizon),
         };
-        if token > b.token() || (!initial && token < b.forgotten_until.max(b.created_seq)) {
+        if horizon > b.token() || horizon < b.forgotten_until.max(b.created_seq) {
             return Err(BackendError::InvalidSyncToken);
         }
         // The latest change of each card, oldest first.
@@ -437,6 +438,7 @@ impl DavBackend for MemoryBackend {
             latest.truncate(l);
         }
         let next = if truncated { latest.last().map_or(token, |(seq, _, _)| *seq) } else { b.token() };
+        let next = SyncToken { book: b.created_seq, seq: next, horizon: horizon.max(next) };
         let changes = latest
             .into_iter()
             .filter(|(_, _, deleted)| !(initial && *deleted))
@@ -445,6 +447,6 @@ impl DavBackend for MemoryBackend {
                 Change { name, etag }
             })
             .collect();
-        Ok(ChangeSet { changes, token: SyncToken { book: b.created_seq, seq: next }, truncated })
+        Ok(ChangeSet { changes, token: next, truncated })
     }
 }

@@ -84,7 +84,7 @@ impl DavStore {
 
 /// The token of position `seq` in `book`'s log: identities and numbers are never negative.
 fn sync_token(book: &Book, seq: i64) -> SyncToken {
-    SyncToken { book: u64::try_from(book.id).unwrap_or(0), seq: u64::try_from(seq).unwrap_or(0) }
+    SyncToken::at(u64::try_from(book.id).unwrap_or(0), u64::try_from(seq).unwrap_or(0))
 }
 
 fn info(book: Book) -> BookInfo {
@@ -348,18 +348,26 @@ impl DavBackend for DavStore {
     ) -> Result<ChangeSet, BackendError> {
         // A number past any a book reaches is refused below, once the book is known to exist
         // (a book that is gone is a 404 whatever the token).
-        let since = token.map_or(0, |token| i64::try_from(token.seq).unwrap_or(i64::MAX));
+        let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let since = token.map_or(0, |token| number(token.seq));
         let limit = limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
         let (info, mut log) = self.books.changes(user.id, book, since, limit).await?.ok_or(BackendError::NotFound)?;
         // Where the answer stops: the last change read, or where it started if the limit let it
         // read none (`nresults` 0); cut short when changes remain past it.
         let reached = log.last().map_or(since, |c| c.seq);
         let truncated = limit.is_some_and(|l| log.len() as i64 >= l) && reached < info.sync_seq;
+        // Up to where the client has seen every deletion (see `SyncToken::horizon`): a first
+        // sync lists the book as it is now.
+        let horizon = token.map_or(info.sync_seq, |token| number(token.horizon));
         match token {
             // Checked against the book read with its log: a token of a book since deleted and
-            // made again under this name is refused, never read as a position in the new one.
+            // made again under this name is refused, never read as a position in the new one;
+            // so is one whose client may have missed deletions the book has forgotten.
             Some(token) => {
-                if i64::try_from(token.book).ok() != Some(info.id) || since > info.sync_seq || since < info.sync_floor {
+                if i64::try_from(token.book).ok() != Some(info.id)
+                    || horizon > info.sync_seq
+                    || horizon < info.sync_floor
+                {
                     return Err(BackendError::InvalidSyncToken);
                 }
             }
@@ -368,12 +376,13 @@ impl DavBackend for DavStore {
             None => log.retain(|change| change.card.is_some()),
         }
         let next = if truncated { reached } else { info.sync_seq };
+        let token = SyncToken { horizon: u64::try_from(horizon.max(next)).unwrap_or(0), ..sync_token(&info, next) };
         // The cards' ETags: hashes, and parses for cards REST changed.
         let heavy = for_the_pool(log.iter().filter_map(|c| c.card.as_ref()).map(|c| (c.card.len(), c.dirty)), false);
         let changes =
             move || log.into_iter().map(|c| Change { name: c.href, etag: c.card.as_ref().map(card_etag) }).collect();
         let changes = if heavy { self.parses.run(changes).await? } else { changes() };
-        Ok(ChangeSet { changes, token: sync_token(&info, next), truncated })
+        Ok(ChangeSet { changes, token, truncated })
     }
 }
 

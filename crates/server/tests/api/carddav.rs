@@ -434,6 +434,16 @@ async fn an_initial_sync_with_a_limit_comes_in_pages_that_add_up_to_the_book() {
     let gone = app.create_contact(&ada, &contact("Grace", "Hopper", "grace@example.com")).await;
     let deleted = app.request(Method::DELETE, &format!("/api/contacts/{}", gone["id"])).bearer_auth(&ada.token).send();
     assert_eq!(deleted.await.unwrap().status(), StatusCode::NO_CONTENT);
+    let (_, before) = sync_from(&app, book, &secret, "").await;
+    // The tombstone is purged, as the maintenance does after 30 days: older tokens go invalid,
+    // but a first sync from now on, in pages, has missed no deletion.
+    app.db.execute("DELETE FROM card_changes WHERE deleted").await;
+    app.db.execute("UPDATE address_books SET sync_floor = sync_seq").await;
+    let now = token_of(&before);
+    let (position, seq) = now.rsplit_once('-').unwrap();
+    let older = format!("{position}-{}", seq.parse::<u64>().unwrap() - 1);
+    let (status, _) = sync_from(&app, book, &secret, &older).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a token from before the purge");
     let limited_to = |token: &str, most: u32| {
         let body = SYNC.replace("TOKEN", token).replace(
             "<d:sync-level>1</d:sync-level>",
