@@ -348,14 +348,7 @@ async fn no_door_lets_in_a_character_xml_cannot_carry() {
         card("fine", "NOTE:tab\tand\\nline"),
     ]
     .concat();
-    let imported = app
-        .request(Method::POST, "/api/contacts/import")
-        .bearer_auth(&ada.token)
-        .header("content-type", "text/vcard")
-        .body(file)
-        .send()
-        .await
-        .unwrap();
+    let imported = app.import(&ada, "text/vcard", file).await;
     let report = expect(imported, StatusCode::OK).await;
     assert_eq!(report["created"], 1, "{report}");
     let failed = report["failed"].as_array().unwrap();
@@ -518,14 +511,7 @@ async fn a_sync_after_a_big_import_lists_every_card_of_it() {
     let cards: String = (0..1200)
         .map(|i| format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:big-{i}\r\nFN:Card {i}\r\nEND:VCARD\r\n"))
         .collect();
-    let imported = app
-        .request(Method::POST, "/api/contacts/import")
-        .bearer_auth(&ada.token)
-        .header("content-type", "text/vcard")
-        .body(cards)
-        .send()
-        .await
-        .unwrap();
+    let imported = app.import(&ada, "text/vcard", cards).await;
     assert_eq!(expect(imported, StatusCode::OK).await["created"], 1200);
 
     let (status, changes) = sync_from(&app, book, &secret, &token_of(&initial)).await;

@@ -178,6 +178,17 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::CREATED, "creating {contact}");
         body(response).await
     }
+
+    /// A vCard import of `body`, sent as `content_type`, by `user`: the answer, whatever it is.
+    pub async fn import(&self, user: &TestUser, content_type: &str, body: String) -> Response {
+        self.request(Method::POST, "/api/contacts/import")
+            .bearer_auth(&user.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
 }
 
 /// A sync-collection REPORT body asking for the changes since `TOKEN` (replace it; empty for

@@ -13,16 +13,6 @@ TEL;type=CELL;type=VOICE;type=pref:+1 (408) 555-0100\r\n\
 item2.ADR;type=HOME;type=pref:;;1 Infinite Loop;Cupertino;CA;95014;United States\r\n\
 BDAY;X-APPLE-OMIT-YEAR=1604:1604-12-09\r\nUID:apple-uid-1\r\nEND:VCARD\r\n";
 
-async fn import(app: &TestApp, user: &TestUser, content_type: &str, body: String) -> Response {
-    app.request(Method::POST, "/api/contacts/import")
-        .bearer_auth(&user.token)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("request sent")
-}
-
 async fn all_contacts(app: &TestApp, user: &TestUser) -> Vec<Value> {
     let list = expect(app.get("/api/contacts/?limit=1000", Some(&user.token)).await, StatusCode::OK).await;
     list.as_array().unwrap().clone()
@@ -32,7 +22,7 @@ async fn all_contacts(app: &TestApp, user: &TestUser) -> Vec<Value> {
 async fn an_imported_card_shows_in_rest_and_a_rest_edit_keeps_its_other_properties() {
     let app = spawn_app().await;
     let ada = app.user("ada").await;
-    let report = expect(import(&app, &ada, "text/vcard", APPLE.to_owned()).await, StatusCode::OK).await;
+    let report = expect(app.import(&ada, "text/vcard", APPLE.to_owned()).await, StatusCode::OK).await;
     assert_eq!(report, json!({"created": 1, "updated": 0, "failed": []}));
 
     let contacts = all_contacts(&app, &ada).await;
@@ -83,18 +73,18 @@ async fn a_uid_already_in_the_book_updates_and_shared_emails_are_accepted() {
     let ada = app.user("ada").await;
     let twin = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Twin Two\r\nEMAIL:johnny@example.com\r\nUID:twin\r\nEND:VCARD\r\n";
     let both = format!("{APPLE}{twin}");
-    let report = expect(import(&app, &ada, "text/x-vcard", both.clone()).await, StatusCode::OK).await;
+    let report = expect(app.import(&ada, "text/x-vcard", both.clone()).await, StatusCode::OK).await;
     assert_eq!(report, json!({"created": 2, "updated": 0, "failed": []}));
-    let report = expect(import(&app, &ada, "text/vcard; charset=utf-8", both).await, StatusCode::OK).await;
+    let report = expect(app.import(&ada, "text/vcard; charset=utf-8", both).await, StatusCode::OK).await;
     assert_eq!(report, json!({"created": 0, "updated": 2, "failed": []}));
     assert_eq!(all_contacts(&app, &ada).await.len(), 2);
 
     // A card without UID gets one, shown in REST and in its card.
     let no_uid = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Nemo\r\nEND:VCARD\r\n".to_owned();
-    expect(import(&app, &ada, "text/vcard", no_uid.clone()).await, StatusCode::OK).await;
+    expect(app.import(&ada, "text/vcard", no_uid.clone()).await, StatusCode::OK).await;
     let nemo = all_contacts(&app, &ada).await.into_iter().find(|c| c["first_name"] == "Nemo").unwrap();
     // It has no UID in the book, so it is created again, as is a second one alike in one file.
-    let again = expect(import(&app, &ada, "text/vcard", no_uid.repeat(2)).await, StatusCode::OK).await;
+    let again = expect(app.import(&ada, "text/vcard", no_uid.repeat(2)).await, StatusCode::OK).await;
     assert_eq!(again, json!({"created": 2, "updated": 0, "failed": []}));
     let nemos = all_contacts(&app, &ada).await.into_iter().filter(|c| c["first_name"] == "Nemo").count();
     assert_eq!(nemos, 3);
@@ -119,7 +109,7 @@ async fn ten_thousand_cards_with_one_broken_import_all_but_that_one() {
             ));
         }
     }
-    let report = expect(import(&app, &ada, "text/vcard", file).await, StatusCode::OK).await;
+    let report = expect(app.import(&ada, "text/vcard", file).await, StatusCode::OK).await;
     assert_eq!((report["created"].as_i64(), report["updated"].as_i64()), (Some(9_999), Some(0)));
     let failed = report["failed"].as_array().unwrap();
     assert_eq!(failed.len(), 1, "{failed:?}");
@@ -143,15 +133,15 @@ async fn ten_thousand_cards_with_one_broken_import_all_but_that_one() {
 async fn bad_imports_are_413_415_422_and_a_big_card_fails_alone() {
     let app = spawn_app_with(&[("MAX_IMPORT_BYTES", "3000000")]).await;
     let ada = app.user("ada").await;
-    let response = import(&app, &ada, "application/json", APPLE.to_owned()).await;
+    let response = app.import(&ada, "application/json", APPLE.to_owned()).await;
     let refused = expect(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
     assert_eq!(refused["detail"], "Unsupported media type: send text/vcard, text/x-vcard or multipart/form-data");
-    expect(import(&app, &ada, "text/vcard", "hello\r\nworld\r\n".to_owned()).await, StatusCode::UNPROCESSABLE_ENTITY)
+    expect(app.import(&ada, "text/vcard", "hello\r\nworld\r\n".to_owned()).await, StatusCode::UNPROCESSABLE_ENTITY)
         .await;
     let too_big = "X".repeat(3_000_001);
-    expect(import(&app, &ada, "text/vcard", too_big).await, StatusCode::PAYLOAD_TOO_LARGE).await;
+    expect(app.import(&ada, "text/vcard", too_big).await, StatusCode::PAYLOAD_TOO_LARGE).await;
     let big = format!("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Big\r\nNOTE:{}\r\nEND:VCARD\r\n", "x".repeat(1_100_000));
-    let report = expect(import(&app, &ada, "text/vcard", format!("{big}{APPLE}")).await, StatusCode::OK).await;
+    let report = expect(app.import(&ada, "text/vcard", format!("{big}{APPLE}")).await, StatusCode::OK).await;
     assert_eq!(report["created"], 1);
     assert_eq!(report["failed"][0]["index"], 0);
     expect_unauthenticated(app.get("/api/contacts/export.vcf", None).await).await;
@@ -174,7 +164,7 @@ async fn long_birthday_lists_and_pages_hold_every_contact() {
             )
         })
         .collect();
-    assert_eq!(expect(import(&app, &ada, "text/vcard", file).await, StatusCode::OK).await["created"], 150);
+    assert_eq!(expect(app.import(&ada, "text/vcard", file).await, StatusCode::OK).await["created"], 150);
 
     let response = app.get("/api/contacts/birthdays?days=0", Some(&ada.token)).await;
     assert_eq!(response.headers()["content-type"], "application/json");
@@ -230,7 +220,7 @@ async fn a_birthday_list_longer_than_a_chunk_arrives_whole_and_soonest_first() {
     }
     cards.sort_by_key(|(i, _)| *i);
     let file: String = cards.into_iter().map(|(_, card)| card).collect();
-    assert_eq!(expect(import(&app, &ada, "text/vcard", file).await, StatusCode::OK).await["created"], 1300);
+    assert_eq!(expect(app.import(&ada, "text/vcard", file).await, StatusCode::OK).await["created"], 1300);
     let mut book = all_contacts(&app, &ada).await;
     let rest = app.get("/api/contacts/?skip=1000&limit=1000", Some(&ada.token)).await;
     book.extend(expect(rest, StatusCode::OK).await.as_array().unwrap().iter().cloned());
@@ -262,7 +252,7 @@ async fn a_birthday_list_asked_again_shows_a_change_made_through_another_instanc
     let cards: String = (0..600)
         .map(|i| format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:g{i}\r\nFN:Guest {i}\r\nBDAY:--{md}\r\nEND:VCARD\r\n"))
         .collect();
-    assert_eq!(expect(import(&app, &ada, "text/vcard", cards).await, StatusCode::OK).await["created"], 600);
+    assert_eq!(expect(app.import(&ada, "text/vcard", cards).await, StatusCode::OK).await["created"], 600);
     let second = app.second_instance().await;
     let here = app.address.clone();
     let list_on = async |base: &str, days: u32| {
@@ -357,7 +347,7 @@ async fn a_rest_made_contact_is_a_4_0_card() {
     }
     // Through import, the same UID replaces it instead of duplicating.
     let replaced = text.replace("FN:Grace Hopper", "FN:Grace B. Hopper").replace("N:Hopper;Grace;;;\r\n", "");
-    let report = expect(import(&app, &ada, "text/vcard", replaced).await, StatusCode::OK).await;
+    let report = expect(app.import(&ada, "text/vcard", replaced).await, StatusCode::OK).await;
     assert_eq!(report["updated"], 1);
     let read = expect(app.get(&format!("/api/contacts/{}", created["id"]), Some(&ada.token)).await, StatusCode::OK);
     assert_eq!(read.await["first_name"], "Grace B.");
