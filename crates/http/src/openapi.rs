@@ -45,7 +45,7 @@ use crate::routes::{app_passwords, auth, contacts, health, reminders, users, vca
         ReadinessBody, AvatarUpload, ImportBody, ImportFailureBody, ReminderSettingsBody, ReminderSettingsPatch,
         AppPasswordRequest, AppPasswordBody, CreatedAppPasswordBody,
     )),
-    modifiers(&Security, &Authenticated, &InputErrors, &BodyErrors),
+    modifiers(&Security, &Authenticated, &InputErrors, &BodyErrors, &Unavailable),
     tags(
         (name = "auth", description = "Registration, login, sessions and password reset"),
         (name = "users", description = "The current user"),
@@ -168,6 +168,26 @@ impl Modify for BodyErrors {
                         .entry("415".into())
                         .or_insert_with(|| error_response("Body not declared as application/json"));
                 }
+            }
+        }
+    }
+}
+
+/// Every `/api` operation reads PostgreSQL (a user, a contact, a token's account, or the one
+/// query the mail routes ask before answering), so each can answer `503` when it cannot be
+/// reached: the contract's convention, documented once here; the health check keeps its own.
+struct Unavailable;
+
+impl Modify for Unavailable {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in &mut openapi.paths.paths {
+            if !path.starts_with("/api/") {
+                continue;
+            }
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                responses.entry("503".into()).or_insert_with(|| error_response("The database cannot be reached"));
             }
         }
     }

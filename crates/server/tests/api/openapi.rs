@@ -97,6 +97,13 @@ async fn the_document_describes_security_and_errors() {
     assert!(me["security"].is_array());
     assert!(me["responses"]["429"].is_object());
     assert!(doc["components"]["schemas"]["ValidationErrorBody"].is_object());
+    // Every /api operation can answer 503 when PostgreSQL is down (the health probes list theirs).
+    for (path, item) in doc["paths"].as_object().unwrap().iter().filter(|(path, _)| path.starts_with("/api/")) {
+        for (method, operation) in item.as_object().unwrap() {
+            assert!(operation["responses"]["503"].is_object(), "{method} {path} lists no 503");
+        }
+    }
+    assert!(doc["paths"]["/healthz"]["get"]["responses"]["503"].is_null(), "the process being alive needs no database");
     assert!(
         doc["paths"]["/api/auth/login"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
             .is_object()
