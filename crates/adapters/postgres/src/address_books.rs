@@ -113,18 +113,6 @@ async fn locked_card(conn: &mut AsyncPgConnection, book: i64, href: &str) -> Que
         .map(|row| row.map(|(id, card)| (id, card.into())))
 }
 
-/// Gives a contact REST made back the email it claims for REST's "one contact per email"
-/// rule (`rest_email`), which a card write clears, when the card still has it first: a phone
-/// syncing a contact back must not free its email for a second REST contact.
-async fn keep_rest_email(conn: &mut AsyncPgConnection, id: i64, claimed: &str) -> QueryResult<()> {
-    use crate::schema::lower;
-    diesel::update(contacts::table.find(id).filter(lower(contacts::email.assume_not_null()).eq(lower(claimed))))
-        .set(contacts::rest_email.eq(claimed))
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
 fn named(rows: Vec<(String, CardRow)>) -> Vec<NamedCard> {
     rows.into_iter().map(|(href, card)| NamedCard { href, card: card.into() }).collect()
 }
@@ -382,15 +370,12 @@ impl AddressBookStore for PgAddressBooks {
                 let row = card_insert(owner.0, book, href.to_owned(), record);
                 match current {
                     Some((id, _)) => {
-                        let claimed: Option<String> =
-                            contacts::table.find(id).select(contacts::rest_email).first(conn).await?;
+                        // REST's claim on the email, kept or dropped as an import does.
+                        let claim = contacts::rest_email.eq(row.claim_kept());
                         diesel::update(contacts::table.find(id))
-                            .set((&row, contacts::updated_at.eq(diesel::dsl::now)))
+                            .set((&row, claim, contacts::updated_at.eq(diesel::dsl::now)))
                             .execute(conn)
                             .await?;
-                        if let Some(claimed) = claimed {
-                            keep_rest_email(conn, id, &claimed).await?;
-                        }
                         Ok(CardWrite::Replaced)
                     }
                     None => {

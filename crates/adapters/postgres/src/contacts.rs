@@ -129,7 +129,40 @@ pub(crate) struct CardInsert<'a> {
     additional_info: Option<&'a str>,
     emails: Value,
     phones: Value,
+    /// Set on insert only (a card's row claims no email for REST); an update of an existing
+    /// row keeps or drops the claim with [`claim_kept`].
+    #[diesel(skip_update)]
     rest_email: Option<&'a str>,
+}
+
+/// `rest_email` after a card write (a CardDAV `PUT` or an import) replaced a row: a contact REST
+/// made keeps its claim on its email, for REST's "one contact per email" rule, while the card
+/// still has that email first (ignoring case), so a phone syncing it back does not free the
+/// email for a second REST contact; otherwise the claim is dropped. The `CASE` is completed by
+/// the card's first email: `excluded.email` in an upsert, a bound value in an update.
+const CLAIM_KEPT: (&str, &str) = ("CASE WHEN lower(", ") = lower(contacts.rest_email) THEN contacts.rest_email END");
+
+/// [`CLAIM_KEPT`] in an upsert, where the card's row is `excluded`.
+fn claim_kept_on_conflict() -> diesel::expression::SqlLiteral<Nullable<Text>> {
+    diesel::dsl::sql::<Nullable<Text>>(&format!("{}excluded.email{}", CLAIM_KEPT.0, CLAIM_KEPT.1))
+}
+
+/// [`CLAIM_KEPT`] completed by a bound email.
+type BoundClaim = diesel::expression::SqlLiteral<
+    Nullable<Text>,
+    diesel::expression::UncheckedBind<
+        diesel::expression::SqlLiteral<Nullable<Text>>,
+        diesel::dsl::AsExprOf<Option<String>, Nullable<Text>>,
+    >,
+>;
+
+impl CardInsert<'_> {
+    /// [`CLAIM_KEPT`] in an update of an existing row to this card.
+    pub(crate) fn claim_kept(&self) -> BoundClaim {
+        diesel::dsl::sql::<Nullable<Text>>(CLAIM_KEPT.0)
+            .bind::<Nullable<Text>, _>(self.email.map(str::to_owned))
+            .sql(CLAIM_KEPT.1)
+    }
 }
 
 /// A card as a row of `book`, named `href`, stored byte for byte (not dirty).
@@ -656,11 +689,7 @@ impl ContactRepository for PgContactRepository {
                 contacts::additional_info.eq(excluded(contacts::additional_info)),
                 contacts::emails.eq(excluded(contacts::emails)),
                 contacts::phones.eq(excluded(contacts::phones)),
-                // A contact REST made keeps its claim on its email while the card still has it
-                // first (see `keep_rest_email` of the address books).
-                contacts::rest_email.eq(diesel::dsl::sql::<Nullable<Text>>(
-                    "CASE WHEN lower(excluded.email) = lower(contacts.rest_email) THEN contacts.rest_email END",
-                )),
+                contacts::rest_email.eq(claim_kept_on_conflict()),
                 contacts::updated_at.eq(diesel::dsl::now),
             ))
             .returning((contacts::uid, diesel::dsl::sql::<diesel::sql_types::Bool>("xmax = 0")))

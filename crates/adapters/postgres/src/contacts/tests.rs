@@ -1046,6 +1046,17 @@ async fn a_rest_contact_written_again_as_a_card_keeps_its_email_taken() {
 
     book.repo.import(book.owner, &[card_of("Ada King", "countess@example.com")]).await.unwrap();
     assert!(!taken("Freed").await, "a card with another first email frees it");
+
+    // So does a phone's PUT of a card whose first email changed.
+    let grace = book.add_named("Grace", "Hopper", "grace@example.com").await;
+    let moved = format!(
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{}\r\nFN:Grace H\r\nEMAIL:hopper@example.com\r\nEND:VCARD\r\n",
+        grace.uid
+    );
+    let href = format!("{}.vcf", grace.uid);
+    books.put_card(book.owner, DEFAULT_BOOK, &href, &record(&moved).unwrap(), &always).await.unwrap();
+    let twin = book.repo.create(book.owner, new_contact("Grace", "Twin", "GRACE@example.com")).await;
+    assert!(twin.is_ok(), "{twin:?}");
 }
 
 #[tokio::test]
