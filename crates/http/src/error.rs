@@ -257,8 +257,23 @@ pub(crate) fn with_detail<B>(res: ServiceResponse<B>) -> actix_web::Result<Error
     if ours {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
+    let detail = res.status().canonical_reason().unwrap_or("Error");
+    Ok(ErrorHandlerResponse::Response(detail_body(res, detail).map_into_right_body()))
+}
+
+/// Gives actix-cors's refusal of a preflight (a plain-text `400`) the `{"detail": ...}` shape,
+/// with its reason; any other `400` passes untouched. Wraps the CORS middleware only: CardDAV's
+/// errors, also outside the REST scope, keep their XML.
+pub(crate) fn cors_refusal_with_detail<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    match res.response().error().and_then(|e| e.as_error::<actix_cors::CorsError>()).map(ToString::to_string) {
+        Some(reason) => Ok(ErrorHandlerResponse::Response(detail_body(res, &reason).map_into_right_body())),
+        None => Ok(ErrorHandlerResponse::Response(res.map_into_left_body())),
+    }
+}
+
+/// The same response (status, headers) with `{"detail": detail}` as its JSON body.
+fn detail_body<B>(res: ServiceResponse<B>, detail: &str) -> ServiceResponse {
     let status = res.status();
-    let detail = status.canonical_reason().unwrap_or("Error");
     let (req, old) = res.into_parts();
     let mut response = HttpResponse::build(status);
     for (name, value) in old.headers() {
@@ -267,6 +282,5 @@ pub(crate) fn with_detail<B>(res: ServiceResponse<B>) -> actix_web::Result<Error
         }
     }
     response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
-    let response = response.body(json!({ "detail": detail }).to_string());
-    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body()))
+    ServiceResponse::new(req, response.body(json!({ "detail": detail }).to_string()))
 }

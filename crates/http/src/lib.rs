@@ -29,6 +29,6 @@ pub use middleware::{REQUEST_ID, redacted_path, security_headers};
 pub use openapi::{ApiDoc, openapi_json};
 pub use routes::app_passwords::{APP_PASSWORDS_PATH, AppPasswords, configure_app_passwords};
 pub use routes::configure;
-pub use routes::cors;
 pub use routes::{CONFIRM_EMAIL_PATH, RESET_PASSWORD_PAGE, link_paths};
+pub use routes::{cors, cors_refusals};
 pub use state::AppState;

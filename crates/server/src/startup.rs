@@ -192,6 +192,7 @@ impl Application {
             App::new()
                 .wrap(contacts_http::body_deadline(body_timeout))
                 .wrap(contacts_http::cors(&origins))
+                .wrap(contacts_http::cors_refusals())
                 .wrap(from_fn(access_log::log_requests))
                 .wrap(from_fn(metrics::track_requests))
                 // Outermost, so every response (errors included) gets the headers, and every log

@@ -20,7 +20,7 @@ use contacts_domain::mail::LinkPaths;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::error::{ApiError, Part, json_error, with_detail};
+use crate::error::{ApiError, Part, cors_refusal_with_detail, json_error, with_detail};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
@@ -99,4 +99,10 @@ pub fn cors(origins: &[String]) -> Cors {
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
         .expose_headers([header::HeaderName::from_static("x-total-count"), header::RETRY_AFTER])
         .max_age(3600)
+}
+
+/// Wrapped around [`cors`]: its refusal of a preflight (an origin, method or header not
+/// allowed) is a `400` with the contract's `{"detail": ...}` body instead of plain text.
+pub fn cors_refusals<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().handler(actix_web::http::StatusCode::BAD_REQUEST, cors_refusal_with_detail)
 }

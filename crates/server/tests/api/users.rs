@@ -246,6 +246,11 @@ async fn cors_allows_the_configured_origins_only() {
     assert_eq!(allowed.headers()["access-control-allow-origin"], "https://admin.example");
     let evil = preflight("https://evil.example").await.unwrap();
     assert!(evil.headers().get("access-control-allow-origin").is_none());
+    // Refused in the contract's error shape, like every other error.
+    assert_eq!(evil.status(), 400);
+    assert_eq!(evil.headers()["content-type"], "application/json");
+    let refused: serde_json::Value = evil.json().await.unwrap();
+    assert_eq!(refused["detail"], "Origin is not allowed to make this request");
 
     let ada = app.user("ada").await;
     let listed =
