@@ -234,6 +234,9 @@ pub struct ChangeSet {
     pub token: SyncToken,
     /// Whether more changes exist after `token` (the client's limit was reached).
     pub truncated: bool,
+    /// The last change number the read could reach: the book's number then, or the `until` it
+    /// was given. An answer read in pages passes its first read's back as `until`.
+    pub until: u64,
 }
 
 /// Everything a backend call can fail with; `error.rs` maps each to one DAV answer.
@@ -427,11 +430,17 @@ pub trait DavBackend: 'static {
     /// incarnation of the book is [`BackendError::InvalidSyncToken`], checked against the same
     /// read of the book as the changes. `None` reads the log from the book's start (an initial
     /// sync the client limited): every card, and no deletion, since the client has none.
+    ///
+    /// `until` (a first read's [`ChangeSet::until`]) stops the read there, and a read that
+    /// reaches it gives a token at it: the later pages of one answer then list a card changed
+    /// while they are written once, in the next sync, never twice in this one (RFC 6578 lists
+    /// each member once).
     async fn changes_since(
         &self,
         user: &DavUser,
         book: &str,
         token: Option<SyncToken>,
+        until: Option<u64>,
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError>;
 }

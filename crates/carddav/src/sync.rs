@@ -44,7 +44,8 @@ pub async fn answer<B: DavBackend>(
 ) -> Result<HttpResponse, DavError> {
     let book_href = paths::book_href(&user.username, book);
     let pages = SyncPages { backend, user, book: book.to_owned(), book_href, text, props };
-    let first = pages.backend.changes_since(&pages.user, book, since, Some(limit.unwrap_or(PAGE).min(PAGE))).await?;
+    let first =
+        pages.backend.changes_since(&pages.user, book, since, None, Some(limit.unwrap_or(PAGE).min(PAGE))).await?;
     let mut head = write::multistatus_start().to_vec();
     head.extend_from_slice(&pages.responses(&first).await?);
     if limit.is_some() || !first.truncated {
@@ -55,16 +56,18 @@ pub async fn answer<B: DavBackend>(
         head.extend_from_slice(&write::multistatus_end(Some(&props::sync_token_uri(first.token))));
         return Ok(multi_status().body(head));
     }
-    Ok(multi_status().streaming(pages.rest(Bytes::from(head), first.token)))
+    Ok(multi_status().streaming(pages.rest(Bytes::from(head), first.token, first.until)))
 }
 
 impl<B: DavBackend> SyncPages<B> {
-    /// `head`, then the pages after `token` until one is the last, then the end with the token
-    /// that last page gave.
-    fn rest(self, head: Bytes, token: SyncToken) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
-        let pages = stream::unfold((self, Some(token)), |(pages, token)| async move {
+    /// `head`, then the pages after `token` up to `until` (where the first page saw the book)
+    /// until one is the last, then the end with the token that last page gave.
+    fn rest(self, head: Bytes, token: SyncToken, until: u64) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+        let pages = stream::unfold((self, Some(token)), move |(pages, token)| async move {
             let token = token?;
-            let page = match pages.backend.changes_since(&pages.user, &pages.book, Some(token), Some(PAGE)).await {
+            let page =
+                pages.backend.changes_since(&pages.user, &pages.book, Some(token), Some(until), Some(PAGE)).await;
+            let page = match page {
                 Ok(page) => page,
                 Err(e) => return Some((Err(failed(e.into())), (pages, None))),
             };

@@ -409,6 +409,7 @@ impl DavBackend for MemoryBackend {
         user: &DavUser,
         book: &str,
         token: Option<SyncToken>,
+        until: Option<u64>,
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError> {
         let mut state = self.lock();
@@ -424,17 +425,20 @@ impl DavBackend for MemoryBackend {
         if horizon > b.token() || horizon < b.forgotten_until.max(b.created_seq) {
             return Err(BackendError::InvalidSyncToken);
         }
-        // The latest change of each card, oldest first.
+        // The latest change of each card, oldest first; one past the bound is left for the next
+        // sync, as the card's single entry in the database's log would be.
+        let bound = until.unwrap_or(u64::MAX).min(b.token());
         let mut latest: Vec<(u64, String, bool)> = Vec::new();
         for (seq, name, deleted) in b.log.iter().filter(|(seq, _, _)| *seq > token) {
             latest.retain(|(_, n, _)| n != name);
             latest.push((*seq, name.clone(), *deleted));
         }
+        latest.retain(|(seq, _, _)| *seq <= bound);
         let truncated = limit.is_some_and(|l| latest.len() > l);
         if let Some(l) = limit {
             latest.truncate(l);
         }
-        let next = if truncated { latest.last().map_or(token, |(seq, _, _)| *seq) } else { b.token() };
+        let next = if truncated { latest.last().map_or(token, |(seq, _, _)| *seq) } else { bound };
         let next = SyncToken { book: b.created_seq, seq: next, horizon: horizon.max(next) };
         let changes = latest
             .into_iter()
@@ -444,6 +448,6 @@ impl DavBackend for MemoryBackend {
                 Change { name, etag }
             })
             .collect();
-        Ok(ChangeSet { changes, token: next, truncated })
+        Ok(ChangeSet { changes, token: next, truncated, until: bound })
     }
 }

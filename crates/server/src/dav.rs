@@ -11,7 +11,7 @@ use contacts_carddav::{
     PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 use contacts_domain::addressbook::{
-    AddressBookStore, AppPasswordService, Book, CardWrite, DEFAULT_BOOK, NamedCard, card_etag, card_text,
+    AddressBookStore, AppPasswordService, Book, CardWrite, DEFAULT_BOOK, LogRange, NamedCard, card_etag, card_text,
 };
 use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::StoredCard;
@@ -342,18 +342,26 @@ impl DavBackend for DavStore {
         user: &DavUser,
         book: &str,
         token: Option<SyncToken>,
+        until: Option<u64>,
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError> {
         // A number past any a book reaches is refused below, once the book is known to exist
         // (a book that is gone is a 404 whatever the token).
         let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         let since = token.map_or(0, |token| number(token.seq));
-        let limit = limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
-        let (info, mut log) = self.books.changes(user.id, book, since, limit).await?.ok_or(BackendError::NotFound)?;
+        let range = LogRange {
+            after: since,
+            until: until.map(number),
+            limit: limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)),
+        };
+        let (info, mut log) = self.books.changes(user.id, book, range).await?.ok_or(BackendError::NotFound)?;
+        // The last number this read could reach; `until` is never past the book's (its numbers
+        // only grow), unless the book was made again, whose token is refused below.
+        let bound = range.until.map_or(info.sync_seq, |until| until.min(info.sync_seq));
         // Where the answer stops: the last change read, or where it started if the limit let it
         // read none (`nresults` 0); cut short when changes remain past it.
         let reached = log.last().map_or(since, |c| c.seq);
-        let truncated = limit.is_some_and(|l| log.len() as i64 >= l) && reached < info.sync_seq;
+        let truncated = range.limit.is_some_and(|l| log.len() as i64 >= l) && reached < bound;
         // Up to where the client has seen every deletion (see `SyncToken::horizon`): a first
         // sync lists the book as it is now.
         let horizon = token.map_or(info.sync_seq, |token| number(token.horizon));
@@ -373,14 +381,14 @@ impl DavBackend for DavStore {
             // an initial sync never had.
             None => log.retain(|change| change.card.is_some()),
         }
-        let next = if truncated { reached } else { info.sync_seq };
+        let next = if truncated { reached } else { bound };
         let token = SyncToken { horizon: u64::try_from(horizon.max(next)).unwrap_or(0), ..sync_token(&info, next) };
         // The cards' ETags: hashes, and parses for cards REST changed.
         let heavy = for_the_pool(log.iter().filter_map(|c| c.card.as_ref()).map(|c| (c.card.len(), c.dirty)), false);
         let changes =
             move || log.into_iter().map(|c| Change { name: c.href, etag: c.card.as_ref().map(card_etag) }).collect();
         let changes = if heavy { self.parses.run(changes).await? } else { changes() };
-        Ok(ChangeSet { changes, token, truncated })
+        Ok(ChangeSet { changes, token, truncated, until: u64::try_from(bound).unwrap_or(0) })
     }
 }
 

@@ -10,7 +10,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use contacts_domain::Error;
-use contacts_domain::addressbook::{AddressBookStore, Book, BookChange, CardWrite, DEFAULT_BOOK, NamedCard};
+use contacts_domain::addressbook::{AddressBookStore, Book, BookChange, CardWrite, DEFAULT_BOOK, LogRange, NamedCard};
 use contacts_domain::contact::{CardRecord, StoredCard};
 use contacts_domain::user::UserId;
 
@@ -135,15 +135,15 @@ async fn changes_of(
     conn: &mut AsyncPgConnection,
     owner: UserId,
     name: &str,
-    since: i64,
-    limit: Option<i64>,
+    range: LogRange,
 ) -> QueryResult<Option<(Book, Vec<BookChange>)>> {
-    // Changes up to the book's number read in the same row: a card changed again since has a
-    // number past it and is listed next time.
+    // Changes up to the book's number read in the same row (and the range's bound): a card
+    // changed again since has a number past it and is listed next time.
     let newer = card_changes::book_id
         .eq(address_books::id)
-        .and(card_changes::seq.gt(since))
-        .and(card_changes::seq.le(address_books::sync_seq));
+        .and(card_changes::seq.gt(range.after))
+        .and(card_changes::seq.le(address_books::sync_seq))
+        .and(card_changes::seq.le(range.until.unwrap_or(i64::MAX)));
     let its_card = contacts::book_id
         .eq(card_changes::book_id)
         .and(contacts::href.eq(card_changes::href))
@@ -159,7 +159,7 @@ async fn changes_of(
         ))
         .order(card_changes::seq)
         // Each change has at most one card, so this limits the changes.
-        .limit(limit.unwrap_or(i64::MAX))
+        .limit(range.limit.unwrap_or(i64::MAX))
         .load(conn)
         .await?;
     let mut book = None;
@@ -417,11 +417,10 @@ impl AddressBookStore for PgAddressBooks {
         &self,
         owner: UserId,
         book: &str,
-        since: i64,
-        limit: Option<i64>,
+        range: LogRange,
     ) -> Result<Option<(Book, Vec<BookChange>)>, Error> {
         let mut conn = self.db.conn().await?;
-        changes_of(&mut conn, owner, book, since, limit).await.map_err(query_error)
+        changes_of(&mut conn, owner, book, range).await.map_err(query_error)
     }
 
     async fn purge_tombstones(&self, before: DateTime<Utc>) -> Result<u64, Error> {

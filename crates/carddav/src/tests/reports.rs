@@ -325,6 +325,32 @@ async fn a_sync_over_more_changes_than_a_page_lists_them_all_with_the_books_toke
 }
 
 #[actix_web::test]
+async fn a_card_changed_while_a_paged_sync_is_written_is_listed_once_by_the_next_sync() {
+    let backend = backend();
+    let app = service(backend.clone()).await;
+    let token = token_of(&send(&app, request("REPORT", BOOK).set_payload(sync_body("", ""))).await);
+    for i in 0..600 {
+        backend.insert(&ada(), "contacts", &format!("c{i}.vcf"), &vcard(&format!("c{i}"), &format!("Card {i}")));
+    }
+    let card = |i: usize| format!("/dav/addressbooks/ada/contacts/c{i}.vcf");
+
+    // The first page (c0 to c499) is read before the answer starts; the rest while it is sent.
+    let started =
+        test::call_service(&app, request("REPORT", BOOK).set_payload(sync_body(&token, "")).to_request()).await;
+    backend.insert(&ada(), "contacts", "c0.vcf", &vcard("c0", "Card 0, changed")); // listed already
+    backend.insert(&ada(), "contacts", "c550.vcf", &vcard("c550", "Card 550, changed")); // not yet
+    let answer = Answer { status: started.status(), headers: started.headers().clone(), body: Vec::new() };
+    let answer = Answer { body: test::read_body(started).await.to_vec(), ..answer };
+    let hrefs: Vec<String> = answer.responses().into_iter().map(|r| r.href).collect();
+    let expected: Vec<String> = (0..600).filter(|&i| i != 550).map(card).collect();
+    assert_eq!(hrefs, expected, "every card once: c550's change is past where the answer stops");
+
+    let next = send(&app, request("REPORT", BOOK).set_payload(sync_body(&token_of(&answer), ""))).await;
+    let hrefs: Vec<String> = next.responses().into_iter().map(|r| r.href).collect();
+    assert_eq!(hrefs, [card(0), card(550)], "both changes, in the next sync");
+}
+
+#[actix_web::test]
 async fn a_first_sync_cut_by_a_limit_resumes_past_forgotten_deletions() {
     let backend = backend();
     for name in ["a", "b", "c"] {

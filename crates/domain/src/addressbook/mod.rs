@@ -13,6 +13,6 @@ pub use cards::{card_etag, card_text};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockAppPasswordStore;
 pub use ports::{
-    AddressBookStore, AppPasswordStore, Book, BookChange, CardWrite, DEFAULT_BOOK, NamedCard, Precondition,
+    AddressBookStore, AppPasswordStore, Book, BookChange, CardWrite, DEFAULT_BOOK, LogRange, NamedCard, Precondition,
     TOMBSTONE_RETENTION,
 };

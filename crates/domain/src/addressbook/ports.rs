@@ -55,6 +55,19 @@ pub struct BookChange {
     pub card: Option<StoredCard>,
 }
 
+/// Which part of a book's change log a read takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogRange {
+    /// Changes numbered after this.
+    pub after: i64,
+    /// And not past this: the book's number when a read in pages began, so a card changed
+    /// while the pages are read is left for the next sync instead of being listed twice (its
+    /// entry moves past the bound). `None`: up to the book's number now.
+    pub until: Option<i64>,
+    /// At most this many, oldest first.
+    pub limit: Option<i64>,
+}
+
 /// What a conditional write did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CardWrite {
@@ -129,14 +142,12 @@ pub trait AddressBookStore: Send + Sync + 'static {
         href: &str,
         allow: Precondition<'_>,
     ) -> Result<CardWrite, Error>;
-    /// The book and its changes after `since`, oldest first, at most `limit`; `None` without
-    /// the book.
+    /// The book and the changes of its log in `range`, oldest first; `None` without the book.
     async fn changes(
         &self,
         owner: UserId,
         book: &str,
-        since: i64,
-        limit: Option<i64>,
+        range: LogRange,
     ) -> Result<Option<(Book, Vec<BookChange>)>, Error>;
     /// Deletes, in every book, the tombstones written before `before`, and raises each such
     /// book's sync floor to the newest tombstone deleted, so a token that could have missed

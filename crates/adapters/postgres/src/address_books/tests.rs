@@ -41,7 +41,12 @@ impl Fixture {
 
     /// `(href, seq, deleted)` of every change after `since`.
     async fn log(&self, owner: UserId, name: &str, since: i64) -> Vec<(String, i64, bool)> {
-        let (_, changes) = self.store.changes(owner, name, since, None).await.expect("read changes").expect("a book");
+        let (_, changes) = self
+            .store
+            .changes(owner, name, LogRange { after: since, until: None, limit: None })
+            .await
+            .expect("read changes")
+            .expect("a book");
         changes.into_iter().map(|c| (c.href, c.seq, c.card.is_none())).collect()
     }
 
@@ -363,12 +368,33 @@ async fn changes_list_each_cards_latest_state_in_order_up_to_the_limit() {
     );
     assert_eq!(f.log(f.ada, DEFAULT_BOOK, 3).await, vec![("a.vcf".into(), 4, false), ("b.vcf".into(), 5, true)]);
     assert!(f.log(f.ada, DEFAULT_BOOK, 5).await.is_empty());
+    // A bound leaves the changes past it (b's deletion) for a later read.
+    let (_, bounded) = f
+        .store
+        .changes(f.ada, DEFAULT_BOOK, LogRange { after: 0, until: Some(4), limit: None })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bounded.into_iter().map(|c| c.href).collect::<Vec<_>>(), ["c.vcf", "a.vcf"]);
 
-    let (book, limited) = f.store.changes(f.ada, DEFAULT_BOOK, 0, Some(2)).await.unwrap().unwrap();
+    let (book, limited) = f
+        .store
+        .changes(f.ada, DEFAULT_BOOK, LogRange { after: 0, until: None, limit: Some(2) })
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(book.sync_seq, 5);
     let limited: Vec<(String, Option<String>)> =
         limited.into_iter().map(|c| (c.href, c.card.map(|card| card.contact.uid))).collect();
     assert_eq!(limited, vec![("c.vcf".into(), Some("c".into())), ("a.vcf".into(), Some("a".into()))]);
-    assert!(f.store.changes(f.grace, "nope", 0, None).await.unwrap().is_none());
-    assert!(f.store.changes(f.grace, DEFAULT_BOOK, 0, None).await.unwrap().unwrap().1.is_empty());
+    assert!(f.store.changes(f.grace, "nope", LogRange { after: 0, until: None, limit: None }).await.unwrap().is_none());
+    assert!(
+        f.store
+            .changes(f.grace, DEFAULT_BOOK, LogRange { after: 0, until: None, limit: None })
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+            .is_empty()
+    );
 }
