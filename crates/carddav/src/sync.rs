@@ -6,6 +6,8 @@
 //!
 //! [`Listing`]: crate::listing::Listing
 
+use std::collections::HashMap;
+
 use actix_web::HttpResponse;
 use actix_web::web::{self, Bytes};
 use futures_util::{Stream, StreamExt, stream};
@@ -93,6 +95,8 @@ impl<B: DavBackend> SyncPages<B> {
             let names: Vec<String> = page.changes.iter().filter(|c| c.etag.is_some()).map(|c| c.name.clone()).collect();
             self.backend.get_cards(&self.user, &self.book, &names, self.text).await?
         };
+        // By name: a page has up to 500 changes, too many to search a list for each.
+        let texts: HashMap<&str, &CardEntry> = texts.iter().map(|entry| (entry.name.as_str(), entry)).collect();
         let mut out = Vec::new();
         for change in &page.changes {
             let entry = match (&change.etag, self.text) {
@@ -100,7 +104,7 @@ impl<B: DavBackend> SyncPages<B> {
                 (Some(etag), TextWanted::No) => {
                     Some(CardEntry { name: change.name.clone(), etag: etag.clone(), text: None })
                 }
-                (Some(_), _) => texts.iter().find(|c| c.name == change.name).cloned(),
+                (Some(_), _) => texts.get(change.name.as_str()).map(|entry| (*entry).clone()),
             };
             let response = match entry {
                 Some(entry) => card_response(&self.user, &self.book_href, &entry, Some(&self.props)),
