@@ -11,8 +11,8 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{Error, HttpResponse, ResponseError};
 use tracing::Instrument;
@@ -53,6 +53,20 @@ async fn decorate<B: MessageBody + 'static>(
     };
     let (request, response) = response.into_parts();
     Ok(ServiceResponse::new(request, finish(response, &id, auth)))
+}
+
+/// Serves `HEAD` as `GET` (RFC 9110 asks every general-purpose server to support both): the
+/// route answers as for `GET`, and the server sends the head alone, since the connection still
+/// knows the request as `HEAD`. Health checks and link checkers that use `HEAD` get `200`
+/// instead of `405`.
+pub(crate) async fn head_as_get<B: MessageBody + 'static>(
+    mut request: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, Error> {
+    if request.method() == Method::HEAD {
+        request.head_mut().method = Method::GET;
+    }
+    next.call(request).await
 }
 
 /// The request path as logs may hold it: the token of a confirmation link replaced by `…`

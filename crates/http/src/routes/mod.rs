@@ -13,7 +13,7 @@ pub(crate) mod vcards;
 
 use actix_cors::Cors;
 use actix_web::http::{Method, header};
-use actix_web::middleware::ErrorHandlers;
+use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::web::{self, ServiceConfig};
 
 use contacts_domain::mail::LinkPaths;
@@ -21,6 +21,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::error::{ApiError, Part, cors_refusal_with_detail, json_error, with_detail};
+use crate::middleware::head_as_get;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
@@ -64,6 +65,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
             .service(
                 web::scope("")
                     .wrap(ErrorHandlers::new().default_handler(with_detail))
+                    .wrap(from_fn(head_as_get))
                     .configure(health::routes)
                     .configure(reset_page::routes)
                     .configure(media::routes)

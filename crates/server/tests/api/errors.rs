@@ -25,6 +25,24 @@ async fn wrong_methods_are_405_with_a_detail() {
 }
 
 #[tokio::test]
+async fn head_is_answered_as_get_without_the_body() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    for path in ["/api/healthchecker", "/api/contacts/", "/api/users/me"] {
+        let get = app.request(Method::GET, path).bearer_auth(&ada.token).send().await.unwrap();
+        let head = app.request(Method::HEAD, path).bearer_auth(&ada.token).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK, "{path}");
+        for header in ["content-length", "content-type", "x-total-count"] {
+            assert_eq!(head.headers().get(header), get.headers().get(header), "{path}: {header}");
+        }
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}: no body");
+    }
+    // A route without GET refuses HEAD as it refuses GET.
+    let head = app.request(Method::HEAD, "/api/auth/login").send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
 async fn malformed_json_is_422() {
     let app = spawn_app().await;
     let array = r#"["arr19222", "arr19222@example.com", "Zx9!vault-Kestrel"]"#;
