@@ -658,6 +658,9 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
     for entry in parsed.entries.iter_mut().filter(|e| e.name == VCardProperty::Bday) {
         convert_birthday(entry, target, written.as_deref());
     }
+    if target == VCardVersion::V4_0 {
+        parsed.entries.iter_mut().for_each(binary_as_data_uri);
+    }
     if !parsed.entries.iter().any(|e| e.name == VCardProperty::Fn) {
         // 3.0 and 4.0 require an FN, which a 2.1 card may lack (N alone): the name REST shows.
         let full = format!("{} {}", contact.first_name, contact.last_name).trim().to_owned();
@@ -668,6 +671,27 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
     match parsed.write_to(&mut out, target) {
         Ok(()) => out,
         Err(_) => merged,
+    }
+}
+
+/// An inline binary value of a 3.0 or 2.1 card (`PHOTO;ENCODING=b;TYPE=JPEG:...`) as the data
+/// URI RFC 6350 writes in 4.0 (`PHOTO:data:image/jpeg;base64,...`). calcard writes it with the
+/// comma escaped (`base64\,`), which a URI value does not unescape: clients read a broken
+/// photo. As URI text the comma goes out as it is (a `VALUE=` of the old card would say
+/// otherwise, so it goes).
+fn binary_as_data_uri(entry: &mut VCardEntry) {
+    use base64::Engine;
+    let mut converted = false;
+    for value in &mut entry.values {
+        if let VCardValue::Binary(data) = value {
+            let media_type = data.content_type.as_deref().unwrap_or_default();
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&data.data);
+            *value = VCardValue::Text(format!("data:{media_type};base64,{encoded}"));
+            converted = true;
+        }
+    }
+    if converted {
+        entry.params.retain(|p| p.name != VCardParameterName::Value);
     }
 }
 

@@ -206,3 +206,16 @@ fn a_4_0_birthday_with_dashes_keeps_its_day_in_a_3_0_conversion() {
     assert!(v3.contains("BDAY:1815-12-10\r\n"), "{v3}");
     assert_eq!(read_card(&v3).unwrap().birthday, view.birthday);
 }
+
+#[test]
+fn an_inline_photo_of_a_3_0_card_is_a_plain_data_uri_in_4_0_and_comes_back() {
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u1\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;;;\r\n\
+                PHOTO;ENCODING=b;TYPE=JPEG:/9j/4AAQ\r\nLOGO;VALUE=binary;ENCODING=b;TYPE=PNG:iVBORw0KGgo=\r\nEND:VCARD\r\n";
+    let contact = contact_from(&read_card(card).unwrap());
+    let v4 = render(card, &contact, false, Version::V4).replace("\r\n ", "");
+    assert!(v4.contains("\r\nPHOTO;TYPE=JPEG:data:image/jpeg;base64,/9j/4AAQ\r\n"), "{v4}");
+    assert!(v4.contains("\r\nLOGO;TYPE=PNG:data:image/png;base64,iVBORw0KGgo=\r\n"), "no VALUE=binary in 4.0: {v4}");
+    // Read back as 3.0 (an iPhone asking for the card a 4.0 client wrote), it is inline again.
+    let v3 = render(&v4, &contact, false, Version::V3).replace("\r\n ", "");
+    assert!(v3.contains("\r\nPHOTO;TYPE=JPEG;ENCODING=b:/9j/4AAQ\r\n"), "{v3}");
+}
