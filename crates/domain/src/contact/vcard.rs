@@ -233,7 +233,7 @@ fn read(text: &str, controls: Arriving) -> Result<CardView, CardError> {
             }
             VCardProperty::Tel => {
                 if let Some(value) = text_of(entry) {
-                    view.phones.push(TypedValue { value, kind: type_of(entry) });
+                    view.phones.push(TypedValue { value: phone_number(value), kind: type_of(entry) });
                 }
             }
             VCardProperty::Bday if view.birthday.is_none() => {
@@ -296,6 +296,16 @@ fn text_of(entry: &VCardEntry) -> Option<String> {
     let text = components(entry).join(" ");
     let text = text.trim();
     if text.is_empty() { None } else { Some(text.to_owned()) }
+}
+
+/// A `TEL` value as the number it holds: a `tel:` URI (`TEL;VALUE=uri:tel:+1-555-0100`, the
+/// form RFC 6350 recommends in 4.0) without its scheme, as a 3.0 card writes the number. REST
+/// shows the number, and a client sending it back unchanged leaves the card's line as it was.
+fn phone_number(value: String) -> String {
+    match value.get(..4) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("tel:") => value[4..].to_owned(),
+        _ => value,
+    }
 }
 
 /// The `TYPE` parameters of a property, lower-cased and comma-joined, without the ones that only say it

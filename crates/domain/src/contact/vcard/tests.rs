@@ -219,3 +219,25 @@ fn an_inline_photo_of_a_3_0_card_is_a_plain_data_uri_in_4_0_and_comes_back() {
     let v3 = render(&v4, &contact, false, Version::V3).replace("\r\n ", "");
     assert!(v3.contains("\r\nPHOTO;TYPE=JPEG;ENCODING=b:/9j/4AAQ\r\n"), "{v3}");
 }
+
+#[test]
+fn a_tel_uri_is_read_as_its_number_and_kept_when_rest_leaves_it() {
+    let card = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;;;\r\n\
+                TEL;VALUE=uri;TYPE=cell:tel:+1-555-0100\r\nTEL;VALUE=uri:TEL:+44 20 7946 0958\r\nEND:VCARD\r\n";
+    let view = read_card(card).unwrap();
+    let numbers: Vec<&str> = view.phones.iter().map(|p| p.value.as_str()).collect();
+    assert_eq!(numbers, ["+1-555-0100", "+44 20 7946 0958"]);
+    assert_eq!(view.phones[0].kind.as_deref(), Some("cell"));
+
+    // REST writes the numbers back unchanged, then changes the second one.
+    let mut contact = contact_from(&view);
+    let kept = apply_rest_values(card, &contact);
+    assert!(
+        kept.contains("\r\nTEL;VALUE=uri;TYPE=cell:tel:+1-555-0100\r\nTEL;VALUE=uri:TEL:+44 20 7946 0958\r\n"),
+        "{kept}"
+    );
+    contact.phones[1].value = "+44 20 7946 0000".to_owned();
+    let changed = apply_rest_values(card, &contact);
+    assert!(changed.contains("\r\nTEL;VALUE=uri;TYPE=cell:tel:+1-555-0100\r\n"), "{changed}");
+    assert_eq!(read_card(&changed).unwrap().phones[1].value, "+44 20 7946 0000");
+}
