@@ -668,8 +668,12 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
     for entry in parsed.entries.iter_mut().filter(|e| e.name == VCardProperty::Bday) {
         convert_birthday(entry, target, written.as_deref());
     }
-    if target == VCardVersion::V4_0 {
-        parsed.entries.iter_mut().for_each(binary_as_data_uri);
+    for entry in &mut parsed.entries {
+        name_legacy_params(entry, target);
+        line_breaks_as_lf(entry);
+        if target == VCardVersion::V4_0 {
+            binary_as_data_uri(entry);
+        }
     }
     if !parsed.entries.iter().any(|e| e.name == VCardProperty::Fn) {
         // 3.0 and 4.0 require an FN, which a 2.1 card may lack (N alone): the name REST shows.
@@ -684,6 +688,42 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
     }
 }
 
+/// Parameters a 2.1 card writes without a name (`TEL;CELL;PREF`, `EMAIL;INTERNET`,
+/// `PHOTO;JPEG`): calcard makes the types it knows `TYPE=`, and keeps the others as valueless
+/// parameters, which 3.0 and 4.0 do not have (`EMAIL;INTERNET`). There they are types too,
+/// and `PREF` is `PREF=1` in 4.0, `TYPE=pref` in 3.0.
+fn name_legacy_params(entry: &mut VCardEntry, target: VCardVersion) {
+    for param in entry.params.iter_mut().filter(|p| p.value == VCardParameterValue::Null) {
+        let word = match &param.name {
+            VCardParameterName::Pref if target == VCardVersion::V4_0 => {
+                param.value = VCardParameterValue::Integer(1);
+                continue;
+            }
+            VCardParameterName::Pref => "pref".to_owned(),
+            VCardParameterName::Other(word) => word.clone(),
+            _ => continue,
+        };
+        *param = VCardParameter { name: VCardParameterName::Type, value: VCardParameterValue::Text(word) };
+    }
+}
+
+/// A value's line breaks as vCard's `\n`: a 2.1 card's quoted-printable `=0D=0A` decodes to
+/// CR LF, and calcard would write the CR as `\r`, an escape no vCard version has.
+fn line_breaks_as_lf(entry: &mut VCardEntry) {
+    let lf = |text: &mut String| {
+        if text.contains('\r') {
+            *text = text.replace("\r\n", "\n").replace('\r', "\n");
+        }
+    };
+    for value in &mut entry.values {
+        match value {
+            VCardValue::Text(text) => lf(text),
+            VCardValue::Component(parts) => parts.iter_mut().for_each(lf),
+            _ => {}
+        }
+    }
+}
+
 /// An inline binary value of a 3.0 or 2.1 card (`PHOTO;ENCODING=b;TYPE=JPEG:...`) as the data
 /// URI RFC 6350 writes in 4.0 (`PHOTO:data:image/jpeg;base64,...`). calcard writes it with the
 /// comma escaped (`base64\,`), which a URI value does not unescape: clients read a broken
@@ -691,10 +731,21 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
 /// otherwise, so it goes).
 fn binary_as_data_uri(entry: &mut VCardEntry) {
     use base64::Engine;
+    // A 2.1 card names an image's format as a bare type (`PHOTO;JPEG`).
+    let image_type = entry.params.iter().find_map(|p| match (&p.name, &p.value) {
+        (VCardParameterName::Type, VCardParameterValue::Text(t)) => {
+            ["JPEG", "PNG", "GIF"].into_iter().find(|f| t.eq_ignore_ascii_case(f)).map(|f| f.to_ascii_lowercase())
+        }
+        _ => None,
+    });
     let mut converted = false;
     for value in &mut entry.values {
         if let VCardValue::Binary(data) = value {
-            let media_type = data.content_type.as_deref().unwrap_or_default();
+            let media_type = match (&data.content_type, &image_type) {
+                (Some(given), _) => given.clone(),
+                (None, Some(format)) => format!("image/{format}"),
+                (None, None) => String::new(),
+            };
             let encoded = base64::engine::general_purpose::STANDARD.encode(&data.data);
             *value = VCardValue::Text(format!("data:{media_type};base64,{encoded}"));
             converted = true;

@@ -241,3 +241,31 @@ fn a_tel_uri_is_read_as_its_number_and_kept_when_rest_leaves_it() {
     assert!(changed.contains("\r\nTEL;VALUE=uri;TYPE=cell:tel:+1-555-0100\r\n"), "{changed}");
     assert_eq!(read_card(&changed).unwrap().phones[1].value, "+44 20 7946 0000");
 }
+
+#[test]
+fn a_2_1_card_reads_as_valid_3_0_and_4_0() {
+    // As Android exports: bare types, PREF, quoted-printable with a line break, an inline photo.
+    let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Lovelace;Ada\r\nTEL;CELL;PREF:+44 20 7946 0958\r\n\
+                EMAIL;INTERNET:ada@example.org\r\nNOTE;ENCODING=QUOTED-PRINTABLE:one=0D=0Atwo\r\n\
+                PHOTO;JPEG;ENCODING=BASE64:/9j/4AAQ\r\n\r\nEND:VCARD\r\n";
+    let contact = contact_from(&read_card(card).unwrap());
+    let v4 = render(card, &contact, false, Version::V4).replace("\r\n ", "");
+    for line in [
+        "TEL;TYPE=CELL;PREF=1:+44 20 7946 0958",
+        "EMAIL;TYPE=INTERNET:ada@example.org",
+        "NOTE:one\\ntwo",
+        "PHOTO;TYPE=JPEG:data:image/jpeg;base64,/9j/4AAQ",
+    ] {
+        assert!(v4.contains(&format!("\r\n{line}\r\n")), "{line} in {v4}");
+    }
+    let v3 = render(card, &contact, false, Version::V3).replace("\r\n ", "");
+    for line in [
+        "TEL;TYPE=CELL,pref:+44 20 7946 0958",
+        "EMAIL;TYPE=INTERNET:ada@example.org",
+        "NOTE:one\\ntwo",
+        "PHOTO;TYPE=JPEG;ENCODING=b:/9j/4AAQ",
+    ] {
+        assert!(v3.contains(&format!("\r\n{line}\r\n")), "{line} in {v3}");
+    }
+    assert_eq!(read_card(&v4).unwrap().phones, read_card(card).unwrap().phones, "the same numbers and types");
+}
