@@ -669,10 +669,12 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
         convert_birthday(entry, target, written.as_deref());
     }
     for entry in &mut parsed.entries {
-        name_legacy_params(entry, target);
+        params_for(entry, target);
         line_breaks_as_lf(entry);
         if target == VCardVersion::V4_0 {
             binary_as_data_uri(entry);
+        } else {
+            tel_as_number(entry);
         }
     }
     if !parsed.entries.iter().any(|e| e.name == VCardProperty::Fn) {
@@ -688,22 +690,42 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
     }
 }
 
-/// Parameters a 2.1 card writes without a name (`TEL;CELL;PREF`, `EMAIL;INTERNET`,
-/// `PHOTO;JPEG`): calcard makes the types it knows `TYPE=`, and keeps the others as valueless
-/// parameters, which 3.0 and 4.0 do not have (`EMAIL;INTERNET`). There they are types too,
-/// and `PREF` is `PREF=1` in 4.0, `TYPE=pref` in 3.0.
-fn name_legacy_params(entry: &mut VCardEntry, target: VCardVersion) {
-    for param in entry.params.iter_mut().filter(|p| p.value == VCardParameterValue::Null) {
-        let word = match &param.name {
-            VCardParameterName::Pref if target == VCardVersion::V4_0 => {
+/// Parameters in the form `target` has. A 2.1 card writes some without a name (`TEL;CELL;PREF`,
+/// `EMAIL;INTERNET`, `PHOTO;JPEG`): calcard makes the types it knows `TYPE=`, and keeps the
+/// others as valueless parameters, which 3.0 and 4.0 do not have; there they are types too. A
+/// preference is `PREF=1` in 4.0 and `TYPE=pref` in 3.0, which has no `PREF` parameter.
+fn params_for(entry: &mut VCardEntry, target: VCardVersion) {
+    let v4 = target == VCardVersion::V4_0;
+    for param in &mut entry.params {
+        let word = match (&param.name, &param.value) {
+            (VCardParameterName::Pref, VCardParameterValue::Null) if v4 => {
                 param.value = VCardParameterValue::Integer(1);
                 continue;
             }
-            VCardParameterName::Pref => "pref".to_owned(),
-            VCardParameterName::Other(word) => word.clone(),
+            (VCardParameterName::Pref, _) if !v4 => "pref".to_owned(),
+            (VCardParameterName::Other(word), VCardParameterValue::Null) => word.clone(),
             _ => continue,
         };
         *param = VCardParameter { name: VCardParameterName::Type, value: VCardParameterValue::Text(word) };
+    }
+}
+
+/// A 4.0 `tel:` URI (`TEL;VALUE=uri:tel:+1-555-0100`) as the number 3.0 writes (`TEL:+1-555-0100`):
+/// 3.0 has no URI phone numbers, and a 3.0 client shows the scheme as part of the number.
+fn tel_as_number(entry: &mut VCardEntry) {
+    if entry.name != VCardProperty::Tel {
+        return;
+    }
+    let mut stripped = false;
+    for value in &mut entry.values {
+        if let VCardValue::Text(text) = value {
+            let number = phone_number(text.clone());
+            stripped |= number.len() != text.len();
+            *text = number;
+        }
+    }
+    if stripped {
+        entry.params.retain(|p| p.name != VCardParameterName::Value);
     }
 }
 

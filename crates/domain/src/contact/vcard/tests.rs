@@ -269,3 +269,14 @@ fn a_2_1_card_reads_as_valid_3_0_and_4_0() {
     }
     assert_eq!(read_card(&v4).unwrap().phones, read_card(card).unwrap().phones, "the same numbers and types");
 }
+
+#[test]
+fn a_4_0_card_reads_as_3_0_with_plain_numbers_and_preferences_as_types() {
+    let card = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;;;\r\n\
+                TEL;VALUE=uri;TYPE=cell;PREF=1:tel:+1-555-0100\r\nEMAIL;TYPE=work;PREF=2:ada@example.org\r\nEND:VCARD\r\n";
+    let contact = contact_from(&read_card(card).unwrap());
+    let v3 = render(card, &contact, false, Version::V3).replace("\r\n ", "");
+    for line in ["TEL;TYPE=CELL,pref:+1-555-0100", "EMAIL;TYPE=WORK,pref:ada@example.org"] {
+        assert!(v3.to_ascii_uppercase().contains(&format!("\r\n{}\r\n", line.to_ascii_uppercase())), "{line} in {v3}");
+    }
+}
