@@ -27,17 +27,21 @@ pub fn allowed(target: Option<&Target>) -> &'static str {
     }
 }
 
-/// Mounts CardDAV: `/.well-known/carddav` (a redirect to `/dav/`) and the `/dav` tree, served
-/// by `backend`. The server crate calls this next to the REST routes.
+/// Mounts CardDAV: `/.well-known/carddav` and a `PROPFIND` on `/` (redirects to `/dav/`) and
+/// the `/dav` tree, served by `backend`. The server crate calls this next to the REST routes.
 pub fn configure<B: DavBackend>(backend: B) -> impl FnOnce(&mut ServiceConfig) {
     let backend = web::Data::new(backend);
     move |cfg: &mut ServiceConfig| {
         cfg.service(web::resource("/.well-known/carddav").route(web::route().to(well_known)));
+        // A client given only the server's address (DAVx5, Thunderbird) asks the root first;
+        // other methods on `/` stay REST's (a JSON 404).
+        let propfind = actix_web::http::Method::from_bytes(b"PROPFIND").expect("a valid method");
+        cfg.service(web::resource("/").guard(actix_web::guard::Method(propfind)).to(well_known));
         cfg.service(web::scope("/dav").app_data(backend).default_service(web::to(dispatch::<B>)));
     }
 }
 
-/// RFC 6764: discovery starts here, whatever the method.
+/// RFC 6764: discovery starts at `/.well-known/carddav`, whatever the method.
 async fn well_known() -> HttpResponse {
     HttpResponse::MovedPermanently().insert_header((header::LOCATION, paths::ROOT)).finish()
 }

@@ -20,6 +20,11 @@ async fn well_known_redirects_to_the_dav_root() {
         assert_eq!(answer.status, StatusCode::MOVED_PERMANENTLY);
         assert_eq!(answer.header("location"), Some("/dav/"));
     }
+    // A client given only the server's address asks its root; only PROPFIND is CardDAV's there.
+    let root = send(&app, test::TestRequest::default().method(Method::from_bytes(b"PROPFIND").unwrap()).uri("/")).await;
+    assert_eq!((root.status, root.header("location")), (StatusCode::MOVED_PERMANENTLY, Some("/dav/")));
+    let get = send(&app, test::TestRequest::default().uri("/")).await;
+    assert_eq!(get.status, StatusCode::NOT_FOUND);
 }
 
 #[actix_web::test]

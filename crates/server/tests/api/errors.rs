@@ -8,7 +8,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn unknown_routes_are_404_with_a_detail() {
     let app = spawn_app().await;
-    for path in ["/nope", "/api/nope", "/api/contacts/1/extra"] {
+    for path in ["/", "/nope", "/api/nope", "/api/contacts/1/extra"] {
         assert_eq!(expect(app.get(path, None).await, StatusCode::NOT_FOUND).await, json!({"detail": "Not Found"}));
     }
 }
