@@ -242,31 +242,39 @@ fn a_tel_uri_is_read_as_its_number_and_kept_when_rest_leaves_it() {
     assert_eq!(read_card(&changed).unwrap().phones[1].value, "+44 20 7946 0000");
 }
 
+/// `card` rendered in `version` (lines unfolded) holds each of `lines` as a whole line, ignoring
+/// letter case.
+fn assert_renders_lines(card: &str, version: Version, lines: &[&str]) {
+    let contact = contact_from(&read_card(card).unwrap());
+    let rendered = render(card, &contact, false, version).replace("\r\n ", "");
+    for line in lines {
+        let whole = format!("\r\n{}\r\n", line.to_ascii_uppercase());
+        assert!(rendered.to_ascii_uppercase().contains(&whole), "{line} in {rendered}");
+    }
+}
+
 #[test]
 fn a_2_1_card_reads_as_valid_3_0_and_4_0() {
     // As Android exports: bare types, PREF, quoted-printable with a line break, an inline photo.
     let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Lovelace;Ada\r\nTEL;CELL;PREF:+44 20 7946 0958\r\n\
                 EMAIL;INTERNET:ada@example.org\r\nNOTE;ENCODING=QUOTED-PRINTABLE:one=0D=0Atwo\r\n\
                 PHOTO;JPEG;ENCODING=BASE64:/9j/4AAQ\r\n\r\nEND:VCARD\r\n";
-    let contact = contact_from(&read_card(card).unwrap());
-    let v4 = render(card, &contact, false, Version::V4).replace("\r\n ", "");
-    for line in [
+    let v4_lines = [
         "TEL;TYPE=CELL;PREF=1:+44 20 7946 0958",
         "EMAIL;TYPE=INTERNET:ada@example.org",
         "NOTE:one\\ntwo",
         "PHOTO;TYPE=JPEG:data:image/jpeg;base64,/9j/4AAQ",
-    ] {
-        assert!(v4.contains(&format!("\r\n{line}\r\n")), "{line} in {v4}");
-    }
-    let v3 = render(card, &contact, false, Version::V3).replace("\r\n ", "");
-    for line in [
+    ];
+    assert_renders_lines(card, Version::V4, &v4_lines);
+    let v3_lines = [
         "TEL;TYPE=CELL,pref:+44 20 7946 0958",
         "EMAIL;TYPE=INTERNET:ada@example.org",
         "NOTE:one\\ntwo",
         "PHOTO;TYPE=JPEG;ENCODING=b:/9j/4AAQ",
-    ] {
-        assert!(v3.contains(&format!("\r\n{line}\r\n")), "{line} in {v3}");
-    }
+    ];
+    assert_renders_lines(card, Version::V3, &v3_lines);
+    let contact = contact_from(&read_card(card).unwrap());
+    let v4 = render(card, &contact, false, Version::V4);
     assert_eq!(read_card(&v4).unwrap().phones, read_card(card).unwrap().phones, "the same numbers and types");
 }
 
@@ -274,9 +282,9 @@ fn a_2_1_card_reads_as_valid_3_0_and_4_0() {
 fn a_4_0_card_reads_as_3_0_with_plain_numbers_and_preferences_as_types() {
     let card = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;;;\r\n\
                 TEL;VALUE=uri;TYPE=cell;PREF=1:tel:+1-555-0100\r\nEMAIL;TYPE=work;PREF=2:ada@example.org\r\nEND:VCARD\r\n";
-    let contact = contact_from(&read_card(card).unwrap());
-    let v3 = render(card, &contact, false, Version::V3).replace("\r\n ", "");
-    for line in ["TEL;TYPE=CELL,pref:+1-555-0100", "EMAIL;TYPE=WORK,pref:ada@example.org"] {
-        assert!(v3.to_ascii_uppercase().contains(&format!("\r\n{}\r\n", line.to_ascii_uppercase())), "{line} in {v3}");
-    }
+    assert_renders_lines(
+        card,
+        Version::V3,
+        &["TEL;TYPE=CELL,pref:+1-555-0100", "EMAIL;TYPE=WORK,pref:ada@example.org"],
+    );
 }
