@@ -3,6 +3,7 @@
 //! wrong type, say which field it was (FastAPI's `loc`), which actix's own extractors cannot.
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -277,6 +278,29 @@ fn describe(serde_message: &str) -> (String, &'static str) {
 /// limit is refused before a byte of it is read.
 pub(crate) fn declared_length(req: &HttpRequest) -> Option<u64> {
     req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}
+
+/// The text fields of a multipart form already read whole (and so held to the body limit), by
+/// name: the last value of a name wins, as in an urlencoded form; file parts are skipped. A body
+/// that is not a well-formed form is `400`.
+pub(crate) async fn form_fields(req: &HttpRequest, body: web::Bytes) -> Result<HashMap<String, String>, ApiError> {
+    let unreadable = |e: actix_multipart::MultipartError| ApiError::BadRequest(e.to_string());
+    let mut form = Multipart::new(req.headers(), futures_util::stream::once(async { Ok::<_, PayloadError>(body) }));
+    let mut fields = HashMap::new();
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(unreadable)?;
+        let name = field.name().map(str::to_owned);
+        let is_file = field.content_disposition().and_then(|d| d.get_filename()).is_some();
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            value.extend_from_slice(&chunk.map_err(unreadable)?);
+        }
+        if let (Some(name), false) = (name, is_file) {
+            let text = String::from_utf8(value).map_err(|_| ApiError::body("Form fields must be UTF-8 text"))?;
+            fields.insert(name, text);
+        }
+    }
+    Ok(fields)
 }
 
 /// A multipart body held to a limit in all (part headers and boundaries included), however it

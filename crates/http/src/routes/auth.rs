@@ -13,7 +13,7 @@ use crate::dto::{
     UserBody,
 };
 use crate::error::{ApiError, Part};
-use crate::extract::{ValidJson, from_json, from_urlencoded};
+use crate::extract::{ValidJson, form_fields, from_json, from_urlencoded};
 use crate::state::AppState;
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -60,7 +60,8 @@ pub(crate) async fn signup(
 }
 
 /// Exchanges credentials for tokens. Takes the OAuth2 password form (what Swagger UI and
-/// FastAPI clients send) or JSON.
+/// FastAPI clients send, urlencoded or, from a browser's `FormData`, multipart) or JSON. The
+/// document lists the two the contract names; multipart is accepted all the same.
 #[utoipa::path(
     post,
     path = "/api/auth/login",
@@ -80,13 +81,20 @@ pub(crate) async fn login(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let form = req.content_type() == ContentType::form_url_encoded().essence_str();
-    let request: LoginRequest = if form {
-        from_urlencoded(Part::Body, &body)?
-    } else if req.content_type() == ContentType::json().essence_str() {
-        from_json(&body)?
-    } else {
-        return Err(ApiError::UnsupportedMediaType("application/x-www-form-urlencoded or application/json"));
+    let request: LoginRequest = match req.content_type() {
+        form if form == ContentType::form_url_encoded().essence_str() => from_urlencoded(Part::Body, &body)?,
+        json if json == ContentType::json().essence_str() => from_json(&body)?,
+        // FastAPI's password form takes both encodings of a form; a browser's `FormData` sends this one.
+        "multipart/form-data" => {
+            let mut fields = form_fields(&req, body).await?;
+            let mut take = |name: &str| fields.remove(name);
+            LoginRequest { username: take("username"), email: take("email"), password: take("password") }
+        }
+        _ => {
+            return Err(ApiError::UnsupportedMediaType(
+                "application/x-www-form-urlencoded, multipart/form-data or application/json",
+            ));
+        }
     };
     let login = request.username.or(request.email);
     let mut missing = Vec::new();

@@ -155,6 +155,18 @@ async fn login_accepts_the_oauth2_form_and_json_with_username_or_email() {
     expect_invalid(app.post_json("/api/auth/login", &json!({"password": PASSWORD})).await, &["body", "username"]).await;
     let plain = app.request(Method::POST, "/api/auth/login").body("username=ada").send().await.unwrap();
     assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // A browser's FormData sends the form as multipart, which FastAPI's password form takes too.
+    let multipart = |password: reqwest::multipart::Part| {
+        let form = reqwest::multipart::Form::new().text("username", "ada").part("password", password);
+        app.request(Method::POST, "/api/auth/login").multipart(form).send()
+    };
+    let by_multipart = expect(multipart(reqwest::multipart::Part::text(PASSWORD)).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(by_multipart["token_type"], "bearer");
+    let as_file = reqwest::multipart::Part::text(PASSWORD).file_name("password.txt");
+    expect_invalid(multipart(as_file).await.unwrap(), &["body", "password"]).await;
+    let broken = app.request(Method::POST, "/api/auth/login").header("Content-Type", "multipart/form-data; boundary=x");
+    assert_eq!(broken.body("--x\r\nno headers").send().await.unwrap().status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
