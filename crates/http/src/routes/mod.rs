@@ -15,6 +15,7 @@ use actix_cors::Cors;
 use actix_web::http::{Method, header};
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::web::{self, ServiceConfig};
+use actix_web::{HttpRequest, HttpResponse};
 
 use contacts_domain::mail::LinkPaths;
 use utoipa::OpenApi;
@@ -50,6 +51,8 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// and the JSON `404` for unknown paths.
 pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) {
     move |cfg| {
+        // The app's own default too: a nested scope (`/api/auth`) with no match uses the app's.
+        cfg.default_service(web::to(not_found));
         cfg.app_data(state)
             .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(json_error))
             .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
@@ -79,8 +82,26 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
                     .service(web::scope("/api/users").configure(users::routes))
                     .service(web::scope("/api/contacts").configure(contacts::routes))
                     .service(web::scope("/api/reminders").configure(reminders::routes))
-                    .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) })),
+                    .default_service(web::to(not_found)),
             );
+    }
+}
+
+/// No route: `404`, unless only a trailing slash is in the way (`/api/users/me/`), which is
+/// `307` to the path without it, as FastAPI (`redirect_slashes`) answers, so a client written
+/// against it with such paths keeps working; `307` keeps the method and the body.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    let trimmed = path.strip_suffix('/').filter(|p| p.starts_with('/') && !p.starts_with("//"));
+    match trimmed {
+        Some(trimmed) if req.resource_map().has_resource(trimmed) => {
+            let location = match req.query_string() {
+                "" => trimmed.to_owned(),
+                query => format!("{trimmed}?{query}"),
+            };
+            Ok(HttpResponse::TemporaryRedirect().insert_header((header::LOCATION, location)).finish())
+        }
+        _ => Err(ApiError::RouteNotFound),
     }
 }
 

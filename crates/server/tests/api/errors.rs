@@ -14,6 +14,26 @@ async fn unknown_routes_are_404_with_a_detail() {
 }
 
 #[tokio::test]
+async fn a_trailing_slash_in_the_way_of_a_route_is_a_307_to_it_as_fastapi_answers() {
+    let app = spawn_app().await;
+    for (method, path, location) in [
+        (Method::GET, "/api/users/me/", "/api/users/me"),
+        (Method::POST, "/api/auth/register/", "/api/auth/register"),
+        (Method::GET, "/api/contacts/1/", "/api/contacts/1"),
+        (Method::GET, "/api/contacts/birthdays/?days=3", "/api/contacts/birthdays?days=3"),
+        (Method::GET, "/healthz/", "/healthz"),
+    ] {
+        let response = app.request(method, path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT, "{path}");
+        assert_eq!(response.headers()["location"], location, "{path}");
+    }
+    // Nothing to redirect to, or a path that would leave the host: still 404.
+    for path in ["/nope/", "/api/auth/nope/", "//example.com/"] {
+        assert_eq!(expect(app.get(path, None).await, StatusCode::NOT_FOUND).await, json!({"detail": "Not Found"}));
+    }
+}
+
+#[tokio::test]
 async fn wrong_methods_are_405_with_a_detail() {
     let app = spawn_app().await;
     for (method, path) in
