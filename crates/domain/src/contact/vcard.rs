@@ -102,15 +102,35 @@ impl Version {
     }
 }
 
-/// An import file's text. vCard folds lines at 75 octets, and some writers fold inside a
-/// multi-byte character: a file that is not UTF-8 as sent is unfolded first (a fold is a line
-/// break and one space or tab), which mends those characters, and only what is still not UTF-8
-/// is replaced (U+FFFD). A file that is UTF-8 is kept exactly as sent.
-pub fn file_text(bytes: Vec<u8>) -> String {
+/// An import file's text. A byte-order mark is dropped, and one of UTF-16 (some Windows
+/// exporters write it) decodes the file. vCard folds lines at 75 octets, and some writers fold
+/// inside a multi-byte character: a file that is not UTF-8 as sent is unfolded first (a fold is
+/// a line break and one space or tab), which mends those characters, and a line still not UTF-8
+/// is read as Windows-1252, the 8-bit text of older exporters that name no charset (Latin-1's
+/// letters included). A file that is UTF-8 is kept exactly as sent.
+pub fn file_text(mut bytes: Vec<u8>) -> String {
+    if let Some((encoding, mark)) = encoding_rs::Encoding::for_bom(&bytes) {
+        if encoding != encoding_rs::UTF_8 {
+            return encoding.decode_without_bom_handling(&bytes[mark..]).0.into_owned();
+        }
+        bytes.drain(..mark);
+    }
     String::from_utf8(bytes).unwrap_or_else(|sent| {
         let unfolded = unfold_bytes(sent.as_bytes());
-        String::from_utf8(unfolded).unwrap_or_else(|still| String::from_utf8_lossy(still.as_bytes()).into_owned())
+        String::from_utf8(unfolded).unwrap_or_else(|still| eight_bit_lines(still.as_bytes()))
     })
+}
+
+/// Each line as UTF-8 if it is, else as Windows-1252: so the UTF-8 lines of a file with a few
+/// 8-bit ones stay as they are.
+fn eight_bit_lines(bytes: &[u8]) -> String {
+    bytes
+        .split_inclusive(|&b| b == b'\n')
+        .map(|line| match std::str::from_utf8(line) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(line).0,
+        })
+        .collect()
 }
 
 /// `bytes` without their folds.

@@ -70,7 +70,22 @@ fn a_fold_inside_a_character_is_mended_and_utf8_is_kept_as_sent() {
     assert_eq!((view.first_name.as_str(), view.last_name.as_str()), ("Jürgen", "Müller"));
     let sent = format!("{APPLE}{V21_QP}");
     assert_eq!(file_text(sent.clone().into_bytes()), sent, "UTF-8 as sent, folds and all");
-    assert_eq!(file_text(b"N:\xff\r\n x".to_vec()), "N:\u{fffd}x", "what is still not UTF-8 is replaced");
+    assert_eq!(file_text(b"N:\xff\r\n x".to_vec()), "N:\u{ff}x", "what is still not UTF-8 is Windows-1252");
+}
+
+#[test]
+fn byte_order_marks_and_8_bit_lines_are_read_as_their_writers_meant() {
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jürgen Müller\r\nNOTE:5 €\r\nEND:VCARD\r\n";
+    let mut utf8 = b"\xef\xbb\xbf".to_vec();
+    utf8.extend_from_slice(card.as_bytes());
+    assert_eq!(file_text(utf8), card, "a UTF-8 mark is not text");
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(card.encode_utf16().flat_map(u16::to_le_bytes));
+    assert_eq!(file_text(utf16), card, "UTF-16, little-endian");
+    // A UTF-8 card and a Windows-1252 one in one file: each line read in its own encoding.
+    let mut mixed = card.as_bytes().to_vec();
+    mixed.extend_from_slice(b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:J\xfcrgen M\xfcller\r\nNOTE:5 \x80\r\nEND:VCARD\r\n");
+    assert_eq!(file_text(mixed), format!("{card}{card}"));
 }
 
 #[test]
