@@ -32,6 +32,10 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
     for entry in &mut parsed.entries {
         params_for(entry, target);
         line_breaks_as_lf(entry);
+        if entry.name == VCardProperty::N && entry.values.len() < 5 {
+            // 3.0 and 4.0 give `N` all five parts; a 2.1 card may stop after the given name.
+            entry.values.resize(5, VCardValue::Text(String::new()));
+        }
         if target == VCardVersion::V4_0 {
             binary_as_data_uri(entry);
         } else {

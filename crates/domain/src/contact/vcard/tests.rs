@@ -275,6 +275,7 @@ fn a_2_1_card_reads_as_valid_3_0_and_4_0() {
                 EMAIL;INTERNET:ada@example.org\r\nNOTE;ENCODING=QUOTED-PRINTABLE:one=0D=0Atwo\r\n\
                 PHOTO;JPEG;ENCODING=BASE64:/9j/4AAQ\r\n\r\nEND:VCARD\r\n";
     let v4_lines = [
+        "N:Lovelace;Ada;;;",
         "TEL;TYPE=CELL;PREF=1:+44 20 7946 0958",
         "EMAIL;TYPE=INTERNET:ada@example.org",
         "NOTE:one\\ntwo",
@@ -282,6 +283,7 @@ fn a_2_1_card_reads_as_valid_3_0_and_4_0() {
     ];
     assert_renders_lines(card, Version::V4, &v4_lines);
     let v3_lines = [
+        "N:Lovelace;Ada;;;",
         "TEL;TYPE=CELL,pref:+44 20 7946 0958",
         "EMAIL;TYPE=INTERNET:ada@example.org",
         "NOTE:one\\ntwo",
