@@ -134,21 +134,30 @@ pub(crate) async fn export(
         .streaming(pages))
 }
 
-/// One contact as a vCard, with a strong `ETag` of exactly the bytes sent.
-#[utoipa::path(get, path = "/api/contacts/{contact_id}/vcard", tag = "contacts", params(("contact_id" = i64, Path), VersionParams), security(("bearer" = []), ("oauth2" = [])), responses((status = 200, description = "The contact's vCard", content_type = "text/vcard", body = String, headers(("ETag" = String, description = "Strong validator of the card's bytes"))), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 404, description = "No such contact (or another user's)", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
+/// One contact as a vCard, with a strong `ETag` of exactly the bytes sent; `304` when
+/// `If-None-Match` names it.
+#[utoipa::path(get, path = "/api/contacts/{contact_id}/vcard", tag = "contacts", params(("contact_id" = i64, Path), VersionParams), security(("bearer" = []), ("oauth2" = [])), responses((status = 200, description = "The contact's vCard", content_type = "text/vcard", body = String, headers(("ETag" = String, description = "Strong validator of the card's bytes"))), (status = 304, description = "Not modified: If-None-Match names the card's ETag", headers(("ETag" = String))), (status = 401, description = "Missing, invalid or expired access token", body = ErrorBody), (status = 404, description = "No such contact (or another user's)", body = ErrorBody), (status = 422, description = "Invalid input", body = ValidationErrorBody)))]
 pub(crate) async fn card(
     state: web::Data<AppState>,
     user: CurrentUser,
+    req: HttpRequest,
     id: web::Path<i64>,
     params: ValidQuery<VersionParams>,
 ) -> Handled {
     let version = params.version()?;
     let stored = state.contacts.card(user.0.id, ContactId(*id)).await?;
     let text = stored.render(version);
-    Ok(HttpResponse::Ok()
-        .content_type(VCARD_TYPE)
-        .insert_header((header::ETAG, format!("\"{}\"", vcard::etag(&text))))
-        .body(text))
+    let etag = header::EntityTag::new_strong(vcard::etag(&text));
+    // A client that holds this card already (RFC 9110, 13.1.2: weak comparison) gets `304`.
+    let held = match <header::IfNoneMatch as header::Header>::parse(&req) {
+        Ok(header::IfNoneMatch::Any) => true,
+        Ok(header::IfNoneMatch::Items(tags)) => tags.iter().any(|tag| tag.weak_eq(&etag)),
+        Err(_) => false,
+    };
+    if held {
+        return Ok(HttpResponse::NotModified().insert_header(header::ETag(etag)).finish());
+    }
+    Ok(HttpResponse::Ok().content_type(VCARD_TYPE).insert_header(header::ETag(etag)).body(text))
 }
 
 /// Imports a vCard file (`text/vcard`, `text/x-vcard`, or the multipart field `file`): each

@@ -61,6 +61,15 @@ async fn an_imported_card_shows_in_rest_and_a_rest_edit_keeps_its_other_properti
     assert!(text.contains("N:Appleseed;John;;;\r\n") && text.contains("FN:John Appleseed\r\n"), "{text}");
     let again = app.get(&format!("/api/contacts/{id}/vcard?version=3.0"), Some(&ada.token)).await;
     assert_eq!(again.headers()["etag"].to_str().unwrap(), etag, "the ETag is stable");
+    // A client holding it already is told so (a weak tag compares too); another tag gets the card.
+    let conditional = |tag: String| {
+        let path = format!("/api/contacts/{id}/vcard?version=3.0");
+        app.request(Method::GET, &path).bearer_auth(&ada.token).header("If-None-Match", tag).send()
+    };
+    let held = conditional(format!("\"other\", W/{etag}")).await.unwrap();
+    assert_eq!(held.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(held.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(conditional("\"other\"".to_owned()).await.unwrap().status(), StatusCode::OK);
 
     // Another user cannot read it.
     let eve = app.user("eve").await;
