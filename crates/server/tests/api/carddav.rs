@@ -70,9 +70,7 @@ async fn the_account_password_is_refused_with_a_basic_challenge() {
 
 #[tokio::test]
 async fn rest_and_carddav_share_cards_etags_and_the_change_log() {
-    let app = spawn_app().await;
-    let ada = app.user("ada").await;
-    let secret = app_password(&app, &ada).await;
+    let (app, ada, secret) = app_with_dav_user("ada").await;
     let book = "/dav/addressbooks/ada/contacts/";
 
     let first = dav(&app, "REPORT", book, "ada", &secret).body(SYNC.replace("TOKEN", "")).send().await.unwrap();
@@ -199,9 +197,7 @@ async fn sync_from(app: &TestApp, book: &str, secret: &str, token: &str) -> (Sta
 
 #[tokio::test]
 async fn a_token_older_than_the_purged_tombstones_answers_valid_sync_token() {
-    let app = spawn_app().await;
-    let ada = app.user("ada").await;
-    let secret = app_password(&app, &ada).await;
+    let (app, ada, secret) = app_with_dav_user("ada").await;
     let book = "/dav/addressbooks/ada/contacts/";
     let kept = app.create_contact(&ada, &contact("Ada", "Lovelace", "ada@example.com")).await;
     let gone = app.create_contact(&ada, &contact("Grace", "Hopper", "grace@example.com")).await;
@@ -239,9 +235,7 @@ async fn a_token_older_than_the_purged_tombstones_answers_valid_sync_token() {
 
 #[tokio::test]
 async fn a_token_of_a_deleted_book_is_refused_by_the_book_made_again_under_its_name() {
-    let app = spawn_app().await;
-    let ada = app.user("ada").await;
-    let secret = app_password(&app, &ada).await;
+    let (app, _, secret) = app_with_dav_user("ada").await;
     let book = "/dav/addressbooks/ada/work/";
     let put = |name: &str, uid: &str| {
         dav(&app, "PUT", &format!("{book}{name}"), "ada", &secret)
@@ -279,9 +273,7 @@ async fn a_token_of_a_deleted_book_is_refused_by_the_book_made_again_under_its_n
 
 #[tokio::test]
 async fn a_card_is_served_in_the_version_asked_for_and_a_big_one_as_stored() {
-    let app = spawn_app().await;
-    let ada = app.user("ada").await;
-    let secret = app_password(&app, &ada).await;
+    let (app, _, secret) = app_with_dav_user("ada").await;
     let put = |href: &'static str, body: String| {
         dav(&app, "PUT", href, "ada", &secret).header("content-type", "text/vcard").body(body).send()
     };
@@ -336,9 +328,7 @@ async fn a_card_is_served_in_the_version_asked_for_and_a_big_one_as_stored() {
 /// one through a character reference either.
 #[tokio::test]
 async fn no_door_lets_in_a_character_xml_cannot_carry() {
-    let app = spawn_app().await;
-    let ada = app.user("ada").await;
-    let secret = app_password(&app, &ada).await;
+    let (app, ada, secret) = app_with_dav_user("ada").await;
     let card = |uid: &str, note: &str| {
         format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:Ada Lovelace\r\n{note}\r\nEND:VCARD\r\n")
     };
@@ -391,9 +381,7 @@ async fn no_door_lets_in_a_character_xml_cannot_carry() {
 /// `403` `DAV:valid-sync-token` on a book that is there.
 #[tokio::test]
 async fn a_sync_from_a_token_on_a_book_that_is_gone_is_404() {
-    let app = spawn_app().await;
-    let ada = app.user("ada").await;
-    let secret = app_password(&app, &ada).await;
+    let (app, _, secret) = app_with_dav_user("ada").await;
     let book = "/dav/addressbooks/ada/work/";
     assert_eq!(dav(&app, "MKCOL", book, "ada", &secret).send().await.unwrap().status(), StatusCode::CREATED);
     let (_, first) = sync_from(&app, book, &secret, "").await;
@@ -415,9 +403,7 @@ async fn a_sync_from_a_token_on_a_book_that_is_gone_is_404() {
 
 #[tokio::test]
 async fn an_initial_sync_with_a_limit_comes_in_pages_that_add_up_to_the_book() {
-    let app = spawn_app().await;
-    let ada = app.user("ada").await;
-    let secret = app_password(&app, &ada).await;
+    let (app, ada, secret) = app_with_dav_user("ada").await;
     let book = "/dav/addressbooks/ada/contacts/";
     let mut uids = Vec::new();
     for i in 0..5 {
@@ -479,9 +465,7 @@ async fn an_initial_sync_with_a_limit_comes_in_pages_that_add_up_to_the_book() {
 
 #[tokio::test]
 async fn a_card_put_without_a_uid_is_refused_as_invalid_address_data() {
-    let app = spawn_app().await;
-    let ada = app.user("ada").await;
-    let secret = app_password(&app, &ada).await;
+    let (app, _, secret) = app_with_dav_user("ada").await;
     let path = "/dav/addressbooks/ada/contacts/no-uid.vcf";
     let without = CARD.replace("UID:dav-uid-1\r\n", "");
     let put = dav(&app, "PUT", path, "ada", &secret).header("content-type", "text/vcard").body(without);
@@ -502,9 +486,7 @@ async fn a_card_put_without_a_uid_is_refused_as_invalid_address_data() {
 
 #[tokio::test]
 async fn a_sync_after_a_big_import_lists_every_card_of_it() {
-    let app = spawn_app().await;
-    let ada = app.user("ada").await;
-    let secret = app_password(&app, &ada).await;
+    let (app, ada, secret) = app_with_dav_user("ada").await;
     let book = "/dav/addressbooks/ada/contacts/";
     let (_, initial) = sync_from(&app, book, &secret, "").await;
     // More changes than one page of the log: read and written a page at a time.

@@ -210,6 +210,15 @@ pub async fn app_password(app: &TestApp, user: &TestUser) -> String {
     made["password"].as_str().unwrap().to_owned()
 }
 
+/// A fresh app with the confirmed user `name` and an app password of theirs: where most
+/// CardDAV tests start.
+pub async fn app_with_dav_user(name: &str) -> (TestApp, TestUser, String) {
+    let app = spawn_app().await;
+    let user = app.user(name).await;
+    let secret = app_password(&app, &user).await;
+    (app, user, secret)
+}
+
 /// A body sent without `Content-Length` (chunked transfer), `total` bytes: `head`, then `fill`
 /// bytes in chunks of 8 KiB made as they are sent, then `tail`. A server that stops reading
 /// early never gets the rest.
