@@ -146,8 +146,18 @@ pub(crate) async fn card(
 ) -> Handled {
     let version = params.version()?;
     let stored = state.contacts.card(user.0.id, ContactId(*id)).await?;
-    let text = stored.render(version);
-    let etag = header::EntityTag::new_strong(vcard::etag(&text));
+    // Rendering parses the card (up to 1 MiB) when it converts it or REST changed it, and the
+    // tag hashes it: work for the blocking pool, as every other card is rendered.
+    let (text, tag) = state
+        .card_work
+        .run(move || {
+            let text = stored.render(version);
+            let tag = vcard::etag(&text);
+            (text, tag)
+        })
+        .await
+        .map_err(contacts_domain::Error::unexpected)?;
+    let etag = header::EntityTag::new_strong(tag);
     // A client that holds this card already (RFC 9110, 13.1.2: weak comparison) gets `304`.
     let held = match <header::IfNoneMatch as header::Header>::parse(&req) {
         Ok(header::IfNoneMatch::Any) => true,
