@@ -208,10 +208,11 @@ impl WritePrecondition {
 pub struct PutOutcome {
     /// `true` when it created the card (`201`), `false` when it replaced one (`204`).
     pub created: bool,
-    /// The stored card's new ETag (unquoted). A card is stored byte for byte as sent (one the
-    /// backend would have to change, such as one without a UID, is refused), so the answer
-    /// carries it and the client knows it holds the stored version.
+    /// The stored card's new ETag (unquoted).
     pub etag: String,
+    /// Whether the stored bytes are exactly the bytes sent; only then may the response carry
+    /// the ETag (a client would otherwise believe it holds the stored version).
+    pub stored_as_sent: bool,
 }
 
 /// One entry of a book's change log since a sync token.

@@ -376,5 +376,8 @@ pub async fn put<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Resul
         Err(e) => return Err(e.into()),
     };
     let mut response = if outcome.created { HttpResponse::Created() } else { HttpResponse::NoContent() };
-    Ok(response.insert_header((header::ETAG, format!("\"{}\"", outcome.etag))).finish())
+    if outcome.stored_as_sent {
+        response.insert_header((header::ETAG, format!("\"{}\"", outcome.etag)));
+    }
+    Ok(response.finish())
 }

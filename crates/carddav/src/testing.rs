@@ -371,18 +371,21 @@ impl DavBackend for MemoryBackend {
         if !precondition.allows(current.map(|c| c.etag.as_str())) {
             return Err(BackendError::PreconditionFailed);
         }
-        let Some(uid) = uid_of(text).filter(|uid| !uid.is_empty()) else {
-            return Err(BackendError::InvalidCard("a card must have a UID".into()));
+        let (stored, stored_as_sent) = match uid_of(text) {
+            Some(uid) => {
+                let holder = b.cards.iter().find(|(name, c)| name.as_str() != card && uid_of(&c.text) == Some(uid));
+                if let Some((name, _)) = holder {
+                    return Err(BackendError::UidConflict { existing: Some(name.clone()) });
+                }
+                (text.to_owned(), true)
+            }
+            None => (text.replacen("END:VCARD", &format!("UID:generated-{seq}\r\nEND:VCARD"), 1), false),
         };
-        let holder = b.cards.iter().find(|(name, c)| name.as_str() != card && uid_of(&c.text) == Some(uid));
-        if let Some((name, _)) = holder {
-            return Err(BackendError::UidConflict { existing: Some(name.clone()) });
-        }
         let created = current.is_none();
         let etag = format!("e{seq}");
-        b.cards.insert(card.to_owned(), StoredCard { text: text.to_owned(), etag: etag.clone() });
+        b.cards.insert(card.to_owned(), StoredCard { text: stored, etag: etag.clone() });
         b.log.push((seq, card.to_owned(), false));
-        Ok(PutOutcome { created, etag })
+        Ok(PutOutcome { created, etag, stored_as_sent })
     }
 
     async fn delete_card(

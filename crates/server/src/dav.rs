@@ -319,7 +319,9 @@ impl DavBackend for DavStore {
             CardWrite::Refused => return Err(BackendError::PreconditionFailed),
             CardWrite::Missing => return Err(BackendError::NotFound),
         };
-        Ok(PutOutcome { created, etag: parsed.etag })
+        // Stored byte for byte: a card the server would have to change (one without a UID) is
+        // refused instead.
+        Ok(PutOutcome { created, etag: parsed.etag, stored_as_sent: true })
     }
 
     async fn delete_card(
