@@ -319,9 +319,7 @@ impl DavBackend for DavStore {
             CardWrite::Refused => return Err(BackendError::PreconditionFailed),
             CardWrite::Missing => return Err(BackendError::NotFound),
         };
-        // Stored byte for byte: a card the server would have to change (one without a UID) is
-        // refused instead.
-        Ok(PutOutcome { created, etag: parsed.etag, stored_as_sent: true })
+        Ok(PutOutcome { created, etag: parsed.etag, stored_as_sent: parsed.stored_as_sent })
     }
 
     async fn delete_card(

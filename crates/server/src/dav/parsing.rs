@@ -18,6 +18,8 @@ pub(crate) struct ParsedCard {
     pub(crate) record: CardRecord,
     /// The stored text's ETag (a digest of up to 1 MiB, so computed here too).
     pub(crate) etag: String,
+    /// Whether the stored text is exactly the body sent (no `UID` had to be added).
+    pub(crate) stored_as_sent: bool,
 }
 
 /// Card work of the CardDAV backend under the shared [`CardWork`] bound, its errors the
@@ -65,12 +67,8 @@ fn parse(body: &[u8]) -> Result<ParsedCard, BackendError> {
         CardError::TooLarge => BackendError::TooLarge,
         other => BackendError::InvalidCard(other.to_string()),
     })?;
-    // A card needs its UID (RFC 6352, 5.1), as a client that syncs it must know it by one; the
-    // import adds one to a card without, but a `PUT` is stored as sent, or not at all.
-    if record.card != text {
-        return Err(BackendError::InvalidCard("a card must have a UID (RFC 6352, 5.1)".to_owned()));
-    }
-    Ok(ParsedCard { etag: vcard::etag(&record.card), record })
+    let stored_as_sent = record.card == text;
+    Ok(ParsedCard { etag: vcard::etag(&record.card), record, stored_as_sent })
 }
 
 #[cfg(test)]
@@ -82,17 +80,18 @@ mod tests {
     #[tokio::test]
     async fn a_card_with_a_uid_is_stored_as_sent() {
         let parsed = CardParses::new(1).parse(CARD.as_bytes().to_vec()).await.unwrap();
+        assert!(parsed.stored_as_sent);
         assert_eq!(parsed.record.uid, "u1");
         assert_eq!(parsed.record.card, CARD);
         assert_eq!(parsed.etag, vcard::etag(CARD));
     }
 
     #[tokio::test]
-    async fn a_card_without_a_uid_is_refused() {
-        for body in [CARD.replace("UID:u1\r\n", ""), CARD.replace("UID:u1", "UID:")] {
-            let refused = CardParses::new(1).parse(body.into_bytes()).await;
-            assert!(matches!(&refused, Err(BackendError::InvalidCard(why)) if why.contains("UID")), "{refused:?}");
-        }
+    async fn a_card_without_a_uid_gets_one_and_is_not_stored_as_sent() {
+        let body = CARD.replace("UID:u1\r\n", "");
+        let parsed = CardParses::new(1).parse(body.into_bytes()).await.unwrap();
+        assert!(!parsed.stored_as_sent);
+        assert!(parsed.record.card.contains(&format!("UID:{}", parsed.record.uid)));
     }
 
     #[tokio::test]
@@ -120,7 +119,7 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let waiting = tokio::spawn({
             let parses = parses.clone();
-            async move { parses.parse(CARD.as_bytes().to_vec()).await.map(|p| p.record.card == CARD) }
+            async move { parses.parse(CARD.as_bytes().to_vec()).await.map(|p| p.stored_as_sent) }
         });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!waiting.is_finished(), "a parse waits while every permit is taken");

@@ -464,17 +464,22 @@ async fn an_initial_sync_with_a_limit_comes_in_pages_that_add_up_to_the_book() {
 }
 
 #[tokio::test]
-async fn a_card_put_without_a_uid_is_refused_as_invalid_address_data() {
-    let (app, _, secret) = app_with_dav_user("ada").await;
+async fn a_card_put_without_a_uid_is_stored_with_one_and_no_etag() {
+    // API.md: a card arriving through CardDAV is accepted with any parts missing; changed on
+    // the way in (a UID added), it is answered without an ETag, so the client reads it back.
+    let (app, ada, secret) = app_with_dav_user("ada").await;
     let path = "/dav/addressbooks/ada/contacts/no-uid.vcf";
     let without = CARD.replace("UID:dav-uid-1\r\n", "");
     let put = dav(&app, "PUT", path, "ada", &secret).header("content-type", "text/vcard").body(without);
-    let refused = put.send().await.unwrap();
-    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-    let body = text(refused).await;
-    assert!(body.contains("valid-address-data"), "{body}");
-    assert_eq!(dav(&app, "GET", path, "ada", &secret).send().await.unwrap().status(), StatusCode::NOT_FOUND);
-    // With its UID it is stored as sent, and its ETag comes with the answer.
+    let stored = put.send().await.unwrap();
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    assert!(stored.headers().get("etag").is_none(), "not stored byte for byte");
+    let read = text(dav(&app, "GET", path, "ada", &secret).send().await.unwrap()).await;
+    let uid = read.lines().find_map(|l| l.strip_prefix("UID:")).expect("a UID was given").to_owned();
+    let listed = expect(app.get("/api/contacts/", Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!(listed[0]["uid"], uid.as_str());
+    // With its UID a card is stored as sent, and its ETag comes with the answer.
+    let path = "/dav/addressbooks/ada/contacts/with-uid.vcf";
     let put = dav(&app, "PUT", path, "ada", &secret).header("content-type", "text/vcard").body(CARD);
     let stored = put.send().await.unwrap();
     assert_eq!(stored.status(), StatusCode::CREATED);
