@@ -12,6 +12,7 @@
 //! cards (never reused, never decreasing).
 
 use std::net::IpAddr;
+use std::time::SystemTime;
 
 use contacts_domain::user::UserId;
 
@@ -140,13 +141,25 @@ pub enum TextWanted {
     Version(VcardVersion),
 }
 
+/// What a listing says of a stored card besides its name and text: its live properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardMeta {
+    /// The stored card's ETag (unquoted).
+    pub etag: String,
+    /// Bytes of the text the ETag is of, the body of a `GET` that asks for no other version:
+    /// `getcontentlength`, which RFC 4918 requires of a resource whose `GET` sends a length.
+    pub length: u64,
+    /// When the card last changed, by any protocol: `getlastmodified`.
+    pub modified: SystemTime,
+}
+
 /// One card in a listing or a multiget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardEntry {
     /// Its path segment in the book.
     pub name: String,
-    /// The stored card's ETag (unquoted).
-    pub etag: String,
+    /// Its ETag, length and last change.
+    pub meta: CardMeta,
     /// Its text, when it was asked for.
     pub text: Option<String>,
 }
@@ -220,8 +233,9 @@ pub struct PutOutcome {
 pub struct Change {
     /// The card's path segment.
     pub name: String,
-    /// Its current ETag, or `None` when the latest change deleted it (a tombstone).
-    pub etag: Option<String>,
+    /// Its current ETag, length and last change, or `None` when the latest change deleted it
+    /// (a tombstone).
+    pub meta: Option<CardMeta>,
 }
 
 /// What changed in a book since a sync token, oldest change first, one entry per card (its

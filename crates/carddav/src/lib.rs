@@ -28,7 +28,7 @@ pub mod testing;
 pub mod xml;
 
 pub use backend::{
-    BackendError, BookInfo, BookLabel, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser,
+    BackendError, BookInfo, BookLabel, Card, CardEntry, CardMeta, Change, ChangeSet, ClientOrigin, DavBackend, DavUser,
     EtagMatch, PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 pub use error::DavError;

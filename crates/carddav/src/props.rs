@@ -1,6 +1,8 @@
 //! Live properties of each kind of resource, exactly those API.md lists; any other property a
 //! client asks for is answered in a `404` propstat, never as an error.
 
+use actix_web::http::header::HttpDate;
+
 use crate::backend::{BookInfo, CardEntry, DavUser, SyncToken};
 use crate::paths;
 use crate::xml::Name;
@@ -116,7 +118,13 @@ fn all_names(resource: Resource<'_>, with_max_size: bool) -> Vec<Name> {
                 names.push(Name::carddav("max-resource-size"));
             }
         }
-        Resource::Card(_) => names.extend([Name::dav("owner"), Name::dav("getetag"), Name::dav("getcontenttype")]),
+        Resource::Card(_) => names.extend([
+            Name::dav("owner"),
+            Name::dav("getetag"),
+            Name::dav("getcontenttype"),
+            Name::dav("getcontentlength"),
+            Name::dav("getlastmodified"),
+        ]),
     }
     names
 }
@@ -206,9 +214,14 @@ fn value(user: &DavUser, resource: Resource<'_>, name: &Name) -> Option<Node> {
             if name.is_dav("owner") {
                 href_prop(name.clone(), principal())
             } else if name.is_dav("getetag") {
-                Some(Node::text(name.clone(), format!("\"{}\"", card.etag)))
+                Some(Node::text(name.clone(), format!("\"{}\"", card.meta.etag)))
             } else if name.is_dav("getcontenttype") {
                 Some(Node::text(name.clone(), VCARD_TYPE))
+            } else if name.is_dav("getcontentlength") {
+                Some(Node::text(name.clone(), card.meta.length.to_string()))
+            } else if name.is_dav("getlastmodified") {
+                // RFC 4918 15.7: an RFC 1123 date, as HTTP's `Last-Modified`.
+                Some(Node::text(name.clone(), HttpDate::from(card.meta.modified).to_string()))
             } else if name.is_carddav("address-data") {
                 card.text.as_ref().map(|text| Node::text(name.clone(), text.as_str()))
             } else {

@@ -92,17 +92,17 @@ impl<B: DavBackend> SyncPages<B> {
         let texts = if self.text == TextWanted::No {
             Vec::new()
         } else {
-            let names: Vec<String> = page.changes.iter().filter(|c| c.etag.is_some()).map(|c| c.name.clone()).collect();
+            let names: Vec<String> = page.changes.iter().filter(|c| c.meta.is_some()).map(|c| c.name.clone()).collect();
             self.backend.get_cards(&self.user, &self.book, &names, self.text).await?
         };
         // By name: a page has up to 500 changes, too many to search a list for each.
         let texts: HashMap<&str, &CardEntry> = texts.iter().map(|entry| (entry.name.as_str(), entry)).collect();
         let mut out = Vec::new();
         for change in &page.changes {
-            let entry = match (&change.etag, self.text) {
+            let entry = match (&change.meta, self.text) {
                 (None, _) => None,
-                (Some(etag), TextWanted::No) => {
-                    Some(CardEntry { name: change.name.clone(), etag: etag.clone(), text: None })
+                (Some(meta), TextWanted::No) => {
+                    Some(CardEntry { name: change.name.clone(), meta: meta.clone(), text: None })
                 }
                 (Some(_), _) => texts.get(change.name.as_str()).map(|entry| (*entry).clone()),
             };

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use contacts_domain::user::UserId;
 
 use crate::backend::{
-    BackendError, BookInfo, BookLabel, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser,
+    BackendError, BookInfo, BookLabel, Card, CardEntry, CardMeta, Change, ChangeSet, ClientOrigin, DavBackend, DavUser,
     PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 
@@ -27,6 +28,13 @@ struct Account {
 struct StoredCard {
     text: String,
     etag: String,
+    modified: SystemTime,
+}
+
+impl StoredCard {
+    fn meta(&self) -> CardMeta {
+        CardMeta { etag: self.etag.clone(), length: self.text.len() as u64, modified: self.modified }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -157,7 +165,10 @@ impl MemoryBackend {
         let mut state = self.lock();
         let seq = state.next();
         let book = state.book(user, book).expect("book exists");
-        book.cards.insert(card.to_owned(), StoredCard { text: text.to_owned(), etag: format!("e{seq}") });
+        book.cards.insert(
+            card.to_owned(),
+            StoredCard { text: text.to_owned(), etag: format!("e{seq}"), modified: SystemTime::now() },
+        );
         book.log.push((seq, card.to_owned(), false));
     }
 }
@@ -308,7 +319,7 @@ impl DavBackend for MemoryBackend {
             .iter()
             .filter(|(name, _)| after.is_none_or(|a| name.as_str() > a))
             .take(limit)
-            .map(|(name, card)| CardEntry { name: name.clone(), etag: card.etag.clone(), text: text_for(card, text) })
+            .map(|(name, card)| CardEntry { name: name.clone(), meta: card.meta(), text: text_for(card, text) })
             .collect())
     }
 
@@ -324,7 +335,7 @@ impl DavBackend for MemoryBackend {
         Ok(names
             .iter()
             .filter_map(|n| {
-                book.cards.get(n).map(|c| CardEntry { name: n.clone(), etag: c.etag.clone(), text: text_for(c, text) })
+                book.cards.get(n).map(|c| CardEntry { name: n.clone(), meta: c.meta(), text: text_for(c, text) })
             })
             .collect())
     }
@@ -383,7 +394,7 @@ impl DavBackend for MemoryBackend {
         };
         let created = current.is_none();
         let etag = format!("e{seq}");
-        b.cards.insert(card.to_owned(), StoredCard { text: stored, etag: etag.clone() });
+        b.cards.insert(card.to_owned(), StoredCard { text: stored, etag: etag.clone(), modified: SystemTime::now() });
         b.log.push((seq, card.to_owned(), false));
         Ok(PutOutcome { created, etag, stored_as_sent })
     }
@@ -447,8 +458,8 @@ impl DavBackend for MemoryBackend {
             .into_iter()
             .filter(|(_, _, deleted)| !(initial && *deleted))
             .map(|(_, name, deleted)| {
-                let etag = if deleted { None } else { b.cards.get(&name).map(|c| c.etag.clone()) };
-                Change { name, etag }
+                let meta = if deleted { None } else { b.cards.get(&name).map(StoredCard::meta) };
+                Change { name, meta }
             })
             .collect();
         Ok(ChangeSet { changes, token: next, truncated, until: bound })

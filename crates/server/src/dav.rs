@@ -7,7 +7,7 @@ use actix_web::web;
 
 use contacts_cache::AnyCache;
 use contacts_carddav::{
-    BackendError, BookInfo, BookLabel, Card, CardEntry, Change, ChangeSet, ClientOrigin, DavBackend, DavUser,
+    BackendError, BookInfo, BookLabel, Card, CardEntry, CardMeta, Change, ChangeSet, ClientOrigin, DavBackend, DavUser,
     PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 use contacts_domain::addressbook::{
@@ -131,14 +131,22 @@ fn converts(text: TextWanted) -> bool {
     matches!(text, TextWanted::Version(_))
 }
 
+/// The card's live properties with its text in the stored version, which they describe.
+fn meta_and_text(stored: &StoredCard) -> (CardMeta, String) {
+    let text = card_text(stored);
+    let meta =
+        CardMeta { etag: vcard::etag(&text), length: text.len() as u64, modified: stored.contact.updated_at.into() };
+    (meta, text)
+}
+
 fn entry(card: NamedCard, wanted: TextWanted) -> CardEntry {
-    let etag = card_etag(&card.card);
+    let (meta, stored_text) = meta_and_text(&card.card);
     let text = match wanted {
         TextWanted::No => None,
-        TextWanted::AsStored => Some(card_text(&card.card)),
+        TextWanted::AsStored => Some(stored_text),
         TextWanted::Version(v) => Some(rendered(&card.card, v)),
     };
-    CardEntry { name: card.href, etag, text }
+    CardEntry { name: card.href, meta, text }
 }
 
 fn write_allows<'a>(precondition: &'a WritePrecondition) -> impl Fn(Option<&StoredCard>) -> bool + Sync + 'a {
@@ -279,11 +287,12 @@ impl DavBackend for DavStore {
         // sync report, which clients keep and send back in `If-Match` (DAVx5 keeps the tag of
         // a GET that asked for 4.0; a tag of its own there made every later edit a `412`).
         let text_and_tag = move || {
+            let (meta, stored_text) = meta_and_text(&stored);
             let text = match version {
                 Some(v) => rendered(&stored, v),
-                None => card_text(&stored),
+                None => stored_text,
             };
-            (text, card_etag(&stored))
+            (text, meta.etag)
         };
         // Converting a card, rewriting what REST changed in it, or hashing a big one for its
         // ETag is CPU work on up to 1 MiB: it goes where PUT's parse goes, off the executor.
@@ -385,8 +394,11 @@ impl DavBackend for DavStore {
         let token = SyncToken { horizon: u64::try_from(horizon.max(next)).unwrap_or(0), ..sync_token(&info, next) };
         // The cards' ETags: hashes, and parses for cards REST changed.
         let heavy = for_the_pool(log.iter().filter_map(|c| c.card.as_ref()).map(|c| (c.card.len(), c.dirty)), false);
-        let changes =
-            move || log.into_iter().map(|c| Change { name: c.href, etag: c.card.as_ref().map(card_etag) }).collect();
+        let changes = move || {
+            log.into_iter()
+                .map(|c| Change { name: c.href, meta: c.card.as_ref().map(|c| meta_and_text(c).0) })
+                .collect()
+        };
         let changes = if heavy { self.parses.run(changes).await? } else { changes() };
         Ok(ChangeSet { changes, token, truncated, until: u64::try_from(bound).unwrap_or(0) })
     }

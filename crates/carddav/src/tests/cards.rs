@@ -35,6 +35,13 @@ async fn put_creates_then_replaces_and_get_reads_back_byte_for_byte() {
     // test `a_card_is_served_in_the_version_asked_for_and_a_big_one_as_stored` checks the wire).
     assert_eq!(head.text(), text);
 
+    // allprop names the length GET sends (RFC 4918 requires it then) and the card's last change.
+    let props = send(&app, request("PROPFIND", CARD).insert_header(("Depth", "0"))).await;
+    let props = &props.responses()[0];
+    assert_eq!(props.ok(&Name::dav("getcontentlength")).text, text.len().to_string());
+    let modified = &props.ok(&Name::dav("getlastmodified")).text;
+    assert!(modified.parse::<actix_web::http::header::HttpDate>().is_ok(), "an HTTP date: {modified}");
+
     let not_modified = send(&app, request("GET", CARD).insert_header(("If-None-Match", etag.as_str()))).await;
     assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
     assert_eq!(not_modified.header("vary"), Some("Accept"), "as the 200 it stands for");

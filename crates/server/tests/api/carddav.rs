@@ -151,6 +151,55 @@ async fn rest_and_carddav_share_cards_etags_and_the_change_log() {
     assert_eq!(future.status(), StatusCode::FORBIDDEN);
 }
 
+/// Asks for a card's length and last change along with its ETag.
+const CARD_PROPS: &str = r#"<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/>
+<d:getcontentlength/><d:getlastmodified/></d:prop></d:propfind>"#;
+
+#[tokio::test]
+async fn a_cards_listed_length_and_last_change_are_those_of_its_get() {
+    let (app, ada, secret) = app_with_dav_user("ada").await;
+    let book = "/dav/addressbooks/ada/contacts/";
+    let token = token_of(
+        &text(dav(&app, "REPORT", book, "ada", &secret).body(SYNC.replace("TOKEN", "")).send().await.unwrap()).await,
+    );
+    let made = app.create_contact(&ada, &contact("Ada", "Lovelace", "ada@example.com")).await;
+    // A REST edit leaves the card to be rewritten when read: its length is the rewritten text's.
+    let id = made["id"].as_i64().unwrap();
+    let patched = app
+        .send_json(Method::PATCH, &format!("/api/contacts/{id}"), Some(&ada.token), &json!({"first_name": "Augusta"}))
+        .await;
+    let patched = expect(patched, StatusCode::OK).await;
+    let href = format!("{book}{}.vcf", made["uid"].as_str().unwrap());
+
+    let got = dav(&app, "GET", &href, "ada", &secret).send().await.unwrap();
+    let etag = got.headers()["etag"].to_str().unwrap().to_owned();
+    let body = text(got).await;
+    assert!(body.contains("Augusta"), "{body}");
+    let updated = chrono::DateTime::parse_from_rfc3339(patched["updated_at"].as_str().unwrap()).unwrap();
+
+    let one = dav(&app, "PROPFIND", &href, "ada", &secret).header("depth", "0").body(CARD_PROPS).send().await.unwrap();
+    assert_eq!(one.status(), StatusCode::MULTI_STATUS);
+    let listing =
+        dav(&app, "PROPFIND", book, "ada", &secret).header("depth", "1").body(CARD_PROPS).send().await.unwrap();
+    let synced = dav(&app, "REPORT", book, "ada", &secret)
+        .body(
+            SYNC.replace("TOKEN", &token)
+                .replace("<d:getetag/>", "<d:getetag/><d:getcontentlength/><d:getlastmodified/>"),
+        )
+        .send()
+        .await
+        .unwrap();
+    for answer in [text(one).await, text(listing).await, text(synced).await] {
+        let card = &answer[answer.find(&href).unwrap_or_else(|| panic!("the card is listed: {answer}"))..];
+        assert_eq!(element_text(card, "getetag"), Some(etag.as_str()), "{answer}");
+        assert_eq!(element_text(card, "getcontentlength"), Some(body.len().to_string().as_str()), "{answer}");
+        let raw = element_text(card, "getlastmodified").expect("a last change");
+        assert!(raw.ends_with(" GMT"), "an RFC 1123 date: {raw}");
+        let modified = chrono::DateTime::parse_from_rfc2822(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+        assert_eq!(modified.timestamp(), updated.timestamp(), "the REST edit's time, to the second");
+    }
+}
+
 #[tokio::test]
 async fn another_users_paths_are_404_and_books_can_be_made_and_removed() {
     let app = spawn_app().await;

@@ -198,8 +198,14 @@ pub const SYNC: &str = r#"<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:"
 
 /// The `sync-token` of a sync-collection answer.
 pub fn token_of(body: &str) -> String {
-    let start = body.find("sync-token>").unwrap() + "sync-token>".len();
-    body[start..start + body[start..].find('<').unwrap()].to_owned()
+    element_text(body, "sync-token").expect("a sync token").to_owned()
+}
+
+/// The text of the first element of a DAV answer with this local name (any prefix), if any.
+pub fn element_text<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("{name}>");
+    let start = body.find(&open)? + open.len();
+    Some(&body[start..start + body[start..].find('<')?])
 }
 
 /// A new app password of `user` (its secret), made through REST as a phone's owner would.
