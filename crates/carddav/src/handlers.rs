@@ -147,15 +147,18 @@ fn text_wanted(props: &ReportProps) -> TextWanted {
     }
 }
 
-/// `REPORT`: addressbook-multiget, addressbook-query and sync-collection on a book.
+/// `REPORT`: addressbook-multiget, addressbook-query and sync-collection on a book, and
+/// addressbook-multiget on a card.
 pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
     let body = request::read_xml(ctx.req, payload).await?;
     let report = parse::report(&body)?;
-    let Target::Book(_, book_name) = &ctx.target else {
-        return match report {
-            Report::Empty => Ok(multi_status().body(write::multistatus(&[], None))),
-            _ => Err(DavError::UnsupportedReport),
-        };
+    let book_name = match (&ctx.target, &report) {
+        (Target::Book(_, book), _) => book,
+        // RFC 6352 8.7: a multiget may name one of the book's cards as its request URI; its
+        // hrefs still say which cards to read.
+        (Target::Card(_, book, _), Report::Multiget { .. }) => book,
+        (_, Report::Empty) => return Ok(multi_status().body(write::multistatus(&[], None))),
+        _ => return Err(DavError::UnsupportedReport),
     };
     match report {
         Report::SyncCollection { token: Some(token), props, limit } => {

@@ -55,6 +55,26 @@ async fn multiget_returns_asked_cards_and_404s_the_rest() {
 }
 
 #[actix_web::test]
+async fn multiget_on_a_card_reads_the_cards_it_names() {
+    let backend = backend();
+    backend.insert(&ada(), "contacts", "a.vcf", &vcard("a", "Ada"));
+    let app = service(backend.clone()).await;
+    let card = "/dav/addressbooks/ada/contacts/a.vcf";
+    let body = format!(
+        r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
+        <D:prop><D:getetag/><C:address-data/></D:prop><D:href>{card}</D:href></C:addressbook-multiget>"#
+    );
+    // RFC 6352 8.7: the request URI may be the card itself.
+    let answer = send(&app, request("REPORT", card).set_payload(body)).await;
+    assert_eq!(answer.status, StatusCode::MULTI_STATUS);
+    assert!(answer.response(card).ok(&Name::carddav("address-data")).text.contains("UID:a"));
+    // The other reports are of a book only.
+    let sync = send(&app, request("REPORT", card).set_payload(sync_body("", ""))).await;
+    assert_eq!(sync.status, StatusCode::FORBIDDEN);
+    assert_eq!(sync.condition(), Name::dav("supported-report"));
+}
+
+#[actix_web::test]
 async fn query_filters_cards_and_honours_the_limit() {
     let backend = backend();
     backend.insert(&ada(), "contacts", "1.vcf", &vcard("u1", "Ada Lovelace"));
