@@ -221,11 +221,10 @@ impl WritePrecondition {
 pub struct PutOutcome {
     /// `true` when it created the card (`201`), `false` when it replaced one (`204`).
     pub created: bool,
-    /// The stored card's new ETag (unquoted).
-    pub etag: String,
-    /// Whether the stored bytes are exactly the bytes sent; only then may the response carry
-    /// the ETag (a client would otherwise believe it holds the stored version).
-    pub stored_as_sent: bool,
+    /// The stored card's new ETag (unquoted), given only when the stored bytes are exactly the
+    /// bytes sent: only then may the response carry it (a client would otherwise believe it
+    /// holds the stored version).
+    pub etag: Option<String>,
 }
 
 /// One entry of a book's change log since a sync token.

@@ -379,8 +379,8 @@ pub async fn put<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Resul
         Err(e) => return Err(e.into()),
     };
     let mut response = if outcome.created { HttpResponse::Created() } else { HttpResponse::NoContent() };
-    if outcome.stored_as_sent {
-        response.insert_header((header::ETAG, format!("\"{}\"", outcome.etag)));
+    if let Some(etag) = outcome.etag {
+        response.insert_header((header::ETAG, format!("\"{etag}\"")));
     }
     Ok(response.finish())
 }

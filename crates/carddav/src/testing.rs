@@ -382,7 +382,12 @@ impl DavBackend for MemoryBackend {
         if !precondition.allows(current.map(|c| c.etag.as_str())) {
             return Err(BackendError::PreconditionFailed);
         }
+        // A card keeps its UID (RFC 6352's `no-uid-conflict`); one sent without takes it.
+        let kept_uid = current.and_then(|c| uid_of(&c.text)).map(str::to_owned);
         let (stored, stored_as_sent) = match uid_of(text) {
+            Some(uid) if kept_uid.as_deref().is_some_and(|kept| kept != uid) => {
+                return Err(BackendError::UidConflict { existing: Some(card.to_owned()) });
+            }
             Some(uid) => {
                 let holder = b.cards.iter().find(|(name, c)| name.as_str() != card && uid_of(&c.text) == Some(uid));
                 if let Some((name, _)) = holder {
@@ -390,13 +395,16 @@ impl DavBackend for MemoryBackend {
                 }
                 (text.to_owned(), true)
             }
-            None => (text.replacen("END:VCARD", &format!("UID:generated-{seq}\r\nEND:VCARD"), 1), false),
+            None => {
+                let uid = kept_uid.unwrap_or_else(|| format!("generated-{seq}"));
+                (text.replacen("END:VCARD", &format!("UID:{uid}\r\nEND:VCARD"), 1), false)
+            }
         };
         let created = current.is_none();
         let etag = format!("e{seq}");
         b.cards.insert(card.to_owned(), StoredCard { text: stored, etag: etag.clone(), modified: SystemTime::now() });
         b.log.push((seq, card.to_owned(), false));
-        Ok(PutOutcome { created, etag, stored_as_sent })
+        Ok(PutOutcome { created, etag: stored_as_sent.then_some(etag) })
     }
 
     async fn delete_card(

@@ -327,8 +327,10 @@ impl DavBackend for DavStore {
             CardWrite::Replaced => false,
             CardWrite::Refused => return Err(BackendError::PreconditionFailed),
             CardWrite::Missing => return Err(BackendError::NotFound),
+            // The card at this name has another UID: the answer names the card itself.
+            CardWrite::UidChanged => return Err(BackendError::UidConflict { existing: Some(card.to_owned()) }),
         };
-        Ok(PutOutcome { created, etag: parsed.etag, stored_as_sent: parsed.stored_as_sent })
+        Ok(PutOutcome { created, etag: parsed.stored_as_sent.then_some(parsed.etag) })
     }
 
     async fn delete_card(
@@ -342,7 +344,8 @@ impl DavBackend for DavStore {
         match self.books.delete_card(user.id, book, card, &allows).await? {
             CardWrite::Refused => Err(BackendError::PreconditionFailed),
             CardWrite::Missing => Err(BackendError::NotFound),
-            CardWrite::Created | CardWrite::Replaced => Ok(()),
+            // A delete answers `Created` for "deleted"; the others are a put's.
+            CardWrite::Created | CardWrite::Replaced | CardWrite::UidChanged => Ok(()),
         }
     }
 

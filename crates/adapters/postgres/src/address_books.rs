@@ -367,9 +367,12 @@ impl AddressBookStore for PgAddressBooks {
                 if !allow(current.as_ref().map(|(_, card)| card)) {
                     return Ok(CardWrite::Refused);
                 }
-                let row = card_insert(owner.0, book, href.to_owned(), record);
                 match current {
-                    Some((id, _)) => {
+                    Some((id, stored)) => {
+                        let Some(record) = record.replacing(&stored.contact.uid) else {
+                            return Ok(CardWrite::UidChanged);
+                        };
+                        let row = card_insert(owner.0, book, href.to_owned(), &record);
                         // REST's claim on the email, kept or dropped as an import does.
                         let claim = contacts::rest_email.eq(row.claim_kept());
                         diesel::update(contacts::table.find(id))
@@ -379,6 +382,7 @@ impl AddressBookStore for PgAddressBooks {
                         Ok(CardWrite::Replaced)
                     }
                     None => {
+                        let row = card_insert(owner.0, book, href.to_owned(), record);
                         diesel::insert_into(contacts::table).values(&row).execute(conn).await?;
                         Ok(CardWrite::Created)
                     }

@@ -104,6 +104,12 @@ async fn uid_conflicts_bad_cards_and_size_limits() {
     let root = conflict.xml();
     let condition = root.child(&Name::carddav("no-uid-conflict")).expect("no-uid-conflict");
     assert_eq!(condition.child(&Name::dav("href")).unwrap().text, "/dav/addressbooks/ada/contacts/a.vcf");
+    // Nor may a card be overwritten with one of another UID (RFC 6352 6.3.2.1).
+    let changed = send(&app, put("/dav/addressbooks/ada/contacts/a.vcf", vcard("other", "A"))).await;
+    assert_eq!(changed.status, StatusCode::CONFLICT);
+    let root = changed.xml();
+    let condition = root.child(&Name::carddav("no-uid-conflict")).expect("no-uid-conflict");
+    assert_eq!(condition.child(&Name::dav("href")).unwrap().text, "/dav/addressbooks/ada/contacts/a.vcf");
     // The same UID in another book is fine.
     send(&app, request("MKCOL", "/dav/addressbooks/ada/work/")).await;
     assert_eq!(

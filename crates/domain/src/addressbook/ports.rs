@@ -79,6 +79,9 @@ pub enum CardWrite {
     Refused,
     /// No such book (or card, for a delete).
     Missing,
+    /// The card at that name has another UID, which a write may not change (see
+    /// [`CardRecord::replacing`](crate::contact::CardRecord::replacing)); nothing changed.
+    UidChanged,
 }
 
 /// Predicate over a card's current state (`None`: no card of that name), checked by the store
@@ -125,7 +128,9 @@ pub trait AddressBookStore: Send + Sync + 'static {
     /// it is told, since the conflict itself names no card.
     async fn card_named_by_uid(&self, owner: UserId, book: &str, uid: &str) -> Result<Option<String>, Error>;
     /// Stores `record` (kept as `record.card`, not dirty) under `href` if `allow` accepts the
-    /// card's current state. A UID another card of the book has is [`Error::Conflict`].
+    /// card's current state. A UID another card of the book has is [`Error::Conflict`]; over a
+    /// card of another UID it is [`CardWrite::UidChanged`] (a card sent without one takes the
+    /// stored card's, see [`CardRecord::replacing`](crate::contact::CardRecord::replacing)).
     async fn put_card(
         &self,
         owner: UserId,

@@ -190,6 +190,30 @@ pub struct CardRecord {
     pub card: String,
     /// The mapped properties.
     pub view: super::vcard::CardView,
+    /// Whether `uid` was made for a card that came without one (its line added to `card`).
+    pub uid_added: bool,
+}
+
+impl CardRecord {
+    /// This card as it may replace a stored card whose UID is `stored_uid`. A card keeps its UID
+    /// for its life (RFC 6352's `no-uid-conflict` forbids overwriting a card with one of another
+    /// UID, and REST's `uid` is stable): a card that came without one takes the stored UID in
+    /// place of the one made for it; one whose own UID differs is refused (`None`).
+    pub fn replacing(&self, stored_uid: &str) -> Option<std::borrow::Cow<'_, CardRecord>> {
+        use std::borrow::Cow;
+        if self.uid == stored_uid {
+            return Some(Cow::Borrowed(self));
+        }
+        if !self.uid_added {
+            return None;
+        }
+        // The added line stands last, right before `END:VCARD` (see `vcard::record`).
+        let added = format!("UID:{}\r\n", self.uid);
+        let at = self.card.rfind(&added)?;
+        let card = format!("{}UID:{stored_uid}\r\n{}", &self.card[..at], &self.card[at + added.len()..]);
+        let view = super::vcard::CardView { uid: Some(stored_uid.to_owned()), ..self.view.clone() };
+        Some(Cow::Owned(CardRecord { uid: stored_uid.to_owned(), card, view, uid_added: true }))
+    }
 }
 
 /// What storing one imported card did.

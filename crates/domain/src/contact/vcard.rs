@@ -182,12 +182,12 @@ pub fn split_cards(input: &str) -> Option<Vec<&str>> {
 pub fn record(text: &str) -> Result<CardRecord, CardError> {
     let view = read(text, Arriving::Refused)?;
     if let Some(uid) = &view.uid {
-        return Ok(CardRecord { uid: uid.clone(), card: text.to_owned(), view });
+        return Ok(CardRecord { uid: uid.clone(), card: text.to_owned(), view, uid_added: false });
     }
     let uid = fresh_uid(text);
     let end = text.to_ascii_uppercase().rfind("END:VCARD").unwrap_or(text.len());
     let card = format!("{}UID:{uid}\r\n{}", &text[..end], &text[end..]);
-    Ok(CardRecord { uid: uid.clone(), card, view: CardView { uid: Some(uid), ..view } })
+    Ok(CardRecord { uid: uid.clone(), card, view: CardView { uid: Some(uid), ..view }, uid_added: true })
 }
 
 /// A new UID for a card that came without one, in the form of a random (version 4) UUID. A

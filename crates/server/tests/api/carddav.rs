@@ -539,6 +539,33 @@ async fn a_card_put_without_a_uid_is_stored_with_one_and_no_etag() {
 }
 
 #[tokio::test]
+async fn a_put_keeps_the_uid_of_the_card_under_its_name() {
+    // RFC 6352 6.3.2.1: no overwriting a card with one of another UID; REST's `uid` is stable.
+    let (app, ada, secret) = app_with_dav_user("ada").await;
+    let made = app.create_contact(&ada, &contact("Ada", "Lovelace", "ada@example.com")).await;
+    let uid = made["uid"].as_str().unwrap();
+    let href = format!("/dav/addressbooks/ada/contacts/{uid}.vcf");
+    let rest = format!("/api/contacts/{}", made["id"]);
+    let put = |body: String| dav(&app, "PUT", &href, "ada", &secret).header("content-type", "text/vcard").body(body);
+
+    let other = put(CARD.to_owned()).send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::CONFLICT);
+    let other = text(other).await;
+    assert!(other.contains("no-uid-conflict") && other.contains(&format!("<d:href>{href}</d:href>")), "{other}");
+    assert_eq!(expect(app.get(&rest, Some(&ada.token)).await, StatusCode::OK).await, made, "nothing changed");
+
+    // Sent without a UID, the card takes the one it has: the same contact, changed.
+    let without = put(CARD.replace("UID:dav-uid-1\r\n", "")).send().await.unwrap();
+    assert_eq!(without.status(), StatusCode::NO_CONTENT);
+    assert!(without.headers().get("etag").is_none(), "not stored byte for byte");
+    let changed = expect(app.get(&rest, Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!((changed["uid"].as_str(), changed["first_name"].as_str()), (Some(uid), Some("Grace")));
+    let read = text(dav(&app, "GET", &href, "ada", &secret).send().await.unwrap()).await;
+    assert_eq!(read.matches("UID:").count(), 1, "{read}");
+    assert!(read.contains(&format!("UID:{uid}\r\n")), "{read}");
+}
+
+#[tokio::test]
 async fn a_sync_after_a_big_import_lists_every_card_of_it() {
     let (app, ada, secret) = app_with_dav_user("ada").await;
     let book = "/dav/addressbooks/ada/contacts/";

@@ -294,6 +294,25 @@ async fn a_uid_is_unique_per_book_only() {
 }
 
 #[tokio::test]
+async fn a_card_keeps_its_uid_under_its_name() {
+    let f = fixture().await;
+    assert_eq!(f.put(f.ada, DEFAULT_BOOK, "a.vcf", "a").await, CardWrite::Created);
+    let before = f.store.card(f.ada, DEFAULT_BOOK, "a.vcf").await.unwrap().expect("the card");
+    // Another UID under the same name: refused, nothing written or logged.
+    assert_eq!(f.put(f.ada, DEFAULT_BOOK, "a.vcf", "b").await, CardWrite::UidChanged);
+    assert_eq!(f.store.card(f.ada, DEFAULT_BOOK, "a.vcf").await.unwrap().as_ref(), Some(&before));
+    assert_eq!(f.book(f.ada, DEFAULT_BOOK).await.sync_seq, 1, "a refused write logs nothing");
+    // A card sent without a UID takes the stored one, text and row alike.
+    let without = record("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ada King\r\nEND:VCARD\r\n").expect("a valid card");
+    let written = f.store.put_card(f.ada, DEFAULT_BOOK, "a.vcf", &without, &always).await.unwrap();
+    assert_eq!(written, CardWrite::Replaced);
+    let after = f.store.card(f.ada, DEFAULT_BOOK, "a.vcf").await.unwrap().expect("the card");
+    assert_eq!((after.contact.id, after.contact.uid.as_str()), (before.contact.id, "a"));
+    assert!(after.card.contains("\r\nUID:a\r\n") && !after.card.contains(&without.uid), "{}", after.card);
+    assert_eq!(f.store.card_named_by_uid(f.ada, DEFAULT_BOOK, "a").await.unwrap().as_deref(), Some("a.vcf"));
+}
+
+#[tokio::test]
 async fn two_creates_of_one_name_at_once_store_one_card() {
     let f = fixture().await;
     let only_new = |current: Option<&StoredCard>| current.is_none();

@@ -195,6 +195,21 @@ fn a_card_without_uid_gets_a_new_one_each_time() {
 }
 
 #[test]
+fn a_card_replacing_a_stored_one_keeps_its_uid() {
+    let own = record("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u1\r\nFN:Ada\r\nEND:VCARD\r\n").unwrap();
+    assert!(!own.uid_added);
+    assert_eq!(own.replacing("u1").as_deref(), Some(&own), "the same UID: as sent");
+    assert_eq!(own.replacing("u2"), None, "another UID: refused");
+    // A card without one takes the stored card's UID, in its text and in its view.
+    let without = record("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada\r\nEND:VCARD\r\n").unwrap();
+    assert!(without.uid_added);
+    let kept = without.replacing("u1").expect("takes the stored UID");
+    assert_eq!(kept.uid, "u1");
+    assert_eq!(kept.card, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada\r\nUID:u1\r\nEND:VCARD\r\n");
+    assert_eq!(read_card(&kept.card).unwrap(), kept.view);
+}
+
+#[test]
 fn a_4_0_birthday_written_with_dashes_is_read_as_a_date() {
     // RFC 6350 writes 4.0 dates without dashes, but many exporters keep 3.0's extended form;
     // read as text, such a birthday was lost to REST, birthday lists and reminders.
