@@ -15,7 +15,7 @@ use crate::request::{self, Depth};
 use crate::routes::allowed;
 use crate::sync;
 use crate::xml::Name;
-use crate::xml::parse::{self, PropUpdate, Propfind, Report, ReportProps};
+use crate::xml::parse::{self, PropUpdate, Propfind, Report};
 use crate::xml::write::{self, PropStat, Response};
 
 /// Everything a handler needs about the request it serves.
@@ -123,6 +123,7 @@ pub async fn propfind<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> 
                     props,
                     text: TextWanted::No,
                     send_text: false,
+                    parts: None,
                     filter: None,
                     head: Bytes::from(head),
                     sync_token: None,
@@ -137,14 +138,6 @@ pub async fn propfind<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> 
         }
     }
     Ok(multi_status().body(write::multistatus(&responses, None)))
-}
-
-/// The text a report reads for each card.
-fn text_wanted(props: &ReportProps) -> TextWanted {
-    match props.address_data {
-        None => TextWanted::No,
-        Some(data) => data.version.map_or(TextWanted::AsStored, TextWanted::Version),
-    }
 }
 
 /// `REPORT`: addressbook-multiget, addressbook-query and sync-collection on a book, and
@@ -167,22 +160,12 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
                 ctx.backend.book(&ctx.user, book_name).await?;
                 return Err(BackendError::InvalidSyncToken.into());
             };
-            return sync::answer(
-                ctx.backend,
-                ctx.user,
-                book_name,
-                Some(since),
-                text_wanted(&props),
-                props.names,
-                limit,
-            )
-            .await;
+            return sync::answer(ctx.backend, ctx.user, book_name, Some(since), props, limit).await;
         }
         // An initial sync the client limited: read from the log like any other, in pages the
         // client resumes with the token (RFC 6578 lets the server cut an answer shorter still).
         Report::SyncCollection { token: None, props, limit: Some(limit) } => {
-            return sync::answer(ctx.backend, ctx.user, book_name, None, text_wanted(&props), props.names, Some(limit))
-                .await;
+            return sync::answer(ctx.backend, ctx.user, book_name, None, props, Some(limit)).await;
         }
         _ => {}
     }
@@ -210,14 +193,15 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
                 backend: ctx.backend.clone(),
                 user: ctx.user.clone(),
                 book: book.name,
-                text: text_wanted(&props),
+                text: props.text_wanted(),
+                parts: props.parts(),
                 props: props.names,
                 pages,
             };
             Ok(multi_status().streaming(multiget.stream()))
         }
         Report::Query { props, filter, limit } => {
-            let text = match text_wanted(&props) {
+            let text = match props.text_wanted() {
                 TextWanted::No => TextWanted::AsStored,
                 wanted => wanted,
             };
@@ -226,6 +210,7 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
                 user: ctx.user.clone(),
                 book: book.name,
                 send_text: props.address_data.is_some(),
+                parts: props.parts(),
                 props: Some(props.names),
                 text,
                 filter: Some((filter, limit)),
@@ -243,7 +228,8 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
                 user: ctx.user.clone(),
                 book: book.name,
                 send_text: props.address_data.is_some(),
-                text: text_wanted(&props),
+                text: props.text_wanted(),
+                parts: props.parts(),
                 props: Some(props.names),
                 filter: None,
                 head: write::multistatus_start(),

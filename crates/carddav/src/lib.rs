@@ -18,6 +18,7 @@ mod error;
 mod filter;
 mod handlers;
 mod listing;
+mod parts;
 pub mod paths;
 mod props;
 mod request;

@@ -13,7 +13,7 @@ use crate::filter;
 use crate::paths;
 use crate::props::{self, Resource, Wanted};
 use crate::xml::Name;
-use crate::xml::parse::Filter;
+use crate::xml::parse::{CardPart, Filter};
 use crate::xml::write::{self, Response};
 
 /// Cards read from the backend at a time.
@@ -33,6 +33,8 @@ pub struct Listing<B> {
     pub text: TextWanted,
     /// Whether the text is sent (`address-data` asked for) or only used for filtering.
     pub send_text: bool,
+    /// The card properties sent when only some are asked for.
+    pub parts: Option<Vec<CardPart>>,
     /// The query's filter and limit, for addressbook-query.
     pub filter: Option<(Filter, Option<usize>)>,
     /// Bytes sent before the cards (the multistatus start, and the book's own response).
@@ -48,11 +50,26 @@ enum Phase {
     Done,
 }
 
-/// The answer for one card of a listing or a report.
-pub fn card_response(user: &DavUser, book_href: &str, entry: &CardEntry, props: Option<&[Name]>) -> Bytes {
+/// The answer for one card of a listing or a report; `parts`: only those properties of its
+/// text (an `address-data` with `prop` children).
+pub fn card_response(
+    user: &DavUser,
+    book_href: &str,
+    entry: &CardEntry,
+    props: Option<&[Name]>,
+    parts: Option<&[CardPart]>,
+) -> Bytes {
     let wanted = match props {
         Some(names) => Wanted::Props(names),
         None => Wanted::All,
+    };
+    let partial;
+    let entry = match (parts, &entry.text) {
+        (Some(parts), Some(text)) => {
+            partial = CardEntry { text: Some(crate::parts::select(text, parts)), ..entry.clone() };
+            &partial
+        }
+        _ => entry,
     };
     write::response(&Response::Props {
         href: paths::card_href(book_href, &entry.name),
@@ -110,6 +127,7 @@ impl<B: DavBackend> Listing<B> {
                             &book_href,
                             &entry,
                             listing.props.as_deref(),
+                            listing.parts.as_deref(),
                         ));
                     }
                     if truncated {
@@ -148,6 +166,8 @@ pub struct Multiget<B> {
     pub props: Vec<Name>,
     /// Which text to read with each card.
     pub text: TextWanted,
+    /// The card properties sent when only some are asked for.
+    pub parts: Option<Vec<CardPart>>,
     /// Pages of (href as sent back, card name in this book or `None` for hrefs outside it).
     pub pages: VecDeque<Vec<(String, Option<String>)>>,
 }
@@ -177,9 +197,13 @@ impl<B: DavBackend> Multiget<B> {
                 let mut out = Vec::new();
                 for (href, name) in &page {
                     match name.as_ref().and_then(|n| found.iter().find(|c| &c.name == n)) {
-                        Some(entry) => {
-                            out.extend_from_slice(&card_response(&this.user, &book_href, entry, Some(&this.props)))
-                        }
+                        Some(entry) => out.extend_from_slice(&card_response(
+                            &this.user,
+                            &book_href,
+                            entry,
+                            Some(&this.props),
+                            this.parts.as_deref(),
+                        )),
                         None => out
                             .extend_from_slice(&write::response(&Response::Status { href: href.clone(), status: 404 })),
                     }

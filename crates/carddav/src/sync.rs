@@ -19,6 +19,7 @@ use crate::listing::{PAGE, card_response, failed};
 use crate::paths;
 use crate::props;
 use crate::xml::Name;
+use crate::xml::parse::{CardPart, ReportProps};
 use crate::xml::write::{self, Response};
 
 /// What a sync reads and answers for each change.
@@ -29,6 +30,7 @@ struct SyncPages<B> {
     book_href: String,
     text: TextWanted,
     props: Vec<Name>,
+    parts: Option<Vec<CardPart>>,
 }
 
 /// The answer to a sync from `since` (`None`: from the book's start, which only a limited
@@ -40,12 +42,19 @@ pub async fn answer<B: DavBackend>(
     user: DavUser,
     book: &str,
     since: Option<SyncToken>,
-    text: TextWanted,
-    props: Vec<Name>,
+    props: ReportProps,
     limit: Option<usize>,
 ) -> Result<HttpResponse, DavError> {
     let book_href = paths::book_href(&user.username, book);
-    let pages = SyncPages { backend, user, book: book.to_owned(), book_href, text, props };
+    let pages = SyncPages {
+        backend,
+        user,
+        book: book.to_owned(),
+        book_href,
+        text: props.text_wanted(),
+        parts: props.parts(),
+        props: props.names,
+    };
     let first =
         pages.backend.changes_since(&pages.user, book, since, None, Some(limit.unwrap_or(PAGE).min(PAGE))).await?;
     let mut head = write::multistatus_start().to_vec();
@@ -107,7 +116,9 @@ impl<B: DavBackend> SyncPages<B> {
                 (Some(_), _) => texts.get(change.name.as_str()).map(|entry| (*entry).clone()),
             };
             let response = match entry {
-                Some(entry) => card_response(&self.user, &self.book_href, &entry, Some(&self.props)),
+                Some(entry) => {
+                    card_response(&self.user, &self.book_href, &entry, Some(&self.props), self.parts.as_deref())
+                }
                 None => write::response(&Response::Status {
                     href: paths::card_href(&self.book_href, &change.name),
                     status: 404,

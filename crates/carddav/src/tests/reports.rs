@@ -75,6 +75,34 @@ async fn multiget_on_a_card_reads_the_cards_it_names() {
 }
 
 #[actix_web::test]
+async fn address_data_with_props_sends_only_those_properties() {
+    let backend = backend();
+    backend.insert(&ada(), "contacts", "a.vcf", &vcard("a", "Ada"));
+    let app = service(backend.clone()).await;
+    let data = r#"<C:address-data><C:prop name="UID"/><C:prop name="FN"/></C:address-data>"#;
+    let multiget = format!(
+        r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
+        <D:prop><D:getetag/>{data}</D:prop><D:href>/dav/addressbooks/ada/contacts/a.vcf</D:href>
+        </C:addressbook-multiget>"#
+    );
+    // A query filters on the whole card (`N`), and sends only what was asked for.
+    let query = format!(
+        r#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
+        <D:prop>{data}</D:prop><C:filter><C:prop-filter name="N"/></C:filter></C:addressbook-query>"#
+    );
+    let sync = |limit| sync_body("", limit).replace("<d:getetag/>", &data.replace("C:", "card:"));
+    // A first sync is a listing; a limited one reads the change log.
+    let (sync, limited) = (sync(""), sync("<d:limit><d:nresults>5</d:nresults></d:limit>"));
+    for body in [multiget, query, sync, limited] {
+        let answer = send(&app, request("REPORT", BOOK).set_payload(body)).await;
+        assert_eq!(answer.status, StatusCode::MULTI_STATUS);
+        let response = answer.response("/dav/addressbooks/ada/contacts/a.vcf");
+        let card = &response.ok(&Name::carddav("address-data")).text;
+        assert_eq!(card.replace("\r\n", "\n"), "BEGIN:VCARD\nUID:a\nFN:Ada\nEND:VCARD\n");
+    }
+}
+
+#[actix_web::test]
 async fn query_filters_cards_and_honours_the_limit() {
     let backend = backend();
     backend.insert(&ada(), "contacts", "1.vcf", &vcard("u1", "Ada Lovelace"));

@@ -13,7 +13,7 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
 use super::Name;
-use crate::backend::VcardVersion;
+use crate::backend::{TextWanted, VcardVersion};
 
 /// Deepest element nesting accepted; WebDAV bodies are shallow.
 const MAX_DEPTH: usize = 64;
@@ -290,10 +290,47 @@ pub fn mkcol(body: &[u8]) -> Result<Mkcol, XmlError> {
 }
 
 /// The `address-data` a report asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressData {
     /// The version asked for; `None`: as stored.
     pub version: Option<VcardVersion>,
+    /// The card's properties asked for (`CARDDAV:prop` children); `None`: the whole card (no
+    /// `prop` child, or `CARDDAV:allprop`).
+    pub parts: Option<Vec<CardPart>>,
+}
+
+/// One vCard property an `address-data` asks for (RFC 6352, 10.4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardPart {
+    /// The group the name gives (`ITEM1` of `item1.EMAIL`), upper-cased: then only that group's
+    /// property is meant; without one, the property in any group or none.
+    pub group: Option<String>,
+    /// The property's name, upper-cased.
+    pub name: String,
+    /// `novalue="yes"`: the property's name and parameters without its value.
+    pub novalue: bool,
+}
+
+/// The `CARDDAV:prop` children of an `address-data` element, `None` when it asks for the whole
+/// card.
+fn card_parts(address_data: &Element) -> Option<Vec<CardPart>> {
+    if address_data.child(&Name::carddav("allprop")).is_some() {
+        return None;
+    }
+    let parts: Vec<CardPart> = address_data
+        .children
+        .iter()
+        .filter(|c| c.name.is_carddav("prop"))
+        .filter_map(|c| {
+            let full = c.attr("name")?.trim().to_ascii_uppercase();
+            let (group, name) = match full.rsplit_once('.') {
+                Some((group, name)) => (Some(group.to_owned()), name.to_owned()),
+                None => (None, full),
+            };
+            Some(CardPart { group, name, novalue: yes_no(c, "novalue") })
+        })
+        .collect();
+    (!parts.is_empty()).then_some(parts)
 }
 
 /// The properties a report asks for.
@@ -303,6 +340,22 @@ pub struct ReportProps {
     pub names: Vec<Name>,
     /// The `address-data` request, when there is one.
     pub address_data: Option<AddressData>,
+}
+
+impl ReportProps {
+    /// The text to read for each card: none without `address-data`, else in the version it
+    /// names (as stored without one).
+    pub fn text_wanted(&self) -> TextWanted {
+        match &self.address_data {
+            None => TextWanted::No,
+            Some(data) => data.version.map_or(TextWanted::AsStored, TextWanted::Version),
+        }
+    }
+
+    /// The card properties to send when `address-data` asks for only some.
+    pub fn parts(&self) -> Option<Vec<CardPart>> {
+        self.address_data.as_ref().and_then(|data| data.parts.clone())
+    }
 }
 
 /// How a `text-match` compares.
@@ -428,7 +481,7 @@ fn report_props(root: &Element) -> Result<ReportProps, XmlError> {
                     None => None,
                     Some(v) => Some(VcardVersion::parse(v).ok_or(XmlError::UnsupportedAddressData)?),
                 };
-                props.address_data = Some(AddressData { version });
+                props.address_data = Some(AddressData { version, parts: card_parts(p) });
             }
             props.names.push(p.name.clone());
         }

@@ -133,8 +133,30 @@ fn multiget_reads_hrefs_props_and_address_data_version() {
     </C:addressbook-multiget>"#;
     let Report::Multiget { props, hrefs } = report(body).unwrap() else { panic!("not a multiget") };
     assert_eq!(props.names, vec![Name::dav("getetag"), Name::carddav("address-data")]);
-    assert_eq!(props.address_data, Some(AddressData { version: Some(VcardVersion::V3) }));
+    assert_eq!(props.address_data, Some(AddressData { version: Some(VcardVersion::V3), parts: None }));
     assert_eq!(hrefs, vec!["/dav/addressbooks/ada/contacts/a.vcf", "/dav/addressbooks/ada/contacts/b%20c.vcf"]);
+
+    // RFC 6352 8.7.1: only some properties of each card.
+    let some = br#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
+        <D:prop><C:address-data><C:prop name="version"/><C:prop name="item1.EMAIL"/>
+        <C:prop name="PHOTO" novalue="yes"/><C:prop/></C:address-data></D:prop><D:href>/a</D:href>
+        </C:addressbook-multiget>"#;
+    let Report::Multiget { props, .. } = report(some).unwrap() else { panic!("not a multiget") };
+    let part = |group: Option<&str>, name: &str, novalue| CardPart {
+        group: group.map(str::to_owned),
+        name: name.to_owned(),
+        novalue,
+    };
+    let parts = props.address_data.and_then(|d| d.parts);
+    assert_eq!(
+        parts,
+        Some(vec![part(None, "VERSION", false), part(Some("ITEM1"), "EMAIL", false), part(None, "PHOTO", true)])
+    );
+    let all = br#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
+        <D:prop><C:address-data><C:allprop/><C:prop name="FN"/></C:address-data></D:prop><D:href>/a</D:href>
+        </C:addressbook-multiget>"#;
+    let Report::Multiget { props, .. } = report(all).unwrap() else { panic!("not a multiget") };
+    assert_eq!(props.address_data.unwrap().parts, None, "allprop: the whole card");
 
     let json = br#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
         <D:prop><C:address-data content-type="application/vcard+json"/></D:prop></C:addressbook-multiget>"#;
@@ -202,7 +224,7 @@ fn sync_collection_reads_token_level_props_and_limit() {
     let Report::SyncCollection { token, props, limit } = report(body).unwrap() else { panic!("not a sync") };
     assert_eq!(token.as_deref(), Some("http://contacts-api/ns/sync/4"));
     assert_eq!(limit, Some(10));
-    assert_eq!(props.address_data, Some(AddressData { version: None }));
+    assert_eq!(props.address_data, Some(AddressData { version: None, parts: None }));
 
     let initial = br#"<sync-collection xmlns="DAV:"><sync-token/><sync-level>1</sync-level>
         <prop><getetag/></prop></sync-collection>"#;
