@@ -4,6 +4,7 @@
 //! conversion, nothing kept. The backend hands over the cards; this decides which match, so the
 //! rule is the same whatever storage does.
 
+use crate::lines::{head_end, unfold};
 use crate::xml::parse::{Collation, Filter, MatchType, ParamFilter, PropFilter, TextMatch};
 
 /// One content line of a card.
@@ -15,18 +16,6 @@ struct Property {
     params: Vec<(String, Vec<String>)>,
     /// The value with `\n`, `\,`, `\;` and `\\` unescaped.
     value: String,
-}
-
-fn unfold(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for raw in text.split('\n') {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        match (line.strip_prefix([' ', '\t']), lines.last_mut()) {
-            (Some(rest), Some(last)) => last.push_str(rest),
-            _ => lines.push(line.to_owned()),
-        }
-    }
-    lines
 }
 
 /// Splits at `sep` outside double quotes.
@@ -64,14 +53,8 @@ fn unescape(value: &str) -> String {
 }
 
 fn parse_line(line: &str) -> Option<Property> {
-    let mut quoted = false;
-    let colon = line.char_indices().find(|&(_, c)| {
-        if c == '"' {
-            quoted = !quoted;
-        }
-        c == ':' && !quoted
-    })?;
-    let (head, value) = (&line[..colon.0], &line[colon.0 + 1..]);
+    let colon = head_end(line)?;
+    let (head, value) = (&line[..colon], &line[colon + 1..]);
     let mut parts = split_unquoted(head, ';').into_iter();
     let name = parts.next()?;
     let name = name.rsplit('.').next().unwrap_or(name).trim().to_ascii_uppercase();

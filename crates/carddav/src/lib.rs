@@ -17,6 +17,7 @@ pub mod backend;
 mod error;
 mod filter;
 mod handlers;
+mod lines;
 mod listing;
 mod parts;
 pub mod paths;

@@ -3,19 +3,8 @@
 //! photo. The card's own lines are copied (folding and case kept); `BEGIN` and `END` always
 //! stay, so the answer is still a vCard, even if it lacks what the client did not ask for.
 
+use crate::lines::head_end;
 use crate::xml::parse::CardPart;
-
-/// Where the name and parameters of an unfolded content line end: its first colon outside
-/// double quotes.
-fn head_end(line: &str) -> Option<usize> {
-    let mut quoted = false;
-    line.char_indices().find_map(|(i, c)| {
-        if c == '"' {
-            quoted = !quoted;
-        }
-        (c == ':' && !quoted).then_some(i)
-    })
-}
 
 /// The part of `parts` a content line whose head is `head` answers to, if any.
 fn wanted<'a>(head: &str, parts: &'a [CardPart]) -> Option<&'a CardPart> {
