@@ -173,7 +173,11 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
     match report {
         Report::Empty => Ok(multi_status().body(write::multistatus(&[], None))),
         Report::Unsupported(_) => Err(DavError::UnsupportedReport),
-        Report::Multiget { props, hrefs } => {
+        Report::Multiget { props, mut hrefs } => {
+            // RFC 6352 8.7: without hrefs, the scope is the request URI itself (a card's).
+            if let (true, Target::Card(..)) = (hrefs.is_empty(), &ctx.target) {
+                hrefs.push(ctx.target.href());
+            }
             let entries: Vec<(String, Option<String>)> = hrefs
                 .into_iter()
                 .map(|href| {

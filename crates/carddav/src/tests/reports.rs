@@ -68,6 +68,14 @@ async fn multiget_on_a_card_reads_the_cards_it_names() {
     let answer = send(&app, request("REPORT", card).set_payload(body)).await;
     assert_eq!(answer.status, StatusCode::MULTI_STATUS);
     assert!(answer.response(card).ok(&Name::carddav("address-data")).text.contains("UID:a"));
+    // Without hrefs, the card itself.
+    let bare = r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
+        <D:prop><D:getetag/></D:prop></C:addressbook-multiget>"#;
+    let answer = send(&app, request("REPORT", card).set_payload(bare)).await;
+    assert_eq!(answer.responses().len(), 1);
+    assert!(answer.response(card).ok(&Name::dav("getetag")).text.starts_with('"'));
+    let on_book = send(&app, request("REPORT", BOOK).set_payload(bare)).await;
+    assert!(on_book.responses().is_empty(), "a book is no card");
     // The other reports are of a book only.
     let sync = send(&app, request("REPORT", card).set_payload(sync_body("", ""))).await;
     assert_eq!(sync.status, StatusCode::FORBIDDEN);
