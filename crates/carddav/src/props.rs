@@ -89,33 +89,37 @@ fn resourcetype(kinds: Vec<Name>) -> Node {
     Node::parent(Name::dav("resourcetype"), kinds.into_iter().map(Node::empty).collect())
 }
 
-/// The names of every property a resource has, for `allprop` (`max-resource-size` is left out,
-/// as RFC 6352 suggests) and `propname`.
-fn all_names(resource: Resource<'_>, with_max_size: bool) -> Vec<Name> {
+/// The names of every property a resource has, for `propname`; for `allprop` (`all` false)
+/// without those their RFCs say `allprop` SHOULD NOT return (RFC 6352 6.2, 7.1.1 and 8.3.1;
+/// RFC 6578 4): clients ask for them by name.
+fn all_names(resource: Resource<'_>, all: bool) -> Vec<Name> {
     let mut names =
         vec![Name::dav("resourcetype"), Name::dav("current-user-principal"), Name::dav("current-user-privilege-set")];
     match resource {
         Resource::Root | Resource::Principals | Resource::Homes => {}
-        Resource::Principal => names.extend([
-            Name::dav("displayname"),
-            Name::dav("principal-URL"),
-            Name::carddav("addressbook-home-set"),
-            Name::dav("owner"),
-        ]),
+        Resource::Principal => {
+            names.extend([Name::dav("displayname"), Name::dav("principal-URL"), Name::dav("owner")]);
+            if all {
+                names.push(Name::carddav("addressbook-home-set"));
+            }
+        }
         Resource::Home => names.push(Name::dav("owner")),
         Resource::Book(_) => {
             names.extend([
                 Name::dav("displayname"),
-                Name::carddav("addressbook-description"),
                 Name::dav("owner"),
                 Name::calserver("getctag"),
                 Name::dav("getetag"),
-                Name::dav("sync-token"),
-                Name::carddav("supported-address-data"),
                 Name::dav("supported-report-set"),
             ]);
-            if with_max_size {
-                names.push(Name::carddav("max-resource-size"));
+            if all {
+                names.extend([
+                    Name::carddav("addressbook-description"),
+                    Name::dav("sync-token"),
+                    Name::carddav("supported-address-data"),
+                    Name::carddav("supported-collation-set"),
+                    Name::carddav("max-resource-size"),
+                ]);
             }
         }
         Resource::Card(_) => names.extend([
@@ -206,6 +210,13 @@ fn value(user: &DavUser, resource: Resource<'_>, name: &Name) -> Option<Node> {
                 Some(Node::parent(name.clone(), reports))
             } else if name.is_carddav("max-resource-size") {
                 Some(Node::text(name.clone(), MAX_CARD_BYTES.to_string()))
+            } else if name.is_carddav("supported-collation-set") {
+                // The collations `text-match` implements (RFC 6352 8.3: the first two required).
+                let collations = ["i;ascii-casemap", "i;unicode-casemap", "i;octet"]
+                    .into_iter()
+                    .map(|c| Node::text(Name::carddav("supported-collation"), c))
+                    .collect();
+                Some(Node::parent(name.clone(), collations))
             } else {
                 None
             }
@@ -284,6 +295,41 @@ mod tests {
         ] {
             assert_eq!(parse_sync_token(foreign), None, "{foreign}");
         }
+    }
+
+    #[test]
+    fn allprop_leaves_out_what_clients_ask_for_by_name_and_propname_lists_it() {
+        let user = DavUser { id: UserId(1), username: "ada".into() };
+        let book = BookInfo {
+            name: "contacts".into(),
+            displayname: None,
+            description: Some("work".into()),
+            sync_token: SyncToken::at(1, 3),
+            is_default: true,
+        };
+        let by_name = [
+            Name::carddav("addressbook-description"),
+            Name::dav("sync-token"),
+            Name::carddav("supported-address-data"),
+            Name::carddav("supported-collation-set"),
+            Name::carddav("max-resource-size"),
+        ];
+        let names = |resource, wanted| -> Vec<Name> {
+            propstats(&user, resource, wanted)[0].props.iter().map(|n| n.name.clone()).collect()
+        };
+        let all = names(Resource::Book(&book), Wanted::All);
+        assert!(all.contains(&Name::dav("getetag")), "{all:?}");
+        assert!(by_name.iter().all(|n| !all.contains(n)), "{all:?}");
+        let listed = names(Resource::Book(&book), Wanted::Names);
+        assert!(by_name.iter().all(|n| listed.contains(n)), "{listed:?}");
+        let home_set = Name::carddav("addressbook-home-set");
+        assert!(!names(Resource::Principal, Wanted::All).contains(&home_set));
+        assert!(names(Resource::Principal, Wanted::Names).contains(&home_set));
+
+        let asked = [Name::carddav("supported-collation-set")];
+        let set = &propstats(&user, Resource::Book(&book), Wanted::Props(&asked))[0].props[0];
+        let collations: Vec<&str> = set.children.iter().filter_map(|c| c.text.as_deref()).collect();
+        assert_eq!(collations, ["i;ascii-casemap", "i;unicode-casemap", "i;octet"]);
     }
 
     #[test]

@@ -210,8 +210,13 @@ async fn allprop_and_propname_list_what_a_book_has() {
     let describe = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop>
         <C:addressbook-description>Family</C:addressbook-description></D:prop></D:set></D:propertyupdate>"#;
     send(&app, request("PROPPATCH", "/dav/addressbooks/ada/contacts/").set_payload(describe)).await;
+    // Set, it is still left out of allprop (RFC 6352 6.2.1), and given when asked for.
     let all = send(&app, request("PROPFIND", "/dav/addressbooks/ada/contacts/")).await;
-    assert_eq!(all.response("/dav/addressbooks/ada/contacts/").ok(&description).text, "Family");
+    assert!(all.response("/dav/addressbooks/ada/contacts/").status_of(&description).is_none());
+    let asked = r#"<propfind xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><prop>
+        <C:addressbook-description/></prop></propfind>"#;
+    let asked = send(&app, request("PROPFIND", "/dav/addressbooks/ada/contacts/").set_payload(asked)).await;
+    assert_eq!(asked.response("/dav/addressbooks/ada/contacts/").ok(&description).text, "Family");
 
     let names = send(
         &app,
