@@ -15,14 +15,4 @@ pub fn unfold(text: &str) -> Vec<String> {
     lines
 }
 
-/// Where the name and parameters of an unfolded content line end: its first colon outside
-/// double quotes (a parameter value may hold one).
-pub fn head_end(line: &str) -> Option<usize> {
-    let mut quoted = false;
-    line.char_indices().find_map(|(i, c)| {
-        if c == '"' {
-            quoted = !quoted;
-        }
-        (c == ':' && !quoted).then_some(i)
-    })
-}
+pub use contacts_domain::contact::vcard::head_end;

@@ -79,6 +79,9 @@ pub enum CardError {
     /// Neither `N` nor `FN` gives a name.
     #[error("Card has no name (N or FN)")]
     NoName,
+    /// A version other than those a stored resource may have (see [`resource_version`]).
+    #[error("Card is not vCard 3.0 or 4.0")]
+    UnsupportedVersion,
 }
 
 /// A vCard version a card can be rendered in.
@@ -178,8 +181,13 @@ pub fn split_cards(input: &str) -> Option<Vec<&str>> {
 }
 
 /// Reads one card of an import (or a `PUT`) into what is stored: its text, with a `UID` line
-/// added when it had none, and its mapped properties.
+/// added when it had none, and its mapped properties. The card must end with its `END:VCARD`
+/// (a truncated card, or one with lines after its end, would be stored and served broken).
 pub fn record(text: &str) -> Result<CardRecord, CardError> {
+    let last = text.trim_end().rsplit('\n').next().unwrap_or_default().trim();
+    if !last.eq_ignore_ascii_case("END:VCARD") {
+        return Err(CardError::Invalid("the card does not end with END:VCARD".to_owned()));
+    }
     let view = read(text, Arriving::Refused)?;
     if let Some(uid) = &view.uid {
         return Ok(CardRecord { uid: uid.clone(), card: text.to_owned(), view, uid_added: false });
@@ -661,6 +669,51 @@ fn name_line(name: &str, want: &CardView, old: &str) -> String {
     parts.extend(rest);
     parts.resize(5.max(parts.len()), String::new());
     format!("N:{}", parts.join(";"))
+}
+
+/// The version of a card kept as a resource of its own (a CardDAV `PUT`), which must be one
+/// address books advertise, written as its RFC requires: a `VERSION` of `3.0` or `4.0`
+/// ([`CardError::UnsupportedVersion`] for another, as vCard 2.1), in 4.0 right after
+/// `BEGIN:VCARD` (RFC 6350 6.7.9) and every `PREF` an integer from 1 to 100 (RFC 6350 5.3).
+/// Imports take more (2.1, older writers' cards) and do not ask this.
+pub fn resource_version(card: &str) -> Result<Version, CardError> {
+    let lines = lines(card);
+    let invalid = |why: &str| Err(CardError::Invalid(why.to_owned()));
+    let Some(at) = lines.iter().position(|l| l.name == "VERSION") else { return invalid("the card has no VERSION") };
+    let version = match card_version(card) {
+        Some(VCardVersion::V3_0) => Version::V3,
+        Some(VCardVersion::V4_0) => Version::V4,
+        _ => return Err(CardError::UnsupportedVersion),
+    };
+    if version == Version::V4 {
+        let first = lines.iter().position(|l| !l.text.trim().is_empty());
+        if first.map(|begin| begin + 1) != Some(at) {
+            return invalid("VERSION must follow BEGIN:VCARD");
+        }
+        let prefs_in_range = lines.iter().all(|l| {
+            let head = &l.text[..head_end(l.text).unwrap_or(l.text.len())];
+            head.split(';').skip(1).filter_map(|p| p.split_once('=')).all(|(name, value)| {
+                let value = value.trim().trim_matches('"');
+                !name.trim().eq_ignore_ascii_case("PREF") || value.parse::<u8>().is_ok_and(|n| (1..=100).contains(&n))
+            })
+        });
+        if !prefs_in_range {
+            return invalid("PREF must be an integer from 1 to 100");
+        }
+    }
+    Ok(version)
+}
+
+/// Where a content line's name and parameters end: its first colon outside double quotes (a
+/// parameter value may hold one).
+pub fn head_end(line: &str) -> Option<usize> {
+    let mut quoted = false;
+    line.char_indices().find_map(|(i, c)| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        (c == ':' && !quoted).then_some(i)
+    })
 }
 
 fn card_version(card: &str) -> Option<VCardVersion> {

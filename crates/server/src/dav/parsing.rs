@@ -63,10 +63,14 @@ fn parse(body: &[u8]) -> Result<ParsedCard, BackendError> {
     if vcard::split_cards(text).is_some_and(|cards| cards.len() > 1) {
         return Err(BackendError::InvalidCard("one vCard a resource".to_owned()));
     }
-    let record = record(text).map_err(|e| match e {
+    // A resource is vCard 3.0 or 4.0, as `supported-address-data` says (RFC 6352 6.2.2).
+    let refused = |e: CardError| match e {
         CardError::TooLarge => BackendError::TooLarge,
+        CardError::UnsupportedVersion => BackendError::UnsupportedCard,
         other => BackendError::InvalidCard(other.to_string()),
-    })?;
+    };
+    vcard::resource_version(text).map_err(refused)?;
+    let record = record(text).map_err(refused)?;
     let stored_as_sent = record.card == text;
     Ok(ParsedCard { etag: vcard::etag(&record.card), record, stored_as_sent })
 }
@@ -101,6 +105,11 @@ mod tests {
         assert!(matches!(parses.parse(b"hello".to_vec()).await, Err(BackendError::InvalidCard(_))));
         let two = format!("{CARD}{}", CARD.replace("u1", "u2"));
         assert!(matches!(parses.parse(two.into_bytes()).await, Err(BackendError::InvalidCard(_))));
+        // vCard 2.1 is no version `supported-address-data` names; a card cut short is no card.
+        let v21 = CARD.replace("VERSION:4.0", "VERSION:2.1");
+        assert!(matches!(parses.parse(v21.into_bytes()).await, Err(BackendError::UnsupportedCard)));
+        let cut = CARD.replace("END:VCARD\r\n", "");
+        assert!(matches!(parses.parse(cut.into_bytes()).await, Err(BackendError::InvalidCard(_))));
         let nameless = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nEND:VCARD\r\n";
         assert!(matches!(parses.parse(nameless.as_bytes().to_vec()).await, Err(BackendError::InvalidCard(_))));
         let huge = format!("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:A\r\nNOTE:{}\r\nEND:VCARD\r\n", "x".repeat(1024 * 1024));

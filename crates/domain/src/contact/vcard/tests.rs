@@ -195,6 +195,35 @@ fn a_card_without_uid_gets_a_new_one_each_time() {
 }
 
 #[test]
+fn a_card_must_end_with_its_end_line() {
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada\r\nEND:VCARD\r\n";
+    assert!(record(card).is_ok());
+    assert!(record(&format!("{card}\r\n\r\n")).is_ok(), "blank lines after it are no content");
+    for broken in [card.replace("END:VCARD\r\n", ""), format!("{card}NOTE:after the end\r\n")] {
+        assert!(matches!(record(&broken), Err(CardError::Invalid(_))), "{broken}");
+    }
+}
+
+#[test]
+fn a_resource_is_3_0_or_4_0_written_as_its_rfc_asks() {
+    let v3 = "BEGIN:VCARD\r\nFN:Ada\r\nVERSION:3.0\r\nEND:VCARD\r\n";
+    assert_eq!(resource_version(v3), Ok(Version::V3), "3.0 puts VERSION anywhere");
+    let v4 = |extra: &str| format!("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ada\r\n{extra}END:VCARD\r\n");
+    assert_eq!(resource_version(&v4("")), Ok(Version::V4));
+    assert_eq!(resource_version(&v4("EMAIL;PREF=1:a@b.io\r\nTEL;TYPE=cell;PREF=100:1\r\n")), Ok(Version::V4));
+    assert_eq!(resource_version(&v4("X-A;X-B=\"PREF=0:\":x\r\n")), Ok(Version::V4), "inside a quoted value");
+    for bad in ["EMAIL;PREF=0:a@b.io\r\n", "EMAIL;PREF=101:a@b.io\r\n", "EMAIL;PREF=x:a@b.io\r\n"] {
+        assert!(matches!(resource_version(&v4(bad)), Err(CardError::Invalid(_))), "{bad}");
+    }
+    let late = "BEGIN:VCARD\r\nFN:Ada\r\nVERSION:4.0\r\nEND:VCARD\r\n";
+    assert!(matches!(resource_version(late), Err(CardError::Invalid(_))), "RFC 6350: VERSION follows BEGIN");
+    let none = "BEGIN:VCARD\r\nFN:Ada\r\nEND:VCARD\r\n";
+    assert!(matches!(resource_version(none), Err(CardError::Invalid(_))));
+    let v21 = "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Ada\r\nEND:VCARD\r\n";
+    assert_eq!(resource_version(v21), Err(CardError::UnsupportedVersion));
+}
+
+#[test]
 fn a_card_replacing_a_stored_one_keeps_its_uid() {
     let own = record("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u1\r\nFN:Ada\r\nEND:VCARD\r\n").unwrap();
     assert!(!own.uid_added);
