@@ -99,7 +99,7 @@ def change(base, login, password, token):
     assert status == 204, status
 
     status, _, body = dav.call("REPORT", book, SYNC.format(token=before), {"depth": "0", "content-type": "application/xml"})
-    hrefs = re.findall(r"<d:href>([^<]*)</d:href>", body)
+    hrefs = re.findall(r"<D:href>([^<]*)</D:href>", body)
     if status != 207 or hrefs != [card]:
         sys.exit(f"dav.py: a sync from {before} should list {card} alone, it answered {status}: {body[:2000]}")
     print(f"{before}\t{card}")
@@ -116,7 +116,7 @@ def timed(dav, pid, method, path, body, headers):
             while chunk := response.read(1 << 16):
                 size += len(chunk)
                 data = tail + chunk
-                count += data.count(b"<d:response>")
+                count += data.count(b"<D:response>")
                 tail = data[-11:]
         seconds = time.monotonic() - started
     return count, size, seconds, rss

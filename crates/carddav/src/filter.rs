@@ -12,6 +12,8 @@ use crate::xml::parse::{Collation, Filter, MatchType, ParamFilter, PropFilter, T
 struct Property {
     /// Upper-case name without its group (`EMAIL` for `item1.EMAIL`).
     name: String,
+    /// Its group, upper case (`ITEM1` for `item1.EMAIL`).
+    group: Option<String>,
     /// Parameters: upper-case name and values (a comma list split).
     params: Vec<(String, Vec<String>)>,
     /// The value with `\n`, `\,`, `\;` and `\\` unescaped.
@@ -57,7 +59,11 @@ fn parse_line(line: &str) -> Option<Property> {
     let (head, value) = (&line[..colon], &line[colon + 1..]);
     let mut parts = split_unquoted(head, ';').into_iter();
     let name = parts.next()?;
-    let name = name.rsplit('.').next().unwrap_or(name).trim().to_ascii_uppercase();
+    let name = name.trim().to_ascii_uppercase();
+    let (group, name) = match name.rsplit_once('.') {
+        Some((group, name)) => (Some(group.to_owned()), name.to_owned()),
+        None => (None, name),
+    };
     let params = parts
         .map(|p| match p.split_once('=') {
             Some((k, v)) => (
@@ -68,7 +74,7 @@ fn parse_line(line: &str) -> Option<Property> {
             None => ("TYPE".to_owned(), vec![p.trim().to_owned()]),
         })
         .collect();
-    Some(Property { name, params, value: unescape(value) })
+    Some(Property { name, group, params, value: unescape(value) })
 }
 
 fn properties(card: &str) -> Vec<Property> {
@@ -111,7 +117,10 @@ fn param_matches(filter: &ParamFilter, instances: &[&Property]) -> bool {
 }
 
 fn prop_matches(filter: &PropFilter, props: &[Property]) -> bool {
-    let instances: Vec<&Property> = props.iter().filter(|p| p.name == filter.name).collect();
+    let instances: Vec<&Property> = props
+        .iter()
+        .filter(|p| p.name == filter.name && filter.group.as_ref().is_none_or(|g| p.group.as_ref() == Some(g)))
+        .collect();
     if filter.is_not_defined {
         return instances.is_empty();
     }
@@ -215,5 +224,19 @@ mod tests {
         );
         assert!(matches(&n_allof, ADA) && !matches(&n_allof, BOB));
         assert!(matches(&filter(""), ADA));
+    }
+
+    #[test]
+    fn a_grouped_name_matches_only_that_group() {
+        // RFC 6352 10.5.1: `ITEM1.EMAIL` is that group's EMAIL; `EMAIL` is every group's.
+        let grouped = |name: &str, text: &str| {
+            filter(&format!(
+                r#"<C:filter><C:prop-filter name="{name}"><C:text-match>{text}</C:text-match></C:prop-filter></C:filter>"#
+            ))
+        };
+        assert!(matches(&grouped("item1.EMAIL", "@work"), ADA));
+        assert!(!matches(&grouped("ITEM1.EMAIL", "@home"), ADA), "the home address is in no group");
+        assert!(!matches(&grouped("item2.EMAIL", "@work"), ADA));
+        assert!(matches(&grouped("EMAIL", "@work"), ADA) && matches(&grouped("EMAIL", "@home"), ADA));
     }
 }

@@ -214,11 +214,11 @@ async fn a_listing_is_read_page_by_page_as_the_body_is_sent() {
         chunk.expect("a chunk").ok().expect("not an error")
     };
     let head = next().await;
-    assert!(String::from_utf8_lossy(&head).contains("/dav/addressbooks/ada/contacts/</d:href>"));
+    assert!(String::from_utf8_lossy(&head).contains("/dav/addressbooks/ada/contacts/</D:href>"));
     assert_eq!(backend.list_calls(), start, "nothing read before the first card is due");
     let first_page = next().await;
     assert_eq!(backend.list_calls(), start + 1);
-    assert_eq!(String::from_utf8_lossy(&first_page).matches("<d:response>").count(), 500);
+    assert_eq!(String::from_utf8_lossy(&first_page).matches("<D:response>").count(), 500);
     next().await;
     assert_eq!(backend.list_calls(), start + 2, "one page in memory at a time");
 }

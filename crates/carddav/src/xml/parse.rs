@@ -411,6 +411,9 @@ pub struct ParamFilter {
 pub struct PropFilter {
     /// The vCard property's name, upper case (`FN`, `EMAIL`…).
     pub name: String,
+    /// The group the filter's name gives (`ITEM1` of `item1.EMAIL`), upper case: then only
+    /// that group's property matches (RFC 6352 10.5.1); without one, any group or none.
+    pub group: Option<String>,
     /// `test="allof"` (else any of the conditions is enough).
     pub all_of: bool,
     /// `is-not-defined`: matches cards without the property.
@@ -527,12 +530,17 @@ fn text_match(element: &Element) -> Result<TextMatch, XmlError> {
 }
 
 fn prop_filter(element: &Element) -> Result<PropFilter, XmlError> {
-    let name = element.attr("name").unwrap_or_default().trim().to_ascii_uppercase();
+    let full = element.attr("name").unwrap_or_default().trim().to_ascii_uppercase();
+    let (group, name) = match full.rsplit_once('.') {
+        Some((group, name)) => (Some(group.to_owned()), name.to_owned()),
+        None => (None, full.clone()),
+    };
     if !FILTERABLE.contains(&name.as_str()) {
-        return Err(XmlError::UnsupportedFilter(name));
+        return Err(XmlError::UnsupportedFilter(full));
     }
     let mut filter = PropFilter {
         name,
+        group,
         all_of: all_of(element)?,
         is_not_defined: false,
         text_matches: Vec::new(),

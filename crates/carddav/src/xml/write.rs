@@ -1,8 +1,10 @@
 //! Answers: multistatus documents written with quick-xml's writer, in pieces, so a listing of
 //! 50,000 cards is sent response by response instead of being built in memory first.
 //!
-//! The root element declares the prefixes `d` (DAV:), `card` (CardDAV) and `cs`
-//! (CalendarServer); names in any other namespace declare it as their default namespace.
+//! The root element declares the prefixes `D` (DAV:), `C` (CardDAV) and `CS`
+//! (CalendarServer); names in any other namespace declare it as their default namespace. `D`
+//! and `C` are the prefixes of RFC 6352's examples: a client that re-reads a property's inner
+//! XML with only those declared (davlint's does) still finds its names.
 
 use std::borrow::Cow;
 
@@ -98,9 +100,9 @@ pub fn status_line(code: u16) -> String {
 
 fn prefix(ns: &str) -> Option<&'static str> {
     match ns {
-        DAV => Some("d"),
-        CARDDAV => Some("card"),
-        CALSERVER => Some("cs"),
+        DAV => Some("D"),
+        CARDDAV => Some("C"),
+        CALSERVER => Some("CS"),
         _ => None,
     }
 }
@@ -151,9 +153,9 @@ fn well_formed(text: &str) -> Cow<'_, str> {
 fn start_root(w: &mut W, tag: &str) -> std::io::Result<()> {
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
     let mut root = BytesStart::new(tag);
-    root.push_attribute(("xmlns:d", DAV));
-    root.push_attribute(("xmlns:card", CARDDAV));
-    root.push_attribute(("xmlns:cs", CALSERVER));
+    root.push_attribute(("xmlns:D", DAV));
+    root.push_attribute(("xmlns:C", CARDDAV));
+    root.push_attribute(("xmlns:CS", CALSERVER));
     w.write_event(Event::Start(root))
 }
 
@@ -166,7 +168,7 @@ fn finish(result: std::io::Result<()>, w: W) -> Bytes {
 /// The start of a multistatus document, up to its first response.
 pub fn multistatus_start() -> Bytes {
     let mut w = Writer::new(Vec::with_capacity(256));
-    let result = start_root(&mut w, "d:multistatus");
+    let result = start_root(&mut w, "D:multistatus");
     finish(result, w)
 }
 
@@ -178,15 +180,15 @@ pub fn response(response: &Response) -> Bytes {
 }
 
 fn write_response(w: &mut W, response: &Response) -> std::io::Result<()> {
-    w.write_event(Event::Start(BytesStart::new("d:response")))?;
+    w.write_event(Event::Start(BytesStart::new("D:response")))?;
     match response {
         Response::Props { href, propstats } => {
             write_node(w, &Node::href(href.as_str()))?;
             for propstat in propstats.iter().filter(|p| !p.props.is_empty()) {
-                w.write_event(Event::Start(BytesStart::new("d:propstat")))?;
+                w.write_event(Event::Start(BytesStart::new("D:propstat")))?;
                 write_node(w, &Node::parent(Name::dav("prop"), propstat.props.clone()))?;
                 write_node(w, &Node::text(Name::dav("status"), status_line(propstat.status)))?;
-                w.write_event(Event::End(BytesEnd::new("d:propstat")))?;
+                w.write_event(Event::End(BytesEnd::new("D:propstat")))?;
             }
         }
         Response::Status { href, status } => {
@@ -194,7 +196,7 @@ fn write_response(w: &mut W, response: &Response) -> std::io::Result<()> {
             write_node(w, &Node::text(Name::dav("status"), status_line(*status)))?;
         }
     }
-    w.write_event(Event::End(BytesEnd::new("d:response")))
+    w.write_event(Event::End(BytesEnd::new("D:response")))
 }
 
 /// The end of a multistatus document, with the sync token of a `sync-collection`.
@@ -204,7 +206,7 @@ pub fn multistatus_end(sync_token: Option<&str>) -> Bytes {
         if let Some(token) = sync_token {
             write_node(&mut w, &Node::text(Name::dav("sync-token"), token))?;
         }
-        w.write_event(Event::End(BytesEnd::new("d:multistatus")))
+        w.write_event(Event::End(BytesEnd::new("D:multistatus")))
     })();
     finish(result, w)
 }
@@ -223,9 +225,9 @@ pub fn multistatus(responses: &[Response], sync_token: Option<&str>) -> Bytes {
 pub fn error(condition: &Node) -> Bytes {
     let mut w = Writer::new(Vec::with_capacity(256));
     let result = (|| {
-        start_root(&mut w, "d:error")?;
+        start_root(&mut w, "D:error")?;
         write_node(&mut w, condition)?;
-        w.write_event(Event::End(BytesEnd::new("d:error")))
+        w.write_event(Event::End(BytesEnd::new("D:error")))
     })();
     finish(result, w)
 }

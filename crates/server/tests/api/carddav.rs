@@ -132,7 +132,7 @@ async fn rest_and_carddav_share_cards_etags_and_the_change_log() {
         .unwrap();
     assert_eq!(clash.status(), StatusCode::CONFLICT, "same UID in the book");
     let clash = text(clash).await;
-    let named = format!("<d:href>{book}grace.vcf</d:href>");
+    let named = format!("<D:href>{book}grace.vcf</D:href>");
     assert!(clash.contains("no-uid-conflict") && clash.contains(&named), "names the card with the UID: {clash}");
     let list = expect(app.get("/api/contacts/?limit=100", Some(&ada.token)).await, StatusCode::OK).await;
     assert!(list.as_array().unwrap().iter().any(|c| c["email"] == "grace@example.com"));
@@ -145,7 +145,7 @@ async fn rest_and_carddav_share_cards_etags_and_the_change_log() {
     let sync = dav(&app, "REPORT", book, "ada", &secret).body(SYNC.replace("TOKEN", &token2)).send().await.unwrap();
     let sync = text(sync).await;
     let gone = &sync[sync.find(&href).expect("deleted card listed")..];
-    assert!(gone[..gone.find("</d:response>").unwrap_or(gone.len())].contains("404"), "{sync}");
+    assert!(gone[..gone.find("</D:response>").unwrap_or(gone.len())].contains("404"), "{sync}");
 
     let future = dav(&app, "REPORT", book, "ada", &secret).body(SYNC.replace("TOKEN", "999999")).send().await.unwrap();
     assert_eq!(future.status(), StatusCode::FORBIDDEN);
@@ -551,7 +551,7 @@ async fn a_put_keeps_the_uid_of_the_card_under_its_name() {
     let other = put(CARD.to_owned()).send().await.unwrap();
     assert_eq!(other.status(), StatusCode::CONFLICT);
     let other = text(other).await;
-    assert!(other.contains("no-uid-conflict") && other.contains(&format!("<d:href>{href}</d:href>")), "{other}");
+    assert!(other.contains("no-uid-conflict") && other.contains(&format!("<D:href>{href}</D:href>")), "{other}");
     assert_eq!(expect(app.get(&rest, Some(&ada.token)).await, StatusCode::OK).await, made, "nothing changed");
 
     // Sent without a UID, the card takes the one it has: the same contact, changed.
