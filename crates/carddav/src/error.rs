@@ -39,6 +39,13 @@ pub enum DavError {
     /// `DAV:valid-resourcetype`).
     #[error("invalid resource type")]
     InvalidResourceType,
+    /// A `MKCOL` whose parent collection does not exist (`409`, RFC 4918 9.3.1).
+    #[error("missing parent collection")]
+    MissingParent,
+    /// A `MKCOL` inside an address book, which holds only cards (`403`
+    /// `CARDDAV:addressbook-collection-location-ok`, RFC 6352 5.2).
+    #[error("not a place for an address book")]
+    NotABookLocation,
     /// A request this resource cannot take, with what to say (`400`).
     #[error("bad request: {0}")]
     BadRequest(&'static str),
@@ -100,6 +107,7 @@ impl DavError {
             Self::NotVcard => condition(Name::carddav("supported-address-data")),
             Self::DepthInfinity => condition(Name::dav("propfind-finite-depth")),
             Self::InvalidResourceType => condition(Name::dav("valid-resourcetype")),
+            Self::NotABookLocation => condition(Name::carddav("addressbook-collection-location-ok")),
             Self::UnsupportedReport => condition(Name::dav("supported-report")),
             _ => None,
         }
@@ -133,7 +141,8 @@ impl ResponseError for DavError {
             Self::UidConflict(_) => StatusCode::CONFLICT,
             Self::XmlTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotVcard | Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::InvalidResourceType => StatusCode::FORBIDDEN,
+            Self::InvalidResourceType | Self::NotABookLocation => StatusCode::FORBIDDEN,
+            Self::MissingParent => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::DepthInfinity | Self::UnsupportedReport => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,

@@ -205,6 +205,11 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
             Ok(multi_status().streaming(multiget.stream()))
         }
         Report::Query { props, filter, limit } => {
+            // RFC 6352 8.6: `Depth` sets the query's scope; at 0 it is the book itself, which
+            // is no card (without the header, the cards: clients that leave it out mean them).
+            if ctx.req.headers().get("depth").is_some_and(|d| d.as_bytes().trim_ascii() == b"0") {
+                return Ok(multi_status().body(write::multistatus(&[], None)));
+            }
             let text = match props.text_wanted() {
                 TextWanted::No => TextWanted::AsStored,
                 wanted => wanted,
@@ -310,13 +315,34 @@ pub async fn mkcol<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Res
     }
     let body = request::read_xml(ctx.req, payload).await?;
     let request = parse::mkcol(&body)?;
-    // Every collection under a home is an address book: a plain MKCOL makes one too.
-    let valid = request.resourcetype.iter().all(|t| t.is_dav("collection") || t.is_carddav("addressbook"));
+    // Every collection under a home is an address book: a plain MKCOL makes one too. An
+    // extended one names a collection (RFC 5689 3) and nothing but an address book.
+    let types = &request.resourcetype;
+    let valid = types.is_empty()
+        || (types.iter().any(|t| t.is_dav("collection"))
+            && types.iter().all(|t| t.is_dav("collection") || t.is_carddav("addressbook")));
     if !valid {
         return Err(DavError::InvalidResourceType);
     }
     ctx.backend.create_book(&ctx.user, book, request.displayname.as_deref(), request.description.as_deref()).await?;
     Ok(HttpResponse::Created().finish())
+}
+
+/// The answer to a `MKCOL` on a path that names no book: inside one of the caller's address
+/// books `403` (they hold only cards), under a collection that does not exist `409` (RFC 4918
+/// 9.3.1), anywhere else `404`.
+pub async fn mkcol_elsewhere<B: DavBackend>(req: &HttpRequest, backend: &B, user: &DavUser) -> DavError {
+    let path = req.uri().path().trim_end_matches('/');
+    let parent = path.rsplit_once('/').map_or("", |(parent, _)| parent);
+    match Target::parse(&format!("{parent}/")) {
+        Some(Target::Book(owner, book)) if owner == user.username => match backend.book(user, &book).await {
+            Ok(_) => DavError::NotABookLocation,
+            Err(BackendError::NotFound) => DavError::MissingParent,
+            Err(other) => other.into(),
+        },
+        None if path.starts_with(&paths::home_href(&user.username)) => DavError::MissingParent,
+        _ => DavError::NotFound,
+    }
 }
 
 /// `DELETE` of a book (not the default one) or of a card (`If-Match` honoured).
@@ -332,9 +358,15 @@ pub async fn delete<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavE
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET` / `HEAD` of a card, in the version `Accept` asks for, with the card's ETag.
+/// `GET` / `HEAD` of a card, in the version `Accept` asks for, with the card's ETag. Other
+/// resources have no body to get (`405`), and a book that does not exist is `404`.
 pub async fn get<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavError> {
-    let Target::Card(_, book, card) = &ctx.target else { return Err(not_allowed(&ctx)) };
+    let Target::Card(_, book, card) = &ctx.target else {
+        if let Target::Book(_, book) = &ctx.target {
+            ctx.backend.book(&ctx.user, book).await?;
+        }
+        return Err(not_allowed(&ctx));
+    };
     let version = request::accepted_version(ctx.req.headers());
     let found = ctx.backend.get_card(&ctx.user, book, card, version).await?;
     let etag = format!("\"{}\"", found.etag);

@@ -141,11 +141,12 @@ pub fn is_vcard_type(headers: &HeaderMap) -> bool {
     })
 }
 
-/// Whether a body is declared as XML (or not declared at all).
+/// Whether a body is declared as XML (or not declared at all): another type is `415` (RFC
+/// 4918 9.3, RFC 5689 3).
 pub fn is_xml_type(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return true };
     let media = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    matches!(media.as_str(), "application/xml" | "text/xml" | "text/plain" | "application/octet-stream" | "")
+    matches!(media.as_str(), "application/xml" | "text/xml" | "")
 }
 
 #[cfg(test)]

@@ -55,8 +55,31 @@ async fn extended_mkcol_makes_a_book_with_its_displayname_and_description() {
     )
     .await;
     assert_eq!(json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let elsewhere = send(&app, request("MKCOL", "/dav/addressbooks/ada/contacts/x/")).await;
-    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    // RFC 4918 9.3: a body of a type MKCOL does not take is 415, even one that reads as XML.
+    let plain_text = request("MKCOL", "/dav/addressbooks/ada/t/").insert_header(("Content-Type", "text/plain"));
+    assert_eq!(send(&app, plain_text.set_payload(calendar)).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // RFC 5689 3: an extended MKCOL's resourcetype names a collection.
+    let no_collection = r#"<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:set><D:prop>
+        <D:resourcetype><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>"#;
+    let refused = send(&app, request("MKCOL", "/dav/addressbooks/ada/n/").set_payload(no_collection)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.condition(), Name::dav("valid-resourcetype"));
+    // Inside an address book (which holds only cards) 403; under one that does not exist 409.
+    let inside = send(&app, request("MKCOL", "/dav/addressbooks/ada/contacts/x/")).await;
+    assert_eq!(inside.status, StatusCode::FORBIDDEN);
+    assert_eq!(inside.condition(), Name::carddav("addressbook-collection-location-ok"));
+    for orphan in ["/dav/addressbooks/ada/nope/x/", "/dav/addressbooks/ada/nope/x/y/"] {
+        assert_eq!(send(&app, request("MKCOL", orphan)).await.status, StatusCode::CONFLICT, "{orphan}");
+    }
+    for elsewhere in ["/dav/addressbooks/bob/contacts/x/", "/dav/principals/ada/x/", "/dav/x/y/"] {
+        assert_eq!(send(&app, request("MKCOL", elsewhere)).await.status, StatusCode::NOT_FOUND, "{elsewhere}");
+    }
+    // A book has no body to GET; one that does not exist is not there at all.
+    assert_eq!(
+        send(&app, request("GET", "/dav/addressbooks/ada/contacts/")).await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(send(&app, request("GET", "/dav/addressbooks/ada/gone/")).await.status, StatusCode::NOT_FOUND);
     let home_level = send(&app, request("MKCOL", "/dav/addressbooks/ada/")).await;
     assert_eq!(home_level.status, StatusCode::METHOD_NOT_ALLOWED);
 }

@@ -19,6 +19,7 @@ async fn well_known_redirects_to_the_dav_root() {
         .await;
         assert_eq!(answer.status, StatusCode::MOVED_PERMANENTLY);
         assert_eq!(answer.header("location"), Some("/dav/"));
+        assert_eq!(answer.header("cache-control"), Some("max-age=86400"), "RFC 6764 5");
     }
     // A client given only the server's address asks its root; only PROPFIND is CardDAV's there.
     let root = send(&app, test::TestRequest::default().method(Method::from_bytes(b"PROPFIND").unwrap()).uri("/")).await;

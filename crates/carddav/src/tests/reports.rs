@@ -130,6 +130,12 @@ async fn query_filters_cards_and_honours_the_limit() {
     let hrefs: Vec<String> = answer.responses().into_iter().map(|r| r.href).collect();
     assert_eq!(hrefs, vec!["/dav/addressbooks/ada/contacts/1.vcf", "/dav/addressbooks/ada/contacts/3.vcf"]);
     assert!(!answer.text().contains("address-data"), "not asked for");
+    let depth = |d| request("REPORT", BOOK).insert_header(("Depth", d)).set_payload(query(starts_ad, ""));
+    assert_eq!(send(&app, depth("1")).await.responses().len(), 2);
+    // RFC 6352 8.6: at depth 0 the scope is the book itself, which is no card.
+    let itself = send(&app, depth("0")).await;
+    assert_eq!(itself.status, StatusCode::MULTI_STATUS);
+    assert!(itself.responses().is_empty());
 
     let limited = send(
         &app,
