@@ -173,6 +173,15 @@ pub struct Card {
     /// multiget and sync report for it, which clients keep and send back in `If-Match`. The
     /// response varies by `Accept` and says so.
     pub etag: String,
+    /// When the card last changed: `Last-Modified`, and what `If-Modified-Since` is judged on.
+    pub modified: SystemTime,
+}
+
+/// Whether a resource last changed at `modified` is unchanged since `since`, to the second
+/// (HTTP dates have no finer precision; RFC 9110 13.1.3 and 13.1.4).
+pub fn unchanged_since(modified: SystemTime, since: SystemTime) -> bool {
+    let seconds = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    seconds(modified) <= seconds(since)
 }
 
 /// An ETag condition from `If-Match` or `If-None-Match`.
@@ -205,6 +214,9 @@ pub struct WritePrecondition {
     /// `If-None-Match`: the write goes ahead only if the card does not match (`*`: does not
     /// exist).
     pub if_none_match: Option<EtagMatch>,
+    /// `If-Unmodified-Since`: without `If-Match`, the write goes ahead only if an existing card
+    /// has not changed since (RFC 9110 13.1.4).
+    pub if_unmodified_since: Option<SystemTime>,
 }
 
 impl WritePrecondition {
@@ -213,6 +225,17 @@ impl WritePrecondition {
         let if_match = self.if_match.as_ref().is_none_or(|m| m.matches(current));
         let if_none_match = self.if_none_match.as_ref().is_none_or(|m| !m.matches(current));
         if_match && if_none_match
+    }
+
+    /// [`allows`](Self::allows), with `If-Unmodified-Since` judged too, given the card's current
+    /// ETag and last change (`None`: no such card, which has no date to judge).
+    pub fn allows_card(&self, current: Option<(&str, SystemTime)>) -> bool {
+        let unmodified = self.if_match.is_some()
+            || match (self.if_unmodified_since, current) {
+                (Some(since), Some((_, modified))) => unchanged_since(modified, since),
+                _ => true,
+            };
+        unmodified && self.allows(current.map(|(etag, _)| etag))
     }
 }
 
@@ -465,6 +488,20 @@ mod tests {
 
     fn tags(list: &[&str]) -> Option<EtagMatch> {
         Some(EtagMatch::Tags(list.iter().map(|t| (*t).to_owned()).collect()))
+    }
+
+    #[test]
+    fn if_unmodified_since_is_judged_to_the_second_and_only_without_if_match() {
+        use std::time::Duration;
+        let at = |secs: u64, nanos: u32| SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
+        let since = WritePrecondition { if_unmodified_since: Some(at(100, 0)), ..Default::default() };
+        assert!(since.allows_card(Some(("a", at(100, 999_999_999)))), "the same second");
+        assert!(since.allows_card(Some(("a", at(99, 0)))));
+        assert!(!since.allows_card(Some(("a", at(101, 0)))), "changed after");
+        assert!(since.allows_card(None), "no card, no date to judge");
+        let with_match = WritePrecondition { if_match: tags(&["a"]), ..since.clone() };
+        assert!(with_match.allows_card(Some(("a", at(101, 0)))), "If-Match decides alone");
+        assert!(!with_match.allows_card(Some(("b", at(99, 0)))));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::backend::{BackendError, BookLabel, CardEntry, DavBackend, DavUser, TextWanted};
+use crate::backend::{BackendError, BookLabel, CardEntry, DavBackend, DavUser, TextWanted, unchanged_since};
 use crate::error::DavError;
 use crate::listing::{self, Listing, Multiget};
 use crate::paths::{self, Target};
@@ -370,16 +370,28 @@ pub async fn get<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavErro
     let version = request::accepted_version(ctx.req.headers());
     let found = ctx.backend.get_card(&ctx.user, book, card, version).await?;
     let etag = format!("\"{}\"", found.etag);
-    let precondition = request::precondition(ctx.req.headers());
-    if precondition.if_none_match.is_some_and(|m| m.matches(Some(&found.etag))) {
+    let last_modified = header::HttpDate::from(found.modified);
+    let headers = ctx.req.headers();
+    // RFC 9110 13.2.2: `If-None-Match` when sent, else `If-Modified-Since`.
+    let not_modified = match request::precondition(headers).if_none_match {
+        Some(condition) => condition.matches(Some(&found.etag)),
+        None => request::http_date(headers, header::IF_MODIFIED_SINCE)
+            .is_some_and(|since| unchanged_since(found.modified, since)),
+    };
+    if not_modified {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
+            .insert_header((header::LAST_MODIFIED, last_modified))
             .insert_header((header::VARY, "Accept"))
             .finish());
     }
     let mut response = HttpResponse::Ok();
     // One tag for every version of the card, so the answer says it depends on `Accept`.
-    response.content_type(VCARD_TYPE).insert_header((header::ETAG, etag)).insert_header((header::VARY, "Accept"));
+    response
+        .content_type(VCARD_TYPE)
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::LAST_MODIFIED, last_modified))
+        .insert_header((header::VARY, "Accept"));
     // For `HEAD` too: actix-web sends the length of the body it then leaves out, as HEAD must.
     Ok(response.body(found.text))
 }

@@ -5,6 +5,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{self, Bytes, BytesMut};
 use futures_util::StreamExt;
+use std::time::SystemTime;
 
 use crate::backend::{BackendError, EtagMatch, VcardVersion, WritePrecondition};
 use crate::error::DavError;
@@ -97,7 +98,15 @@ pub fn precondition(headers: &HeaderMap) -> WritePrecondition {
     WritePrecondition {
         if_match: etag_match(headers, header::IF_MATCH, false),
         if_none_match: etag_match(headers, header::IF_NONE_MATCH, true),
+        if_unmodified_since: http_date(headers, header::IF_UNMODIFIED_SINCE),
     }
+}
+
+/// A date header (`If-Modified-Since`, `If-Unmodified-Since`); one that is not a valid HTTP
+/// date is ignored, as RFC 9110 13.1.3 asks.
+pub fn http_date(headers: &HeaderMap, name: header::HeaderName) -> Option<SystemTime> {
+    let value = headers.get(name)?.to_str().ok()?;
+    value.trim().parse::<header::HttpDate>().ok().map(SystemTime::from)
 }
 
 /// The vCard version an `Accept` header asks for (`text/vcard; version=3.0`), if any.

@@ -353,7 +353,7 @@ impl DavBackend for MemoryBackend {
             Some(v) if version_of(&stored.text) != Some(v.as_str()) => convert(&stored.text, v),
             _ => stored.text.clone(),
         };
-        Ok(Card { text, etag: stored.etag.clone() })
+        Ok(Card { text, etag: stored.etag.clone(), modified: stored.modified })
     }
 
     async fn put_card(
@@ -379,7 +379,7 @@ impl DavBackend for MemoryBackend {
         let seq = state.next();
         let b = state.book(user, book)?;
         let current = b.cards.get(card);
-        if !precondition.allows(current.map(|c| c.etag.as_str())) {
+        if !precondition.allows_card(current.map(|c| (c.etag.as_str(), c.modified))) {
             return Err(BackendError::PreconditionFailed);
         }
         // A card keeps its UID (RFC 6352's `no-uid-conflict`); one sent without takes it.
@@ -418,7 +418,7 @@ impl DavBackend for MemoryBackend {
         let seq = state.next();
         let b = state.book(user, book)?;
         let current = b.cards.get(card).ok_or(BackendError::NotFound)?;
-        if !precondition.allows(Some(&current.etag)) {
+        if !precondition.allows_card(Some((&current.etag, current.modified))) {
             return Err(BackendError::PreconditionFailed);
         }
         b.cards.remove(card);

@@ -150,7 +150,10 @@ fn entry(card: NamedCard, wanted: TextWanted) -> CardEntry {
 }
 
 fn write_allows<'a>(precondition: &'a WritePrecondition) -> impl Fn(Option<&StoredCard>) -> bool + Sync + 'a {
-    move |current| precondition.allows(current.map(card_etag).as_deref())
+    move |current| {
+        let current = current.map(|card| (card_etag(card), card.contact.updated_at.into()));
+        precondition.allows_card(current.as_ref().map(|(etag, modified)| (etag.as_str(), *modified)))
+    }
 }
 
 fn checked_book_name(name: &str) -> Result<(), BackendError> {
@@ -292,12 +295,12 @@ impl DavBackend for DavStore {
                 Some(v) => rendered(&stored, v),
                 None => stored_text,
             };
-            (text, meta.etag)
+            (text, meta)
         };
         // Converting a card, rewriting what REST changed in it, or hashing a big one for its
         // ETag is CPU work on up to 1 MiB: it goes where PUT's parse goes, off the executor.
-        let (text, etag) = if heavy { self.parses.run(text_and_tag).await? } else { text_and_tag() };
-        Ok(Card { text, etag })
+        let (text, meta) = if heavy { self.parses.run(text_and_tag).await? } else { text_and_tag() };
+        Ok(Card { text, etag: meta.etag, modified: meta.modified })
     }
 
     async fn put_card(

@@ -46,6 +46,21 @@ async fn put_creates_then_replaces_and_get_reads_back_byte_for_byte() {
     assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
     assert_eq!(not_modified.header("vary"), Some("Accept"), "as the 200 it stands for");
 
+    // Dates (RFC 9110 13.1.3, 13.1.4): `Last-Modified`, judged to the second.
+    let modified = got.header("last-modified").expect("a Last-Modified").to_owned();
+    assert!(modified.parse::<actix_web::http::header::HttpDate>().is_ok(), "{modified}");
+    let since = |date: &str| request("GET", CARD).insert_header(("If-Modified-Since", date.to_owned()));
+    assert_eq!(send(&app, since(&modified)).await.status, StatusCode::NOT_MODIFIED);
+    let long_ago = "Thu, 01 Jan 1970 00:00:00 GMT";
+    assert_eq!(send(&app, since(long_ago)).await.status, StatusCode::OK);
+    assert_eq!(send(&app, since("yesterday")).await.status, StatusCode::OK, "not a date: ignored");
+    let tag_wins = since(&modified).insert_header(("If-None-Match", "\"other\""));
+    assert_eq!(send(&app, tag_wins).await.status, StatusCode::OK, "If-None-Match decides when sent");
+    let stale = put(CARD, text).insert_header(("If-Unmodified-Since", long_ago));
+    assert_eq!(send(&app, stale).await.status, StatusCode::PRECONDITION_FAILED);
+    let stale = request("DELETE", CARD).insert_header(("If-Unmodified-Since", long_ago));
+    assert_eq!(send(&app, stale).await.status, StatusCode::PRECONDITION_FAILED);
+
     let replaced =
         send(&app, put(CARD, text.replace("Ada Lü", "Ada Lovelace")).insert_header(("If-Match", etag.as_str()))).await;
     assert_eq!(replaced.status, StatusCode::NO_CONTENT);

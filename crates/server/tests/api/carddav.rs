@@ -156,7 +156,7 @@ const CARD_PROPS: &str = r#"<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:p
 <d:getcontentlength/><d:getlastmodified/></d:prop></d:propfind>"#;
 
 #[tokio::test]
-async fn a_cards_listed_length_and_last_change_are_those_of_its_get() {
+async fn a_cards_listed_length_and_last_change_are_those_of_its_get_and_its_writes_judge() {
     let (app, ada, secret) = app_with_dav_user("ada").await;
     let book = "/dav/addressbooks/ada/contacts/";
     let token = token_of(
@@ -173,6 +173,7 @@ async fn a_cards_listed_length_and_last_change_are_those_of_its_get() {
 
     let got = dav(&app, "GET", &href, "ada", &secret).send().await.unwrap();
     let etag = got.headers()["etag"].to_str().unwrap().to_owned();
+    let last_modified = got.headers()["last-modified"].to_str().unwrap().to_owned();
     let body = text(got).await;
     assert!(body.contains("Augusta"), "{body}");
     let updated = chrono::DateTime::parse_from_rfc3339(patched["updated_at"].as_str().unwrap()).unwrap();
@@ -197,7 +198,20 @@ async fn a_cards_listed_length_and_last_change_are_those_of_its_get() {
         assert!(raw.ends_with(" GMT"), "an RFC 1123 date: {raw}");
         let modified = chrono::DateTime::parse_from_rfc2822(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
         assert_eq!(modified.timestamp(), updated.timestamp(), "the REST edit's time, to the second");
+        assert_eq!(raw, last_modified, "GET's Last-Modified");
     }
+    // A write on a card changed since the date it names is refused (RFC 9110 13.1.4), in the
+    // write's transaction.
+    let stale = dav(&app, "PUT", &href, "ada", &secret)
+        .header("content-type", "text/vcard")
+        .header("if-unmodified-since", "Thu, 01 Jan 1970 00:00:00 GMT")
+        .body(body.replace("Augusta", "Ada"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    let current = dav(&app, "DELETE", &href, "ada", &secret).header("if-unmodified-since", last_modified);
+    assert_eq!(current.send().await.unwrap().status(), StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
