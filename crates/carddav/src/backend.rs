@@ -452,6 +452,20 @@ pub trait DavBackend: 'static {
         precondition: &WritePrecondition,
     ) -> Result<PutOutcome, BackendError>;
 
+    /// Moves a card (`MOVE`): `from` and `to` are (book, card name) of the caller's; the card
+    /// keeps its text and UID, `precondition` is checked on it atomically with the move.
+    /// `Ok(true)` when `to` was free, `Ok(false)` when `overwrite` let it replace a card of the
+    /// same UID; a card at `to` without `overwrite` is `PreconditionFailed`, one of another UID
+    /// (or the UID on another card of the destination book) `UidConflict`.
+    async fn move_card(
+        &self,
+        user: &DavUser,
+        from: (&str, &str),
+        to: (&str, &str),
+        overwrite: bool,
+        precondition: &WritePrecondition,
+    ) -> Result<bool, BackendError>;
+
     /// Deletes a card (leaving a tombstone in the change log), after checking `precondition`
     /// atomically with the delete.
     async fn delete_card(

@@ -23,7 +23,7 @@ pub const BOOK_METHODS: &str = "OPTIONS, PROPFIND, PROPPATCH, REPORT, MKCOL, DEL
 pub fn allowed(target: Option<&Target>) -> &'static str {
     match target {
         Some(Target::Book(..)) => BOOK_METHODS,
-        Some(Target::Card(..)) => "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH",
+        Some(Target::Card(..)) => "OPTIONS, GET, HEAD, PUT, DELETE, COPY, MOVE, PROPFIND, PROPPATCH",
         _ => "OPTIONS, PROPFIND, PROPPATCH, REPORT",
     }
 }
@@ -85,6 +85,8 @@ async fn dispatch<B: DavBackend>(
         "DELETE" => handlers::delete(ctx).await,
         "GET" | "HEAD" => handlers::get(ctx).await,
         "PUT" => handlers::put(ctx, payload).await,
+        "COPY" => handlers::copy_or_move(ctx, false).await,
+        "MOVE" => handlers::copy_or_move(ctx, true).await,
         _ => Err(DavError::MethodNotAllowed(allowed(Some(&ctx.target)))),
     }?;
     Ok(response)

@@ -407,6 +407,45 @@ impl DavBackend for MemoryBackend {
         Ok(PutOutcome { created, etag: stored_as_sent.then_some(etag) })
     }
 
+    async fn move_card(
+        &self,
+        user: &DavUser,
+        from: (&str, &str),
+        to: (&str, &str),
+        overwrite: bool,
+        precondition: &WritePrecondition,
+    ) -> Result<bool, BackendError> {
+        let mut state = self.lock();
+        let (arrived, gone) = (state.next(), state.next());
+        state.book(user, to.0)?;
+        let card = state.book(user, from.0)?.cards.get(from.1).cloned().ok_or(BackendError::NotFound)?;
+        if from == to || !precondition.allows_card(Some((&card.etag, card.modified))) {
+            return Err(BackendError::PreconditionFailed);
+        }
+        let uid = uid_of(&card.text).map(str::to_owned);
+        let target = state.book(user, to.0)?;
+        let created = match target.cards.get(to.1) {
+            Some(_) if !overwrite => return Err(BackendError::PreconditionFailed),
+            Some(there) if uid_of(&there.text).map(str::to_owned) != uid => {
+                return Err(BackendError::UidConflict { existing: Some(to.1.to_owned()) });
+            }
+            Some(_) => false,
+            None => true,
+        };
+        let holder = target.cards.iter().find(|(name, c)| {
+            from.0 != to.0 && name.as_str() != to.1 && uid.is_some() && uid_of(&c.text) == uid.as_deref()
+        });
+        if let Some((name, _)) = holder {
+            return Err(BackendError::UidConflict { existing: Some(name.clone()) });
+        }
+        target.cards.insert(to.1.to_owned(), card);
+        target.log.push((arrived, to.1.to_owned(), false));
+        let source = state.book(user, from.0)?;
+        source.cards.remove(from.1);
+        source.log.push((gone, from.1.to_owned(), true));
+        Ok(created)
+    }
+
     async fn delete_card(
         &self,
         user: &DavUser,

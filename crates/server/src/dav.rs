@@ -336,6 +336,36 @@ impl DavBackend for DavStore {
         Ok(PutOutcome { created, etag: parsed.stored_as_sent.then_some(parsed.etag) })
     }
 
+    async fn move_card(
+        &self,
+        user: &DavUser,
+        from: (&str, &str),
+        to: (&str, &str),
+        overwrite: bool,
+        precondition: &WritePrecondition,
+    ) -> Result<bool, BackendError> {
+        let allows = write_allows(precondition);
+        let moved = match self.books.move_card(user.id, from, to, overwrite, &allows).await {
+            Err(Error::Conflict(Conflict::CardUidTaken)) => {
+                // The answer names the destination book's card that has the UID.
+                let uid = self.books.card(user.id, from.0, from.1).await?.map(|c| c.contact.uid);
+                let existing = match uid {
+                    Some(uid) => self.books.card_named_by_uid(user.id, to.0, &uid).await?,
+                    None => None,
+                };
+                return Err(BackendError::UidConflict { existing });
+            }
+            moved => moved?,
+        };
+        match moved {
+            CardWrite::Created => Ok(true),
+            CardWrite::Replaced => Ok(false),
+            CardWrite::Refused => Err(BackendError::PreconditionFailed),
+            CardWrite::Missing => Err(BackendError::NotFound),
+            CardWrite::UidChanged => Err(BackendError::UidConflict { existing: Some(to.1.to_owned()) }),
+        }
+    }
+
     async fn delete_card(
         &self,
         user: &DavUser,

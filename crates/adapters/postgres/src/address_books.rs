@@ -417,6 +417,50 @@ impl AddressBookStore for PgAddressBooks {
         .map_err(query_error)
     }
 
+    async fn move_card(
+        &self,
+        owner: UserId,
+        from: (&str, &str),
+        to: (&str, &str),
+        overwrite: bool,
+        allow: contacts_domain::addressbook::Precondition<'_>,
+    ) -> Result<CardWrite, Error> {
+        let mut conn = self.db.conn().await?;
+        conn.transaction::<_, DieselError, _>(async |conn| {
+            let Some(source_book) = book_id(conn, owner, from.0).await? else { return Ok(CardWrite::Missing) };
+            let Some(target_book) = book_id(conn, owner, to.0).await? else { return Ok(CardWrite::Missing) };
+            let Some((id, card)) = locked_card(conn, source_book, from.1).await? else {
+                return Ok(CardWrite::Missing);
+            };
+            if !allow(Some(&card)) {
+                return Ok(CardWrite::Refused);
+            }
+            let outcome = match locked_card(conn, target_book, to.1).await? {
+                // Onto itself: nothing to move (the protocol refuses it before asking).
+                Some((there, _)) if there == id => return Ok(CardWrite::Refused),
+                Some(_) if !overwrite => return Ok(CardWrite::Refused),
+                Some((_, there)) if there.contact.uid != card.contact.uid => return Ok(CardWrite::UidChanged),
+                Some((there, _)) => {
+                    diesel::delete(contacts::table.find(there)).execute(conn).await?;
+                    CardWrite::Replaced
+                }
+                None => CardWrite::Created,
+            };
+            // One UPDATE: the log's trigger records the old name gone and the new one changed.
+            diesel::update(contacts::table.find(id))
+                .set((
+                    contacts::book_id.eq(target_book),
+                    contacts::href.eq(to.1),
+                    contacts::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(outcome)
+        })
+        .await
+        .map_err(query_error)
+    }
+
     async fn changes(
         &self,
         owner: UserId,

@@ -237,3 +237,52 @@ async fn a_listing_is_read_page_by_page_as_the_body_is_sent() {
     next().await;
     assert_eq!(backend.list_calls(), start + 2, "one page in memory at a time");
 }
+
+#[actix_web::test]
+async fn move_renames_or_refiles_a_card_and_copy_puts_its_text_elsewhere() {
+    let backend = backend();
+    let ada = crate::DavUser { id: contacts_domain::user::UserId(1), username: "ada".into() };
+    backend.insert(&ada, "contacts", "a.vcf", &vcard("a", "Ada"));
+    backend.insert(&ada, "contacts", "b.vcf", &vcard("b", "Bea"));
+    let app = service(backend.clone()).await;
+    send(&app, request("MKCOL", "/dav/addressbooks/ada/work/")).await;
+    let to = |method: &str, from: &str, to: &str| {
+        request(method, &format!("/dav/addressbooks/ada/{from}"))
+            .insert_header(("Destination", format!("http://dav.example.org/dav/addressbooks/ada/{to}")))
+    };
+
+    // A rename in the book: the same card under its new name, the old one gone.
+    assert_eq!(send(&app, to("MOVE", "contacts/a.vcf", "contacts/ada.vcf")).await.status, StatusCode::CREATED);
+    assert_eq!(backend.stored(&ada, "contacts", "ada.vcf").as_deref(), Some(vcard("a", "Ada").as_str()));
+    assert_eq!(backend.stored(&ada, "contacts", "a.vcf"), None);
+    // Overwrite: F keeps a taken name; a card of another UID is never overwritten.
+    let kept = to("MOVE", "contacts/ada.vcf", "contacts/b.vcf").insert_header(("Overwrite", "F"));
+    assert_eq!(send(&app, kept).await.status, StatusCode::PRECONDITION_FAILED);
+    let other_uid = send(&app, to("MOVE", "contacts/ada.vcf", "contacts/b.vcf")).await;
+    assert_eq!(other_uid.status, StatusCode::CONFLICT);
+    assert_eq!(other_uid.condition(), Name::carddav("no-uid-conflict"));
+    assert!(backend.stored(&ada, "contacts", "b.vcf").unwrap().contains("UID:b"), "nothing changed");
+
+    // A copy into the same book would hold the UID twice; into another book it is a new card.
+    let twice = send(&app, to("COPY", "contacts/ada.vcf", "contacts/ada-2.vcf")).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert_eq!(twice.condition(), Name::carddav("no-uid-conflict"));
+    assert_eq!(send(&app, to("COPY", "contacts/ada.vcf", "work/ada.vcf")).await.status, StatusCode::CREATED);
+    assert!(backend.stored(&ada, "contacts", "ada.vcf").is_some(), "a copy keeps its source");
+    // Moving onto that copy (same UID) with Overwrite replaces it: 204.
+    assert_eq!(send(&app, to("MOVE", "contacts/ada.vcf", "work/ada.vcf")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(backend.stored(&ada, "contacts", "ada.vcf"), None);
+
+    // Refusals: no Destination, onto itself, a book as destination, a book that does not exist.
+    assert_eq!(
+        send(&app, request("MOVE", "/dav/addressbooks/ada/contacts/b.vcf")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(send(&app, to("COPY", "contacts/b.vcf", "contacts/b.vcf")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(send(&app, to("COPY", "contacts/b.vcf", "work/")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(send(&app, to("MOVE", "contacts/b.vcf", "nope/b.vcf")).await.status, StatusCode::CONFLICT);
+    assert_eq!(send(&app, to("MOVE", "contacts/gone.vcf", "work/gone.vcf")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(send(&app, to("MOVE", "contacts/", "other/")).await.status, StatusCode::METHOD_NOT_ALLOWED);
+    let bad = to("COPY", "contacts/b.vcf", "work/b.vcf").insert_header(("Overwrite", "maybe"));
+    assert_eq!(send(&app, bad).await.status, StatusCode::BAD_REQUEST);
+}

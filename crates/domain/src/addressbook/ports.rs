@@ -139,6 +139,21 @@ pub trait AddressBookStore: Send + Sync + 'static {
         record: &CardRecord,
         allow: Precondition<'_>,
     ) -> Result<CardWrite, Error>;
+    /// Moves the card named `from` (book, name) to `to`, if `allow` accepts its state: the same
+    /// row, so its REST id, UID and text stay, and the log records the old name's deletion and
+    /// the new one's change. A card at `to` is replaced only when `overwrite` and it has the same
+    /// UID ([`CardWrite::UidChanged`] otherwise, RFC 6352's `no-uid-conflict`); without
+    /// `overwrite` it is [`CardWrite::Refused`]. [`CardWrite::Created`]: `to` was free;
+    /// [`CardWrite::Missing`]: no such card or book. A UID another card of the destination book
+    /// has is [`Error::Conflict`].
+    async fn move_card(
+        &self,
+        owner: UserId,
+        from: (&str, &str),
+        to: (&str, &str),
+        overwrite: bool,
+        allow: Precondition<'_>,
+    ) -> Result<CardWrite, Error>;
     /// Deletes a card if `allow` accepts it ([`CardWrite::Created`] stands for "deleted").
     async fn delete_card(
         &self,

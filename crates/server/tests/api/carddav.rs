@@ -580,6 +580,35 @@ async fn a_put_keeps_the_uid_of_the_card_under_its_name() {
 }
 
 #[tokio::test]
+async fn a_moved_card_is_the_same_contact_and_a_copied_one_a_new_contact() {
+    let (app, ada, secret) = app_with_dav_user("ada").await;
+    let book = "/dav/addressbooks/ada/contacts/";
+    let made = app.create_contact(&ada, &contact("Ada", "Lovelace", "ada@example.com")).await;
+    let href = format!("{book}{}.vcf", made["uid"].as_str().unwrap());
+    let token = token_of(
+        &text(dav(&app, "REPORT", book, "ada", &secret).body(SYNC.replace("TOKEN", "")).send().await.unwrap()).await,
+    );
+    let moved = dav(&app, "MOVE", &href, "ada", &secret).header("destination", format!("{book}ada.vcf"));
+    assert_eq!(moved.send().await.unwrap().status(), StatusCode::CREATED);
+    let rest = expect(app.get(&format!("/api/contacts/{}", made["id"]), Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!((&rest["uid"], &rest["first_name"]), (&made["uid"], &made["first_name"]), "the same contact");
+    let sync =
+        text(dav(&app, "REPORT", book, "ada", &secret).body(SYNC.replace("TOKEN", &token)).send().await.unwrap()).await;
+    let gone = &sync[sync.find(&href).expect("the old name is listed")..];
+    assert!(gone[..gone.find("</D:response>").unwrap()].contains("404"), "{sync}");
+    assert!(sync.contains(&format!("{book}ada.vcf")), "{sync}");
+
+    let work = dav(&app, "MKCOL", "/dav/addressbooks/ada/work/", "ada", &secret).send().await.unwrap();
+    assert_eq!(work.status(), StatusCode::CREATED);
+    let copied = dav(&app, "COPY", &format!("{book}ada.vcf"), "ada", &secret)
+        .header("destination", "/dav/addressbooks/ada/work/ada.vcf");
+    assert_eq!(copied.send().await.unwrap().status(), StatusCode::CREATED);
+    let listed = expect(app.get("/api/contacts/", Some(&ada.token)).await, StatusCode::OK).await;
+    let uids: Vec<&str> = listed.as_array().unwrap().iter().map(|c| c["uid"].as_str().unwrap()).collect();
+    assert_eq!(uids, [made["uid"].as_str().unwrap(); 2], "one contact in each book");
+}
+
+#[tokio::test]
 async fn a_sync_after_a_big_import_lists_every_card_of_it() {
     let (app, ada, secret) = app_with_dav_user("ada").await;
     let book = "/dav/addressbooks/ada/contacts/";

@@ -313,6 +313,38 @@ async fn a_card_keeps_its_uid_under_its_name() {
 }
 
 #[tokio::test]
+async fn a_moved_card_is_the_same_row_under_its_new_name_and_its_old_one_a_tombstone() {
+    let f = fixture().await;
+    f.put(f.ada, DEFAULT_BOOK, "a.vcf", "a").await;
+    f.put(f.ada, DEFAULT_BOOK, "b.vcf", "b").await;
+    let before = f.store.card(f.ada, DEFAULT_BOOK, "a.vcf").await.unwrap().expect("the card");
+    let moved = |from, to, overwrite| f.store.move_card(f.ada, from, to, overwrite, &always);
+    // A rename: one UPDATE, logged as the old name gone and the new one changed.
+    assert_eq!(moved((DEFAULT_BOOK, "a.vcf"), (DEFAULT_BOOK, "ada.vcf"), true).await.unwrap(), CardWrite::Created);
+    let after = f.store.card(f.ada, DEFAULT_BOOK, "ada.vcf").await.unwrap().expect("moved");
+    assert_eq!((after.contact.id, after.card.as_str()), (before.contact.id, before.card.as_str()));
+    assert!(f.store.card(f.ada, DEFAULT_BOOK, "a.vcf").await.unwrap().is_none());
+    let log = f.log(f.ada, DEFAULT_BOOK, 2).await;
+    assert_eq!(log, vec![("a.vcf".into(), 3, true), ("ada.vcf".into(), 4, false)]);
+    // Never over a card of another UID, nor over a taken name without overwrite.
+    assert_eq!(moved((DEFAULT_BOOK, "ada.vcf"), (DEFAULT_BOOK, "b.vcf"), true).await.unwrap(), CardWrite::UidChanged);
+    assert_eq!(moved((DEFAULT_BOOK, "ada.vcf"), (DEFAULT_BOOK, "b.vcf"), false).await.unwrap(), CardWrite::Refused);
+    assert_eq!(moved((DEFAULT_BOOK, "ada.vcf"), (DEFAULT_BOOK, "ada.vcf"), true).await.unwrap(), CardWrite::Refused);
+    assert_eq!(moved((DEFAULT_BOOK, "gone.vcf"), (DEFAULT_BOOK, "x.vcf"), true).await.unwrap(), CardWrite::Missing);
+    assert_eq!(moved((DEFAULT_BOOK, "ada.vcf"), ("nope", "x.vcf"), true).await.unwrap(), CardWrite::Missing);
+    // Into another book: refused while that book has the UID on another card.
+    f.store.create_book(f.ada, "work", "", "").await.unwrap();
+    f.put(f.ada, "work", "other.vcf", "a").await;
+    let taken = moved((DEFAULT_BOOK, "ada.vcf"), ("work", "ada.vcf"), true).await;
+    assert!(matches!(taken, Err(Error::Conflict(contacts_domain::Conflict::CardUidTaken))), "{taken:?}");
+    // Onto a card of the same UID it replaces that card.
+    assert_eq!(moved((DEFAULT_BOOK, "ada.vcf"), ("work", "other.vcf"), true).await.unwrap(), CardWrite::Replaced);
+    let replaced = f.store.card(f.ada, "work", "other.vcf").await.unwrap().expect("there");
+    assert_eq!(replaced.contact.id, before.contact.id, "the moved row, not the replaced one");
+    assert_eq!(f.store.card(f.grace, "work", "other.vcf").await.unwrap(), None, "ada's only");
+}
+
+#[tokio::test]
 async fn two_creates_of_one_name_at_once_store_one_card() {
     let f = fixture().await;
     let only_new = |current: Option<&StoredCard>| current.is_none();
