@@ -429,12 +429,21 @@ fn uid_conflict_in(user: &DavUser, book: &str, error: BackendError) -> DavError 
 /// `COPY` and `MOVE` of a card (RFC 4918 9.8, 9.9) to another name in one of the caller's
 /// books, `Overwrite` honoured (`412` when it is `F` and the name is taken). A copy is a `PUT`
 /// of the card's text (so its UID must be free in the destination book, RFC 6352 6.3.2.1); a
-/// move keeps the card itself, REST id included. Books are neither copied nor moved (`405`).
+/// move keeps the card itself, REST id included. Books are neither copied nor moved (`405`;
+/// `403` `CARDDAV:addressbook-collection-location-ok` to a place no book could be, RFC 6352
+/// 6.3.2.1).
 pub async fn copy_or_move<B: DavBackend>(ctx: Ctx<'_, B>, moving: bool) -> Result<HttpResponse, DavError> {
-    let Target::Card(_, book, card) = &ctx.target else { return Err(not_allowed(&ctx)) };
     let headers = ctx.req.headers();
     let destination = headers.get("destination").and_then(|d| d.to_str().ok());
     let Some(destination) = destination else { return Err(DavError::BadRequest("Destination is required")) };
+    let Target::Card(_, book, card) = &ctx.target else {
+        let to_a_home =
+            matches!(Target::parse_href(destination), Some(Target::Book(owner, _)) if owner == ctx.user.username);
+        return Err(match ctx.target {
+            Target::Book(..) if !to_a_home => DavError::NotABookLocation,
+            _ => not_allowed(&ctx),
+        });
+    };
     let overwrite = match headers.get("overwrite").map(|o| o.as_bytes().trim_ascii()) {
         None | Some(b"T" | b"t") => true,
         Some(b"F" | b"f") => false,

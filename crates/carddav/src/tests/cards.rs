@@ -283,6 +283,9 @@ async fn move_renames_or_refiles_a_card_and_copy_puts_its_text_elsewhere() {
     assert_eq!(send(&app, to("MOVE", "contacts/b.vcf", "nope/b.vcf")).await.status, StatusCode::CONFLICT);
     assert_eq!(send(&app, to("MOVE", "contacts/gone.vcf", "work/gone.vcf")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(send(&app, to("MOVE", "contacts/", "other/")).await.status, StatusCode::METHOD_NOT_ALLOWED);
+    let nested = send(&app, to("COPY", "contacts/", "work/contacts/")).await;
+    assert_eq!(nested.status, StatusCode::FORBIDDEN, "no book inside a book");
+    assert_eq!(nested.condition(), Name::carddav("addressbook-collection-location-ok"));
     let bad = to("COPY", "contacts/b.vcf", "work/b.vcf").insert_header(("Overwrite", "maybe"));
     assert_eq!(send(&app, bad).await.status, StatusCode::BAD_REQUEST);
 }
