@@ -103,10 +103,15 @@ pub fn precondition(headers: &HeaderMap) -> WritePrecondition {
 }
 
 /// A date header (`If-Modified-Since`, `If-Unmodified-Since`); one that is not a valid HTTP
-/// date is ignored, as RFC 9110 13.1.3 asks.
+/// date is ignored, as RFC 9110 13.1.3 asks. A wrong day of the week is forgiven (the date
+/// says which day it is; hand-written dates often get it wrong).
 pub fn http_date(headers: &HeaderMap, name: header::HeaderName) -> Option<SystemTime> {
-    let value = headers.get(name)?.to_str().ok()?;
-    value.trim().parse::<header::HttpDate>().ok().map(SystemTime::from)
+    let value = headers.get(name)?.to_str().ok()?.trim();
+    let parsed = value.parse::<header::HttpDate>().ok().or_else(|| {
+        let (_, date) = value.split_once(", ")?;
+        ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].iter().find_map(|day| format!("{day}, {date}").parse().ok())
+    });
+    parsed.map(SystemTime::from)
 }
 
 /// The vCard version an `Accept` header asks for (`text/vcard; version=3.0`), if any.

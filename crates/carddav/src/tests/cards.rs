@@ -54,6 +54,8 @@ async fn put_creates_then_replaces_and_get_reads_back_byte_for_byte() {
     let long_ago = "Thu, 01 Jan 1970 00:00:00 GMT";
     assert_eq!(send(&app, since(long_ago)).await.status, StatusCode::OK);
     assert_eq!(send(&app, since("yesterday")).await.status, StatusCode::OK, "not a date: ignored");
+    let wrong_day = since("Mon, 01 Jan 2100 00:00:00 GMT"); // a Friday
+    assert_eq!(send(&app, wrong_day).await.status, StatusCode::NOT_MODIFIED, "the date, whatever the day says");
     let tag_wins = since(&modified).insert_header(("If-None-Match", "\"other\""));
     assert_eq!(send(&app, tag_wins).await.status, StatusCode::OK, "If-None-Match decides when sent");
     let stale = put(CARD, text).insert_header(("If-Unmodified-Since", long_ago));
