@@ -674,8 +674,9 @@ fn name_line(name: &str, want: &CardView, old: &str) -> String {
 /// The version of a card kept as a resource of its own (a CardDAV `PUT`), which must be one
 /// address books advertise, written as its RFC requires: a `VERSION` of `3.0` or `4.0`
 /// ([`CardError::UnsupportedVersion`] for another, as vCard 2.1), in 4.0 right after
-/// `BEGIN:VCARD` (RFC 6350 6.7.9) and every `PREF` an integer from 1 to 100 (RFC 6350 5.3).
-/// Imports take more (2.1, older writers' cards) and do not ask this.
+/// `BEGIN:VCARD` (RFC 6350 6.7.9), every `PREF` an integer from 1 to 100 (RFC 6350 5.3) and
+/// `MEMBER` only in a `KIND:group` card (6.6.5); in 3.0 a `PROFILE` is `VCARD` (RFC 2426
+/// 2.1.3). Imports take more (2.1, older writers' cards) and do not ask this.
 pub fn resource_version(card: &str) -> Result<Version, CardError> {
     let lines = lines(card);
     let invalid = |why: &str| Err(CardError::Invalid(why.to_owned()));
@@ -700,6 +701,13 @@ pub fn resource_version(card: &str) -> Result<Version, CardError> {
         if !prefs_in_range {
             return invalid("PREF must be an integer from 1 to 100");
         }
+        let value_of = |l: &Line<'_>| l.text[head_end(l.text).map_or(l.text.len(), |at| at + 1)..].trim().to_owned();
+        let group = lines.iter().any(|l| l.name == "KIND" && value_of(l).eq_ignore_ascii_case("group"));
+        if !group && lines.iter().any(|l| l.name == "MEMBER") {
+            return invalid("MEMBER belongs in a KIND:group card");
+        }
+    } else if lines.iter().any(|l| l.name == "PROFILE" && !l.text.trim_end().to_ascii_uppercase().ends_with(":VCARD")) {
+        return invalid("PROFILE must be VCARD");
     }
     Ok(version)
 }

@@ -215,6 +215,12 @@ fn a_resource_is_3_0_or_4_0_written_as_its_rfc_asks() {
     for bad in ["EMAIL;PREF=0:a@b.io\r\n", "EMAIL;PREF=101:a@b.io\r\n", "EMAIL;PREF=x:a@b.io\r\n"] {
         assert!(matches!(resource_version(&v4(bad)), Err(CardError::Invalid(_))), "{bad}");
     }
+    let member = "MEMBER:urn:uuid:03a0e51f-d1aa-4385-8a53-e29025acd8af\r\n";
+    assert!(matches!(resource_version(&v4(member)), Err(CardError::Invalid(_))), "RFC 6350 6.6.5");
+    assert_eq!(resource_version(&v4(&format!("KIND:group\r\n{member}"))), Ok(Version::V4));
+    let profile = |value: &str| v3.replace("FN:Ada", &format!("PROFILE:{value}\r\nFN:Ada"));
+    assert_eq!(resource_version(&profile("VCARD")), Ok(Version::V3));
+    assert!(matches!(resource_version(&profile("VCALENDAR")), Err(CardError::Invalid(_))), "RFC 2426 2.1.3");
     let late = "BEGIN:VCARD\r\nFN:Ada\r\nVERSION:4.0\r\nEND:VCARD\r\n";
     assert!(matches!(resource_version(late), Err(CardError::Invalid(_))), "RFC 6350: VERSION follows BEGIN");
     let none = "BEGIN:VCARD\r\nFN:Ada\r\nEND:VCARD\r\n";
