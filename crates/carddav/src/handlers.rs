@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::backend::{
     BackendError, BookLabel, CardEntry, DavBackend, DavUser, EtagMatch, TextWanted, WritePrecondition, unchanged_since,
 };
+use crate::conditions::{IfHeader, State};
 use crate::error::DavError;
 use crate::listing::{self, Listing, Multiget};
 use crate::paths::{self, Target};
@@ -345,6 +346,36 @@ pub async fn mkcol_elsewhere<B: DavBackend>(req: &HttpRequest, backend: &B, user
         None if path.starts_with(&paths::home_href(&user.username)) => DavError::MissingParent,
         _ => DavError::NotFound,
     }
+}
+
+/// Whether the request's `If` header holds for its resource: a book's sync token and ETag, or a
+/// card's ETag and its book's sync token (a resource that does not exist has neither).
+pub async fn if_holds<B: DavBackend>(
+    backend: &B,
+    user: &DavUser,
+    target: &Target,
+    condition: &IfHeader,
+) -> Result<bool, DavError> {
+    let (book, card) = match target {
+        Target::Book(_, book) => (book, None),
+        Target::Card(_, book, card) => (book, Some(card)),
+        _ => return Ok(condition.holds(State::default())),
+    };
+    let info = match backend.book(user, book).await {
+        Ok(info) => Some(info),
+        Err(BackendError::NotFound) => None,
+        Err(other) => return Err(other.into()),
+    };
+    let etag = match (card, &info) {
+        (Some(card), Some(_)) => {
+            let found = backend.get_cards(user, book, std::slice::from_ref(card), TextWanted::No).await?;
+            found.into_iter().next().map(|entry| entry.meta.etag)
+        }
+        (None, Some(info)) => Some(props::token_text(info.sync_token)),
+        (_, None) => None,
+    };
+    let token = info.map(|info| props::sync_token_uri(info.sync_token));
+    Ok(condition.holds(State { sync_token: token.as_deref(), etag: etag.as_deref() }))
 }
 
 /// `DELETE` of a book (not the default one) or of a card (`If-Match` honoured).

@@ -14,6 +14,7 @@
 
 mod auth;
 pub mod backend;
+mod conditions;
 mod error;
 mod filter;
 mod handlers;

@@ -18,7 +18,7 @@ const SYNC_TOKEN_PREFIX: &str = "http://contacts-api/ns/sync/";
 
 /// A token as `{book}-{seq}` (with `-{horizon}` when it differs, see [`SyncToken::horizon`]):
 /// the `getctag`, and the tail of the sync token URI.
-fn token_text(token: SyncToken) -> String {
+pub(crate) fn token_text(token: SyncToken) -> String {
     if token.horizon == token.seq {
         format!("{}-{}", token.book, token.seq)
     } else {

@@ -7,7 +7,8 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::auth;
-use crate::backend::DavBackend;
+use crate::backend::{BackendError, DavBackend};
+use crate::conditions::IfHeader;
 use crate::error::DavError;
 use crate::handlers;
 use crate::paths::{self, Target};
@@ -75,6 +76,14 @@ async fn dispatch<B: DavBackend>(
     // Another user's tree is answered exactly as a path that does not exist.
     if target.owner().is_some_and(|owner| owner != user.username) {
         return Err(DavError::NotFound);
+    }
+    // RFC 4918 10.4: a request whose `If` header does not hold is `412`, whatever it is.
+    if let Some(value) = req.headers().get("if") {
+        let condition = value.to_str().ok().and_then(IfHeader::parse);
+        let condition = condition.ok_or(DavError::BadRequest("the If header is malformed"))?;
+        if !handlers::if_holds(backend.get_ref(), &user, &target, &condition).await? {
+            return Err(BackendError::PreconditionFailed.into());
+        }
     }
     let ctx = handlers::Ctx { req: &req, backend, user, target };
     let response = match method {

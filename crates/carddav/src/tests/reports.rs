@@ -445,3 +445,31 @@ async fn a_first_sync_cut_by_a_limit_resumes_past_forgotten_deletions() {
     let nothing = send(&app, request("REPORT", BOOK).set_payload(sync_body(&token, ""))).await;
     assert!(nothing.responses().is_empty());
 }
+
+#[actix_web::test]
+async fn an_if_header_with_a_stale_sync_token_stops_the_request() {
+    let backend = backend();
+    let app = service(backend.clone()).await;
+    let card = "/dav/addressbooks/ada/contacts/a.vcf";
+    let old = token_of(&send(&app, request("REPORT", BOOK).set_payload(sync_body("", ""))).await);
+    backend.insert(&ada(), "contacts", "a.vcf", &vcard("a", "Ada"));
+    let now = token_of(&send(&app, request("REPORT", BOOK).set_payload(sync_body(&old, ""))).await);
+    let with_if = |method: &str, path: &str, header: String| request(method, path).insert_header(("If", header));
+    // RFC 4918 10.4, RFC 6578 5: the request goes ahead only while the book is as the token says.
+    assert_eq!(
+        send(&app, with_if("PROPFIND", BOOK, format!("(<{old}>)"))).await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
+    assert_eq!(send(&app, with_if("PROPFIND", BOOK, format!("(<{now}>)"))).await.status, StatusCode::MULTI_STATUS);
+    let stale_put = with_if("PUT", card, format!("(<{old}>)"))
+        .insert_header(("Content-Type", "text/vcard"))
+        .set_payload(vcard("a", "Ada King"));
+    assert_eq!(send(&app, stale_put).await.status, StatusCode::PRECONDITION_FAILED);
+    assert!(backend.stored(&ada(), "contacts", "a.vcf").unwrap().contains("FN:Ada\r\n"), "not written");
+    assert_eq!(send(&app, with_if("DELETE", card, format!("(<{old}>)"))).await.status, StatusCode::PRECONDITION_FAILED);
+    let etag = send(&app, request("GET", card)).await.header("etag").unwrap().to_owned();
+    assert_eq!(send(&app, with_if("GET", card, format!("([{etag}])"))).await.status, StatusCode::OK);
+    assert_eq!(send(&app, with_if("GET", card, "(Not <DAV:no-lock>)".into())).await.status, StatusCode::OK);
+    assert_eq!(send(&app, with_if("GET", card, "(garbage)".into())).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(send(&app, with_if("DELETE", card, format!("(<{now}>)"))).await.status, StatusCode::NO_CONTENT);
+}

@@ -1,0 +1,122 @@
+//! The WebDAV `If` header (RFC 4918 10.4): lists of state tokens and entity tags a request
+//! holds only if one of them matches. There are no locks here, so the state tokens that can
+//! match are a book's sync tokens (RFC 6578 5: a client sends the token it has to make sure the
+//! book has not changed since); `<DAV:no-lock>` and lock tokens never match, so `Not` of one
+//! always holds. Resource tags (`<url> (...)`) are read but every list is judged on the
+//! request's own resource.
+
+/// One condition of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Check {
+    /// `<uri>`: a state token.
+    Token(String),
+    /// `[etag]`: an entity tag, quotes and `W/` left out.
+    Etag(String),
+}
+
+/// A parsed `If` header: it holds when any list holds, a list when all its conditions do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfHeader {
+    lists: Vec<Vec<(bool, Check)>>,
+}
+
+/// The state of the resource a request names, as the `If` header sees it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct State<'a> {
+    /// The sync token URI of the book (the resource's, or the book it is in).
+    pub sync_token: Option<&'a str>,
+    /// The resource's entity tag, unquoted.
+    pub etag: Option<&'a str>,
+}
+
+impl IfHeader {
+    /// Parses the header; `None` when it is not one (the request is then `400`). A missing
+    /// `)` at the very end is forgiven.
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut lists = Vec::new();
+        let mut rest = value.trim();
+        while !rest.is_empty() {
+            if let Some(tagged) = rest.strip_prefix('<') {
+                // A resource tag before its lists.
+                rest = tagged.split_once('>')?.1.trim_start();
+                continue;
+            }
+            let inner = rest.strip_prefix('(')?;
+            let (list, after) = inner.split_once(')').unwrap_or((inner, ""));
+            lists.push(conditions(list)?);
+            rest = after.trim_start();
+        }
+        (!lists.is_empty()).then_some(Self { lists })
+    }
+
+    /// Whether the request may go ahead on a resource in `state`.
+    pub fn holds(&self, state: State<'_>) -> bool {
+        self.lists.iter().any(|list| {
+            list.iter().all(|(not, check)| {
+                let matches = match check {
+                    Check::Token(token) => state.sync_token == Some(token.as_str()),
+                    Check::Etag(etag) => state.etag == Some(etag.as_str()),
+                };
+                matches != *not
+            })
+        })
+    }
+}
+
+/// The conditions of one list, at least one.
+fn conditions(list: &str) -> Option<Vec<(bool, Check)>> {
+    let mut out = Vec::new();
+    let mut rest = list.trim();
+    while !rest.is_empty() {
+        let (not, after_not) = match rest.strip_prefix("Not") {
+            Some(after) if after.starts_with([' ', '<', '[']) => (true, after.trim_start()),
+            _ => (false, rest),
+        };
+        let (check, after) = if let Some(token) = after_not.strip_prefix('<') {
+            let (token, after) = token.split_once('>')?;
+            (Check::Token(token.trim().to_owned()), after)
+        } else if let Some(etag) = after_not.strip_prefix('[') {
+            let (etag, after) = etag.split_once(']')?;
+            let etag = etag.trim().trim_start_matches("W/").trim_matches('"');
+            (Check::Etag(etag.to_owned()), after)
+        } else {
+            return None;
+        };
+        out.push((not, check));
+        rest = after.trim_start();
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "http://contacts-api/ns/sync/7-3";
+
+    fn state(token: &'static str, etag: &'static str) -> State<'static> {
+        State { sync_token: Some(token), etag: Some(etag) }
+    }
+
+    #[test]
+    fn a_list_holds_when_all_its_conditions_do_and_the_header_when_any_list_does() {
+        let now = state(TOKEN, "e1");
+        let holds = |header: &str| IfHeader::parse(header).expect(header).holds(now);
+        assert!(holds(&format!("(<{TOKEN}>)")));
+        assert!(!holds("(<http://contacts-api/ns/sync/7-2>)"), "a stale token");
+        assert!(holds("([\"e1\"])") && holds("([W/\"e1\"])") && !holds("([\"e2\"])"));
+        assert!(holds(&format!("(<{TOKEN}> [\"e1\"])")) && !holds(&format!("(<{TOKEN}> [\"e2\"])")));
+        assert!(holds("(<urn:x>) ([\"e1\"])"), "any list");
+        assert!(holds("(Not <DAV:no-lock>)") && !holds("(<DAV:no-lock>)"));
+        assert!(holds(&format!("</dav/addressbooks/ada/contacts/> (<{TOKEN}>)")), "a tagged list");
+        assert!(holds(&format!("(<{TOKEN}>")), "a missing ) at the end");
+        assert!(!IfHeader::parse("(<urn:x>)").unwrap().holds(State::default()), "no state, no match");
+    }
+
+    #[test]
+    fn what_is_no_if_header_is_refused() {
+        for bad in ["", "<urn:x>", "()", "(urn:x)", "(<urn:x)", "([\"e1\")", "(Nothing)", "x (<urn:x>)"] {
+            assert_eq!(IfHeader::parse(bad), None, "{bad}");
+        }
+    }
+}
