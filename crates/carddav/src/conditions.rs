@@ -5,6 +5,11 @@
 //! always holds. Resource tags (`<url> (...)`) are read but every list is judged on the
 //! request's own resource.
 
+use crate::backend::{BackendError, DavBackend, DavUser, TextWanted};
+use crate::error::DavError;
+use crate::paths::Target;
+use crate::props;
+
 /// One condition of a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Check {
@@ -86,6 +91,36 @@ fn conditions(list: &str) -> Option<Vec<(bool, Check)>> {
         rest = after.trim_start();
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// Whether the request's `If` header holds for its resource: a book's sync token and ETag, or a
+/// card's ETag and its book's sync token (a resource that does not exist has neither).
+pub async fn holds_for<B: DavBackend>(
+    backend: &B,
+    user: &DavUser,
+    target: &Target,
+    condition: &IfHeader,
+) -> Result<bool, DavError> {
+    let (book, card) = match target {
+        Target::Book(_, book) => (book, None),
+        Target::Card(_, book, card) => (book, Some(card)),
+        _ => return Ok(condition.holds(State::default())),
+    };
+    let info = match backend.book(user, book).await {
+        Ok(info) => Some(info),
+        Err(BackendError::NotFound) => None,
+        Err(other) => return Err(other.into()),
+    };
+    let etag = match (card, &info) {
+        (Some(card), Some(_)) => {
+            let found = backend.get_cards(user, book, std::slice::from_ref(card), TextWanted::No).await?;
+            found.into_iter().next().map(|entry| entry.meta.etag)
+        }
+        (None, Some(info)) => Some(props::token_text(info.sync_token)),
+        (_, None) => None,
+    };
+    let token = info.map(|info| props::sync_token_uri(info.sync_token));
+    Ok(condition.holds(State { sync_token: token.as_deref(), etag: etag.as_deref() }))
 }
 
 #[cfg(test)]

@@ -6,10 +6,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::backend::{
-    BackendError, BookLabel, CardEntry, DavBackend, DavUser, EtagMatch, TextWanted, WritePrecondition, unchanged_since,
-};
-use crate::conditions::{IfHeader, State};
+use crate::backend::{BackendError, BookLabel, CardEntry, DavBackend, DavUser, TextWanted, unchanged_since};
 use crate::error::DavError;
 use crate::listing::{self, Listing, Multiget};
 use crate::paths::{self, Target};
@@ -42,7 +39,7 @@ pub(crate) fn multi_status() -> actix_web::HttpResponseBuilder {
     builder
 }
 
-fn not_allowed<B>(ctx: &Ctx<'_, B>) -> DavError {
+pub(crate) fn not_allowed<B>(ctx: &Ctx<'_, B>) -> DavError {
     DavError::MethodNotAllowed(allowed(Some(&ctx.target)))
 }
 
@@ -348,36 +345,6 @@ pub async fn mkcol_elsewhere<B: DavBackend>(req: &HttpRequest, backend: &B, user
     }
 }
 
-/// Whether the request's `If` header holds for its resource: a book's sync token and ETag, or a
-/// card's ETag and its book's sync token (a resource that does not exist has neither).
-pub async fn if_holds<B: DavBackend>(
-    backend: &B,
-    user: &DavUser,
-    target: &Target,
-    condition: &IfHeader,
-) -> Result<bool, DavError> {
-    let (book, card) = match target {
-        Target::Book(_, book) => (book, None),
-        Target::Card(_, book, card) => (book, Some(card)),
-        _ => return Ok(condition.holds(State::default())),
-    };
-    let info = match backend.book(user, book).await {
-        Ok(info) => Some(info),
-        Err(BackendError::NotFound) => None,
-        Err(other) => return Err(other.into()),
-    };
-    let etag = match (card, &info) {
-        (Some(card), Some(_)) => {
-            let found = backend.get_cards(user, book, std::slice::from_ref(card), TextWanted::No).await?;
-            found.into_iter().next().map(|entry| entry.meta.etag)
-        }
-        (None, Some(info)) => Some(props::token_text(info.sync_token)),
-        (_, None) => None,
-    };
-    let token = info.map(|info| props::sync_token_uri(info.sync_token));
-    Ok(condition.holds(State { sync_token: token.as_deref(), etag: etag.as_deref() }))
-}
-
 /// `DELETE` of a book (not the default one) or of a card (`If-Match` honoured).
 pub async fn delete<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavError> {
     match &ctx.target {
@@ -447,7 +414,7 @@ pub async fn put<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Resul
 }
 
 /// A backend failure of a write into `book`, a UID conflict naming the card by its href.
-fn uid_conflict_in(user: &DavUser, book: &str, error: BackendError) -> DavError {
+pub(crate) fn uid_conflict_in(user: &DavUser, book: &str, error: BackendError) -> DavError {
     match error {
         BackendError::UidConflict { existing } => {
             let book_href = paths::book_href(&user.username, book);
@@ -455,54 +422,4 @@ fn uid_conflict_in(user: &DavUser, book: &str, error: BackendError) -> DavError 
         }
         other => other.into(),
     }
-}
-
-/// `COPY` and `MOVE` of a card (RFC 4918 9.8, 9.9) to another name in one of the caller's
-/// books, `Overwrite` honoured (`412` when it is `F` and the name is taken). A copy is a `PUT`
-/// of the card's text (so its UID must be free in the destination book, RFC 6352 6.3.2.1); a
-/// move keeps the card itself, REST id included. Books are neither copied nor moved (`405`;
-/// `403` `CARDDAV:addressbook-collection-location-ok` to a place no book could be, RFC 6352
-/// 6.3.2.1).
-pub async fn copy_or_move<B: DavBackend>(ctx: Ctx<'_, B>, moving: bool) -> Result<HttpResponse, DavError> {
-    let headers = ctx.req.headers();
-    let destination = headers.get("destination").and_then(|d| d.to_str().ok());
-    let Some(destination) = destination else { return Err(DavError::BadRequest("Destination is required")) };
-    let Target::Card(_, book, card) = &ctx.target else {
-        let to_a_home =
-            matches!(Target::parse_href(destination), Some(Target::Book(owner, _)) if owner == ctx.user.username);
-        return Err(match ctx.target {
-            Target::Book(..) if !to_a_home => DavError::NotABookLocation,
-            _ => not_allowed(&ctx),
-        });
-    };
-    let overwrite = match headers.get("overwrite").map(|o| o.as_bytes().trim_ascii()) {
-        None | Some(b"T" | b"t") => true,
-        Some(b"F" | b"f") => false,
-        Some(_) => return Err(DavError::BadRequest("Overwrite must be T or F")),
-    };
-    let (to_book, to_card) = match Target::parse_href(destination) {
-        Some(Target::Card(owner, to_book, to_card)) if owner == ctx.user.username => (to_book, to_card),
-        // Another user's book is one that does not exist: no collection to put it in.
-        Some(Target::Card(..)) => return Err(DavError::MissingParent),
-        _ => return Err(BackendError::Forbidden.into()),
-    };
-    if (book, card) == (&to_book, &to_card) {
-        return Err(BackendError::Forbidden.into());
-    }
-    match ctx.backend.book(&ctx.user, &to_book).await {
-        Err(BackendError::NotFound) => return Err(DavError::MissingParent),
-        found => found?,
-    };
-    let precondition = request::precondition(headers);
-    let created = if moving {
-        let moved = ctx.backend.move_card(&ctx.user, (book, card), (&to_book, &to_card), overwrite, &precondition);
-        moved.await.map_err(|e| uid_conflict_in(&ctx.user, &to_book, e))?
-    } else {
-        let source = ctx.backend.get_card(&ctx.user, book, card, None).await?;
-        let only_new = WritePrecondition { if_none_match: Some(EtagMatch::Any), ..WritePrecondition::default() };
-        let target = if overwrite { WritePrecondition::default() } else { only_new };
-        let copied = ctx.backend.put_card(&ctx.user, &to_book, &to_card, source.text.as_bytes(), &target).await;
-        copied.map_err(|e| uid_conflict_in(&ctx.user, &to_book, e))?.created
-    };
-    Ok(if created { HttpResponse::Created() } else { HttpResponse::NoContent() }.finish())
 }

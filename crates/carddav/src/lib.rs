@@ -28,6 +28,7 @@ mod routes;
 mod sync;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod transfer;
 pub mod xml;
 
 pub use backend::{

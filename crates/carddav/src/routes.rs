@@ -8,10 +8,11 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::auth;
 use crate::backend::{BackendError, DavBackend};
-use crate::conditions::IfHeader;
+use crate::conditions::{self, IfHeader};
 use crate::error::DavError;
 use crate::handlers;
 use crate::paths::{self, Target};
+use crate::transfer;
 
 /// What the server says it speaks (RFC 4918 class 1 and 3, RFC 6352), exactly as API.md lists
 /// it; extended `MKCOL` (RFC 5689) is served but left out, so the header stays the contract's.
@@ -81,7 +82,7 @@ async fn dispatch<B: DavBackend>(
     if let Some(value) = req.headers().get("if") {
         let condition = value.to_str().ok().and_then(IfHeader::parse);
         let condition = condition.ok_or(DavError::BadRequest("the If header is malformed"))?;
-        if !handlers::if_holds(backend.get_ref(), &user, &target, &condition).await? {
+        if !conditions::holds_for(backend.get_ref(), &user, &target, &condition).await? {
             return Err(BackendError::PreconditionFailed.into());
         }
     }
@@ -94,8 +95,8 @@ async fn dispatch<B: DavBackend>(
         "DELETE" => handlers::delete(ctx).await,
         "GET" | "HEAD" => handlers::get(ctx).await,
         "PUT" => handlers::put(ctx, payload).await,
-        "COPY" => handlers::copy_or_move(ctx, false).await,
-        "MOVE" => handlers::copy_or_move(ctx, true).await,
+        "COPY" => transfer::copy_or_move(ctx, false).await,
+        "MOVE" => transfer::copy_or_move(ctx, true).await,
         _ => Err(DavError::MethodNotAllowed(allowed(Some(&ctx.target)))),
     }?;
     Ok(response)
