@@ -32,6 +32,10 @@ pub enum DavError {
     /// A `PUT` body that is not declared as a vCard (`415`).
     #[error("not a vCard media type")]
     NotVcard,
+    /// A `GET` whose `Accept` takes no vCard (`406` `CARDDAV:supported-address-data-conversion`,
+    /// RFC 6352 5.1.1.1).
+    #[error("no acceptable representation")]
+    NotAcceptable,
     /// An XML body declared with another media type (`415`).
     #[error("unsupported media type")]
     UnsupportedMediaType,
@@ -105,6 +109,7 @@ impl DavError {
                 href.iter().map(|h| Node::href(h.as_str())).collect(),
             )),
             Self::NotVcard => condition(Name::carddav("supported-address-data")),
+            Self::NotAcceptable => condition(Name::carddav("supported-address-data-conversion")),
             Self::DepthInfinity => condition(Name::dav("propfind-finite-depth")),
             Self::InvalidResourceType => condition(Name::dav("valid-resourcetype")),
             Self::NotABookLocation => condition(Name::carddav("addressbook-collection-location-ok")),
@@ -141,6 +146,7 @@ impl ResponseError for DavError {
             Self::UidConflict(_) => StatusCode::CONFLICT,
             Self::XmlTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotVcard | Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::InvalidResourceType | Self::NotABookLocation => StatusCode::FORBIDDEN,
             Self::MissingParent => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,

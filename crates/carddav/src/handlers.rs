@@ -367,6 +367,9 @@ pub async fn get<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavErro
         }
         return Err(not_allowed(&ctx));
     };
+    if !request::accepts_vcard(ctx.req.headers()) {
+        return Err(DavError::NotAcceptable);
+    }
     let version = request::accepted_version(ctx.req.headers());
     let found = ctx.backend.get_card(&ctx.user, book, card, version).await?;
     let etag = format!("\"{}\"", found.etag);

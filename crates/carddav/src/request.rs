@@ -137,6 +137,23 @@ pub fn accepted_version(headers: &HeaderMap) -> Option<VcardVersion> {
     })
 }
 
+/// Whether `Accept` (when sent) takes a vCard: `text/vcard` (or its older names
+/// `text/x-vcard`, `text/directory`), `text/*` or `*/*`, not refused with `q=0`.
+pub fn accepts_vcard(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT) else { return true };
+    let Ok(accept) = accept.to_str() else { return true };
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            p.split_once('=').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("q") && v.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
+            })
+        });
+        !refused && matches!(media.as_str(), "*/*" | "text/*" | "text/vcard" | "text/x-vcard" | "text/directory" | "")
+    })
+}
+
 /// Whether a `PUT` body is declared as a vCard (no `Content-Type` is accepted: the body
 /// itself decides). Any charset but UTF-8 is refused.
 pub fn is_vcard_type(headers: &HeaderMap) -> bool {

@@ -27,6 +27,16 @@ async fn put_creates_then_replaces_and_get_reads_back_byte_for_byte() {
     assert_eq!(got.header("etag"), Some(etag.as_str()));
     assert_eq!(got.text(), text);
 
+    // RFC 6352 5.1.1.1: an Accept that takes no vCard cannot be served.
+    let accept = |value: &'static str| request("GET", CARD).insert_header(("Accept", value));
+    let refused = send(&app, accept("application/octet-stream")).await;
+    assert_eq!(refused.status, StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(refused.condition(), Name::carddav("supported-address-data-conversion"));
+    assert_eq!(send(&app, accept("text/vcard;q=0, application/json")).await.status, StatusCode::NOT_ACCEPTABLE);
+    for taken in ["*/*", "text/*;q=0.5", "text/x-vcard", "text/html, */*;q=0.8", "text/vcard; version=4.0"] {
+        assert_eq!(send(&app, accept(taken)).await.status, StatusCode::OK, "{taken}");
+    }
+
     let head = send(&app, request("HEAD", CARD)).await;
     assert_eq!(head.status, StatusCode::OK);
     assert_eq!(head.header("etag"), Some(etag.as_str()));
