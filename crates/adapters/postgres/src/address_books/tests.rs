@@ -310,6 +310,11 @@ async fn a_card_keeps_its_uid_under_its_name() {
     assert_eq!((after.contact.id, after.contact.uid.as_str()), (before.contact.id, "a"));
     assert!(after.card.contains("\r\nUID:a\r\n") && !after.card.contains(&without.uid), "{}", after.card);
     assert_eq!(f.store.card_named_by_uid(f.ada, DEFAULT_BOOK, "a").await.unwrap().as_deref(), Some("a.vcf"));
+    // The table itself keeps it: no path can change a contact's UID.
+    let change = execute_sql(&f.db, "UPDATE contacts SET uid = 'other' WHERE href = 'a.vcf'").await;
+    assert_violates(change, DatabaseErrorKind::CheckViolation, "contacts_uid_fixed");
+    let same = execute_sql(&f.db, "UPDATE contacts SET uid = uid, additional_info = 'x' WHERE href = 'a.vcf'").await;
+    assert_eq!(same.unwrap(), 1, "writing the same UID is no change");
 }
 
 #[tokio::test]
