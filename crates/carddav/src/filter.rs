@@ -4,7 +4,7 @@
 //! conversion, nothing kept. The backend hands over the cards; this decides which match, so the
 //! rule is the same whatever storage does.
 
-use crate::lines::{head_end, unfold};
+use crate::lines::{group_and_name, head_end, in_group, unfold};
 use crate::xml::parse::{Collation, Filter, MatchType, ParamFilter, PropFilter, TextMatch};
 
 /// One content line of a card.
@@ -59,11 +59,7 @@ fn parse_line(line: &str) -> Option<Property> {
     let (head, value) = (&line[..colon], &line[colon + 1..]);
     let mut parts = split_unquoted(head, ';').into_iter();
     let name = parts.next()?;
-    let name = name.trim().to_ascii_uppercase();
-    let (group, name) = match name.rsplit_once('.') {
-        Some((group, name)) => (Some(group.to_owned()), name.to_owned()),
-        None => (None, name),
-    };
+    let (group, name) = group_and_name(name);
     let params = parts
         .map(|p| match p.split_once('=') {
             Some((k, v)) => (
@@ -119,7 +115,7 @@ fn param_matches(filter: &ParamFilter, instances: &[&Property]) -> bool {
 fn prop_matches(filter: &PropFilter, props: &[Property]) -> bool {
     let instances: Vec<&Property> = props
         .iter()
-        .filter(|p| p.name == filter.name && filter.group.as_ref().is_none_or(|g| p.group.as_ref() == Some(g)))
+        .filter(|p| p.name == filter.name && in_group(filter.group.as_deref(), p.group.as_deref()))
         .collect();
     if filter.is_not_defined {
         return instances.is_empty();

@@ -3,17 +3,13 @@
 //! photo. The card's own lines are copied (folding and case kept); `BEGIN` and `END` always
 //! stay, so the answer is still a vCard, even if it lacks what the client did not ask for.
 
-use crate::lines::head_end;
+use crate::lines::{group_and_name, head_end, in_group};
 use crate::xml::parse::CardPart;
 
 /// The part of `parts` a content line whose head is `head` answers to, if any.
 fn wanted<'a>(head: &str, parts: &'a [CardPart]) -> Option<&'a CardPart> {
-    let full = head.split(';').next().unwrap_or(head).trim().to_ascii_uppercase();
-    let (group, name) = match full.rsplit_once('.') {
-        Some((group, name)) => (Some(group), name),
-        None => (None, full.as_str()),
-    };
-    parts.iter().find(|p| p.name == name && p.group.as_deref().is_none_or(|g| Some(g) == group))
+    let (group, name) = group_and_name(head.split(';').next().unwrap_or(head));
+    parts.iter().find(|p| p.name == name && in_group(p.group.as_deref(), group.as_deref()))
 }
 
 /// `text` with only the content lines `parts` asks for (and `BEGIN`/`END`); a line asked for

@@ -114,43 +114,48 @@ pub fn http_date(headers: &HeaderMap, name: header::HeaderName) -> Option<System
     parsed.map(SystemTime::from)
 }
 
-/// The vCard version an `Accept` header asks for (`text/vcard; version=3.0`), if any.
-pub fn accepted_version(headers: &HeaderMap) -> Option<VcardVersion> {
+/// One media range of `Accept` that `q=0` does not refuse: its type, lower case, and the
+/// `version` parameter it names.
+struct MediaRange {
+    media: String,
+    version: Option<String>,
+}
+
+/// The ranges of `Accept` a client takes (`None` without a readable header).
+fn accepted_ranges(headers: &HeaderMap) -> Option<Vec<MediaRange>> {
     let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
-    accept.split(',').find_map(|range| {
+    let ranges = accept.split(',').filter_map(|range| {
         let mut parts = range.split(';').map(str::trim);
-        let media = parts.next()?;
-        if !media.eq_ignore_ascii_case("text/vcard") {
-            return None;
-        }
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
         let mut version = None;
-        for param in parts {
-            let (key, value) = param.split_once('=')?;
+        for (key, value) in parts.filter_map(|p| p.split_once('=')) {
             let value = value.trim().trim_matches('"');
             match key.trim().to_ascii_lowercase().as_str() {
-                "version" => version = VcardVersion::parse(value),
+                "version" => version = Some(value.to_owned()),
                 "q" if value.parse::<f32>().is_ok_and(|q| q <= 0.0) => return None,
                 _ => {}
             }
         }
-        version
-    })
+        Some(MediaRange { media, version })
+    });
+    Some(ranges.collect())
+}
+
+/// The vCard version an `Accept` header asks for (`text/vcard; version=3.0`), if any.
+pub fn accepted_version(headers: &HeaderMap) -> Option<VcardVersion> {
+    accepted_ranges(headers)?
+        .iter()
+        .filter(|range| range.media == "text/vcard")
+        .find_map(|range| range.version.as_deref().and_then(VcardVersion::parse))
 }
 
 /// Whether `Accept` (when sent) takes a vCard: `text/vcard` (or its older names
 /// `text/x-vcard`, `text/directory`), `text/*` or `*/*`, not refused with `q=0`.
 pub fn accepts_vcard(headers: &HeaderMap) -> bool {
-    let Some(accept) = headers.get(header::ACCEPT) else { return true };
-    let Ok(accept) = accept.to_str() else { return true };
-    accept.split(',').any(|range| {
-        let mut parts = range.split(';').map(str::trim);
-        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
-        let refused = parts.any(|p| {
-            p.split_once('=').is_some_and(|(k, v)| {
-                k.trim().eq_ignore_ascii_case("q") && v.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
-            })
-        });
-        !refused && matches!(media.as_str(), "*/*" | "text/*" | "text/vcard" | "text/x-vcard" | "text/directory" | "")
+    accepted_ranges(headers).is_none_or(|ranges| {
+        ranges.iter().any(|range| {
+            matches!(range.media.as_str(), "*/*" | "text/*" | "text/vcard" | "text/x-vcard" | "text/directory" | "")
+        })
     })
 }
 

@@ -14,6 +14,7 @@ use quick_xml::name::ResolveResult;
 
 use super::Name;
 use crate::backend::{TextWanted, VcardVersion};
+use crate::lines::group_and_name;
 
 /// Deepest element nesting accepted; WebDAV bodies are shallow.
 const MAX_DEPTH: usize = 64;
@@ -322,11 +323,7 @@ fn card_parts(address_data: &Element) -> Option<Vec<CardPart>> {
         .iter()
         .filter(|c| c.name.is_carddav("prop"))
         .filter_map(|c| {
-            let full = c.attr("name")?.trim().to_ascii_uppercase();
-            let (group, name) = match full.rsplit_once('.') {
-                Some((group, name)) => (Some(group.to_owned()), name.to_owned()),
-                None => (None, full),
-            };
+            let (group, name) = group_and_name(c.attr("name")?);
             Some(CardPart { group, name, novalue: yes_no(c, "novalue") })
         })
         .collect();
@@ -530,13 +527,9 @@ fn text_match(element: &Element) -> Result<TextMatch, XmlError> {
 }
 
 fn prop_filter(element: &Element) -> Result<PropFilter, XmlError> {
-    let full = element.attr("name").unwrap_or_default().trim().to_ascii_uppercase();
-    let (group, name) = match full.rsplit_once('.') {
-        Some((group, name)) => (Some(group.to_owned()), name.to_owned()),
-        None => (None, full.clone()),
-    };
+    let (group, name) = group_and_name(element.attr("name").unwrap_or_default());
     if !FILTERABLE.contains(&name.as_str()) {
-        return Err(XmlError::UnsupportedFilter(full));
+        return Err(XmlError::UnsupportedFilter(group.map_or_else(|| name.clone(), |g| format!("{g}.{name}"))));
     }
     let mut filter = PropFilter {
         name,
