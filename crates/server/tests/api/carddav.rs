@@ -606,6 +606,17 @@ async fn a_moved_card_is_the_same_contact_and_a_copied_one_a_new_contact() {
     let listed = expect(app.get("/api/contacts/", Some(&ada.token)).await, StatusCode::OK).await;
     let uids: Vec<&str> = listed.as_array().unwrap().iter().map(|c| c["uid"].as_str().unwrap()).collect();
     assert_eq!(uids, [made["uid"].as_str().unwrap(); 2], "one contact in each book");
+    // Moving it under another name into the book that has its UID: 409 naming that card.
+    let clash = dav(&app, "MOVE", &format!("{book}ada.vcf"), "ada", &secret)
+        .header("destination", "/dav/addressbooks/ada/work/other.vcf")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clash.status(), StatusCode::CONFLICT);
+    let clash = text(clash).await;
+    assert!(clash.contains("<D:href>/dav/addressbooks/ada/work/ada.vcf</D:href>"), "{clash}");
+    let still = dav(&app, "GET", &format!("{book}ada.vcf"), "ada", &secret).send().await.unwrap();
+    assert_eq!(still.status(), StatusCode::OK, "nothing moved");
 }
 
 #[tokio::test]

@@ -153,6 +153,15 @@ async fn bad_imports_are_413_415_422_and_a_big_card_fails_alone() {
     let report = expect(app.import(&ada, "text/vcard", format!("{big}{APPLE}")).await, StatusCode::OK).await;
     assert_eq!(report["created"], 1);
     assert_eq!(report["failed"][0]["index"], 0);
+    // A file cut off inside its last card: the whole cards are imported, the cut one is listed
+    // (stored, it would be exported and synced without its END:VCARD).
+    let cut = format!("{APPLE}BEGIN:VCARD\r\nVERSION:4.0\r\nUID:cut-1\r\nFN:Cut Off\r\n");
+    let report = expect(app.import(&ada, "text/vcard", cut).await, StatusCode::OK).await;
+    assert_eq!((&report["created"], &report["updated"]), (&json!(0), &json!(1)), "{report}");
+    assert_eq!(report["failed"][0]["index"], 1, "{report}");
+    assert!(report["failed"][0]["detail"].as_str().unwrap().contains("END:VCARD"), "{report}");
+    let listed = expect(app.get("/api/contacts/?q=cut", Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!(listed, json!([]), "nothing of it stored");
     expect_unauthenticated(app.get("/api/contacts/export.vcf", None).await).await;
 }
 
