@@ -14,6 +14,7 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
+use contacts_domain::addressbook::{HeldProperty, PropertyChange};
 use contacts_domain::user::UserId;
 
 /// A signed-in DAV user: who the request speaks for.
@@ -405,6 +406,21 @@ pub trait DavBackend: 'static {
         label: BookLabel,
         value: Option<&str>,
     ) -> Result<(), BackendError>;
+
+    /// Every property the user's clients keep on the user's books and home (dead properties,
+    /// each with its book's name, `None` for the home): a handful, read in one go.
+    async fn client_properties(&self, user: &DavUser) -> Result<Vec<HeldProperty>, BackendError>;
+
+    /// Applies `PROPPATCH`'s changes of kept properties to `book` (`None`: the home), all or
+    /// none; `Ok(false)` when it would then keep more than
+    /// [`MAX_CLIENT_PROPERTIES`](contacts_domain::addressbook::MAX_CLIENT_PROPERTIES), and
+    /// nothing changed. [`BackendError::NotFound`] without the book.
+    async fn change_client_properties(
+        &self,
+        user: &DavUser,
+        book: Option<&str>,
+        changes: &[PropertyChange],
+    ) -> Result<bool, BackendError>;
 
     /// One page of a book's cards, ordered by name (byte order), starting strictly after
     /// `after` (keyset paging), at most `limit` entries. The protocol layer streams big

@@ -68,6 +68,9 @@ pub enum DavError {
     /// No credentials, or bad ones (`401`).
     #[error("unauthenticated")]
     Unauthenticated,
+    /// Properties a client would keep past their bounds (`507`, RFC 4918 11.5).
+    #[error("insufficient storage")]
+    InsufficientStorage,
 }
 
 fn condition(name: Name) -> Option<Node> {
@@ -154,6 +157,7 @@ impl ResponseError for DavError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 

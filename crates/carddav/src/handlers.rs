@@ -6,7 +6,10 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::backend::{BackendError, BookLabel, CardEntry, DavBackend, DavUser, TextWanted, unchanged_since};
+use contacts_domain::addressbook::ClientProperty;
+
+use crate::backend::{BackendError, CardEntry, DavBackend, DavUser, TextWanted, unchanged_since};
+use crate::client_props::{self, held_by, kept_for};
 use crate::error::DavError;
 use crate::listing::{self, Listing, Multiget};
 use crate::paths::{self, Target};
@@ -14,9 +17,8 @@ use crate::props::{self, MAX_CARD_BYTES, Resource, VCARD_TYPE, Wanted};
 use crate::request::{self, Depth};
 use crate::routes::allowed;
 use crate::sync;
-use crate::xml::Name;
-use crate::xml::parse::{self, PropUpdate, Propfind, Report};
-use crate::xml::write::{self, PropStat, Response};
+use crate::xml::parse::{self, Propfind, Report};
+use crate::xml::write::{self, Response};
 
 /// Everything a handler needs about the request it serves.
 pub struct Ctx<'a, B> {
@@ -44,13 +46,23 @@ pub(crate) fn not_allowed<B>(ctx: &Ctx<'_, B>) -> DavError {
 }
 
 /// A single card's name and ETag, or `404`.
-async fn card_entry<B: DavBackend>(ctx: &Ctx<'_, B>, book: &str, card: &str) -> Result<CardEntry, DavError> {
+pub(crate) async fn card_entry<B: DavBackend>(ctx: &Ctx<'_, B>, book: &str, card: &str) -> Result<CardEntry, DavError> {
     let mut found = ctx.backend.get_cards(&ctx.user, book, &[card.to_owned()], TextWanted::No).await?;
     found.pop().ok_or(DavError::NotFound)
 }
 
 fn props_response(user: &DavUser, href: String, resource: Resource<'_>, wanted: Wanted<'_>) -> Response {
-    Response::Props { href, propstats: props::propstats(user, resource, wanted) }
+    kept_props_response(user, href, resource, wanted, &[])
+}
+
+fn kept_props_response(
+    user: &DavUser,
+    href: String,
+    resource: Resource<'_>,
+    wanted: Wanted<'_>,
+    kept: &[&ClientProperty],
+) -> Response {
+    Response::Props { href, propstats: props::propstats(user, resource, wanted, kept) }
 }
 
 /// `PROPFIND`, depth 0 or 1; a book's cards are streamed.
@@ -98,17 +110,22 @@ pub async fn propfind<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> 
             responses.push(props_response(user, paths::principal_href(&user.username), Resource::Principal, wanted));
         }
         Target::Home(_) => {
-            responses.push(props_response(user, paths::home_href(&user.username), Resource::Home, wanted));
+            let kept = kept_for(&ctx, wanted).await?;
+            let href = paths::home_href(&user.username);
+            responses.push(kept_props_response(user, href, Resource::Home, wanted, &held_by(&kept, None)));
             if one {
                 for book in ctx.backend.list_books(user).await? {
                     let href = paths::book_href(&user.username, &book.name);
-                    responses.push(props_response(user, href, Resource::Book(&book), wanted));
+                    let held = held_by(&kept, Some(&book.name));
+                    responses.push(kept_props_response(user, href, Resource::Book(&book), wanted, &held));
                 }
             }
         }
         Target::Book(_, name) => {
             let book = ctx.backend.book(user, name).await?;
-            let own = props_response(user, paths::book_href(&user.username, &book.name), Resource::Book(&book), wanted);
+            let kept = kept_for(&ctx, wanted).await?;
+            let href = paths::book_href(&user.username, &book.name);
+            let own = kept_props_response(user, href, Resource::Book(&book), wanted, &held_by(&kept, Some(&book.name)));
             if one {
                 let mut head = write::multistatus_start().to_vec();
                 head.extend_from_slice(&write::response(&own));
@@ -249,64 +266,6 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
     }
 }
 
-/// `PROPPATCH`: a book's `displayname` and `addressbook-description` may change; every other
-/// property is `403`, and then nothing changes (the others are `424`), as RFC 4918 wants the
-/// update atomic.
-pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
-    let body = request::read_xml(ctx.req, payload).await?;
-    let updates = parse::proppatch(&body)?;
-    let book = match &ctx.target {
-        Target::Book(_, book) => Some(ctx.backend.book(&ctx.user, book).await?),
-        Target::Card(_, book, card) => {
-            card_entry(&ctx, book, card).await?;
-            None
-        }
-        _ => None,
-    };
-    let settable = |name: &Name| book.is_some() && BookLabel::of(name).is_some();
-    let all_settable = updates.iter().all(|u| match u {
-        PropUpdate::Set(name, _) | PropUpdate::Remove(name) => settable(name),
-    });
-    let mut ok = Vec::new();
-    let mut forbidden = Vec::new();
-    let mut failed_dependency = Vec::new();
-    // At most one value a label (the last one sent), so a body that sets one property many times
-    // is still at most one write a label.
-    let mut labels: Vec<(BookLabel, Option<String>)> = Vec::new();
-    for update in &updates {
-        let name = match update {
-            PropUpdate::Set(name, _) | PropUpdate::Remove(name) => name,
-        };
-        if !settable(name) {
-            forbidden.push(write::Node::empty(name.clone()));
-        } else if !all_settable {
-            failed_dependency.push(write::Node::empty(name.clone()));
-        } else if let Some(label) = BookLabel::of(name) {
-            let value = match update {
-                PropUpdate::Set(_, value) => Some(value.clone()),
-                PropUpdate::Remove(_) => None,
-            };
-            labels.retain(|(kept, _)| *kept != label);
-            labels.push((label, value));
-            ok.push(write::Node::empty(name.clone()));
-        }
-    }
-    if let Some(book) = &book {
-        for (label, value) in labels {
-            ctx.backend.set_book_label(&ctx.user, &book.name, label, value.as_deref()).await?;
-        }
-    }
-    let response = Response::Props {
-        href: ctx.target.href(),
-        propstats: vec![
-            PropStat { status: 200, props: ok },
-            PropStat { status: 403, props: forbidden },
-            PropStat { status: 424, props: failed_dependency },
-        ],
-    };
-    Ok(multi_status().body(write::multistatus(&[response], None)))
-}
-
 /// `MKCOL` (extended, RFC 5689) of an address book under the caller's home.
 pub async fn mkcol<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
     let Target::Book(_, book) = &ctx.target else { return Err(not_allowed(&ctx)) };
@@ -324,7 +283,13 @@ pub async fn mkcol<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Res
     if !valid {
         return Err(DavError::InvalidResourceType);
     }
+    let kept = client_props::kept_on_a_new_book(request.others)?;
     ctx.backend.create_book(&ctx.user, book, request.displayname.as_deref(), request.description.as_deref()).await?;
+    // A new book holds none yet, so the bound checked before holds (unless another request
+    // filled it in between, which is then answered as past the bound).
+    if !kept.is_empty() && !ctx.backend.change_client_properties(&ctx.user, Some(book), &kept).await? {
+        return Err(DavError::InsufficientStorage);
+    }
     Ok(HttpResponse::Created().finish())
 }
 

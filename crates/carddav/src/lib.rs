@@ -14,6 +14,7 @@
 
 mod auth;
 pub mod backend;
+mod client_props;
 mod conditions;
 mod error;
 mod filter;

@@ -73,7 +73,7 @@ pub fn card_response(
     };
     write::response(&Response::Props {
         href: paths::card_href(book_href, &entry.name),
-        propstats: props::propstats(user, Resource::Card(entry), wanted),
+        propstats: props::propstats(user, Resource::Card(entry), wanted, &[]),
     })
 }
 

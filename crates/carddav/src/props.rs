@@ -3,6 +3,8 @@
 
 use actix_web::http::header::HttpDate;
 
+use contacts_domain::addressbook::ClientProperty;
+
 use crate::backend::{BookInfo, CardEntry, DavUser, SyncToken};
 use crate::paths;
 use crate::xml::Name;
@@ -242,21 +244,46 @@ fn value(user: &DavUser, resource: Resource<'_>, name: &Name) -> Option<Node> {
     }
 }
 
+/// Whether a client may keep a property of this name on a book or the home (a "dead" property,
+/// RFC 4918 4.1): any name outside the namespaces whose properties this server defines
+/// (`DAV:`, CardDAV), CalendarServer's `getctag` (live) excepted.
+pub fn is_client_property(name: &Name) -> bool {
+    name.ns != crate::xml::DAV && name.ns != crate::xml::CARDDAV && *name != Name::calserver("getctag")
+}
+
+/// A kept property as an answer's element.
+fn kept_node(property: &ClientProperty) -> Node {
+    Node::raw(Name::owned(property.namespace.as_str(), property.name.as_str()), property.value.clone())
+}
+
+fn kept_name(property: &ClientProperty, name: &Name) -> bool {
+    property.namespace == name.ns && property.name == name.local
+}
+
 /// The propstats of a resource for a request: found properties under `200`, the others
-/// under `404`.
-pub fn propstats(user: &DavUser, resource: Resource<'_>, wanted: Wanted<'_>) -> Vec<PropStat> {
+/// under `404`. `kept` are the properties its clients keep on it (none for most resources).
+pub fn propstats(
+    user: &DavUser,
+    resource: Resource<'_>,
+    wanted: Wanted<'_>,
+    kept: &[&ClientProperty],
+) -> Vec<PropStat> {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     match wanted {
         Wanted::Names => {
             found = all_names(resource, true).into_iter().map(Node::empty).collect();
+            found.extend(kept.iter().map(|p| Node::empty(Name::owned(p.namespace.as_str(), p.name.as_str()))));
         }
         Wanted::All => {
             found = all_names(resource, false).iter().filter_map(|n| value(user, resource, n)).collect();
+            found.extend(kept.iter().map(|p| kept_node(p)));
         }
         Wanted::Props(names) => {
             for name in names {
-                match value(user, resource, name) {
+                let live = || value(user, resource, name);
+                let client = || kept.iter().find(|p| kept_name(p, name)).map(|p| kept_node(p));
+                match live().or_else(client) {
                     Some(node) => found.push(node),
                     None => missing.push(Node::empty(name.clone())),
                 }
@@ -315,7 +342,7 @@ mod tests {
             Name::carddav("max-resource-size"),
         ];
         let names = |resource, wanted| -> Vec<Name> {
-            propstats(&user, resource, wanted)[0].props.iter().map(|n| n.name.clone()).collect()
+            propstats(&user, resource, wanted, &[])[0].props.iter().map(|n| n.name.clone()).collect()
         };
         let all = names(Resource::Book(&book), Wanted::All);
         assert!(all.contains(&Name::dav("getetag")), "{all:?}");
@@ -327,7 +354,7 @@ mod tests {
         assert!(names(Resource::Principal, Wanted::Names).contains(&home_set));
 
         let asked = [Name::carddav("supported-collation-set")];
-        let set = &propstats(&user, Resource::Book(&book), Wanted::Props(&asked))[0].props[0];
+        let set = &propstats(&user, Resource::Book(&book), Wanted::Props(&asked), &[])[0].props[0];
         let collations: Vec<&str> = set.children.iter().filter_map(|c| c.text.as_deref()).collect();
         assert_eq!(collations, ["i;ascii-casemap", "i;unicode-casemap", "i;octet"]);
     }
@@ -343,7 +370,7 @@ mod tests {
             is_default: true,
         };
         let asked = [Name::dav("displayname"), Name::owned("urn:x", "y"), Name::dav("getcontenttype")];
-        let stats = propstats(&user, Resource::Book(&book), Wanted::Props(&asked));
+        let stats = propstats(&user, Resource::Book(&book), Wanted::Props(&asked), &[]);
         assert_eq!(stats[0].props, vec![Node::text(Name::dav("displayname"), "contacts")]);
         assert_eq!(
             stats[1].props,

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::auth;
 use crate::backend::{BackendError, DavBackend};
+use crate::client_props;
 use crate::conditions::{self, IfHeader};
 use crate::error::DavError;
 use crate::handlers;
@@ -90,7 +91,7 @@ async fn dispatch<B: DavBackend>(
     let response = match method {
         "PROPFIND" => handlers::propfind(ctx, payload).await,
         "REPORT" => handlers::report(ctx, payload).await,
-        "PROPPATCH" => handlers::proppatch(ctx, payload).await,
+        "PROPPATCH" => client_props::proppatch(ctx, payload).await,
         "MKCOL" => handlers::mkcol(ctx, payload).await,
         "DELETE" => handlers::delete(ctx).await,
         "GET" | "HEAD" => handlers::get(ctx).await,

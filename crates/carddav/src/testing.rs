@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use contacts_domain::addressbook::{ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, PropertyChange};
 use contacts_domain::user::UserId;
 
 use crate::backend::{
@@ -71,6 +72,8 @@ struct State {
     label_writes: usize,
     failed_logins: Vec<ClientOrigin>,
     change_reads: Vec<Option<usize>>,
+    /// Properties clients keep: (user id, the book's name or `None` for the home, property).
+    kept: Vec<(i64, Option<String>, ClientProperty)>,
 }
 
 impl State {
@@ -282,6 +285,7 @@ impl DavBackend for MemoryBackend {
             return Err(BackendError::Forbidden);
         }
         state.books.remove(&(user.id.0, book.to_owned()));
+        state.kept.retain(|(owner, held_by, _)| *owner != user.id.0 || held_by.as_deref() != Some(book));
         Ok(())
     }
 
@@ -301,6 +305,44 @@ impl DavBackend for MemoryBackend {
         };
         *field = value.map(str::to_owned);
         Ok(())
+    }
+
+    async fn client_properties(&self, user: &DavUser) -> Result<Vec<HeldProperty>, BackendError> {
+        let state = self.lock();
+        let mine = state.kept.iter().filter(|(owner, _, _)| *owner == user.id.0);
+        Ok(mine.map(|(_, book, property)| HeldProperty { book: book.clone(), property: property.clone() }).collect())
+    }
+
+    async fn change_client_properties(
+        &self,
+        user: &DavUser,
+        book: Option<&str>,
+        changes: &[PropertyChange],
+    ) -> Result<bool, BackendError> {
+        let mut state = self.lock();
+        if let Some(name) = book {
+            state.book(user, name)?;
+        }
+        let held = |owner: &i64, held_by: &Option<String>| *owner == user.id.0 && held_by.as_deref() == book;
+        let mut kept = state.kept.clone();
+        for change in changes {
+            let same = |p: &ClientProperty| p.namespace == change.namespace && p.name == change.name;
+            kept.retain(|(owner, held_by, p)| !(held(owner, held_by) && same(p)));
+            if let Some(value) = &change.value {
+                let property = ClientProperty {
+                    namespace: change.namespace.clone(),
+                    name: change.name.clone(),
+                    value: value.clone(),
+                };
+                kept.push((user.id.0, book.map(str::to_owned), property));
+            }
+        }
+        let count = kept.iter().filter(|(owner, held_by, _)| held(owner, held_by)).count();
+        if count > MAX_CLIENT_PROPERTIES as usize {
+            return Ok(false);
+        }
+        state.kept = kept;
+        Ok(true)
     }
 
     async fn list_cards(

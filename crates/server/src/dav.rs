@@ -11,7 +11,8 @@ use contacts_carddav::{
     PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 use contacts_domain::addressbook::{
-    AddressBookStore, AppPasswordService, Book, CardWrite, DEFAULT_BOOK, LogRange, NamedCard, card_etag, card_text,
+    AddressBookStore, AppPasswordService, Book, CardWrite, DEFAULT_BOOK, HeldProperty, LogRange, NamedCard,
+    PropertiesWrite, PropertyChange, card_etag, card_text,
 };
 use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::StoredCard;
@@ -251,6 +252,23 @@ impl DavBackend for DavStore {
             BookLabel::Description => self.books.describe_book(user.id, book, value).await?,
         };
         if set { Ok(()) } else { Err(BackendError::NotFound) }
+    }
+
+    async fn client_properties(&self, user: &DavUser) -> Result<Vec<HeldProperty>, BackendError> {
+        Ok(self.books.client_properties(user.id).await?)
+    }
+
+    async fn change_client_properties(
+        &self,
+        user: &DavUser,
+        book: Option<&str>,
+        changes: &[PropertyChange],
+    ) -> Result<bool, BackendError> {
+        match self.books.change_client_properties(user.id, book, changes).await? {
+            PropertiesWrite::Done => Ok(true),
+            PropertiesWrite::Full => Ok(false),
+            PropertiesWrite::Missing => Err(BackendError::NotFound),
+        }
     }
 
     async fn list_cards(

@@ -10,7 +10,10 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use contacts_domain::Error;
-use contacts_domain::addressbook::{AddressBookStore, Book, BookChange, CardWrite, DEFAULT_BOOK, LogRange, NamedCard};
+use contacts_domain::addressbook::{
+    AddressBookStore, Book, BookChange, CardWrite, DEFAULT_BOOK, HeldProperty, LogRange, NamedCard, PropertiesWrite,
+    PropertyChange,
+};
 use contacts_domain::contact::{CardRecord, StoredCard};
 use contacts_domain::user::UserId;
 
@@ -471,6 +474,19 @@ impl AddressBookStore for PgAddressBooks {
         changes_of(&mut conn, owner, book, range).await.map_err(query_error)
     }
 
+    async fn client_properties(&self, owner: UserId) -> Result<Vec<HeldProperty>, Error> {
+        self.read_client_properties(owner).await
+    }
+
+    async fn change_client_properties(
+        &self,
+        owner: UserId,
+        book: Option<&str>,
+        changes: &[PropertyChange],
+    ) -> Result<PropertiesWrite, Error> {
+        self.write_client_properties(owner, book, changes).await
+    }
+
     async fn purge_tombstones(&self, before: DateTime<Utc>) -> Result<u64, Error> {
         let mut conn = self.db.conn().await?;
         let mut purged = 0;
@@ -486,6 +502,8 @@ impl AddressBookStore for PgAddressBooks {
         }
     }
 }
+
+mod properties;
 
 #[cfg(test)]
 mod tests;

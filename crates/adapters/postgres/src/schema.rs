@@ -87,6 +87,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_properties (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        book_id -> Nullable<BigInt>,
+        namespace -> Text,
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
     app_passwords (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -120,6 +131,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     address_books,
     card_changes,
+    client_properties,
     app_passwords,
     contact_counts,
     refresh_tokens,

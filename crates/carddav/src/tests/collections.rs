@@ -1,4 +1,6 @@
-//! Address books: extended MKCOL, PROPPATCH displayname and description, DELETE.
+//! Address books: extended MKCOL, PROPPATCH of labels and of the properties clients keep, DELETE.
+
+use contacts_domain::addressbook::{MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES};
 
 use super::*;
 
@@ -97,12 +99,13 @@ async fn proppatch_sets_and_removes_displayname_and_refuses_the_rest_atomically(
     assert_eq!(read.response(path).ok(&Name::dav("displayname")).text, "Family");
 
     let mixed = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:I="http://apple.com/ns/ical/"><D:set><D:prop>
-        <D:displayname>Ignored</D:displayname><I:calendar-color>#fff</I:calendar-color>
+        <D:displayname>Ignored</D:displayname><D:getetag>"mine"</D:getetag><I:calendar-color>#fff</I:calendar-color>
         </D:prop></D:set></D:propertyupdate>"#;
     let answer = send(&app, request("PROPPATCH", path).set_payload(mixed)).await;
     let response = answer.response(path);
-    assert!(response.status_of(&Name::owned("http://apple.com/ns/ical/", "calendar-color")).unwrap().contains("403"));
+    assert!(response.status_of(&Name::dav("getetag")).unwrap().contains("403"));
     assert!(response.status_of(&Name::dav("displayname")).unwrap().contains("424"));
+    assert!(response.status_of(&Name::owned("http://apple.com/ns/ical/", "calendar-color")).unwrap().contains("424"));
     let read = send(&app, request("PROPFIND", path).set_payload(DISPLAYNAME)).await;
     assert_eq!(read.response(path).ok(&Name::dav("displayname")).text, "Family", "nothing applied");
 
@@ -143,6 +146,167 @@ async fn proppatch_sets_and_removes_displayname_and_refuses_the_rest_atomically(
     assert!(principal.response("/dav/principals/ada/").status_of(&Name::dav("displayname")).unwrap().contains("403"));
     let missing = send(&app, request("PROPPATCH", "/dav/addressbooks/ada/none/").set_payload(set)).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+const ME_CARD: &str = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:set><D:prop>
+    <CS:me-card><D:href>/dav/addressbooks/ada/contacts/me.vcf</D:href></CS:me-card></D:prop></D:set>
+    </D:propertyupdate>"#;
+
+const ASK_ME_CARD: &str = r#"<D:propfind xmlns:D="DAV:"><D:prop><CS:me-card xmlns:CS="http://calendarserver.org/ns/"/>
+    <D:displayname/></D:prop></D:propfind>"#;
+
+/// RFC 4918 4.1 and 9.2: a property outside the namespaces the server defines is kept as sent,
+/// on a book or on the home (macOS keeps its "me" card on the home), and given back by name,
+/// by `allprop` and `propname`, until it is removed.
+#[actix_web::test]
+async fn books_and_the_home_keep_the_properties_clients_set() {
+    let app = service(backend()).await;
+    let home = "/dav/addressbooks/ada/";
+    let me_card = Name::calserver("me-card");
+    let answer = send(&app, request("PROPPATCH", home).set_payload(ME_CARD)).await;
+    assert!(answer.response(home).status_of(&me_card).unwrap().contains(" 200 "), "{}", answer.text());
+    let read = send(&app, request("PROPFIND", home).set_payload(ASK_ME_CARD)).await;
+    let kept = read.response(home);
+    assert_eq!(kept.href_in(&me_card), "/dav/addressbooks/ada/contacts/me.vcf", "its element kept");
+    assert!(kept.status_of(&Name::dav("displayname")).unwrap().contains("404"));
+    // Kept on the home, not on the books under it, and not for Bob.
+    let listing = send(&app, request("PROPFIND", home).insert_header(("Depth", "1")).set_payload(ASK_ME_CARD)).await;
+    assert!(listing.response("/dav/addressbooks/ada/contacts/").status_of(&me_card).unwrap().contains("404"));
+    let bob = request("PROPFIND", "/dav/addressbooks/bob/")
+        .insert_header(("Authorization", basic("bob", "bob-app-password")));
+    assert!(
+        send(&app, bob.set_payload(ASK_ME_CARD))
+            .await
+            .response("/dav/addressbooks/bob/")
+            .status_of(&me_card)
+            .unwrap()
+            .contains("404")
+    );
+
+    // A book keeps any value: attributes, namespaces and text as sent, also with no namespace.
+    let book = "/dav/addressbooks/ada/contacts/";
+    let color = r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>
+        <I:calendar-color xmlns:I="http://apple.com/ns/ical/" symbolic="red">#FF0000 &amp; &lt;b&gt;</I:calendar-color>
+        <order xmlns=""><x:n xmlns:x="urn:x" x:at="1">2</x:n></order></D:prop></D:set></D:propertyupdate>"#;
+    let answer = send(&app, request("PROPPATCH", book).set_payload(color)).await;
+    assert!(answer.response(book).props.iter().all(|(status, _)| status.contains(" 200 ")), "{}", answer.text());
+    let all =
+        send(&app, request("PROPFIND", book).set_payload(r#"<propfind xmlns="DAV:"><allprop/></propfind>"#)).await;
+    let response = all.response(book);
+    let kept = response.ok(&Name::owned("http://apple.com/ns/ical/", "calendar-color"));
+    assert_eq!((kept.text.as_str(), kept.attr("symbolic")), ("#FF0000 & <b>", Some("red")));
+    let order = response.ok(&Name::owned("", "order"));
+    let n = order.child(&Name::owned("urn:x", "n")).unwrap();
+    assert_eq!((n.text.as_str(), &n.attrs[0].0), ("2", &Name::owned("urn:x", "at")));
+    let names =
+        send(&app, request("PROPFIND", book).set_payload(r#"<propfind xmlns="DAV:"><propname/></propfind>"#)).await;
+    assert!(names.response(book).ok(&Name::owned("", "order")).children.is_empty());
+
+    // Set again it is replaced; removed it is gone; removing what is not there is fine.
+    let again = color.replace("#FF0000", "#00FF00");
+    send(&app, request("PROPPATCH", book).set_payload(again)).await;
+    let ask =
+        r#"<propfind xmlns="DAV:"><prop><I:calendar-color xmlns:I="http://apple.com/ns/ical/"/></prop></propfind>"#;
+    let read = send(&app, request("PROPFIND", book).set_payload(ask)).await;
+    assert!(
+        read.response(book).ok(&Name::owned("http://apple.com/ns/ical/", "calendar-color")).text.starts_with("#00FF00")
+    );
+    let remove = r#"<D:propertyupdate xmlns:D="DAV:"><D:remove><D:prop><I:calendar-color xmlns:I="http://apple.com/ns/ical/"/>
+        <I:never-set xmlns:I="urn:y"/></D:prop></D:remove></D:propertyupdate>"#;
+    let answer = send(&app, request("PROPPATCH", book).set_payload(remove)).await;
+    assert!(answer.response(book).props.iter().all(|(status, _)| status.contains(" 200 ")), "{}", answer.text());
+    let read = send(&app, request("PROPFIND", book).set_payload(ask)).await;
+    assert!(
+        read.response(book)
+            .status_of(&Name::owned("http://apple.com/ns/ical/", "calendar-color"))
+            .unwrap()
+            .contains("404")
+    );
+
+    // A card keeps none; a book made again under a removed one's name starts without them.
+    let card = "/dav/addressbooks/ada/contacts/me.vcf";
+    let vcard = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:me\r\nFN:Ada\r\nEND:VCARD\r\n";
+    send(&app, request("PUT", card).set_payload(vcard)).await;
+    let answer = send(&app, request("PROPPATCH", card).set_payload(ME_CARD)).await;
+    assert!(answer.response(card).status_of(&me_card).unwrap().contains("403"));
+    send(&app, request("MKCOL", "/dav/addressbooks/ada/work/")).await;
+    send(&app, request("PROPPATCH", "/dav/addressbooks/ada/work/").set_payload(ME_CARD)).await;
+    send(&app, request("DELETE", "/dav/addressbooks/ada/work/")).await;
+    send(&app, request("MKCOL", "/dav/addressbooks/ada/work/")).await;
+    let read = send(&app, request("PROPFIND", "/dav/addressbooks/ada/work/").set_payload(ASK_ME_CARD)).await;
+    assert!(read.response("/dav/addressbooks/ada/work/").status_of(&me_card).unwrap().contains("404"));
+}
+
+/// An extended MKCOL sets the properties a client keeps with the book (RFC 5689); past their
+/// bounds no book is made.
+#[actix_web::test]
+async fn an_extended_mkcol_sets_kept_properties_within_their_bounds() {
+    let app = service(backend()).await;
+    let colored = MKCOL.replace(
+        "<D:displayname>",
+        r#"<I:addressbook-color xmlns:I="http://apple.com/ns/ical/">#00FF00</I:addressbook-color><D:displayname>"#,
+    );
+    let made = send(&app, request("MKCOL", "/dav/addressbooks/ada/work/").set_payload(colored)).await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    let ask =
+        r#"<propfind xmlns="DAV:"><prop><I:addressbook-color xmlns:I="http://apple.com/ns/ical/"/></prop></propfind>"#;
+    let read = send(&app, request("PROPFIND", "/dav/addressbooks/ada/work/").set_payload(ask)).await;
+    let color = Name::owned("http://apple.com/ns/ical/", "addressbook-color");
+    assert_eq!(read.response("/dav/addressbooks/ada/work/").ok(&color).text, "#00FF00");
+
+    let many: String = (0..=MAX_CLIENT_PROPERTIES).map(|i| format!(r#"<x:p{i} xmlns:x="urn:x"/>"#)).collect();
+    let crowded = MKCOL.replace("<D:displayname>", &format!("{many}<D:displayname>"));
+    let refused = send(&app, request("MKCOL", "/dav/addressbooks/ada/crowded/").set_payload(crowded)).await;
+    assert_eq!(refused.status, StatusCode::INSUFFICIENT_STORAGE);
+    let huge = format!(r#"<x:big xmlns:x="urn:x">{}</x:big><D:displayname>"#, "a".repeat(MAX_CLIENT_PROPERTY_BYTES));
+    let refused = send(
+        &app,
+        request("MKCOL", "/dav/addressbooks/ada/huge/").set_payload(MKCOL.replace("<D:displayname>", &huge)),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::INSUFFICIENT_STORAGE);
+    for name in ["crowded", "huge"] {
+        let path = format!("/dav/addressbooks/ada/{name}/");
+        assert_eq!(send(&app, request("PROPFIND", &path)).await.status, StatusCode::NOT_FOUND, "no book made");
+    }
+}
+
+/// A kept property is bounded in size and in number; past a bound nothing of the request is
+/// applied (`507` for the properties it is about, `424` for the rest).
+#[actix_web::test]
+async fn kept_properties_are_bounded_and_a_request_past_a_bound_changes_nothing() {
+    let app = service(backend()).await;
+    let book = "/dav/addressbooks/ada/contacts/";
+    let set = |props: &str| {
+        format!(r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>{props}</D:prop></D:set></D:propertyupdate>"#)
+    };
+    let huge = format!(
+        r#"<x:big xmlns:x="urn:x">{}</x:big><D:displayname>Big</D:displayname>"#,
+        "a".repeat(MAX_CLIENT_PROPERTY_BYTES)
+    );
+    let answer = send(&app, request("PROPPATCH", book).set_payload(set(&huge))).await;
+    let response = answer.response(book);
+    assert!(response.status_of(&Name::owned("urn:x", "big")).unwrap().contains("507"));
+    assert!(response.status_of(&Name::dav("displayname")).unwrap().contains("424"));
+    let read = send(&app, request("PROPFIND", book).set_payload(DISPLAYNAME)).await;
+    assert_eq!(read.response(book).ok(&Name::dav("displayname")).text, "Contacts", "nothing applied");
+
+    let many =
+        |from: i64, to: i64| (from..to).map(|i| format!(r#"<x:p{i} xmlns:x="urn:x">{i}</x:p{i}>"#)).collect::<String>();
+    let answer = send(&app, request("PROPPATCH", book).set_payload(set(&many(0, MAX_CLIENT_PROPERTIES)))).await;
+    assert!(answer.response(book).props.iter().all(|(status, _)| status.contains(" 200 ")));
+    let one_more =
+        format!("{}<D:displayname>Full</D:displayname>", many(MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTIES + 1));
+    let answer = send(&app, request("PROPPATCH", book).set_payload(set(&one_more))).await;
+    let response = answer.response(book);
+    let last = Name::owned("urn:x", format!("p{MAX_CLIENT_PROPERTIES}"));
+    assert!(response.status_of(&last).unwrap().contains("507"), "{}", answer.text());
+    assert!(response.status_of(&Name::dav("displayname")).unwrap().contains("424"));
+    let read = send(&app, request("PROPFIND", book).set_payload(DISPLAYNAME)).await;
+    assert_eq!(read.response(book).ok(&Name::dav("displayname")).text, "Contacts", "nothing applied");
+    // Replacing one that is there keeps the count: still fine.
+    let answer = send(&app, request("PROPPATCH", book).set_payload(set(r#"<x:p0 xmlns:x="urn:x">new</x:p0>"#))).await;
+    assert!(answer.response(book).status_of(&Name::owned("urn:x", "p0")).unwrap().contains(" 200 "));
 }
 
 #[actix_web::test]

@@ -228,28 +228,34 @@ pub fn propfind(body: &[u8]) -> Result<Propfind, XmlError> {
 /// One instruction of a `PROPPATCH`, in document order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PropUpdate {
-    /// Set a property to this text.
-    Set(Name, String),
+    /// Set a property: its whole element, so a value made of elements (an href) can be kept.
+    Set(Element),
     /// Remove a property.
     Remove(Name),
+}
+
+impl PropUpdate {
+    /// The name of the property it changes.
+    pub fn name(&self) -> &Name {
+        match self {
+            Self::Set(element) => &element.name,
+            Self::Remove(name) => name,
+        }
+    }
 }
 
 /// Reads a `PROPPATCH` body (`propertyupdate` of `set` and `remove`).
 pub fn proppatch(body: &[u8]) -> Result<Vec<PropUpdate>, XmlError> {
     let root = expect_root(body, &Name::dav("propertyupdate"))?;
     let mut updates = Vec::new();
-    for op in &root.children {
+    for op in root.children {
         let set = op.name.is_dav("set");
         if !set && !op.name.is_dav("remove") {
             continue;
         }
-        for prop in op.children.iter().filter(|c| c.name.is_dav("prop")) {
-            for p in &prop.children {
-                updates.push(if set {
-                    PropUpdate::Set(p.name.clone(), p.text.clone())
-                } else {
-                    PropUpdate::Remove(p.name.clone())
-                });
+        for prop in op.children.into_iter().filter(|c| c.name.is_dav("prop")) {
+            for p in prop.children {
+                updates.push(if set { PropUpdate::Set(p) } else { PropUpdate::Remove(p.name) });
             }
         }
     }
@@ -265,6 +271,8 @@ pub struct Mkcol {
     pub displayname: Option<String>,
     /// The description to give it (`addressbook-description`).
     pub description: Option<String>,
+    /// Every other property to set, whole.
+    pub others: Vec<Element>,
 }
 
 /// Reads an extended `MKCOL` body; an empty body is a plain `MKCOL`.
@@ -283,6 +291,8 @@ pub fn mkcol(body: &[u8]) -> Result<Mkcol, XmlError> {
                     request.displayname = Some(p.text.clone());
                 } else if p.name.is_carddav("addressbook-description") {
                     request.description = Some(p.text.clone());
+                } else {
+                    request.others.push(p.clone());
                 }
             }
         }

@@ -13,7 +13,8 @@ use quick_xml::Writer;
 use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::{CALSERVER, CARDDAV, DAV, Name, is_xml_char};
+use super::parse::Element;
+use super::{CALSERVER, CARDDAV, DAV, Name, is_qualified_name, is_xml_char};
 
 /// A small element tree for property values and error conditions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +27,20 @@ pub struct Node {
     pub text: Option<String>,
     /// Child elements.
     pub children: Vec<Node>,
+    /// The whole element, already written by [`property_xml`] (a property a client keeps):
+    /// written as it is, in place of the fields above.
+    pub raw: Option<String>,
 }
 
 impl Node {
     /// An empty element.
     pub fn empty(name: Name) -> Self {
-        Self { name, attrs: Vec::new(), text: None, children: Vec::new() }
+        Self { name, attrs: Vec::new(), text: None, children: Vec::new(), raw: None }
+    }
+
+    /// An element written before by [`property_xml`], named `name`.
+    pub fn raw(name: Name, xml: String) -> Self {
+        Self { raw: Some(xml), ..Self::empty(name) }
     }
 
     /// An element holding text.
@@ -117,6 +126,10 @@ fn qualified(name: &Name) -> (String, Option<&str>) {
 type W = Writer<Vec<u8>>;
 
 fn write_node(w: &mut W, node: &Node) -> std::io::Result<()> {
+    if let Some(raw) = &node.raw {
+        w.get_mut().extend_from_slice(raw.as_bytes());
+        return Ok(());
+    }
     let (tag, default_ns) = qualified(&node.name);
     let mut start = BytesStart::new(tag.as_str());
     if let Some(ns) = default_ns {
@@ -219,6 +232,56 @@ pub fn multistatus(responses: &[Response], sync_token: Option<&str>) -> Bytes {
     }
     body.extend_from_slice(&multistatus_end(sync_token));
     Bytes::from(body)
+}
+
+/// The XML of a property a client sets, to keep and give back as it came (RFC 4918 4.3: with
+/// its elements, attributes and namespaces). Every element declares its own namespace as the
+/// default one (`xmlns=""` for none), so the text reads the same wherever it is put, whatever
+/// prefixes the answer around it declares. Text is written before child elements (mixed content
+/// keeps its characters, not their places between elements).
+pub fn property_xml(element: &Element) -> String {
+    let mut w = Writer::new(Vec::with_capacity(128));
+    let result = write_element(&mut w, element);
+    let bytes = finish(result, w);
+    // The writer writes only the UTF-8 text of the parsed element.
+    String::from_utf8(bytes.to_vec()).expect("XML written from UTF-8 text")
+}
+
+/// The prefix the XML namespace is bound to in every document.
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+fn write_element(w: &mut W, element: &Element) -> std::io::Result<()> {
+    let tag = element.name.local.as_ref();
+    let mut start = BytesStart::new(tag);
+    start.push_attribute(("xmlns", element.name.ns.as_ref()));
+    let mut declared = 0;
+    // quick-xml reads attribute names leniently; one that is no XML name would make the whole
+    // answer unreadable, so it is not kept.
+    let attrs = element.attrs.iter().filter(|(name, _)| !name.local.contains(':') && is_qualified_name(&name.local));
+    for (name, value) in attrs {
+        let value = well_formed(value);
+        if name.ns.is_empty() {
+            start.push_attribute((name.local.as_ref(), value.as_ref()));
+        } else if name.ns == XML_NS {
+            start.push_attribute((format!("xml:{}", name.local).as_str(), value.as_ref()));
+        } else {
+            let prefix = format!("a{declared}");
+            declared += 1;
+            start.push_attribute((format!("xmlns:{prefix}").as_str(), name.ns.as_ref()));
+            start.push_attribute((format!("{prefix}:{}", name.local).as_str(), value.as_ref()));
+        }
+    }
+    if element.text.is_empty() && element.children.is_empty() {
+        return w.write_event(Event::Empty(start));
+    }
+    w.write_event(Event::Start(start))?;
+    if !element.text.is_empty() {
+        w.write_event(Event::Text(BytesText::from_escaped(partial_escape(well_formed(&element.text)))))?;
+    }
+    for child in &element.children {
+        write_element(w, child)?;
+    }
+    w.write_event(Event::End(BytesEnd::new(tag)))
 }
 
 /// A `DAV:error` body naming the precondition or postcondition that failed (RFC 4918, 16).

@@ -7,6 +7,7 @@
 mod app_passwords;
 mod cards;
 mod ports;
+mod properties;
 
 pub use app_passwords::{AppPassword, AppPasswordService, CreatedAppPassword, MAX_NAME_CHARS, USE_RECORDED_EVERY};
 pub use cards::{card_etag, card_text};
@@ -15,4 +16,7 @@ pub use ports::MockAppPasswordStore;
 pub use ports::{
     AddressBookStore, AppPasswordStore, Book, BookChange, CardWrite, DEFAULT_BOOK, LogRange, NamedCard, Precondition,
     TOMBSTONE_RETENTION,
+};
+pub use properties::{
+    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES, PropertiesWrite, PropertyChange,
 };

@@ -252,6 +252,50 @@ async fn another_users_paths_are_404_and_books_can_be_made_and_removed() {
     assert_eq!(default.status(), StatusCode::FORBIDDEN);
 }
 
+/// macOS Contacts keeps which card is "me" as a property of the home (a dead property, RFC 4918
+/// 4.1): kept in PostgreSQL, given back by name and by `allprop`, to the user only.
+#[tokio::test]
+async fn the_home_and_books_keep_the_properties_clients_set() {
+    let (app, _ada, secret) = app_with_dav_user("ada").await;
+    let home = "/dav/addressbooks/ada/";
+    let me_card = r#"<D:propertyupdate xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:set><D:prop>
+<CS:me-card><D:href>/dav/addressbooks/ada/contacts/me.vcf</D:href></CS:me-card></D:prop></D:set></D:propertyupdate>"#;
+    let set = dav(&app, "PROPPATCH", home, "ada", &secret).body(me_card).send().await.unwrap();
+    assert_eq!(set.status(), StatusCode::MULTI_STATUS);
+    assert!(text(set).await.contains("HTTP/1.1 200 OK"));
+    let ask = r#"<D:propfind xmlns:D="DAV:"><D:prop><CS:me-card xmlns:CS="http://calendarserver.org/ns/"/></D:prop></D:propfind>"#;
+    let read = text(dav(&app, "PROPFIND", home, "ada", &secret).body(ask).send().await.unwrap()).await;
+    let kept = r#"<me-card xmlns="http://calendarserver.org/ns/"><href xmlns="DAV:">/dav/addressbooks/ada/contacts/me.vcf</href></me-card>"#;
+    assert!(read.contains(kept), "{read}");
+    assert!(read.contains("HTTP/1.1 200 OK") && !read.contains("404"), "{read}");
+
+    let color = r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>
+<I:addressbook-color xmlns:I="http://apple.com/ns/ical/">#FF2968FF</I:addressbook-color></D:prop></D:set></D:propertyupdate>"#;
+    let book = "/dav/addressbooks/ada/contacts/";
+    assert_eq!(
+        dav(&app, "PROPPATCH", book, "ada", &secret).body(color).send().await.unwrap().status(),
+        StatusCode::MULTI_STATUS
+    );
+    let all = text(
+        dav(&app, "PROPFIND", book, "ada", &secret)
+            .body(r#"<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        all.contains(r#"<addressbook-color xmlns="http://apple.com/ns/ical/">#FF2968FF</addressbook-color>"#),
+        "{all}"
+    );
+
+    let bob = app.user("bob").await;
+    let bob_secret = app_password(&app, &bob).await;
+    let theirs =
+        text(dav(&app, "PROPFIND", "/dav/addressbooks/bob/", "bob", &bob_secret).body(ask).send().await.unwrap()).await;
+    assert!(theirs.contains("404") && !theirs.contains("me.vcf"), "{theirs}");
+}
+
 /// The answer to a sync from `token`: its status and body.
 async fn sync_from(app: &TestApp, book: &str, secret: &str, token: &str) -> (StatusCode, String) {
     let answer = dav(app, "REPORT", book, "ada", secret).body(SYNC.replace("TOKEN", token)).send().await.unwrap();

@@ -64,7 +64,7 @@ fn a_character_xml_does_not_allow_is_malformed_as_a_reference_or_as_text() {
         assert!(matches!(proppatch(set(bad).as_bytes()), Err(XmlError::Malformed(_))), "{bad}");
     }
     let fine = proppatch(set("tab&#9;and&#xA;line \u{85}").as_bytes()).unwrap();
-    assert_eq!(fine, vec![PropUpdate::Set(Name::dav("displayname"), "tab\tand\nline \u{85}".into())]);
+    assert_eq!(texts(&fine), vec![(Name::dav("displayname"), Some("tab\tand\nline \u{85}".into()))]);
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn doctypes_and_entities_are_never_resolved() {
     // Predefined entities and character references are plain text.
     let ok = br#"<propertyupdate xmlns="DAV:"><set><prop>
         <displayname>A &amp; B &#x263A;</displayname></prop></set></propertyupdate>"#;
-    assert_eq!(proppatch(ok).unwrap(), vec![PropUpdate::Set(Name::dav("displayname"), "A & B \u{263A}".into())]);
+    assert_eq!(texts(&proppatch(ok).unwrap()), vec![(Name::dav("displayname"), Some("A & B \u{263A}".into()))]);
 }
 
 #[test]
@@ -94,13 +94,24 @@ fn proppatch_keeps_set_and_remove_in_order() {
         <D:remove><D:prop><D:displayname/></D:prop></D:remove>
     </D:propertyupdate>"#;
     assert_eq!(
-        proppatch(body).unwrap(),
+        texts(&proppatch(body).unwrap()),
         vec![
-            PropUpdate::Set(Name::dav("displayname"), "Work".into()),
-            PropUpdate::Set(Name::owned(APPLE_ICAL, "calendar-color"), "#ff0000".into()),
-            PropUpdate::Remove(Name::dav("displayname")),
+            (Name::dav("displayname"), Some("Work".into())),
+            (Name::owned(APPLE_ICAL, "calendar-color"), Some("#ff0000".into())),
+            (Name::dav("displayname"), None),
         ]
     );
+}
+
+/// Each update as its property's name and, for a set, its text.
+fn texts(updates: &[PropUpdate]) -> Vec<(Name, Option<String>)> {
+    updates
+        .iter()
+        .map(|u| match u {
+            PropUpdate::Set(element) => (element.name.clone(), Some(element.text.clone())),
+            PropUpdate::Remove(name) => (name.clone(), None),
+        })
+        .collect()
 }
 
 #[test]
@@ -119,6 +130,7 @@ fn extended_mkcol_reads_resourcetype_and_displayname() {
             resourcetype: vec![Name::dav("collection"), Name::carddav("addressbook")],
             displayname: Some("Lisa's Contacts".into()),
             description: Some("My primary address book.".into()),
+            others: Vec::new(),
         }
     );
     assert_eq!(mkcol(b"").unwrap(), Mkcol::default());

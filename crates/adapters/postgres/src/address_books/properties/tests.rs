@@ -1,0 +1,114 @@
+use diesel::result::DatabaseErrorKind;
+
+use contacts_domain::addressbook::{AddressBookStore, DEFAULT_BOOK, MAX_CLIENT_PROPERTIES};
+
+use super::*;
+use crate::test_fixtures::{TwoUsers, assert_violates, execute_sql, two_users};
+
+async fn fixture() -> TwoUsers<PgAddressBooks> {
+    two_users(PgAddressBooks::new).await
+}
+
+fn set(name: &str, value: &str) -> PropertyChange {
+    PropertyChange { namespace: "urn:x".into(), name: name.into(), value: Some(value.into()) }
+}
+
+fn remove(name: &str) -> PropertyChange {
+    PropertyChange { namespace: "urn:x".into(), name: name.into(), value: None }
+}
+
+/// (book, name, value) of every property the owner keeps, in the order they were set.
+async fn kept(f: &TwoUsers<PgAddressBooks>, owner: UserId) -> Vec<(Option<String>, String, String)> {
+    let held = f.store.client_properties(owner).await.expect("read the properties");
+    held.into_iter().map(|h| (h.book, h.property.name, h.property.value)).collect()
+}
+
+#[tokio::test]
+async fn properties_are_kept_per_book_and_home_replaced_and_removed() {
+    let f = fixture().await;
+    let home = f.store.change_client_properties(f.ada, None, &[set("me", "<me/>")]).await.unwrap();
+    let book = f.store.change_client_properties(f.ada, Some(DEFAULT_BOOK), &[set("me", "<b/>"), set("c", "1")]).await;
+    assert_eq!((home, book.unwrap()), (PropertiesWrite::Done, PropertiesWrite::Done));
+    let book = Some(DEFAULT_BOOK.to_owned());
+    assert_eq!(
+        kept(&f, f.ada).await,
+        vec![
+            (None, "me".into(), "<me/>".into()),
+            (book.clone(), "me".into(), "<b/>".into()),
+            (book.clone(), "c".into(), "1".into())
+        ]
+    );
+    assert!(kept(&f, f.grace).await.is_empty(), "another user keeps none of them");
+
+    // In order: set twice keeps the last; a removal of one not there is fine.
+    let changes = [set("c", "2"), set("c", "3"), remove("me"), remove("never")];
+    assert_eq!(
+        f.store.change_client_properties(f.ada, Some(DEFAULT_BOOK), &changes).await.unwrap(),
+        PropertiesWrite::Done
+    );
+    assert_eq!(kept(&f, f.ada).await, vec![(None, "me".into(), "<me/>".into()), (book, "c".into(), "3".into())]);
+
+    // Another user's book is a missing one.
+    let missing = f.store.change_client_properties(f.grace, Some("nope"), &[set("c", "1")]).await.unwrap();
+    assert_eq!(missing, PropertiesWrite::Missing);
+}
+
+#[tokio::test]
+async fn a_book_keeps_at_most_the_bound_and_a_change_past_it_changes_nothing() {
+    let f = fixture().await;
+    let full: Vec<_> = (0..MAX_CLIENT_PROPERTIES).map(|i| set(&format!("p{i}"), "v")).collect();
+    assert_eq!(f.store.change_client_properties(f.ada, None, &full).await.unwrap(), PropertiesWrite::Done);
+    let past = [set("p0", "changed"), set("one-more", "v")];
+    assert_eq!(f.store.change_client_properties(f.ada, None, &past).await.unwrap(), PropertiesWrite::Full);
+    let now = kept(&f, f.ada).await;
+    assert_eq!(now.len() as i64, MAX_CLIENT_PROPERTIES);
+    assert!(now.iter().all(|(_, _, value)| value == "v"), "nothing of the refused change stays");
+    // The bound is per holder: the book still takes some, and a replacement keeps the count.
+    assert_eq!(
+        f.store.change_client_properties(f.ada, Some(DEFAULT_BOOK), &past).await.unwrap(),
+        PropertiesWrite::Done
+    );
+    assert_eq!(
+        f.store.change_client_properties(f.ada, None, &[set("p0", "new")]).await.unwrap(),
+        PropertiesWrite::Done
+    );
+}
+
+#[tokio::test]
+async fn the_table_keeps_one_value_a_name_books_of_the_same_user_and_follows_deletions() {
+    let f = fixture().await;
+    f.store.create_book(f.ada, "work", "Work", "").await.unwrap();
+    f.store.change_client_properties(f.ada, Some("work"), &[set("c", "1")]).await.unwrap();
+    f.store.change_client_properties(f.ada, None, &[set("c", "1")]).await.unwrap();
+    let work = f.store.book(f.ada, "work").await.unwrap().unwrap().id;
+    let again = |book: &str| {
+        format!(
+            "INSERT INTO client_properties (user_id, book_id, namespace, name, value) VALUES ({}, {book}, 'urn:x', 'c', '2')",
+            f.ada.0
+        )
+    };
+    for book in [work.to_string(), "NULL".to_owned()] {
+        assert_violates(
+            execute_sql(&f.db, &again(&book)).await,
+            DatabaseErrorKind::UniqueViolation,
+            "client_properties_key",
+        );
+    }
+    let foreign = format!(
+        "INSERT INTO client_properties (user_id, book_id, namespace, name, value) VALUES ({}, {work}, 'urn:x', 'd', '')",
+        f.grace.0
+    );
+    assert_violates(
+        execute_sql(&f.db, &foreign).await,
+        DatabaseErrorKind::ForeignKeyViolation,
+        "client_properties_book_fkey",
+    );
+    let big = format!(
+        "INSERT INTO client_properties (user_id, namespace, name, value) VALUES ({}, 'urn:x', 'big', repeat('x', 16385))",
+        f.ada.0
+    );
+    assert_violates(execute_sql(&f.db, &big).await, DatabaseErrorKind::CheckViolation, "client_properties_value_check");
+
+    assert!(f.store.delete_book(f.ada, "work").await.unwrap());
+    assert_eq!(kept(&f, f.ada).await, vec![(None, "c".into(), "1".into())], "the book's went with it");
+}

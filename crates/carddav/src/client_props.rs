@@ -1,0 +1,158 @@
+//! The properties a client sets: a book's labels (`displayname`, `addressbook-description`)
+//! and the properties clients keep on books and the home (RFC 4918's dead properties), by
+//! `PROPPATCH` and extended `MKCOL`, and reading the kept ones back for `PROPFIND`.
+
+use actix_web::HttpResponse;
+use actix_web::web;
+
+use contacts_domain::addressbook::{
+    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES, PropertyChange,
+};
+
+use crate::backend::{BookLabel, DavBackend};
+use crate::error::DavError;
+use crate::handlers::{Ctx, card_entry, multi_status};
+use crate::paths::Target;
+use crate::props::{self, Wanted};
+use crate::request;
+use crate::xml::parse::{self, Element, PropUpdate};
+use crate::xml::write::{self, Node, PropStat, Response};
+
+/// The properties clients keep on the caller's books and home, read only when the request may
+/// name one (`allprop`, `propname`, or a name no live property has): a client polling `getctag`
+/// costs no second query.
+pub async fn kept_for<B: DavBackend>(ctx: &Ctx<'_, B>, wanted: Wanted<'_>) -> Result<Vec<HeldProperty>, DavError> {
+    let needed = match wanted {
+        Wanted::All | Wanted::Names => true,
+        Wanted::Props(names) => names.iter().any(props::is_client_property),
+    };
+    if !needed {
+        return Ok(Vec::new());
+    }
+    Ok(ctx.backend.client_properties(&ctx.user).await?)
+}
+
+/// The properties of `kept` held by `book` (`None`: the home).
+pub fn held_by<'a>(kept: &'a [HeldProperty], book: Option<&str>) -> Vec<&'a ClientProperty> {
+    kept.iter().filter(|h| h.book.as_deref() == book).map(|h| &h.property).collect()
+}
+
+/// What a `PROPPATCH` does with one of its properties.
+enum Fate {
+    /// A book's label set or removed.
+    Label(BookLabel, Option<String>),
+    /// A property the client keeps, set or removed.
+    Kept(PropertyChange),
+    /// Not settable here (`403`).
+    Forbidden,
+    /// A value over [`MAX_CLIENT_PROPERTY_BYTES`] (`507`).
+    TooLarge,
+}
+
+/// What becomes of `update` on a book (`book`) or the home (`!book`).
+fn fate(update: &PropUpdate, book: bool) -> Fate {
+    let name = update.name();
+    let element = match update {
+        PropUpdate::Set(element) => Some(element),
+        PropUpdate::Remove(_) => None,
+    };
+    if let Some(label) = BookLabel::of(name).filter(|_| book) {
+        return Fate::Label(label, element.map(|e| e.text.clone()));
+    }
+    if !props::is_client_property(name) {
+        return Fate::Forbidden;
+    }
+    let value = element.map(write::property_xml);
+    if value.as_ref().is_some_and(|v| v.len() > MAX_CLIENT_PROPERTY_BYTES) {
+        return Fate::TooLarge;
+    }
+    Fate::Kept(PropertyChange { namespace: name.ns.to_string(), name: name.local.to_string(), value })
+}
+
+/// `PROPPATCH`: a book's `displayname` and `addressbook-description` may change, and a book or
+/// the home keeps any property outside the namespaces this server defines (a dead property:
+/// macOS keeps its "me" card so). Anything else is `403`, a value too large or one property too
+/// many `507`, and then nothing changes (the others are `424`), as RFC 4918 wants the update
+/// atomic.
+pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
+    let body = request::read_xml(ctx.req, payload).await?;
+    let updates = parse::proppatch(&body)?;
+    // Where properties can change: a book (`Some(Some)`), the home (`Some(None)`); nowhere else.
+    let holder = match &ctx.target {
+        Target::Book(_, book) => Some(Some(ctx.backend.book(&ctx.user, book).await?.name)),
+        Target::Home(_) => Some(None),
+        Target::Card(_, book, card) => {
+            card_entry(&ctx, book, card).await?;
+            None
+        }
+        _ => None,
+    };
+    let fates: Vec<Fate> = match &holder {
+        Some(book) => updates.iter().map(|u| fate(u, book.is_some())).collect(),
+        None => updates.iter().map(|_| Fate::Forbidden).collect(),
+    };
+    let refused = fates.iter().any(|f| matches!(f, Fate::Forbidden | Fate::TooLarge));
+    let applied = !refused && apply(&ctx, holder.flatten().as_deref(), &fates).await?;
+    let status = |fate: &Fate| match fate {
+        Fate::Forbidden => 403,
+        Fate::TooLarge => 507,
+        _ if applied => 200,
+        // Nothing was refused, so the store's bound was passed.
+        Fate::Kept(_) if !refused => 507,
+        _ => 424,
+    };
+    let mut propstats: Vec<PropStat> = [200, 403, 507, 424].map(|status| PropStat { status, props: Vec::new() }).into();
+    for (fate, update) in fates.iter().zip(&updates) {
+        let code = status(fate);
+        if let Some(stat) = propstats.iter_mut().find(|p| p.status == code) {
+            stat.props.push(Node::empty(update.name().clone()));
+        }
+    }
+    let response = Response::Props { href: ctx.target.href(), propstats };
+    Ok(multi_status().body(write::multistatus(&[response], None)))
+}
+
+/// Applies what `fates` set on `book` (`None`: the home): the kept properties first, in one
+/// change that is refused whole past the bound (`Ok(false)`, nothing changed), then the labels.
+async fn apply<B: DavBackend>(ctx: &Ctx<'_, B>, book: Option<&str>, fates: &[Fate]) -> Result<bool, DavError> {
+    let kept: Vec<PropertyChange> =
+        fates.iter().filter_map(|f| if let Fate::Kept(change) = f { Some(change.clone()) } else { None }).collect();
+    if !kept.is_empty() && !ctx.backend.change_client_properties(&ctx.user, book, &kept).await? {
+        return Ok(false);
+    }
+    // At most one value a label (the last one sent), so a body that sets one property many times
+    // is still at most one write a label.
+    let mut labels: Vec<(BookLabel, Option<String>)> = Vec::new();
+    for fate in fates {
+        if let Fate::Label(label, value) = fate {
+            labels.retain(|(kept, _)| kept != label);
+            labels.push((*label, value.clone()));
+        }
+    }
+    if let Some(book) = book {
+        for (label, value) in labels {
+            ctx.backend.set_book_label(&ctx.user, book, label, value.as_deref()).await?;
+        }
+    }
+    Ok(true)
+}
+
+/// The properties an extended `MKCOL` sets that the new book keeps (any other it cannot set is
+/// left out, as RFC 5689 leaves to the server); `507` past their bounds, before any book is made.
+pub fn kept_on_a_new_book(others: Vec<Element>) -> Result<Vec<PropertyChange>, DavError> {
+    let mut kept = Vec::new();
+    for element in others {
+        match fate(&PropUpdate::Set(element), true) {
+            Fate::Kept(change) => kept.push(change),
+            Fate::TooLarge => return Err(DavError::InsufficientStorage),
+            Fate::Label(..) | Fate::Forbidden => {}
+        }
+    }
+    let mut names: Vec<(&str, &str)> = kept.iter().map(|c| (c.namespace.as_str(), c.name.as_str())).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.len() > MAX_CLIENT_PROPERTIES as usize {
+        return Err(DavError::InsufficientStorage);
+    }
+    Ok(kept)
+}

@@ -1,0 +1,53 @@
+//! Properties a sync client keeps on its address books and on the home that holds them
+//! (WebDAV's "dead" properties, RFC 4918 4.1): macOS Contacts keeps which card is "me" there,
+//! other clients colours or orders. The service stores them and gives them back; it never reads
+//! them, so their values are opaque text here.
+
+/// Most properties one book (or the home) keeps: clients set a handful, and the bound keeps a
+/// client from filling the database through them.
+pub const MAX_CLIENT_PROPERTIES: i64 = 100;
+
+/// Largest value of one property, in bytes (a colour or an href is tens of bytes).
+pub const MAX_CLIENT_PROPERTY_BYTES: usize = 16 * 1024;
+
+/// One property as a client set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientProperty {
+    /// The namespace of its name (a URI, empty for none).
+    pub namespace: String,
+    /// Its local name.
+    pub name: String,
+    /// Its value, as the inbound adapter wrote it (whole, opaque to the domain).
+    pub value: String,
+}
+
+/// A property with the book it is kept on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldProperty {
+    /// The book's name; `None`: the address-book home.
+    pub book: Option<String>,
+    /// The property.
+    pub property: ClientProperty,
+}
+
+/// One change a client asks for: set (`Some`) or remove (`None`) a property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyChange {
+    /// The namespace of its name.
+    pub namespace: String,
+    /// Its local name.
+    pub name: String,
+    /// The new value; `None` removes the property (removing one that is not there is fine).
+    pub value: Option<String>,
+}
+
+/// What a change of properties did. Every change of one call is applied, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertiesWrite {
+    /// Every change was applied.
+    Done,
+    /// No such book; nothing changed.
+    Missing,
+    /// The book would keep more than [`MAX_CLIENT_PROPERTIES`]; nothing changed.
+    Full,
+}
