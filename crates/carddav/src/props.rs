@@ -153,7 +153,8 @@ fn value(user: &DavUser, resource: Resource<'_>, name: &Name) -> Option<Node> {
     if name.is_dav("current-user-privilege-set") {
         return Some(privileges(match resource {
             Resource::Root | Resource::Principals | Resource::Homes | Resource::Principal => &["read"],
-            Resource::Home => &["read", "bind", "unbind"],
+            // The home keeps properties clients set (its `me-card`), and holds books made and removed.
+            Resource::Home => &["read", "write-properties", "bind", "unbind"],
             Resource::Book(_) => &["all", "read", "write", "write-properties", "write-content", "bind", "unbind"],
             Resource::Card(_) => &["all", "read", "write", "write-properties", "write-content"],
         }));

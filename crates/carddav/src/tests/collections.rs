@@ -169,6 +169,11 @@ async fn books_and_the_home_keep_the_properties_clients_set() {
     let kept = read.response(home);
     assert_eq!(kept.href_in(&me_card), "/dav/addressbooks/ada/contacts/me.vcf", "its element kept");
     assert!(kept.status_of(&Name::dav("displayname")).unwrap().contains("404"));
+    let privileges = r#"<propfind xmlns="DAV:"><prop><current-user-privilege-set/></prop></propfind>"#;
+    let read = send(&app, request("PROPFIND", home).set_payload(privileges)).await;
+    let granted = read.response(home).ok(&Name::dav("current-user-privilege-set")).clone();
+    let granted: Vec<&Name> = granted.children.iter().map(|p| &p.children[0].name).collect();
+    assert!(granted.contains(&&Name::dav("write-properties")), "{granted:?}");
     // Kept on the home, not on the books under it, and not for Bob.
     let listing = send(&app, request("PROPFIND", home).insert_header(("Depth", "1")).set_payload(ASK_ME_CARD)).await;
     assert!(listing.response("/dav/addressbooks/ada/contacts/").status_of(&me_card).unwrap().contains("404"));
