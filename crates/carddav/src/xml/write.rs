@@ -247,7 +247,7 @@ pub fn property_xml(element: &Element) -> String {
     String::from_utf8(bytes.to_vec()).expect("XML written from UTF-8 text")
 }
 
-/// The prefix the XML namespace is bound to in every document.
+/// The namespace the prefix `xml` is bound to in every document (`xml:lang`, `xml:space`).
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 fn write_element(w: &mut W, element: &Element) -> std::io::Result<()> {
@@ -384,5 +384,29 @@ mod tests {
         assert_eq!(root.name, Name::dav("error"));
         let condition = root.child(&Name::carddav("no-uid-conflict")).unwrap();
         assert_eq!(condition.child(&Name::dav("href")).unwrap().text, "/dav/a/b");
+    }
+
+    #[test]
+    fn a_kept_property_reads_back_as_it_was_sent_wherever_it_is_put() {
+        for sent in [
+            r#"<x:p xmlns:x="urn:x" xml:lang="en" plain="1" x:own="2"><y>a &amp; &lt;b&gt;</y><x:z/></x:p>"#,
+            r#"<bare xmlns="">text</bare>"#,
+            r#"<D:href xmlns:D="DAV:">/dav/a b/</D:href>"#,
+        ] {
+            let element = parse_document(sent.as_bytes()).unwrap();
+            let kept = property_xml(&element);
+            assert_eq!(parse_document(kept.as_bytes()).unwrap(), element, "{kept}");
+            // Inside an answer, under elements with their own prefixes, it reads the same.
+            let body = multistatus(
+                &[Response::Props {
+                    href: "/dav/".into(),
+                    propstats: vec![PropStat { status: 200, props: vec![Node::raw(element.name.clone(), kept)] }],
+                }],
+                None,
+            );
+            let root = parse_document(&body).unwrap();
+            let prop = root.children[0].children[1].child(&Name::dav("prop")).unwrap();
+            assert_eq!(prop.children[0], element);
+        }
     }
 }
