@@ -14,7 +14,7 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use contacts_domain::addressbook::{HeldProperty, PropertyChange};
+use contacts_domain::addressbook::{ClientProperty, HeldProperty, PropertyChange, PropertyHolder};
 use contacts_domain::user::UserId;
 
 /// A signed-in DAV user: who the request speaks for.
@@ -411,14 +411,23 @@ pub trait DavBackend: 'static {
     /// each with its book's name, `None` for the home): a handful, read in one go.
     async fn client_properties(&self, user: &DavUser) -> Result<Vec<HeldProperty>, BackendError>;
 
-    /// Applies `PROPPATCH`'s changes of kept properties to `book` (`None`: the home), all or
-    /// none; `Ok(false)` when it would then keep more than
+    /// The properties kept on the cards of `book` named `names` (at most a page of them), each
+    /// with its card's name.
+    async fn card_properties(
+        &self,
+        user: &DavUser,
+        book: &str,
+        names: &[String],
+    ) -> Result<Vec<(String, ClientProperty)>, BackendError>;
+
+    /// Applies `PROPPATCH`'s changes of kept properties to `holder`, all or none; `Ok(false)`
+    /// when it would then keep more than
     /// [`MAX_CLIENT_PROPERTIES`](contacts_domain::addressbook::MAX_CLIENT_PROPERTIES), and
-    /// nothing changed. [`BackendError::NotFound`] without the book.
+    /// nothing changed. [`BackendError::NotFound`] without the book or card.
     async fn change_client_properties(
         &self,
         user: &DavUser,
-        book: Option<&str>,
+        holder: PropertyHolder<'_>,
         changes: &[PropertyChange],
     ) -> Result<bool, BackendError>;
 

@@ -1,15 +1,16 @@
 //! The properties a client sets: a book's labels (`displayname`, `addressbook-description`)
-//! and the properties clients keep on books and the home (RFC 4918's dead properties), by
-//! `PROPPATCH` and extended `MKCOL`, and reading the kept ones back for `PROPFIND`.
+//! and the properties clients keep on the home, books and cards (RFC 4918's dead properties),
+//! by `PROPPATCH` and extended `MKCOL`, and reading the kept ones back for `PROPFIND` and
+//! reports.
 
 use actix_web::HttpResponse;
 use actix_web::web;
 
 use contacts_domain::addressbook::{
-    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES, PropertyChange,
+    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES, PropertyChange, PropertyHolder,
 };
 
-use crate::backend::{BookLabel, DavBackend};
+use crate::backend::{BackendError, BookLabel, DavBackend, DavUser};
 use crate::error::DavError;
 use crate::handlers::{Ctx, card_entry, multi_status};
 use crate::paths::Target;
@@ -18,18 +19,41 @@ use crate::request;
 use crate::xml::parse::{self, Element, PropUpdate};
 use crate::xml::write::{self, Node, PropStat, Response};
 
-/// The properties clients keep on the caller's books and home, read only when the request may
-/// name one (`allprop`, `propname`, or a name no live property has): a client polling `getctag`
-/// costs no second query.
+/// The properties clients keep on the caller's books and home, when `wanted` may name one.
 pub async fn kept_for<B: DavBackend>(ctx: &Ctx<'_, B>, wanted: Wanted<'_>) -> Result<Vec<HeldProperty>, DavError> {
-    let needed = match wanted {
-        Wanted::All | Wanted::Names => true,
-        Wanted::Props(names) => names.iter().any(props::is_client_property),
-    };
-    if !needed {
+    if !may_name_kept(wanted) {
         return Ok(Vec::new());
     }
     Ok(ctx.backend.client_properties(&ctx.user).await?)
+}
+
+/// Whether a request for these properties may name one a client keeps (`allprop`,
+/// `propname`, or a name no live property has): only then are kept ones read, so a client
+/// polling `getctag` or listing ETags costs no second query.
+pub fn may_name_kept(wanted: Wanted<'_>) -> bool {
+    match wanted {
+        Wanted::All | Wanted::Names => true,
+        Wanted::Props(names) => names.iter().any(props::is_client_property),
+    }
+}
+
+/// The properties kept on the cards of `book` named `names`, when `wanted` may name one.
+pub async fn kept_on_cards<B: DavBackend>(
+    backend: &B,
+    user: &DavUser,
+    book: &str,
+    names: &[String],
+    wanted: Wanted<'_>,
+) -> Result<Vec<(String, ClientProperty)>, BackendError> {
+    if names.is_empty() || !may_name_kept(wanted) {
+        return Ok(Vec::new());
+    }
+    backend.card_properties(user, book, names).await
+}
+
+/// The properties of `kept` on the card named `name`.
+pub fn on_card<'a>(kept: &'a [(String, ClientProperty)], name: &str) -> Vec<&'a ClientProperty> {
+    kept.iter().filter(|(card, _)| card == name).map(|(_, property)| property).collect()
 }
 
 /// The properties of `kept` held by `book` (`None`: the home).
@@ -49,7 +73,7 @@ enum Fate {
     TooLarge,
 }
 
-/// What becomes of `update` on a book (`book`) or the home (`!book`).
+/// What becomes of `update` on a book (`book`), or on the home or a card (`!book`).
 fn fate(update: &PropUpdate, book: bool) -> Fate {
     let name = update.name();
     let element = match update {
@@ -69,30 +93,36 @@ fn fate(update: &PropUpdate, book: bool) -> Fate {
     Fate::Kept(PropertyChange { namespace: name.ns.to_string(), name: name.local.to_string(), value })
 }
 
-/// `PROPPATCH`: a book's `displayname` and `addressbook-description` may change, and a book or
-/// the home keeps any property outside the namespaces this server defines (a dead property:
-/// macOS keeps its "me" card so). Anything else is `403`, a value too large or one property too
-/// many `507`, and then nothing changes (the others are `424`), as RFC 4918 wants the update
-/// atomic.
+/// `PROPPATCH`: a book's `displayname` and `addressbook-description` may change, and the home,
+/// a book or a card keeps any property outside the namespaces this server defines (a dead
+/// property: macOS keeps its "me" card so). Anything else is `403`, a value too large or one
+/// property too many `507`, and then nothing changes (the others are `424`), as RFC 4918 wants
+/// the update atomic.
 pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
     let body = request::read_xml(ctx.req, payload).await?;
     let updates = parse::proppatch(&body)?;
-    // Where properties can change: a book (`Some(Some)`), the home (`Some(None)`); nowhere else.
+    // Where properties can change: the home, a book, a card; nowhere else (a principal).
     let holder = match &ctx.target {
-        Target::Book(_, book) => Some(Some(ctx.backend.book(&ctx.user, book).await?.name)),
-        Target::Home(_) => Some(None),
+        Target::Home(_) => Some(PropertyHolder::Home),
+        Target::Book(_, book) => {
+            ctx.backend.book(&ctx.user, book).await?;
+            Some(PropertyHolder::Book(book))
+        }
         Target::Card(_, book, card) => {
             card_entry(&ctx, book, card).await?;
-            None
+            Some(PropertyHolder::Card { book, href: card })
         }
         _ => None,
     };
-    let fates: Vec<Fate> = match &holder {
-        Some(book) => updates.iter().map(|u| fate(u, book.is_some())).collect(),
+    let fates: Vec<Fate> = match holder {
+        Some(holder) => updates.iter().map(|u| fate(u, matches!(holder, PropertyHolder::Book(_)))).collect(),
         None => updates.iter().map(|_| Fate::Forbidden).collect(),
     };
     let refused = fates.iter().any(|f| matches!(f, Fate::Forbidden | Fate::TooLarge));
-    let applied = !refused && apply(&ctx, holder.flatten().as_deref(), &fates).await?;
+    let applied = match holder {
+        Some(holder) if !refused => apply(&ctx, holder, &fates).await?,
+        _ => false,
+    };
     let status = |fate: &Fate| match fate {
         Fate::Forbidden => 403,
         Fate::TooLarge => 507,
@@ -112,12 +142,12 @@ pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) ->
     Ok(multi_status().body(write::multistatus(&[response], None)))
 }
 
-/// Applies what `fates` set on `book` (`None`: the home): the kept properties first, in one
-/// change that is refused whole past the bound (`Ok(false)`, nothing changed), then the labels.
-async fn apply<B: DavBackend>(ctx: &Ctx<'_, B>, book: Option<&str>, fates: &[Fate]) -> Result<bool, DavError> {
+/// Applies what `fates` set on `holder`: the kept properties first, in one change that is
+/// refused whole past the bound (`Ok(false)`, nothing changed), then a book's labels.
+async fn apply<B: DavBackend>(ctx: &Ctx<'_, B>, holder: PropertyHolder<'_>, fates: &[Fate]) -> Result<bool, DavError> {
     let kept: Vec<PropertyChange> =
         fates.iter().filter_map(|f| if let Fate::Kept(change) = f { Some(change.clone()) } else { None }).collect();
-    if !kept.is_empty() && !ctx.backend.change_client_properties(&ctx.user, book, &kept).await? {
+    if !kept.is_empty() && !ctx.backend.change_client_properties(&ctx.user, holder, &kept).await? {
         return Ok(false);
     }
     // At most one value a label (the last one sent), so a body that sets one property many times
@@ -129,12 +159,25 @@ async fn apply<B: DavBackend>(ctx: &Ctx<'_, B>, book: Option<&str>, fates: &[Fat
             labels.push((*label, value.clone()));
         }
     }
-    if let Some(book) = book {
+    if let PropertyHolder::Book(book) = holder {
         for (label, value) in labels {
             ctx.backend.set_book_label(&ctx.user, book, label, value.as_deref()).await?;
         }
     }
     Ok(true)
+}
+
+/// What `COPY` does to the properties of the card it made or replaced at (`book`, `card`): the
+/// source's (`kept`) replace whatever the destination kept (RFC 4918 9.8.2).
+pub fn copied_over(kept: &[&ClientProperty], replaced: &[&ClientProperty]) -> Vec<PropertyChange> {
+    let removals =
+        replaced.iter().map(|p| PropertyChange { namespace: p.namespace.clone(), name: p.name.clone(), value: None });
+    let sets = kept.iter().map(|p| PropertyChange {
+        namespace: p.namespace.clone(),
+        name: p.name.clone(),
+        value: Some(p.value.clone()),
+    });
+    removals.chain(sets).collect()
 }
 
 /// The properties an extended `MKCOL` sets that the new book keeps (any other it cannot set is

@@ -6,7 +6,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
-use contacts_domain::addressbook::ClientProperty;
+use contacts_domain::addressbook::{ClientProperty, PropertyHolder};
 
 use crate::backend::{BackendError, CardEntry, DavBackend, DavUser, TextWanted, unchanged_since};
 use crate::client_props::{self, held_by, kept_for};
@@ -151,7 +151,10 @@ pub async fn propfind<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> 
         }
         Target::Card(_, book, card) => {
             let entry = card_entry(&ctx, book, card).await?;
-            responses.push(props_response(user, ctx.target.href(), Resource::Card(&entry), wanted));
+            let names = [entry.name.clone()];
+            let kept = client_props::kept_on_cards(ctx.backend.get_ref(), user, book, &names, wanted).await?;
+            let held = client_props::on_card(&kept, &entry.name);
+            responses.push(kept_props_response(user, ctx.target.href(), Resource::Card(&entry), wanted, &held));
         }
     }
     Ok(multi_status().body(write::multistatus(&responses, None)))
@@ -287,7 +290,7 @@ pub async fn mkcol<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Res
     ctx.backend.create_book(&ctx.user, book, request.displayname.as_deref(), request.description.as_deref()).await?;
     // A new book holds none yet, so the bound checked before holds (unless another request
     // filled it in between, which is then answered as past the bound).
-    if !kept.is_empty() && !ctx.backend.change_client_properties(&ctx.user, Some(book), &kept).await? {
+    if !kept.is_empty() && !ctx.backend.change_client_properties(&ctx.user, PropertyHolder::Book(book), &kept).await? {
         return Err(DavError::InsufficientStorage);
     }
     Ok(HttpResponse::Created().finish())

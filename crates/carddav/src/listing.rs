@@ -7,7 +7,10 @@ use std::collections::VecDeque;
 use actix_web::web::{self, Bytes};
 use futures_util::{Stream, StreamExt, stream};
 
+use contacts_domain::addressbook::ClientProperty;
+
 use crate::backend::{CardEntry, DavBackend, DavUser, TextWanted};
+use crate::client_props::{kept_on_cards, on_card};
 use crate::error::DavError;
 use crate::filter;
 use crate::paths;
@@ -50,19 +53,25 @@ enum Phase {
     Done,
 }
 
+/// What a listing's or report's property list asks for (`None`: allprop).
+pub fn wanted(props: Option<&[Name]>) -> Wanted<'_> {
+    match props {
+        Some(names) => Wanted::Props(names),
+        None => Wanted::All,
+    }
+}
+
 /// The answer for one card of a listing or a report; `parts`: only those properties of its
-/// text (an `address-data` with `prop` children).
+/// text (an `address-data` with `prop` children); `kept`: the properties clients keep on it.
 pub fn card_response(
     user: &DavUser,
     book_href: &str,
     entry: &CardEntry,
     props: Option<&[Name]>,
     parts: Option<&[CardPart]>,
+    kept: &[&ClientProperty],
 ) -> Bytes {
-    let wanted = match props {
-        Some(names) => Wanted::Props(names),
-        None => Wanted::All,
-    };
+    let wanted = wanted(props);
     let partial;
     let entry = match (parts, &entry.text) {
         (Some(parts), Some(text)) => {
@@ -73,7 +82,7 @@ pub fn card_response(
     };
     write::response(&Response::Props {
         href: paths::card_href(book_href, &entry.name),
-        propstats: props::propstats(user, Resource::Card(entry), wanted, &[]),
+        propstats: props::propstats(user, Resource::Card(entry), wanted, kept),
     })
 }
 
@@ -106,6 +115,13 @@ impl<B: DavBackend> Listing<B> {
                     };
                     let last = page.last().map(|c| c.name.clone());
                     let full = page.len() >= PAGE;
+                    let names: Vec<String> = page.iter().map(|c| c.name.clone()).collect();
+                    let wanted = wanted(listing.props.as_deref());
+                    let kept = kept_on_cards(listing.backend.get_ref(), &listing.user, &listing.book, &names, wanted);
+                    let kept = match kept.await {
+                        Ok(kept) => kept,
+                        Err(e) => return Some((Err(failed(e.into())), (listing, Phase::Done, matched, book_href))),
+                    };
                     let mut out = Vec::new();
                     let mut truncated = false;
                     for mut entry in page {
@@ -128,6 +144,7 @@ impl<B: DavBackend> Listing<B> {
                             &entry,
                             listing.props.as_deref(),
                             listing.parts.as_deref(),
+                            &on_card(&kept, &entry.name),
                         ));
                     }
                     if truncated {
@@ -194,6 +211,11 @@ impl<B: DavBackend> Multiget<B> {
                         Err(e) => return Some((Err(failed(e.into())), (this, true, book_href))),
                     }
                 };
+                let wanted = Wanted::Props(&this.props);
+                let kept = match kept_on_cards(this.backend.get_ref(), &this.user, &this.book, &names, wanted).await {
+                    Ok(kept) => kept,
+                    Err(e) => return Some((Err(failed(e.into())), (this, true, book_href))),
+                };
                 let mut out = Vec::new();
                 for (href, name) in &page {
                     match name.as_ref().and_then(|n| found.iter().find(|c| &c.name == n)) {
@@ -203,6 +225,7 @@ impl<B: DavBackend> Multiget<B> {
                             entry,
                             Some(&this.props),
                             this.parts.as_deref(),
+                            &on_card(&kept, &entry.name),
                         )),
                         None => out
                             .extend_from_slice(&write::response(&Response::Status { href: href.clone(), status: 404 })),

@@ -13,11 +13,12 @@ use actix_web::web::{self, Bytes};
 use futures_util::{Stream, StreamExt, stream};
 
 use crate::backend::{BackendError, CardEntry, ChangeSet, DavBackend, DavUser, SyncToken, TextWanted};
+use crate::client_props::{kept_on_cards, on_card};
 use crate::error::DavError;
 use crate::handlers::multi_status;
 use crate::listing::{PAGE, card_response, failed};
 use crate::paths;
-use crate::props;
+use crate::props::{self, Wanted};
 use crate::xml::Name;
 use crate::xml::parse::{CardPart, ReportProps};
 use crate::xml::write::{self, Response};
@@ -98,14 +99,17 @@ impl<B: DavBackend> SyncPages<B> {
     /// One response per change of `page`: the card's properties (with its text when asked
     /// for), or a `404` member for a card deleted since (RFC 6578).
     async fn responses(&self, page: &ChangeSet) -> Result<Vec<u8>, BackendError> {
+        // The cards still there (the others are deletions).
+        let present: Vec<String> = page.changes.iter().filter(|c| c.meta.is_some()).map(|c| c.name.clone()).collect();
         let texts = if self.text == TextWanted::No {
             Vec::new()
         } else {
-            let names: Vec<String> = page.changes.iter().filter(|c| c.meta.is_some()).map(|c| c.name.clone()).collect();
-            self.backend.get_cards(&self.user, &self.book, &names, self.text).await?
+            self.backend.get_cards(&self.user, &self.book, &present, self.text).await?
         };
         // By name: a page has up to 500 changes, too many to search a list for each.
         let texts: HashMap<&str, &CardEntry> = texts.iter().map(|entry| (entry.name.as_str(), entry)).collect();
+        let wanted = Wanted::Props(&self.props);
+        let kept = kept_on_cards(self.backend.get_ref(), &self.user, &self.book, &present, wanted).await?;
         let mut out = Vec::new();
         for change in &page.changes {
             let entry = match (&change.meta, self.text) {
@@ -117,7 +121,8 @@ impl<B: DavBackend> SyncPages<B> {
             };
             let response = match entry {
                 Some(entry) => {
-                    card_response(&self.user, &self.book_href, &entry, Some(&self.props), self.parts.as_deref())
+                    let kept = on_card(&kept, &entry.name);
+                    card_response(&self.user, &self.book_href, &entry, Some(&self.props), self.parts.as_deref(), &kept)
                 }
                 None => write::response(&Response::Status {
                     href: paths::card_href(&self.book_href, &change.name),

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use contacts_domain::addressbook::{ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, PropertyChange};
+use contacts_domain::addressbook::{
+    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, PropertyChange, PropertyHolder,
+};
 use contacts_domain::user::UserId;
 
 use crate::backend::{
@@ -72,8 +74,31 @@ struct State {
     label_writes: usize,
     failed_logins: Vec<ClientOrigin>,
     change_reads: Vec<Option<usize>>,
-    /// Properties clients keep: (user id, the book's name or `None` for the home, property).
-    kept: Vec<(i64, Option<String>, ClientProperty)>,
+    /// Properties clients keep: (user id, holder, property).
+    kept: Vec<(i64, Holder, ClientProperty)>,
+}
+
+/// What keeps a property, as [`PropertyHolder`] but owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Holder {
+    Home,
+    Book(String),
+    Card(String, String),
+}
+
+impl Holder {
+    fn of(holder: PropertyHolder<'_>) -> Self {
+        match holder {
+            PropertyHolder::Home => Self::Home,
+            PropertyHolder::Book(book) => Self::Book(book.to_owned()),
+            PropertyHolder::Card { book, href } => Self::Card(book.to_owned(), href.to_owned()),
+        }
+    }
+
+    /// Whether it is the book `book` or one of its cards.
+    fn in_book(&self, book: &str) -> bool {
+        matches!(self, Self::Book(b) | Self::Card(b, _) if b == book)
+    }
 }
 
 impl State {
@@ -285,7 +310,7 @@ impl DavBackend for MemoryBackend {
             return Err(BackendError::Forbidden);
         }
         state.books.remove(&(user.id.0, book.to_owned()));
-        state.kept.retain(|(owner, held_by, _)| *owner != user.id.0 || held_by.as_deref() != Some(book));
+        state.kept.retain(|(owner, holder, _)| *owner != user.id.0 || !holder.in_book(book));
         Ok(())
     }
 
@@ -310,34 +335,66 @@ impl DavBackend for MemoryBackend {
     async fn client_properties(&self, user: &DavUser) -> Result<Vec<HeldProperty>, BackendError> {
         let state = self.lock();
         let mine = state.kept.iter().filter(|(owner, _, _)| *owner == user.id.0);
-        Ok(mine.map(|(_, book, property)| HeldProperty { book: book.clone(), property: property.clone() }).collect())
+        Ok(mine
+            .filter_map(|(_, holder, property)| {
+                let book = match holder {
+                    Holder::Home => None,
+                    Holder::Book(book) => Some(book.clone()),
+                    Holder::Card(..) => return None,
+                };
+                Some(HeldProperty { book, property: property.clone() })
+            })
+            .collect())
+    }
+
+    async fn card_properties(
+        &self,
+        user: &DavUser,
+        book: &str,
+        names: &[String],
+    ) -> Result<Vec<(String, ClientProperty)>, BackendError> {
+        let state = self.lock();
+        let mine = state.kept.iter().filter(|(owner, _, _)| *owner == user.id.0);
+        Ok(mine
+            .filter_map(|(_, holder, property)| match holder {
+                Holder::Card(b, name) if b == book && names.contains(name) => Some((name.clone(), property.clone())),
+                _ => None,
+            })
+            .collect())
     }
 
     async fn change_client_properties(
         &self,
         user: &DavUser,
-        book: Option<&str>,
+        holder: PropertyHolder<'_>,
         changes: &[PropertyChange],
     ) -> Result<bool, BackendError> {
         let mut state = self.lock();
-        if let Some(name) = book {
-            state.book(user, name)?;
+        match holder {
+            PropertyHolder::Home => {}
+            PropertyHolder::Book(book) => {
+                state.book(user, book)?;
+            }
+            PropertyHolder::Card { book, href } => {
+                state.book(user, book)?.cards.get(href).ok_or(BackendError::NotFound)?;
+            }
         }
-        let held = |owner: &i64, held_by: &Option<String>| *owner == user.id.0 && held_by.as_deref() == book;
+        let holder = Holder::of(holder);
+        let held = |owner: &i64, by: &Holder| *owner == user.id.0 && *by == holder;
         let mut kept = state.kept.clone();
         for change in changes {
             let same = |p: &ClientProperty| p.namespace == change.namespace && p.name == change.name;
-            kept.retain(|(owner, held_by, p)| !(held(owner, held_by) && same(p)));
+            kept.retain(|(owner, by, p)| !(held(owner, by) && same(p)));
             if let Some(value) = &change.value {
                 let property = ClientProperty {
                     namespace: change.namespace.clone(),
                     name: change.name.clone(),
                     value: value.clone(),
                 };
-                kept.push((user.id.0, book.map(str::to_owned), property));
+                kept.push((user.id.0, holder.clone(), property));
             }
         }
-        let count = kept.iter().filter(|(owner, held_by, _)| held(owner, held_by)).count();
+        let count = kept.iter().filter(|(owner, by, _)| held(owner, by)).count();
         if count > MAX_CLIENT_PROPERTIES as usize {
             return Ok(false);
         }
@@ -485,6 +542,15 @@ impl DavBackend for MemoryBackend {
         let source = state.book(user, from.0)?;
         source.cards.remove(from.1);
         source.log.push((gone, from.1.to_owned(), true));
+        // The card's properties follow it (the same contact); those of a card it replaced go.
+        let (moved, replaced) =
+            (Holder::Card(from.0.to_owned(), from.1.to_owned()), Holder::Card(to.0.to_owned(), to.1.to_owned()));
+        state.kept.retain(|(owner, holder, _)| *owner != user.id.0 || *holder != replaced);
+        for (owner, holder, _) in &mut state.kept {
+            if *owner == user.id.0 && *holder == moved {
+                *holder = replaced.clone();
+            }
+        }
         Ok(created)
     }
 
@@ -504,6 +570,8 @@ impl DavBackend for MemoryBackend {
         }
         b.cards.remove(card);
         b.log.push((seq, card.to_owned(), true));
+        let gone = Holder::Card(book.to_owned(), card.to_owned());
+        state.kept.retain(|(owner, holder, _)| *owner != user.id.0 || *holder != gone);
         Ok(())
     }
 

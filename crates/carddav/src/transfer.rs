@@ -2,7 +2,10 @@
 
 use actix_web::HttpResponse;
 
+use contacts_domain::addressbook::PropertyHolder;
+
 use crate::backend::{BackendError, DavBackend, EtagMatch, WritePrecondition};
+use crate::client_props::{copied_over, on_card};
 use crate::error::DavError;
 use crate::handlers::{Ctx, not_allowed, uid_conflict_in};
 use crate::paths::Target;
@@ -11,7 +14,8 @@ use crate::request;
 /// `COPY` and `MOVE` of a card (RFC 4918 9.8, 9.9) to another name in one of the caller's
 /// books, `Overwrite` honoured (`412` when it is `F` and the name is taken). A copy is a `PUT`
 /// of the card's text (so its UID must be free in the destination book, RFC 6352 6.3.2.1); a
-/// move keeps the card itself, REST id included. Books are neither copied nor moved (`405`;
+/// move keeps the card itself, REST id and kept properties included; a copy gets the
+/// source's kept properties. Books are neither copied nor moved (`405`;
 /// `403` `CARDDAV:addressbook-collection-location-ok` to a place no book could be, RFC 6352
 /// 6.3.2.1).
 pub async fn copy_or_move<B: DavBackend>(ctx: Ctx<'_, B>, moving: bool) -> Result<HttpResponse, DavError> {
@@ -53,7 +57,31 @@ pub async fn copy_or_move<B: DavBackend>(ctx: Ctx<'_, B>, moving: bool) -> Resul
         let only_new = WritePrecondition { if_none_match: Some(EtagMatch::Any), ..WritePrecondition::default() };
         let target = if overwrite { WritePrecondition::default() } else { only_new };
         let copied = ctx.backend.put_card(&ctx.user, &to_book, &to_card, source.text.as_bytes(), &target).await;
-        copied.map_err(|e| uid_conflict_in(&ctx.user, &to_book, e))?.created
+        let created = copied.map_err(|e| uid_conflict_in(&ctx.user, &to_book, e))?.created;
+        copy_kept(&ctx, (book, card), (&to_book, &to_card), created).await?;
+        created
     };
     Ok(if created { HttpResponse::Created() } else { HttpResponse::NoContent() }.finish())
+}
+
+/// A copy keeps the source's properties, and they replace those of a card it overwrote (RFC
+/// 4918 9.8.2). A move needs nothing: the card is the same contact, its properties with it.
+async fn copy_kept<B: DavBackend>(
+    ctx: &Ctx<'_, B>,
+    from: (&str, &str),
+    to: (&str, &str),
+    created: bool,
+) -> Result<(), DavError> {
+    let user = &ctx.user;
+    let kept = ctx.backend.card_properties(user, from.0, &[from.1.to_owned()]).await?;
+    let replaced = match created {
+        true => Vec::new(),
+        false => ctx.backend.card_properties(user, to.0, &[to.1.to_owned()]).await?,
+    };
+    if kept.is_empty() && replaced.is_empty() {
+        return Ok(());
+    }
+    let changes = copied_over(&on_card(&kept, from.1), &on_card(&replaced, to.1));
+    ctx.backend.change_client_properties(user, PropertyHolder::Card { book: to.0, href: to.1 }, &changes).await?;
+    Ok(())
 }

@@ -11,8 +11,8 @@ use contacts_carddav::{
     PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 use contacts_domain::addressbook::{
-    AddressBookStore, AppPasswordService, Book, CardWrite, DEFAULT_BOOK, HeldProperty, LogRange, NamedCard,
-    PropertiesWrite, PropertyChange, card_etag, card_text,
+    AddressBookStore, AppPasswordService, Book, CardWrite, ClientProperty, DEFAULT_BOOK, HeldProperty, LogRange,
+    NamedCard, PropertiesWrite, PropertyChange, PropertyHolder, card_etag, card_text,
 };
 use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::StoredCard;
@@ -258,13 +258,22 @@ impl DavBackend for DavStore {
         Ok(self.books.client_properties(user.id).await?)
     }
 
+    async fn card_properties(
+        &self,
+        user: &DavUser,
+        book: &str,
+        names: &[String],
+    ) -> Result<Vec<(String, ClientProperty)>, BackendError> {
+        Ok(self.books.card_properties(user.id, book, names).await?)
+    }
+
     async fn change_client_properties(
         &self,
         user: &DavUser,
-        book: Option<&str>,
+        holder: PropertyHolder<'_>,
         changes: &[PropertyChange],
     ) -> Result<bool, BackendError> {
-        match self.books.change_client_properties(user.id, book, changes).await? {
+        match self.books.change_client_properties(user.id, holder, changes).await? {
             PropertiesWrite::Done => Ok(true),
             PropertiesWrite::Full => Ok(false),
             PropertiesWrite::Missing => Err(BackendError::NotFound),

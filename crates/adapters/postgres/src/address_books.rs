@@ -11,8 +11,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use contacts_domain::Error;
 use contacts_domain::addressbook::{
-    AddressBookStore, Book, BookChange, CardWrite, DEFAULT_BOOK, HeldProperty, LogRange, NamedCard, PropertiesWrite,
-    PropertyChange,
+    AddressBookStore, Book, BookChange, CardWrite, ClientProperty, DEFAULT_BOOK, HeldProperty, LogRange, NamedCard,
+    PropertiesWrite, PropertyChange, PropertyHolder,
 };
 use contacts_domain::contact::{CardRecord, StoredCard};
 use contacts_domain::user::UserId;
@@ -478,13 +478,22 @@ impl AddressBookStore for PgAddressBooks {
         self.read_client_properties(owner).await
     }
 
+    async fn card_properties(
+        &self,
+        owner: UserId,
+        book: &str,
+        hrefs: &[String],
+    ) -> Result<Vec<(String, ClientProperty)>, Error> {
+        self.read_card_properties(owner, book, hrefs).await
+    }
+
     async fn change_client_properties(
         &self,
         owner: UserId,
-        book: Option<&str>,
+        holder: PropertyHolder<'_>,
         changes: &[PropertyChange],
     ) -> Result<PropertiesWrite, Error> {
-        self.write_client_properties(owner, book, changes).await
+        self.write_client_properties(owner, holder, changes).await
     }
 
     async fn purge_tombstones(&self, before: DateTime<Utc>) -> Result<u64, Error> {

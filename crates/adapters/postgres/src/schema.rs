@@ -94,6 +94,7 @@ diesel::table! {
         namespace -> Text,
         name -> Text,
         value -> Text,
+        contact_id -> Nullable<BigInt>,
     }
 }
 

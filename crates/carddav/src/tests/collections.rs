@@ -1,4 +1,5 @@
-//! Address books: extended MKCOL, PROPPATCH of labels and of the properties clients keep, DELETE.
+//! Address books: extended MKCOL, PROPPATCH of labels and of the properties clients keep (on
+//! the home, books and cards), DELETE.
 
 use contacts_domain::addressbook::{MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES};
 
@@ -228,18 +229,81 @@ async fn books_and_the_home_keep_the_properties_clients_set() {
             .contains("404")
     );
 
-    // A card keeps none; a book made again under a removed one's name starts without them.
-    let card = "/dav/addressbooks/ada/contacts/me.vcf";
-    let vcard = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:me\r\nFN:Ada\r\nEND:VCARD\r\n";
-    send(&app, request("PUT", card).set_payload(vcard)).await;
-    let answer = send(&app, request("PROPPATCH", card).set_payload(ME_CARD)).await;
-    assert!(answer.response(card).status_of(&me_card).unwrap().contains("403"));
+    // A book made again under a removed one's name starts without them.
     send(&app, request("MKCOL", "/dav/addressbooks/ada/work/")).await;
     send(&app, request("PROPPATCH", "/dav/addressbooks/ada/work/").set_payload(ME_CARD)).await;
     send(&app, request("DELETE", "/dav/addressbooks/ada/work/")).await;
     send(&app, request("MKCOL", "/dav/addressbooks/ada/work/")).await;
     let read = send(&app, request("PROPFIND", "/dav/addressbooks/ada/work/").set_payload(ASK_ME_CARD)).await;
     assert!(read.response("/dav/addressbooks/ada/work/").status_of(&me_card).unwrap().contains("404"));
+}
+
+/// A card keeps properties too (RFC 4918 4.1): given back by its own PROPFIND and in every
+/// listing and report that asks for them, kept when it moves, copied with it (9.8.2), gone
+/// with it.
+#[actix_web::test]
+async fn cards_keep_properties_through_listings_moves_and_copies() {
+    let app = service(backend()).await;
+    let card = "/dav/addressbooks/ada/contacts/a.vcf";
+    let put = |path: &str, uid: &str| {
+        request("PUT", path).set_payload(format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{uid}\r\nFN:Ada\r\nEND:VCARD\r\n"))
+    };
+    send(&app, put(card, "a")).await;
+    send(&app, put("/dav/addressbooks/ada/contacts/b.vcf", "b")).await;
+    let tag = Name::owned("urn:x", "tag");
+    let set = r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:tag xmlns:x="urn:x">red</x:tag></D:prop></D:set></D:propertyupdate>"#;
+    let answer = send(&app, request("PROPPATCH", card).set_payload(set)).await;
+    assert!(answer.response(card).status_of(&tag).unwrap().contains(" 200 "), "{}", answer.text());
+    let labels = r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set></D:propertyupdate>"#;
+    let answer = send(&app, request("PROPPATCH", card).set_payload(labels)).await;
+    assert!(answer.response(card).status_of(&Name::dav("displayname")).unwrap().contains("403"), "no labels on cards");
+
+    let ask = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/><x:tag xmlns:x="urn:x"/></D:prop></D:propfind>"#;
+    assert_eq!(send(&app, request("PROPFIND", card).set_payload(ask)).await.response(card).ok(&tag).text, "red");
+    let listing = send(
+        &app,
+        request("PROPFIND", "/dav/addressbooks/ada/contacts/").insert_header(("Depth", "1")).set_payload(ask),
+    )
+    .await;
+    assert_eq!(listing.response(card).ok(&tag).text, "red");
+    let other = listing.response("/dav/addressbooks/ada/contacts/b.vcf");
+    assert!(other.status_of(&tag).unwrap().contains("404"), "only the card it was set on");
+    let multiget = r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
+        <D:prop><x:tag xmlns:x="urn:x"/></D:prop><D:href>/dav/addressbooks/ada/contacts/a.vcf</D:href></C:addressbook-multiget>"#;
+    let report = send(&app, request("REPORT", "/dav/addressbooks/ada/contacts/").set_payload(multiget)).await;
+    assert_eq!(report.response(card).ok(&tag).text, "red");
+    let sync = r#"<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level>
+        <D:prop><x:tag xmlns:x="urn:x"/></D:prop></D:sync-collection>"#;
+    let report = send(&app, request("REPORT", "/dav/addressbooks/ada/contacts/").set_payload(sync)).await;
+    assert_eq!(report.response(card).ok(&tag).text, "red");
+    let all =
+        send(&app, request("PROPFIND", card).set_payload(r#"<propfind xmlns="DAV:"><allprop/></propfind>"#)).await;
+    assert_eq!(all.response(card).ok(&tag).text, "red");
+
+    // Moved, the card keeps them; copied, the copy has them too, over what it replaced.
+    send(&app, request("MKCOL", "/dav/addressbooks/ada/work/")).await;
+    let moved = "/dav/addressbooks/ada/contacts/renamed.vcf";
+    let answer = send(&app, request("MOVE", card).insert_header(("Destination", moved))).await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    assert_eq!(send(&app, request("PROPFIND", moved).set_payload(ask)).await.response(moved).ok(&tag).text, "red");
+    let copy = "/dav/addressbooks/ada/work/copy.vcf";
+    send(&app, put(copy, "a")).await;
+    let other_tag = r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:old xmlns:x="urn:x">1</x:old></D:prop></D:set></D:propertyupdate>"#;
+    send(&app, request("PROPPATCH", copy).set_payload(other_tag)).await;
+    let answer = send(&app, request("COPY", moved).insert_header(("Destination", copy))).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text());
+    let ask_both =
+        r#"<D:propfind xmlns:D="DAV:"><D:prop><x:tag xmlns:x="urn:x"/><x:old xmlns:x="urn:x"/></D:prop></D:propfind>"#;
+    let read = send(&app, request("PROPFIND", copy).set_payload(ask_both)).await;
+    assert_eq!(read.response(copy).ok(&tag).text, "red");
+    assert!(read.response(copy).status_of(&Name::owned("urn:x", "old")).unwrap().contains("404"), "replaced");
+    assert_eq!(send(&app, request("PROPFIND", moved).set_payload(ask)).await.response(moved).ok(&tag).text, "red");
+
+    // Deleted, they go: a card put again under the name starts without them.
+    send(&app, request("DELETE", moved)).await;
+    send(&app, put(moved, "a")).await;
+    let read = send(&app, request("PROPFIND", moved).set_payload(ask)).await;
+    assert!(read.response(moved).status_of(&tag).unwrap().contains("404"));
 }
 
 /// An extended MKCOL sets the properties a client keeps with the book (RFC 5689); past their

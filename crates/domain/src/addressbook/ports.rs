@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::user::UserId;
 
 use super::app_passwords::AppPassword;
-use super::properties::{HeldProperty, PropertiesWrite, PropertyChange};
+use super::properties::{ClientProperty, HeldProperty, PropertiesWrite, PropertyChange, PropertyHolder};
 
 /// The name of the book made with every account, where REST creates contacts.
 pub const DEFAULT_BOOK: &str = "contacts";
@@ -175,16 +175,23 @@ pub trait AddressBookStore: Send + Sync + 'static {
     /// one of those deletions is refused rather than answered incompletely. Returns how many
     /// tombstones went. Books busy with a write are left for the next run.
     async fn purge_tombstones(&self, before: DateTime<Utc>) -> Result<u64, Error>;
-    /// Every property the owner's clients keep on the owner's books and home.
+    /// Every property the owner's clients keep on the owner's books and home (not on cards).
     async fn client_properties(&self, owner: UserId) -> Result<Vec<HeldProperty>, Error>;
-    /// Applies `changes`, in order, to the properties kept on `book` (`None`: the home), all or
-    /// none: [`PropertiesWrite::Full`] when the book would then keep more than
-    /// [`MAX_CLIENT_PROPERTIES`](super::MAX_CLIENT_PROPERTIES), judged with the book locked so
-    /// two writers cannot both pass the bound.
+    /// The properties kept on the cards of `book` named `hrefs`, with each card's name.
+    async fn card_properties(
+        &self,
+        owner: UserId,
+        book: &str,
+        hrefs: &[String],
+    ) -> Result<Vec<(String, ClientProperty)>, Error>;
+    /// Applies `changes`, in order, to the properties `holder` keeps, all or none:
+    /// [`PropertiesWrite::Full`] when it would then keep more than
+    /// [`MAX_CLIENT_PROPERTIES`](super::MAX_CLIENT_PROPERTIES), judged with the holder's row
+    /// locked so two writers cannot both pass the bound.
     async fn change_client_properties(
         &self,
         owner: UserId,
-        book: Option<&str>,
+        holder: PropertyHolder<'_>,
         changes: &[PropertyChange],
     ) -> Result<PropertiesWrite, Error>;
 }

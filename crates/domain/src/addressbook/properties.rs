@@ -1,9 +1,9 @@
-//! Properties a sync client keeps on its address books and on the home that holds them
-//! (WebDAV's "dead" properties, RFC 4918 4.1): macOS Contacts keeps which card is "me" there,
-//! other clients colours or orders. The service stores them and gives them back; it never reads
+//! Properties a sync client keeps on its address books, on the home that holds them and on
+//! cards (WebDAV's "dead" properties, RFC 4918 4.1): macOS Contacts keeps which card is "me" on
+//! the home, other clients colours or orders. The service stores them and gives them back; it never reads
 //! them, so their values are opaque text here.
 
-/// Most properties one book (or the home) keeps: clients set a handful, and the bound keeps a
+/// Most properties one holder (the home, a book, a card) keeps: clients set a handful, and the bound keeps a
 /// client from filling the database through them.
 pub const MAX_CLIENT_PROPERTIES: i64 = 100;
 
@@ -30,6 +30,23 @@ pub struct HeldProperty {
     pub property: ClientProperty,
 }
 
+/// What keeps a property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyHolder<'a> {
+    /// The address-book home.
+    Home,
+    /// The book of this name.
+    Book(&'a str),
+    /// The card of this name (`href`) in the book of this name: its contact, so the properties
+    /// follow the card when it moves and go with it.
+    Card {
+        /// The book's name.
+        book: &'a str,
+        /// The card's name.
+        href: &'a str,
+    },
+}
+
 /// One change a client asks for: set (`Some`) or remove (`None`) a property.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PropertyChange {
@@ -46,8 +63,8 @@ pub struct PropertyChange {
 pub enum PropertiesWrite {
     /// Every change was applied.
     Done,
-    /// No such book; nothing changed.
+    /// No such book or card; nothing changed.
     Missing,
-    /// The book would keep more than [`MAX_CLIENT_PROPERTIES`]; nothing changed.
+    /// The holder would keep more than [`MAX_CLIENT_PROPERTIES`]; nothing changed.
     Full,
 }

@@ -253,7 +253,8 @@ async fn another_users_paths_are_404_and_books_can_be_made_and_removed() {
 }
 
 /// macOS Contacts keeps which card is "me" as a property of the home (a dead property, RFC 4918
-/// 4.1): kept in PostgreSQL, given back by name and by `allprop`, to the user only.
+/// 4.1): kept in PostgreSQL, given back by name and by `allprop`, to the user only; books and
+/// cards keep them too.
 #[tokio::test]
 async fn the_home_and_books_keep_the_properties_clients_set() {
     let (app, _ada, secret) = app_with_dav_user("ada").await;
@@ -288,6 +289,42 @@ async fn the_home_and_books_keep_the_properties_clients_set() {
         all.contains(r#"<addressbook-color xmlns="http://apple.com/ns/ical/">#FF2968FF</addressbook-color>"#),
         "{all}"
     );
+
+    // A card keeps them too: listed with it, moved with it, copied with it, deleted with it.
+    let card = "/dav/addressbooks/ada/contacts/a.vcf";
+    assert_eq!(
+        dav(&app, "PUT", card, "ada", &secret)
+            .header("content-type", "text/vcard")
+            .body(CARD)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+    let tag = r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:tag xmlns:x="urn:x">red</x:tag></D:prop></D:set></D:propertyupdate>"#;
+    let set = text(dav(&app, "PROPPATCH", card, "ada", &secret).body(tag).send().await.unwrap()).await;
+    assert!(set.contains("HTTP/1.1 200 OK") && !set.contains("403"), "{set}");
+    let ask = r#"<D:propfind xmlns:D="DAV:"><D:prop><x:tag xmlns:x="urn:x"/></D:prop></D:propfind>"#;
+    let kept = r#"<tag xmlns="urn:x">red</tag>"#;
+    let listing = dav(&app, "PROPFIND", book, "ada", &secret).header("depth", "1").body(ask).send().await.unwrap();
+    assert!(text(listing).await.contains(kept));
+    let made = dav(&app, "MKCOL", "/dav/addressbooks/ada/work/", "ada", &secret).send().await.unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let moved = "/dav/addressbooks/ada/contacts/b.vcf";
+    let answer = dav(&app, "MOVE", card, "ada", &secret).header("destination", moved).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let copy = "/dav/addressbooks/ada/work/c.vcf";
+    let answer = dav(&app, "COPY", moved, "ada", &secret).header("destination", copy).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    for path in [moved, copy] {
+        let read = text(dav(&app, "PROPFIND", path, "ada", &secret).body(ask).send().await.unwrap()).await;
+        assert!(read.contains(kept), "{path}: {read}");
+    }
+    assert_eq!(dav(&app, "DELETE", moved, "ada", &secret).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    dav(&app, "PUT", moved, "ada", &secret).header("content-type", "text/vcard").body(CARD).send().await.unwrap();
+    let read = text(dav(&app, "PROPFIND", moved, "ada", &secret).body(ask).send().await.unwrap()).await;
+    assert!(!read.contains(kept) && read.contains("404"), "{read}");
 
     let bob = app.user("bob").await;
     let bob_secret = app_password(&app, &bob).await;

@@ -1,5 +1,5 @@
-//! The properties clients keep on their books and home (`client_properties`): read all at
-//! once, changed in one transaction with their holder's row locked, so the bound on how many a
+//! The properties clients keep on their books, home and cards (`client_properties`): read a
+//! user's (or a page of cards') at once, changed in one transaction with their holder's row locked, so the bound on how many a
 //! holder keeps is judged by one writer at a time.
 
 use diesel::prelude::*;
@@ -8,36 +8,63 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use contacts_domain::Error;
 use contacts_domain::addressbook::{
-    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, PropertiesWrite, PropertyChange,
+    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, PropertiesWrite, PropertyChange, PropertyHolder,
 };
 use contacts_domain::user::UserId;
 
 use super::PgAddressBooks;
 use crate::error::query_error;
-use crate::schema::{address_books, client_properties, users};
+use crate::schema::{address_books, client_properties, contacts, users};
 
-/// Locks the holder of the properties (the book `name`, or the user for the home) until the
-/// transaction ends: the book's id, `None` for the home; [`DieselError::NotFound`] when there
-/// is no such book.
-async fn lock_holder(conn: &mut AsyncPgConnection, owner: UserId, book: Option<&str>) -> QueryResult<Option<i64>> {
-    match book {
-        Some(name) => address_books::table
-            .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name)))
-            .select(address_books::id)
-            .for_no_key_update()
-            .first(conn)
-            .await
-            .map(Some),
-        None => users::table.find(owner.0).select(users::id).for_no_key_update().first::<i64>(conn).await.map(|_| None),
+/// A holder's row: the book's or the contact's id (`None`, `None` for the home).
+#[derive(Debug, Clone, Copy)]
+struct Holder {
+    book: Option<i64>,
+    contact: Option<i64>,
+}
+
+/// Locks the holder of the properties (the book, the card's contact, or the user for the home)
+/// until the transaction ends; [`DieselError::NotFound`] when there is no such book or card.
+async fn lock_holder(conn: &mut AsyncPgConnection, owner: UserId, holder: PropertyHolder<'_>) -> QueryResult<Holder> {
+    let book_named = |name: &str| address_books::user_id.eq(owner.0).and(address_books::name.eq(name.to_owned()));
+    match holder {
+        PropertyHolder::Home => {
+            users::table.find(owner.0).select(users::id).for_no_key_update().first::<i64>(conn).await?;
+            Ok(Holder { book: None, contact: None })
+        }
+        PropertyHolder::Book(name) => {
+            let id = address_books::table
+                .filter(book_named(name))
+                .select(address_books::id)
+                .for_no_key_update()
+                .first(conn)
+                .await?;
+            Ok(Holder { book: Some(id), contact: None })
+        }
+        PropertyHolder::Card { book, href } => {
+            let id = contacts::table
+                .inner_join(address_books::table)
+                .filter(book_named(book))
+                .filter(contacts::href.eq(href))
+                .select(contacts::id)
+                .for_no_key_update()
+                .first(conn)
+                .await?;
+            Ok(Holder { book: None, contact: Some(id) })
+        }
     }
 }
 
-/// The properties of `owner` held by `book` (`None`: the home).
-fn held_by(owner: UserId, book: Option<i64>) -> client_properties::BoxedQuery<'static, diesel::pg::Pg> {
+/// The properties of `owner` kept by `holder`.
+fn held_by(owner: UserId, holder: Holder) -> client_properties::BoxedQuery<'static, diesel::pg::Pg> {
     let query = client_properties::table.filter(client_properties::user_id.eq(owner.0)).into_boxed();
-    match book {
+    let query = match holder.book {
         Some(id) => query.filter(client_properties::book_id.eq(id)),
         None => query.filter(client_properties::book_id.is_null()),
+    };
+    match holder.contact {
+        Some(id) => query.filter(client_properties::contact_id.eq(id)),
+        None => query.filter(client_properties::contact_id.is_null()),
     }
 }
 
@@ -48,6 +75,7 @@ impl PgAddressBooks {
         let rows: Vec<(Option<String>, String, String, String)> = client_properties::table
             .left_join(address_books::table.on(address_books::id.nullable().eq(client_properties::book_id)))
             .filter(client_properties::user_id.eq(owner.0))
+            .filter(client_properties::contact_id.is_null())
             .order(client_properties::id)
             .select((
                 address_books::name.nullable(),
@@ -67,17 +95,42 @@ impl PgAddressBooks {
             .collect())
     }
 
+    /// See [`AddressBookStore::card_properties`](contacts_domain::addressbook::AddressBookStore).
+    pub(super) async fn read_card_properties(
+        &self,
+        owner: UserId,
+        book: &str,
+        hrefs: &[String],
+    ) -> Result<Vec<(String, ClientProperty)>, Error> {
+        let mut conn = self.db.conn().await?;
+        let rows: Vec<(String, String, String, String)> = client_properties::table
+            .inner_join(contacts::table.on(contacts::id.nullable().eq(client_properties::contact_id)))
+            .inner_join(address_books::table.on(address_books::id.eq(contacts::book_id)))
+            .filter(client_properties::user_id.eq(owner.0))
+            .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(book)))
+            .filter(contacts::href.eq_any(hrefs))
+            .order(client_properties::id)
+            .select((contacts::href, client_properties::namespace, client_properties::name, client_properties::value))
+            .load(&mut conn)
+            .await
+            .map_err(query_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(href, namespace, name, value)| (href, ClientProperty { namespace, name, value }))
+            .collect())
+    }
+
     /// See [`AddressBookStore::change_client_properties`](contacts_domain::addressbook::AddressBookStore).
     pub(super) async fn write_client_properties(
         &self,
         owner: UserId,
-        book: Option<&str>,
+        holder: PropertyHolder<'_>,
         changes: &[PropertyChange],
     ) -> Result<PropertiesWrite, Error> {
         let mut conn = self.db.conn().await?;
         let result = conn
             .transaction::<_, Abort, _>(async |conn| {
-                let holder = match lock_holder(conn, owner, book).await {
+                let holder = match lock_holder(conn, owner, holder).await {
                     Ok(holder) => holder,
                     Err(DieselError::NotFound) => return Ok(PropertiesWrite::Missing),
                     Err(other) => return Err(other.into()),
@@ -88,9 +141,13 @@ impl PgAddressBooks {
                         .filter(client_properties::namespace.eq(&change.namespace))
                         .filter(client_properties::name.eq(&change.name))
                         .into_boxed();
-                    match holder {
+                    let same_name = match holder.book {
                         Some(id) => same_name.filter(client_properties::book_id.eq(id)),
                         None => same_name.filter(client_properties::book_id.is_null()),
+                    };
+                    match holder.contact {
+                        Some(id) => same_name.filter(client_properties::contact_id.eq(id)),
+                        None => same_name.filter(client_properties::contact_id.is_null()),
                     }
                     .execute(conn)
                     .await?;
@@ -98,7 +155,8 @@ impl PgAddressBooks {
                         diesel::insert_into(client_properties::table)
                             .values((
                                 client_properties::user_id.eq(owner.0),
-                                client_properties::book_id.eq(holder),
+                                client_properties::book_id.eq(holder.book),
+                                client_properties::contact_id.eq(holder.contact),
                                 client_properties::namespace.eq(&change.namespace),
                                 client_properties::name.eq(&change.name),
                                 client_properties::value.eq(value),

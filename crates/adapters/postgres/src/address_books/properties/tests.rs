@@ -1,6 +1,6 @@
 use diesel::result::DatabaseErrorKind;
 
-use contacts_domain::addressbook::{AddressBookStore, DEFAULT_BOOK, MAX_CLIENT_PROPERTIES};
+use contacts_domain::addressbook::{AddressBookStore, CardWrite, DEFAULT_BOOK, MAX_CLIENT_PROPERTIES};
 
 use super::*;
 use crate::test_fixtures::{TwoUsers, assert_violates, execute_sql, two_users};
@@ -26,8 +26,11 @@ async fn kept(f: &TwoUsers<PgAddressBooks>, owner: UserId) -> Vec<(Option<String
 #[tokio::test]
 async fn properties_are_kept_per_book_and_home_replaced_and_removed() {
     let f = fixture().await;
-    let home = f.store.change_client_properties(f.ada, None, &[set("me", "<me/>")]).await.unwrap();
-    let book = f.store.change_client_properties(f.ada, Some(DEFAULT_BOOK), &[set("me", "<b/>"), set("c", "1")]).await;
+    let home = f.store.change_client_properties(f.ada, PropertyHolder::Home, &[set("me", "<me/>")]).await.unwrap();
+    let book = f
+        .store
+        .change_client_properties(f.ada, PropertyHolder::Book(DEFAULT_BOOK), &[set("me", "<b/>"), set("c", "1")])
+        .await;
     assert_eq!((home, book.unwrap()), (PropertiesWrite::Done, PropertiesWrite::Done));
     let book = Some(DEFAULT_BOOK.to_owned());
     assert_eq!(
@@ -43,13 +46,14 @@ async fn properties_are_kept_per_book_and_home_replaced_and_removed() {
     // In order: set twice keeps the last; a removal of one not there is fine.
     let changes = [set("c", "2"), set("c", "3"), remove("me"), remove("never")];
     assert_eq!(
-        f.store.change_client_properties(f.ada, Some(DEFAULT_BOOK), &changes).await.unwrap(),
+        f.store.change_client_properties(f.ada, PropertyHolder::Book(DEFAULT_BOOK), &changes).await.unwrap(),
         PropertiesWrite::Done
     );
     assert_eq!(kept(&f, f.ada).await, vec![(None, "me".into(), "<me/>".into()), (book, "c".into(), "3".into())]);
 
     // Another user's book is a missing one.
-    let missing = f.store.change_client_properties(f.grace, Some("nope"), &[set("c", "1")]).await.unwrap();
+    let missing =
+        f.store.change_client_properties(f.grace, PropertyHolder::Book("nope"), &[set("c", "1")]).await.unwrap();
     assert_eq!(missing, PropertiesWrite::Missing);
 }
 
@@ -57,19 +61,25 @@ async fn properties_are_kept_per_book_and_home_replaced_and_removed() {
 async fn a_book_keeps_at_most_the_bound_and_a_change_past_it_changes_nothing() {
     let f = fixture().await;
     let full: Vec<_> = (0..MAX_CLIENT_PROPERTIES).map(|i| set(&format!("p{i}"), "v")).collect();
-    assert_eq!(f.store.change_client_properties(f.ada, None, &full).await.unwrap(), PropertiesWrite::Done);
+    assert_eq!(
+        f.store.change_client_properties(f.ada, PropertyHolder::Home, &full).await.unwrap(),
+        PropertiesWrite::Done
+    );
     let past = [set("p0", "changed"), set("one-more", "v")];
-    assert_eq!(f.store.change_client_properties(f.ada, None, &past).await.unwrap(), PropertiesWrite::Full);
+    assert_eq!(
+        f.store.change_client_properties(f.ada, PropertyHolder::Home, &past).await.unwrap(),
+        PropertiesWrite::Full
+    );
     let now = kept(&f, f.ada).await;
     assert_eq!(now.len() as i64, MAX_CLIENT_PROPERTIES);
     assert!(now.iter().all(|(_, _, value)| value == "v"), "nothing of the refused change stays");
     // The bound is per holder: the book still takes some, and a replacement keeps the count.
     assert_eq!(
-        f.store.change_client_properties(f.ada, Some(DEFAULT_BOOK), &past).await.unwrap(),
+        f.store.change_client_properties(f.ada, PropertyHolder::Book(DEFAULT_BOOK), &past).await.unwrap(),
         PropertiesWrite::Done
     );
     assert_eq!(
-        f.store.change_client_properties(f.ada, None, &[set("p0", "new")]).await.unwrap(),
+        f.store.change_client_properties(f.ada, PropertyHolder::Home, &[set("p0", "new")]).await.unwrap(),
         PropertiesWrite::Done
     );
 }
@@ -78,8 +88,8 @@ async fn a_book_keeps_at_most_the_bound_and_a_change_past_it_changes_nothing() {
 async fn the_table_keeps_one_value_a_name_books_of_the_same_user_and_follows_deletions() {
     let f = fixture().await;
     f.store.create_book(f.ada, "work", "Work", "").await.unwrap();
-    f.store.change_client_properties(f.ada, Some("work"), &[set("c", "1")]).await.unwrap();
-    f.store.change_client_properties(f.ada, None, &[set("c", "1")]).await.unwrap();
+    f.store.change_client_properties(f.ada, PropertyHolder::Book("work"), &[set("c", "1")]).await.unwrap();
+    f.store.change_client_properties(f.ada, PropertyHolder::Home, &[set("c", "1")]).await.unwrap();
     let work = f.store.book(f.ada, "work").await.unwrap().unwrap().id;
     let again = |book: &str| {
         format!(
@@ -111,4 +121,60 @@ async fn the_table_keeps_one_value_a_name_books_of_the_same_user_and_follows_del
 
     assert!(f.store.delete_book(f.ada, "work").await.unwrap());
     assert_eq!(kept(&f, f.ada).await, vec![(None, "c".into(), "1".into())], "the book's went with it");
+}
+
+#[tokio::test]
+async fn a_cards_properties_follow_it_when_it_moves_and_go_with_it() {
+    let f = fixture().await;
+    let text = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nFN:Ada\r\nEND:VCARD\r\n";
+    let card = contacts_domain::contact::vcard::record(text).expect("a valid card");
+    let always = |_: Option<&contacts_domain::contact::StoredCard>| true;
+    f.store.put_card(f.ada, DEFAULT_BOOK, "a.vcf", &card, &always).await.unwrap();
+    f.store.create_book(f.ada, "work", "Work", "").await.unwrap();
+    let on_card = PropertyHolder::Card { book: DEFAULT_BOOK, href: "a.vcf" };
+    assert_eq!(
+        f.store.change_client_properties(f.ada, on_card, &[set("c", "1")]).await.unwrap(),
+        PropertiesWrite::Done
+    );
+    let missing = PropertyHolder::Card { book: DEFAULT_BOOK, href: "nope.vcf" };
+    assert_eq!(
+        f.store.change_client_properties(f.ada, missing, &[set("c", "1")]).await.unwrap(),
+        PropertiesWrite::Missing
+    );
+    let theirs = f.store.change_client_properties(f.grace, on_card, &[set("c", "1")]).await.unwrap();
+    assert_eq!(theirs, PropertiesWrite::Missing, "another user's card is a missing one");
+
+    let names = ["a.vcf".to_owned(), "other.vcf".to_owned()];
+    let read = f.store.card_properties(f.ada, DEFAULT_BOOK, &names).await.unwrap();
+    assert_eq!(read.iter().map(|(href, p)| (href.as_str(), p.value.as_str())).collect::<Vec<_>>(), [("a.vcf", "1")]);
+    assert!(kept(&f, f.ada).await.is_empty(), "not a property of the home or a book");
+    assert!(f.store.card_properties(f.grace, DEFAULT_BOOK, &names).await.unwrap().is_empty());
+
+    let moved = f.store.move_card(f.ada, (DEFAULT_BOOK, "a.vcf"), ("work", "b.vcf"), false, &always).await.unwrap();
+    assert_eq!(moved, CardWrite::Created);
+    let read = f.store.card_properties(f.ada, "work", &["b.vcf".to_owned()]).await.unwrap();
+    assert_eq!(read.len(), 1, "the property moved with the card");
+    assert!(f.store.card_properties(f.ada, DEFAULT_BOOK, &names).await.unwrap().is_empty());
+
+    // The table holds a property on one holder, of its own user.
+    let contact = format!("(SELECT id FROM contacts WHERE href = 'b.vcf' AND user_id = {})", f.ada.0);
+    let foreign = format!(
+        "INSERT INTO client_properties (user_id, contact_id, namespace, name, value) VALUES ({}, {contact}, 'urn:x', 'd', '')",
+        f.grace.0
+    );
+    assert_violates(
+        execute_sql(&f.db, &foreign).await,
+        DatabaseErrorKind::ForeignKeyViolation,
+        "client_properties_contact_fkey",
+    );
+    let two = format!(
+        "INSERT INTO client_properties (user_id, book_id, contact_id, namespace, name, value) \
+         VALUES ({0}, (SELECT id FROM address_books WHERE user_id = {0} AND name = 'work'), {contact}, 'urn:x', 'd', '')",
+        f.ada.0
+    );
+    assert_violates(execute_sql(&f.db, &two).await, DatabaseErrorKind::CheckViolation, "client_properties_one_holder");
+
+    assert_eq!(f.store.delete_card(f.ada, "work", "b.vcf", &always).await.unwrap(), CardWrite::Created);
+    let left = format!("DELETE FROM client_properties WHERE user_id = {}", f.ada.0);
+    assert_eq!(execute_sql(&f.db, &left).await.unwrap(), 0, "the card's property went with it");
 }
