@@ -136,21 +136,13 @@ impl PgAddressBooks {
                     Err(other) => return Err(other.into()),
                 };
                 for change in changes {
-                    let same_name = diesel::delete(client_properties::table)
-                        .filter(client_properties::user_id.eq(owner.0))
-                        .filter(client_properties::namespace.eq(&change.namespace))
-                        .filter(client_properties::name.eq(&change.name))
-                        .into_boxed();
-                    let same_name = match holder.book {
-                        Some(id) => same_name.filter(client_properties::book_id.eq(id)),
-                        None => same_name.filter(client_properties::book_id.is_null()),
-                    };
-                    match holder.contact {
-                        Some(id) => same_name.filter(client_properties::contact_id.eq(id)),
-                        None => same_name.filter(client_properties::contact_id.is_null()),
-                    }
-                    .execute(conn)
-                    .await?;
+                    let same_name = held_by(owner, holder)
+                        .filter(client_properties::namespace.eq(change.namespace.clone()))
+                        .filter(client_properties::name.eq(change.name.clone()))
+                        .select(client_properties::id);
+                    diesel::delete(client_properties::table.filter(client_properties::id.eq_any(same_name)))
+                        .execute(conn)
+                        .await?;
                     if let Some(value) = &change.value {
                         diesel::insert_into(client_properties::table)
                             .values((
