@@ -167,8 +167,8 @@ async fn apply<B: DavBackend>(ctx: &Ctx<'_, B>, holder: PropertyHolder<'_>, fate
     Ok(true)
 }
 
-/// What `COPY` does to the properties of the card it made or replaced at (`book`, `card`): the
-/// source's (`kept`) replace whatever the destination kept (RFC 4918 9.8.2).
+/// The changes a `COPY` makes to the properties of the card it made or overwrote: the source's
+/// (`kept`) replace whatever the overwritten card kept (`replaced`, RFC 4918 9.8.2).
 pub fn copied_over(kept: &[&ClientProperty], replaced: &[&ClientProperty]) -> Vec<PropertyChange> {
     let removals =
         replaced.iter().map(|p| PropertyChange { namespace: p.namespace.clone(), name: p.name.clone(), value: None });
