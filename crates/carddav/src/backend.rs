@@ -422,7 +422,8 @@ pub trait DavBackend: 'static {
 
     /// Applies `PROPPATCH`'s changes of kept properties to `holder`, all or none; `Ok(false)`
     /// when it would then keep more than
-    /// [`MAX_CLIENT_PROPERTIES`](contacts_domain::addressbook::MAX_CLIENT_PROPERTIES), and
+    /// [`MAX_CLIENT_PROPERTIES`](contacts_domain::addressbook::MAX_CLIENT_PROPERTIES) or
+    /// [`MAX_HELD_PROPERTY_BYTES`](contacts_domain::addressbook::MAX_HELD_PROPERTY_BYTES), and
     /// nothing changed. [`BackendError::NotFound`] without the book or card.
     async fn change_client_properties(
         &self,

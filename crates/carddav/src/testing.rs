@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use contacts_domain::addressbook::{
-    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, PropertyChange, PropertyHolder,
+    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_HELD_PROPERTY_BYTES, PropertyChange, PropertyHolder,
 };
 use contacts_domain::user::UserId;
 
@@ -394,8 +394,10 @@ impl DavBackend for MemoryBackend {
                 kept.push((user.id.0, holder.clone(), property));
             }
         }
-        let count = kept.iter().filter(|(owner, by, _)| held(owner, by)).count();
-        if count > MAX_CLIENT_PROPERTIES as usize {
+        let held: Vec<&ClientProperty> =
+            kept.iter().filter(|(owner, by, _)| held(owner, by)).map(|(_, _, p)| p).collect();
+        let bytes: usize = held.iter().map(|p| p.value.len()).sum();
+        if held.len() > MAX_CLIENT_PROPERTIES as usize || bytes > MAX_HELD_PROPERTY_BYTES as usize {
             return Ok(false);
         }
         state.kept = kept;

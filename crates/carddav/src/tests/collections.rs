@@ -1,7 +1,7 @@
 //! Address books: extended MKCOL, PROPPATCH of labels and of the properties clients keep (on
 //! the home, books and cards), DELETE.
 
-use contacts_domain::addressbook::{MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES};
+use contacts_domain::addressbook::{MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES, MAX_HELD_PROPERTY_BYTES};
 
 use super::*;
 
@@ -340,7 +340,7 @@ async fn an_extended_mkcol_sets_kept_properties_within_their_bounds() {
     }
 }
 
-/// A kept property is bounded in size and in number; past a bound nothing of the request is
+/// A kept property is bounded in size, and what one resource keeps in number and in bytes; past a bound nothing of the request is
 /// applied (`507` for the properties it is about, `424` for the rest).
 #[actix_web::test]
 async fn kept_properties_are_bounded_and_a_request_past_a_bound_changes_nothing() {
@@ -373,6 +373,16 @@ async fn kept_properties_are_bounded_and_a_request_past_a_bound_changes_nothing(
     assert!(response.status_of(&Name::dav("displayname")).unwrap().contains("424"));
     let read = send(&app, request("PROPFIND", book).set_payload(DISPLAYNAME)).await;
     assert_eq!(read.response(book).ok(&Name::dav("displayname")).text, "Contacts", "nothing applied");
+    // Values of more than 64 KiB in all on one holder (here the home), each under its own bound.
+    let home = "/dav/addressbooks/ada/";
+    let value = "v".repeat(15_000);
+    let heavy: String = (0..5).map(|i| format!(r#"<x:h{i} xmlns:x="urn:x">{value}</x:h{i}>"#)).collect();
+    const { assert!(5 * 15_000 > MAX_HELD_PROPERTY_BYTES && 15_000 < MAX_CLIENT_PROPERTY_BYTES) };
+    let answer = send(&app, request("PROPPATCH", home).set_payload(set(&heavy))).await;
+    assert!(answer.response(home).props.iter().all(|(status, _)| status.contains(" 507 ")), "{}", answer.text());
+    let four: String = (0..4).map(|i| format!(r#"<x:h{i} xmlns:x="urn:x">{value}</x:h{i}>"#)).collect();
+    let answer = send(&app, request("PROPPATCH", home).set_payload(set(&four))).await;
+    assert!(answer.response(home).props.iter().all(|(status, _)| status.contains(" 200 ")), "{}", answer.text());
     // Replacing one that is there keeps the count: still fine.
     let answer = send(&app, request("PROPPATCH", book).set_payload(set(r#"<x:p0 xmlns:x="urn:x">new</x:p0>"#))).await;
     assert!(answer.response(book).status_of(&Name::owned("urn:x", "p0")).unwrap().contains(" 200 "));

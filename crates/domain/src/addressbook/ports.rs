@@ -186,8 +186,9 @@ pub trait AddressBookStore: Send + Sync + 'static {
     ) -> Result<Vec<(String, ClientProperty)>, Error>;
     /// Applies `changes`, in order, to the properties `holder` keeps, all or none:
     /// [`PropertiesWrite::Full`] when it would then keep more than
-    /// [`MAX_CLIENT_PROPERTIES`](super::MAX_CLIENT_PROPERTIES), judged with the holder's row
-    /// locked so two writers cannot both pass the bound.
+    /// [`MAX_CLIENT_PROPERTIES`](super::MAX_CLIENT_PROPERTIES) or
+    /// [`MAX_HELD_PROPERTY_BYTES`](super::MAX_HELD_PROPERTY_BYTES), judged with the holder's row
+    /// locked so two writers cannot both pass a bound.
     async fn change_client_properties(
         &self,
         owner: UserId,

@@ -10,6 +10,10 @@ pub const MAX_CLIENT_PROPERTIES: i64 = 100;
 /// Largest value of one property, in bytes (a colour or an href is tens of bytes).
 pub const MAX_CLIENT_PROPERTY_BYTES: usize = 16 * 1024;
 
+/// Most bytes of values one holder keeps in all: a listing page of 500 cards then carries at
+/// most 32 MiB of them, not what 100 properties of 16 KiB on each card would make.
+pub const MAX_HELD_PROPERTY_BYTES: i64 = 64 * 1024;
+
 /// One property as a client set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientProperty {
@@ -65,6 +69,7 @@ pub enum PropertiesWrite {
     Done,
     /// No such book or card; nothing changed.
     Missing,
-    /// The holder would keep more than [`MAX_CLIENT_PROPERTIES`]; nothing changed.
+    /// The holder would keep more than [`MAX_CLIENT_PROPERTIES`], or values of more than
+    /// [`MAX_HELD_PROPERTY_BYTES`] in all; nothing changed.
     Full,
 }

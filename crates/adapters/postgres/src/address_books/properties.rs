@@ -1,14 +1,17 @@
 //! The properties clients keep on their books, home and cards (`client_properties`): read a
-//! user's (or a page of cards') at once, changed in one transaction with their holder's row locked, so the bound on how many a
-//! holder keeps is judged by one writer at a time.
+//! user's (or a page of cards') at once, changed in one transaction with their holder's row
+//! locked, so the bounds on what a holder keeps are judged by one writer at a time.
 
+use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
+use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use contacts_domain::Error;
 use contacts_domain::addressbook::{
-    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, PropertiesWrite, PropertyChange, PropertyHolder,
+    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_HELD_PROPERTY_BYTES, PropertiesWrite, PropertyChange,
+    PropertyHolder,
 };
 use contacts_domain::user::UserId;
 
@@ -157,8 +160,11 @@ impl PgAddressBooks {
                             .await?;
                     }
                 }
-                let kept: i64 = held_by(owner, holder).count().get_result(conn).await?;
-                if kept > MAX_CLIENT_PROPERTIES {
+                let (kept, bytes): (i64, i64) = held_by(owner, holder)
+                    .select((count_star(), sql::<BigInt>("coalesce(sum(octet_length(value)), 0)::bigint")))
+                    .get_result(conn)
+                    .await?;
+                if kept > MAX_CLIENT_PROPERTIES || bytes > MAX_HELD_PROPERTY_BYTES {
                     return Err(Abort::Full);
                 }
                 Ok(PropertiesWrite::Done)
@@ -176,7 +182,7 @@ impl PgAddressBooks {
 enum Abort {
     /// A query failed.
     Query(DieselError),
-    /// The holder would keep more than [`MAX_CLIENT_PROPERTIES`].
+    /// The holder would keep more than [`MAX_CLIENT_PROPERTIES`] or [`MAX_HELD_PROPERTY_BYTES`].
     Full,
 }
 

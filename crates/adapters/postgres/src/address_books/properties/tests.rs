@@ -1,6 +1,8 @@
 use diesel::result::DatabaseErrorKind;
 
-use contacts_domain::addressbook::{AddressBookStore, CardWrite, DEFAULT_BOOK, MAX_CLIENT_PROPERTIES};
+use contacts_domain::addressbook::{
+    AddressBookStore, CardWrite, DEFAULT_BOOK, MAX_CLIENT_PROPERTIES, MAX_HELD_PROPERTY_BYTES,
+};
 
 use super::*;
 use crate::test_fixtures::{TwoUsers, assert_violates, execute_sql, two_users};
@@ -73,6 +75,18 @@ async fn a_book_keeps_at_most_the_bound_and_a_change_past_it_changes_nothing() {
     let now = kept(&f, f.ada).await;
     assert_eq!(now.len() as i64, MAX_CLIENT_PROPERTIES);
     assert!(now.iter().all(|(_, _, value)| value == "v"), "nothing of the refused change stays");
+    // So is the size of all values: the book takes values up to the bound in all, not past it.
+    let value = "x".repeat(16_000);
+    let book = PropertyHolder::Book(DEFAULT_BOOK);
+    let heavy: Vec<_> = (1..=4).map(|i| set(&format!("h{i}"), &value)).collect();
+    const { assert!(4 * 16_000 <= MAX_HELD_PROPERTY_BYTES && 4 * 16_000 + 2_000 > MAX_HELD_PROPERTY_BYTES) };
+    assert_eq!(f.store.change_client_properties(f.ada, book, &heavy).await.unwrap(), PropertiesWrite::Done);
+    let over = [set("h5", &"x".repeat(2_000))];
+    assert_eq!(f.store.change_client_properties(f.ada, book, &over).await.unwrap(), PropertiesWrite::Full);
+    let smaller = [set("h1", "x"), set("h5", &"x".repeat(2_000))];
+    assert_eq!(f.store.change_client_properties(f.ada, book, &smaller).await.unwrap(), PropertiesWrite::Done);
+    let cleared: Vec<_> = (1..=5).map(|i| remove(&format!("h{i}"))).collect();
+    assert_eq!(f.store.change_client_properties(f.ada, book, &cleared).await.unwrap(), PropertiesWrite::Done);
     // The bound is per holder: the book still takes some, and a replacement keeps the count.
     assert_eq!(
         f.store.change_client_properties(f.ada, PropertyHolder::Book(DEFAULT_BOOK), &past).await.unwrap(),
