@@ -7,8 +7,7 @@ use actix_web::HttpResponse;
 use actix_web::web;
 
 use contacts_domain::addressbook::{
-    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES, MAX_HELD_PROPERTY_BYTES,
-    PropertyChange, PropertyHolder,
+    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTY_BYTES, PropertyChange, PropertyHolder, after_changes,
 };
 
 use crate::backend::{BackendError, BookLabel, DavBackend, DavUser};
@@ -182,8 +181,7 @@ pub fn copied_over(kept: &[&ClientProperty], replaced: &[&ClientProperty]) -> Ve
 }
 
 /// The properties an extended `MKCOL` sets that the new book keeps (any other it cannot set is
-/// left out, as RFC 5689 leaves to the server); `507` past their bounds (values counted as
-/// sent), before any book is made.
+/// left out, as RFC 5689 leaves to the server); `507` past their bounds, before any book is made.
 pub fn kept_on_a_new_book(others: Vec<Element>) -> Result<Vec<PropertyChange>, DavError> {
     let mut kept = Vec::new();
     for element in others {
@@ -193,11 +191,8 @@ pub fn kept_on_a_new_book(others: Vec<Element>) -> Result<Vec<PropertyChange>, D
             Fate::Label(..) | Fate::Forbidden => {}
         }
     }
-    let mut names: Vec<(&str, &str)> = kept.iter().map(|c| (c.namespace.as_str(), c.name.as_str())).collect();
-    names.sort_unstable();
-    names.dedup();
-    let bytes: usize = kept.iter().filter_map(|c| c.value.as_ref()).map(String::len).sum();
-    if names.len() > MAX_CLIENT_PROPERTIES as usize || bytes > MAX_HELD_PROPERTY_BYTES as usize {
+    // The bounds a store judges, on the book that has none yet.
+    if after_changes(&[], &kept).is_none() {
         return Err(DavError::InsufficientStorage);
     }
     Ok(kept)

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use contacts_domain::addressbook::{
-    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_HELD_PROPERTY_BYTES, PropertyChange, PropertyHolder,
-};
+use contacts_domain::addressbook::{ClientProperty, HeldProperty, PropertyChange, PropertyHolder, after_changes};
 use contacts_domain::user::UserId;
 
 use crate::backend::{
@@ -380,27 +378,11 @@ impl DavBackend for MemoryBackend {
             }
         }
         let holder = Holder::of(holder);
-        let held = |owner: &i64, by: &Holder| *owner == user.id.0 && *by == holder;
-        let mut kept = state.kept.clone();
-        for change in changes {
-            let same = |p: &ClientProperty| p.namespace == change.namespace && p.name == change.name;
-            kept.retain(|(owner, by, p)| !(held(owner, by) && same(p)));
-            if let Some(value) = &change.value {
-                let property = ClientProperty {
-                    namespace: change.namespace.clone(),
-                    name: change.name.clone(),
-                    value: value.clone(),
-                };
-                kept.push((user.id.0, holder.clone(), property));
-            }
-        }
-        let held: Vec<&ClientProperty> =
-            kept.iter().filter(|(owner, by, _)| held(owner, by)).map(|(_, _, p)| p).collect();
-        let bytes: usize = held.iter().map(|p| p.value.len()).sum();
-        if held.len() > MAX_CLIENT_PROPERTIES as usize || bytes > MAX_HELD_PROPERTY_BYTES as usize {
-            return Ok(false);
-        }
-        state.kept = kept;
+        let held = |(owner, by, _): &(i64, Holder, ClientProperty)| *owner == user.id.0 && *by == holder;
+        let kept: Vec<ClientProperty> = state.kept.iter().filter(|k| held(k)).map(|(_, _, p)| p.clone()).collect();
+        let Some(after) = after_changes(&kept, changes) else { return Ok(false) };
+        state.kept.retain(|k| !held(k));
+        state.kept.extend(after.into_iter().map(|p| (user.id.0, holder.clone(), p)));
         Ok(true)
     }
 

@@ -19,5 +19,5 @@ pub use ports::{
 };
 pub use properties::{
     ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES, MAX_HELD_PROPERTY_BYTES,
-    PropertiesWrite, PropertyChange, PropertyHolder,
+    PropertiesWrite, PropertyChange, PropertyHolder, after_changes,
 };

@@ -2,16 +2,13 @@
 //! user's (or a page of cards') at once, changed in one transaction with their holder's row
 //! locked, so the bounds on what a holder keeps are judged by one writer at a time.
 
-use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use contacts_domain::Error;
 use contacts_domain::addressbook::{
-    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_HELD_PROPERTY_BYTES, PropertiesWrite, PropertyChange,
-    PropertyHolder,
+    ClientProperty, HeldProperty, PropertiesWrite, PropertyChange, PropertyHolder, after_changes,
 };
 use contacts_domain::user::UserId;
 
@@ -124,6 +121,8 @@ impl PgAddressBooks {
     }
 
     /// See [`AddressBookStore::change_client_properties`](contacts_domain::addressbook::AddressBookStore).
+    /// Three statements whatever the number of changes: read what the holder keeps, then
+    /// delete the rows that change and insert their successors, as [`after_changes`] decides.
     pub(super) async fn write_client_properties(
         &self,
         owner: UserId,
@@ -131,64 +130,55 @@ impl PgAddressBooks {
         changes: &[PropertyChange],
     ) -> Result<PropertiesWrite, Error> {
         let mut conn = self.db.conn().await?;
-        let result = conn
-            .transaction::<_, Abort, _>(async |conn| {
-                let holder = match lock_holder(conn, owner, holder).await {
-                    Ok(holder) => holder,
-                    Err(DieselError::NotFound) => return Ok(PropertiesWrite::Missing),
-                    Err(other) => return Err(other.into()),
-                };
-                for change in changes {
-                    let same_name = held_by(owner, holder)
-                        .filter(client_properties::namespace.eq(change.namespace.clone()))
-                        .filter(client_properties::name.eq(change.name.clone()))
-                        .select(client_properties::id);
-                    diesel::delete(client_properties::table.filter(client_properties::id.eq_any(same_name)))
-                        .execute(conn)
-                        .await?;
-                    if let Some(value) = &change.value {
-                        diesel::insert_into(client_properties::table)
-                            .values((
-                                client_properties::user_id.eq(owner.0),
-                                client_properties::book_id.eq(holder.book),
-                                client_properties::contact_id.eq(holder.contact),
-                                client_properties::namespace.eq(&change.namespace),
-                                client_properties::name.eq(&change.name),
-                                client_properties::value.eq(value),
-                            ))
-                            .execute(conn)
-                            .await?;
-                    }
-                }
-                let (kept, bytes): (i64, i64) = held_by(owner, holder)
-                    .select((count_star(), sql::<BigInt>("coalesce(sum(octet_length(value)), 0)::bigint")))
-                    .get_result(conn)
+        conn.transaction::<_, DieselError, _>(async |conn| {
+            let holder = match lock_holder(conn, owner, holder).await {
+                Ok(holder) => holder,
+                Err(DieselError::NotFound) => return Ok(PropertiesWrite::Missing),
+                Err(other) => return Err(other),
+            };
+            let rows: Vec<(i64, String, String, String)> = held_by(owner, holder)
+                .order(client_properties::id)
+                .select((
+                    client_properties::id,
+                    client_properties::namespace,
+                    client_properties::name,
+                    client_properties::value,
+                ))
+                .load(conn)
+                .await?;
+            let (ids, kept): (Vec<i64>, Vec<ClientProperty>) = rows
+                .into_iter()
+                .map(|(id, namespace, name, value)| (id, ClientProperty { namespace, name, value }))
+                .unzip();
+            let Some(after) = after_changes(&kept, changes) else { return Ok(PropertiesWrite::Full) };
+            // The holder keeps at most a hundred: these scans are short.
+            let gone: Vec<i64> = ids.iter().zip(&kept).filter(|(_, p)| !after.contains(p)).map(|(id, _)| *id).collect();
+            let new: Vec<_> = after
+                .iter()
+                .filter(|p| !kept.contains(p))
+                .map(|p| {
+                    (
+                        client_properties::user_id.eq(owner.0),
+                        client_properties::book_id.eq(holder.book),
+                        client_properties::contact_id.eq(holder.contact),
+                        client_properties::namespace.eq(&p.namespace),
+                        client_properties::name.eq(&p.name),
+                        client_properties::value.eq(&p.value),
+                    )
+                })
+                .collect();
+            if !gone.is_empty() {
+                diesel::delete(client_properties::table.filter(client_properties::id.eq_any(&gone)))
+                    .execute(conn)
                     .await?;
-                if kept > MAX_CLIENT_PROPERTIES || bytes > MAX_HELD_PROPERTY_BYTES {
-                    return Err(Abort::Full);
-                }
-                Ok(PropertiesWrite::Done)
-            })
-            .await;
-        match result {
-            Ok(outcome) => Ok(outcome),
-            Err(Abort::Full) => Ok(PropertiesWrite::Full),
-            Err(Abort::Query(error)) => Err(query_error(error)),
-        }
-    }
-}
-
-/// Why a change of properties ended its transaction without committing.
-enum Abort {
-    /// A query failed.
-    Query(DieselError),
-    /// The holder would keep more than [`MAX_CLIENT_PROPERTIES`] or [`MAX_HELD_PROPERTY_BYTES`].
-    Full,
-}
-
-impl From<DieselError> for Abort {
-    fn from(error: DieselError) -> Self {
-        Self::Query(error)
+            }
+            if !new.is_empty() {
+                diesel::insert_into(client_properties::table).values(&new).execute(conn).await?;
+            }
+            Ok(PropertiesWrite::Done)
+        })
+        .await
+        .map_err(query_error)
     }
 }
 
