@@ -90,6 +90,21 @@ pub enum BookLabel {
 }
 
 impl BookLabel {
+    /// The most characters the label may hold (a display name as a book's name; a description a
+    /// paragraph, as a contact's note): the table's checks too.
+    pub const fn max_chars(self) -> usize {
+        match self {
+            Self::DisplayName => 255,
+            Self::Description => 1000,
+        }
+    }
+
+    /// Whether `value` fits the label ([`Self::max_chars`]); one that does not is refused
+    /// (`403`) before anything of its request changes.
+    pub fn accepts(self, value: &str) -> bool {
+        value.chars().count() <= self.max_chars()
+    }
+
     /// The label a property name stands for, if it is one.
     pub fn of(name: &crate::xml::Name) -> Option<Self> {
         if name.is_dav("displayname") {

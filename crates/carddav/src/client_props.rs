@@ -142,9 +142,18 @@ pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) ->
     Ok(multi_status().body(write::multistatus(&[response], None)))
 }
 
-/// Applies what `fates` set on `holder`: the kept properties first, in one change that is
-/// refused whole past the bound (`Ok(false)`, nothing changed), then a book's labels.
+/// Applies what `fates` set on `holder`: the labels' bounds checked first (`403`, nothing
+/// changed), then the kept properties in one change that is refused whole past the bound
+/// (`Ok(false)`, nothing changed), then a book's labels.
 async fn apply<B: DavBackend>(ctx: &Ctx<'_, B>, holder: PropertyHolder<'_>, fates: &[Fate]) -> Result<bool, DavError> {
+    // A label past its bound refuses the whole request before anything is written.
+    let labels_fit = fates.iter().all(|f| match f {
+        Fate::Label(label, Some(value)) => label.accepts(value),
+        _ => true,
+    });
+    if !labels_fit {
+        return Err(BackendError::Forbidden.into());
+    }
     let kept: Vec<PropertyChange> =
         fates.iter().filter_map(|f| if let Fate::Kept(change) = f { Some(change.clone()) } else { None }).collect();
     if !kept.is_empty() && !ctx.backend.change_client_properties(&ctx.user, holder, &kept).await? {

@@ -320,6 +320,9 @@ impl DavBackend for MemoryBackend {
         value: Option<&str>,
     ) -> Result<(), BackendError> {
         let mut state = self.lock();
+        if !value.is_none_or(|v| label.accepts(v)) {
+            return Err(BackendError::Forbidden);
+        }
         state.label_writes += 1;
         let book = state.book(user, book)?;
         let field = match label {

@@ -27,8 +27,8 @@ mod parsing;
 
 use parsing::CardParses;
 
-/// Longest book name and display name the table keeps, in characters.
-const MAX_BOOK_CHARS: usize = 255;
+/// Longest book name the table keeps, in characters (as long as its display name may be).
+const MAX_BOOK_CHARS: usize = BookLabel::DisplayName.max_chars();
 
 /// The CardDAV backend: cheap to clone (pool handles and an `Arc`).
 #[derive(Clone)]
@@ -161,18 +161,9 @@ fn checked_book_name(name: &str) -> Result<(), BackendError> {
     if name.chars().count() > MAX_BOOK_CHARS { Err(BackendError::Forbidden) } else { Ok(()) }
 }
 
-/// The most characters a book's description may have: a sentence or a paragraph, as a note
-/// of a contact may.
-const MAX_DESCRIPTION_CHARS: usize = 1000;
-
-/// A display name within [`MAX_BOOK_CHARS`], a description within [`MAX_DESCRIPTION_CHARS`]:
-/// past them the change is refused (`403`).
+/// A label within its bound ([`BookLabel::max_chars`]): past it the change is refused (`403`).
 fn checked_label(label: BookLabel, value: &str) -> Result<(), BackendError> {
-    let most = match label {
-        BookLabel::DisplayName => MAX_BOOK_CHARS,
-        BookLabel::Description => MAX_DESCRIPTION_CHARS,
-    };
-    if value.chars().count() > most { Err(BackendError::Forbidden) } else { Ok(()) }
+    if label.accepts(value) { Ok(()) } else { Err(BackendError::Forbidden) }
 }
 
 impl DavBackend for DavStore {

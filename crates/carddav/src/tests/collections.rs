@@ -3,6 +3,8 @@
 
 use contacts_domain::addressbook::{MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES, MAX_HELD_PROPERTY_BYTES};
 
+use crate::backend::BookLabel;
+
 use super::*;
 
 const MKCOL: &str = r#"<?xml version="1.0" encoding="utf-8" ?>
@@ -142,6 +144,17 @@ async fn proppatch_sets_and_removes_displayname_and_refuses_the_rest_atomically(
     let response = read.response(path);
     let missing = response.status_of(&Name::carddav("addressbook-description")).unwrap();
     assert!(missing.contains("404"), "{missing}");
+
+    // A label past its bound refuses the request before anything of it is written.
+    let too_long = format!(
+        r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:tag xmlns:x="urn:x">kept?</x:tag>
+        <D:displayname>{}</D:displayname></D:prop></D:set></D:propertyupdate>"#,
+        "x".repeat(BookLabel::DisplayName.max_chars() + 1)
+    );
+    assert_eq!(send(&app, request("PROPPATCH", path).set_payload(too_long)).await.status, StatusCode::FORBIDDEN);
+    let ask = r#"<propfind xmlns="DAV:"><prop><x:tag xmlns:x="urn:x"/></prop></propfind>"#;
+    let read = send(&app, request("PROPFIND", path).set_payload(ask)).await;
+    assert!(read.response(path).status_of(&Name::owned("urn:x", "tag")).unwrap().contains("404"), "nothing kept");
 
     let principal = send(&app, request("PROPPATCH", "/dav/principals/ada/").set_payload(set)).await;
     assert!(principal.response("/dav/principals/ada/").status_of(&Name::dav("displayname")).unwrap().contains("403"));

@@ -246,6 +246,17 @@ async fn another_users_paths_are_404_and_books_can_be_made_and_removed() {
     );
     let refused = dav(&app, "PROPPATCH", "/dav/addressbooks/ada/work/", "ada", &secret).body(too_long).send().await;
     assert_eq!(refused.unwrap().status(), StatusCode::FORBIDDEN, "a description has at most 1,000 characters");
+    // Refused whole: a property kept by the same request is not stored either.
+    let with_kept = format!(
+        r#"<d:propertyupdate xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:set><d:prop>
+<x:tag xmlns:x="urn:x">kept?</x:tag><c:addressbook-description>{}</c:addressbook-description></d:prop></d:set></d:propertyupdate>"#,
+        "x".repeat(1001)
+    );
+    let refused = dav(&app, "PROPPATCH", "/dav/addressbooks/ada/work/", "ada", &secret).body(with_kept).send().await;
+    assert_eq!(refused.unwrap().status(), StatusCode::FORBIDDEN);
+    let ask = r#"<d:propfind xmlns:d="DAV:"><d:prop><x:tag xmlns:x="urn:x"/></d:prop></d:propfind>"#;
+    let read = dav(&app, "PROPFIND", "/dav/addressbooks/ada/work/", "ada", &secret).body(ask).send().await;
+    assert!(!text(read.unwrap()).await.contains("kept?"), "nothing of the refused request is stored");
     let removed = dav(&app, "DELETE", "/dav/addressbooks/ada/work/", "ada", &secret).send().await.unwrap();
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     let default = dav(&app, "DELETE", "/dav/addressbooks/ada/contacts/", "ada", &secret).send().await.unwrap();
