@@ -14,7 +14,7 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use contacts_domain::addressbook::{ClientProperty, HeldProperty, PropertyChange, PropertyHolder};
+use contacts_domain::addressbook::{BookLabels, ClientProperty, HeldProperty, PropertyChange, PropertyHolder};
 use contacts_domain::user::UserId;
 
 /// A signed-in DAV user: who the request speaks for.
@@ -103,6 +103,20 @@ impl BookLabel {
     /// (`403`) before anything of its request changes.
     pub fn accepts(self, value: &str) -> bool {
         value.chars().count() <= self.max_chars()
+    }
+
+    /// Whether every label `labels` sets fits its bound ([`Self::accepts`]).
+    pub fn fit(labels: BookLabels<'_>) -> bool {
+        labels.display_name.is_none_or(|v| Self::DisplayName.accepts(v))
+            && labels.description.is_none_or(|v| Self::Description.accepts(v))
+    }
+
+    /// The label of `labels` this is, for a change to set.
+    pub fn in_labels<'l, 'a>(self, labels: &'l mut BookLabels<'a>) -> &'l mut Option<&'a str> {
+        match self {
+            Self::DisplayName => &mut labels.display_name,
+            Self::Description => &mut labels.description,
+        }
     }
 
     /// The label a property name stands for, if it is one.
@@ -400,27 +414,19 @@ pub trait DavBackend: 'static {
     /// One address book by name ([`BackendError::NotFound`] when absent).
     async fn book(&self, user: &DavUser, book: &str) -> Result<BookInfo, BackendError>;
 
-    /// Creates an address book (extended `MKCOL`); [`BackendError::AlreadyExists`] when the name
+    /// Creates an address book (extended `MKCOL`) with the properties its client keeps on it
+    /// (`kept`, within their bounds), all or none; [`BackendError::AlreadyExists`] when the name
     /// is taken (a unique constraint, not a check first).
     async fn create_book(
         &self,
         user: &DavUser,
         book: &str,
-        displayname: Option<&str>,
-        description: Option<&str>,
+        labels: BookLabels<'_>,
+        kept: &[PropertyChange],
     ) -> Result<(), BackendError>;
 
     /// Deletes an address book and its cards; the default book is [`BackendError::Forbidden`].
     async fn delete_book(&self, user: &DavUser, book: &str) -> Result<(), BackendError>;
-
-    /// Sets (or, with `None`, removes) a book's display name or description (`PROPPATCH`).
-    async fn set_book_label(
-        &self,
-        user: &DavUser,
-        book: &str,
-        label: BookLabel,
-        value: Option<&str>,
-    ) -> Result<(), BackendError>;
 
     /// Every property the user's clients keep on the user's books and home (dead properties,
     /// each with its book's name, `None` for the home): a handful, read in one go.
@@ -435,8 +441,9 @@ pub trait DavBackend: 'static {
         names: &[String],
     ) -> Result<Vec<(String, ClientProperty)>, BackendError>;
 
-    /// Applies `PROPPATCH`'s changes of kept properties to `holder`, all or none; `Ok(false)`
-    /// when it would then keep more than
+    /// Applies `PROPPATCH`'s changes of kept properties to `holder` and sets a book's `labels`
+    /// (empty: removed; each within [`BookLabel::max_chars`], else [`BackendError::Forbidden`]),
+    /// all or none; `Ok(false)` when it would then keep more than
     /// [`MAX_CLIENT_PROPERTIES`](contacts_domain::addressbook::MAX_CLIENT_PROPERTIES) or
     /// [`MAX_HELD_PROPERTY_BYTES`](contacts_domain::addressbook::MAX_HELD_PROPERTY_BYTES), and
     /// nothing changed. [`BackendError::NotFound`] without the book or card.
@@ -444,6 +451,7 @@ pub trait DavBackend: 'static {
         &self,
         user: &DavUser,
         holder: PropertyHolder<'_>,
+        labels: BookLabels<'_>,
         changes: &[PropertyChange],
     ) -> Result<bool, BackendError>;
 

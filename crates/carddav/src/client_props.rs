@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use actix_web::web;
 
 use contacts_domain::addressbook::{
-    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTY_BYTES, PropertyChange, PropertyHolder, after_changes,
+    BookLabels, ClientProperty, HeldProperty, MAX_CLIENT_PROPERTY_BYTES, PropertyChange, PropertyHolder, after_changes,
 };
 
 use crate::backend::{BackendError, BookLabel, DavBackend, DavUser};
@@ -142,38 +142,26 @@ pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) ->
     Ok(multi_status().body(write::multistatus(&[response], None)))
 }
 
-/// Applies what `fates` set on `holder`: the labels' bounds checked first (`403`, nothing
-/// changed), then the kept properties in one change that is refused whole past the bound
-/// (`Ok(false)`, nothing changed), then a book's labels.
+/// Applies what `fates` set on `holder`, all in one change: the labels' bounds checked first
+/// (`403`, nothing changed), then the kept properties and a book's labels together, refused
+/// whole past the store's bound (`Ok(false)`, nothing changed).
 async fn apply<B: DavBackend>(ctx: &Ctx<'_, B>, holder: PropertyHolder<'_>, fates: &[Fate]) -> Result<bool, DavError> {
-    // A label past its bound refuses the whole request before anything is written.
-    let labels_fit = fates.iter().all(|f| match f {
-        Fate::Label(label, Some(value)) => label.accepts(value),
-        _ => true,
-    });
-    if !labels_fit {
-        return Err(BackendError::Forbidden.into());
-    }
-    let kept: Vec<PropertyChange> =
-        fates.iter().filter_map(|f| if let Fate::Kept(change) = f { Some(change.clone()) } else { None }).collect();
-    if !kept.is_empty() && !ctx.backend.change_client_properties(&ctx.user, holder, &kept).await? {
-        return Ok(false);
-    }
-    // At most one value a label (the last one sent), so a body that sets one property many times
-    // is still at most one write a label.
-    let mut labels: Vec<(BookLabel, Option<String>)> = Vec::new();
+    let mut labels = BookLabels::NONE;
+    let mut kept = Vec::new();
     for fate in fates {
-        if let Fate::Label(label, value) = fate {
-            labels.retain(|(kept, _)| kept != label);
-            labels.push((*label, value.clone()));
+        match fate {
+            // A label past its bound refuses the whole request before anything is written.
+            Fate::Label(label, Some(value)) if !label.accepts(value) => return Err(BackendError::Forbidden.into()),
+            // The last value sent decides; a removal leaves the label empty.
+            Fate::Label(label, value) => *label.in_labels(&mut labels) = Some(value.as_deref().unwrap_or_default()),
+            Fate::Kept(change) => kept.push(change.clone()),
+            Fate::Forbidden | Fate::TooLarge => {}
         }
     }
-    if let PropertyHolder::Book(book) = holder {
-        for (label, value) in labels {
-            ctx.backend.set_book_label(&ctx.user, book, label, value.as_deref()).await?;
-        }
+    if kept.is_empty() && labels.is_none() {
+        return Ok(true);
     }
-    Ok(true)
+    Ok(ctx.backend.change_client_properties(&ctx.user, holder, labels, &kept).await?)
 }
 
 /// The changes a `COPY` makes to the properties of the card it made or overwrote: the source's

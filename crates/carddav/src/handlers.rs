@@ -6,7 +6,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 
-use contacts_domain::addressbook::{ClientProperty, PropertyHolder};
+use contacts_domain::addressbook::{BookLabels, ClientProperty};
 
 use crate::backend::{BackendError, CardEntry, DavBackend, DavUser, TextWanted, unchanged_since};
 use crate::client_props::{self, held_by, kept_for};
@@ -286,13 +286,11 @@ pub async fn mkcol<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Res
     if !valid {
         return Err(DavError::InvalidResourceType);
     }
+    // The book and what it keeps are made together, or not at all.
     let kept = client_props::kept_on_a_new_book(request.others)?;
-    ctx.backend.create_book(&ctx.user, book, request.displayname.as_deref(), request.description.as_deref()).await?;
-    // A new book holds none yet, so the bound checked before holds (unless another request
-    // filled it in between, which is then answered as past the bound).
-    if !kept.is_empty() && !ctx.backend.change_client_properties(&ctx.user, PropertyHolder::Book(book), &kept).await? {
-        return Err(DavError::InsufficientStorage);
-    }
+    let labels =
+        BookLabels { display_name: request.displayname.as_deref(), description: request.description.as_deref() };
+    ctx.backend.create_book(&ctx.user, book, labels, &kept).await?;
     Ok(HttpResponse::Created().finish())
 }
 

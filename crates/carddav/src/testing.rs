@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use contacts_domain::addressbook::{ClientProperty, HeldProperty, PropertyChange, PropertyHolder, after_changes};
+use contacts_domain::addressbook::{
+    BookLabels, ClientProperty, HeldProperty, PropertyChange, PropertyHolder, after_changes,
+};
 use contacts_domain::user::UserId;
 
 use crate::backend::{
@@ -52,6 +54,17 @@ struct Book {
 }
 
 impl Book {
+    /// Sets the labels given; an empty one is removed.
+    fn relabel(&mut self, labels: BookLabels<'_>) {
+        let stored = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+        if let Some(value) = labels.display_name {
+            self.displayname = stored(value);
+        }
+        if let Some(value) = labels.description {
+            self.description = stored(value);
+        }
+    }
+
     fn token(&self) -> u64 {
         self.log.last().map_or(self.created_seq, |(seq, _, _)| *seq)
     }
@@ -288,17 +301,25 @@ impl DavBackend for MemoryBackend {
         &self,
         user: &DavUser,
         book: &str,
-        displayname: Option<&str>,
-        description: Option<&str>,
+        labels: BookLabels<'_>,
+        kept: &[PropertyChange],
     ) -> Result<(), BackendError> {
         let mut state = self.lock();
         let key = (user.id.0, book.to_owned());
         if state.books.contains_key(&key) {
             return Err(BackendError::AlreadyExists);
         }
+        if !BookLabel::fit(labels) {
+            return Err(BackendError::Forbidden);
+        }
+        let Some(kept) = after_changes(&[], kept) else {
+            return Err(BackendError::Unexpected("past the bounds".into()));
+        };
         let seq = state.next();
-        let (displayname, description) = (displayname.map(str::to_owned), description.map(str::to_owned));
-        state.books.insert(key, Book { displayname, description, created_seq: seq, ..Book::default() });
+        let mut made = Book { created_seq: seq, ..Book::default() };
+        made.relabel(labels);
+        state.books.insert(key, made);
+        state.kept.extend(kept.into_iter().map(|p| (user.id.0, Holder::Book(book.to_owned()), p)));
         Ok(())
     }
 
@@ -309,27 +330,6 @@ impl DavBackend for MemoryBackend {
         }
         state.books.remove(&(user.id.0, book.to_owned()));
         state.kept.retain(|(owner, holder, _)| *owner != user.id.0 || !holder.in_book(book));
-        Ok(())
-    }
-
-    async fn set_book_label(
-        &self,
-        user: &DavUser,
-        book: &str,
-        label: BookLabel,
-        value: Option<&str>,
-    ) -> Result<(), BackendError> {
-        let mut state = self.lock();
-        if !value.is_none_or(|v| label.accepts(v)) {
-            return Err(BackendError::Forbidden);
-        }
-        state.label_writes += 1;
-        let book = state.book(user, book)?;
-        let field = match label {
-            BookLabel::DisplayName => &mut book.displayname,
-            BookLabel::Description => &mut book.description,
-        };
-        *field = value.map(str::to_owned);
         Ok(())
     }
 
@@ -368,24 +368,33 @@ impl DavBackend for MemoryBackend {
         &self,
         user: &DavUser,
         holder: PropertyHolder<'_>,
+        labels: BookLabels<'_>,
         changes: &[PropertyChange],
     ) -> Result<bool, BackendError> {
         let mut state = self.lock();
+        if !BookLabel::fit(labels) {
+            return Err(BackendError::Forbidden);
+        }
         match holder {
-            PropertyHolder::Home => {}
             PropertyHolder::Book(book) => {
                 state.book(user, book)?;
             }
+            _ if !labels.is_none() => return Err(BackendError::Unexpected("labels are a book's only".into())),
+            PropertyHolder::Home => {}
             PropertyHolder::Card { book, href } => {
                 state.book(user, book)?.cards.get(href).ok_or(BackendError::NotFound)?;
             }
         }
-        let holder = Holder::of(holder);
-        let held = |(owner, by, _): &(i64, Holder, ClientProperty)| *owner == user.id.0 && *by == holder;
+        let holder_key = Holder::of(holder);
+        let held = |(owner, by, _): &(i64, Holder, ClientProperty)| *owner == user.id.0 && *by == holder_key;
         let kept: Vec<ClientProperty> = state.kept.iter().filter(|k| held(k)).map(|(_, _, p)| p.clone()).collect();
         let Some(after) = after_changes(&kept, changes) else { return Ok(false) };
         state.kept.retain(|k| !held(k));
-        state.kept.extend(after.into_iter().map(|p| (user.id.0, holder.clone(), p)));
+        state.kept.extend(after.into_iter().map(|p| (user.id.0, holder_key.clone(), p)));
+        if let (PropertyHolder::Book(book), false) = (holder, labels.is_none()) {
+            state.label_writes += 1;
+            state.book(user, book)?.relabel(labels);
+        }
         Ok(true)
     }
 

@@ -2,7 +2,7 @@
 
 use actix_web::HttpResponse;
 
-use contacts_domain::addressbook::PropertyHolder;
+use contacts_domain::addressbook::{BookLabels, PropertyHolder};
 
 use crate::backend::{BackendError, DavBackend, EtagMatch, WritePrecondition};
 use crate::client_props::{copied_over, on_card};
@@ -82,6 +82,7 @@ async fn copy_kept<B: DavBackend>(
         return Ok(());
     }
     let changes = copied_over(&on_card(&kept, from.1), &on_card(&replaced, to.1));
-    ctx.backend.change_client_properties(user, PropertyHolder::Card { book: to.0, href: to.1 }, &changes).await?;
+    let holder = PropertyHolder::Card { book: to.0, href: to.1 };
+    ctx.backend.change_client_properties(user, holder, BookLabels::NONE, &changes).await?;
     Ok(())
 }

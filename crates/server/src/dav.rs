@@ -11,8 +11,8 @@ use contacts_carddav::{
     PutOutcome, SyncToken, TextWanted, VcardVersion, WritePrecondition,
 };
 use contacts_domain::addressbook::{
-    AddressBookStore, AppPasswordService, Book, CardWrite, ClientProperty, DEFAULT_BOOK, HeldProperty, LogRange,
-    NamedCard, PropertiesWrite, PropertyChange, PropertyHolder, card_etag, card_text,
+    AddressBookStore, AppPasswordService, Book, BookLabels, CardWrite, ClientProperty, DEFAULT_BOOK, HeldProperty,
+    LogRange, NamedCard, PropertiesWrite, PropertyChange, PropertyHolder, card_etag, card_text,
 };
 use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::StoredCard;
@@ -161,9 +161,9 @@ fn checked_book_name(name: &str) -> Result<(), BackendError> {
     if name.chars().count() > MAX_BOOK_CHARS { Err(BackendError::Forbidden) } else { Ok(()) }
 }
 
-/// A label within its bound ([`BookLabel::max_chars`]): past it the change is refused (`403`).
-fn checked_label(label: BookLabel, value: &str) -> Result<(), BackendError> {
-    if label.accepts(value) { Ok(()) } else { Err(BackendError::Forbidden) }
+/// Labels within their bounds ([`BookLabel::max_chars`]): past one the change is refused (`403`).
+fn checked_labels(labels: BookLabels<'_>) -> Result<(), BackendError> {
+    if BookLabel::fit(labels) { Ok(()) } else { Err(BackendError::Forbidden) }
 }
 
 impl DavBackend for DavStore {
@@ -206,14 +206,14 @@ impl DavBackend for DavStore {
         &self,
         user: &DavUser,
         book: &str,
-        displayname: Option<&str>,
-        description: Option<&str>,
+        labels: BookLabels<'_>,
+        kept: &[PropertyChange],
     ) -> Result<(), BackendError> {
         checked_book_name(book)?;
-        let (displayname, description) = (displayname.unwrap_or_default(), description.unwrap_or_default());
-        checked_label(BookLabel::DisplayName, displayname)?;
-        checked_label(BookLabel::Description, description)?;
-        if self.books.create_book(user.id, book, displayname, description).await? {
+        checked_labels(labels)?;
+        let (display_name, description) =
+            (labels.display_name.unwrap_or_default(), labels.description.unwrap_or_default());
+        if self.books.create_book(user.id, book, display_name, description, kept).await? {
             Ok(())
         } else {
             Err(BackendError::AlreadyExists)
@@ -227,22 +227,6 @@ impl DavBackend for DavStore {
             return Err(BackendError::Forbidden);
         }
         if self.books.delete_book(user.id, book).await? { Ok(()) } else { Err(BackendError::NotFound) }
-    }
-
-    async fn set_book_label(
-        &self,
-        user: &DavUser,
-        book: &str,
-        label: BookLabel,
-        value: Option<&str>,
-    ) -> Result<(), BackendError> {
-        let value = value.unwrap_or_default();
-        checked_label(label, value)?;
-        let set = match label {
-            BookLabel::DisplayName => self.books.rename_book(user.id, book, value).await?,
-            BookLabel::Description => self.books.describe_book(user.id, book, value).await?,
-        };
-        if set { Ok(()) } else { Err(BackendError::NotFound) }
     }
 
     async fn client_properties(&self, user: &DavUser) -> Result<Vec<HeldProperty>, BackendError> {
@@ -262,9 +246,11 @@ impl DavBackend for DavStore {
         &self,
         user: &DavUser,
         holder: PropertyHolder<'_>,
+        labels: BookLabels<'_>,
         changes: &[PropertyChange],
     ) -> Result<bool, BackendError> {
-        match self.books.change_client_properties(user.id, holder, changes).await? {
+        checked_labels(labels)?;
+        match self.books.change_client_properties(user.id, holder, labels, changes).await? {
             PropertiesWrite::Done => Ok(true),
             PropertiesWrite::Full => Ok(false),
             PropertiesWrite::Missing => Err(BackendError::NotFound),

@@ -11,8 +11,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use contacts_domain::Error;
 use contacts_domain::addressbook::{
-    AddressBookStore, Book, BookChange, CardWrite, ClientProperty, DEFAULT_BOOK, HeldProperty, LogRange, NamedCard,
-    PropertiesWrite, PropertyChange, PropertyHolder,
+    AddressBookStore, Book, BookChange, BookLabels, CardWrite, ClientProperty, DEFAULT_BOOK, HeldProperty, LogRange,
+    NamedCard, PropertiesWrite, PropertyChange, PropertyHolder,
 };
 use contacts_domain::contact::{CardRecord, StoredCard};
 use contacts_domain::user::UserId;
@@ -44,36 +44,6 @@ impl From<BookRow> for Book {
             sync_seq: row.sync_seq,
             sync_floor: row.sync_floor,
         }
-    }
-}
-
-/// A book's labels to set; the ones left `None` keep their value.
-#[derive(AsChangeset)]
-#[diesel(table_name = address_books)]
-struct BookLabels<'a> {
-    display_name: Option<&'a str>,
-    description: Option<&'a str>,
-}
-
-impl PgAddressBooks {
-    /// Sets the owner's book `name`'s display name and description, those given; `false` when
-    /// there is no such book.
-    async fn label_book(
-        &self,
-        owner: UserId,
-        name: &str,
-        display_name: Option<&str>,
-        description: Option<&str>,
-    ) -> Result<bool, Error> {
-        let mut conn = self.db.conn().await?;
-        diesel::update(
-            address_books::table.filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(name))),
-        )
-        .set(BookLabels { display_name, description })
-        .execute(&mut conn)
-        .await
-        .map(|updated| updated > 0)
-        .map_err(query_error)
     }
 }
 
@@ -253,21 +223,9 @@ impl AddressBookStore for PgAddressBooks {
         name: &str,
         display_name: &str,
         description: &str,
+        kept: &[PropertyChange],
     ) -> Result<bool, Error> {
-        let mut conn = self.db.conn().await?;
-        diesel::insert_into(address_books::table)
-            .values((
-                address_books::user_id.eq(owner.0),
-                address_books::name.eq(name),
-                address_books::display_name.eq(display_name),
-                address_books::description.eq(description),
-            ))
-            .on_conflict((address_books::user_id, address_books::name))
-            .do_nothing()
-            .execute(&mut conn)
-            .await
-            .map(|inserted| inserted > 0)
-            .map_err(query_error)
+        self.insert_book(owner, name, (display_name, description), kept).await
     }
 
     async fn delete_book(&self, owner: UserId, name: &str) -> Result<bool, Error> {
@@ -279,14 +237,6 @@ impl AddressBookStore for PgAddressBooks {
         .await
         .map(|deleted| deleted > 0)
         .map_err(query_error)
-    }
-
-    async fn rename_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error> {
-        self.label_book(owner, name, Some(display_name), None).await
-    }
-
-    async fn describe_book(&self, owner: UserId, name: &str, description: &str) -> Result<bool, Error> {
-        self.label_book(owner, name, None, Some(description)).await
     }
 
     async fn cards(
@@ -491,9 +441,10 @@ impl AddressBookStore for PgAddressBooks {
         &self,
         owner: UserId,
         holder: PropertyHolder<'_>,
+        labels: BookLabels<'_>,
         changes: &[PropertyChange],
     ) -> Result<PropertiesWrite, Error> {
-        self.write_client_properties(owner, holder, changes).await
+        self.write_client_properties(owner, holder, labels, changes).await
     }
 
     async fn purge_tombstones(&self, before: DateTime<Utc>) -> Result<u64, Error> {

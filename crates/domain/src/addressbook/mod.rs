@@ -18,6 +18,6 @@ pub use ports::{
     TOMBSTONE_RETENTION,
 };
 pub use properties::{
-    ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES, MAX_HELD_PROPERTY_BYTES,
-    PropertiesWrite, PropertyChange, PropertyHolder, after_changes,
+    BookLabels, ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES,
+    MAX_HELD_PROPERTY_BYTES, PropertiesWrite, PropertyChange, PropertyHolder, after_changes,
 };

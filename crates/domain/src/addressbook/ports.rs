@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::user::UserId;
 
 use super::app_passwords::AppPassword;
-use super::properties::{ClientProperty, HeldProperty, PropertiesWrite, PropertyChange, PropertyHolder};
+use super::properties::{BookLabels, ClientProperty, HeldProperty, PropertiesWrite, PropertyChange, PropertyHolder};
 
 /// The name of the book made with every account, where REST creates contacts.
 pub const DEFAULT_BOOK: &str = "contacts";
@@ -97,21 +97,19 @@ pub trait AddressBookStore: Send + Sync + 'static {
     async fn books(&self, owner: UserId) -> Result<Vec<Book>, Error>;
     /// One book by name.
     async fn book(&self, owner: UserId, name: &str) -> Result<Option<Book>, Error>;
-    /// Creates a book with its display name and description (empty: none); `false` when the
-    /// name is taken (the unique constraint decides).
+    /// Creates a book with its display name and description (empty: none) and the properties
+    /// its client sets on it (`kept`, within the bounds: [`after_changes`](super::after_changes) on none passes), all
+    /// in one transaction; `false` when the name is taken (the unique constraint decides).
     async fn create_book(
         &self,
         owner: UserId,
         name: &str,
         display_name: &str,
         description: &str,
+        kept: &[PropertyChange],
     ) -> Result<bool, Error>;
     /// Deletes a book and its cards; `false` when there is no such book.
     async fn delete_book(&self, owner: UserId, name: &str) -> Result<bool, Error>;
-    /// Sets a book's display name; `false` when there is no such book.
-    async fn rename_book(&self, owner: UserId, name: &str, display_name: &str) -> Result<bool, Error>;
-    /// Sets a book's description (empty: none); `false` when there is no such book.
-    async fn describe_book(&self, owner: UserId, name: &str, description: &str) -> Result<bool, Error>;
     /// Up to `limit` cards of a book, by name (byte order) strictly after `after`; `None` when
     /// the book does not exist.
     async fn cards(
@@ -184,15 +182,18 @@ pub trait AddressBookStore: Send + Sync + 'static {
         book: &str,
         hrefs: &[String],
     ) -> Result<Vec<(String, ClientProperty)>, Error>;
-    /// Applies `changes`, in order, to the properties `holder` keeps, all or none:
+    /// Applies `changes`, in order, to the properties `holder` keeps, and sets a book's `labels`,
+    /// in one transaction, all or none (RFC 4918 wants a `PROPPATCH` atomic):
     /// [`PropertiesWrite::Full`] when it would then keep more than
     /// [`MAX_CLIENT_PROPERTIES`](super::MAX_CLIENT_PROPERTIES) or
     /// [`MAX_HELD_PROPERTY_BYTES`](super::MAX_HELD_PROPERTY_BYTES), judged with the holder's row
-    /// locked so two writers cannot both pass a bound.
+    /// locked so two writers cannot both pass a bound. Labels for a holder other than a book
+    /// are a caller's bug ([`Error::Unexpected`], nothing changed).
     async fn change_client_properties(
         &self,
         owner: UserId,
         holder: PropertyHolder<'_>,
+        labels: BookLabels<'_>,
         changes: &[PropertyChange],
     ) -> Result<PropertiesWrite, Error>;
 }

@@ -65,6 +65,26 @@ pub struct PropertyChange {
     pub value: Option<String>,
 }
 
+/// A book's new labels, as one change of its properties sets them: each one given replaces the
+/// book's (empty: the book has none), each left `None` stays. Only a book has labels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BookLabels<'a> {
+    /// Its display name.
+    pub display_name: Option<&'a str>,
+    /// Its description.
+    pub description: Option<&'a str>,
+}
+
+impl BookLabels<'_> {
+    /// No label changes.
+    pub const NONE: Self = Self { display_name: None, description: None };
+
+    /// Whether no label changes.
+    pub fn is_none(&self) -> bool {
+        self.display_name.is_none() && self.description.is_none()
+    }
+}
+
 /// What a change of properties did. Every change of one call is applied, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PropertiesWrite {

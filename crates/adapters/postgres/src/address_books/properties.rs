@@ -1,6 +1,8 @@
-//! The properties clients keep on their books, home and cards (`client_properties`): read a
-//! user's (or a page of cards') at once, changed in one transaction with their holder's row
-//! locked, so the bounds on what a holder keeps are judged by one writer at a time.
+//! The properties clients set on their books, home and cards: the ones kept in
+//! `client_properties`, read a user's (or a page of cards') at once, and a book's labels. A change
+//! of them runs in one transaction with the holder's row locked, so it is whole or not at all and
+//! the bounds on what a holder keeps are judged by one writer at a time; a new book is made with
+//! its properties in one transaction too.
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
@@ -8,13 +10,21 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use contacts_domain::Error;
 use contacts_domain::addressbook::{
-    ClientProperty, HeldProperty, PropertiesWrite, PropertyChange, PropertyHolder, after_changes,
+    BookLabels, ClientProperty, HeldProperty, PropertiesWrite, PropertyChange, PropertyHolder, after_changes,
 };
 use contacts_domain::user::UserId;
 
 use super::PgAddressBooks;
 use crate::error::query_error;
 use crate::schema::{address_books, client_properties, contacts, users};
+
+/// A book's labels to set; the ones left `None` keep their value.
+#[derive(AsChangeset)]
+#[diesel(table_name = address_books)]
+struct LabelColumns<'a> {
+    display_name: Option<&'a str>,
+    description: Option<&'a str>,
+}
 
 /// A holder's row: the book's or the contact's id (`None`, `None` for the home).
 #[derive(Debug, Clone, Copy)]
@@ -121,14 +131,19 @@ impl PgAddressBooks {
     }
 
     /// See [`AddressBookStore::change_client_properties`](contacts_domain::addressbook::AddressBookStore).
-    /// Three statements whatever the number of changes: read what the holder keeps, then
-    /// delete the rows that change and insert their successors, as [`after_changes`] decides.
+    /// At most four statements whatever the number of changes: read what the holder keeps,
+    /// delete the rows that change and insert their successors, as [`after_changes`] decides,
+    /// then set a book's labels.
     pub(super) async fn write_client_properties(
         &self,
         owner: UserId,
         holder: PropertyHolder<'_>,
+        labels: BookLabels<'_>,
         changes: &[PropertyChange],
     ) -> Result<PropertiesWrite, Error> {
+        if !labels.is_none() && !matches!(holder, PropertyHolder::Book(_)) {
+            return Err(Error::unexpected("labels are a book's only"));
+        }
         let mut conn = self.db.conn().await?;
         conn.transaction::<_, DieselError, _>(async |conn| {
             let holder = match lock_holder(conn, owner, holder).await {
@@ -136,50 +151,113 @@ impl PgAddressBooks {
                 Err(DieselError::NotFound) => return Ok(PropertiesWrite::Missing),
                 Err(other) => return Err(other),
             };
-            let rows: Vec<(i64, String, String, String)> = held_by(owner, holder)
-                .order(client_properties::id)
-                .select((
-                    client_properties::id,
-                    client_properties::namespace,
-                    client_properties::name,
-                    client_properties::value,
-                ))
-                .load(conn)
-                .await?;
-            let (ids, kept): (Vec<i64>, Vec<ClientProperty>) = rows
-                .into_iter()
-                .map(|(id, namespace, name, value)| (id, ClientProperty { namespace, name, value }))
-                .unzip();
-            let Some(after) = after_changes(&kept, changes) else { return Ok(PropertiesWrite::Full) };
-            // The holder keeps at most a hundred: these scans are short.
-            let gone: Vec<i64> = ids.iter().zip(&kept).filter(|(_, p)| !after.contains(p)).map(|(id, _)| *id).collect();
-            let new: Vec<_> = after
-                .iter()
-                .filter(|p| !kept.contains(p))
-                .map(|p| {
-                    (
-                        client_properties::user_id.eq(owner.0),
-                        client_properties::book_id.eq(holder.book),
-                        client_properties::contact_id.eq(holder.contact),
-                        client_properties::namespace.eq(&p.namespace),
-                        client_properties::name.eq(&p.name),
-                        client_properties::value.eq(&p.value),
-                    )
-                })
-                .collect();
-            if !gone.is_empty() {
-                diesel::delete(client_properties::table.filter(client_properties::id.eq_any(&gone)))
+            if !changes.is_empty() && !change_kept(conn, owner, holder, changes).await? {
+                return Ok(PropertiesWrite::Full);
+            }
+            if let (Some(book), false) = (holder.book, labels.is_none()) {
+                let BookLabels { display_name, description } = labels;
+                diesel::update(address_books::table.find(book))
+                    .set(LabelColumns { display_name, description })
                     .execute(conn)
                     .await?;
-            }
-            if !new.is_empty() {
-                diesel::insert_into(client_properties::table).values(&new).execute(conn).await?;
             }
             Ok(PropertiesWrite::Done)
         })
         .await
         .map_err(query_error)
     }
+
+    /// See [`AddressBookStore::create_book`](contacts_domain::addressbook::AddressBookStore): the
+    /// book (`labels`: its display name and description) and what it keeps, in one transaction.
+    pub(super) async fn insert_book(
+        &self,
+        owner: UserId,
+        name: &str,
+        labels: (&str, &str),
+        kept: &[PropertyChange],
+    ) -> Result<bool, Error> {
+        let Some(kept) = after_changes(&[], kept) else {
+            return Err(Error::unexpected("a new book's properties past their bounds"));
+        };
+        let mut conn = self.db.conn().await?;
+        conn.transaction::<_, DieselError, _>(async |conn| {
+            let id: Option<i64> = diesel::insert_into(address_books::table)
+                .values((
+                    address_books::user_id.eq(owner.0),
+                    address_books::name.eq(name),
+                    address_books::display_name.eq(labels.0),
+                    address_books::description.eq(labels.1),
+                ))
+                .on_conflict((address_books::user_id, address_books::name))
+                .do_nothing()
+                .returning(address_books::id)
+                .get_result(conn)
+                .await
+                .optional()?;
+            let Some(id) = id else { return Ok(false) };
+            insert_kept(conn, owner, Holder { book: Some(id), contact: None }, &kept).await?;
+            Ok(true)
+        })
+        .await
+        .map_err(query_error)
+    }
+}
+
+/// Applies `changes` to what the locked `holder` keeps; `false` (nothing changed) past a bound.
+async fn change_kept(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    holder: Holder,
+    changes: &[PropertyChange],
+) -> QueryResult<bool> {
+    let rows: Vec<(i64, String, String, String)> = held_by(owner, holder)
+        .order(client_properties::id)
+        .select((
+            client_properties::id,
+            client_properties::namespace,
+            client_properties::name,
+            client_properties::value,
+        ))
+        .load(conn)
+        .await?;
+    let (ids, kept): (Vec<i64>, Vec<ClientProperty>) =
+        rows.into_iter().map(|(id, namespace, name, value)| (id, ClientProperty { namespace, name, value })).unzip();
+    let Some(after) = after_changes(&kept, changes) else { return Ok(false) };
+    // The holder keeps at most a hundred: these scans are short.
+    let gone: Vec<i64> = ids.iter().zip(&kept).filter(|(_, p)| !after.contains(p)).map(|(id, _)| *id).collect();
+    let new: Vec<ClientProperty> = after.into_iter().filter(|p| !kept.contains(p)).collect();
+    if !gone.is_empty() {
+        diesel::delete(client_properties::table.filter(client_properties::id.eq_any(&gone))).execute(conn).await?;
+    }
+    insert_kept(conn, owner, holder, &new).await?;
+    Ok(true)
+}
+
+/// Stores `properties` on `holder`, in one statement (none for none).
+async fn insert_kept(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    holder: Holder,
+    properties: &[ClientProperty],
+) -> QueryResult<()> {
+    if properties.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = properties
+        .iter()
+        .map(|p| {
+            (
+                client_properties::user_id.eq(owner.0),
+                client_properties::book_id.eq(holder.book),
+                client_properties::contact_id.eq(holder.contact),
+                client_properties::namespace.eq(&p.namespace),
+                client_properties::name.eq(&p.name),
+                client_properties::value.eq(&p.value),
+            )
+        })
+        .collect();
+    diesel::insert_into(client_properties::table).values(&rows).execute(conn).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -94,7 +94,7 @@ async fn young_tombstones_stay_and_old_ones_go_raising_the_floor() {
 #[tokio::test]
 async fn the_floor_only_rises_and_only_in_books_that_lost_tombstones() {
     let f = fixture().await;
-    assert!(f.store.create_book(f.ada, "work", "Work", "").await.unwrap());
+    assert!(f.store.create_book(f.ada, "work", "Work", "", &[]).await.unwrap());
     for (book, href) in [(DEFAULT_BOOK, "a.vcf"), ("work", "w.vcf")] {
         f.put(f.ada, book, href, href).await;
         f.delete(f.ada, book, href).await;
@@ -181,11 +181,14 @@ async fn count(db: &Database, sql: &str) -> i64 {
 async fn books_are_the_owners_with_the_default_first_and_names_exact() {
     let f = fixture().await;
     assert_eq!(names(&f, f.ada).await, vec![DEFAULT_BOOK]);
-    assert!(f.store.create_book(f.ada, "b-work", "Work", "").await.unwrap());
-    assert!(f.store.create_book(f.ada, "a home", "", "").await.unwrap());
-    assert!(!f.store.create_book(f.ada, "b-work", "Again", "").await.unwrap(), "the name is taken");
-    assert!(f.store.create_book(f.ada, "B-WORK", "", "").await.unwrap(), "names are compared exactly, case included");
-    assert!(f.store.create_book(f.grace, "b-work", "", "").await.unwrap(), "names are per owner");
+    assert!(f.store.create_book(f.ada, "b-work", "Work", "", &[]).await.unwrap());
+    assert!(f.store.create_book(f.ada, "a home", "", "", &[]).await.unwrap());
+    assert!(!f.store.create_book(f.ada, "b-work", "Again", "", &[]).await.unwrap(), "the name is taken");
+    assert!(
+        f.store.create_book(f.ada, "B-WORK", "", "", &[]).await.unwrap(),
+        "names are compared exactly, case included"
+    );
+    assert!(f.store.create_book(f.grace, "b-work", "", "", &[]).await.unwrap(), "names are per owner");
 
     let listed = names(&f, f.ada).await;
     assert_eq!(listed[0], DEFAULT_BOOK);
@@ -203,26 +206,33 @@ async fn books_are_the_owners_with_the_default_first_and_names_exact() {
 #[tokio::test]
 async fn renaming_and_deleting_touch_only_the_owners_book() {
     let f = fixture().await;
-    f.store.create_book(f.ada, "work", "Work", "Colleagues").await.unwrap();
+    f.store.create_book(f.ada, "work", "Work", "Colleagues", &[]).await.unwrap();
     f.put(f.ada, "work", "a.vcf", "a").await;
     f.put(f.ada, DEFAULT_BOOK, "b.vcf", "b").await;
     assert_eq!(f.book(f.ada, "work").await.description, "Colleagues");
 
-    assert!(!f.store.rename_book(f.grace, "work", "Mine").await.unwrap());
-    assert!(f.store.rename_book(f.ada, "work", "Office").await.unwrap());
+    let label = |display_name, description| BookLabels { display_name, description };
+    let relabel = async |owner, book, labels| {
+        f.store.change_client_properties(owner, PropertyHolder::Book(book), labels, &[]).await.unwrap()
+    };
+    assert_eq!(relabel(f.grace, "work", label(Some("Mine"), None)).await, PropertiesWrite::Missing);
+    assert_eq!(relabel(f.ada, "work", label(Some("Office"), None)).await, PropertiesWrite::Done);
     let work = f.book(f.ada, "work").await;
     assert_eq!((work.display_name.as_str(), work.description.as_str()), ("Office", "Colleagues"), "one label set");
-    assert!(f.store.describe_book(f.ada, "work", "Everyone at the office").await.unwrap());
+    assert_eq!(relabel(f.ada, "work", label(None, Some("Everyone at the office"))).await, PropertiesWrite::Done);
     let work = f.book(f.ada, "work").await;
     assert_eq!((work.display_name.as_str(), work.description.as_str()), ("Office", "Everyone at the office"));
-    assert!(!f.store.describe_book(f.grace, "work", "Mine").await.unwrap());
+    assert_eq!(relabel(f.grace, "work", label(None, Some("Mine"))).await, PropertiesWrite::Missing);
+    assert_eq!(relabel(f.ada, "work", label(Some(""), Some(""))).await, PropertiesWrite::Done);
+    let work = f.book(f.ada, "work").await;
+    assert_eq!((work.display_name.as_str(), work.description.as_str()), ("", ""), "both removed at once");
     let too_long = format!("UPDATE address_books SET description = repeat('x', 1001) WHERE id = {}", work.id);
     assert_violates(
         execute_sql(&f.db, &too_long).await,
         DatabaseErrorKind::CheckViolation,
         "address_books_description_length",
     );
-    assert!(!f.store.rename_book(f.ada, "nope", "x").await.unwrap());
+    assert_eq!(relabel(f.ada, "nope", label(Some("x"), None)).await, PropertiesWrite::Missing);
 
     assert!(!f.store.delete_book(f.grace, "work").await.unwrap());
     let id = f.book(f.ada, "work").await.id;
@@ -238,7 +248,7 @@ async fn renaming_and_deleting_touch_only_the_owners_book() {
     );
 
     // Made again under the same name: a new identity and a new log.
-    f.store.create_book(f.ada, "work", "", "").await.unwrap();
+    f.store.create_book(f.ada, "work", "", "", &[]).await.unwrap();
     let again = f.book(f.ada, "work").await;
     assert_ne!(again.id, id);
     assert_eq!((again.sync_seq, again.sync_floor), (0, 0));
@@ -287,7 +297,7 @@ async fn a_uid_is_unique_per_book_only() {
     assert!(f.store.card(f.ada, DEFAULT_BOOK, "b.vcf").await.unwrap().is_none());
     let named = f.store.card_named_by_uid(f.ada, DEFAULT_BOOK, "same").await.unwrap();
     assert_eq!(named.as_deref(), Some("a.vcf"), "the card that has the UID");
-    f.store.create_book(f.ada, "work", "", "").await.unwrap();
+    f.store.create_book(f.ada, "work", "", "", &[]).await.unwrap();
     assert_eq!(f.put(f.ada, "work", "a.vcf", "same").await, CardWrite::Created);
     assert_eq!(f.store.card_named_by_uid(f.ada, "work", "other").await.unwrap(), None);
     assert_eq!(f.store.card_named_by_uid(f.grace, DEFAULT_BOOK, "same").await.unwrap(), None, "ada's only");
@@ -338,7 +348,7 @@ async fn a_moved_card_is_the_same_row_under_its_new_name_and_its_old_one_a_tombs
     assert_eq!(moved((DEFAULT_BOOK, "gone.vcf"), (DEFAULT_BOOK, "x.vcf"), true).await.unwrap(), CardWrite::Missing);
     assert_eq!(moved((DEFAULT_BOOK, "ada.vcf"), ("nope", "x.vcf"), true).await.unwrap(), CardWrite::Missing);
     // Into another book: refused while that book has the UID on another card.
-    f.store.create_book(f.ada, "work", "", "").await.unwrap();
+    f.store.create_book(f.ada, "work", "", "", &[]).await.unwrap();
     f.put(f.ada, "work", "other.vcf", "a").await;
     let taken = moved((DEFAULT_BOOK, "ada.vcf"), ("work", "ada.vcf"), true).await;
     assert!(matches!(taken, Err(Error::Conflict(contacts_domain::Conflict::CardUidTaken))), "{taken:?}");

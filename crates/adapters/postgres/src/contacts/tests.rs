@@ -1065,7 +1065,7 @@ async fn an_imported_card_replaces_the_contact_with_its_uid_in_whichever_book_ho
     use contacts_domain::contact::vcard::record;
     let book = book().await;
     let books = crate::PgAddressBooks::new(book.db.clone());
-    assert!(books.create_book(book.owner, "work", "Work", "").await.unwrap());
+    assert!(books.create_book(book.owner, "work", "Work", "", &[]).await.unwrap());
     let card = |uid: &str, name: &str| {
         record(&format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{uid}\r\nFN:{name}\r\nEND:VCARD\r\n")).unwrap()
     };

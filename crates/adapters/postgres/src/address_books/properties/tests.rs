@@ -19,6 +19,16 @@ fn remove(name: &str) -> PropertyChange {
     PropertyChange { namespace: "urn:x".into(), name: name.into(), value: None }
 }
 
+/// Applies `changes` to what `holder` keeps, no label changing.
+async fn change(
+    f: &TwoUsers<PgAddressBooks>,
+    owner: UserId,
+    holder: PropertyHolder<'_>,
+    changes: &[PropertyChange],
+) -> PropertiesWrite {
+    f.store.change_client_properties(owner, holder, BookLabels::NONE, changes).await.expect("change the properties")
+}
+
 /// (book, name, value) of every property the owner keeps, in the order they were set.
 async fn kept(f: &TwoUsers<PgAddressBooks>, owner: UserId) -> Vec<(Option<String>, String, String)> {
     let held = f.store.client_properties(owner).await.expect("read the properties");
@@ -28,12 +38,9 @@ async fn kept(f: &TwoUsers<PgAddressBooks>, owner: UserId) -> Vec<(Option<String
 #[tokio::test]
 async fn properties_are_kept_per_book_and_home_replaced_and_removed() {
     let f = fixture().await;
-    let home = f.store.change_client_properties(f.ada, PropertyHolder::Home, &[set("me", "<me/>")]).await.unwrap();
-    let book = f
-        .store
-        .change_client_properties(f.ada, PropertyHolder::Book(DEFAULT_BOOK), &[set("me", "<b/>"), set("c", "1")])
-        .await;
-    assert_eq!((home, book.unwrap()), (PropertiesWrite::Done, PropertiesWrite::Done));
+    let home = change(&f, f.ada, PropertyHolder::Home, &[set("me", "<me/>")]).await;
+    let book = change(&f, f.ada, PropertyHolder::Book(DEFAULT_BOOK), &[set("me", "<b/>"), set("c", "1")]).await;
+    assert_eq!((home, book), (PropertiesWrite::Done, PropertiesWrite::Done));
     let book = Some(DEFAULT_BOOK.to_owned());
     assert_eq!(
         kept(&f, f.ada).await,
@@ -47,15 +54,11 @@ async fn properties_are_kept_per_book_and_home_replaced_and_removed() {
 
     // In order: set twice keeps the last; a removal of one not there is fine.
     let changes = [set("c", "2"), set("c", "3"), remove("me"), remove("never")];
-    assert_eq!(
-        f.store.change_client_properties(f.ada, PropertyHolder::Book(DEFAULT_BOOK), &changes).await.unwrap(),
-        PropertiesWrite::Done
-    );
+    assert_eq!(change(&f, f.ada, PropertyHolder::Book(DEFAULT_BOOK), &changes).await, PropertiesWrite::Done);
     assert_eq!(kept(&f, f.ada).await, vec![(None, "me".into(), "<me/>".into()), (book, "c".into(), "3".into())]);
 
     // Another user's book is a missing one.
-    let missing =
-        f.store.change_client_properties(f.grace, PropertyHolder::Book("nope"), &[set("c", "1")]).await.unwrap();
+    let missing = change(&f, f.grace, PropertyHolder::Book("nope"), &[set("c", "1")]).await;
     assert_eq!(missing, PropertiesWrite::Missing);
 }
 
@@ -63,15 +66,9 @@ async fn properties_are_kept_per_book_and_home_replaced_and_removed() {
 async fn a_book_keeps_at_most_the_bound_and_a_change_past_it_changes_nothing() {
     let f = fixture().await;
     let full: Vec<_> = (0..MAX_CLIENT_PROPERTIES).map(|i| set(&format!("p{i}"), "v")).collect();
-    assert_eq!(
-        f.store.change_client_properties(f.ada, PropertyHolder::Home, &full).await.unwrap(),
-        PropertiesWrite::Done
-    );
+    assert_eq!(change(&f, f.ada, PropertyHolder::Home, &full).await, PropertiesWrite::Done);
     let past = [set("p0", "changed"), set("one-more", "v")];
-    assert_eq!(
-        f.store.change_client_properties(f.ada, PropertyHolder::Home, &past).await.unwrap(),
-        PropertiesWrite::Full
-    );
+    assert_eq!(change(&f, f.ada, PropertyHolder::Home, &past).await, PropertiesWrite::Full);
     let now = kept(&f, f.ada).await;
     assert_eq!(now.len() as i64, MAX_CLIENT_PROPERTIES);
     assert!(now.iter().all(|(_, _, value)| value == "v"), "nothing of the refused change stays");
@@ -80,30 +77,24 @@ async fn a_book_keeps_at_most_the_bound_and_a_change_past_it_changes_nothing() {
     let book = PropertyHolder::Book(DEFAULT_BOOK);
     let heavy: Vec<_> = (1..=4).map(|i| set(&format!("h{i}"), &value)).collect();
     const { assert!(4 * 16_000 <= MAX_HELD_PROPERTY_BYTES && 4 * 16_000 + 2_000 > MAX_HELD_PROPERTY_BYTES) };
-    assert_eq!(f.store.change_client_properties(f.ada, book, &heavy).await.unwrap(), PropertiesWrite::Done);
+    assert_eq!(change(&f, f.ada, book, &heavy).await, PropertiesWrite::Done);
     let over = [set("h5", &"x".repeat(2_000))];
-    assert_eq!(f.store.change_client_properties(f.ada, book, &over).await.unwrap(), PropertiesWrite::Full);
+    assert_eq!(change(&f, f.ada, book, &over).await, PropertiesWrite::Full);
     let smaller = [set("h1", "x"), set("h5", &"x".repeat(2_000))];
-    assert_eq!(f.store.change_client_properties(f.ada, book, &smaller).await.unwrap(), PropertiesWrite::Done);
+    assert_eq!(change(&f, f.ada, book, &smaller).await, PropertiesWrite::Done);
     let cleared: Vec<_> = (1..=5).map(|i| remove(&format!("h{i}"))).collect();
-    assert_eq!(f.store.change_client_properties(f.ada, book, &cleared).await.unwrap(), PropertiesWrite::Done);
+    assert_eq!(change(&f, f.ada, book, &cleared).await, PropertiesWrite::Done);
     // The bound is per holder: the book still takes some, and a replacement keeps the count.
-    assert_eq!(
-        f.store.change_client_properties(f.ada, PropertyHolder::Book(DEFAULT_BOOK), &past).await.unwrap(),
-        PropertiesWrite::Done
-    );
-    assert_eq!(
-        f.store.change_client_properties(f.ada, PropertyHolder::Home, &[set("p0", "new")]).await.unwrap(),
-        PropertiesWrite::Done
-    );
+    assert_eq!(change(&f, f.ada, PropertyHolder::Book(DEFAULT_BOOK), &past).await, PropertiesWrite::Done);
+    assert_eq!(change(&f, f.ada, PropertyHolder::Home, &[set("p0", "new")]).await, PropertiesWrite::Done);
 }
 
 #[tokio::test]
 async fn the_table_keeps_one_value_a_name_books_of_the_same_user_and_follows_deletions() {
     let f = fixture().await;
-    f.store.create_book(f.ada, "work", "Work", "").await.unwrap();
-    f.store.change_client_properties(f.ada, PropertyHolder::Book("work"), &[set("c", "1")]).await.unwrap();
-    f.store.change_client_properties(f.ada, PropertyHolder::Home, &[set("c", "1")]).await.unwrap();
+    f.store.create_book(f.ada, "work", "Work", "", &[]).await.unwrap();
+    change(&f, f.ada, PropertyHolder::Book("work"), &[set("c", "1")]).await;
+    change(&f, f.ada, PropertyHolder::Home, &[set("c", "1")]).await;
     let work = f.store.book(f.ada, "work").await.unwrap().unwrap().id;
     let again = |book: &str| {
         format!(
@@ -144,18 +135,12 @@ async fn a_cards_properties_follow_it_when_it_moves_and_go_with_it() {
     let card = contacts_domain::contact::vcard::record(text).expect("a valid card");
     let always = |_: Option<&contacts_domain::contact::StoredCard>| true;
     f.store.put_card(f.ada, DEFAULT_BOOK, "a.vcf", &card, &always).await.unwrap();
-    f.store.create_book(f.ada, "work", "Work", "").await.unwrap();
+    f.store.create_book(f.ada, "work", "Work", "", &[]).await.unwrap();
     let on_card = PropertyHolder::Card { book: DEFAULT_BOOK, href: "a.vcf" };
-    assert_eq!(
-        f.store.change_client_properties(f.ada, on_card, &[set("c", "1")]).await.unwrap(),
-        PropertiesWrite::Done
-    );
+    assert_eq!(change(&f, f.ada, on_card, &[set("c", "1")]).await, PropertiesWrite::Done);
     let missing = PropertyHolder::Card { book: DEFAULT_BOOK, href: "nope.vcf" };
-    assert_eq!(
-        f.store.change_client_properties(f.ada, missing, &[set("c", "1")]).await.unwrap(),
-        PropertiesWrite::Missing
-    );
-    let theirs = f.store.change_client_properties(f.grace, on_card, &[set("c", "1")]).await.unwrap();
+    assert_eq!(change(&f, f.ada, missing, &[set("c", "1")]).await, PropertiesWrite::Missing);
+    let theirs = change(&f, f.grace, on_card, &[set("c", "1")]).await;
     assert_eq!(theirs, PropertiesWrite::Missing, "another user's card is a missing one");
 
     let names = ["a.vcf".to_owned(), "other.vcf".to_owned()];
@@ -191,4 +176,41 @@ async fn a_cards_properties_follow_it_when_it_moves_and_go_with_it() {
     assert_eq!(f.store.delete_card(f.ada, "work", "b.vcf", &always).await.unwrap(), CardWrite::Created);
     let left = format!("DELETE FROM client_properties WHERE user_id = {}", f.ada.0);
     assert_eq!(execute_sql(&f.db, &left).await.unwrap(), 0, "the card's property went with it");
+}
+
+#[tokio::test]
+async fn a_books_labels_change_with_its_properties_or_not_at_all() {
+    let f = fixture().await;
+    let book = PropertyHolder::Book(DEFAULT_BOOK);
+    let labels = BookLabels { display_name: Some("Family"), description: None };
+    let written = f.store.change_client_properties(f.ada, book, labels, &[set("color", "#fff")]).await.unwrap();
+    assert_eq!(written, PropertiesWrite::Done);
+    let labelled = f.store.book(f.ada, DEFAULT_BOOK).await.unwrap().unwrap();
+    assert_eq!(labelled.display_name, "Family");
+    assert_eq!(kept(&f, f.ada).await, vec![(Some(DEFAULT_BOOK.into()), "color".into(), "#fff".into())]);
+
+    // A change past the bound leaves the labels of its request unwritten too.
+    let past: Vec<_> = (0..=MAX_CLIENT_PROPERTIES).map(|i| set(&format!("p{i}"), "v")).collect();
+    let relabel = BookLabels { display_name: Some("Office"), description: Some("Everyone") };
+    assert_eq!(f.store.change_client_properties(f.ada, book, relabel, &past).await.unwrap(), PropertiesWrite::Full);
+    let unchanged = f.store.book(f.ada, DEFAULT_BOOK).await.unwrap().unwrap();
+    assert_eq!((unchanged.display_name.as_str(), unchanged.description.as_str()), ("Family", ""));
+
+    // Only a book has labels: asking for them elsewhere is a caller's bug, and changes nothing.
+    let home = f.store.change_client_properties(f.ada, PropertyHolder::Home, relabel, &[set("me", "<me/>")]).await;
+    assert!(matches!(home, Err(Error::Unexpected(_))), "{home:?}");
+    assert_eq!(kept(&f, f.ada).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_new_book_is_made_with_its_properties_in_one_go() {
+    let f = fixture().await;
+    let made = f.store.create_book(f.ada, "work", "Work", "", &[set("color", "#000"), set("color", "#111")]).await;
+    assert!(made.unwrap());
+    assert_eq!(kept(&f, f.ada).await, vec![(Some("work".into()), "color".into(), "#111".into())], "the last value");
+    // A name taken stores none of what came with it.
+    let again = f.store.create_book(f.ada, "work", "Again", "", &[set("order", "1")]).await;
+    assert!(!again.unwrap());
+    assert_eq!(kept(&f, f.ada).await.len(), 1);
+    assert_eq!(f.store.book(f.ada, "work").await.unwrap().unwrap().display_name, "Work");
 }
