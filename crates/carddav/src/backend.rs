@@ -501,6 +501,18 @@ pub trait DavBackend: 'static {
         precondition: &WritePrecondition,
     ) -> Result<PutOutcome, BackendError>;
 
+    /// Copies a card (`COPY`): its text as stored is put under `to` (book, card name) as
+    /// [`Self::put_card`] would put it (same precondition, same errors; `NotFound` also without
+    /// the source), and the copy gets the source's kept properties in place of whatever a card
+    /// it overwrote kept (RFC 4918 9.8.2), in one transaction.
+    async fn copy_card(
+        &self,
+        user: &DavUser,
+        from: (&str, &str),
+        to: (&str, &str),
+        precondition: &WritePrecondition,
+    ) -> Result<PutOutcome, BackendError>;
+
     /// Moves a card (`MOVE`): `from` and `to` are (book, card name) of the caller's; the card
     /// keeps its text and UID, `precondition` is checked on it atomically with the move.
     /// `Ok(true)` when `to` was free, `Ok(false)` when `overwrite` let it replace a card of the

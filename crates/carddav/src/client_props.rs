@@ -164,19 +164,6 @@ async fn apply<B: DavBackend>(ctx: &Ctx<'_, B>, holder: PropertyHolder<'_>, fate
     Ok(ctx.backend.change_client_properties(&ctx.user, holder, labels, &kept).await?)
 }
 
-/// The changes a `COPY` makes to the properties of the card it made or overwrote: the source's
-/// (`kept`) replace whatever the overwritten card kept (`replaced`, RFC 4918 9.8.2).
-pub fn copied_over(kept: &[&ClientProperty], replaced: &[&ClientProperty]) -> Vec<PropertyChange> {
-    let removals =
-        replaced.iter().map(|p| PropertyChange { namespace: p.namespace.clone(), name: p.name.clone(), value: None });
-    let sets = kept.iter().map(|p| PropertyChange {
-        namespace: p.namespace.clone(),
-        name: p.name.clone(),
-        value: Some(p.value.clone()),
-    });
-    removals.chain(sets).collect()
-}
-
 /// The properties an extended `MKCOL` sets that the new book keeps (any other it cannot set is
 /// left out, as RFC 5689 leaves to the server); `507` past their bounds, before any book is made.
 pub fn kept_on_a_new_book(others: Vec<Element>) -> Result<Vec<PropertyChange>, DavError> {

@@ -502,6 +502,26 @@ impl DavBackend for MemoryBackend {
         Ok(PutOutcome { created, etag: stored_as_sent.then_some(etag) })
     }
 
+    async fn copy_card(
+        &self,
+        user: &DavUser,
+        from: (&str, &str),
+        to: (&str, &str),
+        precondition: &WritePrecondition,
+    ) -> Result<PutOutcome, BackendError> {
+        let text = self.lock().book(user, from.0)?.cards.get(from.1).ok_or(BackendError::NotFound)?.text.clone();
+        let outcome = self.put_card(user, to.0, to.1, text.as_bytes(), precondition).await?;
+        let mut state = self.lock();
+        let (source, copy) =
+            (Holder::Card(from.0.to_owned(), from.1.to_owned()), Holder::Card(to.0.to_owned(), to.1.to_owned()));
+        let mine = |(owner, _, _): &&(i64, Holder, ClientProperty)| *owner == user.id.0;
+        let copies: Vec<ClientProperty> =
+            state.kept.iter().filter(mine).filter(|(_, by, _)| *by == source).map(|(_, _, p)| p.clone()).collect();
+        state.kept.retain(|k| !(mine(&k) && k.1 == copy));
+        state.kept.extend(copies.into_iter().map(|p| (user.id.0, copy.clone(), p)));
+        Ok(outcome)
+    }
+
     async fn move_card(
         &self,
         user: &DavUser,

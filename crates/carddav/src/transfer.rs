@@ -2,10 +2,7 @@
 
 use actix_web::HttpResponse;
 
-use contacts_domain::addressbook::{BookLabels, PropertyHolder};
-
 use crate::backend::{BackendError, DavBackend, EtagMatch, WritePrecondition};
-use crate::client_props::{copied_over, on_card};
 use crate::error::DavError;
 use crate::handlers::{Ctx, not_allowed, uid_conflict_in};
 use crate::paths::Target;
@@ -53,36 +50,10 @@ pub async fn copy_or_move<B: DavBackend>(ctx: Ctx<'_, B>, moving: bool) -> Resul
         let moved = ctx.backend.move_card(&ctx.user, (book, card), (&to_book, &to_card), overwrite, &precondition);
         moved.await.map_err(|e| uid_conflict_in(&ctx.user, &to_book, e))?
     } else {
-        let source = ctx.backend.get_card(&ctx.user, book, card, None).await?;
         let only_new = WritePrecondition { if_none_match: Some(EtagMatch::Any), ..WritePrecondition::default() };
         let target = if overwrite { WritePrecondition::default() } else { only_new };
-        let copied = ctx.backend.put_card(&ctx.user, &to_book, &to_card, source.text.as_bytes(), &target).await;
-        let created = copied.map_err(|e| uid_conflict_in(&ctx.user, &to_book, e))?.created;
-        copy_kept(&ctx, (book, card), (&to_book, &to_card), created).await?;
-        created
+        let copied = ctx.backend.copy_card(&ctx.user, (book, card), (&to_book, &to_card), &target).await;
+        copied.map_err(|e| uid_conflict_in(&ctx.user, &to_book, e))?.created
     };
     Ok(if created { HttpResponse::Created() } else { HttpResponse::NoContent() }.finish())
-}
-
-/// A copy keeps the source's properties, and they replace those of a card it overwrote (RFC
-/// 4918 9.8.2). A move needs nothing: the card is the same contact, its properties with it.
-async fn copy_kept<B: DavBackend>(
-    ctx: &Ctx<'_, B>,
-    from: (&str, &str),
-    to: (&str, &str),
-    created: bool,
-) -> Result<(), DavError> {
-    let user = &ctx.user;
-    let kept = ctx.backend.card_properties(user, from.0, &[from.1.to_owned()]).await?;
-    let replaced = match created {
-        true => Vec::new(),
-        false => ctx.backend.card_properties(user, to.0, &[to.1.to_owned()]).await?,
-    };
-    if kept.is_empty() && replaced.is_empty() {
-        return Ok(());
-    }
-    let changes = copied_over(&on_card(&kept, from.1), &on_card(&replaced, to.1));
-    let holder = PropertyHolder::Card { book: to.0, href: to.1 };
-    ctx.backend.change_client_properties(user, holder, BookLabels::NONE, &changes).await?;
-    Ok(())
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 mod parsing;
 
-use parsing::CardParses;
+use parsing::{CardParses, ParsedCard};
 
 /// Longest book name the table keeps, in characters (as long as its display name may be).
 const MAX_BOOK_CHARS: usize = BookLabel::DisplayName.max_chars();
@@ -159,6 +159,35 @@ fn write_allows<'a>(precondition: &'a WritePrecondition) -> impl Fn(Option<&Stor
 
 fn checked_book_name(name: &str) -> Result<(), BackendError> {
     if name.chars().count() > MAX_BOOK_CHARS { Err(BackendError::Forbidden) } else { Ok(()) }
+}
+
+impl DavStore {
+    /// The answer to a card's write (`PUT` or `COPY`) of `parsed` under `to` (book, name).
+    async fn card_put(
+        &self,
+        user: &DavUser,
+        (book, card): (&str, &str),
+        parsed: &ParsedCard,
+        written: Result<CardWrite, Error>,
+    ) -> Result<PutOutcome, BackendError> {
+        let outcome = match written {
+            Err(Error::Conflict(Conflict::CardUidTaken)) => {
+                // The answer names the card that has the UID (RFC 6352's `no-uid-conflict`).
+                let existing = self.books.card_named_by_uid(user.id, book, &parsed.record.uid).await?;
+                return Err(BackendError::UidConflict { existing });
+            }
+            written => written?,
+        };
+        let created = match outcome {
+            CardWrite::Created => true,
+            CardWrite::Replaced => false,
+            CardWrite::Refused => return Err(BackendError::PreconditionFailed),
+            CardWrite::Missing => return Err(BackendError::NotFound),
+            // The card at this name has another UID: the answer names the card itself.
+            CardWrite::UidChanged => return Err(BackendError::UidConflict { existing: Some(card.to_owned()) }),
+        };
+        Ok(PutOutcome { created, etag: parsed.stored_as_sent.then_some(parsed.etag.clone()) })
+    }
 }
 
 /// Labels within their bounds ([`BookLabel::max_chars`]): past one the change is refused (`403`).
@@ -321,23 +350,22 @@ impl DavBackend for DavStore {
         // Parsing up to 1 MiB of vCard is CPU work: off the async executor, bounded.
         let parsed = self.parses.parse(body.to_vec()).await?;
         let allows = write_allows(precondition);
-        let outcome = match self.books.put_card(user.id, book, card, &parsed.record, &allows).await {
-            Err(Error::Conflict(Conflict::CardUidTaken)) => {
-                // The answer names the card that has the UID (RFC 6352's `no-uid-conflict`).
-                let existing = self.books.card_named_by_uid(user.id, book, &parsed.record.uid).await?;
-                return Err(BackendError::UidConflict { existing });
-            }
-            written => written?,
-        };
-        let created = match outcome {
-            CardWrite::Created => true,
-            CardWrite::Replaced => false,
-            CardWrite::Refused => return Err(BackendError::PreconditionFailed),
-            CardWrite::Missing => return Err(BackendError::NotFound),
-            // The card at this name has another UID: the answer names the card itself.
-            CardWrite::UidChanged => return Err(BackendError::UidConflict { existing: Some(card.to_owned()) }),
-        };
-        Ok(PutOutcome { created, etag: parsed.stored_as_sent.then_some(parsed.etag) })
+        let written = self.books.put_card(user.id, book, card, &parsed.record, &allows).await;
+        self.card_put(user, (book, card), &parsed, written).await
+    }
+
+    async fn copy_card(
+        &self,
+        user: &DavUser,
+        from: (&str, &str),
+        to: (&str, &str),
+        precondition: &WritePrecondition,
+    ) -> Result<PutOutcome, BackendError> {
+        let source = self.get_card(user, from.0, from.1, None).await?;
+        let parsed = self.parses.parse(source.text.into_bytes()).await?;
+        let allows = write_allows(precondition);
+        let written = self.books.copy_card(user.id, from, to, &parsed.record, &allows).await;
+        self.card_put(user, to, &parsed, written).await
     }
 
     async fn move_card(

@@ -47,6 +47,51 @@ impl From<BookRow> for Book {
     }
 }
 
+/// Stores `record` under `to` (book, name) if `allow` accepts the card there now, in the
+/// caller's transaction: what [`AddressBookStore::put_card`] did, with the id of the contact
+/// written (`None` when nothing was).
+async fn store_card(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    (book, href): (&str, &str),
+    record: &CardRecord,
+    allow: contacts_domain::addressbook::Precondition<'_>,
+) -> QueryResult<(CardWrite, Option<i64>)> {
+    let Some(book) = book_id(conn, owner, book).await? else { return Ok((CardWrite::Missing, None)) };
+    let current = locked_card(conn, book, href).await?;
+    if !allow(current.as_ref().map(|(_, card)| card)) {
+        return Ok((CardWrite::Refused, None));
+    }
+    match current {
+        Some((id, stored)) => {
+            let Some(record) = record.replacing(&stored.contact.uid) else { return Ok((CardWrite::UidChanged, None)) };
+            let row = card_insert(owner.0, book, href.to_owned(), &record);
+            // REST's claim on the email, kept or dropped as an import does.
+            let claim = contacts::rest_email.eq(row.claim_kept());
+            diesel::update(contacts::table.find(id))
+                .set((&row, claim, contacts::updated_at.eq(diesel::dsl::now)))
+                .execute(conn)
+                .await?;
+            Ok((CardWrite::Replaced, Some(id)))
+        }
+        None => {
+            let row = card_insert(owner.0, book, href.to_owned(), record);
+            let id = diesel::insert_into(contacts::table).values(&row).returning(contacts::id).get_result(conn).await?;
+            Ok((CardWrite::Created, Some(id)))
+        }
+    }
+}
+
+/// A card write's outcome: a name taken by a concurrent writer is a refused precondition (the
+/// writer judged it free), any other failure the store's.
+fn card_written(outcome: QueryResult<CardWrite>) -> Result<CardWrite, Error> {
+    match outcome {
+        Ok(write) => Ok(write),
+        Err(error) if is_href_taken(&error) => Ok(CardWrite::Refused),
+        Err(error) => Err(query_error(error)),
+    }
+}
+
 /// Books whose tombstones one purge transaction handles at most, so it never holds many book
 /// locks (which writers of those books wait for) for long.
 const PURGE_BATCH: i64 = 100;
@@ -315,38 +360,31 @@ impl AddressBookStore for PgAddressBooks {
         let mut conn = self.db.conn().await?;
         let outcome = conn
             .transaction::<_, DieselError, _>(async |conn| {
-                let Some(book) = book_id(conn, owner, book).await? else { return Ok(CardWrite::Missing) };
-                let current = locked_card(conn, book, href).await?;
-                if !allow(current.as_ref().map(|(_, card)| card)) {
-                    return Ok(CardWrite::Refused);
-                }
-                match current {
-                    Some((id, stored)) => {
-                        let Some(record) = record.replacing(&stored.contact.uid) else {
-                            return Ok(CardWrite::UidChanged);
-                        };
-                        let row = card_insert(owner.0, book, href.to_owned(), &record);
-                        // REST's claim on the email, kept or dropped as an import does.
-                        let claim = contacts::rest_email.eq(row.claim_kept());
-                        diesel::update(contacts::table.find(id))
-                            .set((&row, claim, contacts::updated_at.eq(diesel::dsl::now)))
-                            .execute(conn)
-                            .await?;
-                        Ok(CardWrite::Replaced)
-                    }
-                    None => {
-                        let row = card_insert(owner.0, book, href.to_owned(), record);
-                        diesel::insert_into(contacts::table).values(&row).execute(conn).await?;
-                        Ok(CardWrite::Created)
-                    }
-                }
+                Ok(store_card(conn, owner, (book, href), record, allow).await?.0)
             })
             .await;
-        match outcome {
-            Ok(write) => Ok(write),
-            Err(error) if is_href_taken(&error) => Ok(CardWrite::Refused),
-            Err(error) => Err(query_error(error)),
-        }
+        card_written(outcome)
+    }
+
+    async fn copy_card(
+        &self,
+        owner: UserId,
+        from: (&str, &str),
+        to: (&str, &str),
+        record: &CardRecord,
+        allow: contacts_domain::addressbook::Precondition<'_>,
+    ) -> Result<CardWrite, Error> {
+        let mut conn = self.db.conn().await?;
+        let outcome = conn
+            .transaction::<_, DieselError, _>(async |conn| {
+                let (write, id) = store_card(conn, owner, to, record, allow).await?;
+                if let Some(id) = id {
+                    properties::copy_card_properties(conn, owner, from, id).await?;
+                }
+                Ok(write)
+            })
+            .await;
+        card_written(outcome)
     }
 
     async fn delete_card(

@@ -138,6 +138,17 @@ pub trait AddressBookStore: Send + Sync + 'static {
         record: &CardRecord,
         allow: Precondition<'_>,
     ) -> Result<CardWrite, Error>;
+    /// A `COPY` of the card named `from` (book, name): stores `record` (its text) under `to`
+    /// exactly as [`put_card`](Self::put_card) does, and in the same transaction gives the card
+    /// written there the properties `from` keeps, in place of those it kept (RFC 4918 9.8.2).
+    async fn copy_card(
+        &self,
+        owner: UserId,
+        from: (&str, &str),
+        to: (&str, &str),
+        record: &CardRecord,
+        allow: Precondition<'_>,
+    ) -> Result<CardWrite, Error>;
     /// Moves the card named `from` (book, name) to `to`, if `allow` accepts its state: the same
     /// row, so its REST id, UID and text stay, and the log records the old name's deletion and
     /// the new one's change. A card at `to` is replaced only when `overwrite` and it has the same

@@ -6,6 +6,7 @@
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
+use diesel::sql_types::{BigInt, Nullable};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use contacts_domain::Error;
@@ -201,6 +202,47 @@ impl PgAddressBooks {
         .await
         .map_err(query_error)
     }
+}
+
+/// Gives the contact `to` (a card just written, locked) the properties the card `from` (book,
+/// name) keeps, in place of its own: a `COPY` (RFC 4918 9.8.2). Two statements.
+pub(super) async fn copy_card_properties(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    from: (&str, &str),
+    to: i64,
+) -> QueryResult<()> {
+    let mine = client_properties::user_id.eq(owner.0);
+    diesel::delete(client_properties::table.filter(mine.and(client_properties::contact_id.eq(to))))
+        .execute(conn)
+        .await?;
+    let source = contacts::table
+        .inner_join(address_books::table)
+        .filter(address_books::user_id.eq(owner.0).and(address_books::name.eq(from.0)))
+        .filter(contacts::href.eq(from.1))
+        .select(contacts::id.nullable());
+    let copies = client_properties::table
+        .filter(mine.and(client_properties::contact_id.eq_any(source)))
+        .order(client_properties::id)
+        .select((
+            client_properties::user_id,
+            Some(to).into_sql::<Nullable<BigInt>>(),
+            client_properties::namespace,
+            client_properties::name,
+            client_properties::value,
+        ));
+    diesel::insert_into(client_properties::table)
+        .values(copies)
+        .into_columns((
+            client_properties::user_id,
+            client_properties::contact_id,
+            client_properties::namespace,
+            client_properties::name,
+            client_properties::value,
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Applies `changes` to what the locked `holder` keeps; `false` (nothing changed) past a bound.

@@ -214,3 +214,48 @@ async fn a_new_book_is_made_with_its_properties_in_one_go() {
     assert_eq!(kept(&f, f.ada).await.len(), 1);
     assert_eq!(f.store.book(f.ada, "work").await.unwrap().unwrap().display_name, "Work");
 }
+
+#[tokio::test]
+async fn a_copy_takes_the_sources_properties_in_place_of_the_overwritten_cards() {
+    let f = fixture().await;
+    let always = |_: Option<&contacts_domain::contact::StoredCard>| true;
+    let never = |_: Option<&contacts_domain::contact::StoredCard>| false;
+    let card = |uid: &str| {
+        let text = format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{uid}\r\nFN:Ada\r\nEND:VCARD\r\n");
+        contacts_domain::contact::vcard::record(&text).expect("a valid card")
+    };
+    f.store.create_book(f.ada, "work", "Work", "", &[]).await.unwrap();
+    f.store.put_card(f.ada, DEFAULT_BOOK, "a.vcf", &card("u1"), &always).await.unwrap();
+    f.store.put_card(f.ada, "work", "old.vcf", &card("u1"), &always).await.unwrap();
+    let source = PropertyHolder::Card { book: DEFAULT_BOOK, href: "a.vcf" };
+    change(&f, f.ada, source, &[set("c", "1"), set("d", "2")]).await;
+    change(&f, f.ada, PropertyHolder::Card { book: "work", href: "old.vcf" }, &[set("stale", "x")]).await;
+    let on = async |book: &str, href: &str| {
+        let read = f.store.card_properties(f.ada, book, &[href.to_owned()]).await.unwrap();
+        read.into_iter().map(|(_, p)| (p.name, p.value)).collect::<Vec<_>>()
+    };
+
+    // A copy to a new name: the card and the source's properties, in their order.
+    let copied = f.store.copy_card(f.ada, (DEFAULT_BOOK, "a.vcf"), ("work", "new.vcf"), &card("u2"), &always).await;
+    assert_eq!(copied.unwrap(), CardWrite::Created);
+    assert_eq!(on("work", "new.vcf").await, [("c".to_owned(), "1".to_owned()), ("d".to_owned(), "2".to_owned())]);
+    // Over a card of the same UID: its own properties go, the source's come.
+    let over = f.store.copy_card(f.ada, (DEFAULT_BOOK, "a.vcf"), ("work", "old.vcf"), &card("u1"), &always).await;
+    assert_eq!(over.unwrap(), CardWrite::Replaced);
+    assert_eq!(on("work", "old.vcf").await.len(), 2);
+    assert!(!on("work", "old.vcf").await.iter().any(|(name, _)| name == "stale"));
+    assert_eq!(on(DEFAULT_BOOK, "a.vcf").await.len(), 2, "the source keeps its own");
+
+    // A refused copy changes nothing, properties included; so does another user's.
+    change(&f, f.ada, PropertyHolder::Card { book: "work", href: "old.vcf" }, &[set("stale", "x")]).await;
+    let refused = f.store.copy_card(f.ada, (DEFAULT_BOOK, "a.vcf"), ("work", "old.vcf"), &card("u1"), &never).await;
+    assert_eq!(refused.unwrap(), CardWrite::Refused);
+    assert_eq!(on("work", "old.vcf").await.len(), 3);
+    let theirs = f.store.copy_card(f.grace, (DEFAULT_BOOK, "a.vcf"), ("work", "x.vcf"), &card("u3"), &always).await;
+    assert_eq!(theirs.unwrap(), CardWrite::Missing);
+    let empty =
+        f.store.copy_card(f.grace, (DEFAULT_BOOK, "a.vcf"), (DEFAULT_BOOK, "x.vcf"), &card("u3"), &always).await;
+    assert_eq!(empty.unwrap(), CardWrite::Created, "another user's card is a source without properties");
+    let read = f.store.card_properties(f.grace, DEFAULT_BOOK, &["x.vcf".to_owned()]).await.unwrap();
+    assert!(read.is_empty(), "none of another user's properties is copied");
+}
