@@ -69,7 +69,8 @@ enum Fate {
     Kept(PropertyChange),
     /// Not settable here (`403`).
     Forbidden,
-    /// A value over [`MAX_CLIENT_PROPERTY_BYTES`] (`507`).
+    /// A value over [`MAX_CLIENT_PROPERTY_BYTES`], or a label past [`BookLabel::max_chars`]
+    /// (`507`).
     TooLarge,
 }
 
@@ -81,7 +82,11 @@ fn fate(update: &PropUpdate, book: bool) -> Fate {
         PropUpdate::Remove(_) => None,
     };
     if let Some(label) = BookLabel::of(name).filter(|_| book) {
-        return Fate::Label(label, element.map(|e| e.text.clone()));
+        // A label past its bound is more than the book records, as a value too large is.
+        return match element {
+            Some(e) if !label.accepts(&e.text) => Fate::TooLarge,
+            _ => Fate::Label(label, element.map(|e| e.text.clone())),
+        };
     }
     if !props::is_client_property(name) {
         return Fate::Forbidden;
@@ -142,16 +147,13 @@ pub async fn proppatch<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) ->
     Ok(multi_status().body(write::multistatus(&[response], None)))
 }
 
-/// Applies what `fates` set on `holder`, all in one change: the labels' bounds checked first
-/// (`403`, nothing changed), then the kept properties and a book's labels together, refused
-/// whole past the store's bound (`Ok(false)`, nothing changed).
+/// Applies what `fates` set on `holder`, all in one change: the kept properties and a book's
+/// labels together, refused whole past the store's bound (`Ok(false)`, nothing changed).
 async fn apply<B: DavBackend>(ctx: &Ctx<'_, B>, holder: PropertyHolder<'_>, fates: &[Fate]) -> Result<bool, DavError> {
     let mut labels = BookLabels::NONE;
     let mut kept = Vec::new();
     for fate in fates {
         match fate {
-            // A label past its bound refuses the whole request before anything is written.
-            Fate::Label(label, Some(value)) if !label.accepts(value) => return Err(BackendError::Forbidden.into()),
             // The last value sent decides; a removal leaves the label empty.
             Fate::Label(label, value) => *label.in_labels(&mut labels) = Some(value.as_deref().unwrap_or_default()),
             Fate::Kept(change) => kept.push(change.clone()),

@@ -145,13 +145,27 @@ async fn proppatch_sets_and_removes_displayname_and_refuses_the_rest_atomically(
     let missing = response.status_of(&Name::carddav("addressbook-description")).unwrap();
     assert!(missing.contains("404"), "{missing}");
 
-    // A label past its bound refuses the request before anything of it is written.
+    // A label past its bound is refused (507, more than the book records) and nothing of its
+    // request is written (424 for the rest).
     let too_long = format!(
         r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:tag xmlns:x="urn:x">kept?</x:tag>
         <D:displayname>{}</D:displayname></D:prop></D:set></D:propertyupdate>"#,
         "x".repeat(BookLabel::DisplayName.max_chars() + 1)
     );
-    assert_eq!(send(&app, request("PROPPATCH", path).set_payload(too_long)).await.status, StatusCode::FORBIDDEN);
+    let answer = send(&app, request("PROPPATCH", path).set_payload(too_long)).await;
+    assert_eq!(answer.status, StatusCode::MULTI_STATUS);
+    let response = answer.response(path);
+    assert!(response.status_of(&Name::dav("displayname")).unwrap().contains("507"));
+    assert!(response.status_of(&Name::owned("urn:x", "tag")).unwrap().contains("424"));
+    let at_bound = format!(
+        r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>{}</D:displayname></D:prop></D:set></D:propertyupdate>"#,
+        "é".repeat(BookLabel::DisplayName.max_chars())
+    );
+    let answer = send(&app, request("PROPPATCH", path).set_payload(at_bound)).await;
+    assert!(
+        answer.response(path).status_of(&Name::dav("displayname")).unwrap().contains("200"),
+        "counted in characters"
+    );
     let ask = r#"<propfind xmlns="DAV:"><prop><x:tag xmlns:x="urn:x"/></prop></propfind>"#;
     let read = send(&app, request("PROPFIND", path).set_payload(ask)).await;
     assert!(read.response(path).status_of(&Name::owned("urn:x", "tag")).unwrap().contains("404"), "nothing kept");

@@ -245,7 +245,10 @@ async fn another_users_paths_are_404_and_books_can_be_made_and_removed() {
         "x".repeat(1001)
     );
     let refused = dav(&app, "PROPPATCH", "/dav/addressbooks/ada/work/", "ada", &secret).body(too_long).send().await;
-    assert_eq!(refused.unwrap().status(), StatusCode::FORBIDDEN, "a description has at most 1,000 characters");
+    let refused = refused.unwrap();
+    let (status, body) = (refused.status(), text(refused).await);
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{body}");
+    assert!(body.contains("507"), "a description has at most 1,000 characters: {body}");
     // Refused whole: a property kept by the same request is not stored either.
     let with_kept = format!(
         r#"<d:propertyupdate xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:set><d:prop>
@@ -253,7 +256,10 @@ async fn another_users_paths_are_404_and_books_can_be_made_and_removed() {
         "x".repeat(1001)
     );
     let refused = dav(&app, "PROPPATCH", "/dav/addressbooks/ada/work/", "ada", &secret).body(with_kept).send().await;
-    assert_eq!(refused.unwrap().status(), StatusCode::FORBIDDEN);
+    let refused = refused.unwrap();
+    let (status, body) = (refused.status(), text(refused).await);
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{body}");
+    assert!(body.contains("424") && body.contains("507"), "{body}");
     let ask = r#"<d:propfind xmlns:d="DAV:"><d:prop><x:tag xmlns:x="urn:x"/></d:prop></d:propfind>"#;
     let read = dav(&app, "PROPFIND", "/dav/addressbooks/ada/work/", "ada", &secret).body(ask).send().await;
     assert!(!text(read.unwrap()).await.contains("kept?"), "nothing of the refused request is stored");
