@@ -67,7 +67,8 @@ class Dav:
 
 
 def sync_token(body):
-    return re.search(r"<d:sync-token>([^<]*)</d:sync-token>", body).group(1)
+    # Whatever prefix the server gives DAV: (it answers with `D:`).
+    return re.search(r"<(?:[\w.-]+:)?sync-token>([^<]*)</(?:[\w.-]+:)?sync-token>", body).group(1)
 
 
 def app_password(base, token):
@@ -99,7 +100,7 @@ def change(base, login, password, token):
     assert status == 204, status
 
     status, _, body = dav.call("REPORT", book, SYNC.format(token=before), {"depth": "0", "content-type": "application/xml"})
-    hrefs = re.findall(r"<D:href>([^<]*)</D:href>", body)
+    hrefs = re.findall(r"<(?:[\w.-]+:)?href>([^<]*)</(?:[\w.-]+:)?href>", body)
     if status != 207 or hrefs != [card]:
         sys.exit(f"dav.py: a sync from {before} should list {card} alone, it answered {status}: {body[:2000]}")
     print(f"{before}\t{card}")
