@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -52,7 +53,18 @@ pub trait FailureCounter: Send + Sync + 'static {
 
     /// Forgets a key's failures.
     async fn clear(&self, key: &str) -> Result<(), Error>;
+
+    /// Waits `duration`, on the runtime the counter serves (the domain has no timer of its own):
+    /// an attempt past a limit waits so before it counts again.
+    async fn pause(&self, duration: Duration);
 }
+
+/// The pauses, in milliseconds, of an attempt found past a limit before it is refused (2.9 s in
+/// all). The count it saw holds the attempts of the same name and address still running (each
+/// counted up front): a client's concurrent logins with the right password, or a sync client's
+/// parallel requests, are not failures, and go through once those settle (a success clears the
+/// name's count). A name locked by real failures stays locked, and its refusal comes after them.
+const SETTLE_PAUSES_MS: [u64; 8] = [20, 40, 80, 160, 320, 500, 750, 1000];
 
 /// The limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,10 +112,11 @@ impl<F: FailureCounter> LoginThrottle<F> {
     /// locked ([`Error::LoginThrottled`], without running it). A wrong password
     /// ([`Error::InvalidCredentials`]) counts as a failure; a success clears the pair's count.
     ///
-    /// The attempt is counted as a failure before it runs (and refused if that count is past a
-    /// limit), then taken back unless it failed: concurrent attempts each take their own place
-    /// under the limit, so a burst of guesses sent at once gets no more tries than guesses sent
-    /// one by one. An attempt its client abandons while it runs stays counted.
+    /// The attempt is counted as a failure before it runs, then taken back unless it failed:
+    /// concurrent attempts each take their own place under the limit, so a burst of guesses
+    /// sent at once gets no more tries than guesses sent one by one. One past a limit waits
+    /// for the attempts before it to settle ([`SETTLE_PAUSES_MS`]) and is refused only if the
+    /// count is still past it then. An attempt its client abandons while it runs stays counted.
     ///
     /// When the counter cannot be reached, logins go on unthrottled (with a warning): an outage
     /// of the shared cache must not lock every user out.
@@ -114,19 +127,25 @@ impl<F: FailureCounter> LoginThrottle<F> {
         attempt: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
         let keys = [pair_key(name, client), address_key(client)];
-        match self.counter.add_failure(&keys, self.settings.window_seconds).await {
-            Ok(counts) => {
-                let limits = [self.settings.max_failures, self.settings.max_failures_per_ip];
-                let over = counts.iter().zip(limits).filter(|((count, _), limit)| count > limit);
-                if let Some(retry_after) = over.map(|((_, left), _)| (*left).max(1)).max() {
+        let mut pauses = SETTLE_PAUSES_MS.iter();
+        loop {
+            match self.counter.add_failure(&keys, self.settings.window_seconds).await {
+                Ok(counts) => {
+                    let limits = [self.settings.max_failures, self.settings.max_failures_per_ip];
+                    let over = counts.iter().zip(limits).filter(|((count, _), limit)| count > limit);
+                    let Some(retry_after) = over.map(|((_, left), _)| (*left).max(1)).max() else { break };
                     settle(self.counter.take_back(&keys).await);
+                    if let Some(pause) = pauses.next() {
+                        self.counter.pause(Duration::from_millis(*pause)).await;
+                        continue;
+                    }
                     tracing::warn!(client = %client, retry_after, counter = "login_throttled", "login throttled");
                     return Err(Error::LoginThrottled { retry_after });
                 }
-            }
-            Err(error) => {
-                tracing::warn!(error = ?error, "login failures cannot be counted; not throttling");
-                return attempt.await;
+                Err(error) => {
+                    tracing::warn!(error = ?error, "login failures cannot be counted; not throttling");
+                    return attempt.await;
+                }
             }
         }
         let outcome = attempt.await;

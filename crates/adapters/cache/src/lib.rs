@@ -120,6 +120,10 @@ impl contacts_domain::throttle::FailureCounter for AnyCache {
             Self::Memory(c) => c.clear(key).await,
         }
     }
+
+    async fn pause(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
 }
 
 impl RateLimiter for AnyCache {

@@ -150,6 +150,10 @@ impl FailureCounter for MemoryCache {
         self.state().failures.remove(key);
         Ok(())
     }
+
+    async fn pause(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
 }
 
 #[cfg(test)]

@@ -309,6 +309,10 @@ impl FailureCounter for RedisCache {
         let key = failure_key(key);
         self.run(|mut conn| async move { conn.del(key).await }).await
     }
+
+    async fn pause(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
 }
 
 #[cfg(test)]

@@ -50,7 +50,47 @@ fn counter(pair: u64, address: u64, left: u64) -> (MockFailureCounter, Counts, A
         held.lock().unwrap().remove(key);
         Ok(())
     });
+    let log = calls.clone();
+    counter.expect_pause().returning(move |_| log.lock().unwrap().push("pause".to_owned()));
     (counter, counts, calls)
+}
+
+/// A counter as the adapters keep one (atomic per call, in process), whose pauses really wait,
+/// so attempts running at the same time settle while another pauses.
+#[derive(Default)]
+struct Waiting(Mutex<HashMap<String, u64>>);
+
+impl FailureCounter for Waiting {
+    async fn add_failure(&self, keys: &[String], _window_seconds: u64) -> Result<Vec<(u64, u64)>, Error> {
+        let mut held = self.0.lock().unwrap();
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let count = held.entry(key.clone()).or_default();
+                *count += 1;
+                (*count, 900)
+            })
+            .collect())
+    }
+
+    async fn take_back(&self, keys: &[String]) -> Result<(), Error> {
+        let mut held = self.0.lock().unwrap();
+        for key in keys {
+            if let Some(count) = held.get_mut(key) {
+                *count = count.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), Error> {
+        self.0.lock().unwrap().remove(key);
+        Ok(())
+    }
+
+    async fn pause(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
 }
 
 /// What `counts` holds for the pair and the address.
@@ -74,13 +114,34 @@ async fn a_wrong_password_counts_for_the_pair_and_the_address() {
 
 #[tokio::test]
 async fn at_the_limit_even_the_right_password_is_refused_without_trying_it() {
-    let (counter, counts, _) = counter(5, 5, 640);
+    let (counter, counts, calls) = counter(5, 5, 640);
     let throttle = LoginThrottle::new(counter, settings());
 
     let outcome = throttle.login("ada", CLIENT, async { panic!("the password must not be checked") }).await;
 
     assert!(matches!(outcome, Err::<(), _>(Error::LoginThrottled { retry_after: 640 })));
     assert_eq!(held(&counts), (5, 5), "a refused attempt is not a failure: its count is taken back");
+    let log = calls.lock().unwrap().clone();
+    let pauses = log.iter().filter(|call| *call == "pause").count();
+    assert_eq!(pauses, SETTLE_PAUSES_MS.len(), "refused once the attempts before it could settle: {log:?}");
+}
+
+#[tokio::test]
+async fn the_right_password_sent_many_times_at_once_is_never_refused() {
+    let throttle = LoginThrottle::new(Waiting::default(), settings());
+    // Eight logins at once for one name from one address (a client's tabs, a sync client's
+    // parallel requests): more than the limit of five are counted at the same time, and none
+    // has failed.
+    let login = || {
+        throttle.login("ada", CLIENT, async {
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            Ok::<(), Error>(())
+        })
+    };
+
+    let outcomes = futures_util::future::join_all((0..8).map(|_| login())).await;
+
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
 }
 
 #[tokio::test]
