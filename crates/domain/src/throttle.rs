@@ -115,7 +115,7 @@ impl<F: FailureCounter> LoginThrottle<F> {
     /// The attempt is counted as a failure before it runs, then taken back unless it failed:
     /// concurrent attempts each take their own place under the limit, so a burst of guesses
     /// sent at once gets no more tries than guesses sent one by one. One past a limit waits
-    /// for the attempts before it to settle ([`SETTLE_PAUSES_MS`]) and is refused only if the
+    /// for the attempts before it to settle (pauses of 2.9 s in all) and is refused only if the
     /// count is still past it then. An attempt its client abandons while it runs stays counted.
     ///
     /// When the counter cannot be reached, logins go on unthrottled (with a warning): an outage
