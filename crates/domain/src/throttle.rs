@@ -51,6 +51,10 @@ pub trait FailureCounter: Send + Sync + 'static {
     /// next failure.
     async fn take_back(&self, keys: &[String]) -> Result<(), Error>;
 
+    /// Answers, without counting anything, the failures every key counts now and the seconds
+    /// left in its window (`(0, 0)` for a key that counts none).
+    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error>;
+
     /// Forgets a key's failures.
     async fn clear(&self, key: &str) -> Result<(), Error>;
 
@@ -157,6 +161,47 @@ impl<F: FailureCounter> LoginThrottle<F> {
                 settle(self.counter.take_back(&keys[1..]).await);
             }
             Err(_) => settle(self.counter.take_back(&keys).await),
+        }
+        outcome
+    }
+
+    /// Runs `attempt`, a sign-in of `name` from `client` with a secret too long to guess (an
+    /// app password: at least 128 random bits), under the same limits as [`Self::login`] but
+    /// without its up-front count. Reserving a place per attempt is what keeps a burst of
+    /// password guesses within the limit; a burst of guesses at a 128-bit secret gains nothing,
+    /// while a sync client signs in on every request, often several at once. So the counts are
+    /// read first (one call to the counter): a pair or address at its limit goes the careful
+    /// way of [`Self::login`] (which waits for attempts in flight to settle and refuses a locked
+    /// one); otherwise the attempt runs at once, a wrong secret is counted after it failed, and
+    /// a success clears the pair's failures if it has any.
+    pub async fn secret_login<T>(
+        &self,
+        name: &str,
+        client: IpAddr,
+        attempt: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let keys = [pair_key(name, client), address_key(client)];
+        let counts = match self.counter.counts(&keys).await {
+            Ok(counts) => counts,
+            Err(error) => {
+                tracing::warn!(error = ?error, "login failures cannot be counted; not throttling");
+                return attempt.await;
+            }
+        };
+        let limits = [self.settings.max_failures, self.settings.max_failures_per_ip];
+        if counts.iter().zip(limits).any(|((count, _), limit)| *count >= limit) {
+            return self.login(name, client, attempt).await;
+        }
+        let outcome = attempt.await;
+        match &outcome {
+            Err(Error::InvalidCredentials) => {
+                let counted = self.counter.add_failure(&keys, self.settings.window_seconds).await;
+                settle(counted.map(drop));
+            }
+            Ok(_) if counts.first().is_some_and(|(count, _)| *count > 0) => {
+                settle(self.counter.clear(&keys[0]).await);
+            }
+            _ => {}
         }
         outcome
     }

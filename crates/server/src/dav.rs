@@ -204,7 +204,7 @@ impl DavBackend for DavStore {
     ) -> Result<DavUser, BackendError> {
         let attempt = self.passwords.verify(login, password);
         let verified = match self.client(origin) {
-            Some(client) => self.throttle.login(login, client, attempt).await,
+            Some(client) => self.throttle.secret_login(login, client, attempt).await,
             None => attempt.await,
         };
         let (id, username) = verified?;

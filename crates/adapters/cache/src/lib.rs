@@ -114,6 +114,13 @@ impl contacts_domain::throttle::FailureCounter for AnyCache {
         }
     }
 
+    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
+        match self {
+            Self::Redis(c) => c.counts(keys).await,
+            Self::Memory(c) => c.counts(keys).await,
+        }
+    }
+
     async fn clear(&self, key: &str) -> Result<(), Error> {
         match self {
             Self::Redis(c) => c.clear(key).await,

@@ -146,6 +146,18 @@ impl FailureCounter for MemoryCache {
         Ok(())
     }
 
+    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
+        let now = Instant::now();
+        let state = self.state();
+        Ok(keys
+            .iter()
+            .map(|key| match state.failures.get(key) {
+                Some((count, ends)) if *ends > now => (*count, (*ends - now).as_secs_f64().ceil() as u64),
+                _ => (0, 0),
+            })
+            .collect())
+    }
+
     async fn clear(&self, key: &str) -> Result<(), Error> {
         self.state().failures.remove(key);
         Ok(())
@@ -246,7 +258,10 @@ mod tests {
         assert_eq!(cache.add_failure(&["never".to_owned()], 5).await.unwrap(), vec![(1, 5)], "not made by a take-back");
 
         cache.add_failure(&["short".to_owned()], 1).await.unwrap();
+        assert_eq!(cache.counts(&["short".to_owned(), "none".to_owned()]).await.unwrap(), vec![(1, 1), (0, 0)]);
+        assert_eq!(cache.counts(&["short".to_owned()]).await.unwrap(), vec![(1, 1)], "reading counts nothing");
         tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(cache.counts(&["short".to_owned()]).await.unwrap(), vec![(0, 0)], "its window ended");
         assert_eq!(cache.add_failure(&["short".to_owned()], 1).await.unwrap(), vec![(1, 1)]);
     }
 }

@@ -305,6 +305,22 @@ impl FailureCounter for RedisCache {
         .await
     }
 
+    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
+        let keys: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
+        // GET and TTL of every key in one round trip; a key that expires in between reads as
+        // counting none or with no time left, both harmless for a read that decides no lock.
+        let answers: Vec<(Option<u64>, i64)> = self
+            .run(|mut conn| async move {
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.get(key).ttl(key);
+                }
+                pipe.query_async::<Vec<(Option<u64>, i64)>>(&mut conn).await
+            })
+            .await?;
+        Ok(answers.into_iter().map(|(count, ttl)| (count.unwrap_or(0), u64::try_from(ttl).unwrap_or(0))).collect())
+    }
+
     async fn clear(&self, key: &str) -> Result<(), Error> {
         let key = failure_key(key);
         self.run(|mut conn| async move { conn.del(key).await }).await

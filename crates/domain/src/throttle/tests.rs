@@ -50,15 +50,21 @@ fn counter(pair: u64, address: u64, left: u64) -> (MockFailureCounter, Counts, A
         held.lock().unwrap().remove(key);
         Ok(())
     });
+    let (held, log) = (counts.clone(), calls.clone());
+    counter.expect_counts().returning(move |keys| {
+        log.lock().unwrap().push("read".to_owned());
+        let held = held.lock().unwrap();
+        Ok(keys.iter().map(|key| held.get(key).map_or((0, 0), |count| (*count, left))).collect())
+    });
     let log = calls.clone();
     counter.expect_pause().returning(move |_| log.lock().unwrap().push("pause".to_owned()));
     (counter, counts, calls)
 }
 
 /// A counter as the adapters keep one (atomic per call, in process), whose pauses really wait,
-/// so attempts running at the same time settle while another pauses.
+/// so attempts running at the same time settle while another pauses; it counts the pauses.
 #[derive(Default)]
-struct Waiting(Mutex<HashMap<String, u64>>);
+struct Waiting(Mutex<HashMap<String, u64>>, std::sync::atomic::AtomicUsize);
 
 impl FailureCounter for Waiting {
     async fn add_failure(&self, keys: &[String], _window_seconds: u64) -> Result<Vec<(u64, u64)>, Error> {
@@ -83,12 +89,18 @@ impl FailureCounter for Waiting {
         Ok(())
     }
 
+    async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
+        let held = self.0.lock().unwrap();
+        Ok(keys.iter().map(|key| (held.get(key).copied().unwrap_or(0), 900)).collect())
+    }
+
     async fn clear(&self, key: &str) -> Result<(), Error> {
         self.0.lock().unwrap().remove(key);
         Ok(())
     }
 
     async fn pause(&self, duration: std::time::Duration) {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tokio::time::sleep(duration).await;
     }
 }
@@ -251,4 +263,78 @@ async fn a_nameless_failure_goes_uncounted_when_the_counter_is_unreachable() {
     let throttle = LoginThrottle::new(counter, settings());
 
     assert!(matches!(throttle.nameless_failure(CLIENT, Error::Unauthenticated).await, Error::Unauthenticated));
+}
+
+#[tokio::test]
+async fn a_right_secret_under_the_limits_only_reads_the_counts() {
+    let (counter, counts, calls) = counter(0, 7, 100);
+    let throttle = LoginThrottle::new(counter, settings());
+
+    assert_eq!(throttle.secret_login("ada", CLIENT, async { Ok(1) }).await.unwrap(), 1);
+
+    assert_eq!(held(&counts), (0, 7));
+    assert_eq!(calls.lock().unwrap().clone(), ["read"], "nothing counted up front or taken back");
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_counted_after_it_failed() {
+    let (counter, counts, calls) = counter(4, 4, 100);
+    let throttle = LoginThrottle::new(counter, settings());
+
+    let outcome = throttle.secret_login("ada", CLIENT, async { Err::<(), _>(Error::InvalidCredentials) }).await;
+
+    assert!(matches!(outcome, Err(Error::InvalidCredentials)), "the fifth failure is still a 401");
+    assert_eq!(held(&counts), (5, 5));
+    assert_eq!(calls.lock().unwrap().clone(), ["read", "count"]);
+    let next = throttle.secret_login("ada", CLIENT, async { panic!("the secret must not be checked") }).await;
+    assert!(matches!(next, Err::<(), _>(Error::LoginThrottled { retry_after: 100 })), "the pair is locked now");
+}
+
+#[tokio::test]
+async fn a_right_secret_clears_the_pairs_failures() {
+    let (counter, counts, calls) = counter(2, 2, 100);
+    let throttle = LoginThrottle::new(counter, settings());
+
+    throttle.secret_login("ada", CLIENT, async { Ok(()) }).await.unwrap();
+
+    assert_eq!(held(&counts), (0, 2), "as a password login's success does");
+    assert_eq!(calls.lock().unwrap().clone(), ["read", "clear pair"]);
+}
+
+#[tokio::test]
+async fn a_secret_of_an_address_at_its_limit_is_refused_as_a_password_would_be() {
+    let (counter, counts, calls) = counter(0, 100, 30);
+    let throttle = LoginThrottle::new(counter, settings());
+
+    let outcome = throttle.secret_login("ada", CLIENT, async { panic!("the secret must not be checked") }).await;
+
+    assert!(matches!(outcome, Err::<(), _>(Error::LoginThrottled { retry_after: 30 })));
+    assert_eq!(held(&counts), (0, 100));
+    let log = calls.lock().unwrap().clone();
+    assert_eq!(log.iter().filter(|call| *call == "pause").count(), SETTLE_PAUSES_MS.len(), "the careful way: {log:?}");
+}
+
+#[tokio::test]
+async fn right_secrets_sent_many_times_at_once_neither_wait_nor_fail() {
+    let throttle = LoginThrottle::new(Waiting::default(), settings());
+    let sign_in = || {
+        throttle.secret_login("ada", CLIENT, async {
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            Ok::<(), Error>(())
+        })
+    };
+
+    let outcomes = futures_util::future::join_all((0..32).map(|_| sign_in())).await;
+
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(throttle.counter.1.load(std::sync::atomic::Ordering::Relaxed), 0, "none paused");
+}
+
+#[tokio::test]
+async fn a_secret_is_checked_when_the_counter_is_unreachable() {
+    let mut counter = MockFailureCounter::new();
+    counter.expect_counts().returning(|_| Err(Error::Unavailable("redis down".into())));
+    let throttle = LoginThrottle::new(counter, settings());
+
+    assert_eq!(throttle.secret_login("ada", CLIENT, async { Ok(7) }).await.unwrap(), 7);
 }

@@ -160,6 +160,24 @@ async fn carddav_and_rest_failures_count_together_without_redis() {
     assert_eq!(dav_sign_in(&app, "ada", &secret).await, StatusCode::TOO_MANY_REQUESTS);
 }
 
+#[tokio::test]
+async fn a_sync_clients_parallel_sign_ins_are_all_answered() {
+    // Through Redis, as deployed: twenty Basic sign-ins of one name from one address at once,
+    // four times the limit of failures, none of them a failure.
+    // The name is the test's own: Redis's counts are shared with every other test.
+    let app = spawn_app_with(&[("REDIS_URL", REDIS)]).await;
+    let name = format!("sync{}", contacts_test_support::random_hex(4));
+    let user = app.user(&name).await;
+    let made = app
+        .send_json(reqwest::Method::POST, "/api/users/me/app-passwords", Some(&user.token), &json!({"name": "phone"}))
+        .await;
+    let secret = expect(made, StatusCode::CREATED).await["password"].as_str().unwrap().to_owned();
+
+    let statuses = futures_util::future::join_all((0..20).map(|_| dav_sign_in(&app, &name, &secret))).await;
+
+    assert!(statuses.iter().all(|status| *status == StatusCode::MULTI_STATUS), "{statuses:?}");
+}
+
 /// A CardDAV `PROPFIND` of the root with this `Authorization` header.
 async fn dav_with(app: &TestApp, authorization: &str) -> StatusCode {
     dav_root(app, |propfind| propfind.header("authorization", authorization)).await

@@ -403,10 +403,28 @@ async fn a_failure_taken_back_leaves_the_others_and_none_is_forgotten() {
 }
 
 #[tokio::test]
+async fn counts_are_read_without_counting_anything() {
+    let keys = vec![format!("test:{}", unique_id()), format!("test:{}", unique_id())];
+    let (one, two) = (cache(), cache());
+    one.add_failure(&keys[..1], 60).await.unwrap();
+    one.add_failure(&keys[..1], 60).await.unwrap();
+
+    let counts = two.counts(&keys).await.unwrap();
+
+    assert_eq!(counts[0].0, 2, "another instance's failures: {counts:?}");
+    assert!((55..=60).contains(&counts[0].1), "with the seconds left: {counts:?}");
+    assert_eq!(counts[1], (0, 0), "a key without failures");
+    assert_eq!(two.counts(&keys).await.unwrap()[0].0, 2, "reading counted nothing");
+    assert!(!raw_exists(&failure_key(&keys[1])).await, "reading made no key");
+    one.clear(&keys[0]).await.unwrap();
+}
+
+#[tokio::test]
 async fn failure_counts_of_an_unreachable_redis_are_errors_within_the_timeout() {
     let cache = RedisCache::new(CLOSED_URL, TTL_SECONDS).unwrap();
     let started = Instant::now();
     assert!(matches!(cache.add_failure(&["k".to_owned()], 60).await, Err(Error::Unavailable(_))));
     assert!(started.elapsed() < GIVE_UP_WITHIN);
     assert!(matches!(cache.take_back(&["k".to_owned()]).await, Err(Error::Unavailable(_))));
+    assert!(matches!(cache.counts(&["k".to_owned()]).await, Err(Error::Unavailable(_))));
 }
