@@ -63,11 +63,11 @@ pub trait FailureCounter: Send + Sync + 'static {
     async fn pause(&self, duration: Duration);
 }
 
-/// The pauses, in milliseconds, of an attempt found past a limit before it is refused (2.9 s in
-/// all). The count it saw holds the attempts of the same name and address still running (each
-/// counted up front): a client's concurrent logins with the right password, or a sync client's
-/// parallel requests, are not failures, and go through once those settle (a success clears the
-/// name's count). A name locked by real failures stays locked, and its refusal comes after them.
+/// The pauses, in milliseconds, of an attempt found past a limit only with attempts of the same
+/// name and address still running (each counted up front), before it is refused (2.9 s in all):
+/// a client's concurrent logins with the right password are not failures, and go through once
+/// those settle (a success clears the name's count). A name locked by settled failures is
+/// refused at once.
 const SETTLE_PAUSES_MS: [u64; 8] = [20, 40, 80, 160, 320, 500, 750, 1000];
 
 /// The limits.
@@ -106,6 +106,11 @@ fn address_key(client: IpAddr) -> String {
     format!("login-ip:{client}")
 }
 
+/// The key counting the attempts of `key` (a pair's or an address's) that are still running.
+fn in_flight_key(key: &str) -> String {
+    format!("{key}:in-flight")
+}
+
 impl<F: FailureCounter> LoginThrottle<F> {
     /// A throttle counting with `counter`.
     pub fn new(counter: F, settings: ThrottleSettings) -> Self {
@@ -118,9 +123,12 @@ impl<F: FailureCounter> LoginThrottle<F> {
     ///
     /// The attempt is counted as a failure before it runs, then taken back unless it failed:
     /// concurrent attempts each take their own place under the limit, so a burst of guesses
-    /// sent at once gets no more tries than guesses sent one by one. One past a limit waits
-    /// for the attempts before it to settle (pauses of 2.9 s in all) and is refused only if the
-    /// count is still past it then. An attempt its client abandons while it runs stays counted.
+    /// sent at once gets no more tries than guesses sent one by one. It is also counted as in
+    /// flight while it runs, so the count tells settled failures from attempts still running:
+    /// past a limit by settled failures alone, it is refused at once; past it only with attempts
+    /// still running (a client's concurrent logins with the right password), it waits for them to
+    /// settle (pauses of 2.9 s in all) and is refused only if the count is still past it then.
+    /// An attempt its client abandons while it runs stays counted, as a failure in flight.
     ///
     /// When the counter cannot be reached, logins go on unthrottled (with a warning): an outage
     /// of the shared cache must not lock every user out.
@@ -130,35 +138,48 @@ impl<F: FailureCounter> LoginThrottle<F> {
         client: IpAddr,
         attempt: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        let keys = [pair_key(name, client), address_key(client)];
+        let (pair, address) = (pair_key(name, client), address_key(client));
+        // The attempts in flight of the pair and the address, then their failures: one atomic
+        // count of all four, so the two numbers of a key are of the same moment.
+        let keys = [in_flight_key(&pair), in_flight_key(&address), pair, address];
+        let limits = [self.settings.max_failures, self.settings.max_failures_per_ip];
         let mut pauses = SETTLE_PAUSES_MS.iter();
         loop {
-            match self.counter.add_failure(&keys, self.settings.window_seconds).await {
-                Ok(counts) => {
-                    let limits = [self.settings.max_failures, self.settings.max_failures_per_ip];
-                    let over = counts.iter().zip(limits).filter(|((count, _), limit)| count > limit);
-                    let Some(retry_after) = over.map(|((_, left), _)| (*left).max(1)).max() else { break };
-                    settle(self.counter.take_back(&keys).await);
-                    if let Some(pause) = pauses.next() {
-                        self.counter.pause(Duration::from_millis(*pause)).await;
-                        continue;
-                    }
-                    tracing::warn!(client = %client, retry_after, counter = "login_throttled", "login throttled");
-                    return Err(Error::LoginThrottled { retry_after });
-                }
+            let counts = match self.counter.add_failure(&keys, self.settings.window_seconds).await {
+                Ok(counts) => counts,
                 Err(error) => {
                     tracing::warn!(error = ?error, "login failures cannot be counted; not throttling");
                     return attempt.await;
                 }
+            };
+            let (running, failures) = counts.split_at(2);
+            // Past a limit, and whether by failures that have settled (a lock) or only with
+            // attempts still running (a crowd, which may yet clear).
+            let (mut retry_after, mut locked) = (None, false);
+            for (((count, left), (in_flight, _)), limit) in failures.iter().zip(running).zip(limits) {
+                if *count > limit {
+                    retry_after = retry_after.max(Some((*left).max(1)));
+                    locked |= count.saturating_sub(*in_flight) >= limit;
+                }
+            }
+            let Some(retry_after) = retry_after else { break };
+            settle(self.counter.take_back(&keys).await);
+            match pauses.next() {
+                Some(pause) if !locked => self.counter.pause(Duration::from_millis(*pause)).await,
+                _ => {
+                    tracing::warn!(client = %client, retry_after, counter = "login_throttled", "login throttled");
+                    return Err(Error::LoginThrottled { retry_after });
+                }
             }
         }
         let outcome = attempt.await;
+        let (running, failures) = keys.split_at(2);
         match &outcome {
-            // Counted already.
-            Err(Error::InvalidCredentials) => {}
+            // The failure stands; the attempt is no longer in flight.
+            Err(Error::InvalidCredentials) => settle(self.counter.take_back(running).await),
             Ok(_) => {
-                settle(self.counter.clear(&keys[0]).await);
-                settle(self.counter.take_back(&keys[1..]).await);
+                settle(self.counter.clear(&failures[0]).await);
+                settle(self.counter.take_back(&[running, &failures[1..]].concat()).await);
             }
             Err(_) => settle(self.counter.take_back(&keys).await),
         }

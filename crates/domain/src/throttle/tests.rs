@@ -112,6 +112,13 @@ fn held(counts: &Counts) -> (u64, u64) {
     (of(&pair_key("ada", CLIENT)), of(&address_key(CLIENT)))
 }
 
+/// The attempts `counts` holds in flight for the pair and the address.
+fn held_in_flight(counts: &Counts) -> (u64, u64) {
+    let counts = counts.lock().unwrap();
+    let of = |key: &str| counts.get(&in_flight_key(key)).copied().unwrap_or(0);
+    (of(&pair_key("ada", CLIENT)), of(&address_key(CLIENT)))
+}
+
 #[tokio::test]
 async fn a_wrong_password_counts_for_the_pair_and_the_address() {
     let (counter, counts, calls) = counter(3, 3, 100);
@@ -121,7 +128,12 @@ async fn a_wrong_password_counts_for_the_pair_and_the_address() {
 
     assert!(matches!(outcome, Err(Error::InvalidCredentials)));
     assert_eq!(held(&counts), (4, 4));
-    assert_eq!(calls.lock().unwrap().clone(), ["count"], "the count made up front stands");
+    assert_eq!(held_in_flight(&counts), (0, 0));
+    assert_eq!(
+        calls.lock().unwrap().clone(),
+        ["count", "take back 2"],
+        "the count made up front stands, no longer in flight"
+    );
 }
 
 #[tokio::test]
@@ -133,6 +145,22 @@ async fn at_the_limit_even_the_right_password_is_refused_without_trying_it() {
 
     assert!(matches!(outcome, Err::<(), _>(Error::LoginThrottled { retry_after: 640 })));
     assert_eq!(held(&counts), (5, 5), "a refused attempt is not a failure: its count is taken back");
+    assert_eq!(held_in_flight(&counts), (0, 0));
+    assert_eq!(calls.lock().unwrap().clone(), ["count", "take back 4"], "five settled failures: refused at once");
+}
+
+#[tokio::test]
+async fn past_the_limit_only_with_attempts_in_flight_an_attempt_waits_for_them() {
+    // Three failures settled and two attempts still running: a sixth attempt is past the limit
+    // of five only by those two, which may yet succeed.
+    let (counter, counts, calls) = counter(5, 5, 640);
+    counts.lock().unwrap().insert(in_flight_key(&pair_key("ada", CLIENT)), 2);
+    let throttle = LoginThrottle::new(counter, settings());
+
+    let outcome = throttle.login("ada", CLIENT, async { panic!("the password must not be checked") }).await;
+
+    assert!(matches!(outcome, Err::<(), _>(Error::LoginThrottled { retry_after: 640 })), "they never settled");
+    assert_eq!(held(&counts), (5, 5));
     let log = calls.lock().unwrap().clone();
     let pauses = log.iter().filter(|call| *call == "pause").count();
     assert_eq!(pauses, SETTLE_PAUSES_MS.len(), "refused once the attempts before it could settle: {log:?}");
@@ -189,6 +217,7 @@ async fn guesses_sent_at_once_get_no_more_tries_than_the_limit() {
     let throttled = outcomes.iter().filter(|o| matches!(o, Err(Error::LoginThrottled { .. }))).count();
     assert_eq!((*tried.lock().unwrap(), throttled), (2, 8), "two tries were left under the limit of five");
     assert_eq!(held(&counts), (5, 5));
+    assert_eq!(held_in_flight(&counts), (0, 0));
 }
 
 #[tokio::test]
@@ -209,7 +238,8 @@ async fn a_success_clears_the_pair_and_is_no_failure_of_the_address() {
     throttle.login("ADA", CLIENT, async { Ok(()) }).await.unwrap();
 
     assert_eq!(held(&counts), (0, 40));
-    assert_eq!(calls.lock().unwrap().clone(), ["count", "clear pair", "take back 1"]);
+    assert_eq!(held_in_flight(&counts), (0, 0));
+    assert_eq!(calls.lock().unwrap().clone(), ["count", "clear pair", "take back 3"]);
 }
 
 #[tokio::test]
@@ -221,6 +251,7 @@ async fn an_unconfirmed_account_is_neither_a_failure_nor_a_success() {
 
     assert!(matches!(outcome, Err(Error::EmailNotConfirmed)));
     assert_eq!(held(&counts), (2, 2), "counted up front, then taken back");
+    assert_eq!(held_in_flight(&counts), (0, 0));
 }
 
 #[tokio::test]
@@ -310,8 +341,11 @@ async fn a_secret_of_an_address_at_its_limit_is_refused_as_a_password_would_be()
 
     assert!(matches!(outcome, Err::<(), _>(Error::LoginThrottled { retry_after: 30 })));
     assert_eq!(held(&counts), (0, 100));
-    let log = calls.lock().unwrap().clone();
-    assert_eq!(log.iter().filter(|call| *call == "pause").count(), SETTLE_PAUSES_MS.len(), "the careful way: {log:?}");
+    assert_eq!(
+        calls.lock().unwrap().clone(),
+        ["read", "count", "take back 4"],
+        "the careful way: a lock, refused at once"
+    );
 }
 
 #[tokio::test]
