@@ -18,8 +18,9 @@ use crate::error::Error;
 /// A login attempt not yet run, as the inbound side hands it to a [`LoginGuard`].
 pub type LoginAttempt<'a> = Pin<Box<dyn Future<Output = Result<TokenPair, Error>> + 'a>>;
 
-/// The login throttle as the inbound side sees it: every login attempt (password or app
-/// password) runs through it. Object-safe, so inbound adapters name no counter adapter.
+/// The login throttle as REST's login sees it: every password login runs through it.
+/// Object-safe, so inbound adapters name no counter adapter. (CardDAV's Basic sign-ins, app
+/// passwords, run through [`LoginThrottle::secret_login`], called by the composition root.)
 #[async_trait(?Send)]
 pub trait LoginGuard: Send + Sync {
     /// Runs `attempt`, a login of `name` from `client`, unless the pair or the address is

@@ -129,7 +129,10 @@ impl contacts_domain::throttle::FailureCounter for AnyCache {
     }
 
     async fn pause(&self, duration: std::time::Duration) {
-        tokio::time::sleep(duration).await;
+        match self {
+            Self::Redis(c) => c.pause(duration).await,
+            Self::Memory(c) => c.pause(duration).await,
+        }
     }
 }
 

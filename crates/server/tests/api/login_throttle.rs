@@ -102,6 +102,15 @@ async fn instances_sharing_redis_share_the_count() {
         .unwrap();
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(locked.headers().contains_key("retry-after"));
+    // Every attempt was also counted in flight while it ran: none is left so.
+    let mut redis =
+        deadpool_redis::redis::Client::open(REDIS).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let left: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+        .arg(format!("*:{attacker}:in-flight"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(left, Vec::<String>::new());
 }
 
 #[tokio::test]
