@@ -417,9 +417,9 @@ struct SearchRow {
     email: Option<String>,
 }
 
-/// Copies the book of `copying`'s owner from `contact_search` and keeps it, or notes that it is
-/// not to be copied at its stamp (too small, too big, a separator in a field, or a database
-/// that does not lower A–Z to a–z).
+/// Copies the book of `copying`'s owner from `contact_search`, indexes and keeps it, or notes
+/// that it is not to be copied at its stamp (too small, too big, a separator in a field, or a
+/// database that does not lower A–Z to a–z).
 ///
 /// The stamp is read first and the rows after it: the copy is then at least as recent as its
 /// stamp, and a change in between makes the stamp the next page reads differ, which drops it.
@@ -457,7 +457,7 @@ async fn copy_book(db: &Database, copying: Copying) -> Result<(), Error> {
             return Ok(());
         }
     }
-    copying.keep(copy);
+    copying.index_and_keep(copy).await;
     Ok(())
 }
 

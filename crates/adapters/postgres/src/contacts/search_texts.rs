@@ -6,8 +6,10 @@
 //! heap pages of `contact_search` a request, far more than the page it answers. A book of at
 //! least [`MIN_CONTACTS`] that has been searched twice at the same search stamp has its three
 //! fields copied once from `contact_search` (already lowered by PostgreSQL when written), about
-//! 50 bytes a contact; the next searches find their matches by scanning that copy, then read
-//! the page's rows by key as a kept search does ([`super::search_cache`]).
+//! 50 bytes a contact, and indexed by trigram ([`trigrams`]); the next searches find their
+//! matches in that copy, then read the page's rows by key as a kept search does
+//! ([`super::search_cache`]). A needle of three bytes or more is checked only against the
+//! contacts holding its rarest trigrams; a shorter one scans the whole copy.
 //!
 //! Nothing here is trusted without the owner's search stamp: the copy is read after the stamp
 //! it is kept under (so it is at least that recent), and every page it answers is read in a
@@ -25,15 +27,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use memchr::memmem::Finder;
+use tokio::sync::Semaphore;
 
 use super::search::Field;
+use trigrams::Trigrams;
+
+mod trigrams;
 
 /// The fewest contacts a book needs to be copied. A smaller book's search statement reads at
 /// most a few hundred small rows, about what the copy would save: copying it would spend memory
 /// for nothing.
 pub(super) const MIN_CONTACTS: i64 = 1_000;
 
-/// The most bytes all copies weigh together: a book of 50,000 contacts weighs about 2.5 MiB.
+/// The most bytes all copies weigh together: a book of 50,000 contacts weighs about 3.8 MiB, a
+/// third of it its index.
 const MOST_BYTES: usize = 8 << 20;
 
 /// What a copy weighs a contact besides its text: its id and where its text starts.
@@ -83,6 +90,8 @@ pub(super) struct BookText {
     text: Vec<u8>,
     /// Where each contact's text starts.
     starts: Vec<u32>,
+    /// The text's index, once [`BookText::index`] made it.
+    trigrams: Option<Trigrams>,
 }
 
 impl BookText {
@@ -111,7 +120,20 @@ impl BookText {
 
     /// What the copy weighs, in bytes.
     pub(super) fn weight(&self) -> usize {
-        self.text.len() + self.ids.len() * CONTACT_WEIGHT
+        self.text.len() + self.ids.len() * CONTACT_WEIGHT + self.trigrams.as_ref().map_or(0, Trigrams::weight)
+    }
+
+    /// Indexes the copy once every contact is in, unless the index would take it past
+    /// `most_bytes` (it is then searched by scanning). Tens of milliseconds of CPU for a book of
+    /// 50,000: not for the async executor ([`Copying::index_and_keep`]).
+    fn index(&mut self, most_bytes: usize) {
+        self.ids.shrink_to_fit();
+        self.text.shrink_to_fit();
+        self.starts.shrink_to_fit();
+        let trigrams = Trigrams::build(&self.text, &self.starts);
+        if self.weight() + trigrams.weight() <= most_bytes {
+            self.trigrams = Some(trigrams);
+        }
     }
 
     /// The ids of the contacts matching every needle, ascending.
@@ -127,8 +149,32 @@ impl BookText {
         found.unwrap_or_default().into_iter().map(|contact| self.ids[contact]).collect()
     }
 
-    /// The positions (in `ids`) of the contacts with `needle` in its field, ascending.
+    /// The positions (in `ids`) of the contacts with `needle` in its field, ascending: from the
+    /// index when the copy has one and the needle has a trigram, else by scanning.
     fn contacts_with(&self, needle: &PlainNeedle) -> Vec<usize> {
+        match &self.trigrams {
+            Some(trigrams) if needle.bytes.len() >= 3 => {
+                let finder = Finder::new(&needle.bytes);
+                let candidates = trigrams.candidates(&needle.bytes).into_iter().map(|contact| contact as usize);
+                candidates.filter(|&contact| finder.find(self.field_text(contact, needle.field)).is_some()).collect()
+            }
+            _ => self.scan(needle),
+        }
+    }
+
+    /// One contact's text in `field`, or all of its fields (separated) for [`Field::Any`].
+    fn field_text(&self, contact: usize, field: Field) -> &[u8] {
+        let end = self.starts.get(contact + 1).map_or(self.text.len(), |&end| end as usize);
+        let fields = &self.text[self.starts[contact] as usize..end - 1];
+        match field {
+            Field::Any => fields,
+            field => fields.split(|&b| b == FIELD_END).nth(field as usize).unwrap_or_default(),
+        }
+    }
+
+    /// The positions (in `ids`) of the contacts with `needle` in its field, ascending, found by
+    /// scanning the whole text.
+    fn scan(&self, needle: &PlainNeedle) -> Vec<usize> {
         let mut found: Vec<usize> = Vec::new();
         // Occurrences come in order and none spans a separator, so each lies inside one field
         // of one contact; an occurrence overlapping an earlier one lies in the same field.
@@ -172,9 +218,17 @@ fn intersect(a: &[usize], b: &[usize]) -> Vec<usize> {
 }
 
 /// The copies kept by one instance, shared by its workers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SearchTexts {
     state: Mutex<Texts>,
+    /// One copy indexed at a time, so copies of many books at once take one blocking thread.
+    indexing: Semaphore,
+}
+
+impl Default for SearchTexts {
+    fn default() -> Self {
+        Self { state: Mutex::default(), indexing: Semaphore::new(1) }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -223,16 +277,28 @@ impl Copying {
         self.owner
     }
 
+    /// Indexes `copy` ([`BookText::index`]) on a blocking thread, then keeps it. A copy whose
+    /// indexing failed is dropped: later searches try again.
+    pub(super) async fn index_and_keep(self, mut copy: BookText) {
+        let texts = Arc::clone(&self.texts);
+        let Ok(_turn) = texts.indexing.acquire().await else { return };
+        match tokio::task::spawn_blocking(move || {
+            copy.index(MOST_BYTES);
+            copy
+        })
+        .await
+        {
+            Ok(copy) => self.keep(copy),
+            Err(error) => tracing::warn!(error = %error, "indexing a book's copy failed; its searches read PostgreSQL"),
+        }
+    }
+
     /// Keeps `copy` in place of any earlier one, the least recently used copies going until
     /// all of them fit in [`MOST_BYTES`] (a copy heavier than that alone is refused).
-    pub(super) fn keep(self, mut copy: BookText) {
+    pub(super) fn keep(self, copy: BookText) {
         if copy.weight() > MOST_BYTES {
             return self.refuse(copy.stamp);
         }
-        // Grown by doubling while read: give back what the copy will never use.
-        copy.ids.shrink_to_fit();
-        copy.text.shrink_to_fit();
-        copy.starts.shrink_to_fit();
         let mut texts = self.texts.lock();
         texts.seen.remove(&self.owner);
         texts.drop_book(self.owner);

@@ -151,3 +151,77 @@ fn the_memory_of_searched_owners_is_bounded() {
     }
     assert!(texts.lock().seen.len() <= MOST_OWNERS_SEEN);
 }
+
+/// A book of `contacts` made-up contacts over a few letters, so that needles recur, overlap and
+/// straddle fields; the same every run.
+fn made_up(contacts: usize) -> Vec<(String, String, Option<String>)> {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    let mut word = |longest: u64| -> String {
+        let len = next(longest + 1);
+        (0..len).map(|_| b"anbel.@"[next(7) as usize] as char).collect()
+    };
+    (0..contacts)
+        .map(|_| {
+            let (first, last, email) = (word(7), word(9), word(12));
+            (first, last, (!email.is_empty()).then_some(email))
+        })
+        .collect()
+}
+
+#[test]
+fn the_index_finds_what_a_scan_of_the_copy_finds() {
+    let contacts = made_up(3_000);
+    let fill = |copy: &mut BookText| {
+        for (i, (first, last, email)) in contacts.iter().enumerate() {
+            assert!(copy.push(i as i64 * 3, first, last, email.as_deref()));
+        }
+    };
+    let (mut scanned, mut indexed) = (BookText::new(1), BookText::new(1));
+    fill(&mut scanned);
+    fill(&mut indexed);
+    indexed.index(MOST_BYTES);
+    assert!(indexed.trigrams.is_some() && indexed.weight() > scanned.weight());
+
+    let needles = made_up(400);
+    let fields = [Field::Any, Field::FirstName, Field::LastName, Field::Email];
+    let mut found = 0;
+    for (i, (a, b, _)) in needles.iter().enumerate().filter(|(_, (a, _, _))| !a.is_empty()) {
+        let mut asked = vec![needle(fields[i % 4], a)];
+        if i % 3 == 0 && !b.is_empty() {
+            asked.push(needle(fields[(i / 3) % 4], b));
+        }
+        let expected = scanned.matches(&asked);
+        assert_eq!(indexed.matches(&asked), expected, "{asked:?}");
+        found += expected.len();
+    }
+    assert!(found > 10_000, "the needles find something: {found}");
+}
+
+#[test]
+fn an_index_past_the_bound_is_left_out_and_the_copy_scanned() {
+    let mut copy = copy(&[("anna", "lee", Some("anna@lee.org")), ("bob", "annan", None)]);
+    let unindexed = copy.weight();
+    copy.index(unindexed + 10);
+    assert!(copy.trigrams.is_none(), "an index of a dozen trigrams weighs more than 10 bytes");
+    assert_eq!(copy.weight(), unindexed);
+    assert_eq!(copy.matches(&[needle(Field::Any, "ann")]), [10, 20]);
+    copy.index(MOST_BYTES);
+    assert!(copy.trigrams.is_some());
+    assert_eq!(copy.matches(&[needle(Field::Any, "ann")]), [10, 20]);
+}
+
+#[tokio::test]
+async fn a_copy_is_kept_indexed() {
+    let texts = Arc::new(SearchTexts::default());
+    texts.searched(1, 7);
+    texts.searched(1, 7).expect("the right to copy").index_and_keep(copy(&[("ann", "lee", None)])).await;
+    let kept = texts.get(1).expect("kept");
+    assert!(kept.trigrams.is_some());
+    assert_eq!(kept.matches(&[needle(Field::LastName, "LEE")]), [10]);
+}
