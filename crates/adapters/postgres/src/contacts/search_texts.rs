@@ -9,7 +9,7 @@
 //! 50 bytes a contact, and indexed by trigram ([`trigrams`]); the next searches find their
 //! matches in that copy, then read the page's rows by key as a kept search does
 //! ([`super::search_cache`]). A needle of three bytes or more is checked only against the
-//! contacts holding its rarest trigrams; a shorter one scans the whole copy.
+//! contacts holding its rarest trigram; a shorter one scans the whole copy.
 //!
 //! Nothing here is trusted without the owner's search stamp: the copy is read after the stamp
 //! it is kept under (so it is at least that recent), and every page it answers is read in a
@@ -124,8 +124,8 @@ impl BookText {
     }
 
     /// Indexes the copy once every contact is in, unless the index would take it past
-    /// `most_bytes` (it is then searched by scanning). Tens of milliseconds of CPU for a book of
-    /// 50,000: not for the async executor ([`Copying::index_and_keep`]).
+    /// `most_bytes` (it is then searched by scanning). About a tenth of a second of CPU for a
+    /// book of 50,000: not for the async executor ([`Copying::index_and_keep`]).
     fn index(&mut self, most_bytes: usize) {
         self.ids.shrink_to_fit();
         self.text.shrink_to_fit();
