@@ -136,6 +136,12 @@ impl BookText {
         }
     }
 
+    /// Whether [`BookText::index`] indexed the copy (for tests of the copies a repository keeps).
+    #[cfg(test)]
+    pub(super) fn is_indexed(&self) -> bool {
+        self.trigrams.is_some()
+    }
+
     /// The ids of the contacts matching every needle, ascending.
     pub(super) fn matches(&self, needles: &[PlainNeedle]) -> Vec<i64> {
         let mut found: Option<Vec<usize>> = None;

@@ -493,6 +493,8 @@ async fn a_big_books_new_searches_match_in_its_copy_what_the_statement_matches()
     assert!(here.texts.get(book.owner.0).is_none(), "one search copies nothing");
     list(here, q("johnson"), 0, 20).await;
     copied(here, book.owner).await;
+    // Kept indexed: the filters below of three bytes or more are answered through the index.
+    assert!(here.texts.get(book.owner.0).is_some_and(|copy| copy.is_indexed()), "indexed");
 
     let filters = [
         q("ANN"),
