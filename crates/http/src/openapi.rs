@@ -20,6 +20,10 @@ use crate::routes::reminders::{ReminderSettingsBody, ReminderSettingsPatch};
 use crate::routes::vcards::{ImportBody, ImportFailureBody};
 use crate::routes::{app_passwords, auth, contacts, health, reminders, users, vcards};
 
+mod input_rules;
+
+use input_rules::InputRules;
+
 /// The API's OpenAPI 3 description: every route of the REST contract.
 #[derive(OpenApi)]
 #[openapi(
@@ -45,7 +49,7 @@ use crate::routes::{app_passwords, auth, contacts, health, reminders, users, vca
         ReadinessBody, AvatarUpload, ImportBody, ImportFailureBody, ReminderSettingsBody, ReminderSettingsPatch,
         AppPasswordRequest, AppPasswordBody, CreatedAppPasswordBody,
     )),
-    modifiers(&Security, &Authenticated, &InputErrors, &BodyErrors, &Unavailable),
+    modifiers(&Security, &Authenticated, &InputErrors, &BodyErrors, &Unavailable, &InputRules),
     tags(
         (name = "auth", description = "Registration, login, sessions and password reset"),
         (name = "users", description = "The current user"),

@@ -23,6 +23,12 @@ impl TimeZoneName {
     pub fn name(self) -> &'static str {
         self.0.name()
     }
+
+    /// Every name [`Self::parse`] accepts, links such as `US/Eastern` included: what an API
+    /// description can offer as the field's choices.
+    pub fn every_name() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    }
 }
 
 impl Default for TimeZoneName {
@@ -163,6 +169,15 @@ mod tests {
         assert_eq!(TimeZoneName::parse("UTC").unwrap(), TimeZoneName::default());
         for bad in ["", "Mars/Olympus", "europe/paris ", "+02:00"] {
             assert_eq!(TimeZoneName::parse(bad).unwrap_err().field(), "timezone", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_listed_name_parses_back_to_itself() {
+        let names: Vec<&str> = TimeZoneName::every_name().collect();
+        assert!(names.len() > 400 && names.contains(&"Europe/Paris") && names.contains(&"UTC"), "{}", names.len());
+        for name in names {
+            assert_eq!(TimeZoneName::parse(name).map(TimeZoneName::name), Ok(name));
         }
     }
 

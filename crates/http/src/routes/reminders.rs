@@ -65,16 +65,48 @@ pub(crate) struct ReminderSettingsPatch {
     #[serde(default, deserialize_with = "not_null")]
     birthday_reminders: Option<bool>,
     #[schema(required = false, value_type = i64, minimum = 0, maximum = 30)]
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "whole_number")]
     reminder_days: Option<i64>,
     #[schema(required = false, value_type = i64, minimum = 0, maximum = 23)]
-    #[serde(default, deserialize_with = "not_null")]
+    #[serde(default, deserialize_with = "whole_number")]
     reminder_hour: Option<i64>,
 }
 
 /// A present field must hold a value: `null` is a type error located at the field.
 fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
     T::deserialize(deserializer).map(Some)
+}
+
+/// A present integer field: a whole number, also when written with a fraction of zero (`9.0`),
+/// as JSON Schema's `integer` (and FastAPI) count it; `null`, `9.5` or `"9"` is a type error
+/// located at the field.
+fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    /// Takes any JSON number that is a whole number within `i64`.
+    struct Whole;
+
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an integer")
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
+            // Within ±2^63 every f64 with no fraction converts exactly.
+            let whole = v.fract() == 0.0 && v >= -(2f64.powi(63)) && v < 2f64.powi(63);
+            if whole { Ok(v as i64) } else { Err(E::invalid_type(serde::de::Unexpected::Float(v), &self)) }
+        }
+    }
+
+    deserializer.deserialize_any(Whole).map(Some)
 }
 
 read_through!(ReminderSettingsPatch => SettingsInput);

@@ -127,3 +127,55 @@ async fn swagger_ui_is_served_from_the_binary() {
     let init = app.get("/docs/swagger-initializer.js", None).await.text().await.unwrap();
     assert!(init.contains("/openapi.json"));
 }
+
+/// `pattern` of the document's schema at `pointer`, as a regex.
+fn pattern(doc: &Value, pointer: &str) -> regex_lite::Regex {
+    let text = doc.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("no pattern at {pointer}"));
+    regex_lite::Regex::new(text).unwrap()
+}
+
+#[tokio::test]
+async fn the_input_rules_the_document_states_are_the_ones_the_server_keeps() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let doc = expect(app.get("/openapi.json", None).await, StatusCode::OK).await;
+    let schemas = "/components/schemas";
+    let create = async |body: &Value| app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), body).await;
+
+    // A birthday up to today (UTC) and none after it, in the document and in the server.
+    let birthday = pattern(&doc, &format!("{schemas}/ContactRequest/properties/birthday/pattern"));
+    let today = chrono::Utc::now().date_naive();
+    for (n, (day, kept)) in [(today, true), (today.succ_opt().unwrap(), false)].into_iter().enumerate() {
+        let text = day.format("%Y-%m-%d").to_string();
+        assert_eq!(birthday.is_match(&text), kept, "{text}");
+        let mut input = contact("Grace", "Hopper", &format!("grace{n}@navy.mil"));
+        input["birthday"] = json!(text);
+        let status = create(&input).await.status();
+        assert_eq!(status == StatusCode::CREATED, kept, "{text}: {status}");
+    }
+
+    // `emails` holds at least one entry, each an address of its own schema.
+    let emails = &doc["components"]["schemas"]["ContactRequest"]["properties"]["emails"];
+    assert_eq!(
+        (emails["minItems"].clone(), emails["items"]["$ref"].clone()),
+        (json!(1), json!("#/components/schemas/EmailEntryRequest"))
+    );
+    let mut input = contact("Grace", "Hopper", "grace@navy.mil");
+    input["emails"] = json!([]);
+    expect_invalid(create(&input).await, &["body", "emails"]).await;
+
+    // A username of the document's characters, and a name of others refused.
+    let username = pattern(&doc, &format!("{schemas}/RegisterRequest/properties/username/pattern"));
+    assert!(username.is_match("ada.lovelace-1_") && !username.is_match("adà"));
+
+    // The time zones offered are the ones taken, links such as `US/Eastern` included.
+    let zones = doc["components"]["schemas"]["ReminderSettingsPatch"]["properties"]["timezone"]["enum"].clone();
+    let zones: Vec<String> = serde_json::from_value(zones).unwrap();
+    assert!(zones.len() > 400, "{}", zones.len());
+    for zone in ["Europe/Paris", "US/Eastern", zones.last().unwrap().as_str()] {
+        assert!(zones.iter().any(|z| z == zone), "{zone}");
+        let change = json!({"timezone": zone});
+        let settings = app.send_json(Method::PATCH, "/api/users/me/settings", Some(&ada.token), &change).await;
+        assert_eq!(expect(settings, StatusCode::OK).await["timezone"], zone);
+    }
+}

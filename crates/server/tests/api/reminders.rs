@@ -109,6 +109,9 @@ async fn settings_start_at_the_defaults_and_change_field_by_field() {
     assert_eq!((changed["birthday_reminders"].clone(), changed["reminder_hour"].clone()), (json!(false), json!(23)));
     assert_eq!(settings(&app, &ada).await, changed);
     assert_eq!(set_settings(&app, &ada, json!({})).await, changed, "an empty change changes nothing");
+    // A whole number written with a zero fraction is that number, as JSON Schema's `integer` says.
+    let whole = set_settings(&app, &ada, json!({"reminder_days": 3.0, "reminder_hour": 9.0})).await;
+    assert_eq!((whole["reminder_days"].clone(), whole["reminder_hour"].clone()), (json!(3), json!(9)));
 
     // One user's settings are theirs alone.
     let bob = app.user("bob").await;
@@ -136,6 +139,8 @@ async fn bad_settings_are_refused_at_their_field_and_change_nothing() {
         (json!({"reminder_days": 1.5}), "reminder_days"),
         (json!({"reminder_hour": 24}), "reminder_hour"),
         (json!({"reminder_hour": "8"}), "reminder_hour"),
+        (json!({"reminder_hour": null}), "reminder_hour"),
+        (json!({"reminder_hour": 1e300}), "reminder_hour"),
         (json!({"birthday_reminders": "yes"}), "birthday_reminders"),
         // A valid field next to a wrong one is not applied either.
         (json!({"reminder_hour": 5, "reminder_days": 99}), "reminder_days"),
