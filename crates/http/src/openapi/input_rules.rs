@@ -107,7 +107,7 @@ impl Doc<'_> {
     }
 
     /// Applies `rule` to property `property` of component `schema` (a string, or a string or
-    /// null). A debug build (every test, `just fuzz`) stops at start when either is gone, so a
+    /// null). A debug build (every test, `just fuzz`) panics when either is gone, so a
     /// renamed field cannot lose its rule unseen.
     fn rule(&mut self, schema: &str, property: &str, rule: impl FnOnce(&mut Object)) {
         let field = self.object(schema).and_then(|o| o.properties.get_mut(property));
@@ -211,8 +211,8 @@ fn phone(o: &mut Object) {
 }
 
 /// `YYYY-MM-DD` from 1900-01-01 to `today` (UTC: a birthday is never in the future), or `None`
-/// for a year this pattern was not written for. The document is made when the server starts,
-/// so a day after that (until a restart) is a valid birthday the pattern does not take.
+/// for a year this pattern was not written for. The served document is made for each request,
+/// so the pattern is today's.
 fn birthday_pattern(today: NaiveDate) -> Option<String> {
     let year = today.year();
     if !(2000..=2099).contains(&year) {

@@ -73,6 +73,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
                     .configure(reset_page::routes)
                     .configure(media::routes)
                     .service(docs())
+                    .route(OPENAPI_PATH, web::get().to(openapi_document))
                     .service(web::resource("/docs").get(|| async {
                         actix_web::HttpResponse::PermanentRedirect()
                             .insert_header((header::LOCATION, "/docs/"))
@@ -105,12 +106,21 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     }
 }
 
-/// Swagger UI under `/docs/`, every asset from the binary. Its spec validator is off: by
-/// default it shows a badge loaded from validator.swagger.io, and the docs must work offline.
+/// Swagger UI under `/docs/`, every asset from the binary, reading the document at
+/// `/openapi.json` ([`openapi_document`]). Its spec validator is off: by default it shows a
+/// badge loaded from validator.swagger.io, and the docs must work offline.
 fn docs() -> SwaggerUi {
-    SwaggerUi::new("/docs/{_:.*}")
-        .url("/openapi.json", ApiDoc::openapi())
-        .config(Config::default().validator_url("none"))
+    SwaggerUi::new("/docs/{_:.*}").config(Config::from(OPENAPI_PATH).validator_url("none"))
+}
+
+/// Where the OpenAPI document is served.
+const OPENAPI_PATH: &str = "/openapi.json";
+
+/// The OpenAPI document, made for each request: its input rules hold dates (a birthday is at
+/// most today), which a document made once at start would hold still for as long as the
+/// process runs. Making it takes well under a millisecond, and it is not on any hot path.
+async fn openapi_document() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
 /// CORS for the configured browser origins: every method of the API with the
