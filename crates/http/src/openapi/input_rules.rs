@@ -241,12 +241,12 @@ fn birthday_pattern(today: NaiveDate) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// `re` as a whole match of `text`, through the test's small regex engine.
+    /// Whether `pattern` matches `text`, through regex-lite (the patterns anchor themselves).
     fn matches(pattern: &str, text: &str) -> bool {
         regex_lite::Regex::new(pattern).unwrap().is_match(text)
     }
 
-    /// ASCII text of every length up to `most` over `alphabet`, a sample of each length.
+    /// Text over `alphabet` of every length up to `most`, 60 mixes of each length.
     fn samples(alphabet: &str, most: usize) -> Vec<String> {
         let letters: Vec<char> = alphabet.chars().collect();
         let mut out = Vec::new();
