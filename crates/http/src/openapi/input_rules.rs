@@ -107,8 +107,8 @@ impl Doc<'_> {
     }
 
     /// Applies `rule` to property `property` of component `schema` (a string, or a string or
-    /// null). A debug build (every test, `just fuzz`) panics when either is gone, so a
-    /// renamed field cannot lose its rule unseen.
+    /// null). A debug build (every test, `just fuzz`) panics when either is gone, here and in
+    /// the rules below, so a renamed field or path cannot lose its rule unseen.
     fn rule(&mut self, schema: &str, property: &str, rule: impl FnOnce(&mut Object)) {
         let field = self.object(schema).and_then(|o| o.properties.get_mut(property));
         let found = matches!(field, Some(RefOr::T(Schema::Object(_))));
@@ -146,30 +146,40 @@ impl Doc<'_> {
     /// The list's text filters hold no NUL (PostgreSQL's text cannot).
     fn list_filters(&mut self) {
         let Some(get) = self.0.paths.paths.get_mut("/api/contacts/").and_then(|item| item.get.as_mut()) else {
+            debug_assert!(false, "no GET /api/contacts/ in the OpenAPI document");
             return;
         };
+        let mut filters = 0;
         for parameter in get.parameters.iter_mut().flatten() {
             if let RefOr::T(parameter) = parameter
                 && ["q", "first_name", "last_name", "email"].contains(&parameter.name.as_str())
                 && let Some(RefOr::T(Schema::Object(text))) = parameter.schema.as_mut()
             {
                 text.pattern = Some(NO_NUL.to_owned());
+                filters += 1;
             }
         }
+        debug_assert_eq!(filters, 4, "the list's four text filters");
     }
 
     /// The import's `text/vcard` body holds a `BEGIN:VCARD` line.
     fn import_body(&mut self) {
-        let Some(item) = self.0.paths.paths.get_mut("/api/contacts/import") else { return };
-        let Some(RefOr::T(body)) = item.post.as_mut().and_then(|post| post.request_body.as_mut()) else { return };
+        let body = self.0.paths.paths.get_mut("/api/contacts/import").and_then(|item| item.post.as_mut());
+        let Some(RefOr::T(body)) = body.and_then(|post| post.request_body.as_mut()) else {
+            debug_assert!(false, "no body of POST /api/contacts/import in the OpenAPI document");
+            return;
+        };
+        let mut texts = 0;
         for (media, content) in &mut body.content {
             if media.starts_with("text/")
                 && let RefOr::T(content) = content
                 && let Some(RefOr::T(Schema::Object(text))) = content.schema.as_mut()
             {
                 text.pattern = Some(HAS_A_CARD.to_owned());
+                texts += 1;
             }
         }
+        debug_assert!(texts > 0, "the import takes a text/vcard body");
     }
 }
 

@@ -11,11 +11,14 @@ mod reset_page;
 pub(crate) mod users;
 pub(crate) mod vcards;
 
+use std::sync::{Mutex, PoisonError};
+
 use actix_cors::Cors;
 use actix_web::http::{Method, header};
 use actix_web::middleware::{ErrorHandlers, from_fn};
-use actix_web::web::{self, ServiceConfig};
+use actix_web::web::{self, Bytes, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
+use chrono::{NaiveDate, Utc};
 
 use contacts_domain::mail::LinkPaths;
 use utoipa::OpenApi;
@@ -116,11 +119,27 @@ fn docs() -> SwaggerUi {
 /// Where the OpenAPI document is served.
 const OPENAPI_PATH: &str = "/openapi.json";
 
-/// The OpenAPI document, made for each request: its input rules hold dates (a birthday is at
-/// most today), which a document made once at start would hold still for as long as the
-/// process runs. Making it takes well under a millisecond, and it is not on any hot path.
+/// The OpenAPI document of the current UTC day, as JSON, made by the day's first request.
+static DOCUMENT: Mutex<Option<(NaiveDate, Bytes)>> = Mutex::new(None);
+
+/// The OpenAPI document. Its input rules hold a date (a birthday is at most today), so a
+/// document made once at start would go stale while the process runs; made at every request,
+/// an unauthenticated route would cost the whole document's making each time. It is made once a
+/// UTC day instead and sent from that copy.
 async fn openapi_document() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    let today = Utc::now().date_naive();
+    let body = {
+        let mut kept = DOCUMENT.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*kept {
+            Some((day, body)) if *day == today => body.clone(),
+            _ => {
+                let body = Bytes::from(ApiDoc::openapi().to_json().expect("the OpenAPI document serialises"));
+                *kept = Some((today, body.clone()));
+                body
+            }
+        }
+    };
+    HttpResponse::Ok().content_type("application/json").body(body)
 }
 
 /// CORS for the configured browser origins: every method of the API with the

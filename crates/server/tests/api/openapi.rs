@@ -169,9 +169,19 @@ async fn the_input_rules_the_document_states_are_the_ones_the_server_keeps() {
     input["emails"] = json!([]);
     expect_invalid(create(&input).await, &["body", "emails"]).await;
 
-    // A username of the document's characters, and a name of others refused.
+    // A username of the document's characters is taken, one of others refused, in both.
     let username = pattern(&doc, &format!("{schemas}/RegisterRequest/properties/username/pattern"));
-    assert!(username.is_match("ada.lovelace-1_") && !username.is_match("adà"));
+    for (n, (name, kept)) in [("ada.lovelace-1_", true), ("adà_lovelace", false)].into_iter().enumerate() {
+        assert_eq!(username.is_match(name), kept, "{name}");
+        let account =
+            json!({"username": name, "email": format!("lovelace{n}@example.org"), "password": "analytical engine"});
+        let registered = app.send_json(Method::POST, "/api/auth/register", None, &account).await;
+        if kept {
+            expect(registered, StatusCode::CREATED).await;
+        } else {
+            expect_invalid(registered, &["body", "username"]).await;
+        }
+    }
 
     // The time zones offered are the ones taken, links such as `US/Eastern` included.
     let zones = doc["components"]["schemas"]["ReminderSettingsPatch"]["properties"]["timezone"]["enum"].clone();
