@@ -221,8 +221,8 @@ fn phone(o: &mut Object) {
 }
 
 /// `YYYY-MM-DD` from 1900-01-01 to `today` (UTC: a birthday is never in the future), or `None`
-/// for a year this pattern was not written for. The served document is made for each request,
-/// so the pattern is today's.
+/// for a year this pattern was not written for. The served document is made anew each UTC day
+/// (`openapi_document` in the routes), so the pattern is today's.
 fn birthday_pattern(today: NaiveDate) -> Option<String> {
     let year = today.year();
     if !(2000..=2099).contains(&year) {
