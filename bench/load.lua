@@ -5,9 +5,11 @@
 --   CONTACT_ID contact read by `get`
 --   RUN_ID     makes the emails of `create` unique across wrk runs
 --   LOGIN_USER, LOGIN_PASSWORD  credentials posted by `login`
---   REQ_METHOD, REQ_PATH, REQ_AUTH, REQ_BODY, REQ_DEPTH  the one request `request` repeats
---              (REQ_AUTH the whole Authorization value, Bearer or Basic; REQ_BODY sent as XML;
---              REQ_DEPTH the WebDAV Depth header, when set)
+--   REQ_METHOD, REQ_PATH, REQ_AUTH, REQ_BODY, REQ_DEPTH, REQ_ACCEPT_ENCODING  the one request
+--              `request` repeats (REQ_AUTH the whole Authorization value, Bearer or Basic;
+--              REQ_BODY sent as XML; REQ_DEPTH the WebDAV Depth header and
+--              REQ_ACCEPT_ENCODING the Accept-Encoding header, each when set; wrk reads a
+--              compressed answer as it comes, without inflating it)
 --   NEEDLES    comma-separated names `new-search` asks for with `q`, each time in a mix of
 --              upper and lower case not asked before in the run, so the server has no kept
 --              matches for it (its answer is that of a first search: every match read)
@@ -64,6 +66,10 @@ function init(args)
       local depth = os.getenv("REQ_DEPTH")
       if depth and depth ~= "" then
          headers["Depth"] = depth
+      end
+      local accept_encoding = os.getenv("REQ_ACCEPT_ENCODING")
+      if accept_encoding and accept_encoding ~= "" then
+         headers["Accept-Encoding"] = accept_encoding
       end
       fixed = wrk.format(os.getenv("REQ_METHOD") or "GET", os.getenv("REQ_PATH"), headers, body)
    elseif workload == "new-search" then

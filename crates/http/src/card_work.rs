@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Why a job gave no result: the bound was closed, or the job panicked.
 pub type CardWorkError = Box<dyn std::error::Error + Send + Sync>;
@@ -36,12 +36,52 @@ impl CardWork {
     /// ends.
     pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, CardWorkError> {
         let permit = self.0.clone().acquire_owned().await?;
+        Self::with(permit, work).await
+    }
+
+    /// Runs `work` as [`run`](Self::run) does if a permit is free now; `None`, and `work` not
+    /// run, if every permit is taken: for work that only saves bytes (compressing an answer
+    /// that can go as it is), which must not queue a request behind imports.
+    pub async fn run_if_free<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<Result<T, CardWorkError>> {
+        let permit = self.0.clone().try_acquire_owned().ok()?;
+        Some(Self::with(permit, work).await)
+    }
+
+    async fn with<T: Send + 'static>(
+        permit: OwnedSemaphorePermit,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, CardWorkError> {
         Ok(tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()
         })
         .await?)
     }
+}
+
+/// A job that holds one of `work`'s places from the moment this returns until a message comes
+/// on the sender: how tests fill the bound. The handle gives the job's end.
+#[cfg(test)]
+pub(crate) async fn place_held(
+    work: &CardWork,
+) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<Result<(), CardWorkError>>) {
+    let (finish, finished) = std::sync::mpsc::channel::<()>();
+    let (started, running) = std::sync::mpsc::channel::<()>();
+    let job = tokio::spawn({
+        let work = work.clone();
+        async move {
+            work.run(move || {
+                started.send(()).unwrap();
+                finished.recv().ok();
+            })
+            .await
+        }
+    });
+    tokio::task::spawn_blocking(move || running.recv().unwrap()).await.unwrap();
+    (finish, job)
 }
 
 #[cfg(test)]
@@ -118,6 +158,17 @@ mod tests {
         assert!(!next.is_finished(), "a second job ran while the first still held the only place");
         finish.send(()).unwrap();
         assert_eq!(next.await.unwrap(), 0, "the first job had ended when the next one ran");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_that_must_not_wait_runs_only_while_a_place_is_free() {
+        let work = CardWork::new(1);
+        assert_eq!(work.run_if_free(|| 1).await.unwrap().unwrap(), 1, "a free place");
+        let (finish, long) = place_held(&work).await;
+        assert!(work.run_if_free(|| 2).await.is_none(), "the only place is taken: not run, not queued");
+        finish.send(()).unwrap();
+        long.await.unwrap().unwrap();
+        assert_eq!(work.run_if_free(|| 3).await.unwrap().unwrap(), 3, "free again");
     }
 
     #[tokio::test]

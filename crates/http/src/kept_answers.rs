@@ -11,19 +11,27 @@
 //! Nothing here is trusted without that check, so a change made through any instance, REST,
 //! CardDAV or an import, shows on the very next request.
 //!
+//! A copy long enough to gain is also sent gzip-compressed to clients that take it (`gzip`):
+//! compressed off the executor the first time such a client asks for it again, and kept with it.
+//!
 //! Memory is bounded: the instance's bound (`LIST_CACHE_BYTES`; 0 keeps nothing) is shared
 //! half and half by list pages and birthday lists, so neither kind pushes the other out; an
 //! answer over its kind's largest copy ([`MOST_BYTES_A_PAGE`], [`MOST_BYTES_A_BIRTHDAY_LIST`])
-//! is not kept, and the oldest copies of a kind go once they weigh more than its half.
+//! is not kept, and the oldest copies of a kind go once they weigh more than its half (a copy
+//! weighs its JSON and its compressed form together).
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::{Mutex, PoisonError};
 
-use actix_web::HttpResponse;
+use actix_web::http::header::{CONTENT_ENCODING, VARY};
 use actix_web::web::Bytes;
+use actix_web::{HttpResponse, HttpResponseBuilder};
 use contacts_domain::contact::{BirthdayStamp, BookStamp};
 use contacts_domain::user::UserId;
+
+use crate::CardWork;
+use crate::gzip::{GZIP_AT_LEAST, TakesGzip, gzip};
 
 /// The largest page kept, in bytes of JSON: a default page of 100 contacts is about 40 KiB.
 /// Larger pages are rare, and each would push out many small ones.
@@ -44,7 +52,8 @@ pub(crate) type PageKey = (UserId, i64, i64);
 /// Which birthday list: its owner and `days`.
 pub(crate) type BirthdayKey = (UserId, i64);
 
-/// A kept answer: its JSON and total, as they were at `stamp`.
+/// A kept answer: its JSON and total, as they were at `stamp`, and the JSON gzip-compressed
+/// once a client that takes gzip has asked for it again.
 #[derive(Debug, Clone)]
 pub(crate) struct KeptAnswer<S> {
     /// What the answer was read at.
@@ -53,22 +62,31 @@ pub(crate) struct KeptAnswer<S> {
     pub(crate) total: Option<i64>,
     /// The response body (shared, not copied, by each answer).
     pub(crate) body: Bytes,
+    /// `body` compressed, once made (shared like it).
+    gzip: Option<Bytes>,
 }
 
 impl<S> KeptAnswer<S> {
-    /// The answer itself, as it was first sent.
-    pub(crate) fn response(self) -> HttpResponse {
-        json_answer(self.total, self.body)
+    /// An answer to keep, not compressed yet.
+    pub(crate) fn new(stamp: S, total: Option<i64>, body: Bytes) -> Self {
+        Self { stamp, total, body, gzip: None }
     }
 }
 
 /// `200` with a JSON body, and `X-Total-Count` for a list page: a list's answer, kept or not.
 pub(crate) fn json_answer(total: Option<i64>, body: Bytes) -> HttpResponse {
+    list_answer(total).body(body)
+}
+
+/// The head of every `200` of a list or birthday list: JSON, `X-Total-Count` for a list page,
+/// and `Vary: Accept-Encoding`, since the same list may be sent compressed to another client.
+pub(crate) fn list_answer(total: Option<i64>) -> HttpResponseBuilder {
     let mut response = HttpResponse::Ok();
     if let Some(total) = total {
         response.insert_header(("X-Total-Count", total.to_string()));
     }
-    response.content_type("application/json").body(body)
+    response.content_type("application/json").insert_header((VARY, "Accept-Encoding"));
+    response
 }
 
 /// The answers kept by one instance, shared by its workers: list pages and birthday lists.
@@ -128,7 +146,20 @@ impl<K: Hash + Eq, S> Kept<K, S> {
 }
 
 fn weight<S>(answer: &KeptAnswer<S>) -> usize {
-    answer.body.len() + ENTRY_BYTES
+    answer.body.len() + answer.gzip.as_ref().map_or(0, Bytes::len) + ENTRY_BYTES
+}
+
+impl<K: Hash + Eq + Copy, S> Kept<K, S> {
+    /// Lets the oldest copies go until all of them weigh at most `most_bytes`.
+    fn shrink_to(&mut self, most_bytes: usize) {
+        while self.bytes > most_bytes {
+            let Some((oldest, number)) = self.order.pop_front() else { break };
+            // An answer kept again since sits later in the queue under its new number.
+            if self.entries.get(&oldest).is_some_and(|(current, _)| *current == number) {
+                self.remove(&oldest);
+            }
+        }
+    }
 }
 
 impl<K: Hash + Eq + Copy, S: Copy> Copies<K, S> {
@@ -171,13 +202,7 @@ impl<K: Hash + Eq + Copy, S: Copy> Copies<K, S> {
         kept.bytes += weight(&page);
         kept.entries.insert(key, (number, page));
         kept.order.push_back((key, number));
-        while kept.bytes > self.most_bytes {
-            let Some((oldest, number)) = kept.order.pop_front() else { break };
-            // An answer kept again since sits later in the queue under its new number.
-            if kept.entries.get(&oldest).is_some_and(|(current, _)| *current == number) {
-                kept.remove(&oldest);
-            }
-        }
+        kept.shrink_to(self.most_bytes);
         // Copies replaced in place leave their old numbers behind; drop them once they are
         // most of the queue, so it cannot grow without bound while the map stays small.
         if kept.order.len() > 2 * kept.entries.len() + 16 {
@@ -185,6 +210,55 @@ impl<K: Hash + Eq + Copy, S: Copy> Copies<K, S> {
             order.retain(|(key, number)| entries.get(key).is_some_and(|(current, _)| current == number));
         }
     }
+
+    /// Adds `gzip`, the compressed form of `body`, to the kept copy of `key` if that copy is
+    /// still the one with this very `body` (one kept since, or let go, gets nothing), then lets
+    /// the oldest copies go if the bound is passed.
+    fn add_gzip(&self, key: &K, body: &Bytes, gzip: Bytes) {
+        let mut kept = self.lock();
+        let Some((_, copy)) = kept.entries.get_mut(key) else { return };
+        // The caller holds `body`, so its memory cannot have been reused by a newer copy.
+        if copy.body.as_ptr() != body.as_ptr() || copy.gzip.is_some() {
+            return;
+        }
+        let added = gzip.len();
+        copy.gzip = Some(gzip);
+        kept.bytes += added;
+        kept.shrink_to(self.most_bytes);
+    }
+
+    /// The kept `copy` of `key` as the answer: compressed for a client that takes gzip when it
+    /// is long enough to gain (compressed now, on `work`'s bounded pool, if no client asked for
+    /// that before and a place is free, and kept so), as first sent otherwise. A compression
+    /// that fails is logged and the copy goes uncompressed.
+    pub(crate) async fn answer(&self, key: K, copy: KeptAnswer<S>, takes: TakesGzip, work: &CardWork) -> HttpResponse {
+        if !takes.0 || copy.body.len() < GZIP_AT_LEAST {
+            return json_answer(copy.total, copy.body);
+        }
+        let compressed = match copy.gzip {
+            Some(compressed) => compressed,
+            None => {
+                let body = copy.body.clone();
+                match work.run_if_free(move || gzip(&body)).await {
+                    Some(Ok(Ok(compressed))) => {
+                        self.add_gzip(&key, &copy.body, compressed.clone());
+                        compressed
+                    }
+                    // Every place is taken (imports, exports): the next request compresses it.
+                    None => return json_answer(copy.total, copy.body),
+                    Some(Ok(Err(error))) => return uncompressed(copy, &error),
+                    Some(Err(error)) => return uncompressed(copy, &*error),
+                }
+            }
+        };
+        list_answer(copy.total).insert_header((CONTENT_ENCODING, "gzip")).body(compressed)
+    }
+}
+
+/// `copy` as first sent, after a compression that failed (logged: it never should).
+fn uncompressed<S>(copy: KeptAnswer<S>, error: &dyn std::error::Error) -> HttpResponse {
+    tracing::warn!(error = %crate::error::chain(error), "a kept answer could not be compressed; sent as it is");
+    json_answer(copy.total, copy.body)
 }
 
 #[cfg(test)]
@@ -194,7 +268,7 @@ mod tests {
     type Pages = Copies<PageKey, BookStamp>;
 
     fn page(stamp: i64, bytes: usize) -> KeptAnswer<BookStamp> {
-        KeptAnswer { stamp: BookStamp(stamp), total: Some(7), body: Bytes::from(vec![b'x'; bytes]) }
+        KeptAnswer::new(BookStamp(stamp), Some(7), Bytes::from(vec![b'x'; bytes]))
     }
 
     fn key(owner: i64, skip: i64) -> PageKey {
@@ -251,10 +325,9 @@ mod tests {
     #[test]
     fn each_kind_has_half_of_the_bound_and_its_own_largest_copy() {
         let kept = KeptAnswers::new(4 << 20);
-        let list = |bytes: usize| KeptAnswer {
-            stamp: BirthdayStamp { book: BookStamp(1), today: chrono::NaiveDate::MIN },
-            total: None,
-            body: Bytes::from(vec![b'x'; bytes]),
+        let list = |bytes: usize| {
+            let stamp = BirthdayStamp { book: BookStamp(1), today: chrono::NaiveDate::MIN };
+            KeptAnswer::new(stamp, None, Bytes::from(vec![b'x'; bytes]))
         };
         // A birthday list as long as a page may not be, and pages filling their half, do not
         // push each other out.
@@ -282,5 +355,102 @@ mod tests {
         let kept = pages.lock();
         assert_eq!(kept.entries.len(), 1);
         assert!(kept.order.len() <= 2 + 16, "{}", kept.order.len());
+    }
+
+    /// A body that compresses well, `bytes` long.
+    fn json_page(stamp: i64, bytes: usize) -> KeptAnswer<BookStamp> {
+        let text = br#"{"first_name":"Ann","last_name":"B"},"#.iter().copied().cycle().take(bytes).collect::<Vec<_>>();
+        KeptAnswer::new(BookStamp(stamp), Some(7), Bytes::from(text))
+    }
+
+    fn header<'a>(response: &'a HttpResponse, name: &str) -> Option<&'a str> {
+        response.headers().get(name).map(|value| value.to_str().unwrap())
+    }
+
+    fn encoding(response: &HttpResponse) -> Option<&str> {
+        header(response, CONTENT_ENCODING.as_str())
+    }
+
+    #[tokio::test]
+    async fn a_copy_is_compressed_once_for_clients_that_take_gzip_and_weighs_with_it() {
+        let (pages, work) = (Pages::new(1 << 20, MOST_BYTES_A_PAGE), CardWork::new(1));
+        pages.keep(key(1, 0), json_page(5, 8000));
+        let copy = pages.get(&key(1, 0)).unwrap();
+
+        let plain = pages.answer(key(1, 0), copy.clone(), TakesGzip(false), &work).await;
+        assert_eq!(encoding(&plain), None);
+        assert!(pages.get(&key(1, 0)).unwrap().gzip.is_none(), "nothing compressed for a client that takes none");
+
+        let compressed = pages.answer(key(1, 0), copy, TakesGzip(true), &work).await;
+        assert_eq!(encoding(&compressed), Some("gzip"));
+        assert_eq!(header(&compressed, VARY.as_str()), Some("Accept-Encoding"));
+        assert_eq!(header(&compressed, "X-Total-Count"), Some("7"));
+        let kept = pages.get(&key(1, 0)).unwrap();
+        let gzip = kept.gzip.clone().expect("kept with the copy");
+        assert!(gzip.len() < 800, "{}", gzip.len());
+        assert_eq!(pages.lock().bytes, 8000 + gzip.len() + ENTRY_BYTES);
+
+        // Asked again: the kept form, not a new compression.
+        let again = pages.answer(key(1, 0), kept, TakesGzip(true), &work).await;
+        let body = actix_web::body::MessageBody::try_into_bytes(again.into_body()).unwrap();
+        assert_eq!(body.as_ptr(), gzip.as_ptr());
+    }
+
+    #[tokio::test]
+    async fn short_copies_are_sent_as_they_are() {
+        let (pages, work) = (Pages::new(1 << 20, MOST_BYTES_A_PAGE), CardWork::new(1));
+        pages.keep(key(1, 0), json_page(5, GZIP_AT_LEAST - 1));
+        let copy = pages.get(&key(1, 0)).unwrap();
+        let response = pages.answer(key(1, 0), copy, TakesGzip(true), &work).await;
+        assert_eq!(encoding(&response), None);
+        assert_eq!(header(&response, VARY.as_str()), Some("Accept-Encoding"));
+        assert!(pages.get(&key(1, 0)).unwrap().gzip.is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_copy_goes_as_it_is_while_every_place_to_compress_is_taken() {
+        let (pages, work) = (Pages::new(1 << 20, MOST_BYTES_A_PAGE), CardWork::new(1));
+        pages.keep(key(1, 0), json_page(5, 8000));
+        let (finish, import) = crate::card_work::place_held(&work).await;
+
+        let busy = pages.answer(key(1, 0), pages.get(&key(1, 0)).unwrap(), TakesGzip(true), &work).await;
+        assert_eq!(encoding(&busy), None, "not queued behind the import");
+        assert!(pages.get(&key(1, 0)).unwrap().gzip.is_none());
+
+        finish.send(()).unwrap();
+        import.await.unwrap().unwrap();
+        let free = pages.answer(key(1, 0), pages.get(&key(1, 0)).unwrap(), TakesGzip(true), &work).await;
+        assert_eq!(encoding(&free), Some("gzip"));
+    }
+
+    #[test]
+    fn a_compressed_form_goes_only_to_the_copy_it_was_made_from() {
+        let pages = Pages::new(1 << 20, MOST_BYTES_A_PAGE);
+        pages.keep(key(1, 0), json_page(5, 2000));
+        let older = pages.get(&key(1, 0)).unwrap();
+        pages.keep(key(1, 0), json_page(6, 2000));
+
+        pages.add_gzip(&key(1, 0), &older.body, Bytes::from_static(b"older"));
+        assert!(pages.get(&key(1, 0)).unwrap().gzip.is_none(), "the copy kept since is not the one compressed");
+        pages.add_gzip(&key(1, 1), &older.body, Bytes::from_static(b"older"));
+        assert!(pages.get(&key(1, 1)).is_none());
+
+        let current = pages.get(&key(1, 0)).unwrap();
+        pages.add_gzip(&key(1, 0), &current.body, Bytes::from_static(b"newer"));
+        pages.add_gzip(&key(1, 0), &current.body, Bytes::from_static(b"twice"));
+        assert_eq!(pages.get(&key(1, 0)).unwrap().gzip.unwrap(), "newer");
+        assert_eq!(pages.lock().bytes, 2000 + 5 + ENTRY_BYTES, "counted once");
+    }
+
+    #[test]
+    fn a_compressed_form_that_passes_the_bound_lets_the_oldest_copy_go() {
+        let pages = Pages::new(2 * (1000 + ENTRY_BYTES), MOST_BYTES_A_PAGE);
+        pages.keep(key(1, 0), page(1, 1000));
+        pages.keep(key(1, 1), page(1, 1000));
+        let newest = pages.get(&key(1, 1)).unwrap();
+        pages.add_gzip(&key(1, 1), &newest.body, Bytes::from(vec![0; 100]));
+        assert!(pages.get(&key(1, 0)).is_none(), "the oldest went");
+        assert!(pages.get(&key(1, 1)).unwrap().gzip.is_some());
+        assert_eq!(pages.lock().bytes, 1000 + 100 + ENTRY_BYTES);
     }
 }

@@ -9,6 +9,7 @@ mod client_address;
 mod dto;
 mod error;
 mod extract;
+mod gzip;
 mod kept_answers;
 mod long_pages;
 mod middleware;

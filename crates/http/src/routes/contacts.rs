@@ -12,7 +12,8 @@ use crate::dto::ErrorBody;
 use crate::dto::{BirthdayParams, ContactBody, ContactPatchRequest, ContactRequest, Input, ListParams};
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, ValidJson, ValidQuery};
-use crate::kept_answers::{KeptAnswer, json_answer};
+use crate::gzip::TakesGzip;
+use crate::kept_answers::{KeptAnswer, json_answer, list_answer};
 use crate::state::AppState;
 use crate::streamed::{json_array, recorded};
 
@@ -64,7 +65,12 @@ pub(crate) async fn create(
         ),
     ),
 )]
-pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: ValidQuery<ListParams>) -> Handled {
+pub(crate) async fn list(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    params: ValidQuery<ListParams>,
+    takes: TakesGzip,
+) -> Handled {
     // A page of the whole book asked again is sent from this instance's copy once the storage,
     // given the copy's stamp, says the book is unchanged (`kept_answers`).
     let query: ListQuery = params.into_inner().into();
@@ -90,14 +96,14 @@ pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: 
         // Only a page asked for with a kept copy's stamp can be unchanged.
         Listed::Unchanged => {
             let Some(page) = kept else { return Err(Error::unexpected(UnaskedUnchanged).into()) };
-            return Ok(page.response());
+            return Ok(state.kept.pages.answer(key, page, takes, &state.card_work).await);
         }
     };
     if contacts.len() <= WHOLE_PAGE_AT_MOST {
         let bodies: Vec<ContactBody> = contacts.into_iter().map(ContactBody::from).collect();
         let body = json(&bodies)?;
         if let Some(stamp) = stamp {
-            state.kept.pages.keep(key, KeptAnswer { stamp, total: Some(total), body: body.clone() });
+            state.kept.pages.keep(key, KeptAnswer::new(stamp, Some(total), body.clone()));
         }
         return Ok(json_answer(Some(total), body));
     }
@@ -107,10 +113,7 @@ pub(crate) async fn list(state: web::Data<AppState>, user: CurrentUser, params: 
         let run: Vec<Contact> = rest.by_ref().take(LIST_RUN).collect();
         std::future::ready(Ok((!run.is_empty()).then(|| (run.into_iter().map(ContactBody::from), rest))))
     });
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .content_type("application/json")
-        .streaming(runs))
+    Ok(list_answer(Some(total)).streaming(runs))
 }
 
 /// `value` as JSON.
@@ -136,6 +139,7 @@ pub(crate) async fn birthdays(
     state: web::Data<AppState>,
     user: CurrentUser,
     params: ValidQuery<BirthdayParams>,
+    takes: TakesGzip,
 ) -> Handled {
     let days = params.days.unwrap_or(DEFAULT_BIRTHDAY_DAYS);
     let owner = user.0.id;
@@ -149,13 +153,13 @@ pub(crate) async fn birthdays(
         Birthdays::Read { first, rest, stamp } => (first, rest, stamp),
         Birthdays::Unchanged => {
             let Some(list) = kept else { return Err(Error::unexpected(UnaskedUnchanged).into()) };
-            return Ok(list.response());
+            return Ok(state.kept.birthdays.answer(key, list, takes, &state.card_work).await);
         }
     };
     let Some(rest) = rest else {
         let body = json(&first.into_iter().map(ContactBody::from).collect::<Vec<_>>())?;
         if let Some(stamp) = stamp {
-            state.kept.birthdays.keep(key, KeptAnswer { stamp, total: None, body: body.clone() });
+            state.kept.birthdays.keep(key, KeptAnswer::new(stamp, None, body.clone()));
         }
         return Ok(json_answer(None, body));
     };
@@ -173,12 +177,12 @@ pub(crate) async fn birthdays(
     });
     // Its text is copied as it is sent, and kept once all of it is, if it is not too long.
     let Some(stamp) = stamp.filter(|_| most > 0) else {
-        return Ok(HttpResponse::Ok().content_type("application/json").streaming(chunks));
+        return Ok(list_answer(None).streaming(chunks));
     };
     let chunks = recorded(chunks, most, move |body| {
-        kept_answers.birthdays.keep(key, KeptAnswer { stamp, total: None, body });
+        kept_answers.birthdays.keep(key, KeptAnswer::new(stamp, None, body));
     });
-    Ok(HttpResponse::Ok().content_type("application/json").streaming(chunks))
+    Ok(list_answer(None).streaming(chunks))
 }
 
 #[utoipa::path(

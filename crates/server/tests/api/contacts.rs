@@ -359,3 +359,77 @@ async fn birthdays_lists_the_coming_window_soonest_first() {
         json!([])
     );
 }
+
+/// A list or birthday list asked again while the book is unchanged is sent gzip-compressed to a
+/// client that takes gzip, and as first sent to one that does not; a change is sent anew, and
+/// the next copy compressed is the changed one.
+#[tokio::test]
+async fn a_list_asked_again_is_sent_gzip_compressed_to_clients_that_take_it() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let today = Utc::now().date_naive();
+    for i in 0..6 {
+        let mut body = contact(&format!("Guest{i}"), "B", &format!("g{i}@b.co"));
+        body["birthday"] = json!(format!("2000-{}", today.format("%m-%d")));
+        app.create_contact(&ada, &body).await;
+    }
+    // Status, Content-Encoding, Vary and the body as JSON text (inflated when compressed).
+    let ask = async |path: &str, accept_encoding: Option<&str>| {
+        let mut request = app.client.get(format!("{}{path}", app.address)).bearer_auth(&ada.token);
+        if let Some(value) = accept_encoding {
+            request = request.header("Accept-Encoding", value);
+        }
+        let response = request.send().await.unwrap();
+        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+        let (status, encoding, vary) = (response.status(), header("content-encoding"), header("vary"));
+        let bytes = response.bytes().await.unwrap();
+        let text = match encoding.as_deref() {
+            Some("gzip") => {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
+                assert!(bytes.len() * 2 < text.len(), "compressed: {} bytes for {}", bytes.len(), text.len());
+                text
+            }
+            _ => String::from_utf8(bytes.to_vec()).unwrap(),
+        };
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let varies_by = vary.unwrap_or_default();
+        assert!(varies_by.split(',').any(|name| name.trim() == "Accept-Encoding"), "{path}: Vary {varies_by:?}");
+        (encoding, text)
+    };
+
+    for path in ["/api/contacts/", "/api/contacts/birthdays"] {
+        let (encoding, first) = ask(path, Some("gzip, deflate, br")).await;
+        assert_eq!(encoding, None, "{path}: read anew, sent as written");
+        assert!(first.len() >= 1024 && first.contains("Guest5"), "{first}");
+        assert_eq!(ask(path, Some("gzip, deflate, br")).await, (Some("gzip".to_owned()), first.clone()), "{path}");
+        assert_eq!(ask(path, Some("gzip")).await, (Some("gzip".to_owned()), first.clone()), "{path}: the same copy");
+        for refuses in [None, Some("identity"), Some("gzip;q=0"), Some("*")] {
+            assert_eq!(ask(path, refuses).await, (None, first.clone()), "{path}: {refuses:?}");
+        }
+    }
+    let (_, page) = ask("/api/contacts/", None).await;
+    let guest = serde_json::from_str::<Value>(&page).unwrap()[0]["id"].clone();
+    let path = format!("/api/contacts/{guest}");
+    let patched = app.send_json(Method::PATCH, &path, Some(&ada.token), &json!({"phone": "+1 555 0199"})).await;
+    expect(patched, StatusCode::OK).await;
+    for path in ["/api/contacts/", "/api/contacts/birthdays"] {
+        let (encoding, changed) = ask(path, Some("gzip")).await;
+        assert_eq!(encoding, None, "{path}: the change, read anew");
+        assert!(changed.contains("+1 555 0199"), "{path}: {changed}");
+        assert_eq!(
+            ask(path, Some("gzip")).await,
+            (Some("gzip".to_owned()), changed),
+            "{path}: the new copy compressed"
+        );
+    }
+
+    // An answer too short to gain is never compressed.
+    let eve = app.user("eve").await;
+    for _ in 0..2 {
+        let response = app.client.get(format!("{}/api/contacts/birthdays", app.address)).bearer_auth(&eve.token);
+        let response = response.header("Accept-Encoding", "gzip").send().await.unwrap();
+        assert!(response.headers().get("content-encoding").is_none());
+        assert_eq!(expect(response, StatusCode::OK).await, json!([]));
+    }
+}
