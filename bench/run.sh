@@ -190,7 +190,8 @@ printf '%s\n' "$vcard_rows" | sed 's/^/bench: /'
 # As autovacuum leaves a book that has been there a while: statistics and visibility map set.
 psql "${SCRATCH_PG}/${SCRATCH_DB}" -X -q -v ON_ERROR_STOP=1 -c 'VACUUM ANALYZE'
 
-# shape PATH TOKEN: "ROWS of TOTAL, SIZE" of one answer (status 200 required).
+# shape PATH TOKEN [ACCEPT_ENCODING]: "ROWS of TOTAL, SIZE" of one answer (status 200
+# required), and the size sent when it came compressed.
 shape() {
     curl -fsS -D "$SCRATCH_DIR/shape.headers" -o "$SCRATCH_DIR/shape.body" "$BASE$1" -H "authorization: Bearer $2" \
         ${3:+-H "accept-encoding: $3"}
