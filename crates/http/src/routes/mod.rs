@@ -128,15 +128,14 @@ static DOCUMENT: Mutex<Option<(NaiveDate, Bytes)>> = Mutex::new(None);
 /// UTC day instead and sent from that copy.
 async fn openapi_document() -> HttpResponse {
     let today = Utc::now().date_naive();
-    let body = {
-        let mut kept = DOCUMENT.lock().unwrap_or_else(PoisonError::into_inner);
-        match &*kept {
-            Some((day, body)) if *day == today => body.clone(),
-            _ => {
-                let body = Bytes::from(ApiDoc::openapi().to_json().expect("the OpenAPI document serialises"));
-                *kept = Some((today, body.clone()));
-                body
-            }
+    let kept = DOCUMENT.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let body = match kept {
+        Some((day, body)) if day == today => body,
+        // Made outside the lock, so requests for the kept copy never wait on a worker making one.
+        _ => {
+            let body = Bytes::from(ApiDoc::openapi().to_json().expect("the OpenAPI document serialises"));
+            *DOCUMENT.lock().unwrap_or_else(PoisonError::into_inner) = Some((today, body.clone()));
+            body
         }
     };
     HttpResponse::Ok().content_type("application/json").body(body)

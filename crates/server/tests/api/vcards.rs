@@ -250,6 +250,8 @@ async fn a_birthday_list_longer_than_a_chunk_arrives_whole_and_soonest_first() {
     let response = app.get("/api/contacts/birthdays?days=5", Some(&ada.token)).await;
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.headers()["transfer-encoding"], "chunked", "written as it is read");
+    let vary = response.headers()["vary"].to_str().unwrap();
+    assert!(vary.split(',').any(|name| name.trim() == "Accept-Encoding"), "a list answer, kept or not: {vary}");
     let list = expect(response, StatusCode::OK).await;
     let got: Vec<(u64, i64)> =
         list.as_array().expect("one JSON array").iter().map(|c| (day_of(c), c["id"].as_i64().unwrap())).collect();
