@@ -92,7 +92,14 @@ pub async fn spawn_app_tuned(
     // rate-limit counters apart.
     let first_id = u64::from_str_radix(&contacts_test_support::random_hex(5), 16).unwrap() + 1;
     db.execute(&format!("ALTER TABLE users ALTER COLUMN id RESTART WITH {first_id}")).await;
-    let client = contacts_test_support::http_client().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // Idle connections are let go well before the server's keep-alive (actix's 5 s) closes them:
+    // a POST sent on a connection the server is closing at that instant fails, and is not
+    // retried (seen after a browser test's seconds of idling).
+    let client = contacts_test_support::http_client()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
     TestApp { address, db, mail, client, settings, metrics, avatar_dir }
 }
 
