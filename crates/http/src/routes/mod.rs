@@ -20,6 +20,7 @@ use actix_web::web::{self, Bytes, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{NaiveDate, Utc};
 
+use contacts_domain::Error;
 use contacts_domain::mail::LinkPaths;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -126,19 +127,21 @@ static DOCUMENT: Mutex<Option<(NaiveDate, Bytes)>> = Mutex::new(None);
 /// document made once at start would go stale while the process runs; made at every request,
 /// an unauthenticated route would cost the whole document's making each time. It is made once a
 /// UTC day instead and sent from that copy.
-async fn openapi_document() -> HttpResponse {
+async fn openapi_document() -> Result<HttpResponse, ApiError> {
     let today = Utc::now().date_naive();
     let kept = DOCUMENT.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let body = match kept {
         Some((day, body)) if day == today => body,
-        // Made outside the lock, so requests for the kept copy never wait on a worker making one.
+        // Made off the executor (milliseconds of work) and outside the lock, so neither other
+        // requests on this worker nor those for the kept copy wait on the making.
         _ => {
-            let body = Bytes::from(ApiDoc::openapi().to_json().expect("the OpenAPI document serialises"));
+            let made = web::block(|| ApiDoc::openapi().to_json()).await.map_err(Error::unexpected)?;
+            let body = Bytes::from(made.map_err(Error::unexpected)?);
             *DOCUMENT.lock().unwrap_or_else(PoisonError::into_inner) = Some((today, body.clone()));
             body
         }
     };
-    HttpResponse::Ok().content_type("application/json").body(body)
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }
 
 /// CORS for the configured browser origins: every method of the API with the

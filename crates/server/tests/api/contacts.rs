@@ -404,6 +404,14 @@ async fn a_list_asked_again_is_sent_gzip_compressed_to_clients_that_take_it() {
         assert!(first.len() >= 1024 && first.contains("Guest5"), "{first}");
         assert_eq!(ask(path, Some("gzip, deflate, br")).await, (Some("gzip".to_owned()), first.clone()), "{path}");
         assert_eq!(ask(path, Some("gzip")).await, (Some("gzip".to_owned()), first.clone()), "{path}: the same copy");
+        // HEAD has the head GET has: the compressed copy's encoding and length, and no body.
+        let head = app.request(Method::HEAD, path).bearer_auth(&ada.token).header("Accept-Encoding", "gzip");
+        let head = head.send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK, "{path}");
+        assert_eq!(head.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"), "{path}");
+        let length: usize = head.headers()["content-length"].to_str().unwrap().parse().unwrap();
+        assert!(length > 0 && length * 2 < first.len(), "{path}: HEAD's Content-Length {length}");
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}: HEAD has no body");
         for refuses in [None, Some("identity"), Some("gzip;q=0"), Some("*")] {
             assert_eq!(ask(path, refuses).await, (None, first.clone()), "{path}: {refuses:?}");
         }
