@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs vdirsyncer against the real server: a fresh database, the debug binary on a free port, a
-# confirmed user `ada` with an app password; then a two-way sync of a folder with the default
-# address book, compared through REST (two_way_sync.py), and vdirsyncer's own CardDAV storage
-# test suite (run.sh with DAV_URL, DAV_USER and DAV_PASSWORD).
+# Runs real CardDAV clients against the real server: a fresh database, the debug binary on a
+# free port, a confirmed user `ada` with an app password; then a two-way sync of a folder with the
+# default address book by vdirsyncer, compared through REST (two_way_sync.py), tsdav's discovery,
+# ctag and sync-collection (tsdav/sync.mjs; needs Node.js and npm), and vdirsyncer's own CardDAV
+# storage test suite (run.sh with DAV_URL, DAV_USER and DAV_PASSWORD).
 #
 #   crates/carddav/clients/real-server.sh      # from the workspace root
 set -euo pipefail
@@ -35,4 +36,7 @@ source scripts/python-venv.sh
 python_venv "$venv" crates/carddav/clients/requirements.txt
 DAV_URL="$base/" DAV_USER=ada DAV_PASSWORD=$secret REST_TOKEN=$token \
     "$venv/bin/python" crates/carddav/clients/two_way_sync.py
+# tsdav at the version package-lock.json pins, installed next to its script.
+npm ci --prefix crates/carddav/clients/tsdav --silent --no-audit --no-fund
+DAV_URL="$base/" DAV_USER=ada DAV_PASSWORD=$secret REST_TOKEN=$token node crates/carddav/clients/tsdav/sync.mjs
 DAV_URL="$base/" DAV_USER=ada DAV_PASSWORD=$secret crates/carddav/clients/run.sh "$@"
