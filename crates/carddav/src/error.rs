@@ -39,6 +39,10 @@ pub enum DavError {
     /// An XML body declared with another media type (`415`).
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A body in a content coding (`Content-Encoding` other than `identity`): bodies are read
+    /// as they are, so a compressed card or XML body is refused rather than misread (`415`).
+    #[error("unsupported content coding")]
+    EncodedBody,
     /// An extended `MKCOL` asking for a resource type other than an address book (`403`
     /// `DAV:valid-resourcetype`).
     #[error("invalid resource type")]
@@ -148,7 +152,7 @@ impl ResponseError for DavError {
             },
             Self::UidConflict(_) => StatusCode::CONFLICT,
             Self::XmlTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::NotVcard | Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotVcard | Self::UnsupportedMediaType | Self::EncodedBody => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::InvalidResourceType | Self::NotABookLocation => StatusCode::FORBIDDEN,
             Self::MissingParent => StatusCode::CONFLICT,
@@ -173,6 +177,10 @@ impl ResponseError for DavError {
             }
             Self::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, *allow));
+            }
+            // The codings this server reads (RFC 9110, 12.5.3).
+            Self::EncodedBody => {
+                response.insert_header((header::ACCEPT_ENCODING, "identity"));
             }
             // MKCOL on an existing book (RFC 4918, 9.3.1): say what the book does take.
             Self::Backend(BackendError::AlreadyExists) => {

@@ -14,8 +14,12 @@ use crate::error::DavError;
 pub const MAX_XML_BYTES: usize = 1024 * 1024;
 
 /// Reads the whole body, refusing more than `limit` bytes (before reading when
-/// `Content-Length` already says so). `None` when it is over the limit.
+/// `Content-Length` already says so). `None` when it is over the limit. A body in a content
+/// coding is refused ([`DavError::EncodedBody`]) unread.
 pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Option<Bytes>, DavError> {
+    if encoded(req.headers()) {
+        return Err(DavError::EncodedBody);
+    }
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -33,6 +37,12 @@ pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usiz
         body.extend_from_slice(&chunk);
     }
     Ok(Some(body.freeze()))
+}
+
+/// Whether `Content-Encoding` names any coding but `identity` (in any of its lines or items).
+fn encoded(headers: &HeaderMap) -> bool {
+    let codings = headers.get_all(header::CONTENT_ENCODING).flat_map(|v| v.as_bytes().split(|b| *b == b','));
+    codings.map(<[u8]>::trim_ascii).any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(b"identity"))
 }
 
 /// Reads an XML body: `413` over [`MAX_XML_BYTES`].

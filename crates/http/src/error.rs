@@ -69,6 +69,10 @@ pub enum ApiError {
     /// The body is not of a type this route accepts; the types it takes, for the message.
     #[error("unsupported media type (send {0})")]
     UnsupportedMediaType(&'static str),
+    /// The body is in a content coding (`Content-Encoding` other than `identity`): bodies are
+    /// read as they are, so a compressed one is refused rather than misread.
+    #[error("unsupported content coding")]
+    EncodedBody,
     /// The body could not be read.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -192,7 +196,7 @@ impl ResponseError for ApiError {
             },
             Self::Unparsable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType(_) | Self::EncodedBody => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::RouteNotFound => StatusCode::NOT_FOUND,
         }
@@ -214,6 +218,7 @@ impl ResponseError for ApiError {
             Self::Domain { error, .. } => json!({"detail": error.to_string()}),
             Self::PayloadTooLarge => json!({"detail": "Request body too large"}),
             Self::UnsupportedMediaType(wanted) => json!({"detail": format!("Unsupported media type: send {wanted}")}),
+            Self::EncodedBody => json!({"detail": "Unsupported Content-Encoding: send the body uncompressed"}),
             Self::BadRequest(_) => json!({"detail": "Bad request"}),
             Self::RouteNotFound => json!({"detail": "Not Found"}),
         };
@@ -223,6 +228,10 @@ impl ResponseError for ApiError {
         }
         if let Some(Error::RateLimited { retry_after } | Error::LoginThrottled { retry_after }) = self.domain() {
             response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+        }
+        if let Self::EncodedBody = self {
+            // The codings this server reads (RFC 9110, 12.5.3).
+            response.insert_header((header::ACCEPT_ENCODING, "identity"));
         }
         response.json(body)
     }

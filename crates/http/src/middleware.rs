@@ -9,7 +9,7 @@
 //! - `Cache-Control: no-store` on every `/api/auth` response: they carry tokens or say
 //!   something about an account.
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
@@ -67,6 +67,27 @@ pub(crate) async fn head_as_get<B: MessageBody + 'static>(
         request.head_mut().method = Method::GET;
     }
     next.call(request).await
+}
+
+/// Refuses a request whose content is in a coding (`Content-Encoding` other than `identity`)
+/// with `415` before a handler reads it: bodies are read as they are, so a gzip-compressed
+/// JSON body would otherwise be answered as malformed JSON, and a body that only claims a
+/// coding would be read as if it had none.
+pub(crate) async fn refuse_encoded_bodies<B: MessageBody + 'static>(
+    request: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    if encoded(request.headers()) {
+        let refusal = crate::error::ApiError::EncodedBody.error_response();
+        return Ok(request.into_response(refusal).map_into_right_body());
+    }
+    next.call(request).await.map(ServiceResponse::map_into_left_body)
+}
+
+/// Whether `Content-Encoding` names any coding but `identity` (in any of its lines or items).
+fn encoded(headers: &header::HeaderMap) -> bool {
+    let codings = headers.get_all(header::CONTENT_ENCODING).flat_map(|v| v.as_bytes().split(|b| *b == b','));
+    codings.map(<[u8]>::trim_ascii).any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(b"identity"))
 }
 
 /// The request path as logs may hold it: the token of a confirmation link replaced by `…`

@@ -175,6 +175,27 @@ async fn uid_conflicts_bad_cards_and_size_limits() {
 }
 
 #[actix_web::test]
+async fn a_body_in_a_content_coding_is_refused_unread() {
+    let backend = backend();
+    let app = service(backend.clone()).await;
+    let text = vcard("coded", "Coded");
+    let coded = |coding: &'static str| put(CARD, text.clone()).insert_header(("Content-Encoding", coding));
+    for coding in ["gzip", "br", "identity, gzip", "GZIP"] {
+        let refused = send(&app, coded(coding)).await;
+        assert_eq!(refused.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{coding}");
+        assert_eq!(refused.header("accept-encoding"), Some("identity"), "{coding}");
+    }
+    let ada = crate::DavUser { id: contacts_domain::user::UserId(1), username: "ada".into() };
+    assert_eq!(backend.stored(&ada, "contacts", "Ada Lü.vcf"), None, "nothing stored");
+    let propfind = request("PROPFIND", "/dav/addressbooks/ada/contacts/").insert_header(("Content-Encoding", "gzip"));
+    assert_eq!(send(&app, propfind).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // `identity` is no coding at all.
+    assert_eq!(send(&app, coded("identity")).await.status, StatusCode::CREATED);
+    assert_eq!(backend.stored(&ada, "contacts", "Ada Lü.vcf").as_deref(), Some(text.as_str()));
+}
+
+#[actix_web::test]
 async fn delete_honours_if_match() {
     let app = service(backend()).await;
     let created = send(&app, put(CARD, vcard("d", "D"))).await;

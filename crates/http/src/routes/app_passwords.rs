@@ -3,7 +3,7 @@
 //! [`configure_app_passwords`] ahead of the rest of the API.
 
 use actix_web::http::header;
-use actix_web::middleware::ErrorHandlers;
+use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, Scope};
 use chrono::{DateTime, Utc};
@@ -16,6 +16,7 @@ use contacts_domain::addressbook::{AppPassword, AppPasswordService, AppPasswordS
 use crate::dto::ErrorBody;
 use crate::error::{ApiError, json_error, with_detail};
 use crate::extract::{CurrentUser, ValidJson};
+use crate::middleware::refuse_encoded_bodies;
 
 /// Where the routes live.
 pub const APP_PASSWORDS_PATH: &str = "/api/users/me/app-passwords";
@@ -117,6 +118,7 @@ pub fn configure_app_passwords<S: AppPasswordStore>(
             .app_data(service)
             .app_data(web::JsonConfig::default().limit(4096).error_handler(json_error))
             .wrap(ErrorHandlers::new().default_handler(with_detail))
+            .wrap(from_fn(refuse_encoded_bodies))
             .service(web::resource("").route(web::post().to(create::<S>)).route(web::get().to(list::<S>)))
             .service(web::resource("/{id}").route(web::delete().to(revoke::<S>)));
         cfg.service(scope);

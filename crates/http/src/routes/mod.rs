@@ -26,7 +26,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::error::{ApiError, Part, cors_refusal_with_detail, json_error, with_detail};
-use crate::middleware::head_as_get;
+use crate::middleware::{head_as_get, refuse_encoded_bodies};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
@@ -73,6 +73,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut ServiceConfig) 
                 web::scope("")
                     .wrap(ErrorHandlers::new().default_handler(with_detail))
                     .wrap(from_fn(head_as_get))
+                    .wrap(from_fn(refuse_encoded_bodies))
                     .configure(health::routes)
                     .configure(reset_page::routes)
                     .configure(media::routes)

@@ -97,6 +97,51 @@ async fn a_body_that_is_not_declared_json_is_415() {
 }
 
 #[tokio::test]
+async fn a_body_in_a_content_coding_is_415_never_misread() {
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let gzipped = |text: &str| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut encoder, text.as_bytes()).unwrap();
+        encoder.finish().unwrap()
+    };
+    let contact = json!({"first_name": "Grace", "last_name": "Hopper", "email": "grace@navy.mil",
+        "phone": "+1 555 010 2030", "birthday": "1906-12-09"})
+    .to_string();
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:coded\r\nFN:Coded Card\r\nEND:VCARD\r\n";
+    let sent = async |method: Method, path: &str, content_type: &str, coding: &str, body: Vec<u8>| {
+        let request = app.request(method, path).bearer_auth(&ada.token).header("content-type", content_type);
+        request.header("content-encoding", coding).body(body).send().await.unwrap()
+    };
+    // Compressed, or only claiming a coding (a plain body must not be taken on trust either).
+    let attempts = [
+        (Method::POST, "/api/contacts/", "application/json", "gzip", gzipped(&contact)),
+        (Method::POST, "/api/contacts/", "application/json", "br", contact.clone().into_bytes()),
+        (Method::POST, "/api/contacts/import", "text/vcard", "gzip", gzipped(card)),
+        (Method::POST, "/api/users/me/app-passwords", "application/json", "deflate", br#"{"name":"x"}"#.to_vec()),
+        (
+            Method::POST,
+            "/api/auth/login",
+            "application/x-www-form-urlencoded",
+            "identity, gzip",
+            b"username=ada".to_vec(),
+        ),
+    ];
+    for (method, path, content_type, coding, body) in attempts {
+        let response = sent(method, path, content_type, coding, body).await;
+        assert_eq!(response.headers().get("accept-encoding").map(|v| v.to_str().unwrap()), Some("identity"), "{path}");
+        let detail = expect(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+        assert!(detail["detail"].as_str().unwrap().contains("Content-Encoding"), "{path}: {detail}");
+    }
+    let listed = body(app.get("/api/contacts/", Some(&ada.token)).await).await;
+    assert_eq!(listed, json!([]), "nothing was stored");
+
+    // `identity` is no coding at all.
+    let plain = sent(Method::POST, "/api/contacts/", "application/json", "identity", contact.into_bytes()).await;
+    expect(plain, StatusCode::CREATED).await;
+}
+
+#[tokio::test]
 async fn a_json_body_over_64_kib_is_413() {
     let app = spawn_app().await;
     let huge = json!({"username": "ada", "email": "ada@example.org", "password": "x".repeat(70 * 1024)});
