@@ -555,6 +555,11 @@ pub trait DavBackend: 'static {
         until: Option<u64>,
         limit: Option<usize>,
     ) -> Result<ChangeSet, BackendError>;
+
+    /// Runs CPU-bound work of the protocol itself (compressing a long answer for a client that
+    /// takes gzip) off the async executor, under the bound the backend keeps for its own card
+    /// work: a burst of first syncs then queues instead of stalling every request on a worker.
+    async fn offload<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, BackendError>;
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::backend::{BackendError, CardEntry, DavBackend, DavUser, TextWanted, u
 use crate::client_props::{self, held_by, kept_for};
 use crate::error::DavError;
 use crate::listing::{self, Listing, Multiget};
+use crate::multistatus;
 use crate::paths::{self, Target};
 use crate::props::{self, MAX_CARD_BYTES, Resource, VCARD_TYPE, Wanted};
 use crate::request::{self, Depth};
@@ -145,7 +146,7 @@ pub async fn propfind<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> 
                     head: Bytes::from(head),
                     sync_token: None,
                 };
-                return Ok(multi_status().streaming(listing.stream()));
+                return Ok(multistatus::send(ctx.req, &ctx.backend, listing.stream()).await);
             }
             responses.push(own);
         }
@@ -180,12 +181,14 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
                 ctx.backend.book(&ctx.user, book_name).await?;
                 return Err(BackendError::InvalidSyncToken.into());
             };
-            return sync::answer(ctx.backend, ctx.user, book_name, Some(since), props, limit).await;
+            let body = sync::body(ctx.backend.clone(), ctx.user.clone(), book_name, Some(since), props, limit).await?;
+            return Ok(multistatus::send(ctx.req, &ctx.backend, body).await);
         }
         // An initial sync the client limited: read from the log like any other, in pages the
         // client resumes with the token (RFC 6578 lets the server cut an answer shorter still).
         Report::SyncCollection { token: None, props, limit: Some(limit) } => {
-            return sync::answer(ctx.backend, ctx.user, book_name, None, props, Some(limit)).await;
+            let body = sync::body(ctx.backend.clone(), ctx.user.clone(), book_name, None, props, Some(limit)).await?;
+            return Ok(multistatus::send(ctx.req, &ctx.backend, body).await);
         }
         _ => {}
     }
@@ -222,7 +225,7 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
                 props: props.names,
                 pages,
             };
-            Ok(multi_status().streaming(multiget.stream()))
+            Ok(multistatus::send(ctx.req, &ctx.backend, multiget.stream()).await)
         }
         Report::Query { props, filter, limit } => {
             // RFC 6352 8.6: `Depth` sets the query's scope; at 0 it is the book itself, which
@@ -246,7 +249,7 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
                 head: write::multistatus_start(),
                 sync_token: None,
             };
-            Ok(multi_status().streaming(listing.stream()))
+            Ok(multistatus::send(ctx.req, &ctx.backend, listing.stream()).await)
         }
         // An initial sync without a limit (the others are answered above): streamed.
         Report::SyncCollection { props, .. } => {
@@ -264,7 +267,7 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
                 head: write::multistatus_start(),
                 sync_token: Some(props::sync_token_uri(book.sync_token)),
             };
-            Ok(multi_status().streaming(listing.stream()))
+            Ok(multistatus::send(ctx.req, &ctx.backend, listing.stream()).await)
         }
     }
 }

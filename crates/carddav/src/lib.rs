@@ -21,6 +21,7 @@ mod filter;
 mod handlers;
 mod lines;
 mod listing;
+mod multistatus;
 mod parts;
 pub mod paths;
 mod props;

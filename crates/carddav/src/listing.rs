@@ -86,10 +86,9 @@ pub fn card_response(
     })
 }
 
-/// A streamed answer's failure after its status line went out: logged, and the connection cut.
+/// A failure met while an answer's body is made, as the body's error: `multistatus::send`
+/// answers it when no status line has gone out yet, else logs it and cuts the answer.
 pub(crate) fn failed(error: DavError) -> actix_web::Error {
-    // The status line is gone already: the connection is cut, and the cause logged here.
-    tracing::error!(error = %error, cause = ?error, "a streamed DAV listing failed");
     error.into()
 }
 

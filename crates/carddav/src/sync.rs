@@ -8,14 +8,12 @@
 
 use std::collections::HashMap;
 
-use actix_web::HttpResponse;
 use actix_web::web::{self, Bytes};
 use futures_util::{Stream, StreamExt, stream};
 
 use crate::backend::{BackendError, CardEntry, ChangeSet, DavBackend, DavUser, SyncToken, TextWanted};
 use crate::client_props::{kept_on_cards, on_card};
 use crate::error::DavError;
-use crate::handlers::multi_status;
 use crate::listing::{PAGE, card_response, failed};
 use crate::paths;
 use crate::props::{self, Wanted};
@@ -34,18 +32,18 @@ struct SyncPages<B> {
     parts: Option<Vec<CardPart>>,
 }
 
-/// The answer to a sync from `since` (`None`: from the book's start, which only a limited
+/// The body of the answer to a sync from `since` (`None`: from the book's start, which only a limited
 /// initial sync reads here). A client's `limit` caps the whole answer (at most a page, ending
 /// with a `507` when changes remain); without one, pages follow each other until the log is
 /// read, and the token given is the book's.
-pub async fn answer<B: DavBackend>(
+pub async fn body<B: DavBackend>(
     backend: web::Data<B>,
     user: DavUser,
     book: &str,
     since: Option<SyncToken>,
     props: ReportProps,
     limit: Option<usize>,
-) -> Result<HttpResponse, DavError> {
+) -> Result<impl Stream<Item = Result<Bytes, actix_web::Error>> + use<B>, DavError> {
     let book_href = paths::book_href(&user.username, book);
     let pages = SyncPages {
         backend,
@@ -66,9 +64,9 @@ pub async fn answer<B: DavBackend>(
             head.extend_from_slice(&write::response(&Response::Status { href: pages.book_href.clone(), status: 507 }));
         }
         head.extend_from_slice(&write::multistatus_end(Some(&props::sync_token_uri(first.token))));
-        return Ok(multi_status().body(head));
+        return Ok(stream::once(async { Ok(Bytes::from(head)) }).left_stream());
     }
-    Ok(multi_status().streaming(pages.rest(Bytes::from(head), first.token, first.until)))
+    Ok(pages.rest(Bytes::from(head), first.token, first.until).right_stream())
 }
 
 impl<B: DavBackend> SyncPages<B> {

@@ -85,6 +85,10 @@ struct State {
     label_writes: usize,
     failed_logins: Vec<ClientOrigin>,
     change_reads: Vec<Option<usize>>,
+    /// Jobs run through `offload`.
+    offloaded: usize,
+    /// Listings left to read before the storage goes down (`None`: it stays up).
+    listings_before_outage: Option<usize>,
     /// Properties clients keep: (user id, holder, property).
     kept: Vec<(i64, Holder, ClientProperty)>,
 }
@@ -183,6 +187,17 @@ impl MemoryBackend {
     /// The limit of each read of a change log, in order: how much of it one read could hold.
     pub fn change_reads(&self) -> Vec<Option<usize>> {
         self.lock().change_reads.clone()
+    }
+
+    /// Lets `reads` more listing pages be read, then answers every later one as a storage
+    /// outage would: how tests break an answer part way.
+    pub fn fail_listings_after(&self, reads: usize) {
+        self.lock().listings_before_outage = Some(reads);
+    }
+
+    /// How many jobs went off the executor through [`DavBackend::offload`].
+    pub fn offloaded(&self) -> usize {
+        self.lock().offloaded
     }
 
     /// Forgets a book's change log up to now, as a compaction would: older tokens go invalid.
@@ -408,6 +423,11 @@ impl DavBackend for MemoryBackend {
     ) -> Result<Vec<CardEntry>, BackendError> {
         let mut state = self.lock();
         state.list_calls += 1;
+        match &mut state.listings_before_outage {
+            Some(0) => return Err(BackendError::Unavailable("the storage is down".into())),
+            Some(reads) => *reads -= 1,
+            None => {}
+        }
         let book = state.book(user, book)?;
         Ok(book
             .cards
@@ -636,5 +656,10 @@ impl DavBackend for MemoryBackend {
             })
             .collect();
         Ok(ChangeSet { changes, token: next, truncated, until: bound })
+    }
+
+    async fn offload<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, BackendError> {
+        self.lock().offloaded += 1;
+        actix_web::rt::task::spawn_blocking(work).await.map_err(|e| BackendError::Unexpected(Box::new(e)))
     }
 }

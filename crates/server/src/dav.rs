@@ -470,6 +470,10 @@ impl DavBackend for DavStore {
         let changes = if heavy { self.parses.run(changes).await? } else { changes() };
         Ok(ChangeSet { changes, token, truncated, until: u64::try_from(bound).unwrap_or(0) })
     }
+
+    async fn offload<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, BackendError> {
+        self.parses.run(work).await
+    }
 }
 
 #[cfg(test)]

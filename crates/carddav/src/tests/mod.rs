@@ -13,6 +13,7 @@ use crate::xml::parse::{Element, parse_document};
 
 mod cards;
 mod collections;
+mod compression;
 mod discovery;
 mod reports;
 

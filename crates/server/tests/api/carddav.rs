@@ -735,6 +735,20 @@ async fn a_sync_after_a_big_import_lists_every_card_of_it() {
     for i in 0..1200 {
         assert!(changes.contains(&format!("{book}big-{i}.vcf<")), "big-{i} is listed");
     }
+    // The same answer to a client that takes gzip, as phones' HTTP stacks do: compressed.
+    let compressed = dav(&app, "REPORT", book, "ada", &secret)
+        .header("Accept-Encoding", "gzip")
+        .body(SYNC.replace("TOKEN", &token_of(&initial)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(compressed.status(), StatusCode::MULTI_STATUS);
+    assert_eq!(compressed.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+    let bytes = compressed.bytes().await.unwrap();
+    let mut inflated = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut inflated).unwrap();
+    assert_eq!(inflated, changes, "the same answer");
+    assert!(bytes.len() * 4 < changes.len(), "{} bytes of {}", bytes.len(), changes.len());
     let (_, nothing) = sync_from(&app, book, &secret, &token_of(&changes)).await;
     assert!(!nothing.contains(".vcf<"), "the token given is the book's: {nothing}");
 }
