@@ -9,11 +9,13 @@ Usage:
       way a phone does (GET it, PUT it back with a NOTE added and `If-Match`), checks that a
       sync-collection from the token lists exactly that card, and prints the token and the
       card's path, tab-separated: the state the `dav-sync` load repeats (one change to fetch).
-  dav.py listing BASE LOGIN APP_PASSWORD SERVER_PID propfind|sync
+  dav.py listing BASE LOGIN APP_PASSWORD SERVER_PID propfind|sync [gzip]
       PROPFIND depth 1 of LOGIN's default book, or an initial sync-collection (no token) of it,
       with the server's VmRSS sampled every 20 ms; prints one Markdown row:
       `| workload | responses | responses/s | seconds | peak RSS growth |`
-      (issue 13: streamed, RSS growth under 50 MB).
+      (issue 13: streamed, RSS growth under 50 MB). With `gzip`, asked with
+      `Accept-Encoding: gzip` as phones ask, inflated as it arrives; the row names the bytes
+      sent.
 """
 
 import base64
@@ -23,6 +25,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zlib
 
 from rss import PeakRss
 
@@ -107,23 +110,31 @@ def change(base, login, password, token):
 
 
 def timed(dav, pid, method, path, body, headers):
-    """Responses, bytes, seconds and the RSS sampler of one streamed multistatus."""
-    size = count = 0
+    """Responses, bytes (as read, and as sent), seconds and the RSS sampler of one streamed
+    multistatus; a gzip-compressed one is inflated as it arrives."""
+    size = sent = count = 0
     tail = b""  # shorter than the marker: no response counted twice across reads
     with PeakRss(pid) as rss:
         started = time.monotonic()
         with dav.open(method, path, body, headers) as response:
             assert response.status == 207, response.status
+            gzipped = response.headers.get("content-encoding") == "gzip"
+            assert gzipped == ("gzip" in headers.get("accept-encoding", "")), response.headers
+            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
             while chunk := response.read(1 << 16):
+                sent += len(chunk)
+                if gzipped:
+                    chunk = inflate.decompress(chunk)
                 size += len(chunk)
                 data = tail + chunk
                 count += data.count(b"<D:response>")
                 tail = data[-11:]
+            assert not gzipped or inflate.eof, "a whole gzip member"
         seconds = time.monotonic() - started
-    return count, size, seconds, rss
+    return count, size, sent, seconds, rss
 
 
-def listing(base, login, password, pid, kind):
+def listing(base, login, password, pid, kind, gzip=False):
     dav = Dav(base, login, password)
     book = book_path(login)
     xml = {"content-type": "application/xml"}
@@ -132,8 +143,11 @@ def listing(base, login, password, pid, kind):
         "sync": ("sync-collection without a token (initial sync, getetag)", "REPORT", SYNC.format(token=""), {"depth": "0", **xml}),
     }
     label, method, body, headers = runs[kind]
-    count, size, seconds, rss = timed(dav, pid, method, book, body, headers)
-    print(f"| {label} of the 50,000-card book ({size / 1e6:.1f} MB) | {count} | {count / seconds:.0f} | {seconds:.2f} | {rss.growth()} |")
+    if gzip:
+        headers["accept-encoding"] = "gzip"
+    count, size, sent, seconds, rss = timed(dav, pid, method, book, body, headers)
+    how = f"{size / 1e6:.1f} MB" + (f", sent as {sent / 1e6:.2f} MB of gzip to a client that takes it" if gzip else "")
+    print(f"| {label} of the 50,000-card book ({how}) | {count} | {count / seconds:.0f} | {seconds:.2f} | {rss.growth()} |")
 
 
 if __name__ == "__main__":
@@ -144,7 +158,7 @@ if __name__ == "__main__":
         elif command == "change":
             change(*args)
         elif command == "listing":
-            listing(args[0], args[1], args[2], int(args[3]), args[4])
+            listing(args[0], args[1], args[2], int(args[3]), args[4], args[5:] == ["gzip"])
         else:
             sys.exit(f"unknown command {command}")
     except urllib.error.HTTPError as e:

@@ -181,13 +181,15 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
                 ctx.backend.book(&ctx.user, book_name).await?;
                 return Err(BackendError::InvalidSyncToken.into());
             };
-            let body = sync::body(ctx.backend.clone(), ctx.user.clone(), book_name, Some(since), props, limit).await?;
+            let body =
+                sync::body(ctx.backend.clone(), ctx.user.clone(), book_name.clone(), Some(since), props, limit).await?;
             return Ok(multistatus::send(ctx.req, &ctx.backend, body).await);
         }
         // An initial sync the client limited: read from the log like any other, in pages the
         // client resumes with the token (RFC 6578 lets the server cut an answer shorter still).
         Report::SyncCollection { token: None, props, limit: Some(limit) } => {
-            let body = sync::body(ctx.backend.clone(), ctx.user.clone(), book_name, None, props, Some(limit)).await?;
+            let body =
+                sync::body(ctx.backend.clone(), ctx.user.clone(), book_name.clone(), None, props, Some(limit)).await?;
             return Ok(multistatus::send(ctx.req, &ctx.backend, body).await);
         }
         _ => {}

@@ -39,23 +39,25 @@ struct SyncPages<B> {
 pub async fn body<B: DavBackend>(
     backend: web::Data<B>,
     user: DavUser,
-    book: &str,
+    book: String,
     since: Option<SyncToken>,
     props: ReportProps,
     limit: Option<usize>,
-) -> Result<impl Stream<Item = Result<Bytes, actix_web::Error>> + use<B>, DavError> {
-    let book_href = paths::book_href(&user.username, book);
+) -> Result<impl Stream<Item = Result<Bytes, actix_web::Error>>, DavError> {
+    let book_href = paths::book_href(&user.username, &book);
     let pages = SyncPages {
         backend,
         user,
-        book: book.to_owned(),
+        book,
         book_href,
         text: props.text_wanted(),
         parts: props.parts(),
         props: props.names,
     };
-    let first =
-        pages.backend.changes_since(&pages.user, book, since, None, Some(limit.unwrap_or(PAGE).min(PAGE))).await?;
+    let first = pages
+        .backend
+        .changes_since(&pages.user, &pages.book, since, None, Some(limit.unwrap_or(PAGE).min(PAGE)))
+        .await?;
     let mut head = write::multistatus_start().to_vec();
     head.extend_from_slice(&pages.responses(&first).await?);
     if limit.is_some() || !first.truncated {
