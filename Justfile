@@ -89,7 +89,7 @@ _venv-docs:
         python3 -m venv .venv-docs
     fi
 
-# Real CardDAV clients against the real server (scratch database, debug build): vdirsyncer's two-way sync of a folder compared through REST, tsdav's ctag and sync-collection, then vdirsyncer's own CardDAV storage test suite.
+# Real CardDAV clients against the real server (scratch database, debug build): vdirsyncer's two-way sync of a folder compared through REST, tsdav's ctag, sync-collection and gzip-compressed listings, then vdirsyncer's own CardDAV storage test suite.
 carddav-clients:
     bash crates/carddav/clients/real-server.sh
 

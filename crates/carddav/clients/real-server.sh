@@ -2,8 +2,9 @@
 # Runs real CardDAV clients against the real server: a fresh database, the debug binary on a
 # free port, a confirmed user `ada` with an app password; then a two-way sync of a folder with the
 # default address book by vdirsyncer, compared through REST (two_way_sync.py), tsdav's discovery,
-# ctag and sync-collection (tsdav/sync.mjs; needs Node.js and npm), and vdirsyncer's own CardDAV
-# storage test suite (run.sh with DAV_URL, DAV_USER and DAV_PASSWORD).
+# ctag, sync-collection and gzip-compressed listings (tsdav/sync.mjs; needs Node.js and npm),
+# and vdirsyncer's own CardDAV storage test suite (run.sh with DAV_URL, DAV_USER and
+# DAV_PASSWORD).
 #
 #   crates/carddav/clients/real-server.sh      # from the workspace root
 set -euo pipefail
