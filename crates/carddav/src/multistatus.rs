@@ -11,12 +11,13 @@ use std::io::Write;
 
 use actix_web::http::header::{self, AcceptEncoding, ContentEncoding, Encoding, Header};
 use actix_web::web::{self, Bytes};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures_util::{Stream, StreamExt, TryStreamExt, stream};
 
 use crate::backend::{BackendError, DavBackend};
+use crate::error::DavError;
 use crate::handlers::multi_status;
 use crate::listing::failed;
 
@@ -29,12 +30,11 @@ pub const GZIP_AT_LEAST: usize = 8 * 1024;
 type Chunk = Result<Bytes, actix_web::Error>;
 
 /// The answer with `body`: read ahead up to [`GZIP_AT_LEAST`] bytes; whole if it ends there,
-/// else streamed, gzip-compressed if the request prefers gzip to no coding (RFC 9110 12.5.3).
+/// else streamed (or whole if the stream says nothing follows), gzip-compressed if the request
+/// prefers gzip to no coding (RFC 9110 12.5.3).
 ///
 /// A failure within the bytes read ahead is answered as the error it is (through [`DavError`]'s
 /// one mapping, which logs it), since no status line has gone out yet.
-///
-/// [`DavError`]: crate::DavError
 pub(crate) async fn send<B: DavBackend>(
     req: &HttpRequest,
     backend: &web::Data<B>,
@@ -53,14 +53,34 @@ pub(crate) async fn send<B: DavBackend>(
             None => return multi_status().body(ahead.concat()),
         }
     }
-    let body = stream::iter(ahead.into_iter().map(Ok)).chain(body);
     let mut answer = multi_status();
     answer.insert_header((header::VARY, "Accept-Encoding"));
-    if takes_gzip(req) {
+    let gzip = takes_gzip(req);
+    if body.size_hint().1 == Some(0) {
+        // Known to end here (a sync's single page, made before the answer): whole, with its length.
+        let whole = ahead.concat();
+        if !gzip {
+            return answer.body(whole);
+        }
+        let compressed = backend.offload(move || gzip_member(&whole)).await.and_then(|out| out.map_err(unexpected));
+        return match compressed {
+            Ok(compressed) => answer.insert_header(ContentEncoding::Gzip).body(compressed),
+            Err(e) => DavError::from(e).error_response(),
+        };
+    }
+    let body = stream::iter(ahead.into_iter().map(Ok)).chain(body);
+    if gzip {
         answer.insert_header(ContentEncoding::Gzip).streaming(gzipped(backend.clone(), body).inspect_err(cut))
     } else {
         answer.streaming(body.inspect_err(cut))
     }
+}
+
+/// `body` as one gzip member at zlib's fastest level. Blocking work: run it off the executor.
+fn gzip_member(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    encoder.write_all(body)?;
+    encoder.finish()
 }
 
 /// Logs a failure met after the status line went out, with its causes: the connection is cut

@@ -32,10 +32,10 @@ struct SyncPages<B> {
     parts: Option<Vec<CardPart>>,
 }
 
-/// The body of the answer to a sync from `since` (`None`: from the book's start, which only a limited
-/// initial sync reads here). A client's `limit` caps the whole answer (at most a page, ending
-/// with a `507` when changes remain); without one, pages follow each other until the log is
-/// read, and the token given is the book's.
+/// The body of the answer to a sync from `since` (`None`: from the book's start, which only a
+/// limited initial sync reads here). A client's `limit` caps the whole answer (at most a page,
+/// ending with a `507` when changes remain); without one, pages follow each other until the log
+/// is read, and the token given is the book's.
 pub async fn body<B: DavBackend>(
     backend: web::Data<B>,
     user: DavUser,

@@ -158,3 +158,28 @@ async fn a_failure_before_the_answer_starts_is_answered_and_one_after_cuts_it() 
     assert_eq!(response.headers().get("content-encoding").unwrap(), "gzip");
     assert!(test::try_read_body(response).await.is_err());
 }
+
+#[actix_web::test]
+async fn an_answer_made_whole_goes_with_its_length_and_a_listing_streams() {
+    use actix_web::body::BodySize;
+    let (_, app, token) = book_changed_by(300).await;
+    for accept in [None, Some("gzip")] {
+        for (what, asked) in listing_requests(300, &token) {
+            let asked = match accept {
+                Some(accept) => asked.insert_header(("Accept-Encoding", accept)),
+                None => asked,
+            };
+            let response = test::call_service(&app, asked.to_request()).await;
+            assert_eq!(response.status(), StatusCode::MULTI_STATUS, "{what}");
+            let encoding = response.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(encoding.as_deref(), accept, "{what}");
+            let size = response.response().body().size();
+            // A sync of one page of changes is made before its answer starts: nothing to stream.
+            if what == "sync from a token" {
+                assert!(matches!(size, BodySize::Sized(n) if n > 0), "{what}, {accept:?}: {size:?}");
+            } else {
+                assert_eq!(size, BodySize::Stream, "{what}, {accept:?}");
+            }
+        }
+    }
+}
