@@ -50,7 +50,7 @@ pub(crate) async fn send<B: DavBackend>(
                 ahead.push(chunk);
             }
             Some(Err(failure)) => return failure.error_response(),
-            None => return multi_status().body(ahead.concat()),
+            None => return multi_status().body(joined(ahead)),
         }
     }
     let mut answer = multi_status();
@@ -58,7 +58,7 @@ pub(crate) async fn send<B: DavBackend>(
     let gzip = takes_gzip(req);
     if body.size_hint().1 == Some(0) {
         // Known to end here (a sync's single page, made before the answer): whole, with its length.
-        let whole = ahead.concat();
+        let whole = joined(ahead);
         if !gzip {
             return answer.body(whole);
         }
@@ -73,6 +73,16 @@ pub(crate) async fn send<B: DavBackend>(
         answer.insert_header(ContentEncoding::Gzip).streaming(gzipped(backend.clone(), body).inspect_err(cut))
     } else {
         answer.streaming(body.inspect_err(cut))
+    }
+}
+
+/// The chunks read ahead as one body: the chunk itself when there is one (a sync's page, which
+/// may be megabytes of cards, is not copied on the executor), else their concatenation (under
+/// [`GZIP_AT_LEAST`] and a chunk).
+fn joined(mut ahead: Vec<Bytes>) -> Bytes {
+    match ahead.len() {
+        1 => ahead.pop().unwrap_or_default(),
+        _ => Bytes::from(ahead.concat()),
     }
 }
 
@@ -137,4 +147,19 @@ fn gzipped<B: DavBackend>(
 /// A compressor's failure (which writing to memory never gives), as the backend's.
 fn unexpected(e: std::io::Error) -> BackendError {
     BackendError::Unexpected(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_chunk_read_ahead_is_sent_as_it_is_and_several_are_joined() {
+        let page = Bytes::from(vec![b'x'; 100_000]);
+        let whole = joined(vec![page.clone()]);
+        assert_eq!(whole.as_ptr(), page.as_ptr(), "the same bytes, not a copy");
+        let parts = joined(vec![Bytes::from_static(b"<a>"), Bytes::from_static(b"b"), Bytes::from_static(b"</a>")]);
+        assert_eq!(parts, Bytes::from_static(b"<a>b</a>"));
+        assert!(joined(Vec::new()).is_empty());
+    }
 }
