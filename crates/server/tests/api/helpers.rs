@@ -55,9 +55,7 @@ pub async fn spawn_app_tuned(
     overrides: &[(&str, &str)],
     tune: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    if std::env::var("TEST_LOG").is_ok() {
-        contacts_api::telemetry::init();
-    }
+    capture_logs();
     let mail = MailCatcher::start().await;
     let mail_port = mail.port().to_string();
     // Avatars go to a folder of this app's own, removed with it, never into the source tree.
@@ -101,6 +99,24 @@ pub async fn spawn_app_tuned(
         .build()
         .unwrap();
     TestApp { address, db, mail, client, settings, metrics, avatar_dir }
+}
+
+/// Sends the server's warnings and errors (the cause of a `503`, say) to the test's captured
+/// output, which the harness prints for a failing test only: a test that fails once on a loaded
+/// machine then says why. `TEST_LOG=1` prints every log line of every test instead.
+fn capture_logs() {
+    if std::env::var("TEST_LOG").is_ok() {
+        contacts_api::telemetry::init();
+        return;
+    }
+    // The first call installs it; an instance's worker threads inherit the capture of the test
+    // that started them, so each failing test shows its own instances' lines.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_target(false)
+        .with_ansi(false)
+        .with_test_writer()
+        .try_init();
 }
 
 /// Builds and starts an instance; returns its base URL.
