@@ -560,6 +560,15 @@ pub trait DavBackend: 'static {
     /// takes gzip) off the async executor, under the bound the backend keeps for its own card
     /// work: a burst of first syncs then queues instead of stalling every request on a worker.
     async fn offload<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, BackendError>;
+
+    /// [`DavBackend::offload`] only if a place under that bound is free now: `Ok(None)`, and
+    /// `work` not run, when every place is taken. For work that only saves bytes (compressing
+    /// an answer that is whole already and can go as it is), which must not queue a request
+    /// behind imports.
+    async fn offload_if_free<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<Option<T>, BackendError>;
 }
 
 #[cfg(test)]

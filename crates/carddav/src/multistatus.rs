@@ -31,7 +31,8 @@ type Chunk = Result<Bytes, actix_web::Error>;
 
 /// The answer with `body`: read ahead up to [`GZIP_AT_LEAST`] bytes; whole if it ends there,
 /// else streamed (or whole if the stream says nothing follows), gzip-compressed if the request
-/// prefers gzip to no coding (RFC 9110 12.5.3).
+/// prefers gzip to no coding (RFC 9110 12.5.3): a streamed answer always, a whole one when a
+/// place on the backend's pool is free (else it goes as it is, like REST's kept answers).
 ///
 /// A failure within the bytes read ahead is answered as the error it is (through [`DavError`]'s
 /// one mapping, which logs it), since no status line has gone out yet.
@@ -57,14 +58,18 @@ pub(crate) async fn send<B: DavBackend>(
     answer.insert_header((header::VARY, "Accept-Encoding"));
     let gzip = takes_gzip(req);
     if body.size_hint().1 == Some(0) {
-        // Known to end here (a sync's single page, made before the answer): whole, with its length.
+        // Known to end here (a sync's single page, made before the answer): whole, with its
+        // length; compressed only if a place on the pool is free now, since it can go as it is
+        // and must not wait behind an import.
         let whole = joined(ahead);
         if !gzip {
             return answer.body(whole);
         }
-        let compressed = backend.offload(move || gzip_member(&whole)).await.and_then(|out| out.map_err(unexpected));
-        return match compressed {
-            Ok(compressed) => answer.insert_header(ContentEncoding::Gzip).body(compressed),
+        let body = whole.clone();
+        let compressed = backend.offload_if_free(move || gzip_member(&body)).await;
+        return match compressed.and_then(|out| out.transpose().map_err(unexpected)) {
+            Ok(Some(compressed)) => answer.insert_header(ContentEncoding::Gzip).body(compressed),
+            Ok(None) => answer.body(whole),
             Err(e) => DavError::from(e).error_response(),
         };
     }

@@ -87,6 +87,8 @@ struct State {
     change_reads: Vec<Option<usize>>,
     /// Jobs run through `offload`.
     offloaded: usize,
+    /// Whether every place for offloaded work is taken (`offload_if_free` runs nothing).
+    offload_busy: bool,
     /// Listings left to read before the storage goes down (`None`: it stays up).
     listings_before_outage: Option<usize>,
     /// Properties clients keep: (user id, holder, property).
@@ -195,7 +197,13 @@ impl MemoryBackend {
         self.lock().listings_before_outage = Some(reads);
     }
 
-    /// How many jobs went off the executor through [`DavBackend::offload`].
+    /// Makes [`DavBackend::offload_if_free`] find every place taken (`true`) or a free one.
+    pub fn set_offload_busy(&self, busy: bool) {
+        self.lock().offload_busy = busy;
+    }
+
+    /// How many jobs went off the executor through [`DavBackend::offload`] or
+    /// [`DavBackend::offload_if_free`].
     pub fn offloaded(&self) -> usize {
         self.lock().offloaded
     }
@@ -661,5 +669,15 @@ impl DavBackend for MemoryBackend {
     async fn offload<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, BackendError> {
         self.lock().offloaded += 1;
         actix_web::rt::task::spawn_blocking(work).await.map_err(|e| BackendError::Unexpected(Box::new(e)))
+    }
+
+    async fn offload_if_free<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<Option<T>, BackendError> {
+        if self.lock().offload_busy {
+            return Ok(None);
+        }
+        self.offload(work).await.map(Some)
     }
 }

@@ -5,8 +5,9 @@
 //! work runs on tokio's blocking pool, and at most one job per core runs at once (the rule
 //! bcrypt's hashes and avatar decodes follow): a burst of imports and exports queues instead of
 //! spawning a thread each. The server hands one `CardWork` to REST and to CardDAV, so both doors
-//! share the bound. Compressing a kept list answer (`kept_answers`) uses it too, but only when a
-//! place is free ([`CardWork::run_if_free`]): that answer can always go uncompressed.
+//! share the bound. Compressing a kept list answer (`kept_answers`), or a CardDAV answer made
+//! whole before it is sent, uses it too, but only when a place is free
+//! ([`CardWork::run_if_free`]): such an answer can always go uncompressed.
 
 use std::sync::Arc;
 

@@ -474,6 +474,13 @@ impl DavBackend for DavStore {
     async fn offload<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, BackendError> {
         self.parses.run(work).await
     }
+
+    async fn offload_if_free<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<Option<T>, BackendError> {
+        self.parses.run_if_free(work).await
+    }
 }
 
 #[cfg(test)]

@@ -183,3 +183,30 @@ async fn an_answer_made_whole_goes_with_its_length_and_a_listing_streams() {
         }
     }
 }
+
+#[actix_web::test]
+async fn a_whole_answer_goes_as_it_is_when_the_pool_has_no_free_place() {
+    let (backend, app, token) = book_changed_by(300).await;
+    let sync_from_token = || {
+        let (what, asked) = listing_requests(300, &token).swap_remove(2);
+        assert_eq!(what, "sync from a token");
+        asked.insert_header(("Accept-Encoding", "gzip"))
+    };
+    let compressed = send(&app, sync_from_token()).await;
+    assert_eq!(compressed.header("content-encoding"), Some("gzip"), "a free place: compressed");
+
+    // Every place taken (imports, say): the answer, whole already, is not held back behind them.
+    backend.set_offload_busy(true);
+    let offloaded = backend.offloaded();
+    let plain = send(&app, sync_from_token()).await;
+    assert_eq!(plain.status, StatusCode::MULTI_STATUS);
+    assert_eq!(plain.header("content-encoding"), None, "sent as it is");
+    assert_eq!(plain.header("vary"), Some("Accept-Encoding"));
+    assert_eq!(plain.text(), String::from_utf8(inflated(&compressed.body)).unwrap(), "the same answer");
+    assert_eq!(backend.offloaded(), offloaded, "nothing run off the executor");
+
+    // A streamed answer has chosen gzip before its chunks come: it waits for its places.
+    let (_, propfind) = listing_requests(300, &token).swap_remove(0);
+    let streamed = send(&app, propfind.insert_header(("Accept-Encoding", "gzip"))).await;
+    assert_eq!(streamed.header("content-encoding"), Some("gzip"));
+}

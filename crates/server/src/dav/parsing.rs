@@ -53,6 +53,14 @@ impl CardParses {
     ) -> Result<T, BackendError> {
         self.0.run(work).await.map_err(BackendError::Unexpected)
     }
+
+    /// [`CardParses::run`] if a permit is free now; `None`, and `work` not run, if not.
+    pub(crate) async fn run_if_free<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<Option<T>, BackendError> {
+        self.0.run_if_free(work).await.transpose().map_err(BackendError::Unexpected)
+    }
 }
 
 /// Reads a UTF-8 vCard body; the errors are those `PUT` answers with.
