@@ -7,7 +7,8 @@ use actix_web::HttpResponse;
 use actix_web::web;
 
 use contacts_domain::addressbook::{
-    BookLabels, ClientProperty, HeldProperty, MAX_CLIENT_PROPERTY_BYTES, PropertyChange, PropertyHolder, after_changes,
+    BookLabels, ClientProperty, HeldProperty, MAX_CLIENT_PROPERTY_BYTES, MAX_CLIENT_PROPERTY_NAME_BYTES,
+    PropertyChange, PropertyHolder, after_changes,
 };
 
 use crate::backend::{BackendError, BookLabel, DavBackend, DavUser};
@@ -69,8 +70,8 @@ enum Fate {
     Kept(PropertyChange),
     /// Not settable here (`403`).
     Forbidden,
-    /// A value over [`MAX_CLIENT_PROPERTY_BYTES`], or a label past [`BookLabel::max_chars`]
-    /// (`507`).
+    /// A value over [`MAX_CLIENT_PROPERTY_BYTES`], a namespace or name over
+    /// [`MAX_CLIENT_PROPERTY_NAME_BYTES`], or a label past [`BookLabel::max_chars`] (`507`).
     TooLarge,
 }
 
@@ -92,7 +93,8 @@ fn fate(update: &PropUpdate, book: bool) -> Fate {
         return Fate::Forbidden;
     }
     let value = element.map(write::property_xml);
-    if value.as_ref().is_some_and(|v| v.len() > MAX_CLIENT_PROPERTY_BYTES) {
+    let long_name = name.ns.len() > MAX_CLIENT_PROPERTY_NAME_BYTES || name.local.len() > MAX_CLIENT_PROPERTY_NAME_BYTES;
+    if long_name || value.as_ref().is_some_and(|v| v.len() > MAX_CLIENT_PROPERTY_BYTES) {
         return Fate::TooLarge;
     }
     Fate::Kept(PropertyChange { namespace: name.ns.to_string(), name: name.local.to_string(), value })

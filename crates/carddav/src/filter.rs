@@ -4,6 +4,8 @@
 //! conversion, nothing kept. The backend hands over the cards; this decides which match, so the
 //! rule is the same whatever storage does.
 
+use contacts_domain::contact::vcard;
+
 use crate::lines::{group_and_name, head_end, in_group, unfold};
 use crate::xml::parse::{Collation, Filter, MatchType, ParamFilter, PropFilter, TextMatch};
 
@@ -60,7 +62,7 @@ fn parse_line(line: &str) -> Option<Property> {
     let mut parts = split_unquoted(head, ';').into_iter();
     let name = parts.next()?;
     let (group, name) = group_and_name(name);
-    let params = parts
+    let params: Vec<(String, Vec<String>)> = parts
         .map(|p| match p.split_once('=') {
             Some((k, v)) => (
                 k.trim().to_ascii_uppercase(),
@@ -70,11 +72,47 @@ fn parse_line(line: &str) -> Option<Property> {
             None => ("TYPE".to_owned(), vec![p.trim().to_owned()]),
         })
         .collect();
-    Some(Property { name, group, params, value: unescape(value) })
+    let value = match quoted_printable(&params) {
+        Some(charset) => unescape(&vcard::quoted_printable_text(value, charset)),
+        None => unescape(value),
+    };
+    Some(Property { name, group, params, value })
+}
+
+/// Whether a property's value is written in quoted-printable (vCard 2.1's `ENCODING=QUOTED-PRINTABLE`,
+/// or the bare `QUOTED-PRINTABLE`), and in which `CHARSET`: a filter compares the text it
+/// stands for, the one REST shows, not its `=C3=BC` codes.
+fn quoted_printable(params: &[(String, Vec<String>)]) -> Option<Option<&str>> {
+    let is_qp = |(name, values): &&(String, Vec<String>)| {
+        matches!(name.as_str(), "ENCODING" | "TYPE")
+            && values.iter().any(|v| v.eq_ignore_ascii_case("QUOTED-PRINTABLE"))
+    };
+    params.iter().find(is_qp)?;
+    let charset = params.iter().find(|(name, _)| name == "CHARSET").and_then(|(_, values)| values.first());
+    Some(charset.map(String::as_str))
+}
+
+/// The card's content lines ([`unfold`]ed), with a quoted-printable value's soft line breaks (a
+/// `=` at the end of the line) joined as well: its value goes on in the next line.
+fn logical_lines(card: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut soft_break = false;
+    for line in unfold(card) {
+        match lines.last_mut() {
+            Some(last) if soft_break => {
+                last.pop();
+                last.push_str(&line);
+            }
+            _ => lines.push(line),
+        }
+        let last = lines.last().map_or("", String::as_str);
+        soft_break = last.ends_with('=') && last.to_ascii_uppercase().contains("QUOTED-PRINTABLE");
+    }
+    lines
 }
 
 fn properties(card: &str) -> Vec<Property> {
-    unfold(card).iter().filter(|l| !l.trim().is_empty()).filter_map(|l| parse_line(l)).collect()
+    logical_lines(card).iter().filter(|l| !l.trim().is_empty()).filter_map(|l| parse_line(l)).collect()
 }
 
 fn fold(text: &str, collation: Collation) -> String {
@@ -160,7 +198,7 @@ mod tests {
             r#"<C:addressbook-query xmlns:C="urn:ietf:params:xml:ns:carddav" xmlns:D="DAV:">
             <D:prop><D:getetag/></D:prop>{inner}</C:addressbook-query>"#
         );
-        match report(body.as_bytes()).unwrap() {
+        match report(body.as_bytes()).unwrap_or_else(|e| panic!("{e:?} in {body}")) {
             Report::Query { filter, .. } => filter,
             other => panic!("{other:?}"),
         }
@@ -220,6 +258,24 @@ mod tests {
         );
         assert!(matches(&n_allof, ADA) && !matches(&n_allof, BOB));
         assert!(matches(&filter(""), ADA));
+    }
+
+    #[test]
+    fn quoted_printable_values_match_as_the_text_they_stand_for() {
+        // vCard 2.1 as Android and older phones export it: UTF-8 and Latin-1 codes, a soft break.
+        let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;J=C3=BCrgen;;;\r\n\
+            FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:J=C3=BCrgen =\r\nM=C3=BCller\r\n\
+            EMAIL;QUOTED-PRINTABLE;CHARSET=ISO-8859-1:caf=E9@example.org\r\nTEL;CELL:=C3=BC\r\nEND:VCARD\r\n";
+        let text = |name: &str, wanted: &str| {
+            filter(&format!(
+                r#"<C:filter><C:prop-filter name="{name}"><C:text-match match-type="equals">{wanted}</C:text-match></C:prop-filter></C:filter>"#
+            ))
+        };
+        assert!(matches(&text("FN", "Jürgen Müller"), card));
+        assert!(matches(&text("N", "Müller;Jürgen;;;"), card));
+        assert!(matches(&text("EMAIL", "café@example.org"), card));
+        assert!(!matches(&text("FN", "J=C3=BCrgen =M=C3=BCller"), card), "not the codes");
+        assert!(matches(&text("TEL", "=C3=BC"), card), "a value not in quoted-printable is its text");
     }
 
     #[test]

@@ -124,11 +124,12 @@ pub fn http_date(headers: &HeaderMap, name: header::HeaderName) -> Option<System
     parsed.map(SystemTime::from)
 }
 
-/// One media range of `Accept` that `q=0` does not refuse: its type, lower case, and the
-/// `version` parameter it names.
+/// One media range of `Accept` that `q=0` does not refuse: its type, lower case, the `version`
+/// parameter it names, and its weight (`q`, 1 when not given).
 struct MediaRange {
     media: String,
     version: Option<String>,
+    q: f32,
 }
 
 /// The ranges of `Accept` a client takes (`None` without a readable header).
@@ -137,26 +138,37 @@ fn accepted_ranges(headers: &HeaderMap) -> Option<Vec<MediaRange>> {
     let ranges = accept.split(',').filter_map(|range| {
         let mut parts = range.split(';').map(str::trim);
         let media = parts.next().unwrap_or_default().to_ascii_lowercase();
-        let mut version = None;
+        let (mut version, mut q) = (None, 1.0);
         for (key, value) in parts.filter_map(|p| p.split_once('=')) {
             let value = value.trim().trim_matches('"');
             match key.trim().to_ascii_lowercase().as_str() {
                 "version" => version = Some(value.to_owned()),
-                "q" if value.parse::<f32>().is_ok_and(|q| q <= 0.0) => return None,
+                "q" => q = value.parse::<f32>().ok().filter(|q| q.is_finite()).unwrap_or(1.0),
                 _ => {}
             }
         }
-        Some(MediaRange { media, version })
+        (q > 0.0).then_some(MediaRange { media, version, q })
     });
     Some(ranges.collect())
 }
 
-/// The vCard version an `Accept` header asks for (`text/vcard; version=3.0`), if any.
+/// The vCard version an `Accept` header asks for (`text/vcard; version=3.0`), if any: that of
+/// the `text/vcard` range of the highest `q` (RFC 9110 12.5.1), a range naming a version before
+/// one that names none at the same `q` (the more specific range), the first one on a tie. A
+/// range without a version, or with one this server does not write, asks for none.
 pub fn accepted_version(headers: &HeaderMap) -> Option<VcardVersion> {
-    accepted_ranges(headers)?
-        .iter()
-        .filter(|range| range.media == "text/vcard")
-        .find_map(|range| range.version.as_deref().and_then(VcardVersion::parse))
+    let ranges = accepted_ranges(headers)?;
+    let mut best: Option<(&MediaRange, Option<VcardVersion>)> = None;
+    for range in ranges.iter().filter(|range| range.media == "text/vcard") {
+        let version = range.version.as_deref().and_then(VcardVersion::parse);
+        let better = best.is_none_or(|(top, top_version)| {
+            range.q > top.q || (range.q == top.q && version.is_some() && top_version.is_none())
+        });
+        if better {
+            best = Some((range, version));
+        }
+    }
+    best.and_then(|(_, version)| version)
 }
 
 /// Whether `Accept` (when sent) takes a vCard: `text/vcard` (or its older names
@@ -235,6 +247,15 @@ mod tests {
             Some(VcardVersion::V4)
         );
         assert_eq!(accepted_version(&headers(&[("accept", "text/vcard, */*")])), None);
+        // The weights decide, not the order (RFC 9110 12.5.1).
+        let weighted = "text/vcard; version=3.0;q=0.1, text/vcard; version=4.0;q=0.9";
+        assert_eq!(accepted_version(&headers(&[("accept", weighted)])), Some(VcardVersion::V4));
+        let weighted = "text/vcard;version=4.0;q=0.5, text/vcard;version=3.0";
+        assert_eq!(accepted_version(&headers(&[("accept", weighted)])), Some(VcardVersion::V3));
+        let as_stored_first = "text/vcard, text/vcard;version=3.0;q=0.5";
+        assert_eq!(accepted_version(&headers(&[("accept", as_stored_first)])), None, "any version, preferred");
+        let specific = "text/vcard, text/vcard;version=3.0";
+        assert_eq!(accepted_version(&headers(&[("accept", specific)])), Some(VcardVersion::V3), "the more specific");
         assert_eq!(accepted_version(&headers(&[])), None);
     }
 

@@ -12,7 +12,7 @@ use contacts_carddav::{
 };
 use contacts_domain::addressbook::{
     AddressBookStore, AppPasswordService, Book, BookLabels, CardWrite, ClientProperty, DEFAULT_BOOK, HeldProperty,
-    LogRange, NamedCard, PropertiesWrite, PropertyChange, PropertyHolder, card_etag, card_text,
+    LogRange, MAX_CARD_NAME_BYTES, NamedCard, PropertiesWrite, PropertyChange, PropertyHolder, card_etag, card_text,
 };
 use contacts_domain::auth::AuthUseCases;
 use contacts_domain::contact::StoredCard;
@@ -159,6 +159,12 @@ fn write_allows<'a>(precondition: &'a WritePrecondition) -> impl Fn(Option<&Stor
 
 fn checked_book_name(name: &str) -> Result<(), BackendError> {
     if name.chars().count() > MAX_BOOK_CHARS { Err(BackendError::Forbidden) } else { Ok(()) }
+}
+
+/// A card name a book can keep ([`MAX_CARD_NAME_BYTES`]); a longer one is refused (`403`), as a
+/// book name past its bound is.
+fn checked_card_name(name: &str) -> Result<(), BackendError> {
+    if name.len() > MAX_CARD_NAME_BYTES { Err(BackendError::Forbidden) } else { Ok(()) }
 }
 
 impl DavStore {
@@ -347,6 +353,7 @@ impl DavBackend for DavStore {
         if body.len() > contacts_carddav::MAX_CARD_BYTES {
             return Err(BackendError::TooLarge);
         }
+        checked_card_name(card)?;
         // Parsing up to 1 MiB of vCard is CPU work: off the async executor, bounded.
         let parsed = self.parses.parse(body.to_vec()).await?;
         let allows = write_allows(precondition);
@@ -361,6 +368,7 @@ impl DavBackend for DavStore {
         to: (&str, &str),
         precondition: &WritePrecondition,
     ) -> Result<PutOutcome, BackendError> {
+        checked_card_name(to.1)?;
         let source = self.get_card(user, from.0, from.1, None).await?;
         let parsed = self.parses.parse(source.text.into_bytes()).await?;
         let allows = write_allows(precondition);
@@ -376,6 +384,7 @@ impl DavBackend for DavStore {
         overwrite: bool,
         precondition: &WritePrecondition,
     ) -> Result<bool, BackendError> {
+        checked_card_name(to.1)?;
         let allows = write_allows(precondition);
         let moved = match self.books.move_card(user.id, from, to, overwrite, &allows).await {
             Err(Error::Conflict(Conflict::CardUidTaken)) => {

@@ -1,7 +1,9 @@
 //! Address books: extended MKCOL, PROPPATCH of labels and of the properties clients keep (on
 //! the home, books and cards), DELETE.
 
-use contacts_domain::addressbook::{MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES, MAX_HELD_PROPERTY_BYTES};
+use contacts_domain::addressbook::{
+    MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES, MAX_CLIENT_PROPERTY_NAME_BYTES, MAX_HELD_PROPERTY_BYTES,
+};
 
 use crate::backend::BookLabel;
 
@@ -386,6 +388,23 @@ async fn kept_properties_are_bounded_and_a_request_past_a_bound_changes_nothing(
     assert!(response.status_of(&Name::dav("displayname")).unwrap().contains("424"));
     let read = send(&app, request("PROPFIND", book).set_payload(DISPLAYNAME)).await;
     assert_eq!(read.response(book).ok(&Name::dav("displayname")).text, "Contacts", "nothing applied");
+    // A name, or a namespace, longer than a kept property's may be: refused the same way.
+    let long = "n".repeat(MAX_CLIENT_PROPERTY_NAME_BYTES + 1);
+    for (namespace, local) in [("urn:x".to_owned(), long.clone()), (format!("urn:{long}"), "short".to_owned())] {
+        let props = format!(r#"<x:{local} xmlns:x="{namespace}">v</x:{local}><D:displayname>Long</D:displayname>"#);
+        let answer = send(&app, request("PROPPATCH", book).set_payload(set(&props))).await;
+        let response = answer.response(book);
+        assert!(response.status_of(&Name::owned(namespace, local)).unwrap().contains("507"), "{}", answer.text());
+        assert!(response.status_of(&Name::dav("displayname")).unwrap().contains("424"));
+    }
+    let at_bound = "n".repeat(MAX_CLIENT_PROPERTY_NAME_BYTES);
+    let props = format!(r#"<x:{at_bound} xmlns:x="urn:x">v</x:{at_bound}>"#);
+    let answer = send(&app, request("PROPPATCH", book).set_payload(set(&props))).await;
+    assert!(answer.response(book).props.iter().all(|(status, _)| status.contains(" 200 ")), "{}", answer.text());
+    let remove = format!(
+        r#"<D:propertyupdate xmlns:D="DAV:"><D:remove><D:prop><x:{at_bound} xmlns:x="urn:x"/></D:prop></D:remove></D:propertyupdate>"#
+    );
+    assert_eq!(send(&app, request("PROPPATCH", book).set_payload(remove)).await.status, StatusCode::MULTI_STATUS);
 
     let many =
         |from: i64, to: i64| (from..to).map(|i| format!(r#"<x:p{i} xmlns:x="urn:x">{i}</x:p{i}>"#)).collect::<String>();

@@ -14,10 +14,11 @@ pub use cards::{card_etag, card_text};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockAppPasswordStore;
 pub use ports::{
-    AddressBookStore, AppPasswordStore, Book, BookChange, CardWrite, DEFAULT_BOOK, LogRange, NamedCard, Precondition,
-    TOMBSTONE_RETENTION,
+    AddressBookStore, AppPasswordStore, Book, BookChange, CardWrite, DEFAULT_BOOK, LogRange, MAX_CARD_NAME_BYTES,
+    NamedCard, Precondition, TOMBSTONE_RETENTION,
 };
 pub use properties::{
     BookLabels, ClientProperty, HeldProperty, MAX_CLIENT_PROPERTIES, MAX_CLIENT_PROPERTY_BYTES,
-    MAX_HELD_PROPERTY_BYTES, PropertiesWrite, PropertyChange, PropertyHolder, after_changes,
+    MAX_CLIENT_PROPERTY_NAME_BYTES, MAX_HELD_PROPERTY_BYTES, PropertiesWrite, PropertyChange, PropertyHolder,
+    after_changes,
 };

@@ -12,6 +12,12 @@ use super::properties::{BookLabels, ClientProperty, HeldProperty, PropertiesWrit
 /// The name of the book made with every account, where REST creates contacts.
 pub const DEFAULT_BOOK: &str = "contacts";
 
+/// Longest card name (its path segment, decoded) a book keeps, in bytes. Clients name cards by
+/// their UID (`{uid}.vcf`), so this matches [`MAX_UID_BYTES`](crate::contact::vcard::MAX_UID_BYTES)
+/// with room for the suffix; a longer name is refused before anything is stored, as PostgreSQL
+/// would refuse its index entry (about 2.7 KB at most).
+pub const MAX_CARD_NAME_BYTES: usize = 1100;
+
 /// How long the tombstone of a deleted card is kept in its book's change log. A client whose
 /// last sync is older than that may have missed a deletion: its token answers "invalid" and it
 /// starts over with a full sync. 30 days covers a phone left in a drawer over a holiday while

@@ -13,6 +13,11 @@ pub const MAX_CLIENT_PROPERTIES: i64 = 100;
 /// Largest value of one property, in bytes (a colour or an href is tens of bytes).
 pub const MAX_CLIENT_PROPERTY_BYTES: usize = 16 * 1024;
 
+/// Longest namespace, and longest local name, of a property kept, in bytes each: real ones are
+/// tens of bytes, and the two together must fit the store's index of names (PostgreSQL refuses
+/// an index entry past about 2.7 KB).
+pub const MAX_CLIENT_PROPERTY_NAME_BYTES: usize = 1024;
+
 /// Most bytes of values one holder keeps in all: a listing page of 500 cards then carries at
 /// most 32 MiB of them, not what 100 properties of 16 KiB on each card would make.
 pub const MAX_HELD_PROPERTY_BYTES: i64 = 64 * 1024;

@@ -319,9 +319,15 @@ where
         ttl: Duration,
         session: Option<String>,
     ) -> Result<(String, chrono::DateTime<chrono::Utc>), Error> {
+        // Tokens carry whole seconds (JWT's `iat` and `exp`): the issue time is the second it
+        // began in, and the expiry the first whole second not before `now + ttl`, so a token
+        // lives its whole lifetime and at most a second more, never less (API.md: "issue time
+        // plus the configured lifetime ... no grace period beyond a second").
         let now = self.clock.now();
         let issued_at = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-        let expires_at = issued_at + ttl;
+        let end = now + ttl;
+        let whole = chrono::DateTime::from_timestamp(end.timestamp(), 0).unwrap_or(end);
+        let expires_at = if whole < end { whole + Duration::seconds(1) } else { whole };
         let claims = Claims { subject: user.id, kind, issued_at, expires_at, version: user.token_version, session };
         Ok((self.tokens.encode(&claims)?, expires_at))
     }

@@ -180,6 +180,12 @@ pub fn split_cards(input: &str) -> Option<Vec<&str>> {
     if cards.is_empty() { None } else { Some(cards) }
 }
 
+/// Longest `UID` an arriving card may have, in bytes. Real ones are UUIDs or URLs of well under
+/// a hundred; the bound keeps a card's UID within what the store's unique index of UIDs can hold
+/// (PostgreSQL refuses an entry past about 2.7 KB), so such a card is refused as invalid, with
+/// its reason, instead of failing in the database.
+pub const MAX_UID_BYTES: usize = 1024;
+
 /// Reads one card of an import (or a `PUT`) into what is stored: its text, with a `UID` line
 /// added when it had none, and its mapped properties. The card must end with its `END:VCARD`
 /// (a truncated card, or one with lines after its end, would be stored and served broken).
@@ -189,6 +195,9 @@ pub fn record(text: &str) -> Result<CardRecord, CardError> {
         return Err(CardError::Invalid("the card does not end with END:VCARD".to_owned()));
     }
     let view = read(text, Arriving::Refused)?;
+    if view.uid.as_ref().is_some_and(|uid| uid.len() > MAX_UID_BYTES) {
+        return Err(CardError::Invalid(format!("the UID is longer than {MAX_UID_BYTES} bytes")));
+    }
     if let Some(uid) = &view.uid {
         return Ok(CardRecord { uid: uid.clone(), card: text.to_owned(), view, uid_added: false });
     }
@@ -411,6 +420,52 @@ fn extended_date(text: &str) -> Option<(Option<u16>, u32, u32)> {
     let two_digits =
         |part: &str| (part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit())).then(|| part.parse().ok())?;
     Some((year, two_digits(month)?, two_digits(day)?))
+}
+
+/// The text of a value written in vCard 2.1's quoted-printable (`J=C3=BCrgen`), decoded in the
+/// `charset` its property names, ISO-8859-1 when it names none (calcard's reading, so what REST
+/// shows): what an inbound adapter that reads content lines itself compares against, as an
+/// `addressbook-query` filter does. A `=` not followed by two hex digits is kept as it is.
+pub fn quoted_printable_text(value: &str, charset: Option<&str>) -> String {
+    let raw = value.as_bytes();
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut at = 0;
+    while at < raw.len() {
+        let hex = raw.get(at + 1..at + 3).filter(|h| raw[at] == b'=' && h.iter().all(u8::is_ascii_hexdigit));
+        match hex.and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()) {
+            Some(byte) => {
+                bytes.push(byte);
+                at += 3;
+            }
+            None => {
+                bytes.push(raw[at]);
+                at += 1;
+            }
+        }
+    }
+    let encoding = encoding_rs::Encoding::for_label(charset.unwrap_or("iso-8859-1").trim().as_bytes());
+    match encoding {
+        Some(encoding) => encoding.decode_without_bom_handling(&bytes).0.into_owned(),
+        None => String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// A card's text as an entry of a file of cards (the export): every line ended by CR LF, as
+/// RFC 6350 3.2 writes them, the last one included. A card stored as sent may use bare LF, or
+/// end without a line break; without this, a file would mix line ends, and the next card's
+/// `BEGIN:VCARD` would run on after this one's `END:VCARD`.
+pub fn file_entry(text: &str) -> std::borrow::Cow<'_, str> {
+    let bare_lf = text.match_indices('\n').any(|(at, _)| !text[..at].ends_with('\r'));
+    if !bare_lf && text.ends_with("\r\n") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut entry = String::with_capacity(text.len() + text.len() / 16 + 2);
+    for line in text.split_inclusive('\n') {
+        let content = line.strip_suffix('\n').unwrap_or(line);
+        entry.push_str(content.strip_suffix('\r').unwrap_or(content));
+        entry.push_str("\r\n");
+    }
+    std::borrow::Cow::Owned(entry)
 }
 
 /// One logical content line of a card: its exact text (folds included) and its property name

@@ -81,7 +81,8 @@ pub(crate) async fn login(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let request: LoginRequest = match req.content_type() {
+    // Media types are case-insensitive (RFC 9110 8.3.1).
+    let request: LoginRequest = match req.content_type().to_ascii_lowercase().as_str() {
         form if form == ContentType::form_url_encoded().essence_str() => from_urlencoded(Part::Body, &body)?,
         json if json == ContentType::json().essence_str() => from_json(&body)?,
         // FastAPI's password form takes both encodings of a form; a browser's `FormData` sends this one.

@@ -115,7 +115,7 @@ pub(crate) async fn export(
                 .run(move || {
                     let mut chunk = String::with_capacity(page.iter().map(|c| c.card.len() + 64).sum());
                     for card in &page {
-                        chunk.push_str(&card.render(version));
+                        chunk.push_str(&vcard::file_entry(&card.render(version)));
                     }
                     chunk
                 })

@@ -39,6 +39,37 @@ pub mod names {
 /// series stays bounded whatever clients send.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
+/// The `method` label of a request whose method is none of [`KNOWN_METHODS`]: any token is a
+/// method in HTTP, so labelling by it as sent would let any client add series without bound.
+pub const OTHER_METHOD: &str = "other";
+
+/// The methods labelled by their name: HTTP's (RFC 9110) and those WebDAV and CardDAV clients
+/// send (RFC 4918, 3253, 5689); every other one is [`OTHER_METHOD`].
+const KNOWN_METHODS: &[&str] = &[
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "PATCH",
+    "DELETE",
+    "OPTIONS",
+    "TRACE",
+    "CONNECT",
+    "PROPFIND",
+    "PROPPATCH",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "LOCK",
+    "UNLOCK",
+    "REPORT",
+];
+
+/// The `method` label of a request: its method if known, else [`OTHER_METHOD`].
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    KNOWN_METHODS.iter().copied().find(|known| *known == method.as_str()).unwrap_or(OTHER_METHOD)
+}
+
 /// The login route's pattern: a `429` there is a login refused by the throttle.
 const LOGIN_ROUTE: &str = "/api/auth/login";
 
@@ -144,17 +175,17 @@ pub fn record_outbox_pending(pending: u64) {
     gauge!(names::MAIL_OUTBOX_PENDING).set(pending as f64);
 }
 
-/// Middleware (for `actix_web::middleware::from_fn`): counts and times every request by method,
-/// route pattern (such as `/api/contacts/{id}`) and status.
+/// Middleware (for `actix_web::middleware::from_fn`): counts and times every request by method
+/// (a known one, else [`OTHER_METHOD`]), route pattern (such as `/api/contacts/{id}`) and status.
 pub async fn track_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let route = route_label(&req);
     if is_dav(req.path()) {
-        counter!(names::DAV_REQUESTS, "method" => method.clone()).increment(1);
+        counter!(names::DAV_REQUESTS, "method" => method).increment(1);
     }
     let outcome = next.call(req).await;
     let status = match &outcome {
@@ -166,7 +197,7 @@ pub async fn track_requests(
         counter!(names::LOGIN_THROTTLED).increment(1);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    counter!(names::HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status.as_str().to_owned())
+    counter!(names::HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status.as_str().to_owned())
         .increment(1);
     histogram!(names::HTTP_REQUEST_DURATION, "method" => method, "route" => route).record(elapsed);
     outcome

@@ -155,6 +155,16 @@ async fn login_accepts_the_oauth2_form_and_json_with_username_or_email() {
     expect_invalid(app.post_json("/api/auth/login", &json!({"password": PASSWORD})).await, &["body", "username"]).await;
     let plain = app.request(Method::POST, "/api/auth/login").body("username=ada").send().await.unwrap();
     assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Media types are case-insensitive.
+    for content_type in ["Application/X-WWW-Form-Urlencoded; charset=UTF-8", "APPLICATION/JSON"] {
+        let body = if content_type.contains("JSON") {
+            json!({"username": "ada", "password": PASSWORD}).to_string()
+        } else {
+            format!("username=ada&password={}", PASSWORD.replace(' ', "+"))
+        };
+        let login = app.request(Method::POST, "/api/auth/login").header("content-type", content_type).body(body);
+        expect(login.send().await.unwrap(), StatusCode::OK).await;
+    }
 
     // A browser's FormData sends the form as multipart, which FastAPI's password form takes too.
     let multipart = |password: reqwest::multipart::Part| {
@@ -205,14 +215,22 @@ async fn a_confirmation_token_is_not_an_access_token() {
 }
 
 #[tokio::test]
-async fn an_expired_access_token_is_refused() {
-    // `exp` counts whole seconds, so a token of TTL n is good for between n - 1 and n seconds:
-    // 3 leaves the first request at least 2 s even on a loaded machine.
+async fn an_access_token_lives_its_whole_lifetime_then_is_refused() {
+    // `exp` counts whole seconds, rounded up: a token of TTL n is good for at least n seconds
+    // and less than n + 1. Logging in late in a second shows it: rounded down, the expiry would
+    // fall most of a second before issue time + TTL.
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
     let app = spawn_app_with(&[("ACCESS_TOKEN_TTL_SECONDS", "3")]).await;
-    let user = app.user("ada").await;
-    expect(app.get("/api/users/me", Some(&user.token)).await, StatusCode::OK).await;
-    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
-    expect_unauthenticated(app.get("/api/users/me", Some(&user.token)).await).await;
+    app.user("ada").await;
+    let into_second = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_millis();
+    tokio::time::sleep(Duration::from_millis(u64::from((1600 - into_second) % 1000))).await;
+    let issued = Instant::now();
+    let pair = expect(app.login_form("ada", PASSWORD).await, StatusCode::OK).await;
+    let token = pair["access_token"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(2600).saturating_sub(issued.elapsed())).await;
+    expect(app.get("/api/contacts/", Some(token)).await, StatusCode::OK).await;
+    tokio::time::sleep(Duration::from_millis(4100).saturating_sub(issued.elapsed())).await;
+    expect_unauthenticated(app.get("/api/contacts/", Some(token)).await).await;
 }
 
 #[tokio::test]

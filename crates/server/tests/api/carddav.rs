@@ -752,3 +752,64 @@ async fn a_sync_after_a_big_import_lists_every_card_of_it() {
     let (_, nothing) = sync_from(&app, book, &secret, &token_of(&changes)).await;
     assert!(!nothing.contains(".vcf<"), "the token given is the book's: {nothing}");
 }
+
+#[tokio::test]
+async fn names_and_uids_longer_than_the_store_keeps_are_refused_not_a_500() {
+    // "Never a 500 for bad input": PostgreSQL refuses an index entry past about 2.7 KB, so a card
+    // name, a UID or a property name that long must be turned away before it reaches a table.
+    use contacts_domain::addressbook::{MAX_CARD_NAME_BYTES, MAX_CLIENT_PROPERTY_NAME_BYTES};
+    use contacts_domain::contact::vcard::MAX_UID_BYTES;
+    let (app, ada, secret) = app_with_dav_user("ada").await;
+    let book = "/dav/addressbooks/ada/contacts/";
+    let put = |name: &str, body: String| {
+        dav(&app, "PUT", &format!("{book}{name}"), "ada", &secret).header("content-type", "text/vcard").body(body)
+    };
+    // Multi-byte characters: the bounds are in bytes, as the index's is.
+    let long_name = "ü".repeat(MAX_CARD_NAME_BYTES / 2 + 1);
+    assert_eq!(put(&long_name, CARD.to_owned()).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let at_bound = "ü".repeat(MAX_CARD_NAME_BYTES / 2);
+    assert_eq!(put(&at_bound, CARD.to_owned()).send().await.unwrap().status(), StatusCode::CREATED);
+    for method in ["MOVE", "COPY"] {
+        let to = dav(&app, method, &format!("{book}{at_bound}"), "ada", &secret)
+            .header("destination", format!("/dav/addressbooks/ada/contacts/x{}", long_name.replace('ü', "%C3%BC")));
+        assert_eq!(to.send().await.unwrap().status(), StatusCode::FORBIDDEN, "{method}");
+    }
+
+    let long_uid = "u".repeat(MAX_UID_BYTES + 1);
+    let card = CARD.replace("dav-uid-1", &long_uid);
+    let refused = put("long-uid.vcf", card.clone()).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(text(refused).await.contains("valid-address-data"));
+    let import = app
+        .client
+        .post(format!("{}/api/contacts/import", app.address))
+        .bearer_auth(&ada.token)
+        .header("content-type", "text/vcard")
+        .body(card)
+        .send()
+        .await
+        .unwrap();
+    let report = expect(import, StatusCode::OK).await;
+    assert_eq!(report["created"], 0);
+    let detail = report["failed"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("longer than {MAX_UID_BYTES} bytes")), "{report}");
+    let at_bound = CARD.replace("dav-uid-1", &"u".repeat(MAX_UID_BYTES));
+    assert_eq!(put("uid-at-bound.vcf", at_bound).send().await.unwrap().status(), StatusCode::CREATED);
+
+    let long_property = "p".repeat(MAX_CLIENT_PROPERTY_NAME_BYTES + 1);
+    let patch = format!(
+        r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:{long_property} xmlns:x="urn:x">v</x:{long_property}></D:prop></D:set></D:propertyupdate>"#
+    );
+    let answer = dav(&app, "PROPPATCH", book, "ada", &secret).body(patch).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::MULTI_STATUS);
+    assert!(text(answer).await.contains("507"));
+    let at_bound = "p".repeat(MAX_CLIENT_PROPERTY_NAME_BYTES);
+    let namespace = format!("urn:{}", "n".repeat(MAX_CLIENT_PROPERTY_NAME_BYTES - 4));
+    let patch = format!(
+        r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:{at_bound} xmlns:x="{namespace}">v</x:{at_bound}></D:prop></D:set></D:propertyupdate>"#
+    );
+    let answer = dav(&app, "PROPPATCH", book, "ada", &secret).body(patch).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::MULTI_STATUS);
+    let answer = text(answer).await;
+    assert!(answer.contains("200 OK") && !answer.contains("507"), "kept at both bounds: {answer}");
+}

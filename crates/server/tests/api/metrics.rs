@@ -123,8 +123,22 @@ async fn throttled_logins_and_dav_requests_are_counted() {
     // A CardDAV request is labelled with its resource's pattern, not lumped in with 404s.
     let propfind = Method::from_bytes(b"PROPFIND").unwrap();
     app.request(propfind, "/dav/addressbooks/ada/contacts/").header("depth", "0").send().await.unwrap();
+    // Methods nobody defined, which anyone may send: counted, under one label for them all.
+    for (method, path) in [("XYZZY-7F3", "/dav/addressbooks/ada/contacts/"), ("QQQ-7F3", "/api/contacts/")] {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let answer = app.request(method, path).send().await.unwrap();
+        assert!(answer.status().is_client_error(), "{}", answer.status());
+    }
 
     let after = scrape(&app).await;
+    assert!(after.iter().all(|s| !label(s, "method").contains("7F3")), "no series of an invented method");
+    let others = |s: &[PromSample]| value(s, "dav_requests_total", "method", "other");
+    assert!(others(&after) >= others(&before) + 1.0, "{} then {}", others(&before), others(&after));
+    assert!(
+        named(&after, "http_requests_total")
+            .any(|s| label(s, "method") == "other" && label(s, "route") == "/api/contacts"),
+        "the REST request under `other`"
+    );
     // (Other tests of this process send CardDAV requests too: their series are here as well.)
     let dav_routes: Vec<&str> = named(&after, "http_requests_total")
         .filter(|s| label(s, "method") == "PROPFIND")

@@ -347,6 +347,40 @@ async fn multipart_import_and_version_3_export() {
 }
 
 #[tokio::test]
+async fn an_export_ends_every_line_with_crlf_whatever_line_ends_its_cards_came_with() {
+    // Cards are kept as sent: here one with bare LF line ends and one without a last line end.
+    let app = spawn_app().await;
+    let ada = app.user("ada").await;
+    let file = "BEGIN:VCARD\nVERSION:4.0\nUID:lf\nFN:Line Feed\nEND:VCARD\n\
+        BEGIN:VCARD\r\nVERSION:4.0\r\nUID:open\r\nFN:Open End\r\nEND:VCARD";
+    let import = app
+        .request(Method::POST, "/api/contacts/import")
+        .bearer_auth(&ada.token)
+        .header("content-type", "text/vcard")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(import, StatusCode::OK).await["created"], 2);
+    let export = app.get("/api/contacts/export.vcf", Some(&ada.token)).await.text().await.unwrap();
+    assert_eq!(export.matches('\n').count(), export.matches("\r\n").count(), "no bare LF: {export:?}");
+    assert!(export.ends_with("END:VCARD\r\n"), "{export:?}");
+    let begins = export.split("\r\n").filter(|line| *line == "BEGIN:VCARD").count();
+    assert_eq!(begins, 2, "each card begins on a line of its own: {export:?}");
+    // And the file reads back: both cards, each the same contact again.
+    let again = app
+        .request(Method::POST, "/api/contacts/import")
+        .bearer_auth(&ada.token)
+        .header("content-type", "text/vcard")
+        .body(export)
+        .send()
+        .await
+        .unwrap();
+    let again = expect(again, StatusCode::OK).await;
+    assert_eq!((again["created"].as_i64(), again["updated"].as_i64()), (Some(0), Some(2)), "{again}");
+}
+
+#[tokio::test]
 async fn a_rest_made_contact_is_a_4_0_card() {
     let app = spawn_app().await;
     let ada = app.user("ada").await;

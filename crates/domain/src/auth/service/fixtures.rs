@@ -37,6 +37,12 @@ pub(super) fn now_whole_seconds() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 6, 15, 12, 30, 45).unwrap()
 }
 
+/// The expiry of a token of lifetime `ttl` issued at `now()`: the first whole second not before
+/// `now() + ttl` (`now()` is 750 ms into its second), so the token never lives less than `ttl`.
+pub(super) fn expiry_after(ttl: Duration) -> DateTime<Utc> {
+    now_whole_seconds() + ttl + Duration::seconds(1)
+}
+
 pub(super) fn settings() -> AuthSettings {
     AuthSettings {
         links: Links::new(

@@ -82,7 +82,7 @@ async fn refresh_rotates_the_presented_token_into_a_new_pair() {
         TokenPair { access_token: "tok-access".to_owned(), refresh_token: "tok-refresh".to_owned(), expires_in: 900 }
     );
     let issued_at = now_whole_seconds();
-    let new_expires_at = issued_at + Duration::seconds(604_800);
+    let new_expires_at = expiry_after(Duration::seconds(604_800));
     assert_eq!(
         recorded(&rotations),
         vec![(fingerprint(OLD_REFRESH), fingerprint(&pair.refresh_token), new_expires_at, now())]
@@ -94,7 +94,7 @@ async fn refresh_rotates_the_presented_token_into_a_new_pair() {
                 subject: USER_ID,
                 kind: TokenKind::Access,
                 issued_at,
-                expires_at: issued_at + Duration::seconds(900),
+                expires_at: expiry_after(Duration::seconds(900)),
                 version: TOKEN_VERSION,
                 // Still the session of the presented token: logout ends this pair too.
                 session: Some(SESSION.to_owned()),
@@ -332,7 +332,7 @@ async fn request_password_reset_queues_the_link_with_its_fingerprint() {
 
     service.request_password_reset(address("ada@example.org")).await.unwrap();
 
-    let expires_at = now_whole_seconds() + Duration::seconds(3_600);
+    let expires_at = expiry_after(Duration::seconds(3_600));
     assert_eq!(
         recorded(&issued),
         vec![Claims {

@@ -75,7 +75,7 @@ async fn register_hashes_the_password_stores_the_user_and_mails_a_confirmation_l
             subject: USER_ID,
             kind: TokenKind::EmailConfirmation,
             issued_at: now_whole_seconds(),
-            expires_at: now_whole_seconds() + Duration::seconds(86_400),
+            expires_at: expiry_after(Duration::seconds(86_400)),
             version: TOKEN_VERSION,
             session: None,
         }]
@@ -356,7 +356,7 @@ async fn login_issues_an_access_and_a_refresh_token_and_stores_the_refresh_finge
         TokenPair { access_token: "tok-access".to_owned(), refresh_token: "tok-refresh".to_owned(), expires_in: 900 }
     );
     let issued_at = now_whole_seconds();
-    let refresh_expires_at = issued_at + Duration::seconds(604_800);
+    let refresh_expires_at = expiry_after(Duration::seconds(604_800));
     let issued_claims = recorded(&issued);
     // A fresh session id, random (128 bits, hex), shared by both tokens of the pair.
     let session = issued_claims[0].session.clone().expect("a session id");
@@ -368,7 +368,7 @@ async fn login_issues_an_access_and_a_refresh_token_and_stores_the_refresh_finge
                 subject: USER_ID,
                 kind: TokenKind::Access,
                 issued_at,
-                expires_at: issued_at + Duration::seconds(900),
+                expires_at: expiry_after(Duration::seconds(900)),
                 version: TOKEN_VERSION,
                 session: Some(session.clone()),
             },
@@ -383,6 +383,8 @@ async fn login_issues_an_access_and_a_refresh_token_and_stores_the_refresh_finge
         ]
     );
     assert_eq!(issued_at.timestamp_subsec_nanos(), 0);
+    assert!(refresh_expires_at - now() >= Duration::seconds(604_800), "never less than the lifetime");
+    assert!(refresh_expires_at - now() < Duration::seconds(604_801), "nor a second more");
     // Only the fingerprint is stored, never the token itself.
     assert_eq!(recorded(&stored), vec![(USER_ID, fingerprint(&pair.refresh_token), refresh_expires_at)]);
     assert_ne!(fingerprint(&pair.refresh_token), pair.refresh_token);
@@ -538,7 +540,7 @@ async fn request_confirmation_email_for_an_unconfirmed_user_sends_one_link() {
     let issued = recorded(&issued);
     assert_eq!(issued.len(), 1);
     assert_eq!(issued[0].kind, TokenKind::EmailConfirmation);
-    assert_eq!(issued[0].expires_at, now_whole_seconds() + Duration::seconds(86_400));
+    assert_eq!(issued[0].expires_at, expiry_after(Duration::seconds(86_400)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -48,6 +48,14 @@ pub fn render(card: &str, contact: &Contact, dirty: bool, version: Version) -> S
         let at = parsed.entries.iter().position(|e| e.name == VCardProperty::N).unwrap_or(0);
         parsed.entries.insert(at, VCardEntry::new(VCardProperty::Fn).with_value(full));
     }
+    if target == VCardVersion::V3_0 && !parsed.entries.iter().any(|e| e.name == VCardProperty::N) {
+        // 3.0 requires an N (RFC 2426 3.1.2), which 4.0 does not: a 4.0 card with only an FN
+        // gets the names REST shows (the FN split at its last space), after its FN.
+        let names = [contact.last_name.as_str(), contact.first_name.as_str(), "", "", ""];
+        let values = names.iter().map(|part| VCardValue::Text((*part).to_owned())).collect();
+        let at = parsed.entries.iter().position(|e| e.name == VCardProperty::Fn).map_or(0, |at| at + 1);
+        parsed.entries.insert(at, VCardEntry::new(VCardProperty::N).with_values(values));
+    }
     let mut out = String::with_capacity(merged.len() + 64);
     match parsed.write_to(&mut out, target) {
         Ok(()) => out,

@@ -150,6 +150,21 @@ fn a_card_without_fn_gets_one_when_converted() {
 }
 
 #[test]
+fn a_card_without_n_gets_one_in_3_0_only() {
+    // RFC 2426 3.1.2: a 3.0 card must have an N; RFC 6350 lets a 4.0 card go without.
+    let card = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nFN:Grace Brewster Hopper\r\nEND:VCARD\r\n";
+    let contact = contact_from(&read_card(card).unwrap());
+    let v3 = render(card, &contact, false, Version::V3);
+    assert!(v3.contains("FN:Grace Brewster Hopper\r\nN:Hopper;Grace Brewster;;;\r\n"), "{v3}");
+    assert_eq!(v3.lines().filter(|l| l.starts_with("N:")).count(), 1, "{v3}");
+    assert_eq!(render(card, &contact, false, Version::V4), card, "4.0 as stored");
+    // A card that has one keeps its own.
+    let named = card.replace("END:VCARD", "N:Hopper;Grace;Brewster;;\r\nEND:VCARD").replace("\r\n\r\n", "\r\n");
+    let v3 = render(&named, &contact_from(&read_card(&named).unwrap()), false, Version::V3);
+    assert_eq!(v3.lines().filter(|l| l.starts_with("N:")).collect::<Vec<_>>(), ["N:Hopper;Grace;Brewster;;"], "{v3}");
+}
+
+#[test]
 fn year_less_birthdays_convert_between_versions() {
     let contact = contact_from(&read_card(APPLE).unwrap());
     let v4 = render(APPLE, &contact, false, Version::V4);
@@ -192,6 +207,14 @@ fn a_card_without_uid_gets_a_new_one_each_time() {
     }
     assert!(a.card.ends_with(&format!("UID:{}\r\nEND:VCARD\r\n", a.uid)), "{}", a.card);
     assert_eq!(read_card(&a.card).unwrap().uid, Some(a.uid));
+}
+
+#[test]
+fn a_uid_longer_than_the_store_keeps_is_refused() {
+    let card = |uid: &str| format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{uid}\r\nFN:Ada\r\nEND:VCARD\r\n");
+    assert!(record(&card(&"u".repeat(MAX_UID_BYTES))).is_ok());
+    let refused = record(&card(&"ü".repeat(MAX_UID_BYTES / 2 + 1)));
+    assert!(matches!(refused, Err(CardError::Invalid(why)) if why.contains("UID is longer")), "bytes, not characters");
 }
 
 #[test]
@@ -354,4 +377,23 @@ fn a_4_0_card_reads_as_3_0_with_plain_numbers_and_preferences_as_types() {
         Version::V3,
         &["TEL;TYPE=CELL,pref:+1-555-0100", "EMAIL;TYPE=WORK,pref:ada@example.org"],
     );
+}
+
+#[test]
+fn quoted_printable_values_decode_in_their_charset() {
+    assert_eq!(quoted_printable_text("J=C3=BCrgen M=C3=BCller", Some("UTF-8")), "Jürgen Müller");
+    assert_eq!(quoted_printable_text("Ren=E9", Some("ISO-8859-1")), "René");
+    assert_eq!(quoted_printable_text("Ren=E9", None), "René", "ISO-8859-1 when none is named");
+    assert_eq!(quoted_printable_text("a=3Db =ZZ=", Some("utf-8")), "a=b =ZZ=", "a bare `=` stays");
+    assert_eq!(quoted_printable_text("=C3=BC", Some("no-such-charset")), "ü", "UTF-8 when the name is unknown");
+}
+
+#[test]
+fn a_file_entry_ends_every_line_with_crlf() {
+    let crlf = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:A B\r\nEND:VCARD\r\n";
+    assert!(matches!(file_entry(crlf), std::borrow::Cow::Borrowed(_)), "as it is");
+    assert_eq!(file_entry("BEGIN:VCARD\nVERSION:4.0\nFN:A B\nEND:VCARD\n"), crlf);
+    assert_eq!(file_entry("BEGIN:VCARD\r\nVERSION:4.0\nFN:A B\r\nEND:VCARD"), crlf, "mixed, and no last break");
+    let folded = "BEGIN:VCARD\nNOTE:a long\n  line\nEND:VCARD\n";
+    assert_eq!(file_entry(folded), "BEGIN:VCARD\r\nNOTE:a long\r\n  line\r\nEND:VCARD\r\n", "folds kept");
 }
