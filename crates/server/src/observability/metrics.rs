@@ -39,7 +39,7 @@ pub mod names {
 /// series stays bounded whatever clients send.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
-/// The `method` label of a request whose method is none of [`KNOWN_METHODS`]: any token is a
+/// The `method` label of a request whose method is none of the known ones: any token is a
 /// method in HTTP, so labelling by it as sent would let any client add series without bound.
 pub const OTHER_METHOD: &str = "other";
 

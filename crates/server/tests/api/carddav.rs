@@ -780,16 +780,7 @@ async fn names_and_uids_longer_than_the_store_keeps_are_refused_not_a_500() {
     let refused = put("long-uid.vcf", card.clone()).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(text(refused).await.contains("valid-address-data"));
-    let import = app
-        .client
-        .post(format!("{}/api/contacts/import", app.address))
-        .bearer_auth(&ada.token)
-        .header("content-type", "text/vcard")
-        .body(card)
-        .send()
-        .await
-        .unwrap();
-    let report = expect(import, StatusCode::OK).await;
+    let report = expect(app.import(&ada, "text/vcard", card).await, StatusCode::OK).await;
     assert_eq!(report["created"], 0);
     let detail = report["failed"][0]["detail"].as_str().unwrap();
     assert!(detail.contains(&format!("longer than {MAX_UID_BYTES} bytes")), "{report}");

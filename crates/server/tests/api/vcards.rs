@@ -87,6 +87,15 @@ async fn a_uid_already_in_the_book_updates_and_shared_emails_are_accepted() {
     let report = expect(app.import(&ada, "text/vcard; charset=utf-8", both).await, StatusCode::OK).await;
     assert_eq!(report, json!({"created": 0, "updated": 2, "failed": []}));
     assert_eq!(all_contacts(&app, &ada).await.len(), 2);
+    // REST's 409 holds against them: the user already has a contact with that email.
+    let again = contact("Johnny", "Again", "JOHNNY@example.com");
+    let taken = app.send_json(Method::POST, "/api/contacts/", Some(&ada.token), &again).await;
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+    // A REST edit of a synced card that keeps its email is fine, though its twin shares it.
+    let twin_id = all_contacts(&app, &ada).await.into_iter().find(|c| c["uid"] == "twin").unwrap()["id"].clone();
+    let edit = contact("Twin", "Two", "johnny@example.com");
+    let put = app.send_json(Method::PUT, &format!("/api/contacts/{twin_id}"), Some(&ada.token), &edit).await;
+    expect(put, StatusCode::OK).await;
 
     // A card without UID gets one, shown in REST and in its card.
     let no_uid = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Nemo\r\nEND:VCARD\r\n".to_owned();
@@ -353,14 +362,7 @@ async fn an_export_ends_every_line_with_crlf_whatever_line_ends_its_cards_came_w
     let ada = app.user("ada").await;
     let file = "BEGIN:VCARD\nVERSION:4.0\nUID:lf\nFN:Line Feed\nEND:VCARD\n\
         BEGIN:VCARD\r\nVERSION:4.0\r\nUID:open\r\nFN:Open End\r\nEND:VCARD";
-    let import = app
-        .request(Method::POST, "/api/contacts/import")
-        .bearer_auth(&ada.token)
-        .header("content-type", "text/vcard")
-        .body(file)
-        .send()
-        .await
-        .unwrap();
+    let import = app.import(&ada, "text/vcard", file.to_owned()).await;
     assert_eq!(expect(import, StatusCode::OK).await["created"], 2);
     let export = app.get("/api/contacts/export.vcf", Some(&ada.token)).await.text().await.unwrap();
     assert_eq!(export.matches('\n').count(), export.matches("\r\n").count(), "no bare LF: {export:?}");
@@ -368,15 +370,7 @@ async fn an_export_ends_every_line_with_crlf_whatever_line_ends_its_cards_came_w
     let begins = export.split("\r\n").filter(|line| *line == "BEGIN:VCARD").count();
     assert_eq!(begins, 2, "each card begins on a line of its own: {export:?}");
     // And the file reads back: both cards, each the same contact again.
-    let again = app
-        .request(Method::POST, "/api/contacts/import")
-        .bearer_auth(&ada.token)
-        .header("content-type", "text/vcard")
-        .body(export)
-        .send()
-        .await
-        .unwrap();
-    let again = expect(again, StatusCode::OK).await;
+    let again = expect(app.import(&ada, "text/vcard", export).await, StatusCode::OK).await;
     assert_eq!((again["created"].as_i64(), again["updated"].as_i64()), (Some(0), Some(2)), "{again}");
 }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::tests::{Book, book};
 use super::*;
-use crate::test_fixtures::{create_user, execute_sql, migrated_db, new_contact};
+use crate::test_fixtures::{create_user, execute_sql, expect_conflict, migrated_db, new_contact};
 
 /// The rows of the big book.
 const BIG: i64 = 50_000;
@@ -174,6 +174,19 @@ fn q(needle: &str) -> ContactFilter {
 #[tokio::test]
 async fn big_book_queries_use_their_indexes() {
     let book = big_book().await;
+
+    // REST's email rule against every contact (the `contacts_rest_email_free` trigger): its
+    // lookup of the owner's contacts with one email goes by index, and a taken email is refused.
+    let lookup = diesel::sql_query(
+        "SELECT 1 FROM contacts c WHERE c.user_id = $1 AND lower(c.email) = lower($2) AND c.id <> $3",
+    )
+    .bind::<BigInt, _>(book.owner.0)
+    .bind::<Text, _>("C4711@example.org")
+    .bind::<BigInt, _>(0_i64);
+    let plan = book.plan(lookup).await;
+    assert!(plan.iter().any(|(_, index)| index == "contacts_user_lower_email_idx"), "{plan:?}");
+    let taken = book.repo.create(book.owner, new_contact("Rest", "Made", "C4711@example.org")).await;
+    assert_eq!(expect_conflict(taken), contacts_domain::Conflict::ContactEmailTaken);
 
     // Whole-book pages, first and deep: an index-only walk of (user_id, id), no window count.
     for skip in [0, 45_000] {

@@ -678,6 +678,42 @@ async fn replace_and_update_refuse_an_email_another_contact_has() {
 }
 
 #[tokio::test]
+async fn rest_writes_refuse_an_email_a_card_brought_and_cards_may_share_one() {
+    // API.md: REST's 409 is for "a contact with that email", whichever door made that contact;
+    // cards arriving by import or CardDAV are accepted whatever their emails.
+    use contacts_domain::contact::vcard::record;
+    let book = book().await;
+    let card = |uid: &str| {
+        record(&format!(
+            "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{uid}\r\nFN:Card {uid}\r\nEMAIL:twin@example.com\r\nEND:VCARD\r\n"
+        ))
+        .unwrap()
+    };
+    let outcomes = book.repo.import(book.owner, &[card("one"), card("two")]).await.unwrap();
+    assert_eq!(outcomes, [ImportOutcome::Created, ImportOutcome::Created], "cards may share an email");
+    let taken = contacts_domain::Conflict::ContactEmailTaken;
+    let created = book.repo.create(book.owner, new_contact("Rest", "Made", "TWIN@example.com")).await;
+    assert_eq!(expect_conflict(created), taken);
+
+    let grace = book.add_named("Grace", "Hopper", "grace@example.com").await;
+    let patch = ContactPatch { email: Some(email("Twin@Example.com")), ..Default::default() };
+    assert_eq!(expect_conflict(book.repo.update(book.owner, grace.id, patch).await), taken);
+    let replaced = book.repo.replace(book.owner, grace.id, new_contact("Grace", "Hopper", "twin@example.com")).await;
+    assert_eq!(expect_conflict(replaced), taken);
+    assert_eq!(book.repo.get(book.owner, grace.id).await.unwrap(), Some(grace.clone()), "unchanged");
+
+    // A REST write that keeps a synced card's own email is not judged again: the card can be
+    // edited, though its twin has the same email.
+    let (listed, _) = book.list(&ContactFilter::default(), 0, 10).await;
+    let one = listed.iter().find(|c| c.uid == "one").unwrap();
+    let kept = book.repo.replace(book.owner, one.id, new_contact("Card", "One", "twin@example.com")).await;
+    assert_eq!(kept.unwrap().and_then(|c| c.email), Some("twin@example.com".into()));
+    // Another user's book is not this one.
+    let other = book.other_owner().await;
+    book.repo.create(other, new_contact("Rest", "Made", "twin@example.com")).await.unwrap();
+}
+
+#[tokio::test]
 async fn with_birthday_on_matches_month_and_day_of_the_owners_contacts() {
     let book = book().await;
     let add = async |name: &str, born: &str| {
@@ -818,7 +854,7 @@ async fn a_contact_needs_an_existing_owner() {
 }
 
 /// The table keeps what is an invariant from every door: email length, REST's one-email rule
-/// (on `rest_email`, which only REST writes set), and UID and card name unique per book. Name,
+/// (on `rest_email`, which only REST writes set, against every contact's email), and UID and card name unique per book. Name,
 /// phone and note lengths are REST input rules only since contacts are vCards (a card from a
 /// phone may have no first name or a long note), so the domain checks them, not the table.
 #[tokio::test]
@@ -840,9 +876,16 @@ async fn the_contacts_table_checks_its_invariants() {
     execute_sql(&book.db, &insert("'ada@example.com'", "'ada@example.com'", "u1", "h1")).await.unwrap();
     // A card-sourced contact may share the email (its rest_email is NULL)...
     execute_sql(&book.db, &insert("'ada@example.com'", "NULL", "u2", "h2")).await.unwrap();
-    // ...a REST-written one may not, in any case.
+    // ...a REST-written one may not, in any case...
     assert_violates(
         execute_sql(&book.db, &insert("'ADA@example.com'", "'ADA@example.com'", "u3", "h3")).await,
+        DatabaseErrorKind::UniqueViolation,
+        "contacts_user_email_key",
+    );
+    // ...nor the email of a contact that came as a card (the trigger says it as the index does).
+    execute_sql(&book.db, &insert("'bob@example.com'", "NULL", "u6", "h6")).await.unwrap();
+    assert_violates(
+        execute_sql(&book.db, &insert("'BOB@example.com'", "'BOB@example.com'", "u7", "h7")).await,
         DatabaseErrorKind::UniqueViolation,
         "contacts_user_email_key",
     );
