@@ -131,8 +131,9 @@ impl<F: FailureCounter> LoginThrottle<F> {
     /// settle (pauses of 2.9 s in all) and is refused only if the count is still past it then.
     /// An attempt its client abandons while it runs stays counted, as a failure in flight.
     ///
-    /// When the counter cannot be reached, logins go on unthrottled (with a warning): an outage
-    /// of the shared cache must not lock every user out.
+    /// When the counter answers an error, logins go on unthrottled (with a warning): an outage
+    /// must not lock every user out. (The Redis counter answers from its in-process count
+    /// instead while Redis is down, so this is the last resort.)
     pub async fn login<T>(
         &self,
         name: &str,

@@ -2,7 +2,9 @@
 //! every instance of the service, or in process when no Redis is configured.
 //!
 //! Redis is an accelerator, never a dependency: every call gives up within a second, and the
-//! domain treats cache failures as misses and the limiter fails open.
+//! domain treats cache failures as misses and the limiter fails open. Login failures are the
+//! exception: while Redis cannot be reached they are counted in process, so the login throttle
+//! holds through an outage (per instance).
 #![deny(missing_docs)]
 
 mod memory;

@@ -13,6 +13,7 @@ use contacts_domain::Error;
 use contacts_domain::throttle::FailureCounter;
 use contacts_domain::user::{CacheMark, Lookup, RateLimiter, User, UserCache, UserId};
 
+use crate::MemoryCache;
 use crate::record::{FORMAT, UserRecord};
 
 /// Every Redis call, connecting included, gives up after this long: a slow or absent Redis
@@ -44,6 +45,10 @@ pub struct RedisCache {
     shared: Arc<Mutex<Option<MultiplexedConnection>>>,
     ttl_seconds: u64,
     health: Arc<Mutex<Health>>,
+    /// Where login failures are counted while Redis cannot be reached: in this process, as
+    /// without `REDIS_URL`, so an outage of the shared counter does not leave password
+    /// guessing unthrottled (each instance then counts its own).
+    local_failures: MemoryCache,
 }
 
 /// How the last calls went.
@@ -79,7 +84,8 @@ impl RedisCache {
         pool.timeouts = Timeouts { wait: Some(CALL_TIMEOUT), create: Some(CALL_TIMEOUT), recycle: Some(CALL_TIMEOUT) };
         config.pool = Some(pool);
         let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(RedisSettingsError)?;
-        Ok(Self { pool, shared: Arc::default(), ttl_seconds, health: Arc::default() })
+        let local_failures = MemoryCache::new(Duration::from_secs(ttl_seconds));
+        Ok(Self { pool, shared: Arc::default(), ttl_seconds, health: Arc::default(), local_failures })
     }
 
     fn health(&self) -> std::sync::MutexGuard<'_, Health> {
@@ -277,53 +283,77 @@ const TAKE_BACK: &str = "for _, key in ipairs(KEYS) do \
     if n and n > 1 then redis.call('DECR', key) elseif n then redis.call('DEL', key) end \
 end";
 
+/// Every failure counter call goes to Redis first and, when Redis cannot answer (a failed call,
+/// or the cache stepping aside after one), to the in-process counter instead: throttling goes
+/// on per instance through an outage, and back to the shared counts once Redis answers. A
+/// count begun in Redis and finished in process (or the other way) at the moment of a change
+/// only takes back or clears what the other side holds, which is nothing or a failure fewer.
 impl FailureCounter for RedisCache {
     async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<Vec<(u64, u64)>, Error> {
-        let keys: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
+        let shared: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
         // INCR, the window's expiry started only at the first failure (EXPIRE NX), and the
         // seconds left (TTL) of every key, in one atomic round trip.
-        let answers: Vec<(u64, i64)> = self
+        let answers = self
             .run(|mut conn| async move {
                 let mut pipe = redis::pipe();
                 pipe.atomic();
-                for key in &keys {
+                for key in &shared {
                     pipe.incr(key, 1).cmd("EXPIRE").arg(key).arg(window_seconds).arg("NX").ignore().ttl(key);
                 }
                 pipe.query_async::<Vec<(u64, i64)>>(&mut conn).await
             })
-            .await?;
-        Ok(answers.into_iter().map(|(count, ttl)| (count, u64::try_from(ttl).unwrap_or(0))).collect())
+            .await;
+        match answers {
+            Ok(answers) => {
+                Ok(answers.into_iter().map(|(count, ttl)| (count, u64::try_from(ttl).unwrap_or(0))).collect())
+            }
+            Err(_) => self.local_failures.add_failure(keys, window_seconds).await,
+        }
     }
 
     async fn take_back(&self, keys: &[String]) -> Result<(), Error> {
-        let keys: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
+        let shared: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
         // One script, so a key cannot expire between the read and the DECR (which would make
         // it -1 with no expiry).
-        self.run(|mut conn| async move {
-            redis::cmd("EVAL").arg(TAKE_BACK).arg(keys.len()).arg(&keys).query_async::<()>(&mut conn).await
-        })
-        .await
+        let taken = self
+            .run(|mut conn| async move {
+                redis::cmd("EVAL").arg(TAKE_BACK).arg(shared.len()).arg(&shared).query_async::<()>(&mut conn).await
+            })
+            .await;
+        match taken {
+            Ok(()) => Ok(()),
+            Err(_) => self.local_failures.take_back(keys).await,
+        }
     }
 
     async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
-        let keys: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
+        let shared: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
         // GET and TTL of every key in one round trip; a key that expires in between reads as
         // counting none or with no time left, both harmless for a read that decides no lock.
-        let answers: Vec<(Option<u64>, i64)> = self
+        let answers = self
             .run(|mut conn| async move {
                 let mut pipe = redis::pipe();
-                for key in &keys {
+                for key in &shared {
                     pipe.get(key).ttl(key);
                 }
                 pipe.query_async::<Vec<(Option<u64>, i64)>>(&mut conn).await
             })
-            .await?;
-        Ok(answers.into_iter().map(|(count, ttl)| (count.unwrap_or(0), u64::try_from(ttl).unwrap_or(0))).collect())
+            .await;
+        match answers {
+            Ok(answers) => Ok(answers
+                .into_iter()
+                .map(|(count, ttl)| (count.unwrap_or(0), u64::try_from(ttl).unwrap_or(0)))
+                .collect()),
+            Err(_) => self.local_failures.counts(keys).await,
+        }
     }
 
     async fn clear(&self, key: &str) -> Result<(), Error> {
-        let key = failure_key(key);
-        self.run(|mut conn| async move { conn.del(key).await }).await
+        let shared = failure_key(key);
+        match self.run(|mut conn| async move { conn.del(shared).await }).await {
+            Ok(()) => Ok(()),
+            Err(_) => self.local_failures.clear(key).await,
+        }
     }
 
     async fn pause(&self, duration: std::time::Duration) {

@@ -210,3 +210,15 @@ async fn carddav_sign_ins_that_name_no_login_count_for_the_address() {
     let challenge = app.request(reqwest::Method::from_bytes(b"PROPFIND").unwrap(), "/dav/").send().await.unwrap();
     assert_eq!(challenge.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn with_redis_unreachable_logins_are_throttled_in_process() {
+    // The shared counter is down: each instance counts for itself, as without REDIS_URL, so an
+    // outage does not open the door to password guessing.
+    let app = spawn_app_with(&[("REDIS_URL", "redis://127.0.0.1:1"), ("LOGIN_MAX_FAILURES", "2")]).await;
+    app.user("ada").await;
+    for _ in 0..2 {
+        expect(login_from(&app, "127.0.0.1", "ada", "wrong password").await, StatusCode::UNAUTHORIZED).await;
+    }
+    assert_eq!(status_from(&app, "127.0.0.1", "ada", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
+}
