@@ -504,7 +504,10 @@ fn limit(root: &Element, ns_carddav: bool) -> Result<Option<usize>, XmlError> {
     let nresults_name = if ns_carddav { Name::carddav("nresults") } else { Name::dav("nresults") };
     let Some(limit) = root.child(&limit_name) else { return Ok(None) };
     let nresults = limit.child(&nresults_name).ok_or_else(|| XmlError::Unexpected("limit without nresults".into()))?;
-    nresults.text.trim().parse::<usize>().map(Some).map_err(|_| XmlError::Unexpected("nresults is not a number".into()))
+    // A positive number (RFC 5323 5.17): a limit of none would answer nothing, not even the
+    // token a sync needs.
+    let positive = nresults.text.trim().parse::<usize>().ok().filter(|n| *n > 0);
+    positive.map(Some).ok_or_else(|| XmlError::Unexpected("nresults is not a positive number".into()))
 }
 
 fn yes_no(element: &Element, attr: &str) -> bool {

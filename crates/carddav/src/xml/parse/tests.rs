@@ -241,6 +241,14 @@ fn sync_collection_reads_token_level_props_and_limit() {
     let initial = br#"<sync-collection xmlns="DAV:"><sync-token/><sync-level>1</sync-level>
         <prop><getetag/></prop></sync-collection>"#;
     assert!(matches!(report(initial).unwrap(), Report::SyncCollection { token: None, .. }));
+
+    for nresults in ["0", "-1", "ten"] {
+        let limited = format!(
+            r#"<sync-collection xmlns="DAV:"><sync-token/><sync-level>1</sync-level>
+            <limit><nresults>{nresults}</nresults></limit><prop><getetag/></prop></sync-collection>"#
+        );
+        assert!(matches!(report(limited.as_bytes()), Err(XmlError::Unexpected(_))), "{nresults}");
+    }
 }
 
 #[test]
