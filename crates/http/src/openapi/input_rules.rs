@@ -196,17 +196,24 @@ fn text(o: &mut Object, min: Option<usize>, max: Option<usize>, pattern: &str) {
     o.pattern = Some(pattern.to_owned());
 }
 
+/// The fewest characters 8 bytes of UTF-8 can be (four bytes a character at most).
+const MIN_PASSWORD_CHARS: usize = 2;
+
 /// An email address as the server reads one.
 fn email(o: &mut Object) {
     o.format = Some(SchemaFormat::Custom("email".to_owned()));
     o.max_length = Some(MAX_EMAIL_LENGTH);
 }
 
-/// A password: 8 to 72 (bytes, counted here as characters) without a control character. Not
-/// one character repeated is left to the description: Schemathesis took strings that matched a
-/// lookahead saying so for ones that did not.
+/// A password: 8 to 72 bytes without a control character. JSON Schema counts characters, and a
+/// character is 1 to 4 bytes of UTF-8, so the lengths it can state are the ones every such
+/// password has: at least 2 characters (8 bytes in 2 four-byte ones), at most 72. A minimum of
+/// 8 characters would call `ïñ𭂌í` (4 characters, 10 bytes) invalid, which the server takes (a
+/// fuzzing run met it). The bytes are in the description. Not one character repeated is left to
+/// the description too: Schemathesis took strings that matched a lookahead saying so for ones
+/// that did not.
 fn password(o: &mut Object) {
-    text(o, Some(8), Some(72), NO_CONTROLS);
+    text(o, Some(MIN_PASSWORD_CHARS), Some(72), NO_CONTROLS);
     o.description = Some(
         "8 to 72 bytes of UTF-8 without a control character; not one character repeated, not the \
          username, the email or its local part, and not a commonly used password (ignoring case)"
