@@ -155,12 +155,17 @@ fn accepted_ranges(headers: &HeaderMap) -> Option<Vec<MediaRange>> {
 /// The vCard version an `Accept` header asks for (`text/vcard; version=3.0`), if any: that of
 /// the `text/vcard` range of the highest `q` (RFC 9110 12.5.1), a range naming a version before
 /// one that names none at the same `q` (the more specific range), the first one on a tie. A
-/// range without a version, or with one this server does not write, asks for none.
+/// range without a version asks for none; one naming a version this server does not write is
+/// passed over.
 pub fn accepted_version(headers: &HeaderMap) -> Option<VcardVersion> {
     let ranges = accepted_ranges(headers)?;
     let mut best: Option<(&MediaRange, Option<VcardVersion>)> = None;
     for range in ranges.iter().filter(|range| range.media == "text/vcard") {
         let version = range.version.as_deref().and_then(VcardVersion::parse);
+        if range.version.is_some() && version.is_none() {
+            // A version this server does not write (2.1): the range asks for nothing it can give.
+            continue;
+        }
         let better = best.is_none_or(|(top, top_version)| {
             range.q > top.q || (range.q == top.q && version.is_some() && top_version.is_none())
         });
@@ -254,6 +259,8 @@ mod tests {
         assert_eq!(accepted_version(&headers(&[("accept", weighted)])), Some(VcardVersion::V3));
         let as_stored_first = "text/vcard, text/vcard;version=3.0;q=0.5";
         assert_eq!(accepted_version(&headers(&[("accept", as_stored_first)])), None, "any version, preferred");
+        let unwritable = "text/vcard;version=2.1, text/vcard;version=3.0;q=0.5";
+        assert_eq!(accepted_version(&headers(&[("accept", unwritable)])), Some(VcardVersion::V3), "2.1 passed over");
         let specific = "text/vcard, text/vcard;version=3.0";
         assert_eq!(accepted_version(&headers(&[("accept", specific)])), Some(VcardVersion::V3), "the more specific");
         assert_eq!(accepted_version(&headers(&[])), None);
