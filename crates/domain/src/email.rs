@@ -1,4 +1,5 @@
-//! [`EmailAddress`], shared by users and contacts.
+//! [`EmailAddress`], shared by users and contacts, and [`fold_case`], how addresses and login
+//! names are compared ignoring case.
 
 use std::fmt;
 
@@ -56,6 +57,23 @@ impl EmailAddress {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `text` with every character lower-cased on its own (Unicode's simple case mapping), the
+/// form in which addresses and login names are compared ignoring case.
+///
+/// It is what the store's `lower()` does, so a key built in process (the login throttle's, the
+/// mail flood guard's) names exactly the set of spellings the store takes for one account: Rust's
+/// `str::to_lowercase` differs from it on `İ` (U+0130, which it makes `i` and a combining dot:
+/// each one in a login name would double that name's failure budget) and on a final `Σ` (`ς`).
+///
+/// ```
+/// use contacts_domain::email::fold_case;
+/// assert_eq!(fold_case("bİLL"), fold_case("bill"));
+/// assert_eq!(fold_case("ΟΔΟΣ"), "οδοσ");
+/// ```
+pub fn fold_case(text: &str) -> String {
+    text.chars().map(|c| c.to_lowercase().next().unwrap_or(c)).collect()
 }
 
 impl fmt::Display for EmailAddress {

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::auth::TokenPair;
+use crate::email::fold_case;
 use crate::error::Error;
 
 /// A login attempt not yet run, as the inbound side hands it to a [`LoginGuard`].
@@ -95,9 +96,10 @@ pub struct LoginThrottle<F> {
     settings: ThrottleSettings,
 }
 
-/// The key of a login name (hashed: keys stay short and hold no personal data) from an address.
+/// The key of a login name (case folded as the store compares it, then hashed: keys stay short
+/// and hold no personal data) from an address.
 fn pair_key(name: &str, client: IpAddr) -> String {
-    let digest = Sha256::digest(name.to_lowercase().as_bytes());
+    let digest = Sha256::digest(fold_case(name).as_bytes());
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("login:{hex}:{client}")
 }

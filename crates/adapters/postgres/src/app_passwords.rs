@@ -8,6 +8,7 @@ use diesel_async::RunQueryDsl;
 
 use contacts_domain::Error;
 use contacts_domain::addressbook::{AppPassword, AppPasswordStore, USE_RECORDED_EVERY};
+use contacts_domain::email::fold_case;
 use contacts_domain::user::UserId;
 
 use crate::error::query_error;
@@ -86,7 +87,7 @@ impl AppPasswordStore for PgAppPasswords {
         now: DateTime<Utc>,
     ) -> Result<Option<(UserId, String)>, Error> {
         let mut conn = self.db.conn().await?;
-        let login = login.to_lowercase();
+        let login = fold_case(login);
         // A read, one round trip: most requests of a sync client find a recent use recorded.
         let found: Option<(i64, i64, String, Option<DateTime<Utc>>)> = app_passwords::table
             .inner_join(users::table)

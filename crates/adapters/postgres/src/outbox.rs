@@ -11,6 +11,7 @@ use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text, Timestamp
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio::sync::Notify;
 
+use contacts_domain::email::fold_case;
 use contacts_domain::mail::Email;
 use contacts_domain::mail::{DeliveryQueue, MailComposer, MailEffect, MailKind, MailOutbox, QueuedMail};
 use contacts_domain::user::{NewUser, User};
@@ -93,7 +94,7 @@ struct Queued {
 /// The flood-guard key of a recipient; addresses that get no mail are counted under a key
 /// no real address has (a leading space), so the decoy work never holds a real mail back.
 fn quota_key(address: &EmailAddress, real: bool) -> String {
-    let lower = address.as_str().to_lowercase();
+    let lower = fold_case(address.as_str());
     if real { lower } else { format!(" {lower}") }
 }
 

@@ -184,8 +184,10 @@ where
         let rotation = self.store.revoke_refresh(&fingerprint(refresh_token), now).await?;
         self.settle(rotation, claims.subject).await?;
         if let Some(session) = &claims.session {
-            // An access token of this session lives at most this long from now.
-            let until = now + self.settings.access_ttl;
+            // The latest expiry an access token of this session can have: one issued now
+            // (rounded up as theirs are, or one issued earlier in this second would outlive
+            // the record that refuses it).
+            let until = rounded_expiry(now, self.settings.access_ttl);
             self.users.end_session(claims.subject, session, until, now).await?;
         }
         Ok(())
@@ -320,14 +322,10 @@ where
         session: Option<String>,
     ) -> Result<(String, chrono::DateTime<chrono::Utc>), Error> {
         // Tokens carry whole seconds (JWT's `iat` and `exp`): the issue time is the second it
-        // began in, and the expiry the first whole second not before `now + ttl`, so a token
-        // lives its whole lifetime and at most a second more, never less (API.md: "issue time
-        // plus the configured lifetime ... no grace period beyond a second").
+        // began in, and the expiry rounded up (see `rounded_expiry`).
         let now = self.clock.now();
         let issued_at = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-        let end = now + ttl;
-        let whole = chrono::DateTime::from_timestamp(end.timestamp(), 0).unwrap_or(end);
-        let expires_at = if whole < end { whole + Duration::seconds(1) } else { whole };
+        let expires_at = rounded_expiry(now, ttl);
         let claims = Claims { subject: user.id, kind, issued_at, expires_at, version: user.token_version, session };
         Ok((self.tokens.encode(&claims)?, expires_at))
     }
@@ -378,6 +376,16 @@ where
     fn compose(&self, user: &User) -> Result<Email, Error> {
         self.service.confirmation_mail(user)
     }
+}
+
+/// The expiry of a token issued at `now` for `ttl`: the first whole second (JWT's `exp` carries
+/// whole seconds) not before `now + ttl`, so a token lives its whole lifetime and at most a second
+/// more, never less (API.md: "issue time plus the configured lifetime ... no grace period beyond
+/// a second").
+fn rounded_expiry(now: chrono::DateTime<chrono::Utc>, ttl: Duration) -> chrono::DateTime<chrono::Utc> {
+    let end = now + ttl;
+    let whole = chrono::DateTime::from_timestamp(end.timestamp(), 0).unwrap_or(end);
+    if whole < end { whole + Duration::seconds(1) } else { whole }
 }
 
 /// A Gravatar identicon URL for the address: a picture for every new user, no upload needed.

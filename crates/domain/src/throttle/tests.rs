@@ -267,6 +267,9 @@ async fn an_unreachable_counter_does_not_lock_anyone_out() {
 fn names_are_compared_ignoring_case_and_addresses_are_kept_apart() {
     let other: IpAddr = "203.0.113.10".parse().unwrap();
     assert_eq!(pair_key("Ada@Example.org", CLIENT), pair_key("ada@example.org", CLIENT));
+    // Spellings the store finds one account by share one key ('İ' lower-cases to 'i' there).
+    assert_eq!(pair_key("bİllİe", CLIENT), pair_key("billie", CLIENT));
+    assert_eq!(pair_key("ΟΔΟΣ@example.org", CLIENT), pair_key("οδοσ@example.org", CLIENT));
     assert_ne!(pair_key("ada", CLIENT), pair_key("ada", other));
     assert_ne!(pair_key("ada", CLIENT), pair_key("bob", CLIENT));
 }

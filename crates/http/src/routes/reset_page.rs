@@ -27,11 +27,18 @@ fn form_html(token: &str, problem: Option<&str>) -> String {
          <input type=\"hidden\" name=\"token\" value=\"{token}\">\
          <label for=\"new_password\">New password (8 to 72 bytes)</label>\
          <input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" \
-         minlength=\"8\" required>\
+         minlength=\"{min}\" required>\
          <button type=\"submit\">Set new password</button></form>",
         token = escape_html(token),
+        min = MIN_PASSWORD_UTF16_UNITS,
     )
 }
+
+/// The form's `minlength`: browsers count UTF-16 code units, the server bytes of UTF-8, and a
+/// code unit is at most 3 bytes, so 8 bytes are at least 3 units (`中文字`, 9 bytes, is a valid
+/// password of 3). `8` would stop a browser sending `äöüß` (8 bytes, 4 units), which the server
+/// takes; the server says what else is wrong.
+const MIN_PASSWORD_UTF16_UNITS: usize = 3;
 
 /// The form. Always `200`, whatever the token: it is only checked when the form is sent.
 async fn form(LinkToken(token): LinkToken) -> HttpResponse {

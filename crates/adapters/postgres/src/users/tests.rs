@@ -107,6 +107,44 @@ async fn find_credentials_accepts_the_username_or_the_email_in_any_case() {
     }
 }
 
+/// The login throttle and the mail flood guard key a name by the domain's `fold_case`; the
+/// lookups here compare with `lower()`. Where the store takes two spellings for one account, the
+/// key must too, or `bİll` would find `bill`'s account under a key of its own (a fresh failure
+/// budget): every character `lower()` changes, `fold_case` changes into the same one. (The other
+/// way round is harmless and does happen: Rust knows case pairs newer than the C library's.)
+#[tokio::test]
+async fn the_domain_case_fold_takes_every_spelling_the_store_does() {
+    use diesel::sql_types::Text;
+    #[derive(diesel::QueryableByName)]
+    struct Changed {
+        #[diesel(sql_type = Text)]
+        pairs: String,
+    }
+    let (_test_db, db) = migrated_db().await;
+    let mut conn = db.conn().await.expect("a connection");
+    // Every character but NUL and the surrogates that `lower()` changes, each followed by what
+    // it makes of it (one character: the C library maps each on its own).
+    let store: Changed = diesel::sql_query(
+        "SELECT string_agg(chr(c) || lower(chr(c)), '' ORDER BY c) AS pairs FROM generate_series(1, 1114111) AS c \
+         WHERE c NOT BETWEEN 55296 AND 57343 AND lower(chr(c)) <> chr(c)",
+    )
+    .get_result(&mut conn)
+    .await
+    .expect("the store's lower cases");
+    let chars: Vec<char> = store.pairs.chars().collect();
+    assert!(chars.len() > 2_000 && chars.len() % 2 == 0, "{} characters", chars.len());
+    let differing: Vec<String> = chars
+        .chunks(2)
+        .filter(|pair| contacts_domain::email::fold_case(&pair[0].to_string()) != pair[1].to_string())
+        .map(|pair| format!("U+{:04X}", u32::from(pair[0])))
+        .collect();
+    assert!(differing.is_empty(), "lower-cased otherwise by the store: {differing:?}");
+    assert!(store.pairs.contains("İi"), "the store lower-cases U+0130 to a plain i");
+    let repo = PgUserRepository::new(db);
+    let bill = create(&repo, "bill", "bill@example.com").await;
+    assert_eq!(repo.find_credentials("bİll").await.unwrap().map(|c| c.user), Some(bill), "one account, one key");
+}
+
 #[tokio::test]
 async fn confirm_email_marks_the_user_confirmed() {
     let (_test_db, db) = migrated_db().await;
