@@ -19,6 +19,16 @@ use contacts_domain::Error;
 /// the composition root can give work queued in front of the database the same bound.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The most a request waits for a connection in all: for a free one ([`CONNECT_TIMEOUT`]), then
+/// the checks of idle ones ([`CHECK_WITHIN`] each) or a new one. The pool tries idle connections
+/// one after another, each with a timeout of its own; without this bound a PostgreSQL that
+/// hangs kept a request waiting for every idle connection's check in turn (27 s with 16).
+const GET_WITHIN: Duration = Duration::from_secs(4);
+
+/// How long an idle connection's `SELECT 1` may take: a working server answers it in
+/// milliseconds.
+const CHECK_WITHIN: Duration = Duration::from_secs(1);
+
 /// A pooled connection unused for this long is checked with `SELECT 1` before reuse. One in
 /// steady use is known good and costs no extra round trip; one that sat idle may have been cut
 /// off silently (a firewall, a failover) and would otherwise hang the request that gets it.
@@ -91,9 +101,12 @@ impl Database {
         Ok(Self { pool })
     }
 
-    /// A connection from the pool, or [`Error::Unavailable`] once the timeout has passed.
+    /// A connection from the pool, or [`Error::Unavailable`] once [`GET_WITHIN`] has passed.
     pub(crate) async fn conn(&self) -> Result<Object<AsyncPgConnection>, Error> {
-        self.pool.get().await.map_err(pool_error)
+        match tokio::time::timeout(GET_WITHIN, self.pool.get()).await {
+            Ok(got) => got.map_err(pool_error),
+            Err(_) => Err(Error::Unavailable("no PostgreSQL connection within 4 s".into())),
+        }
     }
 
     /// How many connections are idle, lent out, and allowed at most: what the
@@ -103,17 +116,19 @@ impl Database {
         PoolUsage { idle: status.available, in_use: status.size.saturating_sub(status.available), max: status.max_size }
     }
 
-    /// Checks that PostgreSQL answers a trivial query within 3 s (the pool's timeout), for health
-    /// checks. A connection that does not answer in time (a server that hangs, a route that
-    /// went silent) is closed rather than returned to the pool: the probe says "down" in
-    /// seconds, and no request is handed that connection afterwards.
+    /// Checks that PostgreSQL answers a trivial query within 3 s in all (getting a connection
+    /// included), for health checks. A connection that does not answer in time (a server that
+    /// hangs, a route that went silent) is closed rather than returned to the pool: the probe
+    /// says "down" in seconds, and no request is handed that connection afterwards.
     pub async fn ping(&self) -> Result<(), Error> {
-        let mut conn = self.conn().await?;
-        match tokio::time::timeout(CONNECT_TIMEOUT, select_one(&mut conn)).await {
+        let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
+        let unavailable = || Error::Unavailable("PostgreSQL did not answer within 3 s".into());
+        let mut conn = tokio::time::timeout_at(deadline, self.conn()).await.map_err(|_| unavailable())??;
+        match tokio::time::timeout_at(deadline, select_one(&mut conn)).await {
             Ok(answered) => answered.map_err(crate::error::query_error),
             Err(_) => {
                 drop(Object::take(conn));
-                Err(Error::Unavailable("PostgreSQL did not answer within 3 s".into()))
+                Err(unavailable())
             }
         }
     }
@@ -124,15 +139,15 @@ pub(crate) async fn select_one(conn: &mut AsyncPgConnection) -> QueryResult<()> 
     diesel::select(1_i32.into_sql::<diesel::sql_types::Integer>()).execute(conn).await.map(|_| ())
 }
 
-/// A recycle hook that checks a connection unused for `idle` or longer, within the timeout; a
-/// connection that fails is dropped and the pool opens another.
+/// A recycle hook that checks a connection unused for `idle` or longer, within [`CHECK_WITHIN`];
+/// a connection that fails is dropped and the pool tries the next one or opens another.
 fn check_if_idle_for(idle: Duration) -> Hook<Manager> {
     Hook::async_fn(move |conn, metrics| {
         Box::pin(async move {
             if metrics.last_used() < idle {
                 return Ok(());
             }
-            match tokio::time::timeout(CONNECT_TIMEOUT, select_one(conn)).await {
+            match tokio::time::timeout(CHECK_WITHIN, select_one(conn)).await {
                 Ok(Ok(())) => Ok(()),
                 _ => Err(HookError::Message("an idle pooled connection failed its check".into())),
             }

@@ -163,6 +163,25 @@ async fn an_idle_connection_cut_off_silently_is_not_handed_out() {
 }
 
 #[tokio::test]
+async fn a_pool_of_idle_connections_all_cut_off_is_unavailable_within_seconds() {
+    let test_db = TestDatabase::create().await;
+    let cut = Arc::new(AtomicBool::new(false));
+    let through_relay = relayed_url(&test_db, cut.clone()).await;
+    // Eight connections open, every reuse checked: the pool tries them one after another.
+    let db = Database::with_checks(&through_relay, 8, Duration::ZERO, answers::ANSWER_WITHIN).unwrap();
+    let held: Vec<_> = futures_util::future::join_all((0..8).map(|_| db.conn())).await;
+    assert!(held.iter().all(Result::is_ok), "eight connections through the relay");
+    drop(held);
+    assert_eq!(db.usage().idle, 8);
+
+    cut.store(true, Ordering::Relaxed);
+
+    // Each check alone gives up in time; their sum must not be what the caller waits.
+    assert_unavailable_quickly("ping", db.ping()).await;
+    assert_unavailable_quickly("a connection", async { db.conn().await.map(drop) }).await;
+}
+
+#[tokio::test]
 async fn a_ping_on_a_busy_connection_that_went_silent_is_unavailable_in_seconds_and_the_connection_is_dropped() {
     let test_db = TestDatabase::create().await;
     let cut = Arc::new(AtomicBool::new(false));
