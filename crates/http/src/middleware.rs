@@ -34,12 +34,7 @@ async fn decorate<B: MessageBody + 'static>(
     request: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| is_sane(v))
-        .map_or_else(fresh_id, str::to_owned);
+    let id = client_id(request.headers()).map_or_else(fresh_id, str::to_owned);
     let auth = request.path().starts_with("/api/auth");
     let path = redacted_path(request.path());
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %path);
@@ -153,6 +148,14 @@ fn finish(mut response: HttpResponse, id: &str, auth: bool) -> HttpResponse {
     response
 }
 
+/// The client's request id if it sent exactly one and it is sane. Two `X-Request-Id` lines are
+/// one list to HTTP (as `a, b` on one line, which is not sane), so neither is taken.
+fn client_id(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
+    let mut sent = headers.get_all(&REQUEST_ID);
+    let only = sent.next().filter(|_| sent.next().is_none())?;
+    only.to_str().ok().filter(|v| is_sane(v))
+}
+
 /// 1–64 ASCII letters, digits, `-`, `_` or `.`.
 fn is_sane(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
@@ -218,5 +221,15 @@ mod tests {
         assert_eq!(response.headers().get(header::CACHE_CONTROL).unwrap(), "no-store");
         let id = response.headers().get(REQUEST_ID).unwrap().to_str().unwrap();
         assert!(is_sane(id) && id != "bad id!", "{id}");
+
+        // Two ids are a list, as `aaa, bbb` would be: neither is echoed.
+        let request = actix_test::TestRequest::get()
+            .uri("/api/auth/x")
+            .append_header((REQUEST_ID, "aaa"))
+            .append_header((REQUEST_ID, "bbb"))
+            .to_request();
+        let response = actix_test::call_service(&app, request).await;
+        let id = response.headers().get(REQUEST_ID).unwrap().to_str().unwrap();
+        assert!(is_sane(id) && id != "aaa" && id != "bbb", "{id}");
     }
 }

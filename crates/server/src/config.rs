@@ -188,8 +188,15 @@ fn avatar_store(source: &impl Source) -> Result<AvatarStoreKind, ConfigError> {
                     reason: "must start with http:// or https://".into(),
                 });
             }
+            let bucket = required(source, "S3_BUCKET")?;
+            let named = bucket.len() <= 255
+                && bucket.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+            if !named {
+                let reason = format!("{bucket:?}: letters, digits, '.', '-' and '_' only");
+                return Err(ConfigError::Invalid { var: "S3_BUCKET", reason });
+            }
             Ok(AvatarStoreKind::S3(S3Settings {
-                bucket: required(source, "S3_BUCKET")?,
+                bucket,
                 region: source.get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
                 endpoint,
                 access_key_id: required(source, "S3_ACCESS_KEY_ID")?,
@@ -315,6 +322,36 @@ where
     }
 }
 
+/// A TCP port to connect to, 1 to 65535 (`0` names none).
+fn port(source: &impl Source, var: &'static str, default: u16) -> Result<u16, ConfigError> {
+    match parsed(source, var, default)? {
+        0 => Err(ConfigError::Invalid { var, reason: "must be 1 to 65535".into() }),
+        port => Ok(port),
+    }
+}
+
+/// `raw` read as an `http://` or `https://` URL naming a host, with no user name or password,
+/// query or fragment, nor white space: the checks a base URL and an origin share.
+fn web_url(raw: &str) -> Result<url::Url, String> {
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{raw:?} holds white space"));
+    }
+    let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    // The parser reads `http:///x` as the host `x`; a host must follow the `//` itself.
+    let after_slashes = raw.split_once("://").map_or("", |(_, rest)| rest);
+    if !matches!(url.scheme(), "http" | "https") {
+        Err(format!("{raw:?} must start with http:// or https://"))
+    } else if after_slashes.starts_with('/') || url.host_str().is_none_or(str::is_empty) {
+        Err(format!("{raw:?} names no host"))
+    } else if !url.username().is_empty() || url.password().is_some() {
+        Err(format!("{raw:?} must not hold a user name or password"))
+    } else if url.query().is_some() || url.fragment().is_some() {
+        Err(format!("{raw:?} must not have a query (?) or fragment (#)"))
+    } else {
+        Ok(url)
+    }
+}
+
 /// The most a lifetime or pause in seconds means: a century. The contract takes any positive
 /// integer; a larger one is read as this, since a clock, a token's expiry or a Redis key cannot
 /// reach beyond a few centuries without overflowing.
@@ -382,12 +419,8 @@ impl Settings {
             .unwrap_or_else(|| "http://localhost:8000".into())
             .trim_end_matches('/')
             .to_owned();
-        if !(app_base_url.starts_with("http://") || app_base_url.starts_with("https://")) {
-            return Err(ConfigError::Invalid {
-                var: "APP_BASE_URL",
-                reason: "must start with http:// or https://".into(),
-            });
-        }
+        // Links are this text and a path: anything after the path would break every one.
+        web_url(&app_base_url).map_err(|reason| ConfigError::Invalid { var: "APP_BASE_URL", reason })?;
         let redis_url = source.get("REDIS_URL");
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
@@ -407,6 +440,7 @@ impl Settings {
             jwt_secret,
             app_base_url,
             host: source.get("HOST").unwrap_or_else(|| "0.0.0.0".into()),
+            // `0` picks a free port (the tests' servers; the log names the one bound).
             port: parsed(source, "PORT", 8000u16)?,
             smtp: smtp(source)?,
             access_token_ttl: positive(source, "ACCESS_TOKEN_TTL_SECONDS", 900, CENTURY_SECONDS)?,
@@ -452,10 +486,8 @@ fn cors_origins(source: &impl Source) -> Result<Vec<String>, ConfigError> {
     let Some(raw) = source.get("CORS_ORIGINS") else { return Ok(Vec::new()) };
     let origins: Vec<String> = raw.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
     for origin in &origins {
-        let host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
-        let valid = host.is_some_and(|h| {
-            !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        });
+        // An origin is a URL with nothing after its host and port (not even a `/`).
+        let valid = web_url(origin).is_ok_and(|url| url.path() == "/" && !origin.ends_with('/'));
         if !valid {
             let reason = format!("{origin:?} is not an origin (such as https://app.example.org)");
             return Err(ConfigError::Invalid { var: "CORS_ORIGINS", reason });
@@ -471,8 +503,11 @@ fn smtp(source: &impl Source) -> Result<Option<SmtpSettings>, ConfigError> {
         None => SmtpTls::StartTls,
         Some(raw) => raw.parse().map_err(|reason| ConfigError::Invalid { var: "SMTP_TLS", reason })?,
     };
-    let port = parsed(source, "SMTP_PORT", 587u16)?;
+    let port = port(source, "SMTP_PORT", 587)?;
     let Some(host) = source.get("SMTP_HOST") else { return Ok(None) };
+    if let Err(error) = url::Host::parse(&host) {
+        return Err(ConfigError::Invalid { var: "SMTP_HOST", reason: format!("{host:?} is not a host name: {error}") });
+    }
     let from = source.get("MAIL_FROM").unwrap_or_else(|| "noreply@localhost".into());
     Ok(Some(SmtpSettings {
         host,

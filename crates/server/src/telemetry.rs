@@ -2,11 +2,13 @@
 //! writing readable text or, with `LOG_FORMAT=json`, one JSON object a line.
 
 use std::fmt;
+use std::io::IsTerminal;
 
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
+
 use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -41,9 +43,18 @@ pub fn init_as(format: LogFormat, to: LogTo) -> Result<(), String> {
         _ => EnvFilter::new("info"),
     };
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only for a person at a terminal: in a file, a pipe or a log collector the escape
+    // codes are noise around every level and field name.
+    let colours = |terminal: bool| terminal && std::env::var_os("NO_COLOR").is_none();
     let _ = match (format, to) {
-        (LogFormat::Text, LogTo::Stdout) => builder.with_target(false).try_init(),
-        (LogFormat::Text, LogTo::Stderr) => builder.with_target(false).with_writer(std::io::stderr).try_init(),
+        (LogFormat::Text, LogTo::Stdout) => {
+            builder.with_target(false).with_ansi(colours(std::io::stdout().is_terminal())).try_init()
+        }
+        (LogFormat::Text, LogTo::Stderr) => builder
+            .with_target(false)
+            .with_ansi(colours(std::io::stderr().is_terminal()))
+            .with_writer(std::io::stderr)
+            .try_init(),
         (LogFormat::Json, LogTo::Stdout) => builder.fmt_fields(JsonFields::new()).event_format(JsonLines).try_init(),
         (LogFormat::Json, LogTo::Stderr) => {
             builder.fmt_fields(JsonFields::new()).event_format(JsonLines).with_writer(std::io::stderr).try_init()

@@ -70,8 +70,8 @@ WITH allowed AS (
     ON CONFLICT (recipient) DO UPDATE
        SET sent = CASE WHEN q.day = EXCLUDED.day THEN q.sent + 1 ELSE 1 END,
            day = EXCLUDED.day,
-           last_at = EXCLUDED.last_at
-     WHERE q.last_at <= EXCLUDED.last_at - make_interval(secs => $2)
+           last_at = GREATEST(q.last_at, EXCLUDED.last_at)
+     WHERE ($2 = 0 OR q.last_at <= EXCLUDED.last_at - make_interval(secs => $2))
        AND (q.day <> EXCLUDED.day OR q.sent < $3)
     RETURNING 1
 ), mail AS (

@@ -100,7 +100,8 @@ impl SmtpMailer {
 
     fn message(&self, email: Email) -> Result<Message, Error> {
         let to: Mailbox = email.to.as_str().parse().map_err(Error::unexpected)?;
-        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(email.subject);
+        // A `Message-ID` (RFC 5322 asks for one; spam filters count its absence against a mail).
+        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(email.subject).message_id(None);
         // Extra headers (RFC 8058 unsubscribe) are ASCII by construction; the value is sent as is.
         for (name, value) in email.headers {
             let name = HeaderName::new_from_ascii(name).map_err(Error::unexpected)?;

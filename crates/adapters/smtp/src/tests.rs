@@ -33,6 +33,8 @@ async fn delivers_a_text_and_html_mail_over_smtp() {
     assert!(mail.header("Subject").unwrap().contains("Confirm your email"));
     assert!(mail.text().lines().any(|l| l == "http://app.test/api/auth/confirmed_email/abc.def-ghi_jkl"));
     assert!(mail.html().contains("href=\"http://app.test/api/auth/confirmed_email/abc.def-ghi_jkl\""));
+    let id = mail.header("Message-ID").expect("a Message-ID");
+    assert!(id.starts_with('<') && id.ends_with('>') && id.contains('@'), "{id}");
 }
 
 #[tokio::test]

@@ -160,7 +160,7 @@ pub(crate) async fn unsubscribe_page(
             "Birthday reminders",
             &format!(
                 "<p>Stop the daily mail about upcoming birthdays? You can turn it on again in your settings.</p>\
-                 <form method=\"post\" action=\"{UNSUBSCRIBE_PATH}?{query}\">\
+                 <form method=\"post\" action=\"unsubscribe?{query}\">\
                  <button type=\"submit\">Unsubscribe</button></form>",
                 query = escape_html(&serde_urlencoded::to_string([("token", &token)]).unwrap_or_default()),
             ),

@@ -23,7 +23,7 @@ fn form_html(token: &str, problem: Option<&str>) -> String {
     let problem =
         problem.map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape_html(p))).unwrap_or_default();
     format!(
-        "{problem}<form method=\"post\" action=\"/reset-password\">\
+        "{problem}<form method=\"post\" action=\"reset-password\">\
          <input type=\"hidden\" name=\"token\" value=\"{token}\">\
          <label for=\"new_password\">New password (8 to 72 bytes)</label>\
          <input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" \

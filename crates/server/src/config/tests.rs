@@ -103,6 +103,24 @@ fn bad_values_are_named() {
     assert!(!message.contains("secret"), "the URL's password is never repeated: {message}");
     error_names(&[("REDIS_URL", "http://x")], "REDIS_URL");
     error_names(&[("APP_BASE_URL", "contacts.example.org")], "APP_BASE_URL");
+    // Each of these made every link of every mail broken.
+    for broken in [
+        "http://example.com?x=1",
+        "http://example.com#frag",
+        "http://exa mple.com",
+        "http://example.com/ /x",
+        "http:///path",
+        "http://user:pw@example.com",
+        "ftp://example.com",
+    ] {
+        error_names(&[("APP_BASE_URL", broken)], "APP_BASE_URL");
+    }
+    error_names(&[("SMTP_PORT", "0")], "SMTP_PORT");
+    error_names(&[("SMTP_HOST", "bad host!")], "SMTP_HOST");
+    error_names(&[("CORS_ORIGINS", "https://a.example:99999")], "CORS_ORIGINS");
+    error_names(&[("CORS_ORIGINS", "https://a.example/")], "CORS_ORIGINS");
+    let s3 = [("AVATAR_STORE", "s3"), ("S3_ACCESS_KEY_ID", "k"), ("S3_SECRET_ACCESS_KEY", "s")];
+    error_names(&[&s3[..], &[("S3_BUCKET", "Bad_Bucket!!")]].concat(), "S3_BUCKET");
     error_names(&[("PORT", "eighty")], "PORT");
     error_names(&[("PORT", "70000")], "PORT");
     error_names(&[("SMTP_HOST", "mail"), ("SMTP_TLS", "ssl")], "SMTP_TLS");
@@ -118,6 +136,17 @@ fn bad_values_are_named() {
     error_names(&[("MAX_AVATAR_BYTES", "-5")], "MAX_AVATAR_BYTES");
     error_names(&[("BCRYPT_COST", "3")], "BCRYPT_COST");
     error_names(&[("BCRYPT_COST", "32")], "BCRYPT_COST");
+}
+
+#[test]
+fn base_urls_with_a_path_and_origins_with_a_port_are_taken() {
+    let s = Settings::from_source(&source(&[
+        ("APP_BASE_URL", "HTTPS://Contacts.example.org/book/"),
+        ("CORS_ORIGINS", "http://[::1]:8080, https://app.example:8443, http://localhost"),
+    ]))
+    .unwrap();
+    assert_eq!(s.app_base_url, "HTTPS://Contacts.example.org/book", "as written, the last slash dropped");
+    assert_eq!(s.cors_origins, ["http://[::1]:8080", "https://app.example:8443", "http://localhost"]);
 }
 
 #[test]

@@ -224,6 +224,20 @@ pub fn token_of(body: &str) -> String {
     element_text(body, "sync-token").expect("a sync token").to_owned()
 }
 
+/// Where a browser posts the first form of `html`, a page read at `page` (a path and query on
+/// this server), as a path and query. The page must also work when a proxy serves the app under
+/// a prefix (`APP_BASE_URL` with a path): the action is resolved under `/prefix` too, and must
+/// stay under it.
+pub fn form_target(page: &str, html: &str) -> String {
+    let action = html.split("action=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a form action");
+    let action = action.replace("&amp;", "&");
+    let resolve = |base: &str| reqwest::Url::parse(base).and_then(|page| page.join(&action)).expect("a URL");
+    let prefixed = resolve(&format!("http://proxy.example/prefix{page}"));
+    assert!(prefixed.path().starts_with("/prefix/"), "{action} leaves a prefixed app: {prefixed}");
+    let target = resolve(&format!("http://proxy.example{page}"));
+    format!("{}{}", target.path(), target.query().map(|q| format!("?{q}")).unwrap_or_default())
+}
+
 /// The text of the first element of a DAV answer with this local name (any prefix), if any.
 pub fn element_text<'a>(body: &'a str, name: &str) -> Option<&'a str> {
     let open = format!("{name}>");

@@ -11,7 +11,7 @@ use contacts_postgres::Database;
 
 use crate::helpers::{
     BASE_URL, JWT_SECRET, PASSWORD, TestApp, TestUser, body, contact, expect, expect_invalid, expect_unauthenticated,
-    spawn_app_with,
+    form_target, spawn_app_with,
 };
 
 /// A contact of `user` born 28 years before `on`, so their birthday is that day (28 keeps a
@@ -169,8 +169,7 @@ async fn the_link_opens_a_page_that_changes_nothing_and_whose_button_turns_remin
     assert_eq!(settings(&app, &ada).await["birthday_reminders"], true, "opening the link changes nothing");
 
     // The form, as a browser without JavaScript submits it.
-    let action = html.split("action=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a form action");
-    let action = action.replace("&amp;", "&");
+    let action = form_target(&path, &html);
     assert!(html.contains("method=\"post\""), "{html}");
     let submitted = app
         .request(Method::POST, &action)

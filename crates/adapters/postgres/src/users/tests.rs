@@ -132,7 +132,7 @@ async fn the_domain_case_fold_takes_every_spelling_the_store_does() {
     .await
     .expect("the store's lower cases");
     let chars: Vec<char> = store.pairs.chars().collect();
-    assert!(chars.len() > 2_000 && chars.len() % 2 == 0, "{} characters", chars.len());
+    assert!(chars.len() > 2_000 && chars.len().is_multiple_of(2), "{} characters", chars.len());
     let differing: Vec<String> = chars
         .chunks(2)
         .filter(|pair| contacts_domain::email::fold_case(&pair[0].to_string()) != pair[1].to_string())
