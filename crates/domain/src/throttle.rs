@@ -1,7 +1,7 @@
 //! [`LoginThrottle`]: limits password guessing. Failed logins are counted per login name (as
-//! typed, ignoring case) and client address, and per client address alone; past a limit, every
-//! login for that pair (or from that address) is refused until the window has passed, even
-//! with the right password. Unknown names are counted exactly like known ones, and the same
+//! typed, ignoring case) and client address, and per client address alone, each failure for the
+//! window from when it happened; past a limit, every login for that pair (or from that address)
+//! is refused until enough of them have run out, even with the right password. Unknown names are counted exactly like known ones, and the same
 //! name from another address is not affected, so an attacker cannot lock the owner out.
 
 use std::future::Future;
@@ -36,25 +36,25 @@ impl<F: FailureCounter> LoginGuard for LoginThrottle<F> {
     }
 }
 
-/// Counts failures per key in windows that start at a key's first failure; shared by every
-/// instance of the service (Redis), or kept in process.
+/// Counts failures per key, each for its window from the moment it happened (a sliding
+/// window: N failures within any span of the window's length are N, with no edge where a count
+/// starts again); shared by every instance of the service (Redis), or kept in process.
 ///
 /// An attempt is counted before it runs and taken back if it did not fail, so attempts racing
 /// each other cannot all slip under a limit that each of them alone would have met.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait FailureCounter: Send + Sync + 'static {
-    /// Adds one failure to every key, atomically per key, and answers for each key the failures
-    /// now counted (this one included) and the seconds left in its window. A key's window
-    /// starts at its first failure and lasts `window_seconds`.
+    /// Adds one failure to every key, atomically per key, counting for `window_seconds` from
+    /// now, and answers for each key the failures that have not run out (this one included) and
+    /// the seconds until the earliest of them does: when the count goes down.
     async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<Vec<(u64, u64)>, Error>;
 
     /// Takes one failure back from every key that still counts one (an attempt counted up front
-    /// that did not fail); a key left with none is forgotten, so its next window starts at its
-    /// next failure.
+    /// that did not fail): its latest; a key left with none is forgotten.
     async fn take_back(&self, keys: &[String]) -> Result<(), Error>;
 
     /// Answers, without counting anything, the failures every key counts now and the seconds
-    /// left in its window (`(0, 0)` for a key that counts none).
+    /// until the earliest runs out (`(0, 0)` for a key that counts none).
     async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error>;
 
     /// Forgets a key's failures.
@@ -238,9 +238,13 @@ impl<F: FailureCounter> LoginThrottle<F> {
     /// where guessing a password is not. Counted after the fact, and only failures: a valid
     /// token is no guess, so a sign-in that succeeds never waits for the counter.
     pub async fn nameless_failure(&self, client: IpAddr, failure: Error) -> Error {
-        match self.counter.add_failure(&[address_key(client)], self.settings.window_seconds).await {
+        let key = [address_key(client)];
+        match self.counter.add_failure(&key, self.settings.window_seconds).await {
             Ok(counts) => match counts.first() {
                 Some((count, left)) if *count > self.settings.max_failures_per_ip => {
+                    // Refused, it does not count (as a refused login does not): an address
+                    // sending garbage while locked keeps at most its limit of failures.
+                    settle(self.counter.take_back(&key).await);
                     let retry_after = (*left).max(1);
                     tracing::warn!(client = %client, retry_after, counter = "login_throttled", "login throttled");
                     Error::LoginThrottled { retry_after }

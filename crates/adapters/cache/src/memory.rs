@@ -16,8 +16,8 @@ struct State {
     users: HashMap<i64, (String, Instant)>,
     /// Counters by key and window start; old windows are dropped as new ones begin.
     hits: HashMap<String, (i64, u64)>,
-    /// Login failures by key: count and when the window ends.
-    failures: HashMap<String, (u64, Instant)>,
+    /// Login failures by key: when each runs out, in the order they were added.
+    failures: HashMap<String, Vec<Instant>>,
     /// Marks written by removals so far, so each is new.
     forgotten: u64,
     /// How many times every copy was dropped at once.
@@ -117,17 +117,28 @@ impl RateLimiter for MemoryCache {
     }
 }
 
+/// The failures of a key that have not run out at `now`, and the whole seconds until the
+/// earliest of them does (`0, 0` for none).
+fn live(ends: &[Instant], now: Instant) -> (u64, u64) {
+    let live = ends.iter().filter(|end| **end > now);
+    let first = live.clone().min().map_or(0, |end| (*end - now).as_secs_f64().ceil() as u64);
+    (live.count() as u64, first)
+}
+
 impl FailureCounter for MemoryCache {
     async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<Vec<(u64, u64)>, Error> {
         let now = Instant::now();
         let mut state = self.state();
-        state.failures.retain(|_, (_, ends)| *ends > now);
+        state.failures.retain(|_, ends| {
+            ends.retain(|end| *end > now);
+            !ends.is_empty()
+        });
         Ok(keys
             .iter()
             .map(|key| {
-                let entry = state.failures.entry(key.clone()).or_insert((0, now + Duration::from_secs(window_seconds)));
-                entry.0 += 1;
-                (entry.0, (entry.1 - now).as_secs_f64().ceil() as u64)
+                let ends = state.failures.entry(key.clone()).or_default();
+                ends.push(now + Duration::from_secs(window_seconds));
+                live(ends, now)
             })
             .collect())
     }
@@ -135,12 +146,11 @@ impl FailureCounter for MemoryCache {
     async fn take_back(&self, keys: &[String]) -> Result<(), Error> {
         let mut state = self.state();
         for key in keys {
-            match state.failures.get_mut(key) {
-                Some((count, _)) if *count > 1 => *count -= 1,
-                Some(_) => {
+            if let Some(ends) = state.failures.get_mut(key) {
+                ends.pop();
+                if ends.is_empty() {
                     state.failures.remove(key);
                 }
-                None => {}
             }
         }
         Ok(())
@@ -149,13 +159,7 @@ impl FailureCounter for MemoryCache {
     async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
         let now = Instant::now();
         let state = self.state();
-        Ok(keys
-            .iter()
-            .map(|key| match state.failures.get(key) {
-                Some((count, ends)) if *ends > now => (*count, (*ends - now).as_secs_f64().ceil() as u64),
-                _ => (0, 0),
-            })
-            .collect())
+        Ok(keys.iter().map(|key| state.failures.get(key).map_or((0, 0), |ends| live(ends, now))).collect())
     }
 
     async fn clear(&self, key: &str) -> Result<(), Error> {
@@ -245,8 +249,7 @@ mod tests {
         let keys = vec!["pair".to_owned(), "ip".to_owned()];
         assert_eq!(cache.add_failure(&keys, 900).await.unwrap(), vec![(1, 900), (1, 900)]);
         let counts = cache.add_failure(&keys[1..], 1).await.unwrap();
-        assert_eq!(counts[0].0, 2);
-        assert!((899..=900).contains(&counts[0].1), "the first failure's window: {counts:?}");
+        assert_eq!(counts[0], (2, 1), "until the earliest failure runs out: {counts:?}");
         cache.take_back(&keys[1..]).await.unwrap();
         cache.clear("pair").await.unwrap();
         assert_eq!(cache.add_failure(&keys, 60).await.unwrap()[0], (1, 60), "cleared: a new window");
@@ -263,5 +266,19 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(1100)).await;
         assert_eq!(cache.counts(&["short".to_owned()]).await.unwrap(), vec![(0, 0)], "its window ended");
         assert_eq!(cache.add_failure(&["short".to_owned()], 1).await.unwrap(), vec![(1, 1)]);
+    }
+
+    #[tokio::test]
+    async fn each_failure_counts_for_its_own_window() {
+        use contacts_domain::throttle::FailureCounter;
+        let cache = MemoryCache::new(Duration::from_secs(60));
+        let key = ["pair".to_owned()];
+        cache.add_failure(&key, 1).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(cache.add_failure(&key, 1).await.unwrap()[0].0, 2);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // The first has run out, the second has not: a window begun at the first failure
+        // would have started again at 1 and let a burst through at its edge.
+        assert_eq!(cache.add_failure(&key, 1).await.unwrap()[0].0, 2);
     }
 }

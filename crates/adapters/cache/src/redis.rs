@@ -273,15 +273,36 @@ impl RateLimiter for RedisCache {
 }
 
 fn failure_key(key: &str) -> String {
-    format!("contacts:v{FORMAT}:fail:{key}")
+    // `failures`, not the `fail` of the counters before (plain numbers; these are sorted sets):
+    // during a rolling upgrade the two codes count apart rather than misread each other's keys.
+    format!("contacts:v{FORMAT}:failures:{key}")
 }
 
-/// Takes one failure back from every key (`KEYS`) that still counts one; deletes a key left
-/// at none.
-const TAKE_BACK: &str = "for _, key in ipairs(KEYS) do \
-    local n = tonumber(redis.call('GET', key)) \
-    if n and n > 1 then redis.call('DECR', key) elseif n then redis.call('DEL', key) end \
-end";
+/// Redis's clock in milliseconds, as `now`, at the start of a script: every instance's
+/// failures are timed by the one clock they share.
+const NOW_MS: &str = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) ";
+
+/// Adds a failure to every key (`KEYS`) lasting `ARGV[1]` seconds and answers, per key, the
+/// failures that have not run out (this one included) and the seconds until the earliest of
+/// them does. A key is a sorted set of failures scored by when each runs out (members unique
+/// by a number); the key itself expires with its last failure.
+const ADD_FAILURE: &str = "local window = tonumber(ARGV[1]) * 1000 local out = {} for i, key in ipairs(KEYS) do     redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now))     local ends = string.format('%.0f', now + window)     local n = redis.call('ZCARD', key) + 1     while redis.call('ZSCORE', key, ends .. ':' .. n) do n = n + 1 end     redis.call('ZADD', key, ends, ends .. ':' .. n)     redis.call('PEXPIREAT', key, redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])     local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])     out[i] = {redis.call('ZCARD', key), math.ceil((first - now) / 1000)} end return out";
+
+/// Answers, per key, the failures that have not run out and the seconds until the earliest of
+/// them does (`0, 0` for none), changing nothing.
+const COUNT_FAILURES: &str = "local out = {} local after = string.format('(%.0f', now) for i, key in ipairs(KEYS) do     local first = redis.call('ZRANGEBYSCORE', key, after, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)[2]     if first then         out[i] = {redis.call('ZCOUNT', key, after, '+inf'), math.ceil((tonumber(first) - now) / 1000)}     else out[i] = {0, 0} end end return out";
+
+/// `EVAL` of `script` over `keys` with `args`, answering `(count, seconds)` pairs.
+fn eval(script: &str, keys: &[String], args: &[u64]) -> redis::Cmd {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(script).arg(keys.len()).arg(keys).arg(args);
+    cmd
+}
+
+/// A script's `(count, seconds)` pairs, a negative number of seconds (none) read as 0.
+fn seconds_left(answers: Vec<(u64, i64)>) -> Vec<(u64, u64)> {
+    answers.into_iter().map(|(count, seconds)| (count, u64::try_from(seconds).unwrap_or(0))).collect()
+}
 
 /// Every failure counter call goes to Redis first and, when Redis cannot answer (a failed call,
 /// or the cache stepping aside after one), to the in-process counter instead: throttling goes
@@ -291,33 +312,30 @@ end";
 impl FailureCounter for RedisCache {
     async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<Vec<(u64, u64)>, Error> {
         let shared: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
-        // INCR, the window's expiry started only at the first failure (EXPIRE NX), and the
-        // seconds left (TTL) of every key, in one atomic round trip.
+        let script = format!("{NOW_MS}{ADD_FAILURE}");
         let answers = self
             .run(|mut conn| async move {
-                let mut pipe = redis::pipe();
-                pipe.atomic();
-                for key in &shared {
-                    pipe.incr(key, 1).cmd("EXPIRE").arg(key).arg(window_seconds).arg("NX").ignore().ttl(key);
-                }
-                pipe.query_async::<Vec<(u64, i64)>>(&mut conn).await
+                eval(&script, &shared, &[window_seconds]).query_async::<Vec<(u64, i64)>>(&mut conn).await
             })
             .await;
         match answers {
-            Ok(answers) => {
-                Ok(answers.into_iter().map(|(count, ttl)| (count, u64::try_from(ttl).unwrap_or(0))).collect())
-            }
+            Ok(answers) => Ok(seconds_left(answers)),
             Err(_) => self.local_failures.add_failure(keys, window_seconds).await,
         }
     }
 
     async fn take_back(&self, keys: &[String]) -> Result<(), Error> {
         let shared: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
-        // One script, so a key cannot expire between the read and the DECR (which would make
-        // it -1 with no expiry).
+        // The latest-ending failure of each key (all of a key's last equally long, so the
+        // latest added); a set left empty is gone, and ZPOPMAX makes no key.
         let taken = self
             .run(|mut conn| async move {
-                redis::cmd("EVAL").arg(TAKE_BACK).arg(shared.len()).arg(&shared).query_async::<()>(&mut conn).await
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                for key in &shared {
+                    pipe.cmd("ZPOPMAX").arg(key).ignore();
+                }
+                pipe.query_async::<()>(&mut conn).await
             })
             .await;
         match taken {
@@ -328,22 +346,12 @@ impl FailureCounter for RedisCache {
 
     async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
         let shared: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
-        // GET and TTL of every key in one round trip; a key that expires in between reads as
-        // counting none or with no time left, both harmless for a read that decides no lock.
+        let script = format!("{NOW_MS}{COUNT_FAILURES}");
         let answers = self
-            .run(|mut conn| async move {
-                let mut pipe = redis::pipe();
-                for key in &shared {
-                    pipe.get(key).ttl(key);
-                }
-                pipe.query_async::<Vec<(Option<u64>, i64)>>(&mut conn).await
-            })
+            .run(|mut conn| async move { eval(&script, &shared, &[]).query_async::<Vec<(u64, i64)>>(&mut conn).await })
             .await;
         match answers {
-            Ok(answers) => Ok(answers
-                .into_iter()
-                .map(|(count, ttl)| (count.unwrap_or(0), u64::try_from(ttl).unwrap_or(0)))
-                .collect()),
+            Ok(answers) => Ok(seconds_left(answers)),
             Err(_) => self.local_failures.counts(keys).await,
         }
     }

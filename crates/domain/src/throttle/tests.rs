@@ -284,7 +284,10 @@ async fn a_nameless_failure_counts_for_the_address_alone_and_past_its_limit_is_t
     assert_eq!(held(&counts), (3, 100), "the address counts it; no name was tried");
     let past = throttle.nameless_failure(CLIENT, Error::Unauthenticated).await;
     assert!(matches!(past, Error::LoginThrottled { retry_after: 300 }));
-    assert_eq!(calls.lock().unwrap().clone(), ["count", "count"], "nothing taken back, no pair cleared");
+    // Refused, it does not count: the address keeps its limit of failures, however many more
+    // it sends while locked (each failure is kept until it runs out).
+    assert_eq!(calls.lock().unwrap().clone(), ["count", "count", "take back 1"], "no pair cleared");
+    assert_eq!(held(&counts), (3, 100));
 
     let login = throttle.login("bob", CLIENT, async { panic!("the password must not be checked") }).await;
     assert!(matches!(login, Err::<(), _>(Error::LoginThrottled { .. })), "the address's logins are refused too");

@@ -372,7 +372,7 @@ fn an_unusable_url_is_a_settings_error() {
 // login failures
 
 #[tokio::test]
-async fn failures_are_counted_in_a_window_that_starts_at_the_first_and_are_shared() {
+async fn failures_are_counted_each_for_its_window_and_are_shared() {
     let keys = vec![format!("test:{}", unique_id()), format!("test:{}", unique_id())];
     let (one, two) = (cache(), cache()); // two instances
 
@@ -380,10 +380,21 @@ async fn failures_are_counted_in_a_window_that_starts_at_the_first_and_are_share
     let counts = two.add_failure(&keys[..1], 900).await.unwrap();
 
     assert_eq!(counts[0].0, 2, "counted across instances");
-    assert!((55..=60).contains(&counts[0].1), "the window is the first failure's: {counts:?}");
+    assert!((55..=60).contains(&counts[0].1), "until the earliest failure runs out: {counts:?}");
     one.clear(&keys[0]).await.unwrap();
     assert!(!raw_exists(&failure_key(&keys[0])).await, "cleared");
     one.clear(&keys[1]).await.unwrap();
+
+    // Each failure runs out a window after it happened, not with a window begun at the first.
+    let key = [format!("test:{}", unique_id())];
+    one.add_failure(&key, 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(two.add_failure(&key, 1).await.unwrap()[0].0, 2);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(one.add_failure(&key, 1).await.unwrap()[0], (2, 1), "the first ran out, the second not");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(two.counts(&key).await.unwrap()[0], (0, 0), "all ran out");
+    assert!(!raw_exists(&failure_key(&key[0])).await, "and the key with them");
 }
 
 #[tokio::test]
