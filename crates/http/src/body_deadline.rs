@@ -6,15 +6,20 @@
 //! extractor a handler uses, at its own pace. This middleware wraps the payload in a stream
 //! that fails once the deadline has passed and, whatever the handler made of that failure,
 //! answers `408` itself.
+//!
+//! The unread payload is kept until the `408` has been sent: actix-http closes a connection
+//! whose request body is unfinished, except a chunked one whose payload was dropped, which it
+//! drains instead, waiting for the rest for minutes (a client that went silent kept its
+//! connection for six).
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::error::PayloadError;
 use actix_web::http::header;
@@ -47,22 +52,23 @@ async fn within<B: MessageBody + 'static>(
     if !has_body(&request) {
         return next.call(request).await.map(ServiceResponse::map_into_boxed_body);
     }
-    let expired = Rc::new(Cell::new(false));
+    let expired: Rc<RefCell<Option<Payload>>> = Rc::default();
     let payload = Deadline {
         inner: request.take_payload(),
         deadline: Instant::now() + timeout,
         sleep: None,
+        timed_out: false,
         expired: expired.clone(),
     };
     request.set_payload(Payload::Stream { payload: Box::pin(payload) });
     let response = next.call(request).await;
-    if !expired.get() {
+    let Some(unread) = expired.take() else {
         return response.map(ServiceResponse::map_into_boxed_body);
-    }
+    };
     match response {
-        Ok(response) => Ok(ServiceResponse::new(response.into_parts().0, timeout_response())),
+        Ok(response) => Ok(ServiceResponse::new(response.into_parts().0, timeout_response(unread))),
         // The handler failed on the broken body; answer for it all the same.
-        Err(_) => Err(RequestTimeout.into()),
+        Err(_) => Err(RequestTimeout(RefCell::new(Some(unread))).into()),
     }
 }
 
@@ -73,17 +79,26 @@ fn has_body(request: &ServiceRequest) -> bool {
         || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0")
 }
 
-/// `408 {"detail": ...}` with `Connection: close`: the rest of the body is not worth waiting for.
-fn timeout_response() -> HttpResponse {
-    let mut response =
-        HttpResponse::RequestTimeout().json(serde_json::json!({"detail": "The request body did not arrive in time"}));
+/// `408 {"detail": ...}` with `Connection: close`: the rest of the body is not worth waiting
+/// for. Its body holds `unread` until it has been written (see the module's docs).
+fn timeout_response(unread: Payload) -> HttpResponse {
+    let detail = serde_json::json!({"detail": "The request body did not arrive in time"});
+    let mut response = HttpResponse::RequestTimeout()
+        .content_type("application/json")
+        .body(Holding { body: Some(Bytes::from(detail.to_string())), _unread: unread });
     response.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
     response
 }
 
-/// The error a handler's failure is replaced with once the body has timed out.
-#[derive(Debug)]
-struct RequestTimeout;
+/// The error a handler's failure is replaced with once the body has timed out; its response
+/// takes the unread payload along.
+struct RequestTimeout(RefCell<Option<Payload>>);
+
+impl std::fmt::Debug for RequestTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestTimeout")
+    }
+}
 
 impl std::fmt::Display for RequestTimeout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,18 +107,42 @@ impl std::fmt::Display for RequestTimeout {
 }
 
 impl actix_web::ResponseError for RequestTimeout {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        actix_web::http::StatusCode::REQUEST_TIMEOUT
+    }
+
     fn error_response(&self) -> HttpResponse {
-        timeout_response()
+        timeout_response(self.0.borrow_mut().take().unwrap_or(Payload::None))
+    }
+}
+
+/// A body of bytes that keeps the request's unread payload alive while it is sent.
+struct Holding {
+    body: Option<Bytes>,
+    _unread: Payload,
+}
+
+impl MessageBody for Holding {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Sized(self.body.as_ref().map_or(0, |b| b.len() as u64))
+    }
+
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Poll::Ready(self.get_mut().body.take().map(Ok))
     }
 }
 
 /// The request payload, failing with a timeout once `deadline` has passed while it still
-/// waits for data. The timer is only made when the body first makes us wait.
+/// waits for data; it then hands what is left of the payload to `expired`, for the `408` to
+/// hold. The timer is only made when the body first makes us wait.
 struct Deadline {
     inner: Payload,
     deadline: Instant,
     sleep: Option<Pin<Box<Sleep>>>,
-    expired: Rc<Cell<bool>>,
+    timed_out: bool,
+    expired: Rc<RefCell<Option<Payload>>>,
 }
 
 impl Stream for Deadline {
@@ -111,7 +150,7 @@ impl Stream for Deadline {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.expired.get() {
+        if this.timed_out {
             return Poll::Ready(Some(Err(timed_out())));
         }
         if let Poll::Ready(item) = Pin::new(&mut this.inner).poll_next(cx) {
@@ -121,7 +160,8 @@ impl Stream for Deadline {
         let sleep = this.sleep.get_or_insert_with(|| Box::pin(sleep_until(deadline)));
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => {
-                this.expired.set(true);
+                this.timed_out = true;
+                *this.expired.borrow_mut() = Some(std::mem::replace(&mut this.inner, Payload::None));
                 Poll::Ready(Some(Err(timed_out())))
             }
             Poll::Pending => Poll::Pending,
