@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use contacts_domain::Error;
 use contacts_domain::user::AvatarStore;
 
-use crate::{Decodes, blocking, is_avatar_name, random_name};
+use crate::{Decodes, blocking, is_avatar_name, random_name, stored_name};
 
 /// Stores avatars as `<random>.png` files in a folder, served under `{base_url}/media/`.
 /// At most one image per core is decoded at a time.
@@ -58,7 +58,7 @@ impl AvatarStore for FsAvatarStore {
     }
 
     async fn remove(&self, url: &str) -> Result<(), Error> {
-        let Some(name) = url.strip_prefix(&self.public_prefix).filter(|n| is_avatar_name(n)) else {
+        let Some(name) = stored_name(url) else {
             return Ok(());
         };
         let path = self.dir.join(name);

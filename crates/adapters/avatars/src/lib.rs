@@ -94,6 +94,14 @@ pub(crate) fn is_avatar_name(name: &str) -> bool {
     name.strip_suffix(".png").is_some_and(|stem| stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// The name of the stored avatar an avatar URL points at: its last segment after `/media/`, if
+/// that is a name this store writes. Whatever base URL the avatar was stored under (one
+/// `APP_BASE_URL` or another, before a move or on another instance), a replaced avatar is
+/// deleted; other URLs (the default identicon) are not ours.
+pub(crate) fn stored_name(url: &str) -> Option<&str> {
+    url.rsplit_once("/media/").map(|(_, name)| name).filter(|name| is_avatar_name(name))
+}
+
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
@@ -149,8 +157,14 @@ fn centred_square(image: DynamicImage) -> DynamicImage {
 /// [`MAX_SOURCE_PIXELS`] in all ([`Error::ImageTooLarge`]); a header that cannot be read, or
 /// declares no pixels (a side of 0), is not an image ([`Error::UnsupportedMedia`]).
 pub fn check_declared_size(upload: &[u8], format: ImageFormat) -> Result<(), Error> {
-    let (width, height) =
-        ImageReader::with_format(Cursor::new(upload), format).into_dimensions().map_err(|_| Error::UnsupportedMedia)?;
+    let read = ImageReader::with_format(Cursor::new(upload), format).into_dimensions();
+    // The PNG decoder refuses some headers only for their size (a width of 2^30 and more: its
+    // row length would overflow), which is a size too large, not a file that is no image.
+    let (width, height) = match (read, format) {
+        (Ok(size), _) => size,
+        (Err(_), ImageFormat::Png) => png_header_size(upload).ok_or(Error::UnsupportedMedia)?,
+        (Err(_), _) => return Err(Error::UnsupportedMedia),
+    };
     if width == 0 || height == 0 {
         return Err(Error::UnsupportedMedia);
     }
@@ -158,6 +172,16 @@ pub fn check_declared_size(upload: &[u8], format: ImageFormat) -> Result<(), Err
         return Err(Error::ImageTooLarge);
     }
     Ok(())
+}
+
+/// The width and height a PNG's `IHDR` declares, read from the bytes (RFC 2083: the signature,
+/// then the `IHDR` chunk's length and type, then width and height, big-endian); `None` when the
+/// file does not start so.
+fn png_header_size(upload: &[u8]) -> Option<(u32, u32)> {
+    const START: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR";
+    let size = upload.strip_prefix(START)?.get(..8)?;
+    let side = |bytes: &[u8]| u32::from_be_bytes(bytes.try_into().unwrap_or_default());
+    Some((side(&size[..4]), side(&size[4..])))
 }
 
 pub(crate) fn random_name() -> Result<String, Error> {

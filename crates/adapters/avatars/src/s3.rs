@@ -12,7 +12,7 @@ use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, Retry
 use contacts_domain::Error;
 use contacts_domain::user::AvatarStore;
 
-use crate::{Decodes, is_avatar_name, random_name};
+use crate::{Decodes, is_avatar_name, random_name, stored_name};
 
 /// How long one request to the bucket may take; an unreachable bucket must fail an upload in
 /// seconds (`503`), not hang it.
@@ -129,7 +129,7 @@ impl AvatarStore for S3AvatarStore {
     }
 
     async fn remove(&self, url: &str) -> Result<(), Error> {
-        let Some(name) = url.strip_prefix(&self.public_prefix).filter(|n| is_avatar_name(n)) else {
+        let Some(name) = stored_name(url) else {
             return Ok(());
         };
         match self.bucket.delete(&Path::from(name)).await {
