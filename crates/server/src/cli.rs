@@ -113,16 +113,23 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         Command::SetRole { email, role } => {
             let url = config::database_url(&Environment)?;
             let database = Database::connect_lazy(&url, 1)?;
-            // With Redis, the running servers' cached copy is dropped here. A server without
-            // Redis keeps users in its own memory: PostgreSQL tells it of the change at commit
-            // (migration 2026-12-03-000130_user_change_notices), and it drops its copy.
-            let cache = match Environment.get("REDIS_URL") {
-                Some(redis) => AnyCache::Redis(RedisCache::new(&redis, 1)?),
+            // With Redis, the running servers' cached copy is dropped here. Without it (the
+            // servers keep users in their own memory, or this shell was not given REDIS_URL),
+            // PostgreSQL tells every server of the change at commit (migration
+            // 2026-12-03-000130_user_change_notices) and each drops its copy, its own or
+            // Redis's, within milliseconds: the command waits that long and more before it
+            // returns, so what its caller does next sees the new role.
+            let redis = Environment.get("REDIS_URL");
+            let cache = match &redis {
+                Some(redis) => AnyCache::Redis(RedisCache::new(redis, 1)?),
                 None => AnyCache::Memory(MemoryCache::new(std::time::Duration::from_secs(1))),
             };
             let users = UserService::new(CachedUsers::new(PgUserRepository::new(database), cache));
             match users.set_role(&email, role).await {
                 Ok(user) => {
+                    if redis.is_none() {
+                        tokio::time::sleep(NOTICES_HANDLED_WITHIN).await;
+                    }
                     println!("{} is now {}", user.email, user.role);
                     Ok(())
                 }
@@ -133,6 +140,11 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         }
     }
 }
+
+/// How long `set-role` without Redis waits for the servers to have handled PostgreSQL's notice
+/// of the change (they do within milliseconds; a request made at once after the command saw the
+/// old role about one time in five).
+const NOTICES_HANDLED_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One reminder pass against the configured database; the running servers' delivery workers
 /// send what it queues (they poll the outbox).

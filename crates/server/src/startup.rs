@@ -27,6 +27,8 @@ use contacts_postgres::{
 };
 use contacts_smtp::{AnyMailer, LogMailer, SmtpMailer};
 
+use tokio::sync::oneshot;
+
 use crate::config::{AvatarStoreKind, Settings};
 use crate::dav::DavStore;
 use crate::observability::access_log;
@@ -41,19 +43,31 @@ use crate::observability::metrics_listener;
 /// connection broke) forgets them all. With Redis every instance drops the shared copy; the
 /// instance that made a change has dropped it already, so a lost notice is left to the copy's
 /// lifetime, and a drop Redis refuses is remembered by the cache (never served, dropped when
-/// Redis answers).
-async fn forget_changed_users(database_url: String, cache: AnyCache) {
-    listen_for_user_changes(database_url, move |change| match (&cache, change) {
-        (AnyCache::Memory(memory), UserChange::One(id)) => memory.forget_user(id),
-        (AnyCache::Memory(memory), UserChange::Any) => memory.forget_users(),
-        (AnyCache::Redis(redis), UserChange::One(id)) => {
-            let redis = redis.clone();
-            tokio::spawn(async move { redis.remove(id).await });
+/// Redis answers). `listening` is told once the first connection listens.
+async fn forget_changed_users(database_url: String, cache: AnyCache, listening: oneshot::Sender<()>) {
+    let listening = std::sync::Mutex::new(Some(listening));
+    listen_for_user_changes(database_url, move |change| {
+        if change == UserChange::Any
+            && let Some(listening) = listening.lock().ok().and_then(|mut first| first.take())
+        {
+            let _ = listening.send(());
         }
-        (AnyCache::Redis(_), UserChange::Any) => {}
+        match (&cache, change) {
+            (AnyCache::Memory(memory), UserChange::One(id)) => memory.forget_user(id),
+            (AnyCache::Memory(memory), UserChange::Any) => memory.forget_users(),
+            (AnyCache::Redis(redis), UserChange::One(id)) => {
+                let redis = redis.clone();
+                tokio::spawn(async move { redis.remove(id).await });
+            }
+            (AnyCache::Redis(_), UserChange::Any) => {}
+        }
     })
     .await
 }
+
+/// How long the start waits for the listener of user changes before it serves anyway (with a
+/// warning): a change made outside the server before it listens would otherwise go unseen.
+const LISTENING_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Connections in the PostgreSQL pool, shared by all workers.
 const DB_POOL_SIZE: usize = 16;
@@ -174,7 +188,13 @@ impl Application {
         let worker = delivery_worker(&settings, outbox.clone())?;
         let delivery = (tokio::spawn(crate::delivery::run(worker, outbox.queued(), stopping)), stop_delivery);
         let mut background = vec![tokio::spawn(run_maintenance(auth, books))];
-        background.push(tokio::spawn(forget_changed_users(settings.database_url.clone(), cache)));
+        let (listening, heard) = oneshot::channel();
+        background.push(tokio::spawn(forget_changed_users(settings.database_url.clone(), cache, listening)));
+        // Served only once changes made elsewhere are heard: a `set-role` right after the start
+        // (a deployment's next step) must be seen by the next request.
+        if tokio::time::timeout(LISTENING_WITHIN, heard).await.is_err() {
+            tracing::warn!("not yet hearing changes to users made outside this server; serving anyway");
+        }
         if settings.reminder_scan_seconds > 0 {
             let pass = crate::reminders::pass(&settings, database.clone(), outbox.queued());
             let every = std::time::Duration::from_secs(settings.reminder_scan_seconds);

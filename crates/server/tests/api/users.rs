@@ -9,7 +9,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::cli::run;
+use crate::cli::run_beside;
 use crate::helpers::*;
 
 const REDIS: &str = "redis://127.0.0.1:6379";
@@ -111,10 +111,13 @@ async fn the_current_user_is_read_from_redis_without_its_password_hash() {
     app.db.execute(&format!("UPDATE users SET username = 'renamed' WHERE id = {}", ada.id)).await;
     let me = eventually(&app, &ada.token, |me| me["username"] == "renamed").await;
     assert_eq!(me["role"], "user");
-    let granted = run(&["set-role", "ada@example.org", "admin"], &[("DATABASE_URL", app.db.url()), ("REDIS_URL", "")]);
+    let granted =
+        run_beside(&["set-role", "ada@example.org", "admin"], &[("DATABASE_URL", app.db.url()), ("REDIS_URL", "")])
+            .await;
     assert!(granted.status.success(), "{}", String::from_utf8_lossy(&granted.stderr));
-    let me = eventually(&app, &ada.token, |me| me["role"] == "admin").await;
-    assert_eq!(me["username"], "renamed");
+    // The command returns once the servers have had time to handle the notice: no waiting here.
+    let me = expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await;
+    assert_eq!((&me["role"], &me["username"]), (&serde_json::json!("admin"), &serde_json::json!("renamed")));
     let _: () = redis.del(&key).await.unwrap();
 }
 
@@ -161,7 +164,7 @@ pub(crate) async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, name: &st
 
 pub(crate) async fn admin(app: &TestApp) -> TestUser {
     let ada = app.user("ada").await;
-    let granted = run(&["set-role", "ada@example.org", "admin"], &[("DATABASE_URL", app.db.url())]);
+    let granted = run_beside(&["set-role", "ada@example.org", "admin"], &[("DATABASE_URL", app.db.url())]).await;
     assert!(granted.status.success());
     ada
 }
