@@ -150,18 +150,25 @@ async fn the_flood_guard_holds_back_mails_within_the_cooldown_and_past_the_daily
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_requests_cannot_exceed_the_cap() {
     let (_test_db, db) = migrated_db().await;
-    let capped = outbox(&db, 0, 3);
-    let tasks = (0..12).map(|_| {
-        let capped = capped.clone();
-        tokio::spawn(async move {
-            capped.queue(MailKind::Confirmation, mail_to("c@example.org"), MailEffect::None).await.unwrap()
+    assert_eq!(queue_at_once(&outbox(&db, 0, 3), "c@example.org", 12).await, 3);
+}
+
+/// Queues `requests` mails to `address` at once (every task spawned before any is awaited), and
+/// answers how many were queued.
+async fn queue_at_once(outbox: &PgMailOutbox, address: &str, requests: usize) -> usize {
+    let tasks: Vec<_> = (0..requests)
+        .map(|_| {
+            let (outbox, address) = (outbox.clone(), address.to_owned());
+            tokio::spawn(async move {
+                outbox.queue(MailKind::Confirmation, mail_to(&address), MailEffect::None).await.unwrap()
+            })
         })
-    });
+        .collect();
     let mut queued = 0;
     for task in tasks {
         queued += usize::from(task.await.unwrap());
     }
-    assert_eq!(queued, 3);
+    queued
 }
 
 /// `now()` is when a transaction began, and the quota row is judged when its lock is had: a
@@ -187,17 +194,7 @@ async fn without_a_cooldown_a_stamp_later_than_this_request_holds_nothing_back()
     };
     assert_eq!(later, 1);
 
-    let tasks = (0..12).map(|_| {
-        let uncooled = uncooled.clone();
-        tokio::spawn(async move {
-            uncooled.queue(MailKind::Confirmation, mail_to("e@example.org"), MailEffect::None).await.unwrap()
-        })
-    });
-    let mut queued = 0;
-    for task in tasks {
-        queued += usize::from(task.await.unwrap());
-    }
-    assert_eq!(queued, 12, "concurrent requests under the cap all send");
+    assert_eq!(queue_at_once(&uncooled, "e@example.org", 12).await, 12, "concurrent requests under the cap all send");
 }
 
 #[tokio::test(flavor = "multi_thread")]
