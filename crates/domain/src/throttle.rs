@@ -1,8 +1,9 @@
 //! [`LoginThrottle`]: limits password guessing. Failed logins are counted per login name (as
 //! typed, ignoring case) and client address, and per client address alone, each failure for the
 //! window from when it happened; past a limit, every login for that pair (or from that address)
-//! is refused until enough of them have run out, even with the right password. Unknown names are counted exactly like known ones, and the same
-//! name from another address is not affected, so an attacker cannot lock the owner out.
+//! is refused until enough of them have run out, even with the right password. Unknown names
+//! are counted exactly like known ones, and the same name from another address is not
+//! affected, so an attacker cannot lock the owner out.
 
 use std::future::Future;
 use std::net::IpAddr;

@@ -334,7 +334,7 @@ fn port(source: &impl Source, var: &'static str, default: u16) -> Result<u16, Co
 /// query or fragment, nor white space: the checks a base URL and an origin share.
 fn web_url(raw: &str) -> Result<url::Url, String> {
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{raw:?} holds white space"));
+        return Err(format!("{raw:?} holds white space or a control character"));
     }
     let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
     // The parser reads `http:///x` as the host `x`; a host must follow the `//` itself.

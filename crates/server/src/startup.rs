@@ -66,7 +66,7 @@ async fn forget_changed_users(database_url: String, cache: AnyCache, listening: 
 }
 
 /// How long the start waits for the listener of user changes before it serves anyway (with a
-/// warning): a change made outside the server before it listens would otherwise go unseen.
+/// warning): a copy cached while nothing listens would miss a change made outside the server.
 const LISTENING_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Connections in the PostgreSQL pool, shared by all workers.

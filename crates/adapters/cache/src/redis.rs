@@ -326,8 +326,8 @@ impl FailureCounter for RedisCache {
 
     async fn take_back(&self, keys: &[String]) -> Result<(), Error> {
         let shared: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
-        // The latest-ending failure of each key (all of a key's last equally long, so the
-        // latest added); a set left empty is gone, and ZPOPMAX makes no key.
+        // The latest-ending failure of each key (a key's failures all last the same window, so
+        // it is the latest added); a set left empty is gone, and ZPOPMAX makes no key.
         let taken = self
             .run(|mut conn| async move {
                 let mut pipe = redis::pipe();

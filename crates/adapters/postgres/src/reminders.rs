@@ -198,6 +198,10 @@ async fn record_run(
     mail: Option<&Email>,
     next_run: DateTime<Utc>,
 ) -> QueryResult<bool> {
+    // The day's run is recorded once, mailed or not; a day recorded without a mail may still
+    // get one (the user is due again only after a settings change: a new hour or window), and
+    // a day that had its digest never gets another (the update's condition, under the row's
+    // lock).
     // A settings change (an unsubscribe included) or a confirmation since the claim made the
     // user due again at once (`-infinity`): this pass read the old settings, so it records
     // nothing and the next pass looks again. The row lock makes such a change committing
@@ -214,7 +218,8 @@ async fn record_run(
     }
     let inserted: Inserted = diesel::sql_query(
         "WITH run AS (INSERT INTO reminder_runs (user_id, local_date, mailed) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) AS n FROM run",
+         ON CONFLICT (user_id, local_date) DO UPDATE SET mailed = true \
+         WHERE NOT reminder_runs.mailed AND EXCLUDED.mailed RETURNING 1) SELECT count(*) AS n FROM run",
     )
     .bind::<BigInt, _>(user.0)
     .bind::<Date, _>(local_date)

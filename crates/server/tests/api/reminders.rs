@@ -364,6 +364,14 @@ async fn no_mail_on_a_day_without_birthdays_and_none_for_an_unconfirmed_user() {
              RAISE EXCEPTION 'expected one run without mail'; END IF; END $$",
         )
         .await;
+    // A birthday added later that day waits: the day's digest was the pass at the hour...
+    contact_born(&app, &ada, "Cleo", now).await;
+    assert_eq!(pass(&app, now).await, 0, "not due again today");
+    // ...unless the settings change: a day that has had no digest yet can still have one.
+    set_settings(&app, &ada, json!({"reminder_days": 3})).await;
+    assert_eq!(pass(&app, now).await, 1, "Bob and Cleo, once the settings changed");
+    set_settings(&app, &ada, json!({"reminder_days": 4})).await;
+    assert_eq!(pass(&app, now).await, 0, "and still one digest a day");
 
     // An unconfirmed user is not mailed.
     let cy = app.user("cyril").await;
