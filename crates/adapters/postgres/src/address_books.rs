@@ -377,11 +377,24 @@ impl AddressBookStore for PgAddressBooks {
         let mut conn = self.db.conn().await?;
         let outcome = conn
             .transaction::<_, DieselError, _>(async |conn| {
+                // A copy over a card of another UID deletes it first (RFC 4918 9.8.4), as a move
+                // does; `store_card` alone would take it for a PUT changing that card's UID.
+                let mut replaced = false;
+                if let Some(book) = book_id(conn, owner, to.0).await?
+                    && let Some((there, card)) = locked_card(conn, book, to.1).await?
+                    && card.contact.uid != record.uid
+                {
+                    if !allow(Some(&card)) {
+                        return Ok(CardWrite::Refused);
+                    }
+                    diesel::delete(contacts::table.find(there)).execute(conn).await?;
+                    replaced = true;
+                }
                 let (write, id) = store_card(conn, owner, to, record, allow).await?;
                 if let Some(id) = id {
                     properties::copy_card_properties(conn, owner, from, id).await?;
                 }
-                Ok(write)
+                Ok(if replaced && write == CardWrite::Created { CardWrite::Replaced } else { write })
             })
             .await;
         card_written(outcome)
@@ -430,7 +443,8 @@ impl AddressBookStore for PgAddressBooks {
                 // Onto itself: nothing to move (the protocol refuses it before asking).
                 Some((there, _)) if there == id => return Ok(CardWrite::Refused),
                 Some(_) if !overwrite => return Ok(CardWrite::Refused),
-                Some((_, there)) if there.contact.uid != card.contact.uid => return Ok(CardWrite::UidChanged),
+                // Overwriting deletes what was there first (RFC 4918 9.9.3), whatever its UID:
+                // the name then holds another contact, not a contact with a changed UID.
                 Some((there, _)) => {
                     diesel::delete(contacts::table.find(there)).execute(conn).await?;
                     CardWrite::Replaced

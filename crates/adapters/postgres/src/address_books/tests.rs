@@ -341,8 +341,7 @@ async fn a_moved_card_is_the_same_row_under_its_new_name_and_its_old_one_a_tombs
     assert!(f.store.card(f.ada, DEFAULT_BOOK, "a.vcf").await.unwrap().is_none());
     let log = f.log(f.ada, DEFAULT_BOOK, 2).await;
     assert_eq!(log, vec![("a.vcf".into(), 3, true), ("ada.vcf".into(), 4, false)]);
-    // Never over a card of another UID, nor over a taken name without overwrite.
-    assert_eq!(moved((DEFAULT_BOOK, "ada.vcf"), (DEFAULT_BOOK, "b.vcf"), true).await.unwrap(), CardWrite::UidChanged);
+    // Never over a taken name without overwrite.
     assert_eq!(moved((DEFAULT_BOOK, "ada.vcf"), (DEFAULT_BOOK, "b.vcf"), false).await.unwrap(), CardWrite::Refused);
     assert_eq!(moved((DEFAULT_BOOK, "ada.vcf"), (DEFAULT_BOOK, "ada.vcf"), true).await.unwrap(), CardWrite::Refused);
     assert_eq!(moved((DEFAULT_BOOK, "gone.vcf"), (DEFAULT_BOOK, "x.vcf"), true).await.unwrap(), CardWrite::Missing);
@@ -357,6 +356,31 @@ async fn a_moved_card_is_the_same_row_under_its_new_name_and_its_old_one_a_tombs
     let replaced = f.store.card(f.ada, "work", "other.vcf").await.unwrap().expect("there");
     assert_eq!(replaced.contact.id, before.contact.id, "the moved row, not the replaced one");
     assert_eq!(f.store.card(f.grace, "work", "other.vcf").await.unwrap(), None, "ada's only");
+    // Onto a card of another UID (overwriting, RFC 4918 9.9.3): that card is deleted first.
+    let b = f.store.card(f.ada, DEFAULT_BOOK, "b.vcf").await.unwrap().expect("b");
+    assert_eq!(moved(("work", "other.vcf"), (DEFAULT_BOOK, "b.vcf"), true).await.unwrap(), CardWrite::Replaced);
+    let there = f.store.card(f.ada, DEFAULT_BOOK, "b.vcf").await.unwrap().expect("there");
+    assert_eq!((there.contact.id, there.contact.uid.as_str()), (before.contact.id, "a"));
+    assert_eq!(f.store.card_named_by_uid(f.ada, DEFAULT_BOOK, &b.contact.uid).await.unwrap(), None, "b is gone");
+}
+
+#[tokio::test]
+async fn a_copy_over_a_card_of_another_uid_replaces_that_card_and_without_overwrite_is_refused() {
+    let f = fixture().await;
+    f.store.create_book(f.ada, "work", "", "", &[]).await.unwrap();
+    f.put(f.ada, DEFAULT_BOOK, "a.vcf", "a").await;
+    f.put(f.ada, "work", "b.vcf", "b").await;
+    let source = f.store.card(f.ada, DEFAULT_BOOK, "a.vcf").await.unwrap().expect("a");
+    let text = record(&source.card).expect("a readable card");
+    let only_new = |card: Option<&StoredCard>| card.is_none();
+    let copy = |allow| f.store.copy_card(f.ada, (DEFAULT_BOOK, "a.vcf"), ("work", "b.vcf"), &text, allow);
+    assert_eq!(copy(&only_new).await.unwrap(), CardWrite::Refused, "Overwrite: F");
+    assert_eq!(f.store.card(f.ada, "work", "b.vcf").await.unwrap().expect("kept").contact.uid, "b");
+    assert_eq!(copy(&always).await.unwrap(), CardWrite::Replaced);
+    let there = f.store.card(f.ada, "work", "b.vcf").await.unwrap().expect("the copy");
+    assert_eq!(there.contact.uid, "a");
+    assert_ne!(there.contact.id, source.contact.id, "a copy is a contact of its own");
+    assert_eq!(f.store.card_named_by_uid(f.ada, "work", "b").await.unwrap(), None, "the card that was there is gone");
 }
 
 #[tokio::test]
