@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use contacts_domain::addressbook::{BookLabels, ClientProperty};
 
-use crate::backend::{BackendError, CardEntry, DavBackend, DavUser, TextWanted, unchanged_since};
+use crate::backend::{BackendError, CardEntry, DavBackend, DavUser, TextWanted, WritePrecondition, unchanged_since};
 use crate::client_props::{self, held_by, kept_for};
 use crate::error::DavError;
 use crate::listing::{self, Listing, Multiget};
@@ -346,8 +346,14 @@ pub async fn get<B: DavBackend>(ctx: Ctx<'_, B>) -> Result<HttpResponse, DavErro
     let etag = format!("\"{}\"", found.etag);
     let last_modified = header::HttpDate::from(found.modified);
     let headers = ctx.req.headers();
-    // RFC 9110 13.2.2: `If-None-Match` when sent, else `If-Modified-Since`.
-    let not_modified = match request::precondition(headers).if_none_match {
+    let precondition = request::precondition(headers);
+    // RFC 9110 13.2.2: `If-Match` (else `If-Unmodified-Since`) first, `412` when it fails;
+    // then `If-None-Match` (else `If-Modified-Since`), `304` when it fails.
+    let current = WritePrecondition { if_none_match: None, ..precondition.clone() };
+    if !current.allows_card(Some((&found.etag, found.modified))) {
+        return Err(BackendError::PreconditionFailed.into());
+    }
+    let not_modified = match precondition.if_none_match {
         Some(condition) => condition.matches(Some(&found.etag)),
         None => request::http_date(headers, header::IF_MODIFIED_SINCE)
             .is_some_and(|since| unchanged_since(found.modified, since)),

@@ -1,7 +1,8 @@
 //! Partial cards: an `address-data` with `CARDDAV:prop` children (RFC 6352, 10.4.2) gets only
 //! those properties of each card, so a client that needs names and emails is not sent every
-//! photo. The card's own lines are copied (folding and case kept); `BEGIN` and `END` always
-//! stay, so the answer is still a vCard, even if it lacks what the client did not ask for.
+//! photo. The card's own lines are copied (folding and case kept); `BEGIN`, `END` and
+//! `VERSION` always stay, so the answer is still a vCard a parser takes (RFC 6350 6.7.9: every
+//! vCard has a `VERSION`), even if it lacks what the client did not ask for.
 
 use crate::lines::{group_and_name, head_end, in_group};
 use crate::xml::parse::CardPart;
@@ -12,7 +13,7 @@ fn wanted<'a>(head: &str, parts: &'a [CardPart]) -> Option<&'a CardPart> {
     parts.iter().find(|p| p.name == name && in_group(p.group.as_deref(), group.as_deref()))
 }
 
-/// `text` with only the content lines `parts` asks for (and `BEGIN`/`END`); a line asked for
+/// `text` with only the content lines `parts` asks for (and `BEGIN`/`END`/`VERSION`); a line asked for
 /// with `novalue` keeps its name and parameters and a trailing colon.
 pub fn select(text: &str, parts: &[CardPart]) -> String {
     let mut out = String::with_capacity(text.len().min(4096));
@@ -35,7 +36,7 @@ pub fn select(text: &str, parts: &[CardPart]) -> String {
             .collect();
         let Some(end) = head_end(&unfolded) else { continue };
         let head = &unfolded[..end];
-        let structural = ["BEGIN", "END"].iter().any(|n| head.trim().eq_ignore_ascii_case(n));
+        let structural = ["BEGIN", "END", "VERSION"].iter().any(|n| head.trim().eq_ignore_ascii_case(n));
         match wanted(head, parts) {
             _ if structural => physical.iter().for_each(|l| out.push_str(l)),
             Some(part) if part.novalue => {
@@ -71,6 +72,14 @@ mod tests {
     }
 
     #[test]
+    fn the_version_stays_whatever_is_asked_for() {
+        assert_eq!(
+            select(CARD, &[part(None, "FN", false)]),
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada Lovelace\r\nEND:VCARD\r\n"
+        );
+    }
+
+    #[test]
     fn a_name_without_group_matches_every_group_and_one_with_a_group_only_it() {
         let any = select(CARD, &[part(None, "EMAIL", false)]);
         assert!(any.contains("item1.EMAIL") && any.contains("EMAIL:ada@home"), "{any}");
@@ -83,7 +92,7 @@ mod tests {
         let parts = [part(None, "PHOTO", true), part(None, "NOTE", true)];
         assert_eq!(
             select(CARD, &parts),
-            "BEGIN:VCARD\r\nPHOTO;ENCODING=b;TYPE=JPEG:\r\nNOTE;X-Q=\"a:b\":\r\nEND:VCARD\r\n"
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nPHOTO;ENCODING=b;TYPE=JPEG:\r\nNOTE;X-Q=\"a:b\":\r\nEND:VCARD\r\n"
         );
     }
 }

@@ -68,6 +68,13 @@ async fn put_creates_then_replaces_and_get_reads_back_byte_for_byte() {
     assert_eq!(send(&app, wrong_day).await.status, StatusCode::NOT_MODIFIED, "the date, whatever the day says");
     let tag_wins = since(&modified).insert_header(("If-None-Match", "\"other\""));
     assert_eq!(send(&app, tag_wins).await.status, StatusCode::OK, "If-None-Match decides when sent");
+    // A GET's own preconditions (RFC 9110 13.1.1, 13.1.4): `412` when the card has changed.
+    let changed = request("GET", CARD).insert_header(("If-Match", "\"other\""));
+    assert_eq!(send(&app, changed).await.status, StatusCode::PRECONDITION_FAILED);
+    let same = request("GET", CARD).insert_header(("If-Match", etag.as_str()));
+    assert_eq!(send(&app, same).await.status, StatusCode::OK);
+    let changed_since = request("GET", CARD).insert_header(("If-Unmodified-Since", long_ago));
+    assert_eq!(send(&app, changed_since).await.status, StatusCode::PRECONDITION_FAILED);
     let stale = put(CARD, text).insert_header(("If-Unmodified-Since", long_ago));
     assert_eq!(send(&app, stale).await.status, StatusCode::PRECONDITION_FAILED);
     let stale = request("DELETE", CARD).insert_header(("If-Unmodified-Since", long_ago));

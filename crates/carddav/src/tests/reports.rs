@@ -106,7 +106,7 @@ async fn address_data_with_props_sends_only_those_properties() {
         assert_eq!(answer.status, StatusCode::MULTI_STATUS);
         let response = answer.response("/dav/addressbooks/ada/contacts/a.vcf");
         let card = &response.ok(&Name::carddav("address-data")).text;
-        assert_eq!(card.replace("\r\n", "\n"), "BEGIN:VCARD\nUID:a\nFN:Ada\nEND:VCARD\n");
+        assert_eq!(card.replace("\r\n", "\n"), "BEGIN:VCARD\nVERSION:3.0\nUID:a\nFN:Ada\nEND:VCARD\n");
     }
 }
 

@@ -20,7 +20,7 @@ pub use models::{
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockContactRepository;
 pub use ports::{BirthdayProbe, ContactRepository};
-pub use service::{ContactService, ImportFailure, ImportReport, ListQuery, read_import};
+pub use service::{ContactService, ImportFailure, ImportReport, ListQuery, UnreadCard, read_import};
 pub use use_cases::ContactUseCases;
 #[cfg(any(test, feature = "mocks"))]
 pub use use_cases::MockContactUseCases;

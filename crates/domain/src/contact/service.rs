@@ -202,14 +202,16 @@ impl<R: ContactRepository, C: Clock> ContactService<R, C> {
     pub async fn import(
         &self,
         owner: UserId,
-        read: Vec<(usize, Result<CardRecord, CardError>)>,
+        read: Vec<(usize, Result<CardRecord, UnreadCard>)>,
     ) -> Result<ImportReport, Error> {
         let mut report = ImportReport::default();
         let mut batch: Vec<(usize, CardRecord)> = Vec::with_capacity(IMPORT_BATCH);
         let mut uids = std::collections::HashSet::new();
         for (index, card) in read {
             match card {
-                Err(e) => report.failed.push(ImportFailure { index, uid: None, detail: e.to_string() }),
+                Err(UnreadCard { uid, error }) => {
+                    report.failed.push(ImportFailure { index, uid, detail: error.to_string() });
+                }
                 Ok(card) => {
                     // A UID twice in one statement cannot be upserted: the repeat goes to the next batch.
                     if batch.len() == IMPORT_BATCH || uids.contains(&card.uid) {
@@ -291,6 +293,15 @@ impl ImportReport {
     }
 }
 
+/// A card of an import that could not be read, with the `UID` its text names if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadCard {
+    /// What its `UID` line says (see [`vcard::uid_text`]).
+    pub uid: Option<String>,
+    /// Why it could not be read.
+    pub error: CardError,
+}
+
 /// One card an import could not store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportFailure {
@@ -305,12 +316,13 @@ pub struct ImportFailure {
 /// Splits and reads an import file (CPU work: callers run it off the async workers). `None`
 /// when there is no `BEGIN:VCARD` at all; else each card by position, read or why not. A card
 /// without `UID` gets a new one, and a `UID` line is added to it.
-pub fn read_import(text: &str) -> Option<Vec<(usize, Result<CardRecord, CardError>)>> {
+pub fn read_import(text: &str) -> Option<Vec<(usize, Result<CardRecord, UnreadCard>)>> {
     let cards = vcard::split_cards(text)?;
     // A card the parser cannot cope with fails alone, even if the parser panics on it.
     let read = |card: &str| {
         std::panic::catch_unwind(|| vcard::record(card))
             .unwrap_or_else(|_| Err(CardError::Invalid("the card could not be parsed".to_owned())))
+            .map_err(|error| UnreadCard { uid: vcard::uid_text(card), error })
     };
     Some(cards.into_iter().enumerate().map(|(index, card)| (index, read(card))).collect())
 }

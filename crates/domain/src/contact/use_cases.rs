@@ -8,8 +8,7 @@ use super::models::{
     StoredCard,
 };
 use super::ports::ContactRepository;
-use super::service::{ContactService, ImportReport, ListQuery};
-use super::vcard::CardError;
+use super::service::{ContactService, ImportReport, ListQuery, UnreadCard};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::user::UserId;
@@ -48,7 +47,7 @@ pub trait ContactUseCases: Send + Sync {
     async fn import(
         &self,
         owner: UserId,
-        read: Vec<(usize, Result<CardRecord, CardError>)>,
+        read: Vec<(usize, Result<CardRecord, UnreadCard>)>,
     ) -> Result<ImportReport, Error>;
 }
 
@@ -102,7 +101,7 @@ impl<R: ContactRepository, C: Clock> ContactUseCases for ContactService<R, C> {
     async fn import(
         &self,
         owner: UserId,
-        read: Vec<(usize, Result<CardRecord, CardError>)>,
+        read: Vec<(usize, Result<CardRecord, UnreadCard>)>,
     ) -> Result<ImportReport, Error> {
         ContactService::import(self, owner, read).await
     }

@@ -468,6 +468,22 @@ pub fn file_entry(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(entry)
 }
 
+/// The `UID` a card's text names, read from its lines alone: for a card that cannot be read
+/// whole, so an import can still say which card failed. Unfolded and trimmed; `None` when the
+/// card has no `UID` line, or one empty or longer than [`MAX_UID_BYTES`].
+pub fn uid_text(card: &str) -> Option<String> {
+    let line = lines(card).into_iter().find(|line| line.name == "UID")?;
+    let unfolded: String = line
+        .text
+        .split_inclusive('\n')
+        .map(|l| l.trim_end_matches(['\r', '\n']))
+        .enumerate()
+        .map(|(i, l)| if i == 0 { l } else { l.get(1..).unwrap_or_default() })
+        .collect();
+    let value = unfolded.split_once(':')?.1.trim();
+    (!value.is_empty() && value.len() <= MAX_UID_BYTES).then(|| value.to_owned())
+}
+
 /// One logical content line of a card: its exact text (folds included) and its property name
 /// (upper-cased, group removed).
 struct Line<'a> {

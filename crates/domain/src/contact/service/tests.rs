@@ -723,7 +723,7 @@ async fn list_refuses_nul_characters_in_filters_before_the_store() {
 }
 
 /// Three readable cards, as an import file gives them.
-fn three_cards() -> Vec<(usize, Result<CardRecord, CardError>)> {
+fn three_cards() -> Vec<(usize, Result<CardRecord, UnreadCard>)> {
     let card =
         |uid: &str| format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{uid}\r\nFN:A {uid}\r\nN:{uid};A;;;\r\nEND:VCARD\r\n");
     read_import(&format!("{}{}{}", card("a"), card("b"), card("c"))).unwrap()
@@ -759,6 +759,21 @@ async fn a_refused_batch_is_retried_card_by_card_until_the_store_is_unreachable(
 
     assert!(matches!(result, Err(Error::Unavailable(_))), "{result:?}");
     assert_eq!(*calls.lock().unwrap(), ["a,b,c", "a", "b"], "nothing is tried after the store is unreachable");
+}
+
+#[tokio::test]
+async fn a_card_that_cannot_be_read_is_reported_with_the_uid_its_text_names() {
+    let nameless = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:nameless-\r\n 1\r\nORG:Acme\r\nEND:VCARD\r\n";
+    let no_uid = "BEGIN:VCARD\r\nVERSION:3.0\r\nORG:Acme\r\nEND:VCARD\r\n";
+    let read = read_import(&format!("{nameless}{no_uid}")).unwrap();
+    let mut contacts = MockContactRepository::new();
+    contacts.expect_import().never();
+
+    let report = service(contacts).import(OWNER, read).await.unwrap();
+
+    let uids: Vec<(usize, Option<&str>)> = report.failed.iter().map(|f| (f.index, f.uid.as_deref())).collect();
+    assert_eq!(uids, [(0, Some("nameless-1")), (1, None)], "the folded UID unfolded; none where there is none");
+    assert!(report.failed.iter().all(|f| f.detail == "Card has no name (N or FN)"), "{:?}", report.failed);
 }
 
 #[tokio::test]
