@@ -283,14 +283,23 @@ pub(crate) struct ContactPatchRequest {
     #[schema(required = false, value_type = Option<String>)]
     #[serde(default, deserialize_with = "present")]
     additional_info: Option<Option<String>>,
-    /// Replaces every email (at most 20); `email` then is the first.
-    #[schema(required = false, max_items = 20, value_type = Option<Vec<TypedValueRequest>>)]
-    #[serde(default, deserialize_with = "typed_values")]
+    /// Replaces every email (at most 20); `email` then is the first. Not `null`: a list is
+    /// replaced, never cleared.
+    #[schema(required = false, max_items = 20, value_type = Vec<TypedValueRequest>)]
+    #[serde(default, deserialize_with = "typed_values_sent")]
     emails: Option<Vec<TypedValueInput>>,
-    /// Replaces every phone (at most 20); `phone` then is the first.
-    #[schema(required = false, max_items = 20, value_type = Option<Vec<TypedValueRequest>>)]
-    #[serde(default, deserialize_with = "typed_values")]
+    /// Replaces every phone (at most 20); `phone` then is the first. Not `null`.
+    #[schema(required = false, max_items = 20, value_type = Vec<TypedValueRequest>)]
+    #[serde(default, deserialize_with = "typed_values_sent")]
     phones: Option<Vec<TypedValueInput>>,
+}
+
+/// A PATCH's list, which must be one when sent: `null` is refused at its field (`422`), as
+/// every other field but `additional_info` is, rather than read as "not sent" (which made
+/// `{"emails": null}` an empty PATCH, refused at the whole body).
+fn typed_values_sent<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<TypedValueInput>>, D::Error> {
+    let list = Vec::<Input<TypedValueInput>>::deserialize(deserializer)?;
+    Ok(Some(list.into_iter().map(Input::into_inner).collect()))
 }
 
 /// Marks a field that was present in the JSON (possibly as `null`) as `Some(..)`.
