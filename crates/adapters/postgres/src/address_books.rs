@@ -47,15 +47,26 @@ impl From<BookRow> for Book {
     }
 }
 
+/// What a write does to a card of another UID already under its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OtherUid {
+    /// Refuses it (`CardWrite::UidChanged`): a `PUT` replaces a card, whose UID never changes.
+    Refuse,
+    /// Deletes that card and stores the new one in its place: a `COPY` that overwrites (RFC
+    /// 4918 9.8.4), after which the name holds another contact.
+    Replace,
+}
+
 /// Stores `record` under `to` (book, name) if `allow` accepts the card there now, in the
 /// caller's transaction: what [`AddressBookStore::put_card`] did, with the id of the contact
-/// written (`None` when nothing was).
+/// written (`None` when nothing was); a card of another UID there is dealt with as `other` says.
 async fn store_card(
     conn: &mut AsyncPgConnection,
     owner: UserId,
     (book, href): (&str, &str),
     record: &CardRecord,
     allow: contacts_domain::addressbook::Precondition<'_>,
+    other: OtherUid,
 ) -> QueryResult<(CardWrite, Option<i64>)> {
     let Some(book) = book_id(conn, owner, book).await? else { return Ok((CardWrite::Missing, None)) };
     let current = locked_card(conn, book, href).await?;
@@ -63,6 +74,12 @@ async fn store_card(
         return Ok((CardWrite::Refused, None));
     }
     match current {
+        Some((id, stored)) if other == OtherUid::Replace && stored.contact.uid != record.uid => {
+            diesel::delete(contacts::table.find(id)).execute(conn).await?;
+            let row = card_insert(owner.0, book, href.to_owned(), record);
+            let id = diesel::insert_into(contacts::table).values(&row).returning(contacts::id).get_result(conn).await?;
+            Ok((CardWrite::Replaced, Some(id)))
+        }
         Some((id, stored)) => {
             let Some(record) = record.replacing(&stored.contact.uid) else { return Ok((CardWrite::UidChanged, None)) };
             let row = card_insert(owner.0, book, href.to_owned(), &record);
@@ -360,7 +377,7 @@ impl AddressBookStore for PgAddressBooks {
         let mut conn = self.db.conn().await?;
         let outcome = conn
             .transaction::<_, DieselError, _>(async |conn| {
-                Ok(store_card(conn, owner, (book, href), record, allow).await?.0)
+                Ok(store_card(conn, owner, (book, href), record, allow, OtherUid::Refuse).await?.0)
             })
             .await;
         card_written(outcome)
@@ -377,24 +394,12 @@ impl AddressBookStore for PgAddressBooks {
         let mut conn = self.db.conn().await?;
         let outcome = conn
             .transaction::<_, DieselError, _>(async |conn| {
-                // A copy over a card of another UID deletes it first (RFC 4918 9.8.4), as a move
-                // does; `store_card` alone would take it for a PUT changing that card's UID.
-                let mut replaced = false;
-                if let Some(book) = book_id(conn, owner, to.0).await?
-                    && let Some((there, card)) = locked_card(conn, book, to.1).await?
-                    && card.contact.uid != record.uid
-                {
-                    if !allow(Some(&card)) {
-                        return Ok(CardWrite::Refused);
-                    }
-                    diesel::delete(contacts::table.find(there)).execute(conn).await?;
-                    replaced = true;
-                }
-                let (write, id) = store_card(conn, owner, to, record, allow).await?;
+                // Over a card of another UID it replaces that card, as a move does.
+                let (write, id) = store_card(conn, owner, to, record, allow, OtherUid::Replace).await?;
                 if let Some(id) = id {
                     properties::copy_card_properties(conn, owner, from, id).await?;
                 }
-                Ok(if replaced && write == CardWrite::Created { CardWrite::Replaced } else { write })
+                Ok(write)
             })
             .await;
         card_written(outcome)
