@@ -18,6 +18,9 @@ struct State {
     hits: HashMap<String, (i64, u64)>,
     /// Login failures by key: when each runs out, in the order they were added.
     failures: HashMap<String, Vec<Instant>>,
+    /// When run-out failures were last swept from every key (at most once a second: a sweep
+    /// reads every failure kept, which a login must not pay each time while many are).
+    swept: Option<Instant>,
     /// Marks written by removals so far, so each is new.
     forgotten: u64,
     /// How many times every copy was dropped at once.
@@ -117,6 +120,10 @@ impl RateLimiter for MemoryCache {
     }
 }
 
+/// How often run-out login failures are swept from every key (each key's own are dropped
+/// whenever it counts one).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// The failures of a key that have not run out at `now`, and the whole seconds until the
 /// earliest of them does (`0, 0` for none).
 fn live(ends: &[Instant], now: Instant) -> (u64, u64) {
@@ -129,14 +136,18 @@ impl FailureCounter for MemoryCache {
     async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<Vec<(u64, u64)>, Error> {
         let now = Instant::now();
         let mut state = self.state();
-        state.failures.retain(|_, ends| {
-            ends.retain(|end| *end > now);
-            !ends.is_empty()
-        });
+        if state.swept.is_none_or(|at| now.duration_since(at) >= SWEEP_EVERY) {
+            state.failures.retain(|_, ends| {
+                ends.retain(|end| *end > now);
+                !ends.is_empty()
+            });
+            state.swept = Some(now);
+        }
         Ok(keys
             .iter()
             .map(|key| {
                 let ends = state.failures.entry(key.clone()).or_default();
+                ends.retain(|end| *end > now);
                 ends.push(now + Duration::from_secs(window_seconds));
                 live(ends, now)
             })

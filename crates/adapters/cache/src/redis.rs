@@ -278,19 +278,52 @@ fn failure_key(key: &str) -> String {
     format!("contacts:v{FORMAT}:failures:{key}")
 }
 
-/// Redis's clock in milliseconds, as `now`, at the start of a script: every instance's
-/// failures are timed by the one clock they share.
-const NOW_MS: &str = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) ";
+/// The start of a failure script: Redis's clock in milliseconds, as `now`, so every
+/// instance's failures are timed by the one clock they share.
+macro_rules! now_ms {
+    () => {
+        "local t = redis.call('TIME') \
+         local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+    };
+}
 
 /// Adds a failure to every key (`KEYS`) lasting `ARGV[1]` seconds and answers, per key, the
 /// failures that have not run out (this one included) and the seconds until the earliest of
 /// them does. A key is a sorted set of failures scored by when each runs out (members unique
 /// by a number); the key itself expires with its last failure.
-const ADD_FAILURE: &str = "local window = tonumber(ARGV[1]) * 1000 local out = {} for i, key in ipairs(KEYS) do     redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now))     local ends = string.format('%.0f', now + window)     local n = redis.call('ZCARD', key) + 1     while redis.call('ZSCORE', key, ends .. ':' .. n) do n = n + 1 end     redis.call('ZADD', key, ends, ends .. ':' .. n)     redis.call('PEXPIREAT', key, redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])     local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])     out[i] = {redis.call('ZCARD', key), math.ceil((first - now) / 1000)} end return out";
+const ADD_FAILURE: &str = concat!(
+    now_ms!(),
+    "local window = tonumber(ARGV[1]) * 1000 \
+     local out = {} \
+     for i, key in ipairs(KEYS) do \
+         redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now)) \
+         local ends = string.format('%.0f', now + window) \
+         local n = redis.call('ZCARD', key) + 1 \
+         while redis.call('ZSCORE', key, ends .. ':' .. n) do n = n + 1 end \
+         redis.call('ZADD', key, ends, ends .. ':' .. n) \
+         redis.call('PEXPIREAT', key, redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2]) \
+         local first = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]) \
+         out[i] = {redis.call('ZCARD', key), math.ceil((first - now) / 1000)} \
+     end \
+     return out"
+);
 
 /// Answers, per key, the failures that have not run out and the seconds until the earliest of
 /// them does (`0, 0` for none), changing nothing.
-const COUNT_FAILURES: &str = "local out = {} local after = string.format('(%.0f', now) for i, key in ipairs(KEYS) do     local first = redis.call('ZRANGEBYSCORE', key, after, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)[2]     if first then         out[i] = {redis.call('ZCOUNT', key, after, '+inf'), math.ceil((tonumber(first) - now) / 1000)}     else out[i] = {0, 0} end end return out";
+const COUNT_FAILURES: &str = concat!(
+    now_ms!(),
+    "local out = {} \
+     local after = string.format('(%.0f', now) \
+     for i, key in ipairs(KEYS) do \
+         local first = redis.call('ZRANGEBYSCORE', key, after, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)[2] \
+         if first then \
+             out[i] = {redis.call('ZCOUNT', key, after, '+inf'), math.ceil((tonumber(first) - now) / 1000)} \
+         else \
+             out[i] = {0, 0} \
+         end \
+     end \
+     return out"
+);
 
 /// `EVAL` of `script` over `keys` with `args`, answering `(count, seconds)` pairs.
 fn eval(script: &str, keys: &[String], args: &[u64]) -> redis::Cmd {
@@ -312,10 +345,9 @@ fn seconds_left(answers: Vec<(u64, i64)>) -> Vec<(u64, u64)> {
 impl FailureCounter for RedisCache {
     async fn add_failure(&self, keys: &[String], window_seconds: u64) -> Result<Vec<(u64, u64)>, Error> {
         let shared: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
-        let script = format!("{NOW_MS}{ADD_FAILURE}");
         let answers = self
             .run(|mut conn| async move {
-                eval(&script, &shared, &[window_seconds]).query_async::<Vec<(u64, i64)>>(&mut conn).await
+                eval(ADD_FAILURE, &shared, &[window_seconds]).query_async::<Vec<(u64, i64)>>(&mut conn).await
             })
             .await;
         match answers {
@@ -346,9 +378,10 @@ impl FailureCounter for RedisCache {
 
     async fn counts(&self, keys: &[String]) -> Result<Vec<(u64, u64)>, Error> {
         let shared: Vec<String> = keys.iter().map(|k| failure_key(k)).collect();
-        let script = format!("{NOW_MS}{COUNT_FAILURES}");
         let answers = self
-            .run(|mut conn| async move { eval(&script, &shared, &[]).query_async::<Vec<(u64, i64)>>(&mut conn).await })
+            .run(|mut conn| async move {
+                eval(COUNT_FAILURES, &shared, &[]).query_async::<Vec<(u64, i64)>>(&mut conn).await
+            })
             .await;
         match answers {
             Ok(answers) => Ok(seconds_left(answers)),
