@@ -163,6 +163,13 @@ mod tests;
 /// Checks that `url` is a connection string PostgreSQL's client can use (its host, port and
 /// options), so a mistake stops the start with a message naming the setting instead of
 /// surfacing later as a failed connection. The reason given never repeats the URL.
+///
+/// A URL without a host (`postgres://`, `postgres:///contacts`) parses, but this client has no
+/// default socket to fall back on as libpq does, so it is refused here too.
 pub fn check_url(url: &str) -> Result<(), String> {
-    url.parse::<tokio_postgres::Config>().map(|_| ()).map_err(|e| e.to_string())
+    let config = url.parse::<tokio_postgres::Config>().map_err(|e| e.to_string())?;
+    if config.get_hosts().is_empty() {
+        return Err("names no host (postgres://user@host:port/database)".into());
+    }
+    Ok(())
 }

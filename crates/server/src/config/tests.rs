@@ -95,6 +95,8 @@ fn missing_required_variables_are_named() {
 fn bad_values_are_named() {
     error_names(&[("JWT_SECRET", "too short")], "JWT_SECRET");
     error_names(&[("DATABASE_URL", "mysql://x")], "DATABASE_URL");
+    error_names(&[("DATABASE_URL", "postgres://")], "DATABASE_URL");
+    error_names(&[("DATABASE_URL", "postgresql:///contacts")], "DATABASE_URL");
     error_names(&[("DATABASE_URL", "postgres://ada:secret@localhost:five/contacts")], "DATABASE_URL");
     error_names(&[("DATABASE_URL", "postgres://localhost/contacts?sslmode=sometimes")], "DATABASE_URL");
     let message = Settings::from_source(&source(&[("DATABASE_URL", "postgres://ada:secret@localhost:five/c")]))
