@@ -260,12 +260,19 @@ impl WritePrecondition {
     /// [`allows`](Self::allows), with `If-Unmodified-Since` judged too, given the card's current
     /// ETag and last change (`None`: no such card, which has no date to judge).
     pub fn allows_card(&self, current: Option<(&str, SystemTime)>) -> bool {
+        self.allows_at(current.map(|(etag, _)| etag), current.map(|(_, modified)| modified))
+    }
+
+    /// [`allows_card`](Self::allows_card) for any resource: its ETag (`None`: it does not
+    /// exist) and its last change (`None`: none known, so `If-Unmodified-Since` is ignored, as
+    /// RFC 9110 13.1.4 asks).
+    pub fn allows_at(&self, etag: Option<&str>, modified: Option<SystemTime>) -> bool {
         let unmodified = self.if_match.is_some()
-            || match (self.if_unmodified_since, current) {
-                (Some(since), Some((_, modified))) => unchanged_since(modified, since),
+            || match (self.if_unmodified_since, modified) {
+                (Some(since), Some(modified)) => unchanged_since(modified, since),
                 _ => true,
             };
-        unmodified && self.allows(current.map(|(etag, _)| etag))
+        unmodified && self.allows(etag)
     }
 }
 

@@ -17,6 +17,7 @@ use crate::handlers::{Ctx, card_entry, multi_status};
 use crate::paths::Target;
 use crate::props::{self, Wanted};
 use crate::request;
+use crate::xml::Name;
 use crate::xml::parse::{self, Element, PropUpdate};
 use crate::xml::write::{self, Node, PropStat, Response};
 
@@ -33,7 +34,7 @@ pub async fn kept_for<B: DavBackend>(ctx: &Ctx<'_, B>, wanted: Wanted<'_>) -> Re
 /// polling `getctag` or listing ETags costs no second query.
 pub fn may_name_kept(wanted: Wanted<'_>) -> bool {
     match wanted {
-        Wanted::All | Wanted::Names => true,
+        Wanted::All(_) | Wanted::Names => true,
         Wanted::Props(names) => names.iter().any(props::is_client_property),
     }
 }
@@ -168,16 +169,30 @@ async fn apply<B: DavBackend>(ctx: &Ctx<'_, B>, holder: PropertyHolder<'_>, fate
     Ok(ctx.backend.change_client_properties(&ctx.user, holder, labels, &kept).await?)
 }
 
-/// The properties an extended `MKCOL` sets that the new book keeps (any other it cannot set is
-/// left out, as RFC 5689 leaves to the server); `507` past their bounds, before any book is made.
-pub fn kept_on_a_new_book(others: Vec<Element>) -> Result<Vec<PropertyChange>, DavError> {
+/// The properties an extended `MKCOL` sets that the new book keeps; `set_too` names the others
+/// it sets (its resource type and labels). One it cannot set refuses the whole request (`403`
+/// with a `mkcol-response`: RFC 5689 3, "MUST NOT create the collection"), one past its bounds
+/// is `507`; either way before any book is made.
+pub fn kept_on_a_new_book(others: Vec<Element>, set_too: Vec<Name>) -> Result<Vec<PropertyChange>, DavError> {
     let mut kept = Vec::new();
+    let mut refused = Vec::new();
+    let mut fine: Vec<Node> = set_too.into_iter().map(Node::empty).collect();
     for element in others {
+        let name = element.name.clone();
         match fate(&PropUpdate::Set(element), true) {
-            Fate::Kept(change) => kept.push(change),
+            Fate::Kept(change) => {
+                kept.push(change);
+                fine.push(Node::empty(name));
+            }
             Fate::TooLarge => return Err(DavError::InsufficientStorage),
-            Fate::Label(..) | Fate::Forbidden => {}
+            Fate::Label(..) | Fate::Forbidden => refused.push(Node::empty(name)),
         }
+    }
+    if !refused.is_empty() {
+        return Err(DavError::MkcolRefused(vec![
+            PropStat { status: 403, props: refused },
+            PropStat { status: 424, props: fine },
+        ]));
     }
     // The bounds a store judges, on the book that has none yet.
     if after_changes(&[], &kept).is_none() {

@@ -5,6 +5,8 @@
 //! always holds. Resource tags (`<url> (...)`) are read but every list is judged on the
 //! request's own resource.
 
+use std::time::SystemTime;
+
 use crate::backend::{BackendError, DavBackend, DavUser, TextWanted};
 use crate::error::DavError;
 use crate::paths::Target;
@@ -93,34 +95,46 @@ fn conditions(list: &str) -> Option<Vec<(bool, Check)>> {
     (!out.is_empty()).then_some(out)
 }
 
-/// Whether the request's `If` header holds for its resource: a book's sync token and ETag, or a
-/// card's ETag and its book's sync token (a resource that does not exist has neither).
-pub async fn holds_for<B: DavBackend>(
-    backend: &B,
-    user: &DavUser,
-    target: &Target,
-    condition: &IfHeader,
-) -> Result<bool, DavError> {
+/// What a request's conditions are judged on: the resource's entity tag and last change, and
+/// the sync token of its book (a resource that does not exist has none of them; a book has no
+/// date of its own).
+#[derive(Debug, Clone, Default)]
+pub struct Current {
+    /// The book's sync token URI (the resource's, or the book it is in).
+    pub sync_token: Option<String>,
+    /// The resource's entity tag, unquoted.
+    pub etag: Option<String>,
+    /// When the resource last changed.
+    pub modified: Option<SystemTime>,
+}
+
+impl Current {
+    /// The state the `If` header is judged on.
+    pub fn state(&self) -> State<'_> {
+        State { sync_token: self.sync_token.as_deref(), etag: self.etag.as_deref() }
+    }
+}
+
+/// The current state of a book or card (its book's sync token and ETag, or a card's ETag, date
+/// and its book's sync token); other resources have none.
+pub async fn current<B: DavBackend>(backend: &B, user: &DavUser, target: &Target) -> Result<Current, DavError> {
     let (book, card) = match target {
         Target::Book(_, book) => (book, None),
         Target::Card(_, book, card) => (book, Some(card)),
-        _ => return Ok(condition.holds(State::default())),
+        _ => return Ok(Current::default()),
     };
     let info = match backend.book(user, book).await {
-        Ok(info) => Some(info),
-        Err(BackendError::NotFound) => None,
+        Ok(info) => info,
+        Err(BackendError::NotFound) => return Ok(Current::default()),
         Err(other) => return Err(other.into()),
     };
-    let etag = match (card, &info) {
-        (Some(card), Some(_)) => {
-            let found = backend.get_cards(user, book, std::slice::from_ref(card), TextWanted::No).await?;
-            found.into_iter().next().map(|entry| entry.meta.etag)
-        }
-        (None, Some(info)) => Some(props::token_text(info.sync_token)),
-        (_, None) => None,
+    let sync_token = Some(props::sync_token_uri(info.sync_token));
+    let Some(card) = card else {
+        return Ok(Current { sync_token, etag: Some(props::token_text(info.sync_token)), modified: None });
     };
-    let token = info.map(|info| props::sync_token_uri(info.sync_token));
-    Ok(condition.holds(State { sync_token: token.as_deref(), etag: etag.as_deref() }))
+    let found = backend.get_cards(user, book, std::slice::from_ref(card), TextWanted::No).await?;
+    let meta = found.into_iter().next().map(|entry| entry.meta);
+    Ok(Current { sync_token, etag: meta.as_ref().map(|m| m.etag.clone()), modified: meta.map(|m| m.modified) })
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 use crate::backend::BackendError;
 use crate::xml::Name;
 use crate::xml::parse::XmlError;
-use crate::xml::write::{self, Node};
+use crate::xml::write::{self, Node, PropStat};
 
 /// The challenge sent with every `401`: DAVx5 and iOS only send credentials when asked.
 pub const CHALLENGE: &str = "Basic realm=\"contacts\"";
@@ -47,7 +47,8 @@ pub enum DavError {
     /// `DAV:valid-resourcetype`).
     #[error("invalid resource type")]
     InvalidResourceType,
-    /// A `MKCOL` whose parent collection does not exist (`409`, RFC 4918 9.3.1).
+    /// A `MKCOL` or `PUT` whose parent collection does not exist (`409`, RFC 4918 9.3.1,
+    /// 9.7.1).
     #[error("missing parent collection")]
     MissingParent,
     /// A `MKCOL` inside an address book, which holds only cards (`403`
@@ -72,6 +73,10 @@ pub enum DavError {
     /// No credentials, or bad ones (`401`).
     #[error("unauthenticated")]
     Unauthenticated,
+    /// An extended `MKCOL` setting a property that cannot be set: `403` with a
+    /// `mkcol-response` saying which (`403`) and which others were not set for it (`424`).
+    #[error("extended MKCOL refused")]
+    MkcolRefused(Vec<PropStat>),
     /// Properties a client would keep past their bounds (`507`, RFC 4918 11.5).
     #[error("insufficient storage")]
     InsufficientStorage,
@@ -157,7 +162,7 @@ impl ResponseError for DavError {
             Self::XmlTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotVcard | Self::UnsupportedMediaType | Self::EncodedBody => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
-            Self::InvalidResourceType | Self::NotABookLocation => StatusCode::FORBIDDEN,
+            Self::InvalidResourceType | Self::NotABookLocation | Self::MkcolRefused(_) => StatusCode::FORBIDDEN,
             Self::MissingParent => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::DepthInfinity | Self::UnsupportedReport => StatusCode::FORBIDDEN,
@@ -192,6 +197,9 @@ impl ResponseError for DavError {
             _ => {}
         }
         match (self.condition(), self) {
+            (_, Self::MkcolRefused(propstats)) => {
+                response.content_type("application/xml; charset=utf-8").body(write::mkcol_response(propstats))
+            }
             (Some(node), _) => response.content_type("application/xml; charset=utf-8").body(write::error(&node)),
             // The words REST gives (API.md: "`503` with a `detail`"), for a person reading a
             // sync client's error, or a monitor probing both doors.
@@ -233,7 +241,7 @@ mod tests {
         let exists = DavError::Backend(BackendError::AlreadyExists);
         let (status, allow) = status_and_header(exists, "allow");
         assert_eq!(status, 405);
-        assert!(allow.unwrap().contains("MKCOL"));
+        assert!(!allow.unwrap().contains("MKCOL"), "the book exists: MKCOL is what it does not take");
         let unauthenticated = DavError::Backend(BackendError::Unauthenticated);
         assert_eq!(status_and_header(unauthenticated, "www-authenticate"), (401, Some(CHALLENGE.into())));
     }

@@ -18,6 +18,7 @@ use crate::props::{self, MAX_CARD_BYTES, Resource, VCARD_TYPE, Wanted};
 use crate::request::{self, Depth};
 use crate::routes::allowed;
 use crate::sync;
+use crate::xml::Name;
 use crate::xml::parse::{self, Propfind, Report};
 use crate::xml::write::{self, Response};
 
@@ -75,7 +76,7 @@ pub async fn propfind<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> 
     let body = request::read_xml(ctx.req, payload).await?;
     let request = parse::propfind(&body)?;
     let wanted = match &request {
-        Propfind::AllProp => Wanted::All,
+        Propfind::AllProp(include) => Wanted::All(include),
         Propfind::PropName => Wanted::Names,
         Propfind::Prop(names) => Wanted::Props(names),
     };
@@ -132,7 +133,7 @@ pub async fn propfind<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> 
                 head.extend_from_slice(&write::response(&own));
                 let props = match request {
                     Propfind::Prop(names) => Some(names),
-                    Propfind::AllProp | Propfind::PropName => None,
+                    Propfind::AllProp(_) | Propfind::PropName => None,
                 };
                 let listing = Listing {
                     backend: ctx.backend.clone(),
@@ -166,6 +167,11 @@ pub async fn propfind<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> 
 pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Result<HttpResponse, DavError> {
     let body = request::read_xml(ctx.req, payload).await?;
     let report = parse::report(&body)?;
+    // A `Depth` that is no WebDAV depth is a malformed request; a multiget ignores the header
+    // (API.md), the others read it or take any of its values.
+    if !matches!(report, Report::Multiget { .. }) {
+        request::depth(ctx.req.headers())?;
+    }
     let book_name = match (&ctx.target, &report) {
         (Target::Book(_, book), _) => book,
         // RFC 6352 8.7: a multiget may name one of the book's cards as its request URI; its
@@ -206,7 +212,7 @@ pub async fn report<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Re
             let entries: Vec<(String, Option<String>)> = hrefs
                 .into_iter()
                 .map(|href| {
-                    let name = match Target::parse_href(&href) {
+                    let name = match Target::parse_href(&href, ctx.req.uri().path()) {
                         Some(Target::Card(user, b, card)) if user == ctx.user.username && b == book.name => Some(card),
                         _ => None,
                     };
@@ -292,7 +298,12 @@ pub async fn mkcol<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Res
         return Err(DavError::InvalidResourceType);
     }
     // The book and what it keeps are made together, or not at all.
-    let kept = client_props::kept_on_a_new_book(request.others)?;
+    let set_too = [
+        (!types.is_empty()).then(|| Name::dav("resourcetype")),
+        request.displayname.is_some().then(|| Name::dav("displayname")),
+        request.description.is_some().then(|| Name::carddav("addressbook-description")),
+    ];
+    let kept = client_props::kept_on_a_new_book(request.others, set_too.into_iter().flatten().collect())?;
     let labels =
         BookLabels { display_name: request.displayname.as_deref(), description: request.description.as_deref() };
     ctx.backend.create_book(&ctx.user, book, labels, &kept).await?;
@@ -384,8 +395,11 @@ pub async fn put<B: DavBackend>(ctx: Ctx<'_, B>, payload: web::Payload) -> Resul
     }
     let body = request::read_card(ctx.req, payload, MAX_CARD_BYTES).await?;
     let precondition = request::precondition(ctx.req.headers());
-    let outcome = ctx.backend.put_card(&ctx.user, book, card, &body, &precondition).await;
-    let outcome = outcome.map_err(|e| uid_conflict_in(&ctx.user, book, e))?;
+    let outcome = match ctx.backend.put_card(&ctx.user, book, card, &body, &precondition).await {
+        // RFC 4918 9.7.1: a PUT whose collection does not exist is `409`.
+        Err(BackendError::NotFound) => return Err(DavError::MissingParent),
+        outcome => outcome.map_err(|e| uid_conflict_in(&ctx.user, book, e))?,
+    };
     let mut response = if outcome.created { HttpResponse::Created() } else { HttpResponse::NoContent() };
     if let Some(etag) = outcome.etag {
         response.insert_header((header::ETAG, format!("\"{etag}\"")));

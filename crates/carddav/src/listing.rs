@@ -57,7 +57,7 @@ enum Phase {
 pub fn wanted(props: Option<&[Name]>) -> Wanted<'_> {
     match props {
         Some(names) => Wanted::Props(names),
-        None => Wanted::All,
+        None => Wanted::All(&[]),
     }
 }
 
@@ -148,10 +148,7 @@ impl<B: DavBackend> Listing<B> {
                     }
                     if truncated {
                         // RFC 6352, 8.6.1: a 507 on the request URI says the results were cut.
-                        out.extend_from_slice(&write::response(&Response::Status {
-                            href: book_href.clone(),
-                            status: 507,
-                        }));
+                        out.extend_from_slice(&write::response(&Response::Truncated { href: book_href.clone() }));
                     }
                     let next = match last {
                         Some(after) if full && !truncated => Phase::Pages { after: Some(after) },

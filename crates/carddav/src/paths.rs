@@ -72,8 +72,11 @@ impl Target {
         }
     }
 
-    /// Parses an href from a request body: a path or an absolute URL, whose path is used.
-    pub fn parse_href(href: &str) -> Option<Self> {
+    /// Parses an href from a request body or a `Destination` header, resolved against the
+    /// request's path `base` as RFC 4918 8.3 asks: an absolute URL (whose path is used), an
+    /// absolute path, or a relative reference (`alice.vcf`), dot segments removed (RFC 3986
+    /// 5.2).
+    pub fn parse_href(href: &str, base: &str) -> Option<Self> {
         let href = href.trim();
         let path = match href.find("://") {
             Some(scheme_end) => {
@@ -83,7 +86,12 @@ impl Target {
             None => href,
         };
         let path = path.split(['?', '#']).next().unwrap_or(path);
-        Self::parse(path)
+        let joined = match path.starts_with('/') {
+            true => path.to_owned(),
+            // Relative to the base's folder: a collection's path ends in `/`.
+            false => format!("{}{path}", &base[..base.rfind('/').map_or(0, |i| i + 1)]),
+        };
+        Self::parse(&remove_dot_segments(&joined))
     }
 
     /// The user whose tree this resource is in, if any.
@@ -125,6 +133,29 @@ impl Target {
             Self::Card(user, book, card) => card_href(&book_href(user, book), card),
         }
     }
+}
+
+/// An absolute path with its `.` and `..` segments resolved (RFC 3986 5.2.4); a `..` above the
+/// root stays at the root.
+fn remove_dot_segments(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match *segment {
+            "." | ".." => {
+                if *segment == ".." {
+                    out.pop();
+                }
+                // A dot segment at the end names a folder: the path keeps its `/`.
+                if last {
+                    out.push("");
+                }
+            }
+            _ => out.push(segment),
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 /// A segment's text, or `None` when it is not UTF-8 or holds a NUL: no stored name can hold
@@ -212,12 +243,20 @@ mod tests {
     }
 
     #[test]
-    fn hrefs_may_be_absolute_urls() {
-        assert_eq!(
-            Target::parse_href("https://example.org/dav/addressbooks/ada/contacts/x.vcf"),
-            Some(Target::Card(s("ada"), s("contacts"), s("x.vcf")))
-        );
-        assert_eq!(Target::parse_href(" /dav/addressbooks/ada/ "), Some(Target::Home(s("ada"))));
-        assert_eq!(Target::parse_href("https://example.org"), None);
+    fn hrefs_may_be_absolute_urls_or_relative_to_the_request() {
+        let book = "/dav/addressbooks/ada/contacts/";
+        let card = |name: &str| Some(Target::Card(s("ada"), s("contacts"), s(name)));
+        assert_eq!(Target::parse_href("https://example.org/dav/addressbooks/ada/contacts/x.vcf", book), card("x.vcf"));
+        assert_eq!(Target::parse_href(" /dav/addressbooks/ada/ ", book), Some(Target::Home(s("ada"))));
+        assert_eq!(Target::parse_href("https://example.org", book), None);
+        // RFC 4918 8.3: relative to the request URI, dot segments resolved.
+        assert_eq!(Target::parse_href("x.vcf", book), card("x.vcf"));
+        assert_eq!(Target::parse_href("x.vcf", "/dav/addressbooks/ada/contacts/y.vcf"), card("x.vcf"));
+        assert_eq!(Target::parse_href("./x.vcf", book), card("x.vcf"));
+        assert_eq!(Target::parse_href("../contacts/x.vcf", book), card("x.vcf"));
+        assert_eq!(Target::parse_href("/dav/addressbooks/ada/contacts/../contacts/./x.vcf", book), card("x.vcf"));
+        assert_eq!(Target::parse_href("..", book), Some(Target::Home(s("ada"))));
+        assert_eq!(Target::parse_href("../../../../../dav/", book), Some(Target::Root));
+        assert_eq!(Target::parse_href("%2e%2e/x.vcf", book), None, "an encoded dot is no dot segment");
     }
 }

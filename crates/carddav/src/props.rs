@@ -72,8 +72,9 @@ pub enum Resource<'a> {
 /// What a PROPFIND or report asks for.
 #[derive(Debug, Clone, Copy)]
 pub enum Wanted<'a> {
-    /// `allprop`: every property but the expensive or report-only ones.
-    All,
+    /// `allprop`: every property but the expensive or report-only ones, and those of them
+    /// named here (its `include`).
+    All(&'a [Name]),
     /// `propname`: the names only.
     Names,
     /// These properties.
@@ -276,9 +277,17 @@ pub fn propstats(
             found = all_names(resource, true).into_iter().map(Node::empty).collect();
             found.extend(kept.iter().map(|p| Node::empty(Name::owned(p.namespace.as_str(), p.name.as_str()))));
         }
-        Wanted::All => {
-            found = all_names(resource, false).iter().filter_map(|n| value(user, resource, n)).collect();
+        Wanted::All(include) => {
+            let names = all_names(resource, false);
+            found = names.iter().filter_map(|n| value(user, resource, n)).collect();
             found.extend(kept.iter().map(|p| kept_node(p)));
+            // RFC 4918 14.8: `include` adds live properties `allprop` leaves out.
+            for name in include.iter().filter(|n| !names.contains(n) && !kept.iter().any(|p| kept_name(p, n))) {
+                match value(user, resource, name) {
+                    Some(node) => found.push(node),
+                    None => missing.push(Node::empty(name.clone())),
+                }
+            }
         }
         Wanted::Props(names) => {
             for name in names {
@@ -345,14 +354,20 @@ mod tests {
         let names = |resource, wanted| -> Vec<Name> {
             propstats(&user, resource, wanted, &[])[0].props.iter().map(|n| n.name.clone()).collect()
         };
-        let all = names(Resource::Book(&book), Wanted::All);
+        let all = names(Resource::Book(&book), Wanted::All(&[]));
         assert!(all.contains(&Name::dav("getetag")), "{all:?}");
         assert!(by_name.iter().all(|n| !all.contains(n)), "{all:?}");
         let listed = names(Resource::Book(&book), Wanted::Names);
         assert!(by_name.iter().all(|n| listed.contains(n)), "{listed:?}");
         let home_set = Name::carddav("addressbook-home-set");
-        assert!(!names(Resource::Principal, Wanted::All).contains(&home_set));
+        assert!(!names(Resource::Principal, Wanted::All(&[])).contains(&home_set));
         assert!(names(Resource::Principal, Wanted::Names).contains(&home_set));
+        // RFC 4918 14.8: what `include` names comes too; a name the resource lacks is a 404.
+        let include = [Name::dav("sync-token"), Name::carddav("max-resource-size"), Name::owned("urn:x", "none")];
+        let with = propstats(&user, Resource::Book(&book), Wanted::All(&include), &[]);
+        let found: Vec<Name> = with[0].props.iter().map(|n| n.name.clone()).collect();
+        assert!(include[..2].iter().all(|n| found.contains(n)) && found.contains(&Name::dav("getetag")), "{found:?}");
+        assert_eq!(with[1].props, vec![Node::empty(include[2].clone())]);
 
         let asked = [Name::carddav("supported-collation-set")];
         let set = &propstats(&user, Resource::Book(&book), Wanted::Props(&asked), &[])[0].props[0];

@@ -63,7 +63,7 @@ pub async fn body<B: DavBackend>(
     if limit.is_some() || !first.truncated {
         if first.truncated {
             // RFC 6578, 3.6: a 507 on the request URI says the answer was cut.
-            head.extend_from_slice(&write::response(&Response::Status { href: pages.book_href.clone(), status: 507 }));
+            head.extend_from_slice(&write::response(&Response::Truncated { href: pages.book_href.clone() }));
         }
         head.extend_from_slice(&write::multistatus_end(Some(&props::sync_token_uri(first.token))));
         return Ok(stream::once(async { Ok(Bytes::from(head)) }).left_stream());

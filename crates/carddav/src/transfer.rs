@@ -20,8 +20,7 @@ pub async fn copy_or_move<B: DavBackend>(ctx: Ctx<'_, B>, moving: bool) -> Resul
     let destination = headers.get("destination").and_then(|d| d.to_str().ok());
     let Some(destination) = destination else { return Err(DavError::BadRequest("Destination is required")) };
     let Target::Card(_, book, card) = &ctx.target else {
-        let to_a_home =
-            matches!(Target::parse_href(destination), Some(Target::Book(owner, _)) if owner == ctx.user.username);
+        let to_a_home = matches!(Target::parse_href(destination, ctx.req.uri().path()), Some(Target::Book(owner, _)) if owner == ctx.user.username);
         return Err(match ctx.target {
             Target::Book(..) if !to_a_home => DavError::NotABookLocation,
             _ => not_allowed(&ctx),
@@ -32,7 +31,7 @@ pub async fn copy_or_move<B: DavBackend>(ctx: Ctx<'_, B>, moving: bool) -> Resul
         Some(b"F" | b"f") => false,
         Some(_) => return Err(DavError::BadRequest("Overwrite must be T or F")),
     };
-    let (to_book, to_card) = match Target::parse_href(destination) {
+    let (to_book, to_card) = match Target::parse_href(destination, ctx.req.uri().path()) {
         Some(Target::Card(owner, to_book, to_card)) if owner == ctx.user.username => (to_book, to_card),
         // Another user's book is one that does not exist: no collection to put it in.
         Some(Target::Card(..)) => return Err(DavError::MissingParent),

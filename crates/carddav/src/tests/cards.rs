@@ -177,8 +177,9 @@ async fn uid_conflicts_bad_cards_and_size_limits() {
     assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(too_big.condition(), Name::carddav("max-resource-size"));
 
+    // RFC 4918 9.7.1: a PUT into a collection that does not exist is a conflict.
     let no_book = send(&app, put("/dav/addressbooks/ada/missing/x.vcf", vcard("x", "X"))).await;
-    assert_eq!(no_book.status, StatusCode::NOT_FOUND);
+    assert_eq!(no_book.status, StatusCode::CONFLICT);
 }
 
 #[actix_web::test]

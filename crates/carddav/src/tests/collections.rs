@@ -363,7 +363,31 @@ async fn an_extended_mkcol_sets_kept_properties_within_their_bounds() {
     )
     .await;
     assert_eq!(refused.status, StatusCode::INSUFFICIENT_STORAGE);
-    for name in ["crowded", "huge"] {
+    // RFC 5689 3: a property that cannot be set refuses the whole request, saying which.
+    let protected = MKCOL.replace("<D:displayname>", "<D:getetag>x</D:getetag><D:displayname>");
+    let refused = send(&app, request("MKCOL", "/dav/addressbooks/ada/etag/").set_payload(protected)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let root = refused.xml();
+    assert_eq!(root.name, Name::dav("mkcol-response"), "{}", refused.text());
+    let statuses: Vec<(String, Vec<Name>)> = root
+        .children
+        .iter()
+        .map(|propstat| {
+            let status = propstat.child(&Name::dav("status")).unwrap().text.clone();
+            (status, propstat.child(&Name::dav("prop")).unwrap().children.iter().map(|p| p.name.clone()).collect())
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("HTTP/1.1 403 Forbidden".to_owned(), vec![Name::dav("getetag")]),
+            (
+                "HTTP/1.1 424 Failed Dependency".to_owned(),
+                vec![Name::dav("resourcetype"), Name::dav("displayname"), Name::carddav("addressbook-description")]
+            ),
+        ]
+    );
+    for name in ["crowded", "huge", "etag"] {
         let path = format!("/dav/addressbooks/ada/{name}/");
         assert_eq!(send(&app, request("PROPFIND", &path)).await.status, StatusCode::NOT_FOUND, "no book made");
     }
@@ -439,9 +463,69 @@ async fn delete_removes_a_book_but_never_the_default_one() {
     let app = service(backend()).await;
     send(&app, request("MKCOL", "/dav/addressbooks/ada/old/")).await;
     send(&app, request("PUT", "/dav/addressbooks/ada/old/a.vcf").set_payload(vcard("a", "A"))).await;
-    assert_eq!(send(&app, request("DELETE", "/dav/addressbooks/ada/old/")).await.status, StatusCode::NO_CONTENT);
+    // RFC 9110 13.1.1: a failing `If-Match` (or `If-Unmodified-Since`: a book has no date, so
+    // it is ignored) stops the delete.
+    let stale = request("DELETE", "/dav/addressbooks/ada/old/").insert_header(("If-Match", "\"stale\""));
+    assert_eq!(send(&app, stale).await.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(send(&app, request("GET", "/dav/addressbooks/ada/old/a.vcf")).await.status, StatusCode::OK);
+    let etag = book_etag(&app, "/dav/addressbooks/ada/old/").await;
+    let current = request("DELETE", "/dav/addressbooks/ada/old/").insert_header(("If-Match", etag.as_str()));
+    send(&app, request("MKCOL", "/dav/addressbooks/ada/old2/")).await;
+    assert_eq!(send(&app, current).await.status, StatusCode::NO_CONTENT);
     assert_eq!(send(&app, request("GET", "/dav/addressbooks/ada/old/a.vcf")).await.status, StatusCode::NOT_FOUND);
+    let undated = request("DELETE", "/dav/addressbooks/ada/old2/")
+        .insert_header(("If-Unmodified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"));
+    assert_eq!(send(&app, undated).await.status, StatusCode::NO_CONTENT);
     assert_eq!(send(&app, request("PROPFIND", "/dav/addressbooks/ada/old/")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(send(&app, request("DELETE", "/dav/addressbooks/ada/contacts/")).await.status, StatusCode::FORBIDDEN);
     assert_eq!(send(&app, request("DELETE", "/dav/addressbooks/ada/")).await.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// The book's `getetag`, quoted as `If-Match` takes it.
+async fn book_etag<S, B>(app: &S, path: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let answer = send(app, request("PROPFIND", path).set_payload(PROPFIND_ETAGS)).await;
+    answer.response(path).ok(&Name::dav("getetag")).text.clone()
+}
+
+/// RFC 9110 13.1: no method goes ahead when `If-Match` (or `If-None-Match`) fails, also those
+/// that do not write a card: `PROPPATCH`, `COPY`, `MKCOL`, `PROPFIND`, `REPORT`.
+#[actix_web::test]
+async fn every_method_honours_if_match_and_if_none_match() {
+    let app = service(backend()).await;
+    let book = "/dav/addressbooks/ada/contacts/";
+    send(&app, request("PUT", "/dav/addressbooks/ada/contacts/a.vcf").set_payload(vcard("a", "A"))).await;
+    let rename = r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>New</D:displayname></D:prop></D:set></D:propertyupdate>"#;
+    let stale = || ("If-Match", "\"stale\"");
+    let patched = send(&app, request("PROPPATCH", book).insert_header(stale()).set_payload(rename)).await;
+    assert_eq!(patched.status, StatusCode::PRECONDITION_FAILED);
+    let answer = send(&app, request("PROPFIND", book).set_payload(DISPLAYNAME)).await;
+    assert_ne!(answer.response(book).status_of(&Name::dav("displayname")).map(|_| answer.text()), None);
+    assert!(!answer.text().contains("New"), "unchanged: {}", answer.text());
+    let etag = book_etag(&app, book).await;
+    let patched = request("PROPPATCH", book).insert_header(("If-Match", etag.as_str())).set_payload(rename);
+    assert_eq!(send(&app, patched).await.status, StatusCode::MULTI_STATUS);
+
+    let copy = request("COPY", "/dav/addressbooks/ada/contacts/a.vcf")
+        .insert_header(("Destination", "/dav/addressbooks/ada/contacts/b.vcf"))
+        .insert_header(stale());
+    assert_eq!(send(&app, copy).await.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(send(&app, request("GET", "/dav/addressbooks/ada/contacts/b.vcf")).await.status, StatusCode::NOT_FOUND);
+
+    // Nothing is there yet, so no `If-Match` can hold, `*` included.
+    let new_book = request("MKCOL", "/dav/addressbooks/ada/new/").insert_header(("If-Match", "*"));
+    assert_eq!(send(&app, new_book).await.status, StatusCode::PRECONDITION_FAILED);
+    let new_book = request("MKCOL", "/dav/addressbooks/ada/new/").insert_header(("If-None-Match", "*"));
+    assert_eq!(send(&app, new_book).await.status, StatusCode::CREATED);
+
+    let listing = request("PROPFIND", book).insert_header(("If-None-Match", "*")).set_payload(PROPFIND_ETAGS);
+    assert_eq!(send(&app, listing).await.status, StatusCode::PRECONDITION_FAILED);
+    let sync = r#"<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:prop><D:getetag/></D:prop></D:sync-collection>"#;
+    let report = request("REPORT", book).insert_header(stale()).set_payload(sync);
+    assert_eq!(send(&app, report).await.status, StatusCode::PRECONDITION_FAILED);
+    let report = request("REPORT", book).insert_header(("If-Match", "*")).set_payload(sync);
+    assert_eq!(send(&app, report).await.status, StatusCode::MULTI_STATUS);
 }

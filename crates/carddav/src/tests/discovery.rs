@@ -91,9 +91,11 @@ async fn options_advertises_carddav_without_credentials() {
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.header("dav"), Some("1, 3, addressbook"));
     let allow = answer.header("allow").unwrap();
-    for method in ["PROPFIND", "REPORT", "MKCOL", "DELETE", "PROPPATCH"] {
+    for method in ["PROPFIND", "REPORT", "DELETE", "PROPPATCH"] {
         assert!(allow.contains(method), "{allow}");
     }
+    // RFC 4918 9.3.1: MKCOL only makes a collection where none is.
+    assert!(!allow.contains("MKCOL"), "{allow}");
 }
 
 #[actix_web::test]
@@ -218,6 +220,14 @@ async fn allprop_and_propname_list_what_a_book_has() {
         <C:addressbook-description/></prop></propfind>"#;
     let asked = send(&app, request("PROPFIND", "/dav/addressbooks/ada/contacts/").set_payload(asked)).await;
     assert_eq!(asked.response("/dav/addressbooks/ada/contacts/").ok(&description).text, "Family");
+    // RFC 4918 14.8: `include` adds what allprop leaves out.
+    let include = r#"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:allprop/>
+        <D:include><C:max-resource-size/><C:addressbook-description/></D:include></D:propfind>"#;
+    let included = send(&app, request("PROPFIND", "/dav/addressbooks/ada/contacts/").set_payload(include)).await;
+    let book = included.response("/dav/addressbooks/ada/contacts/");
+    assert_eq!(book.ok(&Name::carddav("max-resource-size")).text, "1048576");
+    assert_eq!(book.ok(&description).text, "Family");
+    assert_eq!(book.ok(&Name::dav("displayname")).text, "Contacts", "and everything allprop gives");
 
     let names = send(
         &app,

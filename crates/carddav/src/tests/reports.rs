@@ -26,9 +26,14 @@ async fn multiget_returns_asked_cards_and_404s_the_rest() {
     let backend = backend();
     backend.insert(&ada(), "contacts", "a.vcf", &vcard("a", "Ada"));
     backend.insert(&ada(), "contacts", "b c.vcf", &vcard("b", "Bea"));
+    backend.insert(&ada(), "contacts", "r.vcf", &vcard("r", "Rel"));
+    backend.insert(&ada(), "contacts", "d.vcf", &vcard("d", "Dot"));
     let app = service(backend.clone()).await;
+    // RFC 4918 8.3: an href may be relative to the request URI, with dot segments.
     let body = r#"<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
         <D:prop><D:getetag/><C:address-data content-type="text/vcard" version="4.0"/><D:nope/></D:prop>
+        <D:href>r.vcf</D:href>
+        <D:href>/dav/addressbooks/ada/contacts/../contacts/./d.vcf</D:href>
         <D:href>/dav/addressbooks/ada/contacts/a.vcf</D:href>
         <D:href>https://dav.example.org/dav/addressbooks/ada/contacts/b%20c.vcf</D:href>
         <D:href>/dav/addressbooks/ada/contacts/missing.vcf</D:href>
@@ -48,6 +53,11 @@ async fn multiget_returns_asked_cards_and_404s_the_rest() {
             .text
             .contains("UID:b")
     );
+    for (href, uid) in
+        [("/dav/addressbooks/ada/contacts/r.vcf", "UID:r"), ("/dav/addressbooks/ada/contacts/d.vcf", "UID:d")]
+    {
+        assert!(answer.response(href).ok(&Name::carddav("address-data")).text.contains(uid), "{href}");
+    }
     let missing = answer.response("/dav/addressbooks/ada/contacts/missing.vcf");
     assert!(missing.status.as_deref().unwrap().contains("404"));
     let foreign = answer.response("/dav/addressbooks/bob/contacts/a.vcf");
@@ -147,6 +157,8 @@ async fn query_filters_cards_and_honours_the_limit() {
     assert_eq!(responses[0].href, "/dav/addressbooks/ada/contacts/1.vcf");
     assert_eq!(responses[1].href, BOOK);
     assert!(responses[1].status.as_deref().unwrap().contains("507"));
+    // RFC 6352 8.6.1: the cut says why.
+    assert!(limited.text().contains("<D:error><D:number-of-matches-within-limits/></D:error>"), "{}", limited.text());
 
     let uid = r#"<C:prop-filter name="UID"><C:text-match match-type="equals">u2</C:text-match></C:prop-filter>"#;
     let answer = send(&app, request("REPORT", BOOK).set_payload(query(uid, ""))).await;
@@ -170,6 +182,8 @@ async fn sync_collection_gives_everything_then_exactly_what_changed() {
     backend.insert(&ada(), "contacts", "gone.vcf", &vcard("g", "Gone"));
     let app = service(backend.clone()).await;
 
+    let junk = request("REPORT", BOOK).insert_header(("Depth", "garbage")).set_payload(sync_body("", ""));
+    assert_eq!(send(&app, junk).await.status, StatusCode::BAD_REQUEST, "no WebDAV depth");
     let initial = send(&app, request("REPORT", BOOK).set_payload(sync_body("", ""))).await;
     assert_eq!(initial.status, StatusCode::MULTI_STATUS);
     assert_eq!(initial.responses().len(), 3);

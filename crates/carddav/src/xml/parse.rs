@@ -197,8 +197,9 @@ fn expect_root(body: &[u8], name: &Name) -> Result<Element, XmlError> {
 /// What a `PROPFIND` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Propfind {
-    /// Every property the resource has (also an empty body).
-    AllProp,
+    /// Every property the resource has (also an empty body), and the live properties named in
+    /// `include` that `allprop` leaves out (RFC 4918 14.8).
+    AllProp(Vec<Name>),
     /// The names of every property the resource has.
     PropName,
     /// These properties.
@@ -208,12 +209,13 @@ pub enum Propfind {
 /// Reads a `PROPFIND` body; an empty one means `allprop` (RFC 4918, 9.1).
 pub fn propfind(body: &[u8]) -> Result<Propfind, XmlError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Propfind::AllProp);
+        return Ok(Propfind::AllProp(Vec::new()));
     }
     let root = expect_root(body, &Name::dav("propfind"))?;
     for child in &root.children {
         if child.name.is_dav("allprop") {
-            return Ok(Propfind::AllProp);
+            let include = root.child(&Name::dav("include")).map(|i| i.children.iter().map(|p| p.name.clone()));
+            return Ok(Propfind::AllProp(include.into_iter().flatten().collect()));
         }
         if child.name.is_dav("propname") {
             return Ok(Propfind::PropName);

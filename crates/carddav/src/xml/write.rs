@@ -91,6 +91,12 @@ pub enum Response {
         /// Its status.
         status: u16,
     },
+    /// The request URI of an answer cut at a limit: `507` with
+    /// `DAV:number-of-matches-within-limits` (RFC 6352 8.6.1, RFC 6578 3.6).
+    Truncated {
+        /// The percent-encoded href of the book.
+        href: String,
+    },
 }
 
 /// The status line text of a code used in multistatus bodies.
@@ -197,19 +203,42 @@ fn write_response(w: &mut W, response: &Response) -> std::io::Result<()> {
     match response {
         Response::Props { href, propstats } => {
             write_node(w, &Node::href(href.as_str()))?;
-            for propstat in propstats.iter().filter(|p| !p.props.is_empty()) {
-                w.write_event(Event::Start(BytesStart::new("D:propstat")))?;
-                write_node(w, &Node::parent(Name::dav("prop"), propstat.props.clone()))?;
-                write_node(w, &Node::text(Name::dav("status"), status_line(propstat.status)))?;
-                w.write_event(Event::End(BytesEnd::new("D:propstat")))?;
-            }
+            write_propstats(w, propstats)?;
         }
         Response::Status { href, status } => {
             write_node(w, &Node::href(href.as_str()))?;
             write_node(w, &Node::text(Name::dav("status"), status_line(*status)))?;
         }
+        Response::Truncated { href } => {
+            write_node(w, &Node::href(href.as_str()))?;
+            write_node(w, &Node::text(Name::dav("status"), status_line(507)))?;
+            let within = Node::empty(Name::dav("number-of-matches-within-limits"));
+            write_node(w, &Node::parent(Name::dav("error"), vec![within]))?;
+        }
     }
     w.write_event(Event::End(BytesEnd::new("D:response")))
+}
+
+/// The propstats that hold properties.
+fn write_propstats(w: &mut W, propstats: &[PropStat]) -> std::io::Result<()> {
+    for propstat in propstats.iter().filter(|p| !p.props.is_empty()) {
+        w.write_event(Event::Start(BytesStart::new("D:propstat")))?;
+        write_node(w, &Node::parent(Name::dav("prop"), propstat.props.clone()))?;
+        write_node(w, &Node::text(Name::dav("status"), status_line(propstat.status)))?;
+        w.write_event(Event::End(BytesEnd::new("D:propstat")))?;
+    }
+    Ok(())
+}
+
+/// The body of a refused extended `MKCOL` (RFC 5689 3): which properties failed, and how.
+pub fn mkcol_response(propstats: &[PropStat]) -> Bytes {
+    let mut w = Writer::new(Vec::with_capacity(256));
+    let result = (|| {
+        start_root(&mut w, "D:mkcol-response")?;
+        write_propstats(&mut w, propstats)?;
+        w.write_event(Event::End(BytesEnd::new("D:mkcol-response")))
+    })();
+    finish(result, w)
 }
 
 /// The end of a multistatus document, with the sync token of a `sync-collection`.

@@ -3,10 +3,12 @@ use crate::xml::{APPLE_ICAL, CALSERVER};
 
 #[test]
 fn propfind_reads_prop_allprop_propname_and_an_empty_body() {
-    assert_eq!(propfind(b"").unwrap(), Propfind::AllProp);
-    assert_eq!(propfind(b"  \r\n").unwrap(), Propfind::AllProp);
-    assert_eq!(propfind(br#"<propfind xmlns="DAV:"><allprop/></propfind>"#).unwrap(), Propfind::AllProp);
+    assert_eq!(propfind(b"").unwrap(), Propfind::AllProp(vec![]));
+    assert_eq!(propfind(b"  \r\n").unwrap(), Propfind::AllProp(vec![]));
+    assert_eq!(propfind(br#"<propfind xmlns="DAV:"><allprop/></propfind>"#).unwrap(), Propfind::AllProp(vec![]));
     assert_eq!(propfind(br#"<D:propfind xmlns:D="DAV:"><D:propname/></D:propfind>"#).unwrap(), Propfind::PropName);
+    let include = br#"<D:propfind xmlns:D="DAV:"><D:allprop/><D:include><D:sync-token/></D:include></D:propfind>"#;
+    assert_eq!(propfind(include).unwrap(), Propfind::AllProp(vec![Name::dav("sync-token")]));
     let body = br#"<?xml version="1.0" encoding="utf-8"?>
         <d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/" xmlns:a="http://apple.com/ns/ical/">
           <d:prop><d:displayname/><cs:getctag/><a:calendar-color/><x:odd xmlns:x="urn:x"/><bare xmlns=""/></d:prop>
