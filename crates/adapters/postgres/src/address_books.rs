@@ -158,6 +158,16 @@ fn is_href_taken(error: &DieselError) -> bool {
         if info.constraint_name() == Some("contacts_book_href_key"))
 }
 
+/// A card write that found its name free but met a card of that name or UID when it inserted:
+/// one a concurrent write committed (a unique index waits for the writer of the key it holds).
+/// Tried again, the write finds that card and is judged against it as if it had come second,
+/// as it did: a `PUT` of the same card twice at once replaces, one with `If-None-Match: *` is
+/// refused, another UID is a conflict. A UID already taken before fails the same way twice.
+fn lost_a_race(error: &DieselError) -> bool {
+    matches!(error, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+        if matches!(info.constraint_name(), Some("contacts_book_href_key" | "contacts_book_uid_key")))
+}
+
 /// A book's row joined with one of its changes and that change's card (none for a tombstone),
 /// or with nothing when no change is newer than the token.
 type BookChangeRow = (BookRow, Option<(String, i64, bool)>, Option<CardRow>);
@@ -375,11 +385,17 @@ impl AddressBookStore for PgAddressBooks {
         allow: contacts_domain::addressbook::Precondition<'_>,
     ) -> Result<CardWrite, Error> {
         let mut conn = self.db.conn().await?;
-        let outcome = conn
-            .transaction::<_, DieselError, _>(async |conn| {
-                Ok(store_card(conn, owner, (book, href), record, allow, OtherUid::Refuse).await?.0)
-            })
-            .await;
+        let mut outcome = Err(DieselError::NotFound);
+        for _ in 0..2 {
+            outcome = conn
+                .transaction::<_, DieselError, _>(async |conn| {
+                    Ok(store_card(conn, owner, (book, href), record, allow, OtherUid::Refuse).await?.0)
+                })
+                .await;
+            if !outcome.as_ref().is_err_and(lost_a_race) {
+                break;
+            }
+        }
         card_written(outcome)
     }
 
@@ -392,16 +408,22 @@ impl AddressBookStore for PgAddressBooks {
         allow: contacts_domain::addressbook::Precondition<'_>,
     ) -> Result<CardWrite, Error> {
         let mut conn = self.db.conn().await?;
-        let outcome = conn
-            .transaction::<_, DieselError, _>(async |conn| {
-                // Over a card of another UID it replaces that card, as a move does.
-                let (write, id) = store_card(conn, owner, to, record, allow, OtherUid::Replace).await?;
-                if let Some(id) = id {
-                    properties::copy_card_properties(conn, owner, from, id).await?;
-                }
-                Ok(write)
-            })
-            .await;
+        let mut outcome = Err(DieselError::NotFound);
+        for _ in 0..2 {
+            outcome = conn
+                .transaction::<_, DieselError, _>(async |conn| {
+                    // Over a card of another UID it replaces that card, as a move does.
+                    let (write, id) = store_card(conn, owner, to, record, allow, OtherUid::Replace).await?;
+                    if let Some(id) = id {
+                        properties::copy_card_properties(conn, owner, from, id).await?;
+                    }
+                    Ok(write)
+                })
+                .await;
+            if !outcome.as_ref().is_err_and(lost_a_race) {
+                break;
+            }
+        }
         card_written(outcome)
     }
 

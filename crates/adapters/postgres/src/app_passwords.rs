@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
 
 use contacts_domain::Error;
@@ -16,7 +17,7 @@ use crate::pool::Database;
 use crate::rows::IntoDomain;
 use crate::schema::{app_passwords, lower, users};
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = app_passwords, check_for_backend(Pg))]
 struct Row {
     id: i64,
@@ -45,19 +46,31 @@ impl PgAppPasswords {
 }
 
 impl AppPasswordStore for PgAppPasswords {
-    async fn insert(&self, owner: UserId, name: &str, fingerprint: &str) -> Result<AppPassword, Error> {
+    async fn insert(
+        &self,
+        owner: UserId,
+        token_version: i64,
+        name: &str,
+        fingerprint: &str,
+    ) -> Result<Option<AppPassword>, Error> {
         let mut conn = self.db.conn().await?;
-        diesel::insert_into(app_passwords::table)
-            .values((
-                app_passwords::user_id.eq(owner.0),
-                app_passwords::name.eq(name),
-                app_passwords::fingerprint.eq(fingerprint),
-            ))
-            .returning(Row::as_returning())
-            .get_result(&mut conn)
-            .await
-            .map(AppPassword::from)
-            .map_err(query_error)
+        // The user's row is share-locked with the version checked: a password reset (which
+        // bumps the version and, by trigger, deletes every app password) either waits for this
+        // insert and then deletes it too, or commits first and leaves nothing to insert.
+        diesel::sql_query(
+            "INSERT INTO app_passwords (user_id, name, fingerprint) \
+             SELECT id, $2, $3 FROM users WHERE id = $1 AND token_version = $4 FOR SHARE \
+             RETURNING id, name, created_at, last_used_at",
+        )
+        .bind::<BigInt, _>(owner.0)
+        .bind::<Text, _>(name)
+        .bind::<Text, _>(fingerprint)
+        .bind::<BigInt, _>(token_version)
+        .get_result::<Row>(&mut conn)
+        .await
+        .optional()
+        .map(|row| row.map(AppPassword::from))
+        .map_err(query_error)
     }
 
     async fn list(&self, owner: UserId) -> Result<Vec<AppPassword>, Error> {

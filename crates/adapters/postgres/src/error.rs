@@ -10,7 +10,8 @@ use contacts_domain::{Conflict, Error};
 /// the server is stopping or restarting, not the query at fault.
 const TERMINATED: &str = "terminating connection";
 
-/// Maps a failed query. Unique violations become the [`Conflict`] their index enforces; a lost
+/// Maps a failed query. Unique violations become the [`Conflict`] their index enforces, a
+/// card's missing book [`Error::NotFound`]; a lost
 /// connection (closed, or terminated by the server as it shuts down) means the database is
 /// unavailable; everything else is unexpected.
 pub(crate) fn query_error(error: DieselError) -> Error {
@@ -22,6 +23,13 @@ pub(crate) fn query_error(error: DieselError) -> Error {
             Some("contacts_book_uid_key") => Error::Conflict(Conflict::CardUidTaken),
             _ => Error::unexpected(error),
         },
+        // A card written into a book deleted meanwhile (its id read before the delete
+        // committed): the book is gone, as if it had been gone before.
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)
+            if matches!(info.constraint_name(), Some("contacts_book_id_fkey" | "card_changes_book_id_fkey")) =>
+        {
+            Error::NotFound("Address book not found")
+        }
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
         | DieselError::BrokenTransactionManager => Error::Unavailable(Box::new(error)),
         // SQLSTATE class 57P (admin shutdown, crash shutdown) reaches us as `Unknown`: the driver

@@ -130,7 +130,8 @@ impl UserRepository for PgUserRepository {
 
     async fn confirm_email(&self, id: UserId) -> Result<Option<User>, Error> {
         let mut conn = self.db.conn().await?;
-        let query = diesel::update(users::table.find(id.0))
+        // Only an unconfirmed user changes: of two clicks at once, one confirms.
+        let query = diesel::update(users::table.find(id.0).filter(users::confirmed.eq(false)))
             .set((users::confirmed.eq(true), users::updated_at.eq(diesel::dsl::now)));
         one(query.returning(UserRow::as_returning()).get_result(&mut conn).await)
     }

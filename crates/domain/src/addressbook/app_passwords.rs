@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::fingerprint;
 use crate::clock::Clock;
 use crate::error::{Error, FieldError, Rule};
-use crate::user::UserId;
+use crate::user::{User, UserId};
 
 use super::ports::AppPasswordStore;
 
@@ -60,8 +60,10 @@ impl<S: AppPasswordStore, C: Clock> AppPasswordService<S, C> {
     }
 
     /// Makes an app password named `name` (1–100 characters, trimmed, one line without control
-    /// characters: it is shown in lists, and NUL cannot be stored at all).
-    pub async fn create(&self, owner: UserId, name: Option<String>) -> Result<CreatedAppPassword, Error> {
+    /// characters: it is shown in lists, and NUL cannot be stored at all) for `owner` as the
+    /// request read it; [`Error::Unauthenticated`] when the owner's sessions ended meanwhile (a
+    /// password reset), as the request would have been refused a moment later.
+    pub async fn create(&self, owner: &User, name: Option<String>) -> Result<CreatedAppPassword, Error> {
         let name = name.ok_or_else(|| Error::invalid(FieldError::missing("name")))?;
         let name = name.trim();
         let chars = name.chars().count();
@@ -77,7 +79,8 @@ impl<S: AppPasswordStore, C: Clock> AppPasswordService<S, C> {
         let mut bytes = [0u8; SECRET_BYTES];
         getrandom::fill(&mut bytes).map_err(|e| Error::unexpected(e.to_string()))?;
         let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        let password = self.store.insert(owner, name, &fingerprint(&secret)).await?;
+        let stored = self.store.insert(owner.id, owner.token_version, name, &fingerprint(&secret)).await?;
+        let password = stored.ok_or(Error::Unauthenticated)?;
         Ok(CreatedAppPassword { password, secret })
     }
 

@@ -218,8 +218,17 @@ pub trait AddressBookStore: Send + Sync + 'static {
 /// Where app passwords are kept, as fingerprints only.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait AppPasswordStore: Send + Sync + 'static {
-    /// Stores a new app password.
-    async fn insert(&self, owner: UserId, name: &str, fingerprint: &str) -> Result<AppPassword, Error>;
+    /// Stores a new app password, unless the owner's sessions ended since the request was
+    /// signed in (`token_version`, the version its access token carries, is no longer the
+    /// user's): then `None`, and nothing is stored. A password reset running at the same time
+    /// therefore never leaves a password made by one of the sessions it ends.
+    async fn insert(
+        &self,
+        owner: UserId,
+        token_version: i64,
+        name: &str,
+        fingerprint: &str,
+    ) -> Result<Option<AppPassword>, Error>;
     /// The owner's app passwords, oldest first.
     async fn list(&self, owner: UserId) -> Result<Vec<AppPassword>, Error>;
     /// Deletes one of the owner's app passwords; `false` when the owner has none with this id.

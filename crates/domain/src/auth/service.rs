@@ -262,8 +262,11 @@ where
         if user.confirmed {
             return Ok(ConfirmationOutcome::AlreadyConfirmed);
         }
-        self.users.confirm_email(user.id).await?.ok_or(Error::VerificationFailed)?;
-        Ok(ConfirmationOutcome::Confirmed)
+        // The write decides: a click racing this one may have confirmed the user meanwhile.
+        Ok(match self.users.confirm_email(user.id).await? {
+            Some(_) => ConfirmationOutcome::Confirmed,
+            None => ConfirmationOutcome::AlreadyConfirmed,
+        })
     }
 
     /// Queues a new confirmation link if the address belongs to an unconfirmed account.

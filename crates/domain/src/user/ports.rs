@@ -23,7 +23,8 @@ pub trait UserRepository: Send + Sync + 'static {
     /// The user whose username or email equals `login` (case-insensitively), with the hash.
     async fn find_credentials(&self, login: &str) -> Result<Option<UserCredentials>, Error>;
 
-    /// Marks the email as confirmed; returns the updated user, or `None` if it does not exist.
+    /// Marks the email as confirmed; returns the updated user, or `None` if it does not exist or
+    /// was confirmed already (so of two confirmations at once, exactly one gets the user).
     async fn confirm_email(&self, id: UserId) -> Result<Option<User>, Error>;
 
     /// Replaces the password hash and bumps the token version, which invalidates every access

@@ -66,7 +66,7 @@ pub(crate) async fn create<S: AppPasswordStore>(
     CurrentUser(user): CurrentUser,
     body: ValidJson<AppPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let made = service.create(user.id, body.into_inner().name).await?;
+    let made = service.create(&user, body.into_inner().name).await?;
     // The answer carries a credential: no cache may keep it.
     Ok(HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(CreatedAppPasswordBody {
         id: made.password.id,

@@ -398,6 +398,34 @@ async fn two_creates_of_one_name_at_once_store_one_card() {
     assert_eq!(f.log(f.ada, DEFAULT_BOOK, 0).await.len(), 1);
 }
 
+/// Writes of one new name at once without a precondition (a client retrying an upload): the
+/// first creates, the others replace it, as they would one after another; none is refused as
+/// a conflict with the very card it writes.
+#[tokio::test]
+async fn unconditional_writes_of_one_new_name_at_once_create_then_replace() {
+    let f = fixture().await;
+    let same = card("same", "Ada Lovelace");
+    for round in 0..5 {
+        let href = format!("x{round}.vcf");
+        let writes = (0..10).map(|_| f.store.put_card(f.ada, DEFAULT_BOOK, &href, &same, &always));
+        let mut outcomes: Vec<CardWrite> =
+            futures_util::future::join_all(writes).await.into_iter().map(Result::unwrap).collect();
+        outcomes.sort_by_key(|o| format!("{o:?}"));
+        outcomes.dedup();
+        assert_eq!(outcomes, [CardWrite::Created, CardWrite::Replaced], "round {round}");
+        f.delete(f.ada, DEFAULT_BOOK, &href).await;
+    }
+}
+
+/// A card whose book is deleted while it is written finds the book gone, as if it had been.
+#[tokio::test]
+async fn a_write_into_a_book_deleted_meanwhile_is_not_found() {
+    let f = fixture().await;
+    let orphan =
+        execute_sql(&f.db, "INSERT INTO card_changes (book_id, href, seq, deleted) VALUES (-1, 'x', 1, false)");
+    assert!(matches!(orphan.await.map_err(query_error), Err(Error::NotFound(_))));
+}
+
 #[tokio::test]
 async fn cards_page_by_name_and_multiget_leaves_out_the_missing() {
     let f = fixture().await;

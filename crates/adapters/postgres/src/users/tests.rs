@@ -160,8 +160,30 @@ async fn confirm_email_marks_the_user_confirmed() {
     assert_eq!(repo.find_by_id(ada.id).await.unwrap(), Some(expected.clone()), "persisted");
     assert!(updated_at(&db, ada.id).await > updated_before, "updated_at moves");
     assert_eq!(repo.find_by_id(grace.id).await.unwrap(), Some(grace), "other users untouched");
-    assert_eq!(repo.confirm_email(ada.id).await.unwrap(), Some(expected), "confirming twice is harmless");
+    let updated = updated_at(&db, ada.id).await;
+    assert_eq!(repo.confirm_email(ada.id).await.unwrap(), None, "the second confirmation confirms nothing");
+    assert_eq!(updated_at(&db, ada.id).await, updated, "and changes nothing");
+    assert_eq!(repo.find_by_id(ada.id).await.unwrap(), Some(expected));
     assert_eq!(repo.confirm_email(UserId(-1)).await.unwrap(), None);
+}
+
+/// Of many confirmations of one user at once, exactly one confirms (the others find it done).
+#[tokio::test]
+async fn concurrent_confirmations_confirm_once() {
+    let (_test_db, db) = migrated_db().await;
+    let repo = PgUserRepository::new(db.clone());
+    let ada = create(&repo, "ada", "ada@example.com").await;
+    let clicks: Vec<_> = (0..8)
+        .map(|_| {
+            let repo = repo.clone();
+            tokio::spawn(async move { repo.confirm_email(ada.id).await.unwrap() })
+        })
+        .collect();
+    let mut confirmed = 0;
+    for click in clicks {
+        confirmed += usize::from(click.await.unwrap().is_some());
+    }
+    assert_eq!(confirmed, 1);
 }
 
 #[tokio::test]

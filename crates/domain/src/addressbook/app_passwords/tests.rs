@@ -9,6 +9,21 @@ use crate::clock::MockClock;
 
 const ADA: UserId = UserId(7);
 
+/// Ada as a request signed in with a token of version 3 reads her.
+fn ada() -> User {
+    User {
+        id: ADA,
+        username: "ada".into(),
+        email: crate::email::EmailAddress::parse("email", "ada@example.org").unwrap(),
+        avatar: None,
+        role: crate::user::Role::User,
+        confirmed: true,
+        created_at: now(),
+        token_version: 3,
+        ended_sessions: Vec::new(),
+    }
+}
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 30, 9, 15, 0).unwrap()
 }
@@ -36,10 +51,12 @@ fn recording() -> (AppPasswordService<MockAppPasswordStore, MockClock>, Inserts)
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut store = MockAppPasswordStore::new();
     let kept = seen.clone();
-    store.expect_insert().withf(|owner, _, _| *owner == ADA).returning(move |_, name, fingerprint| {
-        kept.lock().unwrap().push((name.to_owned(), fingerprint.to_owned()));
-        Ok(stored(1, name))
-    });
+    store.expect_insert().withf(|owner, version, _, _| *owner == ADA && *version == 3).returning(
+        move |_, _, name, fingerprint| {
+            kept.lock().unwrap().push((name.to_owned(), fingerprint.to_owned()));
+            Ok(Some(stored(1, name)))
+        },
+    );
     (AppPasswordService::new(store, MockClock::new()), seen)
 }
 
@@ -53,8 +70,8 @@ fn field_of(error: Error) -> String {
 #[tokio::test]
 async fn a_secret_is_256_random_bits_kept_only_as_its_fingerprint() {
     let (service, seen) = recording();
-    let first = service.create(ADA, Some("  Ada's phone ".into())).await.unwrap();
-    let second = service.create(ADA, Some("laptop".into())).await.unwrap();
+    let first = service.create(&ada(), Some("  Ada's phone ".into())).await.unwrap();
+    let second = service.create(&ada(), Some("laptop".into())).await.unwrap();
 
     assert_eq!(first.password, stored(1, "Ada's phone"), "the name is trimmed");
     assert_eq!(first.secret.len(), 43, "32 bytes in unpadded base64: {}", first.secret);
@@ -68,11 +85,11 @@ async fn a_secret_is_256_random_bits_kept_only_as_its_fingerprint() {
 
 #[tokio::test]
 async fn names_are_required_and_1_to_100_characters_after_trimming() {
-    assert_eq!(field_of(untouched().create(ADA, None).await.unwrap_err()), "name");
-    assert_eq!(field_of(untouched().create(ADA, Some("   ".into())).await.unwrap_err()), "name");
-    assert_eq!(field_of(untouched().create(ADA, Some("é".repeat(101))).await.unwrap_err()), "name");
+    assert_eq!(field_of(untouched().create(&ada(), None).await.unwrap_err()), "name");
+    assert_eq!(field_of(untouched().create(&ada(), Some("   ".into())).await.unwrap_err()), "name");
+    assert_eq!(field_of(untouched().create(&ada(), Some("é".repeat(101))).await.unwrap_err()), "name");
     for control in ["pho\0ne", "pho\nne", "pho\tne", "pho\u{1b}ne", "pho\u{85}ne"] {
-        let refused = untouched().create(ADA, Some(control.into())).await.unwrap_err();
+        let refused = untouched().create(&ada(), Some(control.into())).await.unwrap_err();
         let Error::Invalid(problems) = refused else { panic!("{control:?}: expected a validation error") };
         assert_eq!(problems[0].field(), "name", "{control:?}");
         assert_eq!(problems[0].rule, Rule::ControlCharacters { line_breaks_allowed: false }, "{control:?}");
@@ -80,7 +97,7 @@ async fn names_are_required_and_1_to_100_characters_after_trimming() {
 
     let (service, seen) = recording();
     let longest = "é".repeat(MAX_NAME_CHARS);
-    service.create(ADA, Some(format!(" {longest} "))).await.expect("100 characters, counted as characters");
+    service.create(&ada(), Some(format!(" {longest} "))).await.expect("100 characters, counted as characters");
     assert_eq!(seen.lock().unwrap()[0].0, longest);
 }
 
@@ -123,8 +140,17 @@ async fn empty_credentials_are_refused_without_a_lookup() {
 async fn store_failures_pass_through() {
     let mut store = MockAppPasswordStore::new();
     store.expect_verify().return_once(|_, _, _| Err(Error::Unavailable("database down".into())));
-    store.expect_insert().return_once(|_, _, _| Err(Error::Unavailable("database down".into())));
+    store.expect_insert().return_once(|_, _, _, _| Err(Error::Unavailable("database down".into())));
     let service = AppPasswordService::new(store, fixed_clock());
     assert!(matches!(service.verify("ada", "s3cret").await, Err(Error::Unavailable(_))));
-    assert!(matches!(service.create(ADA, Some("phone".into())).await, Err(Error::Unavailable(_))));
+    assert!(matches!(service.create(&ada(), Some("phone".into())).await, Err(Error::Unavailable(_))));
+}
+
+/// A reset that ended Ada's sessions while the request ran: nothing stored, so nothing shown.
+#[tokio::test]
+async fn a_session_ended_meanwhile_gets_no_password() {
+    let mut store = MockAppPasswordStore::new();
+    store.expect_insert().return_once(|_, _, _, _| Ok(None));
+    let service = AppPasswordService::new(store, MockClock::new());
+    assert!(matches!(service.create(&ada(), Some("phone".into())).await, Err(Error::Unauthenticated)));
 }
