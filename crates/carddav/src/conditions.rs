@@ -1,16 +1,20 @@
-//! The WebDAV `If` header (RFC 4918 10.4): lists of state tokens and entity tags a request
-//! holds only if one of them matches. There are no locks here, so the state tokens that can
-//! match are a book's sync tokens (RFC 6578 5: a client sends the token it has to make sure the
-//! book has not changed since); `<DAV:no-lock>` and lock tokens never match, so `Not` of one
-//! always holds. Resource tags (`<url> (...)`) are read but every list is judged on the
-//! request's own resource.
+//! Request conditions: RFC 9110's `If-Match`, `If-None-Match` and `If-Unmodified-Since` on the
+//! methods whose handlers do not judge them, and the WebDAV `If` header (RFC 4918 10.4): lists
+//! of state tokens and entity tags a request holds only if one of them matches. There are no
+//! locks here, so the state tokens that can match are a book's sync tokens (RFC 6578 5: a client
+//! sends the token it has to make sure the book has not changed since); `<DAV:no-lock>` and
+//! lock tokens never match, so `Not` of one always holds. Resource tags (`<url> (...)`) are read
+//! but every list is judged on the request's own resource.
 
 use std::time::SystemTime;
 
-use crate::backend::{BackendError, DavBackend, DavUser, TextWanted};
+use actix_web::HttpRequest;
+
+use crate::backend::{BackendError, DavBackend, DavUser, TextWanted, WritePrecondition};
 use crate::error::DavError;
 use crate::paths::Target;
 use crate::props;
+use crate::request;
 
 /// One condition of a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +139,49 @@ pub async fn current<B: DavBackend>(backend: &B, user: &DavUser, target: &Target
     let found = backend.get_cards(user, book, std::slice::from_ref(card), TextWanted::No).await?;
     let meta = found.into_iter().next().map(|entry| entry.meta);
     Ok(Current { sync_token, etag: meta.as_ref().map(|m| m.etag.clone()), modified: meta.map(|m| m.modified) })
+}
+
+/// Whether the method's handler judges `If-Match`, `If-None-Match` and `If-Unmodified-Since`
+/// itself: a card's read (`304` or `412`) and its writes, inside the write's transaction.
+fn judged_by_handler(method: &str, target: &Target) -> bool {
+    match method {
+        "GET" | "HEAD" => true,
+        "PUT" | "DELETE" | "MOVE" => matches!(target, Target::Card(..)),
+        _ => false,
+    }
+}
+
+/// `412` unless the request's conditions hold for its resource: the `If` header (RFC 4918
+/// 10.4) on every request, and RFC 9110's `If-Match`, `If-None-Match` and
+/// `If-Unmodified-Since` on those whose handler does not judge them (a book's `DELETE`,
+/// `PROPPATCH`, `COPY`, `MKCOL`, `PROPFIND`, `REPORT`: RFC 9110 13.1 lets no method go ahead
+/// when they fail).
+pub async fn check<B: DavBackend>(
+    req: &HttpRequest,
+    backend: &B,
+    user: &DavUser,
+    target: &Target,
+) -> Result<(), DavError> {
+    let if_header = match req.headers().get("if") {
+        Some(value) => Some(
+            value.to_str().ok().and_then(IfHeader::parse).ok_or(DavError::BadRequest("the If header is malformed"))?,
+        ),
+        None => None,
+    };
+    let precondition = request::precondition(req.headers());
+    let http_conditions = precondition != WritePrecondition::default()
+        && matches!(target, Target::Book(..) | Target::Card(..))
+        && !judged_by_handler(req.method().as_str(), target);
+    if if_header.is_none() && !http_conditions {
+        return Ok(());
+    }
+    let current = current(backend, user, target).await?;
+    // RFC 9110 13.2.1: conditions are ignored where the answer without them is no success (a
+    // resource that is not there is `404`), except for `MKCOL`, which makes one.
+    let judged = http_conditions && (current.etag.is_some() || req.method().as_str() == "MKCOL");
+    let holds = if_header.is_none_or(|condition| condition.holds(current.state()))
+        && (!judged || precondition.allows_at(current.etag.as_deref(), current.modified));
+    if holds { Ok(()) } else { Err(BackendError::PreconditionFailed.into()) }
 }
 
 #[cfg(test)]

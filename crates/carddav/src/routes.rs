@@ -7,13 +7,12 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::auth;
-use crate::backend::{BackendError, DavBackend, DavUser, WritePrecondition};
+use crate::backend::DavBackend;
 use crate::client_props;
-use crate::conditions::{self, IfHeader};
+use crate::conditions;
 use crate::error::DavError;
 use crate::handlers;
 use crate::paths::{self, Target};
-use crate::request;
 use crate::transfer;
 
 /// What the server says it speaks (RFC 4918 class 1 and 3, RFC 6352), exactly as API.md lists
@@ -59,49 +58,6 @@ fn options(target: Option<&Target>) -> HttpResponse {
     HttpResponse::Ok().insert_header(("DAV", DAV_HEADER)).insert_header((header::ALLOW, allowed(target))).finish()
 }
 
-/// Whether the method's handler judges `If-Match`, `If-None-Match` and `If-Unmodified-Since`
-/// itself: a card's read (`304` or `412`) and its writes, inside the write's transaction.
-fn judged_by_handler(method: &str, target: &Target) -> bool {
-    match method {
-        "GET" | "HEAD" => true,
-        "PUT" | "DELETE" | "MOVE" => matches!(target, Target::Card(..)),
-        _ => false,
-    }
-}
-
-/// `412` unless the request's conditions hold for its resource: the `If` header (RFC 4918
-/// 10.4) on every request, and RFC 9110's `If-Match`, `If-None-Match` and
-/// `If-Unmodified-Since` on those whose handler does not judge them (a book's `DELETE`,
-/// `PROPPATCH`, `COPY`, `MKCOL`, `PROPFIND`, `REPORT`: RFC 9110 13.1 lets no method go ahead
-/// when they fail).
-async fn check_conditions<B: DavBackend>(
-    req: &HttpRequest,
-    backend: &B,
-    user: &DavUser,
-    target: &Target,
-) -> Result<(), DavError> {
-    let if_header = match req.headers().get("if") {
-        Some(value) => Some(
-            value.to_str().ok().and_then(IfHeader::parse).ok_or(DavError::BadRequest("the If header is malformed"))?,
-        ),
-        None => None,
-    };
-    let precondition = request::precondition(req.headers());
-    let http_conditions = precondition != WritePrecondition::default()
-        && matches!(target, Target::Book(..) | Target::Card(..))
-        && !judged_by_handler(req.method().as_str(), target);
-    if if_header.is_none() && !http_conditions {
-        return Ok(());
-    }
-    let current = conditions::current(backend, user, target).await?;
-    // RFC 9110 13.2.1: conditions are ignored where the answer without them is no success (a
-    // resource that is not there is `404`), except for `MKCOL`, which makes one.
-    let judged = http_conditions && (current.etag.is_some() || req.method().as_str() == "MKCOL");
-    let holds = if_header.is_none_or(|condition| condition.holds(current.state()))
-        && (!judged || precondition.allows_at(current.etag.as_deref(), current.modified));
-    if holds { Ok(()) } else { Err(BackendError::PreconditionFailed.into()) }
-}
-
 async fn dispatch<B: DavBackend>(
     req: HttpRequest,
     payload: web::Payload,
@@ -123,7 +79,7 @@ async fn dispatch<B: DavBackend>(
     if target.owner().is_some_and(|owner| owner != user.username) {
         return Err(DavError::NotFound);
     }
-    check_conditions(&req, backend.get_ref(), &user, &target).await?;
+    conditions::check(&req, backend.get_ref(), &user, &target).await?;
     let ctx = handlers::Ctx { req: &req, backend, user, target };
     let response = match method {
         "PROPFIND" => handlers::propfind(ctx, payload).await,
