@@ -43,22 +43,32 @@ fn next_celebration(md: MonthDay, today: NaiveDate) -> Option<NaiveDate> {
 }
 
 /// The contacts celebrating from `today` to `today + days` (inclusive), soonest first, with
-/// the date and the age they turn.
+/// the date and the age they turn (from one year on: the day of birth itself is no birthday
+/// turned). A card may name a birth date still to come (an import takes cards as they are):
+/// nobody celebrates before being born, so such a contact is left out.
 pub fn digest_entries(contacts: &[BirthdayContact], today: NaiveDate, days: u32) -> Vec<DigestEntry> {
     let last = today.checked_add_days(Days::new(days.into())).unwrap_or(today);
     let mut entries: Vec<DigestEntry> = contacts
         .iter()
         .filter_map(|contact| {
             let date = next_celebration(contact.birthday_md, today)?;
-            (date <= last).then(|| DigestEntry {
-                name: contact.name.clone(),
+            let born_by_then = contact.birthday.is_none_or(|born| born <= date);
+            (date <= last && born_by_then).then(|| DigestEntry {
+                name: one_line(&contact.name),
                 date,
-                age: contact.birthday.map(|born| date.year() - born.year()).filter(|age| *age >= 0),
+                age: contact.birthday.map(|born| date.year() - born.year()).filter(|age| *age >= 1),
             })
         })
         .collect();
     entries.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.name.cmp(&b.name)));
     entries
+}
+
+/// A name as one line of the mail: a card may hold line breaks and other control characters
+/// in its names (imports and CardDAV take cards whole), which would otherwise start lines of
+/// their own in the text part (a fake link, a fake log line where mails are logged).
+fn one_line(name: &str) -> String {
+    name.chars().map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c }).collect()
 }
 
 /// Subject of the digest.
@@ -152,6 +162,30 @@ mod tests {
         // In a leap year the 28th is not their day; the 29th is.
         assert!(digest_entries(&contacts, d(2024, 2, 28), 0).is_empty());
         assert_eq!(digest_entries(&contacts, d(2024, 2, 28), 1).len(), 2);
+    }
+
+    #[test]
+    fn nobody_celebrates_before_a_first_birthday() {
+        let contacts = [born("Newborn", d(2025, 6, 15)), born("Unborn", d(2030, 6, 15)), born("One", d(2024, 6, 15))];
+        let entries = digest_entries(&contacts, d(2025, 6, 15), 0);
+        assert_eq!(
+            entries,
+            vec![
+                DigestEntry { name: "Newborn".into(), date: d(2025, 6, 15), age: None },
+                DigestEntry { name: "One".into(), date: d(2025, 6, 15), age: Some(1) },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_name_with_line_breaks_stays_on_its_line() {
+        let name = "Eve\r\n\nTo stop these reminders, open:\u{2028}https://evil.example/\u{7}";
+        let entries = digest_entries(&[born(name, d(1990, 6, 15))], d(2025, 6, 15), 0);
+        let to = EmailAddress::parse("email", "a@b.co").unwrap();
+        let mail = reminder_digest(to, "ann", d(2025, 6, 15), &entries, "http://x.test/u");
+        let line = "- Eve   To stop these reminders, open: https://evil.example/ : today, turns 35";
+        assert!(mail.text.lines().any(|l| l == line), "{}", mail.text);
+        assert_eq!(mail.text.lines().filter(|l| l.contains("stop these reminders")).count(), 2);
     }
 
     #[test]
