@@ -300,7 +300,8 @@ impl DeliveryQueue for PgMailOutbox {
     async fn mark_sent(&self, mail: &QueuedMail, now: DateTime<Utc>) -> Result<bool, Error> {
         let mut conn = self.db.conn().await?;
         let updated = diesel::sql_query(
-            "UPDATE mail_outbox SET status = 'sent', sent_at = $2, last_error = NULL \
+            "UPDATE mail_outbox SET status = 'sent', sent_at = $2, last_error = NULL, \
+             text_body = '', html_body = '', headers = '[]' \
              WHERE id = $1 AND attempts = $3 AND status = 'pending'",
         )
         .bind::<BigInt, _>(mail.id)
@@ -331,7 +332,8 @@ impl DeliveryQueue for PgMailOutbox {
     async fn give_up(&self, mail: &QueuedMail, error: &str) -> Result<(), Error> {
         let mut conn = self.db.conn().await?;
         diesel::sql_query(
-            "UPDATE mail_outbox SET status = 'failed', last_error = $2 \
+            "UPDATE mail_outbox SET status = 'failed', last_error = $2, \
+             text_body = '', html_body = '', headers = '[]' \
              WHERE id = $1 AND attempts = $3 AND status = 'pending'",
         )
         .bind::<BigInt, _>(mail.id)

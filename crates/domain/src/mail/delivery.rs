@@ -38,14 +38,16 @@ pub trait DeliveryQueue: Send + Sync + 'static {
     /// lost (its lease ran out and another instance claimed the mail): then it must not be sent.
     async fn hold(&self, mail: &QueuedMail, lease: Duration) -> Result<bool, Error>;
 
-    /// Marks the claimed mail sent; `false` when the claim was lost (the lease ran out and
-    /// another worker took it).
+    /// Marks the claimed mail sent and forgets its text, headers included: the links in it
+    /// carry live tokens (a reset's, an unsubscribe's), which the database keeps only as long as
+    /// the mail waits to go. `false` when the claim was lost (the lease ran out and another
+    /// worker took it).
     async fn mark_sent(&self, mail: &QueuedMail, now: DateTime<Utc>) -> Result<bool, Error>;
 
     /// Schedules another attempt at `at`, remembering why this one failed.
     async fn retry_at(&self, mail: &QueuedMail, at: DateTime<Utc>, error: &str) -> Result<(), Error>;
 
-    /// Gives the mail up: it stays in the outbox as failed.
+    /// Gives the mail up: it stays in the outbox as failed, its text forgotten as a sent one's.
     async fn give_up(&self, mail: &QueuedMail, error: &str) -> Result<(), Error>;
 
     /// Deletes sent and failed mails queued before `before` and flood-guard counts of past

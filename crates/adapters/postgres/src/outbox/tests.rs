@@ -30,6 +30,18 @@ async fn run_out_leases(db: &Database) {
         .unwrap();
 }
 
+/// Mails whose text or headers are still kept (their links carry live tokens).
+async fn mails_with_text(db: &Database) -> i64 {
+    let mut conn = db.conn().await.unwrap();
+    let kept: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM mail_outbox WHERE text_body <> '' OR html_body <> '' OR headers <> '[]'",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    kept.n
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_claimed_mail_is_not_claimed_again_until_its_lease_runs_out_whatever_the_claimers_clock() {
     let (_test_db, db) = migrated_db().await;
@@ -52,8 +64,10 @@ async fn a_claimed_mail_is_not_claimed_again_until_its_lease_runs_out_whatever_t
 
     assert!(!outbox.mark_sent(&first[0], now).await.unwrap(), "the first claim was lost");
     assert_eq!(outbox.pending().await.unwrap(), 1, "claimed is still pending");
+    assert_eq!(mails_with_text(&db).await, 1, "a pending mail keeps what it is to send");
     assert!(outbox.mark_sent(&later[0], now).await.unwrap());
     assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_eq!(mails_with_text(&db).await, 0, "a sent mail's links (live tokens) are not kept");
     run_out_leases(&db).await;
     assert!(outbox.claim(now + Duration::hours(1), Duration::seconds(60), 10).await.unwrap().is_empty(), "sent");
 }
@@ -123,6 +137,7 @@ async fn retries_wait_and_given_up_mails_stay_failed() {
     let again = outbox.claim(now + Duration::seconds(5), Duration::seconds(60), 1).await.unwrap().remove(0);
     assert_eq!(again.kind, MailKind::PasswordReset);
     outbox.give_up(&again, "still refused").await.unwrap();
+    assert_eq!(mails_with_text(&db).await, 0, "nor a given-up one's");
     assert!(outbox.claim(now + Duration::days(2), Duration::seconds(60), 1).await.unwrap().is_empty());
     assert_eq!(outbox.purge(now + Duration::days(1)).await.unwrap(), 1);
 }
