@@ -59,6 +59,7 @@ pub struct SmtpSettings {
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    whole: Duration,
 }
 
 impl std::fmt::Debug for SmtpMailer {
@@ -72,13 +73,23 @@ impl std::fmt::Debug for SmtpMailer {
 #[error("invalid mail settings")]
 pub struct MailSettingsError(#[source] Box<dyn std::error::Error + Send + Sync>);
 
-/// How long one delivery may take, all of it, before it is given up (and retried later): well
-/// under the outbox's lease, so a mail being sent is never claimed by another instance.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the mail server may take over one step of the conversation. RFC 5321 4.5.3.2 gives
+/// minutes, 10 for the answer to the message itself: a server that scans a mail before it
+/// answers took it already, and a send given up then would be sent twice.
+const STEP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long one delivery may take, all of it, before it is given up (and retried later): under
+/// the outbox's lease (4 minutes), so a mail being sent is never claimed by another instance.
+const SEND_TIMEOUT: Duration = Duration::from_secs(180);
 
 impl SmtpMailer {
     /// A mailer for `settings`. No connection is made until the first mail.
     pub fn new(settings: &SmtpSettings) -> Result<Self, MailSettingsError> {
+        Self::with_timeouts(settings, STEP_TIMEOUT, SEND_TIMEOUT)
+    }
+
+    /// [`new`](Self::new) with other bounds on a step and on a whole delivery (for tests).
+    pub fn with_timeouts(settings: &SmtpSettings, step: Duration, whole: Duration) -> Result<Self, MailSettingsError> {
         fn invalid(e: impl std::error::Error + Send + Sync + 'static) -> MailSettingsError {
             MailSettingsError(Box::new(e))
         }
@@ -90,18 +101,20 @@ impl SmtpMailer {
             }
             SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(invalid)?,
         };
-        let mut builder = builder.port(settings.port).timeout(Some(SEND_TIMEOUT));
+        let mut builder = builder.port(settings.port).timeout(Some(step));
         if let Some(username) = &settings.username {
             let password = settings.password.clone().unwrap_or_default();
             builder = builder.credentials(Credentials::new(username.clone(), password));
         }
-        Ok(Self { transport: builder.build(), from })
+        Ok(Self { transport: builder.build(), from, whole })
     }
 
-    fn message(&self, email: Email) -> Result<Message, Error> {
+    fn message(&self, email: Email, key: &str) -> Result<Message, Error> {
         let to: Mailbox = email.to.as_str().parse().map_err(Error::unexpected)?;
-        // A `Message-ID` (RFC 5322 asks for one; spam filters count its absence against a mail).
-        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(email.subject).message_id(None);
+        // A `Message-ID` (RFC 5322 asks for one; spam filters count its absence against a mail),
+        // the same for every attempt of one mail, in the sender's domain.
+        let id = format!("<{key}@{}>", self.from.email.domain());
+        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(email.subject).message_id(Some(id));
         // Extra headers (RFC 8058 unsubscribe) are ASCII by construction; the value is sent as is.
         for (name, value) in email.headers {
             let name = HeaderName::new_from_ascii(name).map_err(Error::unexpected)?;
@@ -112,13 +125,13 @@ impl SmtpMailer {
 }
 
 impl Mailer for SmtpMailer {
-    async fn send(&self, email: Email) -> Result<(), Error> {
-        let message = self.message(email)?;
+    async fn send(&self, email: Email, key: &str) -> Result<(), Error> {
+        let message = self.message(email, key)?;
         // lettre's timeout bounds each step of the conversation; this bounds the whole of it,
         // so a mail server that answers every step slowly cannot outlast the outbox's lease.
-        match tokio::time::timeout(SEND_TIMEOUT, self.transport.send(message)).await {
+        match tokio::time::timeout(self.whole, self.transport.send(message)).await {
             Ok(sent) => sent.map(|_| ()).map_err(Error::unexpected),
-            Err(_) => Err(Error::unexpected(format!("the mail server took more than {} s", SEND_TIMEOUT.as_secs()))),
+            Err(_) => Err(Error::unexpected(format!("the mail server took more than {} s", self.whole.as_secs()))),
         }
     }
 }
@@ -129,7 +142,7 @@ impl Mailer for SmtpMailer {
 pub struct LogMailer;
 
 impl Mailer for LogMailer {
-    async fn send(&self, email: Email) -> Result<(), Error> {
+    async fn send(&self, email: Email, _key: &str) -> Result<(), Error> {
         tracing::info!(to = %email.to, subject = %email.subject, "mail not sent (SMTP_HOST is unset):\n{}", email.text);
         Ok(())
     }
@@ -145,10 +158,10 @@ pub enum AnyMailer {
 }
 
 impl Mailer for AnyMailer {
-    async fn send(&self, email: Email) -> Result<(), Error> {
+    async fn send(&self, email: Email, key: &str) -> Result<(), Error> {
         match self {
-            Self::Smtp(mailer) => mailer.send(email).await,
-            Self::Log(mailer) => mailer.send(email).await,
+            Self::Smtp(mailer) => mailer.send(email, key).await,
+            Self::Log(mailer) => mailer.send(email, key).await,
         }
     }
 }

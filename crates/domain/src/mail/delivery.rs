@@ -73,7 +73,7 @@ pub struct DeliverySettings {
     /// How long a failing mail is retried, counted from when it was queued.
     pub retry_window: Duration,
     /// How long a claim holds a mail, renewed just before each send; longer than any one send
-    /// may take (the SMTP mailer gives one up after 10 s).
+    /// may take (the SMTP mailer gives one up after 3 minutes).
     pub lease: Duration,
     /// Mails claimed at once.
     pub batch: i64,
@@ -81,7 +81,7 @@ pub struct DeliverySettings {
 
 impl Default for DeliverySettings {
     fn default() -> Self {
-        Self { retry_window: Duration::hours(24), lease: Duration::seconds(60), batch: 20 }
+        Self { retry_window: Duration::hours(24), lease: Duration::minutes(4), batch: 20 }
     }
 }
 
@@ -149,7 +149,8 @@ where
 
     /// One attempt; `true` when the mail server took the mail.
     async fn deliver(&self, mail: QueuedMail) -> Result<bool, Error> {
-        match self.mailer.send(mail.email.clone()).await {
+        let key = format!("{}.{}", mail.id, mail.created_at.timestamp_micros());
+        match self.mailer.send(mail.email.clone(), &key).await {
             Ok(()) => {
                 if !self.queue.mark_sent(&mail, self.clock.now()).await? {
                     tracing::warn!(mail_id = mail.id, "a mail's claim ran out while it was being sent");

@@ -52,7 +52,7 @@ fn queue_claiming(batch: Vec<QueuedMail>) -> MockDeliveryQueue {
 
 fn failing_mailer() -> MockMailer {
     let mut mailer = MockMailer::new();
-    mailer.expect_send().returning(|_| Err(Error::unexpected("connection refused")));
+    mailer.expect_send().returning(|_, _| Err(Error::unexpected("connection refused")));
     mailer
 }
 
@@ -79,7 +79,7 @@ async fn a_sent_mail_is_marked_sent_once() {
     let sent = Arc::new(Mutex::new(Vec::new()));
     let log = sent.clone();
     let mut mailer = MockMailer::new();
-    mailer.expect_send().times(1).returning(move |email| {
+    mailer.expect_send().times(1).returning(move |email, _| {
         log.lock().unwrap().push(email);
         Ok(())
     });
@@ -148,7 +148,7 @@ async fn a_mail_whose_claim_was_lost_before_its_turn_is_left_to_the_instance_tha
         Ok(true)
     });
     let mut mailer = MockMailer::new();
-    mailer.expect_send().times(1).returning(|_| Ok(()));
+    mailer.expect_send().times(1).returning(|_, _| Ok(()));
     let worker = DeliveryWorker::new(queue, mailer, clock(), DeliverySettings::default());
     assert_eq!(worker.deliver_due().await.unwrap(), [Attempt { kind: MailKind::PasswordReset, sent: true }]);
 }
