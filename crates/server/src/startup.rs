@@ -40,10 +40,11 @@ use crate::observability::metrics_listener;
 /// was down, an operator's SQL) is seen on the next request all the same.
 ///
 /// Without Redis the copies are this process's own, and a listener that lost notices (its
-/// connection broke) forgets them all. With Redis every instance drops the shared copy; the
-/// instance that made a change has dropped it already, so a lost notice is left to the copy's
-/// lifetime, and a drop Redis refuses is remembered by the cache (never served, dropped when
-/// Redis answers). `listening` is told once the first connection listens.
+/// connection broke) forgets them all. With Redis every instance drops the shared copy, and a
+/// listener that lost notices drops the copies its instance served (each instance listens for
+/// the users it serves; a failover that cuts every listener makes each drop its own); a drop
+/// Redis refuses is remembered by the cache (never served, dropped when Redis answers).
+/// `listening` is told once the first connection listens.
 async fn forget_changed_users(database_url: String, cache: AnyCache, listening: oneshot::Sender<()>) {
     let listening = std::sync::Mutex::new(Some(listening));
     listen_for_user_changes(database_url, move |change| {
@@ -59,7 +60,16 @@ async fn forget_changed_users(database_url: String, cache: AnyCache, listening: 
                 let redis = redis.clone();
                 tokio::spawn(async move { redis.remove(id).await });
             }
-            (AnyCache::Redis(_), UserChange::Any) => {}
+            (AnyCache::Redis(redis), UserChange::Any) => {
+                let redis = redis.clone();
+                tokio::spawn(async move {
+                    match redis.forget_served().await {
+                        Ok(0) => {}
+                        Ok(dropped) => tracing::info!(dropped, "listening again: dropped the users served meanwhile"),
+                        Err(error) => tracing::warn!(error = %error, "could not drop the users served; dropped later"),
+                    }
+                });
+            }
         }
     })
     .await

@@ -1,6 +1,6 @@
 //! [`RedisCache`]: the cache and limiter ports on Redis, through a deadpool-redis pool.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -49,7 +49,15 @@ pub struct RedisCache {
     /// without `REDIS_URL`, so an outage of the shared counter does not leave password
     /// guessing unthrottled (each instance then counts its own).
     local_failures: MemoryCache,
+    /// The users this instance read from or stored in the cache, and when it last did: the
+    /// copies it must drop when it may have missed notices of changes ([`forget_served`]).
+    ///
+    /// [`forget_served`]: RedisCache::forget_served
+    served: Arc<Mutex<HashMap<i64, Instant>>>,
 }
+
+/// Served users noted between two sweeps of those whose copies have run out.
+const SWEEP_SERVED_EVERY: usize = 4_096;
 
 /// How the last calls went.
 #[derive(Debug, Default)]
@@ -85,7 +93,14 @@ impl RedisCache {
         config.pool = Some(pool);
         let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(RedisSettingsError)?;
         let local_failures = MemoryCache::new(Duration::from_secs(ttl_seconds));
-        Ok(Self { pool, shared: Arc::default(), ttl_seconds, health: Arc::default(), local_failures })
+        Ok(Self {
+            pool,
+            shared: Arc::default(),
+            ttl_seconds,
+            health: Arc::default(),
+            local_failures,
+            served: Arc::default(),
+        })
     }
 
     fn health(&self) -> std::sync::MutexGuard<'_, Health> {
@@ -173,6 +188,49 @@ impl RedisCache {
         result
     }
 
+    /// Notes that this instance served `id` from the cache (or stored it there).
+    fn note_served(&self, id: UserId) {
+        let mut served = self.served.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        served.insert(id.0, Instant::now());
+        if served.len().is_multiple_of(SWEEP_SERVED_EVERY) {
+            let lifetime = Duration::from_secs(self.ttl_seconds);
+            served.retain(|_, at| at.elapsed() < lifetime);
+        }
+    }
+
+    /// Drops the copies of every user this instance read or stored within the copies'
+    /// lifetime, as [`remove`](UserCache::remove) drops one: what an instance whose listener
+    /// of user changes lost its connection (and with it any notice sent meanwhile) must assume
+    /// changed. Other instances' users are theirs to drop, each listening on its own
+    /// connection; the rest of Redis is left alone. Copies that cannot be dropped now are
+    /// never served, and dropped once Redis answers. Returns how many were dropped.
+    pub async fn forget_served(&self) -> Result<usize, Error> {
+        let ids: Vec<i64> = {
+            let mut served = self.served.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let lifetime = Duration::from_secs(self.ttl_seconds);
+            served.retain(|_, at| at.elapsed() < lifetime);
+            served.keys().copied().collect()
+        };
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let keys: Vec<String> = ids.iter().map(|&id| user_key(UserId(id))).collect();
+        let (mark, ttl) = (forgotten_mark(), self.ttl_seconds);
+        let forgotten = self
+            .run(|mut conn| async move {
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.set_ex(key, &mark, ttl).ignore();
+                }
+                pipe.query_async::<()>(&mut conn).await
+            })
+            .await;
+        if forgotten.is_err() {
+            self.health().unremoved.extend(&ids);
+        }
+        forgotten.map(|()| ids.len())
+    }
+
     /// Whether Redis answers `PING` within the timeout; asked even while the cache steps aside,
     /// so the readiness probe tells the truth and a Redis that is back is used again at once.
     pub async fn ping(&self) -> bool {
@@ -190,7 +248,10 @@ impl UserCache for RedisCache {
         }
         let raw: Option<String> = self.run(|mut conn| async move { conn.get(user_key(id)).await }).await?;
         match raw.as_deref().and_then(UserRecord::decode) {
-            Some(user) => Ok(Lookup::Hit(user)),
+            Some(user) => {
+                self.note_served(id);
+                Ok(Lookup::Hit(user))
+            }
             // A forgotten mark, a record of another format, or nothing.
             None => Ok(Lookup::Miss(CacheMark(raw))),
         }
@@ -202,6 +263,7 @@ impl UserCache for RedisCache {
         if self.stepped_aside() || !self.drop_unremoved().await {
             return Ok(());
         }
+        self.note_served(user.id);
         let (key, value, ttl) = (user_key(user.id), UserRecord::encode(user), self.ttl_seconds);
         let (was_empty, was) = match seen.0 {
             None => ("1", String::new()),

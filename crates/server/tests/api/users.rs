@@ -121,6 +121,32 @@ async fn the_current_user_is_read_from_redis_without_its_password_hash() {
     let _: () = redis.del(&key).await.unwrap();
 }
 
+/// A change announced while the server's listener was cut off (a failover, a connection
+/// killer) is lost to it; once it listens again, it drops the copies it served, so the change
+/// is seen within moments rather than when the copy runs out.
+#[tokio::test]
+async fn a_change_missed_while_the_listener_was_cut_off_is_seen_once_it_listens_again() {
+    let app = spawn_app_with(&[
+        ("REDIS_URL", REDIS),
+        ("USER_CACHE_TTL_SECONDS", "300"),
+        ("RATE_LIMIT_ME_PER_MINUTE", "1000"),
+    ])
+    .await;
+    let ada = app.user("ada").await;
+    assert_eq!(expect(app.get("/api/users/me", Some(&ada.token)).await, StatusCode::OK).await["role"], "user");
+    let listener = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";
+    assert_eq!(app.db.count(&format!("SELECT count(*) FROM ({listener}) l")).await, 1);
+    app.db.execute(&format!("SELECT pg_terminate_backend(pid) FROM ({listener}) l")).await;
+    while app.db.count(&format!("SELECT count(*) FROM ({listener}) l")).await > 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Committed while nothing listens (the listener waits a second before it connects again).
+    app.db.execute(&format!("UPDATE users SET role = 'admin' WHERE id = {}", ada.id)).await;
+    let me = eventually(&app, &ada.token, |me| me["role"] == "admin").await;
+    assert_eq!(me["username"], "ada");
+    let _: () = redis().await.del(format!("contacts:v2:user:{}", ada.id)).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_password_reset_is_seen_through_the_cache_at_once() {
     let app = spawn_app_with(&[("REDIS_URL", REDIS)]).await;

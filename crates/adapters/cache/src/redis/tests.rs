@@ -172,6 +172,26 @@ async fn removed_users_are_a_miss() {
     raw_del(&key_of(id)).await;
 }
 
+/// An instance that may have missed notices of changes drops the copies it served, and only
+/// those: another instance's stay (it listens for itself).
+#[tokio::test]
+async fn forgetting_what_was_served_drops_this_instances_copies_only() {
+    let (mine, theirs) = (cache(), cache());
+    let (ada, bob, eve) = (user(unique_id()), user(unique_id()), user(unique_id()));
+    mine.put(&ada, CacheMark(None)).await.unwrap();
+    theirs.put(&bob, CacheMark(None)).await.unwrap();
+    theirs.put(&eve, CacheMark(None)).await.unwrap();
+    assert!(matches!(mine.get(eve.id).await.unwrap(), Lookup::Hit(_)), "read through this instance too");
+
+    assert_eq!(mine.forget_served().await.unwrap(), 2);
+    assert!(matches!(mine.get(ada.id).await.unwrap(), Lookup::Miss(_)));
+    assert!(matches!(theirs.get(eve.id).await.unwrap(), Lookup::Miss(_)));
+    assert!(matches!(theirs.get(bob.id).await.unwrap(), Lookup::Hit(_)), "not served here: left alone");
+    for id in [ada.id, bob.id, eve.id] {
+        raw_del(&key_of(id.0)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_record_of_another_format_is_a_miss() {
     let (cache, id) = (cache(), unique_id());
