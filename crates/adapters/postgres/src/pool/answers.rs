@@ -68,8 +68,29 @@ fn single(hosts: &[Host]) -> Option<&Host> {
     }
 }
 
-fn bad_connection(error: &impl std::fmt::Display) -> ConnectionError {
-    ConnectionError::BadConnection(error.to_string())
+/// A failed connection, with every cause in its message: PostgreSQL's own refusal (`FATAL:
+/// sorry, too many clients already`) is the source of a driver error that only says
+/// `db error`, and an operator needs the reason.
+fn bad_connection(error: &(dyn std::error::Error + 'static)) -> ConnectionError {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    ConnectionError::BadConnection(text)
+}
+
+#[cfg(test)]
+#[test]
+fn a_failed_connection_names_every_cause() {
+    #[derive(Debug, thiserror::Error)]
+    #[error("db error")]
+    struct Driver(#[source] std::io::Error);
+    let refused = Driver(std::io::Error::other("FATAL: sorry, too many clients already"));
+    let ConnectionError::BadConnection(text) = bad_connection(&refused) else { panic!("a bad connection") };
+    assert_eq!(text, "db error: FATAL: sorry, too many clients already");
 }
 
 /// A socket whose reads fail when an answer is overdue: [`ANSWER_WITHIN`] after the first
