@@ -1,15 +1,17 @@
 //! Work a route does after it has answered. The mail requests (`request_email`,
 //! `request_password_reset`) queue a mail for a known address and nothing for an unknown one;
 //! answering first keeps that difference out of the answer's time, so timing cannot tell
-//! which addresses have accounts.
+//! which addresses have accounts. Before it answers, a route records the request in the
+//! database (the same insert for every address), so the work is not lost if the instance dies
+//! after answering: another takes the request up.
 
-use std::future::Future;
 use std::sync::{Arc, LazyLock};
 
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use contacts_domain::Error;
+use contacts_domain::EmailAddress;
+use contacts_domain::mail::MailKind;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,17 +23,15 @@ const SLOTS: usize = 64;
 
 static IN_FLIGHT: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(SLOTS)));
 
-/// Runs `work` on this worker once a slot is free, without waiting for it to finish; a
-/// failure is logged like a handler's (cause chain, request id), since no client sees it.
-///
-/// The database is asked first (one trivial query, the same whatever the address): when it is
-/// down the request answers `503` like every route that needs it, instead of a `200` for a
-/// mail that cannot be queued.
-pub(crate) async fn after_answer(
-    state: &AppState,
-    work: impl Future<Output = Result<(), Error>> + 'static,
-) -> Result<(), ApiError> {
-    state.health.database().await?;
+/// Records the request for a mail of `kind` to `address`, then handles it on this worker once
+/// a slot is free, without waiting for it to finish; a failure is logged like a handler's
+/// (cause chain, request id), since no client sees it. When the database is down the record
+/// fails and the request answers `503` like every route that needs it, instead of a `200` for
+/// a mail that cannot be queued.
+pub(crate) async fn after_answer(state: &AppState, kind: MailKind, address: EmailAddress) -> Result<(), ApiError> {
+    let request = state.auth.record_mail_request(kind, address).await?;
+    let auth = state.auth.clone();
+    let work = async move { auth.handle_mail_request(request).await };
     let Ok(slot) = Arc::clone(&IN_FLIGHT).acquire_owned().await else { unreachable!("the semaphore is never closed") };
     let span = tracing::Span::current();
     actix_web::rt::spawn(

@@ -197,7 +197,8 @@ impl Application {
         let (stop_delivery, stopping) = tokio::sync::watch::channel(false);
         let worker = delivery_worker(&settings, outbox.clone())?;
         let delivery = (tokio::spawn(crate::delivery::run(worker, outbox.queued(), stopping)), stop_delivery);
-        let mut background = vec![tokio::spawn(run_maintenance(auth, books))];
+        let mut background =
+            vec![tokio::spawn(run_maintenance(auth.clone(), books)), tokio::spawn(take_up_left_mail_requests(auth))];
         let (listening, heard) = oneshot::channel();
         background.push(tokio::spawn(forget_changed_users(settings.database_url.clone(), cache, listening)));
         // Served only once changes made elsewhere are heard: a `set-role` right after the start
@@ -332,6 +333,25 @@ async fn run_maintenance(auth: Arc<AuthApi>, books: PgAddressBooks) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged old CardDAV tombstones"),
             Err(error) => tracing::warn!(error = %error, "could not purge CardDAV tombstones"),
+        }
+    }
+}
+
+/// How often an instance looks for mail requests whose instance died before it handled them
+/// (they are left to it for a minute first).
+const LEFT_REQUESTS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Handles, for as long as the server runs, the mail requests (`request_email`,
+/// `request_password_reset`) another instance answered but did not live to handle: a reset
+/// link the user was told about is sent all the same.
+async fn take_up_left_mail_requests(auth: Arc<AuthApi>) {
+    let mut interval = tokio::time::interval(LEFT_REQUESTS_EVERY);
+    loop {
+        interval.tick().await;
+        match auth.handle_left_mail_requests(100).await {
+            Ok(0) => {}
+            Ok(handled) => tracing::info!(handled, "handled mail requests an instance left"),
+            Err(error) => tracing::warn!(error = %error, "could not handle the mail requests left"),
         }
     }
 }

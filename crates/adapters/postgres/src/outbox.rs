@@ -13,7 +13,9 @@ use tokio::sync::Notify;
 
 use contacts_domain::email::fold_case;
 use contacts_domain::mail::Email;
-use contacts_domain::mail::{DeliveryQueue, MailComposer, MailEffect, MailKind, MailOutbox, QueuedMail};
+use contacts_domain::mail::{
+    DeliveryQueue, MAIL_REQUEST_LEASE_SECONDS, MailComposer, MailEffect, MailKind, MailOutbox, MailRequest, QueuedMail,
+};
 use contacts_domain::user::{NewUser, User};
 use contacts_domain::{EmailAddress, Error};
 
@@ -202,6 +204,78 @@ impl MailOutbox for PgMailOutbox {
             .await
             .map(|_| ())
             .map_err(query_error)
+    }
+
+    async fn record_request(&self, kind: MailKind, address: &EmailAddress) -> Result<MailRequest, Error> {
+        let mut conn = self.db.conn().await?;
+        let row: RequestRow = diesel::sql_query(
+            "INSERT INTO mail_requests (kind, address, leased_until) \
+             VALUES ($1, $2, now() + make_interval(secs => $3)) RETURNING id, kind, address",
+        )
+        .bind::<Text, _>(kind.as_str())
+        .bind::<Text, _>(address.as_str())
+        .bind::<Double, _>(MAIL_REQUEST_LEASE_SECONDS as f64)
+        .get_result(&mut conn)
+        .await
+        .map_err(query_error)?;
+        Ok(row.into())
+    }
+
+    async fn request_handled(&self, id: i64) -> Result<(), Error> {
+        let mut conn = self.db.conn().await?;
+        diesel::sql_query("DELETE FROM mail_requests WHERE id = $1")
+            .bind::<BigInt, _>(id)
+            .execute(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(query_error)
+    }
+
+    async fn claim_requests(&self, limit: i64) -> Result<Vec<MailRequest>, Error> {
+        let mut conn = self.db.conn().await?;
+        let rows: Vec<RequestRow> = diesel::sql_query(CLAIM_REQUESTS_SQL)
+            .bind::<Double, _>(MAIL_REQUEST_LEASE_SECONDS as f64)
+            .bind::<BigInt, _>(limit)
+            .load(&mut conn)
+            .await
+            .map_err(query_error)?;
+        Ok(rows.into_iter().map(MailRequest::from).collect())
+    }
+}
+
+/// Drops the requests older than an hour nobody holds, and leases up to `$2` of the others
+/// nobody holds for `$1` seconds, in one statement.
+const CLAIM_REQUESTS_SQL: &str = "
+WITH dropped AS (
+       DELETE FROM mail_requests WHERE leased_until <= now() AND created_at < now() - interval '1 hour')
+UPDATE mail_requests
+   SET leased_until = now() + make_interval(secs => $1)
+ WHERE id IN (
+       SELECT id FROM mail_requests
+        WHERE leased_until <= now() AND created_at >= now() - interval '1 hour'
+        ORDER BY id
+        LIMIT $2
+          FOR UPDATE SKIP LOCKED)
+RETURNING id, kind, address";
+
+#[derive(QueryableByName)]
+struct RequestRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    address: String,
+}
+
+impl From<RequestRow> for MailRequest {
+    fn from(row: RequestRow) -> Self {
+        MailRequest {
+            id: row.id,
+            kind: MailKind::parse(&row.kind).unwrap_or(MailKind::Confirmation),
+            // Stored from a parsed address.
+            address: EmailAddress::from_trusted(row.address),
+        }
     }
 }
 

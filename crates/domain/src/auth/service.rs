@@ -10,7 +10,7 @@ use super::tokens::{Claims, TokenKind, TokenPair, fingerprint, new_session_id};
 use crate::clock::Clock;
 use crate::email::EmailAddress;
 use crate::error::{Error, Problems, required};
-use crate::mail::{Email, Links, MailComposer, MailEffect, MailKind, MailOutbox};
+use crate::mail::{Email, Links, MailComposer, MailEffect, MailKind, MailOutbox, MailRequest};
 use crate::user::{NewUser, User, UserId, UserRepository, Username};
 
 /// Settings that shape tokens and links.
@@ -205,6 +205,43 @@ where
                 Err(Error::Unauthenticated)
             }
         }
+    }
+
+    /// Records a request for a mail of `kind` to `address` (`request_email` asks for a
+    /// [`MailKind::Confirmation`], `request_password_reset` for a [`MailKind::PasswordReset`]):
+    /// what an inbound adapter does before it answers, the same whatever the address, so a
+    /// request it answered survives the instance. Then [`handle_mail_request`] does the work.
+    ///
+    /// [`handle_mail_request`]: AuthService::handle_mail_request
+    pub async fn record_mail_request(&self, kind: MailKind, address: EmailAddress) -> Result<MailRequest, Error> {
+        self.outbox.record_request(kind, &address).await
+    }
+
+    /// Does what a recorded request asks ([`request_password_reset`] or
+    /// [`request_confirmation_email`]), then forgets it. A request forgotten only after its
+    /// mail was queued may be done twice if the instance dies in between; the flood guard's
+    /// cooldown keeps a second mail from following the first.
+    ///
+    /// [`request_password_reset`]: AuthService::request_password_reset
+    /// [`request_confirmation_email`]: AuthService::request_confirmation_email
+    pub async fn handle_mail_request(&self, request: MailRequest) -> Result<(), Error> {
+        match request.kind {
+            MailKind::PasswordReset => self.request_password_reset(request.address).await?,
+            MailKind::Confirmation => self.request_confirmation_email(request.address).await?,
+            MailKind::BirthdayReminder => {}
+        }
+        self.outbox.request_handled(request.id).await
+    }
+
+    /// Handles the recorded requests whose instance died before it handled them (up to
+    /// `limit`); returns how many. Every instance runs this now and then.
+    pub async fn handle_left_mail_requests(&self, limit: i64) -> Result<usize, Error> {
+        let left = self.outbox.claim_requests(limit).await?;
+        let count = left.len();
+        for request in left {
+            self.handle_mail_request(request).await?;
+        }
+        Ok(count)
     }
 
     /// Queues a single-use reset link if the address has an account (see [`requested_address`]

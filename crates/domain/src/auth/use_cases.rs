@@ -8,7 +8,7 @@ use super::tokens::TokenPair;
 use crate::EmailAddress;
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::mail::MailOutbox;
+use crate::mail::{MailKind, MailOutbox, MailRequest};
 use crate::user::{User, UserRepository};
 
 /// The authentication use cases as an object-safe trait, so an inbound adapter holds an
@@ -26,6 +26,12 @@ pub trait AuthUseCases: Send + Sync {
     async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Error>;
     /// See [`AuthService::logout`].
     async fn logout(&self, refresh_token: &str) -> Result<(), Error>;
+    /// See [`AuthService::record_mail_request`].
+    async fn record_mail_request(&self, kind: MailKind, address: EmailAddress) -> Result<MailRequest, Error>;
+    /// See [`AuthService::handle_mail_request`].
+    async fn handle_mail_request(&self, request: MailRequest) -> Result<(), Error>;
+    /// See [`AuthService::handle_left_mail_requests`].
+    async fn handle_left_mail_requests(&self, limit: i64) -> Result<usize, Error>;
     /// See [`AuthService::request_password_reset`].
     async fn request_password_reset(&self, email: EmailAddress) -> Result<(), Error>;
     /// See [`AuthService::reset_password`].
@@ -62,6 +68,18 @@ where
 
     async fn logout(&self, refresh_token: &str) -> Result<(), Error> {
         AuthService::logout(self, refresh_token).await
+    }
+
+    async fn record_mail_request(&self, kind: MailKind, address: EmailAddress) -> Result<MailRequest, Error> {
+        AuthService::record_mail_request(self, kind, address).await
+    }
+
+    async fn handle_mail_request(&self, request: MailRequest) -> Result<(), Error> {
+        AuthService::handle_mail_request(self, request).await
+    }
+
+    async fn handle_left_mail_requests(&self, limit: i64) -> Result<usize, Error> {
+        AuthService::handle_left_mail_requests(self, limit).await
     }
 
     async fn request_password_reset(&self, email: EmailAddress) -> Result<(), Error> {

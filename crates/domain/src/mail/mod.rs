@@ -16,7 +16,7 @@ pub use delivery::{Attempt, DeliveryQueue, DeliverySettings, DeliveryWorker, Que
 pub use links::{LinkPaths, Links};
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::MockMailOutbox;
-pub use outbox::{MailComposer, MailEffect, MailKind, MailOutbox};
+pub use outbox::{MAIL_REQUEST_LEASE_SECONDS, MailComposer, MailEffect, MailKind, MailOutbox, MailRequest};
 pub use ports::Mailer;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockMailer;

@@ -57,6 +57,23 @@ pub enum MailEffect {
     },
 }
 
+/// A request for a mail about an address (`request_email`, `request_password_reset`),
+/// recorded before it is answered and handled after: the answer takes the same time whatever
+/// the address, and an instance that dies in between leaves the request to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailRequest {
+    /// Its id, to forget it once handled.
+    pub id: i64,
+    /// The mail asked for ([`MailKind::Confirmation`] or [`MailKind::PasswordReset`]).
+    pub kind: MailKind,
+    /// The address it was asked for, as parsed.
+    pub address: EmailAddress,
+}
+
+/// How long a recorded request is left to the instance that answered it before any instance
+/// may take it up (the one that answered died), and how long a claim of one holds.
+pub const MAIL_REQUEST_LEASE_SECONDS: i64 = 60;
+
 /// Builds the mail for a user that only exists once stored (its id goes into the link).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait MailComposer: Send + Sync {
@@ -82,4 +99,17 @@ pub trait MailOutbox: Send + Sync + 'static {
     /// or already confirmed) and changes nothing anyone can see, so the answer takes as long
     /// either way and reveals nothing.
     async fn queue_nothing(&self, address: &EmailAddress) -> Result<(), Error>;
+
+    /// Records a request for a mail of `kind` to `address`, held for the instance that records
+    /// it for [`MAIL_REQUEST_LEASE_SECONDS`]. One insert, whatever the address.
+    async fn record_request(&self, kind: MailKind, address: &EmailAddress) -> Result<MailRequest, Error>;
+
+    /// Forgets a handled request.
+    async fn request_handled(&self, id: i64) -> Result<(), Error>;
+
+    /// Claims up to `limit` recorded requests nobody holds (their instance died before it
+    /// handled them), leasing each for [`MAIL_REQUEST_LEASE_SECONDS`] (`FOR UPDATE SKIP
+    /// LOCKED`: two instances never take one); requests older than an hour are dropped
+    /// instead, as a link asked for that long ago is no longer awaited.
+    async fn claim_requests(&self, limit: i64) -> Result<Vec<MailRequest>, Error>;
 }

@@ -4,6 +4,7 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 use contacts_domain::auth::{ConfirmationOutcome, PasswordResetInput, RegistrationInput, requested_address};
+use contacts_domain::mail::MailKind;
 use contacts_domain::{Error, FieldError};
 
 use crate::after_answer::after_answer;
@@ -150,8 +151,7 @@ pub(crate) async fn request_email(
     body: ValidJson<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let email = requested_address(body.into_inner().email)?;
-    let auth = state.auth.clone();
-    after_answer(&state, async move { auth.request_confirmation_email(email).await }).await?;
+    after_answer(&state, MailKind::Confirmation, email).await?;
     Ok(HttpResponse::Ok().json(MessageBody::new(
         "If this email belongs to an account that is not confirmed yet, a new confirmation link has been sent",
     )))
@@ -205,8 +205,7 @@ pub(crate) async fn request_password_reset(
     body: ValidJson<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let email = requested_address(body.into_inner().email)?;
-    let auth = state.auth.clone();
-    after_answer(&state, async move { auth.request_password_reset(email).await }).await?;
+    after_answer(&state, MailKind::PasswordReset, email).await?;
     Ok(HttpResponse::Ok()
         .json(MessageBody::new("If an account uses this email, a link to reset its password has been sent")))
 }

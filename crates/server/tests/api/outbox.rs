@@ -88,3 +88,35 @@ async fn two_instances_sharing_a_database_deliver_each_mail_once() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(app.mail.mails().len(), 15, "every mail once");
 }
+
+/// A reset request is recorded before it is answered: one an instance answered but did not
+/// live to handle (its row left, its lease run out) is handled by another, so the link the
+/// user was told about still comes; handled requests are forgotten.
+#[tokio::test]
+async fn a_reset_request_left_by_a_dead_instance_is_sent_by_another() {
+    let app = spawn_app_with(&[("MAIL_COOLDOWN_SECONDS", "0")]).await;
+    app.user("ada").await;
+    let before = app.mail.mails_to("ada@example.org").len();
+    expect(
+        app.post_json("/api/auth/request_password_reset", &json!({"email": "ada@example.org"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    app.mail.wait_for_count("ada@example.org", before + 1).await;
+    let mut waited = 0;
+    while app.db.count("SELECT count(*) FROM mail_requests").await > 0 && waited < 50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(app.db.count("SELECT count(*) FROM mail_requests").await, 0, "handled, then forgotten");
+
+    app.db
+        .execute(
+            "INSERT INTO mail_requests (kind, address, leased_until) \
+             VALUES ('password_reset', 'ada@example.org', now() - interval '1 second')",
+        )
+        .await;
+    let mails = app.mail.wait_for_count("ada@example.org", before + 2).await;
+    assert!(mails.last().unwrap().text().contains("/reset-password?token="), "{}", mails.last().unwrap().text());
+    assert_eq!(app.db.count("SELECT count(*) FROM mail_requests").await, 0);
+}

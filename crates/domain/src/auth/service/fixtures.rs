@@ -138,6 +138,10 @@ pub(super) struct FakeOutbox {
     pub(super) sent: Recorded<Email>,
     pub(super) effects: Recorded<MailEffect>,
     pub(super) decoys: Recorded<String>,
+    /// Recorded mail requests not handled yet, which `claim_requests` hands out.
+    pub(super) requests: Recorded<MailRequest>,
+    /// Ids of the requests handled.
+    pub(super) handled: Recorded<i64>,
     pub(super) conflict: bool,
     pub(super) silent: bool,
     pub(super) held_back: bool,
@@ -176,6 +180,24 @@ impl MailOutbox for FakeOutbox {
     async fn queue_nothing(&self, address: &EmailAddress) -> Result<(), Error> {
         self.decoys.lock().unwrap().push(address.as_str().to_owned());
         Ok(())
+    }
+
+    async fn record_request(&self, kind: MailKind, address: &EmailAddress) -> Result<MailRequest, Error> {
+        let mut requests = self.requests.lock().unwrap();
+        let request = MailRequest { id: requests.len() as i64 + 1, kind, address: address.clone() };
+        requests.push(request.clone());
+        Ok(request)
+    }
+
+    async fn request_handled(&self, id: i64) -> Result<(), Error> {
+        self.handled.lock().unwrap().push(id);
+        Ok(())
+    }
+
+    async fn claim_requests(&self, limit: i64) -> Result<Vec<MailRequest>, Error> {
+        let handled = self.handled.lock().unwrap().clone();
+        let requests = self.requests.lock().unwrap();
+        Ok(requests.iter().filter(|r| !handled.contains(&r.id)).take(limit as usize).cloned().collect())
     }
 }
 

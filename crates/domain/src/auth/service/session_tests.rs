@@ -314,6 +314,43 @@ fn address(raw: &str) -> EmailAddress {
     EmailAddress::parse("email", raw).unwrap()
 }
 
+/// A request recorded before the answer is handled after it: the reset link is queued, and
+/// the request forgotten.
+#[tokio::test]
+async fn a_recorded_reset_request_is_handled_then_forgotten() {
+    let (outbox, sent) = recording_mailer();
+    let (requests, handled) = (Arc::clone(&outbox.requests), Arc::clone(&outbox.handled));
+    let (tokens, _) = recording_codec();
+    let service = service(users_finding_by_email(Some(user(true))), unused_hasher(), tokens, untouched_store(), outbox);
+
+    let request = service.record_mail_request(MailKind::PasswordReset, address("ada@example.org")).await.unwrap();
+    assert_eq!(recorded(&requests), vec![request.clone()]);
+    assert!(recorded(&sent).is_empty(), "nothing is done before the answer");
+
+    service.handle_mail_request(request.clone()).await.unwrap();
+    assert_eq!(recorded(&sent).len(), 1);
+    assert!(recorded(&sent)[0].text.contains("/reset-password?token="));
+    assert_eq!(recorded(&handled), vec![request.id]);
+}
+
+/// Requests whose instance died before it handled them are handled by whichever claims them.
+#[tokio::test]
+async fn requests_left_by_a_dead_instance_are_handled_by_another() {
+    let outbox = FakeOutbox::default();
+    let (decoys, handled) = (Arc::clone(&outbox.decoys), Arc::clone(&outbox.handled));
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_email().times(2).returning(|_| Ok(None));
+    let service = service(users, unused_hasher(), non_encoding_codec(), untouched_store(), outbox);
+    for raw in ["a@example.org", "b@example.org"] {
+        service.record_mail_request(MailKind::Confirmation, address(raw)).await.unwrap();
+    }
+
+    assert_eq!(service.handle_left_mail_requests(10).await.unwrap(), 2);
+    assert_eq!(recorded(&decoys), vec!["a@example.org".to_owned(), "b@example.org".to_owned()]);
+    assert_eq!(recorded(&handled), vec![1, 2]);
+    assert_eq!(service.handle_left_mail_requests(10).await.unwrap(), 0, "nothing left");
+}
+
 #[tokio::test]
 async fn request_password_reset_for_an_unknown_address_queues_nothing_but_does_the_same_work() {
     let outbox = silent_mailer();
