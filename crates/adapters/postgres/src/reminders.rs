@@ -52,7 +52,7 @@ UPDATE user_settings s
         LIMIT $3
           FOR UPDATE SKIP LOCKED)
 RETURNING s.user_id, u.email, u.username, u.confirmed, s.timezone, s.birthday_reminders, s.reminder_days,
-          s.reminder_hour";
+          s.reminder_hour, s.revision";
 
 #[derive(QueryableByName)]
 struct SettingsRow {
@@ -90,6 +90,8 @@ struct DueRow {
     confirmed: bool,
     #[diesel(embed)]
     settings: SettingsRow,
+    #[diesel(sql_type = BigInt)]
+    revision: i64,
 }
 
 #[derive(QueryableByName)]
@@ -129,6 +131,7 @@ impl ReminderStore for PgReminderStore {
                     username: row.username,
                     confirmed: row.confirmed,
                     settings: row.settings.settings()?,
+                    revision: row.revision,
                 })
             })
             .collect()
@@ -160,13 +163,14 @@ impl ReminderStore for PgReminderStore {
     async fn complete(
         &self,
         user: UserId,
+        revision: i64,
         local_date: NaiveDate,
         mail: Option<Email>,
         next_run: DateTime<Utc>,
     ) -> Result<bool, Error> {
         let mut conn = self.db.conn().await?;
         let queued = conn
-            .transaction(async |conn| record_run(conn, user, local_date, mail.as_ref(), next_run).await)
+            .transaction(async |conn| record_run(conn, (user, revision), local_date, mail.as_ref(), next_run).await)
             .await
             .map_err(query_error)?;
         if queued {
@@ -193,7 +197,7 @@ impl ReminderStore for PgReminderStore {
 /// date and the real (database) date are dropped on the way.
 async fn record_run(
     conn: &mut AsyncPgConnection,
-    user: UserId,
+    (user, revision): (UserId, i64),
     local_date: NaiveDate,
     mail: Option<&Email>,
     next_run: DateTime<Utc>,
@@ -202,15 +206,18 @@ async fn record_run(
     // get one (the user is due again only after a settings change: a new hour or window), and
     // a day that had its digest never gets another (the update's condition, under the row's
     // lock).
-    // A settings change (an unsubscribe included) or a confirmation since the claim made the
-    // user due again at once (`-infinity`): this pass read the old settings, so it records
-    // nothing and the next pass looks again. The row lock makes such a change committing
-    // meanwhile wait for this one, so a digest is never queued after an unsubscribe answered.
+    // A settings change (an unsubscribe included) since the claim moved the revision on, and
+    // made the user due again at once (`-infinity`, as a confirmation does): this pass read the
+    // old settings, so it records nothing and the next pass looks again (the revision tells it
+    // even when another pass has claimed the user since). The row lock makes such a change
+    // committing meanwhile wait for this one, so a digest is never queued after an
+    // unsubscribe answered.
     let current: Inserted = diesel::sql_query(
         "SELECT count(*) AS n FROM (SELECT 1 FROM user_settings WHERE user_id = $1 AND birthday_reminders \
-         AND next_run_at > '-infinity' FOR UPDATE) s",
+         AND next_run_at > '-infinity' AND revision = $2 FOR UPDATE) s",
     )
     .bind::<BigInt, _>(user.0)
+    .bind::<BigInt, _>(revision)
     .get_result(conn)
     .await?;
     if current.n == 0 {
@@ -286,7 +293,8 @@ impl PgReminderStore {
         let row: Option<SettingsRow> = diesel::sql_query(
             "UPDATE user_settings SET timezone = coalesce($2, timezone), \
              birthday_reminders = coalesce($3, birthday_reminders), reminder_days = coalesce($4, reminder_days), \
-             reminder_hour = coalesce($5, reminder_hour), next_run_at = '-infinity' WHERE user_id = $1 \
+             reminder_hour = coalesce($5, reminder_hour), next_run_at = '-infinity', revision = revision + 1 \
+             WHERE user_id = $1 \
              RETURNING timezone, birthday_reminders, reminder_days, reminder_hour",
         )
         .bind::<BigInt, _>(user.0)

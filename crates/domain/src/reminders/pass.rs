@@ -27,6 +27,9 @@ pub struct DueUser {
     pub confirmed: bool,
     /// Their settings.
     pub settings: ReminderSettings,
+    /// Which change of the settings these are: the pass completes the user's day only if they
+    /// have not changed since (see [`ReminderStore::complete`]).
+    pub revision: i64,
 }
 
 /// The store's side of reminders. Shared by every instance.
@@ -42,12 +45,13 @@ pub trait ReminderStore: Send + Sync + 'static {
 
     /// In one transaction: records the run of `user` for `local_date` (unless one exists),
     /// queues `mail` if it recorded it, and sets the user's next run time to `next_run`.
-    /// `true` when the mail was queued. Nothing is done when the user's settings changed (or
-    /// the user confirmed) since the claim, or reminders are off: the next pass looks again
-    /// with what holds now.
+    /// `true` when the mail was queued. Nothing is done when the user's settings are no longer
+    /// at `revision` (the one the claim read), the user confirmed since the claim, or
+    /// reminders are off: the next pass looks again with what holds now.
     async fn complete(
         &self,
         user: UserId,
+        revision: i64,
         local_date: NaiveDate,
         mail: Option<Email>,
         next_run: DateTime<Utc>,
@@ -144,7 +148,7 @@ where
             let link = self.links.unsubscribe_reminders(&self.unsubscribe_token(user, real)?);
             Some(reminder_digest(user.email.clone(), &user.username, today, &entries, &link))
         };
-        self.store.complete(user.id, today, mail, next_run).await
+        self.store.complete(user.id, user.revision, today, mail, next_run).await
     }
 
     fn unsubscribe_token(&self, user: &DueUser, real: DateTime<Utc>) -> Result<String, Error> {

@@ -78,9 +78,9 @@ async fn a_run_is_recorded_once_per_user_and_local_day_and_only_then_queues_its_
     execute_sql(&db, &format!("UPDATE users SET confirmed = true WHERE id = {}", ada.0)).await.unwrap();
     store.claim_due(Utc::now(), lease(), 10).await.unwrap();
     let next = Utc::now() + Duration::days(1);
-    assert!(store.complete(ada, day("2026-05-17"), Some(digest_to("ada@example.com")), next).await.unwrap());
-    assert!(!store.complete(ada, day("2026-05-17"), Some(digest_to("ada@example.com")), next).await.unwrap());
-    assert!(!store.complete(ada, day("2026-05-18"), None, next).await.unwrap(), "a day without birthdays");
+    assert!(store.complete(ada, 0, day("2026-05-17"), Some(digest_to("ada@example.com")), next).await.unwrap());
+    assert!(!store.complete(ada, 0, day("2026-05-17"), Some(digest_to("ada@example.com")), next).await.unwrap());
+    assert!(!store.complete(ada, 0, day("2026-05-18"), None, next).await.unwrap(), "a day without birthdays");
 
     let outbox = PgMailOutbox::new(db.clone(), FloodGuard { cooldown_seconds: 0, daily_limit: 10 });
     let mails = outbox.claim(Utc::now(), Duration::seconds(60), 10).await.unwrap();
@@ -100,16 +100,16 @@ async fn a_run_recorded_as_if_weeks_ahead_keeps_the_run_of_the_real_local_today(
     let today = Utc::now().date_naive();
     let todays = [today - Duration::days(1), today, today + Duration::days(1)];
     let month_ago = today - Duration::days(30);
-    assert!(store.complete(ada, month_ago, mail(), next).await.unwrap());
+    assert!(store.complete(ada, 0, month_ago, mail(), next).await.unwrap());
     for local in todays {
-        assert!(store.complete(ada, local, mail(), next).await.unwrap(), "{local}");
+        assert!(store.complete(ada, 0, local, mail(), next).await.unwrap(), "{local}");
     }
     // `send-reminders --at` three weeks ahead.
-    assert!(store.complete(ada, today + Duration::days(21), mail(), next).await.unwrap());
+    assert!(store.complete(ada, 0, today + Duration::days(21), mail(), next).await.unwrap());
     for local in todays {
-        assert!(!store.complete(ada, local, mail(), next).await.unwrap(), "{local} is not mailed twice");
+        assert!(!store.complete(ada, 0, local, mail(), next).await.unwrap(), "{local} is not mailed twice");
     }
-    assert!(store.complete(ada, month_ago, mail(), next).await.unwrap(), "a run weeks old is still dropped");
+    assert!(store.complete(ada, 0, month_ago, mail(), next).await.unwrap(), "a run weeks old is still dropped");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -134,7 +134,7 @@ async fn a_user_who_confirms_is_looked_at_again_at_once_and_no_other_change_to_a
 async fn a_reminder_queued_for_an_account_no_longer_confirmed_is_dropped_not_sent() {
     let TwoUsers { store, db, ada, test_db: _test_db, .. } = two_users(store).await;
     store.claim_due(Utc::now(), lease(), 10).await.unwrap();
-    assert!(store.complete(ada, day("2026-05-17"), Some(digest_to("ada@example.com")), Utc::now()).await.unwrap());
+    assert!(store.complete(ada, 0, day("2026-05-17"), Some(digest_to("ada@example.com")), Utc::now()).await.unwrap());
     let outbox = PgMailOutbox::new(db.clone(), FloodGuard { cooldown_seconds: 0, daily_limit: 10 });
     assert!(outbox.claim(Utc::now(), Duration::seconds(60), 10).await.unwrap().is_empty(), "unconfirmed");
     execute_sql(&db, &format!("UPDATE users SET confirmed = true WHERE id = {}", ada.0)).await.unwrap();
@@ -194,7 +194,7 @@ async fn a_pass_that_read_settings_changed_since_its_claim_records_and_queues_no
     let off = SettingsPatch { birthday_reminders: Some(false), ..SettingsPatch::default() };
     store.update_settings(ada, off).await.unwrap();
 
-    assert!(!store.complete(ada, day("2026-05-17"), mail(), next).await.unwrap(), "no digest after an unsubscribe");
+    assert!(!store.complete(ada, 0, day("2026-05-17"), mail(), next).await.unwrap(), "no digest after an unsubscribe");
     store.reschedule(ada, next).await.unwrap();
     let outbox = PgMailOutbox::new(db.clone(), FloodGuard { cooldown_seconds: 0, daily_limit: 10 });
     assert!(outbox.claim(Utc::now(), Duration::seconds(60), 10).await.unwrap().is_empty());
@@ -205,7 +205,32 @@ async fn a_pass_that_read_settings_changed_since_its_claim_records_and_queues_no
         .await
         .unwrap();
     store.reschedule(ada, next).await.unwrap();
-    assert!(!store.complete(ada, day("2026-05-17"), mail(), next).await.unwrap());
-    assert_eq!(ids(&store.claim_due(Utc::now(), lease(), 10).await.unwrap()), [ada], "due again at once, alone");
-    assert!(store.complete(ada, day("2026-05-17"), mail(), next).await.unwrap(), "the next pass mails");
+    assert!(!store.complete(ada, 0, day("2026-05-17"), mail(), next).await.unwrap());
+    let again = store.claim_due(Utc::now(), lease(), 10).await.unwrap();
+    assert_eq!(ids(&again), [ada], "due again at once, alone");
+    assert_eq!(again[0].revision, 2, "two changes since");
+    assert!(store.complete(ada, 2, day("2026-05-17"), mail(), next).await.unwrap(), "the next pass mails");
+}
+
+/// A change of settings while a pass holds the user makes them due at once, so a second pass
+/// may claim them (and schedule them for the new hour) before the first completes: the first
+/// pass, which read the old settings, still records and queues nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pass_whose_settings_changed_and_were_claimed_again_records_nothing() {
+    let TwoUsers { store, db, ada, test_db: _test_db, .. } = two_users(store).await;
+    execute_sql(&db, &format!("UPDATE users SET confirmed = true WHERE id = {}", ada.0)).await.unwrap();
+    let first = store.claim_due(Utc::now(), lease(), 10).await.unwrap();
+    let read = first.iter().find(|u| u.id == ada).unwrap().revision;
+    let later_hour =
+        SettingsPatch { reminder_hour: Some(ReminderHour::parse(23).unwrap()), ..SettingsPatch::default() };
+    store.update_settings(ada, later_hour).await.unwrap();
+    let second = store.claim_due(Utc::now(), lease(), 10).await.unwrap();
+    assert_eq!(ids(&second), [ada], "due again at once: another pass takes the user");
+    let tonight = Utc::now() + Duration::hours(6);
+    store.reschedule(ada, tonight).await.unwrap();
+
+    let mail = Some(digest_to("ada@example.com"));
+    assert!(!store.complete(ada, read, day("2026-05-17"), mail, tonight).await.unwrap(), "read the old hour");
+    let outbox = PgMailOutbox::new(db.clone(), FloodGuard { cooldown_seconds: 0, daily_limit: 10 });
+    assert!(outbox.claim(Utc::now(), Duration::seconds(60), 10).await.unwrap().is_empty(), "no digest queued");
 }

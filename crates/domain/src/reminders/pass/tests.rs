@@ -24,6 +24,7 @@ fn user(zone: &str, hour: i64, days: i64, confirmed: bool) -> DueUser {
             reminder_days: ReminderDays::parse(days).unwrap(),
             reminder_hour: ReminderHour::parse(hour).unwrap(),
         },
+        revision: 4,
     }
 }
 
@@ -76,15 +77,16 @@ async fn a_due_user_with_a_birthday_in_their_local_window_gets_one_digest() {
         });
     store
         .expect_complete()
-        .withf(move |id, date, mail, next| {
+        .withf(move |id, revision, date, mail, next| {
             let mail = mail.as_ref().unwrap();
             *id == UserId(7)
+                && *revision == 4
                 && *date == NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
                 && mail.text.contains("Bob: Friday 2 January, turns 36")
                 && mail.text.contains("http://app.test/reminders/unsubscribe?token=TOKEN")
                 && *next == Utc.with_ymd_and_hms(2026, 1, 1, 23, 0, 0).unwrap()
         })
-        .returning(|_, _, _, _| Ok(true));
+        .returning(|_, _, _, _, _| Ok(true));
     assert_eq!(pass(store).run_at(now).await.unwrap(), 1);
 }
 
@@ -96,8 +98,8 @@ async fn a_day_without_birthdays_is_recorded_without_a_mail() {
     store.expect_birthdays().returning(|_, _| Ok(vec![]));
     store
         .expect_complete()
-        .withf(|_, date, mail, _| mail.is_none() && *date == NaiveDate::from_ymd_opt(2025, 6, 15).unwrap())
-        .returning(|_, _, _, _| Ok(false));
+        .withf(|_, _, date, mail, _| mail.is_none() && *date == NaiveDate::from_ymd_opt(2025, 6, 15).unwrap())
+        .returning(|_, _, _, _, _| Ok(false));
     assert_eq!(pass(store).run_at(now).await.unwrap(), 0);
 }
 
@@ -134,14 +136,14 @@ async fn a_pass_ahead_of_the_clock_leaves_the_real_days_due() {
     let mut sequence = mockall::Sequence::new();
     store
         .expect_complete()
-        .withf(move |_, date, mail, next| {
+        .withf(move |_, _, date, mail, next| {
             *date == NaiveDate::from_ymd_opt(2026, 12, 24).unwrap()
                 && mail.is_some()
                 && *next == utc("2026-12-25T08:00:00Z")
         })
         .times(1)
         .in_sequence(&mut sequence)
-        .returning(|_, _, _, _| Ok(true));
+        .returning(|_, _, _, _, _| Ok(true));
     store
         .expect_reschedule()
         .with(eq(UserId(7)), eq(today_at_8))
@@ -170,8 +172,8 @@ async fn a_pass_ahead_of_the_clock_leaves_the_real_days_due() {
     store.expect_birthdays().returning(|_, _| Ok(vec![]));
     store
         .expect_complete()
-        .withf(|_, _, _, next| *next == utc("2026-12-04T08:00:00Z"))
-        .returning(|_, _, _, _| Ok(false));
+        .withf(|_, _, _, _, next| *next == utc("2026-12-04T08:00:00Z"))
+        .returning(|_, _, _, _, _| Ok(false));
     store.expect_reschedule().never();
     assert_eq!(pass_when_the_clock_says(store, real).run_at(real).await.unwrap(), 0);
 }
