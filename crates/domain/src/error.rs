@@ -160,6 +160,20 @@ pub enum PasswordProblem {
     Personal,
 }
 
+/// An error and every cause below it on one line, `outer: inner: innermost`: what a log line
+/// (or an operator reading the outbox) needs to tie a failure to its root, where a driver's own
+/// message may say no more than `db error`.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 impl Rule {
     /// The variant's name without its bounds, for tests that check which rule was broken.

@@ -130,18 +130,8 @@ fn validation_body(part: Part, errors: &[FieldError]) -> serde_json::Value {
     json!({ "detail": detail })
 }
 
-/// An error and every cause below it, `outer: inner: innermost`: what a log line needs to
-/// tie a failure to its root.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+/// An error and every cause below it (see [`contacts_domain::error::chain`]).
+pub(crate) use contacts_domain::error::chain;
 
 impl ApiError {
     /// The status this error maps to, logging its cause when it is unexpected: for responses

@@ -44,27 +44,41 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
     assert!(matches!(mailer.send(email("ada@example.org"), "1.1").await, Err(Error::Unexpected(_))));
 }
 
-#[tokio::test]
-async fn a_server_slow_at_every_step_is_given_up_after_the_send_timeout_as_a_whole() {
+/// A mail server for one connection on a free port, answering as `answer` says: given each
+/// line the client sends (`None` before the first, for the greeting), how long to wait and what
+/// to answer, or nothing (a line of the message itself).
+async fn scripted_server(mut answer: impl FnMut(Option<&str>) -> Option<(u64, &'static [u8])> + Send + 'static) -> u16 {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    // Each answer comes after 4 s, within lettre's per-step timeout: the conversation as a
-    // whole would take over 20 s.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         let (socket, _) = listener.accept().await.unwrap();
         let (read, mut write) = socket.into_split();
         let mut lines = BufReader::new(read).lines();
-        let pause = std::time::Duration::from_secs(4);
-        tokio::time::sleep(pause).await;
-        write.write_all(b"220 slow.test ESMTP\r\n").await.unwrap();
-        while let Ok(Some(_)) = lines.next_line().await {
-            tokio::time::sleep(pause).await;
-            if write.write_all(b"250 ok\r\n").await.is_err() {
-                break;
+        let mut line = None;
+        loop {
+            if let Some((pause, text)) = answer(line.as_deref()) {
+                tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
+                if write.write_all(text).await.is_err() {
+                    break;
+                }
+            }
+            match lines.next_line().await {
+                Ok(Some(next)) => line = Some(next),
+                _ => break,
             }
         }
     });
+    port
+}
+
+#[tokio::test]
+async fn a_server_slow_at_every_step_is_given_up_after_the_send_timeout_as_a_whole() {
+    // Each answer comes after 4 s, within the per-step timeout: the conversation as a whole
+    // would take over 20 s.
+    let port =
+        scripted_server(|line| Some((4, if line.is_none() { b"220 slow.test ESMTP\r\n" } else { b"250 ok\r\n" })))
+            .await;
     let started = std::time::Instant::now();
     let (step, whole) = (std::time::Duration::from_secs(10), std::time::Duration::from_secs(10));
     let mailer = SmtpMailer::with_timeouts(&settings(port), step, whole).unwrap();
@@ -78,35 +92,22 @@ async fn a_server_slow_at_every_step_is_given_up_after_the_send_timeout_as_a_who
 /// 10 minutes) took it already: the send waits, so the mail is not sent again.
 #[tokio::test]
 async fn a_server_slow_to_answer_the_message_itself_is_waited_for() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let (socket, _) = listener.accept().await.unwrap();
-        let (read, mut write) = socket.into_split();
-        let mut lines = BufReader::new(read).lines();
-        write.write_all(b"220 scanner.test ESMTP\r\n").await.unwrap();
-        let mut in_data = false;
-        while let Ok(Some(line)) = lines.next_line().await {
-            let answer: &[u8] = match line.as_str() {
-                "DATA" => {
-                    in_data = true;
-                    b"354 go on\r\n"
-                }
-                "." if in_data => {
-                    in_data = false;
-                    tokio::time::sleep(std::time::Duration::from_secs(12)).await;
-                    b"250 queued after a scan\r\n"
-                }
-                "QUIT" => b"221 bye\r\n",
-                _ if in_data => continue,
-                _ => b"250 ok\r\n",
-            };
-            if write.write_all(answer).await.is_err() {
-                break;
-            }
+    let mut in_data = false;
+    let port = scripted_server(move |line| match line {
+        None => Some((0, b"220 scanner.test ESMTP\r\n")),
+        Some("DATA") => {
+            in_data = true;
+            Some((0, b"354 go on\r\n"))
         }
-    });
+        Some(".") if in_data => {
+            in_data = false;
+            Some((12, b"250 queued after a scan\r\n"))
+        }
+        Some(_) if in_data => None,
+        Some("QUIT") => Some((0, b"221 bye\r\n")),
+        Some(_) => Some((0, b"250 ok\r\n")),
+    })
+    .await;
     let mailer = SmtpMailer::new(&settings(port)).unwrap();
     mailer.send(email("ada@example.org"), "1.1").await.expect("the answer after 12 s is waited for");
 }

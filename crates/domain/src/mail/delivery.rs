@@ -159,7 +159,7 @@ where
                 Ok(true)
             }
             Err(error) => {
-                let reason = error_chain(&error);
+                let reason = crate::error::chain(&error);
                 let next = self.clock.now() + retry_delay(mail.attempts);
                 if next > mail.created_at + self.settings.retry_window {
                     tracing::error!(
@@ -185,18 +185,6 @@ where
             }
         }
     }
-}
-
-/// The error and its causes on one line, for the log and the outbox row.
-fn error_chain(error: &Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

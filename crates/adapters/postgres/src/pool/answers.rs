@@ -72,14 +72,7 @@ fn single(hosts: &[Host]) -> Option<&Host> {
 /// sorry, too many clients already`) is the source of a driver error that only says
 /// `db error`, and an operator needs the reason.
 fn bad_connection(error: &(dyn std::error::Error + 'static)) -> ConnectionError {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    ConnectionError::BadConnection(text)
+    ConnectionError::BadConnection(contacts_domain::error::chain(error))
 }
 
 #[cfg(test)]
