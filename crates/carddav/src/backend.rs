@@ -263,6 +263,15 @@ impl WritePrecondition {
         self.allows_at(current.map(|(etag, _)| etag), current.map(|(_, modified)| modified))
     }
 
+    /// Whether a request may go ahead on a resource that is there without an entity tag (a
+    /// home, a principal): `If-Match: *` holds and a list of tags does not (none can match);
+    /// `If-None-Match` the other way round (RFC 9110 13.1.1, 13.1.2). It has no date either.
+    pub fn allows_untagged(&self) -> bool {
+        let if_match = self.if_match.as_ref().is_none_or(|m| matches!(m, EtagMatch::Any));
+        let if_none_match = self.if_none_match.as_ref().is_none_or(|m| matches!(m, EtagMatch::Tags(_)));
+        if_match && if_none_match
+    }
+
     /// [`allows_card`](Self::allows_card) for any resource: its ETag (`None`: it does not
     /// exist) and its last change (`None`: none known, so `If-Unmodified-Since` is ignored, as
     /// RFC 9110 13.1.4 asks).

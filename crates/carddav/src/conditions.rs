@@ -110,6 +110,9 @@ pub struct Current {
     pub etag: Option<String>,
     /// When the resource last changed.
     pub modified: Option<SystemTime>,
+    /// Whether the resource is there: a book or card with its tag, or a resource of the tree
+    /// that always is and has no tag (the root, a home, a principal).
+    pub exists: bool,
 }
 
 impl Current {
@@ -120,12 +123,12 @@ impl Current {
 }
 
 /// The current state of a book or card (its book's sync token and ETag, or a card's ETag, date
-/// and its book's sync token); other resources have none.
+/// and its book's sync token); the other resources of the caller's tree are there, untagged.
 pub async fn current<B: DavBackend>(backend: &B, user: &DavUser, target: &Target) -> Result<Current, DavError> {
     let (book, card) = match target {
         Target::Book(_, book) => (book, None),
         Target::Card(_, book, card) => (book, Some(card)),
-        _ => return Ok(Current::default()),
+        _ => return Ok(Current { exists: true, ..Current::default() }),
     };
     let info = match backend.book(user, book).await {
         Ok(info) => info,
@@ -134,11 +137,21 @@ pub async fn current<B: DavBackend>(backend: &B, user: &DavUser, target: &Target
     };
     let sync_token = Some(props::sync_token_uri(info.sync_token));
     let Some(card) = card else {
-        return Ok(Current { sync_token, etag: Some(props::token_text(info.sync_token)), modified: None });
+        return Ok(Current {
+            sync_token,
+            etag: Some(props::token_text(info.sync_token)),
+            modified: None,
+            exists: true,
+        });
     };
     let found = backend.get_cards(user, book, std::slice::from_ref(card), TextWanted::No).await?;
     let meta = found.into_iter().next().map(|entry| entry.meta);
-    Ok(Current { sync_token, etag: meta.as_ref().map(|m| m.etag.clone()), modified: meta.map(|m| m.modified) })
+    Ok(Current {
+        sync_token,
+        etag: meta.as_ref().map(|m| m.etag.clone()),
+        modified: meta.as_ref().map(|m| m.modified),
+        exists: meta.is_some(),
+    })
 }
 
 /// Whether the method's handler judges `If-Match`, `If-None-Match` and `If-Unmodified-Since`
@@ -169,18 +182,20 @@ pub async fn check<B: DavBackend>(
         None => None,
     };
     let precondition = request::precondition(req.headers());
-    let http_conditions = precondition != WritePrecondition::default()
-        && matches!(target, Target::Book(..) | Target::Card(..))
-        && !judged_by_handler(req.method().as_str(), target);
+    let http_conditions =
+        precondition != WritePrecondition::default() && !judged_by_handler(req.method().as_str(), target);
     if if_header.is_none() && !http_conditions {
         return Ok(());
     }
     let current = current(backend, user, target).await?;
     // RFC 9110 13.2.1: conditions are ignored where the answer without them is no success (a
     // resource that is not there is `404`), except for `MKCOL`, which makes one.
-    let judged = http_conditions && (current.etag.is_some() || req.method().as_str() == "MKCOL");
-    let holds = if_header.is_none_or(|condition| condition.holds(current.state()))
-        && (!judged || precondition.allows_at(current.etag.as_deref(), current.modified));
+    let judged = http_conditions && (current.exists || req.method().as_str() == "MKCOL");
+    let allowed = || match (current.exists, current.etag.as_deref()) {
+        (true, None) => precondition.allows_untagged(),
+        (_, etag) => precondition.allows_at(etag, current.modified),
+    };
+    let holds = if_header.is_none_or(|condition| condition.holds(current.state())) && (!judged || allowed());
     if holds { Ok(()) } else { Err(BackendError::PreconditionFailed.into()) }
 }
 

@@ -528,4 +528,17 @@ async fn every_method_honours_if_match_and_if_none_match() {
     assert_eq!(send(&app, report).await.status, StatusCode::PRECONDITION_FAILED);
     let report = request("REPORT", book).insert_header(("If-Match", "*")).set_payload(sync);
     assert_eq!(send(&app, report).await.status, StatusCode::MULTI_STATUS);
+
+    // The home, a principal and the root are there without a tag: `*` holds, no tag matches.
+    for path in ["/dav/addressbooks/ada/", "/dav/principals/ada/", "/dav/"] {
+        for (header, value, status) in [
+            ("If-Match", "\"x\"", StatusCode::PRECONDITION_FAILED),
+            ("If-Match", "*", StatusCode::MULTI_STATUS),
+            ("If-None-Match", "*", StatusCode::PRECONDITION_FAILED),
+            ("If-None-Match", "\"x\"", StatusCode::MULTI_STATUS),
+        ] {
+            let asked = request("PROPFIND", path).insert_header((header, value)).set_payload(DISPLAYNAME);
+            assert_eq!(send(&app, asked).await.status, status, "{path} {header}: {value}");
+        }
+    }
 }
