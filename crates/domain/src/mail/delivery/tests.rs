@@ -152,3 +152,23 @@ async fn a_mail_whose_claim_was_lost_before_its_turn_is_left_to_the_instance_tha
     let worker = DeliveryWorker::new(queue, mailer, clock(), DeliverySettings::default());
     assert_eq!(worker.deliver_due().await.unwrap(), [Attempt { kind: MailKind::PasswordReset, sent: true }]);
 }
+
+/// Every attempt of one mail is sent under the same key (its row and when it was queued), so
+/// the mailer gives each the same `Message-ID`; another mail gets another key.
+#[tokio::test]
+async fn every_attempt_of_a_mail_is_sent_under_one_key() {
+    let keys = Arc::new(Mutex::new(Vec::new()));
+    for (attempts, id) in [(1, 42), (2, 42), (1, 43)] {
+        let mut queue = queue_claiming(vec![QueuedMail { id, ..mail(attempts, Duration::minutes(5)) }]);
+        queue.expect_mark_sent().returning(|_, _| Ok(true));
+        let mut mailer = MockMailer::new();
+        let seen = keys.clone();
+        mailer.expect_send().times(1).returning(move |_, key| {
+            seen.lock().unwrap().push(key.to_owned());
+            Ok(())
+        });
+        DeliveryWorker::new(queue, mailer, clock(), DeliverySettings::default()).deliver_due().await.unwrap();
+    }
+    let queued = (now() - Duration::minutes(5)).timestamp_micros();
+    assert_eq!(*keys.lock().unwrap(), [format!("42.{queued}"), format!("42.{queued}"), format!("43.{queued}")]);
+}
