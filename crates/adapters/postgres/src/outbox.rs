@@ -231,30 +231,26 @@ impl MailOutbox for PgMailOutbox {
             .map_err(query_error)
     }
 
-    async fn claim_requests(&self, limit: i64) -> Result<Vec<MailRequest>, Error> {
-        let mut conn = self.db.conn().await?;
-        let rows: Vec<RequestRow> = diesel::sql_query(CLAIM_REQUESTS_SQL)
-            .bind::<Double, _>(MAIL_REQUEST_LEASE_SECONDS as f64)
-            .bind::<BigInt, _>(limit)
-            .load(&mut conn)
-            .await
-            .map_err(query_error)?;
+    async fn claim_requests(&self, now: DateTime<Utc>, lease: Duration, limit: i64) -> Result<Vec<MailRequest>, Error> {
+        let rows: Vec<RequestRow> = leases::claim(&self.db, CLAIM_REQUESTS_SQL, now, lease, limit).await?;
         Ok(rows.into_iter().map(MailRequest::from).collect())
     }
 }
 
-/// Drops the requests older than an hour nobody holds, and leases up to `$2` of the others
-/// nobody holds for `$1` seconds, in one statement.
+/// Drops the requests nobody holds that are more than an hour old (by the claimer's clock or
+/// PostgreSQL's, whichever is later), and leases up to `$3` of the others nobody holds for `$2`
+/// seconds by PostgreSQL's clock, in one statement (see [`leases::claim`]).
 const CLAIM_REQUESTS_SQL: &str = "
 WITH dropped AS (
-       DELETE FROM mail_requests WHERE leased_until <= now() AND created_at < now() - interval '1 hour')
+       DELETE FROM mail_requests
+        WHERE leased_until <= now() AND created_at < GREATEST($1, now()) - interval '1 hour')
 UPDATE mail_requests
-   SET leased_until = now() + make_interval(secs => $1)
+   SET leased_until = now() + make_interval(secs => $2)
  WHERE id IN (
        SELECT id FROM mail_requests
-        WHERE leased_until <= now() AND created_at >= now() - interval '1 hour'
+        WHERE leased_until <= now() AND created_at >= GREATEST($1, now()) - interval '1 hour'
         ORDER BY id
-        LIMIT $2
+        LIMIT $3
           FOR UPDATE SKIP LOCKED)
 RETURNING id, kind, address";
 

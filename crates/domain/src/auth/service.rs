@@ -10,7 +10,9 @@ use super::tokens::{Claims, TokenKind, TokenPair, fingerprint, new_session_id};
 use crate::clock::Clock;
 use crate::email::EmailAddress;
 use crate::error::{Error, Problems, required};
-use crate::mail::{Email, Links, MailComposer, MailEffect, MailKind, MailOutbox, MailRequest};
+use crate::mail::{
+    Email, Links, MAIL_REQUEST_LEASE_SECONDS, MailComposer, MailEffect, MailKind, MailOutbox, MailRequest,
+};
 use crate::user::{NewUser, User, UserId, UserRepository, Username};
 
 /// Settings that shape tokens and links.
@@ -236,7 +238,8 @@ where
     /// Handles the recorded requests whose instance died before it handled them (up to
     /// `limit`); returns how many. Every instance runs this now and then.
     pub async fn handle_left_mail_requests(&self, limit: i64) -> Result<usize, Error> {
-        let left = self.outbox.claim_requests(limit).await?;
+        let lease = Duration::seconds(MAIL_REQUEST_LEASE_SECONDS);
+        let left = self.outbox.claim_requests(self.clock.now(), lease, limit).await?;
         let count = left.len();
         for request in left {
             self.handle_mail_request(request).await?;

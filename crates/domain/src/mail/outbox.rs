@@ -1,6 +1,6 @@
 //! [`MailOutbox`]: the port use cases queue mails through.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::Email;
 use crate::EmailAddress;
@@ -108,8 +108,8 @@ pub trait MailOutbox: Send + Sync + 'static {
     async fn request_handled(&self, id: i64) -> Result<(), Error>;
 
     /// Claims up to `limit` recorded requests nobody holds (their instance died before it
-    /// handled them), leasing each for [`MAIL_REQUEST_LEASE_SECONDS`] (`FOR UPDATE SKIP
-    /// LOCKED`: two instances never take one); requests older than an hour are dropped
-    /// instead, as a link asked for that long ago is no longer awaited.
-    async fn claim_requests(&self, limit: i64) -> Result<Vec<MailRequest>, Error>;
+    /// handled them), leasing each for `lease` (`FOR UPDATE SKIP LOCKED`: two instances never
+    /// take one), as mails to send are claimed; requests more than an hour older than `now` are
+    /// dropped instead, as a link asked for that long ago is no longer awaited.
+    async fn claim_requests(&self, now: DateTime<Utc>, lease: Duration, limit: i64) -> Result<Vec<MailRequest>, Error>;
 }

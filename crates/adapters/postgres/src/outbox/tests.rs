@@ -270,23 +270,32 @@ async fn a_mail_request_left_by_its_instance_is_claimed_once_then_forgotten() {
     let outbox = outbox(&db, 60, 10);
     let reset = outbox.record_request(MailKind::PasswordReset, &email("a@example.org")).await.unwrap();
     assert_eq!((reset.kind, reset.address.as_str()), (MailKind::PasswordReset, "a@example.org"));
-    assert!(outbox.claim_requests(10).await.unwrap().is_empty(), "its own instance handles it");
+    assert!(
+        outbox.claim_requests(Utc::now(), Duration::seconds(60), 10).await.unwrap().is_empty(),
+        "its own instance handles it"
+    );
 
     let leases_run_out = "UPDATE mail_requests SET leased_until = now()";
     execute_sql(&db, leases_run_out).await.unwrap();
-    let (first, second) = tokio::join!(outbox.claim_requests(10), outbox.claim_requests(10));
+    let (first, second) = tokio::join!(
+        outbox.claim_requests(Utc::now(), Duration::seconds(60), 10),
+        outbox.claim_requests(Utc::now(), Duration::seconds(60), 10)
+    );
     let mut claimed = first.unwrap();
     claimed.extend(second.unwrap());
     assert_eq!(claimed, vec![reset.clone()], "claimed by one claimer only");
     outbox.request_handled(reset.id).await.unwrap();
     execute_sql(&db, leases_run_out).await.unwrap();
-    assert!(outbox.claim_requests(10).await.unwrap().is_empty(), "handled: gone");
+    assert!(outbox.claim_requests(Utc::now(), Duration::seconds(60), 10).await.unwrap().is_empty(), "handled: gone");
 
     let stale = outbox.record_request(MailKind::Confirmation, &email("b@example.org")).await.unwrap();
     execute_sql(&db, "UPDATE mail_requests SET leased_until = now(), created_at = now() - interval '61 minutes'")
         .await
         .unwrap();
-    assert!(outbox.claim_requests(10).await.unwrap().is_empty(), "an hour old: no longer awaited");
+    assert!(
+        outbox.claim_requests(Utc::now(), Duration::seconds(60), 10).await.unwrap().is_empty(),
+        "an hour old: no longer awaited"
+    );
     let left = execute_sql(&db, &format!("DELETE FROM mail_requests WHERE id = {}", stale.id)).await.unwrap();
     assert_eq!(left, 0, "and dropped");
 }

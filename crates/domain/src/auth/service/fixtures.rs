@@ -194,7 +194,12 @@ impl MailOutbox for FakeOutbox {
         Ok(())
     }
 
-    async fn claim_requests(&self, limit: i64) -> Result<Vec<MailRequest>, Error> {
+    async fn claim_requests(
+        &self,
+        _now: DateTime<Utc>,
+        _lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<MailRequest>, Error> {
         let handled = self.handled.lock().unwrap().clone();
         let requests = self.requests.lock().unwrap();
         Ok(requests.iter().filter(|r| !handled.contains(&r.id)).take(limit as usize).cloned().collect())
